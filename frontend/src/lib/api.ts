@@ -1,0 +1,107 @@
+// The only way the UI talks to the control plane: fetch /api/v1 with the admin token.
+import { goto } from '$app/navigation';
+
+const TOKEN_KEY = 'lifeboat.adminToken';
+const BASE = '/api/v1';
+
+export function getToken(): string | null {
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+export function setToken(token: string): void {
+  sessionStorage.setItem(TOKEN_KEY, token);
+}
+export function clearToken(): void {
+  sessionStorage.removeItem(TOKEN_KEY);
+}
+
+/** An error answer `{ error: { code, message, fields } }`, or a transport failure (status 0). */
+export class ApiError extends Error {
+  status: number;
+  code: string;
+  fields: Record<string, string>;
+  activeEventId: string | number | null;
+  constructor(status: number, body: unknown) {
+    const err = (body as { error?: Record<string, unknown> } | null)?.error ?? {};
+    super(typeof err.message === 'string' && err.message ? err.message : `Request failed (HTTP ${status})`);
+    this.status = status;
+    this.code = typeof err.code === 'string' ? err.code : `http_${status}`;
+    const fields = err.fields && typeof err.fields === 'object' ? (err.fields as Record<string, unknown>) : {};
+    this.fields = Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, String(v)]));
+    const active = err.activeEventId ?? (body as Record<string, unknown> | null)?.activeEventId;
+    this.activeEventId = typeof active === 'string' || typeof active === 'number' ? active : null;
+  }
+}
+
+/** Normalises anything thrown into an ApiError so pages can show `message` and `fields`. */
+export function asApiError(e: unknown): ApiError {
+  if (e instanceof ApiError) return e;
+  return new ApiError(0, { error: { code: 'network', message: e instanceof Error ? e.message : String(e) } });
+}
+
+export type Query = Record<string, string | number | boolean | null | undefined>;
+
+export function withQuery(path: string, query?: Query): string {
+  if (!query) return path;
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+  const s = q.toString();
+  return s ? `${path}?${s}` : path;
+}
+
+export async function request<T>(
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+  token: string | null = getToken(),
+): Promise<T> {
+  const h: Record<string, string> = { Accept: 'application/json', ...headers };
+  if (token) h.Authorization = `Bearer ${token}`;
+  if (body !== undefined) h['Content-Type'] = 'application/json';
+  let res: Response;
+  try {
+    res = await fetch(BASE + path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (e) {
+    throw asApiError(new Error(`Cannot reach the server: ${e instanceof Error ? e.message : e}`));
+  }
+  const text = await res.text();
+  let data: unknown = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = { error: { code: `http_${res.status}`, message: text.slice(0, 500) } };
+    }
+  }
+  if (res.status === 401) {
+    clearToken();
+    if (!location.pathname.startsWith('/signin')) {
+      const next = location.pathname + location.search;
+      void goto(`/signin?next=${encodeURIComponent(next)}&expired=1`);
+    }
+  }
+  if (!res.ok) throw new ApiError(res.status, data);
+  return data as T;
+}
+
+export const api = {
+  get: <T>(path: string, query?: Query) => request<T>('GET', withQuery(path, query)),
+  post: <T>(path: string, body: unknown = {}, headers?: Record<string, string>) => request<T>('POST', path, body, headers),
+  patch: <T>(path: string, body: unknown) => request<T>('PATCH', path, body),
+  del: <T>(path: string) => request<T>('DELETE', path),
+};
+
+/** Items of a list answer; tolerates a bare array. */
+export function items<T>(res: { items: T[] } | T[]): T[] {
+  return Array.isArray(res) ? res : (res?.items ?? []);
+}
+
+/** A random UUID, also on plain-HTTP origins where crypto.randomUUID is missing. */
+export function uuid(): string {
+  if (typeof crypto.randomUUID === 'function' && isSecureContext) return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const hex = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}

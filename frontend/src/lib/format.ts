@@ -1,0 +1,138 @@
+// Pure formatting helpers: sizes, rates, durations, dates and readable labels for ZFS paths.
+
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+
+export function bytes(n: number | null | undefined): string {
+  if (n === null || n === undefined || !Number.isFinite(n)) return '—';
+  let v = Math.max(0, n);
+  let i = 0;
+  while (v >= 1024 && i < UNITS.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)} ${UNITS[i]}`;
+}
+
+export function rate(bps: number | null | undefined): string {
+  return bps === null || bps === undefined || !Number.isFinite(bps) ? '—' : `${bytes(bps)}/s`;
+}
+
+export function duration(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return '—';
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const r = s % 60;
+  if (h > 0) return `${h} h ${String(m).padStart(2, '0')} min`;
+  if (m > 0) return `${m} min ${String(r).padStart(2, '0')} s`;
+  return `${r} s`;
+}
+
+export function percent(done: number | null | undefined, total: number | null | undefined): number | null {
+  if (!done || !total || total <= 0) return done === 0 && total ? 0 : null;
+  return Math.min(100, (done / total) * 100);
+}
+
+const fmtCache = new Map<string, Intl.DateTimeFormat>();
+function formatter(timeZone: string | undefined): Intl.DateTimeFormat {
+  const key = timeZone ?? '';
+  let f = fmtCache.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-GB', {
+      day: 'numeric',
+      month: 'short',
+      year: 'numeric',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+      timeZone,
+      timeZoneName: 'short',
+    });
+    fmtCache.set(key, f);
+  }
+  return f;
+}
+
+/** "28 Nov 2026 10:15 UTC" in the given IANA zone (browser zone when omitted). */
+export function dateTime(value: string | number | Date | null | undefined, timeZone?: string): string {
+  if (value === null || value === undefined || value === '') return '—';
+  const d = value instanceof Date ? value : new Date(value);
+  if (Number.isNaN(d.getTime())) return String(value);
+  let parts: Intl.DateTimeFormatPart[];
+  try {
+    parts = formatter(timeZone).formatToParts(d);
+  } catch {
+    parts = formatter(undefined).formatToParts(d);
+  }
+  const p = Object.fromEntries(parts.map((x) => [x.type, x.value]));
+  return `${p.day} ${p.month} ${p.year} ${p.hour}:${p.minute} ${p.timeZoneName ?? ''}`.trim();
+}
+
+export function isoTitle(value: string | null | undefined): string {
+  if (!value) return '';
+  const d = new Date(value);
+  return Number.isNaN(d.getTime()) ? value : d.toISOString();
+}
+
+/** "3 min ago" / "in 2 h" — coarse, for last-seen columns. */
+export function relative(value: string | null | undefined, now = Date.now()): string {
+  if (!value) return 'never';
+  const t = new Date(value).getTime();
+  if (Number.isNaN(t)) return value;
+  const diff = Math.round((t - now) / 1000);
+  const a = Math.abs(diff);
+  const text = a < 60 ? `${a} s` : a < 3600 ? `${Math.round(a / 60)} min` : a < 86400 ? `${Math.round(a / 3600)} h` : `${Math.round(a / 86400)} d`;
+  return diff < 0 ? `${text} ago` : `in ${text}`;
+}
+
+/** `lb_j7_20261128T101500Z` (optionally with a collision suffix) → its UTC time. */
+export function snapshotTime(name: string): Date | null {
+  const m = /^lb_j\d+_(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z/.exec(name);
+  if (!m) return null;
+  const [, y, mo, d, h, mi, s] = m;
+  return new Date(Date.UTC(+y, +mo - 1, +d, +h, +mi, +s));
+}
+
+export interface ZfsLabelContext {
+  jobName?: (jobId: string) => string | undefined;
+}
+
+/**
+ * Readable label for a raw ZFS path, e.g.
+ * `backup/j7/g2/tank/vms/web@lb_j7_20261128T101500Z` → "job web · gen 2 · tank/vms/web · 28 Nov 2026 10:15 UTC".
+ * Paths that do not follow the Lifeboat layout come back unchanged.
+ */
+export function zfsLabel(raw: string | null | undefined, ctx: ZfsLabelContext = {}): string {
+  if (!raw) return '—';
+  const at = raw.indexOf('@');
+  const dataset = at >= 0 ? raw.slice(0, at) : raw;
+  const snap = at >= 0 ? raw.slice(at + 1) : '';
+  const parts: string[] = [];
+  const lay = /(?:^|\/)j(\d+)\/g(\d+)(?:\/(.+))?$/.exec(dataset);
+  if (lay) {
+    const name = ctx.jobName?.(lay[1]);
+    parts.push(name ? `job ${name}` : `job #${lay[1]}`, `gen ${lay[2]}`);
+    if (lay[3]) parts.push(lay[3]);
+  } else {
+    parts.push(dataset);
+  }
+  if (snap) {
+    const t = snapshotTime(snap);
+    if (t) {
+      if (!lay) {
+        const jm = /^lb_j(\d+)_/.exec(snap);
+        const name = jm ? ctx.jobName?.(jm[1]) : undefined;
+        if (name) parts.unshift(`job ${name}`);
+      }
+      parts.push(dateTime(t, 'UTC'));
+    } else {
+      parts.push(`@${snap}`);
+    }
+  }
+  return parts.join(' · ');
+}
+
+export function titleCase(s: string | null | undefined): string {
+  if (!s) return '—';
+  return s.replace(/[-_]/g, ' ').replace(/^./, (c) => c.toUpperCase());
+}

@@ -1,0 +1,10 @@
+import adapter from '@sveltejs/adapter-static';
+
+/** @type {import('@sveltejs/kit').Config} */
+export default {
+  kit: {
+    // Single-page app: every unknown path falls back to index.html; the Node server serves
+    // frontend/build and answers /api/v1/* itself.
+    adapter: adapter({ pages: 'build', assets: 'build', fallback: 'index.html', strict: true }),
+  },
+};
