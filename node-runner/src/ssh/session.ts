@@ -1,0 +1,205 @@
+// SSH transport to a target. One run = one master connection (ControlMaster) that every command
+// and every `zfs recv` stream reuses; so a run opens at most one TCP connection (≤ 3 allowed).
+//
+//   ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=<pinned>
+//       -i <0600 key file> -o ControlPath=<socket> … -- host '<quoted> <args>'
+//
+// The private key and the pinned known_hosts live in a 0700 temp dir removed by close(); the key
+// never reaches a log, an argument list or an error message.
+import { mkdtemp, writeFile, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { ExecError, type ErrorClass, type TargetSpec } from '../executors/types.ts';
+import { execArgv, killChild, spawnArgv, waitExit, type CmdResult, type ExecOptions } from '../zfs/exec.ts';
+import type { ZfsHost } from '../zfs/zfs.ts';
+import { classifySsh, describeSshFailure } from './errors.ts';
+import { shJoin } from './quote.ts';
+
+/** Name the pinned key is stored under (HostKeyAlias), so the pin does not depend on host/port spelling. */
+export const HOST_KEY_ALIAS = 'lifeboat-target';
+
+const KEY_TYPE = /^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-\S+|sk-\S+)$/;
+
+/** Normalise pinned known_hosts lines to `<alias> <keytype> <base64>` (drops markers, hosts and comments). */
+export function normalizeHostKeys(lines: string): string[] {
+  const out: string[] = [];
+  for (const raw of lines.split('\n')) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const f = line.split(/\s+/);
+    const i = f.findIndex((x) => KEY_TYPE.test(x));
+    if (i < 0 || !f[i + 1]) continue;
+    out.push(`${HOST_KEY_ALIAS} ${f[i]} ${f[i + 1]}`);
+  }
+  return out;
+}
+
+export function validateSshEndpoint(t: Pick<TargetSpec, 'sshHost' | 'sshUser' | 'sshPort'>): void {
+  if (!/^[A-Za-z0-9.:_\[\]%-]+$/.test(t.sshHost) || t.sshHost.startsWith('-')) throw new ExecError('internal', `invalid SSH host ${JSON.stringify(t.sshHost)}`);
+  if (!/^[A-Za-z0-9._][A-Za-z0-9._-]*$/.test(t.sshUser)) throw new ExecError('internal', `invalid SSH user ${JSON.stringify(t.sshUser)}`);
+  if (!Number.isInteger(t.sshPort) || t.sshPort < 1 || t.sshPort > 65535) throw new ExecError('internal', `invalid SSH port ${t.sshPort}`);
+}
+
+export interface SshOpenOptions {
+  signal?: AbortSignal;
+  /** First validation: accept and pin whatever key the host presents (into an empty known_hosts). */
+  acceptNewHostKey?: boolean;
+  connectTimeoutSec?: number;
+  /** ssh binary (tests may point elsewhere); default `ssh`. */
+  sshBinary?: string;
+}
+
+export class SshSession implements ZfsHost {
+  readonly label: string;
+  private master: ChildProcess | null = null;
+  private masterErr = '';
+  private closed = false;
+
+  private constructor(
+    private readonly target: TargetSpec,
+    private readonly dir: string,
+    private readonly opts: SshOpenOptions,
+  ) {
+    this.label = `${target.sshUser}@${target.sshHost}:${target.sshPort}`;
+  }
+
+  private get keyFile() { return join(this.dir, 'id'); }
+  private get knownHosts() { return join(this.dir, 'known_hosts'); }
+  private get controlPath() { return join(this.dir, 'cm'); }
+  private host(): string { return this.target.sshHost.replace(/^\[(.*)\]$/, '$1'); }
+
+  /** Open the master connection. Throws ExecError(connectivity | authentication | host-key). */
+  static async open(target: TargetSpec, opts: SshOpenOptions = {}): Promise<SshSession> {
+    validateSshEndpoint(target);
+    if (!opts.acceptNewHostKey && !target.hostKey) {
+      throw new ExecError('host-key', `target "${target.name}" has no pinned host key yet: validate it first`);
+    }
+    const dir = await mkdtemp(join(tmpdir(), 'lb-ssh-'));
+    const s = new SshSession(target, dir, opts);
+    try {
+      let key = target.sshPrivateKey.replace(/\r\n/g, '\n');
+      if (!key.endsWith('\n')) key += '\n'; // OpenSSH rejects a key file without the final newline
+      await writeFile(s.keyFile, key, { mode: 0o600 });
+      const pinned = opts.acceptNewHostKey ? [] : normalizeHostKeys(target.hostKey ?? '');
+      if (!opts.acceptNewHostKey && pinned.length === 0) throw new ExecError('host-key', `pinned host key of target "${target.name}" is unreadable`);
+      await writeFile(s.knownHosts, pinned.map((l) => l + '\n').join(''), { mode: 0o600 });
+      await s.startMaster();
+      return s;
+    } catch (e) {
+      await s.close();
+      throw e;
+    }
+  }
+
+  private baseArgs(): string[] {
+    const t = this.target;
+    return [
+      '-F', '/dev/null',
+      '-o', 'BatchMode=yes',
+      '-o', `StrictHostKeyChecking=${this.opts.acceptNewHostKey ? 'accept-new' : 'yes'}`,
+      '-o', `UserKnownHostsFile=${this.knownHosts}`,
+      '-o', 'GlobalKnownHostsFile=/dev/null',
+      '-o', `HostKeyAlias=${HOST_KEY_ALIAS}`,
+      '-o', 'CheckHostIP=no',
+      '-o', 'UpdateHostKeys=no',
+      '-o', 'IdentitiesOnly=yes',
+      '-o', 'IdentityAgent=none',
+      '-o', 'PasswordAuthentication=no',
+      '-o', 'KbdInteractiveAuthentication=no',
+      '-o', `ConnectTimeout=${this.opts.connectTimeoutSec ?? 10}`,
+      '-o', 'ServerAliveInterval=10',
+      '-o', 'ServerAliveCountMax=3',
+      '-o', 'LogLevel=ERROR',
+      '-o', `ControlPath=${this.controlPath}`,
+      '-i', this.keyFile,
+      '-p', String(t.sshPort),
+      '-l', t.sshUser,
+    ];
+  }
+
+  private bin(): string { return this.opts.sshBinary ?? 'ssh'; }
+
+  private async startMaster(): Promise<void> {
+    const m = spawnArgv([this.bin(), ...this.baseArgs(), '-M', '-N', '-o', 'ControlPersist=no', '--', this.host()], {
+      signal: this.opts.signal, stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    this.master = m;
+    m.stderr?.on('data', (b: Buffer) => { if (this.masterErr.length < 8192) this.masterErr += b.toString('utf8'); });
+    let exited: number | null = null;
+    const exitP = waitExit(m).then((c) => { exited = c; });
+    const deadline = Date.now() + ((this.opts.connectTimeoutSec ?? 10) + 20) * 1000;
+    for (;;) {
+      if (this.opts.signal?.aborted) throw new ExecError('cancelled', 'cancelled while connecting');
+      if (exited !== null) {
+        await exitP;
+        const cls = classifySsh(255, this.masterErr) ?? 'connectivity';
+        throw new ExecError(cls, describeSshFailure(cls, this.label, this.masterErr));
+      }
+      try {
+        const st = await stat(this.controlPath);
+        if (st.isSocket()) return;
+      } catch { /* not yet */ }
+      if (Date.now() > deadline) {
+        killChild(m, 500);
+        throw new ExecError('connectivity', `cannot connect to ${this.label}: timed out`);
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  /** Arguments for one command over the master connection. */
+  private commandArgs(argv: string[]): string[] {
+    return [this.bin(), ...this.baseArgs(), '-o', 'ControlMaster=no', '-T', '--', this.host(), shJoin(argv)];
+  }
+
+  async exec(argv: string[], opts: ExecOptions = {}): Promise<CmdResult> {
+    if (this.closed) throw new ExecError('internal', 'ssh session already closed');
+    return execArgv(this.commandArgs(argv), { ...opts, signal: opts.signal ?? this.opts.signal });
+  }
+
+  spawn(argv: string[], stdio: { stdin: 'pipe' | 'ignore'; stdout: 'pipe' | 'ignore' }, signal?: AbortSignal): ChildProcess {
+    if (this.closed) throw new ExecError('internal', 'ssh session already closed');
+    return spawnArgv(this.commandArgs(argv), { signal: signal ?? this.opts.signal, stdio: [stdio.stdin, stdio.stdout, 'pipe'] });
+  }
+
+  classify(res: CmdResult, fallback: ErrorClass): ErrorClass {
+    return classifySsh(res.code, res.stderr) ?? fallback;
+  }
+
+  /** Throw the classified ExecError for a failed result. */
+  fail(what: string, res: CmdResult, fallback: ErrorClass = 'zfs'): ExecError {
+    const cls = this.classify(res, fallback);
+    const msg = cls === fallback ? `${what} on ${this.label} failed: ${res.stderr.trim().split('\n').slice(0, 4).join(' | ')}` : describeSshFailure(cls, this.label, res.stderr);
+    return new ExecError(cls, msg);
+  }
+
+  /** The host key(s) this session trusts, as normalised known_hosts lines. */
+  async hostKeyLines(): Promise<string> {
+    return normalizeHostKeys(await readFile(this.knownHosts, 'utf8')).join('\n');
+  }
+
+  /** `SHA256:…` fingerprint(s) of the trusted host key, as `ssh-keygen -lf` prints them. */
+  async fingerprint(): Promise<string> {
+    const r = await execArgv(['ssh-keygen', '-lf', this.knownHosts]);
+    if (r.code !== 0) throw new ExecError('internal', `ssh-keygen -lf failed: ${r.stderr.trim()}`);
+    const fps = r.stdout.split('\n').map((l) => l.split(/\s+/)[1]).filter((x): x is string => !!x && x.startsWith('SHA256:'));
+    if (!fps.length) throw new ExecError('internal', 'ssh-keygen printed no fingerprint');
+    return fps.join(' ');
+  }
+
+  /** Stop the master (by its PID) and remove the key, known_hosts and socket. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const m = this.master;
+    if (m && m.exitCode === null && m.signalCode === null) {
+      await execArgv([this.bin(), '-F', '/dev/null', '-o', `ControlPath=${this.controlPath}`, '-O', 'exit', '--', this.host()], { timeoutMs: 5000 });
+      const done = waitExit(m);
+      const t = setTimeout(() => killChild(m, 1000), 2000);
+      await done;
+      clearTimeout(t);
+    }
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,3 @@
+export * from './exec.ts';
+export * from './parse.ts';
+export * from './zfs.ts';

@@ -1,0 +1,235 @@
+// ZFS adapter: every command is an argument vector, run locally or on a target (ZfsHost).
+// Works on OpenZFS 2.x and zfs-fuse 0.7: numbers and GUIDs come from `zfs get -Hp` only
+// (zfs-fuse has no `list -p`; `list -o guid` prints "7.30E" there).
+import type { ChildProcess } from 'node:child_process';
+import { ExecError, type ErrorClass } from '../executors/types.ts';
+import { execArgv, spawnArgv, type CmdResult, type ExecOptions } from './exec.ts';
+import { parseCapabilities, parseGetHp, parseListH, type PropTable, type ZfsCapabilities } from './parse.ts';
+
+/** Where zfs commands run: this node, or a target over SSH. */
+export interface ZfsHost {
+  /** 'local' or 'user@host:port' (for messages and capability caching). */
+  readonly label: string;
+  exec(argv: string[], opts?: ExecOptions): Promise<CmdResult>;
+  /** Start a streaming command (stdin/stdout as requested). */
+  spawn(argv: string[], stdio: { stdin: 'pipe' | 'ignore'; stdout: 'pipe' | 'ignore' }, signal?: AbortSignal): ChildProcess;
+  /** Classify a failed result: transport problems keep their class, the rest is `fallback`. */
+  classify(res: CmdResult, fallback: ErrorClass): ErrorClass;
+}
+
+export class LocalHost implements ZfsHost {
+  readonly label = 'local';
+  exec(argv: string[], opts?: ExecOptions): Promise<CmdResult> { return execArgv(argv, opts); }
+  spawn(argv: string[], stdio: { stdin: 'pipe' | 'ignore'; stdout: 'pipe' | 'ignore' }, signal?: AbortSignal): ChildProcess {
+    return spawnArgv(argv, { signal, stdio: [stdio.stdin, stdio.stdout, 'pipe'] });
+  }
+  classify(_res: CmdResult, fallback: ErrorClass): ErrorClass { return fallback; }
+}
+
+export const USER_PROP_JOB = 'lifeboat:job';
+export const USER_PROP_GENERATION = 'lifeboat:generation';
+export const USER_PROP_EVENT = 'lifeboat:event';
+export const USER_PROP_SOURCE = 'lifeboat:source';
+
+/** Properties read for every dataset and snapshot of a tree. */
+export const TREE_PROPS = [
+  'type', 'guid', 'createtxg', 'creation', 'used', 'referenced', 'userrefs', 'origin',
+  USER_PROP_JOB, USER_PROP_GENERATION, USER_PROP_EVENT, USER_PROP_SOURCE,
+];
+
+export interface SnapshotInfo {
+  dataset: string;
+  name: string;              // after '@'
+  full: string;              // dataset@name
+  guid: string;
+  createtxg: bigint;
+  creation: number;          // unix seconds
+  used: number;
+  referenced: number;
+  userrefs: number;
+  job: number | null;        // lifeboat:job
+  generation: number | null; // lifeboat:generation
+  event: number | null;      // lifeboat:event
+}
+
+export interface DatasetInfo {
+  name: string;
+  type: string;
+  guid: string;
+  used: number;
+  referenced: number;
+  origin: string | null;
+  job: number | null;
+  generation: number | null;
+  source: string | null;
+  props: Record<string, string | null>;
+  /** oldest first (by createtxg) */
+  snapshots: SnapshotInfo[];
+}
+
+const intOrNull = (v: string | null | undefined): number | null => {
+  if (v === null || v === undefined || !/^-?\d+$/.test(v)) return null;
+  return Number(v);
+};
+const num = (v: string | null | undefined): number => intOrNull(v) ?? 0;
+
+/** Build dataset/snapshot records from a `get -Hp` table. */
+export function treeFromTable(table: PropTable): DatasetInfo[] {
+  const datasets = new Map<string, DatasetInfo>();
+  const snaps: SnapshotInfo[] = [];
+  for (const [name, p] of table) {
+    const at = name.indexOf('@');
+    if (at >= 0) {
+      snaps.push({
+        dataset: name.slice(0, at), name: name.slice(at + 1), full: name,
+        guid: p.guid ?? '', createtxg: BigInt(intOrNull(p.createtxg) === null ? 0 : p.createtxg!),
+        creation: num(p.creation), used: num(p.used), referenced: num(p.referenced), userrefs: num(p.userrefs),
+        job: intOrNull(p[USER_PROP_JOB]), generation: intOrNull(p[USER_PROP_GENERATION]), event: intOrNull(p[USER_PROP_EVENT]),
+      });
+    } else if (name.indexOf('#') < 0) {
+      datasets.set(name, {
+        name, type: p.type ?? 'filesystem', guid: p.guid ?? '', used: num(p.used), referenced: num(p.referenced),
+        origin: p.origin ?? null, job: intOrNull(p[USER_PROP_JOB]), generation: intOrNull(p[USER_PROP_GENERATION]),
+        source: p[USER_PROP_SOURCE] ?? null, props: p, snapshots: [],
+      });
+    }
+  }
+  for (const s of snaps) datasets.get(s.dataset)?.snapshots.push(s);
+  for (const d of datasets.values()) d.snapshots.sort((a, b) => (a.createtxg < b.createtxg ? -1 : a.createtxg > b.createtxg ? 1 : 0));
+  return [...datasets.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+const capsCache = new Map<string, Promise<ZfsCapabilities>>();
+
+export class Zfs {
+  constructor(readonly host: ZfsHost, readonly signal?: AbortSignal) {}
+
+  /** Run `zfs args…`; throws ExecError (class from the host, else `errorClass`). */
+  async run(args: string[], what: string, errorClass: ErrorClass = 'zfs', bin = 'zfs'): Promise<string> {
+    const res = await this.host.exec([bin, ...args], { signal: this.signal });
+    if (this.signal?.aborted) throw new ExecError('cancelled', `${what}: cancelled`);
+    if (res.code !== 0) {
+      throw new ExecError(this.host.classify(res, errorClass), `${what} on ${this.host.label} failed: ${oneLine(res.stderr) || `exit ${res.code}`}`);
+    }
+    return res.stdout;
+  }
+
+  /** Capabilities of this host's zfs, detected once per process and host. */
+  capabilities(): Promise<ZfsCapabilities> {
+    let p = capsCache.get(this.host.label);
+    if (!p) {
+      p = this.detectCapabilities();
+      capsCache.set(this.host.label, p);
+      p.catch(() => capsCache.delete(this.host.label));
+    }
+    return p;
+  }
+
+  private async detectCapabilities(): Promise<ZfsCapabilities> {
+    const v = await this.host.exec(['zfs', 'version'], { signal: this.signal });
+    const cls = this.host.classify(v, 'target-not-ready');
+    if (cls !== 'target-not-ready' && v.code !== 0) throw new ExecError(cls, `zfs on ${this.host.label}: ${oneLine(v.stderr)}`);
+    if (v.code === 127 || /command not found|No such file/i.test(v.stderr) && !/usage/i.test(v.stderr)) {
+      throw new ExecError('target-not-ready', `zfs is not available on ${this.host.label}: ${oneLine(v.stderr)}`);
+    }
+    let usage = v.stderr + v.stdout;
+    let versionOut: string | null = null;
+    if (v.code === 0) {
+      versionOut = v.stdout;
+      const u = await this.host.exec(['zfs'], { signal: this.signal }); // prints usage, exit 2
+      usage = u.stderr + u.stdout;
+    }
+    if (!/usage/i.test(usage)) throw new ExecError('target-not-ready', `zfs on ${this.host.label} did not answer as expected: ${oneLine(usage)}`);
+    return parseCapabilities(usage, versionOut);
+  }
+
+  /** `zfs get -Hp` of `props` for `names` (optionally -r / -d). */
+  async get(names: string[], props: string[], opts: { recursive?: boolean; depth?: number; sources?: string } = {}): Promise<PropTable> {
+    const args = ['get', '-Hp'];
+    if (opts.recursive) args.push('-r');
+    if (opts.depth !== undefined) args.push('-d', String(opts.depth));
+    if (opts.sources) args.push('-s', opts.sources);
+    args.push('-o', 'name,property,value', props.join(','), ...names);
+    return parseGetHp(await this.run(args, `zfs get ${names.join(' ')}`));
+  }
+
+  /** Does the dataset (or snapshot) exist? Other failures throw. */
+  async exists(name: string): Promise<boolean> {
+    const res = await this.host.exec(['zfs', 'get', '-Hp', '-o', 'value', 'type', name], { signal: this.signal });
+    if (res.code === 0) return true;
+    if (/does not exist/.test(res.stderr)) return false;
+    throw new ExecError(this.host.classify(res, 'zfs'), `zfs get type ${name} on ${this.host.label}: ${oneLine(res.stderr)}`);
+  }
+
+  /** Datasets and snapshots of `root` (its whole subtree when recursive, else just it), with TREE_PROPS. */
+  async tree(root: string, recursive: boolean, extraProps: string[] = []): Promise<DatasetInfo[]> {
+    const table = await this.get([root], [...TREE_PROPS, ...extraProps], recursive ? { recursive: true } : { depth: 1 });
+    const all = treeFromTable(table);
+    return recursive ? all : all.filter((d) => d.name === root);
+  }
+
+  /** Filesystems/volumes under `root` (including it), parents first. */
+  async listDatasets(root: string, recursive: boolean): Promise<string[]> {
+    const args = ['list', '-H', '-o', 'name', '-t', 'filesystem,volume'];
+    if (recursive) args.push('-r'); 
+    args.push(root);
+    return parseListH(await this.run(args, `zfs list ${root}`)).map((r) => r[0]).sort();
+  }
+
+  /** name → origin snapshot for every filesystem/volume of `pool` that is a clone. */
+  async clonesOrigins(pool: string): Promise<Set<string>> {
+    const rows = parseListH(await this.run(['list', '-H', '-o', 'name,origin', '-t', 'filesystem,volume', '-r', pool], `zfs list origin ${pool}`));
+    return new Set(rows.map((r) => r[1]).filter((o) => o && o !== '-'));
+  }
+
+  /** One atomic `zfs snapshot [-r] -o … a@n b@n …` (one call: all roots are snapshotted together). */
+  async snapshot(roots: string[], name: string, props: Record<string, string>, recursive: boolean): Promise<void> {
+    const args = ['snapshot'];
+    if (recursive) args.push('-r');
+    for (const [k, v] of Object.entries(props)) args.push('-o', `${k}=${v}`);
+    args.push(...roots.map((r) => `${r}@${name}`));
+    await this.run(args, `zfs snapshot ${roots.join(' ')}@${name}`, 'source-state');
+  }
+
+  async create(name: string, props: Record<string, string> = {}, parents = true): Promise<void> {
+    const args = ['create'];
+    if (parents) args.push('-p');
+    for (const [k, v] of Object.entries(props)) args.push('-o', `${k}=${v}`);
+    args.push(name);
+    await this.run(args, `zfs create ${name}`);
+  }
+
+  /** `zfs set` one property at a time (zfs-fuse accepts only one per call). */
+  async set(name: string, props: Record<string, string>): Promise<void> {
+    for (const [k, v] of Object.entries(props)) await this.run(['set', `${k}=${v}`, name], `zfs set ${k} ${name}`);
+  }
+
+  async clone(snapshot: string, dataset: string, props: Record<string, string> = {}): Promise<void> {
+    const args = ['clone', '-p'];
+    for (const [k, v] of Object.entries(props)) args.push('-o', `${k}=${v}`);
+    await this.run([...args, snapshot, dataset], `zfs clone ${snapshot} ${dataset}`);
+  }
+
+  async promote(dataset: string): Promise<void> {
+    await this.run(['promote', dataset], `zfs promote ${dataset}`);
+  }
+
+  /**
+   * Destroy one snapshot after re-reading its GUID and owner right before: refuses when the GUID
+   * differs, the owner is not `jobId`, or it is held. Never -r/-R.
+   */
+  async destroySnapshotChecked(full: string, expectGuid: string, jobId: number): Promise<void> {
+    if (!full.includes('@')) throw new ExecError('internal', `refusing to destroy non-snapshot ${full}`);
+    const t = await this.get([full], ['guid', USER_PROP_JOB, 'userrefs']);
+    const p = t.get(full);
+    if (!p) throw new ExecError('zfs', `snapshot ${full} vanished before destroy`);
+    if (p.guid !== expectGuid) throw new ExecError('zfs', `refusing to destroy ${full}: GUID ${p.guid} is not the planned ${expectGuid}`);
+    if (p[USER_PROP_JOB] !== String(jobId)) throw new ExecError('zfs', `refusing to destroy ${full}: not owned by job ${jobId}`);
+    if (Number(p.userrefs ?? 0) > 0) throw new ExecError('zfs', `refusing to destroy ${full}: it has holds`);
+    await this.run(['destroy', full], `zfs destroy ${full}`);
+  }
+}
+
+export function oneLine(s: string): string {
+  return s.split('\n').map((l) => l.trim()).filter(Boolean).slice(0, 6).join(' | ').slice(0, 1000);
+}

@@ -1,0 +1,93 @@
+// File-backed zfs-fuse pools for tests: uniquely named, in a temp dir, destroyed afterwards.
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, truncate, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+export interface Run { code: number; stdout: string; stderr: string }
+
+export function run(bin: string, args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(bin, args, { maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
+/** Run and throw (with stderr) on failure. */
+export async function must(bin: string, args: string[]): Promise<string> {
+  const r = await run(bin, args);
+  if (r.code !== 0) throw new Error(`${bin} ${args.join(' ')} failed (${r.code}): ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+export const zfs = (...args: string[]) => must('zfs', args);
+
+/** Fails with the reason when ZFS is not usable (never skip silently). */
+export async function requireZfs(): Promise<void> {
+  const r = await run('zpool', ['list', '-H']);
+  if (r.code !== 0) {
+    throw new Error(`ZFS is not available (zpool list: ${r.code === -1 ? 'zpool not found' : r.stderr.trim()}); ` +
+      'run scripts/provision-test-host.sh as root (needs /dev/fuse and the zfs-fuse daemon)');
+  }
+}
+
+export interface TestPool {
+  name: string;
+  dir: string;
+  /** where the pool's root dataset is mounted, or null (mountpoint=none) */
+  mountpoint: string | null;
+  destroy(): Promise<void>;
+}
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}${process.pid.toString(36)}${randomBytes(3).toString('hex')}`;
+}
+
+/** A new pool on a sparse 128 MiB file. `mounted` false → mountpoint=none. */
+export async function createPool(prefix: string, opts: { mounted?: boolean; sizeMiB?: number } = {}): Promise<TestPool> {
+  await requireZfs();
+  const name = uniqueName(prefix);
+  const dir = await mkdtemp(join(tmpdir(), `lb-pool-${name}-`));
+  const file = join(dir, 'vdev');
+  await writeFile(file, '');
+  await truncate(file, (opts.sizeMiB ?? 128) << 20);
+  const mounted = opts.mounted ?? true;
+  const mountpoint = mounted ? join(dir, 'mnt') : null;
+  if (mountpoint) await mkdir(mountpoint);
+  await must('zpool', ['create', '-m', mountpoint ?? 'none', name, file]);
+  return {
+    name, dir, mountpoint,
+    async destroy() {
+      let r = await run('zpool', ['destroy', '-f', name]);
+      for (let i = 0; r.code !== 0 && /busy/.test(r.stderr) && i < 10; i++) {
+        await new Promise((res) => setTimeout(res, 300));
+        r = await run('zpool', ['destroy', '-f', name]);
+      }
+      await rm(dir, { recursive: true, force: true });
+      if (r.code !== 0 && !/no such pool/.test(r.stderr)) throw new Error(`zpool destroy ${name}: ${r.stderr.trim()}`);
+    },
+  };
+}
+
+/** Write `bytes` of incompressible data into a file. */
+export async function writeRandom(path: string, bytes: number): Promise<void> {
+  await writeFile(path, randomBytes(bytes));
+}
+
+/** name → guid for every snapshot under `root` (recursive). */
+export async function snapshotGuids(root: string): Promise<Map<string, string>> {
+  const out = await zfs('get', '-Hp', '-r', '-o', 'name,value', 'guid', root);
+  const m = new Map<string, string>();
+  for (const line of out.split('\n')) {
+    const [n, v] = line.split('\t');
+    if (n && n.includes('@')) m.set(n, v);
+  }
+  return m;
+}
+
+export async function snapshotNames(root: string): Promise<string[]> {
+  return [...(await snapshotGuids(root)).keys()].sort();
+}
