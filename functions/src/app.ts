@@ -1,0 +1,94 @@
+// createApp(deps): the runtime-agnostic control plane (no Node-only imports).
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { ApiError, isBusy } from './lib/errors.ts';
+import { requireAdmin } from './lib/auth.ts';
+import type { AppDeps, Env } from './lib/http.ts';
+import { registerEvents } from './routes/events.ts';
+import { registerHealth, registerMetrics } from './routes/health.ts';
+import { registerHooks, registerJobs } from './routes/jobs.ts';
+import { registerNodes } from './routes/nodes.ts';
+import { registerRestores } from './routes/restores.ts';
+import { registerRunner } from './routes/runner.ts';
+import { registerTargets } from './routes/targets.ts';
+
+export type { AppDeps } from './lib/http.ts';
+
+/** zod issues → { field: message } (unknown keys are named too). */
+function fieldsOf(issues: { path: PropertyKey[]; message: string; code?: string; keys?: string[] }[]) {
+  const fields: Record<string, string> = {};
+  for (const i of issues) {
+    if (i.code === 'unrecognized_keys' && i.keys) {
+      for (const k of i.keys) fields[[...i.path, k].join('.')] ??= 'is not a known field';
+      continue;
+    }
+    const key = i.path.map(String).join('.') || 'body';
+    const msg = i.code === 'invalid_type' && /received undefined/.test(i.message) ? 'is required' : i.message;
+    fields[key] ??= msg;
+  }
+  return fields;
+}
+
+export interface CreateAppOptions {
+  /** Called when the database reports SQLITE_BUSY (DESIGN §3: fatal for the process on Node). */
+  onBusy?: (err: unknown) => void;
+  log?: (msg: string) => void;
+}
+
+export function createApp(deps: AppDeps, opts: CreateAppOptions = {}) {
+  const api = new OpenAPIHono<Env>({
+    defaultHook: (result) => {
+      if (!result.success) {
+        const fields = fieldsOf(result.error.issues as any);
+        const [first] = Object.entries(fields);
+        throw new ApiError('invalid', first ? `${first[0]}: ${first[1]}` : 'invalid request', fields);
+      }
+    },
+  });
+
+  api.use('*', async (c, next) => {
+    c.set('deps', deps);
+    await next();
+  });
+  // Public: health, the OpenAPI document, the runner join; own auth: runner routes, webhooks.
+  api.use('*', async (c, next) => {
+    const p = c.req.path.replace(/^\/api\/v1/, '');
+    if (p === '/health' || p === '/openapi.json' || p.startsWith('/runner/') || p.startsWith('/hooks/')) return next();
+    return requireAdmin(c, next);
+  });
+
+  registerHealth(api);
+  registerMetrics(api);
+  registerNodes(api);
+  registerTargets(api);
+  registerJobs(api);
+  registerHooks(api);
+  registerEvents(api);
+  registerRestores(api);
+  registerRunner(api);
+
+  api.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+  api.doc('/openapi.json', {
+    openapi: '3.0.0',
+    info: { title: 'Lifeboat API', version: '1', description: 'ZFS backups of datasets, jails and VMs to SSH targets.' },
+    security: [{ bearer: [] }],
+  });
+
+  const app = new Hono<Env>();
+  app.route('/api/v1', api);
+  app.notFound((c) => c.json(new ApiError('not_found', `no route ${c.req.method} ${c.req.path}`).body(), 404));
+  app.onError((err, c) => {
+    if (err instanceof ApiError) return c.json(err.body(), err.status as 400);
+    if (err instanceof HTTPException) {
+      // Malformed JSON, wrong content type and the like: the request body is the culprit.
+      const status = err.status >= 400 && err.status < 500 ? err.status : 400;
+      const message = err.message || 'malformed request';
+      return c.json(new ApiError('invalid', `body: ${message}`, { body: message }).body(), status as 400);
+    }
+    if (isBusy(err)) opts.onBusy?.(err);
+    (opts.log ?? console.error)(`internal error on ${c.req.method} ${c.req.path}: ${(err as Error)?.stack ?? err}`);
+    return c.json(new ApiError('internal', 'internal error; see the server log').body(), 500);
+  });
+  return app;
+}

@@ -1,0 +1,37 @@
+// Settings the app needs at request time (read from the environment by each entry).
+export interface AppConfig {
+  defaultTimezone: string;
+  eventsMaxAgeDays: number;
+  eventsMaxRows: number;
+  /** How long a claim long-poll holds when nothing is due. */
+  claimWaitMs: number;
+  /** How often a held claim re-checks the database. */
+  claimRecheckMs: number;
+  /** A running event whose runner is silent this long becomes `interrupted`. */
+  leaseMs: number;
+  joinTokenTtlMs: number;
+  /** Public URL shown in join commands. */
+  publicUrl: string;
+}
+
+export function configFromEnv(env: Record<string, string | undefined>): AppConfig {
+  const num = (name: string, dflt: number) => {
+    const v = env[name];
+    if (v === undefined || v === '') return dflt;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got "${v}"`);
+    return n;
+  };
+  const host = env.LIFEBOAT_HOST || '127.0.0.1';
+  const port = env.LIFEBOAT_PORT || '8480';
+  return {
+    defaultTimezone: env.LIFEBOAT_TZ || 'UTC',
+    eventsMaxAgeDays: num('LIFEBOAT_EVENTS_MAX_AGE_DAYS', 90),
+    eventsMaxRows: num('LIFEBOAT_EVENTS_MAX_ROWS', 10_000),
+    claimWaitMs: num('LIFEBOAT_CLAIM_WAIT_MS', 5_000),
+    claimRecheckMs: num('LIFEBOAT_CLAIM_RECHECK_MS', 100),
+    leaseMs: num('LIFEBOAT_LEASE_MS', 30_000),
+    joinTokenTtlMs: num('LIFEBOAT_JOIN_TOKEN_TTL_MS', 60 * 60 * 1000),
+    publicUrl: env.LIFEBOAT_PUBLIC_URL || `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+  };
+}

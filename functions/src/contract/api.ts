@@ -1,0 +1,210 @@
+// Request and response schemas of /api/v1 (they also produce the OpenAPI document).
+import { z } from '@hono/zod-openapi';
+import { datasetName, id, privateKey, resourceName, sshHost, sshPort, sshUser } from './fields.ts';
+
+const iso = z.string().nullable().openapi({ format: 'date-time' });
+
+export const ErrorBody = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    fields: z.record(z.string(), z.string()),
+  }),
+  activeEventId: z.number().int().optional(),
+}).openapi('Error');
+
+export const IdParam = z.object({ id: id.openapi({ param: { name: 'id', in: 'path' } }) });
+export const Accepted = z.object({ eventId: z.number().int() }).openapi('Accepted');
+export const Ok = z.object({ ok: z.boolean() });
+
+// ---- targets ----
+export const TargetCreate = z.object({
+  name: resourceName,
+  sshHost,
+  sshUser: sshUser.default('root'),
+  sshPort: sshPort.default(22),
+  sshPrivateKey: privateKey,
+  backupRoot: datasetName,
+  description: z.string().max(1000, 'is longer than 1000 characters').default(''),
+  createBackupRoot: z.boolean().default(false),
+  enabled: z.boolean().default(true),
+}).strict().openapi('TargetCreate');
+
+export const TargetPatch = z.object({
+  name: resourceName,
+  sshHost,
+  sshUser,
+  sshPort,
+  /** Empty or absent keeps the stored key. */
+  sshPrivateKey: z.union([z.literal(''), privateKey]),
+  backupRoot: datasetName,
+  description: z.string().max(1000, 'is longer than 1000 characters'),
+  createBackupRoot: z.boolean(),
+  enabled: z.boolean(),
+}).partial().strict().openapi('TargetPatch');
+
+export const TargetNodeStatus = z.object({
+  nodeId: z.number().int(),
+  nodeName: z.string(),
+  state: z.enum(['ready', 'not-validated', 'failed', 'config-changed']),
+  error: z.string().nullable(),
+  validatedAt: iso,
+});
+
+export const Target = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  sshHost: z.string(),
+  sshUser: z.string(),
+  sshPort: z.number().int(),
+  hasPrivateKey: z.boolean(),
+  backupRoot: z.string(),
+  description: z.string(),
+  createBackupRoot: z.boolean(),
+  enabled: z.boolean(),
+  hostKeyFingerprint: z.string().nullable(),
+  nodeStatus: z.array(TargetNodeStatus),
+  createdAt: iso,
+  updatedAt: iso,
+}).openapi('Target');
+
+export const NodeRef = z.object({ nodeId: id.optional() }).strict();
+
+// ---- jobs ----
+const jobFields = {
+  name: resourceName,
+  targetId: id,
+  nodeId: id,
+  mode: z.enum(['dataset', 'jail', 'vm']),
+  source: z.string().trim().min(1, 'is required').max(255, 'is longer than 255 characters'),
+  schedule: z.string().trim().max(200, 'is too long'),
+  timezone: z.string().min(1, 'is required').max(64, 'is too long'),
+  keepLast: z.number({ error: 'must be an integer ≥ 0' }).int('must be an integer ≥ 0').min(0, 'must be an integer ≥ 0').max(100_000, 'is too large'),
+  enabled: z.boolean(),
+  pruneTarget: z.boolean(),
+  stopBeforeBackup: z.boolean(),
+  recursive: z.boolean(),
+};
+export const JobCreate = z.object(jobFields).partial({
+  nodeId: true, schedule: true, timezone: true, keepLast: true, enabled: true,
+  pruneTarget: true, stopBeforeBackup: true, recursive: true,
+}).strict().openapi('JobCreate');
+export const JobPatch = z.object(jobFields).partial().strict().openapi('JobPatch');
+
+export const Job = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  targetId: z.number().int(),
+  nodeId: z.number().int(),
+  mode: z.enum(['dataset', 'jail', 'vm']),
+  source: z.string(),
+  schedule: z.string(),
+  timezone: z.string(),
+  keepLast: z.number().int(),
+  enabled: z.boolean(),
+  pruneTarget: z.boolean(),
+  stopBeforeBackup: z.boolean(),
+  recursive: z.boolean(),
+  nextRunAt: iso,
+  lastRunAt: iso,
+  lastStatus: z.string().nullable(),
+  currentGeneration: z.number().int(),
+  hasWebhookToken: z.boolean(),
+  createdAt: iso,
+  updatedAt: iso,
+}).openapi('Job');
+
+export const WebhookToken = z.object({ token: z.string(), url: z.string() });
+
+export const RestoreFromJob = z.object({
+  generation: z.number().int().positive(),
+  snapshot: z.string().min(1, 'is required').max(255),
+}).strict();
+
+export const Generations = z.array(z.object({
+  generation: z.number().int(),
+  current: z.boolean(),
+  createdAt: iso,
+  reason: z.string().nullable(),
+  snapshots: z.array(z.object({
+    name: z.string(), guid: z.string(), createdAt: iso, usedBytes: z.number(), referencedBytes: z.number(),
+  })),
+}));
+
+// ---- OOB restores ----
+export const OobRestore = z.object({
+  targetId: id,
+  nodeId: id.optional(),
+  dataset: datasetName,
+  generation: z.number().int().positive(),
+  snapshot: z.string().min(1, 'is required').max(255),
+  destination: datasetName,
+  restoreNetwork: z.boolean().default(false),
+  overwrite: z.boolean().default(false),
+  newGuestId: z.string().max(64).optional(),
+}).strict().openapi('OobRestore');
+
+// ---- events ----
+export const Event = z.object({
+  id: z.number().int(),
+  kind: z.string(),
+  jobId: z.number().int().nullable(),
+  jobName: z.string().nullable(),
+  nodeId: z.number().int(),
+  targetId: z.number().int().nullable(),
+  trigger: z.string(),
+  status: z.string(),
+  phase: z.string().nullable(),
+  source: z.string().nullable(),
+  destination: z.string().nullable(),
+  generation: z.number().int().nullable(),
+  snapshot: z.string().nullable(),
+  bytesDone: z.number(),
+  bytesTotal: z.number().nullable(),
+  rateBps: z.number().nullable(),
+  etaSeconds: z.number().nullable(),
+  note: z.string().nullable(),
+  error: z.string().nullable(),
+  errorClass: z.string().nullable(),
+  cancelRequested: z.boolean(),
+  createdAt: iso,
+  startedAt: iso,
+  finishedAt: iso,
+}).openapi('Event');
+
+export const EventQuery = z.object({
+  jobId: id.optional(),
+  nodeId: id.optional(),
+  status: z.enum(['queued', 'running', 'success', 'failed', 'interrupted', 'cancelled']).optional(),
+  kind: z.enum(['backup', 'restore', 'oob-restore', 'validate', 'browse']).optional(),
+  q: z.string().max(200).optional(),
+  cursor: id.optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+export const list = <T extends z.ZodTypeAny>(item: T) =>
+  z.object({ items: z.array(item), nextCursor: z.number().int().nullable() });
+
+// ---- nodes ----
+export const NodeSummary = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  hostname: z.string().nullable(),
+  zfsVersion: z.string().nullable(),
+  capabilities: z.record(z.string(), z.boolean()).nullable(),
+  pools: z.array(z.string()).nullable(),
+  inventoryAt: iso,
+  lastSeenAt: iso,
+  revoked: z.boolean(),
+  createdAt: iso,
+}).openapi('Node');
+
+export const NodeDetail = NodeSummary.extend({
+  datasets: z.array(z.object({ name: z.string(), usedBytes: z.number().nullable(), referencedBytes: z.number().nullable(), mountpoint: z.string().nullable() })),
+  guests: z.array(z.object({
+    kind: z.enum(['jail', 'vm']), id: z.string(), name: z.string(), roots: z.array(z.string()),
+    network: z.any().nullable(), running: z.boolean(), provider: z.string(),
+  })),
+});
+
+export const JoinToken = z.object({ token: z.string(), expiresAt: z.string(), command: z.string() });

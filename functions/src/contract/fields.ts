@@ -1,0 +1,69 @@
+// Field rules shared by the API, the UI and the runner.
+import { z } from '@hono/zod-openapi';
+
+const DATASET_COMPONENT = /^[A-Za-z0-9_.:-]+$/;
+const RESERVED_POOLS = new Set(['mirror', 'raidz', 'raidz1', 'raidz2', 'raidz3', 'draid', 'spare', 'log', 'cache', 'special', 'dedup']);
+
+/** ZFS dataset name: pool[/child...]; no snapshot/bookmark parts, no empty or dot components. */
+export function datasetNameError(name: string): string | null {
+  if (name.length === 0) return 'is required';
+  if (name.length > 255) return 'is longer than 255 characters';
+  if (/[@#]/.test(name)) return 'must be a dataset, not a snapshot or bookmark';
+  if (name.startsWith('/') || name.endsWith('/')) return 'must not start or end with "/"';
+  const parts = name.split('/');
+  for (const p of parts) {
+    if (p === '') return 'must not contain "//"';
+    if (p === '.' || p === '..') return 'must not contain "." or ".." components';
+    if (!DATASET_COMPONENT.test(p)) return `component "${p}" may only contain letters, digits and _ . : -`;
+  }
+  const pool = parts[0];
+  if (!/^[A-Za-z]/.test(pool)) return 'pool name must start with a letter';
+  if (RESERVED_POOLS.has(pool) || /^c[0-9]/.test(pool)) return `"${pool}" is not a valid pool name`;
+  return null;
+}
+
+const HOSTNAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+function isIPv6(s: string): boolean {
+  if (!/^[0-9A-Fa-f:.]+$/.test(s) || !s.includes(':')) return false;
+  const dbl = s.split('::');
+  if (dbl.length > 2) return false;
+  const groups = (x: string) => (x === '' ? [] : x.split(':'));
+  let parts = [...groups(dbl[0]), ...(dbl.length === 2 ? groups(dbl[1]) : [])];
+  let max = 8;
+  const last = parts[parts.length - 1];
+  if (last && last.includes('.')) {
+    if (!IPV4.test(last)) return false;
+    parts = parts.slice(0, -1);
+    max = 6;
+  }
+  if (parts.some((g) => !/^[0-9A-Fa-f]{1,4}$/.test(g))) return false;
+  return dbl.length === 2 ? parts.length < max : parts.length === max;
+}
+
+/** SSH host: a host name or an IP address (v4 or v6), nothing else. */
+export function sshHostError(host: string): string | null {
+  if (host.length === 0) return 'is required';
+  if (host.includes('@')) return 'must be a host name or IP only; put the user in sshUser';
+  if (host.startsWith('[') || (host.includes(':') && !isIPv6(host))) {
+    return isIPv6(host.replace(/^\[|\](:\d+)?$/g, '')) ? 'write an IPv6 address without brackets or port; use sshPort' : 'must be a host name or IP only; put the port in sshPort';
+  }
+  if (isIPv6(host) || IPV4.test(host) || HOSTNAME.test(host)) return null;
+  return 'is not a valid host name or IP address';
+}
+
+const refine = (check: (v: string) => string | null) => (v: string, ctx: z.RefinementCtx) => {
+  const err = check(v);
+  if (err) ctx.addIssue({ code: 'custom', message: err });
+};
+
+export const datasetName = z.string().superRefine(refine(datasetNameError));
+export const sshHost = z.string().trim().superRefine(refine(sshHostError));
+export const sshUser = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/, 'must be a valid user name');
+export const sshPort = z.number().int('must be an integer').min(1, 'must be between 1 and 65535').max(65535, 'must be between 1 and 65535');
+export const resourceName = z.string().trim().min(1, 'is required').max(100, 'is longer than 100 characters')
+  .regex(/^[^\x00-\x1f\x7f]+$/, 'must not contain control characters');
+export const privateKey = z.string().max(16384, 'is too long')
+  .regex(/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]+-----END [A-Z0-9 ]*PRIVATE KEY-----/, 'must be a PEM or OpenSSH private key');
+export const id = z.coerce.number().int().positive();

@@ -1,0 +1,104 @@
+// The runner side of the API (node token). Shapes match node-runner/src/executors/types.ts.
+import { z } from '@hono/zod-openapi';
+import { datasetName, resourceName } from './fields.ts';
+
+export const JoinRequest = z.object({
+  joinToken: z.string().min(1, 'is required').max(200),
+  name: resourceName,
+  hostname: z.string().max(255).optional(),
+}).strict();
+export const JoinResponse = z.object({ nodeId: z.number().int(), nodeToken: z.string() });
+
+export const ClaimRequest = z.object({
+  /** Free execution slots on the runner. */
+  max: z.number().int().min(0).max(64).default(1),
+  /** How long to hold the request when nothing is due (capped by the server). */
+  waitMs: z.number().int().min(0).max(30_000).optional(),
+}).strict();
+
+const TargetSpec = z.object({
+  id: z.number().int(), name: z.string(), sshHost: z.string(), sshUser: z.string(), sshPort: z.number().int(),
+  sshPrivateKey: z.string(), backupRoot: z.string(), createBackupRoot: z.boolean(), hostKey: z.string().nullable(),
+});
+const JobSpec = z.object({
+  id: z.number().int(), name: z.string(), mode: z.enum(['dataset', 'jail', 'vm']), source: z.string(),
+  recursive: z.boolean(), keepLast: z.number().int(), pruneTarget: z.boolean(), stopBeforeBackup: z.boolean(),
+});
+export const ClaimedEvent = z.object({
+  id: z.number().int(),
+  kind: z.string(),
+  trigger: z.string(),
+  note: z.string().nullable(),
+  leaseUntil: z.string(),
+  target: TargetSpec.nullable(),
+  job: JobSpec.nullable(),
+  generation: z.number().int().nullable(),
+  nextGeneration: z.number().int().nullable(),
+  forkFrom: z.object({ generation: z.number().int(), snapshotGuid: z.string() }).nullable(),
+  params: z.record(z.string(), z.any()).nullable(),
+});
+export const ClaimResponse = z.object({ events: z.array(ClaimedEvent), leaseMs: z.number().int() });
+
+const LogLine = z.object({
+  ts: z.string().optional(),
+  level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  message: z.string().max(10_000),
+});
+
+export const ProgressRequest = z.object({
+  phase: z.enum(['preparing', 'stopping-guest', 'snapshotting', 'starting-guest', 'transferring', 'finalizing', 'pruning', 'swapping']).optional(),
+  bytesDone: z.number().int().min(0).optional(),
+  bytesTotal: z.number().int().min(0).nullable().optional(),
+  rateBps: z.number().min(0).nullable().optional(),
+  etaSeconds: z.number().min(0).nullable().optional(),
+  destination: z.string().max(1000).optional(),
+  snapshot: z.string().max(255).optional(),
+  log: z.array(LogLine).max(500).optional(),
+}).strict();
+export const ProgressResponse = z.object({ cancelRequested: z.boolean(), leaseUntil: z.string() });
+
+export const CatalogSnapshot = z.object({
+  name: z.string().max(255), guid: z.string().regex(/^\d+$/), createtxg: z.string().regex(/^\d+$/),
+  createdAt: z.string(), usedBytes: z.number().int().min(0), referencedBytes: z.number().int().min(0),
+  jobId: z.number().int().nullable(), generation: z.number().int().nullable(),
+});
+export const CatalogDataset = z.object({
+  dataset: datasetName,
+  jobId: z.number().int().nullable(),
+  generation: z.number().int().nullable(),
+  source: z.string().nullable(),
+  guest: z.record(z.string(), z.any()).nullable(),
+  snapshots: z.array(CatalogSnapshot),
+});
+
+export const FinishRequest = z.object({
+  status: z.enum(['success', 'failed', 'cancelled']),
+  error: z.string().max(20_000).nullable().optional(),
+  errorClass: z.string().max(40).nullable().optional(),
+  result: z.record(z.string(), z.any()).nullable().optional(),
+  log: z.array(LogLine).max(500).optional(),
+}).strict();
+
+export const InventoryRequest = z.object({
+  zfsVersion: z.string().max(200).nullable(),
+  capabilities: z.record(z.string(), z.boolean()).default({}),
+  pools: z.array(z.string().max(255)).max(1000).default([]),
+  datasets: z.array(z.object({
+    name: datasetName,
+    usedBytes: z.number().int().min(0).nullable().optional(),
+    referencedBytes: z.number().int().min(0).nullable().optional(),
+    mountpoint: z.string().max(1024).nullable().optional(),
+  })).max(100_000).default([]),
+  guests: z.array(z.object({
+    kind: z.enum(['jail', 'vm']), id: z.string().min(1).max(64), name: z.string().min(1).max(255),
+    roots: z.array(datasetName).min(1), network: z.record(z.string(), z.any()).nullable().optional(),
+    running: z.boolean(), provider: z.string().max(40),
+  })).max(10_000).default([]),
+}).strict();
+
+export const CatalogRequest = z.object({
+  eventId: z.number().int().positive(),
+  /** true: these are all datasets of the target under its backup root (replace); false: upsert. */
+  complete: z.boolean().default(false),
+  datasets: z.array(CatalogDataset).max(10_000),
+}).strict();

@@ -1,0 +1,45 @@
+// The error envelope of SPEC §8: { error: { code, message, fields } }.
+export type ErrorCode =
+  | 'invalid' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'busy' | 'internal';
+
+const STATUS: Record<ErrorCode, number> = {
+  invalid: 400, unauthorized: 401, forbidden: 403, not_found: 404, conflict: 409, busy: 409, internal: 500,
+};
+
+export class ApiError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly fields: Record<string, string> = {},
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.status = STATUS[code];
+  }
+  body() {
+    return { error: { code: this.code, message: this.message, fields: this.fields }, ...this.extra };
+  }
+}
+
+export const invalid = (field: string, message: string) =>
+  new ApiError('invalid', `${field}: ${message}`, { [field]: message });
+export const notFound = (what: string) => new ApiError('not_found', `${what} not found`);
+export const conflict = (message: string, fields: Record<string, string> = {}, extra: Record<string, unknown> = {}) =>
+  new ApiError('conflict', message, fields, extra);
+
+/** Unique-constraint violations from libSQL and D1 both mention this text. */
+export function isUniqueViolation(err: unknown): boolean {
+  for (let e: any = err; e; e = e.cause) {
+    const msg = String(e.message ?? '');
+    if (msg.includes('UNIQUE constraint failed') || e.code === 'SQLITE_CONSTRAINT_UNIQUE') return true;
+  }
+  return false;
+}
+
+export function isBusy(err: unknown): boolean {
+  for (let e: any = err; e; e = e.cause) {
+    if (e.code === 'SQLITE_BUSY' || String(e.message ?? '').includes('SQLITE_BUSY')) return true;
+  }
+  return false;
+}

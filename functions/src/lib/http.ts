@@ -1,0 +1,48 @@
+// Shared Hono typing and small response helpers.
+import { OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import type { AppConfig } from '../config.ts';
+import type { DB } from '../db/types.ts';
+import type { SecretBox } from './secrets.ts';
+import { ErrorBody } from '../contract/api.ts';
+
+/** Optional in-process hint that new work may be queued (wakes held claims early; decides nothing). */
+export interface Waker {
+  notify(nodeId: number): void;
+  wait(nodeId: number, ms: number): Promise<void>;
+}
+
+export interface AppDeps {
+  db: DB;
+  config: AppConfig;
+  adminTokenHash: string;
+  secrets: SecretBox;
+  waker?: Waker;
+  now?: () => number;
+}
+
+export interface NodeIdentity { id: number; name: string }
+
+export type Env = { Variables: { deps: AppDeps; node: NodeIdentity } };
+export type Ctx = Context<Env>;
+export type App = OpenAPIHono<Env>;
+
+export const now = (c: Ctx) => (c.var.deps.now ?? Date.now)();
+export const iso = (ms: number | null | undefined) => (ms == null ? null : new Date(ms).toISOString());
+
+/** Handlers answer through this so each route's declared schema stays the documentation. */
+export const json = (c: Ctx, body: unknown, status: 200 | 201 | 202 = 200) => c.json(body as any, status) as any;
+
+const errorContent = { 'application/json': { schema: ErrorBody } };
+export const errors = {
+  400: { description: 'Invalid input (the field is named)', content: errorContent },
+  401: { description: 'Missing or bad credentials', content: errorContent },
+  404: { description: 'Not found', content: errorContent },
+  409: { description: 'Conflict: busy, in use, exists', content: errorContent },
+};
+export const jsonBody = <T extends z.ZodTypeAny>(schema: T) => ({
+  body: { content: { 'application/json': { schema } }, required: true },
+});
+export const ok = <T extends z.ZodTypeAny>(schema: T, description = 'OK') => ({
+  description, content: { 'application/json': { schema } },
+});

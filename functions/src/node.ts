@@ -1,0 +1,107 @@
+// Node entry: embedded libSQL DB, the API, the built UI, periodic sweeps and the local runner.
+import { serve } from '@hono/node-server';
+import { serveStatic } from '@hono/node-server/serve-static';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Hono } from 'hono';
+import { createApp } from './app.ts';
+import { configFromEnv } from './config.ts';
+import { openDatabase } from './db/libsql.ts';
+import { joinTokens } from './db/schema.ts';
+import { createSecretBox } from './lib/secrets.ts';
+import { randomToken, sha256Hex } from './lib/tokens.ts';
+import { applyRetention, sweepExpiredLeases } from './services/queue.ts';
+import { fileSecret } from './secrets-file.ts';
+import { createWaker } from './waker.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const UI_DIR = join(ROOT, 'frontend/build');
+const RUNNER_BIN = join(ROOT, 'node-runner/bin/lifeboat-runner.mjs');
+
+const log = (msg: string) => console.log(`[lifeboat] ${msg}`);
+
+export async function main(env = process.env) {
+  const dataDir = resolve(env.LIFEBOAT_DATA_DIR || './data');
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const config = configFromEnv(env);
+  const host = env.LIFEBOAT_HOST || '127.0.0.1';
+  const port = Number(env.LIFEBOAT_PORT || 8480);
+  const dbUrl = env.LIFEBOAT_DB_URL || `file:${join(dataDir, 'lifeboat.db')}`;
+  const { db } = await openDatabase(dbUrl);
+
+  const admin = env.LIFEBOAT_ADMIN_TOKEN ? null : fileSecret(dataDir, 'admin-token', 'lba_');
+  const adminToken = env.LIFEBOAT_ADMIN_TOKEN || admin!.value;
+  const secretKey = env.LIFEBOAT_SECRET_KEY || fileSecret(dataDir, 'secret.key').value;
+
+  const deps = { db, config, adminTokenHash: await sha256Hex(adminToken), secrets: await createSecretBox(secretKey), waker: createWaker() };
+  const api = createApp(deps, {
+    // DESIGN §3: after SQLITE_BUSY the libsql connection can no longer be trusted; let the supervisor restart us.
+    onBusy: (err) => { console.error('[lifeboat] SQLITE_BUSY: exiting so the supervisor restarts a clean process', err); process.exit(75); },
+  });
+
+  const app = new Hono();
+  app.use('*', async (c, next) => {
+    await next();
+    c.header('X-Content-Type-Options', 'nosniff');
+    c.header('X-Frame-Options', 'DENY');
+  });
+  app.route('/', api);
+  if (existsSync(UI_DIR)) {
+    const root = relative(process.cwd(), UI_DIR) || '.';
+    app.use('/*', serveStatic({ root }));
+    const index = readFileSync(join(UI_DIR, 'index.html'), 'utf8');
+    app.get('*', (c) => c.html(index)); // SPA fallback
+  }
+
+  const server = serve({ fetch: app.fetch, hostname: host, port });
+  await new Promise<void>((r) => server.once('listening', () => r()));
+  const url = config.publicUrl;
+  log(`listening on ${url} (database ${dbUrl.startsWith('file:') ? dbUrl : 'remote libSQL'})`);
+  if (admin?.created) log(`admin API token created in ${admin.path} (mode 0600): ${adminToken}`);
+  else if (admin) log(`admin API token: ${admin.path}`);
+  else log('admin API token: from LIFEBOAT_ADMIN_TOKEN');
+  if (!existsSync(UI_DIR)) log('web UI not built (run `npm run build`); the API is available');
+
+  // Housekeeping: leases every few seconds, retention every ten minutes.
+  const sweep = setInterval(() => sweepExpiredLeases(db, Date.now()).catch((e) => log(`sweep failed: ${e}`)), 5_000);
+  const retain = () => applyRetention(db, Date.now(), config.eventsMaxAgeDays, config.eventsMaxRows).catch((e) => log(`retention failed: ${e}`));
+  const retention = setInterval(retain, 10 * 60_000);
+  void retain();
+
+  let runner: ChildProcess | null = null;
+  if ((env.LIFEBOAT_LOCAL_RUNNER ?? '1') !== '0') runner = await startLocalRunner(db, dataDir, url, env);
+
+  const stop = () => {
+    clearInterval(sweep);
+    clearInterval(retention);
+    if (runner && runner.exitCode === null) runner.kill('SIGTERM');
+    server.close();
+    setTimeout(() => process.exit(0), 10_000).unref();
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  return { server, stop };
+}
+
+/** The standalone install's own node: joined automatically with a join token made here. */
+async function startLocalRunner(db: Awaited<ReturnType<typeof openDatabase>>['db'], dataDir: string, url: string, env: NodeJS.ProcessEnv) {
+  if (!existsSync(RUNNER_BIN)) { log('local runner not available (node-runner missing)'); return null; }
+  const stateDir = join(dataDir, 'runner');
+  const args = [RUNNER_BIN, '--server', url, '--state-dir', stateDir];
+  if (!existsSync(join(stateDir, 'node.json'))) {
+    const token = randomToken('lbj');
+    await db.insert(joinTokens).values({ tokenHash: await sha256Hex(token), expiresAt: Date.now() + 10 * 60_000 });
+    args.push('--join-token', token, '--name', env.LIFEBOAT_NODE_NAME || hostname());
+  }
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'], env: { ...env } });
+  log(`local runner started (pid ${child.pid})`);
+  child.on('exit', (code, sig) => log(`local runner exited (${sig ?? code})`));
+  return child;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((err) => { console.error(err); process.exit(1); });
+}

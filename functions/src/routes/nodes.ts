@@ -1,0 +1,45 @@
+// Nodes and join tokens.
+import { createRoute } from "@hono/zod-openapi";
+import { asc, eq } from 'drizzle-orm';
+import { guests, joinTokens, nodeDatasets, nodes } from '../db/schema.ts';
+import { IdParam, JoinToken, NodeDetail, NodeSummary, list } from '../contract/api.ts';
+import { notFound } from '../lib/errors.ts';
+import { type App, errors, iso, json, now, ok } from '../lib/http.ts';
+import { randomToken, sha256Hex } from '../lib/tokens.ts';
+import { nodeView } from '../services/views.ts';
+
+const tags = ['nodes'];
+
+export function registerNodes(app: App) {
+  app.openapi(createRoute({ method: 'get', path: '/nodes', tags, responses: { 200: ok(list(NodeSummary)), ...errors } }), async (c) => {
+    const rows = await c.var.deps.db.select().from(nodes).orderBy(asc(nodes.id));
+    return json(c, { items: rows.map(nodeView), nextCursor: null });
+  });
+
+  app.openapi(createRoute({ method: 'get', path: '/nodes/{id}', tags, request: { params: IdParam }, responses: { 200: ok(NodeDetail), ...errors } }), async (c) => {
+    const { id } = c.req.valid('param');
+    const db = c.var.deps.db;
+    const [n] = await db.select().from(nodes).where(eq(nodes.id, id));
+    if (!n) throw notFound(`node ${id}`);
+    const ds = await db.select().from(nodeDatasets).where(eq(nodeDatasets.nodeId, id)).orderBy(asc(nodeDatasets.name));
+    const gs = await db.select().from(guests).where(eq(guests.nodeId, id)).orderBy(asc(guests.kind), asc(guests.name));
+    return json(c, {
+      ...nodeView(n),
+      datasets: ds.map((d) => ({ name: d.name, usedBytes: d.usedBytes, referencedBytes: d.referencedBytes, mountpoint: d.mountpoint })),
+      guests: gs.map((g) => ({ kind: g.kind, id: g.guestId, name: g.name, roots: g.roots, network: g.network ?? null, running: g.running, provider: g.provider })),
+    });
+  });
+
+  app.openapi(createRoute({ method: 'post', path: '/nodes/join-tokens', tags, responses: { 201: ok(JoinToken, 'Created (shown once)'), ...errors } }), async (c) => {
+    const { db, config } = c.var.deps;
+    const token = randomToken('lbj');
+    const at = now(c);
+    const expiresAt = at + config.joinTokenTtlMs;
+    await db.insert(joinTokens).values({ tokenHash: await sha256Hex(token), expiresAt, createdAt: at });
+    return json(c, {
+      token, expiresAt: iso(expiresAt)!,
+      command: `lifeboat-runner --server ${config.publicUrl} --join-token ${token}`,
+    }, 201);
+  });
+}
+

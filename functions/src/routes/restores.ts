@@ -1,0 +1,59 @@
+// Out-of-band restores (SPEC §6): any catalogued snapshot onto any node and dataset.
+import { createRoute } from '@hono/zod-openapi';
+import { and, eq } from 'drizzle-orm';
+import { catalogDatasets, catalogSnapshots, events, nodeDatasets, targets } from '../db/schema.ts';
+import { Accepted, OobRestore } from '../contract/api.ts';
+import { conflict, invalid, isUniqueViolation } from '../lib/errors.ts';
+import { type App, errors, json, jsonBody, now, ok } from '../lib/http.ts';
+import { resolveNode } from '../services/nodes.ts';
+
+export function registerRestores(app: App) {
+  app.openapi(createRoute({ method: 'post', path: '/restores', tags: ['restores'], request: jsonBody(OobRestore), responses: { 202: ok(Accepted, 'Queued'), ...errors } }), async (c) => {
+    const b = c.req.valid('json');
+    const db = c.var.deps.db;
+    const key = c.req.header('idempotency-key') ?? null;
+    if (key !== null && (key.length < 8 || key.length > 200)) throw invalid('Idempotency-Key', 'must be 8 to 200 characters');
+    if (key) {
+      const [seen] = await db.select({ id: events.id }).from(events).where(eq(events.idempotencyKey, `oob:${key}`));
+      if (seen) return json(c, { eventId: seen.id }, 202);
+    }
+    const [t] = await db.select().from(targets).where(eq(targets.id, b.targetId));
+    if (!t) throw invalid('targetId', `target ${b.targetId} does not exist`);
+    const node = await resolveNode(db, b.nodeId);
+    const [ds] = await db.select().from(catalogDatasets).where(and(eq(catalogDatasets.targetId, t.id), eq(catalogDatasets.dataset, b.dataset)));
+    if (!ds) throw invalid('dataset', `"${b.dataset}" is not in the catalog of target "${t.name}"; refresh the catalog`);
+    // The snapshot may physically live in another generation's dataset after a promote; match by generation and name/GUID.
+    const snaps = await db.select().from(catalogSnapshots).where(and(eq(catalogSnapshots.targetId, t.id), eq(catalogSnapshots.generation, b.generation)));
+    const snap = snaps.find((s) => (s.name === b.snapshot || s.guid === b.snapshot) && (s.dataset === b.dataset || (ds.source != null && s.jobId === ds.jobId)))
+      ?? (await db.select().from(catalogSnapshots).where(and(eq(catalogSnapshots.targetId, t.id), eq(catalogSnapshots.dataset, b.dataset))))
+        .find((s) => s.name === b.snapshot || s.guid === b.snapshot);
+    if (!snap) throw invalid('snapshot', `no snapshot "${b.snapshot}" of generation ${b.generation} for "${b.dataset}"`);
+    const isGuest = ds.guest != null;
+    if (node.inventoryAt != null) {
+      const [exists] = await db.select({ name: nodeDatasets.name }).from(nodeDatasets).where(and(eq(nodeDatasets.nodeId, node.id), eq(nodeDatasets.name, b.destination)));
+      if (exists && isGuest) throw conflict('guest restores never overwrite an existing dataset', { destination: 'already exists' });
+      if (exists && !b.overwrite) throw conflict('the destination exists; confirm with overwrite: true', { destination: 'already exists (set overwrite to replace it)' });
+    }
+    try {
+      const [ev] = await db.insert(events).values({
+        kind: 'oob-restore', nodeId: node.id, targetId: t.id, trigger: 'manual', status: 'queued',
+        source: `${snap.dataset}@${snap.name}`, destination: b.destination, generation: b.generation, snapshot: snap.name,
+        idempotencyKey: key ? `oob:${key}` : null, createdAt: now(c),
+        params: {
+          dataset: b.dataset, snapshotDataset: snap.dataset, generation: b.generation, snapshot: snap.name, guid: snap.guid,
+          destination: b.destination, restoreNetwork: b.restoreNetwork, overwrite: b.overwrite, guest: ds.guest ?? null,
+          newGuestId: b.newGuestId ?? null, sourceJobId: ds.jobId,
+        },
+      }).returning({ id: events.id });
+      c.var.deps.waker?.notify(node.id);
+      return json(c, { eventId: ev.id }, 202);
+    } catch (err) {
+      if (key && isUniqueViolation(err)) {
+        const [seen] = await db.select({ id: events.id }).from(events).where(eq(events.idempotencyKey, `oob:${key}`));
+        if (seen) return json(c, { eventId: seen.id }, 202);
+      }
+      throw err;
+    }
+  });
+}
+

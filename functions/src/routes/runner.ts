@@ -1,0 +1,165 @@
+// The runner side (node token): join, claim (long poll), progress, finish, inventory, catalog.
+import { createRoute } from '@hono/zod-openapi';
+import { and, eq, isNull, gt } from 'drizzle-orm';
+import { events, guests, jobs, joinTokens, nodeDatasets, nodes, targets } from '../db/schema.ts';
+import { Ok } from '../contract/api.ts';
+import { CatalogRequest, ClaimRequest, ClaimResponse, FinishRequest, InventoryRequest, JoinRequest, JoinResponse, ProgressRequest, ProgressResponse } from '../contract/runner.ts';
+import { ApiError, conflict, isUniqueViolation, notFound } from '../lib/errors.ts';
+import { requireNode } from '../lib/auth.ts';
+import { type App, type Ctx, errors, iso, json, jsonBody, now, ok } from '../lib/http.ts';
+import { randomToken, sha256Hex } from '../lib/tokens.ts';
+import { appendLogs, claimQueued, scheduleDue, sweepExpiredLeases } from '../services/queue.ts';
+import { applyFinish } from '../services/finish.ts';
+import { recordCatalog } from '../services/catalog.ts';
+import { z } from '@hono/zod-openapi';
+
+const tags = ['runner'];
+const EventIdParam = z.object({ id: z.coerce.number().int().positive().openapi({ param: { name: 'id', in: 'path' } }) });
+
+export function registerRunner(app: App) {
+  // Joining needs only the join token, so it is registered before the node-token middleware.
+  app.openapi(createRoute({ method: 'post', path: '/runner/join', tags, request: jsonBody(JoinRequest), responses: { 201: ok(JoinResponse, 'Joined'), ...errors } }), async (c) => {
+    const b = c.req.valid('json');
+    const db = c.var.deps.db;
+    const at = now(c);
+    const [taken] = await db.select({ id: nodes.id }).from(nodes).where(eq(nodes.name, b.name));
+    if (taken) throw conflict('a node with this name already exists', { name: 'is already used by another node' });
+    const [jt] = await db.update(joinTokens).set({ usedAt: at })
+      .where(and(eq(joinTokens.tokenHash, await sha256Hex(b.joinToken)), isNull(joinTokens.usedAt), gt(joinTokens.expiresAt, at)))
+      .returning();
+    if (!jt) throw new ApiError('unauthorized', 'the join token is not valid, expired or already used', { joinToken: 'is not valid, expired or already used' });
+    const nodeToken = randomToken('lbn');
+    try {
+      const [node] = await db.insert(nodes).values({ name: b.name, hostname: b.hostname ?? null, tokenHash: await sha256Hex(nodeToken), createdAt: at, lastSeenAt: at }).returning({ id: nodes.id });
+      await db.update(joinTokens).set({ nodeId: node.id }).where(eq(joinTokens.id, jt.id));
+      return json(c, { nodeId: node.id, nodeToken }, 201);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw conflict('a node with this name already exists', { name: 'is already used by another node' });
+      throw err;
+    }
+  });
+
+  app.use('/runner/claim', requireNode);
+  app.use('/runner/events/*', requireNode);
+  app.use('/runner/inventory', requireNode);
+  app.use('/runner/catalog', requireNode);
+
+  app.openapi(createRoute({ method: 'post', path: '/runner/claim', tags, request: jsonBody(ClaimRequest), responses: { 200: ok(ClaimResponse), ...errors } }), async (c) => {
+    const { max, waitMs } = c.req.valid('json');
+    const { db, config, waker } = c.var.deps;
+    const nodeId = c.var.node.id;
+    const start = now(c);
+    await db.update(nodes).set({ lastSeenAt: start }).where(eq(nodes.id, nodeId));
+    const deadline = start + Math.min(waitMs ?? config.claimWaitMs, config.claimWaitMs);
+    for (;;) {
+      const at = now(c);
+      await sweepExpiredLeases(db, at);
+      await scheduleDue(db, nodeId, at);
+      const claimed = await claimQueued(db, nodeId, max, at, config.leaseMs);
+      if (claimed.length || at >= deadline || max === 0) {
+        return json(c, { events: await Promise.all(claimed.map((e) => claimPayload(c, e))), leaseMs: config.leaseMs });
+      }
+      const pause = Math.min(config.claimRecheckMs, deadline - at);
+      if (waker) await waker.wait(nodeId, pause);
+      else await new Promise((r) => setTimeout(r, pause));
+    }
+  });
+
+  app.openapi(createRoute({ method: 'post', path: '/runner/events/{id}/progress', tags, request: { params: EventIdParam, ...jsonBody(ProgressRequest) }, responses: { 200: ok(ProgressResponse), ...errors } }), async (c) => {
+    const { id } = c.req.valid('param');
+    const { log, ...p } = c.req.valid('json');
+    const { db, config } = c.var.deps;
+    const at = now(c);
+    const [row] = await db.update(events).set({ ...p, leaseUntil: at + config.leaseMs })
+      .where(and(eq(events.id, id), eq(events.nodeId, c.var.node.id), eq(events.status, 'running')))
+      .returning({ cancelRequested: events.cancelRequested, leaseUntil: events.leaseUntil });
+    if (!row) throw await notRunning(c, id);
+    if (log?.length) await appendLogs(db, id, log, at);
+    return json(c, { cancelRequested: row.cancelRequested, leaseUntil: iso(row.leaseUntil) });
+  });
+
+  app.openapi(createRoute({ method: 'post', path: '/runner/events/{id}/finish', tags, request: { params: EventIdParam, ...jsonBody(FinishRequest) }, responses: { 200: ok(Ok), ...errors } }), async (c) => {
+    const { id } = c.req.valid('param');
+    const b = c.req.valid('json');
+    const db = c.var.deps.db;
+    const at = now(c);
+    const result = b.result ?? null;
+    const [ev] = await db.update(events).set({
+      status: b.status, finishedAt: at, leaseUntil: null, error: b.status === 'success' ? null : (b.error ?? 'failed without a message'),
+      errorClass: b.status === 'success' ? null : (b.errorClass ?? null), result,
+      ...(result?.snapshot ? { snapshot: String(result.snapshot) } : {}),
+      ...(Number.isInteger(result?.generation) ? { generation: result!.generation } : {}),
+      ...(Number.isInteger(result?.bytesSent) ? { bytesDone: result!.bytesSent } : {}),
+    }).where(and(eq(events.id, id), eq(events.nodeId, c.var.node.id), eq(events.status, 'running'))).returning();
+    if (!ev) throw await notRunning(c, id);
+    if (b.log?.length) await appendLogs(db, id, b.log, at);
+    await applyFinish(db, ev, result, at);
+    return json(c, { ok: true });
+  });
+
+  app.openapi(createRoute({ method: 'post', path: '/runner/inventory', tags, request: jsonBody(InventoryRequest), responses: { 200: ok(Ok), ...errors } }), async (c) => {
+    const b = c.req.valid('json');
+    const db = c.var.deps.db;
+    const nodeId = c.var.node.id;
+    const at = now(c);
+    const stmts: any[] = [
+      db.update(nodes).set({ zfsVersion: b.zfsVersion, capabilities: b.capabilities, pools: b.pools, inventoryAt: at, lastSeenAt: at }).where(eq(nodes.id, nodeId)),
+      db.delete(nodeDatasets).where(eq(nodeDatasets.nodeId, nodeId)),
+      db.delete(guests).where(eq(guests.nodeId, nodeId)),
+    ];
+    const ds = b.datasets.map((d) => ({ nodeId, name: d.name, usedBytes: d.usedBytes ?? null, referencedBytes: d.referencedBytes ?? null, mountpoint: d.mountpoint ?? null }));
+    for (let i = 0; i < ds.length; i += 19) stmts.push(db.insert(nodeDatasets).values(ds.slice(i, i + 19)).onConflictDoNothing());
+    const gs = b.guests.map((g) => ({ nodeId, kind: g.kind, guestId: g.id, name: g.name, roots: g.roots, network: g.network ?? null, running: g.running, provider: g.provider }));
+    for (let i = 0; i < gs.length; i += 12) stmts.push(db.insert(guests).values(gs.slice(i, i + 12)).onConflictDoNothing());
+    await db.batch(stmts as [any, ...any[]]);
+    return json(c, { ok: true });
+  });
+
+  app.openapi(createRoute({ method: 'post', path: '/runner/catalog', tags, request: jsonBody(CatalogRequest), responses: { 200: ok(Ok), ...errors } }), async (c) => {
+    const b = c.req.valid('json');
+    const db = c.var.deps.db;
+    // Only while running one of this node's events for that target.
+    const [ev] = await db.select().from(events).where(and(eq(events.id, b.eventId), eq(events.nodeId, c.var.node.id), eq(events.status, 'running')));
+    if (!ev || ev.targetId == null) throw new ApiError('forbidden', 'catalog reports need a running event of this node', { eventId: 'is not a running event of this node' });
+    await recordCatalog(db, ev.targetId, b.datasets as any, b.complete, now(c));
+    return json(c, { ok: true });
+  });
+}
+
+/** 404 for events that do not exist or belong to another node (no probing), 409 when no longer running. */
+async function notRunning(c: Ctx, id: number) {
+  const [e] = await c.var.deps.db.select({ status: events.status, nodeId: events.nodeId }).from(events).where(eq(events.id, id));
+  if (!e || e.nodeId !== c.var.node.id) return notFound(`event ${id}`);
+  return new ApiError('conflict', `the event is ${e.status}, not running`, {}, { status: e.status });
+}
+
+/** What the runner needs to execute one claimed event. The private key is decrypted only here. */
+async function claimPayload(c: Ctx, e: typeof events.$inferSelect) {
+  const { db, secrets } = c.var.deps;
+  const [job] = e.jobId != null ? await db.select().from(jobs).where(eq(jobs.id, e.jobId)) : [];
+  const [t] = e.targetId != null ? await db.select().from(targets).where(eq(targets.id, e.targetId)) : [];
+  let generation: number | null = null, nextGeneration: number | null = null, forkFrom = null;
+  if (job && e.kind === 'backup') {
+    generation = job.currentGeneration;
+    nextGeneration = job.currentGeneration + 1;
+    if (job.forkFromGeneration != null && job.forkFromGuid) forkFrom = { generation: job.forkFromGeneration, snapshotGuid: job.forkFromGuid };
+    // Remember what was offered so finish can check the runner's claim about the generation it wrote.
+    await db.update(events).set({ generation, params: { ...(e.params ?? {}), generation, nextGeneration } }).where(eq(events.id, e.id));
+  }
+  if (t && e.kind === 'validate') {
+    await db.update(events).set({ params: { ...(e.params ?? {}), configRevision: t.configRevision } }).where(eq(events.id, e.id));
+  }
+  return {
+    id: e.id, kind: e.kind, trigger: e.trigger, note: e.note, leaseUntil: iso(e.leaseUntil)!,
+    target: t ? {
+      id: t.id, name: t.name, sshHost: t.sshHost, sshUser: t.sshUser, sshPort: t.sshPort,
+      sshPrivateKey: await secrets.open(t.sshPrivateKeyEnc), backupRoot: t.backupRoot, createBackupRoot: t.createBackupRoot, hostKey: t.hostKey,
+    } : null,
+    job: job ? {
+      id: job.id, name: job.name, mode: job.mode, source: job.source, recursive: job.recursive, keepLast: job.keepLast,
+      pruneTarget: job.pruneTarget, stopBeforeBackup: job.stopBeforeBackup,
+    } : null,
+    generation, nextGeneration, forkFrom, params: e.params ?? null,
+  };
+}
+

@@ -1,0 +1,126 @@
+// Targets: SPEC §2.
+import { createRoute, z } from '@hono/zod-openapi';
+import { and, asc, desc, eq, inArray, isNull } from 'drizzle-orm';
+import { catalogDatasets, catalogSnapshots, events, jobs, nodes, targetNodeStatus, targets } from '../db/schema.ts';
+import { Accepted, IdParam, NodeRef, Target, TargetCreate, TargetPatch, list } from '../contract/api.ts';
+import { conflict, isUniqueViolation, notFound } from '../lib/errors.ts';
+import { type App, type Ctx, errors, json, jsonBody, now, ok } from '../lib/http.ts';
+import { resolveNode } from '../services/nodes.ts';
+import { targetView } from '../services/views.ts';
+import { catalogView } from '../services/catalog.ts';
+
+const tags = ['targets'];
+
+async function loadTarget(c: Ctx, id: number) {
+  const [t] = await c.var.deps.db.select().from(targets).where(eq(targets.id, id));
+  if (!t) throw notFound(`target ${id}`);
+  return t;
+}
+
+async function views(c: Ctx, rows: (typeof targets.$inferSelect)[]) {
+  const db = c.var.deps.db;
+  const allNodes = await db.select({ id: nodes.id, name: nodes.name }).from(nodes).where(isNull(nodes.revokedAt)).orderBy(asc(nodes.id));
+  const ids = rows.map((r) => r.id);
+  const statuses = ids.length ? await db.select().from(targetNodeStatus).where(inArray(targetNodeStatus.targetId, ids)) : [];
+  return rows.map((t) => targetView(t, statuses.filter((s) => s.targetId === t.id), allNodes));
+}
+
+const nameTaken = () => conflict('a target with this name already exists', { name: 'is already used by another target' });
+
+export function registerTargets(app: App) {
+  app.openapi(createRoute({ method: 'get', path: '/targets', tags, responses: { 200: ok(list(Target)), ...errors } }), async (c) => {
+    const rows = await c.var.deps.db.select().from(targets).orderBy(asc(targets.name));
+    return json(c, { items: await views(c, rows), nextCursor: null });
+  });
+
+  app.openapi(createRoute({ method: 'post', path: '/targets', tags, request: jsonBody(TargetCreate), responses: { 201: ok(Target, 'Created'), ...errors } }), async (c) => {
+    const body = c.req.valid('json');
+    const { db, secrets } = c.var.deps;
+    const { sshPrivateKey, ...rest } = body;
+    const t = now(c);
+    try {
+      const [row] = await db.insert(targets).values({
+        ...rest, sshPrivateKeyEnc: await secrets.seal(sshPrivateKey), createdAt: t, updatedAt: t,
+      }).returning();
+      return json(c, (await views(c, [row]))[0], 201);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw nameTaken();
+      throw err;
+    }
+  });
+
+  app.openapi(createRoute({ method: 'get', path: '/targets/{id}', tags, request: { params: IdParam }, responses: { 200: ok(Target), ...errors } }), async (c) => {
+    const t = await loadTarget(c, c.req.valid('param').id);
+    return json(c, (await views(c, [t]))[0]);
+  });
+
+  app.openapi(createRoute({ method: 'patch', path: '/targets/{id}', tags, request: { params: IdParam, ...jsonBody(TargetPatch) }, responses: { 200: ok(Target), ...errors } }), async (c) => {
+    const { id } = c.req.valid('param');
+    const body = c.req.valid('json');
+    const { db, secrets } = c.var.deps;
+    const cur = await loadTarget(c, id);
+    const { sshPrivateKey, ...rest } = body;
+    const changed = (k: keyof typeof rest) => rest[k] !== undefined && rest[k] !== (cur as any)[k];
+    const keyChanged = !!sshPrivateKey;
+    const connectionChanged = changed('sshHost') || changed('sshPort');
+    const needsRevalidation = connectionChanged || keyChanged || changed('sshUser') || changed('backupRoot') || changed('createBackupRoot');
+    try {
+      const [row] = await db.update(targets).set({
+        ...rest,
+        ...(keyChanged ? { sshPrivateKeyEnc: await secrets.seal(sshPrivateKey!) } : {}),
+        // A different host or port is a different machine: its key is pinned afresh at the next validation.
+        ...(connectionChanged ? { hostKey: null, hostKeyFingerprint: null } : {}),
+        ...(needsRevalidation ? { configRevision: cur.configRevision + 1 } : {}),
+        updatedAt: now(c),
+      }).where(eq(targets.id, id)).returning();
+      return json(c, (await views(c, [row]))[0]);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw nameTaken();
+      throw err;
+    }
+  });
+
+  app.openapi(createRoute({ method: 'delete', path: '/targets/{id}', tags, request: { params: IdParam }, responses: { 200: ok(z.object({ deleted: z.boolean() })), ...errors } }), async (c) => {
+    const { id } = c.req.valid('param');
+    const db = c.var.deps.db;
+    const cur = await loadTarget(c, id);
+    if (cur.enabled) throw conflict('disable the target before deleting it', { enabled: 'must be false before the target can be deleted' });
+    const used = await db.select({ id: jobs.id, name: jobs.name }).from(jobs).where(eq(jobs.targetId, id)).limit(5);
+    if (used.length) throw conflict(`the target is used by jobs: ${used.map((j) => j.name).join(', ')}`, { id: 'is used by jobs' });
+    // Only our records go; nothing on the target is touched. Guarded so a concurrent re-enable or new job wins.
+    const [gone] = await db.delete(targets).where(and(eq(targets.id, id), eq(targets.enabled, false))).returning({ id: targets.id });
+    if (!gone) throw conflict('the target changed while deleting; try again');
+    return json(c, { deleted: true });
+  });
+
+  app.openapi(createRoute({ method: 'post', path: '/targets/{id}/validate', tags, request: { params: IdParam, body: { content: { 'application/json': { schema: NodeRef } }, required: false } }, responses: { 202: ok(Accepted, 'Queued'), ...errors } }), async (c) => {
+    return queueTargetWork(c, 'validate');
+  });
+
+  app.openapi(createRoute({ method: 'post', path: '/targets/{id}/refresh', tags, request: { params: IdParam, body: { content: { 'application/json': { schema: NodeRef } }, required: false } }, responses: { 202: ok(Accepted, 'Queued'), ...errors } }), async (c) => {
+    return queueTargetWork(c, 'browse');
+  });
+
+  app.openapi(createRoute({ method: 'get', path: '/targets/{id}/datasets', tags, request: { params: IdParam }, responses: { 200: ok(z.object({ items: z.array(z.any()) })), ...errors } }), async (c) => {
+    const t = await loadTarget(c, c.req.valid('param').id);
+    const db = c.var.deps.db;
+    const ds = await db.select().from(catalogDatasets).where(eq(catalogDatasets.targetId, t.id)).orderBy(asc(catalogDatasets.dataset));
+    const snaps = await db.select().from(catalogSnapshots).where(eq(catalogSnapshots.targetId, t.id)).orderBy(desc(catalogSnapshots.createdAt));
+    return json(c, { items: catalogView(t.backupRoot, ds, snaps) });
+  });
+}
+
+async function queueTargetWork(c: Ctx, kind: 'validate' | 'browse') {
+  const { id } = c.req.valid('param' as never) as { id: number };
+  const body = ((c.req as any).valid('json') ?? {}) as { nodeId?: number };
+  const t = await loadTarget(c, id);
+  const db = c.var.deps.db;
+  const node = await resolveNode(db, body.nodeId);
+  const [ev] = await db.insert(events).values({
+    kind, nodeId: node.id, targetId: t.id, trigger: 'manual', status: 'queued',
+    destination: `${t.sshUser}@${t.sshHost}:${t.backupRoot}`, createdAt: now(c),
+  }).returning({ id: events.id });
+  c.var.deps.waker?.notify(node.id);
+  return json(c, { eventId: ev.id }, 202);
+}
+

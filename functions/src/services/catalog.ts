@@ -1,0 +1,97 @@
+// The target catalog: what runners found on a target, so restore dialogs list it without SSH.
+import { and, eq, inArray } from 'drizzle-orm';
+import { catalogDatasets, catalogSnapshots } from '../db/schema.ts';
+import type { DB } from '../db/types.ts';
+import { iso } from '../lib/http.ts';
+
+type DatasetRow = typeof catalogDatasets.$inferSelect;
+type SnapshotRow = typeof catalogSnapshots.$inferSelect;
+
+export interface ReportedDataset {
+  dataset: string;
+  jobId: number | null;
+  generation: number | null;
+  source: string | null;
+  guest: Record<string, unknown> | null;
+  snapshots: {
+    name: string; guid: string; createtxg: string; createdAt: string; usedBytes: number;
+    referencedBytes: number; jobId: number | null; generation: number | null;
+  }[];
+}
+
+const snapView = (s: SnapshotRow) => ({
+  name: s.name, guid: s.guid, createdAt: iso(s.createdAt), usedBytes: s.usedBytes, referencedBytes: s.referencedBytes,
+  dataset: s.dataset,
+});
+
+/**
+ * One item per backed-up source (job + source path). Generation membership comes from the
+ * lifeboat:generation property of each snapshot, not from the dataset it sits in (a promote moves them).
+ */
+export function catalogView(backupRoot: string, datasets: DatasetRow[], snapshots: SnapshotRow[]) {
+  const sourceOf = new Map(datasets.map((d) => [d.dataset, d]));
+  const items = new Map<string, { dataset: string; jobId: number | null; source: string | null; guest: unknown; gens: Map<number, { dataset: string; snapshots: SnapshotRow[] }> }>();
+  for (const d of datasets) {
+    const key = d.jobId != null && d.source ? `${d.jobId}\u0000${d.source}` : `\u0000${d.dataset}`;
+    let item = items.get(key);
+    if (!item) items.set(key, item = { dataset: d.dataset, jobId: d.jobId, source: d.source, guest: d.guest ?? null, gens: new Map() });
+    const g = d.generation ?? 0;
+    if (!item.gens.has(g)) item.gens.set(g, { dataset: d.dataset, snapshots: [] });
+    if ((d.generation ?? 0) >= Math.max(...item.gens.keys())) item.dataset = d.dataset;
+    if (d.guest) item.guest = d.guest;
+  }
+  for (const s of snapshots) {
+    const d = sourceOf.get(s.dataset);
+    if (!d) continue;
+    const key = d.jobId != null && d.source ? `${d.jobId}\u0000${d.source}` : `\u0000${d.dataset}`;
+    const item = items.get(key)!;
+    const g = s.generation ?? d.generation ?? 0;
+    if (!item.gens.has(g)) {
+      item.gens.set(g, { dataset: d.source ? `${backupRoot}/j${d.jobId}/g${g}/${d.source}` : d.dataset, snapshots: [] });
+    }
+    item.gens.get(g)!.snapshots.push(s);
+  }
+  return [...items.values()].map((it) => ({
+    dataset: it.dataset,
+    jobId: it.jobId,
+    source: it.source,
+    guest: it.guest,
+    suggestedDestination: suggestDestination(it.source, it.guest as any),
+    generations: [...it.gens.entries()].sort((a, b) => b[0] - a[0]).map(([generation, g]) => ({
+      generation, dataset: g.dataset, snapshots: g.snapshots.map(snapView),
+    })),
+  }));
+}
+
+function suggestDestination(source: string | null, guest: { kind?: string; name?: string } | null): string | null {
+  if (!source) return null;
+  return source;
+}
+
+/** Record what a runner found. `complete` replaces the target's whole catalog; otherwise datasets are upserted. */
+export async function recordCatalog(db: DB, targetId: number, reported: ReportedDataset[], complete: boolean, at: number) {
+  const names = reported.map((d) => d.dataset);
+  const stmts: any[] = [];
+  if (complete) {
+    stmts.push(db.delete(catalogSnapshots).where(eq(catalogSnapshots.targetId, targetId)));
+    stmts.push(db.delete(catalogDatasets).where(eq(catalogDatasets.targetId, targetId)));
+  } else {
+    for (let i = 0; i < names.length; i += 90) {
+      const chunk = names.slice(i, i + 90);
+      stmts.push(db.delete(catalogSnapshots).where(and(eq(catalogSnapshots.targetId, targetId), inArray(catalogSnapshots.dataset, chunk))));
+      stmts.push(db.delete(catalogDatasets).where(and(eq(catalogDatasets.targetId, targetId), inArray(catalogDatasets.dataset, chunk))));
+    }
+  }
+  for (const d of reported) {
+    stmts.push(db.insert(catalogDatasets).values({
+      targetId, dataset: d.dataset, jobId: d.jobId, generation: d.generation, source: d.source, guest: d.guest, updatedAt: at,
+    }));
+    const rows = d.snapshots.map((s) => ({
+      targetId, dataset: d.dataset, name: s.name, guid: s.guid, createtxg: s.createtxg, jobId: s.jobId,
+      generation: s.generation, createdAt: Date.parse(s.createdAt) || at, usedBytes: s.usedBytes, referencedBytes: s.referencedBytes,
+    }));
+    // 10 columns a row: 9 rows a statement stays under D1's 100 bound parameters.
+    for (let i = 0; i < rows.length; i += 9) stmts.push(db.insert(catalogSnapshots).values(rows.slice(i, i + 9)));
+  }
+  if (stmts.length) await db.batch(stmts as [any, ...any[]]);
+}

@@ -1,0 +1,56 @@
+// What a finished event means for the rest of the model (jobs, generations, targets, catalog).
+import { and, eq, sql } from 'drizzle-orm';
+import { events, generations, jobs, targetNodeStatus, targets } from '../db/schema.ts';
+import type { DB } from '../db/types.ts';
+import { recordCatalog, type ReportedDataset } from './catalog.ts';
+
+type EventRow = typeof events.$inferSelect;
+
+export async function applyFinish(db: DB, ev: EventRow, result: Record<string, any> | null, at: number) {
+  const ok = ev.status === 'success';
+  if ((ev.kind === 'backup' || ev.kind === 'restore') && ev.jobId != null) {
+    await db.update(jobs).set({ lastStatus: ev.status, lastRunAt: ev.startedAt ?? at }).where(eq(jobs.id, ev.jobId));
+  }
+  if (ev.kind === 'backup' && ok && ev.jobId != null && result) {
+    const [job] = await db.select().from(jobs).where(eq(jobs.id, ev.jobId));
+    const gen = Number(result.generation);
+    // The runner may only write the generation it was given or the next one it was offered.
+    if (job && Number.isInteger(gen) && (gen === job.currentGeneration || gen === (ev.params as any)?.nextGeneration)) {
+      const stmts: any[] = [];
+      if (gen !== job.currentGeneration) {
+        stmts.push(db.insert(generations).values({
+          jobId: job.id, generation: gen, reason: result.newGeneration?.reason ?? 'new generation', baseGuid: job.forkFromGuid, createdAt: at,
+        }).onConflictDoNothing());
+        stmts.push(db.update(jobs).set({ currentGeneration: gen, forkFromGeneration: null, forkFromGuid: null }).where(eq(jobs.id, job.id)));
+      }
+      if (stmts.length) await db.batch(stmts as [any, ...any[]]);
+    }
+  }
+  if (ev.kind === 'restore' && ok && ev.jobId != null) {
+    // The next backup forks a new generation from the restored snapshot (SPEC §5).
+    const p = (ev.params ?? {}) as { generation?: number; guid?: string };
+    if (p.generation && p.guid) {
+      await db.update(jobs).set({ forkFromGeneration: p.generation, forkFromGuid: p.guid }).where(eq(jobs.id, ev.jobId));
+    }
+  }
+  if (ev.kind === 'validate' && ev.targetId != null) {
+    const [t] = await db.select().from(targets).where(eq(targets.id, ev.targetId));
+    if (t) {
+      const revision = (ev.params as any)?.configRevision ?? t.configRevision;
+      await db.insert(targetNodeStatus).values({
+        targetId: t.id, nodeId: ev.nodeId, state: ok ? 'ready' : 'failed', error: ok ? null : ev.error, configRevision: revision, validatedAt: at,
+      }).onConflictDoUpdate({
+        target: [targetNodeStatus.targetId, targetNodeStatus.nodeId],
+        set: { state: ok ? 'ready' : 'failed', error: ok ? null : ev.error, configRevision: revision, validatedAt: at },
+      });
+      // First successful validation pins the host key; later ones must have matched it.
+      if (ok && result?.hostKey && !t.hostKey) {
+        await db.update(targets).set({ hostKey: String(result.hostKey), hostKeyFingerprint: String(result.fingerprint ?? '') })
+          .where(and(eq(targets.id, t.id), sql`${targets.hostKey} IS NULL`));
+      }
+    }
+  }
+  if (ok && ev.targetId != null && Array.isArray(result?.catalog)) {
+    await recordCatalog(db, ev.targetId, result!.catalog as ReportedDataset[], ev.kind === 'browse', at);
+  }
+}

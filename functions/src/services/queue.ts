@@ -1,0 +1,125 @@
+// The work queue: events rows. Every transition is one guarded statement or one batch.
+import { and, asc, desc, eq, inArray, isNotNull, lt, lte, notInArray, sql } from 'drizzle-orm';
+import { events, eventLogs, jobs } from '../db/schema.ts';
+import type { DB } from '../db/types.ts';
+import { ApiError, isUniqueViolation } from '../lib/errors.ts';
+import { dueOccurrences } from '../lib/schedule.ts';
+
+const ACTIVE: ('queued' | 'running')[] = ['queued', 'running'];
+const JOB_WORK: ('backup' | 'restore')[] = ['backup', 'restore'];
+
+export type NewEvent = typeof events.$inferInsert;
+
+/**
+ * Queue a backup or restore of a job. The partial unique index makes a second active one fail,
+ * which becomes a 409 carrying the active event's id.
+ */
+export async function enqueueJobWork(db: DB, values: NewEvent): Promise<number> {
+  try {
+    const [row] = await db.insert(events).values(values).returning({ id: events.id });
+    return row.id;
+  } catch (err) {
+    if (!isUniqueViolation(err)) throw err;
+    const [active] = await db.select({ id: events.id }).from(events)
+      .where(and(eq(events.jobId, values.jobId!), inArray(events.status, ACTIVE), inArray(events.kind, JOB_WORK)))
+      .limit(1);
+    if (values.idempotencyKey) {
+      const [same] = await db.select({ id: events.id }).from(events).where(eq(events.idempotencyKey, values.idempotencyKey));
+      if (same) return same.id;
+    }
+    throw new ApiError('busy', 'the job already has a backup or restore queued or running',
+      {}, { activeEventId: active?.id ?? null });
+  }
+}
+
+/** Running events whose runner went silent become `interrupted` (and their job says so). */
+export async function sweepExpiredLeases(db: DB, at: number): Promise<void> {
+  const expired = and(eq(events.status, 'running'), lt(events.leaseUntil, at));
+  await db.batch([
+    db.update(jobs).set({ lastStatus: 'interrupted' }).where(inArray(jobs.id,
+      db.select({ id: events.jobId }).from(events).where(and(expired, isNotNull(events.jobId), inArray(events.kind, JOB_WORK))))),
+    db.update(events).set({
+      status: 'interrupted', finishedAt: at, leaseUntil: null,
+      error: sql`coalesce(${events.error}, 'runner lost: no progress report before the lease expired')`,
+    }).where(expired),
+  ]);
+}
+
+/**
+ * Create the scheduled events that are due for a node's jobs and advance nextRunAt, atomically per job.
+ * Occurrences missed while nobody claimed (node offline, or the job busy) are coalesced into one
+ * catch-up event whose note says how many.
+ */
+export async function scheduleDue(db: DB, nodeId: number, at: number): Promise<number> {
+  const due = await db.select().from(jobs).where(and(
+    eq(jobs.nodeId, nodeId), eq(jobs.enabled, true), isNotNull(jobs.nextRunAt), lte(jobs.nextRunAt, at),
+    sql`NOT EXISTS (SELECT 1 FROM ${events} e WHERE e.job_id = ${jobs.id} AND e.status IN ('queued','running') AND e.kind IN ('backup','restore'))`,
+  )).orderBy(asc(jobs.nextRunAt)).limit(100);
+  let created = 0;
+  for (const job of due) {
+    const dueAt = job.nextRunAt!;
+    let occ: ReturnType<typeof dueOccurrences>;
+    try {
+      occ = dueOccurrences(job.schedule, job.timezone, dueAt, at);
+    } catch {
+      // A schedule that no longer parses (e.g. zone data changed): stop scheduling, keep the job.
+      await db.update(jobs).set({ nextRunAt: null, lastStatus: 'schedule-error' }).where(eq(jobs.id, job.id));
+      continue;
+    }
+    const missed = occ.count - 1;
+    const note = missed > 0
+      ? `catch-up run: coalesced ${occ.count}${occ.capped ? '+' : ''} occurrences due since ${new Date(dueAt).toISOString()} (${missed}${occ.capped ? '+' : ''} missed while the node was away or the job was busy)`
+      : null;
+    try {
+      // The insert is guarded by the nextRunAt we read, so concurrent claimers create it once.
+      await db.batch([
+        db.run(sql`INSERT INTO events (kind, job_id, job_name, node_id, target_id, trigger, status, source, note, created_at)
+          SELECT 'backup', id, name, node_id, target_id, ${missed > 0 ? 'catch-up' : 'schedule'}, 'queued', source, ${note}, ${at}
+          FROM jobs WHERE id = ${job.id} AND next_run_at = ${dueAt} AND enabled = 1`),
+        db.update(jobs).set({ nextRunAt: occ.nextAt }).where(and(eq(jobs.id, job.id), eq(jobs.nextRunAt, dueAt))),
+      ]);
+      created++;
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err; // a Run Now won the race: leave nextRunAt, try next claim
+    }
+  }
+  return created;
+}
+
+/** Hand up to `max` queued events of this node to its runner, with a lease. */
+export async function claimQueued(db: DB, nodeId: number, max: number, at: number, leaseMs: number) {
+  if (max <= 0) return [];
+  const pick = db.select({ id: events.id }).from(events)
+    .where(and(eq(events.nodeId, nodeId), eq(events.status, 'queued'))).orderBy(asc(events.id)).limit(max);
+  return db.update(events)
+    .set({ status: 'running', startedAt: at, leaseUntil: at + leaseMs, phase: 'preparing' })
+    .where(and(inArray(events.id, pick), eq(events.status, 'queued'), eq(events.nodeId, nodeId)))
+    .returning();
+}
+
+export async function appendLogs(db: DB, eventId: number, lines: { ts?: string; level?: string; message: string }[], at: number) {
+  if (!lines.length) return;
+  // Chunks keep every statement under D1's 100 bound parameters.
+  for (let i = 0; i < lines.length; i += 24) {
+    await db.insert(eventLogs).values(lines.slice(i, i + 24).map((l) => ({
+      eventId, ts: l.ts ? Date.parse(l.ts) || at : at, level: l.level ?? 'info', message: l.message,
+    })));
+  }
+}
+
+/**
+ * Retention: completed events older than maxAgeDays, and beyond the newest maxRows completed ones,
+ * are deleted with their logs. Queued and running events are never touched.
+ */
+export async function applyRetention(db: DB, at: number, maxAgeDays: number, maxRows: number): Promise<void> {
+  const done = notInArray(events.status, ACTIVE);
+  const cutoff = at - maxAgeDays * 86_400_000;
+  const [edge] = await db.select({ id: events.id }).from(events).where(done)
+    .orderBy(desc(events.id)).limit(1).offset(Math.max(0, maxRows - 1));
+  const tooMany = maxRows > 0 && edge ? lt(events.id, edge.id) : sql`0`;
+  const doomed = and(done, sql`(${lt(events.createdAt, cutoff)} OR ${tooMany})`);
+  await db.batch([
+    db.delete(eventLogs).where(inArray(eventLogs.eventId, db.select({ id: events.id }).from(events).where(doomed))),
+    db.delete(events).where(doomed),
+  ]);
+}
