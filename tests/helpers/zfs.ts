@@ -91,3 +91,23 @@ export async function snapshotGuids(root: string): Promise<Map<string, string>> 
 export async function snapshotNames(root: string): Promise<string[]> {
   return [...(await snapshotGuids(root)).keys()].sort();
 }
+
+/** An ExecContext for executor tests: records progress reports and log lines. */
+export function testContext(eventId = 1) {
+  const ac = new AbortController();
+  const reports: { phase: string; bytesDone?: number; bytesTotal?: number | null; rateBps?: number | null; etaSeconds?: number | null; at: number }[] = [];
+  const logs: string[] = [];
+  let onProgress: ((p: (typeof reports)[number]) => void) | null = null;
+  return {
+    ctx: {
+      eventId,
+      signal: ac.signal,
+      progress(p: Omit<(typeof reports)[number], 'at'>) { const r = { ...p, at: Date.now() }; reports.push(r); onProgress?.(r); },
+      log(line: string) { logs.push(line); },
+    },
+    abort: () => ac.abort(),
+    reports,
+    logs,
+    set onProgress(f: ((p: (typeof reports)[number]) => void) | null) { onProgress = f; },
+  };
+}

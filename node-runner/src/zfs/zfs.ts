@@ -96,7 +96,7 @@ export function treeFromTable(table: PropTable): DatasetInfo[] {
   }
   for (const s of snaps) datasets.get(s.dataset)?.snapshots.push(s);
   for (const d of datasets.values()) d.snapshots.sort((a, b) => (a.createtxg < b.createtxg ? -1 : a.createtxg > b.createtxg ? 1 : 0));
-  return [...datasets.values()].sort((a, b) => a.name.localeCompare(b.name));
+  return [...datasets.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 const capsCache = new Map<string, Promise<ZfsCapabilities>>();
@@ -173,7 +173,7 @@ export class Zfs {
     const args = ['list', '-H', '-o', 'name', '-t', 'filesystem,volume'];
     if (recursive) args.push('-r'); 
     args.push(root);
-    return parseListH(await this.run(args, `zfs list ${root}`)).map((r) => r[0]).sort();
+    return parseListH(await this.run(args, `zfs list ${root}`)).map((r) => r[0]).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
   /** name → origin snapshot for every filesystem/volume of `pool` that is a clone. */

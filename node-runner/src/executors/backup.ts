@@ -1,0 +1,391 @@
+// Dataset backup (SPEC §4, DESIGN §4): preflight → atomic snapshot → send each dataset to the
+// job's generation on the target (full only for datasets new to it, else incremental from the
+// newest GUID-common snapshot) → verify GUIDs, tag → prune (Keep Last) → catalog.
+//
+// Target layout: <backupRoot>/j<jobId>/g<generation>/<full source path>.
+// Not mounting received data: `<backupRoot>/j<jobId>` is created with mountpoint=none and
+// readonly=on, and every received dataset inherits both. A full stream is sent without -p/-R, so
+// it carries no mountpoint of its own, and a receive under a mountpoint=none parent never mounts
+// anything. This is what works on zfs-fuse 0.7, which has no `recv -u`/`-o`/`-x` (checked there:
+// after `zfs recv`, `mounted` is "no" and `readonly` is "on", inherited). Where `recv -u` exists it
+// is passed as well.
+import { SshSession } from '../ssh/index.ts';
+import {
+  LocalHost, Zfs, isSameOrDescendant, isValidDatasetName, snapshotNameFor, killChild, waitExit, oneLine,
+  USER_PROP_EVENT, USER_PROP_GENERATION, USER_PROP_JOB, USER_PROP_SOURCE,
+  type DatasetInfo, type SnapshotInfo, type ZfsCapabilities,
+} from '../zfs/index.ts';
+import { parseSendEstimate } from '../zfs/parse.ts';
+import { planPrune, type PruneSnapshot } from '../prune/index.ts';
+import { readCatalog } from './browse.ts';
+import { TransferProgress } from './progress.ts';
+import {
+  ExecError, type BackupParams, type BackupResult, type ExecContext, type Phase,
+} from './types.ts';
+
+/** Guest handling for jail/VM jobs, supplied by the caller's guest provider. */
+export interface BackupGuest {
+  /** All dataset roots of the guest; snapshotted atomically (one `zfs snapshot` call per pool). */
+  roots: string[];
+  /** Stop the guest if it runs; resolve true when it was running (start() then follows the snapshot). */
+  stop?(): Promise<boolean>;
+  start?(): Promise<void>;
+  /** Guest metadata (`lifeboat:guest:*` user properties) for the generation's root datasets on the target. */
+  properties?: Record<string, string>;
+}
+
+export type RunBackupParams = BackupParams & { guest?: BackupGuest | null };
+
+interface DatasetPlan {
+  source: string;
+  target: string;
+  snap: SnapshotInfo;             // the new source snapshot
+  base: SnapshotInfo | null;      // incremental base (on the source), null → full
+  force: boolean;                 // recv -F (only after checking the newer target snapshots are ours)
+  forceChecked: { full: string; guid: string }[];
+  estimate: number;
+}
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const poolOf = (ds: string) => ds.split('/')[0];
+const parentOf = (ds: string) => ds.slice(0, ds.lastIndexOf('/'));
+
+function checkAborted(signal: AbortSignal): void {
+  if (signal.aborted) throw new ExecError('cancelled', 'backup cancelled');
+}
+
+function asExecError(e: unknown): ExecError {
+  if (e instanceof ExecError) return e;
+  return new ExecError('internal', e instanceof Error ? e.message : String(e));
+}
+
+/** Newest source snapshot (by createtxg) whose GUID is on the target dataset, excluding `exclude`. */
+export function newestCommonSnapshot(src: SnapshotInfo[], tgt: SnapshotInfo[], exclude?: string): SnapshotInfo | null {
+  const guids = new Set(tgt.map((s) => s.guid));
+  let best: SnapshotInfo | null = null;
+  for (const s of src) {
+    if (s.name === exclude) continue;
+    if (guids.has(s.guid) && (!best || s.createtxg > best.createtxg)) best = s;
+  }
+  return best;
+}
+
+export async function runBackup(params: RunBackupParams, ctx: ExecContext): Promise<BackupResult> {
+  try {
+    return await backup(params, ctx);
+  } catch (e) {
+    const err = asExecError(e);
+    if (ctx.signal.aborted && err.errorClass !== 'cancelled') throw new ExecError('cancelled', `backup cancelled: ${err.message}`);
+    throw err;
+  }
+}
+
+async function backup(params: RunBackupParams, ctx: ExecContext): Promise<BackupResult> {
+  const { target, job } = params;
+  const signal = ctx.signal;
+  const phase = (p: Phase) => ctx.progress({ phase: p });
+  const roots = params.guest?.roots?.length ? [...params.guest.roots].sort(cmp) : [job.source];
+  if (job.mode !== 'dataset' && !params.guest) throw new ExecError('internal', `${job.mode} job ${job.id}: the guest's dataset roots were not provided`);
+  for (const r of [...roots, target.backupRoot]) {
+    if (!isValidDatasetName(r)) throw new ExecError('internal', `invalid dataset name ${JSON.stringify(r)}`);
+  }
+  const recursive = job.recursive || job.mode === 'vm';
+  const jobRoot = `${target.backupRoot}/j${job.id}`;
+  const genRoot = (g: number) => `${jobRoot}/g${g}`;
+  const targetPath = (g: number, src: string) => `${genRoot(g)}/${src}`;
+
+  // ---- 1. preflight --------------------------------------------------------------------------
+  phase('preparing');
+  const local = new Zfs(new LocalHost(), signal);
+  const lcaps = await local.capabilities();
+  for (const r of roots) {
+    if (!(await local.exists(r))) throw new ExecError('source-state', `source dataset ${r} does not exist`);
+  }
+  const session = await SshSession.open(target, { signal });
+  try {
+    const remote = new Zfs(session, signal);
+    const rcaps = await remote.capabilities();
+    if (!(await remote.exists(target.backupRoot))) {
+      throw new ExecError('target-not-ready', `backup root ${target.backupRoot} does not exist on the target`);
+    }
+    await checkNotSameTree(local, remote, roots, target.backupRoot);
+
+    const readSource = async () => (await Promise.all(roots.map((r) => local.tree(r, recursive)))).flat().sort((a, b) => cmp(a.name, b.name));
+    const readTarget = async () => ((await remote.exists(jobRoot)) ? remote.tree(jobRoot, true) : []);
+    const byName = (l: DatasetInfo[]) => new Map(l.map((d) => [d.name, d]));
+
+    const srcBefore = await readSource();
+    let tgt = byName(await readTarget());
+    const jobRootInfo = tgt.get(jobRoot);
+    if (jobRootInfo && jobRootInfo.job !== job.id) {
+      throw new ExecError('target-not-ready', `${jobRoot} exists on the target but is not owned by job ${job.id} (lifeboat:job=${jobRootInfo.job ?? 'unset'})`);
+    }
+
+    // ---- generation: continue, fork (after a restore) or start over ---------------------------
+    let generation = params.generation;
+    let newGeneration: BackupResult['newGeneration'] = null;
+    let fork: { fromDataset: string; snapName: string } | null = null;
+    if (params.forkFrom) {
+      generation = params.nextGeneration;
+      const rootSrc = roots[0];
+      let found: SnapshotInfo | null = null;
+      for (const d of tgt.values()) {
+        const m = /^g(\d+)\/(.*)$/.exec(d.name.slice(jobRoot.length + 1));
+        if (!m || m[2] !== rootSrc) continue;
+        const s = d.snapshots.find((x) => x.guid === params.forkFrom!.snapshotGuid && x.job === job.id);
+        if (s) { found = s; break; }
+      }
+      if (found) {
+        fork = { fromDataset: found.dataset.slice(0, found.dataset.length - rootSrc.length - 1), snapName: found.name };
+        newGeneration = { generation, reason: `restored from generation ${params.forkFrom.generation} snapshot ${found.name}: forked on the target (clone + promote), continuing incrementally` };
+      } else {
+        newGeneration = { generation, reason: `the restored snapshot (GUID ${params.forkFrom.snapshotGuid}) is not on the target any more: new generation with a full send` };
+      }
+    } else {
+      for (const d of srcBefore) {
+        const t = tgt.get(targetPath(generation, d.name));
+        if (!t) continue; // new to the target: full send of its own
+        if (!newestCommonSnapshot(d.snapshots, t.snapshots)) {
+          generation = params.nextGeneration;
+          newGeneration = { generation, reason: `no snapshot of ${d.name} is common (by GUID) to the source and target generation ${params.generation}: new generation with a full send` };
+          break;
+        }
+      }
+    }
+    if (newGeneration) ctx.log(newGeneration.reason);
+
+    // ---- 2. atomic snapshot ------------------------------------------------------------------
+    checkAborted(signal);
+    const taken = new Set<string>();
+    for (const d of srcBefore) for (const s of d.snapshots) taken.add(s.name);
+    for (const d of tgt.values()) for (const s of d.snapshots) taken.add(s.name);
+    const baseName = snapshotNameFor(job.id, new Date());
+    let snapName = baseName;
+    for (let i = 2; taken.has(snapName); i++) snapName = `${baseName}_${i}`;
+    const snapProps = { [USER_PROP_JOB]: String(job.id), [USER_PROP_GENERATION]: String(generation), [USER_PROP_EVENT]: String(ctx.eventId) };
+
+    let guestWasRunning = false;
+    if (job.stopBeforeBackup && params.guest?.stop) {
+      phase('stopping-guest');
+      guestWasRunning = await params.guest.stop();
+    }
+    try {
+      phase('snapshotting');
+      const byPool = new Map<string, string[]>();
+      for (const r of roots) byPool.set(poolOf(r), [...(byPool.get(poolOf(r)) ?? []), r]);
+      for (const rs of byPool.values()) await local.snapshot(rs, snapName, snapProps, recursive);
+      ctx.log(`snapshot ${snapName} of ${roots.join(', ')}${recursive ? ' (recursive)' : ''}`);
+    } finally {
+      if (guestWasRunning && params.guest?.start) {
+        phase('starting-guest');
+        await params.guest.start();
+      }
+    }
+
+    // ---- fork the new generation from the restored snapshot ------------------------------------
+    const src = (await readSource()).filter((d) => d.snapshots.some((s) => s.name === snapName));
+    if (fork) {
+      for (const d of src) {
+        const from = tgt.get(`${fork.fromDataset}/${d.name}`);
+        const fromSnap = from?.snapshots.find((s) => s.name === fork!.snapName);
+        const srcSnap = d.snapshots.find((s) => fromSnap && s.guid === fromSnap.guid);
+        if (!from || !fromSnap || !srcSnap) continue; // not in the restored tree: full send below
+        const to = targetPath(generation, d.name);
+        if (!tgt.has(to)) {
+          // re-check owner and GUID right before cloning
+          const chk = (await remote.get([fromSnap.full], ['guid', USER_PROP_JOB])).get(fromSnap.full);
+          if (chk?.guid !== fromSnap.guid || chk?.[USER_PROP_JOB] !== String(job.id)) throw new ExecError('zfs', `fork source ${fromSnap.full} changed on the target`);
+          await remote.clone(fromSnap.full, to);
+          await remote.promote(to);
+          await remote.set(to, { [USER_PROP_JOB]: String(job.id), [USER_PROP_GENERATION]: String(generation), [USER_PROP_SOURCE]: d.name });
+          ctx.log(`forked ${fromSnap.full} → ${to} (clone + promote)`);
+        }
+      }
+      tgt = byName(await readTarget());
+    }
+
+    // ---- target scaffolding ---------------------------------------------------------------------
+    if (!tgt.has(jobRoot)) {
+      await remote.create(jobRoot, { mountpoint: 'none', readonly: 'on', [USER_PROP_JOB]: String(job.id) });
+    }
+    if (!tgt.has(genRoot(generation))) {
+      await remote.create(genRoot(generation), { [USER_PROP_JOB]: String(job.id), [USER_PROP_GENERATION]: String(generation) });
+    }
+
+    // ---- plan each dataset (parents first) -----------------------------------------------------
+    const plans: DatasetPlan[] = [];
+    for (const d of src) {
+      const snap = d.snapshots.find((s) => s.name === snapName)!;
+      const to = targetPath(generation, d.name);
+      const t = tgt.get(to);
+      let base: SnapshotInfo | null = null;
+      let force = false;
+      const forceChecked: DatasetPlan['forceChecked'] = [];
+      if (t) {
+        base = newestCommonSnapshot(d.snapshots, t.snapshots, snapName);
+        if (!base) throw new ExecError('zfs', `${to} exists on the target but shares no snapshot with ${d.name}`);
+        const tBase = t.snapshots.find((s) => s.guid === base!.guid)!;
+        const newer = t.snapshots.filter((s) => s.createtxg > tBase.createtxg);
+        if (newer.length) {
+          const foreign = newer.filter((s) => s.job !== job.id);
+          if (foreign.length) {
+            throw new ExecError('zfs', `${to} has snapshots newer than the common base ${base.name} that are not this job's (${foreign.map((s) => s.name).join(', ')}); refusing to roll them back`);
+          }
+          force = true; // `recv -F` rolls back to the base, destroying only these (re-checked before the receive)
+          forceChecked.push(...newer.map((s) => ({ full: s.full, guid: s.guid })));
+        }
+      }
+      plans.push({ source: d.name, target: to, snap, base, force, forceChecked, estimate: 0 });
+    }
+    for (const p of plans) p.estimate = await estimate(local, lcaps, p, src);
+    const total = plans.reduce((n, p) => n + p.estimate, 0);
+
+    // ---- 3. transfer -------------------------------------------------------------------------------
+    checkAborted(signal);
+    const progress = new TransferProgress(ctx, total);
+    const results: BackupResult['datasets'] = [];
+    progress.start();
+    try {
+      for (const p of plans) {
+        checkAborted(signal);
+        if (!p.base) {
+          const parent = parentOf(p.target);
+          if (!(await remote.exists(parent))) await remote.create(parent);
+        }
+        if (p.force) {
+          const t = await remote.get(p.forceChecked.map((c) => c.full), ['guid', USER_PROP_JOB]);
+          for (const c of p.forceChecked) {
+            const row = t.get(c.full);
+            if (row?.guid !== c.guid || row?.[USER_PROP_JOB] !== String(job.id)) throw new ExecError('zfs', `${c.full} changed on the target; not rolling it back`);
+          }
+        }
+        ctx.log(`${p.base ? `incremental from ${p.base.name}` : 'full'}: ${p.source}@${snapName} → ${p.target}`);
+        const before = progress.bytesDone;
+        await transfer(local, session, rcaps, p, progress, signal);
+        results.push({ source: p.source, target: p.target, mode: p.base ? 'incremental' : 'full', bytes: progress.bytesDone - before, baseSnapshot: p.base?.name ?? null });
+
+        // ---- 4. verify by GUID, then tag ----------------------------------------------------------
+        const full = `${p.target}@${snapName}`;
+        const got = (await remote.get([full], ['guid'])).get(full)?.guid;
+        if (got !== p.snap.guid) throw new ExecError('zfs', `GUID mismatch after receive: ${full} has ${got ?? 'nothing'}, source has ${p.snap.guid}`);
+        await remote.set(full, snapProps);
+        if (!p.base) {
+          await remote.set(p.target, { [USER_PROP_JOB]: String(job.id), [USER_PROP_GENERATION]: String(generation), [USER_PROP_SOURCE]: p.source });
+        }
+        if (params.guest?.properties && roots.includes(p.source)) await remote.set(p.target, params.guest.properties);
+      }
+    } finally {
+      progress.stop();
+    }
+    phase('finalizing');
+
+    // ---- 5. prune ------------------------------------------------------------------------------
+    const pruned: BackupResult['pruned'] = [];
+    if (job.keepLast > 0) {
+      checkAborted(signal);
+      phase('pruning');
+      const srcNow = await readSource();
+      const tgtNow = byName(await readTarget());
+      const srcClones = new Set<string>();
+      for (const pool of new Set(roots.map(poolOf))) for (const o of await local.clonesOrigins(pool)) srcClones.add(o);
+      const tgtClones = await remote.clonesOrigins(poolOf(target.backupRoot));
+      const toPrune = (s: SnapshotInfo, clones: Set<string>): PruneSnapshot & { full: string } => ({
+        name: s.name, guid: s.guid, createtxg: s.createtxg, job: s.job, generation: s.generation, userrefs: s.userrefs, cloned: clones.has(s.full), full: s.full,
+      });
+      const destroy = async (z: Zfs, side: 'source' | 'target', s: PruneSnapshot & { full: string }) => {
+        try {
+          await z.destroySnapshotChecked(s.full, s.guid, job.id);
+          pruned.push({ side, snapshot: s.full });
+          ctx.log(`pruned ${side} ${s.full}`);
+        } catch (e) {
+          const err = asExecError(e);
+          if (err.errorClass === 'cancelled' || err.errorClass === 'connectivity') throw err;
+          ctx.log(`not pruned ${side} ${s.full}: ${err.message}`);
+        }
+      };
+      for (const d of srcNow) {
+        const t = tgtNow.get(targetPath(generation, d.name));
+        const plan = planPrune({ side: 'source', jobId: job.id, keepLast: job.keepLast, snapshots: d.snapshots.map((s) => toPrune(s, srcClones)), otherSideGuids: (t?.snapshots ?? []).map((s) => s.guid) });
+        for (const s of plan.destroy) await destroy(local, 'source', s as PruneSnapshot & { full: string });
+      }
+      if (job.pruneTarget) {
+        const srcMap = byName(srcNow);
+        for (const t of tgtNow.values()) {
+          if (!t.name.startsWith(genRoot(generation) + '/') || t.source === null) continue;
+          const s = srcMap.get(t.name.slice(genRoot(generation).length + 1));
+          const plan = planPrune({ side: 'target', jobId: job.id, keepLast: job.keepLast, generation, snapshots: t.snapshots.map((x) => toPrune(x, tgtClones)), otherSideGuids: (s?.snapshots ?? []).map((x) => x.guid) });
+          for (const x of plan.destroy) await destroy(remote, 'target', x as PruneSnapshot & { full: string });
+        }
+      }
+    }
+
+    // ---- catalog ----------------------------------------------------------------------------------
+    phase('finalizing');
+    const catalog = await readCatalog(remote, target.backupRoot, job.id);
+    const bytesSent = results.reduce((n, r) => n + r.bytes, 0);
+    ctx.log(`done: ${results.length} dataset(s), ${bytesSent} bytes, ${pruned.length} snapshot(s) pruned`);
+    return { snapshot: snapName, generation, newGeneration, bytesSent, datasets: results, pruned, catalog };
+  } finally {
+    await session.close();
+  }
+}
+
+/** Refuse when the target's backup root and a source root are the same dataset tree on this host. */
+async function checkNotSameTree(local: Zfs, remote: Zfs, roots: string[], backupRoot: string): Promise<void> {
+  const rguid = (await remote.get([backupRoot], ['guid'])).get(backupRoot)?.guid;
+  if (!rguid || !(await local.exists(backupRoot))) return;
+  const lguid = (await local.get([backupRoot], ['guid'])).get(backupRoot)?.guid;
+  if (lguid !== rguid) return; // a different pool/host
+  for (const r of roots) {
+    if (isSameOrDescendant(r, backupRoot) || isSameOrDescendant(backupRoot, r)) {
+      throw new ExecError('target-not-ready', `source ${r} and backup root ${backupRoot} are the same dataset tree`);
+    }
+  }
+}
+
+/** Stream size estimate: `send -nvP` where it exists, else from used/referenced. */
+async function estimate(local: Zfs, caps: ZfsCapabilities, p: DatasetPlan, src: DatasetInfo[]): Promise<number> {
+  const ds = src.find((d) => d.name === p.source)!;
+  if (caps.sendEstimate) {
+    try {
+      const args = ['send', '-nvP', ...(p.base ? ['-i', p.base.full] : []), p.snap.full];
+      const res = await local.host.exec(['zfs', ...args]);
+      const n = parseSendEstimate(res.stdout + '\n' + res.stderr);
+      if (res.code === 0 && n !== null) return n;
+    } catch { /* fall back */ }
+  }
+  if (!p.base) return p.snap.referenced;
+  // data added since the base + data of the base that was overwritten/deleted since
+  const base = ds.snapshots.find((s) => s.guid === p.base!.guid);
+  return Math.max(0, p.snap.referenced - (base?.referenced ?? 0) + (base?.used ?? 0));
+}
+
+/** `zfs send … | ssh … zfs recv …`, piped in Node, counting bytes. Kills both on failure or abort. */
+async function transfer(local: Zfs, session: SshSession, rcaps: ZfsCapabilities, p: DatasetPlan, progress: TransferProgress, signal: AbortSignal): Promise<void> {
+  const ac = new AbortController();
+  const onAbort = () => ac.abort();
+  signal.addEventListener('abort', onAbort, { once: true });
+  const sendArgv = ['zfs', 'send', ...(p.base ? ['-i', p.base.full] : []), p.snap.full];
+  const recvArgv = ['zfs', 'recv', ...(p.force ? ['-F'] : []), ...(rcaps.recvNoMount ? ['-u'] : []), p.target];
+  const send = local.host.spawn(sendArgv, { stdin: 'ignore', stdout: 'pipe' }, ac.signal);
+  const recv = session.spawn(recvArgv, { stdin: 'pipe', stdout: 'ignore' }, ac.signal);
+  let sendErr = '';
+  let recvErr = '';
+  send.stderr?.on('data', (b: Buffer) => { if (sendErr.length < 8192) sendErr += b.toString('utf8'); });
+  recv.stderr?.on('data', (b: Buffer) => { if (recvErr.length < 8192) recvErr += b.toString('utf8'); });
+  send.on('error', (e) => { sendErr += e.message; });
+  recv.on('error', (e) => { recvErr += e.message; });
+  recv.stdin!.on('error', () => { /* EPIPE when recv dies first: its exit status tells why */ });
+  send.stdout!.on('data', (c: Buffer) => progress.add(c.length));
+  send.stdout!.pipe(recv.stdin!);
+  const sendExit = waitExit(send).then((c) => { if (c !== 0) { killChild(recv); } return c; });
+  const recvExit = waitExit(recv).then((c) => { if (c !== 0) { killChild(send); } return c; });
+  const [sc, rc] = await Promise.all([sendExit, recvExit]);
+  signal.removeEventListener('abort', onAbort);
+  if (signal.aborted) throw new ExecError('cancelled', `transfer of ${p.source} cancelled`);
+  if (rc !== 0) {
+    const cls = session.classify({ code: rc, stdout: '', stderr: recvErr }, 'zfs');
+    throw new ExecError(cls, `zfs recv ${p.target} failed (exit ${rc}): ${oneLine(recvErr) || oneLine(sendErr)}`);
+  }
+  if (sc !== 0) throw new ExecError('zfs', `zfs send ${p.snap.full} failed (exit ${sc}): ${oneLine(sendErr)}`);
+}
