@@ -91,12 +91,14 @@ async function startLocalRunner(db: Awaited<ReturnType<typeof openDatabase>>['db
   if (!existsSync(RUNNER_BIN)) { log('local runner not available (node-runner missing)'); return null; }
   const stateDir = join(dataDir, 'runner');
   const args = [RUNNER_BIN, '--server', url, '--state-dir', stateDir];
+  const joinEnv: Record<string, string> = {};
   if (!existsSync(join(stateDir, 'node.json'))) {
     const token = randomToken('lbj');
     await db.insert(joinTokens).values({ tokenHash: await sha256Hex(token), expiresAt: Date.now() + 10 * 60_000 });
-    args.push('--join-token', token, '--name', env.LIFEBOAT_NODE_NAME || hostname());
+    args.push('--name', env.LIFEBOAT_NODE_NAME || hostname());
+    joinEnv.LIFEBOAT_JOIN_TOKEN = token; // through the environment: argv is visible to every local user
   }
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'], env: { ...env } });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'], env: { ...env, ...joinEnv } });
   log(`local runner started (pid ${child.pid})`);
   child.on('exit', (code, sig) => log(`local runner exited (${sig ?? code})`));
   return child;

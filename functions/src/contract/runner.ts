@@ -72,7 +72,7 @@ export const CatalogDataset = z.object({
 });
 
 export const FinishRequest = z.object({
-  status: z.enum(['success', 'failed', 'cancelled']),
+  status: z.enum(['success', 'failed', 'cancelled', 'interrupted']),
   error: z.string().max(20_000).nullable().optional(),
   errorClass: z.string().max(40).nullable().optional(),
   result: z.record(z.string(), z.any()).nullable().optional(),

@@ -1,0 +1,77 @@
+// lifeboat-runner [--server URL --join-token T] [--state-dir DIR] [--concurrency N] [--name NAME]
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import { ApiRequestError, RunnerClient } from './client.ts';
+import { readInventory } from './inventory.ts';
+import { RunnerLoop } from './loop.ts';
+import { loadState, saveState, statePath } from './state.ts';
+
+const USAGE = `usage: lifeboat-runner [--server URL --join-token TOKEN] [--name NAME] [--state-dir DIR] [--concurrency N]
+  The first run joins the server with a join token (or LIFEBOAT_JOIN_TOKEN) and stores its node token
+  in <state-dir>/node.json (mode 0600); later runs need no arguments.`;
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      options: {
+        server: { type: 'string' }, 'join-token': { type: 'string' }, name: { type: 'string' },
+        'state-dir': { type: 'string' }, concurrency: { type: 'string' }, help: { type: 'boolean' },
+      },
+    }).values;
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (args.help) { console.log(USAGE); return 0; }
+  const log = (msg: string) => console.log(`[runner] ${msg}`);
+  const stateDir = args['state-dir'] ?? env.LIFEBOAT_RUNNER_STATE_DIR ?? '/var/db/lifeboat-runner';
+  const concurrency = Number(args.concurrency ?? env.LIFEBOAT_RUNNER_CONCURRENCY ?? 2);
+  if (!Number.isInteger(concurrency) || concurrency < 1) { console.error('--concurrency must be a positive integer'); return 2; }
+
+  let state = loadState(stateDir);
+  const joinToken = args['join-token'] ?? env.LIFEBOAT_JOIN_TOKEN;
+  if (!state) {
+    const server = (args.server ?? env.LIFEBOAT_SERVER)?.replace(/\/+$/, '');
+    if (!server || !joinToken) { console.error(`not joined yet: --server and --join-token are required\n${USAGE}`); return 2; }
+    const name = args.name ?? hostname();
+    try {
+      const res = await new RunnerClient(server).post<{ nodeId: number; nodeToken: string }>('/runner/join', { joinToken, name, hostname: hostname() });
+      state = { server, nodeId: res.nodeId, nodeToken: res.nodeToken, name };
+      saveState(stateDir, state);
+      log(`joined as node ${res.nodeId} ("${name}"); token stored in ${statePath(stateDir)}`);
+    } catch (err) {
+      console.error(`join failed: ${err instanceof ApiRequestError ? err.body?.error?.message : (err as Error).message}`);
+      return 1;
+    }
+  }
+  const client = new RunnerClient(args.server?.replace(/\/+$/, '') ?? state.server, state.nodeToken);
+
+  try {
+    const inv = await readInventory();
+    await client.post('/runner/inventory', inv);
+    log(`inventory: ${inv.zfsVersion ?? 'zfs'}; ${inv.pools.length} pools, ${inv.datasets.length} datasets`);
+  } catch (err) {
+    log(`inventory not reported: ${(err as Error).message}`);
+  }
+
+  const loop = new RunnerLoop(client, { concurrency, log });
+  const stop = () => { log('stopping: finishing running events as interrupted'); void loop.stop(); };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  // Inventory is refreshed every minute so new datasets appear in the job form.
+  const refresh = setInterval(() => {
+    readInventory().then((inv) => client.post('/runner/inventory', inv)).catch((e) => log(`inventory refresh failed: ${e.message}`));
+  }, 60_000);
+  refresh.unref();
+  try {
+    await loop.run();
+    return 0;
+  } catch (err) {
+    log(`stopped: ${(err as Error).message}`);
+    return 1;
+  } finally {
+    clearInterval(refresh);
+  }
+}

@@ -1,0 +1,39 @@
+// HTTP client for the runner side of the API (node token). Retries transport failures: the server may restart.
+export class ApiRequestError extends Error {
+  constructor(readonly status: number, readonly body: any) {
+    super(`HTTP ${status}: ${body?.error?.message ?? JSON.stringify(body)}`);
+  }
+}
+
+export class RunnerClient {
+  constructor(readonly server: string, private token: string | null = null) {}
+
+  setToken(token: string) { this.token = token; }
+
+  async post<T = any>(path: string, body: unknown, opts: { signal?: AbortSignal; retries?: number } = {}): Promise<T> {
+    const retries = opts.retries ?? 5;
+    for (let attempt = 0; ; attempt++) {
+      let res: Response;
+      try {
+        res = await fetch(`${this.server}/api/v1${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) },
+          body: JSON.stringify(body),
+          signal: opts.signal,
+        });
+      } catch (err) {
+        if (opts.signal?.aborted || attempt >= retries) throw err;
+        await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** attempt)));
+        continue;
+      }
+      const text = await res.text();
+      const data = text ? JSON.parse(text) : null;
+      if (res.status >= 500 && attempt < retries) {
+        await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** attempt)));
+        continue;
+      }
+      if (!res.ok) throw new ApiRequestError(res.status, data);
+      return data as T;
+    }
+  }
+}

@@ -1,0 +1,30 @@
+// Event kind → executor. The server already decided what to do; executors do it and report facts.
+import type { ClaimedEvent } from './loop.ts';
+import { ExecError, type ExecContext } from './executors/types.ts';
+import { validateTarget } from './executors/validate.ts';
+import { browseTarget } from './executors/browse.ts';
+
+/** Dataset trees an event works on locally (for the one-event-per-tree rule). */
+export function treesOf(ev: ClaimedEvent): string[] {
+  if (ev.kind === 'backup' || ev.kind === 'restore') return ev.job?.mode === 'dataset' ? [ev.job.source] : [`guest:${ev.job?.source}`];
+  if (ev.kind === 'oob-restore' && ev.params?.destination) return [String(ev.params.destination)];
+  return [];
+}
+
+export async function dispatch(ev: ClaimedEvent, ctx: ExecContext): Promise<Record<string, unknown>> {
+  switch (ev.kind) {
+    case 'validate':
+      return { ...(await validateTarget(ev.target, ctx)) };
+    case 'browse':
+      return { catalog: await browseTarget(ev.target, ctx) };
+    case 'backup': {
+      const { runBackup } = await import('./executors/backup.ts');
+      const res = await runBackup({
+        target: ev.target, job: ev.job, generation: ev.generation!, nextGeneration: ev.nextGeneration!, forkFrom: ev.forkFrom,
+      }, ctx);
+      return { ...res };
+    }
+    default:
+      throw new ExecError('internal', `this runner cannot run "${ev.kind}" events yet`);
+  }
+}

@@ -1,0 +1,34 @@
+// What this node has: ZFS version and capabilities, pools, datasets (guests come with the providers).
+import { execArgv } from './zfs/exec.ts';
+import { LocalHost, Zfs } from './zfs/zfs.ts';
+import { parseListH } from './zfs/parse.ts';
+
+export interface Inventory {
+  zfsVersion: string | null;
+  capabilities: Record<string, boolean>;
+  pools: string[];
+  datasets: { name: string; usedBytes: number | null; referencedBytes: number | null; mountpoint: string | null }[];
+  guests: unknown[];
+}
+
+export async function readInventory(): Promise<Inventory> {
+  const zfs = new Zfs(new LocalHost());
+  const caps = await zfs.capabilities();
+  const pools = await execArgv(['zpool', 'list', '-H', '-o', 'name']);
+  const poolNames = pools.code === 0 ? parseListH(pools.stdout).map((r) => r[0]) : [];
+  const datasets: Inventory['datasets'] = [];
+  if (poolNames.length) {
+    const table = await zfs.get(poolNames, ['type', 'used', 'referenced', 'mountpoint'], { recursive: true });
+    for (const [name, props] of table) {
+      if (props.type !== 'filesystem' && props.type !== 'volume') continue;
+      const n = (v: string | null | undefined) => (v != null && /^\d+$/.test(v) ? Number(v) : null);
+      datasets.push({ name, usedBytes: n(props.used), referencedBytes: n(props.referenced), mountpoint: props.mountpoint ?? null });
+    }
+  }
+  const capabilities: Record<string, boolean> = {};
+  for (const [k, v] of Object.entries(caps)) if (typeof v === 'boolean') capabilities[k] = v;
+  return {
+    zfsVersion: caps.version ?? (caps.flavor === 'zfs-fuse' ? 'zfs-fuse 0.7' : null),
+    capabilities, pools: poolNames, datasets, guests: [],
+  };
+}

@@ -1,0 +1,140 @@
+// The claim loop: long-poll for work, run events concurrently (never two on one dataset tree),
+// report progress at least once a second, finish each event, stop cleanly on SIGTERM.
+import { ApiRequestError, type RunnerClient } from './client.ts';
+import { dispatch, treesOf } from './dispatch.ts';
+import { ExecError, type ExecContext, type ProgressReport } from './executors/types.ts';
+
+export interface ClaimedEvent {
+  id: number; kind: string; trigger: string; note: string | null; leaseUntil: string;
+  target: any; job: any; generation: number | null; nextGeneration: number | null;
+  forkFrom: { generation: number; snapshotGuid: string } | null; params: Record<string, any> | null;
+}
+
+export interface LoopOptions {
+  concurrency: number;
+  log: (msg: string) => void;
+  /** Called after every claim round trip (for tests and metrics). */
+  onClaim?: (events: ClaimedEvent[]) => void;
+}
+
+const HEARTBEAT_MS = 1000;
+
+export class RunnerLoop {
+  private running = new Map<number, { ctl: AbortController; trees: string[]; done: Promise<void> }>();
+  private stopping = new AbortController();
+
+  constructor(private client: RunnerClient, private opts: LoopOptions) {}
+
+  async run(): Promise<void> {
+    while (!this.stopping.signal.aborted) {
+      const free = this.opts.concurrency - this.running.size;
+      if (free <= 0) {
+        await Promise.race([...this.running.values()].map((r) => r.done));
+        continue;
+      }
+      let events: ClaimedEvent[] = [];
+      try {
+        const res = await this.client.post<{ events: ClaimedEvent[] }>('/runner/claim', { max: free }, { signal: this.stopping.signal, retries: 0 });
+        events = res.events;
+      } catch (err) {
+        if (this.stopping.signal.aborted) break;
+        if (err instanceof ApiRequestError && err.status === 401) throw err; // revoked: nothing to retry
+        this.opts.log(`claim failed (${(err as Error).message}); retrying`);
+        await sleep(2000, this.stopping.signal);
+        continue;
+      }
+      this.opts.onClaim?.(events);
+      for (const ev of events) this.start(ev);
+    }
+    await Promise.allSettled([...this.running.values()].map((r) => r.done));
+  }
+
+  /** SIGTERM: stop claiming, abort running work, and report it as interrupted. */
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    for (const r of this.running.values()) r.ctl.abort(new Error('shutdown'));
+    await Promise.allSettled([...this.running.values()].map((r) => r.done));
+  }
+
+  private start(ev: ClaimedEvent) {
+    const ctl = new AbortController();
+    const trees = treesOf(ev);
+    const entry = { ctl, trees, done: Promise.resolve() };
+    this.running.set(ev.id, entry);
+    entry.done = this.execute(ev, ctl, trees).finally(() => this.running.delete(ev.id));
+  }
+
+  private treeBusy(id: number, trees: string[]) {
+    for (const [other, r] of this.running) {
+      if (other === id) continue;
+      if (r.trees.some((a) => trees.some((b) => a === b || a.startsWith(b + '/') || b.startsWith(a + '/')))) return true;
+    }
+    return false;
+  }
+
+  private async execute(ev: ClaimedEvent, ctl: AbortController, trees: string[]) {
+    const log = this.opts.log;
+    let latest: ProgressReport = { phase: 'preparing' };
+    let lines: { ts: string; level: 'info' | 'warn' | 'error'; message: string }[] = [];
+    let lost = false;
+    const send = async () => {
+      const batch = lines;
+      lines = [];
+      try {
+        const res = await this.client.post<{ cancelRequested: boolean }>(`/runner/events/${ev.id}/progress`, { ...latest, log: batch }, { retries: 2 });
+        if (res.cancelRequested && !ctl.signal.aborted) ctl.abort(new Error('cancel'));
+      } catch (err) {
+        if (err instanceof ApiRequestError && (err.status === 404 || err.status === 409)) {
+          lost = true; // the server no longer considers this ours (lease expired, cancelled)
+          if (!ctl.signal.aborted) ctl.abort(new Error('lost'));
+        } else {
+          lines = batch.concat(lines); // keep the lines for the next beat
+        }
+      }
+    };
+    const heartbeat = setInterval(() => void send(), HEARTBEAT_MS);
+    const ctx: ExecContext = {
+      eventId: ev.id,
+      progress: (p) => { latest = { ...latest, ...p }; },
+      log: (message) => { lines.push({ ts: new Date().toISOString(), level: 'info', message }); },
+      signal: ctl.signal,
+    };
+    let finish: { status: string; error?: string; errorClass?: string; result?: unknown };
+    try {
+      if (ev.note) ctx.log(ev.note);
+      while (this.treeBusy(ev.id, trees) && !ctl.signal.aborted) {
+        ctx.log(`waiting: another event of this runner works on ${trees.join(', ')}`);
+        await sleep(1000, ctl.signal);
+      }
+      const result = await dispatch(ev, ctx);
+      finish = { status: 'success', result };
+    } catch (err) {
+      const reason = String((ctl.signal.reason as Error | undefined)?.message ?? '');
+      if (ctl.signal.aborted && reason === 'shutdown') {
+        finish = { status: 'interrupted', error: 'runner stopped (SIGTERM) while this event was running', errorClass: 'interrupted' };
+      } else if (ctl.signal.aborted && reason === 'cancel') {
+        finish = { status: 'cancelled', error: 'cancelled by request', errorClass: 'cancelled' };
+      } else if (err instanceof ExecError) {
+        finish = { status: err.errorClass === 'cancelled' ? 'cancelled' : 'failed', error: err.message, errorClass: err.errorClass };
+      } else {
+        finish = { status: 'failed', error: `internal error: ${(err as Error)?.message ?? err}`, errorClass: 'internal' };
+      }
+    } finally {
+      clearInterval(heartbeat);
+    }
+    if (lost) { log(`event ${ev.id}: no longer ours on the server; result not reported`); return; }
+    try {
+      await this.client.post(`/runner/events/${ev.id}/finish`, { ...finish, log: lines }, { retries: 10 });
+      log(`event ${ev.id} (${ev.kind}) ${finish.status}${finish.error ? `: ${finish.error}` : ''}`);
+    } catch (err) {
+      log(`event ${ev.id}: could not report the result: ${(err as Error).message}`);
+    }
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal) {
+  return new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+  });
+}

@@ -1,0 +1,77 @@
+// A real control plane for tests: createApp over a fresh libSQL file DB in a temp dir.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createApp } from '../../functions/src/app.ts';
+import { configFromEnv, type AppConfig } from '../../functions/src/config.ts';
+import { openDatabase } from '../../functions/src/db/libsql.ts';
+import { createSecretBox } from '../../functions/src/lib/secrets.ts';
+import { sha256Hex } from '../../functions/src/lib/tokens.ts';
+import { createWaker } from '../../functions/src/waker.ts';
+
+export const ADMIN = 'lba_test_admin_token';
+
+export interface TestControl {
+  app: ReturnType<typeof createApp>;
+  db: Awaited<ReturnType<typeof openDatabase>>['db'];
+  dir: string;
+  clock: { now: number | null };
+  api: (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number; body: any }>;
+  node: (token: string, path: string, body?: unknown) => Promise<{ status: number; body: any }>;
+  close: () => void;
+}
+
+export async function startControl(overrides: Partial<AppConfig> = {}): Promise<TestControl> {
+  const dir = mkdtempSync(join(tmpdir(), 'lifeboat-ctl-'));
+  const { db, close } = await openDatabase(`file:${join(dir, 'test.db')}`);
+  const clock = { now: null as number | null };
+  const config = { ...configFromEnv({}), claimWaitMs: 300, claimRecheckMs: 20, ...overrides };
+  const app = createApp({
+    db, config, adminTokenHash: await sha256Hex(ADMIN), secrets: await createSecretBox('test-secret'),
+    waker: createWaker(), now: () => clock.now ?? Date.now(),
+  }, { log: () => {} });
+  const call = async (method: string, path: string, body: unknown, headers: Record<string, string>) => {
+    const res = await app.request(`/api/v1${path}`, {
+      method, headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let parsed: any = text;
+    try { parsed = JSON.parse(text); } catch { /* text */ }
+    return { status: res.status, body: parsed };
+  };
+  return {
+    app, db, dir, clock,
+    api: (method, path, body, headers = {}) => call(method, path, body, { authorization: `Bearer ${ADMIN}`, ...headers }),
+    node: (token, path, body = {}) => call('POST', path, body, { authorization: `Bearer ${token}` }),
+    close: () => { close(); rmSync(dir, { recursive: true, force: true }); },
+  };
+}
+
+export const TEST_KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n-----END OPENSSH PRIVATE KEY-----\n';
+
+/** Join a node through a join token and report an inventory with the given datasets. */
+export async function joinNode(ctl: TestControl, name: string, datasets: string[] = ['tank', 'tank/data'], guests: unknown[] = []) {
+  const jt = await ctl.api('POST', '/nodes/join-tokens');
+  const joined = await ctl.node('', '/runner/join', { joinToken: jt.body.token, name });
+  if (joined.status !== 201) throw new Error(`join failed: ${JSON.stringify(joined.body)}`);
+  const token = joined.body.nodeToken as string;
+  const inv = await ctl.node(token, '/runner/inventory', {
+    zfsVersion: 'zfs-2.2.4', capabilities: { resumableRecv: true }, pools: ['tank'],
+    datasets: datasets.map((d) => ({ name: d })), guests,
+  });
+  if (inv.status !== 200) throw new Error(`inventory failed: ${JSON.stringify(inv.body)}`);
+  return { id: joined.body.nodeId as number, token };
+}
+
+export async function makeTarget(ctl: TestControl, over: Record<string, unknown> = {}) {
+  const r = await ctl.api('POST', '/targets', { name: 't1', sshHost: 'backup.example.org', sshPrivateKey: TEST_KEY, backupRoot: 'backup/lifeboat', ...over });
+  if (r.status !== 201) throw new Error(`target failed: ${JSON.stringify(r.body)}`);
+  return r.body;
+}
+
+export async function makeJob(ctl: TestControl, targetId: number, over: Record<string, unknown> = {}) {
+  const r = await ctl.api('POST', '/jobs', { name: 'j1', targetId, mode: 'dataset', source: 'tank/data', ...over });
+  if (r.status !== 201) throw new Error(`job failed: ${JSON.stringify(r.body)}`);
+  return r.body;
+}
