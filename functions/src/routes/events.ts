@@ -32,6 +32,7 @@ export function registerEvents(app: App) {
   });
 
   app.openapi(createRoute({ method: 'get', path: '/events/{id}', tags, request: { params: IdParam }, responses: { 200: ok(Event), ...errors } }), async (c) => {
+    await sweepExpiredLeases(c.var.deps.db, now(c));
     const [e] = await c.var.deps.db.select().from(events).where(eq(events.id, c.req.valid('param').id));
     if (!e) throw notFound(`event ${c.req.valid('param').id}`);
     return json(c, eventView(e));

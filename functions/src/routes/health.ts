@@ -11,9 +11,9 @@ export function registerHealth(app: App) {
   });
 }
 
-/** Prometheus text format; registered as a plain route (not JSON). */
+/** Prometheus text format. */
 export function registerMetrics(app: App) {
-  app.get('/metrics', async (c) => {
+  app.openapi(createRoute({ method: 'get', path: '/metrics', tags: ['system'], responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: z.string() } } } } }), async (c) => {
     const db = c.var.deps.db;
     const byStatus = await db.select({ kind: events.kind, status: events.status, n: sql<number>`count(*)` }).from(events).groupBy(events.kind, events.status);
     const [{ n: jobCount }] = await db.select({ n: sql<number>`count(*)` }).from(jobs);
@@ -25,6 +25,6 @@ export function registerMetrics(app: App) {
       '# HELP lifeboat_node_last_seen_seconds Last contact of each node (unix time).', '# TYPE lifeboat_node_last_seen_seconds gauge',
       ...nodeRows.map((n) => `lifeboat_node_last_seen_seconds{node="${n.name.replace(/["\\\n]/g, '_')}"} ${((n.lastSeenAt ?? 0) / 1000).toFixed(0)}`),
     ];
-    return c.text(lines.join('\n') + '\n', 200, { 'content-type': 'text/plain; version=0.0.4' });
+    return c.text(lines.join('\n') + '\n', 200, { 'content-type': 'text/plain; version=0.0.4' }) as any;
   });
 }

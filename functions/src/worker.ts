@@ -1,0 +1,54 @@
+// workerd entry (Cloudflare Workers / miniflare) with a D1 binding. Migrations are applied to D1
+// from drizzle/migrations at deploy time (wrangler d1 migrations apply), not by the worker.
+import { drizzle } from 'drizzle-orm/d1';
+import { createApp } from './app.ts';
+import { configFromEnv } from './config.ts';
+import * as schema from './db/schema.ts';
+import type { DB } from './db/types.ts';
+import { createSecretBox } from './lib/secrets.ts';
+import { sha256Hex } from './lib/tokens.ts';
+import { applyRetention, sweepExpiredLeases } from './services/queue.ts';
+
+export interface WorkerEnv {
+  DB: unknown; // D1Database
+  LIFEBOAT_ADMIN_TOKEN: string;
+  LIFEBOAT_SECRET_KEY: string;
+  [key: string]: unknown;
+}
+
+let cached: { env: WorkerEnv; app: Promise<ReturnType<typeof createApp>> } | null = null;
+
+function stringEnv(env: WorkerEnv): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(env)) if (typeof v === 'string') out[k] = v;
+  return out;
+}
+
+async function build(env: WorkerEnv) {
+  if (!env.LIFEBOAT_ADMIN_TOKEN || !env.LIFEBOAT_SECRET_KEY) {
+    throw new Error('LIFEBOAT_ADMIN_TOKEN and LIFEBOAT_SECRET_KEY must be set as Worker secrets');
+  }
+  const db = drizzle(env.DB as any, { schema }) as unknown as DB;
+  return createApp({
+    db, config: configFromEnv(stringEnv(env)), adminTokenHash: await sha256Hex(env.LIFEBOAT_ADMIN_TOKEN),
+    secrets: await createSecretBox(env.LIFEBOAT_SECRET_KEY),
+  });
+}
+
+function appFor(env: WorkerEnv) {
+  if (!cached || cached.env !== env) cached = { env, app: build(env) };
+  return cached.app;
+}
+
+export default {
+  async fetch(request: Request, env: WorkerEnv, ctx: unknown) {
+    return (await appFor(env)).fetch(request, env, ctx as any);
+  },
+  /** Cron trigger: sweep expired leases and apply retention (the Node entry does this with timers). */
+  async scheduled(_event: unknown, env: WorkerEnv) {
+    const db = drizzle(env.DB as any, { schema }) as unknown as DB;
+    const config = configFromEnv(stringEnv(env));
+    await sweepExpiredLeases(db, Date.now());
+    await applyRetention(db, Date.now(), config.eventsMaxAgeDays, config.eventsMaxRows);
+  },
+};

@@ -1,0 +1,128 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sql } from 'drizzle-orm';
+import { startControl, joinNode, makeTarget, type TestControl } from '../helpers/control.ts';
+
+let ctl: TestControl;
+let targetId: number;
+beforeEach(async () => {
+  ctl = await startControl();
+  await joinNode(ctl, 'n1', ['tank', 'tank/data', 'tank/data/child'], [
+    { kind: 'jail', id: '7', name: 'web', roots: ['tank/jails/web'], running: true, provider: 'manifest' },
+    { kind: 'vm', id: 'db1', name: 'db1', roots: ['tank/vms/db1', 'fast/vms/db1'], running: false, provider: 'manifest' },
+  ]);
+  targetId = (await makeTarget(ctl)).id;
+});
+afterEach(() => ctl.close());
+
+const count = async (table: string) => (await ctl.db.all<{ n: number }>(sql.raw(`SELECT count(*) AS n FROM ${table}`)))[0].n;
+const job = (over: Record<string, unknown> = {}) => ({ name: 'nightly', targetId, mode: 'dataset', source: 'tank/data', ...over });
+
+describe('jobs', () => {
+  it('creates a job, auto-selects the only node and computes nextRunAt in the job zone', async () => {
+    ctl.clock.now = Date.parse('2026-01-15T12:00:00Z');
+    const r = await ctl.api('POST', '/jobs', job({ schedule: '0 3 * * *', timezone: 'Europe/Berlin', keepLast: 5 }));
+    expect(r.status).toBe(201);
+    expect(r.body).toMatchObject({ nodeId: 1, mode: 'dataset', source: 'tank/data', keepLast: 5, enabled: true, recursive: false, currentGeneration: 1 });
+    // 03:00 in Berlin (UTC+1 in January) is 02:00Z.
+    expect(r.body.nextRunAt).toBe('2026-01-16T02:00:00.000Z');
+  });
+
+  it('uses the configured default zone and allows manual-only jobs', async () => {
+    const r = await ctl.api('POST', '/jobs', job());
+    expect(r.status).toBe(201);
+    expect(r.body).toMatchObject({ schedule: '', timezone: 'UTC', nextRunAt: null });
+  });
+
+  it.each([
+    ['schedule', { schedule: '61 * * * *' }, /./],
+    ['schedule', { schedule: '0 0 31 2 *' }, /never matches/],
+    ['schedule', { schedule: '* * * * * *' }, /5 parts/],
+    ['schedule', { schedule: 'hourly' }, /./],
+    ['timezone', { schedule: '0 * * * *', timezone: 'Mars/Olympus' }, /unknown time zone/],
+    ['timezone', { timezone: 'Not/AZone' }, /unknown time zone/],
+    ['keepLast', { keepLast: -1 }, /≥ 0/],
+    ['keepLast', { keepLast: 1.5 }, /integer/],
+    ['keepLast', { keepLast: '3' }, /./],
+    ['source', { source: 'tank/missing' }, /does not exist on node/],
+    ['source', { source: 'tank//x' }, /\/\//],
+    ['source', { mode: 'jail', source: '99' }, /no jail "99"/],
+    ['source', { mode: 'vm', source: '7' }, /no VM "7"/],
+    ['stopBeforeBackup', { stopBeforeBackup: true }, /jail and vm/],
+    ['targetId', { targetId: 999 }, /does not exist/],
+    ['nodeId', { nodeId: 42 }, /does not exist/],
+    ['mode', { mode: 'zvol' }, /./],
+    ['name', { name: '   ' }, /required/],
+    ['recursive', { recursive: 'yes' }, /./],
+  ])('rejects bad %s with the field named and writes nothing', async (field, over, msg) => {
+    const r = await ctl.api('POST', '/jobs', job(over));
+    expect(r.status).toBe(400);
+    expect(r.body.error.fields[field]).toMatch(msg);
+    expect(r.body.error.message).toContain(field);
+    expect(await count('jobs')).toBe(0);
+  });
+
+  it('refuses a disabled target', async () => {
+    await ctl.api('PATCH', `/targets/${targetId}`, { enabled: false });
+    const r = await ctl.api('POST', '/jobs', job());
+    expect(r.status).toBe(400);
+    expect(r.body.error.fields.targetId).toMatch(/disabled/);
+    expect(await count('jobs')).toBe(0);
+  });
+
+  it('keeps names unique', async () => {
+    await ctl.api('POST', '/jobs', job());
+    const r = await ctl.api('POST', '/jobs', job({ source: 'tank/data/child' }));
+    expect(r.status).toBe(409);
+    expect(r.body.error.fields.name).toBeTruthy();
+    expect(await count('jobs')).toBe(1);
+  });
+
+  it('accepts guests of the node, forces recursive on for VMs and allows Stop Before Backup', async () => {
+    const jail = await ctl.api('POST', '/jobs', job({ name: 'jail', mode: 'jail', source: '7', stopBeforeBackup: true }));
+    expect(jail.status).toBe(201);
+    expect(jail.body).toMatchObject({ stopBeforeBackup: true, recursive: false });
+    const vm = await ctl.api('POST', '/jobs', job({ name: 'vm', mode: 'vm', source: 'db1', recursive: false }));
+    expect(vm.status).toBe(201);
+    expect(vm.body.recursive).toBe(true);
+  });
+
+  it('needs nodeId once there are several nodes', async () => {
+    await joinNode(ctl, 'n2');
+    const r = await ctl.api('POST', '/jobs', job());
+    expect(r.status).toBe(400);
+    expect(r.body.error.fields.nodeId).toMatch(/more than one node/);
+    expect((await ctl.api('POST', '/jobs', job({ nodeId: 2 }))).status).toBe(201);
+  });
+
+  it('patches with the same rules and recomputes the schedule', async () => {
+    ctl.clock.now = Date.parse('2026-07-01T00:30:00Z');
+    const j = (await ctl.api('POST', '/jobs', job({ schedule: '0 * * * *' }))).body;
+    expect(j.nextRunAt).toBe('2026-07-01T01:00:00.000Z');
+    const bad = await ctl.api('PATCH', `/jobs/${j.id}`, { schedule: '0 0 30 2 *' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.fields.schedule).toBeTruthy();
+    expect((await ctl.api('GET', `/jobs/${j.id}`)).body.schedule).toBe('0 * * * *');
+    const ok = await ctl.api('PATCH', `/jobs/${j.id}`, { schedule: '30 2 * * *', timezone: 'America/New_York' });
+    expect(ok.status).toBe(200);
+    expect(ok.body.nextRunAt).toBe('2026-07-01T06:30:00.000Z'); // 02:30 EDT
+    const off = await ctl.api('PATCH', `/jobs/${j.id}`, { enabled: false });
+    expect(off.body.nextRunAt).toBeNull();
+    const stop = await ctl.api('PATCH', `/jobs/${j.id}`, { stopBeforeBackup: true });
+    expect(stop.status).toBe(400);
+    expect(stop.body.error.fields.stopBeforeBackup).toBeTruthy();
+  });
+
+  it('deletes a job but keeps its events; refuses while work is active', async () => {
+    const j = (await ctl.api('POST', '/jobs', job())).body;
+    const run = await ctl.api('POST', `/jobs/${j.id}/run`);
+    const busy = await ctl.api('DELETE', `/jobs/${j.id}`);
+    expect(busy.status).toBe(409);
+    expect(busy.body.activeEventId).toBe(run.body.eventId);
+    await ctl.api('POST', `/events/${run.body.eventId}/cancel`);
+    expect((await ctl.api('DELETE', `/jobs/${j.id}`)).status).toBe(200);
+    const ev = await ctl.api('GET', `/events/${run.body.eventId}`);
+    expect(ev.status).toBe(200);
+    expect(ev.body).toMatchObject({ jobId: j.id, jobName: 'nightly', status: 'cancelled' });
+    expect((await ctl.api('GET', `/events?jobId=${j.id}`)).body.items).toHaveLength(1);
+  });
+});

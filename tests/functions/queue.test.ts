@@ -1,0 +1,212 @@
+// Run Now, webhooks, scheduling, claims, leases, cancel and node isolation.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sql } from 'drizzle-orm';
+import { startControl, joinNode, makeJob, makeTarget, type TestControl } from '../helpers/control.ts';
+import { applyRetention } from '../../functions/src/services/queue.ts';
+
+let ctl: TestControl;
+let n1: { id: number; token: string };
+let targetId: number;
+beforeEach(async () => {
+  ctl = await startControl({ leaseMs: 10_000 });
+  n1 = await joinNode(ctl, 'n1');
+  targetId = (await makeTarget(ctl)).id;
+});
+afterEach(() => ctl.close());
+
+const events = async () => ctl.db.all<any>(sql`SELECT * FROM events ORDER BY id`);
+
+describe('Run Now', () => {
+  it('50 concurrent Run Now requests create exactly one event; the others get 409 with its id', async () => {
+    const job = await makeJob(ctl, targetId);
+    const answers = await Promise.all(Array.from({ length: 50 }, () => ctl.api('POST', `/jobs/${job.id}/run`)));
+    const accepted = answers.filter((a) => a.status === 202);
+    expect(accepted).toHaveLength(1);
+    const busy = answers.filter((a) => a.status === 409);
+    expect(busy).toHaveLength(49);
+    for (const b of busy) expect(b.body.activeEventId).toBe(accepted[0].body.eventId);
+    expect(await events()).toHaveLength(1);
+  });
+
+  it('webhook tokens are shown once, stored hashed, run one job only and rotate', async () => {
+    const a = await makeJob(ctl, targetId, { name: 'a' });
+    const b = await makeJob(ctl, targetId, { name: 'b', source: 'tank' });
+    const t1 = await ctl.api('POST', `/jobs/${a.id}/webhook-token`);
+    expect(t1.status).toBe(201);
+    expect(t1.body.url).toMatch(new RegExp(`/api/v1/hooks/jobs/${a.id}/run$`));
+    const [row] = await ctl.db.all<any>(sql`SELECT webhook_token_hash AS h FROM jobs WHERE id = ${a.id}`);
+    expect(row.h).not.toContain(t1.body.token);
+    expect((await ctl.api('GET', `/jobs/${a.id}`)).body).toMatchObject({ hasWebhookToken: true });
+    expect(JSON.stringify((await ctl.api('GET', `/jobs/${a.id}`)).body)).not.toContain(t1.body.token);
+    const hook = (id: number, token: string) => ctl.app.request(`/api/v1/hooks/jobs/${id}/run`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    expect((await hook(b.id, t1.body.token)).status).toBe(401); // another job
+    const ok = await hook(a.id, t1.body.token);
+    expect(ok.status).toBe(202);
+    expect((await ok.json()).eventId).toBeGreaterThan(0);
+    const again = await hook(a.id, t1.body.token);
+    expect(again.status).toBe(409);
+    expect((await events())[0]).toMatchObject({ trigger: 'webhook', job_id: a.id });
+    const t2 = await ctl.api('POST', `/jobs/${a.id}/webhook-token`);
+    expect(t2.body.token).not.toBe(t1.body.token);
+    expect((await hook(a.id, t1.body.token)).status).toBe(401);
+    expect((await ctl.app.request(`/api/v1/hooks/jobs/${a.id}/run`, { method: 'POST' })).status).toBe(401);
+  });
+});
+
+describe('claims', () => {
+  it('a held claim receives a Run Now made while it waits', async () => {
+    const job = await makeJob(ctl, targetId);
+    const claim = ctl.node(n1.token, '/runner/claim', { max: 1, waitMs: 5000 });
+    await new Promise((r) => setTimeout(r, 50));
+    const run = await ctl.api('POST', `/jobs/${job.id}/run`);
+    const got = await claim;
+    expect(got.status).toBe(200);
+    expect(got.body.events.map((e: any) => e.id)).toEqual([run.body.eventId]);
+    expect(got.body.events[0]).toMatchObject({ kind: 'backup', generation: 1, nextGeneration: 2, forkFrom: null, job: { id: job.id, source: 'tank/data' } });
+    expect((await ctl.api('GET', `/events/${run.body.eventId}`)).body.status).toBe('running');
+  });
+
+  it('creates due scheduled events once and advances nextRunAt; missed runs are coalesced with a note', async () => {
+    ctl.clock.now = Date.parse('2026-03-01T10:30:00Z');
+    const job = await makeJob(ctl, targetId, { schedule: '0 * * * *' });
+    expect(job.nextRunAt).toBe('2026-03-01T11:00:00.000Z');
+    ctl.clock.now = Date.parse('2026-03-01T11:00:01Z');
+    const [c1, c2] = await Promise.all([ctl.node(n1.token, '/runner/claim', { max: 1, waitMs: 0 }), ctl.node(n1.token, '/runner/claim', { max: 1, waitMs: 0 })]);
+    const got = [...c1.body.events, ...c2.body.events];
+    expect(got).toHaveLength(1);
+    expect(got[0]).toMatchObject({ trigger: 'schedule', note: null });
+    expect((await ctl.api('GET', `/jobs/${job.id}`)).body.nextRunAt).toBe('2026-03-01T12:00:00.000Z');
+    await ctl.node(n1.token, `/runner/events/${got[0].id}/finish`, { status: 'success', result: { generation: 1, snapshot: 'lb_j1_x', bytesSent: 10 } });
+    // The node is away for 5 hours: one catch-up run, noting 5 occurrences.
+    ctl.clock.now = Date.parse('2026-03-01T16:20:00Z');
+    const c3 = await ctl.node(n1.token, '/runner/claim', { max: 4, waitMs: 0 });
+    expect(c3.body.events).toHaveLength(1);
+    expect(c3.body.events[0].trigger).toBe('catch-up');
+    expect(c3.body.events[0].note).toMatch(/coalesced 5 occurrences/);
+    expect((await ctl.api('GET', `/jobs/${job.id}`)).body.nextRunAt).toBe('2026-03-01T17:00:00.000Z');
+    const ev = (await ctl.api('GET', `/events/${c3.body.events[0].id}`)).body;
+    expect(ev.note).toMatch(/4 missed/);
+    expect(await events()).toHaveLength(2);
+  });
+
+  it('does not schedule disabled jobs, nor a job whose backup is still running (it catches up later)', async () => {
+    ctl.clock.now = Date.parse('2026-03-01T10:30:00Z');
+    const off = await makeJob(ctl, targetId, { name: 'off', schedule: '0 * * * *', enabled: false });
+    const on = await makeJob(ctl, targetId, { name: 'on', source: 'tank', schedule: '0 * * * *' });
+    ctl.clock.now = Date.parse('2026-03-01T11:00:00Z');
+    const c1 = await ctl.node(n1.token, '/runner/claim', { max: 5, waitMs: 0 });
+    expect(c1.body.events.map((e: any) => e.job.id)).toEqual([on.id]);
+    ctl.clock.now = Date.parse('2026-03-01T12:00:30Z');
+    await ctl.node(n1.token, `/runner/events/${c1.body.events[0].id}/progress`, { phase: 'transferring', bytesDone: 5 });
+    const c2 = await ctl.node(n1.token, '/runner/claim', { max: 5, waitMs: 0 });
+    expect(c2.body.events).toHaveLength(0);
+    await ctl.node(n1.token, `/runner/events/${c1.body.events[0].id}/finish`, { status: 'failed', error: 'zfs: out of space', errorClass: 'zfs' });
+    expect((await ctl.api('GET', `/jobs/${on.id}`)).body.lastStatus).toBe('failed');
+    const c3 = await ctl.node(n1.token, '/runner/claim', { max: 5, waitMs: 0 });
+    expect(c3.body.events).toHaveLength(1);
+    expect((await events()).filter((e) => e.job_id === off.id)).toHaveLength(0);
+  });
+
+  it('expired leases turn events interrupted; progress extends the lease and relays cancel', async () => {
+    const job = await makeJob(ctl, targetId);
+    ctl.clock.now = Date.parse('2026-03-01T10:00:00Z');
+    const run = await ctl.api('POST', `/jobs/${job.id}/run`);
+    await ctl.node(n1.token, '/runner/claim', { max: 1, waitMs: 0 });
+    ctl.clock.now += 9_000;
+    const p = await ctl.node(n1.token, `/runner/events/${run.body.eventId}/progress`, { phase: 'transferring', bytesDone: 100, bytesTotal: 1000, rateBps: 50, etaSeconds: 18, log: [{ message: 'sending tank/data' }] });
+    expect(p.body.cancelRequested).toBe(false);
+    ctl.clock.now += 9_000; // still inside the extended lease
+    expect((await ctl.api('GET', `/events/${run.body.eventId}`)).body).toMatchObject({ status: 'running', bytesDone: 100, bytesTotal: 1000, phase: 'transferring' });
+    expect((await ctl.api('POST', `/events/${run.body.eventId}/cancel`)).body.cancelRequested).toBe(true);
+    expect((await ctl.node(n1.token, `/runner/events/${run.body.eventId}/progress`, {})).body.cancelRequested).toBe(true);
+    ctl.clock.now += 11_000;
+    const ev = (await ctl.api('GET', `/events/${run.body.eventId}`)).body;
+    expect(ev.status).toBe('interrupted');
+    expect(ev.error).toMatch(/runner lost/);
+    expect((await ctl.api('GET', `/jobs/${job.id}`)).body.lastStatus).toBe('interrupted');
+    const late = await ctl.node(n1.token, `/runner/events/${run.body.eventId}/finish`, { status: 'success' });
+    expect(late.status).toBe(409);
+    expect((await ctl.api('GET', `/events/${run.body.eventId}/log`)).body.items.map((l: any) => l.message)).toEqual(['sending tank/data']);
+    // The job is free again.
+    expect((await ctl.api('POST', `/jobs/${job.id}/run`)).status).toBe(202);
+  });
+
+  it('a node can never claim, read or update another node\'s events', async () => {
+    const n2 = await joinNode(ctl, 'n2');
+    const job = await makeJob(ctl, targetId, { nodeId: n1.id });
+    const run = await ctl.api('POST', `/jobs/${job.id}/run`);
+    expect((await ctl.node(n2.token, '/runner/claim', { max: 5, waitMs: 0 })).body.events).toHaveLength(0);
+    expect((await ctl.node(n2.token, `/runner/events/${run.body.eventId}/progress`, { bytesDone: 1 })).status).toBe(404);
+    await ctl.node(n1.token, '/runner/claim', { max: 1, waitMs: 0 });
+    expect((await ctl.node(n2.token, `/runner/events/${run.body.eventId}/progress`, { bytesDone: 1 })).status).toBe(404);
+    expect((await ctl.node(n2.token, `/runner/events/${run.body.eventId}/finish`, { status: 'failed', error: 'x' })).status).toBe(404);
+    expect((await ctl.node(n2.token, '/runner/catalog', { eventId: run.body.eventId, datasets: [] })).status).toBe(403);
+    expect((await ctl.api('GET', `/events/${run.body.eventId}`)).body).toMatchObject({ status: 'running', bytesDone: 0 });
+    // Node tokens are not admin tokens and vice versa.
+    expect((await ctl.api('GET', '/jobs', undefined, { authorization: `Bearer ${n1.token}` })).status).toBe(401);
+    expect((await ctl.node('lba_test_admin_token', '/runner/claim', { max: 1 })).status).toBe(401);
+  });
+
+  it('cancels queued work at once', async () => {
+    const job = await makeJob(ctl, targetId);
+    const run = await ctl.api('POST', `/jobs/${job.id}/run`);
+    expect((await ctl.api('POST', `/events/${run.body.eventId}/cancel`)).body.status).toBe('cancelled');
+    expect((await ctl.node(n1.token, '/runner/claim', { max: 1, waitMs: 0 })).body.events).toHaveLength(0);
+    expect((await ctl.api('POST', `/events/${run.body.eventId}/cancel`)).status).toBe(409);
+  });
+});
+
+describe('events list and retention', () => {
+  it('filters, searches and pages newest first', async () => {
+    const a = await makeJob(ctl, targetId, { name: 'alpha' });
+    const b = await makeJob(ctl, targetId, { name: 'beta', source: 'tank' });
+    for (let i = 0; i < 7; i++) {
+      for (const j of [a, b]) {
+        const r = await ctl.api('POST', `/jobs/${j.id}/run`);
+        await ctl.api('POST', `/events/${r.body.eventId}/cancel`);
+      }
+    }
+    const p1 = await ctl.api('GET', `/events?jobId=${a.id}&limit=3`);
+    expect(p1.body.items).toHaveLength(3);
+    expect(p1.body.items.every((e: any) => e.jobId === a.id)).toBe(true);
+    const ids = p1.body.items.map((e: any) => e.id);
+    expect([...ids].sort((x, y) => y - x)).toEqual(ids);
+    const all: number[] = [...ids];
+    let cursor = p1.body.nextCursor;
+    while (cursor) {
+      const p = await ctl.api('GET', `/events?jobId=${a.id}&limit=3&cursor=${cursor}`);
+      all.push(...p.body.items.map((e: any) => e.id));
+      cursor = p.body.nextCursor;
+    }
+    expect(all).toHaveLength(7);
+    expect(new Set(all).size).toBe(7);
+    expect((await ctl.api('GET', '/events?q=beta&limit=100')).body.items).toHaveLength(7);
+    expect((await ctl.api('GET', `/events?status=cancelled&kind=backup&nodeId=${n1.id}&limit=100`)).body.items).toHaveLength(14);
+    expect((await ctl.api('GET', '/events?status=running')).body.items).toHaveLength(0);
+    const bad = await ctl.api('GET', '/events?status=weird&limit=0');
+    expect(bad.status).toBe(400);
+    expect(Object.keys(bad.body.error.fields)).toEqual(expect.arrayContaining(['status', 'limit']));
+  });
+
+  it('retention removes old and surplus completed events, never queued or running ones', async () => {
+    const jobs = [];
+    for (let i = 0; i < 4; i++) jobs.push(await makeJob(ctl, targetId, { name: `j${i}`, source: i % 2 ? 'tank' : 'tank/data' }));
+    const t0 = Date.parse('2026-01-01T00:00:00Z');
+    ctl.clock.now = t0;
+    const old = await ctl.api('POST', `/jobs/${jobs[0].id}/run`); // stays queued for 100 days
+    const oldDone = await ctl.api('POST', `/jobs/${jobs[1].id}/run`);
+    await ctl.api('POST', `/events/${oldDone.body.eventId}/cancel`);
+    ctl.clock.now = t0 + 100 * 86_400_000;
+    const recent = [];
+    for (let i = 0; i < 5; i++) {
+      const r = await ctl.api('POST', `/jobs/${jobs[2].id}/run`);
+      await ctl.api('POST', `/events/${r.body.eventId}/cancel`);
+      recent.push(r.body.eventId);
+    }
+    const running = await ctl.api('POST', `/jobs/${jobs[3].id}/run`);
+    await ctl.node(n1.token, '/runner/claim', { max: 1, waitMs: 0 });
+    await applyRetention(ctl.db, ctl.clock.now, 90, 3);
+    const left = (await events()).map((e) => e.id).sort((x, y) => x - y);
+    expect(left).toEqual([old.body.eventId, ...recent.slice(2), running.body.eventId].sort((x, y) => x - y));
+  });
+});

@@ -1,0 +1,76 @@
+// The same app under workerd (miniflare) with a D1 binding and the same migrations.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { build } from 'esbuild';
+import { Miniflare } from 'miniflare';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MIGRATIONS_DIR } from '../../functions/src/db/libsql.ts';
+import { TEST_KEY } from '../helpers/control.ts';
+
+const ADMIN = 'lba_worker_admin';
+let mf: Miniflare;
+let dir: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'lifeboat-worker-'));
+  const out = join(dir, 'worker.mjs');
+  await build({
+    entryPoints: [new URL('../../functions/src/worker.ts', import.meta.url).pathname],
+    bundle: true, format: 'esm', platform: 'browser', conditions: ['workerd', 'worker', 'browser'],
+    outfile: out, logLevel: 'silent', target: 'es2022',
+  });
+  mf = new Miniflare({
+    modules: [{ type: 'ESModule', path: 'worker.mjs', contents: readFileSync(out, 'utf8') }], compatibilityDate: '2026-04-01',
+    d1Databases: ['DB'], d1Persist: false,
+    bindings: { LIFEBOAT_ADMIN_TOKEN: ADMIN, LIFEBOAT_SECRET_KEY: 'worker-test-secret' },
+  });
+  // What `wrangler d1 migrations apply` does: run drizzle's SQL files in order.
+  const d1 = await mf.getD1Database('DB');
+  for (const f of readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.sql')).sort()) {
+    for (const stmt of readFileSync(join(MIGRATIONS_DIR, f), 'utf8').split('--> statement-breakpoint')) {
+      if (stmt.trim()) await d1.prepare(stmt).run();
+    }
+  }
+}, 120_000);
+
+afterAll(async () => {
+  await mf?.dispose();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function call(method: string, path: string, body?: unknown, token = ADMIN) {
+  const res = await mf.dispatchFetch(`http://lifeboat.test/api/v1${path}`, {
+    method, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json() as any };
+}
+
+describe('workerd + D1', () => {
+  it('creates a target and a job, runs it and lists events', async () => {
+    const target = await call('POST', '/targets', { name: 'offsite', sshHost: 'backup.example.org', sshPrivateKey: TEST_KEY, backupRoot: 'backup/lb' });
+    expect(target.status).toBe(201);
+    expect(JSON.stringify(target.body)).not.toContain('PRIVATE KEY');
+    const jt = await call('POST', '/nodes/join-tokens');
+    const node = await call('POST', '/runner/join', { joinToken: jt.body.token, name: 'edge-node' }, '');
+    expect(node.status).toBe(201);
+    expect((await call('POST', '/runner/inventory', { zfsVersion: 'zfs-2.2', datasets: [{ name: 'tank' }, { name: 'tank/data' }] }, node.body.nodeToken)).status).toBe(200);
+    const bad = await call('POST', '/jobs', { name: 'nightly', targetId: target.body.id, mode: 'dataset', source: 'tank/data', schedule: '0 0 31 2 *' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.fields.schedule).toBeTruthy();
+    const job = await call('POST', '/jobs', { name: 'nightly', targetId: target.body.id, mode: 'dataset', source: 'tank/data', schedule: '0 3 * * *', timezone: 'Europe/Berlin' });
+    expect(job.status).toBe(201);
+    expect(job.body.nextRunAt).toMatch(/T0[12]:00:00.000Z$/);
+    const run = await call('POST', `/jobs/${job.body.id}/run`);
+    expect(run.status).toBe(202);
+    const busy = await call('POST', `/jobs/${job.body.id}/run`);
+    expect(busy.status).toBe(409);
+    expect(busy.body.activeEventId).toBe(run.body.eventId);
+    const claim = await call('POST', '/runner/claim', { max: 1, waitMs: 0 }, node.body.nodeToken);
+    expect(claim.body.events.map((e: any) => e.id)).toEqual([run.body.eventId]);
+    const list = await call('GET', `/events?jobId=${job.body.id}`);
+    expect(list.status).toBe(200);
+    expect(list.body.items).toEqual([expect.objectContaining({ id: run.body.eventId, kind: 'backup', status: 'running', jobName: 'nightly' })]);
+  });
+});
