@@ -1,0 +1,260 @@
+// Dataset backups over a real sshd (127.0.0.1) into a real zfs-fuse pool: full, incremental, new
+// child, keep-last, failures that change nothing, a failed transfer, fork and new generation.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer } from 'node:net';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runBackup, type RunBackupParams } from '../../node-runner/src/executors/backup.ts';
+import { validateTarget } from '../../node-runner/src/executors/validate.ts';
+import { ExecError, type JobSpec, type TargetSpec } from '../../node-runner/src/executors/types.ts';
+import { startSshd, type TestSshd } from '../helpers/sshd.ts';
+import { createPool, snapshotGuids, testContext, writeRandom, zfs, must, type TestPool } from '../helpers/zfs.ts';
+
+let sshd: TestSshd;
+let src: TestPool;
+let tgt: TestPool;
+let target: TargetSpec;
+let backupRoot: string;
+
+const MiB = 1 << 20;
+
+function job(id: number, source: string, o: Partial<JobSpec> = {}): JobSpec {
+  return { id, name: `job${id}`, mode: 'dataset', source, recursive: false, keepLast: 0, pruneTarget: false, stopBeforeBackup: false, ...o };
+}
+function params(j: JobSpec, o: Partial<RunBackupParams> = {}): RunBackupParams {
+  return { target, job: j, generation: 1, nextGeneration: 2, forkFrom: null, ...o };
+}
+async function newSource(name: string, bytes = 0): Promise<string> {
+  const ds = `${src.name}/${name}`;
+  await zfs('create', '-p', ds);
+  if (bytes) await writeRandom(join(src.mountpoint!, name, 'data0'), bytes);
+  return ds;
+}
+const snapNames = async (ds: string) => [...(await snapshotGuids(ds)).keys()].filter((n) => n.startsWith(ds + '@')).map((n) => n.slice(ds.length + 1));
+const prop = async (name: string, p: string) => (await zfs('get', '-Hp', '-o', 'value', p, name)).trim();
+async function poolState(): Promise<string> {
+  const a = await zfs('list', '-H', '-o', 'name', '-t', 'all', '-r', src.name);
+  const b = await zfs('list', '-H', '-o', 'name', '-t', 'all', '-r', tgt.name);
+  return a + b;
+}
+async function expectExecError(p: Promise<unknown>, cls: string): Promise<ExecError> {
+  try { await p; } catch (e) {
+    expect(e).toBeInstanceOf(ExecError);
+    expect((e as ExecError).errorClass, (e as Error).message).toBe(cls);
+    return e as ExecError;
+  }
+  throw new Error(`expected an ExecError of class ${cls}`);
+}
+const tick = () => new Promise((r) => setTimeout(r, 1100)); // snapshot names have 1 s resolution
+
+beforeAll(async () => {
+  src = await createPool('lbs', { mounted: true });
+  tgt = await createPool('lbt', { mounted: false, sizeMiB: 192 });
+  backupRoot = `${tgt.name}/backups`;
+  await zfs('create', backupRoot);
+  sshd = await startSshd();
+  target = {
+    id: 1, name: 'local', sshHost: sshd.host, sshUser: sshd.user, sshPort: sshd.port, sshPrivateKey: sshd.clientKey,
+    backupRoot, createBackupRoot: false, hostKey: null,
+  };
+  target.hostKey = (await validateTarget(target, testContext().ctx)).hostKey;
+}, 120_000);
+
+afterAll(async () => {
+  await sshd?.stop();
+  await src?.destroy();
+  await tgt?.destroy();
+}, 120_000);
+
+describe('runBackup', () => {
+  it('first run is a full send, second run is incremental and much smaller', async () => {
+    const ds = await newSource('web', 8 * MiB);
+    const j = job(1, ds);
+    const t1 = testContext(11);
+    const r1 = await runBackup(params(j), t1.ctx);
+    expect(r1.generation).toBe(1);
+    expect(r1.newGeneration).toBeNull();
+    expect(r1.snapshot).toMatch(/^lb_j1_\d{8}T\d{6}Z$/);
+    expect(r1.datasets).toEqual([{ source: ds, target: `${backupRoot}/j1/g1/${ds}`, mode: 'full', bytes: r1.bytesSent, baseSnapshot: null }]);
+    expect(r1.bytesSent).toBeGreaterThan(8 * MiB);
+    const tds = `${backupRoot}/j1/g1/${ds}`;
+    // GUIDs equal, tagged on both sides, readonly and unmounted on the target
+    expect(await prop(`${tds}@${r1.snapshot}`, 'guid')).toBe(await prop(`${ds}@${r1.snapshot}`, 'guid'));
+    for (const n of [`${tds}@${r1.snapshot}`, `${ds}@${r1.snapshot}`]) {
+      expect(await prop(n, 'lifeboat:job')).toBe('1');
+      expect(await prop(n, 'lifeboat:generation')).toBe('1');
+      expect(await prop(n, 'lifeboat:event')).toBe('11');
+    }
+    expect(await prop(tds, 'lifeboat:source')).toBe(ds);
+    expect(await prop(tds, 'readonly')).toBe('on');
+    expect(await prop(tds, 'mounted')).toBe('no');
+    // progress: phases in order, bytes counted, an estimate
+    const phases = [...new Set(t1.reports.map((p) => p.phase))];
+    expect(phases).toEqual(['preparing', 'snapshotting', 'transferring', 'finalizing']);
+    const last = t1.reports.filter((p) => p.phase === 'transferring').at(-1)!;
+    expect(last.bytesDone).toBe(r1.bytesSent);
+    expect(last.bytesTotal).toBeGreaterThan(0);
+    // catalog
+    expect(r1.catalog).toHaveLength(1);
+    expect(r1.catalog[0]).toMatchObject({ dataset: tds, jobId: 1, generation: 1, source: ds });
+    expect(r1.catalog[0].snapshots.map((s) => s.name)).toEqual([r1.snapshot]);
+
+    await writeRandom(join(src.mountpoint!, 'web', 'delta'), 256 * 1024);
+    await tick();
+    const r2 = await runBackup(params(j), testContext(12).ctx);
+    expect(r2.datasets[0]).toMatchObject({ mode: 'incremental', baseSnapshot: r1.snapshot });
+    expect(r2.bytesSent).toBeLessThan(r1.bytesSent / 10);
+    expect(await snapNames(tds)).toEqual([r1.snapshot, r2.snapshot]);
+    console.log(`bytes: run 1 (full) ${r1.bytesSent}, run 2 (incremental, 256 KiB delta) ${r2.bytesSent}`);
+  }, 120_000);
+
+  it('a new child dataset gets a full send of that child only', async () => {
+    const ds = await newSource('tree', 2 * MiB);
+    await newSource('tree/a', 1 * MiB);
+    const j = job(2, ds, { recursive: true });
+    const r1 = await runBackup(params(j), testContext().ctx);
+    expect(r1.datasets.map((d) => [d.source, d.mode])).toEqual([[ds, 'full'], [`${ds}/a`, 'full']]);
+    await newSource('tree/b', 3 * MiB);
+    await tick();
+    const r2 = await runBackup(params(j), testContext().ctx);
+    const modes = Object.fromEntries(r2.datasets.map((d) => [d.source, d.mode]));
+    expect(modes).toEqual({ [ds]: 'incremental', [`${ds}/a`]: 'incremental', [`${ds}/b`]: 'full' });
+    const b = r2.datasets.find((d) => d.source === `${ds}/b`)!;
+    expect(b.bytes).toBeGreaterThan(3 * MiB);
+    for (const d of r2.datasets.filter((x) => x.mode === 'incremental')) expect(d.bytes).toBeLessThan(256 * 1024);
+    // the whole tree was snapshotted atomically: same name everywhere
+    for (const d of [ds, `${ds}/a`, `${ds}/b`]) expect(await snapNames(d)).toContain(r2.snapshot);
+  }, 120_000);
+
+  it('keep-last prunes both sides; hand-made and other jobs\' snapshots survive', async () => {
+    const ds = await newSource('keep', 512 * 1024);
+    await zfs('snapshot', `${ds}@manual`);
+    await zfs('snapshot', '-o', 'lifeboat:job=99', `${ds}@lb_j99_20200101T000000Z`);
+    const j = job(3, ds, { keepLast: 2, pruneTarget: true });
+    const runs = [];
+    for (let i = 0; i < 4; i++) {
+      if (i) await tick();
+      await writeRandom(join(src.mountpoint!, 'keep', `f${i}`), 64 * 1024);
+      runs.push(await runBackup(params(j), testContext().ctx));
+    }
+    const mine = runs.map((r) => r.snapshot);
+    expect((await snapNames(ds)).sort()).toEqual(['lb_j99_20200101T000000Z', 'manual', mine[2], mine[3]].sort());
+    const tds = `${backupRoot}/j3/g1/${ds}`;
+    expect((await snapNames(tds)).sort()).toEqual([mine[2], mine[3]].sort());
+    expect(runs[2].pruned).toEqual(expect.arrayContaining([{ side: 'source', snapshot: `${ds}@${mine[0]}` }, { side: 'target', snapshot: `${tds}@${mine[0]}` }]));
+    expect(runs[3].catalog[0].snapshots.map((s) => s.name)).toEqual([mine[2], mine[3]]);
+  }, 120_000);
+
+  it('unreachable target, wrong key, missing backup root: right class, nothing changed', async () => {
+    const ds = await newSource('fail', 256 * 1024);
+    const j = job(4, ds, { keepLast: 1 });
+    await runBackup(params(j), testContext().ctx);
+    const before = await poolState();
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer(); s.listen(0, '127.0.0.1', () => { const a = s.address(); s.close(() => resolve(typeof a === 'object' && a ? a.port : 1)); });
+    });
+    await expectExecError(runBackup(params(j, { target: { ...target, sshPort: port } }), testContext().ctx), 'connectivity');
+    await expectExecError(runBackup(params(j, { target: { ...target, sshPrivateKey: sshd.wrongClientKey } }), testContext().ctx), 'authentication');
+    await expectExecError(runBackup(params(j, { target: { ...target, backupRoot: `${tgt.name}/nope` } }), testContext().ctx), 'target-not-ready');
+    await expectExecError(runBackup(params(job(4, `${src.name}/missing`)), testContext().ctx), 'source-state');
+    expect(await poolState()).toBe(before);
+  }, 120_000);
+
+  it('after a failed transfer with keepLast=1 the newest common snapshot still exists on both sides', async () => {
+    const ds = await newSource('quota', 1 * MiB);
+    const j = job(5, ds, { keepLast: 1, pruneTarget: true });
+    const r1 = await runBackup(params(j), testContext().ctx);
+    const tds = `${backupRoot}/j5/g1/${ds}`;
+    const guid = await prop(`${ds}@${r1.snapshot}`, 'guid');
+    // make the next receive fail on the target: quota below the delta
+    await zfs('set', 'quota=3M', `${backupRoot}/j5`);
+    await writeRandom(join(src.mountpoint!, 'quota', 'big'), 6 * MiB);
+    await tick();
+    const err = await expectExecError(runBackup(params(j), testContext().ctx), 'zfs');
+    expect(err.message).toMatch(/recv/);
+    expect(await prop(`${ds}@${r1.snapshot}`, 'guid')).toBe(guid);
+    expect(await prop(`${tds}@${r1.snapshot}`, 'guid')).toBe(guid);
+    // the next run (quota lifted) continues incrementally from it
+    await zfs('set', 'quota=none', `${backupRoot}/j5`);
+    await tick();
+    const r3 = await runBackup(params(j), testContext().ctx);
+    expect(r3.datasets[0]).toMatchObject({ mode: 'incremental', baseSnapshot: r1.snapshot });
+    expect(await snapNames(ds)).toEqual([r3.snapshot]);
+    expect(await snapNames(tds)).toEqual([r3.snapshot]);
+  }, 120_000);
+
+  it('cancel during the transfer kills the pipe; the common snapshot stays', async () => {
+    const ds = await newSource('cancel', 1 * MiB);
+    const j = job(6, ds, { keepLast: 1, pruneTarget: true });
+    const r1 = await runBackup(params(j), testContext().ctx);
+    await writeRandom(join(src.mountpoint!, 'cancel', 'big'), 48 * MiB);
+    await tick();
+    const t = testContext();
+    t.onProgress = (p) => { if (p.phase === 'transferring' && (p.bytesDone ?? 0) > 0) t.abort(); };
+    await expectExecError(runBackup(params(j), t.ctx), 'cancelled');
+    const tds = `${backupRoot}/j6/g1/${ds}`;
+    expect(await snapNames(tds)).toEqual([r1.snapshot]);
+    expect(await snapNames(ds)).toContain(r1.snapshot);
+    const r3 = await runBackup(params(j), testContext().ctx);
+    expect(r3.datasets[0]).toMatchObject({ mode: 'incremental', baseSnapshot: r1.snapshot });
+  }, 120_000);
+
+  it('no common snapshot any more → new generation with a full send; the old one stays', async () => {
+    const ds = await newSource('lost', 512 * 1024);
+    const j = job(7, ds);
+    const r1 = await runBackup(params(j), testContext().ctx);
+    await zfs('destroy', `${ds}@${r1.snapshot}`);
+    await tick();
+    const r2 = await runBackup(params(j), testContext().ctx);
+    expect(r2.generation).toBe(2);
+    expect(r2.newGeneration?.generation).toBe(2);
+    expect(r2.newGeneration?.reason).toMatch(/no snapshot .* common/);
+    expect(r2.datasets[0]).toMatchObject({ mode: 'full', target: `${backupRoot}/j7/g2/${ds}` });
+    expect(await snapNames(`${backupRoot}/j7/g1/${ds}`)).toEqual([r1.snapshot]);
+    expect(await prop(`${ds}@${r2.snapshot}`, 'lifeboat:generation')).toBe('2');
+  }, 120_000);
+
+  it('forkFrom: after a restore the next generation is cloned + promoted and continues incrementally', async () => {
+    const ds = await newSource('fork', 4 * MiB);
+    const j = job(8, ds, { keepLast: 3, pruneTarget: true });
+    const r1 = await runBackup(params(j), testContext().ctx);
+    await writeRandom(join(src.mountpoint!, 'fork', 'more'), 64 * 1024);
+    await tick();
+    const r2 = await runBackup(params(j), testContext().ctx);
+    const g1 = `${backupRoot}/j8/g1/${ds}`;
+    const guid1 = await prop(`${g1}@${r1.snapshot}`, 'guid');
+    // a stand-in for the restore: replace the source with r1 received from the target
+    await zfs('unmount', '-f', ds); // zfs-fuse: destroying a mounted dataset answers "busy"
+    await zfs('destroy', '-r', ds);
+    await must('sh', ['-c', `zfs send '${g1}@${r1.snapshot}' | zfs recv '${ds}'`]);
+    await zfs('inherit', 'readonly', ds);
+    await mkdir(join(src.mountpoint!, 'fork'), { recursive: true });
+    await zfs('mount', ds).catch(() => undefined);
+    await writeRandom(join(src.mountpoint!, 'fork', 'after'), 64 * 1024);
+    await tick();
+    const r3 = await runBackup(params(j, { forkFrom: { generation: 1, snapshotGuid: guid1 } }), testContext().ctx);
+    expect(r3.generation).toBe(2);
+    expect(r3.newGeneration?.reason).toMatch(/clone \+ promote/);
+    expect(r3.datasets[0]).toMatchObject({ mode: 'incremental', baseSnapshot: r1.snapshot, target: `${backupRoot}/j8/g2/${ds}` });
+    expect(r3.bytesSent).toBeLessThan(1 * MiB);
+    // generation 1's snapshots are still there (r2 in g1's dataset, r1 moved to g2 by the promote)
+    const all = await snapshotGuids(`${backupRoot}/j8`);
+    expect([...all.keys()].some((n) => n.endsWith(`@${r2.snapshot}`))).toBe(true);
+    expect([...all.values()]).toContain(guid1);
+    expect(await prop(`${backupRoot}/j8/g2/${ds}@${r3.snapshot}`, 'lifeboat:generation')).toBe('2');
+  }, 120_000);
+});
+
+describe('host key change', () => {
+  it('restarting sshd with another host key → host-key error, nothing changed', async () => {
+    const ds = await newSource('hk', 256 * 1024);
+    const j = job(9, ds);
+    await runBackup(params(j), testContext().ctx);
+    const before = await poolState();
+    await sshd.restartWithNewHostKey();
+    const e = await expectExecError(runBackup(params(j), testContext().ctx), 'host-key');
+    expect(e.message).toMatch(/does not match the pinned key/);
+    await expectExecError(validateTarget(target, testContext().ctx), 'host-key');
+    expect(await poolState()).toBe(before);
+  }, 120_000);
+});

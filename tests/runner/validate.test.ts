@@ -1,0 +1,123 @@
+// Target validation and SSH error classes against a real sshd on 127.0.0.1 and real zfs-fuse.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer } from 'node:net';
+import { validateTarget } from '../../node-runner/src/executors/validate.ts';
+import { browseTarget } from '../../node-runner/src/executors/browse.ts';
+import { ExecError, type TargetSpec } from '../../node-runner/src/executors/types.ts';
+import { SshSession, shQuote } from '../../node-runner/src/ssh/index.ts';
+import { startSshd, type TestSshd } from '../helpers/sshd.ts';
+import { createPool, testContext, zfs, run, type TestPool } from '../helpers/zfs.ts';
+
+let sshd: TestSshd;
+let pool: TestPool;
+let base: TargetSpec;
+
+async function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => { const a = s.address(); s.close(() => resolve(typeof a === 'object' && a ? a.port : 1)); });
+  });
+}
+
+async function expectExecError(p: Promise<unknown>, cls: string): Promise<ExecError> {
+  try { await p; } catch (e) {
+    expect(e).toBeInstanceOf(ExecError);
+    expect((e as ExecError).errorClass, (e as Error).message).toBe(cls);
+    return e as ExecError;
+  }
+  throw new Error(`expected an ExecError of class ${cls}`);
+}
+
+const allNames = async () => (await zfs('list', '-H', '-o', 'name', '-t', 'all', '-r', pool.name)).split('\n').filter(Boolean).sort();
+
+beforeAll(async () => {
+  pool = await createPool('lbv', { mounted: false });
+  await zfs('create', `${pool.name}/backups`);
+  sshd = await startSshd();
+  base = {
+    id: 1, name: 'local', sshHost: sshd.host, sshUser: sshd.user, sshPort: sshd.port, sshPrivateKey: sshd.clientKey,
+    backupRoot: `${pool.name}/backups`, createBackupRoot: false, hostKey: null,
+  };
+}, 60_000);
+
+afterAll(async () => {
+  await sshd?.stop();
+  await pool?.destroy();
+}, 60_000);
+
+describe('ssh quoting', () => {
+  it('quotes every argument for a POSIX shell', async () => {
+    expect(shQuote('tank/ds@snap')).toBe('tank/ds@snap');
+    expect(shQuote("it's")).toBe(`'it'\\''s'`);
+    expect(shQuote('')).toBe(`''`);
+    const { ctx } = testContext();
+    const first = await validateTarget(base, ctx);
+    const s = await SshSession.open({ ...base, hostKey: first.hostKey });
+    try {
+      const nasty = ['a b', "it's", '$(touch /tmp/pwned)', '`id`', ';', '&&', '|', '*', '\\', '"', '\n'];
+      const r = await s.exec(['printf', '%s\\0', ...nasty]);
+      expect(r.code).toBe(0);
+      expect(r.stdout.split('\0').slice(0, -1)).toEqual(nasty);
+    } finally { await s.close(); }
+  }, 60_000);
+});
+
+describe('validateTarget', () => {
+  it('pins the host key on first use and accepts it later; zfs works; backup root found', async () => {
+    const { ctx, logs } = testContext();
+    const r = await validateTarget(base, ctx);
+    expect(r.hostKey).toMatch(/^lifeboat-target ssh-ed25519 AAAA/);
+    expect(r.hostKey).toContain((await sshd.hostKeyLine()).split(' ')[2]);
+    expect(r.fingerprint).toMatch(/^SHA256:[A-Za-z0-9+/]+$/);
+    const kg = await run('ssh-keygen', ['-lf', `${sshd.dir}/host_key.pub`]);
+    expect(kg.stdout).toContain(r.fingerprint);
+    expect(r.backupRootCreated).toBe(false);
+    expect(r.zfsVersion).toBeNull(); // zfs-fuse has no `zfs version`
+    const again = await validateTarget({ ...base, hostKey: r.hostKey }, testContext().ctx);
+    expect(again.fingerprint).toBe(r.fingerprint);
+    expect(logs.join('\n')).not.toContain('PRIVATE KEY');
+  }, 60_000);
+
+  it('creates a missing backup root when asked', async () => {
+    const r = await validateTarget({ ...base, backupRoot: `${pool.name}/made/here`, createBackupRoot: true }, testContext().ctx);
+    expect(r.backupRootCreated).toBe(true);
+    expect(await allNames()).toContain(`${pool.name}/made/here`);
+  }, 60_000);
+
+  it('missing backup root with createBackupRoot=false → target-not-ready, nothing created', async () => {
+    const before = await allNames();
+    await expectExecError(validateTarget({ ...base, backupRoot: `${pool.name}/absent` }, testContext().ctx), 'target-not-ready');
+    expect(await allNames()).toEqual(before);
+  }, 60_000);
+
+  it('unreachable target → connectivity', async () => {
+    const e = await expectExecError(validateTarget({ ...base, sshPort: await closedPort() }, testContext().ctx), 'connectivity');
+    expect(e.message).toMatch(/refused/i);
+  }, 60_000);
+
+  it('wrong key → authentication, and the key never appears in the message', async () => {
+    const e = await expectExecError(validateTarget({ ...base, sshPrivateKey: sshd.wrongClientKey }, testContext().ctx), 'authentication');
+    expect(e.message).not.toContain('PRIVATE KEY');
+    expect(e.message).not.toContain(sshd.wrongClientKey.split('\n')[1]);
+  }, 60_000);
+
+  it('garbage key → authentication', async () => {
+    await expectExecError(validateTarget({ ...base, sshPrivateKey: 'not a key' }, testContext().ctx), 'authentication');
+  }, 60_000);
+
+  it('browse lists the catalog under the backup root', async () => {
+    const r = await validateTarget(base, testContext().ctx);
+    const items = await browseTarget({ ...base, hostKey: r.hostKey }, testContext().ctx);
+    expect(Array.isArray(items)).toBe(true);
+  }, 60_000);
+
+  it('leaves no key files behind', async () => {
+    const { readdir } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const list = async () => (await readdir(tmpdir())).filter((n) => n.startsWith('lb-ssh-'));
+    const before = new Set(await list());
+    await validateTarget(base, testContext().ctx);
+    await validateTarget({ ...base, sshPrivateKey: sshd.wrongClientKey }, testContext().ctx).catch(() => undefined);
+    expect((await list()).filter((n) => !before.has(n))).toEqual([]);
+  }, 60_000);
+});
