@@ -1,0 +1,99 @@
+// zfs adapter: parsers (table-driven) and capability detection on the real zfs-fuse.
+import { describe, expect, it } from 'vitest';
+import {
+  LocalHost, Zfs, parseCapabilities, parseGetHp, parseSendEstimate, isValidDatasetName, snapshotNameFor, treeFromTable,
+} from '../../node-runner/src/zfs/index.ts';
+import { classifySsh } from '../../node-runner/src/ssh/index.ts';
+import { requireZfs } from '../helpers/zfs.ts';
+
+const OPENZFS_USAGE = `usage: zfs command args ...
+where 'command' is one of the following:
+
+	version
+
+	create [-Pnpuv] [-o property=value] ... <filesystem>
+	destroy [-fnpRrv] <filesystem|volume>
+	snapshot [-r] [-o property=value] ... <filesystem|volume>@<snap> ...
+	list [-Hp] [-r|-d max] [-o property[,...]] [-s property]...
+	    [-S property]... [-t type[,...]] [filesystem|volume|snapshot] ...
+	send [-DLPbcehnpsVvw] [-i|-I snapshot]
+	     [-R [-X dataset[,dataset]...]]     <snapshot>
+	send [-DnVvPLecw] [-i snapshot|bookmark] <filesystem|volume|snapshot>
+	send [-DnPpVvLec] [-i bookmark|snapshot] --redact <bookmark> <snapshot>
+	send [-nVvPe] -t <receive_resume_token>
+	receive [-vMnsFhu] [-o <property>=<value>] ... [-x <property>] ...
+	    <filesystem|volume|snapshot>
+	receive [-vMnsFhu] [-o <property>=<value>] ... [-x <property>] ...
+	    [-d | -e] <filesystem>
+	receive -A <filesystem|volume>
+	bookmark <snapshot|bookmark> <newbookmark>
+	holds [-rHp] <snapshot> ...
+`;
+
+const ZFS_FUSE_USAGE = `unrecognized command 'version'
+usage: zfs command args ...
+	list [-rH][-d max] [-o property[,...]] [-t type[,...]] [-s property] ...
+	send [-RDp] [-[iI] snapshot] <snapshot>
+	receive [-vnF] <filesystem|volume|snapshot>
+	receive [-vnF] -d <filesystem>
+	hold [-r] <tag> <snapshot> ...
+`;
+
+describe('parseCapabilities', () => {
+  it('OpenZFS 2.x: everything', () => {
+    expect(parseCapabilities(OPENZFS_USAGE, 'zfs-2.1.11-1\nzfs-kmod-2.1.11-1\n')).toEqual({
+      version: 'zfs-2.1.11-1', flavor: 'openzfs', resumableRecv: true, recvNoMount: true, recvSetProps: true,
+      recvExcludeProps: true, sendEstimate: true, bookmarks: true, listParsable: true,
+    });
+  });
+  it('zfs-fuse 0.7: nothing optional', () => {
+    expect(parseCapabilities(ZFS_FUSE_USAGE, null)).toEqual({
+      version: null, flavor: 'zfs-fuse', resumableRecv: false, recvNoMount: false, recvSetProps: false,
+      recvExcludeProps: false, sendEstimate: false, bookmarks: false, listParsable: false,
+    });
+  });
+  it('detects the real zfs-fuse here once per process', async () => {
+    await requireZfs();
+    const z = new Zfs(new LocalHost());
+    const caps = await z.capabilities();
+    expect(caps.flavor).toBe('zfs-fuse');
+    expect(caps.recvNoMount).toBe(false);
+    expect(caps.sendEstimate).toBe(false);
+    expect(z.capabilities()).toBe(z.capabilities()); // memoised promise
+  });
+});
+
+describe('parsers', () => {
+  it('parseGetHp keeps exact 64-bit GUIDs and maps "-" to null', () => {
+    const t = parseGetHp('p/ds@s1\tguid\t17327653106805707187\np/ds@s1\tlifeboat:job\t-\np/ds@s1\tcreatetxg\t17\np/a b\tlifeboat:x\tv\tw\n');
+    expect(t.get('p/ds@s1')).toEqual({ guid: '17327653106805707187', 'lifeboat:job': null, createtxg: '17' });
+    expect(t.get('p/a b')).toEqual({ 'lifeboat:x': 'v\tw' });
+  });
+  it('treeFromTable groups snapshots under datasets ordered by createtxg', () => {
+    const t = parseGetHp([
+      'p/d\ttype\tfilesystem', 'p/d\tguid\t1', 'p/d@b\tguid\t3', 'p/d@b\tcreatetxg\t20', 'p/d@a\tguid\t2', 'p/d@a\tcreatetxg\t9',
+      'p/d@a\tlifeboat:job\t5', 'p/d@a\tuserrefs\t1',
+    ].join('\n'));
+    const [d] = treeFromTable(t);
+    expect(d.snapshots.map((s) => [s.name, s.guid, s.job, s.userrefs])).toEqual([['a', '2', 5, 1], ['b', '3', null, 0]]);
+  });
+  it('parseSendEstimate', () => {
+    expect(parseSendEstimate('full\tp/d@s\t123456\nsize\t123456\n')).toBe(123456);
+    expect(parseSendEstimate('incremental\ta\tp/d@b\t42\n')).toBe(42);
+    expect(parseSendEstimate('')).toBeNull();
+  });
+  it('names', () => {
+    expect(snapshotNameFor(7, new Date(Date.UTC(2026, 10, 28, 16, 5, 9)))).toBe('lb_j7_20261128T160509Z');
+    for (const ok of ['tank', 'tank/vms/web', 'tank/a b', 'p/x.y:z_1-2']) expect(isValidDatasetName(ok), ok).toBe(true);
+    for (const bad of ['', '-o', 'tank/', '/tank', 'tank//x', 'tank@s', 'tank/-x', 'tank/..', 'tank/$(id)']) expect(isValidDatasetName(bad), bad).toBe(false);
+  });
+  it('ssh error classification', () => {
+    expect(classifySsh(255, 'ssh: connect to host 127.0.0.1 port 1: Connection refused')).toBe('connectivity');
+    expect(classifySsh(255, 'ssh: Could not resolve hostname nope: Name or service not known')).toBe('connectivity');
+    expect(classifySsh(255, 'root@h: Permission denied (publickey).')).toBe('authentication');
+    expect(classifySsh(255, 'Load key "/tmp/x/id": invalid format\nroot@h: Permission denied (publickey).')).toBe('authentication');
+    expect(classifySsh(255, 'Host key verification failed.')).toBe('host-key');
+    expect(classifySsh(127, 'sh: 1: zfs: not found')).toBe('target-not-ready');
+    expect(classifySsh(1, "cannot open 'x': dataset does not exist")).toBeNull();
+  });
+});
