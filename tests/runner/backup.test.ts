@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { runBackup, type RunBackupParams } from '../../node-runner/src/executors/backup.ts';
 import { validateTarget } from '../../node-runner/src/executors/validate.ts';
 import { ExecError, type JobSpec, type TargetSpec } from '../../node-runner/src/executors/types.ts';
+import { LocalHost, Zfs } from '../../node-runner/src/zfs/index.ts';
 import { startSshd, type TestSshd } from '../helpers/sshd.ts';
 import { createPool, snapshotGuids, testContext, writeRandom, zfs, must, type TestPool } from '../helpers/zfs.ts';
 
@@ -94,6 +95,8 @@ describe('runBackup', () => {
     const last = t1.reports.filter((p) => p.phase === 'transferring').at(-1)!;
     expect(last.bytesDone).toBe(r1.bytesSent);
     expect(last.bytesTotal).toBeGreaterThan(0);
+    const tr = t1.reports.filter((p) => p.phase === 'transferring');
+    for (let i = 1; i < tr.length; i++) expect(tr[i].at - tr[i - 1].at).toBeLessThan(1100);
     // catalog
     expect(r1.catalog).toHaveLength(1);
     expect(r1.catalog[0]).toMatchObject({ dataset: tds, jobId: 1, generation: 1, source: ds });
@@ -242,6 +245,34 @@ describe('runBackup', () => {
     expect([...all.keys()].some((n) => n.endsWith(`@${r2.snapshot}`))).toBe(true);
     expect([...all.values()]).toContain(guid1);
     expect(await prop(`${backupRoot}/j8/g2/${ds}@${r3.snapshot}`, 'lifeboat:generation')).toBe('2');
+  }, 120_000);
+});
+
+describe('guests (vm mode)', () => {
+  it('stops the guest only around one atomic snapshot of all roots and tags the target with its metadata', async () => {
+    const r1 = await newSource('vm/disk0', 256 * 1024);
+    const r2 = await newSource('vm/disk1', 256 * 1024);
+    const events: string[] = [];
+    const j = job(10, 'vm-101', { mode: 'vm', stopBeforeBackup: true });
+    const t = testContext();
+    t.onProgress = (p) => { if (events.at(-1) !== p.phase) events.push(p.phase); };
+    const res = await runBackup(params(j, {
+      guest: {
+        roots: [r2, r1],
+        async stop() { events.push('stop()'); return true; },
+        async start() { events.push('start()'); },
+        properties: { 'lifeboat:guest:kind': 'vm', 'lifeboat:guest:name': 'web', 'lifeboat:guest:id': '101' },
+      },
+    }), t.ctx);
+    expect(events.slice(0, 7)).toEqual(['preparing', 'stopping-guest', 'stop()', 'snapshotting', 'starting-guest', 'start()', 'transferring']);
+    expect(res.datasets.map((d) => [d.source, d.mode])).toEqual([[r1, 'full'], [r2, 'full']]);
+    const c1 = await prop(`${r1}@${res.snapshot}`, 'createtxg');
+    const caps = await new Zfs(new LocalHost()).capabilities();
+    if (caps.multiSnapshot) expect(await prop(`${r2}@${res.snapshot}`, 'createtxg')).toBe(c1); // one call: atomic
+    else expect(t.logs.join('\n')).toMatch(/one after another/); // zfs-fuse: one snapshot per call
+    expect(await snapNames(r2)).toEqual([res.snapshot]);
+    const item = res.catalog.find((c) => c.source === r1)!;
+    expect(item.guest).toEqual({ kind: 'vm', name: 'web', id: 101 });
   }, 120_000);
 });
 

@@ -33,6 +33,7 @@ where 'command' is one of the following:
 const ZFS_FUSE_USAGE = `unrecognized command 'version'
 usage: zfs command args ...
 	list [-rH][-d max] [-o property[,...]] [-t type[,...]] [-s property] ...
+	snapshot [-r] [-o property=value] ... <filesystem@snapname|volume@snapname>
 	send [-RDp] [-[iI] snapshot] <snapshot>
 	receive [-vnF] <filesystem|volume|snapshot>
 	receive [-vnF] -d <filesystem>
@@ -43,13 +44,13 @@ describe('parseCapabilities', () => {
   it('OpenZFS 2.x: everything', () => {
     expect(parseCapabilities(OPENZFS_USAGE, 'zfs-2.1.11-1\nzfs-kmod-2.1.11-1\n')).toEqual({
       version: 'zfs-2.1.11-1', flavor: 'openzfs', resumableRecv: true, recvNoMount: true, recvSetProps: true,
-      recvExcludeProps: true, sendEstimate: true, bookmarks: true, listParsable: true,
+      recvExcludeProps: true, sendEstimate: true, bookmarks: true, listParsable: true, multiSnapshot: true,
     });
   });
   it('zfs-fuse 0.7: nothing optional', () => {
     expect(parseCapabilities(ZFS_FUSE_USAGE, null)).toEqual({
       version: null, flavor: 'zfs-fuse', resumableRecv: false, recvNoMount: false, recvSetProps: false,
-      recvExcludeProps: false, sendEstimate: false, bookmarks: false, listParsable: false,
+      recvExcludeProps: false, sendEstimate: false, bookmarks: false, listParsable: false, multiSnapshot: false,
     });
   });
   it('detects the real zfs-fuse here once per process', async () => {

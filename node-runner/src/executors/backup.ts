@@ -173,7 +173,15 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
       phase('snapshotting');
       const byPool = new Map<string, string[]>();
       for (const r of roots) byPool.set(poolOf(r), [...(byPool.get(poolOf(r)) ?? []), r]);
-      for (const rs of byPool.values()) await local.snapshot(rs, snapName, snapProps, recursive);
+      for (const rs of byPool.values()) {
+        if (rs.length === 1 || lcaps.multiSnapshot) {
+          await local.snapshot(rs, snapName, snapProps, recursive);
+        } else {
+          // zfs-fuse takes one snapshot per call: the roots of one pool are not atomic there
+          ctx.log(`warning: this zfs cannot snapshot ${rs.length} datasets in one call; snapshotting ${rs.join(', ')} one after another`);
+          for (const r of rs) await local.snapshot([r], snapName, snapProps, recursive);
+        }
+      }
       ctx.log(`snapshot ${snapName} of ${roots.join(', ')}${recursive ? ' (recursive)' : ''}`);
     } finally {
       if (guestWasRunning && params.guest?.start) {

@@ -49,6 +49,8 @@ export interface ZfsCapabilities {
   bookmarks: boolean;
   /** `zfs list -p` (exact numbers in list output). */
   listParsable: boolean;
+  /** `zfs snapshot a@s b@s …` (several snapshots, atomically, in one call; zfs-fuse takes one). */
+  multiSnapshot: boolean;
 }
 
 /** Flags and options a usage line offers: letters of `[-abc]` groups and `-o`/`-x` style tokens. */
@@ -87,6 +89,7 @@ export function parseCapabilities(usage: string, versionOut: string | null): Zfs
     sendEstimate: send.has('n') && send.has('v') && send.has('P'),
     bookmarks: hasBookmark,
     listParsable: list.has('p'),
+    multiSnapshot: /^\s*snapshot\b.*@\S*>?\s+\.\.\./m.test(usage),
   };
 }
 
