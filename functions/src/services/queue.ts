@@ -35,6 +35,9 @@ export async function enqueueJobWork(db: DB, values: NewEvent): Promise<number> 
 /** Running events whose runner went silent become `interrupted` (and their job says so). */
 export async function sweepExpiredLeases(db: DB, at: number): Promise<void> {
   const expired = and(eq(events.status, 'running'), lt(events.leaseUntil, at));
+  // A cheap indexed read first: most calls find nothing and need no write transaction.
+  const [any] = await db.select({ id: events.id }).from(events).where(expired).limit(1);
+  if (!any) return;
   await db.batch([
     db.update(jobs).set({ lastStatus: 'interrupted' }).where(inArray(jobs.id,
       db.select({ id: events.jobId }).from(events).where(and(expired, isNotNull(events.jobId), inArray(events.kind, JOB_WORK))))),
@@ -89,8 +92,10 @@ export async function scheduleDue(db: DB, nodeId: number, at: number): Promise<n
 /** Hand up to `max` queued events of this node to its runner, with a lease. */
 export async function claimQueued(db: DB, nodeId: number, max: number, at: number, leaseMs: number) {
   if (max <= 0) return [];
-  const pick = db.select({ id: events.id }).from(events)
-    .where(and(eq(events.nodeId, nodeId), eq(events.status, 'queued'))).orderBy(asc(events.id)).limit(max);
+  const queued = and(eq(events.nodeId, nodeId), eq(events.status, 'queued'));
+  const [any] = await db.select({ id: events.id }).from(events).where(queued).limit(1);
+  if (!any) return []; // the common case: a read, no write transaction
+  const pick = db.select({ id: events.id }).from(events).where(queued).orderBy(asc(events.id)).limit(max);
   return db.update(events)
     .set({ status: 'running', startedAt: at, leaseUntil: at + leaseMs, phase: 'preparing' })
     .where(and(inArray(events.id, pick), eq(events.status, 'queued'), eq(events.nodeId, nodeId)))

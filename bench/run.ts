@@ -1,0 +1,16 @@
+// npm run bench [name…]: runs the benchmarks (not part of npm test) and prints ratios against
+// baselines measured in the same run.
+import { benchControlPlane } from './control-plane.ts';
+
+const benches: Record<string, () => Promise<unknown>> = {
+  'control-plane': benchControlPlane,
+};
+
+const chosen = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(benches);
+for (const name of chosen) {
+  const b = benches[name];
+  if (!b) { console.error(`unknown bench "${name}"; have: ${Object.keys(benches).join(', ')}`); process.exit(2); }
+  console.log(`\n== ${name} ==`);
+  await b();
+}
+process.exit(0);
