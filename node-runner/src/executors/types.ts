@@ -1,0 +1,104 @@
+// The contract between the runner's claim loop and its executors.
+// The server owns policy (generation numbers, retention counts); executors report facts.
+
+export type Phase =
+  | 'preparing' | 'stopping-guest' | 'snapshotting' | 'starting-guest'
+  | 'transferring' | 'finalizing' | 'pruning' | 'swapping';
+
+export type ErrorClass =
+  | 'connectivity' | 'authentication' | 'host-key' | 'target-not-ready'
+  | 'zfs' | 'source-state' | 'cancelled' | 'internal';
+
+/** Thrown by executors; the loop reports `class` and `message` on the event. */
+export class ExecError extends Error {
+  constructor(public errorClass: ErrorClass, message: string) { super(message); }
+}
+
+export interface TargetSpec {
+  id: number;
+  name: string;
+  sshHost: string;
+  sshUser: string;
+  sshPort: number;
+  sshPrivateKey: string;      // PEM/OpenSSH text; never log it
+  backupRoot: string;
+  createBackupRoot: boolean;
+  hostKey: string | null;     // pinned known_hosts line(s) ("host keytype base64"), null before the first validation
+}
+
+export interface JobSpec {
+  id: number;
+  name: string;
+  mode: 'dataset' | 'jail' | 'vm';
+  source: string;             // dataset (dataset mode) or guest id (jail/vm)
+  recursive: boolean;
+  keepLast: number;
+  pruneTarget: boolean;
+  stopBeforeBackup: boolean;
+}
+
+export interface ProgressReport {
+  phase: Phase;
+  bytesDone?: number;
+  bytesTotal?: number | null;
+  rateBps?: number | null;
+  etaSeconds?: number | null;
+}
+
+export interface ExecContext {
+  eventId: number;
+  /** Report progress; call at least once a second during transfers. */
+  progress(p: ProgressReport): void;
+  log(line: string): void;
+  /** Aborted when the server asks to cancel or the runner shuts down. */
+  signal: AbortSignal;
+}
+
+/** One snapshot as recorded in the server's catalog. */
+export interface CatalogSnapshot {
+  name: string;               // after '@'
+  guid: string;               // decimal string (64-bit)
+  createtxg: string;
+  createdAt: string;          // ISO
+  usedBytes: number;
+  referencedBytes: number;
+  jobId: number | null;       // lifeboat:job
+  generation: number | null;  // lifeboat:generation
+}
+
+export interface CatalogDataset {
+  dataset: string;            // full path on the target
+  jobId: number | null;
+  generation: number | null;
+  source: string | null;      // lifeboat:source
+  guest: Record<string, unknown> | null;
+  snapshots: CatalogSnapshot[];
+}
+
+export interface BackupParams {
+  target: TargetSpec;
+  job: JobSpec;
+  /** Generation to write into (server-owned number). */
+  generation: number;
+  /** Number to use if continuity is lost and a new generation must start. */
+  nextGeneration: number;
+  /** Set after a successful job restore: fork nextGeneration from this snapshot (clone + promote). */
+  forkFrom?: { generation: number; snapshotGuid: string } | null;
+}
+
+export interface BackupResult {
+  snapshot: string;           // name after '@'
+  generation: number;         // generation actually written
+  newGeneration: { generation: number; reason: string } | null;
+  bytesSent: number;
+  datasets: { source: string; target: string; mode: 'full' | 'incremental'; bytes: number; baseSnapshot: string | null }[];
+  pruned: { side: 'source' | 'target'; snapshot: string }[];
+  catalog: CatalogDataset[];  // the job's datasets on the target after the run
+}
+
+export interface ValidateResult {
+  hostKey: string;            // known_hosts line(s) to pin
+  fingerprint: string;        // SHA256:… as ssh-keygen -lf prints
+  zfsVersion: string | null;
+  backupRootCreated: boolean;
+}
