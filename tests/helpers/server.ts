@@ -1,0 +1,83 @@
+// The real Node entry as a child process (server + UI + local runner), on a free port and a temp data dir.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address();
+      srv.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
+
+export interface TestServer {
+  url: string;
+  admin: string;
+  dataDir: string;
+  proc: ChildProcess;
+  output: () => string;
+  api: (method: string, path: string, body?: unknown) => Promise<{ status: number; body: any }>;
+  waitFor: <T>(what: string, f: () => Promise<T | null | undefined | false>, ms?: number) => Promise<T>;
+  waitEvent: (id: number, ms?: number) => Promise<any>;
+  stop: () => Promise<number | null>;
+}
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+
+export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'lifeboat-e2e-'));
+  const port = await freePort();
+  const admin = 'lba_e2e_' + Math.random().toString(36).slice(2);
+  let out = '';
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'functions/src/node.ts')], {
+    cwd: ROOT,
+    env: {
+      ...process.env, LIFEBOAT_DATA_DIR: dataDir, LIFEBOAT_PORT: String(port), LIFEBOAT_HOST: '127.0.0.1',
+      LIFEBOAT_ADMIN_TOKEN: admin, LIFEBOAT_NODE_NAME: 'local', ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  proc.stdout!.on('data', (d) => { out += d; });
+  proc.stderr!.on('data', (d) => { out += d; });
+  const url = `http://127.0.0.1:${port}`;
+  const api = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${url}/api/v1${path}`, {
+      method, headers: { authorization: `Bearer ${admin}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null };
+  };
+  const waitFor = async <T,>(what: string, f: () => Promise<T | null | undefined | false>, ms = 60_000): Promise<T> => {
+    const deadline = Date.now() + ms;
+    let last: unknown;
+    while (Date.now() < deadline) {
+      if (proc.exitCode !== null) throw new Error(`server exited (${proc.exitCode}) while waiting for ${what}:\n${out}`);
+      try { const v = await f(); if (v) return v as T; } catch (e) { last = e; }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`timed out waiting for ${what}${last ? ` (${last})` : ''}\n--- server output ---\n${out.slice(-4000)}`);
+  };
+  await waitFor('health', async () => (await fetch(`${url}/api/v1/health`)).ok, 30_000);
+  return {
+    url, admin, dataDir, proc, output: () => out, api, waitFor,
+    waitEvent: (id, ms = 120_000) => waitFor(`event ${id} to finish`, async () => {
+      const e = (await api('GET', `/events/${id}`)).body;
+      return e && !['queued', 'running'].includes(e.status) ? e : null;
+    }, ms),
+    async stop() {
+      if (proc.exitCode === null) {
+        proc.kill('SIGTERM');
+        await new Promise((r) => { const t = setTimeout(() => { proc.kill('SIGKILL'); r(null); }, 15_000); proc.once('exit', () => { clearTimeout(t); r(null); }); });
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+      return proc.exitCode;
+    },
+  };
+}
