@@ -103,7 +103,11 @@ export interface ZfsLabelContext {
  * Paths that do not follow the Lifeboat layout come back unchanged.
  */
 export function zfsLabel(raw: string | null | undefined, ctx: ZfsLabelContext = {}): string {
-  if (!raw) return '—';
+  return raw ? zfsLabelParts(raw, ctx).join(' · ') : '—';
+}
+
+/** The segments of {@link zfsLabel}, for layouts that wrap between segments only. */
+export function zfsLabelParts(raw: string, ctx: ZfsLabelContext = {}): string[] {
   const at = raw.indexOf('@');
   const dataset = at >= 0 ? raw.slice(0, at) : raw;
   const snap = at >= 0 ? raw.slice(at + 1) : '';
@@ -129,7 +133,7 @@ export function zfsLabel(raw: string | null | undefined, ctx: ZfsLabelContext = 
       parts.push(`@${snap}`);
     }
   }
-  return parts.join(' · ');
+  return parts;
 }
 
 export function titleCase(s: string | null | undefined): string {
