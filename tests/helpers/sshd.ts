@@ -19,6 +19,9 @@ export interface TestSshd {
   wrongClientKey: string;
   /** known_hosts line for the current host key: "[127.0.0.1]:port type base64". */
   hostKeyLine(): Promise<string>;
+  /** Connections sshd accepted (authenticated) since start or the last reset. */
+  acceptedConnections(): number;
+  resetAcceptedConnections(): void;
   /** Stop sshd and start it again on the same port with a freshly generated host key. */
   restartWithNewHostKey(): Promise<void>;
   stop(): Promise<void>;
@@ -71,17 +74,27 @@ export async function startSshd(): Promise<TestSshd> {
   const config = [
     `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${join(dir, 'host_key')}`, `PidFile ${join(dir, 'sshd.pid')}`,
     `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`, 'PermitRootLogin prohibit-password', 'PubkeyAuthentication yes',
-    'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no', 'LogLevel ERROR',
+    'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no', 'LogLevel INFO',
     'MaxSessions 50', 'MaxStartups 50', 'PrintMotd no', 'X11Forwarding no',
   ].join('\n') + '\n';
   await writeFile(join(dir, 'sshd_config'), config);
 
   let child: ChildProcess;
   let err = '';
+  let accepted = 0;
+  let partial = '';
   const launch = async () => {
     err = '';
     child = spawn(SSHD, ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
-    child.stderr!.on('data', (b: Buffer) => { if (err.length < 8000) err += b.toString(); });
+    child.stderr!.on('data', (b: Buffer) => {
+      const text = partial + b.toString();
+      const lines = text.split('\n');
+      partial = lines.pop() ?? '';
+      for (const l of lines) {
+        if (/Accepted publickey/.test(l)) accepted++;
+        else if (err.length < 8000) err += l + '\n';
+      }
+    });
     await waitListening(port, child, () => err);
   };
   const stopChild = async () => {
@@ -99,6 +112,8 @@ export async function startSshd(): Promise<TestSshd> {
     get pid() { return child.pid!; },
     clientKey: await readFile(join(dir, 'client'), 'utf8'),
     wrongClientKey: await readFile(join(dir, 'wrong'), 'utf8'),
+    acceptedConnections: () => accepted,
+    resetAcceptedConnections: () => { accepted = 0; },
     async hostKeyLine() {
       const pub = (await readFile(join(dir, 'host_key.pub'), 'utf8')).trim().split(/\s+/);
       return `[127.0.0.1]:${port} ${pub[0]} ${pub[1]}`;

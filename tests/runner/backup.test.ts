@@ -104,7 +104,10 @@ describe('runBackup', () => {
 
     await writeRandom(join(src.mountpoint!, 'web', 'delta'), 256 * 1024);
     await tick();
+    sshd.resetAcceptedConnections();
     const r2 = await runBackup(params(j), testContext(12).ctx);
+    expect(sshd.acceptedConnections()).toBeGreaterThanOrEqual(1);
+    expect(sshd.acceptedConnections()).toBeLessThanOrEqual(3); // one master connection, multiplexed
     expect(r2.datasets[0]).toMatchObject({ mode: 'incremental', baseSnapshot: r1.snapshot });
     expect(r2.bytesSent).toBeLessThan(r1.bytesSent / 10);
     expect(await snapNames(tds)).toEqual([r1.snapshot, r2.snapshot]);
@@ -184,6 +187,33 @@ describe('runBackup', () => {
     expect(r3.datasets[0]).toMatchObject({ mode: 'incremental', baseSnapshot: r1.snapshot });
     expect(await snapNames(ds)).toEqual([r3.snapshot]);
     expect(await snapNames(tds)).toEqual([r3.snapshot]);
+  }, 120_000);
+
+  it('target snapshots newer than the common base are never rolled back: the next generation forks from the base', async () => {
+    const ds = await newSource('roll', 2 * MiB);
+    const j = job(11, ds, { keepLast: 5, pruneTarget: true });
+    const r1 = await runBackup(params(j), testContext().ctx);
+    await tick();
+    const r2 = await runBackup(params(j), testContext().ctx);
+    const g1 = `${backupRoot}/j11/g1/${ds}`;
+    await zfs('snapshot', `${g1}@handmade`); // someone snapshots the target …
+    await zfs('destroy', `${ds}@${r2.snapshot}`); // … and the source loses r2
+    const guids = await snapshotGuids(`${backupRoot}/j11`);
+    await tick();
+    const r3 = await runBackup(params(j), testContext().ctx);
+    expect(r3.generation).toBe(2);
+    expect(r3.newGeneration?.reason).toMatch(/newer than the newest common snapshot .*handmade.*forked generation 2/);
+    expect(r3.datasets[0]).toMatchObject({ mode: 'incremental', baseSnapshot: r1.snapshot, target: `${backupRoot}/j11/g2/${ds}` });
+    expect(r3.bytesSent).toBeLessThan(512 * 1024);
+    // every snapshot that was on the target is still there with its GUID
+    const now = await snapshotGuids(`${backupRoot}/j11`);
+    expect([...now.values()]).toEqual(expect.arrayContaining([...guids.values()]));
+    expect(await snapNames(g1)).toEqual([r2.snapshot, 'handmade']);
+    // and the new generation continues normally
+    await tick();
+    const r4 = await runBackup(params(j, { generation: 2, nextGeneration: 3 }), testContext().ctx);
+    expect(r4.newGeneration).toBeNull();
+    expect(r4.datasets[0]).toMatchObject({ mode: 'incremental', baseSnapshot: r3.snapshot });
   }, 120_000);
 
   it('cancel during the transfer kills the pipe; the common snapshot stays', async () => {

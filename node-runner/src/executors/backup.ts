@@ -41,8 +41,6 @@ interface DatasetPlan {
   target: string;
   snap: SnapshotInfo;             // the new source snapshot
   base: SnapshotInfo | null;      // incremental base (on the source), null → full
-  force: boolean;                 // recv -F (only after checking the newer target snapshots are ours)
-  forceChecked: { full: string; guid: string }[];
   estimate: number;
 }
 
@@ -142,14 +140,33 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
         newGeneration = { generation, reason: `the restored snapshot (GUID ${params.forkFrom.snapshotGuid}) is not on the target any more: new generation with a full send` };
       }
     } else {
+      let diverged: { dataset: string; base: SnapshotInfo; newer: SnapshotInfo[] } | null = null;
       for (const d of srcBefore) {
         const t = tgt.get(targetPath(generation, d.name));
         if (!t) continue; // new to the target: full send of its own
-        if (!newestCommonSnapshot(d.snapshots, t.snapshots)) {
+        const base = newestCommonSnapshot(d.snapshots, t.snapshots);
+        if (!base) {
           generation = params.nextGeneration;
           newGeneration = { generation, reason: `no snapshot of ${d.name} is common (by GUID) to the source and target generation ${params.generation}: new generation with a full send` };
+          diverged = null;
           break;
         }
+        const newer = newerThan(t.snapshots, base);
+        if (newer.length && !diverged) diverged = { dataset: d.name, base, newer };
+      }
+      if (diverged) {
+        // The target has snapshots after the newest common one (the source lost them, or someone
+        // snapshotted the target). Never roll them back (no recv -F, no destroy): fork the next
+        // generation from the common snapshot (clone + promote) and continue incrementally.
+        const rootBase = newestCommonSnapshot(srcBefore.find((d) => d.name === roots[0])?.snapshots ?? [], tgt.get(targetPath(generation, roots[0]))?.snapshots ?? []);
+        generation = params.nextGeneration;
+        if (rootBase) fork = { fromDataset: genRoot(params.generation), snapName: rootBase.name };
+        newGeneration = {
+          generation,
+          reason: `target generation ${params.generation} of ${diverged.dataset} has snapshots newer than the newest common snapshot ${diverged.base.name} ` +
+            `(${diverged.newer.map((x) => x.name).join(', ')}); ` +
+            (rootBase ? `forked generation ${generation} from ${rootBase.name} (clone + promote), continuing incrementally; generation ${params.generation} is kept as it is` : 'new generation with a full send'),
+        };
       }
     }
     if (newGeneration) ctx.log(newGeneration.reason);
@@ -227,23 +244,16 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
       const to = targetPath(generation, d.name);
       const t = tgt.get(to);
       let base: SnapshotInfo | null = null;
-      let force = false;
-      const forceChecked: DatasetPlan['forceChecked'] = [];
       if (t) {
         base = newestCommonSnapshot(d.snapshots, t.snapshots, snapName);
         if (!base) throw new ExecError('zfs', `${to} exists on the target but shares no snapshot with ${d.name}`);
-        const tBase = t.snapshots.find((s) => s.guid === base!.guid)!;
-        const newer = t.snapshots.filter((s) => s.createtxg > tBase.createtxg);
+        const newer = newerThan(t.snapshots, base);
         if (newer.length) {
-          const foreign = newer.filter((s) => s.job !== job.id);
-          if (foreign.length) {
-            throw new ExecError('zfs', `${to} has snapshots newer than the common base ${base.name} that are not this job's (${foreign.map((s) => s.name).join(', ')}); refusing to roll them back`);
-          }
-          force = true; // `recv -F` rolls back to the base, destroying only these (re-checked before the receive)
-          forceChecked.push(...newer.map((s) => ({ full: s.full, guid: s.guid })));
+          // only after a concurrent change: the generation decision above forks in this case
+          throw new ExecError('zfs', `${to} has snapshots newer than the common base ${base.name} (${newer.map((x) => x.name).join(', ')}); not rolling them back`);
         }
       }
-      plans.push({ source: d.name, target: to, snap, base, force, forceChecked, estimate: 0 });
+      plans.push({ source: d.name, target: to, snap, base, estimate: 0 });
     }
     for (const p of plans) p.estimate = await estimate(local, lcaps, p, src);
     const total = plans.reduce((n, p) => n + p.estimate, 0);
@@ -259,13 +269,6 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
         if (!p.base) {
           const parent = parentOf(p.target);
           if (!(await remote.exists(parent))) await remote.create(parent);
-        }
-        if (p.force) {
-          const t = await remote.get(p.forceChecked.map((c) => c.full), ['guid', USER_PROP_JOB]);
-          for (const c of p.forceChecked) {
-            const row = t.get(c.full);
-            if (row?.guid !== c.guid || row?.[USER_PROP_JOB] !== String(job.id)) throw new ExecError('zfs', `${c.full} changed on the target; not rolling it back`);
-          }
         }
         ctx.log(`${p.base ? `incremental from ${p.base.name}` : 'full'}: ${p.source}@${snapName} → ${p.target}`);
         const before = progress.bytesDone;
@@ -338,6 +341,12 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
   }
 }
 
+/** Target snapshots created after the target's copy of `base` (by createtxg). */
+function newerThan(target: SnapshotInfo[], base: SnapshotInfo): SnapshotInfo[] {
+  const tBase = target.find((s) => s.guid === base.guid);
+  return tBase ? target.filter((s) => s.createtxg > tBase.createtxg) : [];
+}
+
 /** Refuse when the target's backup root and a source root are the same dataset tree on this host. */
 async function checkNotSameTree(local: Zfs, remote: Zfs, roots: string[], backupRoot: string): Promise<void> {
   const rguid = (await remote.get([backupRoot], ['guid'])).get(backupRoot)?.guid;
@@ -374,7 +383,8 @@ async function transfer(local: Zfs, session: SshSession, rcaps: ZfsCapabilities,
   const onAbort = () => ac.abort();
   signal.addEventListener('abort', onAbort, { once: true });
   const sendArgv = ['zfs', 'send', ...(p.base ? ['-i', p.base.full] : []), p.snap.full];
-  const recvArgv = ['zfs', 'recv', ...(p.force ? ['-F'] : []), ...(rcaps.recvNoMount ? ['-u'] : []), p.target];
+  // never -F: nothing on the target is rolled back or destroyed by a receive
+  const recvArgv = ['zfs', 'recv', ...(rcaps.recvNoMount ? ['-u'] : []), p.target];
   const send = local.host.spawn(sendArgv, { stdin: 'ignore', stdout: 'pipe' }, ac.signal);
   const recv = session.spawn(recvArgv, { stdin: 'pipe', stdout: 'ignore' }, ac.signal);
   let sendErr = '';
