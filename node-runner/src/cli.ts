@@ -60,10 +60,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   const stop = () => { log('stopping: finishing running events as interrupted'); void loop.stop(); };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
-  // Inventory is refreshed every minute so new datasets appear in the job form.
+  // Inventory is refreshed regularly so new datasets and guests appear in the job form.
   const refresh = setInterval(() => {
     readInventory().then((inv) => client.post('/runner/inventory', inv)).catch((e) => log(`inventory refresh failed: ${e.message}`));
-  }, 60_000);
+  }, Number(env.LIFEBOAT_RUNNER_INVENTORY_MS ?? 30_000));
   refresh.unref();
   try {
     await loop.run();

@@ -1,0 +1,125 @@
+// npm run demo: against the running system (npm start), create two file-backed zfs-fuse pools,
+// a loopback sshd target and a job, validate, Run Now, and follow the backup to the end.
+// npm run demo -- --teardown: stop the demo sshd (by its PID file) and destroy the demo pools.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { connect, createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const dataDir = resolve(process.env.LIFEBOAT_DATA_DIR || join(root, 'data'));
+const demoDir = join(dataDir, 'demo');
+const statePath = join(demoDir, 'state.json');
+const server = (process.env.LIFEBOAT_URL || `http://127.0.0.1:${process.env.LIFEBOAT_PORT || 8480}`).replace(/\/+$/, '');
+const say = (m: string) => console.log(`[demo] ${m}`);
+const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { encoding: 'utf8' });
+
+interface DemoState { pools: string[]; sshdPidFile: string; port: number }
+
+function teardown() {
+  if (!existsSync(statePath)) { say('nothing to tear down'); return; }
+  const st: DemoState = JSON.parse(readFileSync(statePath, 'utf8'));
+  if (existsSync(st.sshdPidFile)) {
+    const pid = Number(readFileSync(st.sshdPidFile, 'utf8').trim());
+    try { process.kill(pid, 'SIGTERM'); say(`stopped demo sshd (pid ${pid})`); } catch { /* gone */ }
+  }
+  for (const p of st.pools) {
+    const r = spawnSync('zpool', ['destroy', '-f', p], { encoding: 'utf8' });
+    say(r.status === 0 ? `destroyed pool ${p}` : `pool ${p}: ${r.stderr.trim()}`);
+  }
+  rmSync(demoDir, { recursive: true, force: true });
+  say('the demo target and job stay in the UI; disable and delete them there if you like');
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((res) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const a = s.address() as any; s.close(() => res(a.port)); }); });
+}
+
+async function api(method: string, path: string, body?: unknown) {
+  const token = process.env.LIFEBOAT_ADMIN_TOKEN || readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
+  const res = await fetch(`${server}/api/v1${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const data = await res.json() as any;
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${data?.error?.message ?? ''}`);
+  return data;
+}
+
+async function until<T>(what: string, f: () => Promise<T | null>, ms: number): Promise<T> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) { const v = await f(); if (v) return v; await new Promise((r) => setTimeout(r, 1000)); }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function setup() {
+  if (existsSync(statePath)) { say(`a demo is already set up (${statePath}); run with --teardown first`); return; }
+  await fetch(`${server}/api/v1/health`).catch(() => { throw new Error(`no Lifeboat server at ${server}: start it with npm start`); });
+  const prov = spawnSync('bash', [join(root, 'scripts/provision-test-host.sh')], { stdio: 'inherit' });
+  if (prov.status !== 0) throw new Error('could not provision zfs-fuse and OpenSSH');
+  mkdirSync(demoDir, { recursive: true, mode: 0o700 });
+  const tag = randomBytes(2).toString('hex');
+  const srcPool = `lbdemo${tag}src`, tgtPool = `lbdemo${tag}tgt`;
+  const pools: string[] = [];
+  const port = await freePort();
+  const sshdPidFile = join(demoDir, 'sshd.pid');
+  writeFileSync(statePath, JSON.stringify({ pools, sshdPidFile, port }));
+  for (const [pool, mnt] of [[srcPool, join(demoDir, 'src')], [tgtPool, 'none']] as const) {
+    const vdev = join(demoDir, `${pool}.img`);
+    writeFileSync(vdev, '');
+    sh('truncate', ['-s', '256M', vdev]);
+    if (mnt !== 'none') mkdirSync(mnt, { recursive: true });
+    sh('zpool', ['create', '-m', mnt, pool, vdev]);
+    pools.push(pool);
+    writeFileSync(statePath, JSON.stringify({ pools, sshdPidFile, port }));
+  }
+  sh('zfs', ['create', `${srcPool}/projects`]);
+  for (let i = 0; i < 8; i++) writeFileSync(join(demoDir, 'src', 'projects', `file${i}.bin`), randomBytes(1 << 20));
+  writeFileSync(join(demoDir, 'src', 'projects', 'README.txt'), 'Lifeboat demo data\n');
+  say(`pools ${srcPool} (source, 8 MiB in ${srcPool}/projects) and ${tgtPool} (target) on files in ${demoDir}`);
+
+  // A loopback sshd as the backup target, with its own host key and an authorized throwaway key.
+  const kg = (f: string) => sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'lifeboat-demo', '-f', f]);
+  kg(join(demoDir, 'host_key'));
+  kg(join(demoDir, 'client_key'));
+  writeFileSync(join(demoDir, 'authorized_keys'), readFileSync(join(demoDir, 'client_key.pub')), { mode: 0o600 });
+  writeFileSync(join(demoDir, 'sshd_config'), [
+    `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${join(demoDir, 'host_key')}`, `PidFile ${sshdPidFile}`,
+    `AuthorizedKeysFile ${join(demoDir, 'authorized_keys')}`, 'PermitRootLogin prohibit-password', 'PasswordAuthentication no',
+    'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no', 'MaxSessions 50', 'MaxStartups 50',
+  ].join('\n') + '\n');
+  mkdirSync('/run/sshd', { recursive: true });
+  spawn('/usr/sbin/sshd', ['-f', join(demoDir, 'sshd_config')], { stdio: 'ignore', detached: true }).unref();
+  await until('the demo sshd', () => new Promise<boolean | null>((r) => { const s = connect(port, '127.0.0.1'); s.once('connect', () => { s.destroy(); r(true); }); s.once('error', () => r(null)); }), 15_000);
+  say(`sshd on 127.0.0.1:${port} (pid file ${sshdPidFile})`);
+
+  const nodes = (await api('GET', '/nodes')).items;
+  if (!nodes.length) throw new Error('no node has joined: is the server running with its local runner (LIFEBOAT_LOCAL_RUNNER=1)?');
+  const node = nodes[0];
+  say(`waiting for node "${node.name}" to report ${srcPool}/projects (inventory refreshes every 30 s)…`);
+  await until('the node inventory', async () => ((await api('GET', `/nodes/${node.id}`)).datasets.some((d: any) => d.name === `${srcPool}/projects`) ? true : null), 90_000);
+  const target = await api('POST', '/targets', {
+    name: `demo-target-${tag}`, sshHost: '127.0.0.1', sshPort: port, sshUser: 'root',
+    sshPrivateKey: readFileSync(join(demoDir, 'client_key'), 'utf8'), backupRoot: `${tgtPool}/backups`, createBackupRoot: true,
+    description: 'loopback sshd made by npm run demo',
+  });
+  const v = await api('POST', `/targets/${target.id}/validate`, { nodeId: node.id });
+  const ve = await until('validation', async () => { const e = await api('GET', `/events/${v.eventId}`); return ['queued', 'running'].includes(e.status) ? null : e; }, 60_000);
+  if (ve.status !== 'success') throw new Error(`validation failed: ${ve.error}`);
+  say(`target "${target.name}" validated; host key pinned`);
+  const job = await api('POST', '/jobs', {
+    name: `demo-projects-${tag}`, targetId: target.id, nodeId: node.id, mode: 'dataset', source: `${srcPool}/projects`,
+    schedule: '*/15 * * * *', keepLast: 4, pruneTarget: true,
+  });
+  const run = await api('POST', `/jobs/${job.id}/run`);
+  say(`job "${job.name}" created (every 15 minutes, keep 4); Run Now → event ${run.eventId}`);
+  const done = await until('the backup', async () => {
+    const e = await api('GET', `/events/${run.eventId}`);
+    if (e.status === 'running') say(`  ${e.phase ?? ''} ${(e.bytesDone / 1048576).toFixed(1)} MiB${e.bytesTotal ? ` of ${(e.bytesTotal / 1048576).toFixed(1)} MiB` : ''}`);
+    return ['queued', 'running'].includes(e.status) ? null : e;
+  }, 120_000);
+  if (done.status !== 'success') throw new Error(`backup ${done.status}: ${done.error}`);
+  say(`backup finished: ${(done.bytesDone / 1048576).toFixed(1)} MiB sent, snapshot ${done.snapshot}`);
+  say(`open ${server} → Backups → Events / Jobs. Tear down with: npm run demo -- --teardown`);
+}
+
+if (process.argv.includes('--teardown')) teardown();
+else await setup().catch((e) => { console.error(`[demo] ${e.message}`); process.exit(1); });
