@@ -5,13 +5,15 @@
 #
 # - installs the Debian packages the suites need (apt-get update once, only when something is missing)
 # - starts the zfs-fuse daemon when it is not running and writes the PID of the daemon *it* started
-#   to $1 (the test wrapper stops it by that PID afterwards; nothing is written when it was already up)
+#   to $1 (the test wrapper stops it by that PID afterwards: `kill <pid>`, then wait; zfs-fuse takes a
+#   few seconds to exit. Nothing is written when a daemon was already up. All of the daemon's stdio is
+#   redirected, so a caller waiting for this script's pipes to close does not hang.)
 # - fails loudly, naming the reason, when something cannot be provided (/dev/fuse, root, packages).
 # sshd is NOT started here: tests/helpers/sshd.ts starts its own sshd on a free port per suite.
 set -euo pipefail
 
 # Debian packages the test suites need. Other suites add theirs here (e.g. sanoid, chromium).
-TEST_PACKAGES=(zfs-fuse openssh-server openssh-client)
+TEST_PACKAGES=(zfs-fuse openssh-server openssh-client procps)
 # Extra packages from the environment (space separated), e.g. LIFEBOAT_TEST_PACKAGES="chromium".
 if [[ -n "${LIFEBOAT_TEST_PACKAGES:-}" ]]; then
   read -r -a _extra <<<"$LIFEBOAT_TEST_PACKAGES"
@@ -61,22 +63,31 @@ mkdir -p /run/sshd  # sshd refuses to start without its privilege-separation dir
 
 zfs_ok() { timeout 20 zpool list -H >/dev/null 2>&1; }
 
+if ! zfs_ok && pgrep -x zfs-fuse >/dev/null 2>&1; then
+  # a daemon that is still starting or still shutting down: wait for it to settle
+  say "a zfs-fuse process exists but does not answer yet; waiting up to 15 s"
+  for _ in $(seq 1 75); do
+    if zfs_ok || ! pgrep -x zfs-fuse >/dev/null 2>&1; then break; fi
+    sleep 0.2
+  done
+fi
+
 if zfs_ok; then
   say "zfs-fuse daemon already running"
 else
-  # A stale socket/pid from a killed daemon makes a new one refuse to start.
-  if ! pgrep -x zfs-fuse >/dev/null 2>&1; then
-    rm -f /var/run/zfs-fuse.pid /run/zfs-fuse.pid /var/run/zfs-fuse.sock 2>/dev/null || true
+  if pgrep -x zfs-fuse >/dev/null 2>&1; then
+    die "zfs-fuse (pid $(pgrep -x zfs-fuse | tr '\n' ' ')) runs but does not answer 'zpool list'; stop it and retry"
   fi
   mkdir -p /var/lock/zfs /etc/zfs
   say "starting zfs-fuse"
   # --no-daemon keeps it in the foreground so $! is the daemon's own PID.
-  zfs-fuse --no-daemon >/tmp/zfs-fuse.log 2>&1 &
+  LOG="${TMPDIR:-/tmp}/zfs-fuse.log"
+  zfs-fuse --no-daemon </dev/null >"$LOG" 2>&1 &
   pid=$!
   for _ in $(seq 1 100); do
     if zfs_ok; then break; fi
     if ! kill -0 "$pid" 2>/dev/null; then
-      die "zfs-fuse exited at start: $(tail -n 5 /tmp/zfs-fuse.log 2>/dev/null | tr '\n' ' ')"
+      die "zfs-fuse exited at start (see $LOG and syslog): $(tail -n 5 "$LOG" 2>/dev/null | tr '\n' ' ')"
     fi
     sleep 0.2
   done
