@@ -112,12 +112,19 @@ describe('validateTarget', () => {
   }, 60_000);
 
   it('leaves no key files behind', async () => {
-    const { readdir } = await import('node:fs/promises');
+    const { mkdtemp, readdir, rm } = await import('node:fs/promises');
     const { tmpdir } = await import('node:os');
-    const list = async () => (await readdir(tmpdir())).filter((n) => n.startsWith('lb-ssh-'));
-    const before = new Set(await list());
-    await validateTarget(base, testContext().ctx);
-    await validateTarget({ ...base, sshPrivateKey: sshd.wrongClientKey }, testContext().ctx).catch(() => undefined);
-    expect((await list()).filter((n) => !before.has(n))).toEqual([]);
+    const saved = process.env.TMPDIR;
+    const mine = await mkdtemp(`${tmpdir()}/lb-keycheck-`);
+    process.env.TMPDIR = mine; // SshSession puts its key, known_hosts and socket under os.tmpdir()
+    try {
+      await validateTarget(base, testContext().ctx);
+      await validateTarget({ ...base, sshPrivateKey: sshd.wrongClientKey }, testContext().ctx).catch(() => undefined);
+      await validateTarget({ ...base, sshPort: await closedPort() }, testContext().ctx).catch(() => undefined);
+      expect(await readdir(mine)).toEqual([]);
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR; else process.env.TMPDIR = saved;
+      await rm(mine, { recursive: true, force: true });
+    }
   }, 60_000);
 });
