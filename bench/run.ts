@@ -1,9 +1,11 @@
 // npm run bench [name…]: runs the benchmarks (not part of npm test) and prints ratios against
 // baselines measured in the same run.
 import { benchControlPlane } from './control-plane.ts';
+import { benchThroughput } from './throughput.ts';
 
 const benches: Record<string, () => Promise<unknown>> = {
   'control-plane': benchControlPlane,
+  throughput: benchThroughput,
 };
 
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(benches);
