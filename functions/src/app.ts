@@ -16,7 +16,7 @@ import { registerTargets } from './routes/targets.ts';
 export type { AppDeps } from './lib/http.ts';
 
 /** zod issues → { field: message } (unknown keys are named too). */
-function fieldsOf(issues: { path: PropertyKey[]; message: string; code?: string; keys?: string[] }[]) {
+function fieldsOf(issues: { path: PropertyKey[]; message: string; code?: string; keys?: string[]; expected?: string }[]) {
   const fields: Record<string, string> = {};
   for (const i of issues) {
     if (i.code === 'unrecognized_keys' && i.keys) {
@@ -24,7 +24,9 @@ function fieldsOf(issues: { path: PropertyKey[]; message: string; code?: string;
       continue;
     }
     const key = i.path.map(String).join('.') || 'body';
-    const msg = i.code === 'invalid_type' && /received undefined/.test(i.message) ? 'is required' : i.message;
+    const msg = i.code !== 'invalid_type' ? i.message
+      : /received undefined/.test(i.message) ? 'is required'
+      : `must be ${i.expected === 'int' ? 'an integer' : `a ${i.expected ?? 'valid value'}`}`;
     fields[key] ??= msg;
   }
   return fields;
