@@ -11,6 +11,8 @@ export interface Node {
   name: string;
   lastSeenAt: string | null;
   zfsVersion: string | null;
+  hostname?: string | null;
+  revoked?: boolean;
 }
 
 export interface Guest {
@@ -74,6 +76,8 @@ export interface Job {
   nextRunAt: string | null;
   lastRunAt: string | null;
   lastStatus: EventStatus | null;
+  currentGeneration?: number;
+  hasWebhookToken?: boolean;
 }
 
 export type EventStatus = 'queued' | 'running' | 'success' | 'failed' | 'interrupted' | 'cancelled';
@@ -98,6 +102,11 @@ export interface LbEvent {
   startedAt: string | null;
   finishedAt: string | null;
   error: string | null;
+  // Served by the control plane beyond SPEC §8's list:
+  jobName?: string | null;
+  note?: string | null;
+  errorClass?: string | null;
+  cancelRequested?: boolean;
 }
 
 export interface LogLine {
