@@ -53,7 +53,7 @@ export async function createPool(prefix: string, opts: { mounted?: boolean; size
   const dir = await mkdtemp(join(tmpdir(), `lb-pool-${name}-`));
   const file = join(dir, 'vdev');
   await writeFile(file, '');
-  await truncate(file, (opts.sizeMiB ?? 128) << 20);
+  await truncate(file, (opts.sizeMiB ?? 128) * 1048576); // not << 20: pools over 2 GiB overflow 32 bits
   const mounted = opts.mounted ?? true;
   const mountpoint = mounted ? join(dir, 'mnt') : null;
   if (mountpoint) await mkdir(mountpoint);
