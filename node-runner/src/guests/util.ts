@@ -1,0 +1,104 @@
+// Shared helpers for guest providers: commands as argument vectors, polling, atomic file writes,
+// mountpoint → dataset resolution.
+import { randomBytes } from 'node:crypto';
+import { rename, writeFile, unlink } from 'node:fs/promises';
+import { dirname, basename, join } from 'node:path';
+import { execArgv, type CmdResult } from '../zfs/exec.ts';
+import { oneLine } from '../zfs/zfs.ts';
+import { parseListH } from '../zfs/parse.ts';
+import { GuestError, type GuestErrorCode } from './types.ts';
+
+export { oneLine };
+
+export async function runCmd(argv: string[], timeoutMs?: number): Promise<CmdResult> {
+  return execArgv(argv, { timeoutMs });
+}
+
+/** Run and throw GuestError(code) with the command's output on a non-zero exit. */
+export async function mustRun(argv: string[], code: GuestErrorCode, what: string, timeoutMs?: number): Promise<CmdResult> {
+  const r = await runCmd(argv, timeoutMs);
+  if (r.code !== 0) {
+    const out = oneLine(r.stderr) || oneLine(r.stdout) || `exit ${r.code}`;
+    throw new GuestError(code, `${what}: ${argv.join(' ')} failed (exit ${r.code}): ${out}`);
+  }
+  return r;
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Poll `check` until it returns true or `timeoutMs` passes; resolves whether it became true. */
+export async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, everyMs = 100): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() >= deadline) return false;
+    await sleep(Math.min(everyMs, Math.max(1, deadline - Date.now())));
+  }
+}
+
+/** Write a file atomically (temp file in the same directory, then rename). */
+export async function atomicWrite(path: string, text: string, mode = 0o644): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    await writeFile(tmp, text, { mode });
+    await rename(tmp, path);
+  } catch (e) {
+    await unlink(tmp).catch(() => {});
+    throw e;
+  }
+}
+
+/** Serialise async work per key (file writes of one provider instance). */
+export class Mutex {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.tail.then(fn, fn);
+    this.tail = p.catch(() => {});
+    return p;
+  }
+}
+
+/** Mounted filesystems: mountpoint → dataset (from `zfs list -H -o name,mountpoint`). Empty when zfs is unavailable. */
+export async function mountedDatasets(): Promise<Map<string, string>> {
+  const r = await runCmd(['zfs', 'list', '-H', '-o', 'name,mountpoint', '-t', 'filesystem'], 30_000);
+  const m = new Map<string, string>();
+  if (r.code !== 0) return m;
+  for (const [name, mp] of parseListH(r.stdout)) {
+    if (mp && mp.startsWith('/')) m.set(trimSlash(mp), name);
+  }
+  return m;
+}
+
+export function trimSlash(p: string): string {
+  return p.length > 1 ? p.replace(/\/+$/, '') : p;
+}
+
+/** The dataset mounted exactly at `path`, else the one whose mountpoint is the longest prefix of it. */
+export function datasetForPath(path: string, mounts: Map<string, string>): string | null {
+  let p = trimSlash(path);
+  for (;;) {
+    const ds = mounts.get(p);
+    if (ds) return ds;
+    if (p === '/' || !p.includes('/')) return null;
+    p = p.slice(0, p.lastIndexOf('/')) || '/';
+  }
+}
+
+/** Mountpoint of one dataset, or null. */
+export async function mountpointOf(dataset: string): Promise<string | null> {
+  const r = await runCmd(['zfs', 'get', '-Hp', '-o', 'value', 'mountpoint', dataset], 30_000);
+  const v = r.stdout.trim();
+  return r.code === 0 && v.startsWith('/') ? trimSlash(v) : null;
+}
+
+/** Drop roots nested inside another root (a recursive snapshot of the outer one covers them). */
+export function outermostRoots(roots: string[]): string[] {
+  const uniq = [...new Set(roots)].sort();
+  return uniq.filter((r) => !uniq.some((o) => o !== r && r.startsWith(o + '/')));
+}
+
+export const poolOf = (ds: string) => ds.split('/')[0];
+
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
