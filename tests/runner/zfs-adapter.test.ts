@@ -4,7 +4,7 @@ import {
   LocalHost, Zfs, parseCapabilities, parseGetHp, parseSendEstimate, isValidDatasetName, snapshotNameFor, treeFromTable,
 } from '../../node-runner/src/zfs/index.ts';
 import { classifySsh } from '../../node-runner/src/ssh/index.ts';
-import { requireZfs } from '../helpers/zfs.ts';
+import { requireZfs, testContext } from '../helpers/zfs.ts';
 
 const OPENZFS_USAGE = `usage: zfs command args ...
 where 'command' is one of the following:
@@ -96,5 +96,21 @@ describe('parsers', () => {
     expect(classifySsh(255, 'Host key verification failed.')).toBe('host-key');
     expect(classifySsh(127, 'sh: 1: zfs: not found')).toBe('target-not-ready');
     expect(classifySsh(1, "cannot open 'x': dataset does not exist")).toBeNull();
+  });
+});
+
+describe('TransferProgress', () => {
+  it('reports bytes, rate over a window, ETA, and never a total below the bytes sent', async () => {
+    const { TransferProgress } = await import('../../node-runner/src/executors/progress.ts');
+    const { ctx, reports } = testContext();
+    const p = new TransferProgress(ctx, 1000);
+    const t0 = 1_000_000;
+    expect(p.rate(t0)).toBeNull();
+    p.add(100);
+    expect(p.rate(t0 + 1000)).toBeCloseTo(100);
+    p.add(1000);
+    p.report();
+    const last = reports.at(-1)!;
+    expect(last).toMatchObject({ phase: 'transferring', bytesDone: 1100, bytesTotal: 1100, etaSeconds: 0 });
   });
 });
