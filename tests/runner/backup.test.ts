@@ -278,6 +278,21 @@ describe('runBackup', () => {
   }, 120_000);
 });
 
+describe('snapshot names', () => {
+  it('adds a suffix when the name for this second is taken; the hand-made one is untouched', async () => {
+    const { snapshotNameFor } = await import('../../node-runner/src/zfs/index.ts');
+    const ds = await newSource('names', 64 * 1024);
+    const now = Date.now();
+    const taken: string[] = [];
+    for (let i = 0; i < 8; i++) taken.push(snapshotNameFor(12, new Date(now + i * 1000)));
+    for (const n of taken) await zfs('snapshot', `${ds}@${n}`);
+    const r = await runBackup(params(job(12, ds, { keepLast: 1 })), testContext().ctx);
+    expect(r.snapshot).toMatch(/^lb_j12_\d{8}T\d{6}Z_2$/);
+    expect(taken).toContain(r.snapshot.slice(0, -2));
+    expect((await snapNames(ds)).sort()).toEqual([...taken, r.snapshot].sort()); // not ours: never pruned
+  }, 120_000);
+});
+
 describe('guests (vm mode)', () => {
   it('stops the guest only around one atomic snapshot of all roots and tags the target with its metadata', async () => {
     const r1 = await newSource('vm/disk0', 256 * 1024);
