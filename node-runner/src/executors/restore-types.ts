@@ -1,0 +1,84 @@
+// Parameter and result types of the restore executors (SPEC §5, §6; DESIGN §4 Restore).
+import type { JobSpec, TargetSpec } from './types.ts';
+
+/** Guest handling for jail/VM job restores, supplied by the caller's guest provider. */
+export interface RestoreGuest {
+  /** All dataset roots of the guest on this node (each is restored in place, with its children). */
+  roots: string[];
+  /** Stop the guest if it runs (only around the swap); resolve true when it was running. */
+  stop?(): Promise<boolean>;
+  /** Start it again after the swap (also after a rolled-back swap). */
+  start?(): Promise<void>;
+}
+
+/**
+ * Restore from a job, in place (kind 'restore'). From the claimed event: `target`, `job`, and from
+ * `params`: `generation`, `snapshot`, `guid`, `dataset`.
+ */
+export interface JobRestoreParams {
+  target: TargetSpec;
+  job: JobSpec;
+  /** Generation the snapshot belongs to (lifeboat:generation). */
+  generation: number;
+  /** Snapshot name after '@' (identity is `guid`; the name is only used to find the tree's children). */
+  snapshot: string;
+  /** GUID of the chosen snapshot of the job's root dataset on the target (decimal string). */
+  guid: string;
+  /** Target dataset holding the snapshot per the catalog (a hint: after a promote it may have moved; found by GUID). */
+  dataset: string;
+  /** jail/vm jobs: the guest's dataset roots and stop/start. */
+  guest?: RestoreGuest | null;
+  /** Tests only: fail after the staging datasets are received and verified, before the swap. */
+  testFailAfterStaging?: boolean;
+}
+
+/** Out-of-band restore (kind 'oob-restore'). From the claimed event: `target`, and everything else from `params`. */
+export interface OobRestoreParams {
+  target: TargetSpec;
+  /** Catalog dataset on the target the user chose. */
+  dataset: string;
+  /** Target dataset holding the snapshot per the catalog (a hint; found by GUID). */
+  snapshotDataset: string;
+  generation: number | null;
+  snapshot: string;
+  guid: string;
+  /** Dataset path on this node. */
+  destination: string;
+  restoreNetwork: boolean;
+  /** Replace an existing plain dataset (never a guest's). */
+  overwrite: boolean;
+  /** Guest metadata detected on the target (null for a plain dataset). */
+  guest: Record<string, unknown> | null;
+  newGuestId: number | string | null;
+  sourceJobId: number | null;
+  /** Tests only: fail after the staging datasets are received and verified, before the swap. */
+  testFailAfterStaging?: boolean;
+}
+
+export interface RestoredDataset {
+  /** Target snapshot that was received (`dataset@name`). */
+  source: string;
+  /** Dataset path on this node after the swap. */
+  destination: string;
+  /** GUID of the restored snapshot (equal on both sides). */
+  guid: string;
+  bytes: number;
+}
+
+export interface RestoreResult {
+  snapshot: string;
+  guid: string;
+  generation: number | null;
+  bytesReceived: number;
+  datasets: RestoredDataset[];
+  /** Destination roots that existed and were swapped (the rest were created). */
+  replaced: string[];
+  /** Local datasets that are not in the restored snapshot, moved into the restored tree unchanged. */
+  preserved: string[];
+  /** Set-aside copies that could not be destroyed after the swap (marked lifeboat:set-aside; reported, not guessed at). */
+  setAsideKept: string[];
+  /** Staging / set-aside datasets of other events found beside a destination (reported, untouched). */
+  leftovers: string[];
+  /** Guest restores: what still has to be done by a guest provider (registration, network). */
+  guest: { metadata: Record<string, unknown>; restoreNetwork: boolean; newGuestId: number | string | null; registered: boolean } | null;
+}

@@ -1,0 +1,323 @@
+// Restores over a real sshd (127.0.0.1) from a real zfs-fuse target pool into a real zfs-fuse
+// source pool: in place from a job (the 2nd of 3 snapshots), the next backup forking generation 2
+// incrementally, an injected failure between staging and swap, a cancelled receive, and
+// out-of-band restores (new destination, existing destination with and without overwrite, guests).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runBackup, type RunBackupParams } from '../../node-runner/src/executors/backup.ts';
+import { runJobRestore, runOobRestore } from '../../node-runner/src/executors/restore.ts';
+import type { JobRestoreParams, OobRestoreParams } from '../../node-runner/src/executors/restore-types.ts';
+import { validateTarget } from '../../node-runner/src/executors/validate.ts';
+import { ExecError, type JobSpec, type TargetSpec } from '../../node-runner/src/executors/types.ts';
+import { startSshd, type TestSshd } from '../helpers/sshd.ts';
+import { createPool, snapshotGuids, testContext, writeRandom, zfs, type TestPool } from '../helpers/zfs.ts';
+
+let sshd: TestSshd;
+let src: TestPool;
+let tgt: TestPool;
+let target: TargetSpec;
+let backupRoot: string;
+
+const MiB = 1 << 20;
+const tick = () => new Promise((r) => setTimeout(r, 1100)); // snapshot names have 1 s resolution
+
+function job(id: number, source: string, o: Partial<JobSpec> = {}): JobSpec {
+  return { id, name: `job${id}`, mode: 'dataset', source, recursive: false, keepLast: 0, pruneTarget: false, stopBeforeBackup: false, ...o };
+}
+function backupParams(j: JobSpec, o: Partial<RunBackupParams> = {}): RunBackupParams {
+  return { target, job: j, generation: 1, nextGeneration: 2, forkFrom: null, ...o };
+}
+const mnt = (ds: string) => join(src.mountpoint!, ds.slice(src.name.length + 1));
+const prop = async (name: string, p: string) => (await zfs('get', '-Hp', '-o', 'value', p, name)).trim();
+const snapNames = async (ds: string) => [...(await snapshotGuids(ds)).keys()].filter((n) => n.startsWith(ds + '@')).map((n) => n.slice(ds.length + 1));
+
+/** relative path → sha256 of every file under `dir` (following into mounted child datasets). */
+async function contents(dir: string, skip: string[] = []): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const walk = async (d: string, rel: string) => {
+    for (const e of await readdir(d, { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.name === '.zfs' || skip.some((s) => r === s || r.startsWith(s + '/'))) continue;
+      if (e.isDirectory()) await walk(join(d, e.name), r);
+      else out[r] = createHash('sha256').update(await readFile(join(d, e.name))).digest('hex');
+    }
+  };
+  await walk(dir, '');
+  return out;
+}
+/** Every dataset and snapshot of both pools, with GUIDs. */
+async function poolState(): Promise<string> {
+  const a = await zfs('get', '-Hp', '-r', '-o', 'name,value', 'guid', src.name);
+  const b = await zfs('get', '-Hp', '-r', '-o', 'name,value', 'guid', tgt.name);
+  return a + b;
+}
+/** Datasets of the source pool carrying lifeboat:staging or lifeboat:set-aside, or named like staging/set-aside. */
+async function restoreDebris(): Promise<string[]> {
+  const out = await zfs('get', '-Hp', '-r', '-o', 'name,property,value,source', 'lifeboat:staging,lifeboat:set-aside', src.name);
+  const marked = out.split('\n').filter((l) => l && l.split('\t')[3] === 'local').map((l) => l.split('\t')[0]);
+  const named = (await zfs('list', '-H', '-o', 'name', '-r', src.name)).split('\n').filter((n) => /\.lb-staging-|-lb-old-/.test(n));
+  return [...new Set([...marked, ...named])].filter((n) => !n.includes('.lb-staging-999-')).sort();
+}
+async function expectExecError(p: Promise<unknown>, cls: string): Promise<ExecError> {
+  try { await p; } catch (e) {
+    expect(e).toBeInstanceOf(ExecError);
+    expect((e as ExecError).errorClass, (e as Error).message).toBe(cls);
+    return e as ExecError;
+  }
+  throw new Error(`expected an ExecError of class ${cls}`);
+}
+
+beforeAll(async () => {
+  src = await createPool('lbrs', { mounted: true, sizeMiB: 192 });
+  tgt = await createPool('lbrt', { mounted: false, sizeMiB: 192 });
+  backupRoot = `${tgt.name}/backups`;
+  await zfs('create', backupRoot);
+  sshd = await startSshd();
+  target = {
+    id: 1, name: 'local', sshHost: sshd.host, sshUser: sshd.user, sshPort: sshd.port, sshPrivateKey: sshd.clientKey,
+    backupRoot, createBackupRoot: false, hostKey: null,
+  };
+  target.hostKey = (await validateTarget(target, testContext().ctx)).hostKey;
+}, 120_000);
+
+afterAll(async () => {
+  await sshd?.stop();
+  await src?.destroy();
+  await tgt?.destroy();
+}, 120_000);
+
+describe('restore from a job (in place)', () => {
+  const J = 1;
+  let ds: string;
+  let j: JobSpec;
+  const runs: Awaited<ReturnType<typeof runBackup>>[] = [];
+  const state: Record<string, string>[] = [];
+  let restoredGuid = '';
+
+  it('restores the 2nd of 3 snapshots of a recursive tree; contents equal that snapshot, the target is untouched', async () => {
+    ds = `${src.name}/app`;
+    await zfs('create', ds);
+    await zfs('create', `${ds}/sub`);
+    j = job(J, ds, { recursive: true });
+    // run 1: base data
+    await writeRandom(join(mnt(ds), 'big'), 8 * MiB);
+    await writeFile(join(mnt(ds), 'a.txt'), 'version 1\n');
+    await writeFile(join(mnt(ds), 'sub', 's.txt'), 'sub 1\n');
+    runs.push(await runBackup(backupParams(j), testContext(101).ctx));
+    state.push(await contents(mnt(ds)));
+    // run 2: edits
+    await tick();
+    await writeFile(join(mnt(ds), 'a.txt'), 'version 2\n');
+    await writeFile(join(mnt(ds), 'b.txt'), 'only in 2 and 3\n');
+    await writeFile(join(mnt(ds), 'sub', 's.txt'), 'sub 2\n');
+    runs.push(await runBackup(backupParams(j), testContext(102).ctx));
+    state.push(await contents(mnt(ds)));
+    // run 3: more edits, and a child dataset the 2nd snapshot does not have
+    await tick();
+    await writeFile(join(mnt(ds), 'a.txt'), 'version 3\n');
+    await rm(join(mnt(ds), 'b.txt'));
+    await writeFile(join(mnt(ds), 'c.txt'), 'only in 3\n');
+    await writeFile(join(mnt(ds), 'sub', 's.txt'), 'sub 3\n');
+    await zfs('create', `${ds}/late`);
+    await writeFile(join(mnt(ds), 'late', 'l.txt'), 'late child\n');
+    runs.push(await runBackup(backupParams(j), testContext(103).ctx));
+    state.push(await contents(mnt(ds)));
+    expect(runs.map((r) => r.generation)).toEqual([1, 1, 1]);
+    expect(state[1]).not.toEqual(state[2]);
+    await writeFile(join(mnt(ds), 'a.txt'), 'unsaved live edit\n');
+
+    const tds = `${backupRoot}/j${J}/g1/${ds}`;
+    const guid2 = await prop(`${tds}@${runs[1].snapshot}`, 'guid');
+    const targetBefore = await snapshotGuids(backupRoot);
+    const t = testContext(200);
+    const res = await runJobRestore({ target, job: j, generation: 1, snapshot: runs[1].snapshot, guid: guid2, dataset: tds }, t.ctx);
+
+    // contents of the 2nd snapshot (root and child), the late child kept unchanged
+    expect(await contents(mnt(ds), ['late'])).toEqual(state[1]);
+    expect(await readFile(join(mnt(ds), 'late', 'l.txt'), 'utf8')).toBe('late child\n');
+    expect(res.preserved).toEqual([`${ds}/late`]);
+    expect(res.replaced).toEqual([ds]);
+    expect(res.snapshot).toBe(runs[1].snapshot);
+    expect(res.datasets.map((d) => d.destination)).toEqual([ds, `${ds}/sub`]);
+    expect(res.bytesReceived).toBeGreaterThan(8 * MiB);
+    // GUIDs equal the target's; the restored snapshot is the job's
+    expect(await prop(`${ds}@${runs[1].snapshot}`, 'guid')).toBe(guid2);
+    expect(await prop(`${ds}/sub@${runs[1].snapshot}`, 'guid')).toBe(await prop(`${tds}/sub@${runs[1].snapshot}`, 'guid'));
+    expect(await snapNames(ds)).toEqual([runs[1].snapshot]);
+    expect(await prop(`${ds}@${runs[1].snapshot}`, 'lifeboat:job')).toBe(String(J));
+    expect(await prop(`${ds}@${runs[1].snapshot}`, 'lifeboat:generation')).toBe('1');
+    // writable and mounted where it belongs
+    for (const d of [ds, `${ds}/sub`, `${ds}/late`]) {
+      expect(await prop(d, 'mounted')).toBe('yes');
+      expect(await prop(d, 'mountpoint')).toBe(mnt(d));
+    }
+    await writeFile(join(mnt(ds), 'written-after-restore'), 'ok');
+    await writeFile(join(mnt(ds), 'sub', 'written-after-restore'), 'ok');
+    // the target is untouched: same snapshots, same GUIDs
+    expect(await snapshotGuids(backupRoot)).toEqual(targetBefore);
+    // nothing left behind
+    expect(await restoreDebris()).toEqual([]);
+    // phases and progress
+    const phases = [...new Set(t.reports.map((p) => p.phase))];
+    expect(phases).toEqual(['preparing', 'transferring', 'swapping', 'finalizing']);
+    const tr = t.reports.filter((p) => p.phase === 'transferring');
+    expect(tr.at(-1)!.bytesDone).toBe(res.bytesReceived);
+    for (let i = 1; i < tr.length; i++) expect(tr[i].at - tr[i - 1].at).toBeLessThan(1100);
+    restoredGuid = guid2;
+    await rm(join(mnt(ds), 'written-after-restore'));
+    await rm(join(mnt(ds), 'sub', 'written-after-restore'));
+  }, 180_000);
+
+  it('the next backup forks generation 2 from the restored snapshot and sends only the new delta', async () => {
+    expect(restoredGuid).not.toBe('');
+    await writeRandom(join(mnt(ds), 'delta'), 256 * 1024);
+    await tick();
+    const r = await runBackup(backupParams(j, { generation: 1, nextGeneration: 2, forkFrom: { generation: 1, snapshotGuid: restoredGuid } }), testContext(104).ctx);
+    expect(r.generation).toBe(2);
+    expect(r.newGeneration?.reason).toMatch(/clone \+ promote/);
+    const root = r.datasets.find((d) => d.source === ds)!;
+    expect(root).toMatchObject({ mode: 'incremental', baseSnapshot: runs[1].snapshot, target: `${backupRoot}/j${J}/g2/${ds}` });
+    expect(r.datasets.find((d) => d.source === `${ds}/sub`)).toMatchObject({ mode: 'incremental', baseSnapshot: runs[1].snapshot });
+    expect(r.bytesSent).toBeLessThan(runs[0].bytesSent / 10);
+    console.log(`bytes: full ${runs[0].bytesSent}, after restore (256 KiB delta + a 1-file child) ${r.bytesSent}`);
+    expect(await prop(`${backupRoot}/j${J}/g2/${ds}@${r.snapshot}`, 'lifeboat:generation')).toBe('2');
+    expect(await prop(`${backupRoot}/j${J}/g2/${ds}@${r.snapshot}`, 'guid')).toBe(await prop(`${ds}@${r.snapshot}`, 'guid'));
+    // generation 1's snapshots all still exist (wherever the promote put them)
+    const all = [...(await snapshotGuids(`${backupRoot}/j${J}`)).keys()];
+    for (const s of runs) expect(all.some((n) => n.endsWith(`/${ds}@${s.snapshot}`))).toBe(true);
+  }, 180_000);
+});
+
+describe('failures leave the original in place', () => {
+  const J = 2;
+  let ds: string;
+  let j: JobSpec;
+  let r1: Awaited<ReturnType<typeof runBackup>>;
+  let r2: Awaited<ReturnType<typeof runBackup>>;
+
+  beforeAll(async () => {
+    ds = `${src.name}/keep`;
+    await zfs('create', ds);
+    j = job(J, ds);
+    await writeRandom(join(mnt(ds), 'big'), 24 * MiB);
+    await writeFile(join(mnt(ds), 'f.txt'), 'one\n');
+    r1 = await runBackup(backupParams(j), testContext().ctx);
+    await tick();
+    await writeFile(join(mnt(ds), 'f.txt'), 'two\n');
+    r2 = await runBackup(backupParams(j), testContext().ctx);
+    await writeFile(join(mnt(ds), 'f.txt'), 'live\n');
+  }, 180_000);
+
+  const restoreParams = async (o: Partial<JobRestoreParams> = {}): Promise<JobRestoreParams> => {
+    const tds = `${backupRoot}/j${J}/g1/${ds}`;
+    return { target, job: j, generation: 1, snapshot: r1.snapshot, guid: await prop(`${tds}@${r1.snapshot}`, 'guid'), dataset: tds, ...o };
+  };
+
+  it('a failure injected between staging and swap: original intact (contents, newest snapshot GUID), staging cleaned', async () => {
+    const before = await contents(mnt(ds));
+    const newestGuid = await prop(`${ds}@${r2.snapshot}`, 'guid');
+    const state = await poolState();
+    const t = testContext(300);
+    const e = await expectExecError(runJobRestore(await restoreParams({ testFailAfterStaging: true }), t.ctx), 'internal');
+    expect(e.message).toMatch(/injected/);
+    expect(t.logs.join('\n')).toMatch(/staged and verified/);
+    expect(t.logs.join('\n')).toMatch(/removed staging/);
+    expect(await contents(mnt(ds))).toEqual(before);
+    expect(await prop(`${ds}@${r2.snapshot}`, 'guid')).toBe(newestGuid);
+    expect(await snapNames(ds)).toEqual([r1.snapshot, r2.snapshot]);
+    expect(await prop(ds, 'mounted')).toBe('yes');
+    expect(await restoreDebris()).toEqual([]);
+    expect(await poolState()).toBe(state);
+  }, 180_000);
+
+  it('cancel during the receive kills the pipe and removes staging; the original stays', async () => {
+    const before = await contents(mnt(ds));
+    const state = await poolState();
+    const t = testContext(301);
+    t.onProgress = (p) => { if (p.phase === 'transferring' && (p.bytesDone ?? 0) > 0) t.abort(); };
+    await expectExecError(runJobRestore(await restoreParams(), t.ctx), 'cancelled');
+    expect(await contents(mnt(ds))).toEqual(before);
+    expect(await restoreDebris()).toEqual([]);
+    expect(await poolState()).toBe(state);
+  }, 180_000);
+
+  it('a snapshot GUID the target does not have → source-state, nothing changed', async () => {
+    const state = await poolState();
+    await expectExecError(runJobRestore(await restoreParams({ guid: '123456789' }), testContext().ctx), 'source-state');
+    expect(await poolState()).toBe(state);
+  }, 60_000);
+});
+
+describe('out-of-band restore', () => {
+  const J = 3;
+  let ds: string;
+  let r1: Awaited<ReturnType<typeof runBackup>>;
+  let tds: string;
+  let snapState: Record<string, string>;
+
+  beforeAll(async () => {
+    ds = `${src.name}/oob`;
+    await zfs('create', ds);
+    await writeRandom(join(mnt(ds), 'data'), 2 * MiB);
+    await writeFile(join(mnt(ds), 'x.txt'), 'oob 1\n');
+    r1 = await runBackup(backupParams(job(J, ds)), testContext().ctx);
+    snapState = await contents(mnt(ds));
+    await writeFile(join(mnt(ds), 'x.txt'), 'changed after the backup\n');
+    tds = `${backupRoot}/j${J}/g1/${ds}`;
+  }, 180_000);
+
+  const oob = async (destination: string, o: Partial<OobRestoreParams> = {}): Promise<OobRestoreParams> => ({
+    target, dataset: tds, snapshotDataset: tds, generation: 1, snapshot: r1.snapshot, guid: await prop(`${tds}@${r1.snapshot}`, 'guid'),
+    destination, restoreNetwork: false, overwrite: false, guest: null, newGuestId: null, sourceJobId: J, ...o,
+  });
+
+  it('onto a new destination (parents created): writable, mounted, GUID equals the target\'s', async () => {
+    const dest = `${src.name}/restored/oob-copy`;
+    const targetBefore = await snapshotGuids(backupRoot);
+    const t = testContext(400);
+    const res = await runOobRestore(await oob(dest), t.ctx);
+    expect(res.replaced).toEqual([]);
+    expect(await prop(`${dest}@${r1.snapshot}`, 'guid')).toBe(await prop(`${tds}@${r1.snapshot}`, 'guid'));
+    expect(await prop(dest, 'mounted')).toBe('yes');
+    expect(await prop(dest, 'mountpoint')).toBe(mnt(dest));
+    expect(await prop(`${dest}@${r1.snapshot}`, 'lifeboat:job')).toBe('-'); // not owned by any job on this node
+    expect(await contents(mnt(dest))).toEqual(snapState);
+    await writeFile(join(mnt(dest), 'new.txt'), 'writable\n');
+    expect(await readFile(join(mnt(dest), 'new.txt'), 'utf8')).toBe('writable\n');
+    // unmount + mount again works (mountable where it belongs)
+    await zfs('unmount', dest);
+    await zfs('mount', dest);
+    expect(await readFile(join(mnt(dest), 'new.txt'), 'utf8')).toBe('writable\n');
+    expect(await snapshotGuids(backupRoot)).toEqual(targetBefore);
+    expect(await restoreDebris()).toEqual([]);
+    expect([...new Set(t.reports.map((p) => p.phase))]).toEqual(['preparing', 'transferring', 'swapping', 'finalizing']);
+  }, 180_000);
+
+  it('onto an existing destination without overwrite → source-state and nothing changes; guests never overwrite', async () => {
+    const state = await poolState();
+    const live = await contents(mnt(ds));
+    await expectExecError(runOobRestore(await oob(ds), testContext().ctx), 'source-state');
+    await expectExecError(runOobRestore(await oob(ds, { overwrite: true, guest: { kind: 'jail', name: 'web', id: 5 } }), testContext().ctx), 'source-state');
+    expect(await poolState()).toBe(state);
+    expect(await contents(mnt(ds))).toEqual(live);
+  }, 120_000);
+
+  it('onto an existing destination with overwrite: swapped in; another event\'s leftover staging is reported, not touched', async () => {
+    const dest = `${src.name}/oob-over`;
+    await zfs('create', dest);
+    await writeFile(join(mnt(dest), 'old.txt'), 'old\n');
+    const leftover = `${src.name}/.lb-staging-999-elsewhere`;
+    await zfs('create', '-o', 'mountpoint=none', '-o', 'lifeboat:staging=999', leftover);
+    const t = testContext(401);
+    const res = await runOobRestore(await oob(dest, { overwrite: true }), t.ctx);
+    expect(res.replaced).toEqual([dest]);
+    expect(res.leftovers).toEqual([leftover]);
+    expect(await prop(leftover, 'lifeboat:staging')).toBe('999');
+    expect(await contents(mnt(dest))).toEqual(snapState);
+    expect(await prop(`${dest}@${r1.snapshot}`, 'guid')).toBe(await prop(`${tds}@${r1.snapshot}`, 'guid'));
+    expect(await restoreDebris()).toEqual([]);
+    await zfs('destroy', leftover);
+  }, 180_000);
+});
