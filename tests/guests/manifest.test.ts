@@ -1,0 +1,89 @@
+// The manifest provider: validation, list/status, stop/start with real processes, register (new id,
+// refusing an existing one without changing the file), applyNetwork, readGuests.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { GuestError, ManifestProvider, readGuests } from '../../node-runner/src/guests/index.ts';
+
+const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'counter-guest.mjs');
+let dir: string;
+let state: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'lb-manifest-'));
+  state = join(dir, 'state');
+  await mkdir(state);
+});
+afterAll(async () => {
+  const pidFile = join(state, 'pid');
+  if (existsSync(pidFile)) { try { process.kill(Number(await readFile(pidFile, 'utf8')), 'SIGKILL'); } catch { /* gone */ } }
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function manifest(data: unknown, name = 'm.json'): Promise<string> {
+  const p = join(dir, name);
+  await writeFile(p, JSON.stringify(data));
+  return p;
+}
+
+describe('manifest provider', () => {
+  it('rejects an invalid manifest with a message naming the field', async () => {
+    const p = await manifest({ guests: [{ kind: 'vm', id: '1', name: 'a', roots: ['not a dataset!'] }] }, 'bad.json');
+    await expect(new ManifestProvider(p).list()).rejects.toThrow(/guests\[0\]\.roots/);
+    const q = await manifest({ guests: [{ kind: 'vm', id: '1', name: 'a', roots: ['t/a'] }, { kind: 'vm', id: '1', name: 'b', roots: ['t/b'] }] }, 'dup.json');
+    await expect(new ManifestProvider(q).list()).rejects.toThrow(/duplicate vm id "1"/);
+    expect(await new ManifestProvider(join(dir, 'missing.json')).list()).toEqual([]);
+  });
+
+  it('lists guests with their running state from the status command; stop and start a real process', async () => {
+    const counter = join(dir, 'counter');
+    const journal = join(dir, 'journal');
+    const p = await manifest({
+      defaults: { jail: { status: [process.execPath, FIXTURE, 'status', `${dir}/{id}`] } },
+      guests: [
+        { kind: 'vm', id: 'web', name: 'Web', roots: ['tank/vm/web'], network: { mac: '02:00:00:00:00:01' },
+          stop: [process.execPath, FIXTURE, 'stop', state], start: [process.execPath, FIXTURE, 'start', state, counter, journal], status: [process.execPath, FIXTURE, 'status', state] },
+        { kind: 'jail', id: 'state', name: 'uses defaults with {id}', roots: ['tank/jails/x'] },
+        { kind: 'jail', id: 'j2', name: 'no status', roots: ['tank/jails/j2'] },
+      ],
+    });
+    const prov = new ManifestProvider(p);
+    expect((await prov.list()).map((g) => [g.id, g.running])).toEqual([['web', false], ['state', false], ['j2', false]]);
+    await prov.start('web');
+    expect(await prov.isRunning('web')).toBe(true);
+    expect((await prov.get('state'))!.running).toBe(true); // {id} → the same state dir
+    await prov.stop('web');
+    expect(await prov.isRunning('web')).toBe(false);
+    await expect(prov.stop('j2')).rejects.toMatchObject({ code: 'stop-failed' });
+    await expect(prov.stop('nope')).rejects.toMatchObject({ code: 'not-found' });
+    expect(await readGuests({ manifest: p })).toEqual([
+      { kind: 'vm', id: 'web', name: 'Web', roots: ['tank/vm/web'], network: { mac: '02:00:00:00:00:01' }, running: false, provider: 'manifest' },
+      { kind: 'jail', id: 'state', name: 'uses defaults with {id}', roots: ['tank/jails/x'], network: null, running: false, provider: 'manifest' },
+      { kind: 'jail', id: 'j2', name: 'no status', roots: ['tank/jails/j2'], network: null, running: false, provider: 'manifest' },
+    ]);
+  }, 60_000);
+
+  it('registers a restored guest under a new id, refuses an existing id without changing anything, applies network', async () => {
+    const p = await manifest({ guests: [{ kind: 'vm', id: '101', name: 'web', roots: ['tank/vm/web'], network: { mac: 'a' } }] }, 'reg.json');
+    const prov = new ManifestProvider(p);
+    const before = await readFile(p, 'utf8');
+    const err = await prov.register({ kind: 'vm', id: '101', name: 'web', roots: ['tank/restored/web'], network: null }).catch((e) => e);
+    expect(err).toBeInstanceOf(GuestError);
+    expect(err.code).toBe('exists');
+    expect(await readFile(p, 'utf8')).toBe(before);
+    await expect(prov.checkRegister({ kind: 'vm', id: '101', name: 'x', roots: ['a/b'], network: null })).rejects.toMatchObject({ code: 'exists' });
+
+    const g = await prov.register({ kind: 'vm', id: '102', name: 'web (restored)', roots: ['tank/restored/web'], network: null, sourceId: '101' });
+    expect(g).toMatchObject({ kind: 'vm', id: '102', roots: ['tank/restored/web'], network: null, running: false, provider: 'manifest' });
+    await prov.applyNetwork('102', { mac: '02:00:00:00:01:02', ip4: ['10.0.0.9/24'] });
+    expect((await prov.get('102'))!.network).toEqual({ mac: '02:00:00:00:01:02', ip4: ['10.0.0.9/24'] });
+    const saved = JSON.parse(await readFile(p, 'utf8'));
+    expect(saved.guests.map((x: { id: string }) => x.id)).toEqual(['101', '102']);
+    // concurrent registers of the same id: exactly one wins
+    const results = await Promise.allSettled([1, 2, 3].map(() => prov.register({ kind: 'jail', id: 'j9', name: 'j9', roots: ['tank/j9'], network: null })));
+    expect(results.filter((r) => r.status === 'fulfilled').length).toBe(1);
+  });
+});
