@@ -32,6 +32,16 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * The message for one field, made a sentence when the server sends a fragment
+ * ("is required" → "Name is required").
+ */
+export function fieldMessage(err: ApiError | null, key: string, label: string): string | null {
+  const m = err?.fields?.[key];
+  if (!m) return null;
+  return /^(is|must|should|cannot|can't|has|does|already)\b/.test(m) ? `${label} ${m}` : m;
+}
+
 /** Normalises anything thrown into an ApiError so pages can show `message` and `fields`. */
 export function asApiError(e: unknown): ApiError {
   if (e instanceof ApiError) return e;

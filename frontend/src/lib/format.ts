@@ -108,6 +108,8 @@ export function zfsLabel(raw: string | null | undefined, ctx: ZfsLabelContext = 
 
 /** The segments of {@link zfsLabel}, for layouts that wrap between segments only. */
 export function zfsLabelParts(raw: string, ctx: ZfsLabelContext = {}): string[] {
+  // Only dataset or dataset@snapshot paths; leave anything else (e.g. user@host:root) alone.
+  if (!/^[^@\s:]+(@[^@\s/:]+)?$/.test(raw)) return [raw];
   const at = raw.indexOf('@');
   const dataset = at >= 0 ? raw.slice(0, at) : raw;
   const snap = at >= 0 ? raw.slice(at + 1) : '';
@@ -134,6 +136,17 @@ export function zfsLabelParts(raw: string, ctx: ZfsLabelContext = {}): string[] 
     }
   }
   return parts;
+}
+
+const KIND_LABELS: Record<string, string> = {
+  backup: 'Backup',
+  restore: 'Restore',
+  'oob-restore': 'OOB restore',
+  validate: 'Validate',
+  browse: 'Browse target',
+};
+export function kindLabel(kind: string | null | undefined): string {
+  return kind ? (KIND_LABELS[kind] ?? titleCase(kind)) : '—';
 }
 
 export function titleCase(s: string | null | undefined): string {
