@@ -250,6 +250,79 @@ describe('failures leave the original in place', () => {
   }, 60_000);
 });
 
+describe('swap rollback, local children, custom mountpoints, guests', () => {
+  const J = 4;
+  let ds: string;
+  let j: JobSpec;
+  let r1: Awaited<ReturnType<typeof runBackup>>;
+  let customMnt: string;
+  const restoreParams = async (o: Partial<JobRestoreParams> = {}): Promise<JobRestoreParams> => {
+    const tds = `${backupRoot}/j${J}/g1/${ds}`;
+    return { target, job: j, generation: 1, snapshot: r1.snapshot, guid: await prop(`${tds}@${r1.snapshot}`, 'guid'), dataset: tds, ...o };
+  };
+
+  beforeAll(async () => {
+    ds = `${src.name}/plain`;
+    customMnt = join(src.dir, 'custom-mnt');
+    await zfs('create', '-o', `mountpoint=${customMnt}`, ds);
+    await writeFile(join(customMnt, 'p.txt'), 'plain 1\n');
+    j = job(J, ds); // not recursive: the child below is not part of the job
+    r1 = await runBackup(backupParams(j), testContext().ctx);
+    await writeFile(join(customMnt, 'p.txt'), 'plain live\n');
+    await zfs('create', `${ds}/kid`);
+    await writeFile(join(customMnt, 'kid', 'k.txt'), 'kid\n');
+  }, 180_000);
+
+  it('a failure after the swap renames everything back: same datasets, GUIDs, mountpoint, contents', async () => {
+    const state = await poolState();
+    const before = await contents(customMnt);
+    const t = testContext(500);
+    const e = await expectExecError(runJobRestore(await restoreParams({ testFailAfterSwap: true }), t.ctx), 'internal');
+    expect(e.message).toMatch(/injected failure after the swap/);
+    expect(t.logs.join('\n')).toMatch(/rolled back/);
+    expect(await poolState()).toBe(state);
+    expect(await contents(customMnt)).toEqual(before);
+    expect(await prop(ds, 'mountpoint')).toBe(customMnt);
+    expect(await prop(ds, 'mounted')).toBe('yes');
+    expect(await prop(`${ds}/kid`, 'mounted')).toBe('yes');
+    expect(await prop(ds, 'lifeboat:set-aside')).toBe('-');
+    expect(await restoreDebris()).toEqual([]);
+  }, 180_000);
+
+  it('non-recursive job: the local child is kept, the custom mountpoint carried over; the guest is stopped only for the swap', async () => {
+    const order: string[] = [];
+    const t = testContext(501);
+    t.onProgress = (p) => { if (order.at(-1) !== p.phase) order.push(p.phase); };
+    const guest = {
+      roots: [ds],
+      async stop() { order.push('stop()'); return true; },
+      async start() { order.push('start()'); },
+    };
+    const res = await runJobRestore(await restoreParams({ job: { ...j, mode: 'jail', source: 'jail-7' }, guest }), t.ctx);
+    expect(order).toEqual(['preparing', 'transferring', 'swapping', 'stopping-guest', 'stop()', 'swapping', 'starting-guest', 'start()', 'finalizing']);
+    expect(res.preserved).toEqual([`${ds}/kid`]);
+    expect(await prop(ds, 'mountpoint')).toBe(customMnt);
+    expect(await readFile(join(customMnt, 'p.txt'), 'utf8')).toBe('plain 1\n');
+    expect(await readFile(join(customMnt, 'kid', 'k.txt'), 'utf8')).toBe('kid\n');
+    expect(await prop(`${ds}/kid`, 'mounted')).toBe('yes');
+    expect(await snapNames(ds)).toEqual([r1.snapshot]);
+    await writeFile(join(customMnt, 'w.txt'), 'writable\n');
+    expect(await restoreDebris()).toEqual([]);
+  }, 180_000);
+
+  it('a job whose source dataset is gone is restored by creating it', async () => {
+    await zfs('unmount', `${ds}/kid`);
+    await zfs('unmount', ds);
+    await zfs('destroy', '-r', ds);
+    const res = await runJobRestore(await restoreParams(), testContext(502).ctx);
+    expect(res.replaced).toEqual([]);
+    expect(await prop(ds, 'mounted')).toBe('yes');
+    expect(await readFile(join(mnt(ds), 'p.txt'), 'utf8')).toBe('plain 1\n');
+    expect(await prop(`${ds}@${r1.snapshot}`, 'guid')).toBe(await prop(`${backupRoot}/j${J}/g1/${ds}@${r1.snapshot}`, 'guid'));
+    expect(await restoreDebris()).toEqual([]);
+  }, 180_000);
+});
+
 describe('out-of-band restore', () => {
   const J = 3;
   let ds: string;

@@ -30,6 +30,8 @@ export interface JobRestoreParams {
   guest?: RestoreGuest | null;
   /** Tests only: fail after the staging datasets are received and verified, before the swap. */
   testFailAfterStaging?: boolean;
+  /** Tests only: fail right after the swap (before the set-aside copies are destroyed), to exercise the rollback. */
+  testFailAfterSwap?: boolean;
 }
 
 /** Out-of-band restore (kind 'oob-restore'). From the claimed event: `target`, and everything else from `params`. */
@@ -53,6 +55,8 @@ export interface OobRestoreParams {
   sourceJobId: number | null;
   /** Tests only: fail after the staging datasets are received and verified, before the swap. */
   testFailAfterStaging?: boolean;
+  /** Tests only: fail right after the swap (before the set-aside copies are destroyed), to exercise the rollback. */
+  testFailAfterSwap?: boolean;
 }
 
 export interface RestoredDataset {

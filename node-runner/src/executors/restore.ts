@@ -65,7 +65,7 @@ export async function runJobRestore(params: JobRestoreParams, ctx: ExecContext):
     kind: 'job', target: params.target, jobId: job.id, guid: params.guid, snapshot: params.snapshot, hint: params.dataset,
     generation: params.generation, roots, recursive: job.recursive || job.mode === 'vm',
     overwrite: true, guestCreateOnly: false, guest: params.guest ?? null, oobGuest: null,
-    testFailAfterStaging: params.testFailAfterStaging === true,
+    testFailAfterStaging: params.testFailAfterStaging === true, testFailAfterSwap: params.testFailAfterSwap === true,
   }, ctx));
 }
 
@@ -75,7 +75,7 @@ export async function runOobRestore(params: OobRestoreParams, ctx: ExecContext):
     hint: params.snapshotDataset || params.dataset, generation: params.generation ?? null, roots: null, destination: params.destination,
     recursive: true, overwrite: params.overwrite === true, guestCreateOnly: params.guest != null, guest: null,
     oobGuest: params.guest ? { metadata: params.guest, restoreNetwork: params.restoreNetwork === true, newGuestId: params.newGuestId ?? null, registered: false } : null,
-    testFailAfterStaging: params.testFailAfterStaging === true,
+    testFailAfterStaging: params.testFailAfterStaging === true, testFailAfterSwap: params.testFailAfterSwap === true,
   }, ctx));
 }
 
@@ -126,6 +126,7 @@ interface RestoreSpec {
   guest: RestoreGuest | null;
   oobGuest: RestoreResult['guest'];
   testFailAfterStaging: boolean;
+  testFailAfterSwap: boolean;
 }
 
 interface Item { rel: string; snap: SnapshotInfo }
@@ -287,6 +288,7 @@ async function restore(spec: RestoreSpec, ctx: ExecContext): Promise<RestoreResu
       result.preserved.push(...preserved);
       if (u.live) result.replaced.push(u.destination);
     }
+    if (spec.testFailAfterSwap) throw new ExecError('internal', 'injected failure after the swap (testFailAfterSwap)');
   } catch (e) {
     const err = asExecError(e);
     const failures: string[] = [];
