@@ -6,7 +6,7 @@ import { readInventory } from './inventory.ts';
 import { RunnerLoop } from './loop.ts';
 import { loadState, saveState, statePath } from './state.ts';
 
-const USAGE = `usage: lifeboat-runner [--server URL --join-token TOKEN] [--name NAME] [--state-dir DIR] [--concurrency N]
+const USAGE = `usage: lifeboat-runner [--server URL --join-token TOKEN] [--name NAME] [--state-dir DIR] [--concurrency N] [--pools a,b]
   The first run joins the server with a join token (or LIFEBOAT_JOIN_TOKEN) and stores its node token
   in <state-dir>/node.json (mode 0600); later runs need no arguments.`;
 
@@ -17,7 +17,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       args: argv,
       options: {
         server: { type: 'string' }, 'join-token': { type: 'string' }, name: { type: 'string' },
-        'state-dir': { type: 'string' }, concurrency: { type: 'string' }, help: { type: 'boolean' },
+        'state-dir': { type: 'string' }, concurrency: { type: 'string' }, pools: { type: 'string' }, help: { type: 'boolean' },
       },
     }).values;
   } catch (err) {
@@ -30,6 +30,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   const concurrency = Number(args.concurrency ?? env.LIFEBOAT_RUNNER_CONCURRENCY ?? 2);
   if (!Number.isInteger(concurrency) || concurrency < 1) { console.error('--concurrency must be a positive integer'); return 2; }
 
+  const poolsArg = args.pools ?? env.LIFEBOAT_RUNNER_POOLS;
+  const pools = poolsArg ? poolsArg.split(',').map((p) => p.trim()).filter(Boolean) : undefined;
+  const inventory = () => readInventory(pools);
   let state = loadState(stateDir);
   const joinToken = args['join-token'] ?? env.LIFEBOAT_JOIN_TOKEN;
   if (!state) {
@@ -49,7 +52,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   const client = new RunnerClient(args.server?.replace(/\/+$/, '') ?? state.server, state.nodeToken);
 
   try {
-    const inv = await readInventory();
+    const inv = await inventory();
     await client.post('/runner/inventory', inv);
     log(`inventory: ${inv.zfsVersion ?? 'zfs'}; ${inv.pools.length} pools, ${inv.datasets.length} datasets`);
   } catch (err) {
@@ -62,7 +65,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   process.once('SIGINT', stop);
   // Inventory is refreshed regularly so new datasets and guests appear in the job form.
   const refresh = setInterval(() => {
-    readInventory().then((inv) => client.post('/runner/inventory', inv)).catch((e) => log(`inventory refresh failed: ${e.message}`));
+    inventory().then((inv) => client.post('/runner/inventory', inv)).catch((e) => log(`inventory refresh failed: ${e.message}`));
   }, Number(env.LIFEBOAT_RUNNER_INVENTORY_MS ?? 30_000));
   refresh.unref();
   try {

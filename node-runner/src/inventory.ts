@@ -11,11 +11,13 @@ export interface Inventory {
   guests: unknown[];
 }
 
-export async function readInventory(): Promise<Inventory> {
+/** `onlyPools`: report just these pools (a node that shares a ZFS host with others, or tests). */
+export async function readInventory(onlyPools?: string[]): Promise<Inventory> {
   const zfs = new Zfs(new LocalHost());
   const caps = await zfs.capabilities();
   const pools = await execArgv(['zpool', 'list', '-H', '-o', 'name']);
-  const poolNames = pools.code === 0 ? parseListH(pools.stdout).map((r) => r[0]) : [];
+  const poolNames = (pools.code === 0 ? parseListH(pools.stdout).map((r) => r[0]) : [])
+    .filter((p) => !onlyPools?.length || onlyPools.includes(p));
   const datasets: Inventory['datasets'] = [];
   if (poolNames.length) {
     const table = await zfs.get(poolNames, ['type', 'used', 'referenced', 'mountpoint'], { recursive: true });

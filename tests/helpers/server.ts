@@ -81,3 +81,27 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     },
   };
 }
+
+export interface TestRunner { proc: ChildProcess; stateDir: string; output: () => string; stop: () => Promise<void> }
+
+/** Another node: a lifeboat-runner process joined with a fresh join token, limited to `pools`. */
+export async function startRunner(srv: TestServer, name: string, pools: string[], env: Record<string, string> = {}): Promise<TestRunner> {
+  const stateDir = mkdtempSync(join(tmpdir(), 'lifeboat-runner-'));
+  const jt = await srv.api('POST', '/nodes/join-tokens');
+  let out = '';
+  const proc = spawn(process.execPath, [join(ROOT, 'node-runner/bin/lifeboat-runner.mjs'), '--server', srv.url, '--state-dir', stateDir, '--name', name, '--pools', pools.join(',')], {
+    cwd: ROOT, env: { ...process.env, LIFEBOAT_JOIN_TOKEN: jt.body.token, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  proc.stdout!.on('data', (d) => { out += d; });
+  proc.stderr!.on('data', (d) => { out += d; });
+  return {
+    proc, stateDir, output: () => out,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill('SIGTERM');
+        await new Promise((r) => { const t = setTimeout(() => { proc.kill('SIGKILL'); r(null); }, 15_000); proc.once('exit', () => { clearTimeout(t); r(null); }); });
+      }
+      rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}
