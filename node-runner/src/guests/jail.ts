@@ -101,7 +101,7 @@ export class JailProvider implements GuestProvider {
     const network: Record<string, unknown> = {};
     const config: Record<string, unknown> = {};
     for (const [k, v] of d.params) {
-      if (k.startsWith('$') || k === 'name' || k === 'path') continue;
+      if (k.startsWith('$') || k === 'name' || k === 'path' || k === 'zfs.dataset') continue;
       if (JAIL_NETWORK_PARAM.test(k)) network[k] = v;
       else config[k] = v;
     }
@@ -139,7 +139,7 @@ export class JailProvider implements GuestProvider {
     const timeout = this.opts.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
     const r = await runCmd(['service', 'jail', 'stop', id], timeout);
     const out = oneLine(`${r.stdout}\n${r.stderr}`);
-    if (!(await waitUntil(async () => !(await this.isRunning(id)), 5000, 200))) {
+    if (!(await waitUntil(async () => !(await this.isRunning(id)), 2000, 200))) {
       throw new GuestError('stop-failed', `jail ${id} still runs after \`service jail stop ${id}\` (exit ${r.code}): ${out}`);
     }
   }
@@ -149,7 +149,7 @@ export class JailProvider implements GuestProvider {
     const timeout = this.opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
     const r = await runCmd(['service', 'jail', 'start', id], timeout);
     const out = oneLine(`${r.stdout}\n${r.stderr}`);
-    if (!(await waitUntil(() => this.isRunning(id), 5000, 200))) {
+    if (!(await waitUntil(() => this.isRunning(id), 2000, 200))) {
       throw new GuestError('start-failed', `jail ${id} does not run after \`service jail start ${id}\` (exit ${r.code}): ${out}`);
     }
   }
@@ -171,7 +171,7 @@ export class JailProvider implements GuestProvider {
       const params = new Map<string, JailParamValue>();
       const cfg = spec.config ?? {};
       for (const [k, v] of Object.entries(cfg)) {
-        if (JAIL_NETWORK_PARAM.test(k) || k === 'path' || k === 'name' || k.startsWith('$')) continue;
+        if (JAIL_NETWORK_PARAM.test(k) || k === 'path' || k === 'name' || k === 'zfs.dataset' || k.startsWith('$')) continue;
         if (v === true || (Array.isArray(v) && v.every((x) => typeof x === 'string'))) params.set(k, v as JailParamValue);
       }
       if (!Object.keys(cfg).length) {
