@@ -190,7 +190,7 @@ export class VmBhyveProvider implements GuestProvider {
     if (await waitUntil(async () => !(await this.isRunning(id)), timeout, 500)) return;
     // the guest ignored the ACPI shutdown: power it off
     const p = await runCmd(['vm', 'poweroff', '-f', id], 30_000);
-    if (!(await waitUntil(async () => !(await this.isRunning(id)), 10_000, 250))) {
+    if (!(await waitUntil(async () => !(await this.isRunning(id)), p.code === 0 ? 10_000 : 1000, 250))) {
       throw new GuestError('stop-failed', `VM ${id} did not stop within ${Math.round(timeout / 1000)} s of \`vm stop\`, and still runs after \`vm poweroff -f\` (exit ${p.code}): ${oneLine(p.stderr) || oneLine(p.stdout)}`);
     }
   }
