@@ -393,4 +393,24 @@ describe('out-of-band restore', () => {
     expect(await restoreDebris()).toEqual([]);
     await zfs('destroy', leftover);
   }, 180_000);
+
+  it('a set-aside copy that cannot be destroyed (a held snapshot) is kept, reported and kept from mounting', async () => {
+    const dest = `${src.name}/oob-held`;
+    await zfs('create', dest);
+    await writeFile(join(mnt(dest), 'old.txt'), 'old\n');
+    await zfs('snapshot', `${dest}@keepme`);
+    await zfs('hold', 'lbtest', `${dest}@keepme`);
+    const t = testContext(402);
+    const res = await runOobRestore(await oob(dest, { overwrite: true }), t.ctx);
+    const aside = `${dest}-lb-old-402`;
+    expect(res.setAsideKept).toEqual([aside]);
+    expect(t.logs.join('\n')).toMatch(/was kept/);
+    expect(await prop(aside, 'lifeboat:set-aside')).toBe('402');
+    expect(await prop(aside, 'mountpoint')).toBe('none');
+    expect(await prop(dest, 'mounted')).toBe('yes');
+    expect(await contents(mnt(dest))).toEqual(snapState);
+    await zfs('release', 'lbtest', `${aside}@keepme`);
+    await zfs('destroy', '-r', aside);
+    expect(await restoreDebris()).toEqual([]);
+  }, 180_000);
 });

@@ -187,7 +187,7 @@ async function restore(spec: RestoreSpec, ctx: ExecContext): Promise<RestoreResu
       if (exists && !spec.overwrite) throw new ExecError('source-state', `${destination} exists; restoring over it needs overwrite`);
       if (exists) {
         const type = (await local.get([destination], ['type'])).get(destination)?.type;
-        if (type !== 'filesystem') throw new ExecError('source-state', `${destination} is a ${type ?? 'dataset of unknown type'}; only filesystems are restored in place`);
+        if (type !== 'filesystem' && type !== 'volume') throw new ExecError('source-state', `${destination} is a ${type ?? 'dataset of unknown type'}; only filesystems and volumes are restored`);
       }
       const u: Unit = {
         destination, parent: parentOf(destination), container: stagingNameFor(destination, E),
@@ -322,6 +322,8 @@ async function restore(spec: RestoreSpec, ctx: ExecContext): Promise<RestoreResu
       } catch (e) {
         result.setAsideKept.push(u.setAside);
         ctx.log(`warning: the set-aside copy ${u.setAside} was kept (${asExecError(e).message}); it carries ${USER_PROP_SET_ASIDE}=${E}`);
+        // it may still carry the replaced dataset's own mountpoint: keep it from mounting over the restored one
+        await safe.set(u.setAside, { mountpoint: 'none' }).catch(() => undefined);
       }
     }
     try {
