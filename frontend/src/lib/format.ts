@@ -95,6 +95,10 @@ export function snapshotTime(name: string): Date | null {
 
 export interface ZfsLabelContext {
   jobName?: (jobId: string) => string | undefined;
+  /** The event's snapshot name, when the path itself has none. */
+  snapshot?: string | null;
+  /** The event's generation, when the path stops at the job level (`…/j7`). */
+  generation?: number | null;
 }
 
 /**
@@ -106,18 +110,29 @@ export function zfsLabel(raw: string | null | undefined, ctx: ZfsLabelContext = 
   return raw ? zfsLabelParts(raw, ctx).join(' · ') : '—';
 }
 
+/** The full raw path a label stands for (the path plus the event's snapshot when it has none). */
+export function zfsRaw(raw: string, ctx: ZfsLabelContext = {}): string {
+  return ctx.snapshot && !raw.includes('@') && isZfsPath(raw) ? `${raw}@${ctx.snapshot}` : raw;
+}
+
+const isZfsPath = (s: string) => /^[^@\s:]+(@[^@\s/:]+)?$/.test(s);
+
 /** The segments of {@link zfsLabel}, for layouts that wrap between segments only. */
-export function zfsLabelParts(raw: string, ctx: ZfsLabelContext = {}): string[] {
+export function zfsLabelParts(input: string, ctx: ZfsLabelContext = {}): string[] {
   // Only dataset or dataset@snapshot paths; leave anything else (e.g. user@host:root) alone.
-  if (!/^[^@\s:]+(@[^@\s/:]+)?$/.test(raw)) return [raw];
+  if (!isZfsPath(input)) return [input];
+  const raw = zfsRaw(input, ctx);
   const at = raw.indexOf('@');
   const dataset = at >= 0 ? raw.slice(0, at) : raw;
   const snap = at >= 0 ? raw.slice(at + 1) : '';
   const parts: string[] = [];
-  const lay = /(?:^|\/)j(\d+)\/g(\d+)(?:\/(.+))?$/.exec(dataset);
-  if (lay) {
-    const name = ctx.jobName?.(lay[1]);
-    parts.push(name ? `job ${name}` : `job #${lay[1]}`, `gen ${lay[2]}`);
+  // <backupRoot>/j<job>/g<generation>/<source>, or just <backupRoot>/j<job> on job-level events.
+  const lay = /(?:^|\/)j(\d+)(?:\/g(\d+)(?:\/(.+))?)?$/.exec(dataset);
+  const name = lay ? ctx.jobName?.(lay[1]) : undefined;
+  if (lay && (lay[2] || name)) {
+    parts.push(name ? `job ${name}` : `job #${lay[1]}`);
+    const gen = lay[2] ?? (ctx.generation != null ? String(ctx.generation) : null);
+    if (gen) parts.push(`gen ${gen}`);
     if (lay[3]) parts.push(lay[3]);
   } else {
     parts.push(dataset);
@@ -125,11 +140,6 @@ export function zfsLabelParts(raw: string, ctx: ZfsLabelContext = {}): string[] 
   if (snap) {
     const t = snapshotTime(snap);
     if (t) {
-      if (!lay) {
-        const jm = /^lb_j(\d+)_/.exec(snap);
-        const name = jm ? ctx.jobName?.(jm[1]) : undefined;
-        if (name) parts.unshift(`job ${name}`);
-      }
       parts.push(dateTime(t, 'UTC'));
     } else {
       parts.push(`@${snap}`);
