@@ -8,7 +8,11 @@ import { fileURLToPath } from 'node:url';
 import { parseJailConf, formatJailBlock } from '../../node-runner/src/guests/jailconf.ts';
 import { JailProvider, parseJls, splitJlsLine } from '../../node-runner/src/guests/jail.ts';
 import { GuestError, readGuests } from '../../node-runner/src/guests/index.ts';
-import { createPool, run, zfs, type TestPool } from '../helpers/zfs.ts';
+import { createPool, run, zfs, snapshotGuids, testContext, type TestPool } from '../helpers/zfs.ts';
+import { startSshd, type TestSshd } from '../helpers/sshd.ts';
+import { runGuestBackup } from '../../node-runner/src/executors/guest-backup.ts';
+import { validateTarget } from '../../node-runner/src/executors/validate.ts';
+import type { TargetSpec } from '../../node-runner/src/executors/types.ts';
 
 const STANDINS = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'standins');
 let dir: string;
@@ -181,4 +185,40 @@ describe('jail provider', () => {
     await expect(p.applyNetwork('www', { 'ip4.addr': ['1.2.3.4'] })).rejects.toMatchObject({ code: 'not-found' });
     await expect(p.checkRegister({ kind: 'jail', id: 'bad name', name: 'x', roots: [], network: null })).rejects.toMatchObject({ code: 'invalid' });
   });
+});
+
+describe('jail backup with Stop Before Backup (stand-in service/jls, real zfs-fuse and sshd)', () => {
+  let sshd: TestSshd;
+  let tgt: TestPool;
+  let target: TargetSpec;
+  beforeAll(async () => {
+    tgt = await createPool('lbgjt', { mounted: false });
+    await zfs('create', `${tgt.name}/backups`);
+    sshd = await startSshd();
+    target = { id: 1, name: 't', sshHost: sshd.host, sshUser: sshd.user, sshPort: sshd.port, sshPrivateKey: sshd.clientKey, backupRoot: `${tgt.name}/backups`, createBackupRoot: false, hostKey: null };
+    target.hostKey = (await validateTarget(target, testContext().ctx)).hostKey;
+  }, 120_000);
+  afterAll(async () => {
+    await sshd?.stop();
+    await tgt?.destroy();
+  }, 120_000);
+
+  it('stops the running jail around one snapshot of its path dataset and zfs.dataset, starts it before the transfer', async () => {
+    const p = new JailProvider({ jailConf, stopTimeoutMs: 5000, startTimeoutMs: 5000 });
+    await p.start('www');
+    const jidBefore = parseJls((await run('jls', ['-q', 'jid', 'name', 'path'])).stdout).find((j) => j.name === 'www')!.jid;
+    const t = testContext(31);
+    const phases: string[] = [];
+    t.onProgress = (r) => { if (phases.at(-1) !== r.phase) phases.push(r.phase); };
+    const res = await runGuestBackup({ target, job: { id: 31, name: 'www', mode: 'jail', source: 'www', recursive: false, keepLast: 0, pruneTarget: false, stopBeforeBackup: true }, generation: 1, nextGeneration: 2, forkFrom: null }, t.ctx, [p]);
+    expect(phases.slice(0, 5)).toEqual(['preparing', 'stopping-guest', 'snapshotting', 'starting-guest', 'transferring']);
+    expect(res.datasets.map((d) => d.source).sort()).toEqual([`${pool.name}/jails/www`, `${pool.name}/jdata`]);
+    // restarted: running again, under a new JID
+    const jidAfter = parseJls((await run('jls', ['-q', 'jid', 'name', 'path'])).stdout).find((j) => j.name === 'www')?.jid;
+    expect(jidAfter).toBeGreaterThan(jidBefore);
+    const onTarget = await snapshotGuids(`${target.backupRoot}/j31`);
+    expect(onTarget.get(`${target.backupRoot}/j31/g1/${pool.name}/jails/www@${res.snapshot}`)).toBe((await snapshotGuids(`${pool.name}/jails/www`)).get(`${pool.name}/jails/www@${res.snapshot}`));
+    expect(t.logs.join('\n')).toMatch(/stopping jail www \(www\)[\s\S]*jail www \(www\) stopped[\s\S]*starting jail www[\s\S]*jail www \(www\) started/);
+    await p.stop('www');
+  }, 120_000);
 });
