@@ -66,6 +66,20 @@ describe('manifest provider', () => {
     ]);
   }, 60_000);
 
+  it('readGuests skips a failing provider (logged) and reports the others', async () => {
+    const p = await manifest({ guests: [{ kind: 'vm', id: 'a', name: 'A', roots: ['t/a'] }] }, 'inv.json');
+    const logs: string[] = [];
+    const saved = process.env.PATH;
+    process.env.PATH = '/nonexistent-bin';
+    try {
+      const inv = await readGuests({ manifest: p, vmDir: join(dir, 'no-vm-dir') }, (l) => logs.push(l));
+      expect(inv.map((g) => g.id)).toEqual(['a']);
+    } finally {
+      process.env.PATH = saved;
+    }
+    expect(logs.join('\n')).toMatch(/provider vm-bhyve failed: vm list failed/);
+  });
+
   it('registers a restored guest under a new id, refuses an existing id without changing anything, applies network', async () => {
     const p = await manifest({ guests: [{ kind: 'vm', id: '101', name: 'web', roots: ['tank/vm/web'], network: { mac: 'a' } }] }, 'reg.json');
     const prov = new ManifestProvider(p);

@@ -45,6 +45,7 @@ export async function readGuests(config: GuestsConfig, log: (msg: string) => voi
     }
     for (const g of guests) {
       if (!g.roots.length) { log(`guests: ${g.kind} ${g.name} (${g.provider}) has no ZFS dataset; not reported`); continue; }
+      if (!g.id || g.id.length > 64 || !g.name || g.name.length > 255) { log(`guests: ${g.kind} id "${g.id.slice(0, 80)}" (${g.provider}): id must be 1-64 and name 1-255 characters; not reported`); continue; }
       const key = `${g.kind}:${g.id}`;
       if (seen.has(key)) { log(`guests: ${g.kind} id "${g.id}" is reported by more than one provider; keeping the first`); continue; }
       seen.add(key);
