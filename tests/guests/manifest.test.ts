@@ -101,3 +101,21 @@ describe('manifest provider', () => {
     expect(results.filter((r) => r.status === 'fulfilled').length).toBe(1);
   });
 });
+
+describe('OOB guest restore helpers', () => {
+  it('checks, then registers a restored guest from its metadata; new id; network only when asked', async () => {
+    const { checkGuestRestore, registerRestoredGuest, parseGuestMetadata, guestMetadataProps } = await import('../../node-runner/src/guests/index.ts');
+    const p = await manifest({ guests: [{ kind: 'vm', id: '101', name: 'web', roots: ['tank/vm/web'] }] }, 'oob.json');
+    const providers = [new ManifestProvider(p)];
+    const meta = parseGuestMetadata(guestMetadataProps({ kind: 'vm', id: '101', name: 'web', roots: ['tank/vm/web', 'fast/web'], network: { mac: 'x' }, provider: 'manifest' }))!;
+    await expect(checkGuestRestore(providers, meta, { roots: ['tank/r/web'], restoreNetwork: true })).rejects.toMatchObject({ code: 'exists' });
+    await checkGuestRestore(providers, meta, { newId: '102', roots: ['tank/r/web', 'fast/r/web'], restoreNetwork: false });
+    const a = await registerRestoredGuest(providers, meta, { newId: '102', roots: ['tank/r/web', 'fast/r/web'], restoreNetwork: false });
+    expect(a).toMatchObject({ id: '102', name: 'web', roots: ['tank/r/web', 'fast/r/web'], network: null });
+    const b = await registerRestoredGuest(providers, meta, { newId: '103', roots: ['tank/r2/web'], restoreNetwork: true });
+    expect(b).toMatchObject({ id: '103', network: { mac: 'x' } });
+    // a jail restored onto a node with only a manifest goes to the manifest
+    const jmeta = parseGuestMetadata({ kind: 'jail', id: 'www', name: 'www', provider: 'jail' })!;
+    expect((await registerRestoredGuest(providers, jmeta, { newId: 'www2', roots: ['tank/r/www2'], restoreNetwork: false })).name).toBe('www2');
+  });
+});

@@ -4,9 +4,9 @@ import type { BackupGuest } from '../executors/backup.ts';
 import { ManifestProvider } from './manifest.ts';
 import { JailProvider } from './jail.ts';
 import { VmBhyveProvider } from './vmbhyve.ts';
-import { guestMetadataProps } from './metadata.ts';
+import { guestMetadataProps, type GuestMetadata } from './metadata.ts';
 import { outermostRoots } from './util.ts';
-import { GuestError, type GuestInfo, type GuestKind, type GuestProvider, type GuestsConfig, type InventoryGuest } from './types.ts';
+import { GuestError, type GuestInfo, type GuestKind, type GuestProvider, type GuestsConfig, type InventoryGuest, type RegisterGuestSpec } from './types.ts';
 
 export * from './types.ts';
 export { ManifestProvider } from './manifest.ts';
@@ -122,6 +122,59 @@ export function guestForBackup(provider: GuestProvider, guest: GuestInfo, opts: 
       }
     },
   };
+}
+
+export interface GuestRestoreOptions {
+  /** Register under this id instead of the backed-up one (OOB restore "new ID"). */
+  newId?: string | null;
+  /** The restored datasets on this node (destination roots, in the order of meta.roots). */
+  roots: string[];
+  /** restoreNetwork: apply the backed-up network metadata; false registers without network configuration. */
+  restoreNetwork: boolean;
+}
+
+/**
+ * The provider that takes a restored guest: the one named in its metadata when configured here,
+ * else the native one for its kind (jail → jail, vm → vm-bhyve), else the manifest.
+ */
+export function providerForRestore(providers: GuestProvider[], meta: GuestMetadata): GuestProvider {
+  const native = meta.kind === 'jail' ? 'jail' : 'vm-bhyve';
+  const p = providers.find((x) => x.name === meta.provider) ?? providers.find((x) => x.name === native) ?? providers.find((x) => x.name === 'manifest');
+  if (!p) throw new GuestError('invalid', `no guest provider on this node can register a ${meta.kind} (configure --manifest${meta.kind === 'jail' ? ', --jail-conf' : ', --vm-dir'})`);
+  return p;
+}
+
+export function restoreSpec(meta: GuestMetadata, opts: GuestRestoreOptions): RegisterGuestSpec {
+  const id = opts.newId || meta.id;
+  const renamed = id !== meta.id;
+  return {
+    kind: meta.kind, id,
+    // a guest whose name was its id (jails, vm-bhyve) takes the new id as its name
+    name: renamed && meta.name === meta.id ? id : meta.name,
+    roots: [...opts.roots],
+    network: opts.restoreNetwork ? meta.network : null,
+    config: meta.config,
+    sourceId: meta.id, sourceName: meta.name,
+  };
+}
+
+/**
+ * OOB guest restore, step 1 (before any data is received): refuse an existing guest id with
+ * GuestError 'exists' (→ 409), changing nothing. Returns the provider to register with.
+ */
+export async function checkGuestRestore(providers: GuestProvider[], meta: GuestMetadata, opts: GuestRestoreOptions): Promise<GuestProvider> {
+  const p = providerForRestore(providers, meta);
+  await p.checkRegister(restoreSpec(meta, opts));
+  return p;
+}
+
+/**
+ * OOB guest restore, step 2 (after the datasets are in place): register the guest with the
+ * provider, with its network metadata when restoreNetwork (manifest entry, jail.conf.d file,
+ * vm-bhyve conf keys) and without any network configuration otherwise.
+ */
+export async function registerRestoredGuest(providers: GuestProvider[], meta: GuestMetadata, opts: GuestRestoreOptions): Promise<GuestInfo> {
+  return providerForRestore(providers, meta).register(restoreSpec(meta, opts));
 }
 
 export { GuestError };
