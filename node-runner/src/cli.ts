@@ -5,8 +5,10 @@ import { ApiRequestError, RunnerClient } from './client.ts';
 import { readInventory } from './inventory.ts';
 import { RunnerLoop } from './loop.ts';
 import { loadState, saveState, statePath } from './state.ts';
+import type { GuestsConfig } from './guests/types.ts';
 
 const USAGE = `usage: lifeboat-runner [--server URL --join-token TOKEN] [--name NAME] [--state-dir DIR] [--concurrency N] [--pools a,b]
+                       [--manifest FILE] [--jail-conf FILE] [--jail-conf-dir DIR] [--vm-dir DIR]
   The first run joins the server with a join token (or LIFEBOAT_JOIN_TOKEN) and stores its node token
   in <state-dir>/node.json (mode 0600); later runs need no arguments.`;
 
@@ -17,7 +19,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       args: argv,
       options: {
         server: { type: 'string' }, 'join-token': { type: 'string' }, name: { type: 'string' },
-        'state-dir': { type: 'string' }, concurrency: { type: 'string' }, pools: { type: 'string' }, help: { type: 'boolean' },
+        'state-dir': { type: 'string' }, concurrency: { type: 'string' }, pools: { type: 'string' }, manifest: { type: 'string' },
+        'jail-conf': { type: 'string' }, 'jail-conf-dir': { type: 'string' }, 'vm-dir': { type: 'string' }, help: { type: 'boolean' },
       },
     }).values;
   } catch (err) {
@@ -32,7 +35,13 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
 
   const poolsArg = args.pools ?? env.LIFEBOAT_RUNNER_POOLS;
   const pools = poolsArg ? poolsArg.split(',').map((p) => p.trim()).filter(Boolean) : undefined;
-  const inventory = () => readInventory(pools);
+  const guests: GuestsConfig = {
+    manifest: args.manifest ?? env.LIFEBOAT_RUNNER_MANIFEST ?? null,
+    jailConf: args['jail-conf'] ?? env.LIFEBOAT_RUNNER_JAIL_CONF ?? null,
+    jailConfDir: args['jail-conf-dir'] ?? env.LIFEBOAT_RUNNER_JAIL_CONF_DIR ?? null,
+    vmDir: args['vm-dir'] ?? env.LIFEBOAT_RUNNER_VM_DIR ?? null,
+  };
+  const inventory = () => readInventory(pools, guests, log);
   let state = loadState(stateDir);
   const joinToken = args['join-token'] ?? env.LIFEBOAT_JOIN_TOKEN;
   if (!state) {
@@ -59,7 +68,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     log(`inventory not reported: ${(err as Error).message}`);
   }
 
-  const loop = new RunnerLoop(client, { concurrency, log });
+  const loop = new RunnerLoop(client, { concurrency, log, setup: { guests } });
   const stop = () => { log('stopping: finishing running events as interrupted'); void loop.stop(); };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);

@@ -3,6 +3,10 @@ import type { ClaimedEvent } from './loop.ts';
 import { ExecError, type ExecContext } from './executors/types.ts';
 import { validateTarget } from './executors/validate.ts';
 import { browseTarget } from './executors/browse.ts';
+import type { GuestsConfig } from './guests/types.ts';
+
+/** What this runner was configured with that executors need. */
+export interface RunnerSetup { guests: GuestsConfig }
 
 /** Dataset trees an event works on locally (for the one-event-per-tree rule). */
 export function treesOf(ev: ClaimedEvent): string[] {
@@ -11,17 +15,17 @@ export function treesOf(ev: ClaimedEvent): string[] {
   return [];
 }
 
-export async function dispatch(ev: ClaimedEvent, ctx: ExecContext): Promise<Record<string, unknown>> {
+export async function dispatch(ev: ClaimedEvent, ctx: ExecContext, setup: RunnerSetup): Promise<Record<string, unknown>> {
   switch (ev.kind) {
     case 'validate':
       return { ...(await validateTarget(ev.target, ctx)) };
     case 'browse':
       return { catalog: await browseTarget(ev.target, ctx) };
     case 'backup': {
-      const { runBackup } = await import('./executors/backup.ts');
-      const res = await runBackup({
+      const { runGuestBackup } = await import('./executors/guest-backup.ts');
+      const res = await runGuestBackup({
         target: ev.target, job: ev.job, generation: ev.generation!, nextGeneration: ev.nextGeneration!, forkFrom: ev.forkFrom,
-      }, ctx);
+      }, ctx, setup.guests);
       return { ...res };
     }
     case 'restore': {

@@ -2,6 +2,8 @@
 import { execArgv } from './zfs/exec.ts';
 import { LocalHost, Zfs } from './zfs/zfs.ts';
 import { parseListH } from './zfs/parse.ts';
+import { readGuests } from './guests/index.ts';
+import type { GuestsConfig } from './guests/types.ts';
 
 export interface Inventory {
   zfsVersion: string | null;
@@ -12,7 +14,7 @@ export interface Inventory {
 }
 
 /** `onlyPools`: report just these pools (a node that shares a ZFS host with others, or tests). */
-export async function readInventory(onlyPools?: string[]): Promise<Inventory> {
+export async function readInventory(onlyPools?: string[], guests: GuestsConfig = {}, log: (m: string) => void = () => {}): Promise<Inventory> {
   const zfs = new Zfs(new LocalHost());
   const caps = await zfs.capabilities();
   const pools = await execArgv(['zpool', 'list', '-H', '-o', 'name']);
@@ -31,6 +33,6 @@ export async function readInventory(onlyPools?: string[]): Promise<Inventory> {
   for (const [k, v] of Object.entries(caps)) if (typeof v === 'boolean') capabilities[k] = v;
   return {
     zfsVersion: caps.version ?? (caps.flavor === 'zfs-fuse' ? 'zfs-fuse 0.7' : null),
-    capabilities, pools: poolNames, datasets, guests: [],
+    capabilities, pools: poolNames, datasets, guests: await readGuests(guests, log),
   };
 }

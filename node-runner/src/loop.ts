@@ -1,8 +1,9 @@
 // The claim loop: long-poll for work, run events concurrently (never two on one dataset tree),
 // report progress at least once a second, finish each event, stop cleanly on SIGTERM.
 import { ApiRequestError, type RunnerClient } from './client.ts';
-import { dispatch, treesOf } from './dispatch.ts';
-import { ExecError, type ExecContext, type ProgressReport } from './executors/types.ts';
+import { dispatch, treesOf, type RunnerSetup } from './dispatch.ts';
+import { GuestStartError } from './executors/guest-backup.ts';
+import { ExecError, type Checkpoint, type ExecContext, type ProgressReport } from './executors/types.ts';
 
 export interface ClaimedEvent {
   id: number; kind: string; trigger: string; note: string | null; leaseUntil: string;
@@ -12,9 +13,12 @@ export interface ClaimedEvent {
 
 export interface LoopOptions {
   concurrency: number;
+  setup: RunnerSetup;
   log: (msg: string) => void;
   /** Called after every claim round trip (for tests and metrics). */
   onClaim?: (events: ClaimedEvent[]) => void;
+  /** Fault testing (`--crash-at`): called when an executor reaches this checkpoint. */
+  crashAt?: { name: Checkpoint; crash: (name: Checkpoint, eventId: number) => void } | null;
 }
 
 const HEARTBEAT_MS = 1000;
@@ -98,7 +102,13 @@ export class RunnerLoop {
       progress: (p) => { latest = { ...latest, ...p }; },
       log: (message) => { lines.push({ ts: new Date().toISOString(), level: 'info', message }); },
       signal: ctl.signal,
+      eventStatus: async (ids) => {
+        const res = await this.client.post<{ events: { id: number; status: string }[] }>('/runner/events/status', { ids }, { retries: 2 });
+        return new Map(res.events.map((e) => [e.id, e.status]));
+      },
     };
+    const crashAt = this.opts.crashAt;
+    if (crashAt) ctx.checkpoint = (name) => { if (name === crashAt.name) crashAt.crash(name, ev.id); };
     let finish: { status: string; error?: string; errorClass?: string; result?: unknown };
     try {
       if (ev.note) ctx.log(ev.note);
@@ -106,7 +116,7 @@ export class RunnerLoop {
         ctx.log(`waiting: another event of this runner works on ${trees.join(', ')}`);
         await sleep(1000, ctl.signal);
       }
-      const result = await dispatch(ev, ctx);
+      const result = await dispatch(ev, ctx, this.opts.setup);
       finish = { status: 'success', result };
     } catch (err) {
       const reason = String((ctl.signal.reason as Error | undefined)?.message ?? '');
@@ -114,6 +124,9 @@ export class RunnerLoop {
         finish = { status: 'interrupted', error: 'runner stopped (SIGTERM) while this event was running', errorClass: 'interrupted' };
       } else if (ctl.signal.aborted && reason === 'cancel') {
         finish = { status: 'cancelled', error: 'cancelled by request', errorClass: 'cancelled' };
+      } else if (err instanceof GuestStartError) {
+        // The data went through; the guest did not come back. Report both.
+        finish = { status: 'failed', error: err.message, errorClass: err.errorClass, result: err.result };
       } else if (err instanceof ExecError) {
         finish = { status: err.errorClass === 'cancelled' ? 'cancelled' : 'failed', error: err.message, errorClass: err.errorClass };
       } else {

@@ -11,7 +11,10 @@ export async function applyFinish(db: DB, ev: EventRow, result: Record<string, a
   if ((ev.kind === 'backup' || ev.kind === 'restore') && ev.jobId != null) {
     await db.update(jobs).set({ lastStatus: ev.status, lastRunAt: ev.startedAt ?? at }).where(eq(jobs.id, ev.jobId));
   }
-  if (ev.kind === 'backup' && ok && ev.jobId != null && result) {
+  // A backup whose data went through records its generation and catalog even when the event failed
+  // afterwards (e.g. the guest did not start again): the snapshot on the target is valid.
+  const transferred = ev.kind === 'backup' && result != null && typeof result.snapshot === 'string';
+  if (ev.kind === 'backup' && (ok || transferred) && ev.jobId != null && result) {
     const [job] = await db.select().from(jobs).where(eq(jobs.id, ev.jobId));
     const gen = Number(result.generation);
     // The runner may only write the generation it was given or the next one it was offered.
@@ -50,7 +53,7 @@ export async function applyFinish(db: DB, ev: EventRow, result: Record<string, a
       }
     }
   }
-  if (ok && ev.targetId != null && Array.isArray(result?.catalog)) {
+  if ((ok || transferred) && ev.targetId != null && Array.isArray(result?.catalog)) {
     await recordCatalog(db, ev.targetId, result!.catalog as ReportedDataset[], ev.kind === 'browse', at);
   }
 }
