@@ -1,14 +1,26 @@
 // Transfer progress: bytes counted in the Node pipe, rate over a sliding window, ETA from the estimate.
-import type { ExecContext, Phase } from './types.ts';
+import type { Checkpoint, ExecContext, Phase } from './types.ts';
+
+/** Bytes after which a transfer passes its mid-transfer checkpoint (fault tests). */
+export const MID_TRANSFER_BYTES = 1 << 20;
 
 export class TransferProgress {
   bytesDone = 0;
   private samples: { t: number; b: number }[] = [];
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly ctx: ExecContext, public bytesTotal: number | null, private readonly windowMs = 5000) {}
+  private midPassed = false;
 
-  add(n: number): void { this.bytesDone += n; }
+  /** `mid`: the checkpoint passed once MID_TRANSFER_BYTES have been counted. */
+  constructor(private readonly ctx: ExecContext, public bytesTotal: number | null, private readonly windowMs = 5000, private readonly mid: Checkpoint | null = null) {}
+
+  add(n: number): void {
+    this.bytesDone += n;
+    if (this.mid && !this.midPassed && this.bytesDone >= MID_TRANSFER_BYTES) {
+      this.midPassed = true;
+      this.ctx.checkpoint?.(this.mid);
+    }
+  }
 
   /** bytes/s over the last window (null until there is a second sample) */
   rate(now = Date.now()): number | null {

@@ -52,7 +52,29 @@ export interface ExecContext {
   log(line: string): void;
   /** Aborted when the server asks to cancel or the runner shuts down. */
   signal: AbortSignal;
+  /**
+   * Fault-injection checkpoint, for fault tests only: executors call it at phase boundaries
+   * (see CHECKPOINTS). The runner wires it to `--crash-at <name>`, which SIGKILLs the runner
+   * when that checkpoint is reached; otherwise it is absent and costs nothing.
+   */
+  checkpoint?(name: Checkpoint): void;
+  /**
+   * Status on the server of earlier events of this node (e.g. the owners of leftover staging
+   * datasets); ids the server does not know as this node's are missing from the map.
+   */
+  eventStatus?(ids: number[]): Promise<Map<number, string>>;
 }
+
+/** Fault-injection checkpoints, in the order a backup / a restore reaches them. */
+export const CHECKPOINTS = [
+  'after-snapshot',        // backup: the source snapshot exists, nothing sent yet
+  'mid-transfer',          // backup: the first MiB of the stream went into zfs recv on the target
+  'after-receive',         // backup: a dataset was received, its GUID not yet verified nor tagged
+  'during-pruning',        // backup: the first snapshot was pruned, others not yet
+  'restore-staging',       // restore: the first MiB went into the staging receive
+  'between-swap-renames',  // restore: the live dataset was renamed aside, staging not yet renamed in
+] as const;
+export type Checkpoint = (typeof CHECKPOINTS)[number];
 
 /** One snapshot as recorded in the server's catalog. */
 export interface CatalogSnapshot {
