@@ -3,6 +3,7 @@
 // incrementally, an injected failure between staging and swap, a cancelled receive, and
 // out-of-band restores (new destination, existing destination with and without overwrite, guests).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -392,6 +393,28 @@ describe('out-of-band restore', () => {
     expect(await prop(`${dest}@${r1.snapshot}`, 'guid')).toBe(await prop(`${tds}@${r1.snapshot}`, 'guid'));
     expect(await restoreDebris()).toEqual([]);
     await zfs('destroy', leftover);
+  }, 180_000);
+
+  it('a destination in use (cannot be unmounted) → source-state; still mounted, staging cleaned, nothing changed', async () => {
+    const dest = `${src.name}/oob-busy`;
+    await zfs('create', dest);
+    await zfs('create', `${dest}/child`);
+    await writeFile(join(mnt(dest), 'old.txt'), 'old\n');
+    const state = await poolState();
+    const holder = spawn('sleep', ['120'], { cwd: mnt(dest), stdio: 'ignore' });
+    try {
+      const t = testContext(403);
+      const e = await expectExecError(runOobRestore(await oob(dest, { overwrite: true }), t.ctx), 'source-state');
+      expect(e.message).toMatch(/cannot unmount/);
+      expect(await prop(dest, 'mounted')).toBe('yes');
+      expect(await prop(`${dest}/child`, 'mounted')).toBe('yes');
+      expect(await readFile(join(mnt(dest), 'old.txt'), 'utf8')).toBe('old\n');
+      expect(await restoreDebris()).toEqual([]);
+      expect(await poolState()).toBe(state);
+    } finally {
+      holder.kill('SIGKILL');
+      await new Promise((r) => holder.once('exit', r));
+    }
   }, 180_000);
 
   it('a set-aside copy that cannot be destroyed (a held snapshot) is kept, reported and kept from mounting', async () => {

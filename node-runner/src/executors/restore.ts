@@ -495,13 +495,15 @@ async function unmountTree(z: Zfs, root: string): Promise<string[]> {
   const t = await z.get([root], ['mounted'], { recursive: true });
   const mounted = [...t].filter(([n, p]) => !n.includes('@') && p.mounted === 'yes').map(([n]) => n)
     .sort((a, b) => depth(b) - depth(a) || cmp(b, a));
+  const done: string[] = [];
   for (const n of mounted) {
-    try { await runRetryBusy(z, ['unmount', n], `zfs unmount ${n}`); } catch (e) {
+    try { await runRetryBusy(z, ['unmount', n], `zfs unmount ${n}`); done.push(n); } catch (e) {
       if (/not currently mounted/i.test((e as Error).message)) continue;
+      await mountList(z, done.reverse()).catch(() => undefined); // leave it as it was
       throw new ExecError('source-state', `cannot unmount ${n} (in use?): ${(e as Error).message}`);
     }
   }
-  return mounted.reverse();
+  return done.reverse();
 }
 
 /** Mount every filesystem of `root`'s tree that should be (parents first), creating mount directories. */
@@ -539,6 +541,7 @@ async function swapUnit(z: Zfs, u: Unit, E: number, undo: { what: string; f: () 
     // re-check what is about to be set aside, right before
     const guid = (await z.get([d], ['guid'])).get(d)?.guid;
     if (guid !== u.live[0].guid) throw new ExecError('source-state', `${d} changed since the restore started (GUID ${guid ?? 'none'}, was ${u.live[0].guid})`);
+    u.live = await readLive(z, d); // children created during the transfer are moved over too
     const mounted = await unmountTree(z, d);
     undo.push({ what: `mounting ${d} again`, f: () => mountList(z, mounted) });
     await runRetryBusy(z, ['rename', d, u.setAside], `zfs rename ${d} ${u.setAside}`);
