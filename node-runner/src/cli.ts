@@ -4,13 +4,17 @@ import { parseArgs } from 'node:util';
 import { ApiRequestError, RunnerClient } from './client.ts';
 import { readInventory } from './inventory.ts';
 import { RunnerLoop } from './loop.ts';
+import { CHECKPOINTS, type Checkpoint } from './executors/types.ts';
 import { loadState, saveState, statePath } from './state.ts';
 import type { GuestsConfig } from './guests/types.ts';
 
 const USAGE = `usage: lifeboat-runner [--server URL --join-token TOKEN] [--name NAME] [--state-dir DIR] [--concurrency N] [--pools a,b]
                        [--manifest FILE] [--jail-conf FILE] [--jail-conf-dir DIR] [--vm-dir DIR]
   The first run joins the server with a join token (or LIFEBOAT_JOIN_TOKEN) and stores its node token
-  in <state-dir>/node.json (mode 0600); later runs need no arguments.`;
+  in <state-dir>/node.json (mode 0600); later runs need no arguments.
+  --crash-at CHECKPOINT  fault testing only: the runner kills itself with SIGKILL when an event
+                         reaches CHECKPOINT (${CHECKPOINTS.join(', ')}).
+                         Never use it in production.`;
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   let args;
@@ -20,7 +24,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       options: {
         server: { type: 'string' }, 'join-token': { type: 'string' }, name: { type: 'string' },
         'state-dir': { type: 'string' }, concurrency: { type: 'string' }, pools: { type: 'string' }, manifest: { type: 'string' },
-        'jail-conf': { type: 'string' }, 'jail-conf-dir': { type: 'string' }, 'vm-dir': { type: 'string' }, help: { type: 'boolean' },
+        'jail-conf': { type: 'string' }, 'jail-conf-dir': { type: 'string' }, 'vm-dir': { type: 'string' }, 'crash-at': { type: 'string' }, help: { type: 'boolean' },
       },
     }).values;
   } catch (err) {
@@ -32,6 +36,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   const stateDir = args['state-dir'] ?? env.LIFEBOAT_RUNNER_STATE_DIR ?? '/var/db/lifeboat-runner';
   const concurrency = Number(args.concurrency ?? env.LIFEBOAT_RUNNER_CONCURRENCY ?? 2);
   if (!Number.isInteger(concurrency) || concurrency < 1) { console.error('--concurrency must be a positive integer'); return 2; }
+
+  const crashName = args['crash-at'];
+  if (crashName !== undefined && !(CHECKPOINTS as readonly string[]).includes(crashName)) {
+    console.error(`--crash-at must be one of ${CHECKPOINTS.join(', ')}`);
+    return 2;
+  }
 
   const poolsArg = args.pools ?? env.LIFEBOAT_RUNNER_POOLS;
   const pools = poolsArg ? poolsArg.split(',').map((p) => p.trim()).filter(Boolean) : undefined;
@@ -68,7 +78,16 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     log(`inventory not reported: ${(err as Error).message}`);
   }
 
-  const loop = new RunnerLoop(client, { concurrency, log, setup: { guests } });
+  const crashAt = crashName ? {
+    name: crashName as Checkpoint,
+    crash: (name: Checkpoint, eventId: number) => {
+      // Fault testing: die as abruptly as a power cut or the OOM killer would. No cleanup, no report.
+      console.log(`[runner] --crash-at ${name}: event ${eventId} reached it; SIGKILL`);
+      process.kill(process.pid, 'SIGKILL');
+    },
+  } : null;
+  if (crashAt) log(`fault testing: will SIGKILL itself at checkpoint ${crashAt.name}`);
+  const loop = new RunnerLoop(client, { concurrency, log, setup: { guests }, crashAt });
   const stop = () => { log('stopping: finishing running events as interrupted'); void loop.stop(); };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
