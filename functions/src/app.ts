@@ -5,6 +5,7 @@ import { HTTPException } from 'hono/http-exception';
 import { ApiError, isBusy } from './lib/errors.ts';
 import { requireAdmin } from './lib/auth.ts';
 import type { AppDeps, Env } from './lib/http.ts';
+import { registerAuth } from './routes/auth.ts';
 import { registerEvents } from './routes/events.ts';
 import { registerHealth, registerMetrics } from './routes/health.ts';
 import { registerHooks, registerJobs } from './routes/jobs.ts';
@@ -53,14 +54,17 @@ export function createApp(deps: AppDeps, opts: CreateAppOptions = {}) {
     c.set('deps', deps);
     await next();
   });
-  // Public: health, the OpenAPI document, the runner join; own auth: runner routes, webhooks.
+  // Public: health, the OpenAPI document, sign-in/out and the session probe, the runner join;
+  // own auth: runner routes (node token), webhooks (job token). Everything else: requireAdmin.
+  const PUBLIC = new Set(['/health', '/openapi.json', '/auth/login', '/auth/logout', '/auth/session']);
   api.use('*', async (c, next) => {
     const p = c.req.path.replace(/^\/api\/v1/, '');
-    if (p === '/health' || p === '/openapi.json' || p.startsWith('/runner/') || p.startsWith('/hooks/')) return next();
+    if (PUBLIC.has(p) || p.startsWith('/runner/') || p.startsWith('/hooks/')) return next();
     return requireAdmin(c, next);
   });
 
   registerHealth(api);
+  registerAuth(api);
   registerMetrics(api);
   registerNodes(api);
   registerTargets(api);
@@ -70,11 +74,12 @@ export function createApp(deps: AppDeps, opts: CreateAppOptions = {}) {
   registerRestores(api);
   registerRunner(api);
 
-  api.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+  api.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', description: 'The admin token or an API token (POST /auth/tokens)' });
+  api.openAPIRegistry.registerComponent('securitySchemes', 'session', { type: 'apiKey', in: 'cookie', name: 'lifeboat_session', description: 'From POST /auth/login; writes also need the X-CSRF-Token header' });
   api.doc('/openapi.json', {
     openapi: '3.0.0',
     info: { title: 'Lifeboat API', version: '1', description: 'ZFS backups of datasets, jails and VMs to SSH targets.' },
-    security: [{ bearer: [] }],
+    security: [{ bearer: [] }, { session: [] }],
   });
 
   const app = new Hono<Env>();

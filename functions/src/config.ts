@@ -12,6 +12,16 @@ export interface AppConfig {
   joinTokenTtlMs: number;
   /** Public URL shown in join commands. */
   publicUrl: string;
+  /** How long a browser sign-in lasts (absolute, from sign-in). */
+  sessionTtlMs: number;
+  /** Failed sign-ins allowed per client (and 10× that in total) in one window before answering 429. */
+  loginMaxFailures: number;
+  loginWindowMs: number;
+  /**
+   * A reverse proxy in front sets X-Forwarded-For / X-Forwarded-Proto and is trusted for the client
+   * address (rate limiting) and for https (Secure cookies). Off by default: the headers are ignored.
+   */
+  trustProxy: boolean;
 }
 
 export function configFromEnv(env: Record<string, string | undefined>): AppConfig {
@@ -32,6 +42,10 @@ export function configFromEnv(env: Record<string, string | undefined>): AppConfi
     claimRecheckMs: num('LIFEBOAT_CLAIM_RECHECK_MS', 100),
     leaseMs: num('LIFEBOAT_LEASE_MS', 30_000),
     joinTokenTtlMs: num('LIFEBOAT_JOIN_TOKEN_TTL_MS', 60 * 60 * 1000),
+    sessionTtlMs: num('LIFEBOAT_SESSION_TTL_HOURS', 12) * 3600_000,
+    loginMaxFailures: num('LIFEBOAT_LOGIN_MAX_FAILURES', 5),
+    loginWindowMs: num('LIFEBOAT_LOGIN_WINDOW_MINUTES', 15) * 60_000,
+    trustProxy: ['1', 'true', 'yes'].includes((env.LIFEBOAT_TRUST_PROXY ?? '').toLowerCase()),
     publicUrl: env.LIFEBOAT_PUBLIC_URL || `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
   };
 }

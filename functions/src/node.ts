@@ -1,5 +1,6 @@
 // Node entry: embedded libSQL DB, the API, the built UI, periodic sweeps and the local runner.
 import { serve } from '@hono/node-server';
+import { getConnInfo } from '@hono/node-server/conninfo';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -11,6 +12,9 @@ import { createApp } from './app.ts';
 import { configFromEnv } from './config.ts';
 import { openDatabase } from './db/libsql.ts';
 import { joinTokens } from './db/schema.ts';
+import { securityHeaders } from './headers.ts';
+import { nodePasswordHasher } from './password-node.ts';
+import { seedAdminPassword } from './routes/auth.ts';
 import { createSecretBox } from './lib/secrets.ts';
 import { randomToken, sha256Hex } from './lib/tokens.ts';
 import { applyRetention, sweepExpiredLeases } from './services/queue.ts';
@@ -36,23 +40,28 @@ export async function main(env = process.env) {
   const adminToken = env.LIFEBOAT_ADMIN_TOKEN || admin!.value;
   const secretKey = env.LIFEBOAT_SECRET_KEY || fileSecret(dataDir, 'secret.key').value;
 
-  const deps = { db, config, adminTokenHash: await sha256Hex(adminToken), secrets: await createSecretBox(secretKey), waker: createWaker() };
+  const passwords = nodePasswordHasher();
+  const deps = {
+    db, config, adminTokenHash: await sha256Hex(adminToken), secrets: await createSecretBox(secretKey), waker: createWaker(), passwords,
+    clientAddress: (c: any) => { try { return getConnInfo(c).remote.address; } catch { return undefined; } },
+  };
+  const seeded = await seedAdminPassword(db, env.LIFEBOAT_ADMIN_PASSWORD, passwords);
   const api = createApp(deps, {
     // DESIGN §3: after SQLITE_BUSY the libsql connection can no longer be trusted; let the supervisor restart us.
     onBusy: (err) => { console.error('[lifeboat] SQLITE_BUSY: exiting so the supervisor restarts a clean process', err); process.exit(75); },
   });
 
+  const index = existsSync(join(UI_DIR, 'index.html')) ? readFileSync(join(UI_DIR, 'index.html'), 'utf8') : null;
+  const headers = await securityHeaders(index);
   const app = new Hono();
   app.use('*', async (c, next) => {
     await next();
-    c.header('X-Content-Type-Options', 'nosniff');
-    c.header('X-Frame-Options', 'DENY');
+    for (const [k, v] of Object.entries(headers)) c.header(k, v);
   });
   app.route('/', api);
-  if (existsSync(UI_DIR)) {
+  if (index !== null) {
     const root = relative(process.cwd(), UI_DIR) || '.';
     app.use('/*', serveStatic({ root }));
-    const index = readFileSync(join(UI_DIR, 'index.html'), 'utf8');
     app.get('*', (c) => c.html(index)); // SPA fallback
   }
 
@@ -60,9 +69,11 @@ export async function main(env = process.env) {
   await new Promise<void>((r) => server.once('listening', () => r()));
   const url = config.publicUrl;
   log(`listening on ${url} (database ${dbUrl.startsWith('file:') ? dbUrl : 'remote libSQL'})`);
-  if (admin?.created) log(`admin API token created in ${admin.path} (mode 0600): ${adminToken}`);
+  // Never the token itself: logs are collected and kept elsewhere. The operator reads the 0600 file.
+  if (admin?.created) log(`admin API token created in ${admin.path} (mode 0600); read it from there`);
   else if (admin) log(`admin API token: ${admin.path}`);
   else log('admin API token: from LIFEBOAT_ADMIN_TOKEN');
+  if (seeded) log('admin password set from LIFEBOAT_ADMIN_PASSWORD (sign in at the web UI; change it there or with POST /api/v1/auth/password)');
   if (!existsSync(UI_DIR)) log('web UI not built (run `npm run build`); the API is available');
 
   // Housekeeping: leases every few seconds, retention every ten minutes.

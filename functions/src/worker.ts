@@ -7,6 +7,7 @@ import * as schema from './db/schema.ts';
 import type { DB } from './db/types.ts';
 import { createSecretBox } from './lib/secrets.ts';
 import { sha256Hex } from './lib/tokens.ts';
+import { seedAdminPassword } from './routes/auth.ts';
 import { applyRetention, sweepExpiredLeases } from './services/queue.ts';
 
 export interface WorkerEnv {
@@ -29,9 +30,13 @@ async function build(env: WorkerEnv) {
     throw new Error('LIFEBOAT_ADMIN_TOKEN and LIFEBOAT_SECRET_KEY must be set as Worker secrets');
   }
   const db = drizzle(env.DB as any, { schema }) as unknown as DB;
+  // First admin password from the LIFEBOAT_ADMIN_PASSWORD secret, only while none is stored (pure-JS scrypt here).
+  if (typeof env.LIFEBOAT_ADMIN_PASSWORD === 'string') await seedAdminPassword(db, env.LIFEBOAT_ADMIN_PASSWORD);
   return createApp({
     db, config: configFromEnv(stringEnv(env)), adminTokenHash: await sha256Hex(env.LIFEBOAT_ADMIN_TOKEN),
     secrets: await createSecretBox(env.LIFEBOAT_SECRET_KEY),
+    // Cloudflare sets this header itself; a client cannot forge it through the edge.
+    clientAddress: (c) => c.req.header('cf-connecting-ip') ?? undefined,
   });
 }
 

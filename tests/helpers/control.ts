@@ -6,6 +6,8 @@ import { createApp } from '../../functions/src/app.ts';
 import { configFromEnv, type AppConfig } from '../../functions/src/config.ts';
 import { openDatabase } from '../../functions/src/db/libsql.ts';
 import { createSecretBox } from '../../functions/src/lib/secrets.ts';
+import { createPasswordHasher } from '../../functions/src/lib/password.ts';
+import type { AppDeps } from '../../functions/src/lib/http.ts';
 import { sha256Hex } from '../../functions/src/lib/tokens.ts';
 import { createWaker } from '../../functions/src/waker.ts';
 
@@ -21,7 +23,7 @@ export interface TestControl {
   close: () => void;
 }
 
-export async function startControl(overrides: Partial<AppConfig> = {}): Promise<TestControl> {
+export async function startControl(overrides: Partial<AppConfig> = {}, deps: Partial<AppDeps> = {}): Promise<TestControl> {
   const dir = mkdtempSync(join(tmpdir(), 'lifeboat-ctl-'));
   const { db, close } = await openDatabase(`file:${join(dir, 'test.db')}`);
   const clock = { now: null as number | null };
@@ -29,6 +31,9 @@ export async function startControl(overrides: Partial<AppConfig> = {}): Promise<
   const app = createApp({
     db, config, adminTokenHash: await sha256Hex(ADMIN), secrets: await createSecretBox('test-secret'),
     waker: createWaker(), now: () => clock.now ?? Date.now(),
+    // Same scrypt, lower work factor: sign-in tests stay fast (verification reads the cost from the hash).
+    passwords: createPasswordHasher(undefined, { logN: 10, r: 8, p: 1 }),
+    ...deps,
   }, { log: () => {} });
   const call = async (method: string, path: string, body: unknown, headers: Record<string, string>) => {
     const res = await app.request(`/api/v1${path}`, {

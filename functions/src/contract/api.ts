@@ -208,3 +208,25 @@ export const NodeDetail = NodeSummary.extend({
 });
 
 export const JoinToken = z.object({ token: z.string(), expiresAt: z.string(), command: z.string() });
+
+// ---- sign-in, sessions and API tokens ----
+const password = z.string({ error: 'must be a string' }).min(1, 'is required').max(1024, 'is longer than 1024 characters');
+export const Login = z.object({ password }).strict().openapi('Login');
+export const SessionInfo = z.object({
+  authenticated: z.boolean(),
+  method: z.enum(['session', 'admin-token', 'api-token']).nullable(),
+  /** Send as X-CSRF-Token on every cookie-authenticated write. Only for sessions. */
+  csrfToken: z.string().nullable(),
+  expiresAt: iso,
+  passwordSet: z.boolean(),
+}).openapi('Session');
+export const SetPassword = z.object({
+  password: z.string({ error: 'must be a string' }).min(12, 'must be at least 12 characters').max(1024, 'is longer than 1024 characters'),
+  /** Required when signed in with a session (not with a token). */
+  currentPassword: password.optional(),
+}).strict().openapi('SetPassword');
+export const ApiTokenCreate = z.object({ name: resourceName }).strict().openapi('ApiTokenCreate');
+export const ApiToken = z.object({
+  id: z.number().int(), name: z.string(), createdAt: iso, lastUsedAt: iso, revoked: z.boolean(), revokedAt: iso,
+}).openapi('ApiToken');
+export const ApiTokenCreated = ApiToken.extend({ token: z.string() }).openapi('ApiTokenCreated');

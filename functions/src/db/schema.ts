@@ -204,3 +204,37 @@ export const generations = sqliteTable('generations', {
   baseGuid: text('base_guid'),
   createdAt: integer('created_at').notNull().default(now),
 }, (t) => [primaryKey({ columns: [t.jobId, t.generation] })]);
+
+/** The admin's sign-in password (one row, id 1): an scrypt hash (lib/password.ts). */
+export const adminCredentials = sqliteTable('admin_credentials', {
+  id: integer('id').primaryKey(),
+  passwordHash: text('password_hash').notNull(),
+  updatedAt: integer('updated_at').notNull().default(now),
+});
+
+/** Browser sign-in sessions. The cookie carries the token; only its SHA-256 is stored. */
+export const sessions = sqliteTable('sessions', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  tokenHash: text('token_hash').notNull(),
+  createdAt: integer('created_at').notNull().default(now),
+  expiresAt: integer('expires_at').notNull(),
+  lastUsedAt: integer('last_used_at'),
+  userAgent: text('user_agent'),
+}, (t) => [uniqueIndex('sessions_token_uq').on(t.tokenHash), index('sessions_expires_idx').on(t.expiresAt)]);
+
+/** API tokens for automation (shown once; stored as SHA-256). */
+export const apiTokens = sqliteTable('api_tokens', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  name: text('name').notNull(),
+  tokenHash: text('token_hash').notNull(),
+  createdAt: integer('created_at').notNull().default(now),
+  lastUsedAt: integer('last_used_at'),
+  revokedAt: integer('revoked_at'),
+}, (t) => [uniqueIndex('api_tokens_hash_uq').on(t.tokenHash)]);
+
+/** Failed sign-ins per client key in a fixed window (the functions are stateless: the counter lives here). */
+export const loginAttempts = sqliteTable('login_attempts', {
+  key: text('key').primaryKey(),
+  failures: integer('failures').notNull().default(0),
+  windowStart: integer('window_start').notNull(),
+});

@@ -1,22 +1,99 @@
 // Admin, node and webhook authentication.
-import { and, eq, isNull } from 'drizzle-orm';
+//
+// Admin requests authenticate with one of:
+//   - Authorization: Bearer <admin token>   (LIFEBOAT_ADMIN_TOKEN or <data dir>/admin-token)
+//   - Authorization: Bearer <API token>     (POST /auth/tokens; stored as SHA-256, revocable)
+//   - the session cookie from POST /auth/login (HttpOnly, SameSite=Strict; Secure over https).
+// Cookie-authenticated writes (anything but GET/HEAD/OPTIONS) must also carry X-CSRF-Token with the
+// session's CSRF token, and a cross-origin Origin / Sec-Fetch-Site is refused. Bearer requests are
+// exempt: a browser never attaches an Authorization header on its own.
+import { and, eq, gt, isNull, lt, or } from 'drizzle-orm';
 import type { MiddlewareHandler } from 'hono';
-import { nodes } from '../db/schema.ts';
+import { getCookie } from 'hono/cookie';
+import { apiTokens, nodes, sessions } from '../db/schema.ts';
 import { ApiError } from './errors.ts';
-import type { Env } from './http.ts';
+import type { Ctx, Env, Principal } from './http.ts';
 import { digestEquals, sha256Hex } from './tokens.ts';
+
+export const SESSION_COOKIE = 'lifeboat_session';
+export const CSRF_HEADER = 'X-CSRF-Token';
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export function bearer(header: string | undefined): string | null {
   const m = /^Bearer\s+(\S+)$/i.exec(header ?? '');
   return m ? m[1] : null;
 }
 
-export const requireAdmin: MiddlewareHandler<Env> = async (c, next) => {
+/** The CSRF token of a session: derived from the cookie value, so it needs no storage and can be re-read. */
+export async function csrfTokenFor(sessionToken: string): Promise<string> {
+  return (await sha256Hex(`lifeboat-csrf:${sessionToken}`)).slice(0, 43);
+}
+
+const clock = (c: Ctx) => (c.var.deps.now ?? Date.now)();
+
+/** Who is calling: null when the request carries no credentials at all; throws 401 for bad ones. */
+export async function authenticate(c: Ctx): Promise<Principal | null> {
+  const { db, adminTokenHash } = c.var.deps;
+  const at = clock(c);
   const token = bearer(c.req.header('authorization'));
-  if (!token) throw new ApiError('unauthorized', 'an admin API token is required (Authorization: Bearer …)');
-  if (!digestEquals(await sha256Hex(token), c.var.deps.adminTokenHash)) {
-    throw new ApiError('unauthorized', 'the admin API token is not valid');
+  if (token) {
+    const hash = await sha256Hex(token);
+    if (digestEquals(hash, adminTokenHash)) return { kind: 'admin-token' };
+    const [row] = await db.select({ id: apiTokens.id, lastUsedAt: apiTokens.lastUsedAt }).from(apiTokens)
+      .where(and(eq(apiTokens.tokenHash, hash), isNull(apiTokens.revokedAt)));
+    if (!row) throw new ApiError('unauthorized', 'the API token is not valid or was revoked');
+    // Last use at a minute's precision: saves a write on most requests.
+    if (row.lastUsedAt == null || row.lastUsedAt < at - 60_000) {
+      await db.update(apiTokens).set({ lastUsedAt: at }).where(eq(apiTokens.id, row.id));
+    }
+    return { kind: 'api-token', tokenId: row.id };
   }
+  const cookie = getCookie(c, SESSION_COOKIE);
+  if (cookie) {
+    const [s] = await db.select({ id: sessions.id, expiresAt: sessions.expiresAt, lastUsedAt: sessions.lastUsedAt }).from(sessions)
+      .where(and(eq(sessions.tokenHash, await sha256Hex(cookie)), gt(sessions.expiresAt, at)));
+    if (!s) throw new ApiError('unauthorized', 'the session has expired or was signed out; sign in again');
+    if (s.lastUsedAt == null || s.lastUsedAt < at - 60_000) {
+      await db.update(sessions).set({ lastUsedAt: at }).where(and(eq(sessions.id, s.id), or(isNull(sessions.lastUsedAt), lt(sessions.lastUsedAt, at - 60_000))));
+    }
+    return { kind: 'session', sessionId: s.id, expiresAt: s.expiresAt, csrfToken: await csrfTokenFor(cookie) };
+  }
+  return null;
+}
+
+/** The host the browser believes it talks to (Host, or X-Forwarded-Host behind a trusted proxy). */
+function requestHost(c: Ctx): string | null {
+  const fwd = c.var.deps.config.trustProxy ? c.req.header('x-forwarded-host')?.split(',')[0]?.trim() : undefined;
+  return (fwd || c.req.header('host') || new URL(c.req.url).host || null)?.toLowerCase() ?? null;
+}
+
+/** Refuse requests a browser sent from another site (defence in depth on top of SameSite=Strict and the CSRF header). */
+export function checkSameOrigin(c: Ctx) {
+  if (c.req.header('sec-fetch-site') === 'cross-site') {
+    throw new ApiError('forbidden', 'cross-site requests are refused', { Origin: 'is another site' });
+  }
+  const origin = c.req.header('origin');
+  if (!origin) return;
+  let host: string | null = null;
+  try { host = new URL(origin).host.toLowerCase(); } catch { /* "null" and garbage */ }
+  const allowed = new Set([requestHost(c)]);
+  try { allowed.add(new URL(c.var.deps.config.publicUrl).host.toLowerCase()); } catch { /* unset */ }
+  if (!host || !allowed.has(host)) {
+    throw new ApiError('forbidden', `requests from origin ${origin} are refused`, { Origin: 'does not match this server' });
+  }
+}
+
+export const requireAdmin: MiddlewareHandler<Env> = async (c, next) => {
+  const principal = await authenticate(c);
+  if (!principal) throw new ApiError('unauthorized', 'sign in, or send an API token (Authorization: Bearer …)');
+  if (principal.kind === 'session' && !SAFE.has(c.req.method)) {
+    checkSameOrigin(c);
+    const sent = c.req.header(CSRF_HEADER) ?? '';
+    if (!sent || !digestEquals(sent, principal.csrfToken)) {
+      throw new ApiError('forbidden', `a signed-in write needs the ${CSRF_HEADER} header from the sign-in answer`, { [CSRF_HEADER]: 'is missing or does not match the session' });
+    }
+  }
+  c.set('principal', principal);
   await next();
 };
 

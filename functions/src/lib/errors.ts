@@ -1,9 +1,9 @@
 // The error envelope of SPEC §8: { error: { code, message, fields } }.
 export type ErrorCode =
-  | 'invalid' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'busy' | 'internal';
+  | 'invalid' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'busy' | 'rate_limited' | 'internal';
 
 const STATUS: Record<ErrorCode, number> = {
-  invalid: 400, unauthorized: 401, forbidden: 403, not_found: 404, conflict: 409, busy: 409, internal: 500,
+  invalid: 400, unauthorized: 401, forbidden: 403, not_found: 404, conflict: 409, busy: 409, rate_limited: 429, internal: 500,
 };
 
 export class ApiError extends Error {

@@ -4,6 +4,7 @@ import type { Context } from 'hono';
 import type { AppConfig } from '../config.ts';
 import type { DB } from '../db/types.ts';
 import type { SecretBox } from './secrets.ts';
+import type { PasswordHasher } from './password.ts';
 import { ErrorBody } from '../contract/api.ts';
 
 /** Optional in-process hint that new work may be queued (wakes held claims early; decides nothing). */
@@ -19,11 +20,21 @@ export interface AppDeps {
   secrets: SecretBox;
   waker?: Waker;
   now?: () => number;
+  /** scrypt hasher for the admin password; default: the pure-JS one (workerd). The Node entry passes node:crypto's. */
+  passwords?: PasswordHasher;
+  /** The peer address of the connection (Node entry); used for sign-in rate limiting. */
+  clientAddress?: (c: Context<Env>) => string | undefined;
 }
+
+/** How the current admin request was authenticated. */
+export type Principal =
+  | { kind: 'admin-token' }
+  | { kind: 'api-token'; tokenId: number }
+  | { kind: 'session'; sessionId: number; expiresAt: number; csrfToken: string };
 
 export interface NodeIdentity { id: number; name: string }
 
-export type Env = { Variables: { deps: AppDeps; node: NodeIdentity } };
+export type Env = { Variables: { deps: AppDeps; node: NodeIdentity; principal: Principal } };
 export type Ctx = Context<Env>;
 export type App = OpenAPIHono<Env>;
 
@@ -37,6 +48,7 @@ const errorContent = { 'application/json': { schema: ErrorBody } };
 export const errors = {
   400: { description: 'Invalid input (the field is named)', content: errorContent },
   401: { description: 'Missing or bad credentials', content: errorContent },
+  403: { description: 'Forbidden (e.g. a cookie-authenticated write without the CSRF header)', content: errorContent },
   404: { description: 'Not found', content: errorContent },
   409: { description: 'Conflict: busy, in use, exists', content: errorContent },
 };

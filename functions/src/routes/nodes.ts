@@ -1,7 +1,7 @@
 // Nodes and join tokens.
 import { createRoute } from "@hono/zod-openapi";
-import { asc, eq } from 'drizzle-orm';
-import { guests, joinTokens, nodeDatasets, nodes } from '../db/schema.ts';
+import { and, asc, eq, isNull } from 'drizzle-orm';
+import { events, guests, joinTokens, nodeDatasets, nodes } from '../db/schema.ts';
 import { IdParam, JoinToken, NodeDetail, NodeSummary, list } from '../contract/api.ts';
 import { notFound } from '../lib/errors.ts';
 import { type App, errors, iso, json, now, ok } from '../lib/http.ts';
@@ -28,6 +28,24 @@ export function registerNodes(app: App) {
       datasets: ds.map((d) => ({ name: d.name, usedBytes: d.usedBytes, referencedBytes: d.referencedBytes, mountpoint: d.mountpoint })),
       guests: gs.map((g) => ({ kind: g.kind, id: g.guestId, name: g.name, roots: g.roots, network: g.network ?? null, running: g.running, provider: g.provider })),
     });
+  });
+
+  app.openapi(createRoute({
+    method: 'post', path: '/nodes/{id}/revoke', tags, request: { params: IdParam },
+    description: 'Revoke a node: its runner is refused (401) from now on and stops. Its queued work is cancelled; running work ends as interrupted when the lease runs out. Jobs stay (move them to another node). Revoking twice answers the node as it is.',
+    responses: { 200: ok(NodeSummary), ...errors },
+  }), async (c) => {
+    const { id } = c.req.valid('param');
+    const db = c.var.deps.db;
+    const at = now(c);
+    const [, [row]] = await db.batch([
+      db.update(events).set({ status: 'cancelled', finishedAt: at, cancelRequested: true, error: 'the node was revoked before this started' })
+        .where(and(eq(events.nodeId, id), eq(events.status, 'queued'))),
+      db.update(nodes).set({ revokedAt: at }).where(and(eq(nodes.id, id), isNull(nodes.revokedAt))).returning(),
+    ]);
+    const [n] = row ? [row] : await db.select().from(nodes).where(eq(nodes.id, id));
+    if (!n) throw notFound(`node ${id}`);
+    return json(c, nodeView(n));
   });
 
   app.openapi(createRoute({ method: 'post', path: '/nodes/join-tokens', tags, responses: { 201: ok(JoinToken, 'Created (shown once)'), ...errors } }), async (c) => {

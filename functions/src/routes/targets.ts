@@ -101,6 +101,32 @@ export function registerTargets(app: App) {
     return queueTargetWork(c, 'browse');
   });
 
+  app.openapi(createRoute({
+    method: 'post', path: '/targets/{id}/host-key/reset', tags,
+    request: { params: IdParam, body: { content: { 'application/json': { schema: NodeRef } }, required: false } },
+    description: 'After a deliberate host key change on the target: forget the pinned key and queue a validation from the node (nodeId, or the only node) that pins the key it finds. Recorded in the event history (a validate event with trigger "host-key-reset" and a note naming the old fingerprint). Backups need a pinned key, so they fail until that validation succeeds.',
+    responses: { 202: ok(Accepted, 'Pin cleared; validation queued'), ...errors },
+  }), async (c) => {
+    const { id } = c.req.valid('param');
+    const body = (c.req.valid('json') ?? {}) as { nodeId?: number };
+    const db = c.var.deps.db;
+    const t = await loadTarget(c, id);
+    const node = await resolveNode(db, body.nodeId);
+    const at = now(c);
+    const note = t.hostKeyFingerprint
+      ? `host key pin cleared by an admin (was ${t.hostKeyFingerprint}); this validation pins the key the target presents now`
+      : 'host key pin reset requested (no key was pinned); this validation pins the key the target presents';
+    const [, [ev]] = await db.batch([
+      db.update(targets).set({ hostKey: null, hostKeyFingerprint: null, configRevision: t.configRevision + 1, updatedAt: at }).where(eq(targets.id, id)),
+      db.insert(events).values({
+        kind: 'validate', nodeId: node.id, targetId: t.id, trigger: 'host-key-reset', status: 'queued', note,
+        destination: `${t.sshUser}@${t.sshHost}:${t.backupRoot}`, createdAt: at,
+      }).returning({ id: events.id }),
+    ]);
+    c.var.deps.waker?.notify(node.id);
+    return json(c, { eventId: ev.id }, 202);
+  });
+
   app.openapi(createRoute({ method: 'get', path: '/targets/{id}/datasets', tags, request: { params: IdParam }, responses: { 200: ok(z.object({ items: z.array(z.any()) })), ...errors } }), async (c) => {
     const t = await loadTarget(c, c.req.valid('param').id);
     const db = c.var.deps.db;

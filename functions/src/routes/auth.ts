@@ -1,0 +1,191 @@
+// Admin sign-in (password → session cookie), sign-out, the session probe, the password, API tokens.
+import { createRoute } from "@hono/zod-openapi";
+import { and, asc, eq, isNull, ne, sql } from 'drizzle-orm';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { adminCredentials, apiTokens, loginAttempts, sessions } from '../db/schema.ts';
+import type { DB } from '../db/types.ts';
+import { ApiToken, ApiTokenCreate, ApiTokenCreated, IdParam, Login, Ok, SessionInfo, SetPassword, list } from '../contract/api.ts';
+import { SESSION_COOKIE, authenticate, checkSameOrigin, csrfTokenFor } from '../lib/auth.ts';
+import { ApiError, invalid, notFound } from '../lib/errors.ts';
+import { type App, type Ctx, errors, iso, json, jsonBody, now, ok } from '../lib/http.ts';
+import { createPasswordHasher, type PasswordHasher } from '../lib/password.ts';
+import { randomToken, sha256Hex } from '../lib/tokens.ts';
+
+const tags = ['auth'];
+const fallbackHasher = createPasswordHasher();
+const hasher = (c: Ctx): PasswordHasher => c.var.deps.passwords ?? fallbackHasher;
+
+/** Set the first admin password from the environment (LIFEBOAT_ADMIN_PASSWORD) when none is stored yet. */
+export async function seedAdminPassword(db: DB, password: string | undefined, passwords: PasswordHasher = fallbackHasher): Promise<boolean> {
+  if (!password) return false;
+  const [row] = await db.select({ id: adminCredentials.id }).from(adminCredentials).where(eq(adminCredentials.id, 1));
+  if (row) return false;
+  const inserted = await db.insert(adminCredentials).values({ id: 1, passwordHash: await passwords.hash(password), updatedAt: Date.now() })
+    .onConflictDoNothing().returning({ id: adminCredentials.id });
+  return inserted.length > 0;
+}
+
+/** https as the browser sees it: the request URL, or X-Forwarded-Proto from a trusted proxy. */
+function isHttps(c: Ctx): boolean {
+  if (new URL(c.req.url).protocol === 'https:') return true;
+  return c.var.deps.config.trustProxy && c.req.header('x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase() === 'https';
+}
+
+/** The client for rate limiting: the last X-Forwarded-For hop from a trusted proxy, else the connection's peer. */
+function clientKey(c: Ctx): string {
+  const d = c.var.deps;
+  if (d.config.trustProxy) {
+    const hops = (c.req.header('x-forwarded-for') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    if (hops.length) return `ip:${hops[hops.length - 1]}`;
+  }
+  return `ip:${d.clientAddress?.(c) ?? 'unknown'}`;
+}
+
+const GLOBAL_KEY = '*';
+
+/**
+ * Count this sign-in attempt for the client and for everyone (fixed windows, one atomic upsert each,
+ * reserved before the password is checked so concurrent guesses cannot slip past the limit).
+ */
+async function countAttempt(c: Ctx, key: string, at: number) {
+  const { db, config } = c.var.deps;
+  const w = config.loginWindowMs;
+  const upsert = (k: string) => db.insert(loginAttempts).values({ key: k, failures: 1, windowStart: at }).onConflictDoUpdate({
+    target: loginAttempts.key,
+    set: {
+      failures: sql`CASE WHEN ${loginAttempts.windowStart} <= ${at - w} THEN 1 ELSE ${loginAttempts.failures} + 1 END`,
+      windowStart: sql`CASE WHEN ${loginAttempts.windowStart} <= ${at - w} THEN ${at} ELSE ${loginAttempts.windowStart} END`,
+    },
+  }).returning({ failures: loginAttempts.failures, windowStart: loginAttempts.windowStart });
+  const [[mine], [all]] = await db.batch([upsert(key), upsert(GLOBAL_KEY)]);
+  const over = mine.failures > config.loginMaxFailures ? mine : all.failures > config.loginMaxFailures * 10 ? all : null;
+  if (over) {
+    const retry = Math.max(1, Math.ceil((over.windowStart + w - at) / 1000));
+    c.header('Retry-After', String(retry));
+    throw new ApiError('rate_limited', `too many failed sign-ins; try again in ${retry} s (API tokens still work)`, { password: 'too many failed attempts; wait and try again' });
+  }
+}
+
+async function forgetAttempt(c: Ctx, key: string) {
+  const db = c.var.deps.db;
+  await db.batch([
+    db.delete(loginAttempts).where(eq(loginAttempts.key, key)),
+    db.update(loginAttempts).set({ failures: sql`max(${loginAttempts.failures} - 1, 0)` }).where(eq(loginAttempts.key, GLOBAL_KEY)),
+  ]);
+}
+
+async function passwordSet(db: DB) {
+  const [row] = await db.select({ id: adminCredentials.id }).from(adminCredentials).where(eq(adminCredentials.id, 1));
+  return !!row;
+}
+
+const tokenView = (t: typeof apiTokens.$inferSelect) => ({
+  id: t.id, name: t.name, createdAt: iso(t.createdAt), lastUsedAt: iso(t.lastUsedAt), revoked: t.revokedAt != null, revokedAt: iso(t.revokedAt),
+});
+
+export function registerAuth(app: App) {
+  app.openapi(createRoute({
+    method: 'post', path: '/auth/login', tags, request: jsonBody(Login), security: [],
+    description: `Sign in with the admin password. Sets the HttpOnly session cookie \`${SESSION_COOKIE}\` and answers the CSRF token to send as X-CSRF-Token on writes. Failed attempts are limited per client (429 with Retry-After).`,
+    responses: { 200: ok(SessionInfo, 'Signed in'), ...errors, 429: { description: 'Too many failed sign-ins', content: errors[400].content } },
+  }), async (c) => {
+    const { password } = c.req.valid('json');
+    const { db, config } = c.var.deps;
+    checkSameOrigin(c);
+    const at = now(c);
+    const key = clientKey(c);
+    await countAttempt(c, key, at);
+    const [cred] = await db.select().from(adminCredentials).where(eq(adminCredentials.id, 1));
+    if (!cred) throw new ApiError('unauthorized', 'no admin password is set yet: set LIFEBOAT_ADMIN_PASSWORD, or POST /api/v1/auth/password with the admin token', { password: 'is not set up yet' });
+    if (!(await hasher(c).verify(password, cred.passwordHash))) throw new ApiError('unauthorized', 'the password is not correct', { password: 'is not correct' });
+    await forgetAttempt(c, key);
+    const token = randomToken('lbs');
+    const expiresAt = at + config.sessionTtlMs;
+    await db.batch([
+      db.delete(sessions).where(sql`${sessions.expiresAt} <= ${at}`), // housekeeping: expired sessions
+      db.insert(sessions).values({ tokenHash: await sha256Hex(token), createdAt: at, expiresAt, lastUsedAt: at, userAgent: c.req.header('user-agent')?.slice(0, 300) ?? null }),
+    ]);
+    setCookie(c, SESSION_COOKIE, token, {
+      httpOnly: true, sameSite: 'Strict', secure: isHttps(c), path: '/', maxAge: Math.floor(config.sessionTtlMs / 1000),
+    });
+    return json(c, { authenticated: true, method: 'session', csrfToken: await csrfTokenFor(token), expiresAt: iso(expiresAt), passwordSet: true });
+  });
+
+  app.openapi(createRoute({
+    method: 'post', path: '/auth/logout', tags, security: [],
+    description: 'Sign out: ends the session of the cookie (if any) and clears the cookie. Always 200.',
+    responses: { 200: ok(Ok), ...errors },
+  }), async (c) => {
+    const cookie = getCookie(c, SESSION_COOKIE);
+    if (cookie) await c.var.deps.db.delete(sessions).where(eq(sessions.tokenHash, await sha256Hex(cookie)));
+    deleteCookie(c, SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'Strict', secure: isHttps(c) });
+    return json(c, { ok: true });
+  });
+
+  app.openapi(createRoute({
+    method: 'get', path: '/auth/session', tags, security: [],
+    description: 'Who is signed in. Never 401: answers authenticated=false without (valid) credentials, and whether a password is set.',
+    responses: { 200: ok(SessionInfo), ...errors },
+  }), async (c) => {
+    let p = null;
+    try { p = await authenticate(c); } catch (e) { if (!(e instanceof ApiError)) throw e; }
+    return json(c, {
+      authenticated: !!p, method: p?.kind ?? null, csrfToken: p?.kind === 'session' ? p.csrfToken : null,
+      expiresAt: p?.kind === 'session' ? iso(p.expiresAt) : null, passwordSet: await passwordSet(c.var.deps.db),
+    });
+  });
+
+  app.openapi(createRoute({
+    method: 'post', path: '/auth/password', tags, request: jsonBody(SetPassword),
+    description: 'Set or change the admin password. With the admin token or an API token it just sets it (this is how the first password is set, or a forgotten one reset); signed in with a session, currentPassword is required. Other sessions are signed out.',
+    responses: { 200: ok(Ok), ...errors },
+  }), async (c) => {
+    const { password, currentPassword } = c.req.valid('json');
+    const db = c.var.deps.db;
+    const p = c.var.principal;
+    if (p.kind === 'session') {
+      if (!currentPassword) throw invalid('currentPassword', 'is required to change the password');
+      const [cred] = await db.select().from(adminCredentials).where(eq(adminCredentials.id, 1));
+      if (!cred || !(await hasher(c).verify(currentPassword, cred.passwordHash))) throw invalid('currentPassword', 'is not correct');
+    }
+    const at = now(c);
+    const passwordHash = await hasher(c).hash(password);
+    await db.batch([
+      db.insert(adminCredentials).values({ id: 1, passwordHash, updatedAt: at })
+        .onConflictDoUpdate({ target: adminCredentials.id, set: { passwordHash, updatedAt: at } }),
+      p.kind === 'session' ? db.delete(sessions).where(ne(sessions.id, p.sessionId)) : db.delete(sessions),
+    ]);
+    return json(c, { ok: true });
+  });
+
+  app.openapi(createRoute({ method: 'get', path: '/auth/tokens', tags, responses: { 200: ok(list(ApiToken)), ...errors } }), async (c) => {
+    const rows = await c.var.deps.db.select().from(apiTokens).orderBy(asc(apiTokens.id));
+    return json(c, { items: rows.map(tokenView), nextCursor: null });
+  });
+
+  app.openapi(createRoute({
+    method: 'post', path: '/auth/tokens', tags, request: jsonBody(ApiTokenCreate),
+    description: 'Create an API token for automation (Authorization: Bearer …). The token is in this answer only.',
+    responses: { 201: ok(ApiTokenCreated, 'Created (shown once)'), ...errors },
+  }), async (c) => {
+    const { name } = c.req.valid('json');
+    const token = randomToken('lbt');
+    const [row] = await c.var.deps.db.insert(apiTokens).values({ name, tokenHash: await sha256Hex(token), createdAt: now(c) }).returning();
+    return json(c, { ...tokenView(row), token }, 201);
+  });
+
+  app.openapi(createRoute({
+    method: 'delete', path: '/auth/tokens/{id}', tags, request: { params: IdParam },
+    description: 'Revoke an API token: it is refused (401) from now on. The row stays for the record.',
+    responses: { 200: ok(ApiToken), ...errors },
+  }), async (c) => {
+    const { id } = c.req.valid('param');
+    const db = c.var.deps.db;
+    const [row] = await db.update(apiTokens).set({ revokedAt: now(c) }).where(and(eq(apiTokens.id, id), isNull(apiTokens.revokedAt))).returning();
+    if (row) return json(c, tokenView(row));
+    const [cur] = await db.select().from(apiTokens).where(eq(apiTokens.id, id));
+    if (!cur) throw notFound(`API token ${id}`);
+    return json(c, tokenView(cur));
+  });
+}
+
