@@ -57,6 +57,10 @@ export const ProgressRequest = z.object({
 }).strict();
 export const ProgressResponse = z.object({ cancelRequested: z.boolean(), leaseUntil: z.string() });
 
+/** Status of earlier events of this node (the runner checks the owner of a leftover before cleaning it). */
+export const EventStatusRequest = z.object({ ids: z.array(z.number().int().positive()).min(1).max(100) }).strict();
+export const EventStatusResponse = z.object({ events: z.array(z.object({ id: z.number().int(), status: z.string() })) });
+
 export const CatalogSnapshot = z.object({
   name: z.string().max(255), guid: z.string().regex(/^\d+$/), createtxg: z.string().regex(/^\d+$/),
   createdAt: z.string(), usedBytes: z.number().int().min(0), referencedBytes: z.number().int().min(0),

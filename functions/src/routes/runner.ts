@@ -1,9 +1,9 @@
 // The runner side (node token): join, claim (long poll), progress, finish, inventory, catalog.
 import { createRoute } from '@hono/zod-openapi';
-import { and, eq, gt, isNull, lt, or } from 'drizzle-orm';
+import { and, eq, gt, inArray, isNull, lt, or } from 'drizzle-orm';
 import { events, guests, jobs, joinTokens, nodeDatasets, nodes, targets } from '../db/schema.ts';
 import { Ok } from '../contract/api.ts';
-import { CatalogRequest, ClaimRequest, ClaimResponse, FinishRequest, InventoryRequest, JoinRequest, JoinResponse, ProgressRequest, ProgressResponse } from '../contract/runner.ts';
+import { CatalogRequest, ClaimRequest, ClaimResponse, EventStatusRequest, EventStatusResponse, FinishRequest, InventoryRequest, JoinRequest, JoinResponse, ProgressRequest, ProgressResponse } from '../contract/runner.ts';
 import { ApiError, conflict, isUniqueViolation, notFound } from '../lib/errors.ts';
 import { requireNode } from '../lib/auth.ts';
 import { type App, type Ctx, errors, iso, json, jsonBody, now, ok } from '../lib/http.ts';
@@ -64,6 +64,17 @@ export function registerRunner(app: App) {
       if (waker) await waker.wait(nodeId, pause);
       else await new Promise((r) => setTimeout(r, pause));
     }
+  });
+
+  // Before cleaning a leftover staging dataset the runner asks whether its event still runs.
+  // Only this node's events are answered; others are simply absent (no probing).
+  app.openapi(createRoute({ method: 'post', path: '/runner/events/status', tags, request: jsonBody(EventStatusRequest), responses: { 200: ok(EventStatusResponse), ...errors } }), async (c) => {
+    const { ids } = c.req.valid('json');
+    const { db } = c.var.deps;
+    await sweepExpiredLeases(db, now(c));
+    const rows = await db.select({ id: events.id, status: events.status }).from(events)
+      .where(and(inArray(events.id, ids), eq(events.nodeId, c.var.node.id)));
+    return json(c, { events: rows });
   });
 
   app.openapi(createRoute({ method: 'post', path: '/runner/events/{id}/progress', tags, request: { params: EventIdParam, ...jsonBody(ProgressRequest) }, responses: { 200: ok(ProgressResponse), ...errors } }), async (c) => {
