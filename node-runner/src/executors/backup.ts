@@ -19,6 +19,7 @@ import { parseSendEstimate } from '../zfs/parse.ts';
 import { planPrune, type PruneSnapshot } from '../prune/index.ts';
 import { readCatalog } from './browse.ts';
 import { TransferProgress } from './progress.ts';
+import { settleInterruptedReceives } from './resume.ts';
 import {
   ExecError, type BackupParams, type BackupResult, type ExecContext, type Phase,
 } from './types.ts';
@@ -118,6 +119,12 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
     if (jobRootInfo && jobRootInfo.job !== job.id) {
       throw new ExecError('target-not-ready', `${jobRoot} exists on the target but is not owned by job ${job.id} (lifeboat:job=${jobRootInfo.job ?? 'unset'})`);
     }
+    // An earlier run cut off mid-stream: resume it where `recv -s` exists, else nothing is left (resume.ts).
+    if (rcaps.resumableRecv && !params.forkFrom) {
+      const g = genRoot(params.generation);
+      const settled = await settleInterruptedReceives(remote, session, g, job.id, (t) => (t.startsWith(g + '/') ? t.slice(g.length + 1) : null), local, ctx);
+      if (settled.length) tgt = byName(await readTarget());
+    }
 
     // ---- generation: continue, fork (after a restore) or start over ---------------------------
     let generation = params.generation;
@@ -143,6 +150,14 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
       let diverged: { dataset: string; base: SnapshotInfo; newer: SnapshotInfo[] } | null = null;
       for (const d of srcBefore) {
         const t = tgt.get(targetPath(generation, d.name));
+        if (!t && tgt.has(genRoot(generation)) && d.snapshots.some((s) => s.job === job.id && s.generation === generation)) {
+          // Snapshots of this dataset were taken for this generation, yet its copy is gone from the
+          // target (destroyed by hand): that lineage is broken, start over in a new generation.
+          generation = params.nextGeneration;
+          newGeneration = { generation, reason: `${targetPath(params.generation, d.name)} is missing on the target although ${d.name} was backed up to generation ${params.generation} (destroyed by hand?): new generation with a full send` };
+          diverged = null;
+          break;
+        }
         if (!t) continue; // new to the target: full send of its own
         const base = newestCommonSnapshot(d.snapshots, t.snapshots);
         if (!base) {
@@ -206,6 +221,7 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
         await params.guest.start();
       }
     }
+    ctx.checkpoint?.('after-snapshot');
 
     // ---- fork the new generation from the restored snapshot ------------------------------------
     const src = (await readSource()).filter((d) => d.snapshots.some((s) => s.name === snapName));
@@ -260,7 +276,7 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
 
     // ---- 3. transfer -------------------------------------------------------------------------------
     checkAborted(signal);
-    const progress = new TransferProgress(ctx, total);
+    const progress = new TransferProgress(ctx, total, 5000, 'mid-transfer');
     const results: BackupResult['datasets'] = [];
     progress.start();
     try {
@@ -274,6 +290,7 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
         const before = progress.bytesDone;
         await transfer(local, session, rcaps, p, progress, signal);
         results.push({ source: p.source, target: p.target, mode: p.base ? 'incremental' : 'full', bytes: progress.bytesDone - before, baseSnapshot: p.base?.name ?? null });
+        ctx.checkpoint?.('after-receive');
 
         // ---- 4. verify by GUID, then tag ----------------------------------------------------------
         const full = `${p.target}@${snapName}`;
@@ -308,6 +325,7 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
           await z.destroySnapshotChecked(s.full, s.guid, job.id);
           pruned.push({ side, snapshot: s.full });
           ctx.log(`pruned ${side} ${s.full}`);
+          ctx.checkpoint?.('during-pruning');
         } catch (e) {
           const err = asExecError(e);
           if (err.errorClass === 'cancelled' || err.errorClass === 'connectivity') throw err;
@@ -384,7 +402,8 @@ async function transfer(local: Zfs, session: SshSession, rcaps: ZfsCapabilities,
   signal.addEventListener('abort', onAbort, { once: true });
   const sendArgv = ['zfs', 'send', ...(p.base ? ['-i', p.base.full] : []), p.snap.full];
   // never -F: nothing on the target is rolled back or destroyed by a receive
-  const recvArgv = ['zfs', 'recv', ...(rcaps.recvNoMount ? ['-u'] : []), p.target];
+  // -s: a cut-off stream leaves a resume token (resumed or cleared by the next run, resume.ts)
+  const recvArgv = ['zfs', 'recv', ...(rcaps.recvNoMount ? ['-u'] : []), ...(rcaps.resumableRecv ? ['-s'] : []), p.target];
   const send = local.host.spawn(sendArgv, { stdin: 'ignore', stdout: 'pipe' }, ac.signal);
   const recv = session.spawn(recvArgv, { stdin: 'pipe', stdout: 'ignore' }, ac.signal);
   let sendErr = '';
