@@ -1,0 +1,317 @@
+// Sign-in, sessions, CSRF, rate limiting, API tokens, node revocation and host key re-pinning
+// against the real app over a real libSQL file DB.
+import { afterEach, describe, expect, it } from 'vitest';
+import { sql } from 'drizzle-orm';
+import { ADMIN, joinNode, makeTarget, startControl, type TestControl } from '../helpers/control.ts';
+import { createPasswordHasher } from '../../functions/src/lib/password.ts';
+import { nodePasswordHasher } from '../../functions/src/password-node.ts';
+import { contentSecurityPolicy, inlineScriptHashes } from '../../functions/src/headers.ts';
+
+let ctl: TestControl;
+let peer = '203.0.113.7';
+afterEach(() => ctl?.close());
+
+const PW = 'correct horse battery staple';
+
+async function start(over: Record<string, unknown> = {}) {
+  ctl = await startControl({ loginMaxFailures: 3, loginWindowMs: 60_000, ...over }, { clientAddress: () => peer });
+  return ctl;
+}
+
+/** A raw request (no admin token) with an optional cookie and headers. */
+async function raw(method: string, path: string, opts: { body?: unknown; cookie?: string; headers?: Record<string, string>; url?: string } = {}) {
+  const res = await ctl.app.request(`${opts.url ?? 'http://localhost'}/api/v1${path}`, {
+    method,
+    headers: {
+      ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...(opts.cookie ? { cookie: `lifeboat_session=${opts.cookie}` } : {}),
+      ...opts.headers,
+    },
+    body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+  });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : null };
+}
+
+function sessionCookie(headers: Headers): { value: string; attrs: string } {
+  const set = headers.get('set-cookie') ?? '';
+  const m = /lifeboat_session=([^;]*)(.*)$/.exec(set);
+  if (!m) throw new Error(`no session cookie in ${set}`);
+  return { value: m[1], attrs: m[2] };
+}
+
+async function login(password = PW, headers: Record<string, string> = {}, url?: string) {
+  return raw('POST', '/auth/login', { body: { password }, headers, url });
+}
+
+describe('password hashing', () => {
+  it('scrypt: pure JS (workerd) and node:crypto produce interchangeable hashes', async () => {
+    const js = createPasswordHasher(undefined, { logN: 10, r: 8, p: 1 });
+    const native = nodePasswordHasher();
+    const h = await js.hash('pässword');
+    expect(h).toMatch(/^scrypt\$10\$8\$1\$[\w-]{22}\$[\w-]{43}$/);
+    expect(await native.verify('pässword', h)).toBe(true);
+    expect(await native.verify('pässword'.normalize('NFD'), h)).toBe(true);
+    expect(await native.verify('password', h)).toBe(false);
+    const full = await native.hash('x'.repeat(12));
+    expect(full).toMatch(/^scrypt\$15\$8\$3\$/); // the production work factor (OWASP: N=2^15, r=8, p=3)
+    expect(await js.verify('x'.repeat(12), full)).toBe(true);
+    expect(await js.verify('x', 'scrypt$99$8$1$AAAA$AAAA')).toBe(false);
+  });
+});
+
+describe('sign-in', () => {
+  it('the first password is set with the admin token; the password is stored as scrypt, never plain', async () => {
+    await start();
+    const before = await raw('GET', '/auth/session');
+    expect(before.body).toEqual({ authenticated: false, method: null, csrfToken: null, expiresAt: null, passwordSet: false });
+    const none = await login();
+    expect(none.status).toBe(401);
+    expect(none.body.error.fields.password).toMatch(/not set up/);
+    const short = await ctl.api('POST', '/auth/password', { password: 'short' });
+    expect(short.status).toBe(400);
+    expect(short.body.error.fields.password).toBeTruthy();
+    expect((await ctl.api('POST', '/auth/password', { password: PW })).status).toBe(200);
+    const rows = await ctl.db.all<any>(sql`SELECT password_hash FROM admin_credentials`);
+    expect(rows).toHaveLength(1);
+    expect(rows[0].password_hash).toMatch(/^scrypt\$/);
+    expect(rows[0].password_hash).not.toContain(PW);
+    expect((await raw('GET', '/auth/session')).body.passwordSet).toBe(true);
+  });
+
+  it('login sets an HttpOnly SameSite=Strict cookie (Secure only over https or a trusted proxy), logout ends it', async () => {
+    await start();
+    await ctl.api('POST', '/auth/password', { password: PW });
+    const wrong = await login('nope');
+    expect(wrong.status).toBe(401);
+    expect(wrong.body.error.fields.password).toBe('is not correct');
+    expect(wrong.headers.get('set-cookie')).toBeNull();
+
+    const ok = await login();
+    expect(ok.status).toBe(200);
+    const c = sessionCookie(ok.headers);
+    expect(c.attrs).toMatch(/HttpOnly/);
+    expect(c.attrs).toMatch(/SameSite=Strict/);
+    expect(c.attrs).toMatch(/Path=\//);
+    expect(c.attrs).not.toMatch(/Secure/);
+    expect(ok.body).toEqual({ authenticated: true, method: 'session', csrfToken: expect.any(String), expiresAt: expect.any(String), passwordSet: true });
+    expect(JSON.stringify(ok.body)).not.toContain(c.value);
+    // The session is stored hashed.
+    const [s] = await ctl.db.all<any>(sql`SELECT token_hash FROM sessions`);
+    expect(s.token_hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(s.token_hash).not.toBe(c.value);
+
+    const session = await raw('GET', '/auth/session', { cookie: c.value });
+    expect(session.body).toMatchObject({ authenticated: true, method: 'session', csrfToken: ok.body.csrfToken });
+    expect((await raw('GET', '/targets', { cookie: c.value })).status).toBe(200);
+
+    expect(sessionCookie((await login(PW, {}, 'https://lifeboat.example')).headers).attrs).toMatch(/Secure/);
+    // X-Forwarded-Proto is ignored unless a proxy is trusted.
+    expect(sessionCookie((await login(PW, { 'x-forwarded-proto': 'https' })).headers).attrs).not.toMatch(/Secure/);
+
+    const out = await raw('POST', '/auth/logout', { cookie: c.value });
+    expect(out.status).toBe(200);
+    expect(out.headers.get('set-cookie')).toMatch(/lifeboat_session=;.*Max-Age=0/);
+    expect((await raw('GET', '/targets', { cookie: c.value })).status).toBe(401);
+    expect((await raw('GET', '/auth/session', { cookie: c.value })).body.authenticated).toBe(false);
+  });
+
+  it('behind a trusted proxy: Secure from X-Forwarded-Proto, rate limit per X-Forwarded-For client', async () => {
+    await start({ trustProxy: true });
+    await ctl.api('POST', '/auth/password', { password: PW });
+    expect(sessionCookie((await login(PW, { 'x-forwarded-proto': 'https' })).headers).attrs).toMatch(/Secure/);
+    for (let i = 0; i < 3; i++) expect((await login('bad', { 'x-forwarded-for': '198.51.100.1, 192.0.2.9' })).status).toBe(401);
+    expect((await login(PW, { 'x-forwarded-for': '198.51.100.1, 192.0.2.9' })).status).toBe(429);
+    expect((await login(PW, { 'x-forwarded-for': '198.51.100.1, 192.0.2.10' })).status).toBe(200);
+  });
+
+  it('session expires after its lifetime', async () => {
+    await start({ sessionTtlMs: 60_000 });
+    await ctl.api('POST', '/auth/password', { password: PW });
+    ctl.clock.now = Date.now();
+    const c = sessionCookie((await login()).headers);
+    ctl.clock.now += 61_000;
+    const r = await raw('GET', '/jobs', { cookie: c.value });
+    expect(r.status).toBe(401);
+    expect(r.body.error.message).toMatch(/expired/);
+  });
+
+  it('failed sign-ins are rate-limited per client (429 + Retry-After), counted in the DB, reset after the window', async () => {
+    await start();
+    await ctl.api('POST', '/auth/password', { password: PW });
+    ctl.clock.now = Date.now();
+    for (let i = 0; i < 3; i++) expect((await login('guess' + i)).status).toBe(401);
+    const limited = await login(); // even the right password, until the window ends
+    expect(limited.status).toBe(429);
+    expect(limited.body.error.code).toBe('rate_limited');
+    expect(limited.body.error.fields.password).toBeTruthy();
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    const [row] = await ctl.db.all<any>(sql`SELECT failures FROM login_attempts WHERE key = ${'ip:' + peer}`);
+    expect(row.failures).toBeGreaterThanOrEqual(4);
+    // The admin token is not affected.
+    expect((await ctl.api('GET', '/targets')).status).toBe(200);
+    // Another client can still sign in.
+    peer = '203.0.113.8';
+    expect((await login()).status).toBe(200);
+    peer = '203.0.113.7';
+    ctl.clock.now += 61_000;
+    expect((await login()).status).toBe(200);
+    // A success clears the client's counter.
+    expect(await ctl.db.all<any>(sql`SELECT failures FROM login_attempts WHERE key = ${'ip:' + peer}`)).toEqual([]);
+  });
+
+  it('a global ceiling stops guessing spread over many clients', async () => {
+    await start({ loginMaxFailures: 1 });
+    await ctl.api('POST', '/auth/password', { password: PW });
+    for (let i = 0; i < 10; i++) { peer = `192.0.2.${i}`; expect((await login('bad')).status).toBe(401); }
+    peer = '192.0.2.200';
+    expect((await login('bad')).status).toBe(429);
+  });
+
+  it('cookie-authenticated writes need X-CSRF-Token and a same-origin request; Bearer requests do not', async () => {
+    await start();
+    await ctl.api('POST', '/auth/password', { password: PW });
+    const ok = await login();
+    const cookie = sessionCookie(ok.headers).value;
+    const body = { name: 'csrf-t', sshHost: 'backup.example.org', sshPrivateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n', backupRoot: 'backup/x' };
+    const noHeader = await raw('POST', '/targets', { cookie, body });
+    expect(noHeader.status).toBe(403);
+    expect(noHeader.body.error.fields['X-CSRF-Token']).toBeTruthy();
+    const wrong = await raw('POST', '/targets', { cookie, body, headers: { 'x-csrf-token': 'x'.repeat(43) } });
+    expect(wrong.status).toBe(403);
+    const csrf = { 'x-csrf-token': ok.body.csrfToken };
+    const evil = await raw('POST', '/targets', { cookie, body, headers: { ...csrf, origin: 'https://evil.example' } });
+    expect(evil.status).toBe(403);
+    expect(evil.body.error.fields.Origin).toBeTruthy();
+    expect((await raw('POST', '/targets', { cookie, body, headers: { ...csrf, 'sec-fetch-site': 'cross-site' } })).status).toBe(403);
+    expect((await ctl.db.all<any>(sql`SELECT id FROM targets`))).toEqual([]);
+    const good = await raw('POST', '/targets', { cookie, body, headers: { ...csrf, origin: 'http://localhost' } });
+    expect(good.status).toBe(201);
+    // GET needs no CSRF header; Bearer writes need none either.
+    expect((await raw('GET', `/targets/${good.body.id}`, { cookie })).status).toBe(200);
+    expect((await ctl.api('PATCH', `/targets/${good.body.id}`, { description: 'by token' })).status).toBe(200);
+    // Sign-in from another origin is refused too.
+    expect((await login(PW, { origin: 'https://evil.example' })).status).toBe(403);
+  });
+
+  it('changing the password with a session needs the current one and signs out the other sessions', async () => {
+    await start();
+    await ctl.api('POST', '/auth/password', { password: PW });
+    const a = await login();
+    const b = await login();
+    const ca = sessionCookie(a.headers).value, cb = sessionCookie(b.headers).value;
+    const h = { 'x-csrf-token': a.body.csrfToken };
+    const missing = await raw('POST', '/auth/password', { cookie: ca, headers: h, body: { password: 'another long password' } });
+    expect(missing.status).toBe(400);
+    expect(missing.body.error.fields.currentPassword).toBeTruthy();
+    const wrong = await raw('POST', '/auth/password', { cookie: ca, headers: h, body: { password: 'another long password', currentPassword: 'nope' } });
+    expect(wrong.status).toBe(400);
+    expect((await raw('POST', '/auth/password', { cookie: ca, headers: h, body: { password: 'another long password', currentPassword: PW } })).status).toBe(200);
+    expect((await raw('GET', '/jobs', { cookie: ca })).status).toBe(200);
+    expect((await raw('GET', '/jobs', { cookie: cb })).status).toBe(401);
+    expect((await login()).status).toBe(401);
+    expect((await login('another long password')).status).toBe(200);
+  });
+});
+
+describe('API tokens', () => {
+  it('create (shown once), use, list without the secret, revoke; the admin token keeps working', async () => {
+    await start();
+    const created = await ctl.api('POST', '/auth/tokens', { name: 'ci' });
+    expect(created.status).toBe(201);
+    const token = created.body.token as string;
+    expect(token).toMatch(/^lbt_[\w-]{43}$/);
+    const [row] = await ctl.db.all<any>(sql`SELECT token_hash FROM api_tokens`);
+    expect(row.token_hash).toMatch(/^[0-9a-f]{64}$/);
+    const listed = await ctl.api('GET', '/auth/tokens');
+    expect(listed.body.items).toEqual([expect.objectContaining({ id: created.body.id, name: 'ci', revoked: false })]);
+    expect(JSON.stringify(listed.body)).not.toContain(token);
+    const byToken = await raw('GET', '/jobs', { headers: { authorization: `Bearer ${token}` } });
+    expect(byToken.status).toBe(200);
+    expect((await raw('GET', '/auth/session', { headers: { authorization: `Bearer ${token}` } })).body.method).toBe('api-token');
+    expect((await ctl.api('GET', '/auth/tokens')).body.items[0].lastUsedAt).not.toBeNull();
+    // Token writes need no CSRF header.
+    expect((await raw('POST', '/nodes/join-tokens', { headers: { authorization: `Bearer ${token}` } })).status).toBe(201);
+    const revoked = await ctl.api('DELETE', `/auth/tokens/${created.body.id}`);
+    expect(revoked.body).toMatchObject({ revoked: true });
+    const after = await raw('GET', '/jobs', { headers: { authorization: `Bearer ${token}` } });
+    expect(after.status).toBe(401);
+    expect(after.body.error.message).toMatch(/revoked/);
+    expect((await ctl.api('DELETE', '/auth/tokens/999')).status).toBe(404);
+    expect((await raw('GET', '/jobs', { headers: { authorization: `Bearer ${ADMIN}` } })).status).toBe(200);
+    expect((await ctl.api('POST', '/auth/tokens', { name: '' })).body.error.fields.name).toBeTruthy();
+  });
+});
+
+describe('runner identity', () => {
+  it('a revoked node is refused (401) on every runner route; its queued work is cancelled', async () => {
+    await start();
+    const n = await joinNode(ctl, 'n1');
+    const t = await makeTarget(ctl);
+    const v = await ctl.api('POST', `/targets/${t.id}/validate`, { nodeId: n.id });
+    expect(v.status).toBe(202);
+    const r = await ctl.api('POST', `/nodes/${n.id}/revoke`);
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ id: n.id, revoked: true });
+    for (const [path, body] of [['/runner/claim', { max: 1, waitMs: 0 }], ['/runner/inventory', { zfsVersion: null }], [`/runner/events/${v.body.eventId}/progress`, {}]] as const) {
+      const res = await ctl.node(n.token, path, body);
+      expect(res.status, path).toBe(401);
+      expect(res.body.error.message).toMatch(/revoked/);
+    }
+    expect((await ctl.api('GET', `/events/${v.body.eventId}`)).body).toMatchObject({ status: 'cancelled' });
+    expect((await ctl.api('GET', '/nodes')).body.items[0].revoked).toBe(true);
+    // Work can no longer be queued on it.
+    expect((await ctl.api('POST', `/targets/${t.id}/validate`, { nodeId: n.id })).status).toBe(400);
+    expect((await ctl.api('POST', `/nodes/${n.id}/revoke`)).body.revoked).toBe(true); // again: same answer
+    expect((await ctl.api('POST', '/nodes/999/revoke')).status).toBe(404);
+  });
+});
+
+describe('host keys', () => {
+  it('reset clears the pin, records a validate event in the history, and the next validation pins the new key', async () => {
+    await start();
+    const n = await joinNode(ctl, 'n1');
+    const t = await makeTarget(ctl);
+    const finishValidate = async (eventId: number, key: string, fp: string) => {
+      const claim = await ctl.node(n.token, '/runner/claim', { max: 1, waitMs: 0 });
+      expect(claim.body.events.map((e: any) => e.id)).toEqual([eventId]);
+      const hostKey = claim.body.events[0].target.hostKey;
+      await ctl.node(n.token, `/runner/events/${eventId}/finish`, { status: 'success', result: { hostKey: key, fingerprint: fp } });
+      return hostKey;
+    };
+    const v = await ctl.api('POST', `/targets/${t.id}/validate`, {});
+    expect(await finishValidate(v.body.eventId, 'old-key', 'SHA256:old')).toBeNull();
+    expect((await ctl.api('GET', `/targets/${t.id}`)).body.hostKeyFingerprint).toBe('SHA256:old');
+
+    const reset = await ctl.api('POST', `/targets/${t.id}/host-key/reset`, {});
+    expect(reset.status).toBe(202);
+    const after = (await ctl.api('GET', `/targets/${t.id}`)).body;
+    expect(after.hostKeyFingerprint).toBeNull();
+    expect(after.nodeStatus[0].state).toBe('config-changed');
+    const ev = (await ctl.api('GET', `/events/${reset.body.eventId}`)).body;
+    expect(ev).toMatchObject({ kind: 'validate', trigger: 'host-key-reset', targetId: t.id, status: 'queued' });
+    expect(ev.note).toContain('SHA256:old');
+    expect(await finishValidate(reset.body.eventId, 'new-key', 'SHA256:new')).toBeNull(); // the runner accepts the new key
+    const pinned = (await ctl.api('GET', `/targets/${t.id}`)).body;
+    expect(pinned.hostKeyFingerprint).toBe('SHA256:new');
+    expect(pinned.nodeStatus[0].state).toBe('ready');
+    const [row] = await ctl.db.all<any>(sql`SELECT host_key FROM targets`);
+    expect(row.host_key).toBe('new-key');
+    expect((await ctl.api('POST', '/targets/999/host-key/reset', {})).status).toBe(404);
+    expect((await ctl.api('POST', `/targets/${t.id}/host-key/reset`, { nodeId: 'x' })).body.error.fields.nodeId).toBeTruthy();
+  });
+});
+
+describe('content security policy', () => {
+  it('allows the inline bootstrap script of the built index.html by hash, nothing inline otherwise', async () => {
+    const html = '<html><head><script type="module" src="/a.js"></script></head><body><script>\n  start();\n</script></body></html>';
+    const hashes = await inlineScriptHashes(html);
+    expect(hashes).toHaveLength(1);
+    const { createHash } = await import('node:crypto');
+    expect(hashes[0]).toBe(`'sha256-${createHash('sha256').update('\n  start();\n').digest('base64')}'`);
+    const csp = await contentSecurityPolicy(html);
+    expect(csp).toContain(`script-src 'self' ${hashes[0]}`);
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toMatch(/script-src[^;]*unsafe-inline/);
+  });
+});
