@@ -23,7 +23,7 @@ beforeAll(async () => {
   mf = new Miniflare({
     modules: [{ type: 'ESModule', path: 'worker.mjs', contents: readFileSync(out, 'utf8') }], compatibilityDate: '2026-04-01',
     d1Databases: ['DB'], d1Persist: false,
-    bindings: { LIFEBOAT_ADMIN_TOKEN: ADMIN, LIFEBOAT_SECRET_KEY: 'worker-test-secret' },
+    bindings: { LIFEBOAT_ADMIN_TOKEN: ADMIN, LIFEBOAT_SECRET_KEY: 'worker-test-secret', LIFEBOAT_ADMIN_PASSWORD: 'worker admin password' },
   });
   // What `wrangler d1 migrations apply` does: run drizzle's SQL files in order.
   const d1 = await mf.getD1Database('DB');
@@ -73,4 +73,23 @@ describe('workerd + D1', () => {
     expect(list.status).toBe(200);
     expect(list.body.items).toEqual([expect.objectContaining({ id: run.body.eventId, kind: 'backup', status: 'running', jobName: 'nightly' })]);
   });
+
+  it('signs in with the password (scrypt in pure JS on workerd), cookie + CSRF writes, API tokens', async () => {
+    const post = (path: string, body: unknown, headers: Record<string, string> = {}) => mf.dispatchFetch(`http://lifeboat.test/api/v1${path}`, {
+      method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body),
+    });
+    const bad = await post('/auth/login', { password: 'nope' }, { 'cf-connecting-ip': '192.0.2.1' });
+    expect(bad.status).toBe(401);
+    const res = await post('/auth/login', { password: 'worker admin password' }, { 'cf-connecting-ip': '192.0.2.1' });
+    expect(res.status).toBe(200);
+    const { csrfToken } = await res.json() as any;
+    const cookie = /lifeboat_session=[^;]+/.exec(res.headers.get('set-cookie') ?? '')![0];
+    const list = await mf.dispatchFetch('http://lifeboat.test/api/v1/targets', { headers: { cookie } });
+    expect(list.status).toBe(200);
+    expect((await post('/auth/tokens', { name: 'ci' }, { cookie })).status).toBe(403);
+    const tok = await post('/auth/tokens', { name: 'ci' }, { cookie, 'x-csrf-token': csrfToken });
+    expect(tok.status).toBe(201);
+    const { token } = await tok.json() as any;
+    expect((await call('GET', '/jobs', undefined, token)).status).toBe(200);
+  }, 60_000);
 });
