@@ -5,9 +5,9 @@ import { events, jobs, nodes } from '../db/schema.ts';
 import { type App, json, now, ok } from '../lib/http.ts';
 
 export function registerHealth(app: App) {
-  app.openapi(createRoute({ method: 'get', path: '/health', tags: ['system'], responses: { 200: ok(z.object({ ok: z.boolean(), time: z.string() })) } }), async (c) => {
+  app.openapi(createRoute({ method: 'get', path: '/health', tags: ['system'], responses: { 200: ok(z.object({ ok: z.boolean(), time: z.string(), defaultTimezone: z.string() })) } }), async (c) => {
     await c.var.deps.db.run(sql`SELECT 1`);
-    return json(c, { ok: true, time: new Date(now(c)).toISOString() });
+    return json(c, { ok: true, time: new Date(now(c)).toISOString(), defaultTimezone: c.var.deps.config.defaultTimezone });
   });
 }
 
