@@ -324,6 +324,71 @@ describe('swap rollback, local children, custom mountpoints, guests', () => {
   }, 180_000);
 });
 
+describe('crash recovery (leftovers of an earlier restore event)', () => {
+  const J = 5;
+  const X = 77; // the event that "crashed" between the two swap renames
+  let ds: string;
+  let j: JobSpec;
+  let r1: Awaited<ReturnType<typeof runBackup>>;
+  const restoreParams = async (): Promise<JobRestoreParams> => {
+    const tds = `${backupRoot}/j${J}/g1/${ds}`;
+    return { target, job: j, generation: 1, snapshot: r1.snapshot, guid: await prop(`${tds}@${r1.snapshot}`, 'guid'), dataset: tds };
+  };
+  const withStatus = (t: ReturnType<typeof testContext>, status: string | null) =>
+    Object.assign(t.ctx, { eventStatus: async (ids: number[]) => new Map(status === null ? [] : ids.map((i) => [i, status] as [number, string])) });
+
+  beforeAll(async () => {
+    ds = `${src.name}/crash`;
+    await zfs('create', ds);
+    await writeRandom(join(mnt(ds), 'data'), 3 * MiB);
+    await writeFile(join(mnt(ds), 'c.txt'), 'crash 1\n');
+    j = job(J, ds);
+    r1 = await runBackup(backupParams(j), testContext().ctx);
+    await writeFile(join(mnt(ds), 'c.txt'), 'crash live\n');
+    await zfs('create', `${ds}/extra`);
+    await writeFile(join(mnt(ds), 'extra', 'e.txt'), 'extra\n');
+    // what a runner killed between the swap renames leaves behind
+    await zfs('set', `lifeboat:set-aside=${X}`, ds);
+    await zfs('unmount', ds);
+    await zfs('rename', ds, `${ds}-lb-old-${X}`);
+    const container = `${src.name}/.lb-staging-${X}-crash`;
+    await zfs('create', '-o', 'mountpoint=none', '-o', `lifeboat:staging=${X}`, container);
+    await zfs('create', `${container}/crash`);
+  }, 180_000);
+
+  it('while the owner event is running or unknown: refused (source-state), nothing touched', async () => {
+    const state = await poolState();
+    for (const status of ['running', null]) {
+      const t = testContext(600);
+      withStatus(t, status);
+      const e = await expectExecError(runJobRestore(await restoreParams(), t.ctx), 'source-state');
+      expect(e.message).toMatch(/set aside by restore event 77/);
+      expect(await poolState()).toBe(state);
+    }
+    const t = testContext(600); // no eventStatus at all: the same
+    await expectExecError(runJobRestore(await restoreParams(), t.ctx), 'source-state');
+    expect(await poolState()).toBe(state);
+  }, 180_000);
+
+  it('once the owner event is over: the original is renamed back, its staging removed, then the restore runs; checkpoints are passed', async () => {
+    const t = testContext(601);
+    withStatus(t, 'interrupted');
+    const seen: string[] = [];
+    Object.assign(t.ctx, { checkpoint: (n: string) => { seen.push(n); } });
+    const res = await runJobRestore(await restoreParams(), t.ctx);
+    const logs = t.logs.join('\n');
+    expect(logs).toMatch(new RegExp(`recovered ${ds}: interrupted restore event 77`));
+    expect(logs).toMatch(/removed leftover staging .*\.lb-staging-77-crash/);
+    expect(res.replaced).toEqual([ds]); // the original was back in place, so it was replaced (and its child kept)
+    expect(res.preserved).toEqual([`${ds}/extra`]);
+    expect(res.leftovers).toEqual([]);
+    expect(await readFile(join(mnt(ds), 'c.txt'), 'utf8')).toBe('crash 1\n');
+    expect(await readFile(join(mnt(ds), 'extra', 'e.txt'), 'utf8')).toBe('extra\n');
+    expect(seen).toEqual(['restore-staging', 'between-swap-renames']);
+    expect(await restoreDebris()).toEqual([]);
+  }, 180_000);
+});
+
 describe('out-of-band restore', () => {
   const J = 3;
   let ds: string;

@@ -176,11 +176,19 @@ async function restore(spec: RestoreSpec, ctx: ExecContext): Promise<RestoreResu
       ctx.log(`warning: snapshot ${located.name} (GUID ${spec.guid}) is tagged generation ${located.generation} on the target, not ${spec.generation}`);
     }
 
+    // ---- leftovers of earlier restores beside the destinations: cleaned when their event is over, else reported
+    const destinations = located.groups.map((g) => g.destination);
+    for (const destination of destinations) {
+      if (!isValidDatasetName(destination)) throw new ExecError('source-state', `invalid destination dataset ${JSON.stringify(destination)}`);
+      if (!destination.includes('/')) throw new ExecError('source-state', `cannot restore onto the pool root ${destination}; choose a dataset below it`);
+    }
+    for (const p of new Set(destinations.map(parentOf))) {
+      if (await local.exists(p)) await handleLeftovers(local, safe, p, destinations, E, ctx, result);
+    }
+
     // ---- plan each destination ---------------------------------------------------------------------
     for (const g of located.groups) {
       const destination = g.destination;
-      if (!isValidDatasetName(destination)) throw new ExecError('source-state', `invalid destination dataset ${JSON.stringify(destination)}`);
-      if (!destination.includes('/')) throw new ExecError('source-state', `cannot restore onto the pool root ${destination}; choose a dataset below it`);
       await checkNotTargetTree(local, remote, destination, spec.target.backupRoot);
       const exists = await local.exists(destination);
       if (exists && spec.guestCreateOnly) throw new ExecError('source-state', `${destination} exists: guest restores never overwrite an existing dataset`);
@@ -207,14 +215,6 @@ async function restore(spec: RestoreSpec, ctx: ExecContext): Promise<RestoreResu
       }
       units.push(u);
     }
-    for (const p of new Set(units.map((u) => u.parent))) {
-      if (!(await local.exists(p))) continue;
-      for (const l of await findRestoreLeftovers(local, p)) {
-        if (l.eventId === String(E)) continue;
-        result.leftovers.push(l.dataset);
-        ctx.log(`warning: ${l.dataset} is a leftover of restore event ${l.eventId} (${l.property}); not touched — check and destroy it by hand`);
-      }
-    }
 
     // ---- staging ---------------------------------------------------------------------------------
     for (const u of units) {
@@ -225,7 +225,7 @@ async function restore(spec: RestoreSpec, ctx: ExecContext): Promise<RestoreResu
     }
     const total = units.reduce((n, u) => n + u.items.reduce((m, it) => m + it.snap.referenced, 0), 0);
     if (signal.aborted) throw new ExecError('cancelled', 'restore cancelled');
-    const progress = new TransferProgress(ctx, total);
+    const progress = new TransferProgress(ctx, total, 5000, 'restore-staging');
     progress.start();
     try {
       for (const u of units) {
@@ -338,6 +338,63 @@ async function restore(spec: RestoreSpec, ctx: ExecContext): Promise<RestoreResu
   }
   ctx.log(`restored ${result.snapshot} (GUID ${result.guid}) onto ${units.map((u) => u.destination).join(', ')}`);
   return result;
+}
+
+const FINISHED = new Set(['success', 'failed', 'interrupted', 'cancelled']);
+
+/**
+ * Leftovers of other restore events directly under `parent` (by property, never by name alone).
+ * When the server says their event is over: a staging container is destroyed (ownership checked);
+ * a set-aside copy of one of `destinations` whose destination is missing (a crash between the two
+ * swap renames) is renamed back into place; a live dataset marked but never renamed is unmarked.
+ * Everything else is reported and left alone; a set-aside copy of a missing destination that
+ * cannot be recovered stops the restore (restoring would bury the original further).
+ */
+async function handleLeftovers(local: Zfs, safe: Zfs, parent: string, destinations: string[], E: number, ctx: ExecContext, result: RestoreResult): Promise<void> {
+  const found = (await findRestoreLeftovers(local, parent)).filter((l) => l.eventId !== String(E));
+  if (!found.length) return;
+  const ids = [...new Set(found.map((l) => Number(l.eventId)).filter((n) => Number.isSafeInteger(n) && n > 0))];
+  let status = new Map<number, string>();
+  if (ctx.eventStatus && ids.length) {
+    try { status = await ctx.eventStatus(ids); } catch (e) { ctx.log(`warning: could not ask the server about events ${ids.join(', ')}: ${asExecError(e).message}`); }
+  }
+  for (const l of found) {
+    const X = Number(l.eventId);
+    const st = status.get(X);
+    const over = st !== undefined && FINISHED.has(st);
+    try {
+      if (over && l.property === USER_PROP_STAGING) {
+        if (await destroyStaging(safe, l.dataset, X, null)) { ctx.log(`removed leftover staging ${l.dataset} of ${st} restore event ${X}`); continue; }
+      }
+      if (over && l.property === USER_PROP_SET_ASIDE) {
+        const suffix = `-lb-old-${X}`;
+        if (!l.dataset.endsWith(suffix)) {
+          // marked right before its rename aside, which never happened: it is the live dataset
+          await safe.run(['inherit', USER_PROP_SET_ASIDE, l.dataset], `zfs inherit ${l.dataset}`);
+          ctx.log(`cleared the set-aside mark of ${st} restore event ${X} from ${l.dataset} (it was never renamed)`);
+          continue;
+        }
+        const original = l.dataset.slice(0, -suffix.length);
+        if (destinations.includes(original) && !(await local.exists(original))) {
+          await runRetryBusy(safe, ['rename', l.dataset, original], `zfs rename ${l.dataset} ${original}`);
+          await safe.run(['inherit', USER_PROP_SET_ASIDE, original], `zfs inherit ${original}`);
+          await mountTree(safe, original);
+          ctx.log(`recovered ${original}: ${st} restore event ${X} had set it aside as ${l.dataset} and stopped before renaming anything into place`);
+          continue;
+        }
+      }
+    } catch (e) {
+      ctx.log(`warning: could not clean up ${l.dataset}: ${asExecError(e).message}`);
+    }
+    if (l.property === USER_PROP_SET_ASIDE) {
+      const original = l.dataset.replace(/-lb-old-\d+$/, '');
+      if (destinations.includes(original) && !(await local.exists(original))) {
+        throw new ExecError('source-state', `${l.dataset} holds ${original} as set aside by restore event ${X} (${st ?? 'status unknown'}), and ${original} is missing; resolve that first`);
+      }
+    }
+    result.leftovers.push(l.dataset);
+    ctx.log(`warning: ${l.dataset} is a leftover of restore event ${X} (${l.property}, event ${st ?? 'unknown to the server'}); not touched`);
+  }
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -544,11 +601,13 @@ async function swapUnit(z: Zfs, u: Unit, E: number, undo: { what: string; f: () 
     u.live = await readLive(z, d); // children created during the transfer are moved over too
     const mounted = await unmountTree(z, d);
     undo.push({ what: `mounting ${d} again`, f: () => mountList(z, mounted) });
+    // marked before the rename, so a crash never leaves an unmarked set-aside copy
+    await z.set(d, { [USER_PROP_SET_ASIDE]: String(E) });
+    undo.push({ what: `clearing ${USER_PROP_SET_ASIDE} on ${d}`, f: () => z.run(['inherit', USER_PROP_SET_ASIDE, d], `zfs inherit ${d}`).then(() => undefined) });
     await runRetryBusy(z, ['rename', d, u.setAside], `zfs rename ${d} ${u.setAside}`);
     undo.push({ what: `renaming ${u.setAside} back to ${d}`, f: () => runRetryBusy(z, ['rename', u.setAside, d], `zfs rename ${u.setAside} ${d}`) });
-    await z.set(u.setAside, { [USER_PROP_SET_ASIDE]: String(E) });
-    undo.push({ what: `clearing ${USER_PROP_SET_ASIDE} on ${u.setAside}`, f: () => z.run(['inherit', USER_PROP_SET_ASIDE, u.setAside], `zfs inherit ${u.setAside}`).then(() => undefined) });
     ctx.log(`set aside ${d} → ${u.setAside}`);
+    ctx.checkpoint?.('between-swap-renames');
   } else if (await z.exists(d)) {
     throw new ExecError('source-state', `${d} appeared while the restore was staging; not replacing it`);
   }
