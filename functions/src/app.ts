@@ -18,19 +18,21 @@ export type { AppDeps } from './lib/http.ts';
 
 /** zod issues → { field: message } (unknown keys are named too). */
 function fieldsOf(issues: { path: PropertyKey[]; message: string; code?: string; keys?: string[]; expected?: string }[]) {
-  const fields: Record<string, string> = {};
+  // A Map, not a plain object: field names come from the request ("constructor", "__proto__", "valueOf" …).
+  const fields = new Map<string, string>();
+  const add = (k: string, v: string) => { if (!fields.has(k)) fields.set(k, v); };
   for (const i of issues) {
     if (i.code === 'unrecognized_keys' && i.keys) {
-      for (const k of i.keys) fields[[...i.path, k].join('.')] ??= 'is not a known field';
+      for (const k of i.keys) add([...i.path, k].join('.'), 'is not a known field');
       continue;
     }
     const key = i.path.map(String).join('.') || 'body';
     const msg = i.code !== 'invalid_type' ? i.message
       : /received undefined/.test(i.message) ? 'is required'
       : `must be ${i.expected === 'int' ? 'an integer' : `a ${i.expected ?? 'valid value'}`}`;
-    fields[key] ??= msg;
+    add(key, msg);
   }
-  return fields;
+  return Object.fromEntries(fields);
 }
 
 export interface CreateAppOptions {
