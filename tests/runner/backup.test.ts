@@ -317,7 +317,7 @@ describe('guests (vm mode)', () => {
     else expect(t.logs.join('\n')).toMatch(/one after another/); // zfs-fuse: one snapshot per call
     expect(await snapNames(r2)).toEqual([res.snapshot]);
     const item = res.catalog.find((c) => c.source === r1)!;
-    expect(item.guest).toEqual({ kind: 'vm', name: 'web', id: 101 });
+    expect(item.guest).toMatchObject({ kind: 'vm', name: 'web', id: '101' });
   }, 120_000);
 });
 

@@ -3,23 +3,9 @@ import { SshSession } from '../ssh/index.ts';
 import { Zfs, type DatasetInfo } from '../zfs/index.ts';
 import { parseGetHp } from '../zfs/parse.ts';
 import { ExecError, type CatalogDataset, type ExecContext, type TargetSpec } from './types.ts';
+import { GUEST_PROP, parseGuestMetadata } from '../guests/metadata.ts';
 
-export const GUEST_PROP_PREFIX = 'lifeboat:guest';
-
-/** Guest metadata from `lifeboat:guest*` user properties (JSON values parsed), or null. */
-export function guestFromProps(props: Record<string, string | null>): Record<string, unknown> | null {
-  const out: Record<string, unknown> = {};
-  let any = false;
-  for (const [k, v] of Object.entries(props)) {
-    if (!k.startsWith(GUEST_PROP_PREFIX) || v === null) continue;
-    const key = k.slice(GUEST_PROP_PREFIX.length).replace(/^[:.]/, '') || 'guest';
-    let val: unknown = v;
-    try { val = JSON.parse(v); } catch { /* plain string */ }
-    out[key] = val;
-    any = true;
-  }
-  return any ? out : null;
-}
+const GUEST_PROP_PREFIX = GUEST_PROP;
 
 export function catalogFromTree(tree: DatasetInfo[], guestProps: Map<string, Record<string, string | null>> = new Map()): CatalogDataset[] {
   return tree
@@ -29,7 +15,8 @@ export function catalogFromTree(tree: DatasetInfo[], guestProps: Map<string, Rec
       jobId: d.job,
       generation: d.generation,
       source: d.source,
-      guest: guestFromProps(guestProps.get(d.name) ?? {}),
+      // chunked values rejoined, basePool and pools filled in (guests/metadata.ts)
+      guest: (parseGuestMetadata(guestProps.get(d.name) ?? {}) as Record<string, unknown> | null),
       snapshots: d.snapshots.map((s) => ({
         name: s.name,
         guid: s.guid,
