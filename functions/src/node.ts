@@ -9,6 +9,7 @@ import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Hono } from 'hono';
 import { createApp } from './app.ts';
+import { isBusy } from './lib/errors.ts';
 import { configFromEnv } from './config.ts';
 import { openDatabase } from './db/libsql.ts';
 import { joinTokens } from './db/schema.ts';
@@ -77,8 +78,12 @@ export async function main(env = process.env) {
   if (!existsSync(UI_DIR)) log('web UI not built (run `npm run build`); the API is available');
 
   // Housekeeping: leases every few seconds, retention every ten minutes.
-  const sweep = setInterval(() => sweepExpiredLeases(db, Date.now()).catch((e) => log(`sweep failed: ${e}`)), 5_000);
-  const retain = () => applyRetention(db, Date.now(), config.eventsMaxAgeDays, config.eventsMaxRows).catch((e) => log(`retention failed: ${e}`));
+  const housekeepingFailed = (what: string) => (e: unknown) => {
+    log(`${what} failed: ${e}`);
+    if (isBusy(e)) { console.error('[lifeboat] SQLITE_BUSY in housekeeping: exiting so the supervisor restarts a clean process'); process.exit(75); }
+  };
+  const sweep = setInterval(() => sweepExpiredLeases(db, Date.now()).catch(housekeepingFailed('sweep')), 5_000);
+  const retain = () => applyRetention(db, Date.now(), config.eventsMaxAgeDays, config.eventsMaxRows).catch(housekeepingFailed('retention'));
   const retention = setInterval(retain, 10 * 60_000);
   void retain();
 
@@ -109,7 +114,9 @@ async function startLocalRunner(db: Awaited<ReturnType<typeof openDatabase>>['db
     args.push('--name', env.LIFEBOAT_NODE_NAME || hostname());
     joinEnv.LIFEBOAT_JOIN_TOKEN = token; // through the environment: argv is visible to every local user
   }
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'], env: { ...env, ...joinEnv } });
+  // The runner gets nothing of the server's secrets (admin token, encryption key, admin password).
+  const { LIFEBOAT_ADMIN_TOKEN: _a, LIFEBOAT_SECRET_KEY: _s, LIFEBOAT_ADMIN_PASSWORD: _p, ...runnerEnv } = env;
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'], env: { ...runnerEnv, ...joinEnv } });
   log(`local runner started (pid ${child.pid})`);
   child.on('exit', (code, sig) => log(`local runner exited (${sig ?? code})`));
   return child;
