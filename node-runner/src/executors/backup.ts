@@ -11,7 +11,7 @@
 // is passed as well.
 import { SshSession } from '../ssh/index.ts';
 import {
-  LocalHost, Zfs, isSameOrDescendant, isValidDatasetName, snapshotNameFor, killChild, waitExit, oneLine,
+  LocalHost, Zfs, isSameOrDescendant, isValidDatasetName, snapshotNameFor,
   USER_PROP_EVENT, USER_PROP_GENERATION, USER_PROP_JOB, USER_PROP_SOURCE,
   type DatasetInfo, type SnapshotInfo, type ZfsCapabilities,
 } from '../zfs/index.ts';
@@ -19,6 +19,7 @@ import { parseSendEstimate } from '../zfs/parse.ts';
 import { planPrune, type PruneSnapshot } from '../prune/index.ts';
 import { readCatalog } from './browse.ts';
 import { TransferProgress } from './progress.ts';
+import { sendToTarget } from './send-pipe.ts';
 import { settleInterruptedReceives } from './resume.ts';
 import {
   ExecError, type BackupParams, type BackupResult, type ExecContext, type Phase,
@@ -288,7 +289,7 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
         }
         ctx.log(`${p.base ? `incremental from ${p.base.name}` : 'full'}: ${p.source}@${snapName} → ${p.target}`);
         const before = progress.bytesDone;
-        await transfer(local, session, rcaps, p, progress, signal);
+        await transfer(session, rcaps, p, progress, signal);
         results.push({ source: p.source, target: p.target, mode: p.base ? 'incremental' : 'full', bytes: progress.bytesDone - before, baseSnapshot: p.base?.name ?? null });
         ctx.checkpoint?.('after-receive');
 
@@ -395,34 +396,12 @@ async function estimate(local: Zfs, caps: ZfsCapabilities, p: DatasetPlan, src: 
   return Math.max(0, p.snap.referenced - (base?.referenced ?? 0) + (base?.used ?? 0));
 }
 
-/** `zfs send … | ssh … zfs recv …`, piped in Node, counting bytes. Kills both on failure or abort. */
-async function transfer(local: Zfs, session: SshSession, rcaps: ZfsCapabilities, p: DatasetPlan, progress: TransferProgress, signal: AbortSignal): Promise<void> {
-  const ac = new AbortController();
-  const onAbort = () => ac.abort();
-  signal.addEventListener('abort', onAbort, { once: true });
-  const sendArgv = ['zfs', 'send', ...(p.base ? ['-i', p.base.full] : []), p.snap.full];
-  // never -F: nothing on the target is rolled back or destroyed by a receive
-  // -s: a cut-off stream leaves a resume token (resumed or cleared by the next run, resume.ts)
-  const recvArgv = ['zfs', 'recv', ...(rcaps.recvNoMount ? ['-u'] : []), ...(rcaps.resumableRecv ? ['-s'] : []), p.target];
-  const send = local.host.spawn(sendArgv, { stdin: 'ignore', stdout: 'pipe' }, ac.signal);
-  const recv = session.spawn(recvArgv, { stdin: 'pipe', stdout: 'ignore' }, ac.signal);
-  let sendErr = '';
-  let recvErr = '';
-  send.stderr?.on('data', (b: Buffer) => { if (sendErr.length < 8192) sendErr += b.toString('utf8'); });
-  recv.stderr?.on('data', (b: Buffer) => { if (recvErr.length < 8192) recvErr += b.toString('utf8'); });
-  send.on('error', (e) => { sendErr += e.message; });
-  recv.on('error', (e) => { recvErr += e.message; });
-  recv.stdin!.on('error', () => { /* EPIPE when recv dies first: its exit status tells why */ });
-  send.stdout!.on('data', (c: Buffer) => progress.add(c.length));
-  send.stdout!.pipe(recv.stdin!);
-  const sendExit = waitExit(send).then((c) => { if (c !== 0) { killChild(recv); } return c; });
-  const recvExit = waitExit(recv).then((c) => { if (c !== 0) { killChild(send); } return c; });
-  const [sc, rc] = await Promise.all([sendExit, recvExit]);
-  signal.removeEventListener('abort', onAbort);
-  if (signal.aborted) throw new ExecError('cancelled', `transfer of ${p.source} cancelled`);
-  if (rc !== 0) {
-    const cls = session.classify({ code: rc, stdout: '', stderr: recvErr }, 'zfs');
-    throw new ExecError(cls, `zfs recv ${p.target} failed (exit ${rc}): ${oneLine(recvErr) || oneLine(sendErr)}`);
-  }
-  if (sc !== 0) throw new ExecError('zfs', `zfs send ${p.snap.full} failed (exit ${sc}): ${oneLine(sendErr)}`);
+/** `zfs send …` → `ssh … zfs recv …` (send-pipe.ts), counting into `progress`. */
+async function transfer(session: SshSession, rcaps: ZfsCapabilities, p: DatasetPlan, progress: TransferProgress, signal: AbortSignal): Promise<void> {
+  await sendToTarget({
+    sendArgv: ['zfs', 'send', ...(p.base ? ['-i', p.base.full] : []), p.snap.full],
+    // never -F: nothing on the target is rolled back or destroyed by a receive
+    recvArgv: ['zfs', 'recv', ...(rcaps.recvNoMount ? ['-u'] : []), p.target],
+    session, signal, onBytes: (n) => progress.add(n), what: { send: p.snap.full, recv: p.target },
+  });
 }

@@ -163,6 +163,15 @@ export class SshSession implements ZfsHost {
     return spawnArgv(this.commandArgs(argv), { signal: signal ?? this.opts.signal, stdio: [stdio.stdin, stdio.stdout, 'pipe'] });
   }
 
+  /**
+   * The process that reads a spawned command's stdin: the master, since a mux client passes its
+   * descriptors to the master (send-pipe.ts counts the stream there). Null when the master is gone.
+   */
+  streamReaderPid(): number | null {
+    const m = this.master;
+    return m && m.exitCode === null && m.signalCode === null ? m.pid ?? null : null;
+  }
+
   classify(res: CmdResult, fallback: ErrorClass): ErrorClass {
     return classifySsh(res.code, res.stderr) ?? fallback;
   }
