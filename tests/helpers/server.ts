@@ -1,6 +1,6 @@
 // The real Node entry as a child process (server + UI + local runner), on a free port and a temp data dir.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,7 +33,8 @@ const ROOT = new URL('../../', import.meta.url).pathname;
 export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'lifeboat-e2e-'));
   const port = await freePort();
-  const admin = 'lba_e2e_' + Math.random().toString(36).slice(2);
+  // LIFEBOAT_ADMIN_TOKEN: '' → the server generates the token into the data dir; it is read from there.
+  let admin = 'lba_e2e_' + Math.random().toString(36).slice(2);
   let out = '';
   const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'functions/src/node.ts')], {
     cwd: ROOT,
@@ -65,6 +66,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     throw new Error(`timed out waiting for ${what}${last ? ` (${last})` : ''}\n--- server output ---\n${out.slice(-4000)}`);
   };
   await waitFor('health', async () => (await fetch(`${url}/api/v1/health`)).ok, 30_000);
+  if (env.LIFEBOAT_ADMIN_TOKEN === '') admin = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
   return {
     url, admin, dataDir, proc, output: () => out, api, waitFor,
     waitEvent: (id, ms = 120_000) => waitFor(`event ${id} to finish`, async () => {
