@@ -189,6 +189,20 @@ describe('restore from a job (in place)', () => {
     const all = [...(await snapshotGuids(`${backupRoot}/j${J}`)).keys()];
     for (const s of runs) expect(all.some((n) => n.endsWith(`/${ds}@${s.snapshot}`))).toBe(true);
   }, 180_000);
+  it('a generation-1 snapshot that the promote moved into generation 2\'s dataset is found by GUID (stale catalog path)', async () => {
+    const g1 = `${backupRoot}/j${J}/g1/${ds}`;
+    const all = await snapshotGuids(`${backupRoot}/j${J}`);
+    const where = [...all.keys()].find((n) => n.endsWith(`/${ds}@${runs[0].snapshot}`))!;
+    expect(where).toBe(`${backupRoot}/j${J}/g2/${ds}@${runs[0].snapshot}`); // moved by the promote
+    const guid1 = all.get(where)!;
+    const res = await runJobRestore({ target, job: j, generation: 1, snapshot: runs[0].snapshot, guid: guid1, dataset: g1 }, testContext(202).ctx);
+    expect(res.datasets.map((d) => d.source)).toEqual([where, `${backupRoot}/j${J}/g2/${ds}/sub@${runs[0].snapshot}`]);
+    expect(await contents(mnt(ds), ['late'])).toEqual(state[0]);
+    expect(await prop(`${ds}@${runs[0].snapshot}`, 'guid')).toBe(guid1);
+    expect(await prop(`${ds}@${runs[0].snapshot}`, 'lifeboat:generation')).toBe('1');
+    expect(await snapshotGuids(`${backupRoot}/j${J}`)).toEqual(all);
+    expect(await restoreDebris()).toEqual([]);
+  }, 180_000);
 });
 
 describe('failures leave the original in place', () => {
