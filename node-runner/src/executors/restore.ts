@@ -6,10 +6,15 @@
 // Local layout during a restore of `<parent>/<name>` by event E:
 //   <parent>/.lb-staging-E-<name>          container created with lifeboat:staging=E, mountpoint=none
 //   <parent>/.lb-staging-E-<name>/<name>   the received root (children below it), never mounted
-//   <parent>/<name>-lb-old-E               the live tree, set aside (lifeboat:set-aside=E) until success
+//   <parent>/<name>-lb-old-E               the live tree, set aside (lifeboat:set-aside=E, set right
+//                                          before the rename) until success, then destroyed (checked)
 // The container is created (with its property, atomically) before anything is received, so every
 // staging dataset carries lifeboat:staging from its first moment, and nothing is mounted over live
-// paths. Full streams are sent without -p, so received datasets carry no readonly/mountpoint of
+// paths. Local datasets under the destination that the snapshot does not have (a non-recursive
+// job's children, children created since) are moved into the restored tree, never destroyed.
+// Leftovers of other restore events beside a destination are found by property: when the server
+// says their event is over (ctx.eventStatus) staging is destroyed and a set-aside original whose
+// destination is missing is renamed back; otherwise they are reported and left alone. Full streams are sent without -p, so received datasets carry no readonly/mountpoint of
 // their own; after the swap `readonly` is inherited (writable unless the parent says otherwise), a
 // locally set `mountpoint`/`canmount` of the replaced dataset is carried over, and every dataset of
 // the restored tree is mounted explicitly (zfs-fuse mounts neither renamed nor moved children).
