@@ -2,7 +2,8 @@
 // and every `zfs recv` stream reuses; so a run opens at most one TCP connection (≤ 3 allowed).
 //
 //   ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=<pinned>
-//       -i <0600 key file> -o ControlPath=<socket> … -- host '<quoted> <args>'
+//       -o Ciphers=<default set, AES-GCM first on AES hardware> -i <0600 key file>
+//       -o ControlPath=<socket> … -- host '<quoted> <args>'
 //
 // The private key and the pinned known_hosts live in a 0700 temp dir removed by close(); the key
 // never reaches a log, an argument list or an error message.
@@ -13,6 +14,7 @@ import type { ChildProcess } from 'node:child_process';
 import { ExecError, type ErrorClass, type TargetSpec } from '../executors/types.ts';
 import { execArgv, killChild, spawnArgv, waitExit, type CmdResult, type ExecOptions } from '../zfs/exec.ts';
 import type { ZfsHost } from '../zfs/zfs.ts';
+import { cipherList } from './ciphers.ts';
 import { classifySsh, describeSshFailure } from './errors.ts';
 import { shJoin } from './quote.ts';
 
@@ -39,6 +41,12 @@ export function validateSshEndpoint(t: Pick<TargetSpec, 'sshHost' | 'sshUser' | 
   if (!/^[A-Za-z0-9.:_\[\]%-]+$/.test(t.sshHost) || t.sshHost.startsWith('-')) throw new ExecError('internal', `invalid SSH host ${JSON.stringify(t.sshHost)}`);
   if (!/^[A-Za-z0-9._][A-Za-z0-9._-]*$/.test(t.sshUser)) throw new ExecError('internal', `invalid SSH user ${JSON.stringify(t.sshUser)}`);
   if (!Number.isInteger(t.sshPort) || t.sshPort < 1 || t.sshPort > 65535) throw new ExecError('internal', `invalid SSH port ${t.sshPort}`);
+}
+
+/** Same cipher set as OpenSSH's default, the fastest strong one first on this CPU (ciphers.ts). */
+function ciphersOption(): string[] {
+  const list = cipherList();
+  return list ? ['-o', `Ciphers=${list}`] : [];
 }
 
 export interface SshOpenOptions {
@@ -111,6 +119,7 @@ export class SshSession implements ZfsHost {
       '-o', 'ServerAliveInterval=10',
       '-o', 'ServerAliveCountMax=3',
       '-o', 'LogLevel=ERROR',
+      ...ciphersOption(),
       '-o', `ControlPath=${this.controlPath}`,
       '-i', this.keyFile,
       '-p', String(t.sshPort),
