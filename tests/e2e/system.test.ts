@@ -105,6 +105,25 @@ describe('standalone system', () => {
     expect((await srv.api('GET', `/jobs/${jobId}`)).body.lastStatus).toBe('failed');
   });
 
+  it('after a deliberate host key change, the re-pin action clears the pin, validation pins the new key, backups work again', async () => {
+    const [target] = (await srv.api('GET', '/targets')).body.items;
+    const oldFp = target.hostKeyFingerprint;
+    expect(oldFp).toMatch(/^SHA256:/);
+    const reset = await srv.api('POST', `/targets/${target.id}/host-key/reset`, {});
+    expect(reset.status).toBe(202);
+    const v = await srv.waitEvent(reset.body.eventId);
+    expect(v.status, v.error).toBe('success');
+    expect(v).toMatchObject({ kind: 'validate', trigger: 'host-key-reset' });
+    expect(v.note).toContain(oldFp);
+    const after = (await srv.api('GET', `/targets/${target.id}`)).body;
+    expect(after.hostKeyFingerprint).toMatch(/^SHA256:/);
+    expect(after.hostKeyFingerprint).not.toBe(oldFp);
+    expect(after.nodeStatus.every((s: any) => s.state === 'ready')).toBe(true);
+    const r = await srv.api('POST', `/jobs/${jobId}/run`);
+    const e = await srv.waitEvent(r.body.eventId);
+    expect(e.status, e.error).toBe('success');
+  });
+
   it('stops cleanly on SIGTERM, stopping its runner', async () => {
     const code = await srv.stop();
     expect(code).toBe(0);
