@@ -29,21 +29,21 @@ export async function dispatch(ev: ClaimedEvent, ctx: ExecContext, setup: Runner
       return { ...res };
     }
     case 'restore': {
-      const { runJobRestore } = await import('./executors/restore.ts');
+      const { runGuestJobRestore } = await import('./executors/guest-restore.ts');
       const p = ev.params ?? {};
       // Only the named fields: test-only switches never come from the server.
-      return { ...(await runJobRestore({
+      return { ...(await runGuestJobRestore({
         target: ev.target, job: ev.job, generation: Number(p.generation), snapshot: String(p.snapshot), guid: String(p.guid), dataset: String(p.dataset),
-      }, ctx)) };
+      }, ctx, setup.guests)) };
     }
     case 'oob-restore': {
-      const { runOobRestore } = await import('./executors/restore.ts');
+      const { runGuestOobRestore } = await import('./executors/guest-restore.ts');
       const p = ev.params ?? {};
-      return { ...(await runOobRestore({
+      return { ...(await runGuestOobRestore({
         target: ev.target, dataset: String(p.dataset), snapshotDataset: String(p.snapshotDataset), generation: p.generation ?? null,
         snapshot: String(p.snapshot), guid: String(p.guid), destination: String(p.destination), restoreNetwork: !!p.restoreNetwork,
         overwrite: !!p.overwrite, guest: p.guest ?? null, newGuestId: p.newGuestId ?? null, sourceJobId: p.sourceJobId ?? null,
-      }, ctx)) };
+      }, ctx, setup.guests)) };
     }
     default:
       throw new ExecError('internal', `this runner cannot run "${ev.kind}" events`);

@@ -130,10 +130,20 @@ export function registerJobs(app: App) {
 async function jobGenerations(c: Ctx, job: typeof jobs.$inferSelect) {
   const db = c.var.deps.db;
   const gens = await db.select().from(generations).where(eq(generations.jobId, job.id)).orderBy(desc(generations.generation));
-  const snaps = await db.select({ s: catalogSnapshots }).from(catalogSnapshots)
+  const rows = await db.select({ s: catalogSnapshots, source: catalogDatasets.source }).from(catalogSnapshots)
     .innerJoin(catalogDatasets, and(eq(catalogDatasets.targetId, catalogSnapshots.targetId), eq(catalogDatasets.dataset, catalogSnapshots.dataset)))
-    .where(and(eq(catalogSnapshots.targetId, job.targetId), eq(catalogSnapshots.jobId, job.id), eq(catalogDatasets.source, job.source)))
+    .where(and(eq(catalogSnapshots.targetId, job.targetId), eq(catalogSnapshots.jobId, job.id),
+      job.mode === 'dataset' ? eq(catalogDatasets.source, job.source) : undefined))
     .orderBy(desc(catalogSnapshots.createdAt), desc(catalogSnapshots.id));
+  // A dataset job lists its root's snapshots. A jail/VM job's source is the guest id: every root
+  // carries the same snapshot names, so list each once, from the first root (by source path).
+  const firstRoot = new Map<string, (typeof rows)[number]>();
+  for (const r of rows) {
+    const key = `${r.s.generation}\u0000${r.s.name}`;
+    const seen = firstRoot.get(key);
+    if (!seen || (r.source ?? '') < (seen.source ?? '')) firstRoot.set(key, r);
+  }
+  const snaps = rows.filter((r) => firstRoot.get(`${r.s.generation}\u0000${r.s.name}`) === r);
   const known = new Set(gens.map((g) => g.generation));
   const extra = [...new Set(snaps.map((r) => r.s.generation ?? 0))].filter((g) => !known.has(g));
   const all = [...gens.map((g) => ({ generation: g.generation, createdAt: g.createdAt, reason: g.reason })),

@@ -1,7 +1,7 @@
 // Out-of-band restores (SPEC §6): any catalogued snapshot onto any node and dataset.
 import { createRoute } from '@hono/zod-openapi';
 import { and, eq } from 'drizzle-orm';
-import { catalogDatasets, catalogSnapshots, events, nodeDatasets, targets } from '../db/schema.ts';
+import { catalogDatasets, catalogSnapshots, events, guests, nodeDatasets, targets } from '../db/schema.ts';
 import { Accepted, OobRestore } from '../contract/api.ts';
 import { conflict, invalid, isUniqueViolation } from '../lib/errors.ts';
 import { type App, errors, json, jsonBody, now, ok } from '../lib/http.ts';
@@ -29,6 +29,15 @@ export function registerRestores(app: App) {
         .find((s) => s.name === b.snapshot || s.guid === b.snapshot);
     if (!snap) throw invalid('snapshot', `no snapshot "${b.snapshot}" of generation ${b.generation} for "${b.dataset}"`);
     const isGuest = ds.guest != null;
+    if (isGuest) {
+      // Guests are create-only: an id the node already has is a conflict, before any data moves.
+      const g = ds.guest as { kind?: string; id?: unknown };
+      const wantId = String(b.newGuestId || g.id || '');
+      const [taken] = wantId && (g.kind === 'jail' || g.kind === 'vm')
+        ? await db.select({ id: guests.guestId }).from(guests).where(and(eq(guests.nodeId, node.id), eq(guests.kind, g.kind), eq(guests.guestId, wantId)))
+        : [];
+      if (taken) throw conflict(`${g.kind} ${wantId} already exists on node "${node.name}"; restore under a new id`, { newGuestId: `${g.kind} ${wantId} already exists` });
+    }
     if (node.inventoryAt != null) {
       const [exists] = await db.select({ name: nodeDatasets.name }).from(nodeDatasets).where(and(eq(nodeDatasets.nodeId, node.id), eq(nodeDatasets.name, b.destination)));
       if (exists && isGuest) throw conflict('guest restores never overwrite an existing dataset', { destination: 'already exists' });

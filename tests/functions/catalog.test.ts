@@ -1,0 +1,86 @@
+// Catalog, generations and restore requests at the API level (the runner side is exercised in e2e).
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sql } from 'drizzle-orm';
+import { startControl, joinNode, makeTarget, type TestControl } from '../helpers/control.ts';
+
+let ctl: TestControl;
+let node: { id: number; token: string };
+let targetId: number;
+const root = 'backup/lifeboat';
+const vm = { kind: 'vm', id: '101', name: 'web', roots: ['tank/vm/web', 'fast/vm/web'], pools: ['tank', 'fast'], basePool: 'tank' };
+
+beforeEach(async () => {
+  ctl = await startControl();
+  node = await joinNode(ctl, 'n1', ['tank', 'tank/data'], [
+    { kind: 'vm', id: '101', name: 'web', roots: vm.roots, running: true, provider: 'manifest' },
+  ]);
+  targetId = (await makeTarget(ctl)).id;
+});
+afterEach(() => ctl.close());
+
+const snap = (name: string, guid: string, generation: number, jobId: number, t: string) => ({
+  name, guid, createtxg: '1', createdAt: t, usedBytes: 1, referencedBytes: 2, jobId, generation,
+});
+
+/** Run Now + claim + finish with a result, as a runner would. */
+async function backupWith(jobId: number, result: Record<string, unknown>) {
+  const run = await ctl.api('POST', `/jobs/${jobId}/run`);
+  await ctl.node(node.token, '/runner/claim', { max: 1, waitMs: 0 });
+  const fin = await ctl.node(node.token, `/runner/events/${run.body.eventId}/finish`, { status: 'success', result });
+  expect(fin.status).toBe(200);
+  return run.body.eventId as number;
+}
+
+describe('catalog and generations', () => {
+  it('a VM job lists each snapshot once (from its first root) and the catalog carries the guest', async () => {
+    const job = (await ctl.api('POST', '/jobs', { name: 'web', targetId, mode: 'vm', source: '101' })).body;
+    const t = '2026-11-28T10:00:00.000Z';
+    const ds = (source: string, guid: string) => ({
+      dataset: `${root}/j${job.id}/g1/${source}`, jobId: job.id, generation: 1, source, guest: vm,
+      snapshots: [snap(`lb_j${job.id}_20261128T100000Z`, guid, 1, job.id, t)],
+    });
+    await backupWith(job.id, { generation: 1, snapshot: `lb_j${job.id}_20261128T100000Z`, bytesSent: 10, catalog: [ds('tank/vm/web', '111'), ds('fast/vm/web', '222')] });
+    const gens = (await ctl.api('GET', `/jobs/${job.id}/generations`)).body;
+    expect(gens).toHaveLength(1);
+    expect(gens[0].snapshots).toEqual([expect.objectContaining({ name: `lb_j${job.id}_20261128T100000Z`, guid: '222' })]); // fast/… sorts first
+    const items = (await ctl.api('GET', `/targets/${targetId}/datasets`)).body.items;
+    expect(items).toHaveLength(2);
+    expect(items[0].guest).toMatchObject({ kind: 'vm', id: '101', name: 'web' });
+    expect(items.map((i: any) => i.suggestedDestination).sort()).toEqual(['fast/vm/web', 'tank/vm/web']);
+    // Restoring the guest under its own id on the node that has it: 409 naming the field, nothing queued.
+    const body = { targetId, dataset: items[0].dataset, generation: 1, snapshot: `lb_j${job.id}_20261128T100000Z`, destination: 'tank/vm/web2' };
+    const taken = await ctl.api('POST', '/restores', body);
+    expect(taken.status).toBe(409);
+    expect(taken.body.error.fields.newGuestId).toMatch(/already exists/);
+    const fresh = await ctl.api('POST', '/restores', { ...body, newGuestId: '102' });
+    expect(fresh.status).toBe(202);
+    const [{ n }] = await ctl.db.all<{ n: number }>(sql`SELECT count(*) AS n FROM events WHERE kind = 'oob-restore'`);
+    expect(n).toBe(1);
+  });
+
+  it('a restore forks the next backup from the restored snapshot; the runner may only write what it was offered', async () => {
+    const job = (await ctl.api('POST', '/jobs', { name: 'data', targetId, mode: 'dataset', source: 'tank/data' })).body;
+    const name = `lb_j${job.id}_20261128T100000Z`;
+    const cat = [{ dataset: `${root}/j${job.id}/g1/tank/data`, jobId: job.id, generation: 1, source: 'tank/data', guest: null, snapshots: [snap(name, '777', 1, job.id, '2026-11-28T10:00:00Z')] }];
+    await backupWith(job.id, { generation: 1, snapshot: name, bytesSent: 10, catalog: cat });
+    const bad = await ctl.api('POST', `/jobs/${job.id}/restore`, { generation: 2, snapshot: name });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.fields.generation).toBeTruthy();
+    const r = await ctl.api('POST', `/jobs/${job.id}/restore`, { generation: 1, snapshot: '777' }); // by GUID
+    expect(r.status).toBe(202);
+    const claim = await ctl.node(node.token, '/runner/claim', { max: 1, waitMs: 0 });
+    expect(claim.body.events[0]).toMatchObject({ kind: 'restore', params: { generation: 1, snapshot: name, guid: '777' } });
+    await ctl.node(node.token, `/runner/events/${r.body.eventId}/finish`, { status: 'success', result: { snapshot: name } });
+    const next = await ctl.api('POST', `/jobs/${job.id}/run`);
+    const c2 = await ctl.node(node.token, '/runner/claim', { max: 1, waitMs: 0 });
+    expect(c2.body.events[0]).toMatchObject({ generation: 1, nextGeneration: 2, forkFrom: { generation: 1, snapshotGuid: '777' } });
+    // Generation 7 was never offered: ignored.
+    await ctl.node(node.token, `/runner/events/${next.body.eventId}/finish`, { status: 'success', result: { generation: 7, snapshot: 'x', catalog: [] } });
+    expect((await ctl.api('GET', `/jobs/${job.id}`)).body.currentGeneration).toBe(1);
+    const again = await backupWith(job.id, { generation: 2, snapshot: 'lb_j1_y', newGeneration: { generation: 2, reason: 'forked from the restored snapshot' }, catalog: [] });
+    expect(again).toBeGreaterThan(0);
+    const gens = (await ctl.api('GET', `/jobs/${job.id}/generations`)).body;
+    expect(gens.map((g: any) => [g.generation, g.current])).toEqual([[2, true], [1, false]]);
+    expect(gens[0].reason).toBe('forked from the restored snapshot');
+  });
+});
