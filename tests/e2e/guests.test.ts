@@ -1,0 +1,134 @@
+// A VM with two roots on two pools through the whole system, with the manifest provider: Stop Before
+// Backup, one generation for both roots, a job restore as one set, and an OOB restore under a new id.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer, type TestServer } from '../helpers/server.ts';
+import { startSshd, type TestSshd } from '../helpers/sshd.ts';
+import { createPool, zfs, type TestPool } from '../helpers/zfs.ts';
+
+let srv: TestServer;
+let sshd: TestSshd;
+let p1: TestPool;
+let p2: TestPool;
+let tgt: TestPool;
+let dir: string;
+let manifest: string;
+let targetId: number;
+let jobId: number;
+const running = () => join(dir, 'vm101.running');
+const mnt = async (ds: string) => (await zfs('get', '-H', '-o', 'value', 'mountpoint', ds)).trim();
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'lifeboat-guests-'));
+  p1 = await createPool('lbg1', { mounted: true });
+  p2 = await createPool('lbg2', { mounted: true });
+  tgt = await createPool('lbgt', { mounted: false, sizeMiB: 256 });
+  for (const p of [p1, p2]) await zfs('create', '-p', `${p.name}/vm/web`);
+  await zfs('create', '-p', `${p1.name}/jails/www`);
+  writeFileSync(join(await mnt(`${p1.name}/vm/web`), 'disk0'), 'boot v1');
+  writeFileSync(join(await mnt(`${p2.name}/vm/web`), 'disk1'), 'data v1');
+  writeFileSync(running(), '');
+  manifest = join(dir, 'guests.json');
+  // The guest's state is a file: status tests it, stop removes it, start creates it (real commands).
+  writeFileSync(manifest, JSON.stringify({ guests: [{
+    kind: 'vm', id: '101', name: 'web', roots: [`${p1.name}/vm/web`, `${p2.name}/vm/web`],
+    network: { interfaces: [{ mac: '58:9c:fc:00:00:01', switch: 'public' }] },
+    status: ['test', '-e', running()], stop: ['rm', '-f', running()], start: ['touch', running()],
+  }, {
+    kind: 'jail', id: '7', name: 'www', roots: [`${p1.name}/jails/www`], network: { 'ip4.addr': ['192.0.2.7/24'] },
+    status: ['false'], stop: ['true'], start: ['true'],
+  }] }, null, 2));
+  sshd = await startSshd();
+  srv = await startServer({ LIFEBOAT_RUNNER_POOLS: `${p1.name},${p2.name}`, LIFEBOAT_RUNNER_MANIFEST: manifest, LIFEBOAT_RUNNER_INVENTORY_MS: '2000' });
+  await srv.waitFor('the VM in the inventory', async () => {
+    const nodes = (await srv.api('GET', '/nodes')).body.items;
+    return nodes[0] && (await srv.api('GET', `/nodes/${nodes[0].id}`)).body.guests.some((g: any) => g.id === '101');
+  });
+  targetId = (await srv.api('POST', '/targets', {
+    name: 'loopback', sshHost: '127.0.0.1', sshUser: sshd.user, sshPort: sshd.port, sshPrivateKey: sshd.clientKey,
+    backupRoot: `${tgt.name}/backups`, createBackupRoot: true,
+  })).body.id;
+  const v = await srv.api('POST', `/targets/${targetId}/validate`, {});
+  expect((await srv.waitEvent(v.body.eventId)).status).toBe('success');
+}, 180_000);
+
+afterAll(async () => {
+  await srv?.stop();
+  await sshd?.stop();
+  for (const p of [p1, p2, tgt]) await p?.destroy();
+  rmSync(dir, { recursive: true, force: true });
+}, 120_000);
+
+describe('VM guest through the system', () => {
+  let snapshot: string;
+
+  it('backs up both roots in one run with Stop Before Backup, and the guest runs again', async () => {
+    const job = await srv.api('POST', '/jobs', { name: 'web', targetId, mode: 'vm', source: '101', stopBeforeBackup: true });
+    expect(job.status).toBe(201);
+    expect(job.body.recursive).toBe(true);
+    jobId = job.body.id;
+    const r = await srv.api('POST', `/jobs/${jobId}/run`);
+    const e = await srv.waitEvent(r.body.eventId);
+    expect(e.status, e.error).toBe('success');
+    snapshot = e.snapshot;
+    expect(existsSync(running())).toBe(true);
+    const log = (await srv.api('GET', `/events/${r.body.eventId}/log`)).body.items.map((l: any) => l.message).join('\n');
+    expect(log).toMatch(/stopp/i);
+    for (const p of [p1, p2]) {
+      const names = (await zfs('list', '-H', '-o', 'name', '-t', 'snapshot', '-r', `${tgt.name}/backups/j${jobId}/g1/${p.name}/vm/web`)).trim();
+      expect(names).toBe(`${tgt.name}/backups/j${jobId}/g1/${p.name}/vm/web@${snapshot}`);
+    }
+    const gens = (await srv.api('GET', `/jobs/${jobId}/generations`)).body;
+    expect(gens[0].snapshots.map((s: any) => s.name)).toEqual([snapshot]);
+    const catalog = (await srv.api('GET', `/targets/${targetId}/datasets`)).body.items;
+    expect(catalog.every((i: any) => i.guest?.kind === 'vm' && i.guest?.id === '101')).toBe(true);
+  });
+
+  it('restores both roots from the job as one set, stopping the guest only around the swap', async () => {
+    writeFileSync(join(await mnt(`${p1.name}/vm/web`), 'disk0'), 'boot v2');
+    writeFileSync(join(await mnt(`${p2.name}/vm/web`), 'disk1'), 'data v2');
+    const r = await srv.api('POST', `/jobs/${jobId}/restore`, { generation: 1, snapshot });
+    expect(r.status).toBe(202);
+    const e = await srv.waitEvent(r.body.eventId);
+    expect(e.status, e.error).toBe('success');
+    expect(readFileSync(join(await mnt(`${p1.name}/vm/web`), 'disk0'), 'utf8')).toBe('boot v1');
+    expect(readFileSync(join(await mnt(`${p2.name}/vm/web`), 'disk1'), 'utf8')).toBe('data v1');
+    expect(existsSync(running())).toBe(true);
+  });
+
+  it('restores out of band under a new id, registering the guest without its network when asked', async () => {
+    const item = (await srv.api('GET', `/targets/${targetId}/datasets`)).body.items.find((i: any) => i.source === `${p1.name}/vm/web`);
+    const body = { targetId, dataset: item.dataset, generation: 1, snapshot, destination: `${p1.name}/vm/web-copy`, newGuestId: '102', restoreNetwork: false };
+    const r = await srv.api('POST', '/restores', body);
+    expect(r.status).toBe(202);
+    const e = await srv.waitEvent(r.body.eventId);
+    // A VM whose roots span two pools cannot be restored one dataset at a time: it says so and changes nothing.
+    expect(e.status).toBe('failed');
+    expect(e.error).toMatch(/2 dataset roots/);
+    expect((await zfs('list', '-H', '-o', 'name', '-r', p1.name)).includes('web-copy')).toBe(false);
+    expect(JSON.parse(readFileSync(manifest, 'utf8')).guests.map((g: any) => g.id)).toEqual(['101', '7']);
+  });
+
+  it('restores a jail out of band under a new id; its own id answers 409', async () => {
+    writeFileSync(join(await mnt(`${p1.name}/jails/www`), 'index.html'), 'hello');
+    const job = (await srv.api('POST', '/jobs', { name: 'www', targetId, mode: 'jail', source: '7' })).body;
+    const b = await srv.waitEvent((await srv.api('POST', `/jobs/${job.id}/run`)).body.eventId);
+    expect(b.status, b.error).toBe('success');
+    const item = (await srv.api('GET', `/targets/${targetId}/datasets`)).body.items.find((i: any) => i.jobId === job.id);
+    expect(item.guest).toMatchObject({ kind: 'jail', id: '7', name: 'www', network: { 'ip4.addr': ['192.0.2.7/24'] } });
+    const body = { targetId, dataset: item.dataset, generation: 1, snapshot: b.snapshot, destination: `${p1.name}/jails/www8`, restoreNetwork: false };
+    const same = await srv.api('POST', '/restores', body);
+    expect(same.status).toBe(409);
+    expect(same.body.error.fields.newGuestId).toBeTruthy();
+    const r = await srv.api('POST', '/restores', { ...body, newGuestId: '8' });
+    expect(r.status).toBe(202);
+    const e = await srv.waitEvent(r.body.eventId);
+    expect(e.status, e.error).toBe('success');
+    expect(readFileSync(join(await mnt(`${p1.name}/jails/www8`), 'index.html'), 'utf8')).toBe('hello');
+    const registered = JSON.parse(readFileSync(manifest, 'utf8')).guests.find((g: any) => g.id === '8');
+    expect(registered).toMatchObject({ kind: 'jail', roots: [`${p1.name}/jails/www8`] });
+    expect(registered.network ?? null).toBeNull(); // restoreNetwork: false
+  });
+});
