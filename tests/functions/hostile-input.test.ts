@@ -19,7 +19,8 @@ const CAT_DS = 'backup/lifeboat/j1/g1/tank/data';
 const META = ['$(touch /tmp/lb-canary)', '`touch /tmp/lb-canary`', ';touch /tmp/lb-canary', '|sh', '&& reboot', '||true', '>x', '<x', '\n', "'", '"', '\\', '${IFS}', '*', '?', '~root', '!', '{a,b}', ' '];
 const meta = fc.constantFrom(...META);
 const hostile = fc.tuple(fc.string({ maxLength: 8 }), meta, fc.string({ maxLength: 8 })).map(([a, m, b]) => a + m + b);
-const notString = fc.oneof(fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(fc.string(), { maxLength: 3 }), fc.dictionary(fc.string(), fc.string(), { maxKeys: 2 }));
+// Doubles without NaN/±Infinity: JSON turns those into null, which nullable fields accept.
+const notString = fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean(), fc.constant(null), fc.array(fc.string(), { maxLength: 3 }), fc.dictionary(fc.string(), fc.string(), { maxKeys: 2 }));
 const notBool = fc.oneof(fc.integer(), fc.string(), fc.constant(null), fc.array(fc.boolean(), { maxLength: 2 }), fc.constant('true'), fc.constant(0));
 const notNumber = fc.oneof(fc.string(), fc.boolean(), fc.constant(null), fc.array(fc.integer(), { maxLength: 2 }), fc.object({ maxDepth: 1 }));
 const nonInteger = fc.double({ noNaN: true, noDefaultInfinity: true }).filter((d) => !Number.isInteger(d));
@@ -94,7 +95,7 @@ const ROUTES: Record<string, RouteSpec> = {
   'POST /runner/events/status': { method: 'POST', path: () => '/runner/events/status', base: () => ({ ids: [runningEventId] }), bad: { ids: fc.oneof(notString, fc.constant([]), fc.array(badId.filter((v) => typeof v !== 'string'), { minLength: 1, maxLength: 3 }), fc.array(fc.integer({ min: 1 }), { minLength: 101, maxLength: 110 })) }, required: ['ids'], auth: asNode },
   'POST /runner/events/:id/progress': {
     method: 'POST', path: () => `/runner/events/${runningEventId}/progress`, auth: asNode, base: () => ({ phase: 'transferring', bytesDone: 1, bytesTotal: 2, rateBps: 1, etaSeconds: 1, destination: 'x', snapshot: 's', log: [] }),
-    bad: { phase: fc.oneof(notString, fc.string().filter((s) => !['preparing', 'stopping-guest', 'snapshotting', 'starting-guest', 'transferring', 'finalizing', 'pruning', 'swapping'].includes(s))), bytesDone: intOutside(0, Number.MAX_SAFE_INTEGER), bytesTotal: fc.oneof(fc.string(), fc.integer({ max: -1 }), nonInteger), rateBps: fc.oneof(fc.string(), fc.double({ max: -0.001, noNaN: true })), etaSeconds: fc.oneof(fc.string(), fc.integer({ max: -1 })), destination: fc.oneof(notString, tooLong(1000)), snapshot: fc.oneof(notString, tooLong(255)), log: badLog },
+    bad: { phase: fc.oneof(notString, fc.string().filter((s) => !['preparing', 'stopping-guest', 'snapshotting', 'starting-guest', 'transferring', 'finalizing', 'pruning', 'swapping'].includes(s))), bytesDone: intOutside(0, Number.MAX_SAFE_INTEGER), bytesTotal: fc.oneof(fc.string(), fc.integer({ max: -1 }), nonInteger), rateBps: fc.oneof(fc.string(), fc.double({ max: -0.001, noNaN: true, noDefaultInfinity: true })), etaSeconds: fc.oneof(fc.string(), fc.integer({ max: -1 })), destination: fc.oneof(notString, tooLong(1000)), snapshot: fc.oneof(notString, tooLong(255)), log: badLog },
   },
   'POST /runner/events/:id/finish': {
     method: 'POST', path: () => `/runner/events/${runningEventId}/finish`, auth: asNode, base: () => ({ status: 'failed', error: 'e', errorClass: 'zfs', result: {}, log: [] }),
