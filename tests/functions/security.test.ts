@@ -158,6 +158,10 @@ describe('sign-in', () => {
     expect((await login()).status).toBe(200);
     // A success clears the client's counter.
     expect(await ctl.db.all<any>(sql`SELECT failures FROM login_attempts WHERE key = ${'ip:' + peer}`)).toEqual([]);
+    // Stale windows of other clients are dropped as attempts come in.
+    ctl.clock.now += 61_000;
+    await login('bad');
+    expect((await ctl.db.all<any>(sql`SELECT key FROM login_attempts ORDER BY key`)).map((r) => r.key)).toEqual(['*', 'ip:' + peer]);
   });
 
   it('a global ceiling stops guessing spread over many clients', async () => {

@@ -1,6 +1,6 @@
 // Admin sign-in (password → session cookie), sign-out, the session probe, the password, API tokens.
 import { createRoute } from "@hono/zod-openapi";
-import { and, asc, eq, isNull, ne, sql } from 'drizzle-orm';
+import { and, asc, eq, isNull, lte, ne, sql } from 'drizzle-orm';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { adminCredentials, apiTokens, loginAttempts, sessions } from '../db/schema.ts';
 import type { DB } from '../db/types.ts';
@@ -57,7 +57,8 @@ async function countAttempt(c: Ctx, key: string, at: number) {
       windowStart: sql`CASE WHEN ${loginAttempts.windowStart} <= ${at - w} THEN ${at} ELSE ${loginAttempts.windowStart} END`,
     },
   }).returning({ failures: loginAttempts.failures, windowStart: loginAttempts.windowStart });
-  const [[mine], [all]] = await db.batch([upsert(key), upsert(GLOBAL_KEY)]);
+  // Stale windows go first (the table holds one row per client that failed recently, no more).
+  const [, [mine], [all]] = await db.batch([db.delete(loginAttempts).where(lte(loginAttempts.windowStart, at - w)), upsert(key), upsert(GLOBAL_KEY)]);
   const over = mine.failures > config.loginMaxFailures ? mine : all.failures > config.loginMaxFailures * 10 ? all : null;
   if (over) {
     const retry = Math.max(1, Math.ceil((over.windowStart + w - at) / 1000));
