@@ -97,11 +97,24 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
   // ---- 1. preflight --------------------------------------------------------------------------
   phase('preparing');
   const local = new Zfs(new LocalHost(), signal);
-  const lcaps = await local.capabilities();
-  for (const r of roots) {
-    if (!(await local.exists(r))) throw new ExecError('source-state', `source dataset ${r} does not exist`);
+  const readSource = async () => (await Promise.all(roots.map((r) => local.tree(r, recursive)))).flat().sort((a, b) => cmp(a.name, b.name));
+  // The SSH connect (handshake, remote shell start) is the slow part of preparing: local checks and
+  // listings run meanwhile. A local failure still wins (it is reported, the session closed).
+  const sessionP = SshSession.open(target, { signal, persistentShell: true });
+  sessionP.catch(() => { /* awaited below */ });
+  let lcaps: ZfsCapabilities;
+  let srcBefore: DatasetInfo[];
+  try {
+    lcaps = await local.capabilities();
+    for (const r of roots) {
+      if (!(await local.exists(r))) throw new ExecError('source-state', `source dataset ${r} does not exist`);
+    }
+    srcBefore = await readSource();
+  } catch (e) {
+    await sessionP.then((s) => s.close(), () => undefined); // leave no ssh process behind
+    throw e;
   }
-  const session = await SshSession.open(target, { signal });
+  const session = await sessionP;
   try {
     const remote = new Zfs(session, signal);
     const rcaps = await remote.capabilities();
@@ -110,11 +123,9 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
     }
     await checkNotSameTree(local, remote, roots, target.backupRoot);
 
-    const readSource = async () => (await Promise.all(roots.map((r) => local.tree(r, recursive)))).flat().sort((a, b) => cmp(a.name, b.name));
     const readTarget = async () => ((await remote.exists(jobRoot)) ? remote.tree(jobRoot, true) : []);
     const byName = (l: DatasetInfo[]) => new Map(l.map((d) => [d.name, d]));
 
-    const srcBefore = await readSource();
     let tgt = byName(await readTarget());
     const jobRootInfo = tgt.get(jobRoot);
     if (jobRootInfo && jobRootInfo.job !== job.id) {

@@ -17,6 +17,7 @@ import type { ZfsHost } from '../zfs/zfs.ts';
 import { cipherList } from './ciphers.ts';
 import { classifySsh, describeSshFailure } from './errors.ts';
 import { shJoin } from './quote.ts';
+import { RemoteShell } from './remote-shell.ts';
 
 /** Name the pinned key is stored under (HostKeyAlias), so the pin does not depend on host/port spelling. */
 export const HOST_KEY_ALIAS = 'lifeboat-target';
@@ -56,11 +57,17 @@ export interface SshOpenOptions {
   connectTimeoutSec?: number;
   /** ssh binary (tests may point elsewhere); default `ssh`. */
   sshBinary?: string;
+  /**
+   * Run exec() commands in one long-lived remote /bin/sh instead of a session each (remote-shell.ts):
+   * one session start per run instead of one per command.
+   */
+  persistentShell?: boolean;
 }
 
 export class SshSession implements ZfsHost {
   readonly label: string;
   private master: ChildProcess | null = null;
+  private shell: RemoteShell | null = null;
   private masterErr = '';
   private closed = false;
 
@@ -93,6 +100,10 @@ export class SshSession implements ZfsHost {
       if (!opts.acceptNewHostKey && pinned.length === 0) throw new ExecError('host-key', `pinned host key of target "${target.name}" is unreadable`);
       await writeFile(s.knownHosts, pinned.map((l) => l + '\n').join(''), { mode: 0o600 });
       await s.startMaster();
+      if (opts.persistentShell) {
+        s.shell = new RemoteShell(() => s.spawn(['exec', '/bin/sh'], { stdin: 'pipe', stdout: 'pipe' }));
+        s.shell.warmUp();
+      }
       return s;
     } catch (e) {
       await s.close();
@@ -164,7 +175,9 @@ export class SshSession implements ZfsHost {
 
   async exec(argv: string[], opts: ExecOptions = {}): Promise<CmdResult> {
     if (this.closed) throw new ExecError('internal', 'ssh session already closed');
-    return execArgv(this.commandArgs(argv), { ...opts, signal: opts.signal ?? this.opts.signal });
+    const o = { ...opts, signal: opts.signal ?? this.opts.signal };
+    if (this.shell && opts.input === undefined) return this.shell.run(argv, o);
+    return execArgv(this.commandArgs(argv), o);
   }
 
   spawn(argv: string[], stdio: { stdin: 'pipe' | 'ignore'; stdout: 'pipe' | 'ignore' }, signal?: AbortSignal): ChildProcess {
@@ -210,6 +223,7 @@ export class SshSession implements ZfsHost {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.shell?.close();
     const m = this.master;
     if (m && m.exitCode === null && m.signalCode === null) {
       await execArgv([this.bin(), '-F', '/dev/null', '-o', `ControlPath=${this.controlPath}`, '-O', 'exit', '--', this.host()], { timeoutMs: 5000 });
