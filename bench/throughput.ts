@@ -1,18 +1,26 @@
 // Backup throughput on one ≥ 1 GiB dataset, measured side by side in one run:
-//   raw   `zfs send | ssh … zfs recv` (the floor any tool pays),
-//   the runner's runBackup (full send), syncoid (Debian package sanoid) on the same data,
-// plus a no-change run's wall time and the SSH connections it opened.
+//   raw      `zfs send | ssh … zfs recv` with ssh's default cipher (the floor any tool pays),
+//   raw/gcm  the same pipe with the runner's cipher order (ssh/ciphers.ts), when that differs,
+//   runner   runBackup (a full send to a fresh job each round),
+//   syncoid  (Debian package sanoid) on the same data,
+// alternately for BENCH_ROUNDS rounds (default 2; the order flips every round so drift from other
+// load on the box does not favour one of them), then medians and ratios; plus a no-change run's
+// wall time and the SSH connections it opened. Every received copy is destroyed after its round.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runBackup } from '../node-runner/src/executors/backup.ts';
 import { validateTarget } from '../node-runner/src/executors/validate.ts';
 import type { TargetSpec } from '../node-runner/src/executors/types.ts';
+import { cipherList } from '../node-runner/src/ssh/ciphers.ts';
 import { startSshd } from '../tests/helpers/sshd.ts';
 import { createPool, testContext, zfs } from '../tests/helpers/zfs.ts';
 
 const GiB = 1 << 30;
 const SIZE = Number(process.env.BENCH_BYTES ?? GiB);
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 2));
+
+const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 
 export async function benchThroughput() {
   spawnSync('bash', [new URL('../scripts/provision-test-host.sh', import.meta.url).pathname], { stdio: 'inherit', env: { ...process.env, LIFEBOAT_TEST_PACKAGES: 'sanoid' } });
@@ -33,34 +41,75 @@ export async function benchThroughput() {
     const known = join(sshd.dir, 'bench_known_hosts');
     writeFileSync(known, (await sshd.hostKeyLine()) + '\n');
     const sshArgs = `-i ${keyFile} -p ${sshd.port} -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${known}`;
-    const timed = (f: () => void) => { const s = performance.now(); f(); return (performance.now() - s) / 1000; };
-
-    const raw = timed(() => execFileSync('bash', ['-c', `zfs send ${ds}@raw | ssh ${sshArgs} root@127.0.0.1 zfs recv ${tgt.name}/raw/data`], { stdio: 'inherit' }));
-
+    const runnerCiphers = cipherList();
+    const firstCipher = runnerCiphers?.split(',')[0] ?? null;
+    const bash = (cmd: string) => execFileSync('bash', ['-c', cmd], { stdio: 'inherit' });
+    const timedAsync = async (f: () => Promise<unknown>) => { const s = performance.now(); await f(); return (performance.now() - s) / 1000; };
     const target: TargetSpec = { id: 1, name: 'bench', sshHost: '127.0.0.1', sshUser: 'root', sshPort: sshd.port, sshPrivateKey: sshd.clientKey, backupRoot: `${tgt.name}/lb`, createBackupRoot: false, hostKey: null };
     target.hostKey = (await validateTarget(target, testContext().ctx)).hostKey;
-    const job = { id: 1, name: 'bench', mode: 'dataset' as const, source: ds, recursive: false, keepLast: 0, pruneTarget: false, stopBeforeBackup: false };
-    let s = performance.now();
-    const full = await runBackup({ target, job, generation: 1, nextGeneration: 2, forkFrom: null }, testContext(1).ctx);
-    const runner = (performance.now() - s) / 1000;
+    const job = (id: number) => ({ id, name: 'bench', mode: 'dataset' as const, source: ds, recursive: false, keepLast: 0, pruneTarget: false, stopBeforeBackup: false });
 
-    const sync = timed(() => execFileSync('syncoid', ['--no-privilege-elevation', '--quiet', `--sshport=${sshd.port}`, `--sshkey=${keyFile}`, `--sshoption=UserKnownHostsFile=${known}`, '--no-resume', ds, `root@127.0.0.1:${tgt.name}/syncoid/data`], { stdio: 'inherit' }));
+    let bytes = 0;
+    let noChange: { sec: number; bytes: number; conns: number } | null = null;
+    type Name = 'raw' | 'rawGcm' | 'runner' | 'syncoid';
+    const contenders: Record<Name, { label: string; run: (round: number) => Promise<number> }> = {
+      raw: {
+        label: 'raw zfs send | ssh zfs recv',
+        run: (r) => timedAsync(async () => bash(`zfs send ${ds}@raw | ssh ${sshArgs} root@127.0.0.1 zfs recv ${tgt.name}/raw/r${r}`)),
+      },
+      rawGcm: {
+        label: `raw, ssh -c ${firstCipher}`,
+        run: (r) => timedAsync(async () => bash(`zfs send ${ds}@raw | ssh -c ${firstCipher} ${sshArgs} root@127.0.0.1 zfs recv ${tgt.name}/raw/g${r}`)),
+      },
+      runner: {
+        label: 'lifeboat runner (full send)',
+        run: async (r) => {
+          const p = { target, job: job(r + 1), generation: 1, nextGeneration: 2, forkFrom: null };
+          let full = 0;
+          const sec = await timedAsync(async () => { full = (await runBackup(p, testContext(1).ctx)).bytesSent; });
+          bytes = full;
+          if (r === ROUNDS - 1) {
+            // no-change run: same job again (its snapshot name needs the next second)
+            await new Promise((res) => setTimeout(res, 1100));
+            sshd.resetAcceptedConnections();
+            let again = 0;
+            const s2 = await timedAsync(async () => { again = (await runBackup(p, testContext(2).ctx)).bytesSent; });
+            noChange = { sec: s2, bytes: again, conns: sshd.acceptedConnections() };
+          }
+          return sec;
+        },
+      },
+      syncoid: {
+        label: 'syncoid 2.1.0',
+        run: (r) => timedAsync(async () => execFileSync('syncoid', ['--no-privilege-elevation', '--quiet', `--sshport=${sshd.port}`, `--sshkey=${keyFile}`, `--sshoption=UserKnownHostsFile=${known}`, '--no-resume', ds, `root@127.0.0.1:${tgt.name}/syncoid/r${r}`], { stdio: 'inherit' })),
+      },
+    };
+    const received: Record<Name, (r: number) => string> = {
+      raw: (r) => `${tgt.name}/raw/r${r}`, rawGcm: (r) => `${tgt.name}/raw/g${r}`, runner: (r) => `${tgt.name}/lb/j${r + 1}`, syncoid: (r) => `${tgt.name}/syncoid/r${r}`,
+    };
+    const names: Name[] = firstCipher ? ['raw', 'rawGcm', 'runner', 'syncoid'] : ['raw', 'runner', 'syncoid'];
+    const times = Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<Name, number[]>;
+    for (let r = 0; r < ROUNDS; r++) {
+      const order = r % 2 ? [...names].reverse() : names;
+      for (const n of order) {
+        const sec = await contenders[n].run(r);
+        times[n].push(sec);
+        console.log(`round ${r + 1}  ${contenders[n].label.padEnd(32)} ${sec.toFixed(2).padStart(7)} s`);
+        await zfs('destroy', '-r', received[n](r));
+      }
+    }
 
-    await new Promise((r) => setTimeout(r, 1100));
-    sshd.resetAcceptedConnections();
-    s = performance.now();
-    const again = await runBackup({ target, job, generation: 1, nextGeneration: 2, forkFrom: null }, testContext(2).ctx);
-    const noChange = (performance.now() - s) / 1000;
-    const conns = sshd.acceptedConnections();
-
-    const mbs = (bytes: number, sec: number) => bytes / sec / 1e6;
-    const bytes = full.bytesSent;
-    console.log(`\nthroughput on ${(bytes / GiB).toFixed(2)} GiB (zfs-fuse, sshd on 127.0.0.1)`);
-    console.log(`raw zfs send | ssh zfs recv   ${raw.toFixed(2).padStart(7)} s  ${mbs(bytes, raw).toFixed(0).padStart(5)} MB/s  1.00x`);
-    console.log(`lifeboat runner (full send)   ${runner.toFixed(2).padStart(7)} s  ${mbs(bytes, runner).toFixed(0).padStart(5)} MB/s  ${(raw / runner).toFixed(2)}x of raw`);
-    console.log(`syncoid 2.1.0                 ${sync.toFixed(2).padStart(7)} s  ${mbs(bytes, sync).toFixed(0).padStart(5)} MB/s  runner/syncoid ${(sync / runner).toFixed(2)}x`);
-    console.log(`no-change run                 ${noChange.toFixed(2).padStart(7)} s  (${again.bytesSent} bytes sent, ${conns} SSH connections accepted by sshd)`);
-    return { raw, runner, sync, noChange, conns };
+    const mbs = (sec: number) => (bytes / sec / 1e6).toFixed(0).padStart(5);
+    const med = Object.fromEntries(names.map((n) => [n, median(times[n])])) as Record<Name, number>;
+    console.log(`\nthroughput on ${(bytes / GiB).toFixed(2)} GiB (zfs-fuse, sshd on 127.0.0.1), median of ${ROUNDS} alternating rounds`);
+    for (const n of names) console.log(`${contenders[n].label.padEnd(32)} ${med[n].toFixed(2).padStart(7)} s  ${mbs(med[n])} MB/s`);
+    console.log(`runner cipher order: ${runnerCiphers ?? "ssh's default"}`);
+    console.log(`runner vs raw (ssh default cipher)      ${(med.raw / med.runner).toFixed(2)}x`);
+    if (firstCipher) console.log(`runner vs raw (same cipher as runner)    ${(med.rawGcm / med.runner).toFixed(2)}x`);
+    console.log(`runner vs syncoid                       ${(med.syncoid / med.runner).toFixed(2)}x`);
+    const nc = noChange as { sec: number; bytes: number; conns: number } | null;
+    if (nc) console.log(`no-change run                 ${nc.sec.toFixed(2).padStart(7)} s  (${nc.bytes} bytes sent, ${nc.conns} SSH connections accepted by sshd)`);
+    return { times, med, noChange: nc };
   } finally {
     await sshd.stop();
     await src.destroy();
