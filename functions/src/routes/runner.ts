@@ -52,11 +52,21 @@ export function registerRunner(app: App) {
     // lastSeenAt at a few seconds' precision: saves a write on most claims.
     await db.update(nodes).set({ lastSeenAt: start }).where(and(eq(nodes.id, nodeId), or(isNull(nodes.lastSeenAt), lt(nodes.lastSeenAt, start - 5000))));
     const deadline = start + Math.min(waitMs ?? config.claimWaitMs, config.claimWaitMs);
+    // A runner that went away (restarted, killed) while its claim was held must not be handed work:
+    // nobody would run it and it would end `interrupted` when the lease runs out.
+    const gone = () => c.req.raw.signal?.aborted === true;
     for (;;) {
       const at = now(c);
       await sweepExpiredLeases(db, at);
       await scheduleDue(db, nodeId, at);
+      if (gone()) return json(c, { events: [], leaseMs: config.leaseMs });
       const claimed = await claimQueued(db, nodeId, max, at, config.leaseMs);
+      if (claimed.length && gone()) {
+        // the claimer disconnected during the claim: hand the events back to the queue untouched
+        await db.update(events).set({ status: 'queued', startedAt: null, leaseUntil: null, phase: null })
+          .where(and(inArray(events.id, claimed.map((e) => e.id)), eq(events.status, 'running'), eq(events.nodeId, nodeId)));
+        return json(c, { events: [], leaseMs: config.leaseMs });
+      }
       if (claimed.length || at >= deadline || max === 0) {
         return json(c, { events: await Promise.all(claimed.map((e) => claimPayload(c, e))), leaseMs: config.leaseMs });
       }
