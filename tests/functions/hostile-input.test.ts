@@ -19,6 +19,8 @@ const CAT_DS = 'backup/lifeboat/j1/g1/tank/data';
 const META = ['$(touch /tmp/lb-canary)', '`touch /tmp/lb-canary`', ';touch /tmp/lb-canary', '|sh', '&& reboot', '||true', '>x', '<x', '\n', "'", '"', '\\', '${IFS}', '*', '?', '~root', '!', '{a,b}', ' '];
 const meta = fc.constantFrom(...META);
 const hostile = fc.tuple(fc.string({ maxLength: 8 }), meta, fc.string({ maxLength: 8 })).map(([a, m, b]) => a + m + b);
+// Hosts are trimmed: a metacharacter that is only whitespace could vanish, so those use the others.
+const hostileNoWs = fc.tuple(fc.string({ maxLength: 8 }), fc.constantFrom(...META.filter((m) => m.trim() !== '')), fc.string({ maxLength: 8 })).map(([a, m, b]) => a + m + b);
 // Doubles without NaN/±Infinity: JSON turns those into null, which nullable fields accept.
 const notString = fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean(), fc.constant(null), fc.array(fc.string(), { maxLength: 3 }), fc.dictionary(fc.string(), fc.string(), { maxKeys: 2 }));
 const notBool = fc.oneof(fc.integer(), fc.string(), fc.constant(null), fc.array(fc.boolean(), { maxLength: 2 }), fc.constant('true'), fc.constant(0));
@@ -33,10 +35,12 @@ const badId = fc.oneof(
 );
 const tooLong = (n: number) => fc.string({ minLength: n + 1, maxLength: n + 40 }).filter((s) => s.trim().length > n);
 const badDataset = fc.oneof(notString, hostile.map((h) => `tank/${h}`), hostile, fc.constantFrom('', '/tank', 'tank/', 'tank//x', 'tank/x@snap', 'tank/x#b', 'tank/../etc', '1tank', 'mirror/x', '-tank/x'), tooLong(255).map((s) => 'tank/' + s.replace(/\W/g, 'a')));
-const badHost = fc.oneof(notString, hostile, fc.constantFrom('', '-oProxyCommand=touch /tmp/lb-canary', 'root@host', '[::1]', 'host:22', 'a b', 'exa mple.org', '::1]', 'under_score.example', '-host', '.host'));
+const badHost = fc.oneof(notString, hostileNoWs, fc.constantFrom('', '-oProxyCommand=touch /tmp/lb-canary', 'root@host', '[::1]', 'host:22', 'a b', 'exa mple.org', '::1]', 'under_score.example', '-host', '.host'));
 const badUser = fc.oneof(notString, hostile, fc.constantFrom('', '-oProxyCommand=x', '1root', 'a'.repeat(40), 'root;id', 'ro ot'));
 const badName = fc.oneof(notString, fc.constantFrom('', '   ', 'a\x00b', 'a\x1bb', 'x\ny', 'x\u007fy'), tooLong(100));
-const badSchedule = fc.oneof(notString, hostile.map((h) => `* * * * ${h}`), hostile.filter((h) => h.trim() !== ''), fc.constantFrom('0 0 31 2 *', '* * * *', '61 * * * *', '* * * * * *', 'every day'));
+// For cron, space, newline, * and ? are syntax: only the characters no cron field accepts.
+const cronHostile = fc.tuple(fc.string({ maxLength: 8 }), fc.constantFrom(...META.filter((m) => !/^[\s*?]+$/.test(m))), fc.string({ maxLength: 8 })).map(([a, m, b]) => a + m + b);
+const badSchedule = fc.oneof(notString, cronHostile.map((h) => `* * * * ${h}`), cronHostile, fc.constantFrom('0 0 31 2 *', '* * * *', '61 * * * *', '* * * * * *', 'every day'));
 const badZone = fc.oneof(notString, hostile.map((h) => `Europe/${h}`), fc.constantFrom('', 'Mars/Olympus', 'UTC+25'));
 const badMode = fc.oneof(notString, fc.string().filter((s) => !['dataset', 'jail', 'vm'].includes(s)));
 const badKey = fc.oneof(notString, fc.constantFrom('not a key', 'ssh-ed25519 AAAA', '-----BEGIN PUBLIC KEY-----\nx\n-----END PUBLIC KEY-----'), hostile);
@@ -105,7 +109,7 @@ const ROUTES: Record<string, RouteSpec> = {
   'POST /runner/inventory': {
     method: 'POST', path: () => '/runner/inventory', auth: asNode, base: () => ({ zfsVersion: 'z', capabilities: {}, pools: ['tank'], datasets: [{ name: 'tank' }], guests: [] }),
     bad: {
-      zfsVersion: fc.oneof(fc.integer(), fc.boolean(), tooLong(200)), capabilities: fc.oneof(badRecord, fc.dictionary(fc.string(), notBool.filter((v) => typeof v !== 'boolean'), { minKeys: 1, maxKeys: 2 })),
+      zfsVersion: fc.oneof(fc.integer(), fc.boolean(), tooLong(200)), capabilities: fc.oneof(badRecord, fc.dictionary(fc.string().filter((k) => k !== '__proto__'), notBool.filter((v) => typeof v !== 'boolean'), { minKeys: 1, maxKeys: 2 })),
       pools: fc.oneof(notString.filter((v) => !Array.isArray(v)), fc.array(notString.filter((v) => typeof v !== 'string'), { minLength: 1, maxLength: 2 })),
       datasets: fc.oneof(notString.filter((v) => !Array.isArray(v)), fc.array(fc.record({ name: badDataset }), { minLength: 1, maxLength: 3 })),
       guests: fc.oneof(notString.filter((v) => !Array.isArray(v)), fc.array(fc.record({ kind: badMode, id: fc.string(), name: fc.string(), roots: fc.array(badDataset, { minLength: 1, maxLength: 2 }), running: notBool, provider: fc.string() }), { minLength: 1, maxLength: 2 })),
