@@ -23,7 +23,7 @@ import { fileSecret } from './secrets-file.ts';
 import { createWaker } from './waker.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const UI_DIR = join(ROOT, 'frontend/build');
+const DEFAULT_UI_DIR = join(ROOT, 'frontend/build');
 const RUNNER_BIN = join(ROOT, 'node-runner/bin/lifeboat-runner.mjs');
 
 const log = (msg: string) => console.log(`[lifeboat] ${msg}`);
@@ -52,6 +52,8 @@ export async function main(env = process.env) {
     onBusy: (err) => { console.error('[lifeboat] SQLITE_BUSY: exiting so the supervisor restarts a clean process', err); process.exit(75); },
   });
 
+  // LIFEBOAT_UI_DIR: serve a copy of the build (tests do, so a concurrent `npm run build` cannot change it underneath).
+  const UI_DIR = resolve(env.LIFEBOAT_UI_DIR || DEFAULT_UI_DIR);
   const index = existsSync(join(UI_DIR, 'index.html')) ? readFileSync(join(UI_DIR, 'index.html'), 'utf8') : null;
   const headers = await securityHeaders(index);
   const app = new Hono();
