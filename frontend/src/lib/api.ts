@@ -34,12 +34,13 @@ export class ApiError extends Error {
 
 /**
  * The message for one field, made a sentence when the server sends a fragment
- * ("is required" → "Name is required").
+ * ("is required" → "Name is required"), else with a capital first letter.
  */
 export function fieldMessage(err: ApiError | null, key: string, label: string): string | null {
   const m = err?.fields?.[key];
   if (!m) return null;
-  return /^(is|must|should|cannot|can't|has|does|already)\b/.test(m) ? `${label} ${m}` : m;
+  if (/^(is|must|should|cannot|can't|has|does|already)\b/.test(m)) return `${label} ${m}`;
+  return m.charAt(0).toUpperCase() + m.slice(1); // "the pattern never matches…" → "The pattern never matches…"
 }
 
 /** Normalises anything thrown into an ApiError so pages can show `message` and `fields`. */
