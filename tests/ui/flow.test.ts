@@ -1,0 +1,293 @@
+// The web UI in Debian's Chromium against the whole system: the Node entry serving frontend/build
+// with its local runner (a real child process), zfs-fuse pools and a real sshd as the target.
+// Everything below happens through the UI (typing, clicking, the keyboard); the API is only read
+// to wait for the local runner's first inventory. Needs `npm run build -w frontend` (npm test does it).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BrowserContext, Locator, Page } from 'playwright-core';
+import { startBrowser, type ConsoleProblems, type TestBrowser } from '../helpers/browser.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
+import { copyUiBuild } from '../helpers/ui-build.ts';
+import { startSshd, type TestSshd } from '../helpers/sshd.ts';
+import { createPool, writeRandom, zfs, type TestPool } from '../helpers/zfs.ts';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const ARTIFACTS = join(ROOT, 'test-artifacts/ui');
+const MiB = 1 << 20;
+const LONG = 90_000; // a backup or restore through zfs-fuse and sshd on a busy two-core host
+
+let srv: TestServer;
+let sshd: TestSshd;
+let src: TestPool;
+let tgt: TestPool;
+let browser: TestBrowser;
+let context: BrowserContext;
+let page: Page;
+let problems: ConsoleProblems;
+let ui: { dir: string; remove: () => void };
+const dataDir = () => join(src.mountpoint!, 'data');
+
+beforeAll(async () => {
+  ui = await copyUiBuild(); // frontend/build as it is now, whatever another `npm run build` does meanwhile
+  mkdirSync(ARTIFACTS, { recursive: true });
+  src = await createPool('lbus', { mounted: true });
+  tgt = await createPool('lbut', { mounted: false, sizeMiB: 192 });
+  await zfs('create', `${src.name}/data`);
+  await writeRandom(join(dataDir(), 'blob'), 12 * MiB); // big enough to watch the transfer for a moment
+  writeFileSync(join(dataDir(), 'version.txt'), 'one');
+  sshd = await startSshd();
+  srv = await startServer({ LIFEBOAT_RUNNER_POOLS: src.name, LIFEBOAT_RUNNER_INVENTORY_MS: '2000', LIFEBOAT_UI_DIR: ui.dir });
+  await srv.waitFor('the local runner to report its datasets', async () => {
+    const nodes = (await srv.api('GET', '/nodes')).body.items;
+    if (nodes.length !== 1) return null;
+    return (await srv.api('GET', `/nodes/${nodes[0].id}`)).body.datasets.some((d: any) => d.name === `${src.name}/data`);
+  });
+  browser = await startBrowser();
+  ({ context, page, problems } = await browser.newPage(1280, 900));
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.stop();
+  await srv?.stop();
+  await sshd?.stop();
+  await src?.destroy();
+  await tgt?.destroy();
+  ui?.remove();
+}, 120_000);
+
+const shot = (p: Page, name: string) => p.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+
+async function nav(p: Page, label: string) {
+  await p.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: label, exact: true }).click();
+  await p.getByRole('heading', { level: 1, name: label }).waitFor();
+}
+
+/** The badge text of the open progress dialog, polled until it is final; returns every text seen. */
+async function watchToEnd(dialog: Locator): Promise<string[]> {
+  const seen: string[] = [];
+  const deadline = Date.now() + LONG;
+  while (Date.now() < deadline) {
+    const s = (await dialog.locator('.badge').first().textContent({ timeout: 5000 }).catch(() => null))?.trim();
+    if (s && seen[seen.length - 1] !== s) seen.push(s);
+    if (s && !['Queued', 'Running'].includes(s)) return seen;
+    await page.waitForTimeout(150);
+  }
+  throw new Error(`the progress dialog did not reach a final status; saw ${seen.join(' → ')}`);
+}
+
+/** Follows the notice's event link to the Events page and watches the progress dialog to the end. */
+async function followNotice(what: RegExp): Promise<{ id: number; seen: string[]; dialog: Locator }> {
+  const notice = page.getByRole('status').filter({ hasText: what });
+  const link = notice.getByRole('link', { name: /event #\d+/i });
+  const id = Number(/#(\d+)/.exec((await link.textContent())!)![1]);
+  await link.click();
+  await page.getByRole('heading', { level: 1, name: 'Events' }).waitFor();
+  const dialog = page.getByRole('dialog', { name: new RegExp(`^Event #${id}\\b`) });
+  await dialog.waitFor();
+  return { id, seen: await watchToEnd(dialog), dialog };
+}
+
+/** One step of the flow: each builds on the previous one, so after a failure the rest is skipped. */
+let broken: string | null = null;
+function step(name: string, fn: () => Promise<void> | void, timeout = 120_000) {
+  it(name, async (ctx) => {
+    if (broken) ctx.skip(`an earlier step failed: ${broken}`);
+    try { await fn(); } catch (e) { broken = name; throw e; }
+  }, timeout);
+}
+
+describe('web UI against the whole system', () => {
+  step('signs in with the admin token (a wrong token is refused next to the field)', async () => {
+    await page.goto(srv.url + '/backups/targets');
+    await page.waitForURL(/\/signin\?next=%2Fbackups%2Ftargets/);
+    const token = page.getByLabel('Admin API token');
+    await token.fill('lba_wrong_token');
+    await token.press('Enter');
+    await expect.poll(() => page.locator('#token-error').textContent()).toMatch(/not accepted/);
+    expect(await token.getAttribute('aria-invalid')).toBe('true');
+    await shot(page, 'signin-error-1280');
+    await token.fill(srv.admin);
+    await token.press('Enter');
+    await page.getByRole('heading', { level: 1, name: 'Targets' }).waitFor(); // back where we were going
+    expect(new URL(page.url()).pathname).toBe('/backups/targets');
+  });
+
+  step('creates a target and validates it: Ready, with the pinned host-key fingerprint', async () => {
+    await page.getByRole('button', { name: 'New target' }).click();
+    const dlg = page.getByRole('dialog', { name: 'New target' });
+    await dlg.getByLabel('Name', { exact: true }).fill('loopback');
+    await dlg.getByLabel('SSH Host').fill('127.0.0.1');
+    await expect.poll(() => dlg.getByLabel('SSH User').inputValue()).toBe('root');
+    await dlg.getByLabel('SSH Port').fill(String(sshd.port));
+    await dlg.getByLabel('SSH Private Key').fill(sshd.clientKey);
+    await dlg.getByLabel('Backup Root', { exact: true }).fill(`${tgt.name}/backups`);
+    await dlg.getByLabel(/Create Backup Root/).check();
+    await shot(page, 'target-form-1280');
+    await dlg.getByRole('button', { name: 'Create' }).click();
+    await dlg.waitFor({ state: 'hidden' });
+    const row = page.getByRole('row').filter({ hasText: 'loopback' });
+    await expect.poll(() => row.locator('td[data-label="Readiness"]').textContent()).toMatch(/Not validated/);
+    await row.getByRole('button', { name: 'Validate target loopback from the chosen node' }).click();
+    await expect.poll(() => row.locator('td[data-label="Readiness"] .badge').textContent(), { timeout: LONG }).toBe('Ready');
+    const fp = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', join(sshd.dir, 'host_key.pub')], { encoding: 'utf8' }).split(/\s+/)[1];
+    expect(fp).toMatch(/^SHA256:/);
+    expect((await row.locator('td[data-label="Host key"]').textContent())?.trim()).toBe(fp);
+    expect((await zfs('list', '-H', '-o', 'name', `${tgt.name}/backups`)).trim()).toBe(`${tgt.name}/backups`);
+    await shot(page, 'targets-ready-1280');
+  });
+
+  step('creates a job; the API\'s error for an impossible schedule shows next to the Schedule field', async () => {
+    await nav(page, 'Jobs');
+    await page.getByRole('button', { name: 'New job' }).click();
+    const dlg = page.getByRole('dialog', { name: 'New job' });
+    await dlg.getByLabel('Name', { exact: true }).fill('data');
+    await dlg.getByLabel('Target', { exact: true }).selectOption({ label: 'loopback' });
+    // Standalone install: Run On Node is preselected.
+    expect(await dlg.getByLabel('Run On Node').locator('option:checked').textContent()).toBe('local');
+    expect(await dlg.getByLabel('Dataset', { exact: true }).isChecked()).toBe(true);
+    const source = dlg.getByLabel('Source dataset');
+    await expect.poll(() => source.locator('option').allTextContents()).toContain(`${src.name}/data`);
+    await source.selectOption(`${src.name}/data`);
+    const schedule = dlg.getByLabel('Schedule (cron)');
+    await schedule.fill('0 0 31 2 *'); // February 31st never comes
+    await dlg.getByLabel('Keep Last Snapshots').fill('5');
+    await dlg.getByRole('button', { name: 'Create' }).click();
+    const err = dlg.locator('#j-schedule-err');
+    await err.waitFor();
+    expect(await err.textContent()).toMatch(/\S/);
+    // Next to its field: in the same field block, and the input points at it and is marked invalid.
+    expect(await err.evaluate((e) => e.closest('.field')?.querySelector('input')?.id)).toBe('j-schedule');
+    expect(await schedule.getAttribute('aria-invalid')).toBe('true');
+    expect((await schedule.getAttribute('aria-describedby'))?.split(' ')).toContain('j-schedule-err');
+    await shot(page, 'job-form-schedule-error-1280');
+    // A real schedule: the preview describes it and lists the next three runs in the chosen zone.
+    await schedule.fill('30 2 * * *');
+    await dlg.getByLabel('Time zone').fill('Europe/Berlin');
+    const preview = dlg.locator('#j-schedule-preview');
+    await expect.poll(() => preview.textContent()).toMatch(/At 02:30 every day/);
+    expect(await preview.locator('li').count()).toBe(3);
+    expect(await preview.locator('li').first().textContent()).toMatch(/CET|CEST|GMT\+1|GMT\+2/);
+    await dlg.getByRole('button', { name: 'Create' }).click();
+    await dlg.waitFor({ state: 'hidden' });
+    const row = page.getByRole('row').filter({ hasText: `${src.name}/data` });
+    await row.waitFor();
+    expect(await row.locator('td[data-label="Schedule"]').textContent()).toMatch(/30 2 \* \* \*\s*Europe\/Berlin/);
+    expect(await row.locator('td[data-label="Target"]').textContent()).toBe('loopback');
+    expect(await row.locator('td[data-label="Keep last"]').textContent()).toBe('5');
+  });
+
+  step('Run Now, then the live progress dialog follows the backup to Success', async () => {
+    const row = page.getByRole('row').filter({ hasText: `${src.name}/data` });
+    await row.getByRole('button', { name: 'Run data now' }).click();
+    const { id, seen, dialog } = await followNotice(/Backup of data queued/);
+    // The dialog was opened while the backup was still queued or running and followed it by itself.
+    expect(['Queued', 'Running'], `statuses seen: ${seen.join(' → ')}`).toContain(seen[0]);
+    expect(seen[seen.length - 1], `statuses seen: ${seen.join(' → ')}`).toBe('Success');
+    expect(await dialog.locator('progress').getAttribute('value')).toBe('100');
+    const facts = await dialog.locator('dl.facts').innerText();
+    expect(facts).toMatch(/Transferred\s+1\d(\.\d+)? MiB/); // 12 MiB of data and the stream's overhead
+    expect(facts).toMatch(/Node\s+local/);
+    expect(facts).toMatch(/Job\s+data/);
+    await shot(page, 'event-progress-1280');
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    const evRow = page.getByRole('row').filter({ has: page.locator('td[data-label="ID"]', { hasText: new RegExp(`^${id}$`) }) });
+    await expect.poll(() => evRow.locator('td[data-label="Status"]').textContent()).toMatch(/Success/);
+  });
+
+  step('restores the job\'s snapshot in place with the Restore wizard', async () => {
+    writeFileSync(join(dataDir(), 'version.txt'), 'changed after the backup');
+    writeFileSync(join(dataDir(), 'later.txt'), 'not in the snapshot');
+    await nav(page, 'Jobs');
+    await page.getByRole('button', { name: 'Restore data' }).click();
+    const dlg = page.getByRole('dialog', { name: 'Restore data' });
+    const gen = dlg.getByRole('radio', { name: /Generation 1 \(current\)/ });
+    await gen.waitFor();
+    expect(await gen.isChecked()).toBe(true);
+    await dlg.getByRole('button', { name: 'Next' }).click();
+    const snaps = dlg.getByRole('radiogroup', { name: 'Snapshot' }).getByRole('radio');
+    expect(await snaps.count()).toBe(1);
+    await snaps.first().check();
+    await dlg.getByRole('button', { name: 'Next' }).click();
+    const warning = dlg.getByRole('note');
+    expect(await warning.innerText()).toMatch(new RegExp(`Replaced\\s+${src.name}/data`));
+    expect(await warning.innerText()).toMatch(/Changes made after \d+ \w{3} \d{4} \d\d:\d\d UTC are lost/);
+    await shot(page, 'restore-wizard-1280');
+    await dlg.getByRole('button', { name: 'Restore', exact: true }).click();
+    await dlg.waitFor({ state: 'hidden' });
+    const { seen } = await followNotice(/Restore of data queued/);
+    expect(seen[seen.length - 1], `statuses seen: ${seen.join(' → ')}`).toBe('Success');
+    await page.keyboard.press('Escape');
+    expect(readFileSync(join(dataDir(), 'version.txt'), 'utf8')).toBe('one');
+    expect(existsSync(join(dataDir(), 'later.txt'))).toBe(false);
+  });
+
+  step('restores out of band onto a new dataset with the OOB wizard', async () => {
+    await nav(page, 'Jobs');
+    await page.getByRole('button', { name: 'Restore from target…' }).click();
+    const dlg = page.getByRole('dialog', { name: 'Restore from a target' });
+    const next = dlg.getByRole('button', { name: 'Next' });
+    expect(await dlg.getByLabel('Target').locator('option:checked').textContent()).toMatch(/^loopback /); // only target: preselected
+    await next.click();
+    expect(await dlg.getByLabel('Restore On Node').locator('option:checked').textContent()).toBe('local');
+    await next.click();
+    const datasets = dlg.getByRole('radiogroup', { name: 'Dataset on Target' });
+    await datasets.waitFor();
+    await datasets.getByRole('radio', { name: new RegExp(`${src.name}/data`) }).check();
+    await next.click();
+    expect(await dlg.getByRole('radio', { name: /Generation 1/ }).isChecked()).toBe(true);
+    await next.click();
+    await dlg.getByRole('radiogroup', { name: 'Snapshot' }).getByRole('radio').first().check();
+    await next.click();
+    const dest = dlg.getByLabel('Destination Dataset');
+    expect(await dest.inputValue()).toBe(`${src.name}/data`); // suggested: where it came from
+    await dest.fill(`${src.name}/copy`);
+    await shot(page, 'oob-wizard-1280');
+    await dlg.getByRole('button', { name: 'Restore', exact: true }).click();
+    await dlg.waitFor({ state: 'hidden' });
+    const { seen } = await followNotice(/Restore queued/);
+    expect(seen[seen.length - 1], `statuses seen: ${seen.join(' → ')}`).toBe('Success');
+    await page.keyboard.press('Escape');
+    const mnt = (await zfs('get', '-H', '-o', 'value', 'mountpoint', `${src.name}/copy`)).trim();
+    expect(readFileSync(join(mnt, 'version.txt'), 'utf8')).toBe('one');
+    expect(readFileSync(join(mnt, 'blob')).equals(readFileSync(join(dataDir(), 'blob')))).toBe(true);
+  });
+
+  step('every page at 1280 and 390 px: screenshots, no sideways scrolling on the phone width', async () => {
+    for (const width of [1280, 390]) {
+      const { context: ctx, page: p, problems: pr } = await browser.newPage(width, width === 390 ? 844 : 900, { mobile: width === 390 });
+      try {
+        await p.goto(srv.url + '/signin');
+        const token = p.getByLabel('Admin API token');
+        await token.waitFor();
+        await shot(p, `signin-${width}`);
+        await token.fill(srv.admin);
+        await p.getByRole('button', { name: 'Sign in' }).click();
+        await p.getByRole('heading', { level: 1, name: 'Jobs' }).waitFor();
+        for (const [name, path, ready] of [
+          ['targets', '/backups/targets', 'loopback'], ['jobs', '/backups/jobs', 'data'],
+          ['events', '/backups/events', 'Success'], ['nodes', '/nodes', 'local'],
+        ] as const) {
+          await p.goto(srv.url + path);
+          await p.locator('tbody tr td', { hasText: ready }).first().waitFor();
+          await p.waitForLoadState('networkidle');
+          await shot(p, `${name}-${width}`);
+          const overflow = await p.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+          expect(overflow, `${path} scrolls sideways at ${width} px`).toBeLessThanOrEqual(0);
+        }
+        expect(pr.errors).toEqual([]);
+      } finally {
+        await ctx.close();
+      }
+    }
+  });
+
+  it('the browser console had no errors (4xx answers the UI showed are expected)', () => {
+    expect(problems.errors).toEqual([]);
+    // The refused token (401) and the refused schedule (400) were loaded as resources and logged.
+    expect(problems.expected4xx.some((l) => /status of 401/.test(l))).toBe(true);
+    expect(problems.expected4xx.some((l) => /status of 400/.test(l))).toBe(true);
+  });
+});
