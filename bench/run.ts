@@ -2,10 +2,12 @@
 // baselines measured in the same run.
 import { benchControlPlane } from './control-plane.ts';
 import { benchThroughput } from './throughput.ts';
+import { benchUi } from './ui.ts';
 
 const benches: Record<string, () => Promise<unknown>> = {
   'control-plane': benchControlPlane,
   throughput: benchThroughput,
+  ui: benchUi,
 };
 
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(benches);
