@@ -9,6 +9,7 @@
 // anything. This is what works on zfs-fuse 0.7, which has no `recv -u`/`-o`/`-x` (checked there:
 // after `zfs recv`, `mounted` is "no" and `readonly` is "on", inherited). Where `recv -u` exists it
 // is passed as well.
+import type { ChildProcess } from 'node:child_process';
 import { SshSession } from '../ssh/index.ts';
 import {
   LocalHost, Zfs, isSameOrDescendant, isValidDatasetName, snapshotNameFor,
@@ -115,6 +116,8 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
     throw e;
   }
   const session = await sessionP;
+  // the first receive's session starts now, so it is ready when the stream starts
+  let standby: ChildProcess | null = session.spawnStandby();
   try {
     const remote = new Zfs(session, signal);
     const rcaps = await remote.capabilities();
@@ -293,7 +296,7 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
     const results: BackupResult['datasets'] = [];
     progress.start();
     try {
-      for (const p of plans) {
+      for (const [i, p] of plans.entries()) {
         checkAborted(signal);
         if (!p.base) {
           const parent = parentOf(p.target);
@@ -301,7 +304,9 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
         }
         ctx.log(`${p.base ? `incremental from ${p.base.name}` : 'full'}: ${p.source}@${snapName} → ${p.target}`);
         const before = progress.bytesDone;
-        await transfer(session, rcaps, p, progress, signal);
+        const recv = standby;
+        standby = i + 1 < plans.length ? session.spawnStandby() : null; // for the next dataset
+        await transfer(session, rcaps, p, progress, signal, recv);
         results.push({ source: p.source, target: p.target, mode: p.base ? 'incremental' : 'full', bytes: progress.bytesDone - before, baseSnapshot: p.base?.name ?? null });
         ctx.checkpoint?.('after-receive');
 
@@ -368,6 +373,7 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
     ctx.log(`done: ${results.length} dataset(s), ${bytesSent} bytes, ${pruned.length} snapshot(s) pruned`);
     return { snapshot: snapName, generation, newGeneration, bytesSent, datasets: results, pruned, catalog };
   } finally {
+    standby?.stdin?.end(); // unused: its `read` sees EOF and it exits
     await session.close();
   }
 }
@@ -409,11 +415,11 @@ async function estimate(local: Zfs, caps: ZfsCapabilities, p: DatasetPlan, src: 
 }
 
 /** `zfs send …` → `ssh … zfs recv …` (send-pipe.ts), counting into `progress`. */
-async function transfer(session: SshSession, rcaps: ZfsCapabilities, p: DatasetPlan, progress: TransferProgress, signal: AbortSignal): Promise<void> {
+async function transfer(session: SshSession, rcaps: ZfsCapabilities, p: DatasetPlan, progress: TransferProgress, signal: AbortSignal, standby: ChildProcess | null): Promise<void> {
   await sendToTarget({
     sendArgv: ['zfs', 'send', ...(p.base ? ['-i', p.base.full] : []), p.snap.full],
     // never -F: nothing on the target is rolled back or destroyed by a receive
     recvArgv: ['zfs', 'recv', ...(rcaps.recvNoMount ? ['-u'] : []), p.target],
-    session, signal, onBytes: (n) => progress.add(n), what: { send: p.snap.full, recv: p.target },
+    session, signal, standby, onBytes: (n) => progress.add(n), what: { send: p.snap.full, recv: p.target },
   });
 }

@@ -9,7 +9,7 @@
 // the stream piped through Node, with a large buffer instead of the 16 KiB default so the two
 // sides do not wait on each other for every chunk.
 import type { ChildProcess } from 'node:child_process';
-import type { SshSession } from '../ssh/index.ts';
+import { shJoin, type SshSession } from '../ssh/index.ts';
 import { killChild, oneLine, spawnArgv, waitExit } from '../zfs/index.ts';
 import { ReadMeter } from './stream-meter.ts';
 import { ExecError } from './types.ts';
@@ -24,6 +24,8 @@ export interface SendPipeOptions {
   signal: AbortSignal;
   /** Names for error messages. */
   what: { send: string; recv: string };
+  /** A session from session.spawnStandby(), already started: it gets the recv command line first. */
+  standby?: ChildProcess | null;
 }
 
 const NODE_PIPE_BUFFER = 8 << 20;
@@ -36,7 +38,7 @@ export async function sendToTarget(o: SendPipeOptions): Promise<number> {
   const onAbort = () => ac.abort();
   o.signal.addEventListener('abort', onAbort, { once: true });
   const meter = ReadMeter.open(o.session.streamReaderPid());
-  const recv = o.session.spawn(o.recvArgv, { stdin: 'pipe', stdout: 'ignore' }, ac.signal);
+  const recv = await receiver(o, ac.signal);
   let send: ChildProcess;
   let counted = 0;
   let timer: NodeJS.Timeout | null = null;
@@ -69,6 +71,22 @@ export async function sendToTarget(o: SendPipeOptions): Promise<number> {
   }
   if (sc !== 0) throw new ExecError('zfs', `zfs send ${o.what.send} failed (exit ${sc}): ${oneLine(sendErr)}`);
   return counted;
+}
+
+/** The standby session with the recv command written to it (when it is still there), else a new session. */
+async function receiver(o: SendPipeOptions, signal: AbortSignal): Promise<ChildProcess> {
+  const sb = o.standby;
+  if (sb && sb.exitCode === null && sb.signalCode === null && sb.stdin?.writable) {
+    const onAbort = () => killChild(sb);
+    signal.addEventListener('abort', onAbort, { once: true });
+    sb.once('close', () => signal.removeEventListener('abort', onAbort));
+    sb.stdin.on('error', () => { /* it died: its exit status tells why */ });
+    // written before zfs send gets the socket, so the line is ahead of the stream
+    const ok = await new Promise<boolean>((res) => sb.stdin!.write(shJoin(o.recvArgv) + '\n', (e) => res(!e)));
+    if (ok) return sb;
+    killChild(sb);
+  }
+  return o.session.spawn(o.recvArgv, { stdin: 'pipe', stdout: 'ignore' }, signal);
 }
 
 /** Fallback: carry the stream through Node, counting, with an 8 MiB buffer before pausing the source. */

@@ -1,5 +1,7 @@
 // SSH transport to a target. One run = one master connection (ControlMaster) that every command
 // and every `zfs recv` stream reuses; so a run opens at most one TCP connection (≤ 3 allowed).
+// With `persistentShell`, short commands go to one long-lived remote /bin/sh (remote-shell.ts)
+// instead of a session each; streams always get a session of their own.
 //
 //   ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=<pinned>
 //       -o Ciphers=<default set, AES-GCM first on AES hardware> -i <0600 key file>
@@ -192,6 +194,16 @@ export class SshSession implements ZfsHost {
   streamReaderPid(): number | null {
     const m = this.master;
     return m && m.exitCode === null && m.signalCode === null ? m.pid ?? null : null;
+  }
+
+  /**
+   * A session that waits for one command line on its stdin and then execs it with the rest of
+   * stdin (send-pipe.ts writes `zfs recv …`, then the stream). Started ahead of a transfer so its
+   * session start (fork, login shell files) overlaps other work instead of delaying the stream.
+   * /bin/sh's `read` takes stdin one byte at a time, so it never eats into the stream.
+   */
+  spawnStandby(): ChildProcess {
+    return this.spawn(['exec', '/bin/sh', '-c', 'IFS= read -r cmd || exit 0; eval "exec $cmd"'], { stdin: 'pipe', stdout: 'ignore' });
   }
 
   classify(res: CmdResult, fallback: ErrorClass): ErrorClass {
