@@ -1,0 +1,195 @@
+// Fault-test world: the real Node entry (restartable on the same data dir and port), runner
+// processes that can be SIGKILLed and restarted with the same node identity, a real sshd target,
+// zfs-fuse pools. Everything is stopped by PID and removed afterwards.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createClient, type Client } from '@libsql/client';
+import { freePort } from '../helpers/server.ts';
+import { run, zfs } from '../helpers/zfs.ts';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const RUNNER_BIN = join(ROOT, 'node-runner/bin/lifeboat-runner.mjs');
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface Api { (method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> }
+
+export interface FaultServer {
+  url: string;
+  dataDir: string;
+  api: Api;
+  pid(): number;
+  output(): string;
+  waitFor<T>(what: string, f: () => Promise<T | null | undefined | false>, ms?: number, everyMs?: number): Promise<T>;
+  waitEvent(id: number, ms?: number): Promise<any>;
+  /** SIGTERM the server and wait for it to exit (the data dir stays). */
+  halt(): Promise<void>;
+  /** Start the server again on the same port and data dir. */
+  restart(): Promise<void>;
+  /** The embedded DB, read directly (assertions only). */
+  db(): Client;
+  stop(): Promise<void>;
+}
+
+export async function startFaultServer(env: Record<string, string>): Promise<FaultServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'lifeboat-fault-'));
+  const port = await freePort();
+  const admin = 'lba_fault_' + Math.random().toString(36).slice(2);
+  const url = `http://127.0.0.1:${port}`;
+  let out = '';
+  let proc: ChildProcess;
+  let client: Client | null = null;
+  const launch = async () => {
+    proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'functions/src/node.ts')], {
+      cwd: ROOT,
+      env: { ...process.env, LIFEBOAT_DATA_DIR: dataDir, LIFEBOAT_PORT: String(port), LIFEBOAT_HOST: '127.0.0.1', LIFEBOAT_ADMIN_TOKEN: admin, LIFEBOAT_NODE_NAME: 'local', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    proc.stdout!.on('data', (d) => { out += d; });
+    proc.stderr!.on('data', (d) => { out += d; });
+    await waitFor('health', async () => (await fetch(`${url}/api/v1/health`)).ok, 30_000);
+  };
+  const api: Api = async (method, path, body) => {
+    const res = await fetch(`${url}/api/v1${path}`, {
+      method, headers: { authorization: `Bearer ${admin}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null };
+  };
+  async function waitFor<T>(what: string, f: () => Promise<T | null | undefined | false>, ms = 60_000, everyMs = 100): Promise<T> {
+    const deadline = Date.now() + ms;
+    let last: unknown;
+    while (Date.now() < deadline) {
+      try { const v = await f(); if (v) return v as T; } catch (e) { last = e; }
+      await sleep(everyMs);
+    }
+    throw new Error(`timed out waiting for ${what}${last ? ` (${last})` : ''}\n--- server output ---\n${out.slice(-3000)}`);
+  }
+  const halt = async () => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    const p = proc;
+    const done = new Promise((r) => p.once('exit', r));
+    p.kill('SIGTERM');
+    const t = setTimeout(() => p.kill('SIGKILL'), 15_000);
+    await done;
+    clearTimeout(t);
+  };
+  await launch();
+  return {
+    url, dataDir, api, waitFor,
+    pid: () => proc.pid!,
+    output: () => out,
+    waitEvent: (id, ms = 120_000) => waitFor(`event ${id} to finish`, async () => {
+      const e = (await api('GET', `/events/${id}`)).body;
+      return e && !['queued', 'running'].includes(e.status) ? e : null;
+    }, ms, 150),
+    halt,
+    restart: launch,
+    db: () => (client ??= createClient({ url: `file:${join(dataDir, 'lifeboat.db')}` })),
+    async stop() {
+      client?.close();
+      await halt();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface FaultRunner {
+  name: string;
+  nodeId: number;
+  proc: ChildProcess;
+  output(): string;
+  /** Resolves with the signal (or exit code) when the current process ends. */
+  exited(): Promise<string>;
+  /** Start the runner again with the same identity (state dir), optionally crashing at a checkpoint. */
+  restart(opts?: { crashAt?: string }): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A runner process on its own node (joined once), limited to `pools`. */
+export async function startFaultRunner(srv: FaultServer, name: string, pools: string[], opts: { crashAt?: string; concurrency?: number } = {}): Promise<FaultRunner> {
+  const stateDir = mkdtempSync(join(tmpdir(), 'lifeboat-fault-runner-'));
+  const jt = await srv.api('POST', '/nodes/join-tokens');
+  let out = '';
+  let proc!: ChildProcess;
+  let exit!: Promise<string>;
+  const launch = (o: { crashAt?: string }, joinToken?: string) => {
+    const args = [RUNNER_BIN, '--server', srv.url, '--state-dir', stateDir, '--name', name, '--pools', pools.join(','), '--concurrency', String(opts.concurrency ?? 2)];
+    if (o.crashAt) args.push('--crash-at', o.crashAt);
+    proc = spawn(process.execPath, args, {
+      cwd: ROOT, env: { ...process.env, LIFEBOAT_RUNNER_INVENTORY_MS: '3000', ...(joinToken ? { LIFEBOAT_JOIN_TOKEN: joinToken } : {}) }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    proc.stdout!.on('data', (d) => { out += d; });
+    proc.stderr!.on('data', (d) => { out += d; });
+    const p = proc;
+    exit = new Promise((r) => p.once('exit', (code, sig) => r(sig ?? String(code))));
+  };
+  launch({ crashAt: opts.crashAt }, jt.body.token);
+  const nodeId = await srv.waitFor(`runner ${name} to join and report its inventory`, async () => {
+    const n = (await srv.api('GET', '/nodes')).body.items.find((x: any) => x.name === name);
+    return n?.inventoryAt ? n.id as number : null;
+  }, 60_000, 200);
+  const stopProc = async () => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    proc.kill('SIGTERM');
+    const t = setTimeout(() => { try { proc.kill('SIGKILL'); } catch { /* gone */ } }, 15_000);
+    await exit;
+    clearTimeout(t);
+  };
+  return {
+    name, nodeId,
+    get proc() { return proc; },
+    output: () => out,
+    exited: () => exit,
+    async restart(o = {}) {
+      await stopProc();
+      const before = out.length;
+      launch(o);
+      // ready when it logged its first claim-loop line (inventory reported)
+      await srv.waitFor(`runner ${name} to start again`, async () => /inventory/.test(out.slice(before)), 30_000, 100);
+    },
+    async stop() {
+      await stopProc();
+      rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Datasets and snapshots (all types) of a pool, for "nothing lost or left renamed" checks. */
+export async function listAll(pool: string): Promise<string[]> {
+  return (await zfs('list', '-H', '-o', 'name', '-t', 'all', '-r', pool)).split('\n').filter(Boolean);
+}
+
+/** Names that only crash leftovers have: staging, set-aside, partial receives. */
+export const LEFTOVER = /lb-staging|-lb-old-|%recv/;
+
+/** PIDs of processes whose command line contains every one of `parts`. */
+export async function pidsMatching(...parts: string[]): Promise<number[]> {
+  const r = await run('ps', ['-eo', 'pid=,args=']);
+  return r.stdout.split('\n').map((l) => l.trim()).filter((l) => parts.every((p) => l.includes(p)))
+    .map((l) => Number(l.split(/\s+/)[0])).filter((p) => p !== process.pid);
+}
+
+/** Children of a process (by PPID). */
+export async function childPids(ppid: number): Promise<number[]> {
+  const r = await run('ps', ['-o', 'pid=', '--ppid', String(ppid)]);
+  return r.stdout.split('\n').map((l) => Number(l.trim())).filter((n) => n > 0);
+}
+
+/** Wait until a process matching `parts` exists; returns its pids. Polls fast (streams are short). */
+export async function waitProcess(what: string, parts: string[], ms = 30_000): Promise<number[]> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const p = await pidsMatching(...parts);
+    if (p.length) return p;
+    await sleep(15);
+  }
+  throw new Error(`no ${what} process (${parts.join(' ')}) within ${ms} ms`);
+}
+
+/** The runner's log lines of an event. */
+export async function eventLog(api: Api, id: number): Promise<string> {
+  return (await api('GET', `/events/${id}/log`)).body.items.map((l: any) => l.message).join('\n');
+}
