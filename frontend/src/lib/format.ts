@@ -53,6 +53,12 @@ function formatter(timeZone: string | undefined): Intl.DateTimeFormat {
   return f;
 }
 
+/** Creates the formatters every table uses (browser zone and UTC) ahead of the first render. */
+export function warmDateFormats(): void {
+  formatter(undefined).format(0);
+  formatter('UTC').format(0);
+}
+
 /** "28 Nov 2026 10:15 UTC" in the given IANA zone (browser zone when omitted). */
 export function dateTime(value: string | number | Date | null | undefined, timeZone?: string): string {
   if (value === null || value === undefined || value === '') return '—';

@@ -1,3 +1,18 @@
 // Pure SPA: rendered in the browser only; adapter-static writes the index.html fallback.
+import { warmDateFormats } from '$lib/format';
+import type { LayoutLoad } from './$types';
+
 export const ssr = false;
 export const prerender = false;
+
+let warmed = false;
+export const load: LayoutLoad = ({ url }) => {
+  // The first Intl.DateTimeFormat of a tab loads ICU data: 60–180 ms of main thread on a busy
+  // host. Do it while the page's own modules and its first API answer are still on the way, not
+  // in the middle of rendering the first table. (Not for the sign-in form, which shows no dates.)
+  if (!warmed && !url.pathname.startsWith('/signin')) {
+    warmed = true;
+    setTimeout(warmDateFormats, 0);
+  }
+  return {};
+};
