@@ -21,7 +21,7 @@ import { planPrune, type PruneSnapshot } from '../prune/index.ts';
 import { readCatalog } from './browse.ts';
 import { TransferProgress } from './progress.ts';
 import { sendToTarget } from './send-pipe.ts';
-import { adoptUntagged, settleInterruptedReceives } from './resume.ts';
+import { settleInterruptedReceives } from './resume.ts';
 import {
   ExecError, type BackupParams, type BackupResult, type ExecContext, type Phase,
 } from './types.ts';
@@ -140,7 +140,6 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
       const settled = await settleInterruptedReceives(remote, session, g, job.id, (t) => (t.startsWith(g + '/') ? t.slice(g.length + 1) : null), local, ctx);
       if (settled.length) tgt = byName(await readTarget());
     }
-    if ((await adoptUntagged(remote, srcBefore, tgt, genRoot(params.generation), job.id, ctx)).length) tgt = byName(await readTarget());
 
     // ---- generation: continue, fork (after a restore) or start over ---------------------------
     let generation = params.generation;

@@ -110,35 +110,3 @@ async function tagResumed(remote: Zfs, local: Zfs, target: string, source: strin
   }
 }
 
-/**
- * Snapshots a run received but never tagged: it died after the receive and before tagging, or its
- * stream finished on its own after the runner died (the send → ssh stream does not pass through the
- * runner process). Identity is the GUID: a target snapshot of the job's generation `genRoot` without
- * `lifeboat:job` whose GUID is a source snapshot of this job gets that snapshot's tags. Returns the
- * snapshots tagged.
- */
-export async function adoptUntagged(
-  remote: Zfs, source: DatasetInfo[], target: Map<string, DatasetInfo>, genRoot: string, jobId: number, ctx: ExecContext,
-): Promise<string[]> {
-  const adopted: string[] = [];
-  for (const d of source) {
-    const t = target.get(`${genRoot}/${d.name}`);
-    if (!t) continue;
-    const byGuid = new Map(d.snapshots.filter((s) => s.job === jobId).map((s) => [s.guid, s]));
-    for (const snap of t.snapshots) {
-      const from = byGuid.get(snap.guid);
-      if (snap.job !== null || !from) continue;
-      // re-read right before: still untagged, still the same GUID
-      const now = (await remote.get([snap.full], ['guid', USER_PROP_JOB])).get(snap.full);
-      if (now?.guid !== snap.guid || (now[USER_PROP_JOB] ?? null) !== null) continue;
-      await remote.set(snap.full, {
-        [USER_PROP_JOB]: String(jobId),
-        ...(from.generation !== null ? { [USER_PROP_GENERATION]: String(from.generation) } : {}),
-        ...(from.event !== null ? { [USER_PROP_EVENT]: String(from.event) } : {}),
-      });
-      adopted.push(snap.full);
-      ctx.log(`tagged ${snap.full}: received by event ${from.event ?? '?'} that ended before tagging it (GUID ${snap.guid} equals the source's)`);
-    }
-  }
-  return adopted;
-}
