@@ -126,13 +126,21 @@ describe('shell metacharacters never reach a shell (canary files)', () => {
       await expect(validateTarget(target, ctx)).rejects.toThrow();
     }
     // A remote command with hostile arguments: each is quoted, so the remote shell passes it to zfs as is.
-    const x = hostile('remote');
-    const session = await SshSession.open(base, { acceptNewHostKey: true });
-    try {
-      const res = await session.exec(['zfs', 'list', '-H', `${tgt.name}/${x.subst}`, `${x.semi}`, `${x.back}`, `${x.pipe}`, `${x.and}`, x.nl], {}).catch((err: Error) => err);
-      expect(res instanceof Error || (res as any).code !== 0).toBe(true);
-    } finally {
-      await session.close();
+    // Both transports: one SSH session per command, and the persistent remote /bin/sh that reads
+    // quoted command lines on its stdin (remote-shell.ts).
+    for (const persistentShell of [false, true]) {
+      const x = hostile(`remote-${persistentShell}`);
+      const session = await SshSession.open(base, { acceptNewHostKey: true, persistentShell });
+      try {
+        const res = await session.exec(['zfs', 'list', '-H', `${tgt.name}/${x.subst}`, `${x.semi}`, `${x.back}`, `${x.pipe}`, `${x.and}`, x.nl, `'${x.semi}`, `"${x.subst}"`], {}).catch((err: Error) => err);
+        expect(res instanceof Error || (res as any).code !== 0).toBe(true);
+        // The session still works afterwards: nothing of the hostile line was left in the shell's input.
+        const ok = await session.exec(['zfs', 'list', '-H', '-o', 'name', tgt.name]);
+        expect(ok.code).toBe(0);
+        expect(ok.stdout.trim()).toBe(tgt.name);
+      } finally {
+        await session.close();
+      }
     }
     expect(created()).toEqual([]);
   });
