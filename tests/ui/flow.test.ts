@@ -259,6 +259,29 @@ describe('web UI against the whole system', () => {
     expect(readFileSync(join(mnt, 'blob')).equals(readFileSync(join(dataDir(), 'blob')))).toBe(true);
   });
 
+  step('keyboard: the skip link comes first with a visible focus ring; a dialog takes the focus and gives it back on Escape', async () => {
+    await page.goto(srv.url + '/backups/jobs'); // a reload: the token stays in this tab's sessionStorage
+    await page.getByRole('heading', { level: 1, name: 'Jobs' }).waitFor();
+    await page.keyboard.press('Tab');
+    const skip = page.getByRole('link', { name: 'Skip to content' });
+    expect(await skip.evaluate((e) => e === document.activeElement)).toBe(true);
+    const ring = await skip.evaluate((e) => { const cs = getComputedStyle(e); return { style: cs.outlineStyle, width: parseFloat(cs.outlineWidth), left: e.getBoundingClientRect().left }; });
+    expect(ring.style).not.toBe('none');
+    expect(ring.width).toBeGreaterThan(0);
+    expect(ring.left).toBeGreaterThanOrEqual(0); // on screen while focused
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('main');
+    const newJob = page.getByRole('button', { name: 'New job' });
+    await newJob.focus();
+    await page.keyboard.press('Enter');
+    const dlg = page.getByRole('dialog', { name: 'New job' });
+    await dlg.waitFor();
+    expect(await dlg.evaluate((d) => d.contains(document.activeElement))).toBe(true);
+    await page.keyboard.press('Escape');
+    await dlg.waitFor({ state: 'hidden' });
+    expect(await newJob.evaluate((e) => e === document.activeElement)).toBe(true);
+  });
+
   step('every page at 1280 and 390 px: screenshots, no sideways scrolling on the phone width', async () => {
     for (const width of [1280, 390]) {
       const { context: ctx, page: p, problems: pr } = await browser.newPage(width, width === 390 ? 844 : 900, { mobile: width === 390 });
