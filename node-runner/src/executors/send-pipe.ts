@@ -38,7 +38,7 @@ export async function sendToTarget(o: SendPipeOptions): Promise<number> {
   const onAbort = () => ac.abort();
   o.signal.addEventListener('abort', onAbort, { once: true });
   const meter = ReadMeter.open(o.session.streamReaderPid());
-  const recv = await receiver(o, ac.signal);
+  const { proc: recv, preamble } = await receiver(o, ac.signal);
   let send: ChildProcess;
   let counted = 0;
   let timer: NodeJS.Timeout | null = null;
@@ -47,7 +47,7 @@ export async function sendToTarget(o: SendPipeOptions): Promise<number> {
     // The OS socket goes to zfs send; this process keeps no end of it, so ssh sees EOF when send exits.
     send = spawnArgv(o.sendArgv, { signal: ac.signal, stdio: ['ignore', recv.stdin!, 'pipe'] });
     recv.stdin!.destroy();
-    timer = setInterval(() => take(meter.read()), METER_INTERVAL_MS);
+    timer = setInterval(() => take(meter.read() - preamble), METER_INTERVAL_MS);
   } else {
     send = spawnArgv(o.sendArgv, { signal: ac.signal, stdio: ['ignore', 'pipe', 'pipe'] });
     pipeCounting(send, recv, (n) => take(counted + n));
@@ -62,7 +62,7 @@ export async function sendToTarget(o: SendPipeOptions): Promise<number> {
   const recvExit = waitExit(recv).then((c) => { if (c !== 0) killChild(send); return c; });
   const [sc, rc] = await Promise.all([sendExit, recvExit]);
   if (timer) clearInterval(timer);
-  if (meter) take(meter.read());
+  if (meter) take(meter.read() - preamble);
   o.signal.removeEventListener('abort', onAbort);
   if (o.signal.aborted) throw new ExecError('cancelled', `transfer of ${o.what.send} cancelled`);
   if (rc !== 0) {
@@ -73,8 +73,11 @@ export async function sendToTarget(o: SendPipeOptions): Promise<number> {
   return counted;
 }
 
-/** The standby session with the recv command written to it (when it is still there), else a new session. */
-async function receiver(o: SendPipeOptions, signal: AbortSignal): Promise<ChildProcess> {
+/**
+ * The standby session with the recv command written to it (when it is still there), else a new
+ * session; `preamble` = bytes written ahead of the stream (not part of it, but read by ssh).
+ */
+async function receiver(o: SendPipeOptions, signal: AbortSignal): Promise<{ proc: ChildProcess; preamble: number }> {
   const sb = o.standby;
   if (sb && sb.exitCode === null && sb.signalCode === null && sb.stdin?.writable) {
     const onAbort = () => killChild(sb);
@@ -82,11 +85,12 @@ async function receiver(o: SendPipeOptions, signal: AbortSignal): Promise<ChildP
     sb.once('close', () => signal.removeEventListener('abort', onAbort));
     sb.stdin.on('error', () => { /* it died: its exit status tells why */ });
     // written before zfs send gets the socket, so the line is ahead of the stream
-    const ok = await new Promise<boolean>((res) => sb.stdin!.write(shJoin(o.recvArgv) + '\n', (e) => res(!e)));
-    if (ok) return sb;
+    const line = shJoin(o.recvArgv) + '\n';
+    const ok = await new Promise<boolean>((res) => sb.stdin!.write(line, (e) => res(!e)));
+    if (ok) return { proc: sb, preamble: Buffer.byteLength(line) };
     killChild(sb);
   }
-  return o.session.spawn(o.recvArgv, { stdin: 'pipe', stdout: 'ignore' }, signal);
+  return { proc: o.session.spawn(o.recvArgv, { stdin: 'pipe', stdout: 'ignore' }, signal), preamble: 0 };
 }
 
 /** Fallback: carry the stream through Node, counting, with an 8 MiB buffer before pausing the source. */
