@@ -193,3 +193,53 @@ export async function waitProcess(what: string, parts: string[], ms = 30_000): P
 export async function eventLog(api: Api, id: number): Promise<string> {
   return (await api('GET', `/events/${id}/log`)).body.items.map((l: any) => l.message).join('\n');
 }
+
+/** Every process: pid, parent and command line, read from /proc (faster than ps on a busy box). */
+export async function processes(): Promise<{ pid: number; ppid: number; args: string }[]> {
+  const { readdir, readFile } = await import('node:fs/promises');
+  const out: { pid: number; ppid: number; args: string }[] = [];
+  for (const d of await readdir('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = await readFile(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const args = (await readFile(`/proc/${d}/cmdline`, 'utf8')).split('\0').join(' ').trim();
+      out.push({ pid: Number(d), ppid, args });
+    } catch { /* gone meanwhile */ }
+  }
+  return out;
+}
+
+/** All descendants of `pid` (not `pid` itself). */
+export async function descendants(pid: number): Promise<number[]> {
+  const ps = await processes();
+  const out: number[] = [];
+  const walk = (p: number) => { for (const c of ps.filter((x) => x.ppid === p)) { out.push(c.pid); walk(c.pid); } };
+  walk(pid);
+  return out;
+}
+
+/** Wait (polling /proc every few ms) until a process whose command line contains all `parts` exists. */
+export async function waitProcessFast(what: string, parts: string[], ms = 30_000): Promise<number[]> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const p = (await processes()).filter((x) => x.pid !== process.pid && parts.every((s) => x.args.includes(s))).map((x) => x.pid);
+    if (p.length) return p;
+    await sleep(3);
+  }
+  throw new Error(`no ${what} process (${parts.join(' ')}) within ${ms} ms`);
+}
+
+/**
+ * After the runners are stopped: SSH processes still connected to this test's sshd are orphans of
+ * SIGKILLed runners (an ssh ControlMaster outlives its killed parent; see the README's limitations).
+ * Stop them, and sshd's session processes, by PID. Returns how many were stopped.
+ */
+export async function reapSsh(sshdPid: number, port: number): Promise<number> {
+  const ps = await processes();
+  const clients = ps.filter((p) => p.args.startsWith('ssh ') && p.args.includes('lb-ssh-') && p.args.includes(` -p ${port} `)).map((p) => p.pid);
+  const sessions = await descendants(sshdPid);
+  let n = 0;
+  for (const pid of [...clients, ...sessions]) { try { process.kill(pid, 'SIGKILL'); n++; } catch { /* gone */ } }
+  return n;
+}

@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSshd, type TestSshd } from '../helpers/sshd.ts';
 import { createPool, snapshotGuids, writeRandom, zfs, type TestPool } from '../helpers/zfs.ts';
-import { eventLog, listAll, LEFTOVER, pidsMatching, sleep, startFaultRunner, startFaultServer, type FaultRunner, type FaultServer } from './fixture.ts';
+import { eventLog, reapSsh, listAll, LEFTOVER, pidsMatching, sleep, startFaultRunner, startFaultServer, type FaultRunner, type FaultServer } from './fixture.ts';
 
 const MiB = 1 << 20;
 const LEASE = 3000;
@@ -88,7 +88,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await runner?.stop();
   await srv?.stop();
-  await sshd?.stop(); // also ends ssh master connections orphaned by the killed runners
+  if (sshd) await reapSsh(sshd.pid, sshd.port); // ssh masters orphaned by killed runners
+  await sshd?.stop();
   for (const p of [src, tgt]) await p?.destroy();
 }, 120_000);
 

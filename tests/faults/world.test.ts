@@ -1,0 +1,237 @@
+// Broken world, cancels and a server restart (issue 8 items 3, 4, 5), on zfs-fuse with a real sshd,
+// the real server and a separate runner process.
+//
+// Holding a stream mid-way: the runner pipes `zfs send` into `ssh … zfs recv` (backup) or
+// `ssh … zfs send` into `zfs recv` (restore) itself; the test SIGSTOPs that ssh client (a child of
+// the runner process the test started) so the transfer is deterministically in flight, does the
+// damage, and SIGCONTs it.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startSshd, type TestSshd } from '../helpers/sshd.ts';
+import { createPool, snapshotGuids, writeRandom, zfs, type TestPool } from '../helpers/zfs.ts';
+import { descendants, eventLog, reapSsh, listAll, LEFTOVER, pidsMatching, processes, sleep, startFaultRunner, startFaultServer, waitProcess, waitProcessFast, type FaultRunner, type FaultServer } from './fixture.ts';
+
+const MiB = 1 << 20;
+const FULL = 16 * MiB;
+const DELTA = 24 * MiB;
+let srv: FaultServer;
+let runner: FaultRunner;
+let sshd: TestSshd;
+let src: TestPool;
+let tgt: TestPool;
+let jobId: number;
+const app = () => `${src.name}/app`;
+const appDir = () => join(src.mountpoint!, 'app');
+const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
+const stopped: number[] = [];
+
+async function runJob(): Promise<number> {
+  await sleep(1100); // snapshot names have one-second resolution
+  const r = await srv.api('POST', `/jobs/${jobId}/run`);
+  expect(r.status, JSON.stringify(r.body)).toBe(202);
+  return r.body.eventId;
+}
+
+async function backupOk() {
+  const e = await srv.waitEvent(await runJob());
+  expect(e.status, `${e.error}\n${await eventLog(srv.api, e.id)}`).toBe('success');
+  return e;
+}
+
+/** Freeze the runner's ssh client of the stream (args contain all `parts`) as soon as it exists. */
+async function freezeStream(...parts: string[]): Promise<number[]> {
+  const pids = (await waitProcess('ssh stream', ['ssh', ...parts])).filter((p) => p !== runner.proc.pid);
+  for (const p of pids) { process.kill(p, 'SIGSTOP'); stopped.push(p); }
+  return pids;
+}
+
+/**
+ * Freeze a backup's stream: the target-side `zfs recv` of the job appears (its ssh session was
+ * started ahead with a standby shell, so the local ssh client's arguments do not name it), then every
+ * sshd process serving a connection is stopped: the stream stalls in flight, the runner keeps
+ * heartbeating over HTTP.
+ */
+async function freezeBackupStream(): Promise<number[]> {
+  await waitProcessFast('target zfs recv', ['zfs recv', `${tgt.name}/backups/j${jobId}/`]);
+  const sessions = new Set(await descendants(sshd.pid));
+  const pids = (await processes()).filter((p) => sessions.has(p.pid) && p.args.startsWith('sshd')).map((p) => p.pid);
+  for (const p of pids) { try { process.kill(p, 'SIGSTOP'); stopped.push(p); } catch { /* gone */ } }
+  return pids;
+}
+
+function thaw(pids: number[]) {
+  for (const p of pids) { try { process.kill(p, 'SIGCONT'); } catch { /* gone */ } }
+}
+
+/** No transfer process of this test is left over. */
+async function noTransferProcesses() {
+  await srv.waitFor('transfer processes to end', async () =>
+    (await pidsMatching('zfs', 'recv', tgt.name)).length === 0 && (await pidsMatching('zfs', 'send', src.name)).length === 0 &&
+    (await pidsMatching('zfs', 'send', tgt.name)).length === 0 && (await pidsMatching('zfs', 'recv', src.name)).length === 0, 15_000, 200);
+}
+
+async function noLeftovers() {
+  for (const pool of [src.name, tgt.name]) expect((await listAll(pool)).filter((n) => LEFTOVER.test(n))).toEqual([]);
+}
+
+
+beforeAll(async () => {
+  src = await createPool('lbws', { mounted: true, sizeMiB: 512 });
+  tgt = await createPool('lbwt', { mounted: false, sizeMiB: 768 });
+  await zfs('create', app());
+  await writeRandom(join(appDir(), 'data.bin'), FULL);
+  sshd = await startSshd();
+  // a lease longer than a server restart: the running event must survive it
+  srv = await startFaultServer({ LIFEBOAT_LEASE_MS: '20000', LIFEBOAT_RUNNER_POOLS: tgt.name });
+  runner = await startFaultRunner(srv, 'worker', [src.name]);
+  const t = await srv.api('POST', '/targets', {
+    name: 'loopback', sshHost: '127.0.0.1', sshUser: sshd.user, sshPort: sshd.port, sshPrivateKey: sshd.clientKey,
+    backupRoot: `${tgt.name}/backups`, createBackupRoot: true,
+  });
+  const v = await srv.api('POST', `/targets/${t.body.id}/validate`, { nodeId: runner.nodeId });
+  expect((await srv.waitEvent(v.body.eventId)).status).toBe('success');
+  const j = await srv.api('POST', '/jobs', { name: 'app', targetId: t.body.id, nodeId: runner.nodeId, mode: 'dataset', source: app() });
+  expect(j.status, JSON.stringify(j.body)).toBe(201);
+  jobId = j.body.id;
+  const e = await backupOk();
+  expect(e.bytesDone).toBeGreaterThanOrEqual(FULL);
+}, 180_000);
+
+afterAll(async () => {
+  thaw(stopped);
+  await runner?.stop();
+  await srv?.stop();
+  if (sshd) await reapSsh(sshd.pid, sshd.port); // ssh masters orphaned by killed runners
+  await sshd?.stop();
+  for (const p of [src, tgt]) await p?.destroy();
+}, 120_000);
+
+describe('broken world', () => {
+  it('target pool full: a classified error naming the space; the next run (space freed) sends only the delta', async () => {
+    const avail = Number((await zfs('get', '-Hp', '-o', 'value', 'available', tgt.name)).trim());
+    await zfs('create', '-o', `reservation=${avail - 4 * MiB}`, '-o', 'mountpoint=none', `${tgt.name}/filler`);
+    await writeRandom(join(appDir(), 'full.bin'), DELTA);
+    const e = await srv.waitEvent(await runJob());
+    expect(e.status).toBe('failed');
+    expect(e.errorClass).toBe('zfs');
+    expect(e.error).toMatch(/space/i);
+    await noTransferProcesses();
+    await noLeftovers();
+    await zfs('destroy', `${tgt.name}/filler`);
+    const ok = await backupOk();
+    expect(ok.generation).toBe(1);
+    expect(ok.bytesDone).toBeGreaterThanOrEqual(DELTA);
+    expect(ok.bytesDone).toBeLessThan(FULL + DELTA);
+  }, 180_000);
+
+  it('SSH connection dropped mid-stream: connectivity error; nothing partial; the next run sends only the delta', async () => {
+    await writeRandom(join(appDir(), 'ssh.bin'), DELTA);
+    const id = await runJob();
+    const frozen = await freezeBackupStream();
+    expect(frozen.length).toBeGreaterThan(0);
+    // drop every connection sshd serves (its session processes), mid-stream
+    for (const p of frozen) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
+    const e = await srv.waitEvent(id);
+    expect(e.status).toBe('failed');
+    expect(e.errorClass, e.error).toBe('connectivity');
+    await noTransferProcesses();
+    await noLeftovers();
+    const ok = await backupOk();
+    expect(ok.generation).toBe(1);
+    expect(ok.bytesDone).toBeGreaterThanOrEqual(DELTA);
+    expect(ok.bytesDone).toBeLessThan(2 * DELTA);
+  }, 180_000);
+
+  it('server restart during a running backup: the runner carries on and reports; the event ends consistent', async () => {
+    await writeRandom(join(appDir(), 'restart.bin'), DELTA);
+    const runnerPid = runner.proc.pid;
+    const id = await runJob();
+    const frozen = await freezeBackupStream();
+    await srv.halt();
+    await sleep(1500); // the runner's heartbeats fail meanwhile
+    await srv.restart();
+    thaw(frozen);
+    const e = await srv.waitEvent(id);
+    expect(e.status, `${e.error}\n${await eventLog(srv.api, id)}`).toBe('success');
+    expect(runner.proc.pid).toBe(runnerPid); // the same runner process, never restarted
+    expect(runner.proc.exitCode).toBeNull();
+    expect(e.bytesDone).toBeGreaterThanOrEqual(DELTA);
+    // consistent: the snapshot the event names is on the target with the source's GUID, and in the catalog
+    const s = await snapshotGuids(app());
+    const t = await snapshotGuids(tgt.name);
+    expect(t.get(`${tgt.name}/backups/j${jobId}/g1/${app()}@${e.snapshot}`)).toBe(s.get(`${app()}@${e.snapshot}`));
+    const gens = (await srv.api('GET', `/jobs/${jobId}/generations`)).body;
+    expect(gens[0].snapshots.map((x: any) => x.name)).toContain(e.snapshot);
+    const job = (await srv.api('GET', `/jobs/${jobId}`)).body;
+    expect(job.lastStatus).toBe('success');
+    // and the claim loop works again after the restart
+    await backupOk();
+  }, 180_000);
+
+  it('cancel a running backup: processes stopped, nothing partial, event cancelled; the next run is fine', async () => {
+    await writeRandom(join(appDir(), 'cancel.bin'), DELTA);
+    const targetBefore = [...(await snapshotGuids(tgt.name)).keys()];
+    const id = await runJob();
+    const frozen = await freezeBackupStream();
+    const c = await srv.api('POST', `/events/${id}/cancel`);
+    expect(c.status).toBe(200);
+    await sleep(1500); // the runner learns it from its next heartbeat and kills the transfer
+    thaw(frozen);
+    const e = await srv.waitEvent(id);
+    expect(e.status).toBe('cancelled');
+    await noTransferProcesses();
+    await noLeftovers();
+    expect([...(await snapshotGuids(tgt.name)).keys()]).toEqual(targetBefore); // nothing received, nothing removed
+    const ok = await backupOk();
+    expect(ok.generation).toBe(1);
+    expect(ok.bytesDone).toBeLessThan(2 * DELTA + FULL);
+  }, 180_000);
+
+  it('cancel a running restore: processes stopped, staging removed, the live dataset untouched; the next run is fine', async () => {
+    const gens = (await srv.api('GET', `/jobs/${jobId}/generations`)).body;
+    const snapshot = gens[0].snapshots[gens[0].snapshots.length - 1].name;
+    const live = sha(join(appDir(), 'data.bin'));
+    const livefiles = (await listAll(src.name)).filter((n) => !n.includes('@'));
+    const r = await srv.api('POST', `/jobs/${jobId}/restore`, { generation: 1, snapshot });
+    expect(r.status, JSON.stringify(r.body)).toBe(202);
+    const frozen = await freezeStream('zfs send', `${tgt.name}/backups/j${jobId}/`);
+    await srv.waitFor('staging to exist', async () => (await listAll(src.name)).some((n) => /lb-staging/.test(n)), 10_000);
+    expect((await srv.api('POST', `/events/${r.body.eventId}/cancel`)).status).toBe(200);
+    await sleep(1500);
+    thaw(frozen);
+    const e = await srv.waitEvent(r.body.eventId);
+    expect(e.status).toBe('cancelled');
+    await noTransferProcesses();
+    await noLeftovers();
+    expect(sha(join(appDir(), 'data.bin'))).toBe(live);
+    expect((await listAll(src.name)).filter((n) => !n.includes('@'))).toEqual(livefiles);
+    const ok = await backupOk();
+    expect(ok.generation).toBe(1); // the restore did not happen: no new generation
+  }, 180_000);
+
+  it('target dataset destroyed by hand: the next run starts a new generation and says why', async () => {
+    await zfs('destroy', '-r', `${tgt.name}/backups/j${jobId}/g1/${app()}`);
+    const e = await backupOk();
+    expect(e.generation).toBe(2);
+    expect(await eventLog(srv.api, e.id)).toMatch(/missing on the target.*destroyed by hand\?\): new generation with a full send/);
+    expect(e.bytesDone).toBeGreaterThanOrEqual(FULL);
+    await noLeftovers();
+    // and the run after that continues incrementally in generation 2
+    const next = await backupOk();
+    expect(next.generation).toBe(2);
+    expect(next.bytesDone).toBeLessThan(MiB);
+  }, 180_000);
+
+  it('common source snapshots destroyed by hand: the next run starts a new generation with the reason', async () => {
+    const snaps = (await zfs('list', '-H', '-o', 'name', '-t', 'snapshot', '-r', app())).split('\n').filter(Boolean);
+    for (const s of snaps) await zfs('destroy', s);
+    const e = await backupOk();
+    expect(e.generation).toBe(3);
+    expect(await eventLog(srv.api, e.id)).toMatch(/no snapshot of .* is common \(by GUID\) to the source and target generation 2: new generation with a full send/);
+    // generation 2 stays on the target as it was
+    expect((await listAll(tgt.name)).some((n) => n.startsWith(`${tgt.name}/backups/j${jobId}/g2/${app()}@`))).toBe(true);
+    await noLeftovers();
+  }, 180_000);
+});
