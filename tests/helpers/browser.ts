@@ -37,18 +37,29 @@ export async function startBrowser(): Promise<TestBrowser> {
   const proc: ChildProcess = spawn(CHROMIUM, [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`, '--remote-debugging-port=0', 'about:blank'], {
     stdio: ['ignore', 'ignore', 'pipe'], detached: true, // own process group, so stop() reaches the helpers too
   });
-  let err = '';
-  const ws = await new Promise<string>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`Chromium did not open its DevTools port within 30 s:\n${err.slice(-2000)}`)), 30_000);
-    proc.stderr!.on('data', (d: Buffer) => {
-      err += d;
-      const m = /DevTools listening on (ws:\/\/\S+)/.exec(err);
-      if (m) { clearTimeout(t); resolve(m[1]); }
-    });
-    proc.once('exit', (code, sig) => { clearTimeout(t); reject(new Error(`Chromium exited (${sig ?? code}) at start:\n${err.slice(-2000)}`)); });
-  });
-  const browser = await chromium.connectOverCDP(ws);
   const pid = proc.pid!;
+  // If this process ends without stop() (a crashed worker, a timeout), take the browser along.
+  const killGroup = () => { try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ } };
+  process.once('exit', killGroup);
+  let err = '';
+  let browser: Browser;
+  try {
+    const ws = await new Promise<string>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`Chromium did not open its DevTools port within 30 s:\n${err.slice(-2000)}`)), 30_000);
+      proc.stderr!.on('data', (d: Buffer) => {
+        err += d;
+        const m = /DevTools listening on (ws:\/\/\S+)/.exec(err);
+        if (m) { clearTimeout(t); resolve(m[1]); }
+      });
+      proc.once('exit', (code, sig) => { clearTimeout(t); reject(new Error(`Chromium exited (${sig ?? code}) at start:\n${err.slice(-2000)}`)); });
+    });
+    browser = await chromium.connectOverCDP(ws);
+  } catch (e) {
+    killGroup();
+    process.removeListener('exit', killGroup);
+    await rm(profile, { recursive: true, force: true });
+    throw e;
+  }
   return {
     browser, pid,
     async newPage(width = 1280, height = 900, opts = {}) {
@@ -70,7 +81,8 @@ export async function startBrowser(): Promise<TestBrowser> {
       return { context, page, problems };
     },
     async stop() {
-      await browser.close().catch(() => {});
+      // Closing over CDP can hang (an attached CDP session, a busy renderer): give it 3 s, then the PID.
+      await Promise.race([browser.close().catch(() => {}), new Promise((r) => setTimeout(r, 3000))]);
       if (proc.exitCode === null && proc.signalCode === null) {
         const done = new Promise<void>((r) => proc.once('exit', () => r()));
         try { process.kill(-pid, 'SIGTERM'); } catch { /* gone */ }
@@ -78,6 +90,8 @@ export async function startBrowser(): Promise<TestBrowser> {
         await done;
         clearTimeout(t);
       }
+      killGroup(); // helpers that outlived the browser process (they share its group)
+      process.removeListener('exit', killGroup);
       await rm(profile, { recursive: true, force: true });
     },
   };
