@@ -1,5 +1,8 @@
-// The only way the UI talks to the control plane: fetch /api/v1 with the admin token.
+// The only way the UI talks to the control plane: fetch /api/v1, either with a token
+// (Authorization: Bearer, kept in this tab's sessionStorage) or with the session cookie of a password
+// sign-in (no Authorization header; writes carry X-CSRF-Token, held in memory only).
 import { goto } from '$app/navigation';
+import { applySession, dropSession, session, type SessionInfo } from './session.svelte';
 
 const TOKEN_KEY = 'lifeboat.adminToken';
 const BASE = '/api/v1';
@@ -20,6 +23,8 @@ export class ApiError extends Error {
   code: string;
   fields: Record<string, string>;
   activeEventId: string | number | null;
+  /** Seconds from a Retry-After header (429), else null. */
+  retryAfter: number | null = null;
   constructor(status: number, body: unknown) {
     const err = (body as { error?: Record<string, unknown> } | null)?.error ?? {};
     super(typeof err.message === 'string' && err.message ? err.message : `Request failed (HTTP ${status})`);
@@ -59,15 +64,41 @@ export function withQuery(path: string, query?: Query): string {
   return s ? `${path}?${s}` : path;
 }
 
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
+const CSRF = 'X-CSRF-Token';
+
+/** Asks the server who we are (never 401) and remembers it; with `token` it reports that token. */
+export async function refreshSession(token: string | null = getToken()): Promise<SessionInfo | null> {
+  try {
+    const info = await request<SessionInfo>('GET', '/auth/session', undefined, {}, token, false);
+    applySession(info);
+    return info;
+  } catch {
+    applySession(null);
+    return null;
+  }
+}
+
+function toSignin() {
+  clearToken();
+  dropSession();
+  if (!location.pathname.startsWith('/signin')) {
+    const next = location.pathname + location.search;
+    void goto(`/signin?next=${encodeURIComponent(next)}&expired=1`);
+  }
+}
+
 export async function request<T>(
   method: string,
   path: string,
   body?: unknown,
   headers: Record<string, string> = {},
   token: string | null = getToken(),
+  retryCsrf = true,
 ): Promise<T> {
   const h: Record<string, string> = { Accept: 'application/json', ...headers };
   if (token) h.Authorization = `Bearer ${token}`;
+  else if (session.csrfToken && !SAFE.has(method)) h[CSRF] = session.csrfToken;
   if (body !== undefined) h['Content-Type'] = 'application/json';
   let res: Response;
   try {
@@ -84,14 +115,19 @@ export async function request<T>(
       data = { error: { code: `http_${res.status}`, message: text.slice(0, 500) } };
     }
   }
-  if (res.status === 401) {
-    clearToken();
-    if (!location.pathname.startsWith('/signin')) {
-      const next = location.pathname + location.search;
-      void goto(`/signin?next=${encodeURIComponent(next)}&expired=1`);
-    }
+  if (res.status === 401) toSignin();
+  if (res.status === 403 && !token && retryCsrf && new ApiError(403, data).fields[CSRF] !== undefined) {
+    // The CSRF token went stale (e.g. another tab signed in again): read it again once and retry.
+    const info = await refreshSession(null);
+    if (info?.authenticated && info.method === 'session') return request<T>(method, path, body, headers, null, false);
+    toSignin();
   }
-  if (!res.ok) throw new ApiError(res.status, data);
+  if (!res.ok) {
+    const err = new ApiError(res.status, data);
+    const retry = Number(res.headers.get('Retry-After'));
+    if (Number.isFinite(retry) && retry > 0) err.retryAfter = Math.ceil(retry);
+    throw err;
+  }
   return data as T;
 }
 
