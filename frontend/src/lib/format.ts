@@ -87,6 +87,7 @@ export function relative(value: string | null | undefined, now = Date.now()): st
   if (Number.isNaN(t)) return value;
   const diff = Math.round((t - now) / 1000);
   const a = Math.abs(diff);
+  if (a < 2) return 'just now'; // also hides a few ms of clock difference ("in 0 s")
   const text = a < 60 ? `${a} s` : a < 3600 ? `${Math.round(a / 60)} min` : a < 86400 ? `${Math.round(a / 3600)} h` : `${Math.round(a / 86400)} d`;
   return diff < 0 ? `${text} ago` : `in ${text}`;
 }
