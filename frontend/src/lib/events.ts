@@ -1,3 +1,36 @@
-// Shared by the Events page and its load function.
+// Shared by the Events page, its load function and the root layout (which starts the first request).
+import { api, asApiError, getToken, type ApiError } from './api';
+import type { LbEvent, Page } from './types';
+
 export const FILTER_KEYS = ['jobId', 'nodeId', 'status', 'kind', 'q'] as const;
 export const DEFAULT_LIMIT = 50;
+
+export type FirstPage = { ok: true; page: Page<LbEvent> } | { ok: false; error: ApiError };
+
+let pending: { search: string; at: number; promise: Promise<FirstPage> } | null = null;
+
+/**
+ * Starts reading the first page of events for the Events page at `url` (its filters) and keeps the
+ * promise for {@link takeFirstEventsPage}. The root layout calls this as soon as its own module is
+ * loaded, so the request overlaps the download of the page's modules. Never rejects.
+ */
+export function prefetchFirstEventsPage(url: URL): void {
+  if (!getToken()) return; // signed out: the layout sends the browser to /signin
+  const sp = url.searchParams;
+  const query: Record<string, string | number> = { limit: Number(sp.get('limit')) || DEFAULT_LIMIT };
+  for (const k of FILTER_KEYS) if (sp.get(k)) query[k] = sp.get(k)!;
+  const promise: Promise<FirstPage> = api.get<Page<LbEvent>>('/events', query).then(
+    (page) => ({ ok: true as const, page }),
+    (e: unknown) => ({ ok: false as const, error: asApiError(e) }),
+  );
+  pending = { search: url.search, at: Date.now(), promise };
+}
+
+/** The prefetched first page for `url` (used once), else a new request; null when signed out. */
+export function takeFirstEventsPage(url: URL): Promise<FirstPage> | null {
+  // Only the answer started for this very navigation (an abandoned one must not show old rows).
+  if (!pending || pending.search !== url.search || Date.now() - pending.at > 5000) prefetchFirstEventsPage(url);
+  const p = pending?.promise ?? null;
+  pending = null;
+  return p;
+}

@@ -1,4 +1,5 @@
 // Pure SPA: rendered in the browser only; adapter-static writes the index.html fallback.
+import { prefetchFirstEventsPage } from '$lib/events';
 import { warmDateFormats } from '$lib/format';
 import type { LayoutLoad } from './$types';
 
@@ -14,5 +15,7 @@ export const load: LayoutLoad = ({ url }) => {
     warmed = true;
     setTimeout(warmDateFormats, 0);
   }
+  // Runs once this module is loaded, while the page's own modules are still downloading.
+  if (url.pathname === '/backups/events') prefetchFirstEventsPage(url);
   return {};
 };
