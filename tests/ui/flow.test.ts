@@ -293,12 +293,14 @@ describe('web UI against the whole system', () => {
         await token.fill(srv.admin);
         await p.getByRole('button', { name: 'Sign in' }).click();
         await p.getByRole('heading', { level: 1, name: 'Jobs' }).waitFor();
+        const cell = (text: string) => p.locator('tbody tr td', { hasText: text }).first();
         for (const [name, path, ready] of [
-          ['targets', '/backups/targets', 'loopback'], ['jobs', '/backups/jobs', 'data'],
-          ['events', '/backups/events', 'Success'], ['nodes', '/nodes', 'local'],
+          ['targets', '/backups/targets', cell('loopback')], ['jobs', '/backups/jobs', cell('data')],
+          ['events', '/backups/events', cell('Success')], ['nodes', '/nodes', cell('local')],
+          ['settings', '/settings', p.getByRole('heading', { name: 'API tokens' })],
         ] as const) {
           await p.goto(srv.url + path);
-          await p.locator('tbody tr td', { hasText: ready }).first().waitFor();
+          await ready.waitFor();
           await p.waitForLoadState('networkidle');
           await shot(p, `${name}-${width}`);
           const overflow = await p.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
