@@ -287,7 +287,7 @@ describe('no password yet: token sign-in offers to set one; too many wrong passw
     for (let i = 0; i < 3; i++) {
       await pw.fill(`wrong-${i}`);
       await p.getByRole('button', { name: 'Sign in', exact: true }).click();
-      await expect.poll(() => p.locator('#password-error').textContent()).toMatch(i < 2 ? /not correct/ : /Try again in \d+ s/);
+      await expect.poll(() => p.locator('#password-error').textContent()).toMatch(i < 2 ? /not correct/ : /Try again in \d+ min \(at \d\d:\d\d:\d\d\)/);
     }
     expect(await p.getByRole('button', { name: 'Sign in', exact: true }).isDisabled()).toBe(true);
     await shot(p, 'signin-rate-limited-1280');
