@@ -28,7 +28,12 @@ try {
     exitCode = 1;
   }
   // Build the UI once so the browser suite tests what the server serves.
-  const build = run('npm', ['run', 'build', '--silent']);
+  // Several engineers run npm test in one working tree: two vite builds at once break each other
+  // (a failed build, or a half-written frontend/build). One build at a time, under flock when present.
+  const lock = join(tmp, 'frontend-build.lock');
+  const build = spawnSync('flock', ['--version'], { stdio: 'ignore' }).status === 0
+    ? run('flock', [lock, 'npm', 'run', 'build', '--silent'])
+    : run('npm', ['run', 'build', '--silent']);
   if (build.status !== 0) { console.error('frontend build failed'); failed += 1; exitCode = 1; }
   const vt = run(process.execPath, [join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)]);
   if (existsSync(report)) {
