@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Hono } from 'hono';
+import { compress } from 'hono/compress';
 import { createApp } from './app.ts';
 import { isBusy } from './lib/errors.ts';
 import { configFromEnv } from './config.ts';
@@ -64,6 +65,11 @@ export async function main(env = process.env) {
   app.route('/', api);
   if (index !== null) {
     const root = relative(process.cwd(), UI_DIR) || '.';
+    // Hashed build assets never change under their name: compress them and let browsers keep them.
+    app.use('/_app/immutable/*', compress(), async (c, next) => {
+      await next();
+      if (c.res.status === 200) c.header('Cache-Control', 'public, max-age=31536000, immutable');
+    });
     app.use('/*', serveStatic({ root }));
     app.get('*', (c) => c.html(index)); // SPA fallback
   }

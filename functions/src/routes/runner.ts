@@ -112,6 +112,8 @@ export function registerRunner(app: App) {
       ...(result?.snapshot ? { snapshot: String(result.snapshot) } : {}),
       ...(Number.isInteger(result?.generation) ? { generation: result!.generation } : {}),
       ...(Number.isInteger(result?.bytesSent) ? { bytesDone: result!.bytesSent } : {}),
+      ...(Number.isInteger(result?.bytesReceived) ? { bytesDone: result!.bytesReceived } : {}),
+      ...(b.status === 'success' ? { phase: null, etaSeconds: 0 } : {}),
     }).where(and(eq(events.id, id), eq(events.nodeId, c.var.node.id), eq(events.status, 'running'))).returning();
     if (!ev) throw await notRunning(c, id);
     if (b.log?.length) await appendLogs(db, id, b.log, at);
