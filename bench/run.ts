@@ -3,11 +3,13 @@
 import { benchControlPlane } from './control-plane.ts';
 import { benchThroughput } from './throughput.ts';
 import { benchUi } from './ui.ts';
+import { benchLoad } from './load.ts';
 
 const benches: Record<string, () => Promise<unknown>> = {
   'control-plane': benchControlPlane,
   throughput: benchThroughput,
   ui: benchUi,
+  load: benchLoad,
 };
 
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(benches);
