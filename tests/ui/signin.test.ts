@@ -271,8 +271,10 @@ describe('no password yet: token sign-in offers to set one; too many wrong passw
     await p.getByRole('status').filter({ hasText: 'Password set' }).waitFor();
     expect((await srv2.api('GET', '/auth/session')).body.passwordSet).toBe(true);
     await p.getByRole('button', { name: 'Sign out' }).click();
+    const pw = p.getByLabel('Password', { exact: true });
+    await pw.waitFor(); // on /signin: signing out has finished
     expect(await p.evaluate(() => sessionStorage.getItem('lifeboat.adminToken'))).toBeNull();
-    await p.getByLabel('Password', { exact: true }).fill(NEW_PASSWORD);
+    await pw.fill(NEW_PASSWORD);
     await p.getByRole('button', { name: 'Sign in', exact: true }).click();
     await p.getByRole('heading', { level: 1, name: 'Jobs' }).waitFor();
     // Signed in with the session: changing the password needs the current one.
