@@ -6,7 +6,7 @@
 // overlaps, and every event ended. Claim latency with nothing due is sampled all along by a probe
 // node that has no jobs.
 import { startSshd, type TestSshd } from '../helpers/sshd.ts';
-import { createPool, must, zfs, type TestPool } from '../helpers/zfs.ts';
+import { createPool, zfs, type TestPool } from '../helpers/zfs.ts';
 import { sleep, startFaultRunner, startFaultServer, type FaultRunner, type FaultServer } from './fixture.ts';
 
 export interface LoadOptions { jobs: number; runners: number; minutes: number; concurrency?: number; log?: (s: string) => void }
@@ -188,7 +188,6 @@ export async function runLoad(o: LoadOptions): Promise<LoadFigures> {
     await srv?.stop().catch(() => undefined);
     await sshd?.stop().catch(() => undefined);
     for (const p of pools) await p.destroy().catch((e) => log(`pool ${p.name}: ${e.message}`));
-    void must;
   }
 }
 
