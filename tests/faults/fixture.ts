@@ -1,8 +1,10 @@
 // Fault-test world: the real Node entry (restartable on the same data dir and port), runner
 // processes that can be SIGKILLed and restarted with the same node identity, a real sshd target,
 // zfs-fuse pools. Everything is stopped by PID and removed afterwards.
+import { expect } from 'vitest';
+import { createHash } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient, type Client } from '@libsql/client';
@@ -12,6 +14,23 @@ import { run, zfs } from '../helpers/zfs.ts';
 const ROOT = new URL('../../', import.meta.url).pathname;
 const RUNNER_BIN = join(ROOT, 'node-runner/bin/lifeboat-runner.mjs');
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export const sha256File = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+/** Run Now on a job; waits a second first because snapshot names have one-second resolution. */
+export async function runJob(srv: FaultServer, jobId: number): Promise<number> {
+  await sleep(1100);
+  const r = await srv.api('POST', `/jobs/${jobId}/run`);
+  expect(r.status, JSON.stringify(r.body)).toBe(202);
+  return r.body.eventId;
+}
+
+/** Run Now and expect success (the event log in the failure message). */
+export async function backupOk(srv: FaultServer, jobId: number) {
+  const e = await srv.waitEvent(await runJob(srv, jobId));
+  expect(e.status, `${e.error}\n${await eventLog(srv.api, e.id)}`).toBe('success');
+  return e;
+}
 
 export interface Api { (method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> }
 

@@ -4,12 +4,11 @@
 // renamed, and staging leftovers are cleaned. Also item 2 on zfs-fuse: no resumable receive, so a
 // cut-off receive leaves nothing partial and the next run sends the same increment again.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSshd, type TestSshd } from '../helpers/sshd.ts';
 import { createPool, snapshotGuids, writeRandom, zfs, type TestPool } from '../helpers/zfs.ts';
-import { eventLog, reapSsh, listAll, LEFTOVER, pidsMatching, sleep, startFaultRunner, startFaultServer, type FaultRunner, type FaultServer } from './fixture.ts';
+import { eventLog, reapSsh, listAll, LEFTOVER, pidsMatching, sleep, startFaultRunner, startFaultServer, type FaultRunner, type FaultServer, backupOk as backupOkOf, runJob as runJobOf, sha256File } from './fixture.ts';
 
 const MiB = 1 << 20;
 const LEASE = 3000;
@@ -23,20 +22,9 @@ let tgt: TestPool;
 let jobId: number;
 const app = () => `${src.name}/app`;
 const appDir = () => join(src.mountpoint!, 'app');
-const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
-
-async function runJob(): Promise<number> {
-  await sleep(1100); // snapshot names have one-second resolution
-  const r = await srv.api('POST', `/jobs/${jobId}/run`);
-  expect(r.status, JSON.stringify(r.body)).toBe(202);
-  return r.body.eventId;
-}
-
-async function backupOk() {
-  const e = await srv.waitEvent(await runJob());
-  expect(e.status, `${e.error}\n${await eventLog(srv.api, e.id)}`).toBe('success');
-  return e;
-}
+const sha = sha256File;
+const runJob = () => runJobOf(srv, jobId);
+const backupOk = () => backupOkOf(srv, jobId);
 
 /** Start the runner with --crash-at, run `start`, expect SIGKILL and `interrupted` within the lease. */
 async function crashAt(checkpoint: string, start: () => Promise<number>) {

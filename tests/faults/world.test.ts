@@ -6,12 +6,10 @@
 // the runner process the test started) so the transfer is deterministically in flight, does the
 // damage, and SIGCONTs it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSshd, type TestSshd } from '../helpers/sshd.ts';
 import { createPool, snapshotGuids, writeRandom, zfs, type TestPool } from '../helpers/zfs.ts';
-import { descendants, eventLog, reapSsh, listAll, LEFTOVER, pidsMatching, processes, sleep, startFaultRunner, startFaultServer, waitProcess, waitProcessFast, type FaultRunner, type FaultServer } from './fixture.ts';
+import { descendants, eventLog, reapSsh, listAll, LEFTOVER, pidsMatching, processes, sleep, startFaultRunner, startFaultServer, waitProcess, waitProcessFast, type FaultRunner, type FaultServer, backupOk as backupOkOf, runJob as runJobOf, sha256File } from './fixture.ts';
 
 const MiB = 1 << 20;
 const FULL = 16 * MiB;
@@ -24,21 +22,10 @@ let tgt: TestPool;
 let jobId: number;
 const app = () => `${src.name}/app`;
 const appDir = () => join(src.mountpoint!, 'app');
-const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
+const sha = sha256File;
+const runJob = () => runJobOf(srv, jobId);
+const backupOk = () => backupOkOf(srv, jobId);
 const stopped: number[] = [];
-
-async function runJob(): Promise<number> {
-  await sleep(1100); // snapshot names have one-second resolution
-  const r = await srv.api('POST', `/jobs/${jobId}/run`);
-  expect(r.status, JSON.stringify(r.body)).toBe(202);
-  return r.body.eventId;
-}
-
-async function backupOk() {
-  const e = await srv.waitEvent(await runJob());
-  expect(e.status, `${e.error}\n${await eventLog(srv.api, e.id)}`).toBe('success');
-  return e;
-}
 
 /** Freeze the runner's ssh client of the stream (args contain all `parts`) as soon as it exists. */
 async function freezeStream(...parts: string[]): Promise<number[]> {
@@ -75,7 +62,6 @@ async function noTransferProcesses() {
 async function noLeftovers() {
   for (const pool of [src.name, tgt.name]) expect((await listAll(pool)).filter((n) => LEFTOVER.test(n))).toEqual([]);
 }
-
 
 beforeAll(async () => {
   src = await createPool('lbws', { mounted: true, sizeMiB: 512 });
