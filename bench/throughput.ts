@@ -7,7 +7,8 @@
 // load on the box does not favour one of them), then medians and ratios; plus a no-change run's
 // wall time and the SSH connections it opened. Every received copy is destroyed after its round.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runBackup } from '../node-runner/src/executors/backup.ts';
 import { validateTarget } from '../node-runner/src/executors/validate.ts';
@@ -23,7 +24,9 @@ const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 2));
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 
 export async function benchThroughput() {
-  spawnSync('bash', [new URL('../scripts/provision-test-host.sh', import.meta.url).pathname], { stdio: 'inherit', env: { ...process.env, LIFEBOAT_TEST_PACKAGES: 'sanoid' } });
+  // The provisioning script writes the PID of a zfs-fuse daemon it had to start; that one is stopped afterwards.
+  const pidFile = join(tmpdir(), `lifeboat-bench-zfs-fuse-${process.pid}.pid`);
+  spawnSync('bash', [new URL('../scripts/provision-test-host.sh', import.meta.url).pathname, pidFile], { stdio: 'inherit', env: { ...process.env, LIFEBOAT_TEST_PACKAGES: 'sanoid' } });
   const src = await createPool('lbbs', { mounted: true, sizeMiB: Math.ceil((SIZE * 1.6) / (1 << 20)) });
   const tgt = await createPool('lbbt', { mounted: false, sizeMiB: Math.ceil((SIZE * 4.5) / (1 << 20)) });
   const sshd = await startSshd();
@@ -114,5 +117,9 @@ export async function benchThroughput() {
     await sshd.stop();
     await src.destroy();
     await tgt.destroy();
+    if (existsSync(pidFile)) {
+      try { process.kill(Number(readFileSync(pidFile, 'utf8').trim()), 'SIGTERM'); } catch { /* already gone */ }
+      rmSync(pidFile, { force: true });
+    }
   }
 }
