@@ -56,16 +56,12 @@ export function catalogView(backupRoot: string, datasets: DatasetRow[], snapshot
     jobId: it.jobId,
     source: it.source,
     guest: it.guest,
-    suggestedDestination: suggestDestination(it.source, it.guest as any),
+    // The original path: for a guest it is the root its metadata names (README: limitations).
+    suggestedDestination: it.source,
     generations: [...it.gens.entries()].sort((a, b) => b[0] - a[0]).map(([generation, g]) => ({
       generation, dataset: g.dataset, snapshots: g.snapshots.map(snapView),
     })),
   }));
-}
-
-function suggestDestination(source: string | null, guest: { kind?: string; name?: string } | null): string | null {
-  if (!source) return null;
-  return source;
 }
 
 /** Record what a runner found. `complete` replaces the target's whole catalog; otherwise datasets are upserted. */
