@@ -23,10 +23,6 @@ export async function enqueueJobWork(db: DB, values: NewEvent): Promise<number> 
     const [active] = await db.select({ id: events.id }).from(events)
       .where(and(eq(events.jobId, values.jobId!), inArray(events.status, ACTIVE), inArray(events.kind, JOB_WORK)))
       .limit(1);
-    if (values.idempotencyKey) {
-      const [same] = await db.select({ id: events.id }).from(events).where(eq(events.idempotencyKey, values.idempotencyKey));
-      if (same) return same.id;
-    }
     throw new ApiError('busy', 'the job already has a backup or restore queued or running',
       {}, { activeEventId: active?.id ?? null });
   }
