@@ -254,7 +254,7 @@ describe('failures leave the original in place', () => {
     t.onProgress = (p) => { if (p.phase === 'transferring' && (p.bytesDone ?? 0) > 0) t.abort(); };
     await expectExecError(runJobRestore(await restoreParams(), t.ctx), 'cancelled');
     expect(await contents(mnt(ds))).toEqual(before);
-    expect(await restoreDebris()).toEqual([]);
+    expect(await restoreDebris(), t.logs.join('\n')).toEqual([]);
     expect(await poolState()).toBe(state);
   }, 180_000);
 

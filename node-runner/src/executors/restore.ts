@@ -685,10 +685,16 @@ async function destroyStaging(z: Zfs, container: string, E: number, expectGuid: 
 
 async function cleanupStaging(z: Zfs, units: Unit[], E: number, ctx: ExecContext): Promise<void> {
   for (const u of units) {
-    try {
-      if (await destroyStaging(z, u.container, E, u.containerGuid)) ctx.log(`removed staging ${u.container}`);
-    } catch (e) {
-      ctx.log(`warning: staging ${u.container} was kept (${asExecError(e).message}); it carries ${USER_PROP_STAGING}=${E}`);
+    // A receive killed a moment ago (cancel) can keep the dataset busy briefly on zfs-fuse: retry a few times.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        if (await destroyStaging(z, u.container, E, u.containerGuid)) ctx.log(`removed staging ${u.container}`);
+        break;
+      } catch (e) {
+        if (attempt < 5) { await new Promise((r) => setTimeout(r, 500 * attempt)); continue; }
+        ctx.log(`warning: staging ${u.container} was kept (${asExecError(e).message}); it carries ${USER_PROP_STAGING}=${E}`);
+        break;
+      }
     }
     // parents this restore created, if still empty and unchanged
     for (const c of [...u.createdParents].reverse()) {
