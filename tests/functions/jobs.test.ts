@@ -4,9 +4,10 @@ import { startControl, joinNode, makeTarget, type TestControl } from '../helpers
 
 let ctl: TestControl;
 let targetId: number;
+let node: { id: number; token: string };
 beforeEach(async () => {
   ctl = await startControl();
-  await joinNode(ctl, 'n1', ['tank', 'tank/data', 'tank/data/child'], [
+  node = await joinNode(ctl, 'n1', ['tank', 'tank/data', 'tank/data/child'], [
     { kind: 'jail', id: '7', name: 'web', roots: ['tank/jails/web'], running: true, provider: 'manifest' },
     { kind: 'vm', id: 'db1', name: 'db1', roots: ['tank/vms/db1', 'fast/vms/db1'], running: false, provider: 'manifest' },
   ]);
@@ -53,6 +54,9 @@ describe('jobs', () => {
     ['mode', { mode: 'zvol' }, /./],
     ['name', { name: '   ' }, /required/],
     ['recursive', { recursive: 'yes' }, /./],
+    ['sendDecrypted', { sendDecrypted: 'yes' }, /./],
+    ['sendDecrypted', { sendDecrypted: 1 }, /./],
+    ['sendDecrypted', { sendDecrypted: null }, /./],
   ])('rejects bad %s with the field named and writes nothing', async (field, over, msg) => {
     const r = await ctl.api('POST', '/jobs', job(over));
     expect(r.status).toBe(400);
@@ -110,6 +114,41 @@ describe('jobs', () => {
     const stop = await ctl.api('PATCH', `/jobs/${j.id}`, { stopBeforeBackup: true });
     expect(stop.status).toBe(400);
     expect(stop.body.error.fields.stopBeforeBackup).toBeTruthy();
+  });
+
+  it('sends encrypted datasets raw unless sendDecrypted is set explicitly; it round-trips and reaches the runner', async () => {
+    const plain = await ctl.api('POST', '/jobs', job());
+    expect(plain.status).toBe(201);
+    expect(plain.body.sendDecrypted).toBe(false);
+    const [row] = await ctl.db.all<any>(sql`SELECT send_decrypted AS v FROM jobs WHERE id = ${plain.body.id}`);
+    expect(row.v).toBe(0);
+    // A patch that does not name it keeps it.
+    expect((await ctl.api('PATCH', `/jobs/${plain.body.id}`, { keepLast: 3 })).body.sendDecrypted).toBe(false);
+
+    const dec = await ctl.api('POST', '/jobs', job({ name: 'decrypted', source: 'tank/data/child', sendDecrypted: true }));
+    expect(dec.status).toBe(201);
+    expect(dec.body.sendDecrypted).toBe(true);
+    expect((await ctl.api('GET', `/jobs/${dec.body.id}`)).body.sendDecrypted).toBe(true);
+    expect((await ctl.api('PATCH', `/jobs/${dec.body.id}`, { keepLast: 2 })).body.sendDecrypted).toBe(true);
+    const off = await ctl.api('PATCH', `/jobs/${dec.body.id}`, { sendDecrypted: false });
+    expect(off.status).toBe(200);
+    expect(off.body.sendDecrypted).toBe(false);
+    const on = await ctl.api('PATCH', `/jobs/${plain.body.id}`, { sendDecrypted: true });
+    expect(on.body.sendDecrypted).toBe(true);
+    expect((await ctl.api('GET', '/jobs')).body.items.map((j: any) => [j.name, j.sendDecrypted])).toEqual([['decrypted', false], ['nightly', true]]);
+
+    const bad = await ctl.api('PATCH', `/jobs/${plain.body.id}`, { sendDecrypted: 'no' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.fields.sendDecrypted).toBeTruthy();
+    expect(bad.body.error.message).toContain('sendDecrypted');
+    expect((await ctl.api('GET', `/jobs/${plain.body.id}`)).body.sendDecrypted).toBe(true);
+
+    // The claim's job spec carries it.
+    await ctl.api('POST', `/jobs/${plain.body.id}/run`);
+    await ctl.api('POST', `/jobs/${dec.body.id}/run`);
+    const claim = await ctl.node(node.token, '/runner/claim', { max: 2, waitMs: 0 });
+    const byId = new Map(claim.body.events.map((e: any) => [e.job.id, e.job.sendDecrypted]));
+    expect(byId).toEqual(new Map([[plain.body.id, true], [dec.body.id, false]]));
   });
 
   it('deletes a job but keeps its events; refuses while work is active', async () => {

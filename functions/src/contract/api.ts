@@ -71,6 +71,10 @@ export const Target = z.object({
 export const NodeRef = z.object({ nodeId: id.optional() }).strict();
 
 // ---- jobs ----
+const sendDecrypted = z.boolean().openapi({
+  description: 'Encrypted source datasets are sent raw (`zfs send -w`) by default: keys stay on the node and the target holds '
+    + 'ciphertext only. true sends them decrypted: the target holds the plaintext, readable without the keys. Default false.',
+});
 const jobFields = {
   name: resourceName,
   targetId: id,
@@ -84,10 +88,11 @@ const jobFields = {
   pruneTarget: z.boolean(),
   stopBeforeBackup: z.boolean(),
   recursive: z.boolean(),
+  sendDecrypted,
 };
 export const JobCreate = z.object(jobFields).partial({
   nodeId: true, schedule: true, timezone: true, keepLast: true, enabled: true,
-  pruneTarget: true, stopBeforeBackup: true, recursive: true,
+  pruneTarget: true, stopBeforeBackup: true, recursive: true, sendDecrypted: true,
 }).strict().openapi('JobCreate');
 export const JobPatch = z.object(jobFields).partial().strict().openapi('JobPatch');
 
@@ -105,6 +110,7 @@ export const Job = z.object({
   pruneTarget: z.boolean(),
   stopBeforeBackup: z.boolean(),
   recursive: z.boolean(),
+  sendDecrypted,
   nextRunAt: iso,
   lastRunAt: iso,
   lastStatus: z.string().nullable(),

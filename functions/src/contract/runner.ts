@@ -23,6 +23,8 @@ const TargetSpec = z.object({
 const JobSpec = z.object({
   id: z.number().int(), name: z.string(), mode: z.enum(['dataset', 'jail', 'vm']), source: z.string(),
   recursive: z.boolean(), keepLast: z.number().int(), pruneTarget: z.boolean(), stopBeforeBackup: z.boolean(),
+  /** false (default): encrypted datasets are sent raw (`zfs send -w`); true: sent decrypted. */
+  sendDecrypted: z.boolean(),
 });
 export const ClaimedEvent = z.object({
   id: z.number().int(),

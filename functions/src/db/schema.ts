@@ -94,6 +94,8 @@ export const jobs = sqliteTable('jobs', {
   pruneTarget: integer('prune_target', { mode: 'boolean' }).notNull().default(false),
   stopBeforeBackup: integer('stop_before_backup', { mode: 'boolean' }).notNull().default(false),
   recursive: integer('recursive', { mode: 'boolean' }).notNull().default(false),
+  /** Encrypted datasets are sent raw (`zfs send -w`) unless this is set: then the target holds plaintext. */
+  sendDecrypted: integer('send_decrypted', { mode: 'boolean' }).notNull().default(false),
   nextRunAt: integer('next_run_at'),
   lastRunAt: integer('last_run_at'),
   lastStatus: text('last_status'),

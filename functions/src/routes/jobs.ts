@@ -50,7 +50,7 @@ export function registerJobs(app: App) {
       name: b.name, targetId: b.targetId, nodeId: b.nodeId, mode: b.mode, source: b.source,
       schedule: b.schedule ?? '', timezone: b.timezone ?? config.defaultTimezone, keepLast: b.keepLast ?? 0,
       enabled: b.enabled ?? true, pruneTarget: b.pruneTarget ?? false, stopBeforeBackup: b.stopBeforeBackup ?? false,
-      recursive: b.recursive ?? false,
+      recursive: b.recursive ?? false, sendDecrypted: b.sendDecrypted ?? false,
     };
     const { target: _t, node: _n, ...values } = await checkJob(db, input, at);
     const [row] = await db.insert(jobs).values({ ...values, createdAt: at, updatedAt: at }).returning().catch(saveError);

@@ -181,7 +181,7 @@ async function claimPayload(c: Ctx, e: typeof events.$inferSelect) {
     } : null,
     job: job ? {
       id: job.id, name: job.name, mode: job.mode, source: job.source, recursive: job.recursive, keepLast: job.keepLast,
-      pruneTarget: job.pruneTarget, stopBeforeBackup: job.stopBeforeBackup,
+      pruneTarget: job.pruneTarget, stopBeforeBackup: job.stopBeforeBackup, sendDecrypted: job.sendDecrypted,
     } : null,
     generation, nextGeneration, forkFrom, params: e.params ?? null,
   };

@@ -10,7 +10,7 @@ import { resolveNode } from './nodes.ts';
 export type JobInput = {
   name: string; targetId: number; nodeId?: number; mode: 'dataset' | 'jail' | 'vm'; source: string;
   schedule: string; timezone: string; keepLast: number; enabled: boolean; pruneTarget: boolean;
-  stopBeforeBackup: boolean; recursive: boolean;
+  stopBeforeBackup: boolean; recursive: boolean; sendDecrypted: boolean;
 };
 
 /** Checks a complete job definition; returns the values to store. Throws 400s naming the field. */
@@ -51,6 +51,7 @@ export async function checkJob(db: DB, input: JobInput, at: number, selfId?: num
     timezone: input.timezone, keepLast: input.keepLast, enabled: input.enabled, pruneTarget: input.pruneTarget,
     stopBeforeBackup: input.stopBeforeBackup,
     recursive: input.mode === 'vm' ? true : input.recursive, // a VM is all its datasets
+    sendDecrypted: input.sendDecrypted,
     nextRunAt: input.enabled && schedule ? nextRun(schedule, input.timezone, at) : null,
     target, node,
   };

@@ -20,6 +20,7 @@ export function jobView(j: Row<typeof s.jobs>) {
     id: j.id, name: j.name, targetId: j.targetId, nodeId: j.nodeId, mode: j.mode, source: j.source,
     schedule: j.schedule, timezone: j.timezone, keepLast: j.keepLast, enabled: j.enabled,
     pruneTarget: j.pruneTarget, stopBeforeBackup: j.stopBeforeBackup, recursive: j.recursive,
+    sendDecrypted: j.sendDecrypted,
     nextRunAt: iso(j.nextRunAt), lastRunAt: iso(j.lastRunAt), lastStatus: j.lastStatus,
     currentGeneration: j.currentGeneration, hasWebhookToken: j.webhookTokenHash != null,
     createdAt: iso(j.createdAt), updatedAt: iso(j.updatedAt),

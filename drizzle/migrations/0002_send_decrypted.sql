@@ -1,0 +1,1 @@
+ALTER TABLE `jobs` ADD `send_decrypted` integer DEFAULT false NOT NULL;
