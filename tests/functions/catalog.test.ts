@@ -1,7 +1,8 @@
 // Catalog, generations and restore requests at the API level (the runner side is exercised in e2e).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
-import { startControl, joinNode, makeTarget, type TestControl } from '../helpers/control.ts';
+import { startControl, joinNode, makeJob, makeTarget, type TestControl } from '../helpers/control.ts';
+import { recordCatalog } from '../../functions/src/services/catalog.ts';
 
 let ctl: TestControl;
 let node: { id: number; token: string };
@@ -11,7 +12,7 @@ const vm = { kind: 'vm', id: '101', name: 'web', roots: ['tank/vm/web', 'fast/vm
 
 beforeEach(async () => {
   ctl = await startControl();
-  node = await joinNode(ctl, 'n1', ['tank', 'tank/data'], [
+  node = await joinNode(ctl, 'n1', ['tank', 'tank/data', 'tank/other', 'tank/empty'], [
     { kind: 'vm', id: '101', name: 'web', roots: vm.roots, running: true, provider: 'manifest' },
   ]);
   targetId = (await makeTarget(ctl)).id;
@@ -69,11 +70,11 @@ describe('catalog and generations', () => {
     const r = await ctl.api('POST', `/jobs/${job.id}/restore`, { generation: 1, snapshot: '777' }); // by GUID
     expect(r.status).toBe(202);
     const claim = await ctl.node(node.token, '/runner/claim', { max: 1, waitMs: 0 });
-    expect(claim.body.events[0]).toMatchObject({ kind: 'restore', params: { generation: 1, snapshot: name, guid: '777' } });
+    expect(claim.body.events[0]).toMatchObject({ kind: 'restore', params: { generation: 1, snapshot: name, guid: '777' }, catalogDatasets: null });
     await ctl.node(node.token, `/runner/events/${r.body.eventId}/finish`, { status: 'success', result: { snapshot: name } });
     const next = await ctl.api('POST', `/jobs/${job.id}/run`);
     const c2 = await ctl.node(node.token, '/runner/claim', { max: 1, waitMs: 0 });
-    expect(c2.body.events[0]).toMatchObject({ generation: 1, nextGeneration: 2, forkFrom: { generation: 1, snapshotGuid: '777' } });
+    expect(c2.body.events[0]).toMatchObject({ generation: 1, nextGeneration: 2, forkFrom: { generation: 1, snapshotGuid: '777' }, catalogDatasets: [cat[0].dataset] });
     // Generation 7 was never offered: ignored.
     await ctl.node(node.token, `/runner/events/${next.body.eventId}/finish`, { status: 'success', result: { generation: 7, snapshot: 'x', catalog: [] } });
     expect((await ctl.api('GET', `/jobs/${job.id}`)).body.currentGeneration).toBe(1);
@@ -82,5 +83,51 @@ describe('catalog and generations', () => {
     const gens = (await ctl.api('GET', `/jobs/${job.id}/generations`)).body;
     expect(gens.map((g: any) => [g.generation, g.current])).toEqual([[2, true], [1, false]]);
     expect(gens[0].reason).toBe('forked from the restored snapshot');
+  });
+
+  it('a backup claim carries the datasets the catalog records for this target, job and current generation', async () => {
+    const a = await makeJob(ctl, targetId, { name: 'a', source: 'tank/data', recursive: true });
+    const b = await makeJob(ctl, targetId, { name: 'b', source: 'tank/other' });
+    const c = await makeJob(ctl, targetId, { name: 'c', source: 'tank/empty' });
+    const other = (await makeTarget(ctl, { name: 't2', backupRoot: 'elsewhere/lb' })).id;
+    const t = '2026-11-28T10:00:00Z';
+    const ds = (jobId: number, generation: number, source: string, base = root) => ({
+      dataset: `${base}/j${jobId}/g${generation}/${source}`, jobId, generation, source, guest: null,
+      snapshots: [snap(`lb_j${jobId}_20261128T100000Z`, String(jobId * 100 + generation), generation, jobId, t)],
+    });
+    // Generation 1 of job a as its first backup reports it, plus what must not be listed for a:
+    // a generation 2 left from elsewhere, job b's dataset, and a's generation 1 on another target.
+    await backupWith(a.id, { generation: 1, snapshot: `lb_j${a.id}_20261128T100000Z`, bytesSent: 10, catalog: [
+      ds(a.id, 1, 'tank/data/child'), ds(a.id, 1, 'tank/data'), ds(a.id, 2, 'tank/data'), ds(b.id, 1, 'tank/other'),
+    ] });
+    await recordCatalog(ctl.db, other, [ds(a.id, 1, 'tank/data/x', 'elsewhere/lb')], false, Date.now());
+
+    for (const j of [a, b, c]) expect((await ctl.api('POST', `/jobs/${j.id}/run`)).status).toBe(202);
+    const claim = await ctl.node(node.token, '/runner/claim', { max: 5, waitMs: 0 });
+    const byJob = new Map(claim.body.events.map((e: any) => [e.job.id, e]));
+    expect(byJob.size).toBe(3);
+    expect(byJob.get(a.id)).toMatchObject({ kind: 'backup', generation: 1, catalogDatasets: [`${root}/j${a.id}/g1/tank/data`, `${root}/j${a.id}/g1/tank/data/child`] });
+    expect(byJob.get(b.id)).toMatchObject({ generation: 1, catalogDatasets: [`${root}/j${b.id}/g1/tank/other`] });
+    expect(byJob.get(c.id)).toMatchObject({ generation: 1, catalogDatasets: [] });
+
+    // The runner starts generation 2 for a (it was offered as nextGeneration): the next claim lists generation 2 only.
+    const ea = (byJob.get(a.id) as any).id;
+    await ctl.node(node.token, `/runner/events/${ea}/finish`, { status: 'success', result: {
+      generation: 2, snapshot: `lb_j${a.id}_20261128T110000Z`, bytesSent: 10, newGeneration: { generation: 2, reason: 'the target copy is gone' },
+      catalog: [ds(a.id, 2, 'tank/data')],
+    } });
+    for (const e of claim.body.events) if (e.id !== ea) await ctl.node(node.token, `/runner/events/${e.id}/finish`, { status: 'failed', error: 'x' });
+    await ctl.api('POST', `/jobs/${a.id}/run`);
+    const next = await ctl.node(node.token, '/runner/claim', { max: 1, waitMs: 0 });
+    expect(next.body.events[0]).toMatchObject({ generation: 2, nextGeneration: 3, catalogDatasets: [`${root}/j${a.id}/g2/tank/data`] });
+
+    // Other kinds carry null.
+    await ctl.api('POST', `/targets/${targetId}/validate`, {});
+    const v = await ctl.node(node.token, '/runner/claim', { max: 1, waitMs: 0 });
+    expect(v.body.events[0]).toMatchObject({ kind: 'validate', catalogDatasets: null });
+
+    // The lookup is one query on the job index (the shape drizzle writes for it).
+    const plan = await ctl.db.all<{ detail: string }>(sql`EXPLAIN QUERY PLAN SELECT "dataset" FROM "catalog_datasets" WHERE ("catalog_datasets"."job_id" = 1 AND "catalog_datasets"."generation" = 1 AND "catalog_datasets"."target_id" = 1)`);
+    expect(plan.map((p) => p.detail).join('\n')).toMatch(/USING INDEX catalog_datasets_job_idx/);
   });
 });

@@ -62,6 +62,7 @@ describe('workerd + D1', () => {
     const job = await call('POST', '/jobs', { name: 'nightly', targetId: target.body.id, mode: 'dataset', source: 'tank/data', schedule: '0 3 * * *', timezone: 'Europe/Berlin' });
     expect(job.status).toBe(201);
     expect(job.body.nextRunAt).toMatch(/T0[12]:00:00.000Z$/);
+    expect(job.body.sendDecrypted).toBe(false); // the column of migration 0002, on D1
     const run = await call('POST', `/jobs/${job.body.id}/run`);
     expect(run.status).toBe(202);
     const busy = await call('POST', `/jobs/${job.body.id}/run`);
@@ -69,6 +70,7 @@ describe('workerd + D1', () => {
     expect(busy.body.activeEventId).toBe(run.body.eventId);
     const claim = await call('POST', '/runner/claim', { max: 1, waitMs: 0 }, node.body.nodeToken);
     expect(claim.body.events.map((e: any) => e.id)).toEqual([run.body.eventId]);
+    expect(claim.body.events[0]).toMatchObject({ job: { sendDecrypted: false }, catalogDatasets: [] });
     const list = await call('GET', `/events?jobId=${job.body.id}`);
     expect(list.status).toBe(200);
     expect(list.body.items).toEqual([expect.objectContaining({ id: run.body.eventId, kind: 'backup', status: 'running', jobName: 'nightly' })]);

@@ -37,6 +37,12 @@ export const ClaimedEvent = z.object({
   generation: z.number().int().nullable(),
   nextGeneration: z.number().int().nullable(),
   forkFrom: z.object({ generation: z.number().int(), snapshotGuid: z.string() }).nullable(),
+  /**
+   * Backups: the target datasets the catalog records for this target, job and `generation`. A source
+   * whose copy is listed here but gone from the target was destroyed by hand (start nextGeneration);
+   * one not listed never arrived (continue `generation` with a full send). null for other kinds.
+   */
+  catalogDatasets: z.array(z.string()).nullable(),
   params: z.record(z.string(), z.any()).nullable(),
 });
 export const ClaimResponse = z.object({ events: z.array(ClaimedEvent), leaseMs: z.number().int() });

@@ -1,7 +1,7 @@
 // The runner side (node token): join, claim (long poll), progress, finish, inventory, catalog.
 import { createRoute } from '@hono/zod-openapi';
 import { and, eq, gt, inArray, isNull, lt, or } from 'drizzle-orm';
-import { events, guests, jobs, joinTokens, nodeDatasets, nodes, targets } from '../db/schema.ts';
+import { catalogDatasets, events, guests, jobs, joinTokens, nodeDatasets, nodes, targets } from '../db/schema.ts';
 import { Ok } from '../contract/api.ts';
 import { CatalogRequest, ClaimRequest, ClaimResponse, EventStatusRequest, EventStatusResponse, FinishRequest, InventoryRequest, JoinRequest, JoinResponse, ProgressRequest, ProgressResponse } from '../contract/runner.ts';
 import { ApiError, conflict, isUniqueViolation, notFound } from '../lib/errors.ts';
@@ -163,12 +163,18 @@ async function claimPayload(c: Ctx, e: typeof events.$inferSelect) {
   const [job] = e.jobId != null ? await db.select().from(jobs).where(eq(jobs.id, e.jobId)) : [];
   const [t] = e.targetId != null ? await db.select().from(targets).where(eq(targets.id, e.targetId)) : [];
   let generation: number | null = null, nextGeneration: number | null = null, forkFrom = null;
+  let known: string[] | null = null;
   if (job && e.kind === 'backup') {
     generation = job.currentGeneration;
     nextGeneration = job.currentGeneration + 1;
     if (job.forkFromGeneration != null && job.forkFromGuid) forkFrom = { generation: job.forkFromGeneration, snapshotGuid: job.forkFromGuid };
     // Remember what was offered so finish can check the runner's claim about the generation it wrote.
     await db.update(events).set({ generation, params: { ...(e.params ?? {}), generation, nextGeneration } }).where(eq(events.id, e.id));
+    // What the catalog knows of this generation on this target. Sorted here, not in SQL: an ORDER BY
+    // dataset makes SQLite walk catalog_datasets_uq (all of the target) instead of catalog_datasets_job_idx.
+    known = e.targetId == null ? [] : (await db.select({ dataset: catalogDatasets.dataset }).from(catalogDatasets)
+      .where(and(eq(catalogDatasets.jobId, job.id), eq(catalogDatasets.generation, generation), eq(catalogDatasets.targetId, e.targetId))))
+      .map((r) => r.dataset).sort();
   }
   if (t && e.kind === 'validate') {
     await db.update(events).set({ params: { ...(e.params ?? {}), configRevision: t.configRevision } }).where(eq(events.id, e.id));
@@ -183,7 +189,7 @@ async function claimPayload(c: Ctx, e: typeof events.$inferSelect) {
       id: job.id, name: job.name, mode: job.mode, source: job.source, recursive: job.recursive, keepLast: job.keepLast,
       pruneTarget: job.pruneTarget, stopBeforeBackup: job.stopBeforeBackup, sendDecrypted: job.sendDecrypted,
     } : null,
-    generation, nextGeneration, forkFrom, params: e.params ?? null,
+    generation, nextGeneration, forkFrom, catalogDatasets: known, params: e.params ?? null,
   };
 }
 
