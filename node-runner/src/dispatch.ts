@@ -25,6 +25,7 @@ export async function dispatch(ev: ClaimedEvent, ctx: ExecContext, setup: Runner
       const { runGuestBackup } = await import('./executors/guest-backup.ts');
       const res = await runGuestBackup({
         target: ev.target, job: ev.job, generation: ev.generation!, nextGeneration: ev.nextGeneration!, forkFrom: ev.forkFrom,
+        catalogDatasets: ev.catalogDatasets ?? null,
       }, ctx, setup.guests);
       return { ...res };
     }

@@ -9,6 +9,7 @@ export interface ClaimedEvent {
   id: number; kind: string; trigger: string; note: string | null; leaseUntil: string;
   target: any; job: any; generation: number | null; nextGeneration: number | null;
   forkFrom: { generation: number; snapshotGuid: string } | null; params: Record<string, any> | null;
+  catalogDatasets?: string[] | null;
 }
 
 export interface LoopOptions {

@@ -44,8 +44,13 @@ interface DatasetPlan {
   target: string;
   snap: SnapshotInfo;             // the new source snapshot
   base: SnapshotInfo | null;      // incremental base (on the source), null → full
+  /** send raw (`zfs send -w`): the source is encrypted and the job does not send it decrypted */
+  raw: boolean;
   estimate: number;
 }
+
+/** Is the dataset natively encrypted (read where the `encryption` property exists)? */
+const isEncrypted = (d: DatasetInfo) => !!d.props.encryption && d.props.encryption !== 'off';
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const poolOf = (ds: string) => ds.split('/')[0];
@@ -98,7 +103,8 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
   // ---- 1. preflight --------------------------------------------------------------------------
   phase('preparing');
   const local = new Zfs(new LocalHost(), signal);
-  const readSource = async () => (await Promise.all(roots.map((r) => local.tree(r, recursive)))).flat().sort((a, b) => cmp(a.name, b.name));
+  let sourceProps: string[] = [];
+  const readSource = async () => (await Promise.all(roots.map((r) => local.tree(r, recursive, sourceProps)))).flat().sort((a, b) => cmp(a.name, b.name));
   // The SSH connect (handshake, remote shell start) is the slow part of preparing: local checks and
   // listings run meanwhile. A local failure still wins (it is reported, the session closed).
   const sessionP = SshSession.open(target, { signal, persistentShell: true });
@@ -107,6 +113,7 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
   let srcBefore: DatasetInfo[];
   try {
     lcaps = await local.capabilities();
+    if (lcaps.encryption) sourceProps = ['encryption'];
     for (const r of roots) {
       if (!(await local.exists(r))) throw new ExecError('source-state', `source dataset ${r} does not exist`);
     }
@@ -118,6 +125,8 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
   const session = await sessionP;
   // the first receive's session starts now, so it is ready when the stream starts
   let standby: ChildProcess | null = session.spawnStandby();
+  const scaffold: { name: string; guid: string }[] = [];
+  let received = false;
   try {
     const remote = new Zfs(session, signal);
     const rcaps = await remote.capabilities();
@@ -135,9 +144,17 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
       throw new ExecError('target-not-ready', `${jobRoot} exists on the target but is not owned by job ${job.id} (lifeboat:job=${jobRootInfo.job ?? 'unset'})`);
     }
     // An earlier run cut off mid-stream: resume it where `recv -s` exists, else nothing is left (resume.ts).
+    let resumedBytes = 0;
     if (rcaps.resumableRecv && !params.forkFrom) {
       const g = genRoot(params.generation);
-      const settled = await settleInterruptedReceives(remote, session, g, job.id, (t) => (t.startsWith(g + '/') ? t.slice(g.length + 1) : null), local, ctx);
+      const resuming = new TransferProgress(ctx, null);
+      let started = false;
+      const settled = await settleInterruptedReceives(remote, session, g, job.id, (t) => (t.startsWith(g + '/') ? t.slice(g.length + 1) : null), local, ctx, (n) => {
+        if (!started) { started = true; resuming.start(); }
+        resuming.add(n);
+      });
+      if (started) resuming.stop();
+      resumedBytes = resuming.bytesDone;
       if (settled.length) tgt = byName(await readTarget());
     }
 
@@ -163,9 +180,17 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
       }
     } else {
       let diverged: { dataset: string; base: SnapshotInfo; newer: SnapshotInfo[] } | null = null;
+      // What the server's catalog recorded of this generation: a copy it knew and that is gone was
+      // destroyed; one it never knew simply never arrived (a failed first transfer). Null: unknown.
+      const known = params.catalogDatasets ? new Set(params.catalogDatasets) : null;
       for (const d of srcBefore) {
         const t = tgt.get(targetPath(generation, d.name));
-        if (!t && tgt.has(genRoot(generation)) && d.snapshots.some((s) => s.job === job.id && s.generation === generation)) {
+        const takenForThisGeneration = d.snapshots.some((s) => s.job === job.id && s.generation === generation);
+        if (!t && takenForThisGeneration && known && !known.has(targetPath(generation, d.name))) {
+          ctx.log(`nothing of ${d.name} has reached generation ${generation} on the target yet (an earlier transfer did not complete): full send into generation ${generation}`);
+          continue;
+        }
+        if (!t && tgt.has(genRoot(generation)) && takenForThisGeneration) {
           // Snapshots of this dataset were taken for this generation, yet its copy is gone from the
           // target (destroyed by hand): that lineage is broken, start over in a new generation.
           generation = params.nextGeneration;
@@ -260,12 +285,12 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
       tgt = byName(await readTarget());
     }
 
-    // ---- target scaffolding ---------------------------------------------------------------------
+    // ---- target scaffolding (removed again if this run fails before anything arrives) -----------
     if (!tgt.has(jobRoot)) {
-      await remote.create(jobRoot, { mountpoint: 'none', readonly: 'on', [USER_PROP_JOB]: String(job.id) });
+      scaffold.push(...await remote.ensureDataset(jobRoot, { mountpoint: 'none', readonly: 'on', [USER_PROP_JOB]: String(job.id) }));
     }
     if (!tgt.has(genRoot(generation))) {
-      await remote.create(genRoot(generation), { [USER_PROP_JOB]: String(job.id), [USER_PROP_GENERATION]: String(generation) });
+      scaffold.push(...await remote.ensureDataset(genRoot(generation), { [USER_PROP_JOB]: String(job.id), [USER_PROP_GENERATION]: String(generation) }));
     }
 
     // ---- plan each dataset (parents first) -----------------------------------------------------
@@ -284,28 +309,30 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
           throw new ExecError('zfs', `${to} has snapshots newer than the common base ${base.name} (${newer.map((x) => x.name).join(', ')}); not rolling them back`);
         }
       }
-      plans.push({ source: d.name, target: to, snap, base, estimate: 0 });
+      const raw = isEncrypted(d) && !job.sendDecrypted;
+      if (isEncrypted(d) && job.sendDecrypted) ctx.log(`warning: ${d.name} is encrypted and this job sends it decrypted: the target holds its plaintext`);
+      plans.push({ source: d.name, target: to, snap, base, raw, estimate: 0 });
     }
+    if (plans.some((p) => p.raw)) ctx.log(`raw send (zfs send -w) of the encrypted dataset(s) ${plans.filter((p) => p.raw).map((p) => p.source).join(', ')}: the target receives ciphertext only`);
     for (const p of plans) p.estimate = await estimate(local, lcaps, p, src);
     const total = plans.reduce((n, p) => n + p.estimate, 0);
 
     // ---- 3. transfer -------------------------------------------------------------------------------
     checkAborted(signal);
-    const progress = new TransferProgress(ctx, total, 5000, 'mid-transfer');
+    const progress = new TransferProgress(ctx, resumedBytes + total, 5000, 'mid-transfer');
+    progress.bytesDone = resumedBytes;
     const results: BackupResult['datasets'] = [];
     progress.start();
     try {
       for (const [i, p] of plans.entries()) {
         checkAborted(signal);
-        if (!p.base) {
-          const parent = parentOf(p.target);
-          if (!(await remote.exists(parent))) await remote.create(parent);
-        }
+        if (!p.base) scaffold.push(...await remote.ensureDataset(parentOf(p.target)));
         ctx.log(`${p.base ? `incremental from ${p.base.name}` : 'full'}: ${p.source}@${snapName} → ${p.target}`);
         const before = progress.bytesDone;
         const recv = standby;
         standby = i + 1 < plans.length ? session.spawnStandby() : null; // for the next dataset
         await transfer(session, rcaps, p, progress, signal, recv);
+        received = true;
         results.push({ source: p.source, target: p.target, mode: p.base ? 'incremental' : 'full', bytes: progress.bytesDone - before, baseSnapshot: p.base?.name ?? null });
         ctx.checkpoint?.('after-receive');
 
@@ -368,12 +395,36 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
     // ---- catalog ----------------------------------------------------------------------------------
     phase('finalizing');
     const catalog = await readCatalog(remote, target.backupRoot, job.id);
-    const bytesSent = results.reduce((n, r) => n + r.bytes, 0);
-    ctx.log(`done: ${results.length} dataset(s), ${bytesSent} bytes, ${pruned.length} snapshot(s) pruned`);
+    const bytesSent = resumedBytes + results.reduce((n, r) => n + r.bytes, 0);
+    ctx.log(`done: ${results.length} dataset(s), ${bytesSent} bytes${resumedBytes ? ` (${resumedBytes} of them resuming an interrupted receive)` : ''}, ${pruned.length} snapshot(s) pruned`);
     return { snapshot: snapName, generation, newGeneration, bytesSent, datasets: results, pruned, catalog };
+  } catch (e) {
+    if (!received && scaffold.length) await removeEmptyScaffold(session, scaffold, ctx);
+    throw e;
   } finally {
     standby?.stdin?.end(); // unused: its `read` sees EOF and it exits
     await session.close();
+  }
+}
+
+/**
+ * A run that failed before anything arrived leaves no empty datasets behind: what it created
+ * (job root, generation root, parents) is destroyed again, deepest first, each only while its GUID
+ * is the one created and it has no snapshot and no child. Best effort (the connection may be gone);
+ * what stays is reused by the next run.
+ */
+async function removeEmptyScaffold(session: SshSession, created: { name: string; guid: string }[], ctx: ExecContext): Promise<void> {
+  const z = new Zfs(session); // not the run's signal: this must also work after a cancel
+  for (const c of [...created].reverse()) {
+    try {
+      const t = await z.get([c.name], ['guid'], { recursive: true });
+      if (t.get(c.name)?.guid !== c.guid || t.size !== 1) break;
+      await z.run(['destroy', c.name], `zfs destroy ${c.name}`);
+      ctx.log(`removed ${c.name} again: this run created it and nothing arrived`);
+    } catch (e) {
+      ctx.log(`kept the empty ${c.name} (${(e as Error).message}); the next run uses it`);
+      break;
+    }
   }
 }
 
@@ -401,7 +452,7 @@ async function estimate(local: Zfs, caps: ZfsCapabilities, p: DatasetPlan, src: 
   const ds = src.find((d) => d.name === p.source)!;
   if (caps.sendEstimate) {
     try {
-      const args = ['send', '-nvP', ...(p.base ? ['-i', p.base.full] : []), p.snap.full];
+      const args = ['send', '-nvP', ...(p.raw ? ['-w'] : []), ...(p.base ? ['-i', p.base.full] : []), p.snap.full];
       const res = await local.host.exec(['zfs', ...args]);
       const n = parseSendEstimate(res.stdout + '\n' + res.stderr);
       if (res.code === 0 && n !== null) return n;
@@ -416,9 +467,10 @@ async function estimate(local: Zfs, caps: ZfsCapabilities, p: DatasetPlan, src: 
 /** `zfs send …` → `ssh … zfs recv …` (send-pipe.ts), counting into `progress`. */
 async function transfer(session: SshSession, rcaps: ZfsCapabilities, p: DatasetPlan, progress: TransferProgress, signal: AbortSignal, standby: ChildProcess | null): Promise<void> {
   await sendToTarget({
-    sendArgv: ['zfs', 'send', ...(p.base ? ['-i', p.base.full] : []), p.snap.full],
-    // never -F: nothing on the target is rolled back or destroyed by a receive
-    recvArgv: ['zfs', 'recv', ...(rcaps.recvNoMount ? ['-u'] : []), p.target],
+    sendArgv: ['zfs', 'send', ...(p.raw ? ['-w'] : []), ...(p.base ? ['-i', p.base.full] : []), p.snap.full],
+    // never -F: nothing on the target is rolled back or destroyed by a receive. -s: a cut stream
+    // leaves a resume token, and the next run sends only the rest (resume.ts).
+    recvArgv: ['zfs', 'recv', ...(rcaps.resumableRecv ? ['-s'] : []), ...(rcaps.recvNoMount ? ['-u'] : []), p.target],
     session, signal, standby, onBytes: (n) => progress.add(n), what: { send: p.snap.full, recv: p.target },
   });
 }

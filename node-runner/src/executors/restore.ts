@@ -31,6 +31,7 @@ import {
   USER_PROP_EVENT, USER_PROP_GENERATION, USER_PROP_JOB,
   type SnapshotInfo, type ZfsCapabilities,
 } from '../zfs/index.ts';
+import { parseSendEstimate } from '../zfs/parse.ts';
 import { TransferProgress } from './progress.ts';
 import { ExecError, type ExecContext, type TargetSpec } from './types.ts';
 import type { JobRestoreParams, OobRestoreParams, RestoreGuest, RestoreResult, RestoredDataset } from './restore-types.ts';
@@ -168,7 +169,7 @@ async function restore(spec: RestoreSpec, ctx: ExecContext): Promise<RestoreResu
   };
   try {
     const remote = new Zfs(session, signal);
-    await remote.capabilities();
+    const rcaps = await remote.capabilities();
     if (!(await remote.exists(spec.target.backupRoot))) {
       throw new ExecError('target-not-ready', `backup root ${spec.target.backupRoot} does not exist on the target`);
     }
@@ -228,7 +229,17 @@ async function restore(spec: RestoreSpec, ctx: ExecContext): Promise<RestoreResu
       await local.create(u.container, { mountpoint: 'none', [USER_PROP_STAGING]: String(E) }, false);
       u.containerGuid = (await local.get([u.container], ['guid'])).get(u.container)?.guid ?? null;
     }
-    const total = units.reduce((n, u) => n + u.items.reduce((m, it) => m + it.snap.referenced, 0), 0);
+    // Encrypted backups are held as ciphertext (raw sends): they are sent back raw (`send -w`) and
+    // land encrypted, with the source's key format; the key is loaded by the user afterwards.
+    const raw = new Set<string>();
+    if (rcaps.encryption) {
+      const all = units.flatMap((u) => u.items.map((it) => it.snap.dataset));
+      const enc = await remote.get(all, ['encryption']);
+      for (const [n, p] of enc) if (p.encryption && p.encryption !== 'off') raw.add(n);
+      if (raw.size) ctx.log(`raw receive of the encrypted backup(s) ${[...raw].join(', ')}: they land encrypted, load their key to mount them`);
+    }
+    let total = 0;
+    for (const u of units) for (const it of u.items) total += await restoreEstimate(remote, rcaps, it.snap, raw.has(it.snap.dataset));
     if (signal.aborted) throw new ExecError('cancelled', 'restore cancelled');
     const progress = new TransferProgress(ctx, total, 5000, 'restore-staging');
     progress.start();
@@ -240,7 +251,7 @@ async function restore(spec: RestoreSpec, ctx: ExecContext): Promise<RestoreResu
           if (it.rel && !(await local.exists(parentOf(to)))) throw new ExecError('zfs', `the snapshot tree on the target has a gap: no ${located.name} for the parent of ${it.snap.dataset}`);
           ctx.log(`receiving ${it.snap.full} → ${to}`);
           const before = progress.bytesDone;
-          await transfer(session, lcaps, it.snap.full, to, progress, signal);
+          await transfer(session, lcaps, it.snap.full, raw.has(it.snap.dataset), to, progress, signal);
           result.datasets.push({ source: it.snap.full, destination: join(u.destination, it.rel), guid: it.snap.guid, bytes: progress.bytesDone - before });
         }
       }
@@ -568,12 +579,20 @@ async function unmountTree(z: Zfs, root: string): Promise<string[]> {
   return done.reverse();
 }
 
-/** Mount every filesystem of `root`'s tree that should be (parents first), creating mount directories. */
-async function mountTree(z: Zfs, root: string): Promise<void> {
-  const t = await z.get([root], ['type', 'mountpoint', 'canmount', 'mounted'], { recursive: true });
+/**
+ * Mount every filesystem of `root`'s tree that should be (parents first), creating mount
+ * directories. An encrypted one whose key is not loaded is left unmounted and named in the log.
+ */
+async function mountTree(z: Zfs, root: string, ctx?: ExecContext): Promise<void> {
+  const encryption = (await z.capabilities()).encryption;
+  const t = await z.get([root], ['type', 'mountpoint', 'canmount', 'mounted', ...(encryption ? ['keystatus', 'encryptionroot'] : [])], { recursive: true });
   const rows = [...t].filter(([n, p]) => !n.includes('@') && p.type === 'filesystem').sort((a, b) => depth(a[0]) - depth(b[0]) || cmp(a[0], b[0]));
   for (const [n, p] of rows) {
     if (p.mounted === 'yes' || p.canmount !== 'on' || !p.mountpoint?.startsWith('/')) continue;
+    if (p.keystatus === 'unavailable') {
+      ctx?.log(`${n} is encrypted and its key is not loaded: not mounted (zfs load-key ${p.encryptionroot ?? n}, then zfs mount ${n})`);
+      continue;
+    }
     await mkdir(p.mountpoint, { recursive: true }).catch(() => undefined);
     try { await runRetryBusy(z, ['mount', n], `zfs mount ${n}`); } catch (e) {
       if (/already mounted/i.test((e as Error).message)) continue;
@@ -662,7 +681,7 @@ async function swapUnit(z: Zfs, u: Unit, E: number, undo: { what: string; f: () 
       if (v && v.source === 'local' && v.value !== null) await z.set(ds, { [p]: v.value });
     }
   }
-  await mountTree(z, d);
+  await mountTree(z, d, ctx);
   return preserved;
 }
 
@@ -723,14 +742,24 @@ async function destroySetAside(z: Zfs, u: Unit, E: number): Promise<void> {
   await runRetryBusy(z, ['destroy', '-r', u.setAside], `zfs destroy -r ${u.setAside}`);
 }
 
+/** Stream size of a restore: `send -nvP` on the target where it exists, else the snapshot's referenced size. */
+async function restoreEstimate(remote: Zfs, rcaps: ZfsCapabilities, snap: SnapshotInfo, raw: boolean): Promise<number> {
+  if (rcaps.sendEstimate) {
+    const res = await remote.host.exec(['zfs', 'send', '-nvP', ...(raw ? ['-w'] : []), snap.full]);
+    const n = res.code === 0 ? parseSendEstimate(res.stdout + '\n' + res.stderr) : null;
+    if (n !== null) return n;
+  }
+  return snap.referenced;
+}
+
 /** `ssh … zfs send <snap>` piped in Node into local `zfs recv <to>`, counting bytes. Kills both on failure or abort. */
-async function transfer(session: SshSession, lcaps: ZfsCapabilities, snap: string, to: string, progress: TransferProgress, signal: AbortSignal): Promise<void> {
+async function transfer(session: SshSession, lcaps: ZfsCapabilities, snap: string, raw: boolean, to: string, progress: TransferProgress, signal: AbortSignal): Promise<void> {
   const ac = new AbortController();
   const onAbort = () => ac.abort();
   if (signal.aborted) throw new ExecError('cancelled', 'restore cancelled');
   signal.addEventListener('abort', onAbort, { once: true });
   const local = new LocalHost();
-  const send = session.spawn(['zfs', 'send', snap], { stdin: 'ignore', stdout: 'pipe' }, ac.signal);
+  const send = session.spawn(['zfs', 'send', ...(raw ? ['-w'] : []), snap], { stdin: 'ignore', stdout: 'pipe' }, ac.signal);
   const recv = local.spawn(['zfs', 'recv', ...(lcaps.recvNoMount ? ['-u'] : []), to], { stdin: 'pipe', stdout: 'ignore' }, ac.signal);
   let sendErr = '';
   let recvErr = '';

@@ -29,7 +29,7 @@ export interface SendPipeOptions {
 }
 
 const NODE_PIPE_BUFFER = 8 << 20;
-const METER_INTERVAL_MS = 250;
+const METER_INTERVAL_MS = 50; // a cut stream is reported as it was 50 ms before (the reader is gone after)
 
 /** Run the pipeline to the end; returns the bytes counted. Kills both sides on failure or abort. */
 export async function sendToTarget(o: SendPipeOptions): Promise<number> {

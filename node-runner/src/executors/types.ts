@@ -35,6 +35,8 @@ export interface JobSpec {
   keepLast: number;
   pruneTarget: boolean;
   stopBeforeBackup: boolean;
+  /** Send natively encrypted datasets decrypted (plaintext on the target). Default: raw (`send -w`). */
+  sendDecrypted?: boolean;
 }
 
 export interface ProgressReport {
@@ -106,6 +108,11 @@ export interface BackupParams {
   nextGeneration: number;
   /** Set after a successful job restore: fork nextGeneration from this snapshot (clone + promote). */
   forkFrom?: { generation: number; snapshotGuid: string } | null;
+  /**
+   * Target datasets the server's catalog knows in `generation` (null: not told). A missing copy the
+   * catalog knew was destroyed (new generation); one it never knew never arrived (same generation).
+   */
+  catalogDatasets?: string[] | null;
 }
 
 export interface BackupResult {

@@ -51,6 +51,8 @@ export interface ZfsCapabilities {
   listParsable: boolean;
   /** `zfs snapshot a@s b@s …` (several snapshots, atomically, in one call; zfs-fuse takes one). */
   multiSnapshot: boolean;
+  /** Native encryption: the `encryption` property and raw sends (`zfs send -w`). */
+  encryption: boolean;
 }
 
 /** Flags and options a usage line offers: letters of `[-abc]` groups and `-o`/`-x` style tokens. */
@@ -90,7 +92,17 @@ export function parseCapabilities(usage: string, versionOut: string | null): Zfs
     bookmarks: hasBookmark,
     listParsable: list.has('p'),
     multiSnapshot: /^\s*snapshot\b.*@\S*>?\s+\.\.\./m.test(usage),
+    encryption: send.has('w') && /^\s*load-key\b/m.test(usage),
   };
+}
+
+/**
+ * Bytes a cut receive already holds, from `zfs send -nvP -t <token>`: OpenZFS prints the token's
+ * contents ("resume token contents: … bytes = 0x7f1000"). Null when the output has no such field.
+ */
+export function parseResumeTokenBytes(out: string): number | null {
+  const m = /^\s*bytes\s*=\s*(0x[0-9a-f]+|\d+)\s*$/im.exec(out);
+  return m ? Number(m[1]) : null;
 }
 
 /** `zfs send -nvP` output → estimated stream size in bytes, or null. */

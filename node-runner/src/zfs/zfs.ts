@@ -199,6 +199,29 @@ export class Zfs {
     await this.run(args, `zfs create ${name}`);
   }
 
+  /**
+   * Create `name` and each missing ancestor, one level per call, every one with canmount=off:
+   * Linux lets only root mount, so a delegated (non-root) `zfs create` of a mountable filesystem
+   * exits 1 after creating it, and `create -p` would also try to mount each parent. `leafProps`
+   * apply to `name` only. Returns what was created, parents first (docs/zfs.md: target layout).
+   */
+  async ensureDataset(name: string, leafProps: Record<string, string> = {}): Promise<{ name: string; guid: string }[]> {
+    const parts = name.split('/');
+    const missing: string[] = [];
+    for (let i = parts.length; i >= 1; i--) {
+      const n = parts.slice(0, i).join('/');
+      if (await this.exists(n)) break;
+      missing.unshift(n);
+    }
+    if (missing.length && !missing[0].includes('/')) throw new ExecError('target-not-ready', `pool ${missing[0]} does not exist on ${this.host.label}`);
+    const created: { name: string; guid: string }[] = [];
+    for (const n of missing) {
+      await this.create(n, { canmount: 'off', ...(n === name ? leafProps : {}) }, false);
+      created.push({ name: n, guid: (await this.get([n], ['guid'])).get(n)?.guid ?? '' });
+    }
+    return created;
+  }
+
   /** `zfs set` one property at a time (zfs-fuse accepts only one per call). */
   async set(name: string, props: Record<string, string>): Promise<void> {
     for (const [k, v] of Object.entries(props)) await this.run(['set', `${k}=${v}`, name], `zfs set ${k} ${name}`);
