@@ -147,6 +147,45 @@ describe('claims', () => {
     expect((await ctl.node('lba_test_admin_token', '/runner/claim', { max: 1 })).status).toBe(401);
   });
 
+  it('a finished event\'s bytesTotal is the real count, or at least what was done', async () => {
+    const names = ['ok', 'failed-over', 'failed-none', 'failed-null', 'failed-counted', 'cancelled-idle'];
+    const jobs = [];
+    for (const [i, name] of names.entries()) jobs.push(await makeJob(ctl, targetId, { name, source: i % 2 ? 'tank' : 'tank/data' }));
+    const ids: number[] = [];
+    for (const j of jobs) ids.push((await ctl.api('POST', `/jobs/${j.id}/run`)).body.eventId);
+    expect((await ctl.node(n1.token, '/runner/claim', { max: 10, waitMs: 0 })).body.events).toHaveLength(names.length);
+    const [ok, over, none, nul, counted, idle] = ids;
+    const progress = (id: number, p: Record<string, unknown>) => ctl.node(n1.token, `/runner/events/${id}/progress`, { phase: 'transferring', ...p });
+    const finish = (id: number, b: Record<string, unknown>) => ctl.node(n1.token, `/runner/events/${id}/finish`, b);
+    const shown = async (id: number) => { const e = (await ctl.api('GET', `/events/${id}`)).body; return [e.status, e.bytesDone, e.bytesTotal]; };
+
+    // Success: the estimate (larger than what was sent) is replaced by the count.
+    await progress(ok, { bytesDone: 400, bytesTotal: 10_000 });
+    await progress(ok, { bytesDone: 8_000, bytesTotal: 10_000 });
+    expect(await shown(ok)).toEqual(['running', 8_000, 10_000]);
+    expect((await finish(ok, { status: 'success', result: { generation: 1, snapshot: 'lb_j1_x', bytesSent: 8_192 } })).status).toBe(200);
+    expect(await shown(ok)).toEqual(['success', 8_192, 8_192]);
+    // Failed after sending more than the estimate: the total is what was done.
+    await progress(over, { bytesDone: 700, bytesTotal: 500 });
+    await finish(over, { status: 'failed', error: 'ssh: connection reset' });
+    expect(await shown(over)).toEqual(['failed', 700, 700]);
+    // Failed before any byte moved: the estimate stays as it was.
+    await progress(none, { phase: 'preparing', bytesTotal: 3_000 });
+    await finish(none, { status: 'failed', error: 'zfs: dataset is busy' });
+    expect(await shown(none)).toEqual(['failed', 0, 3_000]);
+    // Bytes reported without an estimate: never null once bytes moved.
+    await progress(nul, { bytesDone: 42 });
+    await finish(nul, { status: 'interrupted', error: 'runner stopped' });
+    expect(await shown(nul)).toEqual(['interrupted', 42, 42]);
+    // A failure that still reports a count (e.g. the guest did not start again): at least that count.
+    await progress(counted, { bytesDone: 100, bytesTotal: 1_000 });
+    await finish(counted, { status: 'failed', error: 'guest did not start', result: { generation: 1, snapshot: 'lb_j5_x', bytesSent: 1_200 } });
+    expect(await shown(counted)).toEqual(['failed', 1_200, 1_200]);
+    // Nothing reported at all: stays null.
+    await finish(idle, { status: 'cancelled', error: 'cancelled' });
+    expect(await shown(idle)).toEqual(['cancelled', 0, null]);
+  });
+
   it('cancels queued work at once', async () => {
     const job = await makeJob(ctl, targetId);
     const run = await ctl.api('POST', `/jobs/${job.id}/run`);

@@ -74,6 +74,10 @@ describe('workerd + D1', () => {
     const list = await call('GET', `/events?jobId=${job.body.id}`);
     expect(list.status).toBe(200);
     expect(list.body.items).toEqual([expect.objectContaining({ id: run.body.eventId, kind: 'backup', status: 'running', jobName: 'nightly' })]);
+    // Finish (its bytesTotal is computed in SQL) on D1.
+    await call('POST', `/runner/events/${run.body.eventId}/progress`, { phase: 'transferring', bytesDone: 300, bytesTotal: 200 }, node.body.nodeToken);
+    expect((await call('POST', `/runner/events/${run.body.eventId}/finish`, { status: 'failed', error: 'x' }, node.body.nodeToken)).status).toBe(200);
+    expect((await call('GET', `/events/${run.body.eventId}`)).body).toMatchObject({ status: 'failed', bytesDone: 300, bytesTotal: 300 });
   });
 
   it('signs in with the password (scrypt in pure JS on workerd), cookie + CSRF writes, API tokens', async () => {

@@ -1,6 +1,6 @@
 // The runner side (node token): join, claim (long poll), progress, finish, inventory, catalog.
 import { createRoute } from '@hono/zod-openapi';
-import { and, eq, gt, inArray, isNull, lt, or } from 'drizzle-orm';
+import { and, eq, gt, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import { catalogDatasets, events, guests, jobs, joinTokens, nodeDatasets, nodes, targets } from '../db/schema.ts';
 import { Ok } from '../contract/api.ts';
 import { CatalogRequest, ClaimRequest, ClaimResponse, EventStatusRequest, EventStatusResponse, FinishRequest, InventoryRequest, JoinRequest, JoinResponse, ProgressRequest, ProgressResponse } from '../contract/runner.ts';
@@ -106,13 +106,20 @@ export function registerRunner(app: App) {
     const db = c.var.deps.db;
     const at = now(c);
     const result = b.result ?? null;
+    // The real byte count of the transfer (restores report what they received, backups what they sent).
+    const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+    const counted = isCount(result?.bytesReceived) ? result!.bytesReceived : isCount(result?.bytesSent) ? result!.bytesSent : null;
+    const done = counted ?? sql`${events.bytesDone}`;
     const [ev] = await db.update(events).set({
       status: b.status, finishedAt: at, leaseUntil: null, error: b.status === 'success' ? null : (b.error ?? 'failed without a message'),
       errorClass: b.status === 'success' ? null : (b.errorClass ?? null), result,
       ...(result?.snapshot ? { snapshot: String(result.snapshot) } : {}),
       ...(Number.isInteger(result?.generation) ? { generation: result!.generation } : {}),
-      ...(Number.isInteger(result?.bytesSent) ? { bytesDone: result!.bytesSent } : {}),
-      ...(Number.isInteger(result?.bytesReceived) ? { bytesDone: result!.bytesReceived } : {}),
+      ...(counted != null ? { bytesDone: counted } : {}),
+      // A success with a count replaces the estimate shown during the transfer. Otherwise the total is
+      // at least what was done (never null or 0 once bytes moved); with nothing done it stays as it was.
+      bytesTotal: b.status === 'success' && counted != null ? counted
+        : sql`CASE WHEN ${done} > 0 THEN max(coalesce(${events.bytesTotal}, 0), ${done}) ELSE ${events.bytesTotal} END`,
       ...(b.status === 'success' ? { phase: null, etaSeconds: 0 } : {}),
     }).where(and(eq(events.id, id), eq(events.nodeId, c.var.node.id), eq(events.status, 'running'))).returning();
     if (!ev) throw await notRunning(c, id);
