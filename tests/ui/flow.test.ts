@@ -192,6 +192,7 @@ describe('web UI against the whole system', () => {
     expect(await dialog.locator('progress').getAttribute('value')).toBe('100');
     const facts = await dialog.locator('dl.facts').innerText();
     expect(facts).toMatch(/Transferred\s+1\d(\.\d+)? MiB/); // 12 MiB of data and the stream's overhead
+    expect(facts).toMatch(/Transferred\s+([\d.]+ MiB) of \1\s/); // the estimate was replaced by the real count
     expect(facts).toMatch(/Rate\s+[\d.]+ [KMG]?i?B\/s over the run/);
     expect(facts).toMatch(/Node\s+local/);
     expect(facts).toMatch(/Job\s+data/);
