@@ -171,6 +171,19 @@ describe('web UI against the whole system', () => {
     await expect.poll(() => preview.textContent()).toMatch(/At 02:30 every day/);
     expect(await preview.locator('li').count()).toBe(3);
     expect(await preview.locator('li').first().textContent()).toMatch(/CET|CEST|GMT\+1|GMT\+2/);
+    // Encrypted datasets go raw unless the job opts out; opting out shows what it means right under it.
+    const decrypted = dlg.getByLabel('Send encrypted datasets decrypted');
+    const sendWarning = dlg.locator('#j-sendDecrypted-warning');
+    expect(await decrypted.isChecked()).toBe(false);
+    expect(await sendWarning.count()).toBe(0);
+    await decrypted.check();
+    expect(await sendWarning.innerText()).toMatch(/plaintext of encrypted datasets.*keys are not needed/s);
+    expect(await sendWarning.isVisible()).toBe(true);
+    expect(await decrypted.getAttribute('aria-describedby')).toBe('j-sendDecrypted-warning');
+    expect(await decrypted.evaluate((e) => e.closest('.check')?.nextElementSibling?.id)).toBe('j-sendDecrypted-warning');
+    await shot(page, 'job-form-send-decrypted-1280');
+    await decrypted.uncheck();
+    await sendWarning.waitFor({ state: 'detached' });
     await dlg.getByRole('button', { name: 'Create' }).click();
     await dlg.waitFor({ state: 'hidden' });
     const row = page.getByRole('row').filter({ hasText: `${src.name}/data` });

@@ -73,6 +73,8 @@ export interface Job {
   pruneTarget: boolean;
   stopBeforeBackup: boolean;
   recursive: boolean;
+  /** false: encrypted datasets are sent raw (the target holds ciphertext only). */
+  sendDecrypted: boolean;
   nextRunAt: string | null;
   lastRunAt: string | null;
   lastStatus: EventStatus | null;
