@@ -263,6 +263,14 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
     }
     ctx.checkpoint?.('after-snapshot');
 
+    // ---- target scaffolding (removed again if this run fails before anything arrives) -----------
+    if (!tgt.has(jobRoot)) {
+      scaffold.push(...await remote.ensureDataset(jobRoot, { mountpoint: 'none', readonly: 'on', [USER_PROP_JOB]: String(job.id) }));
+    }
+    if (!tgt.has(genRoot(generation))) {
+      scaffold.push(...await remote.ensureDataset(genRoot(generation), { [USER_PROP_JOB]: String(job.id), [USER_PROP_GENERATION]: String(generation) }));
+    }
+
     // ---- fork the new generation from the restored snapshot ------------------------------------
     const src = (await readSource()).filter((d) => d.snapshots.some((s) => s.name === snapName));
     if (fork) {
@@ -276,21 +284,15 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
           // re-check owner and GUID right before cloning
           const chk = (await remote.get([fromSnap.full], ['guid', USER_PROP_JOB])).get(fromSnap.full);
           if (chk?.guid !== fromSnap.guid || chk?.[USER_PROP_JOB] !== String(job.id)) throw new ExecError('zfs', `fork source ${fromSnap.full} changed on the target`);
-          await remote.clone(fromSnap.full, to);
+          // canmount=off: a delegated (non-root) clone of a mountable filesystem exits 1 on Linux
+          scaffold.push(...await remote.ensureDataset(parentOf(to)));
+          await remote.clone(fromSnap.full, to, { canmount: 'off' });
           await remote.promote(to);
           await remote.set(to, { [USER_PROP_JOB]: String(job.id), [USER_PROP_GENERATION]: String(generation), [USER_PROP_SOURCE]: d.name });
           ctx.log(`forked ${fromSnap.full} → ${to} (clone + promote)`);
         }
       }
       tgt = byName(await readTarget());
-    }
-
-    // ---- target scaffolding (removed again if this run fails before anything arrives) -----------
-    if (!tgt.has(jobRoot)) {
-      scaffold.push(...await remote.ensureDataset(jobRoot, { mountpoint: 'none', readonly: 'on', [USER_PROP_JOB]: String(job.id) }));
-    }
-    if (!tgt.has(genRoot(generation))) {
-      scaffold.push(...await remote.ensureDataset(genRoot(generation), { [USER_PROP_JOB]: String(job.id), [USER_PROP_GENERATION]: String(generation) }));
     }
 
     // ---- plan each dataset (parents first) -----------------------------------------------------

@@ -25,7 +25,7 @@ export async function validateTarget(target: TargetSpec, ctx: ExecContext): Prom
         throw new ExecError('target-not-ready', `backup root ${target.backupRoot} does not exist on the target (enable "Create Backup Root" or create it)`);
       }
       try {
-        await zfs.create(target.backupRoot, {}, true);
+        await zfs.ensureDataset(target.backupRoot); // level by level, unmounted (works for a delegated user)
       } catch (e) {
         throw new ExecError('target-not-ready', `cannot create backup root ${target.backupRoot}: ${(e as Error).message}`);
       }

@@ -227,8 +227,9 @@ export class Zfs {
     for (const [k, v] of Object.entries(props)) await this.run(['set', `${k}=${v}`, name], `zfs set ${k} ${name}`);
   }
 
+  /** `zfs clone` (no -p: the caller creates parents with ensureDataset, unmounted). */
   async clone(snapshot: string, dataset: string, props: Record<string, string> = {}): Promise<void> {
-    const args = ['clone', '-p'];
+    const args = ['clone'];
     for (const [k, v] of Object.entries(props)) args.push('-o', `${k}=${v}`);
     await this.run([...args, snapshot, dataset], `zfs clone ${snapshot} ${dataset}`);
   }
