@@ -77,6 +77,12 @@ describe('OpenAPI', () => {
       'POST /api/v1/runner/inventory', 'POST /api/v1/runner/catalog', 'GET /api/v1/metrics']) {
       expect(documented.has(name), name).toBe(true);
     }
+    // Job options are part of the documented schemas (create, patch and the job itself).
+    for (const schema of ['JobCreate', 'JobPatch', 'Job']) {
+      expect(doc.components.schemas[schema].properties.sendDecrypted, schema).toMatchObject({ type: 'boolean', description: expect.stringMatching(/raw/) });
+    }
+    expect(doc.components.schemas.Job.required).toContain('sendDecrypted');
+    expect(doc.components.schemas.JobCreate.required ?? []).not.toContain('sendDecrypted');
   });
 
   it('serves Prometheus metrics to the admin', async () => {
