@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+// The OpenZFS tier (scripts/test.mjs): tests/openzfs/ against the OpenZFS 2.3 test VM
+// (LIFEBOAT_OPENZFS_VM, see tests/helpers/openzfs-vm.ts). The guest runs under software emulation,
+// so everything is 10-50x slower than on the host: long timeouts, one file at a time (one VM).
+export default defineConfig({
+  test: {
+    include: ['tests/openzfs/**/*.test.ts'],
+    pool: 'forks',
+    fileParallelism: false,
+    testTimeout: 300_000,
+    hookTimeout: 600_000,
+  },
+});
