@@ -155,7 +155,10 @@ export async function openzfsVm(): Promise<OpenZfsVm> {
 
   // Children this handle started on the host, killed by PID if the test process ends without close().
   const hostChildren = new Set<ChildProcess>();
-  const killLeftovers = () => { for (const c of hostChildren) { try { c.kill('SIGKILL'); } catch { /* gone */ } } };
+  const killLeftovers = () => {
+    for (const c of hostChildren) { try { c.kill('SIGKILL'); } catch { /* gone */ } }
+    rmSync(local, { recursive: true, force: true });
+  };
   process.once('exit', killLeftovers);
 
   // --- the master connection --------------------------------------------------------------------
@@ -207,12 +210,13 @@ export async function openzfsVm(): Promise<OpenZfsVm> {
       if (timedOut) reject(new Error(`in the OpenZFS VM: ${remote(argv).slice(0, 300)} timed out after ${opts.timeoutMs} ms\n${r.stderr}`));
       else resolve(r);
     });
+    // the remote side may stop reading early (EPIPE): its exit status tells what happened
+    if (feed) c.stdin!.on('error', () => {});
     if (opts.inputFile !== undefined) {
       const s = createReadStream(opts.inputFile);
       s.once('error', (e) => { c.kill('SIGKILL'); reject(e); });
       s.pipe(c.stdin!);
     } else if (opts.input !== undefined) {
-      c.stdin!.on('error', () => { /* the remote side stopped reading; its status tells */ });
       c.stdin!.end(opts.input);
     }
   });
@@ -273,7 +277,7 @@ export async function openzfsVm(): Promise<OpenZfsVm> {
   const checkKey = (user: string, line: string) => {
     if (user !== 'root' && user !== 'lbtarget') throw new Error(`authorized keys: user must be root or lbtarget, not ${user}`);
     const l = line.trim();
-    if (!l || /[\r\n]/.test(l) || !/^(ssh-|ecdsa-|sk-)\S+ \S+/.test(l)) throw new Error(`authorized keys: not one public key line: ${JSON.stringify(line.slice(0, 80))}`);
+    if (!l || /[\r\n]/.test(l) || !/^(?:[a-z][a-z0-9-]*(?:="[^"]*")?(?:,[a-z][a-z0-9-]*(?:="[^"]*")?)* )?(ssh-|ecdsa-|sk-)\S+ \S+/.test(l)) throw new Error(`authorized keys: not one public key line: ${JSON.stringify(line.slice(0, 80))}`);
     return l;
   };
   const addAuthorizedKey = async (user: 'root' | 'lbtarget', publicKeyLine: string) => {
