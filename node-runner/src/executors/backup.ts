@@ -144,18 +144,23 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
       throw new ExecError('target-not-ready', `${jobRoot} exists on the target but is not owned by job ${job.id} (lifeboat:job=${jobRootInfo.job ?? 'unset'})`);
     }
     // An earlier run cut off mid-stream: resume it where `recv -s` exists, else nothing is left (resume.ts).
+    // Both generations this run may write: the current one, and the next one (a fork after a restore
+    // whose run failed mid-stream left its partial receive there).
     let resumedBytes = 0;
-    if (rcaps.resumableRecv && !params.forkFrom) {
-      const g = genRoot(params.generation);
+    if (rcaps.resumableRecv) {
       const resuming = new TransferProgress(ctx, null);
       let started = false;
-      const settled = await settleInterruptedReceives(remote, session, g, job.id, (t) => (t.startsWith(g + '/') ? t.slice(g.length + 1) : null), local, ctx, (n) => {
-        if (!started) { started = true; resuming.start(); }
-        resuming.add(n);
-      });
+      let settled = 0;
+      for (const g of [genRoot(params.generation), genRoot(params.nextGeneration)]) {
+        if (!tgt.has(g)) continue;
+        settled += (await settleInterruptedReceives(remote, session, g, job.id, (t) => (t.startsWith(g + '/') ? t.slice(g.length + 1) : null), local, ctx, (n) => {
+          if (!started) { started = true; resuming.start(); }
+          resuming.add(n);
+        })).length;
+      }
       if (started) resuming.stop();
       resumedBytes = resuming.bytesDone;
-      if (settled.length) tgt = byName(await readTarget());
+      if (settled) tgt = byName(await readTarget());
     }
 
     // ---- generation: continue, fork (after a restore) or start over ---------------------------
@@ -318,6 +323,7 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
     if (plans.some((p) => p.raw)) ctx.log(`raw send (zfs send -w) of the encrypted dataset(s) ${plans.filter((p) => p.raw).map((p) => p.source).join(', ')}: the target receives ciphertext only`);
     for (const p of plans) p.estimate = await estimate(local, lcaps, p, src);
     const total = plans.reduce((n, p) => n + p.estimate, 0);
+    ctx.log(`stream size estimate: ${total} bytes (${lcaps.sendEstimate ? 'zfs send -nvP' : 'from used/referenced'})`);
 
     // ---- 3. transfer -------------------------------------------------------------------------------
     checkAborted(signal);

@@ -1,0 +1,117 @@
+// Dataset backups and restores on real OpenZFS 2.3, with the target reached as an unprivileged
+// user that has exactly the README's `zfs allow` list (TARGET_PERMISSIONS): full, incremental and
+// new-child sends; Keep Last on both sides; send -nvP estimates as the progress total; a job
+// restore and the generation fork after it; an out-of-band restore; a host-key re-pin.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventLog } from '../faults/fixture.ts';
+import { MiB, noEmptyGenerations, restoreOk, sendEstimate, startWorld, type OzWorld } from './world.ts';
+
+let w: OzWorld;
+let jobId: number;
+const app = () => `${w.src.name}/app`;
+const dir = () => `${w.src.mountpoint}/app`;
+
+beforeAll(async () => {
+  w = await startWorld({ prefix: 'lbob', user: 'lbtarget' });
+  await w.vm.zfs('create', app());
+  await w.vm.writeRandom(`${dir()}/data.bin`, 8 * MiB);
+  await w.vm.sh(`echo one > ${dir()}/version.txt`);
+  jobId = await w.job({ name: 'app', source: app(), recursive: true, keepLast: 2, pruneTarget: true });
+}, 600_000);
+
+afterAll(async () => { await w?.close(); }, 300_000);
+
+describe('backups to an unprivileged target user (README zfs allow list)', () => {
+  it('the target user has exactly the README list, and the first backup is a full send with the send -nvP estimate as its total', async () => {
+    const allowed = await w.vm.zfs('allow', w.backupRoot);
+    expect(allowed).toMatch(/user lbtarget canmount,clone,create,destroy,mount,mountpoint,promote,readonly,receive,send,userprop/);
+    const e = await w.backupOk(jobId);
+    const snap = `${app()}@${e.snapshot}`;
+    // the transfer's total (progress bar) is OpenZFS's own estimate of the stream
+    const estimate = await sendEstimate(w.vm, [snap]);
+    expect(await eventLog(w.srv.api, e.id)).toContain(`stream size estimate: ${estimate} bytes (zfs send -nvP)`);
+    expect(e.bytesDone).toBeGreaterThanOrEqual(8 * MiB);
+    expect(e.bytesTotal).toBe(e.bytesDone); // the finished event carries the real count
+    const target = await w.vm.snapshotGuids(w.targetPath(jobId, 1, app()));
+    expect(target.get(`${w.targetPath(jobId, 1, app())}@${e.snapshot}`)).toBe((await w.vm.snapshotGuids(app())).get(snap));
+    // nothing received is mounted, and the job root is read-only and unmounted
+    expect((await w.vm.zfs('get', '-H', '-o', 'value', 'mounted', w.targetPath(jobId, 1, app()))).trim()).toBe('no');
+    expect((await w.vm.zfs('get', '-H', '-o', 'value', 'readonly', w.targetPath(jobId, 1, app()))).trim()).toBe('on');
+  }, 600_000);
+
+  it('incremental runs send only the change; a new child is sent in full on its own', async () => {
+    await w.vm.sh(`echo two > ${dir()}/version.txt`);
+    await w.vm.writeRandom(`${dir()}/delta.bin`, MiB);
+    const inc = await w.backupOk(jobId);
+    expect(inc.bytesDone).toBeGreaterThanOrEqual(MiB);
+    expect(inc.bytesDone).toBeLessThan(4 * MiB);
+    expect(await eventLog(w.srv.api, inc.id)).toMatch(/incremental from lb_j/);
+
+    await w.vm.zfs('create', `${app()}/child`);
+    await w.vm.writeRandom(`${dir()}/child/c.bin`, 2 * MiB);
+    await w.vm.sh(`echo three > ${dir()}/version.txt`);
+    const e = await w.backupOk(jobId);
+    const log = await eventLog(w.srv.api, e.id);
+    expect(log).toMatch(new RegExp(`full: ${app()}/child@`));
+    expect(log).toMatch(new RegExp(`incremental from lb_j\\S+: ${app()}@`));
+    expect(e.bytesDone).toBeLessThan(5 * MiB);
+    expect(e.generation).toBe(1);
+    await noEmptyGenerations(w, jobId);
+  }, 600_000);
+
+  it('Keep Last 2 holds on the source and on the target (prune as the unprivileged user)', async () => {
+    const e = await w.backupOk(jobId);
+    const log = await eventLog(w.srv.api, e.id);
+    expect(log).toMatch(/pruned target/);
+    const ours = (m: Map<string, string>, ds: string) => [...m.keys()].filter((n) => n.startsWith(`${ds}@lb_j${jobId}_`));
+    expect(ours(await w.vm.snapshotGuids(app()), app())).toHaveLength(2);
+    const t = w.targetPath(jobId, 1, app());
+    expect(ours(await w.vm.snapshotGuids(t), t)).toHaveLength(2);
+  }, 600_000);
+
+  let restored: { snapshot: string; sha: string };
+  it('job restore of an older snapshot: data back, target untouched; the next backup forks generation 2 (clone + promote) incrementally', async () => {
+    const gens = (await w.srv.api('GET', `/jobs/${jobId}/generations`)).body;
+    const older = gens[0].snapshots[gens[0].snapshots.length - 1].name; // the older of the two kept
+    const targetBefore = await w.vm.snapshotGuids(w.backupRoot);
+    await w.vm.sh(`echo changed-after-backup > ${dir()}/version.txt`);
+    const e = await restoreOk(w, jobId, 1, older);
+    expect((await w.vm.must(['cat', `${dir()}/version.txt`])).trim()).toBe('three');
+    expect(e.bytesTotal).toBe(e.bytesDone);
+    expect([...(await w.vm.snapshotGuids(w.backupRoot)).entries()]).toEqual([...targetBefore.entries()]);
+    expect((await w.vm.listAll(w.src.name)).filter((n) => /lb-staging|-lb-old-/.test(n))).toEqual([]);
+    restored = { snapshot: older, sha: await w.vm.sha256(`${dir()}/data.bin`) };
+
+    const b = await w.backupOk(jobId);
+    expect(b.generation).toBe(2);
+    expect(b.bytesDone).toBeLessThan(MiB);
+    expect(await eventLog(w.srv.api, b.id)).toMatch(/forked .* \(clone \+ promote\)/);
+    await noEmptyGenerations(w, jobId);
+  }, 600_000);
+
+  it('out-of-band restore into a new dataset: writable, mounted, same data and GUID as the target snapshot', async () => {
+    const catalog = (await w.srv.api('GET', `/targets/${w.targetId}/datasets`)).body.items;
+    const item = catalog.find((i: any) => i.jobId === jobId && i.source === app());
+    const g1 = item.generations.find((g: any) => g.generation === 1);
+    const snap = g1.snapshots.find((s: any) => s.name === restored.snapshot);
+    const destination = `${w.src.name}/copy`;
+    const r = await w.srv.api('POST', '/restores', { targetId: w.targetId, nodeId: w.runner.nodeId, dataset: g1.dataset, generation: 1, snapshot: snap.name, destination });
+    expect(r.status, JSON.stringify(r.body)).toBe(202);
+    const e = await w.srv.waitEvent(r.body.eventId, 300_000);
+    expect(e.status, `${e.error}\n${await eventLog(w.srv.api, e.id)}`).toBe('success');
+    expect((await w.vm.snapshotGuids(destination)).get(`${destination}@${snap.name}`)).toBe(snap.guid);
+    expect(await w.vm.sha256(`${w.src.mountpoint}/copy/data.bin`)).toBe(restored.sha);
+    await w.vm.sh(`echo writable > ${w.src.mountpoint}/copy/new.txt`);
+  }, 600_000);
+
+  it('re-pin: the host key is cleared and pinned again by a validation through the unprivileged user', async () => {
+    const before = (await w.srv.api('GET', `/targets/${w.targetId}`)).body;
+    const r = await w.srv.api('POST', `/targets/${w.targetId}/host-key/reset`, { nodeId: w.runner.nodeId });
+    expect(r.status, JSON.stringify(r.body)).toBe(202);
+    const e = await w.srv.waitEvent(r.body.eventId, 300_000);
+    expect(e.status, e.error).toBe('success');
+    const after = (await w.srv.api('GET', `/targets/${w.targetId}`)).body;
+    expect(after.hostKeyFingerprint).toBe(before.hostKeyFingerprint);
+    await w.backupOk(jobId);
+  }, 600_000);
+});
