@@ -1,57 +1,168 @@
 #!/usr/bin/env node
-// npm test: provision the real parts (zfs-fuse, sshd binaries, Chromium), run every suite once,
-// stop what we started (by PID), and end with one line "N passed, N failed".
-import { spawnSync } from 'node:child_process';
+// npm test: provision the real parts (zfs-fuse, sshd binaries, Chromium, qemu), run the suites in
+// two tiers, stop what we started (by PID), and end with one line "N passed, N failed".
+//
+//   tier zfs-fuse: everything under tests/ except tests/openzfs/, on the host's zfs-fuse 0.7
+//   tier openzfs:  tests/openzfs/, against a VM with the real OpenZFS 2.3 kernel module
+//                  (scripts/openzfs-vm.sh: image built once and cached, a fresh VM per run)
+//
+// LIFEBOAT_TEST_TIERS=zfs-fuse or =openzfs runs one tier only. Arguments after `npm test --` are
+// vitest filters (and flags) for the tier(s) that run; a tier none of whose files match is left out.
+// A VM that cannot be built or booted is a failure, never a skip.
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const tmp = join(root, '.tmp');
 mkdirSync(tmp, { recursive: true });
-const pidFile = join(tmp, 'zfs-fuse.pid');
-const report = join(tmp, 'vitest-report.json');
-rmSync(pidFile, { force: true });
-rmSync(report, { force: true });
+// Several engineers run npm test in one working tree: per-process names for what this run writes.
+const pidFile = join(tmp, `zfs-fuse.${process.pid}.pid`);
+const reportOf = (tier) => join(tmp, `vitest-report.${tier}.${process.pid}.json`);
+const vitestBin = join(root, 'node_modules/vitest/vitest.mjs');
+const vmScript = join(root, 'scripts/openzfs-vm.sh');
 
-const run = (cmd, args, opts = {}) => spawnSync(cmd, args, { stdio: 'inherit', cwd: root, ...opts });
+const TIERS = {
+  'zfs-fuse': { config: join(root, 'vitest.config.ts') },
+  openzfs: { config: join(root, 'vitest.openzfs.config.ts') },
+};
+const wanted = (process.env.LIFEBOAT_TEST_TIERS ?? '').split(/[\s,]+/).filter(Boolean);
+for (const t of wanted) {
+  if (!TIERS[t]) { console.error(`LIFEBOAT_TEST_TIERS: unknown tier "${t}" (tiers: ${Object.keys(TIERS).join(', ')})`); process.exit(2); }
+}
+const tiers = wanted.length ? Object.keys(TIERS).filter((t) => wanted.includes(t)) : Object.keys(TIERS);
+const vitestArgs = process.argv.slice(2);
 
-let exitCode = 0;
-const prov = run('bash', [join(root, 'scripts/provision-test-host.sh'), pidFile], {
-  env: { ...process.env, LIFEBOAT_TEST_PACKAGES: [process.env.LIFEBOAT_TEST_PACKAGES, 'chromium'].filter(Boolean).join(' ') },
-});
+// --- child processes, interruption ---------------------------------------------------------------
+let current = null;
+let interrupted = null;
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => {
+    if (!interrupted) console.error(`\n[test] ${sig}: stopping after the current step (the VM is stopped in any case)`);
+    interrupted ??= sig;
+    const c = current;
+    if (!c) return;
+    // A terminal's Ctrl-C reaches the child too (same process group); a signal sent to us alone does not.
+    if (sig === 'SIGINT') setTimeout(() => { if (current === c) c.kill('SIGINT'); }, 3000).unref();
+    else c.kill(sig);
+  });
+}
+
+/** Run a command; resolves { status, stdout } (stdout only when capture). Never rejects. */
+function run(cmd, args, { capture = false, env } = {}) {
+  return new Promise((resolve) => {
+    const c = spawn(cmd, args, { cwd: root, env: env ?? process.env, stdio: ['ignore', capture ? 'pipe' : 'inherit', 'inherit'] });
+    current = c;
+    let stdout = '';
+    if (capture) c.stdout.on('data', (d) => { stdout += d; });
+    c.once('error', (e) => { current = null; console.error(`[test] ${cmd}: ${e.message}`); resolve({ status: -1, stdout }); });
+    c.once('close', (code, signal) => { current = null; resolve({ status: code ?? (signal ? 128 : -1), signal, stdout }); });
+  });
+}
+
+const times = [];
+async function timed(label, f) {
+  const t0 = Date.now();
+  try { return await f(); } finally {
+    const s = ((Date.now() - t0) / 1000).toFixed(1);
+    times.push(`${label} ${s} s`);
+    console.log(`[test] ${label}: ${s} s`);
+  }
+}
+
 let passed = 0;
 let failed = 0;
+const fail = (msg) => { console.error(`[test] FAILED: ${msg}`); failed += 1; };
+
+/** Add a vitest JSON report to the totals; a missing report or a file that failed outside its tests counts as a failure. */
+function count(tier, report, status) {
+  if (!existsSync(report)) { fail(`${tier} tier: vitest wrote no report (exit ${status})`); return; }
+  const r = JSON.parse(readFileSync(report, 'utf8'));
+  rmSync(report, { force: true });
+  passed += r.numPassedTests;
+  failed += r.numFailedTests;
+  // A file that failed before running any test (import error, failed hook) still counts as a failure.
+  for (const f of r.testResults ?? []) if (f.status === 'failed' && !(f.assertionResults ?? []).some((a) => a.status === 'failed')) failed += 1;
+  if (status !== 0 && r.numFailedTests === 0 && !(r.testResults ?? []).some((f) => f.status === 'failed')) fail(`${tier} tier: vitest exited ${status}`);
+}
+
+/** With filters: does any file of the tier match? (true when it cannot tell: the run decides) */
+async function tierMatches(tier) {
+  if (!vitestArgs.length) return true;
+  const out = join(tmp, `vitest-list.${tier}.${process.pid}.json`);
+  const r = await run(process.execPath, [vitestBin, 'list', '--filesOnly', `--json=${out}`, '--config', TIERS[tier].config, ...vitestArgs], { capture: true });
+  if (r.status !== 0 || !existsSync(out)) return true;
+  const files = JSON.parse(readFileSync(out, 'utf8'));
+  rmSync(out, { force: true });
+  return files.length > 0;
+}
+
+async function vitestTier(tier, env = process.env) {
+  const report = reportOf(tier);
+  rmSync(report, { force: true });
+  const r = await timed(`tier ${tier}`, () => run(process.execPath, [vitestBin, 'run', '--config', TIERS[tier].config,
+    '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...vitestArgs], { env }));
+  count(tier, report, r.status);
+}
+
+// --- the run ----------------------------------------------------------------------------------------
+let vmRunDir = null;
 try {
-  if (prov.status !== 0) {
-    console.error('test host provisioning failed: the real-ZFS, SSH and browser suites cannot run');
-    failed += 1;
-    exitCode = 1;
+  const packages = [process.env.LIFEBOAT_TEST_PACKAGES, tiers.includes('zfs-fuse') ? 'chromium' : ''].filter(Boolean).join(' ');
+  const prov = await timed('provision', () => run('bash', [join(root, 'scripts/provision-test-host.sh'), pidFile], {
+    env: { ...process.env, LIFEBOAT_TEST_PACKAGES: packages },
+  }));
+  if (prov.status !== 0) fail('test host provisioning failed: the real-ZFS, SSH, browser and OpenZFS VM suites cannot run');
+
+  const selected = [];
+  for (const t of tiers) {
+    if (await tierMatches(t)) selected.push(t);
+    else console.log(`[test] tier ${t}: no test file matches ${vitestArgs.join(' ')}; not run`);
   }
-  // Build the UI once so the browser suite tests what the server serves.
-  // Several engineers run npm test in one working tree: two vite builds at once break each other
-  // (a failed build, or a half-written frontend/build). One build at a time, under flock when present.
-  const lock = join(tmp, 'frontend-build.lock');
-  const build = spawnSync('flock', ['--version'], { stdio: 'ignore' }).status === 0
-    ? run('flock', [lock, 'npm', 'run', 'build', '--silent'])
-    : run('npm', ['run', 'build', '--silent']);
-  if (build.status !== 0) { console.error('frontend build failed'); failed += 1; exitCode = 1; }
-  const vt = run(process.execPath, [join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)]);
-  if (existsSync(report)) {
-    const r = JSON.parse(readFileSync(report, 'utf8'));
-    passed += r.numPassedTests;
-    failed += r.numFailedTests;
-    // A file that failed before running any test (import error, failed hook) still counts as a failure.
-    for (const f of r.testResults ?? []) if (f.status === 'failed' && !(f.assertionResults ?? []).some((a) => a.status === 'failed')) failed += 1;
-  } else {
-    failed += 1;
+  if (!selected.length) fail(`no test file in tier(s) ${tiers.join(', ')} matches ${vitestArgs.join(' ')}`);
+
+  if (selected.includes('zfs-fuse') && !interrupted) {
+    // Build the UI once so the browser suite tests what the server serves. Two vite builds at once
+    // (another engineer's npm test in this tree) break each other: one at a time, under flock when present.
+    const lock = join(tmp, 'frontend-build.lock');
+    const hasFlock = (await run('flock', ['--version'], { capture: true })).status === 0;
+    const build = await timed('frontend build', () => hasFlock
+      ? run('flock', [lock, 'npm', 'run', 'build', '--silent'])
+      : run('npm', ['run', 'build', '--silent']));
+    if (build.status !== 0) fail('frontend build failed');
+    if (!interrupted) await vitestTier('zfs-fuse');
   }
-  if (vt.status !== 0) exitCode = 1;
+
+  if (selected.includes('openzfs') && !interrupted) {
+    const bundle = await timed('runner bundle', () => run('npm', ['run', 'build:runner', '--silent']));
+    if (bundle.status !== 0) fail('the runner bundle (npm run build:runner) failed: the OpenZFS tier cannot run');
+    const image = bundle.status === 0 && !interrupted ? await timed('OpenZFS VM build', () => run('bash', [vmScript, 'build'], { capture: true })) : null;
+    if (image && image.status !== 0) fail(`the OpenZFS VM image could not be built (scripts/openzfs-vm.sh build exited ${image.status}; the reason is above): the OpenZFS tier did not run`);
+    if (image?.status === 0 && !interrupted) {
+      const boot = await timed('OpenZFS VM boot', () => run('bash', [vmScript, 'start'], { capture: true }));
+      const vmJson = boot.stdout.trim().split('\n').pop();
+      if (boot.status === 0 && vmJson && existsSync(vmJson)) {
+        vmRunDir = JSON.parse(readFileSync(vmJson, 'utf8')).runDir;
+        if (!interrupted) await vitestTier('openzfs', { ...process.env, LIFEBOAT_OPENZFS_VM: vmJson });
+      } else {
+        fail(`the OpenZFS VM did not boot (scripts/openzfs-vm.sh start exited ${boot.status}; the reason is above): the OpenZFS tier did not run`);
+      }
+    }
+  }
+} catch (e) {
+  fail(`scripts/test.mjs: ${e instanceof Error ? e.stack : e}`);
 } finally {
+  if (vmRunDir) {
+    const stop = await timed('OpenZFS VM stop', () => run('bash', [vmScript, 'stop', vmRunDir]));
+    if (stop.status !== 0) fail(`stopping the OpenZFS VM (run dir ${vmRunDir}) failed`);
+  }
   if (existsSync(pidFile)) {
     const pid = Number(readFileSync(pidFile, 'utf8').trim());
     if (pid > 0) { try { process.kill(pid, 'SIGTERM'); } catch { /* already gone */ } }
+    rmSync(pidFile, { force: true });
   }
 }
-if (failed > 0) exitCode = 1;
+if (interrupted) fail(`interrupted by ${interrupted}`);
+console.log(`[test] times: ${times.join(', ')}`);
 console.log(`${passed} passed, ${failed} failed`);
-process.exit(exitCode);
+process.exit(failed > 0 ? 1 : 0);
