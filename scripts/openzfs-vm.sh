@@ -49,6 +49,9 @@ RUN_MARKER=.lifeboat-openzfs-vm-run
 
 log() { printf '[openzfs-vm %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { printf '[openzfs-vm %(%H:%M:%S)T] FAILED: %s\n' -1 "$*" >&2; exit 1; }
+# Any other failing command (set -e) names itself, its line and its status before the script exits.
+set -E
+trap 'rc=$?; printf "[openzfs-vm %(%H:%M:%S)T] FAILED: line %s: %s (exit %s)\n" -1 "$LINENO" "$BASH_COMMAND" "$rc" >&2' ERR
 secs_since() { echo $(( $(date +%s) - $1 )); }
 
 # ===== build inputs: begin ====================================================================
