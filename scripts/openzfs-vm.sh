@@ -28,7 +28,8 @@
 # beyond it). The only way in is the forward 127.0.0.1:<port> -> guest :22; tests reach the host's
 # control plane from the guest through ssh -R tunnels on loopback.
 #
-# Environment (optional): LIFEBOAT_OZVM_CACHE_BASE (cache root), LIFEBOAT_OZVM_RUN_BASE (where run dirs
+# Environment (optional): LIFEBOAT_OZVM_OWNER_PID (start: stop the VM when that PID ends),
+# LIFEBOAT_OZVM_CACHE_BASE (cache root), LIFEBOAT_OZVM_RUN_BASE (where run dirs
 # are made, default $TMPDIR or /tmp), LIFEBOAT_OZVM_MIRROR / LIFEBOAT_OZVM_SECURITY_MIRROR (Debian
 # mirrors), LIFEBOAT_OZVM_BOOT_TIMEOUT (s, default 600), LIFEBOAT_OZVM_MEM (MiB, default 1536),
 # LIFEBOAT_OZVM_CPUS (default 2).
@@ -456,6 +457,15 @@ cmd_start() {
   } >"$rd/vm.json.tmp"
   mv "$rd/vm.json.tmp" "$rd/vm.json"
   log "ssh answers after $boot s: OpenZFS $kmod, guest kernel $kernel; $rd/vm.json"
+  # An owner that dies without stopping its VM (SIGKILL) must not leave qemu running: a watchdog
+  # stops the VM once the owner PID is gone. `stop` ends the watchdog by its PID.
+  if [[ -n "${LIFEBOAT_OZVM_OWNER_PID:-}" ]]; then
+    [[ "$LIFEBOAT_OZVM_OWNER_PID" =~ ^[0-9]+$ ]] || die "LIFEBOAT_OZVM_OWNER_PID must be a PID"
+    setsid bash -c 'while kill -0 "$1" 2>/dev/null && [ -d "$3" ]; do sleep 5; done; [ -d "$3" ] && exec "$2" stop "$3"' \
+      lb-ozvm-watch "$LIFEBOAT_OZVM_OWNER_PID" "$SELF" "$rd" </dev/null >/dev/null 2>&1 9>&- &
+    echo "$!" >"$rd/watch.pid"
+    log "the VM is stopped when PID $LIFEBOAT_OZVM_OWNER_PID ends (watchdog PID $!)"
+  fi
   START_RUNDIR=""
   trap - EXIT INT TERM
   echo "$rd/vm.json"
@@ -477,6 +487,13 @@ cmd_stop() {
   local pid="" t0
   t0=$(date +%s)
   [[ -f "$rd/qemu.pid" ]] && pid=$(cat "$rd/qemu.pid")
+  if [[ -f "$rd/watch.pid" ]]; then
+    local wpid; wpid=$(cat "$rd/watch.pid")
+    # the watchdog itself ends up here (it execs stop): do not signal ourselves
+    if [[ "$wpid" =~ ^[0-9]+$ && "$wpid" != "$$" ]] && tr '\0' ' ' <"/proc/$wpid/cmdline" 2>/dev/null | grep -qF -- "lb-ozvm-watch"; then
+      tr '\0' ' ' <"/proc/$wpid/cmdline" | grep -qF -- "$rd" && kill -TERM "$wpid" 2>/dev/null || true
+    fi
+  fi
   if [[ -n "$pid" ]] && is_our_qemu "$pid" "$rd"; then
     log "powering off the guest (qemu PID $pid)"
     ssh_argv "$rd"

@@ -139,7 +139,10 @@ try {
     const image = bundle.status === 0 && !interrupted ? await timed('OpenZFS VM build', () => run('bash', [vmScript, 'build'], { capture: true })) : null;
     if (image && image.status !== 0) fail(`the OpenZFS VM image could not be built (scripts/openzfs-vm.sh build exited ${image.status}; the reason is above): the OpenZFS tier did not run`);
     if (image?.status === 0 && !interrupted) {
-      const boot = await timed('OpenZFS VM boot', () => run('bash', [vmScript, 'start'], { capture: true }));
+      // LIFEBOAT_OZVM_OWNER_PID: should this process die without its finally (SIGKILL), the VM stops itself.
+      const boot = await timed('OpenZFS VM boot', () => run('bash', [vmScript, 'start'], {
+        capture: true, env: { ...process.env, LIFEBOAT_OZVM_OWNER_PID: String(process.pid) },
+      }));
       const vmJson = boot.stdout.trim().split('\n').pop();
       if (boot.status === 0 && vmJson && existsSync(vmJson)) {
         vmRunDir = JSON.parse(readFileSync(vmJson, 'utf8')).runDir;
