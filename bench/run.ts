@@ -4,12 +4,14 @@ import { benchControlPlane } from './control-plane.ts';
 import { benchThroughput } from './throughput.ts';
 import { benchUi } from './ui.ts';
 import { benchLoad } from './load.ts';
+import { benchOpenzfs } from './openzfs.ts';
 
 const benches: Record<string, () => Promise<unknown>> = {
   'control-plane': benchControlPlane,
   throughput: benchThroughput,
   ui: benchUi,
   load: benchLoad,
+  openzfs: benchOpenzfs,
 };
 
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(benches);

@@ -112,5 +112,11 @@ describe('encrypted datasets', () => {
     const e = await w.backupOk(id);
     expect(await eventLog(w.srv.api, e.id)).toMatch(/is encrypted and this job sends it decrypted: the target holds its plaintext/);
     expect(await prop(w.targetPath(id, 1, ds('optout')), 'encryption')).toBe('off');
+    // switched back to raw: a raw stream cannot continue a plaintext copy, so a new generation starts
+    expect((await w.srv.api('PATCH', `/jobs/${id}`, { sendDecrypted: false })).status).toBe(200);
+    const raw = await w.backupOk(id);
+    expect(raw.generation).toBe(2);
+    expect(await eventLog(w.srv.api, raw.id)).toMatch(/now sends it raw, but generation 1 holds it decrypted: new generation with a full send/);
+    expect(await prop(w.targetPath(id, 2, ds('optout')), 'keystatus')).toBe('unavailable');
   }, 600_000);
 });

@@ -55,6 +55,7 @@ describe('resumable receive', () => {
     const stream = await sendEstimate(w.vm, ['-i', base, cutSnap]);
 
     const e = await w.backupOk(jobId);
+    console.log(`resume: the cut run sent ${cut.bytesDone} bytes of a ${stream}-byte stream; the next run sent ${e.bytesDone} (${(100 * e.bytesDone / stream).toFixed(1)} %)`);
     const log = await eventLog(w.srv.api, e.id);
     expect(log).toMatch(/resuming the interrupted receive into/);
     expect(e.generation).toBe(1);

@@ -27,6 +27,8 @@ export interface OzWorld {
   backupRoot: string;
   targetId: number;
   user: 'root' | 'lbtarget';
+  /** The target's private key (OpenSSH text), for hand-typed pipes in benchmarks. */
+  privateKey: string;
   /** Create a job on the guest node; returns its id. */
   job(body: Record<string, unknown>): Promise<number>;
   /** Run Now (one second after the last, snapshot names have one-second resolution); the event id. */
@@ -79,7 +81,7 @@ export async function startWorld(opts: {
 
     let lastRun = 0;
     const world: OzWorld = {
-      vm, srv, runner, src, tgt, backupRoot, targetId: t.body.id, user,
+      vm, srv, runner, src, tgt, backupRoot, targetId: t.body.id, user, privateKey: readFileSync(join(keyDir, 'id'), 'utf8'),
       async job(body) {
         if ((body.mode ?? 'dataset') === 'dataset') {
           // the node reports its datasets every few seconds: a job's source must have been reported

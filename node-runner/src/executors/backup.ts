@@ -135,7 +135,7 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
     }
     await checkNotSameTree(local, remote, roots, target.backupRoot);
 
-    const readTarget = async () => ((await remote.exists(jobRoot)) ? remote.tree(jobRoot, true) : []);
+    const readTarget = async () => ((await remote.exists(jobRoot)) ? remote.tree(jobRoot, true, rcaps.encryption ? ['encryption'] : []) : []);
     const byName = (l: DatasetInfo[]) => new Map(l.map((d) => [d.name, d]));
 
     let tgt = byName(await readTarget());
@@ -204,6 +204,14 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
           break;
         }
         if (!t) continue; // new to the target: full send of its own
+        if (isEncrypted(d) && isEncrypted(t) === !!job.sendDecrypted) {
+          // the job's choice changed since this generation began: a raw stream cannot continue a
+          // plaintext copy (nor the reverse), so the other form starts a new generation
+          generation = params.nextGeneration;
+          newGeneration = { generation, reason: `${d.name} is encrypted and this job now sends it ${job.sendDecrypted ? 'decrypted' : 'raw'}, but generation ${params.generation} holds it ${job.sendDecrypted ? 'raw' : 'decrypted'}: new generation with a full send` };
+          diverged = null;
+          break;
+        }
         const base = newestCommonSnapshot(d.snapshots, t.snapshots);
         if (!base) {
           generation = params.nextGeneration;
