@@ -1,8 +1,9 @@
 // Load (issue 8 item 6), the 3-minute version of bench/load.ts (10 minutes): 200 jobs over 4 runner
 // processes (one machine, one pool each, tiny datasets), every job every minute. Asserted on the DB:
 // every minute boundary of every job ran exactly once or was coalesced into a catch-up event with a
-// note; no duplicates, no gaps, every event ended successfully; claim latency with nothing due
-// (p99 < 20 ms; sampled while the load runs, and asserted with nothing running).
+// note; no duplicates, no gaps, every event ended successfully. Claim latency with nothing due is
+// measured and printed here; its budget (p99 < 20 ms) is checked by `npm run bench -- load`, not by a
+// test (docs/testing.md: no wall-clock assertions in tests).
 import { describe, expect, it } from 'vitest';
 import { formatFigures, runLoad } from './load-scenario.ts';
 
@@ -21,9 +22,8 @@ describe('load', () => {
     expect(covered).toBe(f.scheduledEvents + f.coalescedOccurrences);
     expect(covered - f.boundariesDue).toBeGreaterThanOrEqual(0); // (boundaries after the stop may be covered too)
     for (const a of f.accounts) expect(a.covered.length, `job ${a.jobId}`).toBeGreaterThanOrEqual(3);
-    // the control plane's budget, with nothing due (measured with nothing running; the figure under
-    // load is reported: on this 2-core box it includes CPU contention with zfs-fuse, sshd and the runners)
+    // claim latency with nothing due: every sample was taken (the figures are printed above; the
+    // 20 ms budget is bench/load.ts's, a loaded test machine must not fail the suite on it)
     expect(f.claimQuiet.samples).toBe(500);
-    expect(f.claimQuiet.p99).toBeLessThan(20);
   }, 600_000);
 });

@@ -102,7 +102,7 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
 
   // ---- 1. preflight --------------------------------------------------------------------------
   phase('preparing');
-  const local = new Zfs(new LocalHost(), signal);
+  let local = new Zfs(new LocalHost(), signal);
   let sourceProps: string[] = [];
   const readSource = async () => (await Promise.all(roots.map((r) => local.tree(r, recursive, sourceProps)))).flat().sort((a, b) => cmp(a.name, b.name));
   // The SSH connect (handshake, remote shell start) is the slow part of preparing: local checks and
@@ -122,13 +122,16 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
     await sessionP.then((s) => s.close(), () => undefined); // leave no ssh process behind
     throw e;
   }
-  const session = await sessionP;
+  let session = await sessionP;
   // the first receive's session starts now, so it is ready when the stream starts
   let standby: ChildProcess | null = session.spawnStandby();
   const scaffold: { name: string; guid: string }[] = [];
   let received = false;
+  // Set once the last dataset's data is on the target: from then on a cancel changes nothing (the
+  // run completes, and says the cancel came too late); before, it stops the run with nothing partial.
+  let landed = false;
   try {
-    const remote = new Zfs(session, signal);
+    let remote = new Zfs(session, signal);
     const rcaps = await remote.capabilities();
     if (!(await remote.exists(target.backupRoot))) {
       throw new ExecError('target-not-ready', `backup root ${target.backupRoot} does not exist on the target`);
@@ -347,8 +350,32 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
         const before = progress.bytesDone;
         const recv = standby;
         standby = i + 1 < plans.length ? session.spawnStandby() : null; // for the next dataset
-        await transfer(session, rcaps, p, progress, signal, recv);
+        try {
+          await transfer(session, rcaps, p, progress, signal, recv);
+        } catch (e) {
+          // The stream broke (a dropped connection, say), but the receive may have had it all: decide
+          // by what is on the target once that receive has ended, over a new connection.
+          // A cancel leaves nothing partial behind (a partial resumable receive is cleared); a broken
+          // connection leaves it for the next run to resume.
+          const err = asExecError(e);
+          const cancelled = err.errorClass === 'cancelled' || signal.aborted;
+          const again = await reconnectIfLanded(target, p.target, snapName, p.snap.guid, cancelled ? NEVER : signal, cancelled && rcaps.resumableRecv, ctx);
+          if (!again) throw err;
+          ctx.log(cancelled
+            ? `cancel arrived after ${p.target}@${snapName} was complete on the target (GUID checked after the receive ended)`
+            : `the transfer of ${p.source} failed (${err.message}), yet ${p.target}@${snapName} arrived complete (GUID checked after the receive ended): continuing over a new connection`);
+          standby?.stdin?.end();
+          standby = null;
+          await session.close();
+          session = again;
+          remote = new Zfs(session, signal);
+        }
         received = true;
+        if (i === plans.length - 1) {
+          landed = true;
+          remote = new Zfs(session, NEVER);
+          local = new Zfs(new LocalHost(), NEVER);
+        }
         results.push({ source: p.source, target: p.target, mode: p.base ? 'incremental' : 'full', bytes: progress.bytesDone - before, baseSnapshot: p.base?.name ?? null });
         ctx.checkpoint?.('after-receive');
 
@@ -370,7 +397,6 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
     // ---- 5. prune ------------------------------------------------------------------------------
     const pruned: BackupResult['pruned'] = [];
     if (job.keepLast > 0) {
-      checkAborted(signal);
       phase('pruning');
       const srcNow = await readSource();
       const tgtNow = byName(await readTarget());
@@ -412,15 +438,51 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
     phase('finalizing');
     const catalog = await readCatalog(remote, target.backupRoot, job.id);
     const bytesSent = resumedBytes + results.reduce((n, r) => n + r.bytes, 0);
+    if (signal.aborted) ctx.log('cancel arrived after the data was safely on the target: the backup completed');
     ctx.log(`done: ${results.length} dataset(s), ${bytesSent} bytes${resumedBytes ? ` (${resumedBytes} of them resuming an interrupted receive)` : ''}, ${pruned.length} snapshot(s) pruned`);
     return { snapshot: snapName, generation, newGeneration, bytesSent, datasets: results, pruned, catalog };
   } catch (e) {
     if (!received && scaffold.length) await removeEmptyScaffold(session, scaffold, ctx);
+    if (landed) ctx.log('the data is on the target (GUID checked); what failed came after it');
     throw e;
   } finally {
     standby?.stdin?.end(); // unused: its `read` sees EOF and it exits
     await session.close();
   }
+}
+
+/** A signal that never aborts: for the steps after the data landed, which a cancel must not cut short. */
+const NEVER = new AbortController().signal;
+
+/**
+ * After a failed or cancelled transfer: a new connection to the target, returned when `dataset@snap`
+ * is there with `guid` once no receive into `dataset` runs any more (waited for up to a minute);
+ * else null, after clearing a partial resumable receive when `clearPartial` (`zfs recv -A`).
+ */
+async function reconnectIfLanded(target: RunBackupParams['target'], dataset: string, snap: string, guid: string, signal: AbortSignal, clearPartial: boolean, ctx: ExecContext): Promise<SshSession | null> {
+  let s: SshSession;
+  try { s = await SshSession.open(target, { signal, persistentShell: true }); } catch { return null; }
+  try {
+    const z = new Zfs(s, signal);
+    for (let i = 0; i < 120 && !signal.aborted; i++) {
+      const ps = await s.exec(['ps', '-A', '-o', 'args='], { signal });
+      const receiving = ps.code === 0 && ps.stdout.split('\n').some((l) => /\bzfs (recv|receive)\b/.test(l) && l.includes(dataset));
+      if (!receiving) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const full = `${dataset}@${snap}`;
+    const got = await z.get([full], ['guid']).then((t) => t.get(full)?.guid, () => null);
+    if (got === guid) return s;
+    if (clearPartial) {
+      const token = await z.get([dataset], ['receive_resume_token']).then((t) => t.get(dataset)?.receive_resume_token, () => null);
+      if (token) {
+        await z.run(['recv', '-A', dataset], `zfs recv -A ${dataset}`);
+        ctx.log(`cleared the partial receive into ${dataset} (zfs recv -A): a cancelled run leaves nothing partial`);
+      }
+    }
+  } catch { /* not reachable or not there: the transfer's error stands */ }
+  await s.close();
+  return null;
 }
 
 /**

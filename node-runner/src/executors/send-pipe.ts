@@ -64,7 +64,8 @@ export async function sendToTarget(o: SendPipeOptions): Promise<number> {
   if (timer) clearInterval(timer);
   if (meter) take(meter.read() - preamble);
   o.signal.removeEventListener('abort', onAbort);
-  if (o.signal.aborted) throw new ExecError('cancelled', `transfer of ${o.what.send} cancelled`);
+  // A receive that completed is not undone by a cancel that came after it: the caller reports it.
+  if (o.signal.aborted && !(sc === 0 && rc === 0)) throw new ExecError('cancelled', `transfer of ${o.what.send} cancelled`);
   if (rc !== 0) {
     const cls = o.session.classify({ code: rc, stdout: '', stderr: recvErr }, 'zfs');
     throw new ExecError(cls, `zfs recv ${o.what.recv} failed (exit ${rc}): ${oneLine(recvErr) || oneLine(sendErr)}`);

@@ -103,7 +103,9 @@ export class SshSession implements ZfsHost {
       await writeFile(s.knownHosts, pinned.map((l) => l + '\n').join(''), { mode: 0o600 });
       await s.startMaster();
       if (opts.persistentShell) {
-        s.shell = new RemoteShell(() => s.spawn(['exec', '/bin/sh'], { stdin: 'pipe', stdout: 'pipe' }));
+        // not bound to the run's signal (like the master): a cancelled command takes its shell
+        // down and the next command starts a new one; close() ends the last
+        s.shell = new RemoteShell(() => spawnArgv(s.commandArgs(['exec', '/bin/sh']), { stdio: ['pipe', 'pipe', 'pipe'] }));
         s.shell.warmUp();
       }
       return s;
@@ -143,8 +145,11 @@ export class SshSession implements ZfsHost {
   private bin(): string { return this.opts.sshBinary ?? 'ssh'; }
 
   private async startMaster(): Promise<void> {
+    // The master outlives a cancel of the run: commands are cancelled one by one (their own signal),
+    // and what a run does after its data arrived (GUID check, tags, catalog) still has a connection.
+    // close() stops it, always.
     const m = spawnArgv([this.bin(), ...this.baseArgs(), '-M', '-N', '-o', 'ControlPersist=no', '--', this.host()], {
-      signal: this.opts.signal, stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', 'ignore', 'pipe'],
     });
     this.master = m;
     m.stderr?.on('data', (b: Buffer) => { if (this.masterErr.length < 8192) this.masterErr += b.toString('utf8'); });
@@ -152,7 +157,10 @@ export class SshSession implements ZfsHost {
     const exitP = waitExit(m).then((c) => { exited = c; });
     const deadline = Date.now() + ((this.opts.connectTimeoutSec ?? 10) + 20) * 1000;
     for (;;) {
-      if (this.opts.signal?.aborted) throw new ExecError('cancelled', 'cancelled while connecting');
+      if (this.opts.signal?.aborted) {
+        killChild(m, 500);
+        throw new ExecError('cancelled', 'cancelled while connecting');
+      }
       if (exited !== null) {
         await exitP;
         const cls = classifySsh(255, this.masterErr) ?? 'connectivity';
@@ -171,7 +179,7 @@ export class SshSession implements ZfsHost {
   }
 
   /** Arguments for one command over the master connection. */
-  private commandArgs(argv: string[]): string[] {
+  commandArgs(argv: string[]): string[] {
     return [this.bin(), ...this.baseArgs(), '-o', 'ControlMaster=no', '-T', '--', this.host(), shJoin(argv)];
   }
 
