@@ -1,4 +1,4 @@
-// Dataset backup (SPEC §4, DESIGN §4): preflight → atomic snapshot → send each dataset to the
+// Dataset backup (docs/zfs.md): preflight → atomic snapshot → send each dataset to the
 // job's generation on the target (full only for datasets new to it, else incremental from the
 // newest GUID-common snapshot) → verify GUIDs, tag → prune (Keep Last) → catalog.
 //

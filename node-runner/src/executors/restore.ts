@@ -1,4 +1,4 @@
-// Restore (SPEC §5, §6; DESIGN §4 Restore): receive the chosen snapshot of every dataset of the tree
+// Restore (docs/zfs.md: restores): receive the chosen snapshot of every dataset of the tree
 // from the target into a staging dataset beside the destination, verify every GUID, then swap:
 // rename the live dataset aside, rename staging into place, destroy the set-aside copy only after
 // success. Any failure before that renames everything back and removes the staging datasets.
