@@ -224,7 +224,7 @@ async function restore(spec: RestoreSpec, ctx: ExecContext): Promise<RestoreResu
 
     // ---- staging ---------------------------------------------------------------------------------
     for (const u of units) {
-      u.createdParents = await createMissingParents(local, u.parent);
+      u.createdParents = await local.ensureDataset(u.parent, {}, { mountable: true, missingPool: 'source-state' });
       for (const c of u.createdParents) ctx.log(`created parent dataset ${c.name}`);
       await local.create(u.container, { mountpoint: 'none', [USER_PROP_STAGING]: String(E) }, false);
       u.containerGuid = (await local.get([u.container], ['guid'])).get(u.container)?.guid ?? null;
@@ -535,23 +535,6 @@ async function checkNotTargetTree(local: Zfs, remote: Zfs, destination: string, 
   if (lguid && lguid === rguid) throw new ExecError('source-state', `destination ${destination} and the backup root ${backupRoot} are the same dataset tree`);
 }
 
-/** Create the missing ancestors of `parent` one by one (to know exactly which were created). */
-async function createMissingParents(z: Zfs, parent: string): Promise<{ name: string; guid: string }[]> {
-  const parts = parent.split('/');
-  const missing: string[] = [];
-  for (let i = parts.length; i >= 1; i--) {
-    const n = parts.slice(0, i).join('/');
-    if (await z.exists(n)) break;
-    missing.unshift(n);
-  }
-  if (missing.length && !missing[0].includes('/')) throw new ExecError('source-state', `pool ${missing[0]} does not exist on this node`);
-  const created: { name: string; guid: string }[] = [];
-  for (const n of missing) {
-    await z.create(n, {}, false);
-    created.push({ name: n, guid: (await z.get([n], ['guid'])).get(n)?.guid ?? '' });
-  }
-  return created;
-}
 
 /** Run a zfs command, retrying a few times when zfs-fuse answers "busy". */
 async function runRetryBusy(z: Zfs, args: string[], what: string): Promise<void> {

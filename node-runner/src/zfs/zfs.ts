@@ -200,12 +200,13 @@ export class Zfs {
   }
 
   /**
-   * Create `name` and each missing ancestor, one level per call, every one with canmount=off:
-   * Linux lets only root mount, so a delegated (non-root) `zfs create` of a mountable filesystem
-   * exits 1 after creating it, and `create -p` would also try to mount each parent. `leafProps`
-   * apply to `name` only. Returns what was created, parents first (docs/zfs.md: target layout).
+   * Create `name` and each missing ancestor, one level per call (so exactly what was created is
+   * known), every one with canmount=off unless `mountable`: Linux lets only root mount, so a
+   * delegated (non-root) `zfs create` of a mountable filesystem exits 1 after creating it, and
+   * `create -p` would also try to mount each parent. `leafProps` apply to `name` only. Returns what
+   * was created, parents first (docs/zfs.md: creating datasets).
    */
-  async ensureDataset(name: string, leafProps: Record<string, string> = {}): Promise<{ name: string; guid: string }[]> {
+  async ensureDataset(name: string, leafProps: Record<string, string> = {}, opts: { mountable?: boolean; missingPool?: ErrorClass } = {}): Promise<{ name: string; guid: string }[]> {
     const parts = name.split('/');
     const missing: string[] = [];
     for (let i = parts.length; i >= 1; i--) {
@@ -213,10 +214,10 @@ export class Zfs {
       if (await this.exists(n)) break;
       missing.unshift(n);
     }
-    if (missing.length && !missing[0].includes('/')) throw new ExecError('target-not-ready', `pool ${missing[0]} does not exist on ${this.host.label}`);
+    if (missing.length && !missing[0].includes('/')) throw new ExecError(opts.missingPool ?? 'target-not-ready', `pool ${missing[0]} does not exist on ${this.host.label}`);
     const created: { name: string; guid: string }[] = [];
     for (const n of missing) {
-      await this.create(n, { canmount: 'off', ...(n === name ? leafProps : {}) }, false);
+      await this.create(n, { ...(opts.mountable ? {} : { canmount: 'off' }), ...(n === name ? leafProps : {}) }, false);
       created.push({ name: n, guid: (await this.get([n], ['guid'])).get(n)?.guid ?? '' });
     }
     return created;
