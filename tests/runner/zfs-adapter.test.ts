@@ -1,7 +1,7 @@
 // zfs adapter: parsers (table-driven) and capability detection on the real zfs-fuse.
 import { describe, expect, it } from 'vitest';
 import {
-  LocalHost, Zfs, parseCapabilities, parseGetHp, parseSendEstimate, isValidDatasetName, snapshotNameFor, treeFromTable,
+  LocalHost, Zfs, parseCapabilities, parseGetHp, parseResumeTokenBytes, parseSendEstimate, isValidDatasetName, snapshotNameFor, treeFromTable,
 } from '../../node-runner/src/zfs/index.ts';
 import { classifySsh } from '../../node-runner/src/ssh/index.ts';
 import { requireZfs, testContext } from '../helpers/zfs.ts';
@@ -28,6 +28,9 @@ where 'command' is one of the following:
 	receive -A <filesystem|volume>
 	bookmark <snapshot|bookmark> <newbookmark>
 	holds [-rHp] <snapshot> ...
+
+	load-key [-rn] [-L <keylocation>] <-a | filesystem|volume>
+	unload-key [-r] <-a | filesystem|volume>
 `;
 
 const ZFS_FUSE_USAGE = `unrecognized command 'version'
@@ -44,13 +47,13 @@ describe('parseCapabilities', () => {
   it('OpenZFS 2.x: everything', () => {
     expect(parseCapabilities(OPENZFS_USAGE, 'zfs-2.1.11-1\nzfs-kmod-2.1.11-1\n')).toEqual({
       version: 'zfs-2.1.11-1', flavor: 'openzfs', resumableRecv: true, recvNoMount: true, recvSetProps: true,
-      recvExcludeProps: true, sendEstimate: true, bookmarks: true, listParsable: true, multiSnapshot: true,
+      recvExcludeProps: true, sendEstimate: true, bookmarks: true, listParsable: true, multiSnapshot: true, encryption: true,
     });
   });
   it('zfs-fuse 0.7: nothing optional', () => {
     expect(parseCapabilities(ZFS_FUSE_USAGE, null)).toEqual({
       version: null, flavor: 'zfs-fuse', resumableRecv: false, recvNoMount: false, recvSetProps: false,
-      recvExcludeProps: false, sendEstimate: false, bookmarks: false, listParsable: false, multiSnapshot: false,
+      recvExcludeProps: false, sendEstimate: false, bookmarks: false, listParsable: false, multiSnapshot: false, encryption: false,
     });
   });
   it('detects the real zfs-fuse here once per process', async () => {
@@ -77,6 +80,11 @@ describe('parsers', () => {
     ].join('\n'));
     const [d] = treeFromTable(t);
     expect(d.snapshots.map((s) => [s.name, s.guid, s.job, s.userrefs])).toEqual([['a', '2', 5, 1], ['b', '3', null, 0]]);
+  });
+  it('parseResumeTokenBytes: the bytes a cut receive holds, from `zfs send -nvP -t` (OpenZFS 2.3 output)', () => {
+    const out = 'resume token contents:\nnvlist version: 0\n\tfromguid = 0x926bb2d8c279fc46\n\tobject = 0x2\n\toffset = 0x760000\n\tbytes = 0x784fe8\n\ttoguid = 0x4cbd4d06e6e10843\n\ttoname = tp/src@s2\nincremental\ttp/src@s1\ttp/src@s2\t12213376\nsize\t12213376\n';
+    expect(parseResumeTokenBytes(out)).toBe(0x784fe8);
+    expect(parseResumeTokenBytes('size\t12\n')).toBeNull();
   });
   it('parseSendEstimate', () => {
     expect(parseSendEstimate('full\tp/d@s\t123456\nsize\t123456\n')).toBe(123456);
