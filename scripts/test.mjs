@@ -6,6 +6,9 @@
 //   tier openzfs:  tests/openzfs/, against a VM with the real OpenZFS 2.3 kernel module
 //                  (scripts/openzfs-vm.sh: image built once and cached, a fresh VM per run)
 //
+// The two tiers run at the same time: the OpenZFS tier waits on the emulated guest, the zfs-fuse
+// tier largely on its own clocks (the load test's minutes), so together they take about as long as
+// the longer one. The OpenZFS tier's output is printed with an "[openzfs]" prefix as it comes.
 // LIFEBOAT_TEST_TIERS=zfs-fuse or =openzfs runs one tier only. Arguments after `npm test --` are
 // vitest filters (and flags) for the tier(s) that run; a tier none of whose files match is left out.
 // A VM that cannot be built or booted is a failure, never a skip.
@@ -34,29 +37,46 @@ const tiers = wanted.length ? Object.keys(TIERS).filter((t) => wanted.includes(t
 const vitestArgs = process.argv.slice(2);
 
 // --- child processes, interruption ---------------------------------------------------------------
-let current = null;
+const children = new Set();
 let interrupted = null;
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(sig, () => {
     if (!interrupted) console.error(`\n[test] ${sig}: stopping after the current step (the VM is stopped in any case)`);
     interrupted ??= sig;
-    const c = current;
-    if (!c) return;
-    // A terminal's Ctrl-C reaches the child too (same process group); a signal sent to us alone does not.
-    if (sig === 'SIGINT') setTimeout(() => { if (current === c) c.kill('SIGINT'); }, 3000).unref();
-    else c.kill(sig);
+    for (const c of children) {
+      // A terminal's Ctrl-C reaches the child too (same process group); a signal sent to us alone does not.
+      if (sig === 'SIGINT') setTimeout(() => { if (children.has(c)) c.kill('SIGINT'); }, 3000).unref();
+      else c.kill(sig);
+    }
   });
 }
 
-/** Run a command; resolves { status, stdout } (stdout only when capture). Never rejects. */
-function run(cmd, args, { capture = false, env } = {}) {
+/** Print a child's output line by line behind `prefix`. */
+function prefixed(stream, out, prefix) {
+  let rest = '';
+  stream.on('data', (d) => {
+    const lines = (rest + d).split('\n');
+    rest = lines.pop();
+    for (const l of lines) out.write(`${prefix}${l}\n`);
+  });
+  stream.on('end', () => { if (rest) out.write(`${prefix}${rest}\n`); });
+}
+
+/**
+ * Run a command; resolves { status, stdout } (stdout only when capture). Never rejects. With
+ * `prefix`, its output is printed line by line behind it (for the tier that runs beside another).
+ */
+function run(cmd, args, { capture = false, env, prefix } = {}) {
   return new Promise((resolve) => {
-    const c = spawn(cmd, args, { cwd: root, env: env ?? process.env, stdio: ['ignore', capture ? 'pipe' : 'inherit', 'inherit'] });
-    current = c;
+    const piped = capture || prefix;
+    const c = spawn(cmd, args, { cwd: root, env: env ?? process.env, stdio: ['ignore', piped ? 'pipe' : 'inherit', prefix ? 'pipe' : 'inherit'] });
+    children.add(c);
     let stdout = '';
     if (capture) c.stdout.on('data', (d) => { stdout += d; });
-    c.once('error', (e) => { current = null; console.error(`[test] ${cmd}: ${e.message}`); resolve({ status: -1, stdout }); });
-    c.once('close', (code, signal) => { current = null; resolve({ status: code ?? (signal ? 128 : -1), signal, stdout }); });
+    else if (prefix) prefixed(c.stdout, process.stdout, prefix);
+    if (prefix) prefixed(c.stderr, process.stderr, prefix);
+    c.once('error', (e) => { children.delete(c); console.error(`[test] ${cmd}: ${e.message}`); resolve({ status: -1, stdout }); });
+    c.once('close', (code, signal) => { children.delete(c); resolve({ status: code ?? (signal ? 128 : -1), signal, stdout }); });
   });
 }
 
@@ -97,11 +117,11 @@ async function tierMatches(tier) {
   return files.length > 0;
 }
 
-async function vitestTier(tier, env = process.env) {
+async function vitestTier(tier, env = process.env, prefix) {
   const report = reportOf(tier);
   rmSync(report, { force: true });
   const r = await timed(`tier ${tier}`, () => run(process.execPath, [vitestBin, 'run', '--config', TIERS[tier].config,
-    '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...vitestArgs], { env }));
+    '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...vitestArgs], { env, prefix }));
   count(tier, report, r.status);
 }
 
@@ -121,7 +141,7 @@ try {
   }
   if (!selected.length) fail(`no test file in tier(s) ${tiers.join(', ')} matches ${vitestArgs.join(' ')}`);
 
-  if (selected.includes('zfs-fuse') && !interrupted) {
+  const zfsFuseTier = async () => {
     // Build the UI once so the browser suite tests what the server serves. Two vite builds at once
     // (another engineer's npm test in this tree) break each other: one at a time, under flock when present.
     const lock = join(tmp, 'frontend-build.lock');
@@ -131,10 +151,12 @@ try {
       : run('npm', ['run', 'build', '--silent']));
     if (build.status !== 0) fail('frontend build failed');
     if (!interrupted) await vitestTier('zfs-fuse');
-  }
+  };
 
-  if (selected.includes('openzfs') && !interrupted) {
-    const bundle = await timed('runner bundle', () => run('npm', ['run', 'build:runner', '--silent']));
+  const openzfsTier = async () => {
+    // beside the zfs-fuse tier: its output behind a prefix; alone: as it is
+    const prefix = selected.includes('zfs-fuse') ? '[openzfs] ' : undefined;
+    const bundle = await timed('runner bundle', () => run('npm', ['run', 'build:runner', '--silent'], { prefix }));
     if (bundle.status !== 0) fail('the runner bundle (npm run build:runner) failed: the OpenZFS tier cannot run');
     const image = bundle.status === 0 && !interrupted ? await timed('OpenZFS VM build', () => run('bash', [vmScript, 'build'], { capture: true })) : null;
     if (image && image.status !== 0) fail(`the OpenZFS VM image could not be built (scripts/openzfs-vm.sh build exited ${image.status}; the reason is above): the OpenZFS tier did not run`);
@@ -146,12 +168,19 @@ try {
       const vmJson = boot.stdout.trim().split('\n').pop();
       if (boot.status === 0 && vmJson && existsSync(vmJson)) {
         vmRunDir = JSON.parse(readFileSync(vmJson, 'utf8')).runDir;
-        if (!interrupted) await vitestTier('openzfs', { ...process.env, LIFEBOAT_OPENZFS_VM: vmJson });
+        if (!interrupted) await vitestTier('openzfs', { ...process.env, LIFEBOAT_OPENZFS_VM: vmJson }, prefix);
       } else {
         fail(`the OpenZFS VM did not boot (scripts/openzfs-vm.sh start exited ${boot.status}; the reason is above): the OpenZFS tier did not run`);
       }
     }
-  }
+  };
+
+  // allSettled: the VM is stopped (finally) only once both tiers are over, whatever happened to one
+  const outcomes = await Promise.allSettled([
+    selected.includes('zfs-fuse') && !interrupted ? zfsFuseTier() : null,
+    selected.includes('openzfs') && !interrupted ? openzfsTier() : null,
+  ]);
+  for (const o of outcomes) if (o.status === 'rejected') fail(`scripts/test.mjs: ${o.reason instanceof Error ? o.reason.stack : o.reason}`);
 } catch (e) {
   fail(`scripts/test.mjs: ${e instanceof Error ? e.stack : e}`);
 } finally {

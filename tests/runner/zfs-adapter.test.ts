@@ -29,6 +29,7 @@ where 'command' is one of the following:
 	bookmark <snapshot|bookmark> <newbookmark>
 	holds [-rHp] <snapshot> ...
 
+	set <property=value> ... <filesystem|volume|snapshot> ...
 	load-key [-rn] [-L <keylocation>] <-a | filesystem|volume>
 	unload-key [-r] <-a | filesystem|volume>
 `;
@@ -40,6 +41,7 @@ usage: zfs command args ...
 	send [-RDp] [-[iI] snapshot] <snapshot>
 	receive [-vnF] <filesystem|volume|snapshot>
 	receive [-vnF] -d <filesystem>
+	set <property=value> <filesystem|volume|snapshot> ...
 	hold [-r] <tag> <snapshot> ...
 `;
 
@@ -47,13 +49,13 @@ describe('parseCapabilities', () => {
   it('OpenZFS 2.x: everything', () => {
     expect(parseCapabilities(OPENZFS_USAGE, 'zfs-2.1.11-1\nzfs-kmod-2.1.11-1\n')).toEqual({
       version: 'zfs-2.1.11-1', flavor: 'openzfs', resumableRecv: true, recvNoMount: true, recvSetProps: true,
-      recvExcludeProps: true, sendEstimate: true, bookmarks: true, listParsable: true, multiSnapshot: true, encryption: true,
+      recvExcludeProps: true, sendEstimate: true, bookmarks: true, listParsable: true, multiSnapshot: true, encryption: true, multiSet: true,
     });
   });
   it('zfs-fuse 0.7: nothing optional', () => {
     expect(parseCapabilities(ZFS_FUSE_USAGE, null)).toEqual({
       version: null, flavor: 'zfs-fuse', resumableRecv: false, recvNoMount: false, recvSetProps: false,
-      recvExcludeProps: false, sendEstimate: false, bookmarks: false, listParsable: false, multiSnapshot: false, encryption: false,
+      recvExcludeProps: false, sendEstimate: false, bookmarks: false, listParsable: false, multiSnapshot: false, encryption: false, multiSet: false,
     });
   });
   it('detects the real zfs-fuse here once per process', async () => {

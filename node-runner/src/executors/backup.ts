@@ -133,12 +133,11 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
   try {
     let remote = new Zfs(session, signal);
     const rcaps = await remote.capabilities();
-    if (!(await remote.exists(target.backupRoot))) {
-      throw new ExecError('target-not-ready', `backup root ${target.backupRoot} does not exist on the target`);
-    }
-    await checkNotSameTree(local, remote, roots, target.backupRoot);
+    const rootGuid = await remote.guidIfExists(target.backupRoot);
+    if (!rootGuid) throw new ExecError('target-not-ready', `backup root ${target.backupRoot} does not exist on the target`);
+    await checkNotSameTree(local, rootGuid, roots, target.backupRoot);
 
-    const readTarget = async () => ((await remote.exists(jobRoot)) ? remote.tree(jobRoot, true, rcaps.encryption ? ['encryption'] : []) : []);
+    const readTarget = () => remote.treeIfExists(jobRoot, true, rcaps.encryption ? ['encryption'] : []);
     const byName = (l: DatasetInfo[]) => new Map(l.map((d) => [d.name, d]));
 
     let tgt = byName(await readTarget());
@@ -512,12 +511,9 @@ function newerThan(target: SnapshotInfo[], base: SnapshotInfo): SnapshotInfo[] {
   return tBase ? target.filter((s) => s.createtxg > tBase.createtxg) : [];
 }
 
-/** Refuse when the target's backup root and a source root are the same dataset tree on this host. */
-async function checkNotSameTree(local: Zfs, remote: Zfs, roots: string[], backupRoot: string): Promise<void> {
-  const rguid = (await remote.get([backupRoot], ['guid'])).get(backupRoot)?.guid;
-  if (!rguid || !(await local.exists(backupRoot))) return;
-  const lguid = (await local.get([backupRoot], ['guid'])).get(backupRoot)?.guid;
-  if (lguid !== rguid) return; // a different pool/host
+/** Refuse when the target's backup root (GUID `rguid`) and a source root are the same dataset tree on this host. */
+async function checkNotSameTree(local: Zfs, rguid: string, roots: string[], backupRoot: string): Promise<void> {
+  if ((await local.guidIfExists(backupRoot)) !== rguid) return; // a different pool/host
   for (const r of roots) {
     if (isSameOrDescendant(r, backupRoot) || isSameOrDescendant(backupRoot, r)) {
       throw new ExecError('target-not-ready', `source ${r} and backup root ${backupRoot} are the same dataset tree`);

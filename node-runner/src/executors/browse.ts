@@ -32,10 +32,12 @@ export function catalogFromTree(tree: DatasetInfo[], guestProps: Map<string, Rec
 
 /** Catalog of `root` (or of one job's subtree `root/j<jobId>`) through an open zfs adapter. */
 export async function readCatalog(zfs: Zfs, backupRoot: string, jobId?: number): Promise<CatalogDataset[]> {
-  if (!(await zfs.exists(backupRoot))) throw new ExecError('target-not-ready', `backup root ${backupRoot} does not exist on ${zfs.host.label}`);
   const base = jobId === undefined ? backupRoot : `${backupRoot}/j${jobId}`;
-  if (jobId !== undefined && !(await zfs.exists(base))) return [];
-  const tree = await zfs.tree(base, true);
+  const tree = await zfs.treeIfExists(base, true);
+  if (!tree.length) {
+    if (jobId === undefined) throw new ExecError('target-not-ready', `backup root ${backupRoot} does not exist on ${zfs.host.label}`);
+    return [];
+  }
   // guest metadata: every locally set / received property, filtered to lifeboat:guest*
   const local = parseGetHp(await zfs.run(['get', '-Hp', '-r', '-s', 'local,received', '-o', 'name,property,value', 'all', base], `zfs get all ${base}`));
   const guest = new Map<string, Record<string, string | null>>();

@@ -33,8 +33,13 @@ export async function settleInterruptedReceives(
   remote: Zfs, session: SshSession, genRoot: string, jobId: number, sourceOf: (target: string) => string | null,
   local: Zfs, ctx: ExecContext, onBytes: (n: number) => void,
 ): Promise<SettledReceive[]> {
-  if (!(await remote.exists(genRoot))) return [];
-  const table = await remote.get([genRoot], ['receive_resume_token'], { recursive: true });
+  let table;
+  try {
+    table = await remote.get([genRoot], ['receive_resume_token'], { recursive: true });
+  } catch (e) {
+    if (e instanceof ExecError && /does not exist/.test(e.message)) return [];
+    throw e;
+  }
   const rcaps = await remote.capabilities();
   const out: SettledReceive[] = [];
   for (const [name, props] of table) {

@@ -53,6 +53,8 @@ export interface ZfsCapabilities {
   multiSnapshot: boolean;
   /** Native encryption: the `encryption` property and raw sends (`zfs send -w`). */
   encryption: boolean;
+  /** `zfs set a=1 b=2 <dataset>` (several properties in one call; zfs-fuse takes one). */
+  multiSet: boolean;
 }
 
 /** Flags and options a usage line offers: letters of `[-abc]` groups and `-o`/`-x` style tokens. */
@@ -93,6 +95,7 @@ export function parseCapabilities(usage: string, versionOut: string | null): Zfs
     listParsable: list.has('p'),
     multiSnapshot: /^\s*snapshot\b.*@\S*>?\s+\.\.\./m.test(usage),
     encryption: send.has('w') && /^\s*load-key\b/m.test(usage),
+    multiSet: /^\s*set <property=value> \.\.\. /m.test(usage),
   };
 }
 

@@ -168,6 +168,26 @@ export class Zfs {
     return recursive ? all : all.filter((d) => d.name === root);
   }
 
+  /** tree(), or [] when `root` does not exist: one command instead of exists() + get. */
+  async treeIfExists(root: string, recursive: boolean, extraProps: string[] = []): Promise<DatasetInfo[]> {
+    try {
+      return await this.tree(root, recursive, extraProps);
+    } catch (e) {
+      if (e instanceof ExecError && e.errorClass === 'zfs' && /does not exist/.test(e.message)) return [];
+      throw e;
+    }
+  }
+
+  /** GUID of a dataset, or null when it does not exist (other failures throw). */
+  async guidIfExists(name: string): Promise<string | null> {
+    try {
+      return (await this.get([name], ['guid'])).get(name)?.guid ?? null;
+    } catch (e) {
+      if (e instanceof ExecError && e.errorClass === 'zfs' && /does not exist/.test(e.message)) return null;
+      throw e;
+    }
+  }
+
   /** Filesystems/volumes under `root` (including it), parents first. */
   async listDatasets(root: string, recursive: boolean): Promise<string[]> {
     const args = ['list', '-H', '-o', 'name', '-t', 'filesystem,volume'];
@@ -223,9 +243,14 @@ export class Zfs {
     return created;
   }
 
-  /** `zfs set` one property at a time (zfs-fuse accepts only one per call). */
+  /** `zfs set`: all properties in one call where zfs takes several (OpenZFS), else one at a time (zfs-fuse). */
   async set(name: string, props: Record<string, string>): Promise<void> {
-    for (const [k, v] of Object.entries(props)) await this.run(['set', `${k}=${v}`, name], `zfs set ${k} ${name}`);
+    const entries = Object.entries(props);
+    if (entries.length > 1 && (await this.capabilities()).multiSet) {
+      await this.run(['set', ...entries.map(([k, v]) => `${k}=${v}`), name], `zfs set ${entries.map(([k]) => k).join(',')} ${name}`);
+      return;
+    }
+    for (const [k, v] of entries) await this.run(['set', `${k}=${v}`, name], `zfs set ${k} ${name}`);
   }
 
   /** `zfs clone` (no -p: the caller creates parents with ensureDataset, unmounted). */
