@@ -36,7 +36,7 @@ function fieldsOf(issues: { path: PropertyKey[]; message: string; code?: string;
 }
 
 export interface CreateAppOptions {
-  /** Called when the database reports SQLITE_BUSY (DESIGN §3: fatal for the process on Node). */
+  /** Called when the database reports SQLITE_BUSY (README design notes, one writer per DB file: fatal for the process on Node). */
   onBusy?: (err: unknown) => void;
   log?: (msg: string) => void;
 }

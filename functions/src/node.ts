@@ -49,7 +49,7 @@ export async function main(env = process.env) {
   };
   const seeded = await seedAdminPassword(db, env.LIFEBOAT_ADMIN_PASSWORD, passwords);
   const api = createApp(deps, {
-    // DESIGN §3: after SQLITE_BUSY the libsql connection can no longer be trusted; let the supervisor restart us.
+    // README design notes (one writer per DB file): after SQLITE_BUSY the libsql connection can no longer be trusted; let the supervisor restart us.
     onBusy: (err) => { console.error('[lifeboat] SQLITE_BUSY: exiting so the supervisor restarts a clean process', err); process.exit(75); },
   });
 

@@ -1,4 +1,4 @@
-// Kill matrix (issue 8 item 1, DESIGN §6): the runner SIGKILLs itself (`--crash-at`) at each phase
+// Kill matrix: the runner SIGKILLs itself (`--crash-at`) at each phase
 // boundary of a backup and a restore. Each time: the event becomes `interrupted` within the lease,
 // a restarted runner's next run succeeds without a full re-send, no dataset is lost or left
 // renamed, and staging leftovers are cleaned. Also item 2 on zfs-fuse: no resumable receive, so a

@@ -1,4 +1,4 @@
-// API shapes from SPEC §8. The server may add fields; the UI reads only these.
+// API shapes (GET /api/v1/openapi.json). The server may add fields; the UI reads only these.
 export type Id = number | string;
 
 export interface Page<T> {
@@ -104,7 +104,7 @@ export interface LbEvent {
   startedAt: string | null;
   finishedAt: string | null;
   error: string | null;
-  // Served by the control plane beyond SPEC §8's list:
+  // Also served by the control plane (auth, tokens, host keys):
   jobName?: string | null;
   note?: string | null;
   errorClass?: string | null;

@@ -1,4 +1,4 @@
-// The error envelope of SPEC §8: { error: { code, message, fields } }.
+// The API's error envelope: { error: { code, message, fields } }.
 export type ErrorCode =
   | 'invalid' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'busy' | 'rate_limited' | 'internal';
 

@@ -1,4 +1,4 @@
-// Events: SPEC §7. Newest first, cursor = the last id seen.
+// Events: newest first, cursor = the last id seen.
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, asc, desc, eq, like, lt, or, type SQL } from 'drizzle-orm';
 import { eventLogs, events } from '../db/schema.ts';

@@ -1,4 +1,4 @@
-// Jobs: SPEC §3, Run Now, webhooks, generations and restore from a job.
+// Jobs: CRUD, Run Now, webhooks, generations and restore from a job.
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import { catalogDatasets, catalogSnapshots, events, generations, jobs, targets } from '../db/schema.ts';

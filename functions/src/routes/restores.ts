@@ -1,4 +1,4 @@
-// Out-of-band restores (SPEC §6): any catalogued snapshot onto any node and dataset.
+// Out-of-band restores: any catalogued snapshot onto any node and dataset.
 import { createRoute } from '@hono/zod-openapi';
 import { and, eq } from 'drizzle-orm';
 import { catalogDatasets, catalogSnapshots, events, guests, nodeDatasets, targets } from '../db/schema.ts';

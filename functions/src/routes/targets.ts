@@ -1,4 +1,4 @@
-// Targets: SPEC §2.
+// Targets: CRUD, validation, refresh, host-key re-pin.
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, asc, desc, eq, inArray, isNull } from 'drizzle-orm';
 import { catalogDatasets, catalogSnapshots, events, jobs, nodes, targetNodeStatus, targets } from '../db/schema.ts';

@@ -30,7 +30,7 @@ export async function applyFinish(db: DB, ev: EventRow, result: Record<string, a
     }
   }
   if (ev.kind === 'restore' && ok && ev.jobId != null) {
-    // The next backup forks a new generation from the restored snapshot (SPEC §5).
+    // The next backup forks a new generation from the restored snapshot.
     const p = (ev.params ?? {}) as { generation?: number; guid?: string };
     if (p.generation && p.guid) {
       await db.update(jobs).set({ forkFromGeneration: p.generation, forkFromGuid: p.guid }).where(eq(jobs.id, ev.jobId));

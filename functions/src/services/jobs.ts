@@ -1,4 +1,4 @@
-// Job rules of SPEC §3 that need the database (the field syntax is in the contract).
+// Job rules that need the database (the field syntax is in the contract).
 import { and, eq } from 'drizzle-orm';
 import { guests, jobs, nodeDatasets, targets } from '../db/schema.ts';
 import type { DB } from '../db/types.ts';

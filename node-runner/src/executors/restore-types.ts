@@ -1,4 +1,4 @@
-// Parameter and result types of the restore executors (SPEC §5, §6; DESIGN §4 Restore).
+// Parameter and result types of the restore executors.
 import type { JobSpec, TargetSpec } from './types.ts';
 
 /** Guest handling for jail/VM job restores, supplied by the caller's guest provider. */

@@ -1,4 +1,4 @@
-// Guest metadata as ZFS user properties on the target (DESIGN §4): `lifeboat:guest:<key>`.
+// Guest metadata as ZFS user properties on the target: `lifeboat:guest:<key>`.
 // Every value is JSON (so "101" stays a string and browse.ts's guestFromProps, which JSON-parses
 // values, keeps the types). A value longer than the property limit is split into
 // `lifeboat:guest:<key>:chunks` = N and `lifeboat:guest:<key>:0` … `:<N-1>`, each a JSON string

@@ -1,4 +1,4 @@
-// Guest providers (DESIGN §5): one interface over a JSON manifest, FreeBSD jails and vm-bhyve VMs.
+// Guest providers: one interface over a JSON manifest, FreeBSD jails and vm-bhyve VMs.
 import { ExecError } from '../executors/types.ts';
 
 export type GuestKind = 'jail' | 'vm';
