@@ -104,7 +104,7 @@ export interface LbEvent {
   startedAt: string | null;
   finishedAt: string | null;
   error: string | null;
-  // Also served by the control plane (auth, tokens, host keys):
+  // Also served, optional here (older servers may lack them):
   jobName?: string | null;
   note?: string | null;
   errorClass?: string | null;
