@@ -67,7 +67,6 @@ describe('resumable receive', () => {
     expect(tgt.get(`${target}@${cutSnap.split('@')[1]}`)).toBe(src.get(cutSnap));
     expect(tgt.get(`${target}@${e.snapshot}`)).toBe(src.get(`${ds('app')}@${e.snapshot}`));
     expect((await resumeTokens(w.vm, w.backupRoot)).size).toBe(0);
-    expect(cut.id).toBeLessThan(e.id);
   }, 900_000);
 
   it('a token whose source snapshot was destroyed is cleared (recv -A); the run continues and nothing complete is lost', async () => {

@@ -12,7 +12,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { SshSession } from '../ssh/index.ts';
 import {
-  LocalHost, Zfs, isSameOrDescendant, isValidDatasetName, snapshotNameFor,
+  LocalHost, Zfs, isSameOrDescendant, missingAs, isValidDatasetName, snapshotNameFor,
   USER_PROP_EVENT, USER_PROP_GENERATION, USER_PROP_JOB, USER_PROP_SOURCE,
   type DatasetInfo, type SnapshotInfo, type ZfsCapabilities,
 } from '../zfs/index.ts';
@@ -470,10 +470,9 @@ async function reconnectIfLanded(target: RunBackupParams['target'], dataset: str
       await new Promise((r) => setTimeout(r, 500));
     }
     const full = `${dataset}@${snap}`;
-    const got = await z.get([full], ['guid']).then((t) => t.get(full)?.guid, () => null);
-    if (got === guid) return s;
+    if ((await z.guidIfExists(full)) === guid) return s;
     if (clearPartial) {
-      const token = await z.get([dataset], ['receive_resume_token']).then((t) => t.get(dataset)?.receive_resume_token, () => null);
+      const token = await z.get([dataset], ['receive_resume_token']).then((t) => t.get(dataset)?.receive_resume_token, missingAs(null));
       if (token) {
         await z.run(['recv', '-A', dataset], `zfs recv -A ${dataset}`);
         ctx.log(`cleared the partial receive into ${dataset} (zfs recv -A): a cancelled run leaves nothing partial`);

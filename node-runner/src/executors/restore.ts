@@ -535,7 +535,6 @@ async function checkNotTargetTree(local: Zfs, remote: Zfs, destination: string, 
   if (lguid && lguid === rguid) throw new ExecError('source-state', `destination ${destination} and the backup root ${backupRoot} are the same dataset tree`);
 }
 
-
 /** Run a zfs command, retrying a few times when zfs-fuse answers "busy". */
 async function runRetryBusy(z: Zfs, args: string[], what: string): Promise<void> {
   for (let i = 0; ; i++) {

@@ -15,7 +15,7 @@
 // only calls this when the capability was detected.
 import type { SshSession } from '../ssh/index.ts';
 import {
-  Zfs, oneLine,
+  Zfs, missingAs, oneLine,
   USER_PROP_EVENT, USER_PROP_GENERATION, USER_PROP_JOB, USER_PROP_SOURCE,
 } from '../zfs/index.ts';
 import { parseResumeTokenBytes } from '../zfs/parse.ts';
@@ -33,13 +33,8 @@ export async function settleInterruptedReceives(
   remote: Zfs, session: SshSession, genRoot: string, jobId: number, sourceOf: (target: string) => string | null,
   local: Zfs, ctx: ExecContext, onBytes: (n: number) => void,
 ): Promise<SettledReceive[]> {
-  let table;
-  try {
-    table = await remote.get([genRoot], ['receive_resume_token'], { recursive: true });
-  } catch (e) {
-    if (e instanceof ExecError && /does not exist/.test(e.message)) return [];
-    throw e;
-  }
+  const table = await remote.get([genRoot], ['receive_resume_token'], { recursive: true }).catch(missingAs(null));
+  if (!table) return [];
   const rcaps = await remote.capabilities();
   const out: SettledReceive[] = [];
   for (const [name, props] of table) {

@@ -169,23 +169,13 @@ export class Zfs {
   }
 
   /** tree(), or [] when `root` does not exist: one command instead of exists() + get. */
-  async treeIfExists(root: string, recursive: boolean, extraProps: string[] = []): Promise<DatasetInfo[]> {
-    try {
-      return await this.tree(root, recursive, extraProps);
-    } catch (e) {
-      if (e instanceof ExecError && e.errorClass === 'zfs' && /does not exist/.test(e.message)) return [];
-      throw e;
-    }
+  treeIfExists(root: string, recursive: boolean, extraProps: string[] = []): Promise<DatasetInfo[]> {
+    return this.tree(root, recursive, extraProps).catch(missingAs([]));
   }
 
   /** GUID of a dataset, or null when it does not exist (other failures throw). */
-  async guidIfExists(name: string): Promise<string | null> {
-    try {
-      return (await this.get([name], ['guid'])).get(name)?.guid ?? null;
-    } catch (e) {
-      if (e instanceof ExecError && e.errorClass === 'zfs' && /does not exist/.test(e.message)) return null;
-      throw e;
-    }
+  guidIfExists(name: string): Promise<string | null> {
+    return this.get([name], ['guid']).then((t) => t.get(name)?.guid ?? null, missingAs(null));
   }
 
   /** Filesystems/volumes under `root` (including it), parents first. */
@@ -278,6 +268,14 @@ export class Zfs {
     if (Number(p.userrefs ?? 0) > 0) throw new ExecError('zfs', `refusing to destroy ${full}: it has holds`);
     await this.run(['destroy', full], `zfs destroy ${full}`);
   }
+}
+
+/** A rejection handler: `value` when zfs said the dataset does not exist, else the error again. */
+export function missingAs<T>(value: T): (e: unknown) => T {
+  return (e) => {
+    if (e instanceof ExecError && e.errorClass === 'zfs' && /does not exist/.test(e.message)) return value;
+    throw e;
+  };
 }
 
 export function oneLine(s: string): string {
