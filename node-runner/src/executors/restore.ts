@@ -27,7 +27,7 @@
 import { mkdir } from 'node:fs/promises';
 import { SshSession } from '../ssh/index.ts';
 import {
-  LocalHost, Zfs, isSameOrDescendant, isValidDatasetName, isValidSnapshotName, killChild, waitExit, oneLine,
+  LocalHost, Zfs, isSameOrDescendant, isValidDatasetName, isValidSnapshotName, killChild, waitExitDrained, oneLine,
   USER_PROP_EVENT, USER_PROP_GENERATION, USER_PROP_JOB,
   type SnapshotInfo, type ZfsCapabilities,
 } from '../zfs/index.ts';
@@ -737,9 +737,7 @@ async function restoreEstimate(remote: Zfs, rcaps: ZfsCapabilities, snap: Snapsh
 /** `ssh … zfs send <snap>` piped in Node into local `zfs recv <to>`, counting bytes. Kills both on failure or abort. */
 async function transfer(session: SshSession, lcaps: ZfsCapabilities, snap: string, raw: boolean, to: string, progress: TransferProgress, signal: AbortSignal): Promise<void> {
   const ac = new AbortController();
-  const onAbort = () => ac.abort();
   if (signal.aborted) throw new ExecError('cancelled', 'restore cancelled');
-  signal.addEventListener('abort', onAbort, { once: true });
   const local = new LocalHost();
   const send = session.spawn(['zfs', 'send', ...(raw ? ['-w'] : []), snap], { stdin: 'ignore', stdout: 'pipe' }, ac.signal);
   const recv = local.spawn(['zfs', 'recv', ...(lcaps.recvNoMount ? ['-u'] : []), to], { stdin: 'pipe', stdout: 'ignore' }, ac.signal);
@@ -752,8 +750,13 @@ async function transfer(session: SshSession, lcaps: ZfsCapabilities, snap: strin
   recv.stdin!.on('error', () => { /* EPIPE when recv dies first: its exit status tells why */ });
   send.stdout!.on('data', (c: Buffer) => progress.add(c.length));
   send.stdout!.pipe(recv.stdin!);
-  const sendExit = waitExit(send).then((c) => { if (c !== 0) killChild(recv); return c; });
-  const recvExit = waitExit(recv).then((c) => { if (c !== 0) killChild(send); return c; });
+  // On abort or a failed side the rest of the stream is dropped here: left piped, a dead receiver
+  // pauses it, and a paused stream never reads to the end that lets the ssh side finish.
+  const drop = () => { send.stdout!.unpipe(); send.stdout!.destroy(); };
+  const onAbort = () => { drop(); ac.abort(); };
+  signal.addEventListener('abort', onAbort, { once: true });
+  const sendExit = waitExitDrained(send).then((c) => { if (c !== 0) killChild(recv); return c; });
+  const recvExit = waitExitDrained(recv).then((c) => { if (c !== 0) { drop(); killChild(send); } return c; });
   const [sc, rc] = await Promise.all([sendExit, recvExit]);
   signal.removeEventListener('abort', onAbort);
   if (signal.aborted) throw new ExecError('cancelled', `receive of ${snap} cancelled`);

@@ -10,7 +10,7 @@
 // sides do not wait on each other for every chunk.
 import type { ChildProcess } from 'node:child_process';
 import { shJoin, type SshSession } from '../ssh/index.ts';
-import { killChild, oneLine, spawnArgv, waitExit } from '../zfs/index.ts';
+import { killChild, oneLine, spawnArgv, waitExitDrained } from '../zfs/index.ts';
 import { ReadMeter } from './stream-meter.ts';
 import { ExecError } from './types.ts';
 
@@ -58,8 +58,8 @@ export async function sendToTarget(o: SendPipeOptions): Promise<number> {
   recv.stderr?.on('data', (b: Buffer) => { if (recvErr.length < 8192) recvErr += b.toString('utf8'); });
   send.on('error', (e) => { sendErr += e.message; });
   recv.on('error', (e) => { recvErr += e.message; });
-  const sendExit = waitExit(send).then((c) => { if (c !== 0) killChild(recv); return c; });
-  const recvExit = waitExit(recv).then((c) => { if (c !== 0) killChild(send); return c; });
+  const sendExit = waitExitDrained(send).then((c) => { if (c !== 0) killChild(recv); return c; });
+  const recvExit = waitExitDrained(recv).then((c) => { if (c !== 0) { send.stdout?.destroy(); killChild(send); } return c; });
   const [sc, rc] = await Promise.all([sendExit, recvExit]);
   if (timer) clearInterval(timer);
   if (meter) take(meter.read() - preamble);
@@ -98,7 +98,8 @@ async function receiver(o: SendPipeOptions, signal: AbortSignal): Promise<{ proc
 function pipeCounting(send: ChildProcess, recv: ChildProcess, add: (n: number) => void): void {
   const out = send.stdout!;
   const inp = recv.stdin!;
-  inp.on('error', () => { /* EPIPE when recv dies first: its exit status tells why */ });
+  // recv died first (its exit status tells why): drop the rest, a paused source would never end
+  inp.on('error', () => out.destroy());
   out.on('data', (c: Buffer) => {
     add(c.length);
     inp.write(c);

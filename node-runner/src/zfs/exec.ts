@@ -39,6 +39,28 @@ export function waitExit(child: ChildProcess): Promise<number> {
   });
 }
 
+/**
+ * Like waitExit, but once the process itself has exited, wait at most `drainMs` for its pipes to
+ * close, then destroy them. A pipe end can outlive its process: an ssh mux client hands its
+ * descriptors to the master, which keeps them until the remote command ends, and a stream paused
+ * by a broken pipe downstream never reads to its EOF. Stream pipelines wait with this, so a cancel
+ * or a dead peer cannot leave them waiting forever.
+ */
+export function waitExitDrained(child: ChildProcess, drainMs = 5000): Promise<number> {
+  const closed = waitExit(child);
+  return new Promise((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    const giveUp = () => {
+      timer = setTimeout(() => {
+        for (const s of [child.stdin, child.stdout, child.stderr]) s?.destroy();
+      }, drainMs);
+    };
+    if (child.exitCode !== null || child.signalCode !== null) giveUp();
+    else child.once('exit', giveUp);
+    void closed.then((code) => { if (timer) clearTimeout(timer); resolve(code); });
+  });
+}
+
 /** Spawn `argv[0]` with `argv.slice(1)`; killed when `signal` aborts. */
 export function spawnArgv(argv: string[], opts: SpawnOptions & { signal?: AbortSignal } = {}): ChildProcess {
   const { signal, ...rest } = opts;
@@ -73,7 +95,7 @@ export async function execArgv(argv: string[], opts: ExecOptions = {}): Promise<
   let timer: NodeJS.Timeout | undefined;
   let timedOut = false;
   if (opts.timeoutMs) timer = setTimeout(() => { timedOut = true; killChild(child, 1000); }, opts.timeoutMs);
-  const code = await waitExit(child);
+  const code = await waitExitDrained(child);
   if (timer) clearTimeout(timer);
   let stderr = Buffer.concat(err).toString('utf8');
   if (spawnError) stderr += (stderr ? '\n' : '') + spawnError;
