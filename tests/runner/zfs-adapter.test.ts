@@ -52,6 +52,11 @@ describe('parseCapabilities', () => {
       recvExcludeProps: true, sendEstimate: true, bookmarks: true, listParsable: true, multiSnapshot: true, encryption: true, multiSet: true,
     });
   });
+  it('OpenZFS 2.3: `set [-u] <property=value> ...` still takes several properties in one call', () => {
+    const usage23 = OPENZFS_USAGE.replace('\tset <property=value>', '\tset [-u] <property=value>');
+    expect(usage23).not.toBe(OPENZFS_USAGE);
+    expect(parseCapabilities(usage23, 'zfs-2.3.2-2~bpo12+2\n').multiSet).toBe(true);
+  });
   it('zfs-fuse 0.7: nothing optional', () => {
     expect(parseCapabilities(ZFS_FUSE_USAGE, null)).toEqual({
       version: null, flavor: 'zfs-fuse', resumableRecv: false, recvNoMount: false, recvSetProps: false,

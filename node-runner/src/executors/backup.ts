@@ -111,13 +111,15 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
   sessionP.catch(() => { /* awaited below */ });
   let lcaps: ZfsCapabilities;
   let srcBefore: DatasetInfo[];
+  let localRootGuid: string | null; // the backup root's GUID if this host has a dataset of that name
   try {
     lcaps = await local.capabilities();
     if (lcaps.encryption) sourceProps = ['encryption'];
+    const there = await local.existing(roots);
     for (const r of roots) {
-      if (!(await local.exists(r))) throw new ExecError('source-state', `source dataset ${r} does not exist`);
+      if (!there.has(r)) throw new ExecError('source-state', `source dataset ${r} does not exist`);
     }
-    srcBefore = await readSource();
+    [srcBefore, localRootGuid] = await Promise.all([readSource(), local.guidIfExists(target.backupRoot)]);
   } catch (e) {
     await sessionP.then((s) => s.close(), () => undefined); // leave no ssh process behind
     throw e;
@@ -135,7 +137,7 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
     const rcaps = await remote.capabilities();
     const rootGuid = await remote.guidIfExists(target.backupRoot);
     if (!rootGuid) throw new ExecError('target-not-ready', `backup root ${target.backupRoot} does not exist on the target`);
-    await checkNotSameTree(local, rootGuid, roots, target.backupRoot);
+    checkNotSameTree(localRootGuid, rootGuid, roots, target.backupRoot);
 
     const readTarget = () => remote.treeIfExists(jobRoot, true, rcaps.encryption ? ['encryption'] : []);
     const byName = (l: DatasetInfo[]) => new Map(l.map((d) => [d.name, d]));
@@ -279,15 +281,29 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
     ctx.checkpoint?.('after-snapshot');
 
     // ---- target scaffolding (removed again if this run fails before anything arrives) -----------
-    if (!tgt.has(jobRoot)) {
-      scaffold.push(...await remote.ensureDataset(jobRoot, { mountpoint: 'none', readonly: 'on', [USER_PROP_JOB]: String(job.id) }));
-    }
+    // The source is listed meanwhile (one round trip each side instead of two in a row).
+    const srcP = readSource();
+    srcP.catch(() => { /* awaited below */ });
+    // Parents known to exist on the target (listed or made by this run): not listed again.
+    const ensured = new Set<string>();
+    const ensureParent = async (ds: string) => {
+      if (ensured.has(parentOf(ds))) return;
+      await remote.ensureDataset(parentOf(ds), {}, { into: scaffold });
+      ensured.add(parentOf(ds));
+    };
     if (!tgt.has(genRoot(generation))) {
-      scaffold.push(...await remote.ensureDataset(genRoot(generation), { [USER_PROP_JOB]: String(job.id), [USER_PROP_GENERATION]: String(generation) }));
+      // the job root, the generation and the first root's parents, in one go
+      const levelProps = (n: string): Record<string, string> =>
+        n === jobRoot ? { mountpoint: 'none', readonly: 'on', [USER_PROP_JOB]: String(job.id) }
+          : n === genRoot(generation) ? { [USER_PROP_JOB]: String(job.id), [USER_PROP_GENERATION]: String(generation) }
+            : {};
+      const first = parentOf(targetPath(generation, roots[0]));
+      await remote.ensureDataset(first, levelProps, { into: scaffold });
+      ensured.add(first);
     }
 
     // ---- fork the new generation from the restored snapshot ------------------------------------
-    const src = (await readSource()).filter((d) => d.snapshots.some((s) => s.name === snapName));
+    const src = (await srcP).filter((d) => d.snapshots.some((s) => s.name === snapName));
     if (fork) {
       for (const d of src) {
         const from = tgt.get(`${fork.fromDataset}/${d.name}`);
@@ -300,7 +316,7 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
           const chk = (await remote.get([fromSnap.full], ['guid', USER_PROP_JOB])).get(fromSnap.full);
           if (chk?.guid !== fromSnap.guid || chk?.[USER_PROP_JOB] !== String(job.id)) throw new ExecError('zfs', `fork source ${fromSnap.full} changed on the target`);
           // canmount=off: a delegated (non-root) clone of a mountable filesystem exits 1 on Linux
-          scaffold.push(...await remote.ensureDataset(parentOf(to)));
+          await ensureParent(to);
           await remote.clone(fromSnap.full, to, { canmount: 'off' });
           await remote.promote(to);
           await remote.set(to, { [USER_PROP_JOB]: String(job.id), [USER_PROP_GENERATION]: String(generation), [USER_PROP_SOURCE]: d.name });
@@ -336,6 +352,9 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
     ctx.log(`stream size estimate: ${total} bytes (${lcaps.sendEstimate ? 'zfs send -nvP' : 'from used/referenced'})`);
 
     // ---- 3. transfer -------------------------------------------------------------------------------
+    // a dataset's own tags, given by a full receive (`recv -o`) where zfs can, else set after it
+    const datasetProps = (p: DatasetPlan): Record<string, string> =>
+      p.base ? {} : { [USER_PROP_JOB]: String(job.id), [USER_PROP_GENERATION]: String(generation), [USER_PROP_SOURCE]: p.source };
     checkAborted(signal);
     const progress = new TransferProgress(ctx, resumedBytes + total, 5000, 'mid-transfer');
     progress.bytesDone = resumedBytes;
@@ -344,13 +363,13 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
     try {
       for (const [i, p] of plans.entries()) {
         checkAborted(signal);
-        if (!p.base) scaffold.push(...await remote.ensureDataset(parentOf(p.target)));
+        if (!p.base) await ensureParent(p.target);
         ctx.log(`${p.base ? `incremental from ${p.base.name}` : 'full'}: ${p.source}@${snapName} → ${p.target}`);
         const before = progress.bytesDone;
         const recv = standby;
         standby = i + 1 < plans.length ? session.spawnStandby() : null; // for the next dataset
         try {
-          await transfer(session, rcaps, p, progress, signal, recv);
+          await transfer(session, rcaps, p, datasetProps(p), progress, signal, recv);
         } catch (e) {
           // The stream broke (a dropped connection, say), but the receive may have had it all: decide
           // by what is on the target once that receive has ended, over a new connection.
@@ -383,9 +402,7 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
         const got = (await remote.get([full], ['guid'])).get(full)?.guid;
         if (got !== p.snap.guid) throw new ExecError('zfs', `GUID mismatch after receive: ${full} has ${got ?? 'nothing'}, source has ${p.snap.guid}`);
         await remote.set(full, snapProps);
-        if (!p.base) {
-          await remote.set(p.target, { [USER_PROP_JOB]: String(job.id), [USER_PROP_GENERATION]: String(generation), [USER_PROP_SOURCE]: p.source });
-        }
+        if (!p.base && !rcaps.recvSetProps) await remote.set(p.target, datasetProps(p));
         if (params.guest?.properties && roots.includes(p.source)) await remote.set(p.target, params.guest.properties);
       }
     } finally {
@@ -435,7 +452,7 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
 
     // ---- catalog ----------------------------------------------------------------------------------
     phase('finalizing');
-    const catalog = await readCatalog(remote, target.backupRoot, job.id);
+    const catalog = await readCatalog(remote, target.backupRoot, job.id, { guestMetadata: job.mode !== 'dataset' });
     const bytesSent = resumedBytes + results.reduce((n, r) => n + r.bytes, 0);
     if (signal.aborted) ctx.log('cancel arrived after the data was safely on the target: the backup completed');
     ctx.log(`done: ${results.length} dataset(s), ${bytesSent} bytes${resumedBytes ? ` (${resumedBytes} of them resuming an interrupted receive)` : ''}, ${pruned.length} snapshot(s) pruned`);
@@ -511,8 +528,8 @@ function newerThan(target: SnapshotInfo[], base: SnapshotInfo): SnapshotInfo[] {
 }
 
 /** Refuse when the target's backup root (GUID `rguid`) and a source root are the same dataset tree on this host. */
-async function checkNotSameTree(local: Zfs, rguid: string, roots: string[], backupRoot: string): Promise<void> {
-  if ((await local.guidIfExists(backupRoot)) !== rguid) return; // a different pool/host
+function checkNotSameTree(localGuid: string | null, rguid: string, roots: string[], backupRoot: string): void {
+  if (localGuid !== rguid) return; // a different pool/host
   for (const r of roots) {
     if (isSameOrDescendant(r, backupRoot) || isSameOrDescendant(backupRoot, r)) {
       throw new ExecError('target-not-ready', `source ${r} and backup root ${backupRoot} are the same dataset tree`);
@@ -538,12 +555,14 @@ async function estimate(local: Zfs, caps: ZfsCapabilities, p: DatasetPlan, src: 
 }
 
 /** `zfs send …` → `ssh … zfs recv …` (send-pipe.ts), counting into `progress`. */
-async function transfer(session: SshSession, rcaps: ZfsCapabilities, p: DatasetPlan, progress: TransferProgress, signal: AbortSignal, standby: ChildProcess | null): Promise<void> {
+/** `recvProps`: set on the received dataset by the receive itself (`recv -o`), where zfs has it. */
+async function transfer(session: SshSession, rcaps: ZfsCapabilities, p: DatasetPlan, recvProps: Record<string, string>, progress: TransferProgress, signal: AbortSignal, standby: ChildProcess | null): Promise<void> {
+  const setOnReceive = rcaps.recvSetProps ? Object.entries(recvProps).flatMap(([k, v]) => ['-o', `${k}=${v}`]) : [];
   await sendToTarget({
     sendArgv: ['zfs', 'send', ...(p.raw ? ['-w'] : []), ...(p.base ? ['-i', p.base.full] : []), p.snap.full],
     // never -F: nothing on the target is rolled back or destroyed by a receive. -s: a cut stream
     // leaves a resume token, and the next run sends only the rest (resume.ts).
-    recvArgv: ['zfs', 'recv', ...(rcaps.resumableRecv ? ['-s'] : []), ...(rcaps.recvNoMount ? ['-u'] : []), p.target],
+    recvArgv: ['zfs', 'recv', ...(rcaps.resumableRecv ? ['-s'] : []), ...(rcaps.recvNoMount ? ['-u'] : []), ...setOnReceive, p.target],
     session, signal, standby, onBytes: (n) => progress.add(n), what: { send: p.snap.full, recv: p.target },
   });
 }

@@ -30,14 +30,19 @@ export function catalogFromTree(tree: DatasetInfo[], guestProps: Map<string, Rec
     }));
 }
 
-/** Catalog of `root` (or of one job's subtree `root/j<jobId>`) through an open zfs adapter. */
-export async function readCatalog(zfs: Zfs, backupRoot: string, jobId?: number): Promise<CatalogDataset[]> {
+/**
+ * Catalog of `root` (or of one job's subtree `root/j<jobId>`) through an open zfs adapter.
+ * `guestMetadata: false` (a dataset job's own catalog) skips reading the `lifeboat:guest*`
+ * properties, which only guest jobs set: one `zfs get all` less per run.
+ */
+export async function readCatalog(zfs: Zfs, backupRoot: string, jobId?: number, opts: { guestMetadata?: boolean } = {}): Promise<CatalogDataset[]> {
   const base = jobId === undefined ? backupRoot : `${backupRoot}/j${jobId}`;
   const tree = await zfs.treeIfExists(base, true);
   if (!tree.length) {
     if (jobId === undefined) throw new ExecError('target-not-ready', `backup root ${backupRoot} does not exist on ${zfs.host.label}`);
     return [];
   }
+  if (opts.guestMetadata === false) return catalogFromTree(tree, new Map());
   // guest metadata: every locally set / received property, filtered to lifeboat:guest*
   const local = parseGetHp(await zfs.run(['get', '-Hp', '-r', '-s', 'local,received', '-o', 'name,property,value', 'all', base], `zfs get all ${base}`));
   const guest = new Map<string, Record<string, string | null>>();

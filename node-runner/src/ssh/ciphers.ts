@@ -22,8 +22,13 @@ export function cpuHasAes(cpuinfo?: string): boolean {
 
 let cached: string | null | undefined;
 
+/** The `-o Ciphers=…` value for a CPU described by `cpuinfo` (this one's when omitted), or null to keep ssh's own order. */
+export function cipherListFor(cpuinfo?: string): string | null {
+  return cpuHasAes(cpuinfo) ? AES_FIRST.join(',') : null;
+}
+
 /** Value for `-o Ciphers=…` (OpenSSH's default set, AES-GCM first), or null to keep ssh's own order. */
 export function cipherList(): string | null {
-  if (cached === undefined) cached = cpuHasAes() ? AES_FIRST.join(',') : null;
+  if (cached === undefined) cached = cipherListFor();
   return cached;
 }

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { ExecError, type ErrorClass, type TargetSpec } from '../executors/types.ts';
-import { execArgv, killChild, spawnArgv, waitExit, type CmdResult, type ExecOptions } from '../zfs/exec.ts';
+import { execArgv, killChild, spawnArgv, waitExit, waitExitDrained, type CmdResult, type ExecOptions } from '../zfs/exec.ts';
 import type { ZfsHost } from '../zfs/zfs.ts';
 import { cipherList } from './ciphers.ts';
 import { classifySsh, describeSshFailure } from './errors.ts';
@@ -246,11 +246,11 @@ export class SshSession implements ZfsHost {
     await this.shell?.close();
     const m = this.master;
     if (m && m.exitCode === null && m.signalCode === null) {
-      await execArgv([this.bin(), '-F', '/dev/null', '-o', `ControlPath=${this.controlPath}`, '-O', 'exit', '--', this.host()], { timeoutMs: 5000 });
-      const done = waitExit(m);
-      const t = setTimeout(() => killChild(m, 1000), 2000);
+      // SIGTERM ends a master as `ssh -O exit` does (socket removed, connection closed), without
+      // starting another ssh process for it; SIGKILL a second later if it is still there
+      const done = waitExitDrained(m, 1000);
+      killChild(m, 1000);
       await done;
-      clearTimeout(t);
     }
     await rm(this.dir, { recursive: true, force: true });
   }

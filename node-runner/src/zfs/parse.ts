@@ -95,7 +95,7 @@ export function parseCapabilities(usage: string, versionOut: string | null): Zfs
     listParsable: list.has('p'),
     multiSnapshot: /^\s*snapshot\b.*@\S*>?\s+\.\.\./m.test(usage),
     encryption: send.has('w') && /^\s*load-key\b/m.test(usage),
-    multiSet: /^\s*set <property=value> \.\.\. /m.test(usage),
+    multiSet: /^\s*set (\[-\w+\] )*<property=value> \.\.\. /m.test(usage), // 2.3: `set [-u] <property=value> ...`
   };
 }
 

@@ -213,24 +213,52 @@ export class Zfs {
    * Create `name` and each missing ancestor, one level per call (so exactly what was created is
    * known), every one with canmount=off unless `mountable`: Linux lets only root mount, so a
    * delegated (non-root) `zfs create` of a mountable filesystem exits 1 after creating it, and
-   * `create -p` would also try to mount each parent. `leafProps` apply to `name` only. Returns what
-   * was created, parents first (docs/zfs.md: creating datasets).
+   * `create -p` would also try to mount each parent. `props` are `name`'s own, or a function giving
+   * each created level its own. Besides the creates, one listing of the chain and one GUID read.
+   * Returns what was created, parents first (docs/zfs.md: creating datasets); `into` gets the same,
+   * also when a create fails halfway, so the caller can remove what this call left.
    */
-  async ensureDataset(name: string, leafProps: Record<string, string> = {}, opts: { mountable?: boolean; missingPool?: ErrorClass } = {}): Promise<{ name: string; guid: string }[]> {
+  async ensureDataset(
+    name: string,
+    props: Record<string, string> | ((level: string) => Record<string, string>) = {},
+    opts: { mountable?: boolean; missingPool?: ErrorClass; into?: { name: string; guid: string }[] } = {},
+  ): Promise<{ name: string; guid: string }[]> {
     const parts = name.split('/');
-    const missing: string[] = [];
-    for (let i = parts.length; i >= 1; i--) {
-      const n = parts.slice(0, i).join('/');
-      if (await this.exists(n)) break;
-      missing.unshift(n);
-    }
-    if (missing.length && !missing[0].includes('/')) throw new ExecError(opts.missingPool ?? 'target-not-ready', `pool ${missing[0]} does not exist on ${this.host.label}`);
-    const created: { name: string; guid: string }[] = [];
-    for (const n of missing) {
-      await this.create(n, { ...(opts.mountable ? {} : { canmount: 'off' }), ...(n === name ? leafProps : {}) }, false);
-      created.push({ name: n, guid: (await this.get([n], ['guid'])).get(n)?.guid ?? '' });
+    const chain = parts.map((_, i) => parts.slice(0, i + 1).join('/'));
+    const there = await this.existing(chain);
+    let first = chain.length;
+    while (first > 0 && !there.has(chain[first - 1])) first--;
+    const missing = chain.slice(first);
+    if (!missing.length) return [];
+    if (!missing[0].includes('/')) throw new ExecError(opts.missingPool ?? 'target-not-ready', `pool ${missing[0]} does not exist on ${this.host.label}`);
+    const propsOf = typeof props === 'function' ? props : (n: string) => (n === name ? props : {});
+    const made: string[] = [];
+    let created: { name: string; guid: string }[] = [];
+    try {
+      for (const n of missing) {
+        await this.create(n, { ...(opts.mountable ? {} : { canmount: 'off' }), ...propsOf(n) }, false);
+        made.push(n);
+      }
+    } finally {
+      if (made.length) {
+        // read also after a cancel (not this adapter's signal); an unreadable GUID stays '', and
+        // whoever removes scaffolding by GUID then leaves that dataset alone
+        const guids = await new Zfs(this.host).get(made, ['guid']).catch(() => new Map<string, Record<string, string>>());
+        created = made.map((n) => ({ name: n, guid: guids.get(n)?.guid ?? '' }));
+        opts.into?.push(...created);
+      }
     }
     return created;
+  }
+
+  /** Which of `names` exist: one `zfs get` (zfs reports each missing one and goes on). */
+  async existing(names: string[]): Promise<Set<string>> {
+    const res = await this.host.exec(['zfs', 'get', '-H', '-o', 'name', 'type', ...names], { signal: this.signal });
+    const other = res.stderr.split('\n').filter((l) => l.trim() && !/does not exist/.test(l));
+    if (res.code !== 0 && (other.length || !res.stderr.trim())) {
+      throw new ExecError(this.host.classify(res, 'zfs'), `zfs get type ${names.join(' ')} on ${this.host.label}: ${oneLine(res.stderr)}`);
+    }
+    return new Set(res.stdout.split('\n').filter((l) => names.includes(l)));
   }
 
   /** `zfs set`: all properties in one call where zfs takes several (OpenZFS), else one at a time (zfs-fuse). */
