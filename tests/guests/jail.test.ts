@@ -2,6 +2,7 @@
 // here) and real zfs-fuse datasets mounted at the jails' paths.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -184,6 +185,37 @@ describe('jail provider', () => {
     expect(g2.config).toMatchObject({ 'exec.start': ['/bin/sh /etc/rc'] });
     await expect(p.applyNetwork('www', { 'ip4.addr': ['1.2.3.4'] })).rejects.toMatchObject({ code: 'not-found' });
     await expect(p.checkRegister({ kind: 'jail', id: 'bad name', name: 'x', roots: [], network: null })).rejects.toMatchObject({ code: 'invalid' });
+  });
+
+  it('hostile metadata: exec.* and mount.fstab never reach jail.conf.d; values that would add statements are refused with nothing written', async () => {
+    const p = prov();
+    await zfs('create', '-o', `mountpoint=${pool.mountpoint}/restored3/www3`, `${pool.name}/restored3`);
+    const canary = join(dir, 'canary');
+    const hostile = {
+      'exec.prestart': [`touch ${canary}`], 'exec.created': [`touch ${canary}`], 'exec.poststart': [`touch ${canary}`],
+      'exec.start': [`touch ${canary}`], 'mount.fstab': ['/etc/fstab'], 'host.hostname': ['www3.example.org'], 'allow.raw_sockets': true,
+    };
+    // a value that would close the quote and add a statement, a parameter name that is a block: refused first
+    for (const [config, network] of [
+      [{ 'host.hostname': [`x"; exec.start = "touch ${canary}`] }, null],
+      [{ 'devfs_ruleset': ['4; exec.start = x'] }, null],
+      [null, { 'ip4.addr': ['10.0.0.1\n* { exec.start = "id"; }'] }],
+    ] as [Record<string, unknown> | null, Record<string, unknown> | null][]) {
+      await expect(p.checkRegister({ kind: 'jail', id: 'www3', name: 'www3', roots: [], network, config })).rejects.toMatchObject({ code: 'invalid' });
+      await expect(p.register({ kind: 'jail', id: 'www3', name: 'www3', roots: [`${pool.name}/restored3`], network, config })).rejects.toMatchObject({ code: 'invalid' });
+      expect(existsSync(join(confD, 'www3.conf'))).toBe(false);
+    }
+    const logs: string[] = [];
+    await p.register({ kind: 'jail', id: 'www3', name: 'www3', roots: [`${pool.name}/restored3`], network: { 'ip4.addr': ['10.0.0.9/24'], 'exec.start': ['x'] }, config: hostile, sourceId: 'www"\n* { exec.start = "id"; }', log: (l) => logs.push(l) });
+    const text = await readFile(join(confD, 'www3.conf'), 'utf8');
+    const [def] = parseJailConf(text, 'www3.conf');
+    expect(Object.fromEntries(def.params)).toEqual({
+      name: ['www3'], 'exec.start': ['/bin/sh /etc/rc'], 'exec.stop': ['/bin/sh /etc/rc.shutdown'], 'exec.clean': true, 'mount.devfs': true,
+      'host.hostname': ['www3.example.org'], 'allow.raw_sockets': true, 'ip4.addr': ['10.0.0.9/24'], path: [`${pool.mountpoint}/restored3/www3`],
+    });
+    expect(text).not.toContain(canary);
+    expect(parseJailConf(text, 'www3.conf').map((d) => d.name)).toEqual(['www3']); // no block smuggled in through the comment
+    expect(logs.join('\n')).toMatch(/not taken from the target's metadata .*exec\.prestart.*mount\.fstab/);
   });
 });
 

@@ -168,4 +168,39 @@ describe('vm-bhyve provider', () => {
     await zfs('create', `${pool.name}/elsewhere`);
     await expect(p.register({ kind: 'vm', id: 'web3', name: 'web3', roots: [`${pool.name}/elsewhere`], network: null })).rejects.toMatchObject({ code: 'invalid' });
   });
+
+  it('hostile metadata: a source name that is a path, a link out of the VM directory, injected conf lines — refused or ignored, nothing outside touched', async () => {
+    const p = prov();
+    await zfs('create', `${pool.name}/vm/web4`);
+    const outside = join(dir, 'outside.conf'); // stands for /etc/rc.conf
+    await writeFile(outside, 'keep me\n');
+    const rel = `../../../../../../../../..${outside.replace(/\.conf$/, '')}`;
+    for (const bad of [{ sourceName: rel }, { sourceId: rel }, { sourceName: 'web;x' }]) {
+      const e = await p.register({ kind: 'vm', id: 'web4', name: 'web4', roots: [`${pool.name}/vm/web4`], network: null, ...bad }).catch((x) => x);
+      expect(e.code, JSON.stringify(bad)).toBe('invalid');
+      expect(e.message).toMatch(/not a valid vm-bhyve name/);
+    }
+    // a conf inside the restored directory that is a symlink to a file outside: not read, not removed
+    const { symlink } = await import('node:fs/promises');
+    await symlink(outside, join(vmRoot, 'web4', 'web.conf'));
+    await expect(p.register({ kind: 'vm', id: 'web4', name: 'web4', roots: [`${pool.name}/vm/web4`], network: null, sourceId: 'web', sourceName: 'web' }))
+      .rejects.toMatchObject({ code: 'invalid' });
+    expect(await readFile(outside, 'utf8')).toBe('keep me\n');
+    expect(existsSync(join(vmRoot, 'web4', 'web4.conf'))).toBe(false);
+    // network values that would add lines to the conf (read by sh): refused before anything is written
+    await rm(join(vmRoot, 'web4', 'web.conf'));
+    await writeFile(join(vmRoot, 'web4', 'web.conf'), WEB_CONF());
+    const inject = { interfaces: [{ type: 'virtio-net', switch: 'public"\nloader="grub' }] };
+    await expect(p.checkRegister({ kind: 'vm', id: 'web4', name: 'web4', roots: [], network: inject, sourceName: 'web' })).rejects.toMatchObject({ code: 'invalid' });
+    await expect(p.register({ kind: 'vm', id: 'web4', name: 'web4', roots: [`${pool.name}/vm/web4`], network: inject, sourceName: 'web' })).rejects.toMatchObject({ code: 'invalid' });
+    expect(existsSync(join(vmRoot, 'web4', 'web4.conf'))).toBe(false);
+    expect(existsSync(join(vmRoot, 'web4', 'web.conf'))).toBe(true);
+    // allowed keys kept, unknown ones left out and named in the log
+    const logs: string[] = [];
+    await p.register({ kind: 'vm', id: 'web4', name: 'web4', roots: [`${pool.name}/vm/web4`], network: { interfaces: [{ type: 'e1000', switch: 'lan', slot: '3' }] }, sourceName: 'web', log: (l) => logs.push(l) });
+    const conf = parseVmConf(await readFile(join(vmRoot, 'web4', 'web4.conf'), 'utf8'));
+    expect([...conf.keys()].filter((k) => k.startsWith('network'))).toEqual(['network0_type', 'network0_switch']);
+    expect(conf.get('loader')).toBe('uefi');
+    expect(logs.join('\n')).toMatch(/not taken from the target's network metadata .*interfaces\[0\]\.slot/);
+  });
 });

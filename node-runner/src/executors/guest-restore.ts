@@ -28,7 +28,7 @@ export async function runGuestOobRestore(params: OobRestoreParams, ctx: ExecCont
     throw new ExecError('source-state', `${meta.kind} ${meta.name} has ${meta.roots.length} dataset roots; restore it from its job (all roots as one set) rather than one dataset out of band`);
   }
   const providers = providersFromConfig(guests);
-  const opts = { newId: params.newGuestId == null ? null : String(params.newGuestId), roots: [params.destination], restoreNetwork: params.restoreNetwork };
+  const opts = { newId: params.newGuestId == null ? null : String(params.newGuestId), roots: [params.destination], restoreNetwork: params.restoreNetwork, log: (l: string) => ctx.log(l) };
   await checkGuestRestore(providers, meta, opts); // an existing guest id: refused before any data moves
   const result = await runOobRestore(params, ctx);
   const guest = await registerRestoredGuest(providers, meta, opts);

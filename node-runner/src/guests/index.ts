@@ -131,6 +131,8 @@ export interface GuestRestoreOptions {
   roots: string[];
   /** restoreNetwork: apply the backed-up network metadata; false registers without network configuration. */
   restoreNetwork: boolean;
+  /** The event log (what the provider left out of the metadata). */
+  log?: (line: string) => void;
 }
 
 /**
@@ -154,7 +156,7 @@ export function restoreSpec(meta: GuestMetadata, opts: GuestRestoreOptions): Reg
     roots: [...opts.roots],
     network: opts.restoreNetwork ? meta.network : null,
     config: meta.config,
-    sourceId: meta.id, sourceName: meta.name,
+    sourceId: meta.id, sourceName: meta.name, log: opts.log,
   };
 }
 

@@ -3,13 +3,16 @@
 // tell failures, so the state is re-read with jls afterwards). A jail's id and name are its jail
 // name; its roots are the dataset mounted exactly at its `path` plus any `zfs.dataset` (FreeBSD 14).
 // Network metadata: ip4/ip6 (addr, saddrsel), interface, vnet, vnet.interface, ip_hostname.
-// register() writes jail.conf.d/<id>.conf; applyNetwork() rewrites the jail's jail.conf.d file
-// (the file is regenerated from its parsed parameters: comments in it are not kept).
+// register() writes jail.conf.d/<id>.conf from the allow-listed metadata (restore-config.ts) plus
+// what it computes itself (path, zfs.dataset, the standard exec.start/exec.stop of /etc/rc);
+// applyNetwork() rewrites the jail's jail.conf.d file (the file is regenerated from its parsed
+// parameters: comments in it are not kept).
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { isValidDatasetName } from '../zfs/parse.ts';
 import { formatJailBlock, readJailConfFile, type JailDef, type JailParamValue } from './jailconf.ts';
+import { jailParamsFromMetadata } from './restore-config.ts';
 import {
   GuestError, DEFAULT_START_TIMEOUT_MS, DEFAULT_STOP_TIMEOUT_MS,
   type GuestInfo, type GuestProvider, type RegisterGuestSpec,
@@ -160,6 +163,7 @@ export class JailProvider implements GuestProvider {
       throw new GuestError('exists', `a jail named "${spec.id}" already exists`);
     }
     if ((await this.running()).some((r) => r.name === spec.id)) throw new GuestError('exists', `a jail named "${spec.id}" is running`);
+    jailParamsFromMetadata(spec.config ?? null, spec.network); // metadata that does not fit: refused before any data moves
   }
 
   async register(spec: RegisterGuestSpec): Promise<GuestInfo> {
@@ -168,26 +172,25 @@ export class JailProvider implements GuestProvider {
       const root = spec.roots[0];
       const path = root ? await mountpointOf(root) : null;
       if (!path) throw new GuestError('invalid', `the restored jail root ${root ?? '(none)'} is not a mounted filesystem`);
-      const params = new Map<string, JailParamValue>();
-      const cfg = spec.config ?? {};
-      for (const [k, v] of Object.entries(cfg)) {
-        if (JAIL_NETWORK_PARAM.test(k) || k === 'path' || k === 'name' || k === 'zfs.dataset' || k.startsWith('$')) continue;
-        if (v === true || (Array.isArray(v) && v.every((x) => typeof x === 'string'))) params.set(k, v as JailParamValue);
+      const fromMetadata = jailParamsFromMetadata(spec.config ?? null, spec.network);
+      if (fromMetadata.dropped.length) {
+        spec.log?.(`jail ${spec.id}: not taken from the target's metadata (not on the allow-list of restorable jail parameters): ${fromMetadata.dropped.join(', ')}`);
       }
-      if (!Object.keys(cfg).length) {
-        params.set('exec.start', ['/bin/sh /etc/rc']);
-        params.set('exec.stop', ['/bin/sh /etc/rc.shutdown']);
-        params.set('exec.clean', true);
-        params.set('mount.devfs', true);
-      }
+      // the standard start/stop of a FreeBSD jail: commands never come from a target
+      const params = new Map<string, JailParamValue>([
+        ['exec.start', ['/bin/sh /etc/rc']],
+        ['exec.stop', ['/bin/sh /etc/rc.shutdown']],
+        ['exec.clean', true],
+        ['mount.devfs', true],
+        ...fromMetadata.params,
+      ]);
       params.set('host.hostname', params.get('host.hostname') ?? [spec.id]);
       params.set('path', [path]);
       const extra = spec.roots.slice(1);
       if (extra.length) params.set('zfs.dataset', extra);
-      for (const [k, v] of Object.entries(spec.network ?? {})) {
-        if (JAIL_NETWORK_PARAM.test(k) && (v === true || Array.isArray(v))) params.set(k, v as JailParamValue);
-      }
-      const header = `# ${spec.id}: registered by lifeboat-runner${spec.sourceId && spec.sourceId !== spec.id ? ` (restored from jail ${spec.sourceId})` : ''}${spec.network ? '' : '; network configuration not restored'}\n`;
+      // the source name comes from the target: in a comment line, as a JSON string (no line breaks)
+      const from = spec.sourceId && spec.sourceId !== spec.id ? ` (restored from jail ${JAIL_NAME.test(spec.sourceId) ? spec.sourceId : JSON.stringify(spec.sourceId.slice(0, 64))})` : '';
+      const header = `# ${spec.id}: registered by lifeboat-runner${from}${spec.network ? '' : '; network configuration not restored'}\n`;
       await atomicWrite(join(this.jailConfDir, `${spec.id}.conf`), formatJailBlock(spec.id, params, header));
       const g = await this.get(spec.id);
       if (!g) throw new GuestError('command-failed', `jail ${spec.id} was written to ${this.jailConfDir} but cannot be read back`);
@@ -201,13 +204,9 @@ export class JailProvider implements GuestProvider {
       const defs = readJailConfFile(file);
       const d = defs.find((x) => x.name === id);
       if (!d) throw new GuestError('not-found', `jail "${id}" has no file ${file}; network metadata is applied to jail.conf.d files only`);
+      const { params } = jailParamsFromMetadata(null, network);
       for (const k of [...d.params.keys()]) if (JAIL_NETWORK_PARAM.test(k)) d.params.delete(k);
-      for (const [k, v] of Object.entries(network)) {
-        if (!JAIL_NETWORK_PARAM.test(k)) continue;
-        if (v === true) d.params.set(k, true);
-        else if (Array.isArray(v)) d.params.set(k, v.map(String));
-        else if (typeof v === 'string') d.params.set(k, [v]);
-      }
+      for (const [k, v] of params) d.params.set(k, v);
       await atomicWrite(file, defs.map((x) => formatJailBlock(x.name, x.params)).join('\n'));
     });
   }

@@ -200,6 +200,10 @@ export function formatJailBlock(name: string, params: Map<string, JailParamValue
   const entries = params instanceof Map ? [...params.entries()] : Object.entries(params);
   const lines = entries
     .filter(([k]) => !k.startsWith('$') && k !== 'name')
-    .map(([k, v]) => (v === true ? `\t${k};` : `\t${k} = ${v.map(quote).join(', ')};`));
+    .map(([k, v]) => {
+      // a parameter name is written bare: anything but jail(8)'s name characters could end the statement
+      if (!/^[A-Za-z0-9_][A-Za-z0-9_.]*$/.test(k)) throw new Error(`not a jail parameter name: ${JSON.stringify(k)}`);
+      return v === true ? `\t${k};` : `\t${k} = ${v.map(quote).join(', ')};`;
+    });
   return `${header}${quote(name)} {\n${lines.join('\n')}\n}\n`;
 }

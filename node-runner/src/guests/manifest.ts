@@ -21,6 +21,7 @@ import {
   GuestError, DEFAULT_START_TIMEOUT_MS, DEFAULT_STOP_TIMEOUT_MS,
   type GuestInfo, type GuestKind, type GuestProvider, type RegisterGuestSpec,
 } from './types.ts';
+import { checkManifestMetadata } from './restore-config.ts';
 import { Mutex, atomicWrite, isPlainObject, mustRun, runCmd, waitUntil } from './util.ts';
 
 interface Commands { stop?: string[]; start?: string[]; status?: string[] }
@@ -147,6 +148,7 @@ export class ManifestProvider implements GuestProvider {
   }
 
   async checkRegister(spec: RegisterGuestSpec): Promise<void> {
+    checkManifestMetadata(spec.id, spec.name, spec.network, spec.config); // from the target: checked first
     const m = await this.load();
     if (m.guests.some((g) => g.id === spec.id)) throw new GuestError('exists', `a guest with id "${spec.id}" already exists in ${this.path}`);
     if (!spec.roots.length || !spec.roots.every(isValidDatasetName)) throw new GuestError('invalid', `register ${spec.id}: roots must be dataset names`);

@@ -36,6 +36,8 @@ export interface RegisterGuestSpec {
   /** The guest's id/name on the node it was backed up from (vm-bhyve: the conf file name inside the restored directory). */
   sourceId?: string | null;
   sourceName?: string | null;
+  /** The event log: what the provider left out of the metadata, and why. */
+  log?: (line: string) => void;
 }
 
 export interface GuestProvider {

@@ -5,16 +5,16 @@
 // `diskN_dev="custom"` disk on /dev/zvol/<dataset> outside it (possibly on other pools).
 // Network metadata: { interfaces: [{ type, switch, mac, device, … }] } from networkN_* keys.
 // stop = `vm stop NAME` (ACPI), wait up to the stop timeout, then `vm poweroff -f NAME`.
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { lstat, readFile, unlink } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { isValidDatasetName } from '../zfs/parse.ts';
 import {
   GuestError, DEFAULT_START_TIMEOUT_MS, DEFAULT_STOP_TIMEOUT_MS,
   type GuestInfo, type GuestProvider, type RegisterGuestSpec,
 } from './types.ts';
-import { Mutex, atomicWrite, isPlainObject, mountedDatasets, mountpointOf, oneLine, outermostRoots, runCmd, trimSlash, waitUntil } from './util.ts';
+import { VM_BHYVE_NAME, vmNicSettingsFromMetadata } from './restore-config.ts';
+import { Mutex, atomicWrite, mountedDatasets, mountpointOf, oneLine, outermostRoots, runCmd, trimSlash, waitUntil } from './util.ts';
 
 export interface VmListRow { name: string; datastore: string; loader: string; cpu: string; memory: string; vnc: string; auto: string; state: string; running: boolean; pid: number | null }
 
@@ -53,7 +53,11 @@ export function parseVmConf(text: string): Map<string, string> {
   return m;
 }
 
-const confQuote = (v: string) => `"${v.replace(/(["\\$`])/g, '\\$1')}"`;
+const confQuote = (v: string) => {
+  // one line per key: a line break in a value would start a line of its own (vm-bhyve's conf is read by sh)
+  if (/[\u0000-\u001f\u007f]/.test(v)) throw new GuestError('invalid', `a vm-bhyve setting with a control character: ${JSON.stringify(v.slice(0, 64))}`);
+  return `"${v.replace(/(["\\$`])/g, '\\$1')}"`;
+};
 
 /** Set (value string) or remove (null) keys in conf text, keeping every other line as it is. */
 export function updateVmConf(text: string, changes: Record<string, string | null>): string {
@@ -90,16 +94,15 @@ export function vmNetworkFromConf(conf: Map<string, string>): Record<string, unk
   return list.length ? { interfaces: list } : null;
 }
 
-/** { interfaces: [...] } → conf changes (every existing networkN_* key removed first). */
-export function vmNetworkToConf(conf: Map<string, string>, network: Record<string, unknown> | null): Record<string, string | null> {
+/**
+ * { interfaces: [...] } → conf changes: every existing networkN_* key removed, then the
+ * allow-listed, checked settings of the metadata (restore-config.ts); `dropped` names the rest.
+ */
+export function vmNetworkToConf(conf: Map<string, string>, network: Record<string, unknown> | null): { changes: Record<string, string | null>; dropped: string[] } {
   const changes: Record<string, string | null> = {};
   for (const k of conf.keys()) if (NET_KEY.test(k)) changes[k] = null;
-  const ifs = network && Array.isArray(network.interfaces) ? network.interfaces : [];
-  ifs.forEach((nic, i) => {
-    if (!isPlainObject(nic)) return;
-    for (const [k, v] of Object.entries(nic)) if (/^[a-z0-9_]+$/.test(k) && (typeof v === 'string' || typeof v === 'number')) changes[`network${i}_${k}`] = String(v);
-  });
-  return changes;
+  const { settings, dropped } = vmNicSettingsFromMetadata(network);
+  return { changes: { ...changes, ...settings }, dropped };
 }
 
 export interface VmBhyveOptions { vmDir: string; stopTimeoutMs?: number; startTimeoutMs?: number }
@@ -205,7 +208,12 @@ export class VmBhyveProvider implements GuestProvider {
   }
 
   async checkRegister(spec: RegisterGuestSpec): Promise<void> {
-    if (!/^[A-Za-z0-9][.A-Za-z0-9_-]{0,46}[A-Za-z0-9]$/.test(spec.id)) throw new GuestError('invalid', `"${spec.id}" is not a valid vm-bhyve name`);
+    if (!VM_BHYVE_NAME.test(spec.id)) throw new GuestError('invalid', `"${spec.id}" is not a valid vm-bhyve name`);
+    // the source's names come from the target and locate a file: vm-bhyve's own naming rule first
+    for (const n of [spec.sourceId, spec.sourceName]) {
+      if (n && !VM_BHYVE_NAME.test(n)) throw new GuestError('invalid', `the VM name in the target's metadata (${JSON.stringify(n.slice(0, 64))}) is not a valid vm-bhyve name; nothing was registered`);
+    }
+    vmNicSettingsFromMetadata(spec.network); // network metadata that does not fit: refused before any data moves
     if ((await this.vmList()).some((r) => r.name === spec.id)) throw new GuestError('exists', `a VM named "${spec.id}" already exists`);
   }
 
@@ -221,16 +229,25 @@ export class VmBhyveProvider implements GuestProvider {
       const dir = `${store.path}/${spec.id}`;
       const mp = spec.roots[0] ? await mountpointOf(spec.roots[0]) : null;
       if (mp !== dir) throw new GuestError('invalid', `the restored VM root ${spec.roots[0] ?? '(none)'} is mounted at ${mp ?? 'nothing'}, not at ${dir}`);
-      const candidates = [spec.sourceName, spec.sourceId, spec.id].filter((x): x is string => !!x);
-      const from = candidates.map((n) => join(dir, `${n}.conf`)).find((p) => existsSync(p));
+      const candidates = [spec.sourceName, spec.sourceId, spec.id].filter((x): x is string => !!x && VM_BHYVE_NAME.test(x));
+      // a plain file directly inside the restored directory (never a link out of it)
+      const inDir = async (n: string) => {
+        const p = resolve(dir, `${n}.conf`);
+        if (dirname(p) !== resolve(dir)) return null;
+        const st = await lstat(p).catch(() => null);
+        return st?.isFile() ? p : null;
+      };
+      let from: string | null = null;
+      for (const n of candidates) if ((from = await inDir(n))) break;
       if (!from) throw new GuestError('invalid', `no vm-bhyve configuration (${candidates.map((n) => `${n}.conf`).join(' or ')}) in ${dir}`);
       const text = await readFile(from, 'utf8');
       const conf = parseVmConf(text);
-      const changes = vmNetworkToConf(conf, spec.network);
+      const { changes, dropped } = vmNetworkToConf(conf, spec.network);
+      if (dropped.length) spec.log?.(`VM ${spec.id}: not taken from the target's network metadata (not on the allow-list): ${dropped.join(', ')}`);
       if (spec.sourceId && spec.sourceId !== spec.id) changes.uuid = randomUUID();
       const to = join(dir, `${spec.id}.conf`);
       await atomicWrite(to, updateVmConf(text, changes));
-      if (from !== to) await import('node:fs/promises').then((fs) => fs.unlink(from));
+      if (from !== resolve(to)) await unlink(from); // renamed: the old name came with the restored directory
       const g = await this.get(spec.id);
       if (!g) throw new GuestError('command-failed', `VM ${spec.id} was registered in ${dir} but \`vm list\` does not show it`);
       return g;
@@ -242,7 +259,7 @@ export class VmBhyveProvider implements GuestProvider {
       const row = await this.row(id);
       const file = join(await this.storePath(row.datastore), id, `${id}.conf`);
       const text = await readFile(file, 'utf8');
-      await atomicWrite(file, updateVmConf(text, vmNetworkToConf(parseVmConf(text), network)));
+      await atomicWrite(file, updateVmConf(text, vmNetworkToConf(parseVmConf(text), network).changes));
     });
   }
 }
