@@ -100,6 +100,15 @@ describe('manifest provider', () => {
     const results = await Promise.allSettled([1, 2, 3].map(() => prov.register({ kind: 'jail', id: 'j9', name: 'j9', roots: ['tank/j9'], network: null })));
     expect(results.filter((r) => r.status === 'fulfilled').length).toBe(1);
   });
+
+  it('two events registering at once (each with its own provider instance) both land in the one manifest', async () => {
+    const p = await manifest({ guests: [] }, 'two-events.json');
+    const ids = Array.from({ length: 8 }, (_, i) => `2${i}`);
+    // every event builds its own providers (providersFromConfig), as the runner does
+    await Promise.all(ids.map((id) => new ManifestProvider(p).register({ kind: 'vm', id, name: `vm ${id}`, roots: [`tank/r/${id}`], network: null })));
+    const saved = JSON.parse(await readFile(p, 'utf8'));
+    expect(saved.guests.map((x: { id: string }) => x.id).sort()).toEqual(ids);
+  });
 });
 
 describe('OOB guest restore helpers', () => {

@@ -17,7 +17,7 @@ import {
   GuestError, DEFAULT_START_TIMEOUT_MS, DEFAULT_STOP_TIMEOUT_MS,
   type GuestInfo, type GuestProvider, type RegisterGuestSpec,
 } from './types.ts';
-import { Mutex, atomicWrite, mountedDatasets, mountpointOf, oneLine, runCmd, trimSlash, waitUntil } from './util.ts';
+import { lockFor, atomicWrite, mountedDatasets, mountpointOf, oneLine, runCmd, trimSlash, waitUntil } from './util.ts';
 
 export const JAIL_NETWORK_PARAM = /^(ip4|ip6)(\.addr|\.saddrsel|\.nosaddrsel)?$|^interface$|^vnet(\.interface)?$|^ip_hostname$/;
 const JAIL_NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$/;
@@ -63,7 +63,8 @@ export class JailProvider implements GuestProvider {
   readonly name = 'jail' as const;
   readonly jailConf: string | null;
   readonly jailConfDir: string;
-  private lock = new Mutex();
+  /** one lock per file/directory across events (util.ts lockFor) */
+  private get lock() { return lockFor(this.jailConfDir); }
 
   constructor(private opts: JailProviderOptions) {
     this.jailConf = opts.jailConf ?? null;

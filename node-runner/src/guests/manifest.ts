@@ -22,7 +22,7 @@ import {
   type GuestInfo, type GuestKind, type GuestProvider, type RegisterGuestSpec,
 } from './types.ts';
 import { checkManifestMetadata } from './restore-config.ts';
-import { Mutex, atomicWrite, isPlainObject, mustRun, runCmd, waitUntil } from './util.ts';
+import { lockFor, atomicWrite, isPlainObject, mustRun, runCmd, waitUntil } from './util.ts';
 
 interface Commands { stop?: string[]; start?: string[]; status?: string[] }
 interface ManifestEntry extends Commands {
@@ -61,7 +61,8 @@ export interface ManifestOptions { stopTimeoutMs?: number; startTimeoutMs?: numb
 
 export class ManifestProvider implements GuestProvider {
   readonly name = 'manifest' as const;
-  private lock = new Mutex();
+  /** one lock per file/directory across events (util.ts lockFor) */
+  private get lock() { return lockFor(this.path); }
   constructor(readonly path: string, private opts: ManifestOptions = {}) {}
 
   private async load(): Promise<ManifestFile> {

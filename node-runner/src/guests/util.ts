@@ -2,7 +2,7 @@
 // mountpoint → dataset resolution.
 import { randomBytes } from 'node:crypto';
 import { rename, writeFile, unlink } from 'node:fs/promises';
-import { dirname, basename, join } from 'node:path';
+import { dirname, basename, join, resolve } from 'node:path';
 import { execArgv, type CmdResult } from '../zfs/exec.ts';
 import { oneLine } from '../zfs/zfs.ts';
 import { parseListH } from '../zfs/parse.ts';
@@ -48,7 +48,7 @@ export async function atomicWrite(path: string, text: string, mode = 0o644): Pro
   }
 }
 
-/** Serialise async work per key (file writes of one provider instance). */
+/** Serialise async work (read-modify-write of one file). */
 export class Mutex {
   private tail: Promise<unknown> = Promise.resolve();
   run<T>(fn: () => Promise<T>): Promise<T> {
@@ -56,6 +56,20 @@ export class Mutex {
     this.tail = p.catch(() => {});
     return p;
   }
+}
+
+const fileLocks = new Map<string, Mutex>();
+
+/**
+ * The one lock of a file or directory in this process. Every event builds its own provider
+ * instances, so a lock per instance would let two events rewrite the same manifest at once
+ * (one registration lost): providers lock by path instead.
+ */
+export function lockFor(path: string): Mutex {
+  const key = resolve(path);
+  let m = fileLocks.get(key);
+  if (!m) fileLocks.set(key, m = new Mutex());
+  return m;
 }
 
 /** Mounted filesystems: mountpoint → dataset (from `zfs list -H -o name,mountpoint`). Empty when zfs is unavailable. */

@@ -14,7 +14,7 @@ import {
   type GuestInfo, type GuestProvider, type RegisterGuestSpec,
 } from './types.ts';
 import { VM_BHYVE_NAME, vmNicSettingsFromMetadata } from './restore-config.ts';
-import { Mutex, atomicWrite, mountedDatasets, mountpointOf, oneLine, outermostRoots, runCmd, trimSlash, waitUntil } from './util.ts';
+import { lockFor, atomicWrite, mountedDatasets, mountpointOf, oneLine, outermostRoots, runCmd, trimSlash, waitUntil } from './util.ts';
 
 export interface VmListRow { name: string; datastore: string; loader: string; cpu: string; memory: string; vnc: string; auto: string; state: string; running: boolean; pid: number | null }
 
@@ -109,7 +109,8 @@ export interface VmBhyveOptions { vmDir: string; stopTimeoutMs?: number; startTi
 
 export class VmBhyveProvider implements GuestProvider {
   readonly name = 'vm-bhyve' as const;
-  private lock = new Mutex();
+  /** one lock per file/directory across events (util.ts lockFor) */
+  private get lock() { return lockFor(this.opts.vmDir); }
   constructor(private opts: VmBhyveOptions) {}
 
   /** The default datastore: its directory and, for `zfs:pool/ds`, its dataset. */
