@@ -21,6 +21,7 @@ import { createSecretBox } from './lib/secrets.ts';
 import { randomToken, sha256Hex } from './lib/tokens.ts';
 import { applyRetention, sweepExpiredLeases } from './services/queue.ts';
 import { fileSecret } from './secrets-file.ts';
+import { secureDataFiles } from './data-dir.ts';
 import { createWaker } from './waker.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -36,6 +37,7 @@ export async function main(env = process.env) {
   const host = env.LIFEBOAT_HOST || '127.0.0.1';
   const port = Number(env.LIFEBOAT_PORT || 8480);
   const dbUrl = env.LIFEBOAT_DB_URL || `file:${join(dataDir, 'lifeboat.db')}`;
+  for (const w of secureDataFiles(dataDir, dbUrl.startsWith('file:') ? resolve(dbUrl.slice(5).split('?')[0]) : null)) log(`warning: ${w}`);
   const { db } = await openDatabase(dbUrl);
 
   const admin = env.LIFEBOAT_ADMIN_TOKEN ? null : fileSecret(dataDir, 'admin-token', 'lba_');
