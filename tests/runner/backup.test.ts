@@ -331,6 +331,9 @@ describe('host key change', () => {
     await sshd.restartWithNewHostKey();
     const e = await expectExecError(runBackup(params(j), testContext().ctx), 'host-key');
     expect(e.message).toMatch(/does not match the pinned key/);
+    // the way out it names is the re-pin, not a validation (which fails the same way, below)
+    expect(e.message).toMatch(/re-pin its key: Targets → Re-pin host key, or POST \/api\/v1\/targets\/:id\/host-key\/reset/);
+    expect(e.message).not.toMatch(/re-validate/i);
     await expectExecError(validateTarget(target, testContext().ctx), 'host-key');
     expect(await poolState()).toBe(before);
   }, 120_000);

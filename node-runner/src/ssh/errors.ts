@@ -22,7 +22,8 @@ export function describeSshFailure(cls: ErrorClass, where: string, stderr: strin
     case 'host-key': {
       const fp = /SHA256:[A-Za-z0-9+/=]+/.exec(stderr)?.[0];
       return `host key of ${where} does not match the pinned key${fp ? ` (it now presents ${fp})` : ''}; ` +
-        'refusing to connect. Re-validate the target only if the key change is expected.';
+        'refusing to connect. If the change is expected (the target was reinstalled), re-pin its key: ' +
+        'Targets → Re-pin host key, or POST /api/v1/targets/:id/host-key/reset (validating again keeps the old pin).';
     }
     case 'authentication': return `ssh authentication to ${where} failed with the stored key: ${detail}`;
     case 'connectivity': return `cannot connect to ${where}: ${detail || 'connection failed'}`;
