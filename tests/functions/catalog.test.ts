@@ -85,6 +85,39 @@ describe('catalog and generations', () => {
     expect(gens[0].reason).toBe('forked from the restored snapshot');
   });
 
+  it('a node\'s catalog report counts only for its own event\'s job: another job\'s datasets and snapshots are rejected and logged', async () => {
+    const a = await makeJob(ctl, targetId, { name: 'a', source: 'tank/data' });
+    const b = await makeJob(ctl, targetId, { name: 'b', source: 'tank/other' });
+    const t = '2026-11-28T10:00:00Z';
+    const bDs = { dataset: `${root}/j${b.id}/g1/tank/other`, jobId: b.id, generation: 1, source: 'tank/other', guest: null, snapshots: [snap(`lb_j${b.id}_20261128T100000Z`, '555', 1, b.id, t)] };
+    await recordCatalog(ctl.db, targetId, [bDs], false, Date.now());
+    const before = (await ctl.api('GET', `/targets/${targetId}/datasets`)).body.items;
+    // job a's backup reports: its own dataset (with a snapshot claiming job b), b's dataset emptied,
+    // a fake dataset outside a's tree tagged as a's, and a guest planted in b's tree
+    const aSnap = `lb_j${a.id}_20261128T100000Z`;
+    const ev = await backupWith(a.id, { generation: 1, snapshot: aSnap, bytesSent: 10, catalog: [
+      { dataset: `${root}/j${a.id}/g1/tank/data`, jobId: a.id, generation: 1, source: 'tank/data', guest: null,
+        snapshots: [snap(aSnap, '111', 1, a.id, t), snap('lb_fake', '999', 1, b.id, t)] },
+      { ...bDs, snapshots: [] },
+      { dataset: `${root}/j${b.id}/g1/tank/planted`, jobId: a.id, generation: 1, source: 'tank/planted', guest: { kind: 'jail', id: 'x' }, snapshots: [] },
+    ] });
+    const items = (await ctl.api('GET', `/targets/${targetId}/datasets`)).body.items;
+    const bItem = items.find((i: any) => i.jobId === b.id);
+    expect(bItem).toEqual(before.find((i: any) => i.jobId === b.id)); // b untouched
+    const aItem = items.find((i: any) => i.jobId === a.id);
+    expect(aItem.generations[0].snapshots.map((x: any) => x.guid)).toEqual(['111']);
+    expect(items.some((i: any) => i.dataset.includes('planted'))).toBe(false);
+    const log = (await ctl.api('GET', `/events/${ev}/log`)).body.items.map((l: any) => `${l.level} ${l.message}`).join('\n');
+    expect(log).toMatch(/^warn catalog report: 3 item\(s\) outside this backup event's own job were rejected: /m);
+    expect(log).toContain(`${root}/j${a.id}/g1/tank/data@lb_fake`);
+    expect(log).toContain(`${root}/j${b.id}/g1/tank/planted`);
+    // a validation covers no catalog at all, and only a browse may replace the whole catalog
+    await ctl.api('POST', `/targets/${targetId}/validate`, {});
+    const v = (await ctl.node(node.token, '/runner/claim', { max: 1, waitMs: 0 })).body.events[0];
+    expect((await ctl.node(node.token, '/runner/catalog', { eventId: v.id, complete: true, datasets: [] })).status).toBe(200);
+    expect((await ctl.api('GET', `/targets/${targetId}/datasets`)).body.items).toEqual(items);
+  });
+
   it('a backup claim carries the datasets the catalog records for this target, job and current generation', async () => {
     const a = await makeJob(ctl, targetId, { name: 'a', source: 'tank/data', recursive: true });
     const b = await makeJob(ctl, targetId, { name: 'b', source: 'tank/other' });
@@ -98,8 +131,9 @@ describe('catalog and generations', () => {
     // Generation 1 of job a as its first backup reports it, plus what must not be listed for a:
     // a generation 2 left from elsewhere, job b's dataset, and a's generation 1 on another target.
     await backupWith(a.id, { generation: 1, snapshot: `lb_j${a.id}_20261128T100000Z`, bytesSent: 10, catalog: [
-      ds(a.id, 1, 'tank/data/child'), ds(a.id, 1, 'tank/data'), ds(a.id, 2, 'tank/data'), ds(b.id, 1, 'tank/other'),
+      ds(a.id, 1, 'tank/data/child'), ds(a.id, 1, 'tank/data'), ds(a.id, 2, 'tank/data'),
     ] });
+    await recordCatalog(ctl.db, targetId, [ds(b.id, 1, 'tank/other')], false, Date.now());
     await recordCatalog(ctl.db, other, [ds(a.id, 1, 'tank/data/x', 'elsewhere/lb')], false, Date.now());
 
     for (const j of [a, b, c]) expect((await ctl.api('POST', `/jobs/${j.id}/run`)).status).toBe(202);

@@ -184,7 +184,11 @@ beforeAll(async () => {
   runningEventId = v.body.eventId;
   const claim = await ctl.node(node.token, '/runner/claim', { max: 1, waitMs: 0 });
   expect(claim.body.events[0].id).toBe(runningEventId);
-  const cat = await ctl.node(node.token, '/runner/catalog', { eventId: runningEventId, complete: false, datasets: [{
+  // the catalog seed comes from a backup of the job (a node may report only its own job's tree)
+  expect(jobId).toBe(1);
+  const backup = await ctl.api('POST', `/jobs/${jobId}/run`);
+  expect((await ctl.node(node.token, '/runner/claim', { max: 1, waitMs: 0 })).body.events[0].id).toBe(backup.body.eventId);
+  const cat = await ctl.node(node.token, '/runner/catalog', { eventId: backup.body.eventId, complete: false, datasets: [{
     dataset: CAT_DS, jobId, generation: 1, source: 'tank/data', guest: null,
     snapshots: [{ name: SNAP, guid: '123456789', createtxg: '10', createdAt: '2026-01-01T00:00:00Z', usedBytes: 0, referencedBytes: 0, jobId, generation: 1 }],
   }] });

@@ -9,8 +9,7 @@ import { requireNode } from '../lib/auth.ts';
 import { type App, type Ctx, errors, iso, json, jsonBody, now, ok } from '../lib/http.ts';
 import { randomToken, sha256Hex } from '../lib/tokens.ts';
 import { appendLogs, claimQueued, scheduleDue, sweepExpiredLeases } from '../services/queue.ts';
-import { applyFinish } from '../services/finish.ts';
-import { recordCatalog } from '../services/catalog.ts';
+import { applyFinish, recordScopedCatalog } from '../services/finish.ts';
 import { z } from '@hono/zod-openapi';
 
 const tags = ['runner'];
@@ -152,7 +151,8 @@ export function registerRunner(app: App) {
     // Only while running one of this node's events for that target.
     const [ev] = await db.select().from(events).where(and(eq(events.id, b.eventId), eq(events.nodeId, c.var.node.id), eq(events.status, 'running')));
     if (!ev || ev.targetId == null) throw new ApiError('forbidden', 'catalog reports need a running event of this node', { eventId: 'is not a running event of this node' });
-    await recordCatalog(db, ev.targetId, b.datasets as any, b.complete, now(c));
+    // only what this event covers, and only a browse may replace the whole catalog
+    await recordScopedCatalog(db, ev, ev.targetId, b.datasets as any, b.complete && ev.kind === 'browse', now(c));
     return json(c, { ok: true });
   });
 }

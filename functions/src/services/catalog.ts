@@ -64,6 +64,32 @@ export function catalogView(backupRoot: string, datasets: DatasetRow[], snapshot
   }));
 }
 
+/**
+ * The part of a node's catalog report that its event covers (README, "Threat model": a node is
+ * trusted with its own work only). A browse reads the whole target for the admin: all of it. A
+ * backup covers its own job's tree (`<backupRoot>/j<job>`, tagged with that job) and, in it, no
+ * snapshot claiming another job. Anything else (restores, validations): nothing. `rejected`
+ * names what was left out, for the event log.
+ */
+export function scopeCatalogReport(
+  ev: { kind: string; jobId: number | null },
+  backupRoot: string,
+  reported: ReportedDataset[],
+): { accepted: ReportedDataset[]; rejected: string[] } {
+  if (ev.kind === 'browse') return { accepted: reported, rejected: [] };
+  const accepted: ReportedDataset[] = [];
+  const rejected: string[] = [];
+  const jobRoot = ev.kind === 'backup' && ev.jobId != null ? `${backupRoot}/j${ev.jobId}` : null;
+  for (const d of reported) {
+    const inTree = jobRoot !== null && (d.dataset === jobRoot || d.dataset.startsWith(`${jobRoot}/`));
+    if (!inTree || d.jobId !== ev.jobId) { rejected.push(d.dataset); continue; }
+    const snapshots = d.snapshots.filter((s) => s.jobId == null || s.jobId === ev.jobId);
+    for (const s of d.snapshots) if (!snapshots.includes(s)) rejected.push(`${d.dataset}@${s.name}`);
+    accepted.push({ ...d, snapshots });
+  }
+  return { accepted, rejected };
+}
+
 /** Record what a runner found. `complete` replaces the target's whole catalog; otherwise datasets are upserted. */
 export async function recordCatalog(db: DB, targetId: number, reported: ReportedDataset[], complete: boolean, at: number) {
   const names = reported.map((d) => d.dataset);

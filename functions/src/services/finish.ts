@@ -2,7 +2,8 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { events, generations, jobs, targetNodeStatus, targets } from '../db/schema.ts';
 import type { DB } from '../db/types.ts';
-import { recordCatalog, type ReportedDataset } from './catalog.ts';
+import { recordCatalog, scopeCatalogReport, type ReportedDataset } from './catalog.ts';
+import { appendLogs } from './queue.ts';
 
 type EventRow = typeof events.$inferSelect;
 
@@ -54,6 +55,18 @@ export async function applyFinish(db: DB, ev: EventRow, result: Record<string, a
     }
   }
   if ((ok || transferred) && ev.targetId != null && Array.isArray(result?.catalog)) {
-    await recordCatalog(db, ev.targetId, result!.catalog as ReportedDataset[], ev.kind === 'browse', at);
+    await recordScopedCatalog(db, ev, ev.targetId, result!.catalog as ReportedDataset[], ev.kind === 'browse', at);
   }
+}
+
+/** Record the part of a catalog report that the event covers; the rest is named in the event's log. */
+export async function recordScopedCatalog(db: DB, ev: EventRow, targetId: number, reported: ReportedDataset[], complete: boolean, at: number) {
+  const [t] = await db.select({ backupRoot: targets.backupRoot }).from(targets).where(eq(targets.id, targetId));
+  if (!t) return;
+  const { accepted, rejected } = scopeCatalogReport(ev, t.backupRoot, reported);
+  if (rejected.length) {
+    const shown = rejected.slice(0, 20).join(', ') + (rejected.length > 20 ? ` and ${rejected.length - 20} more` : '');
+    await appendLogs(db, ev.id, [{ level: 'warn', message: `catalog report: ${rejected.length} item(s) outside this ${ev.kind} event's own job were rejected: ${shown}` }], at);
+  }
+  await recordCatalog(db, targetId, accepted, complete, at);
 }
