@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Hono } from 'hono';
 import { compress } from 'hono/compress';
 import { createApp } from './app.ts';
-import { isBusy } from './lib/errors.ts';
+import { ApiError, isBusy } from './lib/errors.ts';
 import { configFromEnv } from './config.ts';
 import { openDatabase } from './db/libsql.ts';
 import { joinTokens } from './db/schema.ts';
@@ -65,6 +65,8 @@ export async function main(env = process.env) {
     for (const [k, v] of Object.entries(headers)) c.header(k, v);
   });
   app.route('/', api);
+  // an API path no route took: a JSON 404, never the UI's index.html
+  app.all('/api/*', (c) => c.json(new ApiError('not_found', `no route ${c.req.method} ${c.req.path}`).body(), 404));
   if (index !== null) {
     const root = relative(process.cwd(), UI_DIR) || '.';
     // Hashed build assets never change under their name: compress them and let browsers keep them.

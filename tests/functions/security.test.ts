@@ -109,7 +109,13 @@ describe('sign-in', () => {
     // X-Forwarded-Proto is ignored unless a proxy is trusted.
     expect(sessionCookie((await login(PW, { 'x-forwarded-proto': 'https' })).headers).attrs).not.toMatch(/Secure/);
 
-    const out = await raw('POST', '/auth/logout', { cookie: c.value });
+    // signing out is a write: without the CSRF header (or from another site) it is refused, the session stays
+    const forced = await raw('POST', '/auth/logout', { cookie: c.value });
+    expect(forced.status).toBe(403);
+    expect(forced.body.error.fields['X-CSRF-Token']).toBeTruthy();
+    expect((await raw('POST', '/auth/logout', { cookie: c.value, headers: { 'x-csrf-token': ok.body.csrfToken, origin: 'https://evil.example' } })).status).toBe(403);
+    expect((await raw('GET', '/targets', { cookie: c.value })).status).toBe(200);
+    const out = await raw('POST', '/auth/logout', { cookie: c.value, headers: { 'x-csrf-token': ok.body.csrfToken } });
     expect(out.status).toBe(200);
     expect(out.headers.get('set-cookie')).toMatch(/lifeboat_session=;.*Max-Age=0/);
     expect((await raw('GET', '/targets', { cookie: c.value })).status).toBe(401);

@@ -81,6 +81,34 @@ function step(name: string, fn: () => Promise<void> | void, timeout = 60_000) {
   }, timeout);
 }
 
+describe('the Node entry beside the UI', () => {
+  it('an unknown API path is a JSON 404 (also with valid credentials), never the UI page', async () => {
+    for (const [method, path] of [['GET', '/api/v1/nope'], ['POST', '/api/v1/jobs/1/nope'], ['GET', '/api/v1/']]) {
+      const r = await fetch(`${srv.url}${path}`, { method, headers: { authorization: `Bearer ${srv.admin}` } });
+      expect(r.status, path).toBe(404);
+      expect(r.headers.get('content-type'), path).toMatch(/application\/json/);
+      expect((await r.json()).error.code, path).toBe('not_found');
+    }
+    expect((await fetch(`${srv.url}/jobs`)).headers.get('content-type')).toMatch(/text\/html/); // UI routes still get the page
+  });
+
+  it('joining with a wrong token says nothing about node names (401 whether the name is taken or not)', async () => {
+    for (const name of ['edge', 'free-name']) {
+      const r = await fetch(`${srv.url}/api/v1/runner/join`, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ joinToken: 'lbj_garbage', name }),
+      });
+      expect(r.status, name).toBe(401);
+    }
+    // a valid token and a taken name: 409, and the token stays usable for another name
+    const jt = await srv.api('POST', '/nodes/join-tokens');
+    const join = (name: string) => fetch(`${srv.url}/api/v1/runner/join`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ joinToken: jt.body.token, name }),
+    });
+    expect((await join('edge')).status).toBe(409);
+    expect((await join('spare')).status).toBe(201);
+  });
+});
+
 describe('password sign-in and the security actions in the web UI', () => {
   step('signs in with the password: a wrong one is refused next to the field; a session cookie, no stored token', async () => {
     await page.goto(srv.url + '/backups/targets');

@@ -83,16 +83,19 @@ export function checkSameOrigin(c: Ctx) {
   }
 }
 
+/** A write made with the session cookie: same origin, and the session's CSRF token in the header. */
+export function checkSessionWrite(c: Ctx, csrfToken: string) {
+  checkSameOrigin(c);
+  const sent = c.req.header(CSRF_HEADER) ?? '';
+  if (!sent || !digestEquals(sent, csrfToken)) {
+    throw new ApiError('forbidden', `a signed-in write needs the ${CSRF_HEADER} header from the sign-in answer`, { [CSRF_HEADER]: 'is missing or does not match the session' });
+  }
+}
+
 export const requireAdmin: MiddlewareHandler<Env> = async (c, next) => {
   const principal = await authenticate(c);
   if (!principal) throw new ApiError('unauthorized', 'sign in, or send an API token (Authorization: Bearer …)');
-  if (principal.kind === 'session' && !SAFE.has(c.req.method)) {
-    checkSameOrigin(c);
-    const sent = c.req.header(CSRF_HEADER) ?? '';
-    if (!sent || !digestEquals(sent, principal.csrfToken)) {
-      throw new ApiError('forbidden', `a signed-in write needs the ${CSRF_HEADER} header from the sign-in answer`, { [CSRF_HEADER]: 'is missing or does not match the session' });
-    }
-  }
+  if (principal.kind === 'session' && !SAFE.has(c.req.method)) checkSessionWrite(c, principal.csrfToken);
   c.set('principal', principal);
   await next();
 };

@@ -5,7 +5,7 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { adminCredentials, apiTokens, loginAttempts, sessions } from '../db/schema.ts';
 import type { DB } from '../db/types.ts';
 import { ApiToken, ApiTokenCreate, ApiTokenCreated, IdParam, Login, Ok, SessionInfo, SetPassword, list } from '../contract/api.ts';
-import { SESSION_COOKIE, authenticate, checkSameOrigin, csrfTokenFor } from '../lib/auth.ts';
+import { SESSION_COOKIE, authenticate, checkSameOrigin, checkSessionWrite, csrfTokenFor } from '../lib/auth.ts';
 import { ApiError, invalid, notFound } from '../lib/errors.ts';
 import { type App, type Ctx, errors, iso, json, jsonBody, now, ok } from '../lib/http.ts';
 import { createPasswordHasher, type PasswordHasher } from '../lib/password.ts';
@@ -114,11 +114,16 @@ export function registerAuth(app: App) {
 
   app.openapi(createRoute({
     method: 'post', path: '/auth/logout', tags, security: [],
-    description: 'Sign out: ends the session of the cookie (if any) and clears the cookie. Always 200.',
+    description: 'Sign out: ends the session of the cookie (if any) and clears the cookie. With a live session it is a write like any other: same origin and the X-CSRF-Token header (403 otherwise, the session stays).',
     responses: { 200: ok(Ok), ...errors },
   }), async (c) => {
     const cookie = getCookie(c, SESSION_COOKIE);
-    if (cookie) await c.var.deps.db.delete(sessions).where(eq(sessions.tokenHash, await sha256Hex(cookie)));
+    if (cookie) {
+      const principal = await authenticate(c);
+      // another site must not be able to sign the admin out (a forced logout is the first step of a login CSRF)
+      if (principal?.kind === 'session') checkSessionWrite(c, principal.csrfToken);
+      await c.var.deps.db.delete(sessions).where(eq(sessions.tokenHash, await sha256Hex(cookie)));
+    }
     deleteCookie(c, SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'Strict', secure: isHttps(c) });
     return json(c, { ok: true });
   });

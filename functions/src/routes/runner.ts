@@ -21,12 +21,15 @@ export function registerRunner(app: App) {
     const b = c.req.valid('json');
     const db = c.var.deps.db;
     const at = now(c);
+    // The token first: without a valid one, nothing is said about node names (no enumeration).
+    const tokenOk = and(eq(joinTokens.tokenHash, await sha256Hex(b.joinToken)), isNull(joinTokens.usedAt), gt(joinTokens.expiresAt, at));
+    const badToken = () => new ApiError('unauthorized', 'the join token is not valid, expired or already used', { joinToken: 'is not valid, expired or already used' });
+    const [valid] = await db.select({ id: joinTokens.id }).from(joinTokens).where(tokenOk);
+    if (!valid) throw badToken();
     const [taken] = await db.select({ id: nodes.id }).from(nodes).where(eq(nodes.name, b.name));
     if (taken) throw conflict('a node with this name already exists', { name: 'is already used by another node' });
-    const [jt] = await db.update(joinTokens).set({ usedAt: at })
-      .where(and(eq(joinTokens.tokenHash, await sha256Hex(b.joinToken)), isNull(joinTokens.usedAt), gt(joinTokens.expiresAt, at)))
-      .returning();
-    if (!jt) throw new ApiError('unauthorized', 'the join token is not valid, expired or already used', { joinToken: 'is not valid, expired or already used' });
+    const [jt] = await db.update(joinTokens).set({ usedAt: at }).where(tokenOk).returning();
+    if (!jt) throw badToken(); // used by a concurrent join meanwhile
     const nodeToken = randomToken('lbn');
     try {
       const [node] = await db.insert(nodes).values({ name: b.name, hostname: b.hostname ?? null, tokenHash: await sha256Hex(nodeToken), createdAt: at, lastSeenAt: at }).returning({ id: nodes.id });
