@@ -75,6 +75,9 @@ describe('claims', () => {
     const got = [...c1.body.events, ...c2.body.events];
     expect(got).toHaveLength(1);
     expect(got[0]).toMatchObject({ trigger: 'schedule', note: null });
+    // scheduled and manual runs are built alike: the destination is the job's root on the target
+    const sched = (await ctl.api('GET', `/events/${got[0].id}`)).body;
+    expect(sched).toMatchObject({ source: 'tank/data', destination: `backup/lifeboat/j${job.id}` });
     expect((await ctl.api('GET', `/jobs/${job.id}`)).body.nextRunAt).toBe('2026-03-01T12:00:00.000Z');
     await ctl.node(n1.token, `/runner/events/${got[0].id}/finish`, { status: 'success', result: { generation: 1, snapshot: 'lb_j1_x', bytesSent: 10 } });
     // The node is away for 5 hours: one catch-up run, noting 5 occurrences.

@@ -8,7 +8,7 @@ import { type App, type Ctx, errors, iso, json, jsonBody, now, ok } from '../lib
 import { bearer } from '../lib/auth.ts';
 import { digestEquals, randomToken, sha256Hex } from '../lib/tokens.ts';
 import { checkJob, type JobInput } from '../services/jobs.ts';
-import { enqueueJobWork } from '../services/queue.ts';
+import { backupEvent, enqueueJobWork } from '../services/queue.ts';
 import { jobView } from '../services/views.ts';
 
 const tags = ['jobs'];
@@ -28,10 +28,7 @@ function saveError(err: unknown): never {
 export async function runNow(c: Ctx, job: typeof jobs.$inferSelect, trigger: string) {
   const db = c.var.deps.db;
   const [t] = await db.select({ backupRoot: targets.backupRoot }).from(targets).where(eq(targets.id, job.targetId));
-  const eventId = await enqueueJobWork(db, {
-    kind: 'backup', jobId: job.id, jobName: job.name, nodeId: job.nodeId, targetId: job.targetId, trigger,
-    status: 'queued', source: job.source, destination: t ? `${t.backupRoot}/j${job.id}` : null, createdAt: now(c),
-  });
+  const eventId = await enqueueJobWork(db, backupEvent(job, t?.backupRoot ?? null, trigger, now(c)));
   c.var.deps.waker?.notify(job.nodeId);
   return json(c, { eventId }, 202);
 }

@@ -1,6 +1,6 @@
 // The work queue: events rows. Every transition is one guarded statement or one batch.
 import { and, asc, desc, eq, inArray, isNotNull, lt, lte, notInArray, sql } from 'drizzle-orm';
-import { events, eventLogs, jobs } from '../db/schema.ts';
+import { events, eventLogs, jobs, targets } from '../db/schema.ts';
 import type { DB } from '../db/types.ts';
 import { ApiError, isUniqueViolation } from '../lib/errors.ts';
 import { dueOccurrences } from '../lib/schedule.ts';
@@ -9,6 +9,15 @@ const ACTIVE: ('queued' | 'running')[] = ['queued', 'running'];
 const JOB_WORK: ('backup' | 'restore')[] = ['backup', 'restore'];
 
 export type NewEvent = typeof events.$inferInsert;
+type JobRow = typeof jobs.$inferSelect;
+
+/** The one builder of a backup event, for Run Now, webhooks and the schedule alike. */
+export function backupEvent(job: JobRow, backupRoot: string | null, trigger: string, at: number, note: string | null = null): NewEvent {
+  return {
+    kind: 'backup', jobId: job.id, jobName: job.name, nodeId: job.nodeId, targetId: job.targetId, trigger,
+    status: 'queued', source: job.source, destination: backupRoot === null ? null : `${backupRoot}/j${job.id}`, note, createdAt: at,
+  };
+}
 
 /**
  * Queue a backup or restore of a job. The partial unique index makes a second active one fail,
@@ -54,6 +63,8 @@ export async function scheduleDue(db: DB, nodeId: number, at: number): Promise<n
     eq(jobs.nodeId, nodeId), eq(jobs.enabled, true), isNotNull(jobs.nextRunAt), lte(jobs.nextRunAt, at),
     sql`NOT EXISTS (SELECT 1 FROM ${events} e WHERE e.job_id = ${jobs.id} AND e.status IN ('queued','running') AND e.kind IN ('backup','restore'))`,
   )).orderBy(asc(jobs.nextRunAt)).limit(100);
+  const roots = new Map((due.length ? await db.select({ id: targets.id, backupRoot: targets.backupRoot }).from(targets)
+    .where(inArray(targets.id, [...new Set(due.map((j) => j.targetId))])) : []).map((t) => [t.id, t.backupRoot]));
   let created = 0;
   for (const job of due) {
     const dueAt = job.nextRunAt!;
@@ -71,9 +82,10 @@ export async function scheduleDue(db: DB, nodeId: number, at: number): Promise<n
       : null;
     try {
       // The insert is guarded by the nextRunAt we read, so concurrent claimers create it once.
+      const v = backupEvent(job, roots.get(job.targetId) ?? null, missed > 0 ? 'catch-up' : 'schedule', at, note);
       await db.batch([
-        db.run(sql`INSERT INTO events (kind, job_id, job_name, node_id, target_id, trigger, status, source, note, created_at)
-          SELECT 'backup', id, name, node_id, target_id, ${missed > 0 ? 'catch-up' : 'schedule'}, 'queued', source, ${note}, ${at}
+        db.run(sql`INSERT INTO events (kind, job_id, job_name, node_id, target_id, trigger, status, source, destination, note, created_at)
+          SELECT ${v.kind}, ${v.jobId}, ${v.jobName}, ${v.nodeId}, ${v.targetId}, ${v.trigger}, ${v.status}, ${v.source}, ${v.destination}, ${v.note}, ${v.createdAt}
           FROM jobs WHERE id = ${job.id} AND next_run_at = ${dueAt} AND enabled = 1`),
         db.update(jobs).set({ nextRunAt: occ.nextAt }).where(and(eq(jobs.id, job.id), eq(jobs.nextRunAt, dueAt))),
       ]);
