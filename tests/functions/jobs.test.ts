@@ -73,6 +73,33 @@ describe('jobs', () => {
     expect(await count('jobs')).toBe(0);
   });
 
+  it('a disabled target takes no backups (Run Now, webhook, schedule); its jobs can still be edited and disabled', async () => {
+    ctl.clock.now = Date.parse('2026-03-01T10:30:00Z');
+    const j = (await ctl.api('POST', '/jobs', job({ schedule: '0 * * * *' }))).body;
+    const hook = (await ctl.api('POST', `/jobs/${j.id}/webhook-token`)).body.token;
+    await ctl.api('PATCH', `/targets/${targetId}`, { enabled: false });
+    const run = await ctl.api('POST', `/jobs/${j.id}/run`);
+    expect(run.status).toBe(409);
+    expect(run.body.error.fields.targetId).toMatch(/disabled/);
+    const byHook = await ctl.app.request(`http://localhost/api/v1/hooks/jobs/${j.id}/run`, { method: 'POST', headers: { authorization: `Bearer ${hook}` } });
+    expect(byHook.status).toBe(409);
+    ctl.clock.now = Date.parse('2026-03-01T13:00:01Z'); // three occurrences due
+    expect((await ctl.node(node.token, '/runner/claim', { max: 5, waitMs: 0 })).body.events).toEqual([]);
+    expect(await count('events')).toBe(0);
+    // editing and disabling the job stay possible while its target is disabled
+    const renamed = await ctl.api('PATCH', `/jobs/${j.id}`, { name: 'nightly-2', keepLast: 5 });
+    expect(renamed.status).toBe(200);
+    expect((await ctl.api('PATCH', `/jobs/${j.id}`, { enabled: false })).status).toBe(200);
+    expect((await ctl.api('PATCH', `/jobs/${j.id}`, { enabled: true })).status).toBe(200);
+    // moving another job onto the disabled target is still refused
+    const other = await makeTarget(ctl, { name: 't2', backupRoot: 'other/lb' });
+    const k = (await ctl.api('POST', '/jobs', job({ name: 'k', targetId: other.id }))).body;
+    expect((await ctl.api('PATCH', `/jobs/${k.id}`, { targetId })).status).toBe(400);
+    // enabled again: Run Now works
+    await ctl.api('PATCH', `/targets/${targetId}`, { enabled: true });
+    expect((await ctl.api('POST', `/jobs/${j.id}/run`)).status).toBe(202);
+  });
+
   it('keeps names unique', async () => {
     await ctl.api('POST', '/jobs', job());
     const r = await ctl.api('POST', '/jobs', job({ source: 'tank/data/child' }));

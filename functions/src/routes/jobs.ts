@@ -27,7 +27,8 @@ function saveError(err: unknown): never {
 /** Queue a backup of the job now (admin or webhook). */
 export async function runNow(c: Ctx, job: typeof jobs.$inferSelect, trigger: string) {
   const db = c.var.deps.db;
-  const [t] = await db.select({ backupRoot: targets.backupRoot }).from(targets).where(eq(targets.id, job.targetId));
+  const [t] = await db.select({ name: targets.name, backupRoot: targets.backupRoot, enabled: targets.enabled }).from(targets).where(eq(targets.id, job.targetId));
+  if (t && !t.enabled) throw conflict(`target "${t.name}" is disabled: it takes no backups until it is enabled again`, { targetId: 'is disabled' });
   const eventId = await enqueueJobWork(db, backupEvent(job, t?.backupRoot ?? null, trigger, now(c)));
   c.var.deps.waker?.notify(job.nodeId);
   return json(c, { eventId }, 202);
@@ -66,7 +67,7 @@ export function registerJobs(app: App) {
     const cur = await loadJob(c, id);
     const at = now(c);
     const merged: JobInput = { ...cur, ...b, nodeId: b.nodeId ?? cur.nodeId };
-    const { target: _t, node: _n, ...values } = await checkJob(db, merged, at, id);
+    const { target: _t, node: _n, ...values } = await checkJob(db, merged, at, id, cur.targetId);
     const scheduleChanged = values.schedule !== cur.schedule || values.timezone !== cur.timezone || values.enabled !== cur.enabled;
     const [row] = await db.update(jobs).set({
       ...values,

@@ -14,13 +14,15 @@ export type JobInput = {
 };
 
 /** Checks a complete job definition; returns the values to store. Throws 400s naming the field. */
-export async function checkJob(db: DB, input: JobInput, at: number, selfId?: number) {
+export async function checkJob(db: DB, input: JobInput, at: number, selfId?: number, currentTargetId?: number) {
   const [same] = await db.select({ id: jobs.id }).from(jobs).where(eq(jobs.name, input.name));
   if (same && same.id !== selfId) throw conflict('a job with this name already exists', { name: 'is already used by another job' });
 
   const [target] = await db.select().from(targets).where(eq(targets.id, input.targetId));
   if (!target) throw invalid('targetId', `target ${input.targetId} does not exist`);
-  if (!target.enabled) throw invalid('targetId', `target "${target.name}" is disabled`);
+  // A new job, or a job moved to another target, needs an enabled one; a job staying on a disabled
+  // target can always be edited (and disabled).
+  if (!target.enabled && target.id !== currentTargetId) throw invalid('targetId', `target "${target.name}" is disabled`);
 
   const node = await resolveNode(db, input.nodeId);
 

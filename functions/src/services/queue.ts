@@ -62,6 +62,8 @@ export async function scheduleDue(db: DB, nodeId: number, at: number): Promise<n
   const due = await db.select().from(jobs).where(and(
     eq(jobs.nodeId, nodeId), eq(jobs.enabled, true), isNotNull(jobs.nextRunAt), lte(jobs.nextRunAt, at),
     sql`NOT EXISTS (SELECT 1 FROM ${events} e WHERE e.job_id = ${jobs.id} AND e.status IN ('queued','running') AND e.kind IN ('backup','restore'))`,
+    // a disabled target takes no backups: its jobs catch up (one coalesced run) once it is enabled
+    sql`EXISTS (SELECT 1 FROM ${targets} t WHERE t.id = ${jobs.targetId} AND t.enabled = 1)`,
   )).orderBy(asc(jobs.nextRunAt)).limit(100);
   const roots = new Map((due.length ? await db.select({ id: targets.id, backupRoot: targets.backupRoot }).from(targets)
     .where(inArray(targets.id, [...new Set(due.map((j) => j.targetId))])) : []).map((t) => [t.id, t.backupRoot]));
