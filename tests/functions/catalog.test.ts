@@ -48,8 +48,16 @@ describe('catalog and generations', () => {
     expect(items).toHaveLength(2);
     expect(items[0].guest).toMatchObject({ kind: 'vm', id: '101', name: 'web' });
     expect(items.map((i: any) => i.suggestedDestination).sort()).toEqual(['fast/vm/web', 'tank/vm/web']);
-    // Restoring the guest under its own id on the node that has it: 409 naming the field, nothing queued.
+    // Out of band, a VM with two roots is refused at the API (restore it from its job), nothing queued.
     const body = { targetId, dataset: items[0].dataset, generation: 1, snapshot: `lb_j${job.id}_20261128T100000Z`, destination: 'tank/vm/web2' };
+    const multi = await ctl.api('POST', '/restores', { ...body, newGuestId: '102' });
+    expect(multi.status).toBe(400);
+    expect(multi.body.error.fields.dataset).toMatch(/has 2 dataset roots; restore it from its job/);
+    // A one-root VM: under its own id on the node that has it → 409 naming the field; under a new id → 202.
+    await recordCatalog(ctl.db, targetId, items.map((i: any) => ({
+      dataset: i.dataset, jobId: job.id, generation: 1, source: i.source, guest: { ...vm, roots: [i.source] },
+      snapshots: [snap(`lb_j${job.id}_20261128T100000Z`, i.dataset.includes('fast') ? '222' : '111', 1, job.id, t)],
+    })), false, Date.now());
     const taken = await ctl.api('POST', '/restores', body);
     expect(taken.status).toBe(409);
     expect(taken.body.error.fields.newGuestId).toMatch(/already exists/);

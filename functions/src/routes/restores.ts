@@ -30,8 +30,12 @@ export function registerRestores(app: App) {
     if (!snap) throw invalid('snapshot', `no snapshot "${b.snapshot}" of generation ${b.generation} for "${b.dataset}"`);
     const isGuest = ds.guest != null;
     if (isGuest) {
+      const g = ds.guest as { kind?: string; id?: unknown; name?: unknown; roots?: unknown };
+      // README limitations: out of band, one dataset is restored; a guest spread over several is restored from its job
+      if (Array.isArray(g.roots) && g.roots.length > 1) {
+        throw invalid('dataset', `${g.kind ?? 'guest'} ${String(g.name ?? g.id ?? '')} has ${g.roots.length} dataset roots; restore it from its job (all roots as one set), not one dataset out of band`);
+      }
       // Guests are create-only: an id the node already has is a conflict, before any data moves.
-      const g = ds.guest as { kind?: string; id?: unknown };
       const wantId = String(b.newGuestId || g.id || '');
       const [taken] = wantId && (g.kind === 'jail' || g.kind === 'vm')
         ? await db.select({ id: guests.guestId }).from(guests).where(and(eq(guests.nodeId, node.id), eq(guests.kind, g.kind), eq(guests.guestId, wantId)))
