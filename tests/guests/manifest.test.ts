@@ -101,6 +101,29 @@ describe('manifest provider', () => {
     expect(results.filter((r) => r.status === 'fulfilled').length).toBe(1);
   });
 
+  it('a jail and a VM with the same id are two guests: found, stopped, started and registered by (kind, id)', async () => {
+    const { findGuest, guestForBackup } = await import('../../node-runner/src/guests/index.ts');
+    const marks = join(dir, 'shared-id-marks');
+    await mkdir(marks, { recursive: true });
+    const touch = (what: string) => [process.execPath, '-e', `require('fs').writeFileSync(${JSON.stringify(join(marks, what))}, '')`];
+    const p = await manifest({ guests: [
+      { kind: 'jail', id: '101', name: 'jail-101', roots: ['tank/jails/101'], stop: touch('jail-stop'), start: touch('jail-start'), status: [process.execPath, '-e', 'process.exit(0)'] },
+      { kind: 'vm', id: '101', name: 'vm-101', roots: ['tank/vm/101'], stop: touch('vm-stop'), start: touch('vm-start'), status: [process.execPath, '-e', `process.exit(require('fs').existsSync(${JSON.stringify(join(marks, 'vm-stop'))}) ? 1 : 0)`] },
+    ] }, 'shared-id.json');
+    const prov = new ManifestProvider(p);
+    const vm = await findGuest([prov], 'vm', '101');
+    expect(vm?.guest).toMatchObject({ kind: 'vm', name: 'vm-101', roots: ['tank/vm/101'] });
+    expect((await findGuest([prov], 'jail', '101'))?.guest.name).toBe('jail-101');
+    const handle = guestForBackup(vm!.provider, vm!.guest);
+    expect(await handle.stop!()).toBe(true);
+    expect(existsSync(join(marks, 'vm-stop'))).toBe(true);
+    expect(existsSync(join(marks, 'jail-stop'))).toBe(false);
+    // a VM 102 may be registered next to a jail 102, not next to another VM 102
+    await prov.register({ kind: 'jail', id: '102', name: 'j', roots: ['tank/j102'], network: null });
+    await prov.register({ kind: 'vm', id: '102', name: 'v', roots: ['tank/v102'], network: null });
+    await expect(prov.register({ kind: 'vm', id: '102', name: 'v2', roots: ['tank/v102b'], network: null })).rejects.toMatchObject({ code: 'exists' });
+  });
+
   it('two events registering at once (each with its own provider instance) both land in the one manifest', async () => {
     const p = await manifest({ guests: [] }, 'two-events.json');
     const ids = Array.from({ length: 8 }, (_, i) => `2${i}`);

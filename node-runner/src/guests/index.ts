@@ -59,7 +59,7 @@ export async function readGuests(config: GuestsConfig, log: (msg: string) => voi
 export async function findGuest(config: GuestsConfig | GuestProvider[], kind: GuestKind, id: string): Promise<{ provider: GuestProvider; guest: GuestInfo } | null> {
   const providers = Array.isArray(config) ? config : providersFromConfig(config);
   for (const provider of providers) {
-    const guest = await provider.get(id);
+    const guest = await provider.get(id, kind);
     if (guest && guest.kind === kind) return { provider, guest };
   }
   return null;
@@ -96,14 +96,14 @@ export function guestForBackup(provider: GuestProvider, guest: GuestInfo, opts: 
     async stop() {
       let running: boolean;
       try {
-        running = await provider.isRunning(guest.id);
+        running = await provider.isRunning(guest.id, guest.kind);
       } catch (e) {
         throw new ExecError('source-state', `could not read the state of ${label}: ${(e as Error).message}; nothing was snapshotted`);
       }
       if (!running) { log(`${label} is not running; no need to stop it`); return false; }
       log(`stopping ${label}`);
       try {
-        await provider.stop(guest.id);
+        await provider.stop(guest.id, guest.kind);
       } catch (e) {
         throw new ExecError('source-state', `could not stop ${label}: ${(e as Error).message}; nothing was snapshotted`);
       }
@@ -114,7 +114,7 @@ export function guestForBackup(provider: GuestProvider, guest: GuestInfo, opts: 
     async start() {
       log(`starting ${label}`);
       try {
-        await provider.start(guest.id);
+        await provider.start(guest.id, guest.kind);
         log(`${label} started`);
       } catch (e) {
         startFailure = e instanceof Error ? e.message : String(e);

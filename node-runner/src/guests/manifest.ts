@@ -88,10 +88,15 @@ export class ManifestProvider implements GuestProvider {
     return { stop: sub(g.stop ?? d.stop), start: sub(g.start ?? d.start), status: sub(g.status ?? d.status) };
   }
 
-  private async entry(id: string): Promise<{ m: ManifestFile; g: ManifestEntry }> {
+  /** The entry with this id (and kind, when given: a jail and a VM may share an id). */
+  private find(m: ManifestFile, id: string, kind?: GuestKind): ManifestEntry | undefined {
+    return m.guests.find((x) => x.id === id && (kind === undefined || x.kind === kind));
+  }
+
+  private async entry(id: string, kind?: GuestKind): Promise<{ m: ManifestFile; g: ManifestEntry }> {
     const m = await this.load();
-    const g = m.guests.find((x) => x.id === id);
-    if (!g) throw new GuestError('not-found', `guest "${id}" is not in the manifest ${this.path}`);
+    const g = this.find(m, id, kind);
+    if (!g) throw new GuestError('not-found', `${kind ?? 'guest'} "${id}" is not in the manifest ${this.path}`);
     return { m, g };
   }
 
@@ -111,19 +116,19 @@ export class ManifestProvider implements GuestProvider {
     return Promise.all(m.guests.map(async (g) => this.info(g, await this.statusOf(m, g))));
   }
 
-  async get(id: string): Promise<GuestInfo | null> {
+  async get(id: string, kind?: GuestKind): Promise<GuestInfo | null> {
     const m = await this.load();
-    const g = m.guests.find((x) => x.id === id);
+    const g = this.find(m, id, kind);
     return g ? this.info(g, await this.statusOf(m, g)) : null;
   }
 
-  async isRunning(id: string): Promise<boolean> {
-    const { m, g } = await this.entry(id);
+  async isRunning(id: string, kind?: GuestKind): Promise<boolean> {
+    const { m, g } = await this.entry(id, kind);
     return this.statusOf(m, g);
   }
 
-  async stop(id: string): Promise<void> {
-    const { m, g } = await this.entry(id);
+  async stop(id: string, kind?: GuestKind): Promise<void> {
+    const { m, g } = await this.entry(id, kind);
     const c = this.commands(m, g);
     if (!c.stop) throw new GuestError('stop-failed', `guest "${id}" has no stop command in ${this.path}`);
     const timeout = g.stopTimeoutSeconds ? g.stopTimeoutSeconds * 1000 : this.opts.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
@@ -137,8 +142,8 @@ export class ManifestProvider implements GuestProvider {
     }
   }
 
-  async start(id: string): Promise<void> {
-    const { m, g } = await this.entry(id);
+  async start(id: string, kind?: GuestKind): Promise<void> {
+    const { m, g } = await this.entry(id, kind);
     const c = this.commands(m, g);
     if (!c.start) throw new GuestError('start-failed', `guest "${id}" has no start command in ${this.path}`);
     const timeout = this.opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
@@ -151,7 +156,7 @@ export class ManifestProvider implements GuestProvider {
   async checkRegister(spec: RegisterGuestSpec): Promise<void> {
     checkManifestMetadata(spec.id, spec.name, spec.network, spec.config); // from the target: checked first
     const m = await this.load();
-    if (m.guests.some((g) => g.id === spec.id)) throw new GuestError('exists', `a guest with id "${spec.id}" already exists in ${this.path}`);
+    if (this.find(m, spec.id, spec.kind)) throw new GuestError('exists', `a ${spec.kind} with id "${spec.id}" already exists in ${this.path}`);
     if (!spec.roots.length || !spec.roots.every(isValidDatasetName)) throw new GuestError('invalid', `register ${spec.id}: roots must be dataset names`);
   }
 

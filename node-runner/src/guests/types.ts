@@ -44,12 +44,16 @@ export interface GuestProvider {
   readonly name: ProviderName;
   /** Every guest this provider manages on this node. */
   list(): Promise<GuestInfo[]>;
-  get(id: string): Promise<GuestInfo | null>;
-  isRunning(id: string): Promise<boolean>;
+  /**
+   * Lookups take the kind as well where one provider holds both (the manifest: jail 101 next to
+   * VM 101 is normal); guests are keyed by (kind, id) everywhere.
+   */
+  get(id: string, kind?: GuestKind): Promise<GuestInfo | null>;
+  isRunning(id: string, kind?: GuestKind): Promise<boolean>;
   /** Stop the guest and wait until it is stopped; throws GuestError when it does not stop. */
-  stop(id: string): Promise<void>;
+  stop(id: string, kind?: GuestKind): Promise<void>;
   /** Start the guest and wait until it runs; throws GuestError when it does not start. */
-  start(id: string): Promise<void>;
+  start(id: string, kind?: GuestKind): Promise<void>;
   /** Refuse (GuestError code 'exists') when `spec.id` is taken; changes nothing. Call before restoring data. */
   checkRegister(spec: RegisterGuestSpec): Promise<void>;
   /** Register a restored guest. Refuses an existing id (GuestError 'exists') without changing anything. */
