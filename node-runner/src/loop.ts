@@ -110,7 +110,7 @@ export class RunnerLoop {
     };
     const crashAt = this.opts.crashAt;
     if (crashAt) ctx.checkpoint = (name) => { if (name === crashAt.name) crashAt.crash(name, ev.id); };
-    let finish: { status: string; error?: string; errorClass?: string; result?: unknown };
+    let finish: { status: string; error?: string; errorClass?: string; result?: unknown; phase?: string | null };
     try {
       if (ev.note) ctx.log(ev.note);
       while (this.treeBusy(ev.id, trees) && !ctl.signal.aborted) {
@@ -136,6 +136,8 @@ export class RunnerLoop {
     } finally {
       clearInterval(heartbeat);
     }
+    // where it stopped: the last phase reported to ctx, which the last heartbeat may have missed
+    if (finish.status !== 'success') finish.phase = latest.phase ?? null;
     if (lost) { log(`event ${ev.id}: no longer ours on the server; result not reported`); return; }
     try {
       await this.client.post(`/runner/events/${ev.id}/finish`, { ...finish, log: lines }, { retries: 10 });

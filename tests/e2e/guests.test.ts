@@ -98,6 +98,26 @@ describe('VM guest through the system', () => {
     expect(existsSync(running())).toBe(true);
   });
 
+  it('a job restore whose guest will not stop fails in that phase, in restore words; the original stays', async () => {
+    const original = readFileSync(manifest, 'utf8');
+    const m = JSON.parse(original);
+    m.guests[0].stop = ['false']; // the runner reads the manifest again for every event
+    writeFileSync(manifest, JSON.stringify(m));
+    try {
+      writeFileSync(join(await mnt(`${p1.name}/vm/web`), 'disk0'), 'boot v3');
+      const r = await srv.api('POST', `/jobs/${jobId}/restore`, { generation: 1, snapshot });
+      const e = await srv.waitEvent(r.body.eventId);
+      expect(e.status).toBe('failed');
+      expect(e.phase).toBe('stopping-guest'); // where it stopped, not what the last heartbeat carried
+      expect(e.error).toMatch(/could not stop vm web \(101\).*nothing was swapped in; the original datasets stay/);
+      expect(e.error).not.toMatch(/snapshotted/);
+      expect(readFileSync(join(await mnt(`${p1.name}/vm/web`), 'disk0'), 'utf8')).toBe('boot v3');
+      expect(existsSync(running())).toBe(true);
+    } finally {
+      writeFileSync(manifest, original);
+    }
+  });
+
   it('refuses an out-of-band restore of a VM with two roots at the API, naming the dataset; nothing is queued or changed', async () => {
     const item = (await srv.api('GET', `/targets/${targetId}/datasets`)).body.items.find((i: any) => i.source === `${p1.name}/vm/web`);
     const body = { targetId, dataset: item.dataset, generation: 1, snapshot, destination: `${p1.name}/vm/web-copy`, newGuestId: '102', restoreNetwork: false };

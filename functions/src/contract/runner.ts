@@ -53,8 +53,10 @@ const LogLine = z.object({
   message: z.string().max(10_000),
 });
 
+const Phase = z.enum(['preparing', 'stopping-guest', 'snapshotting', 'starting-guest', 'transferring', 'finalizing', 'pruning', 'swapping']);
+
 export const ProgressRequest = z.object({
-  phase: z.enum(['preparing', 'stopping-guest', 'snapshotting', 'starting-guest', 'transferring', 'finalizing', 'pruning', 'swapping']).optional(),
+  phase: Phase.optional(),
   bytesDone: z.number().int().min(0).optional(),
   bytesTotal: z.number().int().min(0).nullable().optional(),
   rateBps: z.number().min(0).nullable().optional(),
@@ -89,6 +91,8 @@ export const FinishRequest = z.object({
   errorClass: z.string().max(40).nullable().optional(),
   result: z.record(z.string(), z.any()).nullable().optional(),
   log: z.array(LogLine).max(500).optional(),
+  /** Where a run that did not succeed stopped (its last phase, which the last heartbeat may not have carried). */
+  phase: Phase.nullable().optional(),
 }).strict();
 
 export const InventoryRequest = z.object({

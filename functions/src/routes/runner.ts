@@ -122,7 +122,7 @@ export function registerRunner(app: App) {
       // at least what was done (never null or 0 once bytes moved); with nothing done it stays as it was.
       bytesTotal: b.status === 'success' && counted != null ? counted
         : sql`CASE WHEN ${done} > 0 THEN max(coalesce(${events.bytesTotal}, 0), ${done}) ELSE ${events.bytesTotal} END`,
-      ...(b.status === 'success' ? { phase: null, etaSeconds: 0 } : {}),
+      ...(b.status === 'success' ? { phase: null, etaSeconds: 0 } : b.phase !== undefined ? { phase: b.phase } : {}),
     }).where(and(eq(events.id, id), eq(events.nodeId, c.var.node.id), eq(events.status, 'running'))).returning();
     if (!ev) throw await notRunning(c, id);
     if (b.log?.length) await appendLogs(db, id, b.log, at);

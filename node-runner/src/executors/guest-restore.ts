@@ -13,7 +13,7 @@ export async function runGuestJobRestore(params: JobRestoreParams, ctx: ExecCont
   const found = await findGuest(providers, job.mode, job.source);
   if (!found) throw new ExecError('source-state', `${job.mode} "${job.source}" was not found on this node; nothing was restored`);
   // Same roots and stop/start as a backup of it; a start failure is logged and reported below.
-  const handle = guestForBackup(found.provider, found.guest, { recursive: job.recursive || job.mode === 'vm', log: (l) => ctx.log(l) });
+  const handle = guestForBackup(found.provider, found.guest, { recursive: job.recursive || job.mode === 'vm', log: (l) => ctx.log(l), forRestore: true });
   const result = await runJobRestore({ ...params, guest: handle }, ctx);
   if (handle.startFailure) {
     throw new ExecError('source-state', `the restore completed (snapshot ${result.snapshot}) but ${found.guest.kind} ${found.guest.name} did not start again: ${handle.startFailure}`);

@@ -82,8 +82,10 @@ export interface GuestBackupHandle extends BackupGuest {
  *   thrown, so the transfer still runs — the caller fails the event afterwards (runGuestBackup does);
  * - properties: guestMetadataProps(guest) for the generation's root datasets on the target.
  */
-export function guestForBackup(provider: GuestProvider, guest: GuestInfo, opts: { recursive?: boolean; log?: (line: string) => void } = {}): GuestBackupHandle {
+export function guestForBackup(provider: GuestProvider, guest: GuestInfo, opts: { recursive?: boolean; log?: (line: string) => void; forRestore?: boolean } = {}): GuestBackupHandle {
   const log = opts.log ?? (() => {});
+  // what a failed stop left undone, in the words of the operation it interrupted
+  const untouched = opts.forRestore ? 'nothing was swapped in; the original datasets stay' : 'nothing was snapshotted';
   const label = `${guest.kind} ${guest.name} (${guest.id})`;
   const recursive = opts.recursive ?? guest.kind === 'vm';
   let startFailure: string | null = null;
@@ -98,14 +100,14 @@ export function guestForBackup(provider: GuestProvider, guest: GuestInfo, opts: 
       try {
         running = await provider.isRunning(guest.id, guest.kind);
       } catch (e) {
-        throw new ExecError('source-state', `could not read the state of ${label}: ${(e as Error).message}; nothing was snapshotted`);
+        throw new ExecError('source-state', `could not read the state of ${label}: ${(e as Error).message}; ${untouched}`);
       }
       if (!running) { log(`${label} is not running; no need to stop it`); return false; }
       log(`stopping ${label}`);
       try {
         await provider.stop(guest.id, guest.kind);
       } catch (e) {
-        throw new ExecError('source-state', `could not stop ${label}: ${(e as Error).message}; nothing was snapshotted`);
+        throw new ExecError('source-state', `could not stop ${label}: ${(e as Error).message}; ${untouched}`);
       }
       wasStopped = true;
       log(`${label} stopped`);
