@@ -5,7 +5,9 @@ import { ApiRequestError, RunnerClient } from './client.ts';
 import { readInventory } from './inventory.ts';
 import { RunnerLoop } from './loop.ts';
 import { CHECKPOINTS, type Checkpoint } from './executors/types.ts';
-import { loadState, saveState, statePath } from './state.ts';
+import { rmSync } from 'node:fs';
+import { loadState, resetSshDir, saveState, statePath } from './state.ts';
+import { setSessionDirBase } from './ssh/index.ts';
 import type { GuestsConfig } from './guests/types.ts';
 
 const USAGE = `usage: lifeboat-runner [--server URL --join-token TOKEN] [--name NAME] [--state-dir DIR] [--concurrency N] [--pools a,b]
@@ -69,6 +71,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     }
   }
   const client = new RunnerClient(args.server?.replace(/\/+$/, '') ?? state.server, state.nodeToken);
+  const ssh = resetSshDir(stateDir);
+  if (!setSessionDirBase(ssh.dir)) log(`warning: ${ssh.dir} is too long a path for SSH control sockets; per-run SSH keys go to the system temp dir`);
+  if (ssh.removed) log(`removed ${ssh.removed} SSH key dir(s) a previous run of this runner left in ${ssh.dir}`);
 
   try {
     const inv = await inventory();
@@ -104,5 +109,6 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     return 1;
   } finally {
     clearInterval(refresh);
+    rmSync(ssh.dir, { recursive: true, force: true }); // every session closed with the loop
   }
 }

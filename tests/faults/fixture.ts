@@ -122,6 +122,8 @@ export interface FaultRunner {
   output(): string;
   /** Resolves with the signal (or exit code) when the current process ends. */
   exited(): Promise<string>;
+  /** Its --state-dir (node.json, ssh/). */
+  stateDir: string;
   /** Start the runner again with the same identity (state dir), optionally crashing at a checkpoint. */
   restart(opts?: { crashAt?: string }): Promise<void>;
   stop(): Promise<void>;
@@ -158,7 +160,7 @@ export async function startFaultRunner(srv: FaultServer, name: string, pools: st
     clearTimeout(t);
   };
   return {
-    name, nodeId,
+    name, nodeId, stateDir,
     get proc() { return proc; },
     output: () => out,
     exited: () => exit,

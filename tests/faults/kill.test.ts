@@ -4,7 +4,7 @@
 // renamed, and staging leftovers are cleaned. Also item 2 on zfs-fuse: no resumable receive, so a
 // cut-off receive leaves nothing partial and the next run sends the same increment again.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSshd, type TestSshd } from '../helpers/sshd.ts';
 import { createPool, snapshotGuids, writeRandom, zfs, type TestPool } from '../helpers/zfs.ts';
@@ -27,7 +27,7 @@ const runJob = () => runJobOf(srv, jobId);
 const backupOk = () => backupOkOf(srv, jobId);
 
 /** Start the runner with --crash-at, run `start`, expect SIGKILL and `interrupted` within the lease. */
-async function crashAt(checkpoint: string, start: () => Promise<number>) {
+async function crashAt(checkpoint: string, start: () => Promise<number>, opts: { sessionOpen?: boolean } = {}) {
   await runner.restart({ crashAt: checkpoint });
   const id = await start();
   const sig = await Promise.race([runner.exited(), sleep(90_000).then(() => 'timeout')]);
@@ -42,7 +42,16 @@ async function crashAt(checkpoint: string, start: () => Promise<number>) {
   // the lease runs from the last heartbeat (≤ 1 s before the kill); sweeps run on every claim re-check
   expect(Date.parse(e.finishedAt) - killedAt).toBeLessThanOrEqual(LEASE + 500);
   expect(e.error).toMatch(/runner lost/);
+  // a run killed while its SSH session was open left its key on disk (in the runner's own 0700 dir)
+  // until the runner starts again; a run killed after closing it (the swap) left nothing
+  const sshDir = join(runner.stateDir, 'ssh');
+  const left = readdirSync(sshDir);
+  expect(left.some((d) => d.startsWith('lb-ssh-') && existsSync(join(sshDir, d, 'id'))), `${sshDir}: ${left.join(' ')}`).toBe(opts.sessionOpen ?? true);
+  expect((statSync(sshDir).mode & 0o777).toString(8)).toBe('700');
+  const before = runner.output().length;
   await runner.restart();
+  expect(readdirSync(sshDir)).toEqual([]);
+  if (left.length) expect(runner.output().slice(before)).toMatch(/removed \d+ SSH key dir\(s\) a previous run of this runner left/);
   return e;
 }
 
@@ -186,7 +195,7 @@ describe('kill matrix: restore', () => {
       expect(r.status, JSON.stringify(r.body)).toBe(202);
       return r.body.eventId as number;
     };
-    const dead = await crashAt('between-swap-renames', restore);
+    const dead = await crashAt('between-swap-renames', restore, { sessionOpen: false });
     // the crash left the live dataset renamed aside: nothing is lost, it is under its set-aside name
     const names = await listAll(src.name);
     expect(names).toContain(`${app()}-lb-old-${dead.id}`);

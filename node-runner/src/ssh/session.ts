@@ -52,6 +52,20 @@ function ciphersOption(): string[] {
   return list ? ['-o', `Ciphers=${list}`] : [];
 }
 
+let keyDirBase: string | null = null;
+
+/**
+ * Where sessions keep their per-run key, known_hosts and control socket: the runner sets a 0700
+ * directory of its own (`<state dir>/ssh`, wiped at start-up and exit, so a crash leaves no key
+ * behind for longer than until the next start); elsewhere (tests, tools) the system temp dir.
+ */
+export function setSessionDirBase(dir: string | null): boolean {
+  // the control socket lives in it: a Unix socket path has room for about 100 bytes
+  if (dir !== null && Buffer.byteLength(join(dir, 'lb-ssh-XXXXXX', 'cm')) > 100) return false;
+  keyDirBase = dir;
+  return true;
+}
+
 export interface SshOpenOptions {
   signal?: AbortSignal;
   /** First validation: accept and pin whatever key the host presents (into an empty known_hosts). */
@@ -92,7 +106,7 @@ export class SshSession implements ZfsHost {
     if (!opts.acceptNewHostKey && !target.hostKey) {
       throw new ExecError('host-key', `target "${target.name}" has no pinned host key yet: validate it first`);
     }
-    const dir = await mkdtemp(join(tmpdir(), 'lb-ssh-'));
+    const dir = await mkdtemp(join(keyDirBase ?? tmpdir(), 'lb-ssh-'));
     const s = new SshSession(target, dir, opts);
     try {
       let key = target.sshPrivateKey.replace(/\r\n/g, '\n');
