@@ -118,6 +118,34 @@ describe('VM guest through the system', () => {
     }
   });
 
+  it('a job restore whose guest does not start again keeps the restored data and still forks the next backup from it', async () => {
+    // a backup first (it takes up the fork of the restore above: generation 2)
+    const atBackup = readFileSync(join(await mnt(`${p1.name}/vm/web`), 'disk0'), 'utf8');
+    const b1 = await srv.waitEvent((await srv.api('POST', `/jobs/${jobId}/run`)).body.eventId);
+    expect(b1.status, b1.error).toBe('success');
+    expect(b1.generation).toBe(2);
+    const original = readFileSync(manifest, 'utf8');
+    const m = JSON.parse(original);
+    m.guests[0].start = ['false'];
+    writeFileSync(manifest, JSON.stringify(m));
+    try {
+      writeFileSync(join(await mnt(`${p1.name}/vm/web`), 'disk0'), 'boot v4');
+      const r = await srv.api('POST', `/jobs/${jobId}/restore`, { generation: 2, snapshot: b1.snapshot });
+      const e = await srv.waitEvent(r.body.eventId);
+      expect(e.status).toBe('failed');
+      expect(e.error).toMatch(/the restore completed .* did not start again/);
+      expect(readFileSync(join(await mnt(`${p1.name}/vm/web`), 'disk0'), 'utf8')).toBe(atBackup); // the restored data stays
+    } finally {
+      writeFileSync(manifest, original);
+      writeFileSync(running(), ''); // started by hand
+    }
+    const b2 = await srv.waitEvent((await srv.api('POST', `/jobs/${jobId}/run`)).body.eventId);
+    expect(b2.status, b2.error).toBe('success');
+    expect(b2.generation).toBe(3);
+    const gens = (await srv.api('GET', `/jobs/${jobId}/generations`)).body;
+    expect(gens.find((g: any) => g.generation === 3).reason).toMatch(/^restored from generation 2 snapshot /);
+  });
+
   it('refuses an out-of-band restore of a VM with two roots at the API, naming the dataset; nothing is queued or changed', async () => {
     const item = (await srv.api('GET', `/targets/${targetId}/datasets`)).body.items.find((i: any) => i.source === `${p1.name}/vm/web`);
     const body = { targetId, dataset: item.dataset, generation: 1, snapshot, destination: `${p1.name}/vm/web-copy`, newGuestId: '102', restoreNetwork: false };

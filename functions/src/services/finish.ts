@@ -30,8 +30,10 @@ export async function applyFinish(db: DB, ev: EventRow, result: Record<string, a
       if (stmts.length) await db.batch(stmts as [any, ...any[]]);
     }
   }
-  if (ev.kind === 'restore' && ok && ev.jobId != null) {
-    // The next backup forks a new generation from the restored snapshot.
+  // A restore that swapped its data in (success, or a failure that still reports its result: the
+  // guest did not start again) makes the next backup fork a new generation from the restored snapshot.
+  const swappedIn = ev.kind === 'restore' && (ok || (result != null && typeof result.snapshot === 'string' && typeof result.guid === 'string'));
+  if (swappedIn && ev.jobId != null) {
     const p = (ev.params ?? {}) as { generation?: number; guid?: string };
     if (p.generation && p.guid) {
       await db.update(jobs).set({ forkFromGeneration: p.generation, forkFromGuid: p.guid }).where(eq(jobs.id, ev.jobId));

@@ -3,15 +3,17 @@
 // sent is valid all the same: the error carries the backup result).
 import { runBackup } from './backup.ts';
 import { ExecError, type BackupParams, type BackupResult, type ExecContext } from './types.ts';
+import type { RestoreResult } from './restore-types.ts';
 import { findGuest, guestForBackup, providersFromConfig, type GuestProvider, type GuestsConfig } from '../guests/index.ts';
 
 /**
- * The backup itself succeeded (snapshot sent, verified, catalogued) but the guest did not start
- * again afterwards. The event is failed with this message; `result` is the complete backup result,
- * to be reported with the failure so the server records the catalog and generation.
+ * The backup or restore itself succeeded (a backup's snapshot sent, verified and catalogued; a
+ * restore swapped in) but the guest did not start again afterwards. The event is failed with this
+ * message; `result` is the complete result, reported with the failure so the server records what
+ * happened (a backup's catalog and generation; a restore's fork of the next generation).
  */
 export class GuestStartError extends ExecError {
-  constructor(message: string, public result: BackupResult) {
+  constructor(message: string, public result: BackupResult | RestoreResult) {
     super('source-state', message);
     this.name = 'GuestStartError';
   }

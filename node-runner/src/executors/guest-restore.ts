@@ -1,6 +1,7 @@
 // Jail/VM restores: the job's guest is stopped only around the swap (runJobRestore does the swap);
 // an out-of-band guest restore checks the provider before receiving anything and registers the
 // guest (under a new id when asked, with or without its network) after the datasets are in place.
+import { GuestStartError } from './guest-backup.ts';
 import { runJobRestore, runOobRestore } from './restore.ts';
 import type { JobRestoreParams, OobRestoreParams, RestoreResult } from './restore-types.ts';
 import { ExecError, type ExecContext } from './types.ts';
@@ -16,7 +17,8 @@ export async function runGuestJobRestore(params: JobRestoreParams, ctx: ExecCont
   const handle = guestForBackup(found.provider, found.guest, { recursive: job.recursive || job.mode === 'vm', log: (l) => ctx.log(l), forRestore: true });
   const result = await runJobRestore({ ...params, guest: handle }, ctx);
   if (handle.startFailure) {
-    throw new ExecError('source-state', `the restore completed (snapshot ${result.snapshot}) but ${found.guest.kind} ${found.guest.name} did not start again: ${handle.startFailure}`);
+    // the restored data stays in place: the result goes with the failure (the next backup forks from it)
+    throw new GuestStartError(`the restore completed (snapshot ${result.snapshot}) but ${found.guest.kind} ${found.guest.name} did not start again: ${handle.startFailure}`, result);
   }
   return result;
 }
