@@ -22,6 +22,7 @@ import { randomToken, sha256Hex } from './lib/tokens.ts';
 import { applyRetention, sweepExpiredLeases } from './services/queue.ts';
 import { fileSecret } from './secrets-file.ts';
 import { secureDataFiles } from './data-dir.ts';
+import { allowedHosts, hostAllowed } from './host-check.ts';
 import { createWaker } from './waker.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -64,6 +65,12 @@ export async function main(env = process.env) {
     await next();
     for (const [k, v] of Object.entries(headers)) c.header(k, v);
   });
+  const hosts = allowedHosts(env, host, config.publicUrl);
+  app.use('*', async (c, next) => {
+    if (hostAllowed(c.req.header('host'), hosts)) return next();
+    const h = (c.req.header('host') ?? '').slice(0, 100);
+    return c.json(new ApiError('forbidden', `requests for host "${h}" are refused (DNS rebinding); add it to LIFEBOAT_ALLOWED_HOSTS or LIFEBOAT_PUBLIC_URL`, { Host: 'is not a name of this server' }).body(), 403);
+  });
   app.route('/', api);
   // an API path no route took: a JSON 404, never the UI's index.html
   app.all('/api/*', (c) => c.json(new ApiError('not_found', `no route ${c.req.method} ${c.req.path}`).body(), 404));
@@ -82,6 +89,7 @@ export async function main(env = process.env) {
   await new Promise<void>((r) => server.once('listening', () => r()));
   const url = config.publicUrl;
   log(`listening on ${url} (database ${dbUrl.startsWith('file:') ? dbUrl : 'remote libSQL'})`);
+  log(`answering for host names ${[...hosts].join(', ')} (others get 403; LIFEBOAT_ALLOWED_HOSTS sets the list)`);
   // Never the token itself: logs are collected and kept elsewhere. The operator reads the 0600 file.
   if (admin?.created) log(`admin API token created in ${admin.path} (mode 0600); read it from there`);
   else if (admin) log(`admin API token: ${admin.path}`);

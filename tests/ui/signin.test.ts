@@ -92,6 +92,26 @@ describe('the Node entry beside the UI', () => {
     expect((await fetch(`${srv.url}/jobs`)).headers.get('content-type')).toMatch(/text\/html/); // UI routes still get the page
   });
 
+  it('a request for another host name (DNS rebinding) is refused; the server\'s own names are answered', async () => {
+    const { request } = await import('node:http');
+    const get = (host: string) => new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const u = new URL(`${srv.url}/api/v1/health`);
+      const req = request({ host: u.hostname, port: u.port, path: u.pathname, headers: { host } }, (res) => {
+        let body = '';
+        res.on('data', (d) => { body += d; });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    const evil = await get('evil.example');
+    expect(evil.status).toBe(403);
+    expect(JSON.parse(evil.body).error.fields.Host).toBeTruthy();
+    expect((await get(`evil.example:${new URL(srv.url).port}`)).status).toBe(403);
+    expect((await get(`localhost:${new URL(srv.url).port}`)).status).toBe(200);
+    expect((await get(new URL(srv.url).host)).status).toBe(200);
+  });
+
   it('joining with a wrong token says nothing about node names (401 whether the name is taken or not)', async () => {
     for (const name of ['edge', 'free-name']) {
       const r = await fetch(`${srv.url}/api/v1/runner/join`, {
