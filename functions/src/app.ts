@@ -2,6 +2,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
+import { bodyLimit } from 'hono/body-limit';
 import { ApiError, isBusy } from './lib/errors.ts';
 import { requireAdmin } from './lib/auth.ts';
 import type { AppDeps, Env } from './lib/http.ts';
@@ -35,6 +36,14 @@ function fieldsOf(issues: { path: PropertyKey[]; message: string; code?: string;
   return Object.fromEntries(fields);
 }
 
+/** Largest request body per route: small where anyone may call, larger where runners report. */
+export function bodyLimitFor(path: string): number {
+  if (path === '/auth/login' || path === '/runner/join') return 16 * 1024;
+  if (path === '/runner/inventory' || /^\/runner\/events\/[^/]+\/progress$/.test(path)) return 8 << 20;
+  if (path === '/runner/catalog' || /^\/runner\/events\/[^/]+\/finish$/.test(path)) return 64 << 20;
+  return 1 << 20;
+}
+
 export interface CreateAppOptions {
   /** Called when the database reports SQLITE_BUSY (README design notes, one writer per DB file: fatal for the process on Node). */
   onBusy?: (err: unknown) => void;
@@ -55,6 +64,19 @@ export function createApp(deps: AppDeps, opts: CreateAppOptions = {}) {
   api.use('*', async (c, next) => {
     c.set('deps', deps);
     await next();
+  });
+  // Request bodies are bounded before they are read (README, Operations: limits).
+  const limiters = new Map<number, ReturnType<typeof bodyLimit>>();
+  api.use('*', (c, next) => {
+    const max = bodyLimitFor(c.req.path.replace(/^\/api\/v1/, ''));
+    let l = limiters.get(max);
+    if (!l) {
+      limiters.set(max, l = bodyLimit({
+        maxSize: max,
+        onError: () => { throw new ApiError('too_large', `body: larger than ${max} bytes`, { body: `is larger than ${max} bytes` }); },
+      }));
+    }
+    return l(c, next);
   });
   // Public: health, the OpenAPI document, sign-in/out and the session probe, the runner join;
   // own auth: runner routes (node token), webhooks (job token). Everything else: requireAdmin.

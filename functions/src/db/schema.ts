@@ -142,6 +142,8 @@ export const events = sqliteTable('events', {
   result: text('result', { mode: 'json' }).$type<Record<string, unknown>>(),
   idempotencyKey: text('idempotency_key'),
   cancelRequested: integer('cancel_requested', { mode: 'boolean' }).notNull().default(false),
+  /** Bytes of log text reported for the event; beyond EVENT_LOG_MAX_BYTES nothing more is stored (services/queue.ts appendLogs). */
+  logBytes: integer('log_bytes').notNull().default(0),
   leaseUntil: integer('lease_until'),
   createdAt: integer('created_at').notNull().default(now),
   startedAt: integer('started_at'),

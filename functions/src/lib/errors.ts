@@ -1,9 +1,9 @@
 // The API's error envelope: { error: { code, message, fields } }.
 export type ErrorCode =
-  | 'invalid' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'busy' | 'rate_limited' | 'internal';
+  | 'invalid' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'busy' | 'too_large' | 'rate_limited' | 'internal';
 
 const STATUS: Record<ErrorCode, number> = {
-  invalid: 400, unauthorized: 401, forbidden: 403, not_found: 404, conflict: 409, busy: 409, rate_limited: 429, internal: 500,
+  invalid: 400, unauthorized: 401, forbidden: 403, not_found: 404, conflict: 409, busy: 409, too_large: 413, rate_limited: 429, internal: 500,
 };
 
 export class ApiError extends Error {

@@ -112,11 +112,27 @@ export async function claimQueued(db: DB, nodeId: number, max: number, at: numbe
     .returning();
 }
 
+/** Log text stored per event at most; a runner (or a bug) cannot fill the database through one event's log. */
+export const EVENT_LOG_MAX_BYTES = 1 << 20;
+
 export async function appendLogs(db: DB, eventId: number, lines: { ts?: string; level?: string; message: string }[], at: number) {
   if (!lines.length) return;
+  const sizes = lines.map((l) => new TextEncoder().encode(l.message).length);
+  const incoming = sizes.reduce((a, b) => a + b, 0);
+  const [row] = await db.update(events).set({ logBytes: sql`${events.logBytes} + ${incoming}` }).where(eq(events.id, eventId)).returning({ logBytes: events.logBytes });
+  if (!row) return;
+  const before = row.logBytes - incoming;
+  let room = EVENT_LOG_MAX_BYTES - before;
+  let n = 0;
+  while (n < lines.length && sizes[n] <= room) room -= sizes[n++];
+  const stored: typeof lines = lines.slice(0, n);
+  if (n < lines.length && before <= EVENT_LOG_MAX_BYTES) {
+    // said once, where the log stops
+    stored.push({ level: 'warn', message: `log truncated: this event's log reached ${EVENT_LOG_MAX_BYTES} bytes; later lines are not stored (${lines.length - n} dropped here)` });
+  }
   // Chunks keep every statement under D1's 100 bound parameters.
-  for (let i = 0; i < lines.length; i += 24) {
-    await db.insert(eventLogs).values(lines.slice(i, i + 24).map((l) => ({
+  for (let i = 0; i < stored.length; i += 24) {
+    await db.insert(eventLogs).values(stored.slice(i, i + 24).map((l) => ({
       eventId, ts: l.ts ? Date.parse(l.ts) || at : at, level: l.level ?? 'info', message: l.message,
     })));
   }

@@ -1,0 +1,1 @@
+ALTER TABLE `events` ADD `log_bytes` integer DEFAULT 0 NOT NULL;
