@@ -100,6 +100,15 @@ describe('jobs', () => {
     expect((await ctl.api('POST', `/jobs/${j.id}/run`)).status).toBe(202);
   });
 
+  it('a dataset name with a space (valid in zfs) is kept in the inventory and can be a job\'s source', async () => {
+    const n2 = await joinNode(ctl, 'n2', ['tank', 'tank/my data', 'tank/other']);
+    const datasets = (await ctl.api('GET', `/nodes/${n2.id}`)).body.datasets.map((d: any) => d.name);
+    expect(datasets).toEqual(['tank', 'tank/my data', 'tank/other']);
+    const r = await ctl.api('POST', '/jobs', job({ name: 'spaced', source: 'tank/my data', nodeId: n2.id }));
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    expect(r.body.source).toBe('tank/my data');
+  });
+
   it('keeps names unique', async () => {
     await ctl.api('POST', '/jobs', job());
     const r = await ctl.api('POST', '/jobs', job({ source: 'tank/data/child' }));

@@ -35,7 +35,7 @@ describe('targets', () => {
     ['backupRoot', { backupRoot: 'tank//x' }, /\/\//],
     ['backupRoot', { backupRoot: '/tank/x' }, /start or end/],
     ['backupRoot', { backupRoot: 'tank/x@snap' }, /snapshot/],
-    ['backupRoot', { backupRoot: 'tank/x y' }, /may only contain/],
+    ['backupRoot', { backupRoot: 'tank/x$y' }, /may only contain/],
     ['backupRoot', { backupRoot: '1tank' }, /start with a letter/],
     ['sshPrivateKey', { sshPrivateKey: 'ssh-ed25519 AAAA public' }, /private key/],
     ['name', { name: '' }, /required/],

@@ -279,6 +279,26 @@ describe('runBackup', () => {
   }, 120_000);
 });
 
+describe('dataset names with spaces (valid in zfs)', () => {
+  it('backs up fully then incrementally, and restores in place, a dataset named "my data"', async () => {
+    const ds = await newSource('my data', 256 * 1024);
+    const j = job(40, ds);
+    const r1 = await runBackup(params(j), testContext().ctx);
+    await tick();
+    await writeRandom(join(src.mountpoint!, 'my data', 'data1'), 64 * 1024);
+    const r2 = await runBackup(params(j), testContext().ctx);
+    expect(r2.datasets[0]).toMatchObject({ mode: 'incremental', target: `${backupRoot}/j40/g1/${ds}` });
+    const tds = `${backupRoot}/j40/g1/${ds}`;
+    expect(await snapNames(tds)).toEqual([r1.snapshot, r2.snapshot]);
+    expect(r2.catalog.map((c) => c.dataset)).toEqual([tds]);
+    const { runJobRestore } = await import('../../node-runner/src/executors/restore.ts');
+    const res = await runJobRestore({ target, job: j, generation: 1, snapshot: r1.snapshot, guid: await prop(`${tds}@${r1.snapshot}`, 'guid'), dataset: tds }, testContext(4001).ctx);
+    expect(res.replaced).toEqual([ds]);
+    expect(await snapNames(ds)).toEqual([r1.snapshot]);
+    expect(await prop(ds, 'mounted')).toBe('yes');
+  }, 180_000);
+});
+
 describe('snapshot names', () => {
   it('adds a suffix when the name for this second is taken; the hand-made one is untouched', async () => {
     const { snapshotNameFor } = await import('../../node-runner/src/zfs/index.ts');

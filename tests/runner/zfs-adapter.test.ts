@@ -100,8 +100,9 @@ describe('parsers', () => {
   });
   it('names', () => {
     expect(snapshotNameFor(7, new Date(Date.UTC(2026, 10, 28, 16, 5, 9)))).toBe('lb_j7_20261128T160509Z');
-    for (const ok of ['tank', 'tank/vms/web', 'tank/a b', 'p/x.y:z_1-2']) expect(isValidDatasetName(ok), ok).toBe(true);
-    for (const bad of ['', '-o', 'tank/', '/tank', 'tank//x', 'tank@s', 'tank/-x', 'tank/..', 'tank/$(id)']) expect(isValidDatasetName(bad), bad).toBe(false);
+    // what zfs accepts (checked on zfs-fuse: "tank/-x", "tank/ lead", "tank/_u" are datasets); a pool starts with a letter
+    for (const ok of ['tank', 'tank/vms/web', 'tank/a b', 'p/x.y:z_1-2', 'tank/-x', 'tank/ lead', 'tank/_u']) expect(isValidDatasetName(ok), ok).toBe(true);
+    for (const bad of ['', '-o', '1tank', 'tank/', '/tank', 'tank//x', 'tank@s', 'tank/..', 'tank/$(id)', 'tank/a\tb', 'tank/a\nb']) expect(isValidDatasetName(bad), bad).toBe(false);
   });
   it('ssh error classification', () => {
     expect(classifySsh(255, 'ssh: connect to host 127.0.0.1 port 1: Connection refused')).toBe('connectivity');

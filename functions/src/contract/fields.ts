@@ -1,7 +1,8 @@
 // Field rules shared by the API, the UI and the runner.
 import { z } from '@hono/zod-openapi';
 
-const DATASET_COMPONENT = /^[A-Za-z0-9_.:-]+$/;
+// What zfs itself accepts in a component (zfs(8), "Dataset names"): a space included.
+const DATASET_COMPONENT = /^[A-Za-z0-9_.: -]+$/;
 const RESERVED_POOLS = new Set(['mirror', 'raidz', 'raidz1', 'raidz2', 'raidz3', 'draid', 'spare', 'log', 'cache', 'special', 'dedup']);
 
 /** ZFS dataset name: pool[/child...]; no snapshot/bookmark parts, no empty or dot components. */
@@ -14,7 +15,7 @@ export function datasetNameError(name: string): string | null {
   for (const p of parts) {
     if (p === '') return 'must not contain "//"';
     if (p === '.' || p === '..') return 'must not contain "." or ".." components';
-    if (!DATASET_COMPONENT.test(p)) return `component "${p}" may only contain letters, digits and _ . : -`;
+    if (!DATASET_COMPONENT.test(p)) return `component "${p}" may only contain letters, digits, spaces and _ . : -`;
   }
   const pool = parts[0];
   if (!/^[A-Za-z]/.test(pool)) return 'pool name must start with a letter';

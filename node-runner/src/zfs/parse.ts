@@ -125,11 +125,12 @@ export function parseSendEstimate(out: string): number | null {
   return seen ? sum : null;
 }
 
-const COMPONENT = /^[A-Za-z0-9][A-Za-z0-9_.:\- ]*$/;
+const COMPONENT = /^[A-Za-z0-9_.: -]+$/; // what zfs accepts, a space too
 
-/** A dataset path we accept from configuration: components of [A-Za-z0-9_.:- ], not starting with '-'. */
+/** A dataset name as zfs accepts it: components of [A-Za-z0-9_.:- ] and space, no "." or "..", a pool first. */
 export function isValidDatasetName(name: string): boolean {
   if (!name || name.length > 255 || name.includes('@') || name.includes('#')) return false;
+  if (!/^[A-Za-z]/.test(name)) return false; // a pool name starts with a letter (and so never reads as an option)
   return name.split('/').every((c) => COMPONENT.test(c) && c !== '.' && c !== '..');
 }
 
