@@ -106,7 +106,7 @@ describe('restore', () => {
     const catalog = (await srv.api('GET', `/targets/${targetId}/datasets`)).body.items;
     const item = catalog.find((i: any) => i.jobId === jobId && i.source === `${src.name}/app`);
     expect(item).toBeTruthy();
-    expect(item.suggestedDestination).toBe(`${src.name}/app`);
+    expect(item.suggestedDestination).toMatch(new RegExp(`^${src.name}/app-restore-\\d{8}-\\d{4}$`)); // never the live source
     const g1 = item.generations.find((g: any) => g.generation === 1);
     const snap = g1.snapshots.find((s: any) => s.name === versions[2].snapshot);
     const body = { targetId, nodeId: node2, dataset: g1.dataset, generation: 1, snapshot: snap.name, destination: `${other.name}/copy` };
@@ -129,6 +129,12 @@ describe('restore', () => {
     const again = await fetch(`${srv.url}/api/v1/restores`, { method: 'POST', headers: { authorization: `Bearer ${srv.admin}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
     expect(again.status).toBe(409);
     expect((await again.json()).error.fields.destination).toMatch(/overwrite/);
+    // replacing it takes its name repeated: `true` or another name is a 400 naming overwrite
+    for (const overwrite of [true, `${other.name}/other`]) {
+      const bad = await srv.api('POST', '/restores', { ...body, overwrite });
+      expect(bad.status, JSON.stringify(overwrite)).toBe(400);
+      expect(bad.body.error.fields.overwrite).toBeTruthy();
+    }
     expect((await srv.api('GET', '/events?kind=oob-restore')).body.items).toHaveLength(1);
   });
 });

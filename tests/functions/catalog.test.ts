@@ -47,7 +47,11 @@ describe('catalog and generations', () => {
     const items = (await ctl.api('GET', `/targets/${targetId}/datasets`)).body.items;
     expect(items).toHaveLength(2);
     expect(items[0].guest).toMatchObject({ kind: 'vm', id: '101', name: 'web' });
-    expect(items.map((i: any) => i.suggestedDestination).sort()).toEqual(['fast/vm/web', 'tank/vm/web']);
+    // beside the source, never onto it: <source>-restore-<yyyymmdd-hhmm> (UTC, now)
+    const stamp = new Date().toISOString().slice(0, 10).replaceAll('-', '');
+    expect(items.map((i: any) => i.suggestedDestination).sort()).toEqual([
+      expect.stringMatching(new RegExp(`^fast/vm/web-restore-${stamp}-\\d{4}$`)), expect.stringMatching(new RegExp(`^tank/vm/web-restore-${stamp}-\\d{4}$`)),
+    ]);
     // Out of band, a VM with two roots is refused at the API (restore it from its job), nothing queued.
     const body = { targetId, dataset: items[0].dataset, generation: 1, snapshot: `lb_j${job.id}_20261128T100000Z`, destination: 'tank/vm/web2' };
     const multi = await ctl.api('POST', '/restores', { ...body, newGuestId: '102' });

@@ -261,8 +261,22 @@ describe('web UI against the whole system', () => {
     await dlg.getByRole('radiogroup', { name: 'Snapshot' }).getByRole('radio').first().check();
     await next.click();
     const dest = dlg.getByLabel('Destination Dataset');
-    expect(await dest.inputValue()).toBe(`${src.name}/data`); // suggested: where it came from
+    // suggested: a new dataset beside the source, never the live source
+    expect(await dest.inputValue()).toMatch(new RegExp(`^${src.name}/data-restore-\\d{8}-\\d{4}$`));
+    // the live source exists: replacing it takes its name typed again
+    await dest.fill(`${src.name}/data`);
+    const restore = dlg.getByRole('button', { name: 'Replace and restore' });
+    expect(await restore.isDisabled()).toBe(true);
+    const confirm = dlg.getByLabel(`Type ${src.name}/data to replace it`);
+    await confirm.fill(`${src.name}/dat`);
+    expect(await restore.isDisabled()).toBe(true);
+    await confirm.fill(`${src.name}/data`);
+    expect(await restore.isDisabled()).toBe(false);
+    // a new dataset under parents that do not exist yet: the wizard says they will be created
+    await dest.fill(`${src.name}/restored/deep/copy`);
+    expect(await dlg.locator('#oob-dest-hint').textContent()).toContain(`Missing parents will be created: ${src.name}/restored, ${src.name}/restored/deep.`);
     await dest.fill(`${src.name}/copy`);
+    expect(await dlg.getByLabel(/to replace it/).count()).toBe(0);
     await shot(page, 'oob-wizard-1280');
     await dlg.getByRole('button', { name: 'Restore', exact: true }).click();
     await dlg.waitFor({ state: 'hidden' });

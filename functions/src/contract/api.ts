@@ -146,7 +146,9 @@ export const OobRestore = z.object({
   snapshot: z.string().min(1, 'is required').max(255),
   destination: datasetName,
   restoreNetwork: z.boolean().default(false),
-  overwrite: z.boolean().default(false),
+  /** To replace an existing destination, its name repeated (a typed confirmation); false or absent: never replace. */
+  overwrite: z.union([z.literal(false), z.string().max(255)]).default(false)
+    .openapi({ description: 'To replace an existing destination: its name again, exactly. false (or absent): an existing destination is a 409.' }),
   newGuestId: z.string().max(64).optional(),
 }).strict().openapi('OobRestore');
 

@@ -17,6 +17,10 @@ export function registerRestores(app: App) {
       const [seen] = await db.select({ id: events.id }).from(events).where(eq(events.idempotencyKey, `oob:${key}`));
       if (seen) return json(c, { eventId: seen.id }, 202);
     }
+    if (typeof b.overwrite === 'string' && b.overwrite !== b.destination) {
+      throw invalid('overwrite', `must repeat the destination name (${b.destination}) exactly to replace it`);
+    }
+    const overwrite = b.overwrite === b.destination;
     const [t] = await db.select().from(targets).where(eq(targets.id, b.targetId));
     if (!t) throw invalid('targetId', `target ${b.targetId} does not exist`);
     const node = await resolveNode(db, b.nodeId);
@@ -45,7 +49,7 @@ export function registerRestores(app: App) {
     if (node.inventoryAt != null) {
       const [exists] = await db.select({ name: nodeDatasets.name }).from(nodeDatasets).where(and(eq(nodeDatasets.nodeId, node.id), eq(nodeDatasets.name, b.destination)));
       if (exists && isGuest) throw conflict('guest restores never overwrite an existing dataset', { destination: 'already exists' });
-      if (exists && !b.overwrite) throw conflict('the destination exists; confirm with overwrite: true', { destination: 'already exists (set overwrite to replace it)' });
+      if (exists && !overwrite) throw conflict(`the destination exists; to replace it, send overwrite: "${b.destination}" (its name again)`, { destination: 'already exists (repeat its name in overwrite to replace it)' });
     }
     try {
       const [ev] = await db.insert(events).values({
@@ -54,7 +58,7 @@ export function registerRestores(app: App) {
         idempotencyKey: key ? `oob:${key}` : null, createdAt: now(c),
         params: {
           dataset: b.dataset, snapshotDataset: snap.dataset, generation: b.generation, snapshot: snap.name, guid: snap.guid,
-          destination: b.destination, restoreNetwork: b.restoreNetwork, overwrite: b.overwrite, guest: ds.guest ?? null,
+          destination: b.destination, restoreNetwork: b.restoreNetwork, overwrite, guest: ds.guest ?? null,
           newGuestId: b.newGuestId ?? null, sourceJobId: ds.jobId,
         },
       }).returning({ id: events.id });

@@ -132,7 +132,7 @@ export function registerTargets(app: App) {
     const db = c.var.deps.db;
     const ds = await db.select().from(catalogDatasets).where(eq(catalogDatasets.targetId, t.id)).orderBy(asc(catalogDatasets.dataset));
     const snaps = await db.select().from(catalogSnapshots).where(eq(catalogSnapshots.targetId, t.id)).orderBy(desc(catalogSnapshots.createdAt));
-    return json(c, { items: catalogView(t.backupRoot, ds, snaps) });
+    return json(c, { items: catalogView(t.backupRoot, ds, snaps, now(c)) });
   });
 }
 

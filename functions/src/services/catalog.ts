@@ -28,7 +28,13 @@ const snapView = (s: SnapshotRow) => ({
  * One item per backed-up source (job + source path). Generation membership comes from the
  * lifeboat:generation property of each snapshot, not from the dataset it sits in (a promote moves them).
  */
-export function catalogView(backupRoot: string, datasets: DatasetRow[], snapshots: SnapshotRow[]) {
+/** A new dataset beside the source for an out-of-band restore: `<source>-restore-<yyyymmdd-hhmm>` (UTC), never the live source. */
+export function suggestedRestoreDestination(source: string, at: number): string {
+  const iso = new Date(at).toISOString(); // 2026-11-30T04:10:59.000Z
+  return `${source}-restore-${iso.slice(0, 10).replaceAll('-', '')}-${iso.slice(11, 16).replace(':', '')}`;
+}
+
+export function catalogView(backupRoot: string, datasets: DatasetRow[], snapshots: SnapshotRow[], at: number) {
   const sourceOf = new Map(datasets.map((d) => [d.dataset, d]));
   const items = new Map<string, { dataset: string; jobId: number | null; source: string | null; guest: unknown; gens: Map<number, { dataset: string; snapshots: SnapshotRow[] }> }>();
   for (const d of datasets) {
@@ -56,8 +62,8 @@ export function catalogView(backupRoot: string, datasets: DatasetRow[], snapshot
     jobId: it.jobId,
     source: it.source,
     guest: it.guest,
-    // The original path: for a guest it is the root its metadata names (README: limitations).
-    suggestedDestination: it.source,
+    // Beside the original path, never onto it (for a guest: beside the root its metadata names).
+    suggestedDestination: it.source ? suggestedRestoreDestination(it.source, at) : null,
     generations: [...it.gens.entries()].sort((a, b) => b[0] - a[0]).map(([generation, g]) => ({
       generation, dataset: g.dataset, snapshots: g.snapshots.map(snapView),
     })),
