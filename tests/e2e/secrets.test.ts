@@ -68,7 +68,7 @@ describe('secrets stay secret through a full backup and restore', () => {
     expect(login.status).toBe(200);
     const cookie = /lifeboat_session=([^;]+)/.exec(login.headers.get('set-cookie') ?? '')![1];
     const session = { cookie: `lifeboat_session=${cookie}`, 'x-csrf-token': login.body.csrfToken };
-    const tok = await call('POST', '/auth/tokens', { name: 'automation' }, session);
+    const tok = await call('POST', '/auth/tokens', { name: 'automation', scope: 'admin' }, session);
     expect(tok.status).toBe(201);
     const apiToken = tok.body.token as string;
     const byToken = { authorization: `Bearer ${apiToken}` };

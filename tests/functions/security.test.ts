@@ -2,7 +2,7 @@
 // against the real app over a real libSQL file DB.
 import { afterEach, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
-import { ADMIN, joinNode, makeTarget, startControl, type TestControl } from '../helpers/control.ts';
+import { ADMIN, joinNode, makeJob, makeTarget, startControl, type TestControl } from '../helpers/control.ts';
 import { createPasswordHasher } from '../../functions/src/lib/password.ts';
 import { nodePasswordHasher } from '../../functions/src/password-node.ts';
 import { contentSecurityPolicy, inlineScriptHashes } from '../../functions/src/headers.ts';
@@ -246,14 +246,15 @@ describe('sign-in', () => {
 describe('API tokens', () => {
   it('create (shown once), use, list without the secret, revoke; the admin token keeps working', async () => {
     await start();
-    const created = await ctl.api('POST', '/auth/tokens', { name: 'ci' });
+    const created = await ctl.api('POST', '/auth/tokens', { name: 'ci', scope: 'admin' });
     expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ scope: 'admin', expiresAt: null });
     const token = created.body.token as string;
     expect(token).toMatch(/^lbt_[\w-]{43}$/);
     const [row] = await ctl.db.all<any>(sql`SELECT token_hash FROM api_tokens`);
     expect(row.token_hash).toMatch(/^[0-9a-f]{64}$/);
     const listed = await ctl.api('GET', '/auth/tokens');
-    expect(listed.body.items).toEqual([expect.objectContaining({ id: created.body.id, name: 'ci', revoked: false })]);
+    expect(listed.body.items).toEqual([expect.objectContaining({ id: created.body.id, name: 'ci', scope: 'admin', revoked: false })]);
     expect(JSON.stringify(listed.body)).not.toContain(token);
     const byToken = await raw('GET', '/jobs', { headers: { authorization: `Bearer ${token}` } });
     expect(byToken.status).toBe(200);
@@ -269,6 +270,58 @@ describe('API tokens', () => {
     expect((await ctl.api('DELETE', '/auth/tokens/999')).status).toBe(404);
     expect((await raw('GET', '/jobs', { headers: { authorization: `Bearer ${ADMIN}` } })).status).toBe(200);
     expect((await ctl.api('POST', '/auth/tokens', { name: '' })).body.error.fields.name).toBeTruthy();
+  });
+});
+
+describe('API token scopes', () => {
+  it('read, operate, admin: each does what its scope covers and gets 403 naming scope beyond it', async () => {
+    await start();
+    const joined = await joinNode(ctl, 'n1', ['tank', 'tank/data']);
+    const t = await makeTarget(ctl);
+    const job = await makeJob(ctl, t.id);
+    const mint = async (scope?: string) => (await ctl.api('POST', '/auth/tokens', { name: `t-${scope ?? 'default'}`, ...(scope ? { scope } : {}) })).body;
+    const as = (tok: string) => (method: string, path: string, body?: unknown) => raw(method, path, { body, headers: { authorization: `Bearer ${tok}` } });
+    const dflt = await mint();
+    expect(dflt.scope).toBe('read'); // least privilege unless asked
+    const read = as(dflt.token), operate = as((await mint('operate')).token), admin = as((await mint('admin')).token);
+    expect((await read('GET', '/jobs')).status).toBe(200);
+    expect((await ctl.app.request('http://localhost/api/v1/metrics', { headers: { authorization: `Bearer ${dflt.token}` } })).status).toBe(200);
+    const runByRead = await read('POST', `/jobs/${job.id}/run`);
+    expect(runByRead.status).toBe(403);
+    expect(runByRead.body.error.fields.scope).toMatch(/is read, needs operate/);
+    expect((await read('GET', '/auth/tokens')).status).toBe(403);
+    const run = await operate('POST', `/jobs/${job.id}/run`);
+    expect(run.status).toBe(202);
+    expect((await operate('POST', `/events/${run.body.eventId}/cancel`)).status).toBe(200);
+    expect((await operate('PATCH', `/jobs/${job.id}`, { keepLast: 9 })).status).toBe(403);
+    expect((await operate('POST', '/auth/tokens', { name: 'escalate', scope: 'admin' })).status).toBe(403);
+    expect((await admin('PATCH', `/jobs/${job.id}`, { keepLast: 9 })).status).toBe(200);
+    // the password is a person's: not even an admin-scoped token sets it
+    const pw = await admin('POST', '/auth/password', { password: 'a long enough password' });
+    expect(pw.status).toBe(403);
+    expect(joined.id).toBeGreaterThan(0);
+  });
+
+  it('expiry, and tokens minted with a token neither outlive it nor survive its revocation', async () => {
+    await start();
+    ctl.clock.now = Date.parse('2026-03-01T00:00:00Z');
+    const parent = (await ctl.api('POST', '/auth/tokens', { name: 'parent', scope: 'admin', expiresInDays: 2 })).body;
+    expect(parent.expiresAt).toBe('2026-03-03T00:00:00.000Z');
+    const child = await raw('POST', '/auth/tokens', { body: { name: 'child', scope: 'read', expiresInDays: 30 }, headers: { authorization: `Bearer ${parent.token}` } });
+    expect(child.status).toBe(201);
+    expect(child.body.expiresAt).toBe('2026-03-03T00:00:00.000Z'); // capped at its maker's
+    const grandchild = await raw('POST', '/auth/tokens', { body: { name: 'grandchild', scope: 'admin' }, headers: { authorization: `Bearer ${parent.token}` } });
+    const useChild = () => raw('GET', '/jobs', { headers: { authorization: `Bearer ${child.body.token}` } });
+    expect((await useChild()).status).toBe(200);
+    ctl.clock.now = Date.parse('2026-03-03T00:00:01Z');
+    const late = await useChild();
+    expect(late.status).toBe(401);
+    expect(late.body.error.message).toMatch(/expired/);
+    ctl.clock.now = Date.parse('2026-03-01T01:00:00Z');
+    expect((await ctl.api('DELETE', `/auth/tokens/${parent.id}`)).body.revoked).toBe(true);
+    const listed = (await ctl.api('GET', '/auth/tokens')).body.items;
+    expect(listed.filter((x: any) => ['child', 'grandchild'].includes(x.name)).map((x: any) => x.revoked)).toEqual([true, true]);
+    expect((await raw('GET', '/jobs', { headers: { authorization: `Bearer ${grandchild.body.token}` } })).status).toBe(401);
   });
 });
 

@@ -197,6 +197,9 @@ describe('password sign-in and the security actions in the web UI', () => {
     await page.goto(srv.url + '/settings');
     await page.getByRole('heading', { level: 1, name: 'Settings' }).waitFor();
     await page.getByLabel('Name', { exact: true }).fill('ci');
+    expect(await page.getByLabel('Scope').inputValue()).toBe('read'); // least privilege unless chosen
+    await page.getByLabel('Scope').selectOption('operate');
+    await page.getByLabel(/Expires after/).fill('30');
     await page.getByRole('button', { name: 'Create token' }).click();
     const dlg = page.getByRole('dialog', { name: 'API token created' });
     const token = (await dlg.locator('pre').textContent())!.trim();
@@ -205,6 +208,11 @@ describe('password sign-in and the security actions in the web UI', () => {
     await shot(page, 'settings-token-created-1280');
     const asToken = () => fetch(`${srv.url}/api/v1/nodes`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status);
     expect(await asToken()).toBe(200);
+    const listed = (await srv.api('GET', '/auth/tokens')).body.items.find((t: any) => t.name === 'ci');
+    expect(listed.scope).toBe('operate');
+    expect(Date.parse(listed.expiresAt) - Date.now()).toBeGreaterThan(29 * 86_400_000);
+    // operate, not admin: it runs things but does not change them
+    expect((await fetch(`${srv.url}/api/v1/nodes/join-tokens`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })).status).toBe(403);
     await dlg.getByRole('button', { name: 'Done' }).click();
     await dlg.waitFor({ state: 'hidden' });
     expect(await page.locator('body').innerText()).not.toContain(token); // shown once

@@ -233,8 +233,13 @@ export const SetPassword = z.object({
   /** Required when signed in with a session (not with a token). */
   currentPassword: password.optional(),
 }).strict().openapi('SetPassword');
-export const ApiTokenCreate = z.object({ name: resourceName }).strict().openapi('ApiTokenCreate');
+const TokenScope = z.enum(['read', 'operate', 'admin']).openapi({ description: 'read: GET only; operate: also run, restore, cancel, refresh, validate; admin: everything' });
+export const ApiTokenCreate = z.object({
+  name: resourceName,
+  scope: TokenScope.default('read'),
+  expiresInDays: z.number().int().min(1).max(3650).optional().openapi({ description: 'Expiry; a token made with an API token never outlives it' }),
+}).strict().openapi('ApiTokenCreate');
 export const ApiToken = z.object({
-  id: z.number().int(), name: z.string(), createdAt: iso, lastUsedAt: iso, revoked: z.boolean(), revokedAt: iso,
+  id: z.number().int(), name: z.string(), scope: TokenScope, createdAt: iso, expiresAt: iso, lastUsedAt: iso, revoked: z.boolean(), revokedAt: iso,
 }).openapi('ApiToken');
 export const ApiTokenCreated = ApiToken.extend({ token: z.string() }).openapi('ApiTokenCreated');

@@ -234,6 +234,11 @@ export const apiTokens = sqliteTable('api_tokens', {
   createdAt: integer('created_at').notNull().default(now),
   lastUsedAt: integer('last_used_at'),
   revokedAt: integer('revoked_at'),
+  /** read < operate (run, restore, cancel, refresh, validate) < admin (README, Security). */
+  scope: text('scope', { enum: ['read', 'operate', 'admin'] }).notNull().default('admin'),
+  expiresAt: integer('expires_at'),
+  /** The API token that minted this one (null: the admin or a session): revoking it revokes this too. */
+  parentId: integer('parent_id'),
 }, (t) => [uniqueIndex('api_tokens_hash_uq').on(t.tokenHash)]);
 
 /** Failed sign-ins per client key in a fixed window (the functions are stateless: the counter lives here). */

@@ -12,7 +12,7 @@ import type { MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { apiTokens, nodes, sessions } from '../db/schema.ts';
 import { ApiError } from './errors.ts';
-import type { Ctx, Env, Principal } from './http.ts';
+import type { Ctx, Env, Principal, Scope } from './http.ts';
 import { digestEquals, sha256Hex } from './tokens.ts';
 
 export const SESSION_COOKIE = 'lifeboat_session';
@@ -39,14 +39,15 @@ export async function authenticate(c: Ctx): Promise<Principal | null> {
   if (token) {
     const hash = await sha256Hex(token);
     if (digestEquals(hash, adminTokenHash)) return { kind: 'admin-token' };
-    const [row] = await db.select({ id: apiTokens.id, lastUsedAt: apiTokens.lastUsedAt }).from(apiTokens)
+    const [row] = await db.select({ id: apiTokens.id, lastUsedAt: apiTokens.lastUsedAt, scope: apiTokens.scope, expiresAt: apiTokens.expiresAt }).from(apiTokens)
       .where(and(eq(apiTokens.tokenHash, hash), isNull(apiTokens.revokedAt)));
     if (!row) throw new ApiError('unauthorized', 'the API token is not valid or was revoked');
+    if (row.expiresAt != null && row.expiresAt <= at) throw new ApiError('unauthorized', 'the API token has expired');
     // Last use at a minute's precision: saves a write on most requests.
     if (row.lastUsedAt == null || row.lastUsedAt < at - 60_000) {
       await db.update(apiTokens).set({ lastUsedAt: at }).where(eq(apiTokens.id, row.id));
     }
-    return { kind: 'api-token', tokenId: row.id };
+    return { kind: 'api-token', tokenId: row.id, scope: row.scope, expiresAt: row.expiresAt };
   }
   const cookie = getCookie(c, SESSION_COOKIE);
   if (cookie) {
@@ -92,9 +93,26 @@ export function checkSessionWrite(c: Ctx, csrfToken: string) {
   }
 }
 
+const RANK: Record<Scope, number> = { read: 0, operate: 1, admin: 2 };
+/** What an API token may do, by operation: reading, operating (run, restore, cancel, refresh, validate), or administering the rest. */
+export function scopeFor(method: string, path: string): Scope {
+  const p = path.replace(/^\/api\/v1/, '');
+  if (p === '/auth/tokens' || p.startsWith('/auth/tokens/')) return 'admin'; // token names and their management
+  if (SAFE.has(method)) return 'read';
+  if (method === 'POST' && (/^\/jobs\/[^/]+\/(run|restore)$/.test(p) || p === '/restores' || /^\/events\/[^/]+\/cancel$/.test(p)
+    || /^\/targets\/[^/]+\/(refresh|validate)$/.test(p))) return 'operate';
+  return 'admin';
+}
+export const scopeOf = (p: Principal): Scope => (p.kind === 'api-token' ? p.scope : 'admin');
+export const scopeCovers = (have: Scope, need: Scope) => RANK[have] >= RANK[need];
+
 export const requireAdmin: MiddlewareHandler<Env> = async (c, next) => {
   const principal = await authenticate(c);
   if (!principal) throw new ApiError('unauthorized', 'sign in, or send an API token (Authorization: Bearer …)');
+  const need = scopeFor(c.req.method, c.req.path);
+  if (!scopeCovers(scopeOf(principal), need)) {
+    throw new ApiError('forbidden', `this API token's scope is ${scopeOf(principal)}; ${c.req.method} ${c.req.path.replace(/^\/api\/v1/, '')} needs ${need}`, { scope: `is ${scopeOf(principal)}, needs ${need}` });
+  }
   if (principal.kind === 'session' && !SAFE.has(c.req.method)) checkSessionWrite(c, principal.csrfToken);
   c.set('principal', principal);
   await next();

@@ -27,9 +27,10 @@ export interface AppDeps {
 }
 
 /** How the current admin request was authenticated. */
+export type Scope = 'read' | 'operate' | 'admin';
 export type Principal =
   | { kind: 'admin-token' }
-  | { kind: 'api-token'; tokenId: number }
+  | { kind: 'api-token'; tokenId: number; scope: Scope; expiresAt: number | null }
   | { kind: 'session'; sessionId: number; expiresAt: number; csrfToken: string };
 
 export interface NodeIdentity { id: number; name: string }

@@ -102,7 +102,8 @@ async function passwordSet(db: DB) {
 }
 
 const tokenView = (t: typeof apiTokens.$inferSelect) => ({
-  id: t.id, name: t.name, createdAt: iso(t.createdAt), lastUsedAt: iso(t.lastUsedAt), revoked: t.revokedAt != null, revokedAt: iso(t.revokedAt),
+  id: t.id, name: t.name, scope: t.scope, createdAt: iso(t.createdAt), expiresAt: iso(t.expiresAt), lastUsedAt: iso(t.lastUsedAt),
+  revoked: t.revokedAt != null, revokedAt: iso(t.revokedAt),
 });
 
 export function registerAuth(app: App) {
@@ -164,12 +165,14 @@ export function registerAuth(app: App) {
 
   app.openapi(createRoute({
     method: 'post', path: '/auth/password', tags, request: jsonBody(SetPassword),
-    description: 'Set or change the admin password. With the admin token or an API token it just sets it (this is how the first password is set, or a forgotten one reset); signed in with a session, currentPassword is required. Other sessions are signed out.',
+    description: 'Set or change the admin password. With the admin token it just sets it (this is how the first password is set, or a forgotten one reset); signed in with a session, currentPassword is required; API tokens get 403. Other sessions are signed out.',
     responses: { 200: ok(Ok), ...errors },
   }), async (c) => {
     const { password, currentPassword } = c.req.valid('json');
     const db = c.var.deps.db;
     const p = c.var.principal;
+    // the password is a person's credential: set by the admin token or by that person signed in, never by automation
+    if (p.kind === 'api-token') throw new ApiError('forbidden', 'API tokens cannot set the admin password; use the admin token or sign in', { authorization: 'is an API token' });
     if (p.kind === 'session') {
       if (!currentPassword) throw invalid('currentPassword', 'is required to change the password');
       const [cred] = await db.select().from(adminCredentials).where(eq(adminCredentials.id, 1));
@@ -195,20 +198,30 @@ export function registerAuth(app: App) {
     description: 'Create an API token for automation (Authorization: Bearer …). The token is in this answer only.',
     responses: { 201: ok(ApiTokenCreated, 'Created (shown once)'), ...errors },
   }), async (c) => {
-    const { name } = c.req.valid('json');
+    const { name, scope, expiresInDays } = c.req.valid('json');
+    const p = c.var.principal;
+    const at = now(c);
+    let expiresAt = expiresInDays ? at + expiresInDays * 86_400_000 : null;
+    if (p.kind === 'api-token' && p.expiresAt != null) expiresAt = Math.min(expiresAt ?? p.expiresAt, p.expiresAt); // never outlives its maker
     const token = randomToken('lbt');
-    const [row] = await c.var.deps.db.insert(apiTokens).values({ name, tokenHash: await sha256Hex(token), createdAt: now(c) }).returning();
+    const [row] = await c.var.deps.db.insert(apiTokens).values({
+      name, scope, expiresAt, parentId: p.kind === 'api-token' ? p.tokenId : null, tokenHash: await sha256Hex(token), createdAt: at,
+    }).returning();
     return json(c, { ...tokenView(row), token }, 201);
   });
 
   app.openapi(createRoute({
     method: 'delete', path: '/auth/tokens/{id}', tags, request: { params: IdParam },
-    description: 'Revoke an API token: it is refused (401) from now on. The row stays for the record.',
+    description: 'Revoke an API token and every token made with it: they are refused (401) from now on. The rows stay for the record.',
     responses: { 200: ok(ApiToken), ...errors },
   }), async (c) => {
     const { id } = c.req.valid('param');
     const db = c.var.deps.db;
-    const [row] = await db.update(apiTokens).set({ revokedAt: now(c) }).where(and(eq(apiTokens.id, id), isNull(apiTokens.revokedAt))).returning();
+    const at = now(c);
+    // the token and everything minted with it, however deep
+    await db.run(sql`WITH RECURSIVE made(id) AS (SELECT id FROM api_tokens WHERE parent_id = ${id} UNION SELECT t.id FROM api_tokens t JOIN made ON t.parent_id = made.id)
+      UPDATE api_tokens SET revoked_at = ${at} WHERE revoked_at IS NULL AND id IN (SELECT id FROM made)`);
+    const [row] = await db.update(apiTokens).set({ revokedAt: at }).where(and(eq(apiTokens.id, id), isNull(apiTokens.revokedAt))).returning();
     if (row) return json(c, tokenView(row));
     const [cur] = await db.select().from(apiTokens).where(eq(apiTokens.id, id));
     if (!cur) throw notFound(`API token ${id}`);
