@@ -6,6 +6,51 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
+
+const HELP = `usage: npm start [-- --help]
+
+Starts the Lifeboat control plane (API + web UI) on an embedded libSQL file DB, with a local
+runner for this machine. Provisions zfs-fuse on a machine without zfs (root, Debian) and builds
+the web UI when it is missing. Settings are environment variables (README, Configuration):
+
+server
+  LIFEBOAT_DATA_DIR              data directory (DB, generated secrets)          ./data
+  LIFEBOAT_DB_URL                libSQL URL                                      file:<data dir>/lifeboat.db
+  LIFEBOAT_HOST, LIFEBOAT_PORT   listen address                                  127.0.0.1, 8480
+  LIFEBOAT_PUBLIC_URL            URL shown in join commands and webhook URLs     http://<host>:<port>
+  LIFEBOAT_ALLOWED_HOSTS         host names answered (others: 403)               listen, loopback, public URL host
+  LIFEBOAT_ADMIN_TOKEN           admin API token                                 generated into <data dir>/admin-token
+  LIFEBOAT_SECRET_KEY            key for secrets at rest                         generated into <data dir>/secret.key
+  LIFEBOAT_ADMIN_PASSWORD        first admin password (while none is set)        -
+  LIFEBOAT_TZ                    default time zone of new schedules              UTC
+  LIFEBOAT_UI_DIR                the built web UI                                frontend/build
+  LIFEBOAT_EVENTS_MAX_AGE_DAYS   completed events kept this long                 90
+  LIFEBOAT_EVENTS_MAX_ROWS       completed events kept at most                   10000
+  LIFEBOAT_CLAIM_WAIT_MS         a runner's claim is held this long              5000
+  LIFEBOAT_CLAIM_RECHECK_MS      a held claim re-checks the DB this often        100
+  LIFEBOAT_LEASE_MS              a silent runner's event becomes interrupted     30000
+  LIFEBOAT_JOIN_TOKEN_TTL_MS     lifetime of join tokens                         3600000
+  LIFEBOAT_SESSION_TTL_HOURS     lifetime of a browser sign-in                   12
+  LIFEBOAT_LOGIN_MAX_FAILURES    failed sign-ins per client per window           5
+  LIFEBOAT_LOGIN_WINDOW_MINUTES  that window                                     15
+  LIFEBOAT_TRUST_PROXY           1: trust X-Forwarded-* from a reverse proxy     off
+
+local runner (it gets these, never the server's secrets)
+  LIFEBOAT_LOCAL_RUNNER          0: no local runner                              1
+  LIFEBOAT_NODE_NAME             node name when it joins                         host name
+  LIFEBOAT_RUNNER_POOLS          report only these pools (a,b)                   all
+  LIFEBOAT_RUNNER_CONCURRENCY    events run at once                              2
+  LIFEBOAT_RUNNER_MANIFEST       manifest guest provider (JSON file)             -
+  LIFEBOAT_RUNNER_JAIL_CONF      FreeBSD jail provider (jail.conf)               -
+  LIFEBOAT_RUNNER_JAIL_CONF_DIR  its jail.conf.d                                 <jail.conf dir>/jail.conf.d
+  LIFEBOAT_RUNNER_VM_DIR         vm-bhyve provider (vm_dir)                      -
+  LIFEBOAT_RUNNER_INVENTORY_MS   inventory refresh interval                      30000
+  (a standalone runner also reads LIFEBOAT_SERVER, LIFEBOAT_JOIN_TOKEN, LIFEBOAT_RUNNER_STATE_DIR)
+`;
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  process.stdout.write(HELP);
+  process.exit(0);
+}
 const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 
 // A node without ZFS gets zfs-fuse (the same provisioning the test suites use). A host that has
