@@ -92,6 +92,22 @@ describe('claims', () => {
     expect(await events()).toHaveLength(2);
   });
 
+  it('a cancel that arrives after the data landed: the event ends success and its note says so; a cancel in time ends cancelled', async () => {
+    const job = await makeJob(ctl, targetId);
+    const run = await ctl.api('POST', `/jobs/${job.id}/run`);
+    await ctl.node(n1.token, '/runner/claim', { max: 1, waitMs: 0 });
+    expect((await ctl.api('POST', `/events/${run.body.eventId}/cancel`)).status).toBe(200);
+    await ctl.node(n1.token, `/runner/events/${run.body.eventId}/finish`, { status: 'success', result: { generation: 1, snapshot: 'lb_j1_x', bytesSent: 10 } });
+    const late = (await ctl.api('GET', `/events/${run.body.eventId}`)).body;
+    expect(late).toMatchObject({ status: 'success', cancelRequested: true });
+    expect(late.note).toBe('cancel arrived after the data was safely on the target: the backup completed');
+    const run2 = await ctl.api('POST', `/jobs/${job.id}/run`);
+    await ctl.node(n1.token, '/runner/claim', { max: 1, waitMs: 0 });
+    await ctl.api('POST', `/events/${run2.body.eventId}/cancel`);
+    await ctl.node(n1.token, `/runner/events/${run2.body.eventId}/finish`, { status: 'cancelled', error: 'cancelled by request', errorClass: 'cancelled' });
+    expect((await ctl.api('GET', `/events/${run2.body.eventId}`)).body).toMatchObject({ status: 'cancelled', note: null });
+  });
+
   it('does not schedule disabled jobs, nor a job whose backup is still running (it catches up later)', async () => {
     ctl.clock.now = Date.parse('2026-03-01T10:30:00Z');
     const off = await makeJob(ctl, targetId, { name: 'off', schedule: '0 * * * *', enabled: false });

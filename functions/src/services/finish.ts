@@ -9,6 +9,11 @@ type EventRow = typeof events.$inferSelect;
 
 export async function applyFinish(db: DB, ev: EventRow, result: Record<string, any> | null, at: number) {
   const ok = ev.status === 'success';
+  if (ok && ev.cancelRequested) {
+    // a cancel that came after the data was safely on the target changed nothing: say so where the UI shows it
+    const late = `cancel arrived after the data was safely on the target: the ${ev.kind} completed`;
+    await db.update(events).set({ note: ev.note ? `${ev.note}; ${late}` : late }).where(eq(events.id, ev.id));
+  }
   if ((ev.kind === 'backup' || ev.kind === 'restore') && ev.jobId != null) {
     await db.update(jobs).set({ lastStatus: ev.status, lastRunAt: ev.startedAt ?? at }).where(eq(jobs.id, ev.jobId));
   }
