@@ -116,7 +116,7 @@ describe('VM guest through the system', () => {
     } finally {
       writeFileSync(manifest, original);
     }
-  });
+  }, 120_000);
 
   it('a job restore whose guest does not start again keeps the restored data and still forks the next backup from it', async () => {
     // a backup first (it takes up the fork of the restore above: generation 2)
@@ -144,7 +144,7 @@ describe('VM guest through the system', () => {
     expect(b2.generation).toBe(3);
     const gens = (await srv.api('GET', `/jobs/${jobId}/generations`)).body;
     expect(gens.find((g: any) => g.generation === 3).reason).toMatch(/^restored from generation 2 snapshot /);
-  });
+  }, 180_000); // two backups and a restore
 
   it('refuses an out-of-band restore of a VM with two roots at the API, naming the dataset; nothing is queued or changed', async () => {
     const item = (await srv.api('GET', `/targets/${targetId}/datasets`)).body.items.find((i: any) => i.source === `${p1.name}/vm/web`);
@@ -179,4 +179,32 @@ describe('VM guest through the system', () => {
     expect(registered).toMatchObject({ kind: 'jail', roots: [`${p1.name}/jails/www8`] });
     expect(registered.network ?? null).toBeNull(); // restoreNetwork: false
   });
+
+  it('a hostile target: guest metadata rewritten on the target is refused before any data moves; nothing registered, no command run', async () => {
+    const item0 = (await srv.api('GET', `/targets/${targetId}/datasets`)).body.items.find((i: any) => i.guest?.kind === 'jail' && i.guest?.id === '7');
+    const canary = join(dir, 'hostile-canary');
+    // whoever controls the target rewrites the lifeboat:guest:* properties of the jail's backup
+    const tds = item0.generations[0].dataset;
+    for (const [k, v] of Object.entries({
+      id: '../../../../etc/rc', name: '--exec=/bin/sh',
+      config: { 'exec.prestart': [`touch ${canary}`], 'mount.fstab': ['/etc/fstab'] },
+      network: { 'ip4.addr': ['10.0.0.1"; exec.start = "touch ' + canary] },
+    })) await zfs('set', `lifeboat:guest:${k}=${JSON.stringify(v)}`, tds); // one at a time: zfs-fuse sets one property per call
+    const node = (await srv.api('GET', '/nodes')).body.items[0].id;
+    const refresh = await srv.waitEvent((await srv.api('POST', `/targets/${targetId}/refresh`, { nodeId: node })).body.eventId);
+    expect(refresh.status, refresh.error).toBe('success');
+    const item = (await srv.api('GET', `/targets/${targetId}/datasets`)).body.items.find((i: any) => i.dataset === item0.dataset);
+    expect(item.guest).toMatchObject({ id: '../../../../etc/rc', name: '--exec=/bin/sh' }); // the catalog shows what the target says
+    const manifestBefore = readFileSync(manifest, 'utf8');
+    const r = await srv.api('POST', '/restores', {
+      targetId, dataset: item.dataset, generation: 1, snapshot: item.generations[0].snapshots[0].name, destination: `${p1.name}/jails/hostile`, restoreNetwork: true,
+    });
+    expect(r.status).toBe(202);
+    const e = await srv.waitEvent(r.body.eventId);
+    expect(e.status).toBe('failed');
+    expect(e.error).toMatch(/not a valid guest id/);
+    expect(readFileSync(manifest, 'utf8')).toBe(manifestBefore); // nothing registered
+    expect((await zfs('list', '-H', '-o', 'name', '-r', p1.name)).includes('hostile')).toBe(false); // no data moved
+    expect(existsSync(canary)).toBe(false);
+  }, 120_000);
 });
