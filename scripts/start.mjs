@@ -68,6 +68,19 @@ if (!existsSync(join(root, 'frontend/build/index.html'))) {
   if (b.status !== 0) console.error('[lifeboat] the web UI did not build; serving the API only');
 }
 
-const server = spawn(process.execPath, ['--import', 'tsx', join(root, 'functions/src/node.ts')], { cwd: root, stdio: 'inherit' });
+// The server and the runner run as bundles (no TypeScript loader in production): built when missing
+// or older than their sources; a tree without dev dependencies must ship them built (npm run build:js).
+try {
+  const { buildBundles } = await import('./build-bundles.mjs');
+  await buildBundles({ ifStale: true });
+} catch (e) {
+  if (!existsSync(join(root, 'functions/dist/lifeboat-server.mjs'))) {
+    console.error(`[lifeboat] cannot build the server bundle (${e.message}); run npm run build:js where the dev dependencies are installed`);
+    process.exit(1);
+  }
+  console.error(`[lifeboat] warning: the bundles could not be rebuilt (${e.message}); starting the ones there are`);
+}
+
+const server = spawn(process.execPath, [join(root, 'functions/dist/lifeboat-server.mjs')], { cwd: root, stdio: 'inherit' });
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => server.kill(sig));
 server.on('exit', (code, sig) => process.exit(code ?? (sig ? 1 : 0)));

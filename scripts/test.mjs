@@ -141,6 +141,12 @@ try {
   }
   if (!selected.length) fail(`no test file in tier(s) ${tiers.join(', ')} matches ${vitestArgs.join(' ')}`);
 
+  // The server and runner bundles (what production runs, no TypeScript loader): the runners the
+  // tests start use the runner bundle (node-runner/bin picks it while it is up to date), the OpenZFS
+  // VM runs it with a plain node, and a test starts the server bundle.
+  const bundles = await timed('server and runner bundles', () => run('npm', ['run', 'build:js', '--silent']));
+  if (bundles.status !== 0) fail('the server and runner bundles (npm run build:js) failed');
+
   const zfsFuseTier = async () => {
     // Build the UI once so the browser suite tests what the server serves. Two vite builds at once
     // (another engineer's npm test in this tree) break each other: one at a time, under flock when present.
@@ -156,9 +162,7 @@ try {
   const openzfsTier = async () => {
     // beside the zfs-fuse tier: its output behind a prefix; alone: as it is
     const prefix = selected.includes('zfs-fuse') ? '[openzfs] ' : undefined;
-    const bundle = await timed('runner bundle', () => run('npm', ['run', 'build:runner', '--silent'], { prefix }));
-    if (bundle.status !== 0) fail('the runner bundle (npm run build:runner) failed: the OpenZFS tier cannot run');
-    const image = bundle.status === 0 && !interrupted ? await timed('OpenZFS VM build', () => run('bash', [vmScript, 'build'], { capture: true })) : null;
+    const image = !interrupted ? await timed('OpenZFS VM build', () => run('bash', [vmScript, 'build'], { capture: true })) : null;
     if (image && image.status !== 0) fail(`the OpenZFS VM image could not be built (scripts/openzfs-vm.sh build exited ${image.status}; the reason is above): the OpenZFS tier did not run`);
     if (image?.status === 0 && !interrupted) {
       // LIFEBOAT_OZVM_OWNER_PID: should this process die without its finally (SIGKILL), the VM stops itself.

@@ -1,7 +1,21 @@
 #!/usr/bin/env node
-// lifeboat-runner: TypeScript sources run through tsx's loader (no build step).
-import { register } from 'tsx/esm/api';
+// lifeboat-runner: the bundle (node-runner/dist, `npm run build:js`) when it is there and not older
+// than the sources, as production runs it (no TypeScript loader); else the TypeScript sources
+// through tsx's loader (a checkout being worked on, where tsx is installed as a dev dependency).
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
-register();
-const { main } = await import('../src/cli.ts');
-process.exitCode = await main(process.argv.slice(2), process.env);
+const bundle = fileURLToPath(new URL('../dist/lifeboat-runner.mjs', import.meta.url));
+const src = fileURLToPath(new URL('../src', import.meta.url));
+const newest = (dir) => readdirSync(dir, { withFileTypes: true })
+  .reduce((t, e) => Math.max(t, e.isDirectory() ? newest(`${dir}/${e.name}`) : statSync(`${dir}/${e.name}`).mtimeMs), 0);
+
+if (existsSync(bundle) && (!existsSync(src) || statSync(bundle).mtimeMs >= newest(src))) {
+  await import(bundle); // runs main() and sets the exit code
+} else {
+  console.error('[runner] running the TypeScript sources through tsx (node-runner/dist is missing or older than node-runner/src: npm run build:js)');
+  const { register } = await import('tsx/esm/api');
+  register();
+  const { main } = await import('../src/cli.ts');
+  process.exitCode = await main(process.argv.slice(2), process.env);
+}

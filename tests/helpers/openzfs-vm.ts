@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { uniqueName } from './zfs.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
-/** The runner bundle `npm run build:runner` makes (scripts/test.mjs builds it before this tier). */
+/** The runner bundle `npm run build:js` makes (scripts/test.mjs builds it before the tiers). */
 export const RUNNER_BUNDLE = join(ROOT, 'node-runner/dist/lifeboat-runner.mjs');
 /** Where installRunner() puts node and the bundle in the guest. */
 export const GUEST_DIR = '/opt/lifeboat';
@@ -304,7 +304,7 @@ export async function openzfsVm(): Promise<OpenZfsVm> {
   // --- the runner in the guest -------------------------------------------------------------------
   let installed: Promise<{ node: string; bundle: string }> | null = null;
   const installRunner = () => (installed ??= (async () => {
-    if (!existsSync(RUNNER_BUNDLE)) throw new Error(`${RUNNER_BUNDLE} is missing: run \`npm run build:runner\` (scripts/test.mjs does before the OpenZFS tier)`);
+    if (!existsSync(RUNNER_BUNDLE)) throw new Error(`${RUNNER_BUNDLE} is missing: run \`npm run build:js\` (scripts/test.mjs does before the tiers)`);
     const node = `${GUEST_DIR}/node`;
     const bundle = `${GUEST_DIR}/lifeboat-runner.mjs`;
     const h = createHash('sha256');

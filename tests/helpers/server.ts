@@ -30,13 +30,15 @@ export interface TestServer {
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
-export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
+/** `bundle`: start functions/dist/lifeboat-server.mjs with a plain node, as production does (npm run build:js first). */
+export async function startServer(env: Record<string, string> = {}, opts: { bundle?: boolean } = {}): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'lifeboat-e2e-'));
   const port = await freePort();
   // LIFEBOAT_ADMIN_TOKEN: '' → the server generates the token into the data dir; it is read from there.
   let admin = 'lba_e2e_' + Math.random().toString(36).slice(2);
   let out = '';
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'functions/src/node.ts')], {
+  const entry = opts.bundle ? [join(ROOT, 'functions/dist/lifeboat-server.mjs')] : ['--import', 'tsx', join(ROOT, 'functions/src/node.ts')];
+  const proc = spawn(process.execPath, entry, {
     cwd: ROOT,
     env: {
       ...process.env, LIFEBOAT_DATA_DIR: dataDir, LIFEBOAT_PORT: String(port), LIFEBOAT_HOST: '127.0.0.1',
