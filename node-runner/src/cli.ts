@@ -92,7 +92,13 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     },
   } : null;
   if (crashAt) log(`fault testing: will SIGKILL itself at checkpoint ${crashAt.name}`);
-  const loop = new RunnerLoop(client, { concurrency, log, setup: { guests }, crashAt });
+  // one report at a time: asked again while one is under way, the next claim asks again
+  let reporting: Promise<void> | null = null;
+  const reportInventory = () => {
+    reporting ??= inventory().then((inv) => client.post('/runner/inventory', inv)).then(() => undefined)
+      .catch((e) => log(`inventory report failed: ${(e as Error).message}`)).finally(() => { reporting = null; });
+  };
+  const loop = new RunnerLoop(client, { concurrency, log, setup: { guests }, crashAt, onInventoryWanted: reportInventory });
   const stop = () => { log('stopping: finishing running events as interrupted'); void loop.stop(); };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);

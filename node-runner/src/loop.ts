@@ -18,6 +18,8 @@ export interface LoopOptions {
   log: (msg: string) => void;
   /** Called after every claim round trip (for tests and metrics). */
   onClaim?: (events: ClaimedEvent[]) => void;
+  /** The server asks for the inventory now (a user is choosing among this node's datasets). */
+  onInventoryWanted?: () => void;
   /** Fault testing (`--crash-at`): called when an executor reaches this checkpoint. */
   crashAt?: { name: Checkpoint; crash: (name: Checkpoint, eventId: number) => void } | null;
 }
@@ -39,8 +41,9 @@ export class RunnerLoop {
       }
       let events: ClaimedEvent[] = [];
       try {
-        const res = await this.client.post<{ events: ClaimedEvent[] }>('/runner/claim', { max: free }, { signal: this.stopping.signal, retries: 0 });
+        const res = await this.client.post<{ events: ClaimedEvent[]; inventoryWanted?: boolean }>('/runner/claim', { max: free }, { signal: this.stopping.signal, retries: 0 });
         events = res.events;
+        if (res.inventoryWanted) this.opts.onInventoryWanted?.();
       } catch (err) {
         if (this.stopping.signal.aborted) break;
         if (err instanceof ApiRequestError && err.status === 401) throw err; // revoked: nothing to retry

@@ -130,6 +130,19 @@ describe('catalog and generations', () => {
     expect((await ctl.api('GET', `/targets/${targetId}/datasets`)).body.items).toEqual(items);
   });
 
+  it('an out-of-band restore onto a dataset that appeared after the node\'s last report is a 409 at once (the node is asked first)', async () => {
+    const job = await makeJob(ctl, targetId, { name: 'fresh-oob', source: 'tank/data' });
+    const name = `lb_j${job.id}_20261128T100000Z`;
+    await recordCatalog(ctl.db, targetId, [{ dataset: `${root}/j${job.id}/g1/tank/data`, jobId: job.id, generation: 1, source: 'tank/data', guest: null, snapshots: [snap(name, '4242', 1, job.id, '2026-11-28T10:00:00Z')] }], false, Date.now());
+    const claim = ctl.node(node.token, '/runner/claim', { max: 1, waitMs: 5000 });
+    const restore = ctl.api('POST', '/restores', { targetId, dataset: `${root}/j${job.id}/g1/tank/data`, generation: 1, snapshot: name, destination: 'tank/appeared' });
+    expect((await claim).body.inventoryWanted).toBe(true);
+    await ctl.node(node.token, '/runner/inventory', { zfsVersion: 'z', capabilities: {}, pools: ['tank'], datasets: [{ name: 'tank' }, { name: 'tank/data' }, { name: 'tank/appeared' }], guests: [] });
+    const r = await restore;
+    expect(r.status).toBe(409);
+    expect(r.body.error.fields.destination).toMatch(/already exists/);
+  });
+
   it('a backup claim carries the datasets the catalog records for this target, job and current generation', async () => {
     const a = await makeJob(ctl, targetId, { name: 'a', source: 'tank/data', recursive: true });
     const b = await makeJob(ctl, targetId, { name: 'b', source: 'tank/other' });

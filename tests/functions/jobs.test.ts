@@ -109,6 +109,23 @@ describe('jobs', () => {
     expect(r.body.source).toBe('tank/my data');
   });
 
+  it('a dataset made after the node\'s last report: the server asks the node (through its claim) and takes the fresh inventory', async () => {
+    // the node's runner long-polls; the job form (or POST /jobs) asks for a fresh inventory
+    const claim = ctl.node(node.token, '/runner/claim', { max: 1, waitMs: 5000 });
+    const create = ctl.api('POST', '/jobs', job({ name: 'fresh', source: 'tank/made-just-now' }));
+    const c = await claim;
+    expect(c.body).toMatchObject({ events: [], inventoryWanted: true });
+    await ctl.node(node.token, '/runner/inventory', { zfsVersion: 'z', capabilities: {}, pools: ['tank'], datasets: [{ name: 'tank' }, { name: 'tank/data' }, { name: 'tank/made-just-now' }], guests: [] });
+    const r = await create;
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    // asked once: the next claim does not ask again
+    expect((await ctl.node(node.token, '/runner/claim', { max: 1, waitMs: 0 })).body.inventoryWanted).toBeUndefined();
+    // a node that does not answer: after a short wait the last inventory decides
+    const missing = await ctl.api('POST', '/jobs', job({ name: 'nope', source: 'tank/never-made' }));
+    expect(missing.status).toBe(400);
+    expect(missing.body.error.fields.source).toMatch(/does not exist/);
+  });
+
   it('keeps names unique', async () => {
     await ctl.api('POST', '/jobs', job());
     const r = await ctl.api('POST', '/jobs', job({ source: 'tank/data/child' }));

@@ -45,7 +45,11 @@ export const ClaimedEvent = z.object({
   catalogDatasets: z.array(z.string()).nullable(),
   params: z.record(z.string(), z.any()).nullable(),
 });
-export const ClaimResponse = z.object({ events: z.array(ClaimedEvent), leaseMs: z.number().int() });
+export const ClaimResponse = z.object({
+  events: z.array(ClaimedEvent), leaseMs: z.number().int(),
+  /** Report the inventory now: someone is choosing among this node's datasets. */
+  inventoryWanted: z.boolean().optional(),
+});
 
 const LogLine = z.object({
   ts: z.string().optional(),

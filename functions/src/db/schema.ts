@@ -13,6 +13,8 @@ export const nodes = sqliteTable('nodes', {
   capabilities: text('capabilities', { mode: 'json' }).$type<Record<string, boolean>>(),
   pools: text('pools', { mode: 'json' }).$type<string[]>(),
   inventoryAt: integer('inventory_at'),
+  /** The server wants a fresh inventory (a user is choosing datasets): the next claim answer asks for it. */
+  inventoryWantedAt: integer('inventory_wanted_at'),
   lastSeenAt: integer('last_seen_at'),
   revokedAt: integer('revoked_at'),
   createdAt: integer('created_at').notNull().default(now),

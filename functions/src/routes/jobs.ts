@@ -9,6 +9,7 @@ import { bearer } from '../lib/auth.ts';
 import { digestEquals, randomToken, sha256Hex } from '../lib/tokens.ts';
 import { checkJob, type JobInput } from '../services/jobs.ts';
 import { backupEvent, enqueueJobWork } from '../services/queue.ts';
+import { refreshInventory } from '../services/inventory.ts';
 import { jobView } from '../services/views.ts';
 
 const tags = ['jobs'];
@@ -50,7 +51,7 @@ export function registerJobs(app: App) {
       enabled: b.enabled ?? true, pruneTarget: b.pruneTarget ?? false, stopBeforeBackup: b.stopBeforeBackup ?? false,
       recursive: b.recursive ?? false, sendDecrypted: b.sendDecrypted ?? false,
     };
-    const { target: _t, node: _n, ...values } = await checkJob(db, input, at);
+    const { target: _t, node: _n, ...values } = await checkJob(db, input, at, undefined, undefined, (n) => refreshInventory(c.var.deps, n));
     const [row] = await db.insert(jobs).values({ ...values, createdAt: at, updatedAt: at }).returning().catch(saveError);
     await db.insert(generations).values({ jobId: row.id, generation: 1, reason: 'first backup', createdAt: at });
     return json(c, jobView(row), 201);
@@ -67,7 +68,7 @@ export function registerJobs(app: App) {
     const cur = await loadJob(c, id);
     const at = now(c);
     const merged: JobInput = { ...cur, ...b, nodeId: b.nodeId ?? cur.nodeId };
-    const { target: _t, node: _n, ...values } = await checkJob(db, merged, at, id, cur.targetId);
+    const { target: _t, node: _n, ...values } = await checkJob(db, merged, at, id, cur.targetId, (n) => refreshInventory(c.var.deps, n));
     const scheduleChanged = values.schedule !== cur.schedule || values.timezone !== cur.timezone || values.enabled !== cur.enabled;
     const [row] = await db.update(jobs).set({
       ...values,

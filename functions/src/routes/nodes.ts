@@ -1,5 +1,5 @@
 // Nodes and join tokens.
-import { createRoute } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, eq, isNull } from 'drizzle-orm';
 import { events, guests, joinTokens, nodeDatasets, nodes } from '../db/schema.ts';
 import { IdParam, JoinToken, NodeDetail, NodeSummary, list } from '../contract/api.ts';
@@ -7,6 +7,7 @@ import { notFound } from '../lib/errors.ts';
 import { type App, errors, iso, json, now, ok } from '../lib/http.ts';
 import { randomToken, sha256Hex } from '../lib/tokens.ts';
 import { nodeView } from '../services/views.ts';
+import { refreshInventory } from '../services/inventory.ts';
 
 const tags = ['nodes'];
 
@@ -16,11 +17,16 @@ export function registerNodes(app: App) {
     return json(c, { items: rows.map(nodeView), nextCursor: null });
   });
 
-  app.openapi(createRoute({ method: 'get', path: '/nodes/{id}', tags, request: { params: IdParam }, responses: { 200: ok(NodeDetail), ...errors } }), async (c) => {
+  app.openapi(createRoute({
+    method: 'get', path: '/nodes/{id}', tags,
+    request: { params: IdParam, query: z.object({ fresh: z.enum(['0', '1']).optional().openapi({ description: '1: ask the node for its inventory first and wait briefly (the job form and the restore wizard do)' }) }) },
+    responses: { 200: ok(NodeDetail), ...errors },
+  }), async (c) => {
     const { id } = c.req.valid('param');
     const db = c.var.deps.db;
-    const [n] = await db.select().from(nodes).where(eq(nodes.id, id));
+    let [n] = await db.select().from(nodes).where(eq(nodes.id, id));
     if (!n) throw notFound(`node ${id}`);
+    if (c.req.valid('query').fresh === '1' && (await refreshInventory(c.var.deps, id))) [n] = await db.select().from(nodes).where(eq(nodes.id, id));
     const ds = await db.select().from(nodeDatasets).where(eq(nodeDatasets.nodeId, id)).orderBy(asc(nodeDatasets.name));
     const gs = await db.select().from(guests).where(eq(guests.nodeId, id)).orderBy(asc(guests.kind), asc(guests.name));
     return json(c, {

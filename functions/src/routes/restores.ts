@@ -4,6 +4,7 @@ import { and, eq } from 'drizzle-orm';
 import { catalogDatasets, catalogSnapshots, events, guests, nodeDatasets, targets } from '../db/schema.ts';
 import { Accepted, OobRestore } from '../contract/api.ts';
 import { conflict, invalid, isUniqueViolation } from '../lib/errors.ts';
+import { refreshInventory } from '../services/inventory.ts';
 import { type App, errors, json, jsonBody, now, ok } from '../lib/http.ts';
 import { resolveNode } from '../services/nodes.ts';
 
@@ -46,11 +47,12 @@ export function registerRestores(app: App) {
         : [];
       if (taken) throw conflict(`${g.kind} ${wantId} already exists on node "${node.name}"; restore under a new id`, { newGuestId: `${g.kind} ${wantId} already exists` });
     }
-    if (node.inventoryAt != null) {
-      const [exists] = await db.select({ name: nodeDatasets.name }).from(nodeDatasets).where(and(eq(nodeDatasets.nodeId, node.id), eq(nodeDatasets.name, b.destination)));
-      if (exists && isGuest) throw conflict('guest restores never overwrite an existing dataset', { destination: 'already exists' });
-      if (exists && !overwrite) throw conflict(`the destination exists; to replace it, send overwrite: "${b.destination}" (its name again)`, { destination: 'already exists (repeat its name in overwrite to replace it)' });
-    }
+    const destinationListed = async () => (await db.select({ name: nodeDatasets.name }).from(nodeDatasets).where(and(eq(nodeDatasets.nodeId, node.id), eq(nodeDatasets.name, b.destination))))[0];
+    // not in the last report: ask the node (it may have appeared since), so the answer is a 409, not a failure later
+    let exists = node.inventoryAt != null ? await destinationListed() : undefined;
+    if (!exists && (await refreshInventory(c.var.deps, node.id))) exists = await destinationListed();
+    if (exists && isGuest) throw conflict('guest restores never overwrite an existing dataset', { destination: 'already exists' });
+    if (exists && !overwrite) throw conflict(`the destination exists; to replace it, send overwrite: "${b.destination}" (its name again)`, { destination: 'already exists (repeat its name in overwrite to replace it)' });
     try {
       const [ev] = await db.insert(events).values({
         kind: 'oob-restore', nodeId: node.id, targetId: t.id, trigger: 'manual', status: 'queued',

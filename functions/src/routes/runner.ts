@@ -62,6 +62,11 @@ export function registerRunner(app: App) {
       await sweepExpiredLeases(db, at);
       await scheduleDue(db, nodeId, at);
       if (gone()) return json(c, { events: [], leaseMs: config.leaseMs });
+      // a user is choosing among this node's datasets (services/inventory.ts): answer now, asking for it
+      const [n] = await db.select({ wanted: nodes.inventoryWantedAt, at: nodes.inventoryAt }).from(nodes).where(eq(nodes.id, nodeId));
+      const inventoryWanted = n?.wanted != null && n.wanted > (n.at ?? 0);
+      // asked once: the next claims do not ask again while the report is under way
+      if (inventoryWanted) await db.update(nodes).set({ inventoryWantedAt: null }).where(and(eq(nodes.id, nodeId), eq(nodes.inventoryWantedAt, n!.wanted!)));
       const claimed = await claimQueued(db, nodeId, max, at, config.leaseMs);
       if (claimed.length && gone()) {
         // the claimer disconnected during the claim: hand the events back to the queue untouched
@@ -69,8 +74,8 @@ export function registerRunner(app: App) {
           .where(and(inArray(events.id, claimed.map((e) => e.id)), eq(events.status, 'running'), eq(events.nodeId, nodeId)));
         return json(c, { events: [], leaseMs: config.leaseMs });
       }
-      if (claimed.length || at >= deadline || max === 0) {
-        return json(c, { events: await Promise.all(claimed.map((e) => claimPayload(c, e))), leaseMs: config.leaseMs });
+      if (claimed.length || at >= deadline || max === 0 || inventoryWanted) {
+        return json(c, { events: await Promise.all(claimed.map((e) => claimPayload(c, e))), leaseMs: config.leaseMs, ...(inventoryWanted ? { inventoryWanted } : {}) });
       }
       const pause = Math.min(config.claimRecheckMs, deadline - at);
       if (waker) await waker.wait(nodeId, pause);

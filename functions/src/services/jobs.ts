@@ -14,7 +14,8 @@ export type JobInput = {
 };
 
 /** Checks a complete job definition; returns the values to store. Throws 400s naming the field. */
-export async function checkJob(db: DB, input: JobInput, at: number, selfId?: number, currentTargetId?: number) {
+/** `refresh`: ask the node for a fresh inventory when the source is not in the last one (services/inventory.ts). */
+export async function checkJob(db: DB, input: JobInput, at: number, selfId?: number, currentTargetId?: number, refresh?: (nodeId: number) => Promise<boolean>) {
   const [same] = await db.select({ id: jobs.id }).from(jobs).where(eq(jobs.name, input.name));
   if (same && same.id !== selfId) throw conflict('a job with this name already exists', { name: 'is already used by another job' });
 
@@ -30,9 +31,12 @@ export async function checkJob(db: DB, input: JobInput, at: number, selfId?: num
   if (input.mode === 'dataset') {
     const err = datasetNameError(source);
     if (err) throw invalid('source', err);
-    if (node.inventoryAt == null) throw invalid('source', `node "${node.name}" has not reported its datasets yet`);
-    const [ds] = await db.select({ name: nodeDatasets.name }).from(nodeDatasets)
-      .where(and(eq(nodeDatasets.nodeId, node.id), eq(nodeDatasets.name, source)));
+    const find = async () => (await db.select({ name: nodeDatasets.name }).from(nodeDatasets)
+      .where(and(eq(nodeDatasets.nodeId, node.id), eq(nodeDatasets.name, source))))[0];
+    let ds = node.inventoryAt == null ? undefined : await find();
+    // a dataset made a moment ago: the node's last report may predate it
+    if (!ds && refresh && (await refresh(node.id))) ds = await find();
+    else if (!ds && node.inventoryAt == null) throw invalid('source', `node "${node.name}" has not reported its datasets yet`);
     if (!ds) throw invalid('source', `dataset "${source}" does not exist on node "${node.name}"`);
   } else {
     const [g] = await db.select().from(guests)

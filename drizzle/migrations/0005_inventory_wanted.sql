@@ -1,0 +1,1 @@
+ALTER TABLE `nodes` ADD `inventory_wanted_at` integer;
