@@ -25,6 +25,20 @@ export async function must(bin: string, args: string[]): Promise<string> {
 
 export const zfs = (...args: string[]) => must('zfs', args);
 
+/**
+ * A test's own zfs step right after an unmount (building crash leftovers by hand): zfs-fuse keeps a
+ * dataset busy for a moment after it is unmounted, on a loaded machine longer. Retried while busy,
+ * a few times, as the runner's own steps are (executors/restore.ts runRetryBusy).
+ */
+export async function zfsWhenFree(...args: string[]): Promise<string> {
+  for (let i = 0; ; i++) {
+    const r = await run('zfs', args);
+    if (r.code === 0) return r.stdout;
+    if (i >= 8 || !/busy/i.test(r.stderr)) throw new Error(`zfs ${args.join(' ')} failed (${r.code}): ${r.stderr.trim()}`);
+    await new Promise((res) => setTimeout(res, 250 * (i + 1)));
+  }
+}
+
 /** Fails with the reason when ZFS is not usable (never skip silently). */
 export async function requireZfs(): Promise<void> {
   const r = await run('zpool', ['list', '-H']);

@@ -13,7 +13,7 @@ import type { JobRestoreParams, OobRestoreParams } from '../../node-runner/src/e
 import { validateTarget } from '../../node-runner/src/executors/validate.ts';
 import { ExecError, type JobSpec, type TargetSpec } from '../../node-runner/src/executors/types.ts';
 import { startSshd, type TestSshd } from '../helpers/sshd.ts';
-import { createPool, snapshotGuids, testContext, writeRandom, zfs, type TestPool } from '../helpers/zfs.ts';
+import { createPool, snapshotGuids, testContext, writeRandom, zfs, zfsWhenFree, type TestPool } from '../helpers/zfs.ts';
 
 let sshd: TestSshd;
 let src: TestPool;
@@ -326,9 +326,9 @@ describe('swap rollback, local children, custom mountpoints, guests', () => {
   }, 180_000);
 
   it('a job whose source dataset is gone is restored by creating it', async () => {
-    await zfs('unmount', `${ds}/kid`);
-    await zfs('unmount', ds);
-    await zfs('destroy', '-r', ds);
+    await zfsWhenFree('unmount', `${ds}/kid`);
+    await zfsWhenFree('unmount', ds);
+    await zfsWhenFree('destroy', '-r', ds);
     const res = await runJobRestore(await restoreParams(), testContext(502).ctx);
     expect(res.replaced).toEqual([]);
     expect(await prop(ds, 'mounted')).toBe('yes');
@@ -363,8 +363,8 @@ describe('crash recovery (leftovers of an earlier restore event)', () => {
     await writeFile(join(mnt(ds), 'extra', 'e.txt'), 'extra\n');
     // what a runner killed between the swap renames leaves behind
     await zfs('set', `lifeboat:set-aside=${X}`, ds);
-    await zfs('unmount', ds);
-    await zfs('rename', ds, `${ds}-lb-old-${X}`);
+    await zfsWhenFree('unmount', ds);
+    await zfsWhenFree('rename', ds, `${ds}-lb-old-${X}`);
     const container = `${src.name}/.lb-staging-${X}-crash`;
     await zfs('create', '-o', 'mountpoint=none', '-o', `lifeboat:staging=${X}`, container);
     await zfs('create', `${container}/crash`);
