@@ -92,7 +92,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     },
   } : null;
   if (crashAt) log(`fault testing: will SIGKILL itself at checkpoint ${crashAt.name}`);
-  // one report at a time: asked again while one is under way, the next claim asks again
+  // One report at a time, on a schedule or when the server asks (a user is choosing datasets):
+  // asked again while one is under way, the next claim asks again.
   let reporting: Promise<void> | null = null;
   const reportInventory = () => {
     reporting ??= inventory().then((inv) => client.post('/runner/inventory', inv)).then(() => undefined)
@@ -103,9 +104,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
   // Inventory is refreshed regularly so new datasets and guests appear in the job form.
-  const refresh = setInterval(() => {
-    inventory().then((inv) => client.post('/runner/inventory', inv)).catch((e) => log(`inventory refresh failed: ${e.message}`));
-  }, Number(env.LIFEBOAT_RUNNER_INVENTORY_MS ?? 30_000));
+  const refresh = setInterval(reportInventory, Number(env.LIFEBOAT_RUNNER_INVENTORY_MS ?? 30_000));
   refresh.unref();
   try {
     await loop.run();

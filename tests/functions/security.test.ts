@@ -120,6 +120,10 @@ describe('sign-in', () => {
     expect(out.headers.get('set-cookie')).toMatch(/lifeboat_session=;.*Max-Age=0/);
     expect((await raw('GET', '/targets', { cookie: c.value })).status).toBe(401);
     expect((await raw('GET', '/auth/session', { cookie: c.value })).body.authenticated).toBe(false);
+    // signing out with a cookie that is no longer a session just clears it
+    const stale = await raw('POST', '/auth/logout', { cookie: c.value });
+    expect(stale.status).toBe(200);
+    expect(stale.headers.get('set-cookie')).toMatch(/lifeboat_session=;.*Max-Age=0/);
   });
 
   it('behind a trusted proxy: Secure from X-Forwarded-Proto, rate limit per X-Forwarded-For client', async () => {

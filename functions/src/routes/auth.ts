@@ -141,7 +141,8 @@ export function registerAuth(app: App) {
   }), async (c) => {
     const cookie = getCookie(c, SESSION_COOKIE);
     if (cookie) {
-      const principal = await authenticate(c);
+      // an expired or unknown cookie is no session to protect: it is just cleared (always 200)
+      const principal = await authenticate(c).catch((e) => { if (e instanceof ApiError) return null; throw e; });
       // another site must not be able to sign the admin out (a forced logout is the first step of a login CSRF)
       if (principal?.kind === 'session') checkSessionWrite(c, principal.csrfToken);
       await c.var.deps.db.delete(sessions).where(eq(sessions.tokenHash, await sha256Hex(cookie)));

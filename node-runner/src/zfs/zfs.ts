@@ -155,10 +155,7 @@ export class Zfs {
 
   /** Does the dataset (or snapshot) exist? Other failures throw. */
   async exists(name: string): Promise<boolean> {
-    const res = await this.host.exec(['zfs', 'get', '-Hp', '-o', 'value', 'type', name], { signal: this.signal });
-    if (res.code === 0) return true;
-    if (/does not exist/.test(res.stderr)) return false;
-    throw new ExecError(this.host.classify(res, 'zfs'), `zfs get type ${name} on ${this.host.label}: ${oneLine(res.stderr)}`);
+    return (await this.existing([name])).has(name);
   }
 
   /** Datasets and snapshots of `root` (its whole subtree when recursive, else just it), with TREE_PROPS. */
