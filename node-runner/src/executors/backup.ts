@@ -347,17 +347,21 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
       plans.push({ source: d.name, target: to, snap, base, raw, estimate: 0 });
     }
     if (plans.some((p) => p.raw)) ctx.log(`raw send (zfs send -w) of the encrypted dataset(s) ${plans.filter((p) => p.raw).map((p) => p.source).join(', ')}: the target receives ciphertext only`);
-    for (const p of plans) p.estimate = await estimate(local, lcaps, p, src);
-    const total = plans.reduce((n, p) => n + p.estimate, 0);
-    ctx.log(`stream size estimate: ${total} bytes (${lcaps.sendEstimate ? 'zfs send -nvP' : 'from used/referenced'})`);
-
     // ---- 3. transfer -------------------------------------------------------------------------------
     // a dataset's own tags, given by a full receive (`recv -o`) where zfs can, else set after it
     const datasetProps = (p: DatasetPlan): Record<string, string> =>
       p.base ? {} : { [USER_PROP_JOB]: String(job.id), [USER_PROP_GENERATION]: String(generation), [USER_PROP_SOURCE]: p.source };
     checkAborted(signal);
-    const progress = new TransferProgress(ctx, resumedBytes + total, 5000, 'mid-transfer');
+    const progress = new TransferProgress(ctx, null, 5000, 'mid-transfer');
     progress.bytesDone = resumedBytes;
+    // The estimate only sizes the progress bar: it runs beside the first stream, not before it
+    // (one `send -nvP` at a time), and never fails (estimate() falls back to used/referenced).
+    const estimated = (async () => {
+      let total = 0;
+      for (const p of plans) total += p.estimate = await estimate(local, lcaps, p, src);
+      progress.bytesTotal = resumedBytes + total;
+      ctx.log(`stream size estimate: ${total} bytes (${lcaps.sendEstimate ? 'zfs send -nvP' : 'from used/referenced'})`);
+    })();
     const results: BackupResult['datasets'] = [];
     progress.start();
     try {
@@ -406,6 +410,7 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
         if (params.guest?.properties && roots.includes(p.source)) await remote.set(p.target, params.guest.properties);
       }
     } finally {
+      await estimated;
       progress.stop();
     }
     phase('finalizing');
