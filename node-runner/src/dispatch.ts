@@ -44,6 +44,7 @@ export async function dispatch(ev: ClaimedEvent, ctx: ExecContext, setup: Runner
         target: ev.target, dataset: String(p.dataset), snapshotDataset: String(p.snapshotDataset), generation: p.generation ?? null,
         snapshot: String(p.snapshot), guid: String(p.guid), destination: String(p.destination), restoreNetwork: !!p.restoreNetwork,
         overwrite: !!p.overwrite, guest: p.guest ?? null, newGuestId: p.newGuestId ?? null, sourceJobId: p.sourceJobId ?? null,
+        network: p.network !== null && typeof p.network === 'object' && !Array.isArray(p.network) ? p.network : null,
       }, ctx, setup.guests)) };
     }
     default:

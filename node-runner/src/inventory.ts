@@ -2,13 +2,15 @@
 import { execArgv } from './zfs/exec.ts';
 import { LocalHost, Zfs } from './zfs/zfs.ts';
 import { parseListH } from './zfs/parse.ts';
-import { readGuests } from './guests/index.ts';
+import { providersFromConfig, readGuests } from './guests/index.ts';
 import type { GuestsConfig } from './guests/types.ts';
 
 export interface Inventory {
   zfsVersion: string | null;
   capabilities: Record<string, boolean>;
   pools: string[];
+  /** Who would register a restored guest here (server-side restore preview). */
+  guestProviders: string[];
   datasets: { name: string; usedBytes: number | null; referencedBytes: number | null; mountpoint: string | null }[];
   guests: unknown[];
 }
@@ -33,6 +35,6 @@ export async function readInventory(onlyPools?: string[], guests: GuestsConfig =
   for (const [k, v] of Object.entries(caps)) if (typeof v === 'boolean') capabilities[k] = v;
   return {
     zfsVersion: caps.version ?? (caps.flavor === 'zfs-fuse' ? 'zfs-fuse 0.7' : null),
-    capabilities, pools: poolNames, datasets, guests: await readGuests(guests, log),
+    capabilities, pools: poolNames, guestProviders: providersFromConfig(guests).map((p) => p.name), datasets, guests: await readGuests(guests, log),
   };
 }

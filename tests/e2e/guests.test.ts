@@ -180,6 +180,35 @@ describe('VM guest through the system', () => {
     expect(registered.network ?? null).toBeNull(); // restoreNetwork: false
   });
 
+  it('your own network wins over the backup\'s: the preview shows the entry, and exactly that entry is registered; a key outside the allow-list is a 400 naming it, nothing queued', async () => {
+    const item = (await srv.api('GET', `/targets/${targetId}/datasets`)).body.items.find((i: any) => i.guest?.kind === 'jail' && i.guest.id === '7');
+    const snapshot = item.generations[0].snapshots[0].name;
+    const body = { targetId, dataset: item.dataset, generation: 1, snapshot, destination: `${p1.name}/jails/www9`, newGuestId: '9', restoreNetwork: false };
+    const before = (await srv.api('GET', '/events?kind=oob-restore')).body.items.length;
+    for (const [network, field] of [
+      [{ 'exec.start': ['touch /tmp/x'] }, 'network.exec.start'],
+      [{ 'ip4.addr': ['10.0.0.1"; exec.start = "id'] }, 'network.ip4.addr'],
+    ] as const) {
+      for (const path of ['/restores/preview', '/restores']) {
+        const r = await srv.api('POST', path, { ...body, network });
+        expect(r.status, JSON.stringify(r.body)).toBe(400);
+        expect(Object.keys(r.body.error.fields)).toEqual([field]);
+      }
+    }
+    expect((await srv.api('GET', '/events?kind=oob-restore')).body.items.length).toBe(before);
+    const mine = { 'ip4.addr': ['198.51.100.9/24'] };
+    const preview = await srv.api('POST', '/restores/preview', { ...body, network: mine });
+    expect(preview.status, JSON.stringify(preview.body)).toBe(200);
+    expect(preview.body).toMatchObject({ destination: `${p1.name}/jails/www9`, replaces: false, guest: { kind: 'jail', id: '9', sourceId: '7', network: 'yours', provider: 'manifest' } });
+    const r = await srv.api('POST', '/restores', { ...body, network: mine });
+    expect(r.status).toBe(202);
+    const e = await srv.waitEvent(r.body.eventId);
+    expect(e.status, e.error).toBe('success');
+    const registered = JSON.parse(readFileSync(manifest, 'utf8')).guests.find((g: any) => g.id === '9');
+    expect(registered).toEqual(JSON.parse(preview.body.guest.text));
+    expect(registered.network).toEqual(mine); // not the backup's 192.0.2.7
+  });
+
   it('a hostile target: guest metadata rewritten on the target is refused before any data moves; nothing registered, no command run', async () => {
     const item0 = (await srv.api('GET', `/targets/${targetId}/datasets`)).body.items.find((i: any) => i.guest?.kind === 'jail' && i.guest?.id === '7');
     const canary = join(dir, 'hostile-canary');

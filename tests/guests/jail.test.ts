@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { previewGuestRestore } from '../../functions/src/services/restore-preview.ts';
 import { parseJailConf, formatJailBlock } from '../../node-runner/src/guests/jailconf.ts';
 import { JailProvider, parseJls, splitJlsLine } from '../../node-runner/src/guests/jail.ts';
 import { GuestError, readGuests } from '../../node-runner/src/guests/index.ts';
@@ -216,6 +217,13 @@ describe('jail provider', () => {
     expect(text).not.toContain(canary);
     expect(parseJailConf(text, 'www3.conf').map((d) => d.name)).toEqual(['www3']); // no block smuggled in through the comment
     expect(logs.join('\n')).toMatch(/not taken from the target's metadata .*exec\.prestart.*mount\.fstab/);
+    // the control plane's preview of this restore is the file, byte for byte (same allow-list, same writer)
+    const preview = previewGuestRestore({
+      meta: { kind: 'jail', id: 'www"\n* { exec.start = "id"; }', name: 'www', provider: 'jail', roots: ['tank/jails/www'], network: { 'ip4.addr': ['10.0.0.9/24'], 'exec.start': ['x'] }, config: hostile },
+      newGuestId: 'www3', restoreNetwork: true, network: null, destination: `${pool.name}/restored3`, destinationPath: `${pool.mountpoint}/restored3/www3`, nodeProviders: ['jail'],
+    });
+    expect(preview).toMatchObject({ provider: 'jail', file: 'jail.conf.d/www3.conf', network: 'backup' });
+    expect(preview.text).toBe(text);
   });
 });
 

@@ -1,4 +1,4 @@
-// The allow-lists a guest restore applies to the target's metadata (node-runner/src/guests/restore-config.ts).
+// The allow-lists a guest restore applies to the target's metadata (protocol/src/guest-config.ts), as the runner applies them (node-runner/src/guests/restore-config.ts: a misfit is a GuestError).
 import { describe, expect, it } from 'vitest';
 import {
   checkManifestMetadata, jailParamsFromMetadata, vmNicSettingsFromMetadata, VM_BHYVE_NAME,

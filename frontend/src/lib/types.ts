@@ -153,3 +153,21 @@ export interface CatalogItem {
 export interface Accepted {
   eventId: Id;
 }
+
+/** POST /restores/preview: what an out-of-band restore will register (functions/src/contract/api.ts RestorePreview). */
+export interface RestorePreview {
+  destination: string;
+  replaces: boolean;
+  guest: {
+    kind: 'jail' | 'vm';
+    id: string;
+    name: string;
+    sourceId: string;
+    network: 'yours' | 'backup' | 'none';
+    provider: 'manifest' | 'jail' | 'vm-bhyve' | null;
+    file: string | null;
+    text: string | null;
+    dropped: string[];
+    notes: string[];
+  } | null;
+}

@@ -150,7 +150,33 @@ export const OobRestore = z.object({
   overwrite: z.union([z.literal(false), z.string().max(255)]).default(false)
     .openapi({ description: 'To replace an existing destination: its name again, exactly. false (or absent): an existing destination is a 409.' }),
   newGuestId: z.string().max(64).optional(),
+  network: z.record(z.string(), z.unknown()).nullable().optional().openapi({
+    description: 'Your own network configuration for a restored jail or VM: it replaces the one in the backup (and implies restoring a network). '
+      + 'A jail takes jail(8) parameters (ip4, ip4.addr, ip6, ip6.addr, interface, vnet, vnet.interface, ip_hostname, …); a VM { interfaces: [{ type, switch, mac, device, span }] }. '
+      + 'Anything else is a 400 naming the key. POST /restores/preview shows what will be registered.',
+  }),
 }).strict().openapi('OobRestore');
+
+export const RestorePreview = z.object({
+  destination: z.string(),
+  /** The destination exists and is replaced (overwrite repeated its name). */
+  replaces: z.boolean(),
+  guest: z.object({
+    kind: z.enum(['jail', 'vm']),
+    /** The id (and name) it is registered under. */
+    id: z.string(), name: z.string(), sourceId: z.string(),
+    /** Where its network configuration comes from: yours (the request), the backup, or none. */
+    network: z.enum(['yours', 'backup', 'none']),
+    /** Who registers it on the node; null: the node has no provider for it (the restore would fail). */
+    provider: z.enum(['manifest', 'jail', 'vm-bhyve']).nullable(),
+    /** Exactly what is written: the jail.conf.d file, the vm-bhyve conf settings, or the manifest entry. */
+    file: z.string().nullable(),
+    text: z.string().nullable(),
+    /** Metadata keys from the backup that are not restored (not on the allow-list). */
+    dropped: z.array(z.string()),
+    notes: z.array(z.string()),
+  }).nullable(),
+}).openapi('RestorePreview');
 
 // ---- events ----
 export const Event = z.object({

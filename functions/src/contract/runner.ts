@@ -110,6 +110,8 @@ export const InventoryRequest = z.object({
   zfsVersion: z.string().max(200).nullable(),
   capabilities: z.record(z.string(), z.boolean()).default({}),
   pools: z.array(z.string().max(255)).max(1000).default([]),
+  /** Configured guest providers, in the order a restore picks them (absent from runners before 0.1: unknown). */
+  guestProviders: z.array(z.enum(['manifest', 'jail', 'vm-bhyve'])).max(3).optional(),
   datasets: z.array(z.object({
     name: datasetName,
     usedBytes: z.number().int().min(0).nullable().optional(),

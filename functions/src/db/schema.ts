@@ -12,6 +12,8 @@ export const nodes = sqliteTable('nodes', {
   zfsVersion: text('zfs_version'),
   capabilities: text('capabilities', { mode: 'json' }).$type<Record<string, boolean>>(),
   pools: text('pools', { mode: 'json' }).$type<string[]>(),
+  /** The guest providers the runner has configured (manifest, jail, vm-bhyve): who registers a restored guest. Null: not reported. */
+  guestProviders: text('guest_providers', { mode: 'json' }).$type<string[]>(),
   inventoryAt: integer('inventory_at'),
   /** The server wants a fresh inventory (a user is choosing datasets): the next claim answer asks for it. */
   inventoryWantedAt: integer('inventory_wanted_at'),

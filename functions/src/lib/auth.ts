@@ -99,7 +99,7 @@ export function scopeFor(method: string, path: string): Scope {
   const p = path.replace(/^\/api\/v1/, '');
   if (p === '/auth/tokens' || p.startsWith('/auth/tokens/')) return 'admin'; // token names and their management
   if (SAFE.has(method)) return 'read';
-  if (method === 'POST' && (/^\/jobs\/[^/]+\/(run|restore)$/.test(p) || p === '/restores' || /^\/events\/[^/]+\/cancel$/.test(p)
+  if (method === 'POST' && (/^\/jobs\/[^/]+\/(run|restore)$/.test(p) || p === '/restores' || p === '/restores/preview' || /^\/events\/[^/]+\/cancel$/.test(p)
     || /^\/targets\/[^/]+\/(refresh|validate)$/.test(p))) return 'operate';
   return 'admin';
 }

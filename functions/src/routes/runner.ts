@@ -141,7 +141,7 @@ export function registerRunner(app: App) {
     const nodeId = c.var.node.id;
     const at = now(c);
     const stmts: any[] = [
-      db.update(nodes).set({ zfsVersion: b.zfsVersion, capabilities: b.capabilities, pools: b.pools, inventoryAt: at, lastSeenAt: at }).where(eq(nodes.id, nodeId)),
+      db.update(nodes).set({ zfsVersion: b.zfsVersion, capabilities: b.capabilities, pools: b.pools, guestProviders: b.guestProviders ?? null, inventoryAt: at, lastSeenAt: at }).where(eq(nodes.id, nodeId)),
       db.delete(nodeDatasets).where(eq(nodeDatasets.nodeId, nodeId)),
       db.delete(guests).where(eq(guests.nodeId, nodeId)),
     ];

@@ -24,16 +24,20 @@ export async function runGuestJobRestore(params: JobRestoreParams, ctx: ExecCont
 }
 
 export async function runGuestOobRestore(params: OobRestoreParams, ctx: ExecContext, guests: GuestsConfig): Promise<RestoreResult> {
-  const meta = params.guest ? parseGuestMetadata(params.guest) : null;
-  if (!meta) return runOobRestore(params, ctx);
+  const fromTarget = params.guest ? parseGuestMetadata(params.guest) : null;
+  if (!fromTarget) return runOobRestore(params, ctx);
+  // the user's own network configuration wins over the target's (checked by the server and again
+  // by the provider, with the same allow-list: protocol/src/guest-config.ts)
+  const meta = params.network ? { ...fromTarget, network: params.network } : fromTarget;
+  const restoreNetwork = params.restoreNetwork || !!params.network;
   if (meta.roots.length > 1) {
     throw new ExecError('source-state', `${meta.kind} ${meta.name} has ${meta.roots.length} dataset roots; restore it from its job (all roots as one set) rather than one dataset out of band`);
   }
   const providers = providersFromConfig(guests);
-  const opts = { newId: params.newGuestId == null ? null : String(params.newGuestId), roots: [params.destination], restoreNetwork: params.restoreNetwork, log: (l: string) => ctx.log(l) };
+  const opts = { newId: params.newGuestId == null ? null : String(params.newGuestId), roots: [params.destination], restoreNetwork, log: (l: string) => ctx.log(l) };
   await checkGuestRestore(providers, meta, opts); // an existing guest id: refused before any data moves
   const result = await runOobRestore(params, ctx);
   const guest = await registerRestoredGuest(providers, meta, opts);
-  ctx.log(`registered ${guest.kind} ${guest.name} (${guest.id}) with ${guest.provider}${params.restoreNetwork ? ' with its network configuration' : ' without network configuration'}`);
-  return { ...result, guest: { metadata: meta as unknown as Record<string, unknown>, restoreNetwork: params.restoreNetwork, newGuestId: params.newGuestId, registered: true } };
+  ctx.log(`registered ${guest.kind} ${guest.name} (${guest.id}) with ${guest.provider}${params.network ? ' with the network configuration you gave' : restoreNetwork ? ' with its network configuration' : ' without network configuration'}`);
+  return { ...result, guest: { metadata: meta as unknown as Record<string, unknown>, restoreNetwork, newGuestId: params.newGuestId, registered: true } };
 }

@@ -47,6 +47,8 @@ export interface OobRestoreParams {
   /** Dataset path on this node. */
   destination: string;
   restoreNetwork: boolean;
+  /** The user's own network configuration for the guest: replaces the target's (README, "Out-of-band restores"). */
+  network?: Record<string, unknown> | null;
   /** Replace an existing plain dataset (never a guest's). */
   overwrite: boolean;
   /** Guest metadata detected on the target (null for a plain dataset). */

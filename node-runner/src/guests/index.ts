@@ -143,7 +143,10 @@ export interface GuestRestoreOptions {
  */
 export function providerForRestore(providers: GuestProvider[], meta: GuestMetadata): GuestProvider {
   const native = meta.kind === 'jail' ? 'jail' : 'vm-bhyve';
-  const p = providers.find((x) => x.name === meta.provider) ?? providers.find((x) => x.name === native) ?? providers.find((x) => x.name === 'manifest');
+  // the backup's provider (target metadata) only chooses between the two that can hold this kind;
+  // the control plane's preview picks the same way (functions/src/services/restore-preview.ts)
+  const wanted = meta.provider === 'manifest' ? ['manifest', native] : [native, 'manifest'];
+  const p = wanted.map((n) => providers.find((x) => x.name === n)).find((x) => x !== undefined);
   if (!p) throw new GuestError('invalid', `no guest provider on this node can register a ${meta.kind} (configure --manifest${meta.kind === 'jail' ? ', --jail-conf' : ', --vm-dir'})`);
   return p;
 }

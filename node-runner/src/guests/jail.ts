@@ -11,8 +11,8 @@ import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { isValidDatasetName } from '../zfs/parse.ts';
-import { formatJailBlock, readJailConfFile, type JailDef, type JailParamValue } from './jailconf.ts';
-import { jailParamsFromMetadata } from './restore-config.ts';
+import { formatJailBlock, readJailConfFile, type JailDef } from './jailconf.ts';
+import { JAIL_NAME, jailConfFile, jailParamsFromMetadata } from './restore-config.ts';
 import {
   GuestError, DEFAULT_START_TIMEOUT_MS, DEFAULT_STOP_TIMEOUT_MS,
   type GuestInfo, type GuestProvider, type RegisterGuestSpec,
@@ -20,7 +20,6 @@ import {
 import { lockFor, atomicWrite, mountedDatasets, mountpointOf, oneLine, runCmd, trimSlash, waitUntil } from './util.ts';
 
 export const JAIL_NETWORK_PARAM = /^(ip4|ip6)(\.addr|\.saddrsel|\.nosaddrsel)?$|^interface$|^vnet(\.interface)?$|^ip_hostname$/;
-const JAIL_NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$/;
 
 export interface JlsRow { jid: number; name: string; path: string }
 
@@ -173,26 +172,11 @@ export class JailProvider implements GuestProvider {
       const root = spec.roots[0];
       const path = root ? await mountpointOf(root) : null;
       if (!path) throw new GuestError('invalid', `the restored jail root ${root ?? '(none)'} is not a mounted filesystem`);
-      const fromMetadata = jailParamsFromMetadata(spec.config ?? null, spec.network);
-      if (fromMetadata.dropped.length) {
-        spec.log?.(`jail ${spec.id}: not taken from the target's metadata (not on the allow-list of restorable jail parameters): ${fromMetadata.dropped.join(', ')}`);
+      const { text, dropped } = jailConfFile({ id: spec.id, path, extraRoots: spec.roots.slice(1), sourceId: spec.sourceId, config: spec.config ?? null, network: spec.network });
+      if (dropped.length) {
+        spec.log?.(`jail ${spec.id}: not taken from the target's metadata (not on the allow-list of restorable jail parameters): ${dropped.join(', ')}`);
       }
-      // the standard start/stop of a FreeBSD jail: commands never come from a target
-      const params = new Map<string, JailParamValue>([
-        ['exec.start', ['/bin/sh /etc/rc']],
-        ['exec.stop', ['/bin/sh /etc/rc.shutdown']],
-        ['exec.clean', true],
-        ['mount.devfs', true],
-        ...fromMetadata.params,
-      ]);
-      params.set('host.hostname', params.get('host.hostname') ?? [spec.id]);
-      params.set('path', [path]);
-      const extra = spec.roots.slice(1);
-      if (extra.length) params.set('zfs.dataset', extra);
-      // the source name comes from the target: in a comment line, as a JSON string (no line breaks)
-      const from = spec.sourceId && spec.sourceId !== spec.id ? ` (restored from jail ${JAIL_NAME.test(spec.sourceId) ? spec.sourceId : JSON.stringify(spec.sourceId.slice(0, 64))})` : '';
-      const header = `# ${spec.id}: registered by lifeboat-runner${from}${spec.network ? '' : '; network configuration not restored'}\n`;
-      await atomicWrite(join(this.jailConfDir, `${spec.id}.conf`), formatJailBlock(spec.id, params, header));
+      await atomicWrite(join(this.jailConfDir, `${spec.id}.conf`), text);
       const g = await this.get(spec.id);
       if (!g) throw new GuestError('command-failed', `jail ${spec.id} was written to ${this.jailConfDir} but cannot be read back`);
       return g;

@@ -1,11 +1,13 @@
 // jail.conf(5) reader/writer (FreeBSD 13/14): comments (#, //, /* */), `param = value;`,
 // `param += value;`, `param;`, `a = x, y;` lists, quoted strings ("…" expands variables, '…' does
 // not), `$var = …;` variables and `$var`/`${var}` references (`$name` is the jail's name), global
-// parameters, `*`/`prefix*` wildcard blocks, `.include "file";` (globs not expanded).
+// parameters, `*`/`prefix*` wildcard blocks, `.include "file";` (globs not expanded). The writer
+// (formatJailBlock) is shared with the control plane's restore preview: protocol/src/guest-config.ts.
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import type { JailParamValue } from '../../../protocol/src/guest-config.ts';
 
-export type JailParamValue = string[] | true;
+export type { JailParamValue };
 export interface JailDef {
   name: string;
   /** Parameters and `$variables`, after applying globals and wildcards, variables expanded. */
@@ -192,18 +194,4 @@ export function readJailConfFile(path: string): JailDef[] {
   return parseJailConf(readFileSync(path, 'utf8'), path);
 }
 
-const needsQuote = (s: string) => s === '' || /[\s"'{};,=#$\\]/.test(s) || s.includes('//') || s.includes('/*');
-const quote = (s: string) => (needsQuote(s) ? `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\$/g, '\\$')}"` : s);
-
-/** One jail block in jail.conf syntax (variables already expanded; `$vars` and `name` left out). */
-export function formatJailBlock(name: string, params: Map<string, JailParamValue> | Record<string, JailParamValue>, header = ''): string {
-  const entries = params instanceof Map ? [...params.entries()] : Object.entries(params);
-  const lines = entries
-    .filter(([k]) => !k.startsWith('$') && k !== 'name')
-    .map(([k, v]) => {
-      // a parameter name is written bare: anything but jail(8)'s name characters could end the statement
-      if (!/^[A-Za-z0-9_][A-Za-z0-9_.]*$/.test(k)) throw new Error(`not a jail parameter name: ${JSON.stringify(k)}`);
-      return v === true ? `\t${k};` : `\t${k} = ${v.map(quote).join(', ')};`;
-    });
-  return `${header}${quote(name)} {\n${lines.join('\n')}\n}\n`;
-}
+export { formatJailBlock } from '../../../protocol/src/guest-config.ts';

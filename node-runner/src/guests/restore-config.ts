@@ -1,155 +1,27 @@
-// What a guest restore may take from the target's metadata (README, "Threat model"): the target is
-// untrusted, and what it says ends up in files the node runs as root (jail.conf.d, vm-bhyve
-// confs) or in argument vectors (manifest commands). Pure functions: an allow-list per provider,
-// each value checked against what the provider itself accepts. A parameter outside the list is
-// dropped and named; an allowed one with a value that does not fit rejects the whole restore.
-import type { JailParamValue } from './jailconf.ts';
+// What a guest restore may take from the target's metadata: the allow-lists live in the protocol
+// package (shared with the control plane, which checks a user's own network configuration and
+// previews a registration with them). Here a value that does not fit becomes the runner's
+// GuestError ('invalid'): the restore fails before anything is registered.
+import {
+  checkManifestMetadata as checkManifest, GuestConfigError, jailParamsFromMetadata as jailParams, jailConfFile as jailConf,
+  vmNicSettingsFromMetadata as vmNics,
+} from '../../../protocol/src/guest-config.ts';
 import { GuestError } from './types.ts';
 
-// ---- jails -------------------------------------------------------------------------------------
+export { JAIL_NAME, MANIFEST_ID, MANIFEST_METADATA_MAX_BYTES, MANIFEST_NAME, VM_BHYVE_NAME } from '../../../protocol/src/guest-config.ts';
 
-type Check = (v: JailParamValue) => string | null; // null = fine, else what is wrong
-
-const single = (v: JailParamValue): string | null => (Array.isArray(v) && v.length === 1 ? v[0] : null);
-const HOSTNAME = /^(?=.{1,255}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
-const IFNAME = /^[A-Za-z][A-Za-z0-9_.]{0,15}$/;
-// `[interface|]address[/prefix]`, IPv4 or IPv6 (jail(8) ip4.addr / ip6.addr)
-const IPADDR = /^(?:[A-Za-z][A-Za-z0-9_.]{0,15}\|)?(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f:]{2,39}(?:%[A-Za-z0-9_.]{1,16})?)(?:\/\d{1,3})?$/;
-
-const bool: Check = (v) => (v === true || ['true', 'false', '0', '1'].includes(single(v) ?? '') ? null : 'a boolean (a flag, true, false, 0 or 1)');
-const int = (min: number, max: number): Check => (v) => {
-  const s = single(v);
-  return s !== null && /^-?\d{1,7}$/.test(s) && Number(s) >= min && Number(s) <= max ? null : `an integer from ${min} to ${max}`;
-};
-const oneOf = (...words: string[]): Check => (v) => (words.includes(single(v) ?? '') ? null : `one of ${words.join(', ')}`);
-const each = (re: RegExp, what: string, max = 64): Check => (v) =>
-  Array.isArray(v) && v.length >= 1 && v.length <= max && v.every((x) => re.test(x)) ? null : what;
-
-/** Jail parameters taken from metadata: network (only when the user asked for it) and a few plain settings. */
-const JAIL_NETWORK: Record<string, Check> = {
-  ip4: oneOf('new', 'inherit', 'disable'),
-  ip6: oneOf('new', 'inherit', 'disable'),
-  'ip4.addr': each(IPADDR, 'addresses like [interface|]192.0.2.1[/24]'),
-  'ip6.addr': each(IPADDR, 'addresses like [interface|]2001:db8::1[/64]'),
-  'ip4.saddrsel': bool,
-  'ip6.saddrsel': bool,
-  'ip4.nosaddrsel': bool,
-  'ip6.nosaddrsel': bool,
-  interface: each(IFNAME, 'an interface name', 1),
-  vnet: (v) => (v === true || ['new', 'inherit'].includes(single(v) ?? '') ? null : 'new or inherit'),
-  'vnet.interface': each(IFNAME, 'interface names'),
-  ip_hostname: bool,
-};
-const JAIL_CONFIG: Record<string, Check> = {
-  'host.hostname': each(HOSTNAME, 'a host name', 1),
-  'host.domainname': each(HOSTNAME, 'a domain name', 1),
-  'mount.devfs': bool,
-  devfs_ruleset: int(0, 65535),
-  enforce_statfs: int(0, 2),
-  'children.max': int(0, 1_000_000),
-  securelevel: int(-1, 3),
-  persist: bool,
-  sysvmsg: oneOf('new', 'inherit', 'disable'),
-  sysvsem: oneOf('new', 'inherit', 'disable'),
-  sysvshm: oneOf('new', 'inherit', 'disable'),
-};
-const ALLOW_PARAM = /^allow\.[a-z][a-z0-9_]{0,31}(\.[a-z][a-z0-9_]{0,31})?$/; // allow.raw_sockets, allow.mount.zfs …
-
-/** A metadata value as a jail parameter value (`true` for a flag, else a list of strings), or null. */
-function asParam(v: unknown): JailParamValue | null {
-  if (v === true) return true;
-  if (typeof v === 'string' || typeof v === 'number') return [String(v)];
-  if (Array.isArray(v) && v.every((x) => typeof x === 'string' || typeof x === 'number')) return v.map(String);
-  return null;
-}
-
-export interface JailRestoreParams {
-  /** The parameters to write besides the computed ones (path, name, exec.*, zfs.dataset). */
-  params: Map<string, JailParamValue>;
-  /** Metadata keys left out (not on the allow-list), for the event log. */
-  dropped: string[];
-}
-
-/**
- * The jail parameters a restore writes from metadata: `config` filtered to JAIL_CONFIG and allow.*
- * booleans, `network` (null unless restoring it) to JAIL_NETWORK. Never exec.*, mount.fstab,
- * path, zfs.* or variables: those the restore computes itself or leaves out.
- */
-export function jailParamsFromMetadata(config: Record<string, unknown> | null, network: Record<string, unknown> | null): JailRestoreParams {
-  const params = new Map<string, JailParamValue>();
-  const dropped: string[] = [];
-  const take = (source: Record<string, unknown> | null, checkFor: (k: string) => Check | undefined, what: string) => {
-    for (const [k, raw] of Object.entries(source ?? {})) {
-      const check = checkFor(k);
-      if (!check) { dropped.push(k); continue; }
-      const v = asParam(raw);
-      const wrong = v === null ? 'a string, a number, a list of them or a flag' : check(v);
-      if (wrong !== null) throw new GuestError('invalid', `${what} metadata from the target: ${k} = ${preview(raw)} is not ${wrong}; nothing was registered`);
-      params.set(k, v!);
+function asGuestError<A extends unknown[], R>(f: (...a: A) => R): (...a: A) => R {
+  return (...a) => {
+    try {
+      return f(...a);
+    } catch (e) {
+      if (e instanceof GuestConfigError) throw new GuestError('invalid', e.message);
+      throw e;
     }
   };
-  take(config, (k) => JAIL_CONFIG[k] ?? (ALLOW_PARAM.test(k) ? bool : undefined), 'jail');
-  take(network, (k) => JAIL_NETWORK[k], 'jail network');
-  return { params, dropped };
 }
 
-// ---- vm-bhyve ----------------------------------------------------------------------------------
-
-/** vm-bhyve's own rule for a VM name (it is a directory and a file name). */
-export const VM_BHYVE_NAME = /^[A-Za-z0-9][.A-Za-z0-9_-]{0,46}[A-Za-z0-9]$/;
-
-/** networkN_<key> settings a restore may write, with their values (vm-bhyve's conf is read by sh). */
-const VM_NIC: Record<string, RegExp> = {
-  type: /^(virtio-net|e1000)$/,
-  switch: /^[A-Za-z0-9][A-Za-z0-9_.-]{0,30}$/,
-  mac: /^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$/,
-  device: /^[A-Za-z][A-Za-z0-9_.]{0,15}$/,
-  span: /^(yes|no)$/,
-};
-
-/** `{ interfaces: [{ type, switch, mac, … }] }` → `networkN_<key>` values; other keys dropped, bad values rejected. */
-export function vmNicSettingsFromMetadata(network: Record<string, unknown> | null): { settings: Record<string, string>; dropped: string[] } {
-  const settings: Record<string, string> = {};
-  const dropped: string[] = [];
-  const ifs = network?.interfaces;
-  if (network && ifs !== undefined && !Array.isArray(ifs)) throw new GuestError('invalid', 'VM network metadata from the target: "interfaces" is not a list; nothing was registered');
-  for (const k of Object.keys(network ?? {})) if (k !== 'interfaces') dropped.push(k);
-  const list = Array.isArray(ifs) ? ifs : [];
-  if (list.length > 16) throw new GuestError('invalid', `VM network metadata from the target: ${list.length} interfaces (at most 16); nothing was registered`);
-  list.forEach((nic, i) => {
-    if (nic === null || typeof nic !== 'object' || Array.isArray(nic)) throw new GuestError('invalid', `VM network metadata from the target: interface ${i} is not an object; nothing was registered`);
-    for (const [k, v] of Object.entries(nic as Record<string, unknown>)) {
-      const re = VM_NIC[k];
-      if (!re) { dropped.push(`interfaces[${i}].${k}`); continue; }
-      const s = typeof v === 'string' || typeof v === 'number' ? String(v) : null;
-      if (s === null || !re.test(s)) throw new GuestError('invalid', `VM network metadata from the target: network${i}_${k} = ${preview(v)} is not allowed; nothing was registered`);
-      settings[`network${i}_${k}`] = s;
-    }
-  });
-  return { settings, dropped };
-}
-
-// ---- manifest ----------------------------------------------------------------------------------
-
-/** A manifest guest id: also substituted into the operator's command vectors as `{id}`. */
-export const MANIFEST_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-/** Printable, no leading dash (it is substituted into argument vectors as `{name}`), at most 128 characters. */
-export const MANIFEST_NAME = /^(?!-)[^\u0000-\u001f\u007f]{1,128}$/;
-/** Largest network/config metadata kept in a manifest entry (JSON text). */
-export const MANIFEST_METADATA_MAX_BYTES = 16 * 1024;
-
-export function checkManifestMetadata(id: string, name: string, network: unknown, config: unknown): void {
-  if (!MANIFEST_ID.test(id)) throw new GuestError('invalid', `"${preview(id)}" is not a valid guest id (letters, digits, ".", "_" and "-", at most 64)`);
-  if (!MANIFEST_NAME.test(name)) throw new GuestError('invalid', `guest name ${preview(name)} is not usable (printable, at most 128 characters, not starting with "-")`);
-  for (const [what, v] of [['network', network], ['config', config]] as const) {
-    if (v != null && Buffer.byteLength(JSON.stringify(v)) > MANIFEST_METADATA_MAX_BYTES) {
-      throw new GuestError('invalid', `guest ${what} metadata from the target is larger than ${MANIFEST_METADATA_MAX_BYTES} bytes; nothing was registered`);
-    }
-  }
-}
-
-/** A short, single-line rendering of an untrusted value for an error message. */
-function preview(v: unknown): string {
-  const s = typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? String(v);
-  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
-}
+export const jailParamsFromMetadata = asGuestError(jailParams);
+export const jailConfFile = asGuestError(jailConf);
+export const vmNicSettingsFromMetadata = asGuestError(vmNics);
+export const checkManifestMetadata = asGuestError(checkManifest);

@@ -1,0 +1,1 @@
+ALTER TABLE `nodes` ADD `guest_providers` text;

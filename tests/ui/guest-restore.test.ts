@@ -1,0 +1,121 @@
+// The out-of-band restore wizard for a guest, in Debian's Chromium against the whole system (Node
+// entry, local runner with a manifest jail, zfs-fuse pools, a real sshd as the target). The jail's
+// job and its backup are set up through the API; the restore happens through the UI: the user's
+// own network configuration wins over the backup's, a key outside the allow-list is named next to
+// the field and blocks Restore, and the wizard shows exactly the entry that is then registered.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+import { startBrowser, type ConsoleProblems, type TestBrowser } from '../helpers/browser.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
+import { copyUiBuild } from '../helpers/ui-build.ts';
+import { startSshd, type TestSshd } from '../helpers/sshd.ts';
+import { createPool, zfs, type TestPool } from '../helpers/zfs.ts';
+
+const ARTIFACTS = join(new URL('../../', import.meta.url).pathname, 'test-artifacts/ui');
+
+let srv: TestServer;
+let sshd: TestSshd;
+let src: TestPool;
+let tgt: TestPool;
+let browser: TestBrowser;
+let context: BrowserContext;
+let page: Page;
+let problems: ConsoleProblems;
+let ui: { dir: string; remove: () => void };
+let dir: string;
+let manifest: string;
+
+beforeAll(async () => {
+  ui = await copyUiBuild();
+  mkdirSync(ARTIFACTS, { recursive: true });
+  dir = mkdtempSync(join(tmpdir(), 'lb-ui-guest-'));
+  src = await createPool('lbug', { mounted: true });
+  tgt = await createPool('lbugt', { mounted: false });
+  await zfs('create', '-p', `${src.name}/jails/www`);
+  const mnt = (await zfs('get', '-H', '-o', 'value', 'mountpoint', `${src.name}/jails/www`)).trim();
+  writeFileSync(join(mnt, 'index.html'), 'hello');
+  manifest = join(dir, 'guests.json');
+  writeFileSync(manifest, JSON.stringify({ guests: [{
+    kind: 'jail', id: '7', name: 'www', roots: [`${src.name}/jails/www`], network: { 'ip4.addr': ['192.0.2.7/24'] },
+    status: ['false'], stop: ['true'], start: ['true'],
+  }] }, null, 2));
+  sshd = await startSshd();
+  srv = await startServer({ LIFEBOAT_RUNNER_POOLS: src.name, LIFEBOAT_RUNNER_MANIFEST: manifest, LIFEBOAT_RUNNER_INVENTORY_MS: '2000', LIFEBOAT_UI_DIR: ui.dir });
+  await srv.waitFor('the jail in the inventory', async () => {
+    const nodes = (await srv.api('GET', '/nodes')).body.items;
+    return nodes[0] && (await srv.api('GET', `/nodes/${nodes[0].id}`)).body.guests.some((g: any) => g.id === '7');
+  });
+  const targetId = (await srv.api('POST', '/targets', {
+    name: 'loopback', sshHost: '127.0.0.1', sshUser: sshd.user, sshPort: sshd.port, sshPrivateKey: sshd.clientKey,
+    backupRoot: `${tgt.name}/backups`, createBackupRoot: true,
+  })).body.id;
+  expect((await srv.waitEvent((await srv.api('POST', `/targets/${targetId}/validate`, {})).body.eventId)).status).toBe('success');
+  const job = (await srv.api('POST', '/jobs', { name: 'www', targetId, mode: 'jail', source: '7' })).body;
+  const b = await srv.waitEvent((await srv.api('POST', `/jobs/${job.id}/run`)).body.eventId);
+  expect(b.status, b.error).toBe('success');
+  browser = await startBrowser();
+  ({ context, page, problems } = await browser.newPage(1280, 900));
+}, 180_000);
+
+afterAll(async () => {
+  await context?.close();
+  await browser?.stop();
+  await srv?.stop();
+  await sshd?.stop();
+  await src?.destroy();
+  await tgt?.destroy();
+  ui?.remove();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+}, 120_000);
+
+describe('OOB restore of a jail in the browser', () => {
+  it('your own network config: checked at the field, previewed exactly, and registered as previewed', async () => {
+    await page.goto(srv.url + '/signin');
+    await page.getByLabel('Admin API token').fill(srv.admin);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Jobs' }).waitFor();
+    await page.getByRole('button', { name: 'Restore from target…' }).click();
+    const dlg = page.getByRole('dialog', { name: 'Restore from a target' });
+    const next = dlg.getByRole('button', { name: 'Next' });
+    await next.click(); // the only target
+    await next.click(); // the only node
+    await dlg.getByRole('radiogroup', { name: 'Dataset on Target' }).getByRole('radio', { name: /Jail www/ }).check();
+    await next.click();
+    await next.click();
+    await dlg.getByRole('radiogroup', { name: 'Snapshot' }).getByRole('radio').first().check();
+    await next.click();
+    await dlg.getByLabel('Destination Dataset').fill(`${src.name}/jails/www9`);
+    await dlg.getByLabel(/New CT ID/).fill('9');
+    const restore = dlg.getByRole('button', { name: 'Restore', exact: true });
+    const preview = dlg.getByLabel('Registration preview');
+    // from the backup (the default): the backup's address in the entry
+    await expect.poll(() => preview.textContent().catch(() => '')).toContain('192.0.2.7/24');
+
+    await dlg.getByRole('radio', { name: 'My own' }).check();
+    const own = dlg.getByLabel('Your network config (JSON)');
+    await own.fill('{ "ip4.addr": [');
+    await expect.poll(() => dlg.locator('#oob-net-json-err').textContent()).toBe('Network Config is not valid JSON');
+    expect(await restore.isDisabled()).toBe(true);
+    await own.fill('{ "exec.start": ["touch /tmp/pwned"] }');
+    await expect.poll(() => dlg.locator('#oob-net-err').textContent()).toMatch(/exec\.start cannot be set by a restore/);
+    expect(await own.getAttribute('aria-invalid')).toBe('true');
+    expect(await restore.isDisabled()).toBe(true);
+    await own.fill('{ "ip4.addr": ["198.51.100.9/24"] }');
+    await expect.poll(() => preview.textContent().catch(() => '')).toContain('198.51.100.9/24');
+    expect(await preview.textContent()).not.toContain('192.0.2.7');
+    expect(await dlg.getByText(/network: yours/).count()).toBe(1);
+    await page.screenshot({ path: join(ARTIFACTS, 'oob-guest-preview-1280.png'), fullPage: true });
+    const shown = JSON.parse((await preview.textContent())!);
+    await expect.poll(() => restore.isDisabled()).toBe(false);
+    await restore.click();
+    await dlg.waitFor({ state: 'hidden' });
+    await srv.waitFor('the jail registered in the manifest', async () =>
+      JSON.parse(readFileSync(manifest, 'utf8')).guests.some((g: any) => g.id === '9'), 120_000);
+    const registered = JSON.parse(readFileSync(manifest, 'utf8')).guests.find((g: any) => g.id === '9');
+    expect(registered).toEqual(shown);
+    expect(problems.errors).toEqual([]);
+  }, 180_000);
+});
