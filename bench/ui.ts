@@ -1,4 +1,4 @@
-// UI budget (issue 6, point 7), measured in Debian's Chromium against the real Node entry serving
+// UI budget, measured in Debian's Chromium against the real Node entry serving
 // frontend/build over a file DB seeded with 10,000 events:
 // - initial JavaScript of each page: every script the browser loaded before the page's first
 //   content was on screen, gzip-compressed here (level 6, what a compressing proxy would send); budget 150 KB

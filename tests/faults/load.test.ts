@@ -1,4 +1,4 @@
-// Load (issue 8 item 6), the 3-minute version of bench/load.ts (10 minutes): 200 jobs over 4 runner
+// Load, the 3-minute version of bench/load.ts (10 minutes): 200 jobs over 4 runner
 // processes (one machine, one pool each, tiny datasets), every job every minute. Asserted on the DB:
 // every minute boundary of every job ran exactly once or was coalesced into a catch-up event with a
 // note; no duplicates, no gaps, every event ended successfully. Claim latency with nothing due is

@@ -1,4 +1,4 @@
-// Broken world, cancels and a server restart (issue 8 items 3, 4, 5), on zfs-fuse with a real sshd,
+// Broken world, cancels and a server restart, on zfs-fuse with a real sshd,
 // the real server and a separate runner process.
 //
 // Holding a stream mid-way: the runner pipes `zfs send` into `ssh … zfs recv` (backup) or
