@@ -2,7 +2,8 @@ import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['tests/**/*.test.ts'],
+    // unit tests of pure modules live beside them (docs/testing.md); system tests under tests/
+    include: ['tests/**/*.test.ts', '{functions,node-runner,protocol}/src/**/*.test.ts'],
     // tests/openzfs/ is the OpenZFS tier: it needs the test VM and runs with vitest.openzfs.config.ts.
     exclude: [...configDefaults.exclude, 'tests/openzfs/**'],
     pool: 'forks',

@@ -22,6 +22,7 @@ import { readCatalog } from './browse.ts';
 import { TransferProgress } from './progress.ts';
 import { sendToTarget } from './send-pipe.ts';
 import { settleInterruptedReceives } from './resume.ts';
+import { decideGeneration, isEncrypted, newerThan, newestCommonSnapshot } from './backup-plan.ts';
 import {
   ExecError, type BackupParams, type BackupResult, type ExecContext, type Phase,
 } from './types.ts';
@@ -49,9 +50,6 @@ interface DatasetPlan {
   estimate: number;
 }
 
-/** Is the dataset natively encrypted (read where the `encryption` property exists)? */
-const isEncrypted = (d: DatasetInfo) => !!d.props.encryption && d.props.encryption !== 'off';
-
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const poolOf = (ds: string) => ds.split('/')[0];
 const parentOf = (ds: string) => ds.slice(0, ds.lastIndexOf('/'));
@@ -63,17 +61,6 @@ function checkAborted(signal: AbortSignal): void {
 function asExecError(e: unknown): ExecError {
   if (e instanceof ExecError) return e;
   return new ExecError('internal', e instanceof Error ? e.message : String(e));
-}
-
-/** Newest source snapshot (by createtxg) whose GUID is on the target dataset, excluding `exclude`. */
-export function newestCommonSnapshot(src: SnapshotInfo[], tgt: SnapshotInfo[], exclude?: string): SnapshotInfo | null {
-  const guids = new Set(tgt.map((s) => s.guid));
-  let best: SnapshotInfo | null = null;
-  for (const s of src) {
-    if (s.name === exclude) continue;
-    if (guids.has(s.guid) && (!best || s.createtxg > best.createtxg)) best = s;
-  }
-  return best;
 }
 
 export async function runBackup(params: RunBackupParams, ctx: ExecContext): Promise<BackupResult> {
@@ -167,80 +154,14 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
       if (settled) tgt = byName(await readTarget());
     }
 
-    // ---- generation: continue, fork (after a restore) or start over ---------------------------
-    let generation = params.generation;
-    let newGeneration: BackupResult['newGeneration'] = null;
-    let fork: { fromDataset: string; snapName: string } | null = null;
-    if (params.forkFrom) {
-      generation = params.nextGeneration;
-      const rootSrc = roots[0];
-      let found: SnapshotInfo | null = null;
-      for (const d of tgt.values()) {
-        const m = /^g(\d+)\/(.*)$/.exec(d.name.slice(jobRoot.length + 1));
-        if (!m || m[2] !== rootSrc) continue;
-        const s = d.snapshots.find((x) => x.guid === params.forkFrom!.snapshotGuid && x.job === job.id);
-        if (s) { found = s; break; }
-      }
-      if (found) {
-        fork = { fromDataset: found.dataset.slice(0, found.dataset.length - rootSrc.length - 1), snapName: found.name };
-        newGeneration = { generation, reason: `restored from generation ${params.forkFrom.generation} snapshot ${found.name}: forked on the target (clone + promote), continuing incrementally` };
-      } else {
-        newGeneration = { generation, reason: `the restored snapshot (GUID ${params.forkFrom.snapshotGuid}) is not on the target any more: new generation with a full send` };
-      }
-    } else {
-      let diverged: { dataset: string; base: SnapshotInfo; newer: SnapshotInfo[] } | null = null;
-      // What the server's catalog recorded of this generation: a copy it knew and that is gone was
-      // destroyed; one it never knew simply never arrived (a failed first transfer). Null: unknown.
-      const known = params.catalogDatasets ? new Set(params.catalogDatasets) : null;
-      for (const d of srcBefore) {
-        const t = tgt.get(targetPath(generation, d.name));
-        const takenForThisGeneration = d.snapshots.some((s) => s.job === job.id && s.generation === generation);
-        if (!t && takenForThisGeneration && known && !known.has(targetPath(generation, d.name))) {
-          ctx.log(`nothing of ${d.name} has reached generation ${generation} on the target yet (an earlier transfer did not complete): full send into generation ${generation}`);
-          continue;
-        }
-        if (!t && tgt.has(genRoot(generation)) && takenForThisGeneration) {
-          // Snapshots of this dataset were taken for this generation, yet its copy is gone from the
-          // target (destroyed by hand): that lineage is broken, start over in a new generation.
-          generation = params.nextGeneration;
-          newGeneration = { generation, reason: `${targetPath(params.generation, d.name)} is missing on the target although ${d.name} was backed up to generation ${params.generation} (destroyed by hand?): new generation with a full send` };
-          diverged = null;
-          break;
-        }
-        if (!t) continue; // new to the target: full send of its own
-        if (isEncrypted(d) && isEncrypted(t) === !!job.sendDecrypted) {
-          // the job's choice changed since this generation began: a raw stream cannot continue a
-          // plaintext copy (nor the reverse), so the other form starts a new generation
-          generation = params.nextGeneration;
-          newGeneration = { generation, reason: `${d.name} is encrypted and this job now sends it ${job.sendDecrypted ? 'decrypted' : 'raw'}, but generation ${params.generation} holds it ${job.sendDecrypted ? 'raw' : 'decrypted'}: new generation with a full send` };
-          diverged = null;
-          break;
-        }
-        const base = newestCommonSnapshot(d.snapshots, t.snapshots);
-        if (!base) {
-          generation = params.nextGeneration;
-          newGeneration = { generation, reason: `no snapshot of ${d.name} is common (by GUID) to the source and target generation ${params.generation}: new generation with a full send` };
-          diverged = null;
-          break;
-        }
-        const newer = newerThan(t.snapshots, base);
-        if (newer.length && !diverged) diverged = { dataset: d.name, base, newer };
-      }
-      if (diverged) {
-        // The target has snapshots after the newest common one (the source lost them, or someone
-        // snapshotted the target). Never roll them back (no recv -F, no destroy): fork the next
-        // generation from the common snapshot (clone + promote) and continue incrementally.
-        const rootBase = newestCommonSnapshot(srcBefore.find((d) => d.name === roots[0])?.snapshots ?? [], tgt.get(targetPath(generation, roots[0]))?.snapshots ?? []);
-        generation = params.nextGeneration;
-        if (rootBase) fork = { fromDataset: genRoot(params.generation), snapName: rootBase.name };
-        newGeneration = {
-          generation,
-          reason: `target generation ${params.generation} of ${diverged.dataset} has snapshots newer than the newest common snapshot ${diverged.base.name} ` +
-            `(${diverged.newer.map((x) => x.name).join(', ')}); ` +
-            (rootBase ? `forked generation ${generation} from ${rootBase.name} (clone + promote), continuing incrementally; generation ${params.generation} is kept as it is` : 'new generation with a full send'),
-        };
-      }
-    }
+    // ---- generation: continue, fork (after a restore) or start over (backup-plan.ts) -------------
+    const decided = decideGeneration({
+      jobId: job.id, roots, jobRoot, generation: params.generation, nextGeneration: params.nextGeneration,
+      forkFrom: params.forkFrom ?? null, catalogDatasets: params.catalogDatasets ?? null, sendDecrypted: !!job.sendDecrypted,
+      source: srcBefore, target: tgt,
+    });
+    const { generation, newGeneration, fork } = decided;
+    for (const n of decided.notes) ctx.log(n);
     if (newGeneration) ctx.log(newGeneration.reason);
 
     // ---- 2. atomic snapshot ------------------------------------------------------------------
@@ -524,12 +445,6 @@ async function removeEmptyScaffold(session: SshSession, created: { name: string;
       break;
     }
   }
-}
-
-/** Target snapshots created after the target's copy of `base` (by createtxg). */
-function newerThan(target: SnapshotInfo[], base: SnapshotInfo): SnapshotInfo[] {
-  const tBase = target.find((s) => s.guid === base.guid);
-  return tBase ? target.filter((s) => s.createtxg > tBase.createtxg) : [];
 }
 
 /** Refuse when the target's backup root (GUID `rguid`) and a source root are the same dataset tree on this host. */

@@ -1,10 +1,10 @@
-// The out-of-band restore preview (functions/src/services/restore-preview.ts): what the runner will
+// The out-of-band restore preview (restore-preview.ts): what the runner will
 // register, decided by the same allow-lists (protocol/src/guest-config.ts). Table tests, no I/O.
 import { describe, expect, it } from 'vitest';
-import { ApiError } from '../../functions/src/lib/errors.ts';
+import { ApiError } from '../lib/errors.ts';
 import {
   catalogGuest, checkNetworkInput, inheritedMountpoint, pickProvider, previewGuestRestore, type CatalogGuest, type GuestPreviewInput,
-} from '../../functions/src/services/restore-preview.ts';
+} from './restore-preview.ts';
 
 const jail: CatalogGuest = {
   kind: 'jail', id: '7', name: 'www', provider: 'jail', roots: ['tank/jails/www'],
