@@ -1,4 +1,5 @@
 // Pure formatting helpers: sizes, rates, durations, dates and readable labels for ZFS paths.
+import { parseTargetPath } from '../../../protocol/src/layout.ts';
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
 
@@ -134,13 +135,13 @@ export function zfsLabelParts(input: string, ctx: ZfsLabelContext = {}): string[
   const snap = at >= 0 ? raw.slice(at + 1) : '';
   const parts: string[] = [];
   // <backupRoot>/j<job>/g<generation>/<source>, or just <backupRoot>/j<job> on job-level events.
-  const lay = /(?:^|\/)j(\d+)(?:\/g(\d+)(?:\/(.+))?)?$/.exec(dataset);
-  const name = lay ? ctx.jobName?.(lay[1]) : undefined;
-  if (lay && (lay[2] || name)) {
-    parts.push(name ? `job ${name}` : `job #${lay[1]}`);
-    const gen = lay[2] ?? (ctx.generation != null ? String(ctx.generation) : null);
-    if (gen) parts.push(`gen ${gen}`);
-    if (lay[3]) parts.push(lay[3]);
+  const lay = parseTargetPath(dataset);
+  const name = lay ? ctx.jobName?.(String(lay.jobId)) : undefined;
+  if (lay && (lay.generation !== null || name)) {
+    parts.push(name ? `job ${name}` : `job #${lay.jobId}`);
+    const gen = lay.generation ?? ctx.generation ?? null;
+    if (gen !== null) parts.push(`gen ${gen}`);
+    if (lay.source) parts.push(lay.source);
   } else {
     parts.push(dataset);
   }

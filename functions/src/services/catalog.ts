@@ -1,4 +1,5 @@
 // The target catalog: what runners found on a target, so restore dialogs list it without SSH.
+import { jobRoot, targetPath } from '../../../protocol/src/layout.ts';
 import { and, eq, inArray } from 'drizzle-orm';
 import { catalogDatasets, catalogSnapshots } from '../db/schema.ts';
 import type { DB } from '../db/types.ts';
@@ -53,7 +54,7 @@ export function catalogView(backupRoot: string, datasets: DatasetRow[], snapshot
     const item = items.get(key)!;
     const g = s.generation ?? d.generation ?? 0;
     if (!item.gens.has(g)) {
-      item.gens.set(g, { dataset: d.source ? `${backupRoot}/j${d.jobId}/g${g}/${d.source}` : d.dataset, snapshots: [] });
+      item.gens.set(g, { dataset: d.source && d.jobId != null ? targetPath(backupRoot, d.jobId, g, d.source) : d.dataset, snapshots: [] });
     }
     item.gens.get(g)!.snapshots.push(s);
   }
@@ -85,9 +86,9 @@ export function scopeCatalogReport(
   if (ev.kind === 'browse') return { accepted: reported, rejected: [] };
   const accepted: ReportedDataset[] = [];
   const rejected: string[] = [];
-  const jobRoot = ev.kind === 'backup' && ev.jobId != null ? `${backupRoot}/j${ev.jobId}` : null;
+  const root = ev.kind === 'backup' && ev.jobId != null ? jobRoot(backupRoot, ev.jobId) : null;
   for (const d of reported) {
-    const inTree = jobRoot !== null && (d.dataset === jobRoot || d.dataset.startsWith(`${jobRoot}/`));
+    const inTree = root !== null && (d.dataset === root || d.dataset.startsWith(`${root}/`));
     if (!inTree || d.jobId !== ev.jobId) { rejected.push(d.dataset); continue; }
     const snapshots = d.snapshots.filter((s) => s.jobId == null || s.jobId === ev.jobId);
     for (const s of d.snapshots) if (!snapshots.includes(s)) rejected.push(`${d.dataset}@${s.name}`);

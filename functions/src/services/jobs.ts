@@ -1,4 +1,5 @@
 // Job rules that need the database (the field syntax is in the contract).
+import { jobIsRecursive } from '../../../protocol/src/layout.ts';
 import { and, eq } from 'drizzle-orm';
 import { guests, jobs, nodeDatasets, targets } from '../db/schema.ts';
 import type { DB } from '../db/types.ts';
@@ -56,7 +57,7 @@ export async function checkJob(db: DB, input: JobInput, at: number, selfId?: num
     name: input.name, targetId: target.id, nodeId: node.id, mode: input.mode, source, schedule,
     timezone: input.timezone, keepLast: input.keepLast, enabled: input.enabled, pruneTarget: input.pruneTarget,
     stopBeforeBackup: input.stopBeforeBackup,
-    recursive: input.mode === 'vm' ? true : input.recursive, // a VM is all its datasets
+    recursive: jobIsRecursive(input),
     sendDecrypted: input.sendDecrypted,
     nextRunAt: input.enabled && schedule ? nextRun(schedule, input.timezone, at) : null,
     target, node,

@@ -1,4 +1,5 @@
 // The work queue: events rows. Every transition is one guarded statement or one batch.
+import { jobRoot } from '../../../protocol/src/layout.ts';
 import { and, asc, desc, eq, inArray, isNotNull, lt, lte, notInArray, sql } from 'drizzle-orm';
 import { events, eventLogs, jobs, targets } from '../db/schema.ts';
 import type { DB } from '../db/types.ts';
@@ -15,7 +16,7 @@ type JobRow = typeof jobs.$inferSelect;
 export function backupEvent(job: JobRow, backupRoot: string | null, trigger: string, at: number, note: string | null = null): NewEvent {
   return {
     kind: 'backup', jobId: job.id, jobName: job.name, nodeId: job.nodeId, targetId: job.targetId, trigger,
-    status: 'queued', source: job.source, destination: backupRoot === null ? null : `${backupRoot}/j${job.id}`, note, createdAt: at,
+    status: 'queued', source: job.source, destination: backupRoot === null ? null : jobRoot(backupRoot, job.id), note, createdAt: at,
   };
 }
 

@@ -4,7 +4,8 @@ import type { DatasetInfo, SnapshotInfo } from '../zfs/index.ts';
 import { decideGeneration, newerThan, newestCommonSnapshot, type GenerationInput } from './backup-plan.ts';
 
 const JOB = 3;
-const ROOT = 'bk/backups/j3';
+const BACKUP_ROOT = 'bk/backups';
+const ROOT = `${BACKUP_ROOT}/j3`;
 let txg = 100n;
 /** A snapshot `name` of `dataset` with `guid`, tagged for (job, generation) when given; later calls get later txgs. */
 const snap = (dataset: string, name: string, guid: string, gen: number | null = 1, job: number | null = JOB): SnapshotInfo => ({
@@ -17,7 +18,7 @@ const tgtOf = (...l: DatasetInfo[]) => new Map(l.map((d) => [d.name, d]));
 const t = (gen: number, src: string) => `${ROOT}/g${gen}/${src}`;
 
 const base = (o: Partial<GenerationInput>): GenerationInput => ({
-  jobId: JOB, roots: ['tank/data'], jobRoot: ROOT, generation: 1, nextGeneration: 2, forkFrom: null,
+  jobId: JOB, roots: ['tank/data'], backupRoot: BACKUP_ROOT, generation: 1, nextGeneration: 2, forkFrom: null,
   catalogDatasets: null, sendDecrypted: false, source: [], target: new Map(), ...o,
 });
 

@@ -1,6 +1,7 @@
 // The pure decisions of a backup (docs/zfs.md, "Generations"): which generation this run writes,
 // from two listings and what the server said; no I/O, tested table-driven beside it
 // (backup-plan.test.ts). backup.ts does the effects.
+import * as layout from '../../../protocol/src/layout.ts';
 import type { DatasetInfo, SnapshotInfo } from '../zfs/index.ts';
 
 /** Is the dataset natively encrypted (read where the `encryption` property exists)? */
@@ -27,8 +28,7 @@ export interface GenerationInput {
   jobId: number;
   /** the job's dataset roots, sorted; the first one locates a fork point */
   roots: string[];
-  /** `<backupRoot>/j<jobId>` */
-  jobRoot: string;
+  backupRoot: string;
   /** the generation the server offers, and the one to use when continuity is lost */
   generation: number;
   nextGeneration: number;
@@ -59,16 +59,16 @@ export interface GenerationDecision {
  * full send (the target copy is gone, the job's raw/decrypted choice changed, or nothing is common).
  */
 export function decideGeneration(i: GenerationInput): GenerationDecision {
-  const genRoot = (g: number) => `${i.jobRoot}/g${g}`;
-  const targetPath = (g: number, src: string) => `${genRoot(g)}/${src}`;
+  const jobRoot = layout.jobRoot(i.backupRoot, i.jobId);
+  const genRoot = (g: number) => layout.generationRoot(i.backupRoot, i.jobId, g);
+  const targetPath = (g: number, src: string) => layout.targetPath(i.backupRoot, i.jobId, g, src);
   const notes: string[] = [];
   if (i.forkFrom) {
     const generation = i.nextGeneration;
     const rootSrc = i.roots[0];
     let found: SnapshotInfo | null = null;
     for (const d of i.target.values()) {
-      const m = /^g(\d+)\/(.*)$/.exec(d.name.slice(i.jobRoot.length + 1));
-      if (!m || m[2] !== rootSrc) continue;
+      if (!d.name.startsWith(jobRoot + '/') || layout.parseInJobRoot(d.name.slice(jobRoot.length + 1))?.source !== rootSrc) continue;
       const s = d.snapshots.find((x) => x.guid === i.forkFrom!.snapshotGuid && x.job === i.jobId);
       if (s) { found = s; break; }
     }

@@ -10,6 +10,8 @@
 // after `zfs recv`, `mounted` is "no" and `readonly` is "on", inherited). Where `recv -u` exists it
 // is passed as well.
 import type { ChildProcess } from 'node:child_process';
+import * as layout from '../../../protocol/src/layout.ts';
+import { jobIsRecursive } from '../../../protocol/src/layout.ts';
 import { SshSession } from '../ssh/index.ts';
 import {
   LocalHost, Zfs, isSameOrDescendant, missingAs, isValidDatasetName, snapshotNameFor,
@@ -82,10 +84,10 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
   for (const r of [...roots, target.backupRoot]) {
     if (!isValidDatasetName(r)) throw new ExecError('internal', `invalid dataset name ${JSON.stringify(r)}`);
   }
-  const recursive = job.recursive || job.mode === 'vm';
-  const jobRoot = `${target.backupRoot}/j${job.id}`;
-  const genRoot = (g: number) => `${jobRoot}/g${g}`;
-  const targetPath = (g: number, src: string) => `${genRoot(g)}/${src}`;
+  const recursive = jobIsRecursive(job);
+  const jobRoot = layout.jobRoot(target.backupRoot, job.id);
+  const genRoot = (g: number) => layout.generationRoot(target.backupRoot, job.id, g);
+  const targetPath = (g: number, src: string) => layout.targetPath(target.backupRoot, job.id, g, src);
 
   // ---- 1. preflight --------------------------------------------------------------------------
   phase('preparing');
@@ -156,7 +158,7 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
 
     // ---- generation: continue, fork (after a restore) or start over (backup-plan.ts) -------------
     const decided = decideGeneration({
-      jobId: job.id, roots, jobRoot, generation: params.generation, nextGeneration: params.nextGeneration,
+      jobId: job.id, roots, backupRoot: target.backupRoot, generation: params.generation, nextGeneration: params.nextGeneration,
       forkFrom: params.forkFrom ?? null, catalogDatasets: params.catalogDatasets ?? null, sendDecrypted: !!job.sendDecrypted,
       source: srcBefore, target: tgt,
     });

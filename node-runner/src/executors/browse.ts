@@ -1,4 +1,5 @@
 // Read a target's catalog under its backup root: datasets, lifeboat:* properties, snapshots.
+import { jobRoot } from '../../../protocol/src/layout.ts';
 import { SshSession } from '../ssh/index.ts';
 import { Zfs, type DatasetInfo } from '../zfs/index.ts';
 import { parseGetHp } from '../zfs/parse.ts';
@@ -36,7 +37,7 @@ export function catalogFromTree(tree: DatasetInfo[], guestProps: Map<string, Rec
  * properties, which only guest jobs set: one `zfs get all` less per run.
  */
 export async function readCatalog(zfs: Zfs, backupRoot: string, jobId?: number, opts: { guestMetadata?: boolean } = {}): Promise<CatalogDataset[]> {
-  const base = jobId === undefined ? backupRoot : `${backupRoot}/j${jobId}`;
+  const base = jobId === undefined ? backupRoot : jobRoot(backupRoot, jobId);
   const tree = await zfs.treeIfExists(base, true);
   if (!tree.length) {
     if (jobId === undefined) throw new ExecError('target-not-ready', `backup root ${backupRoot} does not exist on ${zfs.host.label}`);

@@ -1,6 +1,7 @@
 // Jail/VM backups: resolve the job's guest through the node's providers, hand backup.ts its roots,
 // stop/start hooks and metadata, and fail the event when the guest did not start again (the data
 // sent is valid all the same: the error carries the backup result).
+import { jobIsRecursive } from '../../../protocol/src/layout.ts';
 import { runBackup } from './backup.ts';
 import { ExecError, type BackupParams, type BackupResult, type ExecContext } from './types.ts';
 import type { RestoreResult } from './restore-types.ts';
@@ -28,7 +29,7 @@ export async function runGuestBackup(params: BackupParams, ctx: ExecContext, gue
   if (!found) throw new ExecError('source-state', `${job.mode} "${job.source}" was not found on this node (providers: ${providers.map((p) => p.name).join(', ')})`);
   const { provider, guest } = found;
   ctx.log(`${guest.kind} ${guest.name} (${guest.id}, ${provider.name}): roots ${guest.roots.join(', ')}; ${guest.running ? 'running' : 'not running'}`);
-  const handle = guestForBackup(provider, guest, { recursive: job.recursive || job.mode === 'vm', log: (l) => ctx.log(l) });
+  const handle = guestForBackup(provider, guest, { recursive: jobIsRecursive(job), log: (l) => ctx.log(l) });
   const result = await runBackup({ ...params, guest: handle }, ctx);
   if (handle.startFailure) {
     throw new GuestStartError(

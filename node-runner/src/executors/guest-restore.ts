@@ -1,6 +1,7 @@
 // Jail/VM restores: the job's guest is stopped only around the swap (runJobRestore does the swap);
 // an out-of-band guest restore checks the provider before receiving anything and registers the
 // guest (under a new id when asked, with or without its network) after the datasets are in place.
+import { jobIsRecursive } from '../../../protocol/src/layout.ts';
 import { GuestStartError } from './guest-backup.ts';
 import { runJobRestore, runOobRestore } from './restore.ts';
 import type { JobRestoreParams, OobRestoreParams, RestoreResult } from './restore-types.ts';
@@ -14,7 +15,7 @@ export async function runGuestJobRestore(params: JobRestoreParams, ctx: ExecCont
   const found = await findGuest(providers, job.mode, job.source);
   if (!found) throw new ExecError('source-state', `${job.mode} "${job.source}" was not found on this node; nothing was restored`);
   // Same roots and stop/start as a backup of it; a start failure is logged and reported below.
-  const handle = guestForBackup(found.provider, found.guest, { recursive: job.recursive || job.mode === 'vm', log: (l) => ctx.log(l), forRestore: true });
+  const handle = guestForBackup(found.provider, found.guest, { recursive: jobIsRecursive(job), log: (l) => ctx.log(l), forRestore: true });
   const result = await runJobRestore({ ...params, guest: handle }, ctx);
   if (handle.startFailure) {
     // the restored data stays in place: the result goes with the failure (the next backup forks from it)

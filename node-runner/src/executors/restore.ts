@@ -33,11 +33,13 @@ import {
 } from '../zfs/index.ts';
 import { parseSendEstimate } from '../zfs/parse.ts';
 import { TransferProgress } from './progress.ts';
+import { jobIsRecursive, jobRoot, PROP, setAsideNameFor, setAsideOriginal, stagingNameFor } from '../../../protocol/src/layout.ts';
 import { ExecError, type ExecContext, type TargetSpec } from './types.ts';
 import type { JobRestoreParams, OobRestoreParams, RestoreGuest, RestoreResult, RestoredDataset } from './restore-types.ts';
 
-export const USER_PROP_STAGING = 'lifeboat:staging';
-export const USER_PROP_SET_ASIDE = 'lifeboat:set-aside';
+export const USER_PROP_STAGING = PROP.staging;
+export const USER_PROP_SET_ASIDE = PROP.setAside;
+export { setAsideNameFor, stagingNameFor };
 
 /** Properties of a replaced dataset carried over to its restored counterpart when set locally. */
 const CARRY_PROPS = ['mountpoint', 'canmount'];
@@ -50,8 +52,6 @@ const join = (root: string, rel: string) => (rel ? `${root}/${rel}` : root);
 const depth = (ds: string) => ds.split('/').length;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export const stagingNameFor = (destination: string, eventId: number) => `${parentOf(destination)}/.lb-staging-${eventId}-${baseOf(destination)}`;
-export const setAsideNameFor = (destination: string, eventId: number) => `${destination}-lb-old-${eventId}`;
 
 function asExecError(e: unknown): ExecError {
   if (e instanceof ExecError) return e;
@@ -69,7 +69,7 @@ export async function runJobRestore(params: JobRestoreParams, ctx: ExecContext):
   const roots = params.guest?.roots?.length ? [...params.guest.roots].sort(cmp) : [job.source];
   return guard(ctx, 'restore', () => restore({
     kind: 'job', target: params.target, jobId: job.id, guid: params.guid, snapshot: params.snapshot, hint: params.dataset,
-    generation: params.generation, roots, recursive: job.recursive || job.mode === 'vm',
+    generation: params.generation, roots, recursive: jobIsRecursive(job),
     overwrite: true, guestCreateOnly: false, guest: params.guest ?? null, oobGuest: null,
     testFailAfterStaging: params.testFailAfterStaging === true, testFailAfterSwap: params.testFailAfterSwap === true,
   }, ctx));
@@ -383,14 +383,13 @@ async function handleLeftovers(local: Zfs, safe: Zfs, parent: string, destinatio
         if (await destroyStaging(safe, l.dataset, X, null)) { ctx.log(`removed leftover staging ${l.dataset} of ${st} restore event ${X}`); continue; }
       }
       if (over && l.property === USER_PROP_SET_ASIDE) {
-        const suffix = `-lb-old-${X}`;
-        if (!l.dataset.endsWith(suffix)) {
+        const original = setAsideOriginal(l.dataset, X);
+        if (original === null) {
           // marked right before its rename aside, which never happened: it is the live dataset
           await safe.run(['inherit', USER_PROP_SET_ASIDE, l.dataset], `zfs inherit ${l.dataset}`);
           ctx.log(`cleared the set-aside mark of ${st} restore event ${X} from ${l.dataset} (it was never renamed)`);
           continue;
         }
-        const original = l.dataset.slice(0, -suffix.length);
         if (destinations.includes(original) && !(await local.exists(original))) {
           await runRetryBusy(safe, ['rename', l.dataset, original], `zfs rename ${l.dataset} ${original}`);
           await safe.run(['inherit', USER_PROP_SET_ASIDE, original], `zfs inherit ${original}`);
@@ -403,7 +402,7 @@ async function handleLeftovers(local: Zfs, safe: Zfs, parent: string, destinatio
       ctx.log(`warning: could not clean up ${l.dataset}: ${asExecError(e).message}`);
     }
     if (l.property === USER_PROP_SET_ASIDE) {
-      const original = l.dataset.replace(/-lb-old-\d+$/, '');
+      const original = setAsideOriginal(l.dataset) ?? l.dataset;
       if (destinations.includes(original) && !(await local.exists(original))) {
         throw new ExecError('source-state', `${l.dataset} holds ${original} as set aside by restore event ${X} (${st ?? 'status unknown'}), and ${original} is missing; resolve that first`);
       }
@@ -425,7 +424,7 @@ interface Located {
 async function locate(remote: Zfs, spec: RestoreSpec): Promise<Located> {
   const backupRoot = spec.target.backupRoot;
   let jobId = spec.jobId;
-  const jobRootOf = (j: number) => `${backupRoot}/j${j}`;
+  const jobRootOf = (j: number) => jobRoot(backupRoot, j);
   let searchRoot = jobId !== null && (await remote.exists(jobRootOf(jobId))) ? jobRootOf(jobId) : backupRoot;
   if (spec.kind === 'job' && searchRoot === backupRoot) throw new ExecError('source-state', `${jobRootOf(jobId!)} does not exist on the target`);
   let tree = await remote.tree(searchRoot, true);

@@ -3,10 +3,11 @@
 // values, keeps the types). A value longer than the property limit is split into
 // `lifeboat:guest:<key>:chunks` = N and `lifeboat:guest:<key>:0` … `:<N-1>`, each a JSON string
 // holding a piece of the JSON text; parseGuestMetadata joins them again.
+import { PROP } from '../../../protocol/src/layout.ts';
 import { isPlainObject, poolOf } from './util.ts';
 import type { GuestInfo, GuestKind } from './types.ts';
 
-export const GUEST_PROP = 'lifeboat:guest';
+export const GUEST_PROP = PROP.guest;
 /**
  * ZFS user property values are limited to ZAP_MAXVALUELEN (8192 bytes, with the NUL) on OpenZFS 2.x
  * and zfs-fuse 0.7; stay well below it.

@@ -138,12 +138,7 @@ export function isValidSnapshotName(name: string): boolean {
   return /^[A-Za-z0-9][A-Za-z0-9_.:\-]*$/.test(name) && name.length <= 200;
 }
 
-/** `lb_j<jobId>_<UTC yyyymmddThhmmssZ>` */
-export function snapshotNameFor(jobId: number, at: Date): string {
-  const iso = at.toISOString(); // 2026-11-28T16:41:40.123Z
-  const stamp = iso.slice(0, 19).replace(/[-:]/g, '') + 'Z';
-  return `lb_j${jobId}_${stamp}`;
-}
+export { snapshotNameFor } from '../../../protocol/src/layout.ts';
 
 /** Is `child` equal to or inside dataset `parent`? */
 export function isSameOrDescendant(child: string, parent: string): boolean {

@@ -1,6 +1,7 @@
 // ZFS adapter: every command is an argument vector, run locally or on a target (ZfsHost).
 // Works on OpenZFS 2.x and zfs-fuse 0.7: numbers and GUIDs come from `zfs get -Hp` only
 // (zfs-fuse has no `list -p`; `list -o guid` prints "7.30E" there).
+import { PROP } from '../../../protocol/src/layout.ts';
 import type { ChildProcess } from 'node:child_process';
 import { ExecError, type ErrorClass } from '../executors/types.ts';
 import { execArgv, spawnArgv, type CmdResult, type ExecOptions } from './exec.ts';
@@ -26,10 +27,10 @@ export class LocalHost implements ZfsHost {
   classify(_res: CmdResult, fallback: ErrorClass): ErrorClass { return fallback; }
 }
 
-export const USER_PROP_JOB = 'lifeboat:job';
-export const USER_PROP_GENERATION = 'lifeboat:generation';
-export const USER_PROP_EVENT = 'lifeboat:event';
-export const USER_PROP_SOURCE = 'lifeboat:source';
+export const USER_PROP_JOB = PROP.job;
+export const USER_PROP_GENERATION = PROP.generation;
+export const USER_PROP_EVENT = PROP.event;
+export const USER_PROP_SOURCE = PROP.source;
 
 /** Properties read for every dataset and snapshot of a tree. */
 export const TREE_PROPS = [
