@@ -1,5 +1,5 @@
 // Pure formatting helpers: sizes, rates, durations, dates and readable labels for ZFS paths.
-import { parseTargetPath } from '../../../protocol/src/layout.ts';
+import { parseTargetPath } from '$protocol/layout';
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
 

@@ -1,8 +1,9 @@
 // Follow a queued event until it leaves queued/running (used after Validate and Refresh).
+import { ACTIVE_STATUSES } from '$protocol/events';
 import { api } from './api';
 import type { Id, LbEvent } from './types';
 
-export const ACTIVE = new Set(['queued', 'running']);
+export const ACTIVE = new Set<string>(ACTIVE_STATUSES);
 
 export async function waitForEvent(id: Id, opts: { signal?: AbortSignal; timeoutMs?: number; onUpdate?: (e: LbEvent) => void } = {}): Promise<LbEvent | null> {
   const until = Date.now() + (opts.timeoutMs ?? 120_000);

@@ -1,4 +1,5 @@
 // Request and response schemas of /api/v1 (they also produce the OpenAPI document).
+import { EVENT_KINDS, EVENT_STATUSES } from '../../../protocol/src/events.ts';
 import { z } from '@hono/zod-openapi';
 import { datasetName, id, privateKey, resourceName, sshHost, sshPort, sshUser } from './fields.ts';
 
@@ -209,8 +210,8 @@ export const Event = z.object({
 export const EventQuery = z.object({
   jobId: id.optional(),
   nodeId: id.optional(),
-  status: z.enum(['queued', 'running', 'success', 'failed', 'interrupted', 'cancelled']).optional(),
-  kind: z.enum(['backup', 'restore', 'oob-restore', 'validate', 'browse']).optional(),
+  status: z.enum(EVENT_STATUSES).optional(),
+  kind: z.enum(EVENT_KINDS).optional(),
   q: z.string().max(200).optional(),
   cursor: id.optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),

@@ -1,4 +1,5 @@
 // The runner side of the API (node token). Shapes match node-runner/src/executors/types.ts.
+import { FINISHED_STATUSES, PHASES } from '../../../protocol/src/events.ts';
 import { z } from '@hono/zod-openapi';
 import { datasetName, resourceName } from './fields.ts';
 
@@ -57,7 +58,7 @@ const LogLine = z.object({
   message: z.string().max(10_000),
 });
 
-const Phase = z.enum(['preparing', 'stopping-guest', 'snapshotting', 'starting-guest', 'transferring', 'finalizing', 'pruning', 'swapping']);
+const Phase = z.enum(PHASES);
 
 export const ProgressRequest = z.object({
   phase: Phase.optional(),
@@ -90,7 +91,7 @@ export const CatalogDataset = z.object({
 });
 
 export const FinishRequest = z.object({
-  status: z.enum(['success', 'failed', 'cancelled', 'interrupted']),
+  status: z.enum(FINISHED_STATUSES),
   error: z.string().max(20_000).nullable().optional(),
   errorClass: z.string().max(40).nullable().optional(),
   result: z.record(z.string(), z.any()).nullable().optional(),

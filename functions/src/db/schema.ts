@@ -1,4 +1,5 @@
 // One schema for every driver (libSQL file/remote, D1). Times are epoch milliseconds.
+import { EVENT_KINDS, EVENT_STATUSES } from '../../../protocol/src/events.ts';
 import { sql } from 'drizzle-orm';
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
@@ -117,8 +118,7 @@ export const jobs = sqliteTable('jobs', {
   index('jobs_target_idx').on(t.targetId),
 ]);
 
-export const EVENT_KINDS = ['backup', 'restore', 'oob-restore', 'validate', 'browse'] as const;
-export const EVENT_STATUSES = ['queued', 'running', 'success', 'failed', 'interrupted', 'cancelled'] as const;
+export { EVENT_KINDS, EVENT_STATUSES };
 
 /** Events are the work queue and the history. jobId is deliberately not a foreign key: events outlive jobs. */
 export const events = sqliteTable('events', {

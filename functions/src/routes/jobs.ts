@@ -1,4 +1,5 @@
 // Jobs: CRUD, Run Now, webhooks, generations and restore from a job.
+import { ACTIVE_STATUSES } from '../../../protocol/src/events.ts';
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import { catalogDatasets, catalogSnapshots, events, generations, jobs, targets } from '../db/schema.ts';
@@ -85,7 +86,7 @@ export function registerJobs(app: App) {
     // One statement: a backup queued in between makes the delete refuse instead of orphaning it.
     const [gone] = await db.delete(jobs).where(and(eq(jobs.id, id), sql`NOT EXISTS (SELECT 1 FROM events e WHERE e.job_id = ${id} AND e.status IN ('queued','running'))`)).returning({ id: jobs.id });
     if (!gone) {
-      const [active] = await db.select({ id: events.id }).from(events).where(and(eq(events.jobId, id), inArray(events.status, ['queued', 'running']))).limit(1);
+      const [active] = await db.select({ id: events.id }).from(events).where(and(eq(events.jobId, id), inArray(events.status, [...ACTIVE_STATUSES]))).limit(1);
       throw new ApiError('busy', 'the job has work queued or running; cancel it or wait', {}, { activeEventId: active?.id ?? null });
     }
     return json(c, { deleted: true });

@@ -1,4 +1,5 @@
 // The work queue: events rows. Every transition is one guarded statement or one batch.
+import { ACTIVE_STATUSES } from '../../../protocol/src/events.ts';
 import { jobRoot } from '../../../protocol/src/layout.ts';
 import { and, asc, desc, eq, inArray, isNotNull, lt, lte, notInArray, sql } from 'drizzle-orm';
 import { events, eventLogs, jobs, targets } from '../db/schema.ts';
@@ -6,7 +7,7 @@ import type { DB } from '../db/types.ts';
 import { ApiError, isUniqueViolation } from '../lib/errors.ts';
 import { dueOccurrences } from '../lib/schedule.ts';
 
-const ACTIVE: ('queued' | 'running')[] = ['queued', 'running'];
+const ACTIVE = [...ACTIVE_STATUSES];
 const JOB_WORK: ('backup' | 'restore')[] = ['backup', 'restore'];
 
 export type NewEvent = typeof events.$inferInsert;

@@ -24,6 +24,7 @@
 // container's mountpoint=none keeps received data unmounted.
 //
 // Only the target is read (catalog, `zfs send`); nothing on the target is changed.
+import { FINISHED_STATUSES } from '../../../protocol/src/events.ts';
 import { mkdir } from 'node:fs/promises';
 import { SshSession } from '../ssh/index.ts';
 import {
@@ -356,7 +357,7 @@ async function restore(spec: RestoreSpec, ctx: ExecContext): Promise<RestoreResu
   return result;
 }
 
-const FINISHED = new Set(['success', 'failed', 'interrupted', 'cancelled']);
+const FINISHED = new Set<string>(FINISHED_STATUSES);
 
 /**
  * Leftovers of other restore events directly under `parent` (by property, never by name alone).

@@ -1,13 +1,9 @@
 // The contract between the runner's claim loop and its executors.
 // The server owns policy (generation numbers, retention counts); executors report facts.
 
-export type Phase =
-  | 'preparing' | 'stopping-guest' | 'snapshotting' | 'starting-guest'
-  | 'transferring' | 'finalizing' | 'pruning' | 'swapping';
+import type { ErrorClass, Phase } from '../../../protocol/src/events.ts';
 
-export type ErrorClass =
-  | 'connectivity' | 'authentication' | 'host-key' | 'target-not-ready'
-  | 'zfs' | 'source-state' | 'cancelled' | 'internal';
+export type { ErrorClass, Phase } from '../../../protocol/src/events.ts';
 
 /** Thrown by executors; the loop reports `class` and `message` on the event. */
 export class ExecError extends Error {
