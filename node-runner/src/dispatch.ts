@@ -1,9 +1,16 @@
 // Event kind → executor. The server already decided what to do; executors do it and report facts.
-import type { ClaimedEvent } from './loop.ts';
 import { ExecError, type ExecContext } from './executors/types.ts';
 import { validateTarget } from './executors/validate.ts';
 import { browseTarget } from './executors/browse.ts';
 import type { GuestsConfig } from './guests/types.ts';
+
+/** An event as a claim hands it out (functions/src/contract/runner.ts ClaimResponse). */
+export interface ClaimedEvent {
+  id: number; kind: string; trigger: string; note: string | null; leaseUntil: string;
+  target: any; job: any; generation: number | null; nextGeneration: number | null;
+  forkFrom: { generation: number; snapshotGuid: string } | null; params: Record<string, any> | null;
+  catalogDatasets?: string[] | null;
+}
 
 /** What this runner was configured with that executors need. */
 export interface RunnerSetup { guests: GuestsConfig }

@@ -1,5 +1,5 @@
 // What this node has: ZFS version and capabilities, pools, datasets (guests come with the providers).
-import { execArgv } from './zfs/exec.ts';
+import { execArgv } from './core/process.ts';
 import { LocalHost, Zfs } from './zfs/zfs.ts';
 import { parseListH } from './zfs/parse.ts';
 import { providersFromConfig, readGuests } from './guests/index.ts';

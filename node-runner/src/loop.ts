@@ -1,16 +1,12 @@
 // The claim loop: long-poll for work, run events concurrently (never two on one dataset tree),
 // report progress at least once a second, finish each event, stop cleanly on SIGTERM.
 import { ApiRequestError, type RunnerClient } from './client.ts';
-import { dispatch, treesOf, type RunnerSetup } from './dispatch.ts';
+import { dispatch, treesOf, type ClaimedEvent, type RunnerSetup } from './dispatch.ts';
+
+export type { ClaimedEvent };
 import { GuestStartError } from './executors/guest-backup.ts';
 import { ExecError, type Checkpoint, type ExecContext, type ProgressReport } from './executors/types.ts';
 
-export interface ClaimedEvent {
-  id: number; kind: string; trigger: string; note: string | null; leaseUntil: string;
-  target: any; job: any; generation: number | null; nextGeneration: number | null;
-  forkFrom: { generation: number; snapshotGuid: string } | null; params: Record<string, any> | null;
-  catalogDatasets?: string[] | null;
-}
 
 export interface LoopOptions {
   concurrency: number;

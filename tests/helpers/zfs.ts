@@ -4,6 +4,7 @@ import { mkdtemp, rm, truncate, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import type { Checkpoint } from '../../node-runner/src/executors/types.ts';
 
 export interface Run { code: number; stdout: string; stderr: string }
 
@@ -118,6 +119,8 @@ export function testContext(eventId = 1) {
       signal: ac.signal,
       progress(p: Omit<(typeof reports)[number], 'at'>) { const r = { ...p, at: Date.now() }; reports.push(r); onProgress?.(r); },
       log(line: string) { logs.push(line); },
+      /** a test may set it to throw at a checkpoint (a failure injected there) */
+      checkpoint: undefined as ((name: Checkpoint) => void) | undefined,
     },
     abort: () => ac.abort(),
     reports,

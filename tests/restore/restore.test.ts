@@ -235,7 +235,8 @@ describe('failures leave the original in place', () => {
     const newestGuid = await prop(`${ds}@${r2.snapshot}`, 'guid');
     const state = await poolState();
     const t = testContext(300);
-    const e = await expectExecError(runJobRestore(await restoreParams({ testFailAfterStaging: true }), t.ctx), 'internal');
+    t.ctx.checkpoint = (n) => { if (n === 'after-staging') throw new ExecError('internal', 'injected failure after staging'); };
+    const e = await expectExecError(runJobRestore(await restoreParams(), t.ctx), 'internal');
     expect(e.message).toMatch(/injected/);
     expect(t.logs.join('\n')).toMatch(/staged and verified/);
     expect(t.logs.join('\n')).toMatch(/removed staging/);
@@ -292,7 +293,8 @@ describe('swap rollback, local children, custom mountpoints, guests', () => {
     const state = await poolState();
     const before = await contents(customMnt);
     const t = testContext(500);
-    const e = await expectExecError(runJobRestore(await restoreParams({ testFailAfterSwap: true }), t.ctx), 'internal');
+    t.ctx.checkpoint = (n) => { if (n === 'after-swap') throw new ExecError('internal', 'injected failure after the swap'); };
+    const e = await expectExecError(runJobRestore(await restoreParams(), t.ctx), 'internal');
     expect(e.message).toMatch(/injected failure after the swap/);
     expect(t.logs.join('\n')).toMatch(/rolled back/);
     expect(await poolState()).toBe(state);
@@ -398,7 +400,7 @@ describe('crash recovery (leftovers of an earlier restore event)', () => {
     expect(res.leftovers).toEqual([]);
     expect(await readFile(join(mnt(ds), 'c.txt'), 'utf8')).toBe('crash 1\n');
     expect(await readFile(join(mnt(ds), 'extra', 'e.txt'), 'utf8')).toBe('extra\n');
-    expect(seen).toEqual(['restore-staging', 'between-swap-renames']);
+    expect(seen).toEqual(['restore-staging', 'after-staging', 'between-swap-renames', 'after-swap']);
     expect(await restoreDebris()).toEqual([]);
   }, 180_000);
 });

@@ -1,7 +1,7 @@
 // Child-process helpers: waiting for a stream process whose pipes outlive it.
 import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { waitExitDrained } from '../../node-runner/src/zfs/exec.ts';
+import { waitExitDrained } from '../../node-runner/src/core/process.ts';
 
 const holders: number[] = [];
 afterEach(() => {

@@ -28,17 +28,10 @@ import { decideGeneration, isEncrypted, newerThan, newestCommonSnapshot } from '
 import {
   ExecError, type BackupParams, type BackupResult, type ExecContext, type Phase,
 } from './types.ts';
+import { asExecError } from '../core/errors.ts';
+import type { BackupGuest } from '../guests/types.ts';
 
-/** Guest handling for jail/VM jobs, supplied by the caller's guest provider. */
-export interface BackupGuest {
-  /** All dataset roots of the guest; snapshotted atomically (one `zfs snapshot` call per pool). */
-  roots: string[];
-  /** Stop the guest if it runs; resolve true when it was running (start() then follows the snapshot). */
-  stop?(): Promise<boolean>;
-  start?(): Promise<void>;
-  /** Guest metadata (`lifeboat:guest:*` user properties) for the generation's root datasets on the target. */
-  properties?: Record<string, string>;
-}
+export type { BackupGuest };
 
 export type RunBackupParams = BackupParams & { guest?: BackupGuest | null };
 
@@ -60,10 +53,6 @@ function checkAborted(signal: AbortSignal): void {
   if (signal.aborted) throw new ExecError('cancelled', 'backup cancelled');
 }
 
-function asExecError(e: unknown): ExecError {
-  if (e instanceof ExecError) return e;
-  return new ExecError('internal', e instanceof Error ? e.message : String(e));
-}
 
 export async function runBackup(params: RunBackupParams, ctx: ExecContext): Promise<BackupResult> {
   try {

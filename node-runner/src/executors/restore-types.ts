@@ -28,10 +28,6 @@ export interface JobRestoreParams {
   dataset: string;
   /** jail/vm jobs: the guest's dataset roots and stop/start. */
   guest?: RestoreGuest | null;
-  /** Tests only: fail after the staging datasets are received and verified, before the swap. */
-  testFailAfterStaging?: boolean;
-  /** Tests only: fail right after the swap (before the set-aside copies are destroyed), to exercise the rollback. */
-  testFailAfterSwap?: boolean;
 }
 
 /** Out-of-band restore (kind 'oob-restore'). From the claimed event: `target`, and everything else from `params`. */
@@ -55,10 +51,6 @@ export interface OobRestoreParams {
   guest: Record<string, unknown> | null;
   newGuestId: number | string | null;
   sourceJobId: number | null;
-  /** Tests only: fail after the staging datasets are received and verified, before the swap. */
-  testFailAfterStaging?: boolean;
-  /** Tests only: fail right after the swap (before the set-aside copies are destroyed), to exercise the rollback. */
-  testFailAfterSwap?: boolean;
 }
 
 export interface RestoredDataset {

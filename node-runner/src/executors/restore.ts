@@ -35,6 +35,7 @@ import {
 import { parseSendEstimate } from '../zfs/parse.ts';
 import { TransferProgress } from './progress.ts';
 import { jobIsRecursive, jobRoot, PROP, setAsideNameFor, setAsideOriginal, stagingNameFor } from '../../../protocol/src/layout.ts';
+import { asExecError } from '../core/errors.ts';
 import { ExecError, type ExecContext, type TargetSpec } from './types.ts';
 import type { JobRestoreParams, OobRestoreParams, RestoreGuest, RestoreResult, RestoredDataset } from './restore-types.ts';
 
@@ -54,10 +55,6 @@ const depth = (ds: string) => ds.split('/').length;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 
-function asExecError(e: unknown): ExecError {
-  if (e instanceof ExecError) return e;
-  return new ExecError('internal', e instanceof Error ? e.message : String(e));
-}
 
 // ------------------------------------------------------------------------------------------------
 // exported entry points
@@ -72,7 +69,6 @@ export async function runJobRestore(params: JobRestoreParams, ctx: ExecContext):
     kind: 'job', target: params.target, jobId: job.id, guid: params.guid, snapshot: params.snapshot, hint: params.dataset,
     generation: params.generation, roots, recursive: jobIsRecursive(job),
     overwrite: true, guestCreateOnly: false, guest: params.guest ?? null, oobGuest: null,
-    testFailAfterStaging: params.testFailAfterStaging === true, testFailAfterSwap: params.testFailAfterSwap === true,
   }, ctx));
 }
 
@@ -82,7 +78,6 @@ export async function runOobRestore(params: OobRestoreParams, ctx: ExecContext):
     hint: params.snapshotDataset || params.dataset, generation: params.generation ?? null, roots: null, destination: params.destination,
     recursive: true, overwrite: params.overwrite === true, guestCreateOnly: params.guest != null, guest: null,
     oobGuest: params.guest ? { metadata: params.guest, restoreNetwork: params.restoreNetwork === true, newGuestId: params.newGuestId ?? null, registered: false } : null,
-    testFailAfterStaging: params.testFailAfterStaging === true, testFailAfterSwap: params.testFailAfterSwap === true,
   }, ctx));
 }
 
@@ -132,8 +127,6 @@ interface RestoreSpec {
   guestCreateOnly: boolean;
   guest: RestoreGuest | null;
   oobGuest: RestoreResult['guest'];
-  testFailAfterStaging: boolean;
-  testFailAfterSwap: boolean;
 }
 
 interface Item { rel: string; snap: SnapshotInfo }
@@ -281,7 +274,7 @@ async function restore(spec: RestoreSpec, ctx: ExecContext): Promise<RestoreResu
       }
     }
     ctx.log(`staged and verified ${result.datasets.length} dataset(s), ${result.bytesReceived} bytes; GUIDs equal the target's`);
-    if (spec.testFailAfterStaging) throw new ExecError('internal', 'injected failure after staging (testFailAfterStaging)');
+    ctx.checkpoint?.('after-staging');
     if (signal.aborted) throw new ExecError('cancelled', 'restore cancelled');
   } catch (e) {
     await session.close().catch(() => undefined);
@@ -305,7 +298,7 @@ async function restore(spec: RestoreSpec, ctx: ExecContext): Promise<RestoreResu
       result.preserved.push(...preserved);
       if (u.live) result.replaced.push(u.destination);
     }
-    if (spec.testFailAfterSwap) throw new ExecError('internal', 'injected failure after the swap (testFailAfterSwap)');
+    ctx.checkpoint?.('after-swap');
   } catch (e) {
     const err = asExecError(e);
     const failures: string[] = [];

@@ -1,26 +1,14 @@
 // The contract between the runner's claim loop and its executors.
 // The server owns policy (generation numbers, retention counts); executors report facts.
 
-import type { ErrorClass, Phase } from '../../../protocol/src/events.ts';
+import type { Phase } from '../../../protocol/src/events.ts';
 
-export type { ErrorClass, Phase } from '../../../protocol/src/events.ts';
+export type { Phase } from '../../../protocol/src/events.ts';
+export { ExecError, type ErrorClass } from '../core/errors.ts';
 
-/** Thrown by executors; the loop reports `class` and `message` on the event. */
-export class ExecError extends Error {
-  constructor(public errorClass: ErrorClass, message: string) { super(message); }
-}
+import type { TargetSpec } from '../core/target.ts';
 
-export interface TargetSpec {
-  id: number;
-  name: string;
-  sshHost: string;
-  sshUser: string;
-  sshPort: number;
-  sshPrivateKey: string;      // PEM/OpenSSH text; never log it
-  backupRoot: string;
-  createBackupRoot: boolean;
-  hostKey: string | null;     // pinned known_hosts line(s) ("host keytype base64"), null before the first validation
-}
+export type { TargetSpec };
 
 export interface JobSpec {
   id: number;
@@ -53,7 +41,8 @@ export interface ExecContext {
   /**
    * Fault-injection checkpoint, for fault tests only: executors call it at phase boundaries
    * (see CHECKPOINTS). The runner wires it to `--crash-at <name>`, which SIGKILLs the runner
-   * when that checkpoint is reached; otherwise it is absent and costs nothing.
+   * when that checkpoint is reached; a test may throw from it instead (a failure at that point);
+   * otherwise it is absent and costs nothing.
    */
   checkpoint?(name: Checkpoint): void;
   /**
@@ -70,7 +59,9 @@ export const CHECKPOINTS = [
   'after-receive',         // backup: a dataset was received, its GUID not yet verified nor tagged
   'during-pruning',        // backup: the first snapshot was pruned, others not yet
   'restore-staging',       // restore: the first MiB went into the staging receive
+  'after-staging',         // restore: every dataset staged and its GUIDs verified, nothing swapped yet
   'between-swap-renames',  // restore: the live dataset was renamed aside, staging not yet renamed in
+  'after-swap',            // restore: everything swapped in, the set-aside copies not yet destroyed
 ] as const;
 export type Checkpoint = (typeof CHECKPOINTS)[number];
 

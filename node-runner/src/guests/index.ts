@@ -1,6 +1,6 @@
 // Guest providers behind one interface, the inventory report, and the adapter to backup.ts.
-import { ExecError } from '../executors/types.ts';
-import type { BackupGuest } from '../executors/backup.ts';
+import { ExecError } from '../core/errors.ts';
+import type { BackupGuest } from './types.ts';
 import { ManifestProvider } from './manifest.ts';
 import { JailProvider } from './jail.ts';
 import { VmBhyveProvider } from './vmbhyve.ts';

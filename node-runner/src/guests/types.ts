@@ -1,5 +1,5 @@
 // Guest providers: one interface over a JSON manifest, FreeBSD jails and vm-bhyve VMs.
-import { ExecError } from '../executors/types.ts';
+import { ExecError } from '../core/errors.ts';
 
 export type GuestKind = 'jail' | 'vm';
 export type ProviderName = 'manifest' | 'jail' | 'vm-bhyve';
@@ -93,3 +93,14 @@ export interface GuestsConfig {
 
 export const DEFAULT_STOP_TIMEOUT_MS = 60_000;
 export const DEFAULT_START_TIMEOUT_MS = 30_000;
+
+/** Guest handling for jail/VM jobs, supplied by the caller's guest provider. */
+export interface BackupGuest {
+  /** All dataset roots of the guest; snapshotted atomically (one `zfs snapshot` call per pool). */
+  roots: string[];
+  /** Stop the guest if it runs; resolve true when it was running (start() then follows the snapshot). */
+  stop?(): Promise<boolean>;
+  start?(): Promise<void>;
+  /** Guest metadata (`lifeboat:guest:*` user properties) for the generation's root datasets on the target. */
+  properties?: Record<string, string>;
+}

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { rename, writeFile, unlink } from 'node:fs/promises';
 import { dirname, basename, join, resolve } from 'node:path';
-import { execArgv, type CmdResult } from '../zfs/exec.ts';
+import { execArgv, type CmdResult } from '../core/process.ts';
 import { oneLine } from '../zfs/zfs.ts';
 import { parseListH } from '../zfs/parse.ts';
 import { GuestError, type GuestErrorCode } from './types.ts';

@@ -1,4 +1,4 @@
-import type { ErrorClass } from '../executors/types.ts';
+import type { ErrorClass } from '../core/errors.ts';
 
 /**
  * Classify a failed ssh invocation. ssh itself exits 255 on its own errors; any other code is the

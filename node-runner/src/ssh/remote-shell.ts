@@ -12,7 +12,7 @@
 // command so it cannot read the script. Commands run one at a time, in order.
 import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
-import { killChild, waitExit, type CmdResult, type ExecOptions } from '../zfs/exec.ts';
+import { killChild, waitExit, type CmdResult, type ExecOptions } from '../core/process.ts';
 import { shJoin } from './quote.ts';
 
 interface Pending {

@@ -1,3 +1,3 @@
-export * from './exec.ts';
+export * from '../core/process.ts';
 export * from './parse.ts';
 export * from './zfs.ts';

@@ -3,8 +3,8 @@
 // (zfs-fuse has no `list -p`; `list -o guid` prints "7.30E" there).
 import { PROP } from '../../../protocol/src/layout.ts';
 import type { ChildProcess } from 'node:child_process';
-import { ExecError, type ErrorClass } from '../executors/types.ts';
-import { execArgv, spawnArgv, type CmdResult, type ExecOptions } from './exec.ts';
+import { ExecError, type ErrorClass } from '../core/errors.ts';
+import { execArgv, spawnArgv, type CmdResult, type ExecOptions } from '../core/process.ts';
 import { parseCapabilities, parseGetHp, parseListH, type PropTable, type ZfsCapabilities } from './parse.ts';
 
 /** Where zfs commands run: this node, or a target over SSH. */
