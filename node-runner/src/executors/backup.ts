@@ -14,7 +14,7 @@ import * as layout from '../../../protocol/src/layout.ts';
 import { jobIsRecursive } from '../../../protocol/src/layout.ts';
 import { SshSession } from '../ssh/index.ts';
 import {
-  LocalHost, Zfs, isSameOrDescendant, missingAs, isValidDatasetName, snapshotNameFor,
+  LocalHost, Zfs, isSameOrDescendant, missingAs, isValidDatasetName, recvArgv, sendArgv, snapshotNameFor,
   USER_PROP_EVENT, USER_PROP_GENERATION, USER_PROP_JOB, USER_PROP_SOURCE,
   type DatasetInfo, type SnapshotInfo, type ZfsCapabilities,
 } from '../zfs/index.ts';
@@ -453,8 +453,7 @@ async function estimate(local: Zfs, caps: ZfsCapabilities, p: DatasetPlan, src: 
   const ds = src.find((d) => d.name === p.source)!;
   if (caps.sendEstimate) {
     try {
-      const args = ['send', '-nvP', ...(p.raw ? ['-w'] : []), ...(p.base ? ['-i', p.base.full] : []), p.snap.full];
-      const res = await local.host.exec(['zfs', ...args]);
+      const res = await local.host.exec(sendArgv({ snapshot: p.snap.full, base: p.base?.full, raw: p.raw }, { dryRun: true }));
       const n = parseSendEstimate(res.stdout + '\n' + res.stderr);
       if (res.code === 0 && n !== null) return n;
     } catch { /* fall back */ }
@@ -465,15 +464,14 @@ async function estimate(local: Zfs, caps: ZfsCapabilities, p: DatasetPlan, src: 
   return Math.max(0, p.snap.referenced - (base?.referenced ?? 0) + (base?.used ?? 0));
 }
 
-/** `zfs send …` → `ssh … zfs recv …` (send-pipe.ts), counting into `progress`. */
-/** `recvProps`: set on the received dataset by the receive itself (`recv -o`), where zfs has it. */
+/**
+ * `zfs send …` → `ssh … zfs recv -s …` (send-pipe.ts), counting into `progress`; `recvProps` are set
+ * on the received dataset by the receive itself (`recv -o`) where zfs has it.
+ */
 async function transfer(session: SshSession, rcaps: ZfsCapabilities, p: DatasetPlan, recvProps: Record<string, string>, progress: TransferProgress, signal: AbortSignal, standby: ChildProcess | null): Promise<void> {
-  const setOnReceive = rcaps.recvSetProps ? Object.entries(recvProps).flatMap(([k, v]) => ['-o', `${k}=${v}`]) : [];
   await sendToTarget({
-    sendArgv: ['zfs', 'send', ...(p.raw ? ['-w'] : []), ...(p.base ? ['-i', p.base.full] : []), p.snap.full],
-    // never -F: nothing on the target is rolled back or destroyed by a receive. -s: a cut stream
-    // leaves a resume token, and the next run sends only the rest (resume.ts).
-    recvArgv: ['zfs', 'recv', ...(rcaps.resumableRecv ? ['-s'] : []), ...(rcaps.recvNoMount ? ['-u'] : []), ...setOnReceive, p.target],
+    sendArgv: sendArgv({ snapshot: p.snap.full, base: p.base?.full, raw: p.raw }),
+    recvArgv: recvArgv({ target: p.target, caps: rcaps, resumable: true, props: recvProps }),
     session, signal, standby, onBytes: (n) => progress.add(n), what: { send: p.snap.full, recv: p.target },
   });
 }

@@ -28,7 +28,7 @@ import { FINISHED_STATUSES } from '../../../protocol/src/events.ts';
 import { mkdir } from 'node:fs/promises';
 import { SshSession } from '../ssh/index.ts';
 import {
-  LocalHost, Zfs, isSameOrDescendant, isValidDatasetName, isValidSnapshotName, killChild, waitExitDrained, oneLine,
+  LocalHost, Zfs, isSameOrDescendant, isValidDatasetName, isValidSnapshotName, killChild, waitExitDrained, oneLine, recvArgv, sendArgv,
   USER_PROP_EVENT, USER_PROP_GENERATION, USER_PROP_JOB,
   type SnapshotInfo, type ZfsCapabilities,
 } from '../zfs/index.ts';
@@ -720,7 +720,7 @@ async function destroySetAside(z: Zfs, u: Unit, E: number): Promise<void> {
 /** Stream size of a restore: `send -nvP` on the target where it exists, else the snapshot's referenced size. */
 async function restoreEstimate(remote: Zfs, rcaps: ZfsCapabilities, snap: SnapshotInfo, raw: boolean): Promise<number> {
   if (rcaps.sendEstimate) {
-    const res = await remote.host.exec(['zfs', 'send', '-nvP', ...(raw ? ['-w'] : []), snap.full]);
+    const res = await remote.host.exec(sendArgv({ snapshot: snap.full, raw }, { dryRun: true }));
     const n = res.code === 0 ? parseSendEstimate(res.stdout + '\n' + res.stderr) : null;
     if (n !== null) return n;
   }
@@ -732,8 +732,9 @@ async function transfer(session: SshSession, lcaps: ZfsCapabilities, snap: strin
   const ac = new AbortController();
   if (signal.aborted) throw new ExecError('cancelled', 'restore cancelled');
   const local = new LocalHost();
-  const send = session.spawn(['zfs', 'send', ...(raw ? ['-w'] : []), snap], { stdin: 'ignore', stdout: 'pipe' }, ac.signal);
-  const recv = local.spawn(['zfs', 'recv', ...(lcaps.recvNoMount ? ['-u'] : []), to], { stdin: 'pipe', stdout: 'ignore' }, ac.signal);
+  const send = session.spawn(sendArgv({ snapshot: snap, raw }), { stdin: 'ignore', stdout: 'pipe' }, ac.signal);
+  // not resumable: a cut restore leaves nothing to resume (its staging is removed)
+  const recv = local.spawn(recvArgv({ target: to, caps: lcaps, resumable: false }), { stdin: 'pipe', stdout: 'ignore' }, ac.signal);
   let sendErr = '';
   let recvErr = '';
   send.stderr?.on('data', (b: Buffer) => { if (sendErr.length < 8192) sendErr += b.toString('utf8'); });

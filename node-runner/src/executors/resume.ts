@@ -15,7 +15,7 @@
 // only calls this when the capability was detected.
 import type { SshSession } from '../ssh/index.ts';
 import {
-  Zfs, missingAs, oneLine,
+  Zfs, missingAs, oneLine, recvArgv, resumeSendArgv,
   USER_PROP_EVENT, USER_PROP_GENERATION, USER_PROP_JOB, USER_PROP_SOURCE,
 } from '../zfs/index.ts';
 import { parseResumeTokenBytes } from '../zfs/parse.ts';
@@ -45,7 +45,7 @@ export async function settleInterruptedReceives(
     let bytes = 0;
     let resumed = false;
     // Ask the sending side first: a token whose snapshot is gone fails here, before any stream starts.
-    const dry = await local.host.exec(['zfs', 'send', '-nvP', '-t', token], { signal: ctx.signal });
+    const dry = await local.host.exec(resumeSendArgv(token, { dryRun: true }), { signal: ctx.signal });
     if (ctx.signal.aborted) throw new ExecError('cancelled', 'cancelled while settling an interrupted receive');
     if (!src || !(await local.exists(src))) {
       detail = `source ${src ?? '(unknown)'} does not exist`;
@@ -56,8 +56,8 @@ export async function settleInterruptedReceives(
       ctx.log(`resuming the interrupted receive into ${name}${had !== null ? ` (the target holds ${had} bytes of it)` : ''}`);
       try {
         bytes = await sendToTarget({
-          sendArgv: ['zfs', 'send', '-t', token],
-          recvArgv: ['zfs', 'recv', '-s', ...(rcaps.recvNoMount ? ['-u'] : []), name],
+          sendArgv: resumeSendArgv(token),
+          recvArgv: recvArgv({ target: name, caps: rcaps, resumable: true }),
           session, signal: ctx.signal, onBytes, what: { send: `the resume token of ${name}`, recv: name },
         });
         resumed = true;
