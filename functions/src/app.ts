@@ -1,4 +1,5 @@
 // createApp(deps): the runtime-agnostic control plane (no Node-only imports).
+import { describeOperations, SECURITY_SCHEMES } from './contract/operations.ts';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
@@ -98,13 +99,14 @@ export function createApp(deps: AppDeps, opts: CreateAppOptions = {}) {
   registerRestores(api);
   registerRunner(api);
 
-  api.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', description: 'The admin token or an API token (POST /auth/tokens)' });
-  api.openAPIRegistry.registerComponent('securitySchemes', 'session', { type: 'apiKey', in: 'cookie', name: 'lifeboat_session', description: 'From POST /auth/login; writes also need the X-CSRF-Token header' });
-  api.doc('/openapi.json', {
+  for (const [name, scheme] of Object.entries(SECURITY_SCHEMES)) api.openAPIRegistry.registerComponent('securitySchemes', name, scheme);
+  // every operation named, summarised and with the credentials it really takes (contract/operations.ts)
+  let served: unknown = null;
+  api.get('/openapi.json', (c) => c.json(served ??= describeOperations(api.getOpenAPIDocument({
     openapi: '3.0.0',
     info: { title: 'Lifeboat API', version: '1', description: 'ZFS backups of datasets, jails and VMs to SSH targets.' },
     security: [{ bearer: [] }, { session: [] }],
-  });
+  }))));
 
   const app = new Hono<Env>();
   app.route('/api/v1', api);

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { startControl, joinNode, type TestControl } from '../helpers/control.ts';
+import { scopeFor } from '../../functions/src/lib/auth.ts';
 
 let ctl: TestControl;
 beforeEach(async () => { ctl = await startControl({ joinTokenTtlMs: 60_000 }); });
@@ -56,6 +57,36 @@ describe('auth', () => {
 });
 
 describe('OpenAPI', () => {
+  it('names every operation, summarises it and says which credentials it takes, as the server checks them', async () => {
+    const doc = await (await ctl.app.request('/api/v1/openapi.json')).json();
+    const ids = new Set<string>();
+    for (const [path, ops] of Object.entries<any>(doc.paths)) {
+      for (const [method, op] of Object.entries<any>(ops)) {
+        const what = `${method.toUpperCase()} ${path}`;
+        expect(op.operationId, what).toMatch(/^[a-z][A-Za-z]+$/);
+        expect(ids.has(op.operationId), `${what}: operationId ${op.operationId} twice`).toBe(false);
+        ids.add(op.operationId);
+        expect(op.summary, what).toBeTruthy();
+        const access = op['x-lifeboat-access'];
+        const concrete = path.replace(/\{\w+\}/g, '1');
+        if (['read', 'operate', 'admin'].includes(access)) {
+          expect(scopeFor(method.toUpperCase(), concrete), `${what}: documented ${access}`).toBe(access);
+          expect(op.security, what).toEqual([{ bearer: [] }, { session: [] }]);
+        } else if (access === 'node') {
+          expect(path.startsWith('/runner/') && path !== '/runner/join', what).toBe(true);
+          // without a node token: refused
+          expect((await ctl.app.request(`/api/v1${concrete}`, { method: method.toUpperCase(), headers: { 'content-type': 'application/json' }, body: '{}' })).status, what).toBe(401);
+        } else if (access === 'webhook') {
+          expect(path.startsWith('/hooks/'), what).toBe(true);
+        } else {
+          expect(['public', 'join'], what).toContain(access);
+          expect(op.security, what).toEqual([]);
+        }
+      }
+    }
+    expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(['bearer', 'nodeToken', 'session', 'webhookToken']);
+  });
+
   it('documents every route the app serves', async () => {
     const doc = await (await ctl.app.request('/api/v1/openapi.json')).json();
     const documented = new Set<string>();
