@@ -1,6 +1,6 @@
 // The runner side (node token): join, claim (long poll), progress, finish, inventory, catalog.
 import { createRoute } from '@hono/zod-openapi';
-import { and, eq, gt, inArray, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
 import { catalogDatasets, events, guests, jobs, joinTokens, nodeDatasets, nodes, targets } from '../db/schema.ts';
 import { Ok } from '../contract/api.ts';
 import { CatalogRequest, ClaimRequest, ClaimResponse, EventStatusRequest, EventStatusResponse, FinishRequest, InventoryRequest, JoinRequest, JoinResponse, ProgressRequest, ProgressResponse } from '../contract/runner.ts';
@@ -8,7 +8,8 @@ import { ApiError, conflict, isUniqueViolation, notFound } from '../lib/errors.t
 import { requireNode } from '../lib/auth.ts';
 import { type App, type Ctx, errors, iso, json, jsonBody, now, ok } from '../lib/http.ts';
 import { randomToken, sha256Hex } from '../lib/tokens.ts';
-import { appendLogs, claimQueued, scheduleDue, sweepExpiredLeases } from '../services/queue.ts';
+import { appendLogs, sweepExpiredLeases } from '../services/queue.ts';
+import { holdClaim } from '../services/claims.ts';
 import { applyFinish, recordScopedCatalog } from '../services/finish.ts';
 import { z } from '@hono/zod-openapi';
 
@@ -48,39 +49,8 @@ export function registerRunner(app: App) {
 
   app.openapi(createRoute({ method: 'post', path: '/runner/claim', tags, request: jsonBody(ClaimRequest), responses: { 200: ok(ClaimResponse), ...errors } }), async (c) => {
     const { max, waitMs } = c.req.valid('json');
-    const { db, config, waker } = c.var.deps;
-    const nodeId = c.var.node.id;
-    const start = now(c);
-    // lastSeenAt at a few seconds' precision: saves a write on most claims.
-    await db.update(nodes).set({ lastSeenAt: start }).where(and(eq(nodes.id, nodeId), or(isNull(nodes.lastSeenAt), lt(nodes.lastSeenAt, start - 5000))));
-    const deadline = start + Math.min(waitMs ?? config.claimWaitMs, config.claimWaitMs);
-    // A runner that went away (restarted, killed) while its claim was held must not be handed work:
-    // nobody would run it and it would end `interrupted` when the lease runs out.
-    const gone = () => c.req.raw.signal?.aborted === true;
-    for (;;) {
-      const at = now(c);
-      await sweepExpiredLeases(db, at);
-      await scheduleDue(db, nodeId, at);
-      if (gone()) return json(c, { events: [], leaseMs: config.leaseMs });
-      // a user is choosing among this node's datasets (services/inventory.ts): answer now, asking for it
-      const [n] = await db.select({ wanted: nodes.inventoryWantedAt, at: nodes.inventoryAt }).from(nodes).where(eq(nodes.id, nodeId));
-      const inventoryWanted = n?.wanted != null && n.wanted > (n.at ?? 0);
-      // asked once: the next claims do not ask again while the report is under way
-      if (inventoryWanted) await db.update(nodes).set({ inventoryWantedAt: null }).where(and(eq(nodes.id, nodeId), eq(nodes.inventoryWantedAt, n!.wanted!)));
-      const claimed = await claimQueued(db, nodeId, max, at, config.leaseMs);
-      if (claimed.length && gone()) {
-        // the claimer disconnected during the claim: hand the events back to the queue untouched
-        await db.update(events).set({ status: 'queued', startedAt: null, leaseUntil: null, phase: null })
-          .where(and(inArray(events.id, claimed.map((e) => e.id)), eq(events.status, 'running'), eq(events.nodeId, nodeId)));
-        return json(c, { events: [], leaseMs: config.leaseMs });
-      }
-      if (claimed.length || at >= deadline || max === 0 || inventoryWanted) {
-        return json(c, { events: await Promise.all(claimed.map((e) => claimPayload(c, e))), leaseMs: config.leaseMs, ...(inventoryWanted ? { inventoryWanted } : {}) });
-      }
-      const pause = Math.min(config.claimRecheckMs, deadline - at);
-      if (waker) await waker.wait(nodeId, pause);
-      else await new Promise((r) => setTimeout(r, pause));
-    }
+    const { claimed, inventoryWanted } = await holdClaim(c.var.deps, { nodeId: c.var.node.id, max, waitMs, gone: () => c.req.raw.signal?.aborted === true });
+    return json(c, { events: await Promise.all(claimed.map((e) => claimPayload(c, e))), leaseMs: c.var.deps.config.leaseMs, ...(inventoryWanted ? { inventoryWanted } : {}) });
   });
 
   // Before cleaning a leftover staging dataset the runner asks whether its event still runs.
