@@ -180,11 +180,11 @@ describe('jail provider', () => {
     await p.start('www2');
     expect(await p.isRunning('www2')).toBe(true);
     await p.stop('www2');
-    await p.applyNetwork('www2', { 'ip4.addr': ['10.0.0.7/24'], bogus: ['x'] });
-    const g2 = (await p.get('www2'))!;
+    // with a network: written, and read back as the jail's network
+    await p.register({ kind: 'jail', id: 'www5', name: 'www5', roots: [`${pool.name}/restored`], network: { 'ip4.addr': ['10.0.0.7/24'], bogus: ['x'] }, config: www.config, sourceId: 'www' });
+    const g2 = (await p.get('www5'))!;
     expect(g2.network).toEqual({ 'ip4.addr': ['10.0.0.7/24'] });
     expect(g2.config).toMatchObject({ 'exec.start': ['/bin/sh /etc/rc'] });
-    await expect(p.applyNetwork('www', { 'ip4.addr': ['1.2.3.4'] })).rejects.toMatchObject({ code: 'not-found' });
     await expect(p.checkRegister({ kind: 'jail', id: 'bad name', name: 'x', roots: [], network: null })).rejects.toMatchObject({ code: 'invalid' });
   });
 

@@ -1,5 +1,5 @@
 // The manifest provider: validation, list/status, stop/start with real processes, register (new id,
-// refusing an existing one without changing the file), applyNetwork, readGuests.
+// refusing an existing one without changing the file), a registration with its network, readGuests.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -92,10 +92,10 @@ describe('manifest provider', () => {
 
     const g = await prov.register({ kind: 'vm', id: '102', name: 'web (restored)', roots: ['tank/restored/web'], network: null, sourceId: '101' });
     expect(g).toMatchObject({ kind: 'vm', id: '102', roots: ['tank/restored/web'], network: null, running: false, provider: 'manifest' });
-    await prov.applyNetwork('102', { mac: '02:00:00:00:01:02', ip4: ['10.0.0.9/24'] });
-    expect((await prov.get('102'))!.network).toEqual({ mac: '02:00:00:00:01:02', ip4: ['10.0.0.9/24'] });
+    await prov.register({ kind: 'vm', id: '103', name: 'web 3', roots: ['tank/restored/web3'], network: { mac: '02:00:00:00:01:02', ip4: ['10.0.0.9/24'] }, sourceId: '101' });
+    expect((await prov.get('103'))!.network).toEqual({ mac: '02:00:00:00:01:02', ip4: ['10.0.0.9/24'] });
     const saved = JSON.parse(await readFile(p, 'utf8'));
-    expect(saved.guests.map((x: { id: string }) => x.id)).toEqual(['101', '102']);
+    expect(saved.guests.map((x: { id: string }) => x.id)).toEqual(['101', '102', '103']);
     // concurrent registers of the same id: exactly one wins
     const results = await Promise.allSettled([1, 2, 3].map(() => prov.register({ kind: 'jail', id: 'j9', name: 'j9', roots: ['tank/j9'], network: null })));
     expect(results.filter((r) => r.status === 'fulfilled').length).toBe(1);

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { VmBhyveProvider, parseVmList, parseVmConf, updateVmConf } from '../../node-runner/src/guests/vmbhyve.ts';
+import { VmBhyveProvider, parseVmList, parseVmConf, updateVmConf, vmNetworkFromConf, vmNetworkToConf } from '../../node-runner/src/guests/vmbhyve.ts';
 import { GuestError, readGuests, guestForBackup } from '../../node-runner/src/guests/index.ts';
 import { createPool, run, zfs, type TestPool } from '../helpers/zfs.ts';
 
@@ -162,8 +162,9 @@ describe('vm-bhyve provider', () => {
     expect(conf.get('uuid')).not.toBe('6b2f6c9a-0000-4000-8000-000000000001');
     expect(conf.get('cpu')).toBe('2');
     const web = (await p.get('web'))!;
-    await p.applyNetwork('web2', web.network!);
-    expect((await p.get('web2'))!.network).toEqual(web.network);
+    // the network keys round-trip through the conf writer and reader
+    const text = await readFile(join(vmRoot, 'web2', 'web2.conf'), 'utf8');
+    expect(vmNetworkFromConf(parseVmConf(updateVmConf(text, vmNetworkToConf(parseVmConf(text), web.network!).changes)))).toEqual(web.network);
     // restoring under a directory that is not <vm dir>/<id> is refused
     await zfs('create', `${pool.name}/elsewhere`);
     await expect(p.register({ kind: 'vm', id: 'web3', name: 'web3', roots: [`${pool.name}/elsewhere`], network: null })).rejects.toMatchObject({ code: 'invalid' });

@@ -4,14 +4,12 @@
 // name; its roots are the dataset mounted exactly at its `path` plus any `zfs.dataset` (FreeBSD 14).
 // Network metadata: ip4/ip6 (addr, saddrsel), interface, vnet, vnet.interface, ip_hostname.
 // register() writes jail.conf.d/<id>.conf from the allow-listed metadata (restore-config.ts) plus
-// what it computes itself (path, zfs.dataset, the standard exec.start/exec.stop of /etc/rc);
-// applyNetwork() rewrites the jail's jail.conf.d file (the file is regenerated from its parsed
-// parameters: comments in it are not kept).
+// what it computes itself (path, zfs.dataset, the standard exec.start/exec.stop of /etc/rc).
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { isValidDatasetName } from '../zfs/parse.ts';
-import { formatJailBlock, readJailConfFile, type JailDef } from './jailconf.ts';
+import { readJailConfFile, type JailDef } from './jailconf.ts';
 import { JAIL_NAME, jailConfFile, jailParamsFromMetadata } from './restore-config.ts';
 import {
   GuestError, DEFAULT_START_TIMEOUT_MS, DEFAULT_STOP_TIMEOUT_MS,
@@ -180,19 +178,6 @@ export class JailProvider implements GuestProvider {
       const g = await this.get(spec.id);
       if (!g) throw new GuestError('command-failed', `jail ${spec.id} was written to ${this.jailConfDir} but cannot be read back`);
       return g;
-    });
-  }
-
-  async applyNetwork(id: string, network: Record<string, unknown>): Promise<void> {
-    await this.lock.run(async () => {
-      const file = join(this.jailConfDir, `${id}.conf`);
-      const defs = readJailConfFile(file);
-      const d = defs.find((x) => x.name === id);
-      if (!d) throw new GuestError('not-found', `jail "${id}" has no file ${file}; network metadata is applied to jail.conf.d files only`);
-      const { params } = jailParamsFromMetadata(null, network);
-      for (const k of [...d.params.keys()]) if (JAIL_NETWORK_PARAM.test(k)) d.params.delete(k);
-      for (const [k, v] of params) d.params.set(k, v);
-      await atomicWrite(file, defs.map((x) => formatJailBlock(x.name, x.params)).join('\n'));
     });
   }
 }

@@ -171,13 +171,5 @@ export class ManifestProvider implements GuestProvider {
       return this.info(g, await this.statusOf(m, g));
     });
   }
-
-  async applyNetwork(id: string, network: Record<string, unknown>): Promise<void> {
-    await this.lock.run(async () => {
-      const { m, g } = await this.entry(id);
-      g.network = network;
-      await this.save(m);
-    });
-  }
 }
 

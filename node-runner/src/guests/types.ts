@@ -58,8 +58,6 @@ export interface GuestProvider {
   checkRegister(spec: RegisterGuestSpec): Promise<void>;
   /** Register a restored guest. Refuses an existing id (GuestError 'exists') without changing anything. */
   register(spec: RegisterGuestSpec): Promise<GuestInfo>;
-  /** Write network metadata into the guest's configuration (manifest entry, jail.conf.d file, vm-bhyve conf keys). */
-  applyNetwork(id: string, network: Record<string, unknown>): Promise<void>;
 }
 
 export type GuestErrorCode = 'exists' | 'not-found' | 'stop-failed' | 'start-failed' | 'invalid' | 'command-failed';

@@ -254,13 +254,4 @@ export class VmBhyveProvider implements GuestProvider {
       return g;
     });
   }
-
-  async applyNetwork(id: string, network: Record<string, unknown>): Promise<void> {
-    await this.lock.run(async () => {
-      const row = await this.row(id);
-      const file = join(await this.storePath(row.datastore), id, `${id}.conf`);
-      const text = await readFile(file, 'utf8');
-      await atomicWrite(file, updateVmConf(text, vmNetworkToConf(parseVmConf(text), network).changes));
-    });
-  }
 }
