@@ -1,4 +1,5 @@
 // Parameter and result types of the restore executors.
+import type { SnapshotInfo } from '../zfs/index.ts';
 import type { JobSpec, TargetSpec } from './types.ts';
 
 /** Guest handling for jail/VM job restores, supplied by the caller's guest provider. */
@@ -79,4 +80,40 @@ export interface RestoreResult {
   leftovers: string[];
   /** Guest restores: what still has to be done by a guest provider (registration, network). */
   guest: { metadata: Record<string, unknown>; restoreNetwork: boolean; newGuestId: number | string | null; registered: boolean } | null;
+}
+
+// ---- inside a restore (restore.ts and its parts) ------------------------------------------------
+
+export interface RestoreSpec {
+  kind: 'job' | 'oob';
+  target: TargetSpec;
+  jobId: number | null;
+  guid: string;
+  snapshot: string;
+  hint: string;
+  generation: number | null;
+  /** job restore: the local roots (= their source paths on the target); oob: null */
+  roots: string[] | null;
+  destination?: string;
+  recursive: boolean;
+  overwrite: boolean;
+  guestCreateOnly: boolean;
+  guest: RestoreGuest | null;
+  oobGuest: RestoreResult['guest'];
+}
+
+export interface Item { rel: string; snap: SnapshotInfo }
+
+export interface LiveDataset { rel: string; name: string; guid: string; props: Record<string, { value: string | null; source: string }> }
+
+export interface Unit {
+  destination: string;
+  parent: string;
+  container: string;        // staging container (lifeboat:staging=E)
+  stagingRoot: string;      // container/<name>
+  setAside: string;
+  items: Item[];            // parents first; rel '' is the root
+  live: LiveDataset[] | null; // the existing destination tree (parents first), null when it does not exist
+  containerGuid: string | null;
+  createdParents: { name: string; guid: string }[];
 }

@@ -1,0 +1,82 @@
+// Staging and set-aside datasets of earlier restores (docs/zfs.md, "Restores"): found by their
+// lifeboat:* property, cleaned or recovered only once the server says their event is over.
+import { FINISHED_STATUSES } from '../../../protocol/src/events.ts';
+import { setAsideOriginal } from '../../../protocol/src/layout.ts';
+import { asExecError } from '../core/errors.ts';
+import { Zfs } from '../zfs/index.ts';
+import { USER_PROP_SET_ASIDE, USER_PROP_STAGING, cmp, getWithSource, mountTree, runRetryBusy } from './restore-local.ts';
+import { destroyStaging } from './restore-swap.ts';
+import type { RestoreResult } from './restore-types.ts';
+import { ExecError, type ExecContext } from './types.ts';
+/**
+ * Staging and set-aside datasets left by earlier restores directly under `parent` (found by their
+ * `lifeboat:staging` / `lifeboat:set-aside` property, never by name). For reporting.
+ */
+export async function findRestoreLeftovers(zfs: Zfs, parent: string): Promise<{ dataset: string; property: string; eventId: string }[]> {
+  const t = await getWithSource(zfs, [parent], [USER_PROP_STAGING, USER_PROP_SET_ASIDE], { depth: 1 });
+  const out: { dataset: string; property: string; eventId: string }[] = [];
+  for (const [name, props] of t) {
+    if (name === parent || name.includes('@')) continue;
+    for (const p of [USER_PROP_STAGING, USER_PROP_SET_ASIDE]) {
+      const v = props[p];
+      if (v && v.value !== null && v.source === 'local') out.push({ dataset: name, property: p, eventId: v.value });
+    }
+  }
+  return out.sort((a, b) => cmp(a.dataset, b.dataset));
+}
+
+export const FINISHED = new Set<string>(FINISHED_STATUSES);
+
+/**
+ * Leftovers of other restore events directly under `parent` (by property, never by name alone).
+ * When the server says their event is over: a staging container is destroyed (ownership checked);
+ * a set-aside copy of one of `destinations` whose destination is missing (a crash between the two
+ * swap renames) is renamed back into place; a live dataset marked but never renamed is unmarked.
+ * Everything else is reported and left alone; a set-aside copy of a missing destination that
+ * cannot be recovered stops the restore (restoring would bury the original further).
+ */
+export async function handleLeftovers(local: Zfs, safe: Zfs, parent: string, destinations: string[], E: number, ctx: ExecContext, result: RestoreResult): Promise<void> {
+  const found = (await findRestoreLeftovers(local, parent)).filter((l) => l.eventId !== String(E));
+  if (!found.length) return;
+  const ids = [...new Set(found.map((l) => Number(l.eventId)).filter((n) => Number.isSafeInteger(n) && n > 0))];
+  let status = new Map<number, string>();
+  if (ctx.eventStatus && ids.length) {
+    try { status = await ctx.eventStatus(ids); } catch (e) { ctx.log(`warning: could not ask the server about events ${ids.join(', ')}: ${asExecError(e).message}`); }
+  }
+  for (const l of found) {
+    const X = Number(l.eventId);
+    const st = status.get(X);
+    const over = st !== undefined && FINISHED.has(st);
+    try {
+      if (over && l.property === USER_PROP_STAGING) {
+        if (await destroyStaging(safe, l.dataset, X, null)) { ctx.log(`removed leftover staging ${l.dataset} of ${st} restore event ${X}`); continue; }
+      }
+      if (over && l.property === USER_PROP_SET_ASIDE) {
+        const original = setAsideOriginal(l.dataset, X);
+        if (original === null) {
+          // marked right before its rename aside, which never happened: it is the live dataset
+          await safe.run(['inherit', USER_PROP_SET_ASIDE, l.dataset], `zfs inherit ${l.dataset}`);
+          ctx.log(`cleared the set-aside mark of ${st} restore event ${X} from ${l.dataset} (it was never renamed)`);
+          continue;
+        }
+        if (destinations.includes(original) && !(await local.exists(original))) {
+          await runRetryBusy(safe, ['rename', l.dataset, original], `zfs rename ${l.dataset} ${original}`);
+          await safe.run(['inherit', USER_PROP_SET_ASIDE, original], `zfs inherit ${original}`);
+          await mountTree(safe, original);
+          ctx.log(`recovered ${original}: ${st} restore event ${X} had set it aside as ${l.dataset} and stopped before renaming anything into place`);
+          continue;
+        }
+      }
+    } catch (e) {
+      ctx.log(`warning: could not clean up ${l.dataset}: ${asExecError(e).message}`);
+    }
+    if (l.property === USER_PROP_SET_ASIDE) {
+      const original = setAsideOriginal(l.dataset) ?? l.dataset;
+      if (destinations.includes(original) && !(await local.exists(original))) {
+        throw new ExecError('source-state', `${l.dataset} holds ${original} as set aside by restore event ${X} (${st ?? 'status unknown'}), and ${original} is missing; resolve that first`);
+      }
+    }
+    result.leftovers.push(l.dataset);
+    ctx.log(`warning: ${l.dataset} is a leftover of restore event ${X} (${l.property}, event ${st ?? 'unknown to the server'}); not touched`);
+  }
+}

@@ -1,0 +1,139 @@
+// The swap of a restore (restore.ts) and the removal of what it leaves: every step records its
+// inverse; staging and set-aside copies are destroyed only after their marker and GUID are checked.
+import { asExecError } from '../core/errors.ts';
+import { Zfs, isSameOrDescendant } from '../zfs/index.ts';
+import { CARRY_PROPS, USER_PROP_SET_ASIDE, USER_PROP_STAGING, getWithSource, join, mountList, mountTree, readLive, relParent, runRetryBusy, unmountTree } from './restore-local.ts';
+import type { Unit } from './restore-types.ts';
+import { ExecError, type ExecContext } from './types.ts';
+/**
+ * Swap one destination: unmount, rename the live tree aside, rename staging into place, move local
+ * datasets the snapshot does not have into the restored tree, fix properties, mount. Every step
+ * pushes its inverse onto `undo`. Returns the preserved (moved) datasets.
+ */
+export async function swapUnit(z: Zfs, u: Unit, E: number, undo: { what: string; f: () => Promise<void> }[], ctx: ExecContext): Promise<string[]> {
+  const d = u.destination;
+  const restoredRels = new Set(u.items.map((i) => i.rel));
+  const preserved: string[] = [];
+  if (u.live) {
+    // re-check what is about to be set aside, right before
+    const guid = (await z.get([d], ['guid'])).get(d)?.guid;
+    if (guid !== u.live[0].guid) throw new ExecError('source-state', `${d} changed since the restore started (GUID ${guid ?? 'none'}, was ${u.live[0].guid})`);
+    u.live = await readLive(z, d); // children created during the transfer are moved over too
+    const mounted = await unmountTree(z, d);
+    undo.push({ what: `mounting ${d} again`, f: () => mountList(z, mounted) });
+    // marked before the rename, so a crash never leaves an unmarked set-aside copy
+    await z.set(d, { [USER_PROP_SET_ASIDE]: String(E) });
+    undo.push({ what: `clearing ${USER_PROP_SET_ASIDE} on ${d}`, f: () => z.run(['inherit', USER_PROP_SET_ASIDE, d], `zfs inherit ${d}`).then(() => undefined) });
+    await runRetryBusy(z, ['rename', d, u.setAside], `zfs rename ${d} ${u.setAside}`);
+    undo.push({ what: `renaming ${u.setAside} back to ${d}`, f: () => runRetryBusy(z, ['rename', u.setAside, d], `zfs rename ${u.setAside} ${d}`) });
+    ctx.log(`set aside ${d} → ${u.setAside}`);
+    ctx.checkpoint?.('between-swap-renames');
+  } else if (await z.exists(d)) {
+    throw new ExecError('source-state', `${d} appeared while the restore was staging; not replacing it`);
+  }
+
+  // staging → place (re-check it is ours and what was verified)
+  const sp = await getWithSource(z, [u.stagingRoot], ['guid', USER_PROP_STAGING]);
+  const row = sp.get(u.stagingRoot);
+  if (row?.[USER_PROP_STAGING]?.value !== String(E)) throw new ExecError('internal', `${u.stagingRoot} is not this event's staging dataset`);
+  const snapGuid = (await z.get([`${u.stagingRoot}@${u.items[0].snap.name}`], ['guid'])).get(`${u.stagingRoot}@${u.items[0].snap.name}`)?.guid;
+  if (snapGuid !== u.items[0].snap.guid) throw new ExecError('zfs', `${u.stagingRoot}@${u.items[0].snap.name} changed before the swap`);
+  await runRetryBusy(z, ['rename', u.stagingRoot, d], `zfs rename ${u.stagingRoot} ${d}`);
+  undo.push({
+    what: `moving the restored ${d} back to ${u.stagingRoot}`,
+    f: async () => {
+      await unmountTree(z, d);
+      // carried-over properties would mount it inside staging; staging stays unmounted
+      for (const it of u.items) for (const p of CARRY_PROPS) await z.run(['inherit', p, join(d, it.rel)], `zfs inherit ${p}`).catch(() => undefined);
+      await runRetryBusy(z, ['rename', d, u.stagingRoot], `zfs rename ${d} ${u.stagingRoot}`);
+    },
+  });
+  ctx.log(`renamed ${u.stagingRoot} → ${d}`);
+
+  // local datasets the snapshot does not have: move them over unchanged (never destroyed by a restore)
+  if (u.live) {
+    const moved: string[] = [];
+    for (const l of u.live) {
+      if (l.rel === '' || restoredRels.has(l.rel) || moved.some((m) => isSameOrDescendant(l.rel, m))) continue;
+      if (!restoredRels.has(relParent(l.rel)) && !moved.some((m) => isSameOrDescendant(relParent(l.rel), m))) continue;
+      const from = join(u.setAside, l.rel);
+      const to = join(d, l.rel);
+      await runRetryBusy(z, ['rename', from, to], `zfs rename ${from} ${to}`);
+      undo.push({ what: `moving ${to} back to ${from}`, f: async () => { await unmountTree(z, to); await runRetryBusy(z, ['rename', to, from], `zfs rename ${to} ${from}`); } });
+      moved.push(l.rel);
+      preserved.push(to);
+      ctx.log(`kept ${to}: not in the restored snapshot, moved over unchanged`);
+    }
+  }
+
+  // properties: writable, and mounted where the replaced dataset was
+  const liveByRel = new Map((u.live ?? []).map((l) => [l.rel, l]));
+  for (const it of u.items) {
+    const ds = join(d, it.rel);
+    await z.run(['inherit', 'readonly', ds], `zfs inherit readonly ${ds}`);
+    const l = liveByRel.get(it.rel);
+    for (const p of CARRY_PROPS) {
+      const v = l?.props[p];
+      if (v && v.source === 'local' && v.value !== null) await z.set(ds, { [p]: v.value });
+    }
+  }
+  await mountTree(z, d, ctx);
+  return preserved;
+}
+
+/** Destroy a staging container after checking its ownership (lifeboat:staging=E, local) and GUID. */
+export async function destroyStaging(z: Zfs, container: string, E: number, expectGuid: string | null): Promise<boolean> {
+  if (!(await z.exists(container))) return false;
+  const t = await getWithSource(z, [container], ['guid', USER_PROP_STAGING], { recursive: true });
+  const own = t.get(container);
+  if (own?.[USER_PROP_STAGING]?.source !== 'local' || own[USER_PROP_STAGING].value !== String(E)) {
+    throw new ExecError('internal', `${container} is not this event's staging dataset; not destroying it`);
+  }
+  if (expectGuid !== null && own.guid?.value !== expectGuid) throw new ExecError('internal', `${container} changed (GUID); not destroying it`);
+  for (const [n, p] of t) {
+    if (p[USER_PROP_STAGING]?.value !== String(E)) throw new ExecError('internal', `${n} inside ${container} is not marked as this event's staging; not destroying`);
+  }
+  try { await unmountTree(z, container); } catch { /* staging is never mounted; destroy reports real problems */ }
+  await runRetryBusy(z, ['destroy', '-r', container], `zfs destroy -r ${container}`);
+  return true;
+}
+
+export async function cleanupStaging(z: Zfs, units: Unit[], E: number, ctx: ExecContext): Promise<void> {
+  for (const u of units) {
+    // A receive killed a moment ago (cancel) can keep the dataset busy briefly on zfs-fuse: retry a few times.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        if (await destroyStaging(z, u.container, E, u.containerGuid)) ctx.log(`removed staging ${u.container}`);
+        break;
+      } catch (e) {
+        if (attempt < 5) { await new Promise((r) => setTimeout(r, 500 * attempt)); continue; }
+        ctx.log(`warning: staging ${u.container} was kept (${asExecError(e).message}); it carries ${USER_PROP_STAGING}=${E}`);
+        break;
+      }
+    }
+    // parents this restore created, if still empty and unchanged
+    for (const c of [...u.createdParents].reverse()) {
+      try {
+        const kids = await z.listDatasets(c.name, true);
+        const guid = (await z.get([c.name], ['guid'])).get(c.name)?.guid;
+        if (kids.length !== 1 || guid !== c.guid) break;
+        await unmountTree(z, c.name).catch(() => undefined);
+        await z.run(['destroy', c.name], `zfs destroy ${c.name}`);
+      } catch { break; }
+    }
+  }
+}
+
+/** Destroy a set-aside copy: only when it is the tree this restore set aside (GUIDs) and marked by this event. */
+export async function destroySetAside(z: Zfs, u: Unit, E: number): Promise<void> {
+  const t = await getWithSource(z, [u.setAside], ['type', 'guid', USER_PROP_SET_ASIDE], { recursive: true });
+  const root = t.get(u.setAside);
+  if (root?.[USER_PROP_SET_ASIDE]?.source !== 'local' || root[USER_PROP_SET_ASIDE].value !== String(E)) throw new ExecError('internal', `${u.setAside} is not marked as set aside by this event`);
+  if (root.guid?.value !== u.live![0].guid) throw new ExecError('internal', `${u.setAside} is not the dataset that was set aside (GUID)`);
+  const known = new Set(u.live!.map((l) => l.guid));
+  for (const [n, p] of t) {
+    if (n.includes('@')) continue;
+    if (!known.has(p.guid?.value ?? '')) throw new ExecError('internal', `${n} was not part of the set-aside tree`);
+  }
+  await runRetryBusy(z, ['destroy', '-r', u.setAside], `zfs destroy -r ${u.setAside}`);
+}
