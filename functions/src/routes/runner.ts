@@ -1,7 +1,7 @@
 // The runner side (node token): join, claim (long poll), progress, finish, inventory, catalog.
 import { createRoute } from '@hono/zod-openapi';
-import { and, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
-import { catalogDatasets, events, guests, jobs, joinTokens, nodeDatasets, nodes, targets } from '../db/schema.ts';
+import { and, eq, gt, inArray, isNull } from 'drizzle-orm';
+import { catalogDatasets, events, jobs, joinTokens, nodes, targets } from '../db/schema.ts';
 import { Ok } from '../contract/api.ts';
 import { CatalogRequest, ClaimRequest, ClaimResponse, EventStatusRequest, EventStatusResponse, FinishRequest, InventoryRequest, JoinRequest, JoinResponse, ProgressRequest, ProgressResponse } from '../contract/runner.ts';
 import { ApiError, conflict, isUniqueViolation, notFound } from '../lib/errors.ts';
@@ -10,7 +10,8 @@ import { type App, type Ctx, errors, iso, json, jsonBody, now, ok } from '../lib
 import { randomToken, sha256Hex } from '../lib/tokens.ts';
 import { appendLogs, sweepExpiredLeases } from '../services/queue.ts';
 import { holdClaim } from '../services/claims.ts';
-import { applyFinish, recordScopedCatalog } from '../services/finish.ts';
+import { recordInventory } from '../services/inventory.ts';
+import { finishEvent, recordScopedCatalog } from '../services/finish.ts';
 import { z } from '@hono/zod-openapi';
 
 const tags = ['runner'];
@@ -79,47 +80,13 @@ export function registerRunner(app: App) {
 
   app.openapi(createRoute({ method: 'post', path: '/runner/events/{id}/finish', tags, request: { params: EventIdParam, ...jsonBody(FinishRequest) }, responses: { 200: ok(Ok), ...errors } }), async (c) => {
     const { id } = c.req.valid('param');
-    const b = c.req.valid('json');
-    const db = c.var.deps.db;
-    const at = now(c);
-    const result = b.result ?? null;
-    // The real byte count of the transfer (restores report what they received, backups what they sent).
-    const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
-    const counted = isCount(result?.bytesReceived) ? result!.bytesReceived : isCount(result?.bytesSent) ? result!.bytesSent : null;
-    const done = counted ?? sql`${events.bytesDone}`;
-    const [ev] = await db.update(events).set({
-      status: b.status, finishedAt: at, leaseUntil: null, error: b.status === 'success' ? null : (b.error ?? 'failed without a message'),
-      errorClass: b.status === 'success' ? null : (b.errorClass ?? null), result,
-      ...(result?.snapshot ? { snapshot: String(result.snapshot) } : {}),
-      ...(Number.isInteger(result?.generation) ? { generation: result!.generation } : {}),
-      ...(counted != null ? { bytesDone: counted } : {}),
-      // A success with a count replaces the estimate shown during the transfer. Otherwise the total is
-      // at least what was done (never null or 0 once bytes moved); with nothing done it stays as it was.
-      bytesTotal: b.status === 'success' && counted != null ? counted
-        : sql`CASE WHEN ${done} > 0 THEN max(coalesce(${events.bytesTotal}, 0), ${done}) ELSE ${events.bytesTotal} END`,
-      ...(b.status === 'success' ? { phase: null, etaSeconds: 0 } : b.phase !== undefined ? { phase: b.phase } : {}),
-    }).where(and(eq(events.id, id), eq(events.nodeId, c.var.node.id), eq(events.status, 'running'))).returning();
+    const ev = await finishEvent(c.var.deps.db, c.var.node.id, id, c.req.valid('json'), now(c));
     if (!ev) throw await notRunning(c, id);
-    if (b.log?.length) await appendLogs(db, id, b.log, at);
-    await applyFinish(db, ev, result, at);
     return json(c, { ok: true });
   });
 
   app.openapi(createRoute({ method: 'post', path: '/runner/inventory', tags, request: jsonBody(InventoryRequest), responses: { 200: ok(Ok), ...errors } }), async (c) => {
-    const b = c.req.valid('json');
-    const db = c.var.deps.db;
-    const nodeId = c.var.node.id;
-    const at = now(c);
-    const stmts: any[] = [
-      db.update(nodes).set({ zfsVersion: b.zfsVersion, capabilities: b.capabilities, pools: b.pools, guestProviders: b.guestProviders ?? null, inventoryAt: at, lastSeenAt: at }).where(eq(nodes.id, nodeId)),
-      db.delete(nodeDatasets).where(eq(nodeDatasets.nodeId, nodeId)),
-      db.delete(guests).where(eq(guests.nodeId, nodeId)),
-    ];
-    const ds = b.datasets.map((d) => ({ nodeId, name: d.name, usedBytes: d.usedBytes ?? null, referencedBytes: d.referencedBytes ?? null, mountpoint: d.mountpoint ?? null }));
-    for (let i = 0; i < ds.length; i += 19) stmts.push(db.insert(nodeDatasets).values(ds.slice(i, i + 19)).onConflictDoNothing());
-    const gs = b.guests.map((g) => ({ nodeId, kind: g.kind, guestId: g.id, name: g.name, roots: g.roots, network: g.network ?? null, running: g.running, provider: g.provider }));
-    for (let i = 0; i < gs.length; i += 12) stmts.push(db.insert(guests).values(gs.slice(i, i + 12)).onConflictDoNothing());
-    await db.batch(stmts as [any, ...any[]]);
+    await recordInventory(c.var.deps.db, c.var.node.id, c.req.valid('json'), now(c));
     return json(c, { ok: true });
   });
 

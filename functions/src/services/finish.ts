@@ -1,11 +1,42 @@
 // What a finished event means for the rest of the model (jobs, generations, targets, catalog).
+import type { z } from '@hono/zod-openapi';
 import { and, eq, sql } from 'drizzle-orm';
+import type { FinishRequest } from '../contract/runner.ts';
 import { events, generations, jobs, targetNodeStatus, targets } from '../db/schema.ts';
 import type { DB } from '../db/types.ts';
 import { recordCatalog, scopeCatalogReport, type ReportedDataset } from './catalog.ts';
 import { appendLogs } from './queue.ts';
 
 type EventRow = typeof events.$inferSelect;
+
+/**
+ * A runner's finish report for its running event `id`: the status, error, result and the real byte
+ * count on the event, its log lines, and what the result means for the rest (applyFinish). Null when
+ * the event is not this node's or not running (any more).
+ */
+export async function finishEvent(db: DB, nodeId: number, id: number, b: z.infer<typeof FinishRequest>, at: number): Promise<EventRow | null> {
+  const result = b.result ?? null;
+  // The real byte count of the transfer (restores report what they received, backups what they sent).
+  const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+  const counted = isCount(result?.bytesReceived) ? result!.bytesReceived : isCount(result?.bytesSent) ? result!.bytesSent : null;
+  const done = counted ?? sql`${events.bytesDone}`;
+  const [ev] = await db.update(events).set({
+    status: b.status, finishedAt: at, leaseUntil: null, error: b.status === 'success' ? null : (b.error ?? 'failed without a message'),
+    errorClass: b.status === 'success' ? null : (b.errorClass ?? null), result,
+    ...(result?.snapshot ? { snapshot: String(result.snapshot) } : {}),
+    ...(Number.isInteger(result?.generation) ? { generation: result!.generation } : {}),
+    ...(counted != null ? { bytesDone: counted } : {}),
+    // A success with a count replaces the estimate shown during the transfer. Otherwise the total is
+    // at least what was done (never null or 0 once bytes moved); with nothing done it stays as it was.
+    bytesTotal: b.status === 'success' && counted != null ? counted
+      : sql`CASE WHEN ${done} > 0 THEN max(coalesce(${events.bytesTotal}, 0), ${done}) ELSE ${events.bytesTotal} END`,
+    ...(b.status === 'success' ? { phase: null, etaSeconds: 0 } : b.phase !== undefined ? { phase: b.phase } : {}),
+  }).where(and(eq(events.id, id), eq(events.nodeId, nodeId), eq(events.status, 'running'))).returning();
+  if (!ev) return null;
+  if (b.log?.length) await appendLogs(db, id, b.log, at);
+  await applyFinish(db, ev, result, at);
+  return ev;
+}
 
 export async function applyFinish(db: DB, ev: EventRow, result: Record<string, any> | null, at: number) {
   const ok = ev.status === 'success';

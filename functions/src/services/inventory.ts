@@ -3,8 +3,11 @@
 // missing. The request is carried by the node's next claim answer (it long-polls, woken at once);
 // its runner reports right away. Waits briefly: a node that does not answer in time (offline, or
 // every slot busy) leaves the last inventory in use.
+import type { z } from '@hono/zod-openapi';
 import { eq } from 'drizzle-orm';
-import { nodes } from '../db/schema.ts';
+import type { InventoryRequest } from '../contract/runner.ts';
+import { guests, nodeDatasets, nodes } from '../db/schema.ts';
+import type { DB } from '../db/types.ts';
 import type { AppDeps } from '../lib/http.ts';
 
 export const FRESH_INVENTORY_WAIT_MS = 1500;
@@ -22,4 +25,21 @@ export async function refreshInventory(deps: Pick<AppDeps, 'db' | 'waker' | 'now
     if (Date.now() >= deadline) return false;
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * Replace a node's inventory with its report, in one batch: the node's facts, its datasets and its
+ * guests. Multi-row inserts are chunked under D1's 100 bound parameters per statement.
+ */
+export async function recordInventory(db: DB, nodeId: number, b: z.infer<typeof InventoryRequest>, at: number): Promise<void> {
+  const stmts: any[] = [
+    db.update(nodes).set({ zfsVersion: b.zfsVersion, capabilities: b.capabilities, pools: b.pools, guestProviders: b.guestProviders ?? null, inventoryAt: at, lastSeenAt: at }).where(eq(nodes.id, nodeId)),
+    db.delete(nodeDatasets).where(eq(nodeDatasets.nodeId, nodeId)),
+    db.delete(guests).where(eq(guests.nodeId, nodeId)),
+  ];
+  const ds = b.datasets.map((d) => ({ nodeId, name: d.name, usedBytes: d.usedBytes ?? null, referencedBytes: d.referencedBytes ?? null, mountpoint: d.mountpoint ?? null }));
+  for (let i = 0; i < ds.length; i += 19) stmts.push(db.insert(nodeDatasets).values(ds.slice(i, i + 19)).onConflictDoNothing());
+  const gs = b.guests.map((g) => ({ nodeId, kind: g.kind, guestId: g.id, name: g.name, roots: g.roots, network: g.network ?? null, running: g.running, provider: g.provider }));
+  for (let i = 0; i < gs.length; i += 12) stmts.push(db.insert(guests).values(gs.slice(i, i + 12)).onConflictDoNothing());
+  await db.batch(stmts as [any, ...any[]]);
 }
