@@ -61,6 +61,14 @@ export function waitExitDrained(child: ChildProcess, drainMs = 5000): Promise<nu
   });
 }
 
+/** The first `max` characters of a child's stderr (and its spawn error), read when needed for a message. */
+export function stderrOf(child: ChildProcess, max = 8192): () => string {
+  let text = '';
+  child.stderr?.on('data', (b: Buffer) => { if (text.length < max) text += b.toString('utf8'); });
+  child.on('error', (e) => { text += e.message; });
+  return () => text;
+}
+
 /** Spawn `argv[0]` with `argv.slice(1)`; killed when `signal` aborts. */
 export function spawnArgv(argv: string[], opts: SpawnOptions & { signal?: AbortSignal } = {}): ChildProcess {
   const { signal, ...rest } = opts;

@@ -1,7 +1,7 @@
 // A restore's stream: `ssh … zfs send` on the target into a local `zfs recv` of the staging
 // dataset, counted in Node; and its size estimate.
 import { SshSession } from '../ssh/index.ts';
-import { LocalHost, Zfs, killChild, oneLine, parseSendEstimate, recvArgv, sendArgv, waitExitDrained, type SnapshotInfo, type ZfsCapabilities } from '../zfs/index.ts';
+import { LocalHost, Zfs, killChild, oneLine, parseSendEstimate, recvArgv, sendArgv, stderrOf, waitExitDrained, type SnapshotInfo, type ZfsCapabilities } from '../zfs/index.ts';
 import { TransferProgress } from './progress.ts';
 import { ExecError } from './types.ts';
 /** Stream size of a restore: `send -nvP` on the target where it exists, else the snapshot's referenced size. */
@@ -22,12 +22,8 @@ export async function transfer(session: SshSession, lcaps: ZfsCapabilities, snap
   const send = session.spawn(sendArgv({ snapshot: snap, raw }), { stdin: 'ignore', stdout: 'pipe' }, ac.signal);
   // not resumable: a cut restore leaves nothing to resume (its staging is removed)
   const recv = local.spawn(recvArgv({ target: to, caps: lcaps, resumable: false }), { stdin: 'pipe', stdout: 'ignore' }, ac.signal);
-  let sendErr = '';
-  let recvErr = '';
-  send.stderr?.on('data', (b: Buffer) => { if (sendErr.length < 8192) sendErr += b.toString('utf8'); });
-  recv.stderr?.on('data', (b: Buffer) => { if (recvErr.length < 8192) recvErr += b.toString('utf8'); });
-  send.on('error', (e) => { sendErr += e.message; });
-  recv.on('error', (e) => { recvErr += e.message; });
+  const sendErr = stderrOf(send);
+  const recvErr = stderrOf(recv);
   recv.stdin!.on('error', () => { /* EPIPE when recv dies first: its exit status tells why */ });
   send.stdout!.on('data', (c: Buffer) => progress.add(c.length));
   send.stdout!.pipe(recv.stdin!);
@@ -42,8 +38,8 @@ export async function transfer(session: SshSession, lcaps: ZfsCapabilities, snap
   signal.removeEventListener('abort', onAbort);
   if (signal.aborted) throw new ExecError('cancelled', `receive of ${snap} cancelled`);
   if (sc !== 0) {
-    const cls = session.classify({ code: sc, stdout: '', stderr: sendErr }, 'zfs');
-    throw new ExecError(cls, `zfs send ${snap} on the target failed (exit ${sc}): ${oneLine(sendErr) || oneLine(recvErr)}`);
+    const cls = session.classify({ code: sc, stdout: '', stderr: sendErr() }, 'zfs');
+    throw new ExecError(cls, `zfs send ${snap} on the target failed (exit ${sc}): ${oneLine(sendErr()) || oneLine(recvErr())}`);
   }
-  if (rc !== 0) throw new ExecError('zfs', `zfs recv ${to} failed (exit ${rc}): ${oneLine(recvErr)}`);
+  if (rc !== 0) throw new ExecError('zfs', `zfs recv ${to} failed (exit ${rc}): ${oneLine(recvErr())}`);
 }

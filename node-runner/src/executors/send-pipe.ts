@@ -10,7 +10,7 @@
 // sides do not wait on each other for every chunk.
 import type { ChildProcess } from 'node:child_process';
 import { shJoin, type SshSession } from '../ssh/index.ts';
-import { killChild, oneLine, spawnArgv, waitExitDrained } from '../zfs/index.ts';
+import { killChild, oneLine, spawnArgv, stderrOf, waitExitDrained } from '../zfs/index.ts';
 import { ReadMeter } from './stream-meter.ts';
 import { ExecError } from './types.ts';
 
@@ -52,12 +52,8 @@ export async function sendToTarget(o: SendPipeOptions): Promise<number> {
     send = spawnArgv(o.sendArgv, { signal: ac.signal, stdio: ['ignore', 'pipe', 'pipe'] });
     pipeCounting(send, recv, (n) => take(counted + n));
   }
-  let sendErr = '';
-  let recvErr = '';
-  send.stderr?.on('data', (b: Buffer) => { if (sendErr.length < 8192) sendErr += b.toString('utf8'); });
-  recv.stderr?.on('data', (b: Buffer) => { if (recvErr.length < 8192) recvErr += b.toString('utf8'); });
-  send.on('error', (e) => { sendErr += e.message; });
-  recv.on('error', (e) => { recvErr += e.message; });
+  const sendErr = stderrOf(send);
+  const recvErr = stderrOf(recv);
   const sendExit = waitExitDrained(send).then((c) => { if (c !== 0) killChild(recv); return c; });
   const recvExit = waitExitDrained(recv).then((c) => { if (c !== 0) { send.stdout?.destroy(); killChild(send); } return c; });
   const [sc, rc] = await Promise.all([sendExit, recvExit]);
@@ -67,10 +63,10 @@ export async function sendToTarget(o: SendPipeOptions): Promise<number> {
   // A receive that completed is not undone by a cancel that came after it: the caller reports it.
   if (o.signal.aborted && !(sc === 0 && rc === 0)) throw new ExecError('cancelled', `transfer of ${o.what.send} cancelled`);
   if (rc !== 0) {
-    const cls = o.session.classify({ code: rc, stdout: '', stderr: recvErr }, 'zfs');
-    throw new ExecError(cls, `zfs recv ${o.what.recv} failed (exit ${rc}): ${oneLine(recvErr) || oneLine(sendErr)}`);
+    const cls = o.session.classify({ code: rc, stdout: '', stderr: recvErr() }, 'zfs');
+    throw new ExecError(cls, `zfs recv ${o.what.recv} failed (exit ${rc}): ${oneLine(recvErr()) || oneLine(sendErr())}`);
   }
-  if (sc !== 0) throw new ExecError('zfs', `zfs send ${o.what.send} failed (exit ${sc}): ${oneLine(sendErr)}`);
+  if (sc !== 0) throw new ExecError('zfs', `zfs send ${o.what.send} failed (exit ${sc}): ${oneLine(sendErr())}`);
   return counted;
 }
 
