@@ -147,7 +147,7 @@ describe('vm-bhyve provider', () => {
     await rm(state('fail-start-db'));
   });
 
-  it('registers a restored VM under a new name (conf renamed, new uuid, network dropped or applied); refuses an existing name', async () => {
+  it('registers a restored VM under a new name (conf renamed, new uuid, network dropped, its network keys round-trip); refuses an existing name', async () => {
     const p = prov();
     // a restored copy of web, received at <vm dir>/web2
     await zfs('create', `${pool.name}/vm/web2`);
