@@ -50,7 +50,7 @@ export const OPERATIONS: Record<string, { id: string; summary: string; access: A
   'POST /events/{id}/cancel': { id: 'cancelEvent', summary: 'Cancel a queued or running event', access: 'operate' },
 
   'POST /restores': { id: 'restoreOutOfBand', summary: 'Restore a catalogued snapshot onto any node and dataset', access: 'operate' },
-  'POST /restores/preview': { id: 'previewRestore', summary: 'What POST /restores would do: the same checks, and for a jail or VM exactly what will be registered', access: 'operate' },
+  'POST /restores/preview': { id: 'previewRestore', summary: "What POST /restores would do: the same checks (by the node's last inventory), and for a jail or VM exactly what will be registered", access: 'operate' },
 
   'POST /runner/join': { id: 'joinNode', summary: 'A runner joins with a join token and gets its node token', access: 'join' },
   'POST /runner/claim': { id: 'claimEvents', summary: "A runner's long-poll for work (and due scheduled runs)", access: 'node' },

@@ -13,9 +13,10 @@ type OobBody = z.infer<typeof OobRestore>;
 
 /**
  * Everything POST /restores checks before it queues (400 naming the field, 409 for what exists),
- * shared with the preview so that a preview that answers is a restore that would be accepted.
+ * shared with the preview. `freshInventory`: ask the node when the destination is not in its last
+ * inventory (the submit does; the preview, called as the user types, judges by the last one).
  */
-async function checkOobRestore(c: Ctx, b: OobBody) {
+async function checkOobRestore(c: Ctx, b: OobBody, freshInventory: boolean) {
   const db = c.var.deps.db;
   if (typeof b.overwrite === 'string' && b.overwrite !== b.destination) {
     throw invalid('overwrite', `must repeat the destination name (${b.destination}) exactly to replace it`);
@@ -49,7 +50,7 @@ async function checkOobRestore(c: Ctx, b: OobBody) {
   const destinationListed = async () => (await db.select({ name: nodeDatasets.name }).from(nodeDatasets).where(and(eq(nodeDatasets.nodeId, node.id), eq(nodeDatasets.name, b.destination))))[0];
   // not in the last report: ask the node (it may have appeared since), so the answer is a 409, not a failure later
   let exists = node.inventoryAt != null ? await destinationListed() : undefined;
-  if (!exists && (await refreshInventory(c.var.deps, node.id))) exists = await destinationListed();
+  if (!exists && freshInventory && (await refreshInventory(c.var.deps, node.id))) exists = await destinationListed();
   if (exists && guest) throw conflict('guest restores never overwrite an existing dataset', { destination: 'already exists' });
   if (exists && !overwrite) throw conflict(`the destination exists; to replace it, send overwrite: "${b.destination}" (its name again)`, { destination: 'already exists (repeat its name in overwrite to replace it)' });
   return { t, node, ds, snap, guest, overwrite, exists: !!exists };
@@ -65,7 +66,7 @@ export function registerRestores(app: App) {
       const [seen] = await db.select({ id: events.id }).from(events).where(eq(events.idempotencyKey, `oob:${key}`));
       if (seen) return json(c, { eventId: seen.id }, 202);
     }
-    const { t, node, ds, snap, overwrite } = await checkOobRestore(c, b);
+    const { t, node, ds, snap, overwrite } = await checkOobRestore(c, b, true);
     try {
       const [ev] = await db.insert(events).values({
         kind: 'oob-restore', nodeId: node.id, targetId: t.id, trigger: 'manual', status: 'queued',
@@ -90,11 +91,10 @@ export function registerRestores(app: App) {
 
   app.openapi(createRoute({
     method: 'post', path: '/restores/preview', tags: ['restores'], request: jsonBody(OobRestore),
-    summary: 'What POST /restores with this body would do: the same checks, and for a jail or VM exactly what will be registered',
     responses: { 200: ok(RestorePreview), ...errors },
   }), async (c) => {
     const b = c.req.valid('json');
-    const { node, guest, exists } = await checkOobRestore(c, b);
+    const { node, guest, exists } = await checkOobRestore(c, b, false);
     let preview = null;
     if (guest) {
       // the destination's mountpoint: inherited from its nearest ancestor in the node's inventory

@@ -11,7 +11,6 @@
 // is passed as well.
 import type { ChildProcess } from 'node:child_process';
 import * as layout from '../../../protocol/src/layout.ts';
-import { jobIsRecursive } from '../../../protocol/src/layout.ts';
 import { SshSession } from '../ssh/index.ts';
 import {
   LocalHost, Zfs, isSameOrDescendant, missingAs, isValidDatasetName, recvArgv, sendArgv, snapshotNameFor,
@@ -53,7 +52,6 @@ function checkAborted(signal: AbortSignal): void {
   if (signal.aborted) throw new ExecError('cancelled', 'backup cancelled');
 }
 
-
 export async function runBackup(params: RunBackupParams, ctx: ExecContext): Promise<BackupResult> {
   try {
     return await backup(params, ctx);
@@ -73,7 +71,7 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
   for (const r of [...roots, target.backupRoot]) {
     if (!isValidDatasetName(r)) throw new ExecError('internal', `invalid dataset name ${JSON.stringify(r)}`);
   }
-  const recursive = jobIsRecursive(job);
+  const recursive = layout.jobIsRecursive(job);
   const jobRoot = layout.jobRoot(target.backupRoot, job.id);
   const genRoot = (g: number) => layout.generationRoot(target.backupRoot, job.id, g);
   const targetPath = (g: number, src: string) => layout.targetPath(target.backupRoot, job.id, g, src);
