@@ -149,6 +149,7 @@ export function vmNicSettingsFromMetadata(network: Record<string, unknown> | nul
  * than metadata: a key outside the allow-list is an error naming it, not dropped.
  */
 export function checkUserNetwork(kind: 'jail' | 'vm', network: Record<string, unknown>): void {
+  checkMetadataSize('network', network, FROM_USER); // a manifest node keeps it as JSON
   const dropped = kind === 'jail' ? jailParamsFromMetadata(null, network, FROM_USER).dropped : vmNicSettingsFromMetadata(network, FROM_USER).dropped;
   if (dropped.length) {
     const allowed = kind === 'jail' ? Object.keys(JAIL_NETWORK).join(', ') : `interfaces: [{ ${Object.keys(VM_NIC).join(', ')} }]`;
@@ -205,10 +206,14 @@ export const MANIFEST_METADATA_MAX_BYTES = 16 * 1024;
 export function checkManifestMetadata(id: string, name: string, network: unknown, config: unknown, from: ConfigSource = FROM_TARGET): void {
   if (!MANIFEST_ID.test(id)) throw new GuestConfigError('id', `"${preview(id)}" is not a valid guest id (letters, digits, ".", "_" and "-", at most 64)`);
   if (!MANIFEST_NAME.test(name)) throw new GuestConfigError('name', `guest name ${preview(name)} is not usable (printable, at most 128 characters, not starting with "-")`);
-  for (const [what, v] of [['network', network], ['config', config]] as const) {
-    if (v != null && new TextEncoder().encode(JSON.stringify(v)).length > MANIFEST_METADATA_MAX_BYTES) {
-      throw new GuestConfigError(what, `guest ${what} ${from.label} is larger than ${MANIFEST_METADATA_MAX_BYTES} bytes${from.suffix}`);
-    }
+  checkMetadataSize('network', network, from);
+  checkMetadataSize('config', config, from);
+}
+
+/** Metadata kept as JSON (manifest entries) stays under MANIFEST_METADATA_MAX_BYTES. */
+function checkMetadataSize(what: 'network' | 'config', v: unknown, from: ConfigSource): void {
+  if (v != null && new TextEncoder().encode(JSON.stringify(v)).length > MANIFEST_METADATA_MAX_BYTES) {
+    throw new GuestConfigError(what, `guest ${what} ${from.label} is larger than ${MANIFEST_METADATA_MAX_BYTES} bytes${from.suffix}`);
   }
 }
 

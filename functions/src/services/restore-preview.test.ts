@@ -98,6 +98,7 @@ describe('checkNetworkInput (a user\'s own network: stricter than metadata)', ()
     ['vm', { interfaces: [{ switch: 'pub lic' }] }, 'network.interfaces.0.switch'],
     ['vm', { interfaces: [{ bootrom: 'x' }] }, 'network.interfaces[0].bootrom'],
     ['vm', { interfaces: 'em0' }, 'network.interfaces'],
+    ['jail', { 'ip4.addr': ['x'.repeat(20_000)] }, 'network'], // larger than a manifest keeps: refused before its keys
   ] as ['jail' | 'vm', Record<string, unknown>, string | null][])('%s %o → %s', (kind, network, field) => {
     let err: unknown = null;
     try { checkNetworkInput(kind, network); } catch (e) { err = e; }
