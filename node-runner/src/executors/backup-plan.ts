@@ -2,20 +2,15 @@
 // from two listings and what the server said; no I/O, tested table-driven beside it
 // (backup-plan.test.ts). backup.ts does the effects.
 import * as layout from '../../../protocol/src/layout.ts';
+import { newestCommon } from '../prune/planner.ts';
 import type { DatasetInfo, SnapshotInfo } from '../zfs/index.ts';
 
 /** Is the dataset natively encrypted (read where the `encryption` property exists)? */
 export const isEncrypted = (d: DatasetInfo) => !!d.props.encryption && d.props.encryption !== 'off';
 
-/** Newest source snapshot (by createtxg) whose GUID is on the target dataset, excluding `exclude`. */
+/** Newest source snapshot (by createtxg) whose GUID is on the target dataset, other than `exclude` (this run's). */
 export function newestCommonSnapshot(src: SnapshotInfo[], tgt: SnapshotInfo[], exclude?: string): SnapshotInfo | null {
-  const guids = new Set(tgt.map((s) => s.guid));
-  let best: SnapshotInfo | null = null;
-  for (const s of src) {
-    if (s.name === exclude) continue;
-    if (guids.has(s.guid) && (!best || s.createtxg > best.createtxg)) best = s;
-  }
-  return best;
+  return newestCommon(exclude === undefined ? src : src.filter((s) => s.name !== exclude), tgt.map((s) => s.guid));
 }
 
 /** Target snapshots created after the target's copy of `base` (by createtxg). */

@@ -39,13 +39,16 @@ export interface PrunePlan {
   keep: KeptSnapshot[];
 }
 
-const txg = (s: PruneSnapshot): bigint => BigInt(s.createtxg);
+const txg = (s: Pick<PruneSnapshot, 'createtxg'>): bigint => BigInt(s.createtxg);
 const newestFirst = (a: PruneSnapshot, b: PruneSnapshot) => (txg(a) > txg(b) ? -1 : txg(a) < txg(b) ? 1 : 0);
 
-/** The newest snapshot (by createtxg) whose GUID is also on the other side, or null. */
-export function newestCommon(snapshots: PruneSnapshot[], otherSideGuids: Iterable<string>): PruneSnapshot | null {
+/**
+ * The newest snapshot (by createtxg) whose GUID is also on the other side, or null: the incremental
+ * base of a backup (backup-plan.ts) and the snapshot prune never destroys.
+ */
+export function newestCommon<T extends Pick<PruneSnapshot, 'guid' | 'createtxg'>>(snapshots: T[], otherSideGuids: Iterable<string>): T | null {
   const other = new Set(otherSideGuids);
-  let best: PruneSnapshot | null = null;
+  let best: T | null = null;
   for (const s of snapshots) if (other.has(s.guid) && (!best || txg(s) > txg(best))) best = s;
   return best;
 }

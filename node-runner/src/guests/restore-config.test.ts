@@ -2,8 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   checkManifestMetadata, jailParamsFromMetadata, vmNicSettingsFromMetadata, VM_BHYVE_NAME,
-} from '../../node-runner/src/guests/restore-config.ts';
-import { formatJailBlock, parseJailConf } from '../../node-runner/src/guests/jailconf.ts';
+} from './restore-config.ts';
+import { formatJailBlock, parseJailConf } from './jailconf.ts';
 
 describe('jailParamsFromMetadata', () => {
   it('keeps the allow-listed settings and network, drops commands, fstab, paths and anything unknown', () => {

@@ -1,6 +1,6 @@
 // Which Host headers the Node entry answers (DNS rebinding), as table tests.
 import { describe, expect, it } from 'vitest';
-import { allowedHosts, hostAllowed, normalizeHost } from '../../functions/src/host-check.ts';
+import { allowedHosts, hostAllowed, normalizeHost } from './host-check.ts';
 
 describe('normalizeHost', () => {
   it.each([

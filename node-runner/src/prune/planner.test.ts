@@ -1,6 +1,6 @@
 // Prune planner: table-driven cases plus a seeded property test (no extra dependency).
 import { describe, expect, it } from 'vitest';
-import { planPrune, type PruneInput, type PruneSnapshot } from '../../node-runner/src/prune/index.ts';
+import { planPrune, type PruneInput, type PruneSnapshot } from './index.ts';
 
 const J = 7;
 let txg = 100;

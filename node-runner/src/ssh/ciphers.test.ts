@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cpuHasAes } from '../../node-runner/src/ssh/ciphers.ts';
+import { cpuHasAes } from './ciphers.ts';
 
 describe('cpuHasAes', () => {
   it.each([
