@@ -1,0 +1,176 @@
+// Table tests of the schedule preview. The clock is pinned (only Date is faked, no timers) and every
+// preview names its zone, so the next run times are exact under any TZ of the machine.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+
+import { browserZone, describe as describeCron, isValidZone, preview, zones, type SchedulePreview } from './cron';
+
+describe('isValidZone', () => {
+  it.each([
+    ['UTC', true],
+    ['utc', true],
+    ['Etc/UTC', true],
+    ['Europe/Berlin', true],
+    ['America/New_York', true],
+    ['Asia/Kolkata', true],
+    ['Etc/GMT+5', true],
+    ['Mars/Olympus', false],
+    ['Europe/Berln', false],
+    ['', false],
+    ['not a zone', false],
+  ])('%s → %s', (zone, want) => {
+    expect(isValidZone(zone)).toBe(want);
+  });
+});
+
+describe('describe', () => {
+  it.each([
+    // time of day
+    ['* * * * *', 'Every minute'],
+    ['*/15 * * * *', 'Every 15 minutes'],
+    ['0 * * * *', 'Every hour'],
+    ['30 * * * *', 'Every hour at minute 30'],
+    ['15 */6 * * *', 'Every 6 hours at minute 15'],
+    ['0 3 * * *', 'At 03:00 every day'],
+    ['5 0 * * *', 'At 00:05 every day'],
+    ['30 1,13 * * *', 'At 01:30, 13:30 every day'],
+    ['0 9-17 * * *', 'At minute 0 of every hour from 09:00 to 17:59 every day'],
+    ['  0   3 * * *  ', 'At 03:00 every day'],
+    // day of week
+    ['0 3 * * 1-5', 'At 03:00 on weekdays'],
+    ['0 3 * * MON-FRI', 'At 03:00 on weekdays'],
+    ['0 3 * * 0,6', 'At 03:00 on weekends'],
+    ['0 3 * * 6,0', 'At 03:00 on weekends'],
+    ['0 3 * * Sat,Sun', 'At 03:00 on weekends'],
+    ['0 3 * * 0', 'At 03:00 on Sunday'],
+    ['0 3 * * 7', 'At 03:00 on Sunday'],
+    ['0 3 * * 1,3,5', 'At 03:00 on Monday, Wednesday, Friday'],
+    ['0 3 * * mon,WED', 'At 03:00 on Monday, Wednesday'],
+    ['0 3 * * 2-4', 'At 03:00 Tuesday to Thursday'],
+    ['0 3 * * fri-sun', 'At 03:00 Friday to Sunday'],
+    ['0 9-17 * * 1-5', 'At minute 0 of every hour from 09:00 to 17:59 on weekdays'],
+    ['0 * * * 1-5', 'Every hour on weekdays'],
+    ['*/5 * * * 0,6', 'Every 5 minutes on weekends'],
+    // day of month and month
+    ['0 3 1 * *', 'At 03:00 on day 1 of the month'],
+    ['0 3 1,15 * *', 'At 03:00 on days 1,15 of the month'],
+    ['* * 1 * *', 'Every minute on day 1 of the month'],
+    ['0 3 * 6 *', 'At 03:00 in June'],
+    ['0 3 * 12 *', 'At 03:00 in December'],
+    ['0 3 1 1 *', 'At 03:00 on day 1 of the month in January'],
+    ['0 3 * 1-3 *', 'At 03:00 in months 1-3'],
+    ['0 0 13 * 5', 'At 00:00 on day 13 of the month or on Friday'], // cron ORs the two day fields
+    // fallbacks: not five fields → the pattern itself; an unusual time → "Cron: <pattern>"
+    ['', ''],
+    ['0 3 * *', '0 3 * *'],
+    ['0 0 3 * * *', '0 0 3 * * *'],
+    ['@daily', '@daily'],
+    ['0-30 * * * *', 'Cron: 0-30 * * * *'],
+    ['0,30 * * * *', 'Cron: 0,30 * * * *'],
+    ['*/5 9 * * *', 'Cron: */5 9 * * *'],
+    ['* 3 * * *', 'Cron: * 3 * * *'],
+    ['0 9-17/2 * * *', 'Cron: 0 9-17/2 * * *'],
+    ['0 3,x * * *', 'Cron: 0 3,x * * *'],
+  ])('%j → %j', (pattern, want) => {
+    expect(describeCron(pattern)).toBe(want);
+  });
+});
+
+const NOW = '2026-11-28T10:15:00Z'; // a Saturday
+
+describe('preview', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date(NOW));
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  const ok = (description: string, next: string[]): SchedulePreview => ({ error: null, description, next });
+  const bad = (error: string): SchedulePreview => ({ error, description: '', next: [] });
+
+  it.each<[string, string, number | undefined, SchedulePreview]>([
+    ['0 3 * * *', 'UTC', undefined, ok('At 03:00 every day', ['29 Nov 2026 03:00 UTC', '30 Nov 2026 03:00 UTC', '1 Dec 2026 03:00 UTC'])],
+    ['0 3 * * *', '', undefined, ok('At 03:00 every day', ['29 Nov 2026 03:00 UTC', '30 Nov 2026 03:00 UTC', '1 Dec 2026 03:00 UTC'])],
+    ['  0 3 * * *  ', '   ', undefined, ok('At 03:00 every day', ['29 Nov 2026 03:00 UTC', '30 Nov 2026 03:00 UTC', '1 Dec 2026 03:00 UTC'])],
+    ['0 3 * * *', ' Europe/Berlin ', undefined, ok('At 03:00 every day', ['29 Nov 2026 03:00 CET', '30 Nov 2026 03:00 CET', '1 Dec 2026 03:00 CET'])],
+    // 10:15 UTC is 15:45 in Kolkata (+5:30): today's 03:00 has passed
+    ['0 3 * * *', 'Asia/Kolkata', 2, ok('At 03:00 every day', ['29 Nov 2026 03:00 GMT+5:30', '30 Nov 2026 03:00 GMT+5:30'])],
+    // 10:15 UTC is 05:15 in New York, a Saturday: the next weekday is Monday
+    ['0 9 * * 1-5', 'America/New_York', undefined, ok('At 09:00 on weekdays', ['30 Nov 2026 09:00 GMT-5', '1 Dec 2026 09:00 GMT-5', '2 Dec 2026 09:00 GMT-5'])],
+    ['*/15 * * * *', 'UTC', 1, ok('Every 15 minutes', ['28 Nov 2026 10:30 UTC'])], // strictly after now
+    ['*/15 * * * *', 'UTC', 4, ok('Every 15 minutes', ['28 Nov 2026 10:30 UTC', '28 Nov 2026 10:45 UTC', '28 Nov 2026 11:00 UTC', '28 Nov 2026 11:15 UTC'])],
+    ['0 */6 * * *', 'UTC', undefined, ok('Every 6 hours at minute 0', ['28 Nov 2026 12:00 UTC', '28 Nov 2026 18:00 UTC', '29 Nov 2026 00:00 UTC'])],
+    ['0 2 1 * *', 'UTC', undefined, ok('At 02:00 on day 1 of the month', ['1 Dec 2026 02:00 UTC', '1 Jan 2027 02:00 UTC', '1 Feb 2027 02:00 UTC'])],
+    // day of month OR day of week, as the description says
+    [
+      '0 0 13 * 5',
+      'UTC',
+      5,
+      ok('At 00:00 on day 13 of the month or on Friday', ['4 Dec 2026 00:00 UTC', '11 Dec 2026 00:00 UTC', '13 Dec 2026 00:00 UTC', '18 Dec 2026 00:00 UTC', '25 Dec 2026 00:00 UTC']),
+    ],
+    ['0 0 29 2 *', 'UTC', 1, ok('At 00:00 on day 29 of the month in February', ['29 Feb 2028 00:00 UTC'])],
+  ])('%j in %j (count %s)', (pattern, zone, count, want) => {
+    expect(count === undefined ? preview(pattern, zone) : preview(pattern, zone, count)).toEqual(want);
+  });
+
+  it.each<[string, string, SchedulePreview]>([
+    ['', 'UTC', { error: null, description: 'Manual only (no schedule)', next: [] }],
+    ['   ', 'Mars/Olympus', { error: null, description: 'Manual only (no schedule)', next: [] }],
+    ['0 3 * *', 'UTC', bad('Use 5 fields: minute hour day-of-month month day-of-week')],
+    ['0 0 3 * * *', 'UTC', bad('Use 5 fields: minute hour day-of-month month day-of-week')],
+    ['@daily', 'UTC', bad('Use 5 fields: minute hour day-of-month month day-of-week')],
+    ['0 3 * * *', 'Mars/Olympus', bad('Unknown time zone "Mars/Olympus"')],
+    ['0 3 * * *', '  Europe/Berln ', bad('Unknown time zone "Europe/Berln"')],
+    ['61 * * * *', 'UTC', bad('Invalid schedule: Invalid value for minute: 61')],
+    ['0 24 * * *', 'UTC', bad('Invalid schedule: Invalid value for hour: 24')],
+    ['0 3 * * 8', 'UTC', bad('Invalid schedule: Invalid value for dayOfWeek: 8')],
+    ['*/0 * * * *', 'UTC', bad('Invalid schedule: Syntax error, illegal stepping: 0')],
+    ['5-1 * * * *', 'UTC', bad("Invalid schedule: From value is larger than to value: '5-1'")],
+    ['a b c d e', 'UTC', bad('Invalid schedule: configuration entry 1 (a) contains illegal characters.')],
+    [
+      '0 0 30 2 *',
+      'UTC',
+      { error: 'This schedule never runs (impossible date)', description: 'At 00:00 on day 30 of the month in February', next: [] },
+    ],
+  ])('%j in %j → error', (pattern, zone, want) => {
+    expect(preview(pattern, zone)).toEqual(want);
+  });
+
+  describe('across daylight-saving changes in Europe/Berlin', () => {
+    it('moves a run in the spring-forward gap to 03:00 CEST', () => {
+      vi.setSystemTime(new Date('2026-03-28T12:00:00Z'));
+      expect(preview('30 2 * * *', 'Europe/Berlin')).toEqual(
+        ok('At 02:30 every day', ['29 Mar 2026 03:00 CEST', '30 Mar 2026 02:30 CEST', '31 Mar 2026 02:30 CEST']),
+      );
+    });
+
+    it('runs once on the fall-back day, at the first 02:30', () => {
+      vi.setSystemTime(new Date('2026-10-24T12:00:00Z'));
+      expect(preview('30 2 * * *', 'Europe/Berlin')).toEqual(
+        ok('At 02:30 every day', ['25 Oct 2026 02:30 CEST', '26 Oct 2026 02:30 CET', '27 Oct 2026 02:30 CET']),
+      );
+    });
+  });
+});
+
+describe('browserZone', () => {
+  it('is a valid IANA zone: the runtime zone, or UTC', () => {
+    const zone = browserZone();
+    expect(isValidZone(zone)).toBe(true);
+    expect(zone).toBe(Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC');
+  });
+});
+
+describe('zones', () => {
+  it('lists UTC first, once, then the runtime zones, all valid', () => {
+    const list = zones();
+    expect(list[0]).toBe('UTC');
+    expect(list.filter((z) => z === 'UTC')).toHaveLength(1);
+    expect(list.length).toBeGreaterThan(100);
+    expect(list).toContain('Europe/Berlin');
+    expect(list).toContain('America/New_York');
+    expect(new Set(list).size).toBe(list.length);
+    expect(list.filter((z) => !isValidZone(z))).toEqual([]);
+  });
+});
