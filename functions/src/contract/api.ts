@@ -138,6 +138,25 @@ export const Generations = z.array(z.object({
   })),
 }));
 
+// ---- what a target holds (the catalog; GET /targets/{id}/datasets) ----
+export const CatalogItem = z.object({
+  /** The target dataset of the newest generation. */
+  dataset: z.string(),
+  jobId: z.number().int().nullable(),
+  /** The source path it is a backup of (null: not laid out by a job). */
+  source: z.string().nullable(),
+  /** The guest metadata recorded with it (a jail or VM), as read from the target: untrusted. */
+  guest: z.record(z.string(), z.unknown()).nullable(),
+  suggestedDestination: z.string().nullable(),
+  generations: z.array(z.object({
+    generation: z.number().int(),
+    dataset: z.string(),
+    snapshots: z.array(z.object({
+      name: z.string(), guid: z.string(), createdAt: iso, usedBytes: z.number(), referencedBytes: z.number(), dataset: z.string(),
+    })),
+  })),
+});
+
 // ---- OOB restores ----
 export const OobRestore = z.object({
   targetId: id,

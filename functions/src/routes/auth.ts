@@ -7,7 +7,7 @@ import type { DB } from '../db/types.ts';
 import { ApiToken, ApiTokenCreate, ApiTokenCreated, IdParam, Login, Ok, SessionInfo, SetPassword, list } from '../contract/api.ts';
 import { SESSION_COOKIE, authenticate, checkSameOrigin, checkSessionWrite, csrfTokenFor } from '../lib/auth.ts';
 import { ApiError, invalid, notFound } from '../lib/errors.ts';
-import { type App, type Ctx, errors, iso, json, jsonBody, now, ok } from '../lib/http.ts';
+import { type App, type Ctx, errors, iso, jsonBody, now, ok } from '../lib/http.ts';
 import { createPasswordHasher, type PasswordHasher } from '../lib/password.ts';
 import { randomToken, sha256Hex } from '../lib/tokens.ts';
 
@@ -131,7 +131,7 @@ export function registerAuth(app: App) {
     setCookie(c, SESSION_COOKIE, token, {
       httpOnly: true, sameSite: 'Strict', secure: isHttps(c), path: '/', maxAge: Math.floor(config.sessionTtlMs / 1000),
     });
-    return json(c, { authenticated: true, method: 'session', csrfToken: await csrfTokenFor(token), expiresAt: iso(expiresAt), passwordSet: true });
+    return c.json({ authenticated: true, method: 'session' as const, csrfToken: await csrfTokenFor(token), expiresAt: iso(expiresAt), passwordSet: true }, 200);
   });
 
   app.openapi(createRoute({
@@ -148,7 +148,7 @@ export function registerAuth(app: App) {
       await c.var.deps.db.delete(sessions).where(eq(sessions.tokenHash, await sha256Hex(cookie)));
     }
     deleteCookie(c, SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'Strict', secure: isHttps(c) });
-    return json(c, { ok: true });
+    return c.json({ ok: true }, 200);
   });
 
   app.openapi(createRoute({
@@ -158,10 +158,10 @@ export function registerAuth(app: App) {
   }), async (c) => {
     let p = null;
     try { p = await authenticate(c); } catch (e) { if (!(e instanceof ApiError)) throw e; }
-    return json(c, {
+    return c.json({
       authenticated: !!p, method: p?.kind ?? null, csrfToken: p?.kind === 'session' ? p.csrfToken : null,
       expiresAt: p?.kind === 'session' ? iso(p.expiresAt) : null, passwordSet: await passwordSet(c.var.deps.db),
-    });
+    }, 200);
   });
 
   app.openapi(createRoute({
@@ -186,12 +186,12 @@ export function registerAuth(app: App) {
         .onConflictDoUpdate({ target: adminCredentials.id, set: { passwordHash, updatedAt: at } }),
       p.kind === 'session' ? db.delete(sessions).where(ne(sessions.id, p.sessionId)) : db.delete(sessions),
     ]);
-    return json(c, { ok: true });
+    return c.json({ ok: true }, 200);
   });
 
   app.openapi(createRoute({ method: 'get', path: '/auth/tokens', tags, responses: { 200: ok(list(ApiToken)), ...errors } }), async (c) => {
     const rows = await c.var.deps.db.select().from(apiTokens).orderBy(asc(apiTokens.id));
-    return json(c, { items: rows.map(tokenView), nextCursor: null });
+    return c.json({ items: rows.map(tokenView), nextCursor: null }, 200);
   });
 
   app.openapi(createRoute({
@@ -208,7 +208,7 @@ export function registerAuth(app: App) {
     const [row] = await c.var.deps.db.insert(apiTokens).values({
       name, scope, expiresAt, parentId: p.kind === 'api-token' ? p.tokenId : null, tokenHash: await sha256Hex(token), createdAt: at,
     }).returning();
-    return json(c, { ...tokenView(row), token }, 201);
+    return c.json({ ...tokenView(row), token }, 201);
   });
 
   app.openapi(createRoute({
@@ -223,10 +223,10 @@ export function registerAuth(app: App) {
     await db.run(sql`WITH RECURSIVE made(id) AS (SELECT id FROM api_tokens WHERE parent_id = ${id} UNION SELECT t.id FROM api_tokens t JOIN made ON t.parent_id = made.id)
       UPDATE api_tokens SET revoked_at = ${at} WHERE revoked_at IS NULL AND id IN (SELECT id FROM made)`);
     const [row] = await db.update(apiTokens).set({ revokedAt: at }).where(and(eq(apiTokens.id, id), isNull(apiTokens.revokedAt))).returning();
-    if (row) return json(c, tokenView(row));
+    if (row) return c.json(tokenView(row), 200);
     const [cur] = await db.select().from(apiTokens).where(eq(apiTokens.id, id));
     if (!cur) throw notFound(`API token ${id}`);
-    return json(c, tokenView(cur));
+    return c.json(tokenView(cur), 200);
   });
 }
 

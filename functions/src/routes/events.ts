@@ -4,7 +4,7 @@ import { and, asc, desc, eq, like, lt, or, type SQL } from 'drizzle-orm';
 import { eventLogs, events } from '../db/schema.ts';
 import { Event, EventQuery, IdParam, list } from '../contract/api.ts';
 import { ApiError, notFound } from '../lib/errors.ts';
-import { type App, errors, iso, json, now, ok } from '../lib/http.ts';
+import { type App, errors, iso, now, ok } from '../lib/http.ts';
 import { sweepExpiredLeases } from '../services/queue.ts';
 import { eventView } from '../services/views.ts';
 
@@ -28,14 +28,14 @@ export function registerEvents(app: App) {
     }
     const rows = await db.select().from(events).where(and(...where)).orderBy(desc(events.id)).limit(qy.limit + 1);
     const page = rows.slice(0, qy.limit);
-    return json(c, { items: page.map(eventView), nextCursor: rows.length > qy.limit ? page[page.length - 1].id : null });
+    return c.json({ items: page.map(eventView), nextCursor: rows.length > qy.limit ? page[page.length - 1].id : null }, 200);
   });
 
   app.openapi(createRoute({ method: 'get', path: '/events/{id}', tags, request: { params: IdParam }, responses: { 200: ok(Event), ...errors } }), async (c) => {
     await sweepExpiredLeases(c.var.deps.db, now(c));
     const [e] = await c.var.deps.db.select().from(events).where(eq(events.id, c.req.valid('param').id));
     if (!e) throw notFound(`event ${c.req.valid('param').id}`);
-    return json(c, eventView(e));
+    return c.json(eventView(e), 200);
   });
 
   app.openapi(createRoute({ method: 'get', path: '/events/{id}/log', tags, request: { params: IdParam }, responses: { 200: ok(z.object({ items: z.array(z.object({ ts: z.string(), level: z.string(), message: z.string() })) })), ...errors } }), async (c) => {
@@ -44,7 +44,7 @@ export function registerEvents(app: App) {
     const [e] = await db.select({ id: events.id }).from(events).where(eq(events.id, id));
     if (!e) throw notFound(`event ${id}`);
     const rows = await db.select().from(eventLogs).where(eq(eventLogs.eventId, id)).orderBy(asc(eventLogs.id)).limit(5000);
-    return json(c, { items: rows.map((r) => ({ ts: iso(r.ts), level: r.level, message: r.message })) });
+    return c.json({ items: rows.map((r) => ({ ts: iso(r.ts)!, level: r.level, message: r.message })) }, 200);
   });
 
   app.openapi(createRoute({ method: 'post', path: '/events/{id}/cancel', tags, request: { params: IdParam }, responses: { 200: ok(Event), ...errors } }), async (c) => {
@@ -54,10 +54,10 @@ export function registerEvents(app: App) {
     // Queued work is cancelled at once; running work is asked to stop and its runner finishes it as cancelled.
     const [queued] = await db.update(events).set({ status: 'cancelled', finishedAt: at, cancelRequested: true, error: 'cancelled before it started' })
       .where(and(eq(events.id, id), eq(events.status, 'queued'))).returning();
-    if (queued) return json(c, eventView(queued));
+    if (queued) return c.json(eventView(queued), 200);
     const [running] = await db.update(events).set({ cancelRequested: true })
       .where(and(eq(events.id, id), eq(events.status, 'running'))).returning();
-    if (running) return json(c, eventView(running));
+    if (running) return c.json(eventView(running), 200);
     const [e] = await db.select({ status: events.status }).from(events).where(eq(events.id, id));
     if (!e) throw notFound(`event ${id}`);
     throw new ApiError('conflict', `the event is already ${e.status}`);

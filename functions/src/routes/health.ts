@@ -2,12 +2,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { sql } from 'drizzle-orm';
 import { events, jobs, nodes } from '../db/schema.ts';
-import { type App, json, now, ok } from '../lib/http.ts';
+import { type App, now, ok } from '../lib/http.ts';
 
 export function registerHealth(app: App) {
   app.openapi(createRoute({ method: 'get', path: '/health', tags: ['system'], responses: { 200: ok(z.object({ ok: z.boolean(), time: z.string(), defaultTimezone: z.string() })) } }), async (c) => {
     await c.var.deps.db.run(sql`SELECT 1`);
-    return json(c, { ok: true, time: new Date(now(c)).toISOString(), defaultTimezone: c.var.deps.config.defaultTimezone });
+    return c.json({ ok: true, time: new Date(now(c)).toISOString(), defaultTimezone: c.var.deps.config.defaultTimezone }, 200);
   });
 }
 
@@ -25,6 +25,6 @@ export function registerMetrics(app: App) {
       '# HELP lifeboat_node_last_seen_seconds Last contact of each node (unix time).', '# TYPE lifeboat_node_last_seen_seconds gauge',
       ...nodeRows.map((n) => `lifeboat_node_last_seen_seconds{node="${n.name.replace(/["\\\n]/g, '_')}"} ${((n.lastSeenAt ?? 0) / 1000).toFixed(0)}`),
     ];
-    return c.text(lines.join('\n') + '\n', 200, { 'content-type': 'text/plain; version=0.0.4' }) as any;
+    return c.text(lines.join('\n') + '\n', 200, { 'content-type': 'text/plain; version=0.0.4' });
   });
 }

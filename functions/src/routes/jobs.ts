@@ -5,7 +5,7 @@ import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import { catalogDatasets, catalogSnapshots, events, generations, jobs, targets } from '../db/schema.ts';
 import { Accepted, Generations, IdParam, Job, JobCreate, JobPatch, RestoreFromJob, WebhookToken, list } from '../contract/api.ts';
 import { ApiError, conflict, invalid, isUniqueViolation, notFound } from '../lib/errors.ts';
-import { type App, type Ctx, errors, iso, json, jsonBody, now, ok } from '../lib/http.ts';
+import { type App, type Ctx, errors, iso, jsonBody, now, ok } from '../lib/http.ts';
 import { bearer } from '../lib/auth.ts';
 import { digestEquals, randomToken, sha256Hex } from '../lib/tokens.ts';
 import { checkJob, type JobInput } from '../services/jobs.ts';
@@ -33,13 +33,13 @@ export async function runNow(c: Ctx, job: typeof jobs.$inferSelect, trigger: str
   if (t && !t.enabled) throw conflict(`target "${t.name}" is disabled: it takes no backups until it is enabled again`, { targetId: 'is disabled' });
   const eventId = await enqueueJobWork(db, backupEvent(job, t?.backupRoot ?? null, trigger, now(c)));
   c.var.deps.waker?.notify(job.nodeId);
-  return json(c, { eventId }, 202);
+  return c.json({ eventId }, 202);
 }
 
 export function registerJobs(app: App) {
   app.openapi(createRoute({ method: 'get', path: '/jobs', tags, responses: { 200: ok(list(Job)), ...errors } }), async (c) => {
     const rows = await c.var.deps.db.select().from(jobs).orderBy(asc(jobs.name));
-    return json(c, { items: rows.map(jobView), nextCursor: null });
+    return c.json({ items: rows.map(jobView), nextCursor: null }, 200);
   });
 
   app.openapi(createRoute({ method: 'post', path: '/jobs', tags, request: jsonBody(JobCreate), responses: { 201: ok(Job, 'Created'), ...errors } }), async (c) => {
@@ -55,11 +55,11 @@ export function registerJobs(app: App) {
     const { target: _t, node: _n, ...values } = await checkJob(db, input, at, undefined, undefined, (n) => refreshInventory(c.var.deps, n));
     const [row] = await db.insert(jobs).values({ ...values, createdAt: at, updatedAt: at }).returning().catch(saveError);
     await db.insert(generations).values({ jobId: row.id, generation: 1, reason: 'first backup', createdAt: at });
-    return json(c, jobView(row), 201);
+    return c.json(jobView(row), 201);
   });
 
   app.openapi(createRoute({ method: 'get', path: '/jobs/{id}', tags, request: { params: IdParam }, responses: { 200: ok(Job), ...errors } }), async (c) => {
-    return json(c, jobView(await loadJob(c, c.req.valid('param').id)));
+    return c.json(jobView(await loadJob(c, c.req.valid('param').id)), 200);
   });
 
   app.openapi(createRoute({ method: 'patch', path: '/jobs/{id}', tags, request: { params: IdParam, ...jsonBody(JobPatch) }, responses: { 200: ok(Job), ...errors } }), async (c) => {
@@ -76,7 +76,7 @@ export function registerJobs(app: App) {
       nextRunAt: scheduleChanged ? values.nextRunAt : cur.nextRunAt,
       updatedAt: at,
     }).where(eq(jobs.id, id)).returning().catch(saveError);
-    return json(c, jobView(row));
+    return c.json(jobView(row), 200);
   });
 
   app.openapi(createRoute({ method: 'delete', path: '/jobs/{id}', tags, request: { params: IdParam }, responses: { 200: ok(z.object({ deleted: z.boolean() })), ...errors } }), async (c) => {
@@ -89,7 +89,7 @@ export function registerJobs(app: App) {
       const [active] = await db.select({ id: events.id }).from(events).where(and(eq(events.jobId, id), inArray(events.status, [...ACTIVE_STATUSES]))).limit(1);
       throw new ApiError('busy', 'the job has work queued or running; cancel it or wait', {}, { activeEventId: active?.id ?? null });
     }
-    return json(c, { deleted: true });
+    return c.json({ deleted: true }, 200);
   });
 
   app.openapi(createRoute({ method: 'post', path: '/jobs/{id}/run', tags, request: { params: IdParam }, responses: { 202: ok(Accepted, 'Queued'), ...errors } }), async (c) => {
@@ -100,12 +100,12 @@ export function registerJobs(app: App) {
     const job = await loadJob(c, c.req.valid('param').id);
     const token = randomToken('lbw');
     await c.var.deps.db.update(jobs).set({ webhookTokenHash: await sha256Hex(token), updatedAt: now(c) }).where(eq(jobs.id, job.id));
-    return json(c, { token, url: `${c.var.deps.config.publicUrl}/api/v1/hooks/jobs/${job.id}/run` }, 201);
+    return c.json({ token, url: `${c.var.deps.config.publicUrl}/api/v1/hooks/jobs/${job.id}/run` }, 201);
   });
 
   app.openapi(createRoute({ method: 'get', path: '/jobs/{id}/generations', tags, request: { params: IdParam }, responses: { 200: ok(Generations), ...errors } }), async (c) => {
     const job = await loadJob(c, c.req.valid('param').id);
-    return json(c, await jobGenerations(c, job));
+    return c.json(await jobGenerations(c, job), 200);
   });
 
   app.openapi(createRoute({ method: 'post', path: '/jobs/{id}/restore', tags, request: { params: IdParam, ...jsonBody(RestoreFromJob) }, responses: { 202: ok(Accepted, 'Queued'), ...errors } }), async (c) => {
@@ -122,7 +122,7 @@ export function registerJobs(app: App) {
       params: { generation, snapshot: snap.name, guid: snap.guid, dataset: snap.dataset }, createdAt: now(c),
     });
     c.var.deps.waker?.notify(job.nodeId);
-    return json(c, { eventId }, 202);
+    return c.json({ eventId }, 202);
   });
 }
 

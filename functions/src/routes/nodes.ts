@@ -4,7 +4,7 @@ import { and, asc, eq, isNull } from 'drizzle-orm';
 import { events, guests, joinTokens, nodeDatasets, nodes } from '../db/schema.ts';
 import { IdParam, JoinToken, NodeDetail, NodeSummary, list } from '../contract/api.ts';
 import { notFound } from '../lib/errors.ts';
-import { type App, errors, iso, json, now, ok } from '../lib/http.ts';
+import { type App, errors, iso, now, ok } from '../lib/http.ts';
 import { randomToken, sha256Hex } from '../lib/tokens.ts';
 import { nodeView } from '../services/views.ts';
 import { refreshInventory } from '../services/inventory.ts';
@@ -14,7 +14,7 @@ const tags = ['nodes'];
 export function registerNodes(app: App) {
   app.openapi(createRoute({ method: 'get', path: '/nodes', tags, responses: { 200: ok(list(NodeSummary)), ...errors } }), async (c) => {
     const rows = await c.var.deps.db.select().from(nodes).orderBy(asc(nodes.id));
-    return json(c, { items: rows.map(nodeView), nextCursor: null });
+    return c.json({ items: rows.map(nodeView), nextCursor: null }, 200);
   });
 
   app.openapi(createRoute({
@@ -29,11 +29,11 @@ export function registerNodes(app: App) {
     if (c.req.valid('query').fresh === '1' && (await refreshInventory(c.var.deps, id))) [n] = await db.select().from(nodes).where(eq(nodes.id, id));
     const ds = await db.select().from(nodeDatasets).where(eq(nodeDatasets.nodeId, id)).orderBy(asc(nodeDatasets.name));
     const gs = await db.select().from(guests).where(eq(guests.nodeId, id)).orderBy(asc(guests.kind), asc(guests.name));
-    return json(c, {
+    return c.json({
       ...nodeView(n),
       datasets: ds.map((d) => ({ name: d.name, usedBytes: d.usedBytes, referencedBytes: d.referencedBytes, mountpoint: d.mountpoint })),
       guests: gs.map((g) => ({ kind: g.kind, id: g.guestId, name: g.name, roots: g.roots, network: g.network ?? null, running: g.running, provider: g.provider })),
-    });
+    }, 200);
   });
 
   app.openapi(createRoute({
@@ -51,7 +51,7 @@ export function registerNodes(app: App) {
     ]);
     const [n] = row ? [row] : await db.select().from(nodes).where(eq(nodes.id, id));
     if (!n) throw notFound(`node ${id}`);
-    return json(c, nodeView(n));
+    return c.json(nodeView(n), 200);
   });
 
   app.openapi(createRoute({ method: 'post', path: '/nodes/join-tokens', tags, responses: { 201: ok(JoinToken, 'Created (shown once)'), ...errors } }), async (c) => {
@@ -60,7 +60,7 @@ export function registerNodes(app: App) {
     const at = now(c);
     const expiresAt = at + config.joinTokenTtlMs;
     await db.insert(joinTokens).values({ tokenHash: await sha256Hex(token), expiresAt, createdAt: at });
-    return json(c, {
+    return c.json({
       token, expiresAt: iso(expiresAt)!,
       command: `lifeboat-runner --server ${config.publicUrl} --join-token ${token}`,
     }, 201);

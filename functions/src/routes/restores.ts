@@ -6,7 +6,7 @@ import { Accepted, OobRestore, RestorePreview } from '../contract/api.ts';
 import { conflict, invalid, isUniqueViolation } from '../lib/errors.ts';
 import { refreshInventory } from '../services/inventory.ts';
 import { catalogGuest, checkNetworkInput, inheritedMountpoint, previewGuestRestore } from '../services/restore-preview.ts';
-import { type App, type Ctx, errors, json, jsonBody, now, ok } from '../lib/http.ts';
+import { type App, type Ctx, errors, jsonBody, now, ok } from '../lib/http.ts';
 import { resolveNode } from '../services/nodes.ts';
 
 type OobBody = z.infer<typeof OobRestore>;
@@ -64,7 +64,7 @@ export function registerRestores(app: App) {
     if (key !== null && (key.length < 8 || key.length > 200)) throw invalid('Idempotency-Key', 'must be 8 to 200 characters');
     if (key) {
       const [seen] = await db.select({ id: events.id }).from(events).where(eq(events.idempotencyKey, `oob:${key}`));
-      if (seen) return json(c, { eventId: seen.id }, 202);
+      if (seen) return c.json({ eventId: seen.id }, 202);
     }
     const { t, node, ds, snap, overwrite } = await checkOobRestore(c, b, true);
     try {
@@ -79,11 +79,11 @@ export function registerRestores(app: App) {
         },
       }).returning({ id: events.id });
       c.var.deps.waker?.notify(node.id);
-      return json(c, { eventId: ev.id }, 202);
+      return c.json({ eventId: ev.id }, 202);
     } catch (err) {
       if (key && isUniqueViolation(err)) {
         const [seen] = await db.select({ id: events.id }).from(events).where(eq(events.idempotencyKey, `oob:${key}`));
-        if (seen) return json(c, { eventId: seen.id }, 202);
+        if (seen) return c.json({ eventId: seen.id }, 202);
       }
       throw err;
     }
@@ -110,6 +110,6 @@ export function registerRestores(app: App) {
         destination: b.destination, destinationPath: inheritedMountpoint(b.destination, mounts), nodeProviders: node.guestProviders ?? null,
       });
     }
-    return json(c, { destination: b.destination, replaces: exists, guest: preview }, 200);
+    return c.json({ destination: b.destination, replaces: exists, guest: preview }, 200);
   });
 }

@@ -6,7 +6,7 @@ import { Ok } from '../contract/api.ts';
 import { CatalogRequest, ClaimRequest, ClaimResponse, EventStatusRequest, EventStatusResponse, FinishRequest, InventoryRequest, JoinRequest, JoinResponse, ProgressRequest, ProgressResponse } from '../contract/runner.ts';
 import { ApiError, conflict, isUniqueViolation, notFound } from '../lib/errors.ts';
 import { requireNode } from '../lib/auth.ts';
-import { type App, type Ctx, errors, iso, json, jsonBody, now, ok } from '../lib/http.ts';
+import { type App, type Ctx, errors, iso, jsonBody, now, ok } from '../lib/http.ts';
 import { randomToken, sha256Hex } from '../lib/tokens.ts';
 import { appendLogs, sweepExpiredLeases } from '../services/queue.ts';
 import { holdClaim } from '../services/claims.ts';
@@ -36,7 +36,7 @@ export function registerRunner(app: App) {
     try {
       const [node] = await db.insert(nodes).values({ name: b.name, hostname: b.hostname ?? null, tokenHash: await sha256Hex(nodeToken), createdAt: at, lastSeenAt: at }).returning({ id: nodes.id });
       await db.update(joinTokens).set({ nodeId: node.id }).where(eq(joinTokens.id, jt.id));
-      return json(c, { nodeId: node.id, nodeToken }, 201);
+      return c.json({ nodeId: node.id, nodeToken }, 201);
     } catch (err) {
       if (isUniqueViolation(err)) throw conflict('a node with this name already exists', { name: 'is already used by another node' });
       throw err;
@@ -51,7 +51,7 @@ export function registerRunner(app: App) {
   app.openapi(createRoute({ method: 'post', path: '/runner/claim', tags, request: jsonBody(ClaimRequest), responses: { 200: ok(ClaimResponse), ...errors } }), async (c) => {
     const { max, waitMs } = c.req.valid('json');
     const { claimed, inventoryWanted } = await holdClaim(c.var.deps, { nodeId: c.var.node.id, max, waitMs, gone: () => c.req.raw.signal?.aborted === true });
-    return json(c, { events: await Promise.all(claimed.map((e) => claimPayload(c, e))), leaseMs: c.var.deps.config.leaseMs, ...(inventoryWanted ? { inventoryWanted } : {}) });
+    return c.json({ events: await Promise.all(claimed.map((e) => claimPayload(c, e))), leaseMs: c.var.deps.config.leaseMs, ...(inventoryWanted ? { inventoryWanted } : {}) }, 200);
   });
 
   // Before cleaning a leftover staging dataset the runner asks whether its event still runs.
@@ -62,7 +62,7 @@ export function registerRunner(app: App) {
     await sweepExpiredLeases(db, now(c));
     const rows = await db.select({ id: events.id, status: events.status }).from(events)
       .where(and(inArray(events.id, ids), eq(events.nodeId, c.var.node.id)));
-    return json(c, { events: rows });
+    return c.json({ events: rows }, 200);
   });
 
   app.openapi(createRoute({ method: 'post', path: '/runner/events/{id}/progress', tags, request: { params: EventIdParam, ...jsonBody(ProgressRequest) }, responses: { 200: ok(ProgressResponse), ...errors } }), async (c) => {
@@ -75,19 +75,19 @@ export function registerRunner(app: App) {
       .returning({ cancelRequested: events.cancelRequested, leaseUntil: events.leaseUntil });
     if (!row) throw await notRunning(c, id);
     if (log?.length) await appendLogs(db, id, log, at);
-    return json(c, { cancelRequested: row.cancelRequested, leaseUntil: iso(row.leaseUntil) });
+    return c.json({ cancelRequested: row.cancelRequested, leaseUntil: iso(row.leaseUntil)! }, 200);
   });
 
   app.openapi(createRoute({ method: 'post', path: '/runner/events/{id}/finish', tags, request: { params: EventIdParam, ...jsonBody(FinishRequest) }, responses: { 200: ok(Ok), ...errors } }), async (c) => {
     const { id } = c.req.valid('param');
     const ev = await finishEvent(c.var.deps.db, c.var.node.id, id, c.req.valid('json'), now(c));
     if (!ev) throw await notRunning(c, id);
-    return json(c, { ok: true });
+    return c.json({ ok: true }, 200);
   });
 
   app.openapi(createRoute({ method: 'post', path: '/runner/inventory', tags, request: jsonBody(InventoryRequest), responses: { 200: ok(Ok), ...errors } }), async (c) => {
     await recordInventory(c.var.deps.db, c.var.node.id, c.req.valid('json'), now(c));
-    return json(c, { ok: true });
+    return c.json({ ok: true }, 200);
   });
 
   app.openapi(createRoute({ method: 'post', path: '/runner/catalog', tags, request: jsonBody(CatalogRequest), responses: { 200: ok(Ok), ...errors } }), async (c) => {
@@ -98,7 +98,7 @@ export function registerRunner(app: App) {
     if (!ev || ev.targetId == null) throw new ApiError('forbidden', 'catalog reports need a running event of this node', { eventId: 'is not a running event of this node' });
     // only what this event covers, and only a browse may replace the whole catalog
     await recordScopedCatalog(db, ev, ev.targetId, b.datasets as any, b.complete && ev.kind === 'browse', now(c));
-    return json(c, { ok: true });
+    return c.json({ ok: true }, 200);
   });
 }
 

@@ -2,9 +2,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, asc, desc, eq, inArray, isNull } from 'drizzle-orm';
 import { catalogDatasets, catalogSnapshots, events, jobs, nodes, targetNodeStatus, targets } from '../db/schema.ts';
-import { Accepted, IdParam, NodeRef, Target, TargetCreate, TargetPatch, list } from '../contract/api.ts';
+import { Accepted, CatalogItem, IdParam, NodeRef, Target, TargetCreate, TargetPatch, list } from '../contract/api.ts';
 import { conflict, isUniqueViolation, notFound } from '../lib/errors.ts';
-import { type App, type Ctx, errors, json, jsonBody, now, ok } from '../lib/http.ts';
+import { type App, type Ctx, errors, jsonBody, now, ok } from '../lib/http.ts';
 import { resolveNode } from '../services/nodes.ts';
 import { targetView } from '../services/views.ts';
 import { catalogView } from '../services/catalog.ts';
@@ -30,7 +30,7 @@ const nameTaken = () => conflict('a target with this name already exists', { nam
 export function registerTargets(app: App) {
   app.openapi(createRoute({ method: 'get', path: '/targets', tags, responses: { 200: ok(list(Target)), ...errors } }), async (c) => {
     const rows = await c.var.deps.db.select().from(targets).orderBy(asc(targets.name));
-    return json(c, { items: await views(c, rows), nextCursor: null });
+    return c.json({ items: await views(c, rows), nextCursor: null }, 200);
   });
 
   app.openapi(createRoute({ method: 'post', path: '/targets', tags, request: jsonBody(TargetCreate), responses: { 201: ok(Target, 'Created'), ...errors } }), async (c) => {
@@ -42,7 +42,7 @@ export function registerTargets(app: App) {
       const [row] = await db.insert(targets).values({
         ...rest, sshPrivateKeyEnc: await secrets.seal(sshPrivateKey), createdAt: t, updatedAt: t,
       }).returning();
-      return json(c, (await views(c, [row]))[0], 201);
+      return c.json((await views(c, [row]))[0], 201);
     } catch (err) {
       if (isUniqueViolation(err)) throw nameTaken();
       throw err;
@@ -51,7 +51,7 @@ export function registerTargets(app: App) {
 
   app.openapi(createRoute({ method: 'get', path: '/targets/{id}', tags, request: { params: IdParam }, responses: { 200: ok(Target), ...errors } }), async (c) => {
     const t = await loadTarget(c, c.req.valid('param').id);
-    return json(c, (await views(c, [t]))[0]);
+    return c.json((await views(c, [t]))[0], 200);
   });
 
   app.openapi(createRoute({ method: 'patch', path: '/targets/{id}', tags, request: { params: IdParam, ...jsonBody(TargetPatch) }, responses: { 200: ok(Target), ...errors } }), async (c) => {
@@ -73,7 +73,7 @@ export function registerTargets(app: App) {
         ...(needsRevalidation ? { configRevision: cur.configRevision + 1 } : {}),
         updatedAt: now(c),
       }).where(eq(targets.id, id)).returning();
-      return json(c, (await views(c, [row]))[0]);
+      return c.json((await views(c, [row]))[0], 200);
     } catch (err) {
       if (isUniqueViolation(err)) throw nameTaken();
       throw err;
@@ -90,7 +90,7 @@ export function registerTargets(app: App) {
     // Only our records go; nothing on the target is touched. Guarded so a concurrent re-enable or new job wins.
     const [gone] = await db.delete(targets).where(and(eq(targets.id, id), eq(targets.enabled, false))).returning({ id: targets.id });
     if (!gone) throw conflict('the target changed while deleting; try again');
-    return json(c, { deleted: true });
+    return c.json({ deleted: true }, 200);
   });
 
   app.openapi(createRoute({ method: 'post', path: '/targets/{id}/validate', tags, request: { params: IdParam, body: { content: { 'application/json': { schema: NodeRef } }, required: false } }, responses: { 202: ok(Accepted, 'Queued'), ...errors } }), async (c) => {
@@ -124,15 +124,15 @@ export function registerTargets(app: App) {
       }).returning({ id: events.id }),
     ]);
     c.var.deps.waker?.notify(node.id);
-    return json(c, { eventId: ev.id }, 202);
+    return c.json({ eventId: ev.id }, 202);
   });
 
-  app.openapi(createRoute({ method: 'get', path: '/targets/{id}/datasets', tags, request: { params: IdParam }, responses: { 200: ok(z.object({ items: z.array(z.any()) })), ...errors } }), async (c) => {
+  app.openapi(createRoute({ method: 'get', path: '/targets/{id}/datasets', tags, request: { params: IdParam }, responses: { 200: ok(z.object({ items: z.array(CatalogItem) })), ...errors } }), async (c) => {
     const t = await loadTarget(c, c.req.valid('param').id);
     const db = c.var.deps.db;
     const ds = await db.select().from(catalogDatasets).where(eq(catalogDatasets.targetId, t.id)).orderBy(asc(catalogDatasets.dataset));
     const snaps = await db.select().from(catalogSnapshots).where(eq(catalogSnapshots.targetId, t.id)).orderBy(desc(catalogSnapshots.createdAt));
-    return json(c, { items: catalogView(t.backupRoot, ds, snaps, now(c)) });
+    return c.json({ items: catalogView(t.backupRoot, ds, snaps, now(c)) }, 200);
   });
 }
 
@@ -147,6 +147,6 @@ async function queueTargetWork(c: Ctx, kind: 'validate' | 'browse') {
     destination: `${t.sshUser}@${t.sshHost}:${t.backupRoot}`, createdAt: now(c),
   }).returning({ id: events.id });
   c.var.deps.waker?.notify(node.id);
-  return json(c, { eventId: ev.id }, 202);
+  return c.json({ eventId: ev.id }, 202);
 }
 

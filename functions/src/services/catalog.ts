@@ -37,7 +37,7 @@ export function suggestedRestoreDestination(source: string, at: number): string 
 
 export function catalogView(backupRoot: string, datasets: DatasetRow[], snapshots: SnapshotRow[], at: number) {
   const sourceOf = new Map(datasets.map((d) => [d.dataset, d]));
-  const items = new Map<string, { dataset: string; jobId: number | null; source: string | null; guest: unknown; gens: Map<number, { dataset: string; snapshots: SnapshotRow[] }> }>();
+  const items = new Map<string, { dataset: string; jobId: number | null; source: string | null; guest: Record<string, unknown> | null; gens: Map<number, { dataset: string; snapshots: SnapshotRow[] }> }>();
   for (const d of datasets) {
     const key = d.jobId != null && d.source ? `${d.jobId}\u0000${d.source}` : `\u0000${d.dataset}`;
     let item = items.get(key);

@@ -47,8 +47,8 @@ export function targetView(
     createBackupRoot: t.createBackupRoot, enabled: t.enabled, hostKeyFingerprint: t.hostKeyFingerprint,
     nodeStatus: allNodes.map((n) => {
       const st = byNode.get(n.id);
-      const state = !st ? 'not-validated'
-        : st.configRevision < t.configRevision ? 'config-changed'
+      const state = !st ? 'not-validated' as const
+        : st.configRevision < t.configRevision ? 'config-changed' as const
         : st.state;
       return { nodeId: n.id, nodeName: n.name, state, error: st?.error ?? null, validatedAt: iso(st?.validatedAt) };
     }),
