@@ -50,7 +50,7 @@ export async function benchThroughput() {
     const timedAsync = async (f: () => Promise<unknown>) => { const s = performance.now(); await f(); return (performance.now() - s) / 1000; };
     const target: TargetSpec = { id: 1, name: 'bench', sshHost: '127.0.0.1', sshUser: 'root', sshPort: sshd.port, sshPrivateKey: sshd.clientKey, backupRoot: `${tgt.name}/lb`, createBackupRoot: false, hostKey: null };
     target.hostKey = (await validateTarget(target, testContext().ctx)).hostKey;
-    const job = (id: number) => ({ id, name: 'bench', mode: 'dataset' as const, source: ds, recursive: false, keepLast: 0, pruneTarget: false, stopBeforeBackup: false });
+    const job = (id: number) => ({ id, name: 'bench', mode: 'dataset' as const, source: ds, recursive: false, keepLast: 0, pruneTarget: false, stopBeforeBackup: false, sendDecrypted: false });
 
     let bytes = 0;
     let noChange: { sec: number; bytes: number; conns: number } | null = null;

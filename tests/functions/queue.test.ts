@@ -66,6 +66,24 @@ describe('claims', () => {
     expect((await ctl.api('GET', `/events/${run.body.eventId}`)).body.status).toBe('running');
   });
 
+  it('each kind carries its own parameters; work whose target was deleted meanwhile is failed by the server, not handed out', async () => {
+    const job = await makeJob(ctl, targetId);
+    const run = await ctl.api('POST', `/jobs/${job.id}/run`);
+    const other = (await makeTarget(ctl, { name: 'other' })).id;
+    const browse = await ctl.api('POST', `/targets/${other}/refresh`, { nodeId: n1.id });
+    expect(browse.status).toBe(202);
+    expect((await ctl.api('PATCH', `/targets/${other}`, { enabled: false })).status).toBe(200);
+    expect((await ctl.api('DELETE', `/targets/${other}`)).status).toBe(200);
+    const got = await ctl.node(n1.token, '/runner/claim', { max: 4, waitMs: 0 });
+    expect(got.status).toBe(200);
+    expect(got.body.events).toHaveLength(1);
+    const [backup] = got.body.events;
+    expect(backup).toMatchObject({ id: run.body.eventId, kind: 'backup', target: { id: targetId }, catalogDatasets: [] });
+    expect(backup).not.toHaveProperty('params');
+    const gone = (await ctl.api('GET', `/events/${browse.body.eventId}`)).body;
+    expect(gone).toMatchObject({ status: 'failed', errorClass: 'internal', error: `target ${other} no longer exists` });
+  });
+
   it('creates due scheduled events once and advances nextRunAt; missed runs are coalesced with a note', async () => {
     ctl.clock.now = Date.parse('2026-03-01T10:30:00Z');
     const job = await makeJob(ctl, targetId, { schedule: '0 * * * *' });

@@ -250,7 +250,7 @@ describe('jail backup with Stop Before Backup (stand-in service/jls, real zfs-fu
     const t = testContext(31);
     const phases: string[] = [];
     t.onProgress = (r) => { if (phases.at(-1) !== r.phase) phases.push(r.phase); };
-    const res = await runGuestBackup({ target, job: { id: 31, name: 'www', mode: 'jail', source: 'www', recursive: false, keepLast: 0, pruneTarget: false, stopBeforeBackup: true }, generation: 1, nextGeneration: 2, forkFrom: null }, t.ctx, [p]);
+    const res = await runGuestBackup({ target, job: { id: 31, name: 'www', mode: 'jail', source: 'www', recursive: false, keepLast: 0, pruneTarget: false, stopBeforeBackup: true, sendDecrypted: false }, generation: 1, nextGeneration: 2, forkFrom: null }, t.ctx, [p]);
     expect(phases.slice(0, 5)).toEqual(['preparing', 'stopping-guest', 'snapshotting', 'starting-guest', 'transferring']);
     expect(res.datasets.map((d) => d.source).sort()).toEqual([`${pool.name}/jails/www`, `${pool.name}/jdata`]);
     // restarted: running again, under a new JID

@@ -59,7 +59,7 @@ async function journal(g: Guest): Promise<JournalLine[]> {
 }
 
 function job(id: number, source: string, o: Partial<JobSpec> = {}): JobSpec {
-  return { id, name: `job${id}`, mode: 'vm', source, recursive: true, keepLast: 0, pruneTarget: false, stopBeforeBackup: true, ...o };
+  return { id, name: `job${id}`, mode: 'vm', source, recursive: true, keepLast: 0, pruneTarget: false, stopBeforeBackup: true, sendDecrypted: false, ...o };
 }
 const params = (j: JobSpec): BackupParams => ({ target, job: j, generation: 1, nextGeneration: 2, forkFrom: null });
 const snaps = async (ds: string) => [...(await snapshotGuids(ds)).keys()].filter((n) => n.startsWith(ds + '@'));

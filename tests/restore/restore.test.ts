@@ -25,7 +25,7 @@ const MiB = 1 << 20;
 const tick = () => new Promise((r) => setTimeout(r, 1100)); // snapshot names have 1 s resolution
 
 function job(id: number, source: string, o: Partial<JobSpec> = {}): JobSpec {
-  return { id, name: `job${id}`, mode: 'dataset', source, recursive: false, keepLast: 0, pruneTarget: false, stopBeforeBackup: false, ...o };
+  return { id, name: `job${id}`, mode: 'dataset', source, recursive: false, keepLast: 0, pruneTarget: false, stopBeforeBackup: false, sendDecrypted: false, ...o };
 }
 function backupParams(j: JobSpec, o: Partial<RunBackupParams> = {}): RunBackupParams {
   return { target, job: j, generation: 1, nextGeneration: 2, forkFrom: null, ...o };

@@ -20,7 +20,7 @@ let backupRoot: string;
 const MiB = 1 << 20;
 
 function job(id: number, source: string, o: Partial<JobSpec> = {}): JobSpec {
-  return { id, name: `job${id}`, mode: 'dataset', source, recursive: false, keepLast: 0, pruneTarget: false, stopBeforeBackup: false, ...o };
+  return { id, name: `job${id}`, mode: 'dataset', source, recursive: false, keepLast: 0, pruneTarget: false, stopBeforeBackup: false, sendDecrypted: false, ...o };
 }
 function params(j: JobSpec, o: Partial<RunBackupParams> = {}): RunBackupParams {
   return { target, job: j, generation: 1, nextGeneration: 2, forkFrom: null, ...o };

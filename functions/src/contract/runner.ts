@@ -2,6 +2,7 @@
 import { FINISHED_STATUSES, PHASES } from '../../../protocol/src/events.ts';
 import { z } from '@hono/zod-openapi';
 import { datasetName, resourceName } from './fields.ts';
+import type { ClaimedEvent as RunnerClaimedEvent } from '../../../protocol/src/runner-api.ts';
 
 export const JoinRequest = z.object({
   joinToken: z.string().min(1, 'is required').max(200),
@@ -27,25 +28,42 @@ const JobSpec = z.object({
   /** false (default): encrypted datasets are sent raw (`zfs send -w`); true: sent decrypted. */
   sendDecrypted: z.boolean(),
 });
-export const ClaimedEvent = z.object({
-  id: z.number().int(),
-  kind: z.string(),
-  trigger: z.string(),
-  note: z.string().nullable(),
-  leaseUntil: z.string(),
-  target: TargetSpec.nullable(),
-  job: JobSpec.nullable(),
-  generation: z.number().int().nullable(),
-  nextGeneration: z.number().int().nullable(),
-  forkFrom: z.object({ generation: z.number().int(), snapshotGuid: z.string() }).nullable(),
-  /**
-   * Backups: the target datasets the catalog records for this target, job and `generation`. A source
-   * whose copy is listed here but gone from the target was destroyed by hand (start nextGeneration);
-   * one not listed never arrived (continue `generation` with a full send). null for other kinds.
-   */
-  catalogDatasets: z.array(z.string()).nullable(),
-  params: z.record(z.string(), z.any()).nullable(),
+const claimed = <K extends string>(kind: K) => z.object({
+  id: z.number().int(), kind: z.literal(kind), trigger: z.string(), note: z.string().nullable(), leaseUntil: z.string(), target: TargetSpec,
 });
+/** One member per kind, each with its own parameters (protocol/src/runner-api.ts, the runner's view). */
+export const ClaimedEvent = z.discriminatedUnion('kind', [
+  claimed('validate'),
+  claimed('browse'),
+  claimed('backup').extend({
+    job: JobSpec,
+    generation: z.number().int(),
+    nextGeneration: z.number().int(),
+    forkFrom: z.object({ generation: z.number().int(), snapshotGuid: z.string() }).nullable(),
+    /**
+     * The target datasets the catalog records for this target, job and `generation`. A source
+     * whose copy is listed here but gone from the target was destroyed by hand (start nextGeneration);
+     * one not listed never arrived (continue `generation` with a full send).
+     */
+    catalogDatasets: z.array(z.string()),
+  }),
+  claimed('restore').extend({
+    job: JobSpec,
+    params: z.object({ generation: z.number().int(), snapshot: z.string(), guid: z.string(), dataset: z.string() }),
+  }),
+  claimed('oob-restore').extend({
+    params: z.object({
+      dataset: z.string(), snapshotDataset: z.string(), generation: z.number().int().nullable(), snapshot: z.string(), guid: z.string(),
+      destination: z.string(), restoreNetwork: z.boolean(), overwrite: z.boolean(), guest: z.record(z.string(), z.unknown()).nullable(),
+      newGuestId: z.string().nullable(), sourceJobId: z.number().int().nullable(), network: z.record(z.string(), z.unknown()).nullable().optional(),
+    }),
+  }),
+]);
+// The schema (what the server sends and documents) and the runner's types describe the same thing.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const sameClaimedEvent: Same<z.infer<typeof ClaimedEvent>, RunnerClaimedEvent> = true;
+void sameClaimedEvent;
+
 export const ClaimResponse = z.object({
   events: z.array(ClaimedEvent), leaseMs: z.number().int(),
   /** Report the inventory now: someone is choosing among this node's datasets. */

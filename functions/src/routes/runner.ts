@@ -1,7 +1,7 @@
 // The runner side (node token): join, claim (long poll), progress, finish, inventory, catalog.
 import { createRoute } from '@hono/zod-openapi';
 import { and, eq, gt, inArray, isNull } from 'drizzle-orm';
-import { catalogDatasets, events, jobs, joinTokens, nodes, targets } from '../db/schema.ts';
+import { events, joinTokens, nodes } from '../db/schema.ts';
 import { Ok } from '../contract/api.ts';
 import { CatalogRequest, ClaimRequest, ClaimResponse, EventStatusRequest, EventStatusResponse, FinishRequest, InventoryRequest, JoinRequest, JoinResponse, ProgressRequest, ProgressResponse } from '../contract/runner.ts';
 import { ApiError, conflict, isUniqueViolation, notFound } from '../lib/errors.ts';
@@ -9,7 +9,7 @@ import { requireNode } from '../lib/auth.ts';
 import { type App, type Ctx, errors, iso, jsonBody, now, ok } from '../lib/http.ts';
 import { randomToken, sha256Hex } from '../lib/tokens.ts';
 import { appendLogs, sweepExpiredLeases } from '../services/queue.ts';
-import { holdClaim } from '../services/claims.ts';
+import { claimPayload, holdClaim } from '../services/claims.ts';
 import { recordInventory } from '../services/inventory.ts';
 import { finishEvent, recordScopedCatalog } from '../services/finish.ts';
 import { z } from '@hono/zod-openapi';
@@ -51,7 +51,8 @@ export function registerRunner(app: App) {
   app.openapi(createRoute({ method: 'post', path: '/runner/claim', tags, request: jsonBody(ClaimRequest), responses: { 200: ok(ClaimResponse), ...errors } }), async (c) => {
     const { max, waitMs } = c.req.valid('json');
     const { claimed, inventoryWanted } = await holdClaim(c.var.deps, { nodeId: c.var.node.id, max, waitMs, gone: () => c.req.raw.signal?.aborted === true });
-    return c.json({ events: await Promise.all(claimed.map((e) => claimPayload(c, e))), leaseMs: c.var.deps.config.leaseMs, ...(inventoryWanted ? { inventoryWanted } : {}) }, 200);
+    const payloads = await Promise.all(claimed.map((e) => claimPayload(c.var.deps, e, now(c))));
+    return c.json({ events: payloads.filter((p) => p !== null), leaseMs: c.var.deps.config.leaseMs, ...(inventoryWanted ? { inventoryWanted } : {}) }, 200);
   });
 
   // Before cleaning a leftover staging dataset the runner asks whether its event still runs.
@@ -108,40 +109,3 @@ async function notRunning(c: Ctx, id: number) {
   if (!e || e.nodeId !== c.var.node.id) return notFound(`event ${id}`);
   return new ApiError('conflict', `the event is ${e.status}, not running`, {}, { status: e.status });
 }
-
-/** What the runner needs to execute one claimed event. The private key is decrypted only here. */
-async function claimPayload(c: Ctx, e: typeof events.$inferSelect) {
-  const { db, secrets } = c.var.deps;
-  const [job] = e.jobId != null ? await db.select().from(jobs).where(eq(jobs.id, e.jobId)) : [];
-  const [t] = e.targetId != null ? await db.select().from(targets).where(eq(targets.id, e.targetId)) : [];
-  let generation: number | null = null, nextGeneration: number | null = null, forkFrom = null;
-  let known: string[] | null = null;
-  if (job && e.kind === 'backup') {
-    generation = job.currentGeneration;
-    nextGeneration = job.currentGeneration + 1;
-    if (job.forkFromGeneration != null && job.forkFromGuid) forkFrom = { generation: job.forkFromGeneration, snapshotGuid: job.forkFromGuid };
-    // Remember what was offered so finish can check the runner's claim about the generation it wrote.
-    await db.update(events).set({ generation, params: { ...(e.params ?? {}), generation, nextGeneration } }).where(eq(events.id, e.id));
-    // What the catalog knows of this generation on this target. Sorted here, not in SQL: an ORDER BY
-    // dataset makes SQLite walk catalog_datasets_uq (all of the target) instead of catalog_datasets_job_idx.
-    known = e.targetId == null ? [] : (await db.select({ dataset: catalogDatasets.dataset }).from(catalogDatasets)
-      .where(and(eq(catalogDatasets.jobId, job.id), eq(catalogDatasets.generation, generation), eq(catalogDatasets.targetId, e.targetId))))
-      .map((r) => r.dataset).sort();
-  }
-  if (t && e.kind === 'validate') {
-    await db.update(events).set({ params: { ...(e.params ?? {}), configRevision: t.configRevision } }).where(eq(events.id, e.id));
-  }
-  return {
-    id: e.id, kind: e.kind, trigger: e.trigger, note: e.note, leaseUntil: iso(e.leaseUntil)!,
-    target: t ? {
-      id: t.id, name: t.name, sshHost: t.sshHost, sshUser: t.sshUser, sshPort: t.sshPort,
-      sshPrivateKey: await secrets.open(t.sshPrivateKeyEnc), backupRoot: t.backupRoot, createBackupRoot: t.createBackupRoot, hostKey: t.hostKey,
-    } : null,
-    job: job ? {
-      id: job.id, name: job.name, mode: job.mode, source: job.source, recursive: job.recursive, keepLast: job.keepLast,
-      pruneTarget: job.pruneTarget, stopBeforeBackup: job.stopBeforeBackup, sendDecrypted: job.sendDecrypted,
-    } : null,
-    generation, nextGeneration, forkFrom, catalogDatasets: known, params: e.params ?? null,
-  };
-}
-

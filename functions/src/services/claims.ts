@@ -3,8 +3,10 @@
 // there is work, when the server wants a fresh inventory, or when the wait is over. Held claims
 // sleep on the waker (Node entry) or poll every claimRecheckMs.
 import { and, eq, inArray, isNull, lt, or } from 'drizzle-orm';
-import { events, nodes } from '../db/schema.ts';
-import type { AppDeps } from '../lib/http.ts';
+import type { ClaimedEvent } from '../../../protocol/src/runner-api.ts';
+import { catalogDatasets, events, jobs, nodes, targets } from '../db/schema.ts';
+import { iso, type AppDeps } from '../lib/http.ts';
+import { finishEvent } from './finish.ts';
 import { claimQueued, scheduleDue, sweepExpiredLeases } from './queue.ts';
 
 type ClaimDeps = Pick<AppDeps, 'db' | 'config' | 'waker' | 'now'>;
@@ -41,5 +43,75 @@ export async function holdClaim(deps: ClaimDeps, o: { nodeId: number; max: numbe
     const pause = Math.min(config.claimRecheckMs, deadline - at);
     if (waker) await waker.wait(nodeId, pause);
     else await new Promise((r) => setTimeout(r, pause));
+  }
+}
+
+/**
+ * What the runner needs to execute one claimed event, by kind (protocol/src/runner-api.ts). The
+ * private key is decrypted only here. An event whose target or job is gone cannot be run: it is
+ * finished as failed here (null), not handed out.
+ */
+export async function claimPayload(deps: Pick<AppDeps, 'db' | 'secrets'>, e: typeof events.$inferSelect, at: number): Promise<ClaimedEvent | null> {
+  const { db, secrets } = deps;
+  const [job] = e.jobId != null ? await db.select().from(jobs).where(eq(jobs.id, e.jobId)) : [];
+  const [t] = e.targetId != null ? await db.select().from(targets).where(eq(targets.id, e.targetId)) : [];
+  const needsJob = e.kind === 'backup' || e.kind === 'restore';
+  if (!t || (needsJob && !job)) {
+    const what = !t ? `target ${e.targetId ?? '(none)'}` : `job ${e.jobId}`;
+    await finishEvent(db, e.nodeId!, e.id, { status: 'failed', error: `${what} no longer exists`, errorClass: 'internal' }, at);
+    return null;
+  }
+  const base = {
+    id: e.id, trigger: e.trigger, note: e.note, leaseUntil: iso(e.leaseUntil)!,
+    target: {
+      id: t.id, name: t.name, sshHost: t.sshHost, sshUser: t.sshUser, sshPort: t.sshPort,
+      sshPrivateKey: await secrets.open(t.sshPrivateKeyEnc), backupRoot: t.backupRoot, createBackupRoot: t.createBackupRoot, hostKey: t.hostKey,
+    },
+  };
+  const jobSpec = job && {
+    id: job.id, name: job.name, mode: job.mode, source: job.source, recursive: job.recursive, keepLast: job.keepLast,
+    pruneTarget: job.pruneTarget, stopBeforeBackup: job.stopBeforeBackup, sendDecrypted: job.sendDecrypted,
+  };
+  const p = e.params ?? {};
+  switch (e.kind) {
+    case 'validate':
+      // what the node validated: a later edit of the target makes its result stale (finish.ts)
+      await db.update(events).set({ params: { ...p, configRevision: t.configRevision } }).where(eq(events.id, e.id));
+      return { ...base, kind: 'validate' };
+    case 'browse':
+      return { ...base, kind: 'browse' };
+    case 'backup': {
+      const generation = job!.currentGeneration;
+      const nextGeneration = generation + 1;
+      // Remember what was offered so finish can check the runner's claim about the generation it wrote.
+      await db.update(events).set({ generation, params: { ...p, generation, nextGeneration } }).where(eq(events.id, e.id));
+      // What the catalog knows of this generation on this target. Sorted here, not in SQL: an ORDER BY
+      // dataset makes SQLite walk catalog_datasets_uq (all of the target) instead of catalog_datasets_job_idx.
+      const known = (await db.select({ dataset: catalogDatasets.dataset }).from(catalogDatasets)
+        .where(and(eq(catalogDatasets.jobId, job!.id), eq(catalogDatasets.generation, generation), eq(catalogDatasets.targetId, t.id))))
+        .map((r) => r.dataset).sort();
+      const forkFrom = job!.forkFromGeneration != null && job!.forkFromGuid ? { generation: job!.forkFromGeneration, snapshotGuid: job!.forkFromGuid } : null;
+      return { ...base, kind: 'backup', job: jobSpec!, generation, nextGeneration, forkFrom, catalogDatasets: known };
+    }
+    case 'restore':
+      return {
+        ...base, kind: 'restore', job: jobSpec!,
+        params: { generation: Number(p.generation), snapshot: String(p.snapshot), guid: String(p.guid), dataset: String(p.dataset) },
+      };
+    case 'oob-restore': {
+      const obj = (v: unknown) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? v as Record<string, unknown> : null);
+      return {
+        ...base, kind: 'oob-restore',
+        params: {
+          dataset: String(p.dataset), snapshotDataset: String(p.snapshotDataset), generation: p.generation == null ? null : Number(p.generation),
+          snapshot: String(p.snapshot), guid: String(p.guid), destination: String(p.destination), restoreNetwork: p.restoreNetwork === true,
+          overwrite: p.overwrite === true, guest: obj(p.guest), newGuestId: p.newGuestId == null ? null : String(p.newGuestId),
+          sourceJobId: p.sourceJobId == null ? null : Number(p.sourceJobId), network: obj(p.network),
+        },
+      };
+    }
+    default:
+      await finishEvent(db, e.nodeId!, e.id, { status: 'failed', error: `unknown event kind ${JSON.stringify(e.kind)}`, errorClass: 'internal' }, at);
+      return null;
   }
 }

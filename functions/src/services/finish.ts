@@ -55,7 +55,7 @@ export async function applyFinish(db: DB, ev: EventRow, result: Record<string, a
     const [job] = await db.select().from(jobs).where(eq(jobs.id, ev.jobId));
     const gen = Number(result.generation);
     // The runner may only write the generation it was given or the next one it was offered.
-    if (job && Number.isInteger(gen) && (gen === job.currentGeneration || gen === (ev.params as any)?.nextGeneration)) {
+    if (job && Number.isInteger(gen) && (gen === job.currentGeneration || gen === ev.params?.nextGeneration)) {
       const stmts: any[] = [];
       if (gen !== job.currentGeneration) {
         stmts.push(db.insert(generations).values({
@@ -78,7 +78,8 @@ export async function applyFinish(db: DB, ev: EventRow, result: Record<string, a
   if (ev.kind === 'validate' && ev.targetId != null) {
     const [t] = await db.select().from(targets).where(eq(targets.id, ev.targetId));
     if (t) {
-      const revision = (ev.params as any)?.configRevision ?? t.configRevision;
+      const offered = ev.params?.configRevision;
+      const revision = typeof offered === 'number' ? offered : t.configRevision;
       await db.insert(targetNodeStatus).values({
         targetId: t.id, nodeId: ev.nodeId, state: ok ? 'ready' : 'failed', error: ok ? null : ev.error, configRevision: revision, validatedAt: at,
       }).onConflictDoUpdate({

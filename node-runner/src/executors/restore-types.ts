@@ -1,5 +1,6 @@
 // Parameter and result types of the restore executors.
 import type { SnapshotInfo } from '../zfs/index.ts';
+import type { JobRestoreParams as ClaimedJobRestore, OobRestoreParams as ClaimedOobRestore } from '../../../protocol/src/runner-api.ts';
 import type { JobSpec, TargetSpec } from './types.ts';
 
 /** Guest handling for jail/VM job restores, supplied by the caller's guest provider. */
@@ -12,46 +13,17 @@ export interface RestoreGuest {
   start?(): Promise<void>;
 }
 
-/**
- * Restore from a job, in place (kind 'restore'). From the claimed event: `target`, `job`, and from
- * `params`: `generation`, `snapshot`, `guid`, `dataset`.
- */
-export interface JobRestoreParams {
+/** A job restore (kind 'restore'): the claimed event's `target` and `job`, and its `params`. */
+export interface JobRestoreParams extends ClaimedJobRestore {
   target: TargetSpec;
   job: JobSpec;
-  /** Generation the snapshot belongs to (lifeboat:generation). */
-  generation: number;
-  /** Snapshot name after '@' (identity is `guid`; the name is only used to find the tree's children). */
-  snapshot: string;
-  /** GUID of the chosen snapshot of the job's root dataset on the target (decimal string). */
-  guid: string;
-  /** Target dataset holding the snapshot per the catalog (a hint: after a promote it may have moved; found by GUID). */
-  dataset: string;
-  /** jail/vm jobs: the guest's dataset roots and stop/start. */
+  /** jail/vm jobs: the guest's dataset roots and stop/start (set by the runner, never by the server). */
   guest?: RestoreGuest | null;
 }
 
-/** Out-of-band restore (kind 'oob-restore'). From the claimed event: `target`, and everything else from `params`. */
-export interface OobRestoreParams {
+/** Out-of-band restore (kind 'oob-restore'): the claimed event's `target`, and its `params`. */
+export interface OobRestoreParams extends ClaimedOobRestore {
   target: TargetSpec;
-  /** Catalog dataset on the target the user chose. */
-  dataset: string;
-  /** Target dataset holding the snapshot per the catalog (a hint; found by GUID). */
-  snapshotDataset: string;
-  generation: number | null;
-  snapshot: string;
-  guid: string;
-  /** Dataset path on this node. */
-  destination: string;
-  restoreNetwork: boolean;
-  /** The user's own network configuration for the guest: replaces the target's (README, "Out-of-band restores"). */
-  network?: Record<string, unknown> | null;
-  /** Replace an existing plain dataset (never a guest's). */
-  overwrite: boolean;
-  /** Guest metadata detected on the target (null for a plain dataset). */
-  guest: Record<string, unknown> | null;
-  newGuestId: number | string | null;
-  sourceJobId: number | null;
 }
 
 export interface RestoredDataset {
@@ -79,7 +51,7 @@ export interface RestoreResult {
   /** Staging / set-aside datasets of other events found beside a destination (reported, untouched). */
   leftovers: string[];
   /** Guest restores: what still has to be done by a guest provider (registration, network). */
-  guest: { metadata: Record<string, unknown>; restoreNetwork: boolean; newGuestId: number | string | null; registered: boolean } | null;
+  guest: { metadata: Record<string, unknown>; restoreNetwork: boolean; newGuestId: string | null; registered: boolean } | null;
 }
 
 // ---- inside a restore (restore.ts and its parts) ------------------------------------------------

@@ -7,21 +7,9 @@ export type { Phase } from '../../../protocol/src/events.ts';
 export { ExecError, type ErrorClass } from '../core/errors.ts';
 
 import type { TargetSpec } from '../core/target.ts';
+import type { JobSpec } from '../../../protocol/src/runner-api.ts';
 
-export type { TargetSpec };
-
-export interface JobSpec {
-  id: number;
-  name: string;
-  mode: 'dataset' | 'jail' | 'vm';
-  source: string;             // dataset (dataset mode) or guest id (jail/vm)
-  recursive: boolean;
-  keepLast: number;
-  pruneTarget: boolean;
-  stopBeforeBackup: boolean;
-  /** Send natively encrypted datasets decrypted (plaintext on the target). Default: raw (`send -w`). */
-  sendDecrypted?: boolean;
-}
+export type { JobSpec, TargetSpec };
 
 export interface ProgressReport {
   phase: Phase;

@@ -1,0 +1,93 @@
+// What the control plane hands a runner with each claimed event (POST /runner/claim): one member per
+// event kind, each with its own typed parameters, so neither half rebuilds parameters by hand. The
+// zod schema of the same shape is functions/src/contract/runner.ts (the two are checked equal at
+// compile time there); the runner imports these types only (it has no npm dependencies).
+
+/** A backup target, with its SSH key decrypted for this event only (never logged). */
+export interface TargetSpec {
+  id: number;
+  name: string;
+  sshHost: string;
+  sshUser: string;
+  sshPort: number;
+  /** PEM/OpenSSH text. */
+  sshPrivateKey: string;
+  backupRoot: string;
+  createBackupRoot: boolean;
+  /** Pinned known_hosts line(s) ("host keytype base64"); null before the first validation. */
+  hostKey: string | null;
+}
+
+export interface JobSpec {
+  id: number;
+  name: string;
+  mode: 'dataset' | 'jail' | 'vm';
+  /** A dataset (dataset mode) or a guest id (jail/vm). */
+  source: string;
+  recursive: boolean;
+  keepLast: number;
+  pruneTarget: boolean;
+  stopBeforeBackup: boolean;
+  /** false: natively encrypted datasets are sent raw (`zfs send -w`); true: sent decrypted. */
+  sendDecrypted: boolean;
+}
+
+/** After a restore from an older generation, the next backup forks a new one from that snapshot. */
+export interface ForkFrom { generation: number; snapshotGuid: string }
+
+/** A job restore: the snapshot chosen by generation and name, found on the target by GUID. */
+export interface JobRestoreParams {
+  generation: number;
+  snapshot: string;
+  guid: string;
+  /** The target dataset the catalog lists it in (a hint; the GUID decides). */
+  dataset: string;
+}
+
+/** An out-of-band restore onto any node and dataset. */
+export interface OobRestoreParams {
+  /** The catalog item chosen (its newest target dataset). */
+  dataset: string;
+  /** The target dataset holding the chosen snapshot. */
+  snapshotDataset: string;
+  generation: number | null;
+  snapshot: string;
+  guid: string;
+  destination: string;
+  restoreNetwork: boolean;
+  overwrite: boolean;
+  /** The guest metadata the catalog recorded (read from the target: untrusted). */
+  guest: Record<string, unknown> | null;
+  newGuestId: string | null;
+  sourceJobId: number | null;
+  /** The user's own network configuration (checked by the server, checked again by the runner); absent in events queued before it existed. */
+  network?: Record<string, unknown> | null;
+}
+
+interface Claimed<K extends string> {
+  id: number;
+  kind: K;
+  trigger: string;
+  note: string | null;
+  leaseUntil: string;
+  target: TargetSpec;
+}
+
+export type ClaimedEvent =
+  | Claimed<'validate'>
+  | Claimed<'browse'>
+  | (Claimed<'backup'> & {
+    job: JobSpec;
+    /** The generation the catalog calls current, and the one a fork or a fresh start writes. */
+    generation: number;
+    nextGeneration: number;
+    forkFrom: ForkFrom | null;
+    /**
+     * The target datasets the catalog records for this target, job and `generation`. A source whose
+     * copy is listed here but gone from the target was destroyed by hand (start nextGeneration); one
+     * not listed never arrived (continue `generation` with a full send).
+     */
+    catalogDatasets: string[];
+  })
+  | (Claimed<'restore'> & { job: JobSpec; params: JobRestoreParams })
+  | (Claimed<'oob-restore'> & { params: OobRestoreParams });
