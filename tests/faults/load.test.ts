@@ -25,5 +25,5 @@ describe('load', () => {
     // claim latency with nothing due: every sample was taken (the figures are printed above; the
     // 20 ms budget is bench/load.ts's, a loaded test machine must not fail the suite on it)
     expect(f.claimQuiet.samples).toBe(500);
-  }, 600_000);
+  }, 1_800_000); // the drain after the stop is bounded by progress (load-scenario.ts), not by this
 });
