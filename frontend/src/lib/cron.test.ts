@@ -48,6 +48,21 @@ describe('describe', () => {
     ['0 3 * * 2-4', 'At 03:00 Tuesday to Thursday'],
     ['0 3 * * fri-sun', 'At 03:00 Friday to Sunday'],
     ['0 9-17 * * 1-5', 'At minute 0 of every hour from 09:00 to 17:59 on weekdays'],
+    // day-of-week fields it cannot put in words are quoted, never called weekdays
+    ['0 3 * * */2', 'At 03:00 on days of the week */2'],
+    ['0 3 * * 1-5/2', 'At 03:00 on days of the week 1-5/2'],
+    ['0 3 * * 1#2', 'At 03:00 on days of the week 1#2'],
+    ['0 3 * * 5L', 'At 03:00 on days of the week 5L'],
+    ['0 3 * * 1-3,5', 'At 03:00 on days of the week 1-3,5'],
+    ['0 3 * * 8', 'At 03:00 on days of the week 8'], // not Monday: croner rejects 8
+    ['0 3 * * mon,xyz', 'At 03:00 on days of the week mon,xyz'],
+    ['0 3 * * mon-xyz', 'At 03:00 on days of the week mon-xyz'],
+    ['0 0 13 * */2', 'At 00:00 on day 13 of the month or on days of the week */2'],
+    // croner reads "?" as "*"
+    ['0 3 ? * 1', 'At 03:00 on Monday'],
+    ['0 3 1 * ?', 'At 03:00 on day 1 of the month'],
+    ['0 3 ? * ?', 'At 03:00 every day'],
+    ['0 3 ? ? mon-fri', 'At 03:00 on weekdays'],
     ['0 * * * 1-5', 'Every hour on weekdays'],
     ['*/5 * * * 0,6', 'Every 5 minutes on weekends'],
     // day of month and month
@@ -58,6 +73,12 @@ describe('describe', () => {
     ['0 3 * 12 *', 'At 03:00 in December'],
     ['0 3 1 1 *', 'At 03:00 on day 1 of the month in January'],
     ['0 3 * 1-3 *', 'At 03:00 in months 1-3'],
+    ['0 3 * jan *', 'At 03:00 in January'], // month names, any case
+    ['0 3 * FEB *', 'At 03:00 in February'],
+    ['0 3 * Dec *', 'At 03:00 in December'],
+    ['0 3 1 sep 1', 'At 03:00 on day 1 of the month in September or on Monday'],
+    ['0 3 * jan-mar *', 'At 03:00 in months jan-mar'],
+    ['0 3 * xyz *', 'At 03:00 in months xyz'],
     ['0 0 13 * 5', 'At 00:00 on day 13 of the month or on Friday'], // cron ORs the two day fields
     // fallbacks: not five fields → the pattern itself; an unusual time → "Cron: <pattern>"
     ['', ''],
@@ -109,6 +130,10 @@ describe('preview', () => {
       5,
       ok('At 00:00 on day 13 of the month or on Friday', ['4 Dec 2026 00:00 UTC', '11 Dec 2026 00:00 UTC', '13 Dec 2026 00:00 UTC', '18 Dec 2026 00:00 UTC', '25 Dec 2026 00:00 UTC']),
     ],
+    // "?" is "*": Mondays only, not "day ? of the month or Monday"
+    ['0 3 ? * 1', 'UTC', undefined, ok('At 03:00 on Monday', ['30 Nov 2026 03:00 UTC', '7 Dec 2026 03:00 UTC', '14 Dec 2026 03:00 UTC'])],
+    ['0 3 * * */2', 'UTC', 4, ok('At 03:00 on days of the week */2', ['29 Nov 2026 03:00 UTC', '1 Dec 2026 03:00 UTC', '3 Dec 2026 03:00 UTC', '5 Dec 2026 03:00 UTC'])],
+    ['0 3 1 jan *', 'UTC', 2, ok('At 03:00 on day 1 of the month in January', ['1 Jan 2027 03:00 UTC', '1 Jan 2028 03:00 UTC'])],
     ['0 0 29 2 *', 'UTC', 1, ok('At 00:00 on day 29 of the month in February', ['29 Feb 2028 00:00 UTC'])],
   ])('%j in %j (count %s)', (pattern, zone, count, want) => {
     expect(count === undefined ? preview(pattern, zone) : preview(pattern, zone, count)).toEqual(want);

@@ -29,13 +29,22 @@ describe('bytes', () => {
     [0, '0 B'],
     [1, '1 B'],
     [1023, '1023 B'],
+    [512.5, '513 B'], // whole bytes below 1 KiB
+    [0.4, '0 B'],
+    [100 / 3, '33 B'],
+    [1023.4, '1023 B'],
+    [1023.5, '1.00 KiB'], // rounds up to 1024 B: the unit is picked after rounding
     [KiB, '1.00 KiB'],
     [1536, '1.50 KiB'],
     [10 * KiB, '10.0 KiB'],
     [99.5 * KiB, '99.5 KiB'],
     [100 * KiB, '100 KiB'],
     [1023 * KiB, '1023 KiB'],
+    [10 * KiB - 1, '10.0 KiB'], // 9.999 KiB: decimals follow the rounded value, not "10.00"
+    [100 * KiB - 1, '100 KiB'], // 99.999 KiB, not "100.0"
+    [MiB - 1, '1.00 MiB'], // 1023.999 KiB, not "1024 KiB"
     [MiB, '1.00 MiB'],
+    [GiB - 1, '1.00 GiB'],
     [5.25 * GiB, '5.25 GiB'],
     [1024 ** 4, '1.00 TiB'],
     [1.5 * 1024 ** 5, '1.50 PiB'],
@@ -54,7 +63,10 @@ describe('rate', () => {
   it.each([
     [0, '0 B/s'],
     [512, '512 B/s'],
+    [100 / 3, '33 B/s'],
+    [1023.9, '1.00 KiB/s'],
     [2 * KiB, '2.00 KiB/s'],
+    [MiB - 0.5, '1.00 MiB/s'],
     [50 * MiB, '50.0 MiB/s'],
     [1.25 * GiB, '1.25 GiB/s'],
   ])('%s → %s', (n, want) => {
@@ -96,6 +108,8 @@ describe('percent', () => {
     [50, 100, 50],
     [100, 100, 100],
     [150, 100, 100], // capped
+    [-5, 100, 0], // clamped at 0
+    [-0, 100, 0],
     [1, 4, 25],
     [1, 8, 12.5],
     [0, 0, null],
@@ -106,7 +120,13 @@ describe('percent', () => {
     [50, undefined, null],
     [50, 0, null],
     [50, -10, null],
+    [0, -10, null], // a non-positive total gives null whatever the numerator
+    [-5, -10, null],
+    [0, -0, null],
     [Number.NaN, 100, null],
+    [50, Number.NaN, null],
+    [Number.POSITIVE_INFINITY, 100, null], // non-finite figures are unknown
+    [50, Number.POSITIVE_INFINITY, null],
   ])('percent(%s, %s) → %s', (done, total, want) => {
     expect(percent(done, total)).toBe(want);
   });
@@ -186,10 +206,17 @@ describe('relative', () => {
     [-89, '1 min ago'],
     [-90, '2 min ago'],
     [-3569, '59 min ago'],
+    [-3570, '1 h ago'], // 59.5 min rounds to 60: the unit is chosen after rounding
+    [-3599, '1 h ago'],
+    [3599, 'in 1 h'],
     [3600, 'in 1 h'],
     [-5399, '1 h ago'],
     [-5400, '2 h ago'],
     [-82_799, '23 h ago'],
+    [-84_599, '23 h ago'],
+    [-84_600, '1 d ago'], // 23.5 h rounds to 24
+    [-86_399, '1 d ago'],
+    [86_399, 'in 1 d'],
     [-86_400, '1 d ago'],
     [3 * 86_400, 'in 3 d'],
     [-400 * 86_400, '400 d ago'],

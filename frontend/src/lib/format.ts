@@ -3,6 +3,13 @@ import { parseTargetPath } from '$protocol/layout';
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
 
+/** A scaled size with three significant digits ("1.50", "10.0", "100"), decimals chosen after rounding. */
+function scaled(v: number): string {
+  if (Number(v.toFixed(2)) < 10) return v.toFixed(2);
+  if (Number(v.toFixed(1)) < 100) return v.toFixed(1);
+  return v.toFixed(0);
+}
+
 export function bytes(n: number | null | undefined): string {
   if (n === null || n === undefined || !Number.isFinite(n)) return '—';
   let v = Math.max(0, n);
@@ -11,7 +18,14 @@ export function bytes(n: number | null | undefined): string {
     v /= 1024;
     i++;
   }
-  return `${i === 0 ? v : v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)} ${UNITS[i]}`;
+  // Whole bytes below 1 KiB; the unit is picked after rounding, so 1023.6 B reads "1.00 KiB", not "1024 B".
+  let text = i === 0 ? String(Math.round(v)) : scaled(v);
+  if (Number(text) >= 1024 && i < UNITS.length - 1) {
+    v /= 1024;
+    i++;
+    text = scaled(v);
+  }
+  return `${text} ${UNITS[i]}`;
 }
 
 export function rate(bps: number | null | undefined): string {
@@ -30,8 +44,10 @@ export function duration(seconds: number | null | undefined): string {
 }
 
 export function percent(done: number | null | undefined, total: number | null | undefined): number | null {
-  if (!done || !total || total <= 0) return done === 0 && total ? 0 : null;
-  return Math.min(100, (done / total) * 100);
+  // Unknown or non-positive totals give no percentage, whatever the numerator; the result stays in 0..100.
+  if (done === null || done === undefined || !Number.isFinite(done)) return null;
+  if (total === null || total === undefined || !Number.isFinite(total) || total <= 0) return null;
+  return Math.min(100, Math.max(0, (done / total) * 100));
 }
 
 const fmtCache = new Map<string, Intl.DateTimeFormat>();
@@ -89,7 +105,10 @@ export function relative(value: string | null | undefined, now = Date.now()): st
   const diff = Math.round((t - now) / 1000);
   const a = Math.abs(diff);
   if (a < 2) return 'just now'; // also hides a few ms of clock difference ("in 0 s")
-  const text = a < 60 ? `${a} s` : a < 3600 ? `${Math.round(a / 60)} min` : a < 86400 ? `${Math.round(a / 3600)} h` : `${Math.round(a / 86400)} d`;
+  // The unit is chosen after rounding: 3599 s reads "1 h", not "60 min".
+  const min = Math.round(a / 60);
+  const h = Math.round(a / 3600);
+  const text = a < 60 ? `${a} s` : min < 60 ? `${min} min` : h < 24 ? `${h} h` : `${Math.round(a / 86400)} d`;
   return diff < 0 ? `${text} ago` : `in ${text}`;
 }
 
