@@ -21,7 +21,7 @@ import { parseSendEstimate } from '../zfs/parse.ts';
 import { planPrune, type PruneSnapshot } from '../prune/index.ts';
 import { readCatalog } from './browse.ts';
 import { TransferProgress } from './progress.ts';
-import { sendToTarget } from './send-pipe.ts';
+import { sendToTarget } from './stream-pipe.ts';
 import { settleInterruptedReceives } from './resume.ts';
 import { decideGeneration, isEncrypted, newerThan, newestCommonSnapshot } from './backup-plan.ts';
 import {
@@ -463,7 +463,7 @@ async function estimate(local: Zfs, caps: ZfsCapabilities, p: DatasetPlan, src: 
 }
 
 /**
- * `zfs send …` → `ssh … zfs recv -s …` (send-pipe.ts), counting into `progress`; `recvProps` are set
+ * `zfs send …` → `ssh … zfs recv -s …` (stream-pipe.ts), counting into `progress`; `recvProps` are set
  * on the received dataset by the receive itself (`recv -o`) where zfs has it.
  */
 async function transfer(session: SshSession, rcaps: ZfsCapabilities, p: DatasetPlan, recvProps: Record<string, string>, progress: TransferProgress, signal: AbortSignal, standby: ChildProcess | null): Promise<void> {

@@ -19,7 +19,7 @@ import {
   USER_PROP_EVENT, USER_PROP_GENERATION, USER_PROP_JOB, USER_PROP_SOURCE,
 } from '../zfs/index.ts';
 import { parseResumeTokenBytes } from '../zfs/parse.ts';
-import { sendToTarget } from './send-pipe.ts';
+import { sendToTarget } from './stream-pipe.ts';
 import { ExecError, type ExecContext } from './types.ts';
 
 export interface SettledReceive { dataset: string; action: 'resumed' | 'aborted'; bytes: number; detail: string }

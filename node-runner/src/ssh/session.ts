@@ -16,7 +16,7 @@ import type { ChildProcess } from 'node:child_process';
 import { ExecError, type ErrorClass } from '../core/errors.ts';
 import type { TargetSpec } from '../core/target.ts';
 import { execArgv, killChild, spawnArgv, waitExit, waitExitDrained, type CmdResult, type ExecOptions } from '../core/process.ts';
-import type { ZfsHost } from '../zfs/zfs.ts';
+import type { SpawnStdio, ZfsHost } from '../zfs/zfs.ts';
 import { cipherList } from './ciphers.ts';
 import { classifySsh, describeSshFailure } from './errors.ts';
 import { shJoin } from './quote.ts';
@@ -205,23 +205,24 @@ export class SshSession implements ZfsHost {
     return execArgv(this.commandArgs(argv), o);
   }
 
-  spawn(argv: string[], stdio: { stdin: 'pipe' | 'ignore'; stdout: 'pipe' | 'ignore' }, signal?: AbortSignal): ChildProcess {
+  spawn(argv: string[], stdio: SpawnStdio, signal?: AbortSignal): ChildProcess {
     if (this.closed) throw new ExecError('internal', 'ssh session already closed');
     return spawnArgv(this.commandArgs(argv), { signal: signal ?? this.opts.signal, stdio: [stdio.stdin, stdio.stdout, 'pipe'] });
   }
 
   /**
-   * The process that reads a spawned command's stdin: the master, since a mux client passes its
-   * descriptors to the master (send-pipe.ts counts the stream there). Null when the master is gone.
+   * The process that reads a spawned command's stdin and writes its stdout: the master, since a mux
+   * client passes its descriptors to the master (stream-pipe.ts counts the stream there). Null when
+   * the master is gone.
    */
-  streamReaderPid(): number | null {
+  streamPid(): number | null {
     const m = this.master;
     return m && m.exitCode === null && m.signalCode === null ? m.pid ?? null : null;
   }
 
   /**
    * A session that waits for one command line on its stdin and then execs it with the rest of
-   * stdin (send-pipe.ts writes `zfs recv …`, then the stream). Started ahead of a transfer so its
+   * stdin (stream-pipe.ts writes `zfs recv …`, then the stream). Started ahead of a transfer so its
    * session start (fork, login shell files) overlaps other work instead of delaying the stream.
    * /bin/sh's `read` takes stdin one byte at a time, so it never eats into the stream.
    */

@@ -1,3 +1,4 @@
+import type { Writable } from 'node:stream';
 // ZFS adapter: every command is an argument vector, run locally or on a target (ZfsHost).
 // Works on OpenZFS 2.x and zfs-fuse 0.7: numbers and GUIDs come from `zfs get -Hp` only
 // (zfs-fuse has no `list -p`; `list -o guid` prints "7.30E" there).
@@ -8,12 +9,15 @@ import { execArgv, spawnArgv, type CmdResult, type ExecOptions } from '../core/p
 import { parseCapabilities, parseGetHp, parseListH, type PropTable, type ZfsCapabilities } from './parse.ts';
 
 /** Where zfs commands run: this node, or a target over SSH. */
+/** A spawned command's stdin and stdout: a pipe to this process, nothing, or a socket handed over (stream-pipe.ts). */
+export interface SpawnStdio { stdin: 'pipe' | 'ignore'; stdout: 'pipe' | 'ignore' | Writable }
+
 export interface ZfsHost {
   /** 'local' or 'user@host:port' (for messages and capability caching). */
   readonly label: string;
   exec(argv: string[], opts?: ExecOptions): Promise<CmdResult>;
   /** Start a streaming command (stdin/stdout as requested). */
-  spawn(argv: string[], stdio: { stdin: 'pipe' | 'ignore'; stdout: 'pipe' | 'ignore' }, signal?: AbortSignal): ChildProcess;
+  spawn(argv: string[], stdio: SpawnStdio, signal?: AbortSignal): ChildProcess;
   /** Classify a failed result: transport problems keep their class, the rest is `fallback`. */
   classify(res: CmdResult, fallback: ErrorClass): ErrorClass;
 }
@@ -21,7 +25,7 @@ export interface ZfsHost {
 export class LocalHost implements ZfsHost {
   readonly label = 'local';
   exec(argv: string[], opts?: ExecOptions): Promise<CmdResult> { return execArgv(argv, opts); }
-  spawn(argv: string[], stdio: { stdin: 'pipe' | 'ignore'; stdout: 'pipe' | 'ignore' }, signal?: AbortSignal): ChildProcess {
+  spawn(argv: string[], stdio: SpawnStdio, signal?: AbortSignal): ChildProcess {
     return spawnArgv(argv, { signal, stdio: [stdio.stdin, stdio.stdout, 'pipe'] });
   }
   classify(_res: CmdResult, fallback: ErrorClass): ErrorClass { return fallback; }
