@@ -148,6 +148,13 @@ try {
   if (bundles.status !== 0) fail('the server and runner bundles (npm run build:js) failed');
 
   const zfsFuseTier = async () => {
+    // The compiler over the control plane, the runner, the protocol and the tests, then svelte-check
+    // over the UI (no error, no warning): each counts as one test. Before the UI build, which also
+    // writes frontend/.svelte-kit.
+    const tsc = await timed('type check', () => run('npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']));
+    if (tsc.status === 0) passed += 1; else fail('type check (tsc -p tsconfig.json --noEmit) failed');
+    const svelte = await timed('svelte-check', () => run('npm', ['run', 'check', '--silent', '-w', 'frontend']));
+    if (svelte.status === 0) passed += 1; else fail('svelte-check of the UI (npm run check -w frontend) failed');
     // Build the UI once so the browser suite tests what the server serves. Two vite builds at once
     // (another engineer's npm test in this tree) break each other: one at a time, under flock when present.
     const lock = join(tmp, 'frontend-build.lock');
