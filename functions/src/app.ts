@@ -55,7 +55,7 @@ export function createApp(deps: AppDeps, opts: CreateAppOptions = {}) {
   const api = new OpenAPIHono<Env>({
     defaultHook: (result) => {
       if (!result.success) {
-        const fields = fieldsOf(result.error.issues as any);
+        const fields = fieldsOf(result.error.issues);
         const [first] = Object.entries(fields);
         throw new ApiError('invalid', first ? `${first[0]}: ${first[1]}` : 'invalid request', fields);
       }

@@ -11,6 +11,7 @@ import { Hono } from 'hono';
 import { compress } from 'hono/compress';
 import { createApp } from './app.ts';
 import { ApiError, isBusy } from './lib/errors.ts';
+import type { AppDeps } from './lib/http.ts';
 import { configFromEnv } from './config.ts';
 import { openDatabase } from './db/libsql.ts';
 import { joinTokens } from './db/schema.ts';
@@ -46,9 +47,9 @@ export async function main(env = process.env) {
   const secretKey = env.LIFEBOAT_SECRET_KEY || fileSecret(dataDir, 'secret.key').value;
 
   const passwords = nodePasswordHasher();
-  const deps = {
+  const deps: AppDeps = {
     db, config, adminTokenHash: await sha256Hex(adminToken), secrets: await createSecretBox(secretKey), waker: createWaker(), passwords,
-    clientAddress: (c: any) => { try { return getConnInfo(c).remote.address; } catch { return undefined; } },
+    clientAddress: (c) => { try { return getConnInfo(c).remote.address; } catch { return undefined; } },
   };
   const seeded = await seedAdminPassword(db, env.LIFEBOAT_ADMIN_PASSWORD, passwords);
   const api = createApp(deps, {

@@ -29,7 +29,7 @@ async function build(env: WorkerEnv) {
   if (!env.LIFEBOAT_ADMIN_TOKEN || !env.LIFEBOAT_SECRET_KEY) {
     throw new Error('LIFEBOAT_ADMIN_TOKEN and LIFEBOAT_SECRET_KEY must be set as Worker secrets');
   }
-  const db = drizzle(env.DB as any, { schema }) as unknown as DB;
+  const db = drizzle(env.DB as Parameters<typeof drizzle>[0], { schema }) as unknown as DB;
   // First admin password from the LIFEBOAT_ADMIN_PASSWORD secret, only while none is stored (pure-JS scrypt here).
   if (typeof env.LIFEBOAT_ADMIN_PASSWORD === 'string') await seedAdminPassword(db, env.LIFEBOAT_ADMIN_PASSWORD);
   return createApp({
@@ -47,11 +47,11 @@ function appFor(env: WorkerEnv) {
 
 export default {
   async fetch(request: Request, env: WorkerEnv, ctx: unknown) {
-    return (await appFor(env)).fetch(request, env, ctx as any);
+    return (await appFor(env)).fetch(request, env, ctx as Parameters<Awaited<ReturnType<typeof createApp>>['fetch']>[2]);
   },
   /** Cron trigger: sweep expired leases and apply retention (the Node entry does this with timers). */
   async scheduled(_event: unknown, env: WorkerEnv) {
-    const db = drizzle(env.DB as any, { schema }) as unknown as DB;
+    const db = drizzle(env.DB as Parameters<typeof drizzle>[0], { schema }) as unknown as DB;
     const config = configFromEnv(stringEnv(env));
     await sweepExpiredLeases(db, Date.now());
     await applyRetention(db, Date.now(), config.eventsMaxAgeDays, config.eventsMaxRows);

@@ -66,7 +66,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       saveState(stateDir, state);
       log(`joined as node ${res.nodeId} ("${name}"); token stored in ${statePath(stateDir)}`);
     } catch (err) {
-      console.error(`join failed: ${err instanceof ApiRequestError ? err.body?.error?.message : (err as Error).message}`);
+      console.error(`join failed: ${err instanceof ApiRequestError ? err.serverMessage : (err as Error).message}`);
       return 1;
     }
   }

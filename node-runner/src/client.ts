@@ -1,7 +1,12 @@
 // HTTP client for the runner side of the API (node token). Retries transport failures: the server may restart.
 export class ApiRequestError extends Error {
-  constructor(readonly status: number, readonly body: any) {
-    super(`HTTP ${status}: ${body?.error?.message ?? JSON.stringify(body)}`);
+  /** The error answer's message (`{ error: { message } }`), when there is one. */
+  readonly serverMessage: string | null;
+  constructor(readonly status: number, readonly body: unknown) {
+    const m = (body as { error?: { message?: unknown } } | null)?.error?.message;
+    const serverMessage = typeof m === 'string' ? m : null;
+    super(`HTTP ${status}: ${serverMessage ?? JSON.stringify(body)}`);
+    this.serverMessage = serverMessage;
   }
 }
 

@@ -257,7 +257,7 @@ export const NodeDetail = NodeSummary.extend({
   datasets: z.array(z.object({ name: z.string(), usedBytes: z.number().nullable(), referencedBytes: z.number().nullable(), mountpoint: z.string().nullable() })),
   guests: z.array(z.object({
     kind: z.enum(['jail', 'vm']), id: z.string(), name: z.string(), roots: z.array(z.string()),
-    network: z.any().nullable(), running: z.boolean(), provider: z.string(),
+    network: z.unknown().nullable(), running: z.boolean(), provider: z.string(),
   })),
 });
 

@@ -104,7 +104,7 @@ export const CatalogDataset = z.object({
   jobId: z.number().int().nullable(),
   generation: z.number().int().nullable(),
   source: z.string().nullable(),
-  guest: z.record(z.string(), z.any()).nullable(),
+  guest: z.record(z.string(), z.unknown()).nullable(),
   snapshots: z.array(CatalogSnapshot),
 });
 
@@ -112,7 +112,7 @@ export const FinishRequest = z.object({
   status: z.enum(FINISHED_STATUSES),
   error: z.string().max(20_000).nullable().optional(),
   errorClass: z.string().max(40).nullable().optional(),
-  result: z.record(z.string(), z.any()).nullable().optional(),
+  result: z.record(z.string(), z.unknown()).nullable().optional(),
   log: z.array(LogLine).max(500).optional(),
   /** Where a run that did not succeed stopped (its last phase, which the last heartbeat may not have carried). */
   phase: Phase.nullable().optional(),
@@ -139,7 +139,7 @@ export const InventoryRequest = z.object({
   })).max(INVENTORY_MAX_DATASETS).default([]),
   guests: z.array(z.object({
     kind: z.enum(['jail', 'vm']), id: z.string().min(1).max(64), name: z.string().min(1).max(255),
-    roots: z.array(datasetName).min(1), network: z.record(z.string(), z.any()).nullable().optional(),
+    roots: z.array(datasetName).min(1), network: z.record(z.string(), z.unknown()).nullable().optional(),
     running: z.boolean(), provider: z.string().max(40),
   })).max(INVENTORY_MAX_GUESTS).default([]),
 }).strict();

@@ -29,16 +29,20 @@ export const conflict = (message: string, fields: Record<string, string> = {}, e
   new ApiError('conflict', message, fields, extra);
 
 /** Unique-constraint violations from libSQL and D1 both mention this text. */
+/** An error and its causes (driver errors wrap the SQLite one). */
+function* causes(err: unknown): Generator<{ message?: unknown; code?: unknown }> {
+  for (let e = err; e !== null && typeof e === 'object'; e = (e as { cause?: unknown }).cause) yield e as { message?: unknown; code?: unknown };
+}
+
 export function isUniqueViolation(err: unknown): boolean {
-  for (let e: any = err; e; e = e.cause) {
-    const msg = String(e.message ?? '');
-    if (msg.includes('UNIQUE constraint failed') || e.code === 'SQLITE_CONSTRAINT_UNIQUE') return true;
+  for (const e of causes(err)) {
+    if (String(e.message ?? '').includes('UNIQUE constraint failed') || e.code === 'SQLITE_CONSTRAINT_UNIQUE') return true;
   }
   return false;
 }
 
 export function isBusy(err: unknown): boolean {
-  for (let e: any = err; e; e = e.cause) {
+  for (const e of causes(err)) {
     if (e.code === 'SQLITE_BUSY' || String(e.message ?? '').includes('SQLITE_BUSY')) return true;
   }
   return false;

@@ -23,7 +23,7 @@ export function registerEvents(app: App) {
     if (qy.cursor) where.push(lt(events.id, qy.cursor));
     if (qy.q) {
       const pat = `%${qy.q.replace(/[\\%_]/g, (m) => '\\' + m)}%`;
-      const l = (col: any) => like(col, pat); // drizzle's like has no ESCAPE; \ matches literally which is harmless
+      const l = (col: Parameters<typeof like>[0]) => like(col, pat); // drizzle's like has no ESCAPE; \ matches literally which is harmless
       where.push(or(l(events.jobName), l(events.source), l(events.destination), l(events.snapshot), l(events.error), l(events.note), l(events.kind), l(events.status))!);
     }
     const rows = await db.select().from(events).where(and(...where)).orderBy(desc(events.id)).limit(qy.limit + 1);

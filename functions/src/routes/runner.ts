@@ -98,7 +98,7 @@ export function registerRunner(app: App) {
     const [ev] = await db.select().from(events).where(and(eq(events.id, b.eventId), eq(events.nodeId, c.var.node.id), eq(events.status, 'running')));
     if (!ev || ev.targetId == null) throw new ApiError('forbidden', 'catalog reports need a running event of this node', { eventId: 'is not a running event of this node' });
     // only what this event covers, and only a browse may replace the whole catalog
-    await recordScopedCatalog(db, ev, ev.targetId, b.datasets as any, b.complete && ev.kind === 'browse', now(c));
+    await recordScopedCatalog(db, ev, ev.targetId, b.datasets, b.complete && ev.kind === 'browse', now(c));
     return c.json({ ok: true }, 200);
   });
 }

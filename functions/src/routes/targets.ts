@@ -60,7 +60,7 @@ export function registerTargets(app: App) {
     const { db, secrets } = c.var.deps;
     const cur = await loadTarget(c, id);
     const { sshPrivateKey, ...rest } = body;
-    const changed = (k: keyof typeof rest) => rest[k] !== undefined && rest[k] !== (cur as any)[k];
+    const changed = (k: keyof typeof rest) => rest[k] !== undefined && rest[k] !== cur[k];
     const keyChanged = !!sshPrivateKey;
     const connectionChanged = changed('sshHost') || changed('sshPort');
     const needsRevalidation = connectionChanged || keyChanged || changed('sshUser') || changed('backupRoot') || changed('createBackupRoot');
@@ -137,8 +137,10 @@ export function registerTargets(app: App) {
 }
 
 async function queueTargetWork(c: Ctx, kind: 'validate' | 'browse') {
-  const { id } = c.req.valid('param' as never) as { id: number };
-  const body = ((c.req as any).valid('json') ?? {}) as { nodeId?: number };
+  // Ctx is the untyped context: these two routes validated `param` (IdParam) and `json` (NodeRef)
+  const valid = c.req.valid.bind(c.req) as (target: 'param' | 'json') => unknown;
+  const { id } = valid('param') as { id: number };
+  const body = (valid('json') ?? {}) as { nodeId?: number };
   const t = await loadTarget(c, id);
   const db = c.var.deps.db;
   const node = await resolveNode(db, body.nodeId);

@@ -1,6 +1,7 @@
 // The target catalog: what runners found on a target, so restore dialogs list it without SSH.
 import { jobRoot, targetPath } from '../../../protocol/src/layout.ts';
 import { and, eq, inArray } from 'drizzle-orm';
+import type { BatchItem } from 'drizzle-orm/batch';
 import { catalogDatasets, catalogSnapshots } from '../db/schema.ts';
 import type { DB } from '../db/types.ts';
 import { iso } from '../lib/http.ts';
@@ -100,7 +101,7 @@ export function scopeCatalogReport(
 /** Record what a runner found. `complete` replaces the target's whole catalog; otherwise datasets are upserted. */
 export async function recordCatalog(db: DB, targetId: number, reported: ReportedDataset[], complete: boolean, at: number) {
   const names = reported.map((d) => d.dataset);
-  const stmts: any[] = [];
+  const stmts: BatchItem<'sqlite'>[] = [];
   if (complete) {
     stmts.push(db.delete(catalogSnapshots).where(eq(catalogSnapshots.targetId, targetId)));
     stmts.push(db.delete(catalogDatasets).where(eq(catalogDatasets.targetId, targetId)));
@@ -122,5 +123,5 @@ export async function recordCatalog(db: DB, targetId: number, reported: Reported
     // 10 columns a row: 9 rows a statement stays under D1's 100 bound parameters.
     for (let i = 0; i < rows.length; i += 9) stmts.push(db.insert(catalogSnapshots).values(rows.slice(i, i + 9)));
   }
-  if (stmts.length) await db.batch(stmts as [any, ...any[]]);
+  if (stmts.length) await db.batch(stmts as [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]);
 }

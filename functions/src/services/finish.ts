@@ -1,6 +1,7 @@
 // What a finished event means for the rest of the model (jobs, generations, targets, catalog).
 import type { z } from '@hono/zod-openapi';
 import { and, eq, sql } from 'drizzle-orm';
+import type { BatchItem } from 'drizzle-orm/batch';
 import type { FinishRequest } from '../contract/runner.ts';
 import { events, generations, jobs, targetNodeStatus, targets } from '../db/schema.ts';
 import type { DB } from '../db/types.ts';
@@ -24,7 +25,7 @@ export async function finishEvent(db: DB, nodeId: number, id: number, b: z.infer
     status: b.status, finishedAt: at, leaseUntil: null, error: b.status === 'success' ? null : (b.error ?? 'failed without a message'),
     errorClass: b.status === 'success' ? null : (b.errorClass ?? null), result,
     ...(result?.snapshot ? { snapshot: String(result.snapshot) } : {}),
-    ...(Number.isInteger(result?.generation) ? { generation: result!.generation } : {}),
+    ...(Number.isInteger(result?.generation) ? { generation: result!.generation as number } : {}),
     ...(counted != null ? { bytesDone: counted } : {}),
     // A success with a count replaces the estimate shown during the transfer. Otherwise the total is
     // at least what was done (never null or 0 once bytes moved); with nothing done it stays as it was.
@@ -56,14 +57,14 @@ export async function applyFinish(db: DB, ev: EventRow, result: Record<string, a
     const gen = Number(result.generation);
     // The runner may only write the generation it was given or the next one it was offered.
     if (job && Number.isInteger(gen) && (gen === job.currentGeneration || gen === ev.params?.nextGeneration)) {
-      const stmts: any[] = [];
+      const stmts: BatchItem<'sqlite'>[] = [];
       if (gen !== job.currentGeneration) {
         stmts.push(db.insert(generations).values({
           jobId: job.id, generation: gen, reason: result.newGeneration?.reason ?? 'new generation', baseGuid: job.forkFromGuid, createdAt: at,
         }).onConflictDoNothing());
         stmts.push(db.update(jobs).set({ currentGeneration: gen, forkFromGeneration: null, forkFromGuid: null }).where(eq(jobs.id, job.id)));
       }
-      if (stmts.length) await db.batch(stmts as [any, ...any[]]);
+      if (stmts.length) await db.batch(stmts as [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]);
     }
   }
   // A restore that swapped its data in (success, or a failure that still reports its result: the

@@ -5,6 +5,7 @@
 // every slot busy) leaves the last inventory in use.
 import type { z } from '@hono/zod-openapi';
 import { eq } from 'drizzle-orm';
+import type { BatchItem } from 'drizzle-orm/batch';
 import type { InventoryRequest } from '../contract/runner.ts';
 import { guests, nodeDatasets, nodes } from '../db/schema.ts';
 import type { DB } from '../db/types.ts';
@@ -32,7 +33,7 @@ export async function refreshInventory(deps: Pick<AppDeps, 'db' | 'waker' | 'now
  * guests. Multi-row inserts are chunked under D1's 100 bound parameters per statement.
  */
 export async function recordInventory(db: DB, nodeId: number, b: z.infer<typeof InventoryRequest>, at: number): Promise<void> {
-  const stmts: any[] = [
+  const stmts: BatchItem<'sqlite'>[] = [
     db.update(nodes).set({ zfsVersion: b.zfsVersion, capabilities: b.capabilities, pools: b.pools, guestProviders: b.guestProviders ?? null, inventoryAt: at, lastSeenAt: at }).where(eq(nodes.id, nodeId)),
     db.delete(nodeDatasets).where(eq(nodeDatasets.nodeId, nodeId)),
     db.delete(guests).where(eq(guests.nodeId, nodeId)),
@@ -41,5 +42,5 @@ export async function recordInventory(db: DB, nodeId: number, b: z.infer<typeof 
   for (let i = 0; i < ds.length; i += 19) stmts.push(db.insert(nodeDatasets).values(ds.slice(i, i + 19)).onConflictDoNothing());
   const gs = b.guests.map((g) => ({ nodeId, kind: g.kind, guestId: g.id, name: g.name, roots: g.roots, network: g.network ?? null, running: g.running, provider: g.provider }));
   for (let i = 0; i < gs.length; i += 12) stmts.push(db.insert(guests).values(gs.slice(i, i + 12)).onConflictDoNothing());
-  await db.batch(stmts as [any, ...any[]]);
+  await db.batch(stmts as [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]);
 }
