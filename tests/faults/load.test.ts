@@ -1,4 +1,4 @@
-// Load, the 3-minute version of bench/load.ts (10 minutes): 200 jobs over 4 runner
+// Load, the 2-minute version of bench/load.ts (10 minutes): 200 jobs over 4 runner
 // processes (one machine, one pool each, tiny datasets), every job every minute. Asserted on the DB:
 // every minute boundary of every job ran exactly once or was coalesced into a catch-up event with a
 // note; no duplicates, no gaps, every event ended successfully. Claim latency with nothing due is
@@ -8,8 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { formatFigures, runLoad } from './load-scenario.ts';
 
 describe('load', () => {
-  it('200 jobs, 4 runners, every minute for 3 minutes: exactly once or coalesced, nothing lost', async () => {
-    const f = await runLoad({ jobs: 200, runners: 4, minutes: 3, log: (s) => console.log(`[load] ${s}`) });
+  it('200 jobs, 4 runners, every minute for 2 minutes: exactly once or coalesced, nothing lost', async () => {
+    const f = await runLoad({ jobs: 200, runners: 4, minutes: 2, log: (s) => console.log(`[load] ${s}`) });
     console.log(formatFigures(f));
     expect(f.accounts).toHaveLength(200);
     expect(f.duplicates).toBe(0);
@@ -21,7 +21,7 @@ describe('load', () => {
     const covered = f.accounts.reduce((n, a) => n + a.covered.length, 0);
     expect(covered).toBe(f.scheduledEvents + f.coalescedOccurrences);
     expect(covered - f.boundariesDue).toBeGreaterThanOrEqual(0); // (boundaries after the stop may be covered too)
-    for (const a of f.accounts) expect(a.covered.length, `job ${a.jobId}`).toBeGreaterThanOrEqual(3);
+    for (const a of f.accounts) expect(a.covered.length, `job ${a.jobId}`).toBeGreaterThanOrEqual(2);
     // claim latency with nothing due: every sample was taken (the figures are printed above; the
     // 20 ms budget is bench/load.ts's, a loaded test machine must not fail the suite on it)
     expect(f.claimQuiet.samples).toBe(500);
