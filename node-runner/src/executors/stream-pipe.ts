@@ -20,9 +20,11 @@ import { LocalHost, killChild, oneLine, spawnArgv, stderrOf, waitExitDrained } f
 import { IoMeter } from './stream-meter.ts';
 import { ExecError } from './types.ts';
 
-export interface SendPipeOptions {
+/** A stream between this node and the target; which of the two commands runs there depends on the direction. */
+export interface PipeOptions {
+  /** `zfs send …` (backup: here; restore: on the target). */
   sendArgv: string[];
-  /** Remote command, e.g. ['zfs', 'recv', target]. */
+  /** `zfs recv …` (backup: on the target; restore: here). */
   recvArgv: string[];
   session: SshSession;
   /** Called with the bytes counted since the last call (several times a second). */
@@ -30,18 +32,11 @@ export interface SendPipeOptions {
   signal: AbortSignal;
   /** Names for error messages. */
   what: { send: string; recv: string };
-  /** A session from session.spawnStandby(), already started: it gets the recv command line first. */
-  standby?: ChildProcess | null;
 }
 
-export interface ReceivePipeOptions {
-  /** Remote command, e.g. ['zfs', 'send', snapshot]. */
-  sendArgv: string[];
-  recvArgv: string[];
-  session: SshSession;
-  onBytes: (n: number) => void;
-  signal: AbortSignal;
-  what: { send: string; recv: string };
+export interface SendPipeOptions extends PipeOptions {
+  /** A session from session.spawnStandby(), already started: it gets the recv command line first. */
+  standby?: ChildProcess | null;
 }
 
 const NODE_PIPE_BUFFER = 8 << 20;
@@ -65,7 +60,7 @@ export async function sendToTarget(o: SendPipeOptions): Promise<number> {
 }
 
 /** Restore direction: the same, with `zfs send` on the target and `zfs recv` here. */
-export async function receiveFromTarget(o: ReceivePipeOptions): Promise<number> {
+export async function receiveFromTarget(o: PipeOptions): Promise<number> {
   if (o.signal.aborted) throw new ExecError('cancelled', `receive of ${o.what.send} cancelled`);
   const local = new LocalHost();
   return runPipe(o, IoMeter.open(o.session.streamPid(), 'wchar'), {
