@@ -61,7 +61,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     if (!server || !joinToken) { console.error(`not joined yet: --server and --join-token are required\n${USAGE}`); return 2; }
     const name = args.name ?? hostname();
     try {
-      const res = await new RunnerClient(server).post<{ nodeId: number; nodeToken: string }>('/runner/join', { joinToken, name, hostname: hostname() });
+      const res = await new RunnerClient(server).post('/runner/join', { joinToken, name, hostname: hostname() });
       state = { server, nodeId: res.nodeId, nodeToken: res.nodeToken, name };
       saveState(stateDir, state);
       log(`joined as node ${res.nodeId} ("${name}"); token stored in ${statePath(stateDir)}`);

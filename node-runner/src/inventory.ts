@@ -1,18 +1,20 @@
 // What this node has: ZFS version and capabilities, pools, datasets (guests come with the providers).
+import type { RunnerRoutes } from './client.ts';
 import { execArgv } from './core/process.ts';
 import { LocalHost, Zfs } from './zfs/zfs.ts';
 import { parseListH } from './zfs/parse.ts';
 import { providersFromConfig, readGuests } from './guests/index.ts';
 import type { GuestsConfig } from './guests/types.ts';
 
+/** What a node reports (POST /runner/inventory; the client checks it against the contract). */
 export interface Inventory {
   zfsVersion: string | null;
   capabilities: Record<string, boolean>;
   pools: string[];
   /** Who would register a restored guest here (server-side restore preview). */
-  guestProviders: string[];
+  guestProviders: NonNullable<RunnerRoutes['/runner/inventory']['req']['guestProviders']>;
   datasets: { name: string; usedBytes: number | null; referencedBytes: number | null; mountpoint: string | null }[];
-  guests: unknown[];
+  guests: NonNullable<RunnerRoutes['/runner/inventory']['req']['guests']>;
 }
 
 /** `onlyPools`: report just these pools (a node that shares a ZFS host with others, or tests). */

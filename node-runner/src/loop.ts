@@ -1,6 +1,6 @@
 // The claim loop: long-poll for work, run events concurrently (never two on one dataset tree),
 // report progress at least once a second, finish each event, stop cleanly on SIGTERM.
-import { ApiRequestError, type RunnerClient } from './client.ts';
+import { ApiRequestError, type RunnerClient, type RunnerRoutes } from './client.ts';
 import { dispatch, treesOf, type ClaimedEvent, type RunnerSetup } from './dispatch.ts';
 
 export type { ClaimedEvent };
@@ -37,7 +37,7 @@ export class RunnerLoop {
       }
       let events: ClaimedEvent[] = [];
       try {
-        const res = await this.client.post<{ events: ClaimedEvent[]; inventoryWanted?: boolean }>('/runner/claim', { max: free }, { signal: this.stopping.signal, retries: 0 });
+        const res = await this.client.post('/runner/claim', { max: free }, { signal: this.stopping.signal, retries: 0 });
         events = res.events;
         if (res.inventoryWanted) this.opts.onInventoryWanted?.();
       } catch (err) {
@@ -85,7 +85,7 @@ export class RunnerLoop {
       const batch = lines;
       lines = [];
       try {
-        const res = await this.client.post<{ cancelRequested: boolean }>(`/runner/events/${ev.id}/progress`, { ...latest, log: batch }, { retries: 2 });
+        const res = await this.client.post(`/runner/events/${ev.id}/progress`, { ...latest, log: batch }, { retries: 2 });
         if (res.cancelRequested && !ctl.signal.aborted) ctl.abort(new Error('cancel'));
       } catch (err) {
         if (err instanceof ApiRequestError && (err.status === 404 || err.status === 409)) {
@@ -103,13 +103,13 @@ export class RunnerLoop {
       log: (message) => { lines.push({ ts: new Date().toISOString(), level: 'info', message }); },
       signal: ctl.signal,
       eventStatus: async (ids) => {
-        const res = await this.client.post<{ events: { id: number; status: string }[] }>('/runner/events/status', { ids }, { retries: 2 });
+        const res = await this.client.post('/runner/events/status', { ids }, { retries: 2 });
         return new Map(res.events.map((e) => [e.id, e.status]));
       },
     };
     const crashAt = this.opts.crashAt;
     if (crashAt) ctx.checkpoint = (name) => { if (name === crashAt.name) crashAt.crash(name, ev.id); };
-    let finish: { status: string; error?: string; errorClass?: string; result?: unknown; phase?: string | null };
+    let finish: Omit<RunnerRoutes[`/runner/events/${number}/finish`]['req'], 'log'>;
     try {
       if (ev.note) ctx.log(ev.note);
       while (this.treeBusy(ev.id, trees) && !ctl.signal.aborted) {
@@ -126,7 +126,7 @@ export class RunnerLoop {
         finish = { status: 'cancelled', error: 'cancelled by request', errorClass: 'cancelled' };
       } else if (err instanceof GuestStartError) {
         // The data went through; the guest did not come back. Report both.
-        finish = { status: 'failed', error: err.message, errorClass: err.errorClass, result: err.result };
+        finish = { status: 'failed', error: err.message, errorClass: err.errorClass, result: { ...err.result } };
       } else if (err instanceof ExecError) {
         finish = { status: err.errorClass === 'cancelled' ? 'cancelled' : 'failed', error: err.message, errorClass: err.errorClass };
       } else {

@@ -1,173 +1,35 @@
-// API shapes (GET /api/v1/openapi.json). The server may add fields; the UI reads only these.
-export type Id = number | string;
+// API shapes, inferred from the control plane's own contract (functions/src/contract/api.ts: the
+// schemas its handlers are type-checked against and GET /api/v1/openapi.json documents), so the UI
+// and the API cannot disagree unnoticed. Type-only imports: nothing of the server reaches the bundle.
+import type { z } from '@hono/zod-openapi';
+import type * as api from '$contract/api';
+
+type Out<T extends z.ZodType> = z.infer<T>;
+
+export type Id = number;
 
 export interface Page<T> {
   items: T[];
   nextCursor: string | null;
 }
 
-export interface Node {
-  id: Id;
-  name: string;
-  lastSeenAt: string | null;
-  zfsVersion: string | null;
-  hostname?: string | null;
-  revoked?: boolean;
-}
-
-export interface Guest {
-  kind: 'jail' | 'vm';
-  id: Id;
-  name: string;
-  running: boolean;
-}
-
-export interface NodeDetail extends Node {
-  datasets: { name: string }[];
-  guests: Guest[];
-}
-
-export interface JoinToken {
-  token: string;
-  expiresAt: string;
-  command: string;
-}
-
-export type TargetState = 'ready' | 'not-validated' | 'failed' | 'config-changed';
-
-export interface TargetNodeStatus {
-  nodeId: Id;
-  state: TargetState;
-  error: string | null;
-  validatedAt: string | null;
-}
-
-export interface Target {
-  id: Id;
-  name: string;
-  sshHost: string;
-  sshUser: string;
-  sshPort: number;
-  backupRoot: string;
-  description: string;
-  createBackupRoot: boolean;
-  enabled: boolean;
-  hasPrivateKey: boolean;
-  hostKeyFingerprint: string | null;
-  nodeStatus: TargetNodeStatus[];
-}
-
-export type JobMode = 'dataset' | 'jail' | 'vm';
-
-export interface Job {
-  id: Id;
-  name: string;
-  targetId: Id;
-  nodeId: Id;
-  mode: JobMode;
-  source: string;
-  schedule: string;
-  timezone: string;
-  keepLast: number;
-  enabled: boolean;
-  pruneTarget: boolean;
-  stopBeforeBackup: boolean;
-  recursive: boolean;
-  /** false: encrypted datasets are sent raw (the target holds ciphertext only). */
-  sendDecrypted: boolean;
-  nextRunAt: string | null;
-  lastRunAt: string | null;
-  lastStatus: EventStatus | null;
-  currentGeneration?: number;
-  hasWebhookToken?: boolean;
-}
-
-export type EventStatus = 'queued' | 'running' | 'success' | 'failed' | 'interrupted' | 'cancelled';
-
-export interface LbEvent {
-  id: Id;
-  kind: string;
-  jobId: Id | null;
-  nodeId: Id | null;
-  trigger: string | null;
-  status: EventStatus;
-  phase: string | null;
-  source: string | null;
-  destination: string | null;
-  generation: number | null;
-  snapshot: string | null;
-  bytesDone: number | null;
-  bytesTotal: number | null;
-  rateBps: number | null;
-  etaSeconds: number | null;
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  error: string | null;
-  // Also served, optional here (older servers may lack them):
-  jobName?: string | null;
-  note?: string | null;
-  errorClass?: string | null;
-  cancelRequested?: boolean;
-}
-
-export interface LogLine {
-  ts: string;
-  level: string;
-  message: string;
-}
-
-export interface Snapshot {
-  name: string;
-  guid: string;
-  createdAt: string;
-  usedBytes?: number | null;
-  referencedBytes?: number | null;
-}
-
-export interface Generation {
-  generation: number;
-  current?: boolean;
-  createdAt?: string;
-  dataset?: string;
-  snapshots: Snapshot[];
-}
-
-export interface CatalogGuest {
-  kind: 'jail' | 'vm';
-  name: string;
-  id: Id;
-  pools: string[] | string | null;
-  network: unknown;
-}
-
-export interface CatalogItem {
-  dataset: string;
-  jobId: Id | null;
-  source: string | null;
-  guest: CatalogGuest | null;
-  suggestedDestination: string | null;
-  generations: Generation[];
-}
-
-export interface Accepted {
-  eventId: Id;
-}
-
-/** POST /restores/preview: what an out-of-band restore will register (functions/src/contract/api.ts RestorePreview). */
-export interface RestorePreview {
-  destination: string;
-  replaces: boolean;
-  guest: {
-    kind: 'jail' | 'vm';
-    id: string;
-    name: string;
-    sourceId: string;
-    network: 'yours' | 'backup' | 'none';
-    provider: 'manifest' | 'jail' | 'vm-bhyve' | null;
-    file: string | null;
-    text: string | null;
-    dropped: string[];
-    notes: string[];
-  } | null;
-}
+export type Node = Out<typeof api.NodeSummary>;
+export type NodeDetail = Out<typeof api.NodeDetail>;
+export type Guest = NodeDetail['guests'][number];
+export type JoinToken = Out<typeof api.JoinToken>;
+export type TargetNodeStatus = Out<typeof api.TargetNodeStatus>;
+export type TargetState = TargetNodeStatus['state'];
+export type Target = Out<typeof api.Target>;
+export type Job = Out<typeof api.Job>;
+export type JobMode = Job['mode'];
+export type LbEvent = Out<typeof api.Event>;
+export type EventStatus = LbEvent['status'];
+export type LogLine = Out<typeof api.EventLogLine>;
+export type Generation = Out<typeof api.Generations>[number];
+export type Snapshot = Generation['snapshots'][number];
+/** What the snapshot pickers show: a job's generations, or a catalog item's (no current flag, no start time). */
+export type GenerationChoice = Pick<Generation, 'generation' | 'snapshots'> & Partial<Pick<Generation, 'current' | 'createdAt'>>;
+export type CatalogItem = Out<typeof api.CatalogItem>;
+export type Accepted = Out<typeof api.Accepted>;
+/** POST /restores/preview: what an out-of-band restore will register. */
+export type RestorePreview = Out<typeof api.RestorePreview>;

@@ -226,6 +226,9 @@ export const Event = z.object({
   finishedAt: iso,
 }).openapi('Event');
 
+/** One line of an event's log (GET /events/{id}/log). */
+export const EventLogLine = z.object({ ts: z.string(), level: z.string(), message: z.string() });
+
 export const EventQuery = z.object({
   jobId: id.optional(),
   nodeId: id.optional(),

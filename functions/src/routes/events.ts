@@ -2,7 +2,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, asc, desc, eq, like, lt, or, type SQL } from 'drizzle-orm';
 import { eventLogs, events } from '../db/schema.ts';
-import { Event, EventQuery, IdParam, list } from '../contract/api.ts';
+import { Event, EventLogLine, EventQuery, IdParam, list } from '../contract/api.ts';
 import { ApiError, notFound } from '../lib/errors.ts';
 import { type App, errors, iso, now, ok } from '../lib/http.ts';
 import { sweepExpiredLeases } from '../services/queue.ts';
@@ -38,7 +38,7 @@ export function registerEvents(app: App) {
     return c.json(eventView(e), 200);
   });
 
-  app.openapi(createRoute({ method: 'get', path: '/events/{id}/log', tags, request: { params: IdParam }, responses: { 200: ok(z.object({ items: z.array(z.object({ ts: z.string(), level: z.string(), message: z.string() })) })), ...errors } }), async (c) => {
+  app.openapi(createRoute({ method: 'get', path: '/events/{id}/log', tags, request: { params: IdParam }, responses: { 200: ok(z.object({ items: z.array(EventLogLine) })), ...errors } }), async (c) => {
     const { id } = c.req.valid('param');
     const db = c.var.deps.db;
     const [e] = await db.select({ id: events.id }).from(events).where(eq(events.id, id));
