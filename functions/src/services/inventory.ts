@@ -1,8 +1,10 @@
 // A fresh inventory when a user acts on a node's datasets (job form, POST /jobs, the OOB wizard,
 // POST /restores): the node reports every 30 s on its own, so a dataset made a moment ago would be
 // missing. The request is carried by the node's next claim answer (it long-polls, woken at once);
-// its runner reports right away. Waits briefly: a node that does not answer in time (offline, or
-// every slot busy) leaves the last inventory in use.
+// its runner reports right away. Two waits: a node that does not pick the request up within
+// FRESH_INVENTORY_WAIT_MS (offline, or every slot busy) leaves the last inventory in use; one that
+// did is waiting on its own `zfs list`, which takes longer on a loaded host, and is given up to
+// PICKED_UP_WAIT_MS to deliver it.
 import type { z } from '@hono/zod-openapi';
 import { eq } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
@@ -12,18 +14,21 @@ import type { DB } from '../db/types.ts';
 import type { AppDeps } from '../lib/http.ts';
 
 export const FRESH_INVENTORY_WAIT_MS = 1500;
+export const PICKED_UP_WAIT_MS = 20_000;
 
-/** True when the node reported after this request (within `waitMs`), false when the old inventory stays. */
+/** True when the node reported after this request, false when the old inventory stays. */
 export async function refreshInventory(deps: Pick<AppDeps, 'db' | 'waker' | 'now'>, nodeId: number, waitMs = FRESH_INVENTORY_WAIT_MS): Promise<boolean> {
   const clock = deps.now ?? Date.now;
   const asked = clock();
   await deps.db.update(nodes).set({ inventoryWantedAt: asked }).where(eq(nodes.id, nodeId));
   deps.waker?.notify(nodeId);
-  const deadline = Date.now() + waitMs;
+  const started = Date.now();
   for (;;) {
-    const [n] = await deps.db.select({ at: nodes.inventoryAt }).from(nodes).where(eq(nodes.id, nodeId));
+    const [n] = await deps.db.select({ at: nodes.inventoryAt, wanted: nodes.inventoryWantedAt }).from(nodes).where(eq(nodes.id, nodeId));
     if (n?.at != null && n.at >= asked) return true;
-    if (Date.now() >= deadline) return false;
+    // picked up: a claim of the node's runner cleared the request
+    const pickedUp = n?.wanted == null;
+    if (Date.now() - started >= (pickedUp ? Math.max(waitMs, PICKED_UP_WAIT_MS) : waitMs)) return false;
     await new Promise((r) => setTimeout(r, 50));
   }
 }
