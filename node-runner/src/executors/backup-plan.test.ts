@@ -1,7 +1,7 @@
-// decideGeneration, newestCommonSnapshot, newerThan: table tests over hand-made listings, no ZFS.
+// decideGeneration, newestCommonSnapshot, newerThan, planDatasets: table tests over hand-made listings, no ZFS.
 import { describe, expect, it } from 'vitest';
 import type { DatasetInfo, SnapshotInfo } from '../zfs/index.ts';
-import { decideGeneration, newerThan, newestCommonSnapshot, type GenerationInput } from './backup-plan.ts';
+import { decideGeneration, newerThan, newestCommonSnapshot, planDatasets, type GenerationInput } from './backup-plan.ts';
 
 const JOB = 3;
 const BACKUP_ROOT = 'bk/backups';
@@ -114,5 +114,44 @@ describe('newestCommonSnapshot / newerThan', () => {
     const tx = snap('t', 'x', 'X');
     expect(newerThan([ta, tb, tx], b).map((s) => s.name)).toEqual(['x']);
     expect(newerThan([tx], b)).toEqual([]);
+  });
+});
+
+describe('planDatasets', () => {
+  const s1 = snap('tank/data', 'lb_j3_1', 'A');
+  const now = snap('tank/data', 'lb_j3_2', 'B');
+  const child = snap('tank/data/c', 'lb_j3_2', 'C');
+  const input = (source: DatasetInfo[], target: DatasetInfo[], sendDecrypted = false) => ({
+    source, target: tgtOf(...target), snapName: 'lb_j3_2', sendDecrypted, targetPathOf: (d: string) => t(1, d),
+  });
+  const summary = (r: ReturnType<typeof planDatasets>) => r.plans.map((p) => `${p.source} → ${p.target} ${p.base ? `from ${p.base.name}` : 'full'}${p.raw ? ' raw' : ''}`);
+
+  it.each([
+    ['nothing on the target: full sends, parents first', [ds('tank/data', [s1, now]), ds('tank/data/c', [child])], [],
+      ['tank/data → bk/backups/j3/g1/tank/data full', 'tank/data/c → bk/backups/j3/g1/tank/data/c full']],
+    ['the target has the older snapshot: incremental from it; a new child: full', [ds('tank/data', [s1, now]), ds('tank/data/c', [child])],
+      [ds(t(1, 'tank/data'), [snap(t(1, 'tank/data'), 'lb_j3_1', 'A')])],
+      ['tank/data → bk/backups/j3/g1/tank/data from lb_j3_1', 'tank/data/c → bk/backups/j3/g1/tank/data/c full']],
+    ['an encrypted source: raw', [ds('tank/data', [s1, now], { encryption: 'aes-256-gcm' })], [], ['tank/data → bk/backups/j3/g1/tank/data full raw']],
+    ['encryption off: not raw', [ds('tank/data', [s1, now], { encryption: 'off' })], [], ['tank/data → bk/backups/j3/g1/tank/data full']],
+  ] as [string, DatasetInfo[], DatasetInfo[], string[]][])('%s', (_, source, target, want) => {
+    const r = planDatasets(input(source, target));
+    expect(summary(r)).toEqual(want);
+    expect(r.warnings).toEqual([]);
+  });
+
+  it('an encrypted source of a job that sends decrypted: not raw, and a warning', () => {
+    const r = planDatasets(input([ds('tank/data', [s1, now], { encryption: 'aes-256-gcm' })], [], true));
+    expect(summary(r)).toEqual(['tank/data → bk/backups/j3/g1/tank/data full']);
+    expect(r.warnings).toEqual(['warning: tank/data is encrypted and this job sends it decrypted: the target holds its plaintext']);
+  });
+
+  it.each([
+    ['a target copy sharing no snapshot', [ds(t(1, 'tank/data'), [snap(t(1, 'tank/data'), 'other', 'Z')])],
+      'bk/backups/j3/g1/tank/data exists on the target but shares no snapshot with tank/data'],
+    ['a target copy with a snapshot newer than the common base', [ds(t(1, 'tank/data'), [snap(t(1, 'tank/data'), 'lb_j3_1', 'A'), snap(t(1, 'tank/data'), 'later', 'L')])],
+      'bk/backups/j3/g1/tank/data has snapshots newer than the common base lb_j3_1 (later); not rolling them back'],
+  ] as [string, DatasetInfo[], string][])('%s: an error, nothing rolled back', (_, target, message) => {
+    expect(() => planDatasets(input([ds('tank/data', [s1, now])], target))).toThrow(message);
   });
 });

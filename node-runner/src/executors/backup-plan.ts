@@ -2,6 +2,7 @@
 // from two listings and what the server said; no I/O, tested table-driven beside it
 // (backup-plan.test.ts). backup.ts does the effects.
 import * as layout from '../../../protocol/src/layout.ts';
+import { ExecError } from '../core/errors.ts';
 import { newestCommon } from '../prune/planner.ts';
 import type { DatasetInfo, SnapshotInfo } from '../zfs/index.ts';
 
@@ -122,4 +123,54 @@ export function decideGeneration(i: GenerationInput): GenerationDecision {
         (rootBase ? `forked generation ${generation} from ${rootBase.name} (clone + promote), continuing incrementally; generation ${g} is kept as it is` : 'new generation with a full send'),
     },
   };
+}
+
+/** What a backup sends of one dataset. */
+export interface SendPlan {
+  source: string;
+  target: string;
+  /** the new source snapshot */
+  snap: SnapshotInfo;
+  /** incremental base (on the source); null: a full send */
+  base: SnapshotInfo | null;
+  /** send raw (`zfs send -w`): the source is encrypted and the job does not send it decrypted */
+  raw: boolean;
+}
+
+export interface SendPlanInput {
+  /** The source datasets that have this run's snapshot, parents first. */
+  source: DatasetInfo[];
+  /** The job's tree on the target, by name. */
+  target: Map<string, DatasetInfo>;
+  snapName: string;
+  sendDecrypted: boolean;
+  targetPathOf: (source: string) => string;
+}
+
+/**
+ * Full or incremental, raw or not, per dataset. A target copy that shares no snapshot with its
+ * source, or has snapshots newer than the common base, is an error: nothing is rolled back (the
+ * generation decision forks in these cases, so they arise only from a concurrent change).
+ */
+export function planDatasets(i: SendPlanInput): { plans: SendPlan[]; warnings: string[] } {
+  const plans: SendPlan[] = [];
+  const warnings: string[] = [];
+  for (const d of i.source) {
+    const snap = d.snapshots.find((s) => s.name === i.snapName);
+    if (!snap) throw new ExecError('internal', `${d.name} has no snapshot ${i.snapName}`);
+    const to = i.targetPathOf(d.name);
+    const t = i.target.get(to);
+    let base: SnapshotInfo | null = null;
+    if (t) {
+      base = newestCommonSnapshot(d.snapshots, t.snapshots, i.snapName);
+      if (!base) throw new ExecError('zfs', `${to} exists on the target but shares no snapshot with ${d.name}`);
+      const newer = newerThan(t.snapshots, base);
+      if (newer.length) {
+        throw new ExecError('zfs', `${to} has snapshots newer than the common base ${base.name} (${newer.map((x) => x.name).join(', ')}); not rolling them back`);
+      }
+    }
+    if (isEncrypted(d) && i.sendDecrypted) warnings.push(`warning: ${d.name} is encrypted and this job sends it decrypted: the target holds its plaintext`);
+    plans.push({ source: d.name, target: to, snap, base, raw: isEncrypted(d) && !i.sendDecrypted });
+  }
+  return { plans, warnings };
 }

@@ -23,7 +23,7 @@ import { readCatalog } from './browse.ts';
 import { TransferProgress } from './progress.ts';
 import { sendToTarget } from './stream-pipe.ts';
 import { settleInterruptedReceives } from './resume.ts';
-import { decideGeneration, isEncrypted, newerThan, newestCommonSnapshot } from './backup-plan.ts';
+import { decideGeneration, isEncrypted, planDatasets, type SendPlan } from './backup-plan.ts';
 import {
   ExecError, type BackupParams, type BackupResult, type ExecContext, type Phase,
 } from './types.ts';
@@ -34,13 +34,7 @@ export type { BackupGuest };
 
 export type RunBackupParams = BackupParams & { guest?: BackupGuest | null };
 
-interface DatasetPlan {
-  source: string;
-  target: string;
-  snap: SnapshotInfo;             // the new source snapshot
-  base: SnapshotInfo | null;      // incremental base (on the source), null → full
-  /** send raw (`zfs send -w`): the source is encrypted and the job does not send it decrypted */
-  raw: boolean;
+interface DatasetPlan extends SendPlan {
   estimate: number;
 }
 
@@ -236,26 +230,10 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
       tgt = byName(await readTarget());
     }
 
-    // ---- plan each dataset (parents first) -----------------------------------------------------
-    const plans: DatasetPlan[] = [];
-    for (const d of src) {
-      const snap = d.snapshots.find((s) => s.name === snapName)!;
-      const to = targetPath(generation, d.name);
-      const t = tgt.get(to);
-      let base: SnapshotInfo | null = null;
-      if (t) {
-        base = newestCommonSnapshot(d.snapshots, t.snapshots, snapName);
-        if (!base) throw new ExecError('zfs', `${to} exists on the target but shares no snapshot with ${d.name}`);
-        const newer = newerThan(t.snapshots, base);
-        if (newer.length) {
-          // only after a concurrent change: the generation decision above forks in this case
-          throw new ExecError('zfs', `${to} has snapshots newer than the common base ${base.name} (${newer.map((x) => x.name).join(', ')}); not rolling them back`);
-        }
-      }
-      const raw = isEncrypted(d) && !job.sendDecrypted;
-      if (isEncrypted(d) && job.sendDecrypted) ctx.log(`warning: ${d.name} is encrypted and this job sends it decrypted: the target holds its plaintext`);
-      plans.push({ source: d.name, target: to, snap, base, raw, estimate: 0 });
-    }
+    // ---- plan each dataset (parents first; backup-plan.ts) ----------------------------------------
+    const planned = planDatasets({ source: src, target: tgt, snapName, sendDecrypted: !!job.sendDecrypted, targetPathOf: (d) => targetPath(generation, d) });
+    for (const w of planned.warnings) ctx.log(w);
+    const plans: DatasetPlan[] = planned.plans.map((p) => ({ ...p, estimate: 0 }));
     if (plans.some((p) => p.raw)) ctx.log(`raw send (zfs send -w) of the encrypted dataset(s) ${plans.filter((p) => p.raw).map((p) => p.source).join(', ')}: the target receives ciphertext only`);
     // ---- 3. transfer -------------------------------------------------------------------------------
     // a dataset's own tags, given by a full receive (`recv -o`) where zfs can, else set after it
