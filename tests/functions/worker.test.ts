@@ -20,18 +20,36 @@ beforeAll(async () => {
     bundle: true, format: 'esm', platform: 'browser', conditions: ['workerd', 'worker', 'browser'],
     outfile: out, logLevel: 'silent', target: 'es2022',
   });
+  // The app, and beside it a worker that applies the migrations to the same D1 database: what
+  // `wrangler d1 migrations apply` does. Through a worker (an HTTP request) rather than
+  // mf.getD1Database(): that Node-side proxy makes synchronous calls (Atomics.wait on a worker
+  // thread) whose reply was once lost under load (miniflare's assert `message?.id === id`).
+  const d1Databases = { DB: 'lifeboat-test' };
   mf = new Miniflare({
-    modules: [{ type: 'ESModule', path: 'worker.mjs', contents: readFileSync(out, 'utf8') }], compatibilityDate: '2026-04-01',
-    d1Databases: ['DB'], d1Persist: false,
-    bindings: { LIFEBOAT_ADMIN_TOKEN: ADMIN, LIFEBOAT_SECRET_KEY: 'worker-test-secret', LIFEBOAT_ADMIN_PASSWORD: 'worker admin password' },
+    workers: [
+      {
+        name: 'app', modules: [{ type: 'ESModule', path: 'worker.mjs', contents: readFileSync(out, 'utf8') }], compatibilityDate: '2026-04-01',
+        d1Databases, routes: ['lifeboat.test/*'],
+        bindings: { LIFEBOAT_ADMIN_TOKEN: ADMIN, LIFEBOAT_SECRET_KEY: 'worker-test-secret', LIFEBOAT_ADMIN_PASSWORD: 'worker admin password' },
+      },
+      {
+        name: 'migrate', modules: true, compatibilityDate: '2026-04-01', d1Databases, routes: ['migrate.test/*'],
+        script: `export default { async fetch(req, env) {
+          for (const stmt of await req.json()) await env.DB.prepare(stmt).run();
+          return new Response('ok');
+        } };`,
+      },
+    ],
+    d1Persist: false,
   });
-  // What `wrangler d1 migrations apply` does: run drizzle's SQL files in order.
-  const d1 = await mf.getD1Database('DB');
+  const statements: string[] = [];
   for (const f of readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.sql')).sort()) {
     for (const stmt of readFileSync(join(MIGRATIONS_DIR, f), 'utf8').split('--> statement-breakpoint')) {
-      if (stmt.trim()) await d1.prepare(stmt).run();
+      if (stmt.trim()) statements.push(stmt);
     }
   }
+  const migrated = await mf.dispatchFetch('http://migrate.test/', { method: 'POST', body: JSON.stringify(statements) });
+  expect(migrated.status, await migrated.text()).toBe(200);
 }, 120_000);
 
 afterAll(async () => {
