@@ -1,5 +1,5 @@
 // What this node has: ZFS version and capabilities, pools, datasets (guests come with the providers).
-import type { RunnerRoutes } from './client.ts';
+import type { RunnerRoutes } from './core/api.ts';
 import { execArgv } from './core/process.ts';
 import { LocalHost, Zfs } from './zfs/zfs.ts';
 import { parseListH } from './zfs/parse.ts';

@@ -1,6 +1,7 @@
 // The claim loop: long-poll for work, run events concurrently (never two on one dataset tree),
 // report progress at least once a second, finish each event, stop cleanly on SIGTERM.
-import { ApiRequestError, type RunnerClient, type RunnerRoutes } from './client.ts';
+import { ApiRequestError, type RunnerClient } from './client.ts';
+import type { RunnerRoutes } from './core/api.ts';
 import { dispatch, treesOf, type ClaimedEvent, type RunnerSetup } from './dispatch.ts';
 
 export type { ClaimedEvent };

@@ -8,6 +8,7 @@ export { ExecError, type ErrorClass } from '../core/errors.ts';
 
 import type { TargetSpec } from '../core/target.ts';
 import type { JobSpec } from '../../../protocol/src/runner-api.ts';
+import type { RunnerRoutes } from '../core/api.ts';
 
 export type { JobSpec, TargetSpec };
 
@@ -54,25 +55,9 @@ export const CHECKPOINTS = [
 export type Checkpoint = (typeof CHECKPOINTS)[number];
 
 /** One snapshot as recorded in the server's catalog. */
-export interface CatalogSnapshot {
-  name: string;               // after '@'
-  guid: string;               // decimal string (64-bit)
-  createtxg: string;
-  createdAt: string;          // ISO
-  usedBytes: number;
-  referencedBytes: number;
-  jobId: number | null;       // lifeboat:job
-  generation: number | null;  // lifeboat:generation
-}
-
-export interface CatalogDataset {
-  dataset: string;            // full path on the target
-  jobId: number | null;
-  generation: number | null;
-  source: string | null;      // lifeboat:source
-  guest: Record<string, unknown> | null;
-  snapshots: CatalogSnapshot[];
-}
+/** A target dataset and its snapshots as the runner reports them to the catalog (contract/runner.ts CatalogDataset). */
+export type CatalogDataset = RunnerRoutes['/runner/catalog']['req']['datasets'][number];
+export type CatalogSnapshot = CatalogDataset['snapshots'][number];
 
 export interface BackupParams {
   target: TargetSpec;
