@@ -1,7 +1,12 @@
-import { and, eq, isNull } from 'drizzle-orm';
-import { nodes } from '../db/schema.ts';
+// Nodes in the database: which one a request means, their views with inventory, revocation, join tokens.
+import { and, asc, eq, isNull } from 'drizzle-orm';
+import { events, guests, joinTokens, nodeDatasets, nodes } from '../db/schema.ts';
 import type { DB } from '../db/types.ts';
-import { invalid } from '../lib/errors.ts';
+import { invalid, notFound } from '../lib/errors.ts';
+import type { AppDeps } from '../lib/http.ts';
+import { sha256Hex, randomToken } from '../lib/tokens.ts';
+import { refreshInventory } from './inventory.ts';
+import { nodeView } from './views.ts';
 
 /** The node a request names, or the only node when it names none (standalone installs). */
 export async function resolveNode(db: DB, nodeId: number | undefined, field = 'nodeId') {
@@ -13,4 +18,41 @@ export async function resolveNode(db: DB, nodeId: number | undefined, field = 'n
   const all = await db.select().from(nodes).where(isNull(nodes.revokedAt)).limit(2);
   if (all.length === 1) return all[0];
   throw invalid(field, all.length === 0 ? 'no node has joined yet' : 'is required when there is more than one node');
+}
+
+export const listNodes = async (db: DB) => (await db.select().from(nodes).orderBy(asc(nodes.id))).map(nodeView);
+
+/** A node with its last inventory (datasets, guests); `fresh`: ask the node for a new one first (inventory.ts). */
+export async function nodeDetail(deps: Pick<AppDeps, 'db' | 'waker' | 'now'>, id: number, fresh: boolean) {
+  const { db } = deps;
+  let [n] = await db.select().from(nodes).where(eq(nodes.id, id));
+  if (!n) throw notFound(`node ${id}`);
+  if (fresh && (await refreshInventory(deps, id))) [n] = await db.select().from(nodes).where(eq(nodes.id, id));
+  const ds = await db.select().from(nodeDatasets).where(eq(nodeDatasets.nodeId, id)).orderBy(asc(nodeDatasets.name));
+  const gs = await db.select().from(guests).where(eq(guests.nodeId, id)).orderBy(asc(guests.kind), asc(guests.name));
+  return {
+    ...nodeView(n),
+    datasets: ds.map((d) => ({ name: d.name, usedBytes: d.usedBytes, referencedBytes: d.referencedBytes, mountpoint: d.mountpoint })),
+    guests: gs.map((g) => ({ kind: g.kind, id: g.guestId, name: g.name, roots: g.roots, network: g.network ?? null, running: g.running, provider: g.provider })),
+  };
+}
+
+/** Revoke a node: its queued work is cancelled; revoking twice answers the node as it is. */
+export async function revokeNode(db: DB, id: number, at: number) {
+  const [, [row]] = await db.batch([
+    db.update(events).set({ status: 'cancelled', finishedAt: at, cancelRequested: true, error: 'the node was revoked before this started' })
+      .where(and(eq(events.nodeId, id), eq(events.status, 'queued'))),
+    db.update(nodes).set({ revokedAt: at }).where(and(eq(nodes.id, id), isNull(nodes.revokedAt))).returning(),
+  ]);
+  const [n] = row ? [row] : await db.select().from(nodes).where(eq(nodes.id, id));
+  if (!n) throw notFound(`node ${id}`);
+  return nodeView(n);
+}
+
+/** A one-time join token (stored hashed); returns the token and its expiry. */
+export async function createJoinToken(db: DB, ttlMs: number, at: number): Promise<{ token: string; expiresAt: number }> {
+  const token = randomToken('lbj');
+  const expiresAt = at + ttlMs;
+  await db.insert(joinTokens).values({ tokenHash: await sha256Hex(token), expiresAt, createdAt: at });
+  return { token, expiresAt };
 }
