@@ -118,4 +118,31 @@ describe('OOB restore of a jail in the browser', () => {
     expect(registered).toEqual(shown);
     expect(problems.errors).toEqual([]);
   }, 180_000);
+
+  it('opened before the page\'s lists arrived: the only target and node are chosen once they do', async () => {
+    // hold the targets list until the wizard is open (a slow server or network)
+    let release!: () => void;
+    const held = new Promise<void>((r) => { release = r; });
+    const isTargets = (u: URL) => u.pathname === '/api/v1/targets';
+    await page.route(isTargets, async (route) => { await held; await route.continue(); });
+    try {
+      await page.goto(srv.url + '/backups/jobs');
+      await page.getByRole('heading', { level: 1, name: 'Jobs' }).waitFor();
+      await page.getByRole('button', { name: 'Restore from target…' }).click();
+      const dlg = page.getByRole('dialog', { name: 'Restore from a target' });
+      const next = dlg.getByRole('button', { name: 'Next' });
+      await next.waitFor();
+      expect(await next.isDisabled()).toBe(true); // no target known yet
+      release();
+      await next.click(); // the only target, chosen when the list arrived
+      await next.click(); // the only node
+      await dlg.getByRole('radiogroup', { name: 'Dataset on Target' }).waitFor();
+      await dlg.getByRole('button', { name: 'Cancel' }).click();
+      await dlg.waitFor({ state: 'hidden' });
+    } finally {
+      release();
+      await page.unroute(isTargets);
+    }
+    expect(problems.errors).toEqual([]);
+  }, 120_000);
 });
