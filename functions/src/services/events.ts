@@ -1,0 +1,57 @@
+// Events as the API shows them: the filtered history (newest first, cursor = the last id seen), one
+// event, its log, and a cancel. Expired leases are swept before reading, so a dead runner's event
+// reads as interrupted, not as running forever.
+import { and, asc, desc, eq, like, lt, or, type SQL } from 'drizzle-orm';
+import type { z } from '@hono/zod-openapi';
+import type { EventQuery } from '../contract/api.ts';
+import { eventLogs, events } from '../db/schema.ts';
+import type { DB } from '../db/types.ts';
+import { ApiError, notFound } from '../lib/errors.ts';
+import { iso } from '../lib/http.ts';
+import { sweepExpiredLeases } from './queue.ts';
+import { eventView } from './views.ts';
+
+export async function listEvents(db: DB, qy: z.infer<typeof EventQuery>, at: number) {
+  await sweepExpiredLeases(db, at);
+  const where: SQL[] = [];
+  if (qy.jobId) where.push(eq(events.jobId, qy.jobId));
+  if (qy.nodeId) where.push(eq(events.nodeId, qy.nodeId));
+  if (qy.status) where.push(eq(events.status, qy.status));
+  if (qy.kind) where.push(eq(events.kind, qy.kind));
+  if (qy.cursor) where.push(lt(events.id, qy.cursor));
+  if (qy.q) {
+    const pat = `%${qy.q.replace(/[\\%_]/g, (m) => '\\' + m)}%`;
+    const l = (col: Parameters<typeof like>[0]) => like(col, pat); // drizzle's like has no ESCAPE; \ matches literally which is harmless
+    where.push(or(l(events.jobName), l(events.source), l(events.destination), l(events.snapshot), l(events.error), l(events.note), l(events.kind), l(events.status))!);
+  }
+  const rows = await db.select().from(events).where(and(...where)).orderBy(desc(events.id)).limit(qy.limit + 1);
+  const page = rows.slice(0, qy.limit);
+  return { items: page.map(eventView), nextCursor: rows.length > qy.limit ? page[page.length - 1].id : null };
+}
+
+export async function getEvent(db: DB, id: number, at: number) {
+  await sweepExpiredLeases(db, at);
+  const [e] = await db.select().from(events).where(eq(events.id, id));
+  if (!e) throw notFound(`event ${id}`);
+  return eventView(e);
+}
+
+export async function eventLog(db: DB, id: number) {
+  const [e] = await db.select({ id: events.id }).from(events).where(eq(events.id, id));
+  if (!e) throw notFound(`event ${id}`);
+  const rows = await db.select().from(eventLogs).where(eq(eventLogs.eventId, id)).orderBy(asc(eventLogs.id)).limit(5000);
+  return rows.map((r) => ({ ts: iso(r.ts)!, level: r.level, message: r.message }));
+}
+
+/** Queued work is cancelled at once; running work is asked to stop and its runner finishes it as cancelled. */
+export async function cancelEvent(db: DB, id: number, at: number) {
+  const [queued] = await db.update(events).set({ status: 'cancelled', finishedAt: at, cancelRequested: true, error: 'cancelled before it started' })
+    .where(and(eq(events.id, id), eq(events.status, 'queued'))).returning();
+  if (queued) return eventView(queued);
+  const [running] = await db.update(events).set({ cancelRequested: true })
+    .where(and(eq(events.id, id), eq(events.status, 'running'))).returning();
+  if (running) return eventView(running);
+  const [e] = await db.select({ status: events.status }).from(events).where(eq(events.id, id));
+  if (!e) throw notFound(`event ${id}`);
+  throw new ApiError('conflict', `the event is already ${e.status}`);
+}
