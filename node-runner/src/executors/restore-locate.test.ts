@@ -8,6 +8,9 @@ import {
 } from './restore-locate.ts';
 import { ExecError } from './types.ts';
 
+/** An expected result; `leftOut` is [] unless a case names it. */
+type Want = Omit<Located, 'leftOut'> & { leftOut?: string[] };
+
 const JOB = 3;
 const BACKUP_ROOT = 'bk/backups';
 const J3 = `${BACKUP_ROOT}/j3`;
@@ -144,13 +147,13 @@ describe('groupSnapshotTree', () => {
       { name: 'lb_j3_3', generation: 2, groups: [{ destination: 'tank/restored', items: [{ rel: '', snap: b3 }, { rel: 'child', snap: b3c }, { rel: 'child/deep', snap: b3d }] }] }],
     ['out-of-band, narrowed, not recursive: the root alone', oobSpec({ recursive: false }), b3,
       { name: 'lb_j3_3', generation: 2, groups: [{ destination: 'tank/restored', items: [{ rel: '', snap: b3 }] }] }],
-  ] as [string, LocateSpec, SnapshotInfo, Located][])('%s', (_, spec, root, want) => {
-    expect(groupSnapshotTree(spec, IN_JOB, jobTree, root)).toEqual(want);
+  ] as [string, LocateSpec, SnapshotInfo, Want][])('%s', (_, spec, root, want) => {
+    expect(groupSnapshotTree(spec, IN_JOB, jobTree, root)).toEqual({ leftOut: [], ...want });
   });
 
   it('out-of-band outside any job layout: keyed by dataset name, other trees left out', () => {
     expect(groupSnapshotTree(oobSpec({ guid: '50' }), WHOLE_ROOT, wholeTree, imported)).toEqual({
-      name: 'manual', generation: null,
+      name: 'manual', generation: null, leftOut: [],
       groups: [{ destination: 'tank/restored', items: [{ rel: '', snap: imported }, { rel: 'sub', snap: importedSub }] }],
     });
   });
@@ -167,9 +170,14 @@ describe('groupSnapshotTree', () => {
       ds(d('z'), snap(d('z'), 'lb_j3_3', '', 2)), // no GUID read back
       ds(d('v'), joins),
     ];
-    expect(groupSnapshotTree(jobSpec(), IN_JOB, tree, b3).groups).toEqual([
+    const located = groupSnapshotTree(jobSpec(), IN_JOB, tree, b3);
+    expect(located.groups).toEqual([
       { destination: 'tank/data', items: [{ rel: '', snap: b3 }, { rel: 'child', snap: b3c }, { rel: 'v', snap: joins }, { rel: 'child/deep', snap: b3d }] },
     ]);
+    // the two named like it but tagged for another job or generation are reported, not restored
+    expect(located.leftOut).toEqual([`${d('x')}@lb_j3_3`, `${d('y')}@lb_j3_3`]);
+    // not recursive: only the root's own key counts, so nothing of the children is reported
+    expect(groupSnapshotTree(jobSpec({ recursive: false }), IN_JOB, tree, b3).leftOut).toEqual([]);
   });
 
   it('parents first: by depth, then by name, whatever the listing order', () => {
@@ -202,7 +210,7 @@ describe('groupSnapshotTree', () => {
         { destination: 'zdata/vm-disks/web', items: [{ rel: '', snap: data }] },
       ]],
     ] as [string, boolean, Located['groups']][])('%s', (_, recursive, groups) => {
-      expect(groupSnapshotTree(jobSpec({ guid: '70', roots, recursive }), IN_JOB, vmTree, web)).toEqual({ name: 'lb_j3_7', generation: 1, groups });
+      expect(groupSnapshotTree(jobSpec({ guid: '70', roots, recursive }), IN_JOB, vmTree, web)).toEqual({ name: 'lb_j3_7', generation: 1, groups, leftOut: [] });
     });
 
     it.each([
@@ -278,9 +286,9 @@ describe('locate: the reads of the target and the result', () => {
       { name: 'manual', generation: null, groups: [{ destination: 'tank/restored', items: [{ rel: '', snap: imported }, { rel: 'sub', snap: importedSub }] }] }],
     ['a job whose root is gone (the snapshot is not under it): not narrowed, keyed by dataset name', oobSpec({ guid: '40', hint: stale.dataset }), [`tree ${BACKUP_ROOT} -r`],
       { name: 'lb_j4_1', generation: 1, groups: [{ destination: 'tank/restored', items: [{ rel: '', snap: stale }] }] }],
-  ] as [string, LocateSpec, string[], Located][])('%s', async (_, spec, wantReads, want) => {
+  ] as [string, LocateSpec, string[], Want][])('%s', async (_, spec, wantReads, want) => {
     const { remote, reads } = fakeTarget(target);
-    expect(await locate(remote, spec)).toEqual(want);
+    expect(await locate(remote, spec)).toEqual({ leftOut: [], ...want });
     expect(reads).toEqual(wantReads);
   });
 

@@ -12,6 +12,11 @@ export interface Located {
   name: string;
   generation: number | null;
   groups: { destination: string; items: Item[] }[];
+  /**
+   * Snapshots named like the chosen one, in a group's tree, left out because their tags say another
+   * job or generation (or none): restoring them would be a guess, so they are reported instead.
+   */
+  leftOut: string[];
 }
 
 /** What of a restore's spec locating reads. */
@@ -95,8 +100,9 @@ export function groupSnapshotTree(spec: LocateSpec, scope: SearchScope, tree: Da
   };
   const rootKey = keyOf(root.dataset);
   if (rootKey === null) throw new ExecError('zfs', `${root.dataset} is not laid out as <backupRoot>/j<job>/g<generation>/<source>`);
-  const candidates = tree.flatMap((d) => d.snapshots).filter((s) => s.name === root.name && s.guid !== '' &&
-    (jobId === null || s.job === jobId) && (root.generation === null || s.generation === root.generation) && keyOf(s.dataset) !== null);
+  const named = tree.flatMap((d) => d.snapshots).filter((s) => s.name === root.name && s.guid !== '' && keyOf(s.dataset) !== null);
+  const tagged = (s: SnapshotInfo) => (jobId === null || s.job === jobId) && (root.generation === null || s.generation === root.generation);
+  const candidates = named.filter(tagged);
 
   const groupRoots: { key: string; destination: string }[] = spec.roots
     ? spec.roots.map((r) => ({ key: r, destination: r }))
@@ -126,5 +132,7 @@ export function groupSnapshotTree(spec: LocateSpec, scope: SearchScope, tree: Da
     items.sort((a, b) => (a.rel === '' ? -1 : b.rel === '' ? 1 : depth(a.rel) - depth(b.rel) || cmp(a.rel, b.rel)));
     groups.push({ destination: g.destination, items });
   }
-  return { name: root.name, generation: root.generation, groups };
+  const inGroup = (k: string) => groupRoots.some((g) => k === g.key || (spec.recursive && k.startsWith(g.key + '/')));
+  const leftOut = named.filter((s) => !tagged(s) && s.full !== root.full && inGroup(keyOf(s.dataset)!)).map((s) => s.full).sort();
+  return { name: root.name, generation: root.generation, groups, leftOut };
 }

@@ -106,6 +106,9 @@ async function restore(spec: RestoreSpec, ctx: ExecContext): Promise<RestoreResu
 
     // ---- locate the snapshot tree on the target (by GUID; names only to find the children) ----------
     const located = await locate(remote, spec);
+    if (located.leftOut.length) {
+      ctx.log(`warning: not restored, their tags name another job or generation (or none): ${located.leftOut.join(', ')}; the local datasets they would replace are kept as they are`);
+    }
     result.snapshot = located.name;
     result.generation = located.generation ?? spec.generation;
     if (spec.generation !== null && located.generation !== null && located.generation !== spec.generation) {
