@@ -17,7 +17,7 @@ export const FRESH_INVENTORY_WAIT_MS = 1500;
 export const PICKED_UP_WAIT_MS = 20_000;
 
 /** True when the node reported after this request, false when the old inventory stays. */
-export async function refreshInventory(deps: Pick<AppDeps, 'db' | 'waker' | 'now'>, nodeId: number, waitMs = FRESH_INVENTORY_WAIT_MS): Promise<boolean> {
+export async function refreshInventory(deps: Pick<AppDeps, 'db' | 'waker' | 'now'>, nodeId: number): Promise<boolean> {
   const clock = deps.now ?? Date.now;
   const asked = clock();
   await deps.db.update(nodes).set({ inventoryWantedAt: asked }).where(eq(nodes.id, nodeId));
@@ -28,7 +28,7 @@ export async function refreshInventory(deps: Pick<AppDeps, 'db' | 'waker' | 'now
     if (n?.at != null && n.at >= asked) return true;
     // picked up: a claim of the node's runner cleared the request
     const pickedUp = n?.wanted == null;
-    if (Date.now() - started >= (pickedUp ? Math.max(waitMs, PICKED_UP_WAIT_MS) : waitMs)) return false;
+    if (Date.now() - started >= (pickedUp ? PICKED_UP_WAIT_MS : FRESH_INVENTORY_WAIT_MS)) return false;
     await new Promise((r) => setTimeout(r, 50));
   }
 }
