@@ -1,12 +1,11 @@
-// Health and Prometheus metrics.
+// Health and Prometheus metrics (the reads are in services/health.ts).
 import { createRoute, z } from '@hono/zod-openapi';
-import { sql } from 'drizzle-orm';
-import { events, jobs, nodes } from '../db/schema.ts';
 import { type App, now, ok } from '../lib/http.ts';
+import { metricCounts, pingDatabase } from '../services/health.ts';
 
 export function registerHealth(app: App) {
   app.openapi(createRoute({ method: 'get', path: '/health', tags: ['system'], responses: { 200: ok(z.object({ ok: z.boolean(), time: z.string(), defaultTimezone: z.string() })) } }), async (c) => {
-    await c.var.deps.db.run(sql`SELECT 1`);
+    await pingDatabase(c.var.deps.db);
     return c.json({ ok: true, time: new Date(now(c)).toISOString(), defaultTimezone: c.var.deps.config.defaultTimezone }, 200);
   });
 }
@@ -14,10 +13,7 @@ export function registerHealth(app: App) {
 /** Prometheus text format. */
 export function registerMetrics(app: App) {
   app.openapi(createRoute({ method: 'get', path: '/metrics', tags: ['system'], responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: z.string() } } } } }), async (c) => {
-    const db = c.var.deps.db;
-    const byStatus = await db.select({ kind: events.kind, status: events.status, n: sql<number>`count(*)` }).from(events).groupBy(events.kind, events.status);
-    const [{ n: jobCount }] = await db.select({ n: sql<number>`count(*)` }).from(jobs);
-    const nodeRows = await db.select({ id: nodes.id, name: nodes.name, lastSeenAt: nodes.lastSeenAt }).from(nodes);
+    const { byStatus, jobCount, nodeRows } = await metricCounts(c.var.deps.db);
     const lines = [
       '# HELP lifeboat_events Events by kind and status.', '# TYPE lifeboat_events gauge',
       ...byStatus.map((r) => `lifeboat_events{kind="${r.kind}",status="${r.status}"} ${r.n}`),
