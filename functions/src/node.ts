@@ -17,7 +17,7 @@ import { openDatabase } from './db/libsql.ts';
 import { joinTokens } from './db/schema.ts';
 import { securityHeaders } from './headers.ts';
 import { nodePasswordHasher } from './password-node.ts';
-import { seedAdminPassword } from './routes/auth.ts';
+import { seedAdminPassword } from './services/admin-password.ts';
 import { createSecretBox } from './lib/secrets.ts';
 import { randomToken, sha256Hex } from './lib/tokens.ts';
 import { applyRetention, sweepExpiredLeases } from './services/queue.ts';

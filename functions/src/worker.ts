@@ -7,7 +7,7 @@ import * as schema from './db/schema.ts';
 import type { DB } from './db/types.ts';
 import { createSecretBox } from './lib/secrets.ts';
 import { sha256Hex } from './lib/tokens.ts';
-import { seedAdminPassword } from './routes/auth.ts';
+import { seedAdminPassword } from './services/admin-password.ts';
 import { applyRetention, sweepExpiredLeases } from './services/queue.ts';
 
 export interface WorkerEnv {

@@ -55,3 +55,10 @@ export function targetView(
     createdAt: iso(t.createdAt), updatedAt: iso(t.updatedAt),
   };
 }
+
+export function apiTokenView(t: Row<typeof s.apiTokens>) {
+  return {
+    id: t.id, name: t.name, scope: t.scope, createdAt: iso(t.createdAt), expiresAt: iso(t.expiresAt), lastUsedAt: iso(t.lastUsedAt),
+    revoked: t.revokedAt != null, revokedAt: iso(t.revokedAt),
+  };
+}

@@ -1,0 +1,22 @@
+// Admin sessions: one is created at sign-in (the cookie's token is stored hashed) and ended at sign-out.
+// Reading them on each request is lib/auth.ts authenticate.
+import { eq, sql } from 'drizzle-orm';
+import { sessions } from '../db/schema.ts';
+import type { DB } from '../db/types.ts';
+import { randomToken, sha256Hex } from '../lib/tokens.ts';
+
+/** A new session; expired ones are deleted in the same batch (housekeeping). Returns the cookie's token. */
+export async function createSession(db: DB, ttlMs: number, userAgent: string | undefined, at: number): Promise<{ token: string; expiresAt: number }> {
+  const token = randomToken('lbs');
+  const expiresAt = at + ttlMs;
+  await db.batch([
+    db.delete(sessions).where(sql`${sessions.expiresAt} <= ${at}`),
+    db.insert(sessions).values({ tokenHash: await sha256Hex(token), createdAt: at, expiresAt, lastUsedAt: at, userAgent: userAgent?.slice(0, 300) ?? null }),
+  ]);
+  return { token, expiresAt };
+}
+
+/** End the session of this cookie token, if there is one. */
+export async function endSession(db: DB, token: string): Promise<void> {
+  await db.delete(sessions).where(eq(sessions.tokenHash, await sha256Hex(token)));
+}
