@@ -1,12 +1,22 @@
-// Job rules that need the database (the field syntax is in the contract).
+// Jobs in the database: the rules a definition must pass (the field syntax is in the contract),
+// create/update/delete, and the webhook token. Work queued for a job is in job-runs.ts.
+import { ACTIVE_STATUSES } from '../../../protocol/src/events.ts';
 import { jobIsRecursive } from '../../../protocol/src/layout.ts';
-import { and, eq } from 'drizzle-orm';
-import { guests, jobs, nodeDatasets, targets } from '../db/schema.ts';
+import type { z } from '@hono/zod-openapi';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import type { JobCreate, JobPatch } from '../contract/api.ts';
+import { events, generations, guests, jobs, nodeDatasets, targets } from '../db/schema.ts';
 import type { DB } from '../db/types.ts';
 import { datasetNameError } from '../contract/fields.ts';
-import { conflict, invalid } from '../lib/errors.ts';
+import { ApiError, conflict, invalid, isUniqueViolation, notFound } from '../lib/errors.ts';
+import type { AppDeps } from '../lib/http.ts';
 import { isValidTimeZone, nextRun, scheduleError } from '../lib/schedule.ts';
+import { digestEquals, randomToken, sha256Hex } from '../lib/tokens.ts';
+import { refreshInventory } from './inventory.ts';
 import { resolveNode } from './nodes.ts';
+import { jobView } from './views.ts';
+
+export type JobRow = typeof jobs.$inferSelect;
 
 export type JobInput = {
   name: string; targetId: number; nodeId?: number; mode: 'dataset' | 'jail' | 'vm'; source: string;
@@ -64,3 +74,73 @@ export async function checkJob(db: DB, input: JobInput, at: number, selfId?: num
   };
 }
 
+
+export async function loadJob(db: DB, id: number): Promise<JobRow> {
+  const [j] = await db.select().from(jobs).where(eq(jobs.id, id));
+  if (!j) throw notFound(`job ${id}`);
+  return j;
+}
+
+export const listJobs = async (db: DB) => (await db.select().from(jobs).orderBy(asc(jobs.name))).map(jobView);
+
+function saveError(err: unknown): never {
+  if (isUniqueViolation(err)) throw conflict('a job with this name already exists', { name: 'is already used by another job' });
+  throw err;
+}
+
+type JobDeps = Pick<AppDeps, 'db' | 'waker' | 'now'>;
+
+/** A new job (the body's omitted fields take their defaults) and its generation 1. */
+export async function createJob(deps: JobDeps & Pick<AppDeps, 'config'>, b: z.infer<typeof JobCreate>, at: number): Promise<JobRow> {
+  const { db, config } = deps;
+  const input: JobInput = {
+    name: b.name, targetId: b.targetId, nodeId: b.nodeId, mode: b.mode, source: b.source,
+    schedule: b.schedule ?? '', timezone: b.timezone ?? config.defaultTimezone, keepLast: b.keepLast ?? 0,
+    enabled: b.enabled ?? true, pruneTarget: b.pruneTarget ?? false, stopBeforeBackup: b.stopBeforeBackup ?? false,
+    recursive: b.recursive ?? false, sendDecrypted: b.sendDecrypted ?? false,
+  };
+  const { target: _t, node: _n, ...values } = await checkJob(db, input, at, undefined, undefined, (n) => refreshInventory(deps, n));
+  const [row] = await db.insert(jobs).values({ ...values, createdAt: at, updatedAt: at }).returning().catch(saveError);
+  await db.insert(generations).values({ jobId: row.id, generation: 1, reason: 'first backup', createdAt: at });
+  return row;
+}
+
+/** The job with the patch applied, checked as a whole; nextRunAt is recomputed only when the schedule changed. */
+export async function updateJob(deps: JobDeps, id: number, b: z.infer<typeof JobPatch>, at: number): Promise<JobRow> {
+  const { db } = deps;
+  const cur = await loadJob(db, id);
+  const merged: JobInput = { ...cur, ...b, nodeId: b.nodeId ?? cur.nodeId };
+  const { target: _t, node: _n, ...values } = await checkJob(db, merged, at, id, cur.targetId, (n) => refreshInventory(deps, n));
+  const scheduleChanged = values.schedule !== cur.schedule || values.timezone !== cur.timezone || values.enabled !== cur.enabled;
+  const [row] = await db.update(jobs).set({
+    ...values,
+    nextRunAt: scheduleChanged ? values.nextRunAt : cur.nextRunAt,
+    updatedAt: at,
+  }).where(eq(jobs.id, id)).returning().catch(saveError);
+  return row;
+}
+
+export async function deleteJob(db: DB, id: number): Promise<void> {
+  await loadJob(db, id);
+  // One statement: a backup queued in between makes the delete refuse instead of orphaning it.
+  const [gone] = await db.delete(jobs).where(and(eq(jobs.id, id), sql`NOT EXISTS (SELECT 1 FROM events e WHERE e.job_id = ${id} AND e.status IN ('queued','running'))`)).returning({ id: jobs.id });
+  if (!gone) {
+    const [active] = await db.select({ id: events.id }).from(events).where(and(eq(events.jobId, id), inArray(events.status, [...ACTIVE_STATUSES]))).limit(1);
+    throw new ApiError('busy', 'the job has work queued or running; cancel it or wait', {}, { activeEventId: active?.id ?? null });
+  }
+}
+
+/** A new webhook token for the job (stored hashed; the old one stops working); returns the token. */
+export async function newWebhookToken(db: DB, id: number, at: number): Promise<string> {
+  const job = await loadJob(db, id);
+  const token = randomToken('lbw');
+  await db.update(jobs).set({ webhookTokenHash: await sha256Hex(token), updatedAt: at }).where(eq(jobs.id, job.id));
+  return token;
+}
+
+/** The job when `token` is its webhook token, else null (a missing job and a wrong token look the same). */
+export async function webhookJob(db: DB, id: number, token: string): Promise<JobRow | null> {
+  const [job] = await db.select().from(jobs).where(eq(jobs.id, id));
+  if (!job || !job.webhookTokenHash || !digestEquals(await sha256Hex(token), job.webhookTokenHash)) return null;
+  return job;
+}
