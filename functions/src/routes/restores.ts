@@ -1,115 +1,21 @@
-// Out-of-band restores: any catalogued snapshot onto any node and dataset.
-import { createRoute, type z } from '@hono/zod-openapi';
-import { and, eq, inArray } from 'drizzle-orm';
-import { catalogDatasets, catalogSnapshots, events, guests, nodeDatasets, targets } from '../db/schema.ts';
+// Out-of-band restores: any catalogued snapshot onto any node and dataset (the work is in services/restores.ts).
+import { createRoute } from '@hono/zod-openapi';
 import { Accepted, OobRestore, RestorePreview } from '../contract/api.ts';
-import { conflict, invalid, isUniqueViolation } from '../lib/errors.ts';
-import { refreshInventory } from '../services/inventory.ts';
-import { catalogGuest, checkNetworkInput, inheritedMountpoint, previewGuestRestore } from '../services/restore-preview.ts';
-import { type App, type Ctx, errors, jsonBody, now, ok } from '../lib/http.ts';
-import { resolveNode } from '../services/nodes.ts';
-
-type OobBody = z.infer<typeof OobRestore>;
-
-/**
- * Everything POST /restores checks before it queues (400 naming the field, 409 for what exists),
- * shared with the preview. `freshInventory`: ask the node when the destination is not in its last
- * inventory (the submit does; the preview, called as the user types, judges by the last one).
- */
-async function checkOobRestore(c: Ctx, b: OobBody, freshInventory: boolean) {
-  const db = c.var.deps.db;
-  if (typeof b.overwrite === 'string' && b.overwrite !== b.destination) {
-    throw invalid('overwrite', `must repeat the destination name (${b.destination}) exactly to replace it`);
-  }
-  const overwrite = b.overwrite === b.destination;
-  const [t] = await db.select().from(targets).where(eq(targets.id, b.targetId));
-  if (!t) throw invalid('targetId', `target ${b.targetId} does not exist`);
-  const node = await resolveNode(db, b.nodeId);
-  const [ds] = await db.select().from(catalogDatasets).where(and(eq(catalogDatasets.targetId, t.id), eq(catalogDatasets.dataset, b.dataset)));
-  if (!ds) throw invalid('dataset', `"${b.dataset}" is not in the catalog of target "${t.name}"; refresh the catalog`);
-  // The snapshot may physically live in another generation's dataset after a promote; match by generation and name/GUID.
-  const snaps = await db.select().from(catalogSnapshots).where(and(eq(catalogSnapshots.targetId, t.id), eq(catalogSnapshots.generation, b.generation)));
-  const snap = snaps.find((s) => (s.name === b.snapshot || s.guid === b.snapshot) && (s.dataset === b.dataset || (ds.source != null && s.jobId === ds.jobId)))
-    ?? (await db.select().from(catalogSnapshots).where(and(eq(catalogSnapshots.targetId, t.id), eq(catalogSnapshots.dataset, b.dataset))))
-      .find((s) => s.name === b.snapshot || s.guid === b.snapshot);
-  if (!snap) throw invalid('snapshot', `no snapshot "${b.snapshot}" of generation ${b.generation} for "${b.dataset}"`);
-  const guest = ds.guest != null ? catalogGuest(ds.guest) : null;
-  if (b.network && !guest) throw invalid('network', `"${b.dataset}" is a plain dataset, not a jail or VM: there is no network configuration to set`);
-  if (guest) {
-    // README limitations: out of band, one dataset is restored; a guest spread over several is restored from its job
-    if (guest.roots.length > 1) {
-      throw invalid('dataset', `${guest.kind} ${guest.name} has ${guest.roots.length} dataset roots; restore it from its job (all roots as one set), not one dataset out of band`);
-    }
-    // the user's own network configuration: the same allow-list the runner applies
-    if (b.network) checkNetworkInput(guest.kind, b.network);
-    // Guests are create-only: an id the node already has is a conflict, before any data moves.
-    const wantId = b.newGuestId || guest.id;
-    const [taken] = await db.select({ id: guests.guestId }).from(guests).where(and(eq(guests.nodeId, node.id), eq(guests.kind, guest.kind), eq(guests.guestId, wantId)));
-    if (taken) throw conflict(`${guest.kind} ${wantId} already exists on node "${node.name}"; restore under a new id`, { newGuestId: `${guest.kind} ${wantId} already exists` });
-  }
-  const destinationListed = async () => (await db.select({ name: nodeDatasets.name }).from(nodeDatasets).where(and(eq(nodeDatasets.nodeId, node.id), eq(nodeDatasets.name, b.destination))))[0];
-  // not in the last report: ask the node (it may have appeared since), so the answer is a 409, not a failure later
-  let exists = node.inventoryAt != null ? await destinationListed() : undefined;
-  if (!exists && freshInventory && (await refreshInventory(c.var.deps, node.id))) exists = await destinationListed();
-  if (exists && guest) throw conflict('guest restores never overwrite an existing dataset', { destination: 'already exists' });
-  if (exists && !overwrite) throw conflict(`the destination exists; to replace it, send overwrite: "${b.destination}" (its name again)`, { destination: 'already exists (repeat its name in overwrite to replace it)' });
-  return { t, node, ds, snap, guest, overwrite, exists: !!exists };
-}
+import { invalid } from '../lib/errors.ts';
+import { type App, errors, jsonBody, now, ok } from '../lib/http.ts';
+import { previewOobRestore, queueOobRestore } from '../services/restores.ts';
 
 export function registerRestores(app: App) {
   app.openapi(createRoute({ method: 'post', path: '/restores', tags: ['restores'], request: jsonBody(OobRestore), responses: { 202: ok(Accepted, 'Queued'), ...errors } }), async (c) => {
-    const b = c.req.valid('json');
-    const db = c.var.deps.db;
     const key = c.req.header('idempotency-key') ?? null;
     if (key !== null && (key.length < 8 || key.length > 200)) throw invalid('Idempotency-Key', 'must be 8 to 200 characters');
-    if (key) {
-      const [seen] = await db.select({ id: events.id }).from(events).where(eq(events.idempotencyKey, `oob:${key}`));
-      if (seen) return c.json({ eventId: seen.id }, 202);
-    }
-    const { t, node, ds, snap, overwrite } = await checkOobRestore(c, b, true);
-    try {
-      const [ev] = await db.insert(events).values({
-        kind: 'oob-restore', nodeId: node.id, targetId: t.id, trigger: 'manual', status: 'queued',
-        source: `${snap.dataset}@${snap.name}`, destination: b.destination, generation: b.generation, snapshot: snap.name,
-        idempotencyKey: key ? `oob:${key}` : null, createdAt: now(c),
-        params: {
-          dataset: b.dataset, snapshotDataset: snap.dataset, generation: b.generation, snapshot: snap.name, guid: snap.guid,
-          destination: b.destination, restoreNetwork: b.restoreNetwork || !!b.network, overwrite, guest: ds.guest ?? null,
-          newGuestId: b.newGuestId ?? null, sourceJobId: ds.jobId, network: b.network ?? null,
-        },
-      }).returning({ id: events.id });
-      c.var.deps.waker?.notify(node.id);
-      return c.json({ eventId: ev.id }, 202);
-    } catch (err) {
-      if (key && isUniqueViolation(err)) {
-        const [seen] = await db.select({ id: events.id }).from(events).where(eq(events.idempotencyKey, `oob:${key}`));
-        if (seen) return c.json({ eventId: seen.id }, 202);
-      }
-      throw err;
-    }
+    return c.json({ eventId: await queueOobRestore(c.var.deps, c.req.valid('json'), key, now(c)) }, 202);
   });
 
   app.openapi(createRoute({
     method: 'post', path: '/restores/preview', tags: ['restores'], request: jsonBody(OobRestore),
     responses: { 200: ok(RestorePreview), ...errors },
   }), async (c) => {
-    const b = c.req.valid('json');
-    const { node, guest, exists } = await checkOobRestore(c, b, false);
-    let preview = null;
-    if (guest) {
-      // the destination's mountpoint: inherited from its nearest ancestor in the node's inventory
-      const mounts = new Map<string, string | null>();
-      const parts = b.destination.split('/');
-      const ancestors = parts.slice(1).map((_, i) => parts.slice(0, i + 1).join('/'));
-      if (ancestors.length) {
-        for (const r of await c.var.deps.db.select({ name: nodeDatasets.name, mountpoint: nodeDatasets.mountpoint }).from(nodeDatasets)
-          .where(and(eq(nodeDatasets.nodeId, node.id), inArray(nodeDatasets.name, ancestors)))) mounts.set(r.name, r.mountpoint);
-      }
-      preview = previewGuestRestore({
-        meta: guest, newGuestId: b.newGuestId || null, restoreNetwork: b.restoreNetwork, network: b.network ?? null,
-        destination: b.destination, destinationPath: inheritedMountpoint(b.destination, mounts), nodeProviders: node.guestProviders ?? null,
-      });
-    }
-    return c.json({ destination: b.destination, replaces: exists, guest: preview }, 200);
+    return c.json(await previewOobRestore(c.var.deps, c.req.valid('json')), 200);
   });
 }

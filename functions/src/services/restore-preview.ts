@@ -1,7 +1,7 @@
 // What an out-of-band guest restore will register on the node, shown before it runs (README,
 // "Out-of-band restores"). Computed with the allow-lists the runner applies when it registers
 // (protocol/src/guest-config.ts), from the metadata the restore event carries to the runner (the
-// catalog's): the same input through the same functions gives the same file. Pure: the route reads
+// catalog's): the same input through the same functions gives the same file. Pure: restores.ts reads
 // the catalog and the node's inventory, this decides.
 import {
   checkManifestMetadata, checkUserNetwork, GuestConfigError, jailConfFile, vmNicSettingsFromMetadata,
