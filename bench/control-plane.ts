@@ -28,19 +28,19 @@ export async function benchControlPlane() {
   const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
   await new Promise<void>((r) => server.once('listening', () => r()));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1`;
-  const call = async (method: string, path: string, token: string, body?: unknown, retry = true): Promise<{ status: number; body: any }> => {
+  const call = async <T = unknown>(method: string, path: string, token: string, body?: unknown, retry = true): Promise<{ status: number; body: T }> => {
     // A keep-alive connection the server closed while we were seeding resets once: retry it.
     const res = await fetch(base + path, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) })
       .catch((err) => { if (retry) return null; throw err; });
-    if (!res) return call(method, path, token, body, false);
-    return { status: res.status, body: await res.json() as any };
+    if (!res) return call<T>(method, path, token, body, false);
+    return { status: res.status, body: await res.json() as T };
   };
   try {
     const t0 = performance.now();
-    const jt = await call('POST', '/nodes/join-tokens', ADMIN);
-    const node = (await call('POST', '/runner/join', '', { joinToken: jt.body.token, name: 'bench' })).body;
+    const jt = await call<{ token: string }>('POST', '/nodes/join-tokens', ADMIN);
+    const node = (await call<{ nodeId: number; nodeToken: string }>('POST', '/runner/join', '', { joinToken: jt.body.token, name: 'bench' })).body;
     await call('POST', '/runner/inventory', node.nodeToken, { zfsVersion: 'bench', datasets: [{ name: 'tank' }, { name: 'tank/data' }] });
-    const target = (await call('POST', '/targets', ADMIN, { name: 'bt', sshHost: 'b.example', sshPrivateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----', backupRoot: 'backup/lb' })).body;
+    const target = (await call<{ id: number }>('POST', '/targets', ADMIN, { name: 'bt', sshHost: 'b.example', sshPrivateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----', backupRoot: 'backup/lb' })).body;
     const far = Date.now() + 365 * 86_400_000;
     await db.run(sql`WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ${JOBS})
       INSERT INTO jobs (name, target_id, node_id, mode, source, schedule, timezone, next_run_at, created_at, updated_at)
@@ -64,10 +64,10 @@ export async function benchControlPlane() {
     const reach: number[] = [];
     for (let i = 0; i < 30; i++) {
       const jobId = 1 + i;
-      const claim = call('POST', '/runner/claim', node.nodeToken, { max: 1, waitMs: 5000 });
+      const claim = call<{ events?: { id: number }[] }>('POST', '/runner/claim', node.nodeToken, { max: 1, waitMs: 5000 });
       await new Promise((r) => setTimeout(r, 50)); // let the claim start waiting
       const s = performance.now();
-      const run = await call('POST', `/jobs/${jobId}/run`, ADMIN);
+      const run = await call<{ eventId: number }>('POST', `/jobs/${jobId}/run`, ADMIN);
       const got = await claim;
       const e = performance.now() - s;
       if (got.body.events?.[0]?.id !== run.body.eventId) throw new Error('runner did not get the Run Now event');

@@ -62,7 +62,7 @@ export async function buildBundles({ ifStale = false } = {}) {
       renameSync(tmp, b.out);
     } catch (err) {
       rmSync(tmp, { force: true });
-      throw new Error(`build-bundles: ${b.out}: ${err instanceof Error ? err.message : err}`);
+      throw new Error(`build-bundles: ${b.out}: ${err instanceof Error ? err.message : err}`, { cause: err });
     }
     console.error(`build-bundles: ${b.out} (${Date.now() - t0} ms)`);
   }

@@ -6,6 +6,9 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { randomBytes } from 'node:crypto';
 import { connect, createServer } from 'node:net';
 import { join, resolve } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { z } from '@hono/zod-openapi';
+import type * as contract from '../functions/src/contract/api.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const dataDir = resolve(process.env.LIFEBOAT_DATA_DIR || join(root, 'data'));
@@ -32,16 +35,19 @@ function teardown() {
   say('the demo target and job stay in the UI; disable and delete them there if you like');
 }
 
+type LbEvent = z.infer<typeof contract.Event>;
+
 async function freePort(): Promise<number> {
-  return new Promise((res) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const a = s.address() as any; s.close(() => res(a.port)); }); });
+  return new Promise((res) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const a = s.address() as AddressInfo; s.close(() => res(a.port)); }); });
 }
 
-async function api(method: string, path: string, body?: unknown) {
+/** One call to the API; `T` is the response body's shape (docs: GET /api/v1/openapi.json). */
+async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
   const token = process.env.LIFEBOAT_ADMIN_TOKEN || readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
   const res = await fetch(`${server}/api/v1${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-  const data = await res.json() as any;
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${data?.error?.message ?? ''}`);
-  return data;
+  const data: unknown = await res.json();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${(data as { error?: { message?: string } } | null)?.error?.message ?? ''}`);
+  return data as T;
 }
 
 async function until<T>(what: string, f: () => Promise<T | null>, ms: number): Promise<T> {
@@ -91,28 +97,28 @@ async function setup() {
   await until('the demo sshd', () => new Promise<boolean | null>((r) => { const s = connect(port, '127.0.0.1'); s.once('connect', () => { s.destroy(); r(true); }); s.once('error', () => r(null)); }), 15_000);
   say(`sshd on 127.0.0.1:${port} (pid file ${sshdPidFile})`);
 
-  const nodes = (await api('GET', '/nodes')).items;
+  const nodes = (await api<{ items: z.infer<typeof contract.NodeSummary>[] }>('GET', '/nodes')).items;
   if (!nodes.length) throw new Error('no node has joined: is the server running with its local runner (LIFEBOAT_LOCAL_RUNNER=1)?');
   const node = nodes[0];
   say(`waiting for node "${node.name}" to report ${srcPool}/projects (inventory refreshes every 30 s)…`);
-  await until('the node inventory', async () => ((await api('GET', `/nodes/${node.id}`)).datasets.some((d: any) => d.name === `${srcPool}/projects`) ? true : null), 90_000);
-  const target = await api('POST', '/targets', {
+  await until('the node inventory', async () => ((await api<z.infer<typeof contract.NodeDetail>>('GET', `/nodes/${node.id}`)).datasets.some((d) => d.name === `${srcPool}/projects`) ? true : null), 90_000);
+  const target = await api<z.infer<typeof contract.Target>>('POST', '/targets', {
     name: `demo-target-${tag}`, sshHost: '127.0.0.1', sshPort: port, sshUser: 'root',
     sshPrivateKey: readFileSync(join(demoDir, 'client_key'), 'utf8'), backupRoot: `${tgtPool}/backups`, createBackupRoot: true,
     description: 'loopback sshd made by npm run demo',
   });
-  const v = await api('POST', `/targets/${target.id}/validate`, { nodeId: node.id });
-  const ve = await until('validation', async () => { const e = await api('GET', `/events/${v.eventId}`); return ['queued', 'running'].includes(e.status) ? null : e; }, 60_000);
+  const v = await api<z.infer<typeof contract.Accepted>>('POST', `/targets/${target.id}/validate`, { nodeId: node.id });
+  const ve = await until('validation', async () => { const e = await api<LbEvent>('GET', `/events/${v.eventId}`); return ['queued', 'running'].includes(e.status) ? null : e; }, 60_000);
   if (ve.status !== 'success') throw new Error(`validation failed: ${ve.error}`);
   say(`target "${target.name}" validated; host key pinned`);
-  const job = await api('POST', '/jobs', {
+  const job = await api<z.infer<typeof contract.Job>>('POST', '/jobs', {
     name: `demo-projects-${tag}`, targetId: target.id, nodeId: node.id, mode: 'dataset', source: `${srcPool}/projects`,
     schedule: '*/15 * * * *', keepLast: 4, pruneTarget: true,
   });
-  const run = await api('POST', `/jobs/${job.id}/run`);
+  const run = await api<z.infer<typeof contract.Accepted>>('POST', `/jobs/${job.id}/run`);
   say(`job "${job.name}" created (every 15 minutes, keep 4); Run Now → event ${run.eventId}`);
   const done = await until('the backup', async () => {
-    const e = await api('GET', `/events/${run.eventId}`);
+    const e = await api<LbEvent>('GET', `/events/${run.eventId}`);
     if (e.status === 'running') say(`  ${e.phase ?? ''} ${(e.bytesDone / 1048576).toFixed(1)} MiB${e.bytesTotal ? ` of ${(e.bytesTotal / 1048576).toFixed(1)} MiB` : ''}`);
     return ['queued', 'running'].includes(e.status) ? null : e;
   }, 120_000);

@@ -36,7 +36,7 @@ export class RunnerLoop {
         await Promise.race([...this.running.values()].map((r) => r.done));
         continue;
       }
-      let events: ClaimedEvent[] = [];
+      let events: ClaimedEvent[];
       try {
         const res = await this.client.post('/runner/claim', { max: free }, { signal: this.stopping.signal, retries: 0 });
         events = res.events;

@@ -23,7 +23,7 @@ import { readCatalog } from './browse.ts';
 import { TransferProgress } from './progress.ts';
 import { sendToTarget } from './stream-pipe.ts';
 import { settleInterruptedReceives } from './resume.ts';
-import { decideGeneration, isEncrypted, planDatasets, type SendPlan } from './backup-plan.ts';
+import { decideGeneration, planDatasets, type SendPlan } from './backup-plan.ts';
 import {
   ExecError, type BackupParams, type BackupResult, type ExecContext, type Phase,
 } from './types.ts';

@@ -42,7 +42,7 @@ export function normalizeHostKeys(lines: string): string[] {
 }
 
 export function validateSshEndpoint(t: Pick<TargetSpec, 'sshHost' | 'sshUser' | 'sshPort'>): void {
-  if (!/^[A-Za-z0-9.:_\[\]%-]+$/.test(t.sshHost) || t.sshHost.startsWith('-')) throw new ExecError('internal', `invalid SSH host ${JSON.stringify(t.sshHost)}`);
+  if (!/^[A-Za-z0-9.:_[\]%-]+$/.test(t.sshHost) || t.sshHost.startsWith('-')) throw new ExecError('internal', `invalid SSH host ${JSON.stringify(t.sshHost)}`);
   if (!/^[A-Za-z0-9._][A-Za-z0-9._-]*$/.test(t.sshUser)) throw new ExecError('internal', `invalid SSH user ${JSON.stringify(t.sshUser)}`);
   if (!Number.isInteger(t.sshPort) || t.sshPort < 1 || t.sshPort > 65535) throw new ExecError('internal', `invalid SSH port ${t.sshPort}`);
 }

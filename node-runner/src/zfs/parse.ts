@@ -135,7 +135,7 @@ export function isValidDatasetName(name: string): boolean {
 }
 
 export function isValidSnapshotName(name: string): boolean {
-  return /^[A-Za-z0-9][A-Za-z0-9_.:\-]*$/.test(name) && name.length <= 200;
+  return /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/.test(name) && name.length <= 200;
 }
 
 export { snapshotNameFor } from '../../../protocol/src/layout.ts';
