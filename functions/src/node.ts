@@ -14,12 +14,12 @@ import { ApiError, isBusy } from './lib/errors.ts';
 import type { AppDeps } from './lib/http.ts';
 import { configFromEnv } from './config.ts';
 import { openDatabase } from './db/libsql.ts';
-import { joinTokens } from './db/schema.ts';
 import { securityHeaders } from './headers.ts';
 import { nodePasswordHasher } from './password-node.ts';
 import { seedAdminPassword } from './services/admin-password.ts';
+import { createJoinToken } from './services/join-tokens.ts';
 import { createSecretBox } from './lib/secrets.ts';
-import { randomToken, sha256Hex } from './lib/tokens.ts';
+import { sha256Hex } from './lib/tokens.ts';
 import { applyRetention, sweepExpiredLeases } from './services/queue.ts';
 import { fileSecret } from './secrets-file.ts';
 import { secureDataFiles } from './data-dir.ts';
@@ -130,8 +130,7 @@ async function startLocalRunner(db: Awaited<ReturnType<typeof openDatabase>>['db
   const args = [RUNNER_BIN, '--server', url, '--state-dir', stateDir];
   const joinEnv: Record<string, string> = {};
   if (!existsSync(join(stateDir, 'node.json'))) {
-    const token = randomToken('lbj');
-    await db.insert(joinTokens).values({ tokenHash: await sha256Hex(token), expiresAt: Date.now() + 10 * 60_000 });
+    const { token } = await createJoinToken(db, 10 * 60_000, Date.now());
     args.push('--name', env.LIFEBOAT_NODE_NAME || hostname());
     joinEnv.LIFEBOAT_JOIN_TOKEN = token; // through the environment: argv is visible to every local user
   }

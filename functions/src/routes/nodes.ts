@@ -1,8 +1,9 @@
-// Nodes and join tokens (the work is in services/nodes.ts).
+// Nodes and join tokens (the work is in services/nodes.ts and join-tokens.ts).
 import { createRoute, z } from '@hono/zod-openapi';
 import { IdParam, JoinToken, NodeDetail, NodeSummary, list } from '../contract/api.ts';
 import { type App, errors, iso, now, ok } from '../lib/http.ts';
-import { createJoinToken, listNodes, nodeDetail, revokeNode } from '../services/nodes.ts';
+import { createJoinToken } from '../services/join-tokens.ts';
+import { listNodes, nodeDetail, revokeNode } from '../services/nodes.ts';
 
 const tags = ['nodes'];
 

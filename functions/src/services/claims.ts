@@ -11,7 +11,7 @@ import { claimQueued, scheduleDue, sweepExpiredLeases } from './queue.ts';
 
 type ClaimDeps = Pick<AppDeps, 'db' | 'config' | 'waker' | 'now'>;
 
-export async function holdClaim(deps: ClaimDeps, o: { nodeId: number; max: number; waitMs?: number; gone: () => boolean }) {
+async function holdClaim(deps: ClaimDeps, o: { nodeId: number; max: number; waitMs?: number; gone: () => boolean }) {
   const { db, config, waker } = deps;
   const now = deps.now ?? Date.now;
   const { nodeId, max, gone } = o;
@@ -46,12 +46,20 @@ export async function holdClaim(deps: ClaimDeps, o: { nodeId: number; max: numbe
   }
 }
 
+/** One claim: held as holdClaim says, each claimed event with what its runner needs (unrunnable ones are failed, not handed out). */
+export async function claimWork(deps: ClaimDeps & Pick<AppDeps, 'secrets'>, o: { nodeId: number; max: number; waitMs?: number; gone: () => boolean }) {
+  const now = deps.now ?? Date.now;
+  const { claimed, inventoryWanted } = await holdClaim(deps, o);
+  const payloads = await Promise.all(claimed.map((e) => claimPayload(deps, e, now())));
+  return { events: payloads.filter((p) => p !== null), inventoryWanted };
+}
+
 /**
  * What the runner needs to execute one claimed event, by kind (protocol/src/runner-api.ts). The
  * private key is decrypted only here. An event whose target or job is gone cannot be run: it is
  * finished as failed here (null), not handed out.
  */
-export async function claimPayload(deps: Pick<AppDeps, 'db' | 'secrets'>, e: typeof events.$inferSelect, at: number): Promise<ClaimedEvent | null> {
+async function claimPayload(deps: Pick<AppDeps, 'db' | 'secrets'>, e: typeof events.$inferSelect, at: number): Promise<ClaimedEvent | null> {
   const { db, secrets } = deps;
   const [job] = e.jobId != null ? await db.select().from(jobs).where(eq(jobs.id, e.jobId)) : [];
   const [t] = e.targetId != null ? await db.select().from(targets).where(eq(targets.id, e.targetId)) : [];

@@ -1,10 +1,10 @@
-// Nodes in the database: which one a request means, their views with inventory, revocation, join tokens.
+// Nodes in the database: which one a request means, their views with inventory, revocation.
+// Joining (join tokens) is join-tokens.ts.
 import { and, asc, eq, isNull } from 'drizzle-orm';
-import { events, guests, joinTokens, nodeDatasets, nodes } from '../db/schema.ts';
+import { events, guests, nodeDatasets, nodes } from '../db/schema.ts';
 import type { DB } from '../db/types.ts';
 import { invalid, notFound } from '../lib/errors.ts';
 import type { AppDeps } from '../lib/http.ts';
-import { sha256Hex, randomToken } from '../lib/tokens.ts';
 import { refreshInventory } from './inventory.ts';
 import { nodeView } from './views.ts';
 
@@ -47,12 +47,4 @@ export async function revokeNode(db: DB, id: number, at: number) {
   const [n] = row ? [row] : await db.select().from(nodes).where(eq(nodes.id, id));
   if (!n) throw notFound(`node ${id}`);
   return nodeView(n);
-}
-
-/** A one-time join token (stored hashed); returns the token and its expiry. */
-export async function createJoinToken(db: DB, ttlMs: number, at: number): Promise<{ token: string; expiresAt: number }> {
-  const token = randomToken('lbj');
-  const expiresAt = at + ttlMs;
-  await db.insert(joinTokens).values({ tokenHash: await sha256Hex(token), expiresAt, createdAt: at });
-  return { token, expiresAt };
 }
