@@ -1,7 +1,7 @@
 // The work queue: events rows. Every transition is one guarded statement or one batch.
 import { ACTIVE_STATUSES } from '../../../protocol/src/events.ts';
 import { jobRoot } from '../../../protocol/src/layout.ts';
-import { and, asc, desc, eq, inArray, isNotNull, lt, lte, notInArray, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, inArray, isNotNull, lt, lte, notInArray, sql, type SQL } from 'drizzle-orm';
 import { events, eventLogs, jobs, targets } from '../db/schema.ts';
 import type { DB } from '../db/types.ts';
 import { ApiError, isUniqueViolation } from '../lib/errors.ts';
@@ -19,6 +19,18 @@ export function backupEvent(job: JobRow, backupRoot: string | null, trigger: str
     kind: 'backup', jobId: job.id, jobName: job.name, nodeId: job.nodeId, targetId: job.targetId, trigger,
     status: 'queued', source: job.source, destination: backupRoot === null ? null : jobRoot(backupRoot, job.id), note, createdAt: at,
   };
+}
+
+/**
+ * `INSERT INTO events (…) SELECT … <from>`: the event `v` is inserted only when `from` (a FROM … WHERE
+ * clause) yields a row. The columns are the ones `v` sets, so a guarded insert stores exactly what
+ * the builder built, as a plain insert would.
+ */
+function insertEventWhere(v: NewEvent, from: SQL): SQL {
+  const columns = getTableColumns(events);
+  const keys = (Object.keys(v) as (keyof NewEvent)[]).filter((k) => v[k] !== undefined);
+  return sql`INSERT INTO ${events} (${sql.join(keys.map((k) => sql.identifier(columns[k].name)), sql`, `)})
+    SELECT ${sql.join(keys.map((k) => sql.param(v[k], columns[k])), sql`, `)} ${from}`;
 }
 
 /**
@@ -88,9 +100,7 @@ export async function scheduleDue(db: DB, nodeId: number, at: number): Promise<n
       // The insert is guarded by the nextRunAt we read, so concurrent claimers create it once.
       const v = backupEvent(job, roots.get(job.targetId) ?? null, missed > 0 ? 'catch-up' : 'schedule', at, note);
       await db.batch([
-        db.run(sql`INSERT INTO events (kind, job_id, job_name, node_id, target_id, trigger, status, source, destination, note, created_at)
-          SELECT ${v.kind}, ${v.jobId}, ${v.jobName}, ${v.nodeId}, ${v.targetId}, ${v.trigger}, ${v.status}, ${v.source}, ${v.destination}, ${v.note}, ${v.createdAt}
-          FROM jobs WHERE id = ${job.id} AND next_run_at = ${dueAt} AND enabled = 1`),
+        db.run(insertEventWhere(v, sql`FROM jobs WHERE id = ${job.id} AND next_run_at = ${dueAt} AND enabled = 1`)),
         db.update(jobs).set({ nextRunAt: occ.nextAt }).where(and(eq(jobs.id, job.id), eq(jobs.nextRunAt, dueAt))),
       ]);
       created++;
