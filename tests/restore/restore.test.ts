@@ -10,12 +10,10 @@ import { join } from 'node:path';
 import { runBackup, type RunBackupParams } from '../../node-runner/src/executors/backup.ts';
 import { runJobRestore, runOobRestore } from '../../node-runner/src/executors/restore.ts';
 import type { JobRestoreParams, OobRestoreParams } from '../../node-runner/src/executors/restore-types.ts';
-import { validateTarget } from '../../node-runner/src/executors/validate.ts';
 import { ExecError, type JobSpec, type TargetSpec } from '../../node-runner/src/executors/types.ts';
-import { startSshd, type TestSshd } from '../helpers/sshd.ts';
-import { createPool, snapshotGuids, testContext, writeRandom, zfs, zfsWhenFree, type TestPool } from '../helpers/zfs.ts';
+import { expectExecError, pinnedTarget, startWorld, Teardown } from '../helpers/world.ts';
+import { snapshotGuids, testContext, writeRandom, zfs, zfsWhenFree, type TestPool } from '../helpers/zfs.ts';
 
-let sshd: TestSshd;
 let src: TestPool;
 let tgt: TestPool;
 let target: TargetSpec;
@@ -61,33 +59,15 @@ async function restoreDebris(): Promise<string[]> {
   const named = (await zfs('list', '-H', '-o', 'name', '-r', src.name)).split('\n').filter((n) => /\.lb-staging-|-lb-old-/.test(n));
   return [...new Set([...marked, ...named])].filter((n) => !n.includes('.lb-staging-999-')).sort();
 }
-async function expectExecError(p: Promise<unknown>, cls: string): Promise<ExecError> {
-  try { await p; } catch (e) {
-    expect(e).toBeInstanceOf(ExecError);
-    expect((e as ExecError).errorClass, (e as Error).message).toBe(cls);
-    return e as ExecError;
-  }
-  throw new Error(`expected an ExecError of class ${cls}`);
-}
 
+const teardown = new Teardown();
 beforeAll(async () => {
-  src = await createPool('lbrs', { mounted: true, sizeMiB: 192 });
-  tgt = await createPool('lbrt', { mounted: false, sizeMiB: 192 });
-  backupRoot = `${tgt.name}/backups`;
-  await zfs('create', backupRoot);
-  sshd = await startSshd();
-  target = {
-    id: 1, name: 'local', sshHost: sshd.host, sshUser: sshd.user, sshPort: sshd.port, sshPrivateKey: sshd.clientKey,
-    backupRoot, createBackupRoot: false, hostKey: null,
-  };
-  target.hostKey = (await validateTarget(target, testContext().ctx)).hostKey;
+  const w = await startWorld(teardown, { src: { prefix: 'lbrs', mounted: true, sizeMiB: 192 }, tgt: { prefix: 'lbrt', mounted: false, sizeMiB: 192 } }, { createBackupRoot: true });
+  ({ pools: { src, tgt }, backupRoot } = w);
+  target = await pinnedTarget(w);
 }, 120_000);
 
-afterAll(async () => {
-  await sshd?.stop();
-  await src?.destroy();
-  await tgt?.destroy();
-}, 120_000);
+afterAll(() => teardown.run(), 120_000);
 
 describe('restore from a job (in place)', () => {
   const J = 1;

@@ -6,10 +6,11 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runBackup, type RunBackupParams } from '../../node-runner/src/executors/backup.ts';
 import { validateTarget } from '../../node-runner/src/executors/validate.ts';
-import { ExecError, type JobSpec, type TargetSpec } from '../../node-runner/src/executors/types.ts';
+import type { JobSpec, TargetSpec } from '../../node-runner/src/executors/types.ts';
 import { LocalHost, Zfs } from '../../node-runner/src/zfs/index.ts';
-import { startSshd, type TestSshd } from '../helpers/sshd.ts';
-import { createPool, snapshotGuids, testContext, writeRandom, zfs, must, type TestPool } from '../helpers/zfs.ts';
+import type { TestSshd } from '../helpers/sshd.ts';
+import { expectExecError, pinnedTarget, startWorld, Teardown } from '../helpers/world.ts';
+import { snapshotGuids, testContext, writeRandom, zfs, must, type TestPool } from '../helpers/zfs.ts';
 
 let sshd: TestSshd;
 let src: TestPool;
@@ -38,34 +39,16 @@ async function poolState(): Promise<string> {
   const b = await zfs('list', '-H', '-o', 'name', '-t', 'all', '-r', tgt.name);
   return a + b;
 }
-async function expectExecError(p: Promise<unknown>, cls: string): Promise<ExecError> {
-  try { await p; } catch (e) {
-    expect(e).toBeInstanceOf(ExecError);
-    expect((e as ExecError).errorClass, (e as Error).message).toBe(cls);
-    return e as ExecError;
-  }
-  throw new Error(`expected an ExecError of class ${cls}`);
-}
 const tick = () => new Promise((r) => setTimeout(r, 1100)); // snapshot names have 1 s resolution
 
+const teardown = new Teardown();
 beforeAll(async () => {
-  src = await createPool('lbs', { mounted: true });
-  tgt = await createPool('lbt', { mounted: false, sizeMiB: 192 });
-  backupRoot = `${tgt.name}/backups`;
-  await zfs('create', backupRoot);
-  sshd = await startSshd();
-  target = {
-    id: 1, name: 'local', sshHost: sshd.host, sshUser: sshd.user, sshPort: sshd.port, sshPrivateKey: sshd.clientKey,
-    backupRoot, createBackupRoot: false, hostKey: null,
-  };
-  target.hostKey = (await validateTarget(target, testContext().ctx)).hostKey;
+  const w = await startWorld(teardown, { src: { prefix: 'lbs', mounted: true }, tgt: { prefix: 'lbt', mounted: false, sizeMiB: 192 } }, { createBackupRoot: true });
+  ({ pools: { src, tgt }, sshd, backupRoot } = w);
+  target = await pinnedTarget(w);
 }, 120_000);
 
-afterAll(async () => {
-  await sshd?.stop();
-  await src?.destroy();
-  await tgt?.destroy();
-}, 120_000);
+afterAll(() => teardown.run(), 120_000);
 
 describe('runBackup', () => {
   it('first run is a full send, second run is incremental and much smaller', async () => {

@@ -3,10 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from 'node:net';
 import { validateTarget } from '../../node-runner/src/executors/validate.ts';
 import { browseTarget } from '../../node-runner/src/executors/browse.ts';
-import { ExecError, type TargetSpec } from '../../node-runner/src/executors/types.ts';
+import type { TargetSpec } from '../../node-runner/src/executors/types.ts';
 import { SshSession, shQuote } from '../../node-runner/src/ssh/index.ts';
-import { startSshd, type TestSshd } from '../helpers/sshd.ts';
-import { createPool, testContext, zfs, run, type TestPool } from '../helpers/zfs.ts';
+import type { TestSshd } from '../helpers/sshd.ts';
+import { expectExecError, startWorld, targetSpec, Teardown } from '../helpers/world.ts';
+import { testContext, zfs, run, type TestPool } from '../helpers/zfs.ts';
 
 let sshd: TestSshd;
 let pool: TestPool;
@@ -19,31 +20,16 @@ async function closedPort(): Promise<number> {
   });
 }
 
-async function expectExecError(p: Promise<unknown>, cls: string): Promise<ExecError> {
-  try { await p; } catch (e) {
-    expect(e).toBeInstanceOf(ExecError);
-    expect((e as ExecError).errorClass, (e as Error).message).toBe(cls);
-    return e as ExecError;
-  }
-  throw new Error(`expected an ExecError of class ${cls}`);
-}
-
 const allNames = async () => (await zfs('list', '-H', '-o', 'name', '-t', 'all', '-r', pool.name)).split('\n').filter(Boolean).sort();
 
+const teardown = new Teardown();
 beforeAll(async () => {
-  pool = await createPool('lbv', { mounted: false });
-  await zfs('create', `${pool.name}/backups`);
-  sshd = await startSshd();
-  base = {
-    id: 1, name: 'local', sshHost: sshd.host, sshUser: sshd.user, sshPort: sshd.port, sshPrivateKey: sshd.clientKey,
-    backupRoot: `${pool.name}/backups`, createBackupRoot: false, hostKey: null,
-  };
+  const w = await startWorld(teardown, { tgt: { prefix: 'lbv', mounted: false } }, { createBackupRoot: true });
+  ({ tgt: pool, sshd } = w);
+  base = targetSpec(w); // not pinned: validating it is what these tests do
 }, 60_000);
 
-afterAll(async () => {
-  await sshd?.stop();
-  await pool?.destroy();
-}, 60_000);
+afterAll(() => teardown.run(), 60_000);
 
 describe('ssh quoting', () => {
   it('quotes every argument for a POSIX shell', async () => {
