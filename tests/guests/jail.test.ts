@@ -11,9 +11,8 @@ import { parseJailConf, formatJailBlock } from '../../node-runner/src/guests/jai
 import { JailProvider, parseJls, splitJlsLine } from '../../node-runner/src/guests/jail.ts';
 import { GuestError, readGuests } from '../../node-runner/src/guests/index.ts';
 import { createPool, run, zfs, snapshotGuids, testContext, type TestPool } from '../helpers/zfs.ts';
-import { startSshd, type TestSshd } from '../helpers/sshd.ts';
+import { pinnedTarget, startWorld, Teardown } from '../helpers/world.ts';
 import { runGuestBackup } from '../../node-runner/src/executors/guest-backup.ts';
-import { validateTarget } from '../../node-runner/src/executors/validate.ts';
 import type { TargetSpec } from '../../node-runner/src/executors/types.ts';
 
 const STANDINS = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'standins');
@@ -228,20 +227,12 @@ describe('jail provider', () => {
 });
 
 describe('jail backup with Stop Before Backup (stand-in service/jls, real zfs-fuse and sshd)', () => {
-  let sshd: TestSshd;
-  let tgt: TestPool;
   let target: TargetSpec;
+  const teardown = new Teardown();
   beforeAll(async () => {
-    tgt = await createPool('lbgjt', { mounted: false });
-    await zfs('create', `${tgt.name}/backups`);
-    sshd = await startSshd();
-    target = { id: 1, name: 't', sshHost: sshd.host, sshUser: sshd.user, sshPort: sshd.port, sshPrivateKey: sshd.clientKey, backupRoot: `${tgt.name}/backups`, createBackupRoot: false, hostKey: null };
-    target.hostKey = (await validateTarget(target, testContext().ctx)).hostKey;
+    target = await pinnedTarget(await startWorld(teardown, { tgt: { prefix: 'lbgjt', mounted: false } }, { createBackupRoot: true }), { name: 't' });
   }, 120_000);
-  afterAll(async () => {
-    await sshd?.stop();
-    await tgt?.destroy();
-  }, 120_000);
+  afterAll(() => teardown.run(), 120_000);
 
   it('stops the running jail around one snapshot of its path dataset and zfs.dataset, starts it before the transfer', async () => {
     const p = new JailProvider({ jailConf, stopTimeoutMs: 5000, startTimeoutMs: 5000 });

@@ -10,16 +10,14 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runGuestBackup, GuestStartError } from '../../node-runner/src/executors/guest-backup.ts';
-import { validateTarget } from '../../node-runner/src/executors/validate.ts';
-import { ExecError, type JobSpec, type TargetSpec, type BackupParams } from '../../node-runner/src/executors/types.ts';
+import type { JobSpec, TargetSpec, BackupParams } from '../../node-runner/src/executors/types.ts';
 import { ManifestProvider, parseGuestMetadata, readGuests } from '../../node-runner/src/guests/index.ts';
-import { startSshd, type TestSshd } from '../helpers/sshd.ts';
-import { createPool, snapshotGuids, testContext, writeRandom, zfs, run, type TestPool } from '../helpers/zfs.ts';
+import { expectExecError, pinnedTarget, startWorld, Teardown } from '../helpers/world.ts';
+import { snapshotGuids, testContext, writeRandom, zfs, run, type TestPool } from '../helpers/zfs.ts';
 
 const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'counter-guest.mjs');
 const MiB = 1 << 20;
 
-let sshd: TestSshd;
 let src: TestPool;
 let src2: TestPool;
 let tgt: TestPool;
@@ -79,34 +77,29 @@ async function readFromSnapshot(snap: string, file: string): Promise<string> {
   }
 }
 
+const teardown = new Teardown();
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'lb-guests-'));
+  teardown.defer(() => rm(work, { recursive: true, force: true }));
   manifestPath = join(work, 'guests.json');
-  src = await createPool('lbgs', { mounted: true, sizeMiB: 192 });
-  src2 = await createPool('lbgx', { mounted: true });
-  tgt = await createPool('lbgt', { mounted: false, sizeMiB: 256 });
-  backupRoot = `${tgt.name}/backups`;
-  await zfs('create', backupRoot);
-  sshd = await startSshd();
-  target = { id: 1, name: 'local', sshHost: sshd.host, sshUser: sshd.user, sshPort: sshd.port, sshPrivateKey: sshd.clientKey, backupRoot, createBackupRoot: false, hostKey: null };
-  target.hostKey = (await validateTarget(target, testContext().ctx)).hostKey;
+  const w = await startWorld(teardown, {
+    src: { prefix: 'lbgs', mounted: true, sizeMiB: 192 }, src2: { prefix: 'lbgx', mounted: true }, tgt: { prefix: 'lbgt', mounted: false, sizeMiB: 256 },
+  }, { createBackupRoot: true });
+  ({ pools: { src, src2, tgt }, backupRoot } = w);
+  target = await pinnedTarget(w);
+  // first of all at teardown: stop every guest process this file started, by PID
+  teardown.defer(async () => {
+    for (const s of guestStates) {
+      const pidFile = join(s, 'pid');
+      if (!existsSync(pidFile)) continue;
+      const pid = Number(await readFile(pidFile, 'utf8'));
+      if (pid) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  });
 }, 180_000);
 
-afterAll(async () => {
-  // stop every guest process this file started, by PID
-  for (const s of guestStates) {
-    const pidFile = join(s, 'pid');
-    if (!existsSync(pidFile)) continue;
-    const pid = Number(await readFile(pidFile, 'utf8'));
-    if (pid) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
-  }
-  await new Promise((r) => setTimeout(r, 200));
-  await sshd?.stop();
-  await src?.destroy();
-  await src2?.destroy();
-  await tgt?.destroy();
-  if (work) await rm(work, { recursive: true, force: true });
-}, 180_000);
+afterAll(() => teardown.run(), 180_000);
 
 describe('Stop Before Backup (manifest provider, real process, real zfs-fuse)', () => {
   it('stops the running guest for the snapshot and starts it again before the transfer ends', async () => {
@@ -207,11 +200,8 @@ describe('Stop Before Backup (manifest provider, real process, real zfs-fuse)', 
     const g = await addGuest('303', [ds], join(src.mountpoint!, 'vm303', 'counter'));
     await startGuest(g);
     await writeFile(join(g.state, 'fail-stop'), '');
-    let err: unknown;
-    try { await runGuestBackup(params(job(303, '303')), testContext(23).ctx, [new ManifestProvider(manifestPath)]); } catch (e) { err = e; }
-    expect(err).toBeInstanceOf(ExecError);
-    expect((err as ExecError).errorClass).toBe('source-state');
-    expect((err as Error).message).toMatch(/could not stop vm guest-303 \(303\).*stop refused.*nothing was snapshotted/);
+    const err = await expectExecError(runGuestBackup(params(job(303, '303')), testContext(23).ctx, [new ManifestProvider(manifestPath)]), 'source-state');
+    expect(err.message).toMatch(/could not stop vm guest-303 \(303\).*stop refused.*nothing was snapshotted/);
     expect(await snaps(ds)).toEqual([]);
     expect((await run('zfs', ['list', `${backupRoot}/j303`])).code).not.toBe(0);
     expect(await isRunning(g)).toBe(true);
