@@ -7,7 +7,7 @@ import { RunnerLoop } from './loop.ts';
 import { CHECKPOINTS, type Checkpoint } from './executors/types.ts';
 import { rmSync } from 'node:fs';
 import { loadState, resetSshDir, saveState, statePath } from './state.ts';
-import { setSessionDirBase } from './ssh/index.ts';
+import { closeWarmConnections, configureWarmConnections, setSessionDirBase } from './ssh/index.ts';
 import type { GuestsConfig } from './guests/types.ts';
 
 const USAGE = `usage: lifeboat-runner [--server URL --join-token TOKEN] [--name NAME] [--state-dir DIR] [--concurrency N] [--pools a,b]
@@ -74,6 +74,14 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   const ssh = resetSshDir(stateDir);
   if (!setSessionDirBase(ssh.dir)) log(`warning: ${ssh.dir} is too long a path for SSH control sockets; per-run SSH keys go to the system temp dir`);
   if (ssh.removed) log(`removed ${ssh.removed} SSH key dir(s) a previous run of this runner left in ${ssh.dir}`);
+  // Warm SSH connections between backups (ssh/session.ts): at most N idle masters, each for S seconds.
+  const warmMax = Number(env.LIFEBOAT_RUNNER_SSH_WARM ?? 4);
+  const warmIdleS = Number(env.LIFEBOAT_RUNNER_SSH_WARM_IDLE_S ?? 60);
+  if (!Number.isInteger(warmMax) || warmMax < 0 || !Number.isFinite(warmIdleS) || warmIdleS < 0) {
+    console.error('LIFEBOAT_RUNNER_SSH_WARM must be an integer ≥ 0 and LIFEBOAT_RUNNER_SSH_WARM_IDLE_S a number ≥ 0');
+    return 2;
+  }
+  configureWarmConnections(warmMax, warmIdleS * 1000);
 
   try {
     const inv = await inventory();
@@ -114,6 +122,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     return 1;
   } finally {
     clearInterval(refresh);
-    rmSync(ssh.dir, { recursive: true, force: true }); // every session closed with the loop
+    const warmPids = await closeWarmConnections(); // every run's session is closed (or warm) by now
+    if (warmPids.length) log(`closed ${warmPids.length} warm SSH connection(s) (master pid ${warmPids.join(', ')})`);
+    rmSync(ssh.dir, { recursive: true, force: true });
   }
 }

@@ -76,8 +76,10 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
   let sourceProps: string[] = [];
   const readSource = async () => (await Promise.all(roots.map((r) => local.tree(r, recursive, sourceProps)))).flat().sort((a, b) => cmp(a.name, b.name));
   // The SSH connect (handshake, remote shell start) is the slow part of preparing: local checks and
-  // listings run meanwhile. A local failure still wins (it is reported, the session closed).
-  const sessionP = SshSession.open(target, { signal, persistentShell: true });
+  // listings run meanwhile. A local failure still wins (it is reported, the session closed). Where
+  // the runner keeps connections warm, a connection of the same identity left by an earlier run is
+  // taken instead (ssh/session.ts), and this one is kept for the next run when this run succeeds.
+  const sessionP = SshSession.open(target, { signal, persistentShell: true, warm: true });
   sessionP.catch(() => { /* awaited below */ });
   let lcaps: ZfsCapabilities;
   let srcBefore: DatasetInfo[];
@@ -95,6 +97,7 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
     throw e;
   }
   let session = await sessionP;
+  ctx.log(session.reused ? `ssh: reusing the warm connection to ${session.label} (master pid ${session.masterPid})` : `ssh: connected to ${session.label} (master pid ${session.masterPid})`);
   // the first receive's session starts now, so it is ready when the stream starts
   let standby: ChildProcess | null = session.spawnStandby();
   const scaffold: { name: string; guid: string }[] = [];
@@ -102,6 +105,7 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
   // Set once the last dataset's data is on the target: from then on a cancel changes nothing (the
   // run completes, and says the cancel came too late); before, it stops the run with nothing partial.
   let landed = false;
+  let succeeded = false; // only a run that succeeded leaves its connection warm
   try {
     let remote = new Zfs(session, signal);
     const rcaps = await remote.capabilities();
@@ -349,6 +353,7 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
     const bytesSent = resumedBytes + results.reduce((n, r) => n + r.bytes, 0);
     if (signal.aborted) ctx.log('cancel arrived after the data was safely on the target: the backup completed');
     ctx.log(`done: ${results.length} dataset(s), ${bytesSent} bytes${resumedBytes ? ` (${resumedBytes} of them resuming an interrupted receive)` : ''}, ${pruned.length} snapshot(s) pruned`);
+    succeeded = true;
     return { snapshot: snapName, generation, newGeneration, bytesSent, datasets: results, pruned, catalog };
   } catch (e) {
     if (!received && scaffold.length) await removeEmptyScaffold(session, scaffold, ctx);
@@ -356,7 +361,7 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
     throw e;
   } finally {
     standby?.stdin?.end(); // unused: its `read` sees EOF and it exits
-    await session.close();
+    await session.close({ keepWarm: succeeded });
   }
 }
 
@@ -370,7 +375,7 @@ const NEVER = new AbortController().signal;
  */
 async function reconnectIfLanded(target: RunBackupParams['target'], dataset: string, snap: string, guid: string, signal: AbortSignal, clearPartial: boolean, ctx: ExecContext): Promise<SshSession | null> {
   let s: SshSession;
-  try { s = await SshSession.open(target, { signal, persistentShell: true }); } catch { return null; }
+  try { s = await SshSession.open(target, { signal, persistentShell: true, warm: true }); } catch { return null; }
   try {
     const z = new Zfs(s, signal);
     for (let i = 0; i < 120 && !signal.aborted; i++) {

@@ -1,3 +1,5 @@
-export { SshSession, normalizeHostKeys, setSessionDirBase, validateSshEndpoint, HOST_KEY_ALIAS, type SshOpenOptions } from './session.ts';
+export {
+  SshSession, normalizeHostKeys, setSessionDirBase, configureWarmConnections, closeWarmConnections, warmConnectionPids, validateSshEndpoint, HOST_KEY_ALIAS, type SshOpenOptions,
+} from './session.ts';
 export { shQuote, shJoin } from './quote.ts';
 export { classifySsh, describeSshFailure } from './errors.ts';

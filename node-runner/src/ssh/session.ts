@@ -1,14 +1,18 @@
 // SSH transport to a target. One run = one master connection (ControlMaster) that every command
 // and every `zfs recv` stream reuses; so a run opens at most one TCP connection (≤ 3 allowed).
 // With `persistentShell`, short commands go to one long-lived remote /bin/sh (remote-shell.ts)
-// instead of a session each; streams always get a session of their own.
+// instead of a session each; streams always get a session of their own. With `warm` (backups, in
+// the runner), the master and its shell can outlive the run for the next run of the same connection
+// identity (see "warm connections" below); a run still holds its connection alone.
 //
 //   ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=<pinned>
 //       -o Ciphers=<default set, AES-GCM first on AES hardware> -i <0600 key file>
 //       -o ControlPath=<socket> … -- host '<quoted> <args>'
 //
-// The private key and the pinned known_hosts live in a 0700 temp dir removed by close(); the key
-// never reaches a log, an argument list or an error message.
+// The private key and the pinned known_hosts live in a 0700 temp dir; the key file exists while a
+// run holds the connection and is removed by close() (a warm master keeps its dir with the socket
+// and known_hosts only); the key never reaches a log, an argument list or an error message.
+import { createHash } from 'node:crypto';
 import { mkdtemp, writeFile, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -67,6 +71,105 @@ export function setSessionDirBase(dir: string | null): boolean {
   return true;
 }
 
+// ---- warm connections ---------------------------------------------------------------------------
+// A backup's connection (master + remote shell) can stay up after its run, for the next run with
+// the same connection identity: sha256 of host, port, user, the pinned host key (byte for byte), the
+// private key, the cipher list and the ssh options that shape the connection. A target edit changes
+// the claim payload, hence the identity: the old connection of that target is closed. One run at a
+// time holds a connection (the stream meter counts the master's I/O, and sshd limits sessions per
+// connection), so concurrent runs to one target each have their own. Bounded: at most `max` idle
+// connections (the oldest closed first) and `idleMs` each; closed on runner stop. Off (max 0) unless
+// the runner turns it on (cli.ts: LIFEBOAT_RUNNER_SSH_WARM, LIFEBOAT_RUNNER_SSH_WARM_IDLE_S).
+
+/** How long a reused connection may take to answer `true` through its remote shell before it is replaced. */
+const PROBE_MS = 5000;
+
+const warm = { max: 0, idleMs: 60_000, stopping: false };
+/** Idle connections, oldest first. */
+const idle: Connection[] = [];
+/** The identity each target id last asked for (a connection of an older one is not kept). */
+const latestIdentity = new Map<number, string>();
+
+/** Keep up to `max` connections warm for `idleMs` each after their run (0: close every connection with its run). */
+export function configureWarmConnections(max: number, idleMs: number): void {
+  warm.max = Math.max(0, Math.floor(max));
+  warm.idleMs = Math.max(0, idleMs);
+  warm.stopping = false;
+}
+
+/** Close every idle connection (runner stop) and keep none from now on; returns the master PIDs it stopped. */
+export async function closeWarmConnections(): Promise<number[]> {
+  warm.stopping = true;
+  const all = idle.splice(0);
+  const pids = all.map((c) => c.pid).filter((p): p is number => p !== null);
+  await Promise.all(all.map((c) => c.shutdown()));
+  return pids;
+}
+
+/** Master PIDs of the idle connections (tests, logs). */
+export function warmConnectionPids(): number[] {
+  return idle.map((c) => c.pid).filter((p): p is number => p !== null);
+}
+
+function dropIdle(c: Connection): void {
+  const i = idle.indexOf(c);
+  if (i >= 0) idle.splice(i, 1);
+  if (c.idleTimer) clearTimeout(c.idleTimer);
+  c.idleTimer = null;
+}
+
+/** sha256 of everything that makes two connections interchangeable (the key only as part of the digest). */
+function connectionIdentity(target: TargetSpec, opts: SshOpenOptions): string {
+  const h = createHash('sha256');
+  h.update(JSON.stringify([target.sshHost, target.sshPort, target.sshUser, target.hostKey ?? '', keyText(target), ciphersOption(), opts.sshBinary ?? 'ssh', opts.connectTimeoutSec ?? 10]));
+  return h.digest('hex');
+}
+
+function keyText(target: TargetSpec): string {
+  const key = target.sshPrivateKey.replace(/\r\n/g, '\n');
+  return key.endsWith('\n') ? key : key + '\n'; // OpenSSH rejects a key file without the final newline
+}
+
+/** One ControlMaster (and the remote shell over it) with its 0700 dir: key, known_hosts, socket. */
+class Connection {
+  master: ChildProcess | null = null;
+  masterErr = '';
+  shell: RemoteShell | null = null;
+  idleTimer: NodeJS.Timeout | null = null;
+  idleSince = 0;
+  private down: Promise<void> | null = null;
+
+  constructor(readonly dir: string, readonly identity: string | null, public targetId: number) {}
+
+  get keyFile() { return join(this.dir, 'id'); }
+  get knownHosts() { return join(this.dir, 'known_hosts'); }
+  get controlPath() { return join(this.dir, 'cm'); }
+  get pid(): number | null { return this.alive() ? this.master!.pid ?? null : null; }
+
+  alive(): boolean {
+    const m = this.master;
+    return !!m && m.exitCode === null && m.signalCode === null && !this.down;
+  }
+
+  /** Stop the shell and the master (by its PID: SIGTERM, SIGKILL a second later) and remove the dir. Idempotent. */
+  shutdown(): Promise<void> {
+    this.down ??= (async () => {
+      if (this.idleTimer) clearTimeout(this.idleTimer);
+      await this.shell?.close();
+      const m = this.master;
+      if (m && m.exitCode === null && m.signalCode === null) {
+        // SIGTERM ends a master as `ssh -O exit` does (socket removed, connection closed), without
+        // starting another ssh process for it; SIGKILL a second later if it is still there
+        const done = waitExitDrained(m, 1000);
+        killChild(m, 1000);
+        await done;
+      }
+      await rm(this.dir, { recursive: true, force: true });
+    })();
+    return this.down;
+  }
+}
+
 export interface SshOpenOptions {
   signal?: AbortSignal;
   /** First validation: accept and pin whatever key the host presents (into an empty known_hosts). */
@@ -79,49 +182,60 @@ export interface SshOpenOptions {
    * one session start per run instead of one per command.
    */
   persistentShell?: boolean;
+  /**
+   * Take a warm connection of the same identity when there is one, and keep this one warm after a
+   * clean close (`close({ keepWarm: true })`); needs `persistentShell`. Only where the runner turned
+   * warm connections on (configureWarmConnections).
+   */
+  warm?: boolean;
 }
 
 export class SshSession implements ZfsHost {
   readonly label: string;
-  private master: ChildProcess | null = null;
-  private shell: RemoteShell | null = null;
-  private masterErr = '';
   private closed = false;
+  /** Processes this session started over the master (commands, streams, standbys) that may still run. */
+  private readonly children = new Set<ChildProcess>();
 
   private constructor(
     private readonly target: TargetSpec,
-    private readonly dir: string,
+    private readonly conn: Connection,
     private readonly opts: SshOpenOptions,
+    /** This run took a warm connection (no new TCP connection, no authentication). */
+    readonly reused: boolean,
   ) {
     this.label = `${target.sshUser}@${target.sshHost}:${target.sshPort}`;
   }
 
-  private get keyFile() { return join(this.dir, 'id'); }
-  private get knownHosts() { return join(this.dir, 'known_hosts'); }
-  private get controlPath() { return join(this.dir, 'cm'); }
   private host(): string { return this.target.sshHost.replace(/^\[(.*)\]$/, '$1'); }
 
-  /** Open the master connection. Throws ExecError(connectivity | authentication | host-key). */
+  /** PID of the master process (null once it is gone). */
+  get masterPid(): number | null { return this.conn.pid; }
+
+  /** Open the master connection, or take a warm one. Throws ExecError(connectivity | authentication | host-key). */
   static async open(target: TargetSpec, opts: SshOpenOptions = {}): Promise<SshSession> {
     validateSshEndpoint(target);
     if (!opts.acceptNewHostKey && !target.hostKey) {
       throw new ExecError('host-key', `target "${target.name}" has no pinned host key yet: validate it first`);
     }
-    const dir = await mkdtemp(join(keyDirBase ?? tmpdir(), 'lb-ssh-'));
-    const s = new SshSession(target, dir, opts);
+    const identity = opts.warm && opts.persistentShell && !opts.acceptNewHostKey && warm.max > 0 && !warm.stopping ? connectionIdentity(target, opts) : null;
+    if (identity) {
+      latestIdentity.set(target.id, identity);
+      const s = await SshSession.takeWarm(target, identity, opts);
+      if (s) return s;
+    }
+    const conn = new Connection(await mkdtemp(join(keyDirBase ?? tmpdir(), 'lb-ssh-')), identity, target.id);
+    const s = new SshSession(target, conn, opts, false);
     try {
-      let key = target.sshPrivateKey.replace(/\r\n/g, '\n');
-      if (!key.endsWith('\n')) key += '\n'; // OpenSSH rejects a key file without the final newline
-      await writeFile(s.keyFile, key, { mode: 0o600 });
+      await writeFile(conn.keyFile, keyText(target), { mode: 0o600 });
       const pinned = opts.acceptNewHostKey ? [] : normalizeHostKeys(target.hostKey ?? '');
       if (!opts.acceptNewHostKey && pinned.length === 0) throw new ExecError('host-key', `pinned host key of target "${target.name}" is unreadable`);
-      await writeFile(s.knownHosts, pinned.map((l) => l + '\n').join(''), { mode: 0o600 });
+      await writeFile(conn.knownHosts, pinned.map((l) => l + '\n').join(''), { mode: 0o600 });
       await s.startMaster();
       if (opts.persistentShell) {
         // not bound to the run's signal (like the master): a cancelled command takes its shell
         // down and the next command starts a new one; close() ends the last
-        s.shell = new RemoteShell(() => spawnArgv(s.commandArgs(['exec', '/bin/sh']), { stdio: ['pipe', 'pipe', 'pipe'] }));
-        s.shell.warmUp();
+        conn.shell = new RemoteShell(() => spawnArgv(s.commandArgs(['exec', '/bin/sh']), { stdio: ['pipe', 'pipe', 'pipe'] }));
+        conn.shell.warmUp();
       }
       return s;
     } catch (e) {
@@ -130,13 +244,41 @@ export class SshSession implements ZfsHost {
     }
   }
 
+  /**
+   * An idle connection of `identity`, checked by a round trip through its remote shell (a master
+   * whose connection died is replaced, never waited on longer than PROBE_MS), with the run's key file
+   * written again (a command falls back to a connection of its own if the master goes away). Idle
+   * connections of this target with another identity (an edited target) are closed.
+   */
+  private static async takeWarm(target: TargetSpec, identity: string, opts: SshOpenOptions): Promise<SshSession | null> {
+    for (const c of [...idle]) {
+      if (c.targetId === target.id && c.identity !== identity) { dropIdle(c); void c.shutdown(); }
+    }
+    const conn = idle.find((c) => c.identity === identity);
+    if (!conn) return null;
+    dropIdle(conn);
+    conn.targetId = target.id;
+    // a connection that cannot be used is stopped beside the new connect, not before it
+    if (!conn.alive() || !conn.shell) { void conn.shutdown(); return null; }
+    const s = new SshSession(target, conn, opts, true);
+    try {
+      await stat(conn.controlPath);
+      await writeFile(conn.keyFile, keyText(target), { mode: 0o600 });
+      const r = await conn.shell.run(['true'], { timeoutMs: PROBE_MS, signal: opts.signal });
+      if (r.code === 0 && conn.alive()) return s;
+    } catch { /* socket gone or dir unwritable: a new connection */ }
+    s.closed = true;
+    void conn.shutdown();
+    return null;
+  }
+
   private baseArgs(): string[] {
     const t = this.target;
     return [
       '-F', '/dev/null',
       '-o', 'BatchMode=yes',
       '-o', `StrictHostKeyChecking=${this.opts.acceptNewHostKey ? 'accept-new' : 'yes'}`,
-      '-o', `UserKnownHostsFile=${this.knownHosts}`,
+      '-o', `UserKnownHostsFile=${this.conn.knownHosts}`,
       '-o', 'GlobalKnownHostsFile=/dev/null',
       '-o', `HostKeyAlias=${HOST_KEY_ALIAS}`,
       '-o', 'CheckHostIP=no',
@@ -150,8 +292,8 @@ export class SshSession implements ZfsHost {
       '-o', 'ServerAliveCountMax=3',
       '-o', 'LogLevel=ERROR',
       ...ciphersOption(),
-      '-o', `ControlPath=${this.controlPath}`,
-      '-i', this.keyFile,
+      '-o', `ControlPath=${this.conn.controlPath}`,
+      '-i', this.conn.keyFile,
       '-p', String(t.sshPort),
       '-l', t.sshUser,
     ];
@@ -162,14 +304,19 @@ export class SshSession implements ZfsHost {
   private async startMaster(): Promise<void> {
     // The master outlives a cancel of the run: commands are cancelled one by one (their own signal),
     // and what a run does after its data arrived (GUID check, tags, catalog) still has a connection.
-    // close() stops it, always.
+    // close() stops it (or keeps it warm for the next run), always.
+    const conn = this.conn;
     const m = spawnArgv([this.bin(), ...this.baseArgs(), '-M', '-N', '-o', 'ControlPersist=no', '--', this.host()], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
-    this.master = m;
-    m.stderr?.on('data', (b: Buffer) => { if (this.masterErr.length < 8192) this.masterErr += b.toString('utf8'); });
+    conn.master = m;
+    m.stderr?.on('data', (b: Buffer) => { if (conn.masterErr.length < 8192) conn.masterErr += b.toString('utf8'); });
     let exited: number | null = null;
-    const exitP = waitExit(m).then((c) => { exited = c; });
+    const exitP = waitExit(m).then((c) => {
+      exited = c;
+      // a warm connection whose master died (the target dropped it) leaves the pool at once
+      if (idle.includes(conn)) { dropIdle(conn); void conn.shutdown(); }
+    });
     const deadline = Date.now() + ((this.opts.connectTimeoutSec ?? 10) + 20) * 1000;
     for (;;) {
       if (this.opts.signal?.aborted) {
@@ -178,11 +325,11 @@ export class SshSession implements ZfsHost {
       }
       if (exited !== null) {
         await exitP;
-        const cls = classifySsh(255, this.masterErr) ?? 'connectivity';
-        throw new ExecError(cls, describeSshFailure(cls, this.label, this.masterErr));
+        const cls = classifySsh(255, conn.masterErr) ?? 'connectivity';
+        throw new ExecError(cls, describeSshFailure(cls, this.label, conn.masterErr));
       }
       try {
-        const st = await stat(this.controlPath);
+        const st = await stat(conn.controlPath);
         if (st.isSocket()) return;
       } catch { /* not yet */ }
       if (Date.now() > deadline) {
@@ -198,16 +345,23 @@ export class SshSession implements ZfsHost {
     return [this.bin(), ...this.baseArgs(), '-o', 'ControlMaster=no', '-T', '--', this.host(), shJoin(argv)];
   }
 
+  private track(c: ChildProcess): ChildProcess {
+    this.children.add(c);
+    c.once('close', () => this.children.delete(c));
+    c.once('error', () => this.children.delete(c));
+    return c;
+  }
+
   async exec(argv: string[], opts: ExecOptions = {}): Promise<CmdResult> {
     if (this.closed) throw new ExecError('internal', 'ssh session already closed');
     const o = { ...opts, signal: opts.signal ?? this.opts.signal };
-    if (this.shell && opts.input === undefined) return this.shell.run(argv, o);
+    if (this.conn.shell && opts.input === undefined) return this.conn.shell.run(argv, o);
     return execArgv(this.commandArgs(argv), o);
   }
 
   spawn(argv: string[], stdio: SpawnStdio, signal?: AbortSignal): ChildProcess {
     if (this.closed) throw new ExecError('internal', 'ssh session already closed');
-    return spawnArgv(this.commandArgs(argv), { signal: signal ?? this.opts.signal, stdio: [stdio.stdin, stdio.stdout, 'pipe'] });
+    return this.track(spawnArgv(this.commandArgs(argv), { signal: signal ?? this.opts.signal, stdio: [stdio.stdin, stdio.stdout, 'pipe'] }));
   }
 
   /**
@@ -216,8 +370,7 @@ export class SshSession implements ZfsHost {
    * the master is gone.
    */
   streamPid(): number | null {
-    const m = this.master;
-    return m && m.exitCode === null && m.signalCode === null ? m.pid ?? null : null;
+    return this.conn.pid;
   }
 
   /**
@@ -243,31 +396,49 @@ export class SshSession implements ZfsHost {
 
   /** The host key(s) this session trusts, as normalised known_hosts lines. */
   async hostKeyLines(): Promise<string> {
-    return normalizeHostKeys(await readFile(this.knownHosts, 'utf8')).join('\n');
+    return normalizeHostKeys(await readFile(this.conn.knownHosts, 'utf8')).join('\n');
   }
 
   /** `SHA256:…` fingerprint(s) of the trusted host key, as `ssh-keygen -lf` prints them. */
   async fingerprint(): Promise<string> {
-    const r = await execArgv(['ssh-keygen', '-lf', this.knownHosts]);
+    const r = await execArgv(['ssh-keygen', '-lf', this.conn.knownHosts]);
     if (r.code !== 0) throw new ExecError('internal', `ssh-keygen -lf failed: ${r.stderr.trim()}`);
     const fps = r.stdout.split('\n').map((l) => l.split(/\s+/)[1]).filter((x): x is string => !!x && x.startsWith('SHA256:'));
     if (!fps.length) throw new ExecError('internal', 'ssh-keygen printed no fingerprint');
     return fps.join(' ');
   }
 
-  /** Stop the master (by its PID) and remove the key, known_hosts and socket. Idempotent. */
-  async close(): Promise<void> {
+  /**
+   * End this run's use of the connection. Idempotent. With `keepWarm` (a run that succeeded) and
+   * warm connections on, a healthy connection whose commands have all ended stays up for the next run
+   * of the same identity, its key file removed now (the master is authenticated; a later run writes
+   * its own); otherwise the master is stopped by its PID and the key, known_hosts and socket removed.
+   */
+  async close(opts: { keepWarm?: boolean } = {}): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.shell?.close();
-    const m = this.master;
-    if (m && m.exitCode === null && m.signalCode === null) {
-      // SIGTERM ends a master as `ssh -O exit` does (socket removed, connection closed), without
-      // starting another ssh process for it; SIGKILL a second later if it is still there
-      const done = waitExitDrained(m, 1000);
-      killChild(m, 1000);
-      await done;
+    const conn = this.conn;
+    if (opts.keepWarm && conn.identity && await this.quiet()) {
+      if (warm.max > 0 && !warm.stopping && latestIdentity.get(conn.targetId) === conn.identity && conn.alive() && conn.shell) {
+        try {
+          await rm(conn.keyFile, { force: true });
+          conn.idleSince = Date.now();
+          conn.idleTimer = setTimeout(() => { dropIdle(conn); void conn.shutdown(); }, warm.idleMs);
+          conn.idleTimer.unref();
+          idle.push(conn);
+          while (idle.length > warm.max) { const old = idle[0]; dropIdle(old); void old.shutdown(); }
+          return;
+        } catch { /* fall through: close it */ }
+      }
     }
-    await rm(this.dir, { recursive: true, force: true });
+    for (const c of this.children) killChild(c, 1000);
+    await conn.shutdown();
+  }
+
+  /** Every process this run started over the master has ended (a standby given EOF gets 2 s to). */
+  private async quiet(): Promise<boolean> {
+    const deadline = Date.now() + 2000;
+    while (this.children.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    return this.children.size === 0;
   }
 }
