@@ -38,7 +38,7 @@ export async function checkJob(db: DB, input: JobInput, at: number, selfId?: num
 
   const node = await resolveNode(db, input.nodeId);
 
-  let source = input.source;
+  const source = input.source;
   if (input.mode === 'dataset') {
     const err = datasetNameError(source);
     if (err) throw invalid('source', err);
