@@ -12,8 +12,9 @@ import { join } from 'node:path';
 import { validateTarget } from '../../node-runner/src/executors/validate.ts';
 import { SshSession } from '../../node-runner/src/ssh/index.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import { startSshd, type TestSshd } from '../helpers/sshd.ts';
-import { createPool, testContext, writeRandom, zfs, type TestPool } from '../helpers/zfs.ts';
+import type { TestSshd } from '../helpers/sshd.ts';
+import { loopbackTarget, startWorld, targetSpec, Teardown } from '../helpers/world.ts';
+import { testContext, writeRandom, zfs, type TestPool } from '../helpers/zfs.ts';
 
 const tag = (Date.now() % 1e8).toString(36);
 const canaries: string[] = [];
@@ -30,21 +31,16 @@ let sshd: TestSshd;
 let src: TestPool;
 let tgt: TestPool;
 
+const teardown = new Teardown();
 beforeAll(async () => {
-  src = await createPool('lbcs', { mounted: true });
-  tgt = await createPool('lbct', { mounted: false, sizeMiB: 256 });
+  teardown.defer(() => { for (const p of canaries) rmSync(p, { force: true }); }); // last
+  ({ pools: { src, tgt }, sshd } = await startWorld(teardown, { src: { prefix: 'lbcs', mounted: true }, tgt: { prefix: 'lbct', mounted: false, sizeMiB: 256 } }));
   await zfs('create', `${src.name}/app`);
   await writeRandom(join(src.mountpoint!, 'app', 'f'), 256 << 10);
-  sshd = await startSshd();
-  srv = await startServer({ LIFEBOAT_RUNNER_POOLS: src.name, LIFEBOAT_RUNNER_INVENTORY_MS: '2000' });
+  srv = teardown.own(await startServer({ LIFEBOAT_RUNNER_POOLS: src.name, LIFEBOAT_RUNNER_INVENTORY_MS: '2000' }));
 }, 240_000);
 
-afterAll(async () => {
-  await srv?.stop();
-  await sshd?.stop();
-  for (const p of [src, tgt]) await p?.destroy();
-  for (const p of canaries) rmSync(p, { force: true });
-}, 120_000);
+afterAll(() => teardown.run(), 120_000);
 
 describe('shell metacharacters never reach a shell (canary files)', () => {
   it('control: a shell given these snippets does create the canaries', () => {
@@ -60,10 +56,7 @@ describe('shell metacharacters never reach a shell (canary files)', () => {
   it('through the API and a real validate + backup on zfs-fuse', async () => {
     const node = await srv.waitFor('the local node', async () => (await srv.api('GET', '/nodes')).body.items.find((n: any) => n.inventoryAt)?.id);
     const n = hostile('name'), d = hostile('desc'), j = hostile('job');
-    const target = {
-      name: `t ${n.subst} ${n.semi}`, sshHost: '127.0.0.1', sshUser: sshd.user, sshPort: sshd.port, sshPrivateKey: sshd.clientKey,
-      backupRoot: `${tgt.name}/backups`, createBackupRoot: true, description: `${d.back} ${d.pipe} ${d.and} ${d.subst}`,
-    };
+    const target = { ...loopbackTarget({ sshd, tgt }), name: `t ${n.subst} ${n.semi}`, description: `${d.back} ${d.pipe} ${d.and} ${d.subst}` };
     // Fields whose rules exclude metacharacters: refused, the field named, nothing stored.
     const h = hostile('host'), u = hostile('user'), r = hostile('root'), s = hostile('schedule'), z = hostile('zone'), src2 = hostile('source');
     const refusals: [string, Record<string, unknown>, string][] = [
@@ -110,7 +103,7 @@ describe('shell metacharacters never reach a shell (canary files)', () => {
   });
 
   it('below the API: hostile host, user and dataset values are plain arguments to ssh and zfs', async () => {
-    const base = { id: 1, name: 'x', sshHost: sshd.host, sshUser: sshd.user, sshPort: sshd.port, sshPrivateKey: sshd.clientKey, backupRoot: `${tgt.name}/backups`, createBackupRoot: true, hostKey: null };
+    const base = targetSpec({ sshd, backupRoot: `${tgt.name}/backups` }, { name: 'x', createBackupRoot: true });
     const h = hostile('rawhost'), u = hostile('rawuser'), r = hostile('rawroot');
     const attempts = [
       { ...base, sshHost: `127.0.0.1${h.semi}` },

@@ -5,11 +5,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import { startSshd, type TestSshd } from '../helpers/sshd.ts';
-import { createPool, zfs, type TestPool } from '../helpers/zfs.ts';
+import { addLoopbackTarget, localNode, startWorld, Teardown } from '../helpers/world.ts';
+import { zfs, type TestPool } from '../helpers/zfs.ts';
 
 let srv: TestServer;
-let sshd: TestSshd;
 let p1: TestPool;
 let p2: TestPool;
 let tgt: TestPool;
@@ -20,11 +19,12 @@ let jobId: number;
 const running = () => join(dir, 'vm101.running');
 const mnt = async (ds: string) => (await zfs('get', '-H', '-o', 'value', 'mountpoint', ds)).trim();
 
+const teardown = new Teardown();
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'lifeboat-guests-'));
-  p1 = await createPool('lbg1', { mounted: true });
-  p2 = await createPool('lbg2', { mounted: true });
-  tgt = await createPool('lbgt', { mounted: false, sizeMiB: 256 });
+  teardown.defer(() => rmSync(dir, { recursive: true, force: true }));
+  const w = await startWorld(teardown, { p1: { prefix: 'lbg1', mounted: true }, p2: { prefix: 'lbg2', mounted: true }, tgt: { prefix: 'lbgt', mounted: false, sizeMiB: 256 } });
+  ({ pools: { p1, p2, tgt } } = w);
   for (const p of [p1, p2]) await zfs('create', '-p', `${p.name}/vm/web`);
   await zfs('create', '-p', `${p1.name}/jails/www`);
   writeFileSync(join(await mnt(`${p1.name}/vm/web`), 'disk0'), 'boot v1');
@@ -40,26 +40,12 @@ beforeAll(async () => {
     kind: 'jail', id: '7', name: 'www', roots: [`${p1.name}/jails/www`], network: { 'ip4.addr': ['192.0.2.7/24'] },
     status: ['false'], stop: ['true'], start: ['true'],
   }] }, null, 2));
-  sshd = await startSshd();
-  srv = await startServer({ LIFEBOAT_RUNNER_POOLS: `${p1.name},${p2.name}`, LIFEBOAT_RUNNER_MANIFEST: manifest, LIFEBOAT_RUNNER_INVENTORY_MS: '2000' });
-  await srv.waitFor('the VM in the inventory', async () => {
-    const nodes = (await srv.api('GET', '/nodes')).body.items;
-    return nodes[0] && (await srv.api('GET', `/nodes/${nodes[0].id}`)).body.guests.some((g: any) => g.id === '101');
-  });
-  targetId = (await srv.api('POST', '/targets', {
-    name: 'loopback', sshHost: '127.0.0.1', sshUser: sshd.user, sshPort: sshd.port, sshPrivateKey: sshd.clientKey,
-    backupRoot: `${tgt.name}/backups`, createBackupRoot: true,
-  })).body.id;
-  const v = await srv.api('POST', `/targets/${targetId}/validate`, {});
-  expect((await srv.waitEvent(v.body.eventId)).status).toBe('success');
+  srv = teardown.own(await startServer({ LIFEBOAT_RUNNER_POOLS: `${p1.name},${p2.name}`, LIFEBOAT_RUNNER_MANIFEST: manifest, LIFEBOAT_RUNNER_INVENTORY_MS: '2000' }));
+  await localNode(srv, 'the VM in the inventory', (n) => n.guests.some((g) => g.id === '101'));
+  targetId = await addLoopbackTarget(srv, w);
 }, 180_000);
 
-afterAll(async () => {
-  await srv?.stop();
-  await sshd?.stop();
-  for (const p of [p1, p2, tgt]) await p?.destroy();
-  rmSync(dir, { recursive: true, force: true });
-}, 120_000);
+afterAll(() => teardown.run(), 120_000);
 
 describe('VM guest through the system', () => {
   let snapshot: string;

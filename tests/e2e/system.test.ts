@@ -3,8 +3,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import { startSshd, type TestSshd } from '../helpers/sshd.ts';
-import { createPool, snapshotGuids, writeRandom, zfs, type TestPool } from '../helpers/zfs.ts';
+import type { TestSshd } from '../helpers/sshd.ts';
+import { localNode, loopbackTarget, startWorld, Teardown } from '../helpers/world.ts';
+import { snapshotGuids, writeRandom, zfs, type TestPool } from '../helpers/zfs.ts';
 
 const MiB = 1 << 20;
 let srv: TestServer;
@@ -13,27 +14,16 @@ let src: TestPool;
 let tgt: TestPool;
 let nodeId: number;
 
+const teardown = new Teardown();
 beforeAll(async () => {
-  src = await createPool('lbes', { mounted: true });
-  tgt = await createPool('lbet', { mounted: false, sizeMiB: 192 });
+  ({ pools: { src, tgt }, sshd } = await startWorld(teardown, { src: { prefix: 'lbes', mounted: true }, tgt: { prefix: 'lbet', mounted: false, sizeMiB: 192 } }));
   await zfs('create', `${src.name}/data`);
   await writeRandom(join(src.mountpoint!, 'data', 'blob'), 6 * MiB);
-  sshd = await startSshd();
-  srv = await startServer();
-  nodeId = await srv.waitFor('the local runner to join and report its datasets', async () => {
-    const nodes = (await srv.api('GET', '/nodes')).body.items;
-    if (nodes.length !== 1) return null;
-    const detail = (await srv.api('GET', `/nodes/${nodes[0].id}`)).body;
-    return detail.datasets.some((d: any) => d.name === `${src.name}/data`) ? nodes[0].id : null;
-  });
+  srv = teardown.own(await startServer());
+  nodeId = await localNode(srv, 'the local runner to join and report its datasets', (n) => n.datasets.some((d) => d.name === `${src.name}/data`));
 }, 180_000);
 
-afterAll(async () => {
-  await srv?.stop();
-  await sshd?.stop();
-  await src?.destroy();
-  await tgt?.destroy();
-}, 120_000);
+afterAll(() => teardown.run(), 120_000);
 
 describe('standalone system', () => {
   let targetId: number;
@@ -47,10 +37,7 @@ describe('standalone system', () => {
   });
 
   it('validates a target, pinning its host key', async () => {
-    const t = await srv.api('POST', '/targets', {
-      name: 'loopback', sshHost: '127.0.0.1', sshUser: sshd.user, sshPort: sshd.port, sshPrivateKey: sshd.clientKey,
-      backupRoot: `${tgt.name}/backups`, createBackupRoot: true,
-    });
+    const t = await srv.api('POST', '/targets', loopbackTarget({ sshd, tgt }));
     expect(t.status).toBe(201);
     targetId = t.body.id;
     const v = await srv.api('POST', `/targets/${targetId}/validate`, {});
