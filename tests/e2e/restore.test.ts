@@ -4,13 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startRunner, startServer, type TestRunner, type TestServer } from '../helpers/server.ts';
-import { startSshd, type TestSshd } from '../helpers/sshd.ts';
-import { createPool, snapshotGuids, writeRandom, zfs, type TestPool } from '../helpers/zfs.ts';
+import { addLoopbackTarget, startWorld, Teardown } from '../helpers/world.ts';
+import { snapshotGuids, writeRandom, zfs, type TestPool } from '../helpers/zfs.ts';
 
 const MiB = 1 << 20;
 let srv: TestServer;
 let second: TestRunner;
-let sshd: TestSshd;
 let src: TestPool;
 let other: TestPool;
 let tgt: TestPool;
@@ -29,38 +28,23 @@ async function backup() {
   return e;
 }
 
+const teardown = new Teardown();
 beforeAll(async () => {
-  src = await createPool('lbrs', { mounted: true });
-  other = await createPool('lbro', { mounted: true });
-  tgt = await createPool('lbrt', { mounted: false, sizeMiB: 256 });
+  const w = await startWorld(teardown, { src: { prefix: 'lbrs', mounted: true }, other: { prefix: 'lbro', mounted: true }, tgt: { prefix: 'lbrt', mounted: false, sizeMiB: 256 } });
+  ({ pools: { src, other, tgt } } = w);
   await zfs('create', `${src.name}/app`);
   await writeRandom(join(dataDir(), 'bulk'), 4 * MiB);
-  sshd = await startSshd();
-  srv = await startServer({ LIFEBOAT_RUNNER_POOLS: src.name, LIFEBOAT_RUNNER_INVENTORY_MS: '2000' });
-  second = await startRunner(srv, 'second', [other.name], { LIFEBOAT_RUNNER_INVENTORY_MS: '2000' });
+  srv = teardown.own(await startServer({ LIFEBOAT_RUNNER_POOLS: src.name, LIFEBOAT_RUNNER_INVENTORY_MS: '2000' }));
+  second = teardown.own(await startRunner(srv, 'second', [other.name], { LIFEBOAT_RUNNER_INVENTORY_MS: '2000' }));
   [node1, node2] = await srv.waitFor('two nodes with inventories', async () => {
     const nodes = (await srv.api('GET', '/nodes')).body.items;
     return nodes.length === 2 && nodes.every((n: any) => n.inventoryAt) ? [nodes.find((n: any) => n.name === 'local').id, nodes.find((n: any) => n.name === 'second').id] : null;
   });
-  const t = await srv.api('POST', '/targets', {
-    name: 'loopback', sshHost: '127.0.0.1', sshUser: sshd.user, sshPort: sshd.port, sshPrivateKey: sshd.clientKey,
-    backupRoot: `${tgt.name}/backups`, createBackupRoot: true,
-  });
-  targetId = t.body.id;
-  for (const nodeId of [node1, node2]) {
-    const v = await srv.api('POST', `/targets/${targetId}/validate`, { nodeId });
-    const e = await srv.waitEvent(v.body.eventId);
-    expect(e.status, e.error).toBe('success');
-  }
+  targetId = await addLoopbackTarget(srv, w, [node1, node2]);
   jobId = (await srv.api('POST', '/jobs', { name: 'app', targetId, nodeId: node1, mode: 'dataset', source: `${src.name}/app` })).body.id;
 }, 240_000);
 
-afterAll(async () => {
-  await second?.stop();
-  await srv?.stop();
-  await sshd?.stop();
-  for (const p of [src, other, tgt]) await p?.destroy();
-}, 120_000);
+afterAll(() => teardown.run(), 120_000);
 
 describe('restore', () => {
   const versions: { snapshot: string; content: string }[] = [];

@@ -7,8 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startRunner, startServer, type TestRunner, type TestServer } from '../helpers/server.ts';
-import { startSshd, type TestSshd } from '../helpers/sshd.ts';
-import { createPool, writeRandom, zfs, type TestPool } from '../helpers/zfs.ts';
+import type { TestSshd } from '../helpers/sshd.ts';
+import { loopbackTarget, startWorld, Teardown } from '../helpers/world.ts';
+import { writeRandom, zfs, type TestPool } from '../helpers/zfs.ts';
 
 const PASSWORD = 'e2e admin password ' + Math.random().toString(36).slice(2);
 let srv: TestServer;
@@ -34,26 +35,22 @@ async function call(method: string, path: string, body?: unknown, headers: Recor
   return { status: res.status, body: json, headers: res.headers };
 }
 
+const teardown = new Teardown();
 beforeAll(async () => {
-  src = await createPool('lbss', { mounted: true });
-  other = await createPool('lbso', { mounted: true });
-  tgt = await createPool('lbst', { mounted: false, sizeMiB: 256 });
+  ({ pools: { src, other, tgt }, sshd } = await startWorld(teardown, {
+    src: { prefix: 'lbss', mounted: true }, other: { prefix: 'lbso', mounted: true }, tgt: { prefix: 'lbst', mounted: false, sizeMiB: 256 },
+  }));
   await zfs('create', `${src.name}/app`);
   await writeRandom(join(src.mountpoint!, 'app', 'bulk'), 1 << 20);
-  sshd = await startSshd();
   // The admin token is generated into the data dir (the server must not print it) and the first
   // password comes from the environment.
-  srv = await startServer({ LIFEBOAT_ADMIN_TOKEN: '', LIFEBOAT_ADMIN_PASSWORD: PASSWORD, LIFEBOAT_RUNNER_POOLS: src.name, LIFEBOAT_RUNNER_INVENTORY_MS: '2000' });
+  srv = teardown.own(await startServer({ LIFEBOAT_ADMIN_TOKEN: '', LIFEBOAT_ADMIN_PASSWORD: PASSWORD, LIFEBOAT_RUNNER_POOLS: src.name, LIFEBOAT_RUNNER_INVENTORY_MS: '2000' }));
   // startRunner asks for its join token through srv.api: record that too.
   srv.api = async (method, path, body) => { const r = await call(method, path, body, { authorization: `Bearer ${srv.admin}` }); return { status: r.status, body: r.body }; };
+  teardown.defer(() => second?.stop()); // started by the test
 }, 240_000);
 
-afterAll(async () => {
-  await second?.stop();
-  await srv?.stop();
-  await sshd?.stop();
-  for (const p of [src, other, tgt]) await p?.destroy();
-}, 120_000);
+afterAll(() => teardown.run(), 120_000);
 
 describe('secrets stay secret through a full backup and restore', () => {
   it('no key material or token in any response body, log line or database file', async () => {
@@ -74,10 +71,7 @@ describe('secrets stay secret through a full backup and restore', () => {
     const byToken = { authorization: `Bearer ${apiToken}` };
 
     const node1 = await srv.waitFor('the local node', async () => (await call('GET', '/nodes', undefined, adminAuth)).body.items.find((n: any) => n.inventoryAt)?.id);
-    const t = await call('POST', '/targets', {
-      name: 'loopback', sshHost: '127.0.0.1', sshUser: sshd.user, sshPort: sshd.port, sshPrivateKey: sshd.clientKey,
-      backupRoot: `${tgt.name}/backups`, createBackupRoot: true,
-    }, byToken);
+    const t = await call('POST', '/targets', loopbackTarget({ sshd, tgt }), byToken);
     expect(t.status).toBe(201);
     const v = await call('POST', `/targets/${t.body.id}/validate`, { nodeId: node1 }, session);
     expect((await waitEvent(v.body.eventId)).status).toBe('success');
