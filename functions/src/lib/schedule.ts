@@ -46,7 +46,7 @@ export function dueOccurrences(pattern: string, timezone: string, dueAt: number,
   const c = cron(pattern, timezone);
   let count = 1;
   let cursor = new Date(dueAt);
-  let next: Date | null = null;
+  let next: Date | null;
   for (;;) {
     next = c.nextRun(cursor);
     if (!next || next.getTime() > now) break;

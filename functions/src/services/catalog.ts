@@ -26,16 +26,16 @@ const snapView = (s: SnapshotRow) => ({
   dataset: s.dataset,
 });
 
-/**
- * One item per backed-up source (job + source path). Generation membership comes from the
- * lifeboat:generation property of each snapshot, not from the dataset it sits in (a promote moves them).
- */
 /** A new dataset beside the source for an out-of-band restore: `<source>-restore-<yyyymmdd-hhmm>` (UTC), never the live source. */
 export function suggestedRestoreDestination(source: string, at: number): string {
   const iso = new Date(at).toISOString(); // 2026-11-30T04:10:59.000Z
   return `${source}-restore-${iso.slice(0, 10).replaceAll('-', '')}-${iso.slice(11, 16).replace(':', '')}`;
 }
 
+/**
+ * One item per backed-up source (job + source path). Generation membership comes from the
+ * lifeboat:generation property of each snapshot, not from the dataset it sits in (a promote moves them).
+ */
 export function catalogView(backupRoot: string, datasets: DatasetRow[], snapshots: SnapshotRow[], at: number) {
   const sourceOf = new Map(datasets.map((d) => [d.dataset, d]));
   const items = new Map<string, { dataset: string; jobId: number | null; source: string | null; guest: Record<string, unknown> | null; gens: Map<number, { dataset: string; snapshots: SnapshotRow[] }> }>();

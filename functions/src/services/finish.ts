@@ -39,7 +39,13 @@ export async function finishEvent(db: DB, nodeId: number, id: number, b: z.infer
   return ev;
 }
 
-export async function applyFinish(db: DB, ev: EventRow, result: Record<string, any> | null, at: number) {
+/** The reason a runner gave for starting a new generation; anything but a string is not one. */
+function newGenerationReason(result: Record<string, unknown>): string {
+  const reason = (result.newGeneration as { reason?: unknown } | null | undefined)?.reason;
+  return typeof reason === 'string' ? reason : 'new generation';
+}
+
+export async function applyFinish(db: DB, ev: EventRow, result: Record<string, unknown> | null, at: number) {
   const ok = ev.status === 'success';
   if (ok && ev.cancelRequested) {
     // a cancel that came after the data was safely on the target changed nothing: say so where the UI shows it
@@ -60,7 +66,7 @@ export async function applyFinish(db: DB, ev: EventRow, result: Record<string, a
       const stmts: BatchItem<'sqlite'>[] = [];
       if (gen !== job.currentGeneration) {
         stmts.push(db.insert(generations).values({
-          jobId: job.id, generation: gen, reason: result.newGeneration?.reason ?? 'new generation', baseGuid: job.forkFromGuid, createdAt: at,
+          jobId: job.id, generation: gen, reason: newGenerationReason(result), baseGuid: job.forkFromGuid, createdAt: at,
         }).onConflictDoNothing());
         stmts.push(db.update(jobs).set({ currentGeneration: gen, forkFromGeneration: null, forkFromGuid: null }).where(eq(jobs.id, job.id)));
       }

@@ -24,8 +24,10 @@ export type JobInput = {
   stopBeforeBackup: boolean; recursive: boolean; sendDecrypted: boolean;
 };
 
-/** Checks a complete job definition; returns the values to store. Throws 400s naming the field. */
-/** `refresh`: ask the node for a fresh inventory when the source is not in the last one (services/inventory.ts). */
+/**
+ * Checks a complete job definition; returns the values to store. Throws 400s naming the field.
+ * `refresh`: ask the node for a fresh inventory when the source is not in the last one (services/inventory.ts).
+ */
 export async function checkJob(db: DB, input: JobInput, at: number, selfId?: number, currentTargetId?: number, refresh?: (nodeId: number) => Promise<boolean>) {
   const [same] = await db.select({ id: jobs.id }).from(jobs).where(eq(jobs.name, input.name));
   if (same && same.id !== selfId) throw conflict('a job with this name already exists', { name: 'is already used by another job' });
