@@ -7,10 +7,11 @@
 // Cookie-authenticated writes (anything but GET/HEAD/OPTIONS) must also carry X-CSRF-Token with the
 // session's CSRF token, and a cross-origin Origin / Sec-Fetch-Site is refused. Bearer requests are
 // exempt: a browser never attaches an Authorization header on its own.
-import { and, eq, gt, isNull, lt, or } from 'drizzle-orm';
 import type { MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
-import { apiTokens, nodes, sessions } from '../db/schema.ts';
+import { useApiToken } from '../services/api-tokens.ts';
+import { nodeByTokenHash } from '../services/nodes.ts';
+import { useSession } from '../services/sessions.ts';
 import { ApiError } from './errors.ts';
 import type { Ctx, Env, Principal, Scope } from './http.ts';
 import { digestEquals, sha256Hex } from './tokens.ts';
@@ -39,24 +40,15 @@ export async function authenticate(c: Ctx): Promise<Principal | null> {
   if (token) {
     const hash = await sha256Hex(token);
     if (digestEquals(hash, adminTokenHash)) return { kind: 'admin-token' };
-    const [row] = await db.select({ id: apiTokens.id, lastUsedAt: apiTokens.lastUsedAt, scope: apiTokens.scope, expiresAt: apiTokens.expiresAt }).from(apiTokens)
-      .where(and(eq(apiTokens.tokenHash, hash), isNull(apiTokens.revokedAt)));
+    const row = await useApiToken(db, hash, at);
     if (!row) throw new ApiError('unauthorized', 'the API token is not valid or was revoked');
     if (row.expiresAt != null && row.expiresAt <= at) throw new ApiError('unauthorized', 'the API token has expired');
-    // Last use at a minute's precision: saves a write on most requests.
-    if (row.lastUsedAt == null || row.lastUsedAt < at - 60_000) {
-      await db.update(apiTokens).set({ lastUsedAt: at }).where(eq(apiTokens.id, row.id));
-    }
     return { kind: 'api-token', tokenId: row.id, scope: row.scope, expiresAt: row.expiresAt };
   }
   const cookie = getCookie(c, SESSION_COOKIE);
   if (cookie) {
-    const [s] = await db.select({ id: sessions.id, expiresAt: sessions.expiresAt, lastUsedAt: sessions.lastUsedAt }).from(sessions)
-      .where(and(eq(sessions.tokenHash, await sha256Hex(cookie)), gt(sessions.expiresAt, at)));
+    const s = await useSession(db, cookie, at);
     if (!s) throw new ApiError('unauthorized', 'the session has expired or was signed out; sign in again');
-    if (s.lastUsedAt == null || s.lastUsedAt < at - 60_000) {
-      await db.update(sessions).set({ lastUsedAt: at }).where(and(eq(sessions.id, s.id), or(isNull(sessions.lastUsedAt), lt(sessions.lastUsedAt, at - 60_000))));
-    }
     return { kind: 'session', sessionId: s.id, expiresAt: s.expiresAt, csrfToken: await csrfTokenFor(cookie) };
   }
   return null;
@@ -121,8 +113,7 @@ export const requireAdmin: MiddlewareHandler<Env> = async (c, next) => {
 export const requireNode: MiddlewareHandler<Env> = async (c, next) => {
   const token = bearer(c.req.header('authorization'));
   if (!token) throw new ApiError('unauthorized', 'a node token is required (Authorization: Bearer …)');
-  const [node] = await c.var.deps.db.select({ id: nodes.id, name: nodes.name }).from(nodes)
-    .where(and(eq(nodes.tokenHash, await sha256Hex(token)), isNull(nodes.revokedAt)));
+  const node = await nodeByTokenHash(c.var.deps.db, await sha256Hex(token));
   if (!node) throw new ApiError('unauthorized', 'the node token is not valid or the node was revoked');
   c.set('node', node);
   await next();

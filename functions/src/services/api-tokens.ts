@@ -1,5 +1,5 @@
 // API tokens for automation: listed, created (the token is shown once and stored hashed), and revoked
-// together with every token made with them. Checking one on a request is lib/auth.ts authenticate.
+// together with every token made with them, and looked up by hash on each request (lib/auth.ts).
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import type { z } from '@hono/zod-openapi';
 import type { ApiTokenCreate } from '../contract/api.ts';
@@ -24,6 +24,16 @@ export async function createApiToken(db: DB, input: z.infer<typeof ApiTokenCreat
     name, scope, expiresAt, parentId: maker.kind === 'api-token' ? maker.tokenId : null, tokenHash: await sha256Hex(token), createdAt: at,
   }).returning();
   return { ...apiTokenView(row), token };
+}
+
+/** The live (not revoked) token with this hash, its last use recorded at a minute's precision (saves a write on most requests). */
+export async function useApiToken(db: DB, tokenHash: string, at: number) {
+  const [row] = await db.select({ id: apiTokens.id, lastUsedAt: apiTokens.lastUsedAt, scope: apiTokens.scope, expiresAt: apiTokens.expiresAt }).from(apiTokens)
+    .where(and(eq(apiTokens.tokenHash, tokenHash), isNull(apiTokens.revokedAt)));
+  if (row && (row.expiresAt == null || row.expiresAt > at) && (row.lastUsedAt == null || row.lastUsedAt < at - 60_000)) {
+    await db.update(apiTokens).set({ lastUsedAt: at }).where(eq(apiTokens.id, row.id));
+  }
+  return row ?? null;
 }
 
 /** Revoke a token and everything minted with it, however deep; revoking twice answers the token as it is. */

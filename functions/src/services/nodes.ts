@@ -8,6 +8,13 @@ import type { AppDeps } from '../lib/http.ts';
 import { refreshInventory } from './inventory.ts';
 import { nodeView } from './views.ts';
 
+/** The node (not revoked) whose token hashes to `tokenHash`: the caller of a runner route. */
+export async function nodeByTokenHash(db: DB, tokenHash: string) {
+  const [node] = await db.select({ id: nodes.id, name: nodes.name }).from(nodes)
+    .where(and(eq(nodes.tokenHash, tokenHash), isNull(nodes.revokedAt)));
+  return node ?? null;
+}
+
 /** The node a request names, or the only node when it names none (standalone installs). */
 export async function resolveNode(db: DB, nodeId: number | undefined, field = 'nodeId') {
   if (nodeId !== undefined) {
