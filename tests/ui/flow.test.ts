@@ -4,17 +4,16 @@
 // to wait for the local runner's first inventory. Needs `npm run build -w frontend` (npm test does it).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BrowserContext, Locator, Page } from 'playwright-core';
-import { startBrowser, type ConsoleProblems, type TestBrowser } from '../helpers/browser.ts';
+import type { Locator, Page } from 'playwright-core';
+import type { ConsoleProblems, TestBrowser } from '../helpers/browser.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import { copyUiBuild } from '../helpers/ui-build.ts';
-import { startSshd, type TestSshd } from '../helpers/sshd.ts';
-import { createPool, writeRandom, zfs, type TestPool } from '../helpers/zfs.ts';
+import type { TestSshd } from '../helpers/sshd.ts';
+import { expectNoSidewaysScroll, flowSteps, nav, openBrowser, shot, uiBuild } from '../helpers/ui.ts';
+import { localNode, startWorld, Teardown } from '../helpers/world.ts';
+import { writeRandom, zfs, type TestPool } from '../helpers/zfs.ts';
 
-const ROOT = new URL('../../', import.meta.url).pathname;
-const ARTIFACTS = join(ROOT, 'test-artifacts/ui');
 const MiB = 1 << 20;
 const LONG = 90_000; // a backup or restore through zfs-fuse and sshd on a busy two-core host
 
@@ -23,46 +22,23 @@ let sshd: TestSshd;
 let src: TestPool;
 let tgt: TestPool;
 let browser: TestBrowser;
-let context: BrowserContext;
 let page: Page;
 let problems: ConsoleProblems;
-let ui: { dir: string; remove: () => void };
 const dataDir = () => join(src.mountpoint!, 'data');
 
+const teardown = new Teardown();
 beforeAll(async () => {
-  ui = await copyUiBuild(); // frontend/build as it is now, whatever another `npm run build` does meanwhile
-  mkdirSync(ARTIFACTS, { recursive: true });
-  src = await createPool('lbus', { mounted: true });
-  tgt = await createPool('lbut', { mounted: false, sizeMiB: 192 });
+  const uiDir = await uiBuild(teardown);
+  ({ pools: { src, tgt }, sshd } = await startWorld(teardown, { src: { prefix: 'lbus', mounted: true }, tgt: { prefix: 'lbut', mounted: false, sizeMiB: 192 } }));
   await zfs('create', `${src.name}/data`);
   await writeRandom(join(dataDir(), 'blob'), 12 * MiB); // big enough to watch the transfer for a moment
   writeFileSync(join(dataDir(), 'version.txt'), 'one');
-  sshd = await startSshd();
-  srv = await startServer({ LIFEBOAT_RUNNER_POOLS: src.name, LIFEBOAT_RUNNER_INVENTORY_MS: '2000', LIFEBOAT_UI_DIR: ui.dir });
-  await srv.waitFor('the local runner to report its datasets', async () => {
-    const nodes = (await srv.api('GET', '/nodes')).body.items;
-    if (nodes.length !== 1) return null;
-    return (await srv.api('GET', `/nodes/${nodes[0].id}`)).body.datasets.some((d: any) => d.name === `${src.name}/data`);
-  });
-  browser = await startBrowser();
-  ({ context, page, problems } = await browser.newPage(1280, 900));
+  srv = teardown.own(await startServer({ LIFEBOAT_RUNNER_POOLS: src.name, LIFEBOAT_RUNNER_INVENTORY_MS: '2000', LIFEBOAT_UI_DIR: uiDir }));
+  await localNode(srv, 'the local runner to report its datasets', (n) => n.datasets.some((d) => d.name === `${src.name}/data`));
+  ({ browser, page, problems } = await openBrowser(teardown));
 }, 180_000);
 
-afterAll(async () => {
-  await browser?.stop();
-  await srv?.stop();
-  await sshd?.stop();
-  await src?.destroy();
-  await tgt?.destroy();
-  ui?.remove();
-}, 120_000);
-
-const shot = (p: Page, name: string) => p.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
-
-async function nav(p: Page, label: string) {
-  await p.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: label, exact: true }).click();
-  await p.getByRole('heading', { level: 1, name: label }).waitFor();
-}
+afterAll(() => teardown.run(), 120_000);
 
 /** The badge text of the open progress dialog, polled until it is final; returns every text seen. */
 async function watchToEnd(dialog: Locator): Promise<{ seen: string[]; firstSeenAt: number }> {
@@ -92,13 +68,7 @@ async function followNotice(what: RegExp): Promise<{ id: number; seen: string[];
 }
 
 /** One step of the flow: each builds on the previous one, so after a failure the rest is skipped. */
-let broken: string | null = null;
-function step(name: string, fn: () => Promise<void> | void, timeout = 120_000) {
-  it(name, async (ctx) => {
-    if (broken) ctx.skip(`an earlier step failed: ${broken}`);
-    try { await fn(); } catch (e) { broken = name; throw e; }
-  }, timeout);
-}
+const step = flowSteps(120_000);
 
 describe('web UI against the whole system', () => {
   step('signs in with the admin token (a wrong token is refused next to the field)', async () => {
@@ -332,8 +302,7 @@ describe('web UI against the whole system', () => {
           await ready.waitFor();
           await p.waitForLoadState('networkidle');
           await shot(p, `${name}-${width}`);
-          const overflow = await p.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-          expect(overflow, `${path} scrolls sideways at ${width} px`).toBeLessThanOrEqual(0);
+          await expectNoSidewaysScroll(p, path, width);
         }
         expect(pr.errors).toEqual([]);
       } finally {

@@ -4,36 +4,32 @@
 // own network configuration wins over the backup's, a key outside the allow-list is named next to
 // the field and blocks Restore, and the wizard shows exactly the entry that is then registered.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { startBrowser, type ConsoleProblems, type TestBrowser } from '../helpers/browser.ts';
+import type { ConsoleProblems, TestBrowser } from '../helpers/browser.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import { copyUiBuild } from '../helpers/ui-build.ts';
-import { startSshd, type TestSshd } from '../helpers/sshd.ts';
-import { createPool, zfs, type TestPool } from '../helpers/zfs.ts';
-
-const ARTIFACTS = join(new URL('../../', import.meta.url).pathname, 'test-artifacts/ui');
+import { openBrowser, shot, uiBuild } from '../helpers/ui.ts';
+import { addLoopbackTarget, localNode, startWorld, Teardown } from '../helpers/world.ts';
+import { zfs, type TestPool } from '../helpers/zfs.ts';
 
 let srv: TestServer;
-let sshd: TestSshd;
 let src: TestPool;
-let tgt: TestPool;
 let browser: TestBrowser;
 let context: BrowserContext;
 let page: Page;
 let problems: ConsoleProblems;
-let ui: { dir: string; remove: () => void };
 let dir: string;
 let manifest: string;
 
+const teardown = new Teardown();
 beforeAll(async () => {
-  ui = await copyUiBuild();
-  mkdirSync(ARTIFACTS, { recursive: true });
+  const uiDir = await uiBuild(teardown);
   dir = mkdtempSync(join(tmpdir(), 'lb-ui-guest-'));
-  src = await createPool('lbug', { mounted: true });
-  tgt = await createPool('lbugt', { mounted: false });
+  teardown.defer(() => rmSync(dir, { recursive: true, force: true }));
+  const w = await startWorld(teardown, { src: { prefix: 'lbug', mounted: true }, tgt: { prefix: 'lbugt', mounted: false } });
+  src = w.pools.src;
   await zfs('create', '-p', `${src.name}/jails/www`);
   const mnt = (await zfs('get', '-H', '-o', 'value', 'mountpoint', `${src.name}/jails/www`)).trim();
   writeFileSync(join(mnt, 'index.html'), 'hello');
@@ -42,34 +38,17 @@ beforeAll(async () => {
     kind: 'jail', id: '7', name: 'www', roots: [`${src.name}/jails/www`], network: { 'ip4.addr': ['192.0.2.7/24'] },
     status: ['false'], stop: ['true'], start: ['true'],
   }] }, null, 2));
-  sshd = await startSshd();
-  srv = await startServer({ LIFEBOAT_RUNNER_POOLS: src.name, LIFEBOAT_RUNNER_MANIFEST: manifest, LIFEBOAT_RUNNER_INVENTORY_MS: '2000', LIFEBOAT_UI_DIR: ui.dir });
-  await srv.waitFor('the jail in the inventory', async () => {
-    const nodes = (await srv.api('GET', '/nodes')).body.items;
-    return nodes[0] && (await srv.api('GET', `/nodes/${nodes[0].id}`)).body.guests.some((g: any) => g.id === '7');
-  });
-  const targetId = (await srv.api('POST', '/targets', {
-    name: 'loopback', sshHost: '127.0.0.1', sshUser: sshd.user, sshPort: sshd.port, sshPrivateKey: sshd.clientKey,
-    backupRoot: `${tgt.name}/backups`, createBackupRoot: true,
-  })).body.id;
-  expect((await srv.waitEvent((await srv.api('POST', `/targets/${targetId}/validate`, {})).body.eventId)).status).toBe('success');
+  srv = teardown.own(await startServer({ LIFEBOAT_RUNNER_POOLS: src.name, LIFEBOAT_RUNNER_MANIFEST: manifest, LIFEBOAT_RUNNER_INVENTORY_MS: '2000', LIFEBOAT_UI_DIR: uiDir }));
+  await localNode(srv, 'the jail in the inventory', (n) => n.guests.some((g) => g.id === '7'));
+  const targetId = await addLoopbackTarget(srv, w);
   const job = (await srv.api('POST', '/jobs', { name: 'www', targetId, mode: 'jail', source: '7' })).body;
   const b = await srv.waitEvent((await srv.api('POST', `/jobs/${job.id}/run`)).body.eventId);
   expect(b.status, b.error).toBe('success');
-  browser = await startBrowser();
-  ({ context, page, problems } = await browser.newPage(1280, 900));
+  ({ browser, context, page, problems } = await openBrowser(teardown));
+  teardown.defer(() => context.close()); // before the browser stops
 }, 180_000);
 
-afterAll(async () => {
-  await context?.close();
-  await browser?.stop();
-  await srv?.stop();
-  await sshd?.stop();
-  await src?.destroy();
-  await tgt?.destroy();
-  ui?.remove();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-}, 120_000);
+afterAll(() => teardown.run(), 120_000);
 
 describe('OOB restore of a jail in the browser', () => {
   it('your own network config: checked at the field, previewed exactly, and registered as previewed', async () => {
@@ -107,7 +86,7 @@ describe('OOB restore of a jail in the browser', () => {
     await expect.poll(() => preview.textContent().catch(() => '')).toContain('198.51.100.9/24');
     expect(await preview.textContent()).not.toContain('192.0.2.7');
     expect(await dlg.getByText(/network: yours/).count()).toBe(1);
-    await page.screenshot({ path: join(ARTIFACTS, 'oob-guest-preview-1280.png'), fullPage: true });
+    await shot(page, 'oob-guest-preview-1280');
     const shown = JSON.parse((await preview.textContent())!);
     await expect.poll(() => restore.isDisabled()).toBe(false);
     await restore.click();

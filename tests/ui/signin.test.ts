@@ -5,16 +5,15 @@
 // Needs `npm run build -w frontend` (npm test does it).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page, Request } from 'playwright-core';
-import { startBrowser, type ConsoleProblems, type TestBrowser } from '../helpers/browser.ts';
+import type { ConsoleProblems, TestBrowser } from '../helpers/browser.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import { copyUiBuild } from '../helpers/ui-build.ts';
+import { expectNoSidewaysScroll, flowSteps, nav, openBrowser, shot, uiBuild } from '../helpers/ui.ts';
+import { Teardown } from '../helpers/world.ts';
 
-const ROOT = new URL('../../', import.meta.url).pathname;
-const ARTIFACTS = join(ROOT, 'test-artifacts/ui');
 const PASSWORD = 'correct-horse-battery';
 
 let srv: TestServer;
@@ -22,18 +21,19 @@ let browser: TestBrowser;
 let context: BrowserContext;
 let page: Page;
 let problems: ConsoleProblems;
-let ui: { dir: string; remove: () => void };
+let uiDir: string;
 let keyDir: string;
 let clientKey: string;
 let nodeToken: string;
 
+const teardown = new Teardown();
 beforeAll(async () => {
-  ui = await copyUiBuild();
-  mkdirSync(ARTIFACTS, { recursive: true });
+  uiDir = await uiBuild(teardown);
   keyDir = mkdtempSync(join(tmpdir(), 'lb-signin-key-'));
+  teardown.defer(() => rmSync(keyDir, { recursive: true, force: true }));
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'lifeboat-test', '-f', join(keyDir, 'id')]);
   clientKey = readFileSync(join(keyDir, 'id'), 'utf8');
-  srv = await startServer({ LIFEBOAT_LOCAL_RUNNER: '0', LIFEBOAT_ADMIN_PASSWORD: PASSWORD, LIFEBOAT_UI_DIR: ui.dir });
+  srv = teardown.own(await startServer({ LIFEBOAT_LOCAL_RUNNER: '0', LIFEBOAT_ADMIN_PASSWORD: PASSWORD, LIFEBOAT_UI_DIR: uiDir }));
   // A node that joined (no runner process: the test speaks for it), to revoke and to re-pin from.
   const jt = await srv.api('POST', '/nodes/join-tokens');
   const joined = await fetch(`${srv.url}/api/v1/runner/join`, {
@@ -41,23 +41,10 @@ beforeAll(async () => {
   });
   expect(joined.status).toBe(201);
   nodeToken = (await joined.json()).nodeToken;
-  browser = await startBrowser();
-  ({ context, page, problems } = await browser.newPage(1280, 900));
+  ({ browser, context, page, problems } = await openBrowser(teardown));
 }, 120_000);
 
-afterAll(async () => {
-  await browser?.stop();
-  await srv?.stop();
-  ui?.remove();
-  if (keyDir) rmSync(keyDir, { recursive: true, force: true });
-}, 60_000);
-
-const shot = (p: Page, name: string) => p.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
-
-async function nav(p: Page, label: string) {
-  await p.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: label, exact: true }).click();
-  await p.getByRole('heading', { level: 1, name: label }).waitFor();
-}
+afterAll(() => teardown.run(), 60_000);
 
 /** The requests to /api/v1 a page makes while `fn` runs. */
 async function apiRequests(p: Page, fn: () => Promise<void>): Promise<Request[]> {
@@ -73,13 +60,7 @@ const runnerClaim = (token: string) => fetch(`${srv.url}/api/v1/runner/claim`, {
 });
 
 /** One step of the flow: each builds on the previous one, so after a failure the rest is skipped. */
-let broken: string | null = null;
-function step(name: string, fn: () => Promise<void> | void, timeout = 60_000) {
-  it(name, async (ctx) => {
-    if (broken) ctx.skip(`an earlier step failed: ${broken}`);
-    try { await fn(); } catch (e) { broken = name; throw e; }
-  }, timeout);
-}
+const step = flowSteps(60_000);
 
 describe('the Node entry beside the UI', () => {
   it('an unknown API path is a JSON 404 (also with valid credentials), never the UI page', async () => {
@@ -273,8 +254,7 @@ describe('password sign-in and the security actions in the web UI', () => {
         await p.goto(srv.url + path);
         await p.locator('tbody tr td', { hasText: ready }).first().waitFor();
         await shot(p, `signin-flow-${name}-390`);
-        const overflow = await p.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-        expect(overflow, `${path} scrolls sideways at 390 px`).toBeLessThanOrEqual(0);
+        await expectNoSidewaysScroll(p, path, 390);
       }
       expect(pr.errors).toEqual([]);
     } finally {
@@ -297,7 +277,7 @@ describe('no password yet: token sign-in offers to set one; too many wrong passw
   const NEW_PASSWORD = 'a-new-admin-password';
 
   beforeAll(async () => {
-    srv2 = await startServer({ LIFEBOAT_LOCAL_RUNNER: '0', LIFEBOAT_ADMIN_PASSWORD: '', LIFEBOAT_LOGIN_MAX_FAILURES: '2', LIFEBOAT_UI_DIR: ui.dir });
+    srv2 = await startServer({ LIFEBOAT_LOCAL_RUNNER: '0', LIFEBOAT_ADMIN_PASSWORD: '', LIFEBOAT_LOGIN_MAX_FAILURES: '2', LIFEBOAT_UI_DIR: uiDir });
     ({ context: ctx, page: p, problems: pr } = await browser.newPage(1280, 900));
   }, 60_000);
   afterAll(async () => {

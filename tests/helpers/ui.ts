@@ -1,0 +1,60 @@
+// The browser suites' shared setup (tests/ui): a private copy of frontend/build for the test server,
+// Debian's Chromium with one page, screenshots into test-artifacts/ui, and the flow helpers the
+// suites had each written again. Everything is registered on the file's Teardown (world.ts).
+import { expect, it } from 'vitest';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+import { startBrowser, type ConsoleProblems, type TestBrowser } from './browser.ts';
+import { copyUiBuild } from './ui-build.ts';
+import type { Teardown } from './world.ts';
+
+export const ARTIFACTS = join(new URL('../../', import.meta.url).pathname, 'test-artifacts/ui');
+
+/**
+ * frontend/build as it is now, whatever another `npm run build` does meanwhile (pass it to the
+ * server as LIFEBOAT_UI_DIR); also makes the screenshot directory. Returns the copy's path.
+ */
+export async function uiBuild(teardown: Teardown): Promise<string> {
+  const ui = await copyUiBuild();
+  teardown.defer(() => ui.remove());
+  mkdirSync(ARTIFACTS, { recursive: true });
+  return ui.dir;
+}
+
+export interface UiBrowser { browser: TestBrowser; context: BrowserContext; page: Page; problems: ConsoleProblems }
+
+/** Chromium (stopped by its PID at teardown) and a first 1280×900 page recording console problems. */
+export async function openBrowser(teardown: Teardown): Promise<UiBrowser> {
+  const browser = teardown.own(await startBrowser());
+  return { browser, ...(await browser.newPage(1280, 900)) };
+}
+
+/** A full-page screenshot into test-artifacts/ui/<name>.png. */
+export const shot = (p: Page, name: string) => p.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+
+/** Follow a main navigation link and wait for that page's heading. */
+export async function nav(p: Page, label: string) {
+  await p.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: label, exact: true }).click();
+  await p.getByRole('heading', { level: 1, name: label }).waitFor();
+}
+
+/** The page at `path` is no wider than the window (no sideways scrolling at `width` px). */
+export async function expectNoSidewaysScroll(p: Page, path: string, width: number) {
+  const overflow = await p.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  expect(overflow, `${path} scrolls sideways at ${width} px`).toBeLessThanOrEqual(0);
+}
+
+/**
+ * `step(name, fn, timeout?)`: one step of a flow in which each builds on the previous one, so after
+ * a failure the rest is skipped (naming the failed step). One per flow: it holds that flow's state.
+ */
+export function flowSteps(defaultTimeout: number) {
+  let broken: string | null = null;
+  return (name: string, fn: () => Promise<void> | void, timeout = defaultTimeout) => {
+    it(name, async (ctx) => {
+      if (broken) ctx.skip(`an earlier step failed: ${broken}`);
+      try { await fn(); } catch (e) { broken = name; throw e; }
+    }, timeout);
+  };
+}
