@@ -6,8 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startSshd, type TestSshd } from '../helpers/sshd.ts';
-import { createPool, snapshotGuids, writeRandom, zfs, type TestPool } from '../helpers/zfs.ts';
+import type { TestSshd } from '../helpers/sshd.ts';
+import { addLoopbackTarget, startWorld, Teardown } from '../helpers/world.ts';
+import { snapshotGuids, writeRandom, zfs, type TestPool } from '../helpers/zfs.ts';
 import { eventLog, reapSsh, listAll, LEFTOVER, pidsMatching, sleep, startFaultRunner, startFaultServer, type FaultRunner, type FaultServer, backupOk as backupOkOf, runJob as runJobOf, sha256File } from './fixture.ts';
 
 const MiB = 1 << 20;
@@ -63,32 +64,22 @@ async function intact(expectSha: string) {
   expect(tokens).toEqual([]);
 }
 
+const teardown = new Teardown();
 beforeAll(async () => {
-  src = await createPool('lbks', { mounted: true, sizeMiB: 512 });
-  tgt = await createPool('lbkt', { mounted: false, sizeMiB: 768 });
+  const w = await startWorld(teardown, { src: { prefix: 'lbks', mounted: true, sizeMiB: 512 }, tgt: { prefix: 'lbkt', mounted: false, sizeMiB: 768 } });
+  ({ pools: { src, tgt }, sshd } = w);
+  teardown.defer(() => reapSsh(sshd.pid, sshd.port)); // ssh masters orphaned by killed runners, after the runner and server stopped
   await zfs('create', app());
   await writeRandom(join(appDir(), 'data.bin'), FULL);
-  sshd = await startSshd();
-  srv = await startFaultServer({ LIFEBOAT_LEASE_MS: String(LEASE), LIFEBOAT_RUNNER_POOLS: tgt.name });
-  runner = await startFaultRunner(srv, 'faulty', [src.name]);
-  const t = await srv.api('POST', '/targets', {
-    name: 'loopback', sshHost: '127.0.0.1', sshUser: sshd.user, sshPort: sshd.port, sshPrivateKey: sshd.clientKey,
-    backupRoot: `${tgt.name}/backups`, createBackupRoot: true,
-  });
-  const v = await srv.api('POST', `/targets/${t.body.id}/validate`, { nodeId: runner.nodeId });
-  expect((await srv.waitEvent(v.body.eventId)).status).toBe('success');
-  const j = await srv.api('POST', '/jobs', { name: 'app', targetId: t.body.id, nodeId: runner.nodeId, mode: 'dataset', source: app(), keepLast: 3, pruneTarget: true });
+  srv = teardown.own(await startFaultServer({ LIFEBOAT_LEASE_MS: String(LEASE), LIFEBOAT_RUNNER_POOLS: tgt.name }));
+  runner = teardown.own(await startFaultRunner(srv, 'faulty', [src.name]));
+  const targetId = await addLoopbackTarget(srv, w, [runner.nodeId]);
+  const j = await srv.api('POST', '/jobs', { name: 'app', targetId, nodeId: runner.nodeId, mode: 'dataset', source: app(), keepLast: 3, pruneTarget: true });
   expect(j.status, JSON.stringify(j.body)).toBe(201);
   jobId = j.body.id;
 }, 180_000);
 
-afterAll(async () => {
-  await runner?.stop();
-  await srv?.stop();
-  if (sshd) await reapSsh(sshd.pid, sshd.port); // ssh masters orphaned by killed runners
-  await sshd?.stop();
-  for (const p of [src, tgt]) await p?.destroy();
-}, 120_000);
+afterAll(() => teardown.run(), 120_000);
 
 describe('kill matrix: backup', () => {
   it('first backup: a full send', async () => {

@@ -7,8 +7,9 @@
 // damage, and SIGCONTs it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { startSshd, type TestSshd } from '../helpers/sshd.ts';
-import { createPool, snapshotGuids, writeRandom, zfs, type TestPool } from '../helpers/zfs.ts';
+import type { TestSshd } from '../helpers/sshd.ts';
+import { addLoopbackTarget, startWorld, Teardown } from '../helpers/world.ts';
+import { snapshotGuids, writeRandom, zfs, type TestPool } from '../helpers/zfs.ts';
 import { descendants, eventLog, reapSsh, listAll, LEFTOVER, pidsMatching, processes, sleep, startFaultRunner, startFaultServer, waitProcess, waitProcessFast, type FaultRunner, type FaultServer, backupOk as backupOkOf, runJob as runJobOf, sha256File } from './fixture.ts';
 
 const MiB = 1 << 20;
@@ -63,36 +64,26 @@ async function noLeftovers() {
   for (const pool of [src.name, tgt.name]) expect((await listAll(pool)).filter((n) => LEFTOVER.test(n))).toEqual([]);
 }
 
+const teardown = new Teardown();
 beforeAll(async () => {
-  src = await createPool('lbws', { mounted: true, sizeMiB: 512 });
-  tgt = await createPool('lbwt', { mounted: false, sizeMiB: 768 });
+  const w = await startWorld(teardown, { src: { prefix: 'lbws', mounted: true, sizeMiB: 512 }, tgt: { prefix: 'lbwt', mounted: false, sizeMiB: 768 } });
+  ({ pools: { src, tgt }, sshd } = w);
+  teardown.defer(() => reapSsh(sshd.pid, sshd.port)); // ssh masters orphaned by killed runners, after the runner and server stopped
   await zfs('create', app());
   await writeRandom(join(appDir(), 'data.bin'), FULL);
-  sshd = await startSshd();
   // a lease longer than a server restart: the running event must survive it
-  srv = await startFaultServer({ LIFEBOAT_LEASE_MS: '20000', LIFEBOAT_RUNNER_POOLS: tgt.name });
-  runner = await startFaultRunner(srv, 'worker', [src.name]);
-  const t = await srv.api('POST', '/targets', {
-    name: 'loopback', sshHost: '127.0.0.1', sshUser: sshd.user, sshPort: sshd.port, sshPrivateKey: sshd.clientKey,
-    backupRoot: `${tgt.name}/backups`, createBackupRoot: true,
-  });
-  const v = await srv.api('POST', `/targets/${t.body.id}/validate`, { nodeId: runner.nodeId });
-  expect((await srv.waitEvent(v.body.eventId)).status).toBe('success');
-  const j = await srv.api('POST', '/jobs', { name: 'app', targetId: t.body.id, nodeId: runner.nodeId, mode: 'dataset', source: app() });
+  srv = teardown.own(await startFaultServer({ LIFEBOAT_LEASE_MS: '20000', LIFEBOAT_RUNNER_POOLS: tgt.name }));
+  runner = teardown.own(await startFaultRunner(srv, 'worker', [src.name]));
+  teardown.defer(() => thaw(stopped)); // first: a frozen stream must not hold up the stops
+  const targetId = await addLoopbackTarget(srv, w, [runner.nodeId]);
+  const j = await srv.api('POST', '/jobs', { name: 'app', targetId, nodeId: runner.nodeId, mode: 'dataset', source: app() });
   expect(j.status, JSON.stringify(j.body)).toBe(201);
   jobId = j.body.id;
   const e = await backupOk();
   expect(e.bytesDone).toBeGreaterThanOrEqual(FULL);
 }, 180_000);
 
-afterAll(async () => {
-  thaw(stopped);
-  await runner?.stop();
-  await srv?.stop();
-  if (sshd) await reapSsh(sshd.pid, sshd.port); // ssh masters orphaned by killed runners
-  await sshd?.stop();
-  for (const p of [src, tgt]) await p?.destroy();
-}, 120_000);
+afterAll(() => teardown.run(), 120_000);
 
 describe('broken world', () => {
   it('target pool full: a classified error naming the space; the next run (space freed) sends only the delta', async () => {
