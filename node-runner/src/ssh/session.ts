@@ -15,7 +15,7 @@
 import { createHash } from 'node:crypto';
 import { mkdtemp, writeFile, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { ExecError, type ErrorClass } from '../core/errors.ts';
 import type { TargetSpec } from '../core/target.ts';
@@ -78,11 +78,16 @@ export function setSessionDirBase(dir: string | null): boolean {
 // the claim payload, hence the identity: the old connection of that target is closed. One run at a
 // time holds a connection (the stream meter counts the master's I/O, and sshd limits sessions per
 // connection), so concurrent runs to one target each have their own. Bounded: at most `max` idle
-// connections (the oldest closed first) and `idleMs` each; closed on runner stop. Off (max 0) unless
+// connections (the oldest closed first), `idleMs` each, none reused past an hour; closed on runner stop. Off (max 0) unless
 // the runner turns it on (cli.ts: LIFEBOAT_RUNNER_SSH_WARM, LIFEBOAT_RUNNER_SSH_WARM_IDLE_S).
+
+/** A session that reads one command line on stdin, then execs it with the rest of stdin (spawnStandby). */
+const STANDBY = ['exec', '/bin/sh', '-c', 'IFS= read -r cmd || exit 0; eval "exec $cmd"'];
 
 /** How long a reused connection may take to answer `true` through its remote shell before it is replaced. */
 const PROBE_MS = 5000;
+/** A connection older than this is not reused (a new one authenticates and checks the host key again). */
+const MAX_AGE_MS = 3600_000;
 
 const warm = { max: 0, idleMs: 60_000, stopping: false };
 /** Idle connections, oldest first. */
@@ -125,6 +130,30 @@ function connectionIdentity(target: TargetSpec, opts: SshOpenOptions): string {
   return h.digest('hex');
 }
 
+const SCAN_TYPES: Record<string, string> = {
+  'ssh-ed25519': 'ed25519', 'ssh-rsa': 'rsa', 'ssh-dss': 'dsa', 'ecdsa-sha2-nistp256': 'ecdsa', 'ecdsa-sha2-nistp384': 'ecdsa',
+  'ecdsa-sha2-nistp521': 'ecdsa', 'sk-ssh-ed25519@openssh.com': 'ed25519-sk', 'sk-ecdsa-sha2-nistp256@openssh.com': 'ecdsa-sk',
+};
+
+/**
+ * Does the target present a pinned host key right now? `ssh-keyscan` (key exchange only: no login, no
+ * session) of the pinned key types, compared with the pin. A reused master was checked at its connect;
+ * this re-checks the host key on every reuse, so a target that changed its key is refused by the next
+ * run as without warm connections (that run connects anew and ssh reports the mismatch). False on any
+ * doubt (no answer within PROBE_MS, nothing comparable).
+ */
+async function presentsPinnedKey(target: TargetSpec, opts: SshOpenOptions): Promise<boolean> {
+  const pinned = normalizeHostKeys(target.hostKey ?? '');
+  if (!pinned.length) return false;
+  const types = [...new Set(pinned.map((l) => SCAN_TYPES[l.split(' ')[1]]))];
+  const host = target.sshHost.replace(/^\[(.*)\]$/, '$1');
+  const argv = [opts.sshBinary ? join(dirname(opts.sshBinary), 'ssh-keyscan') : 'ssh-keyscan', '-T', String(Math.ceil(PROBE_MS / 1000)), '-p', String(target.sshPort)];
+  if (types.every((t) => t)) argv.push('-t', types.join(','));
+  const r = await execArgv([...argv, '--', host], { timeoutMs: PROBE_MS + 1000, signal: opts.signal });
+  const offered = new Set(normalizeHostKeys(r.stdout));
+  return r.code === 0 && pinned.some((l) => offered.has(l));
+}
+
 function keyText(target: TargetSpec): string {
   const key = target.sshPrivateKey.replace(/\r\n/g, '\n');
   return key.endsWith('\n') ? key : key + '\n'; // OpenSSH rejects a key file without the final newline
@@ -137,6 +166,7 @@ class Connection {
   shell: RemoteShell | null = null;
   idleTimer: NodeJS.Timeout | null = null;
   idleSince = 0;
+  readonly createdAt = Date.now();
   private down: Promise<void> | null = null;
 
   constructor(readonly dir: string, readonly identity: string | null, public targetId: number) {}
@@ -264,8 +294,12 @@ export class SshSession implements ZfsHost {
     try {
       await stat(conn.controlPath);
       await writeFile(conn.keyFile, keyText(target), { mode: 0o600 });
-      const r = await conn.shell.run(['true'], { timeoutMs: PROBE_MS, signal: opts.signal });
-      if (r.code === 0 && conn.alive()) return s;
+      // the round trip through the shell and the key the target presents now, side by side
+      const [r, keyOk] = await Promise.all([
+        conn.shell.run(['true'], { timeoutMs: PROBE_MS, signal: opts.signal }),
+        presentsPinnedKey(target, opts),
+      ]);
+      if (r.code === 0 && keyOk && conn.alive()) return s;
     } catch { /* socket gone or dir unwritable: a new connection */ }
     s.closed = true;
     void conn.shutdown();
@@ -293,7 +327,9 @@ export class SshSession implements ZfsHost {
       '-o', 'LogLevel=ERROR',
       ...ciphersOption(),
       '-o', `ControlPath=${this.conn.controlPath}`,
-      '-i', this.conn.keyFile,
+      // not `-i`: ssh stats a `-i` file while parsing its arguments and warns on stderr when it is
+      // absent (as between the runs of a warm connection); a mux client never reads it
+      '-o', `IdentityFile=${this.conn.keyFile}`,
       '-p', String(t.sshPort),
       '-l', t.sshUser,
     ];
@@ -380,7 +416,7 @@ export class SshSession implements ZfsHost {
    * /bin/sh's `read` takes stdin one byte at a time, so it never eats into the stream.
    */
   spawnStandby(): ChildProcess {
-    return this.spawn(['exec', '/bin/sh', '-c', 'IFS= read -r cmd || exit 0; eval "exec $cmd"'], { stdin: 'pipe', stdout: 'ignore' });
+    return this.spawn(STANDBY, { stdin: 'pipe', stdout: 'ignore' });
   }
 
   classify(res: CmdResult, fallback: ErrorClass): ErrorClass {
@@ -419,7 +455,7 @@ export class SshSession implements ZfsHost {
     this.closed = true;
     const conn = this.conn;
     if (opts.keepWarm && conn.identity && await this.quiet()) {
-      if (warm.max > 0 && !warm.stopping && latestIdentity.get(conn.targetId) === conn.identity && conn.alive() && conn.shell) {
+      if (warm.max > 0 && !warm.stopping && latestIdentity.get(conn.targetId) === conn.identity && conn.alive() && conn.shell && Date.now() - conn.createdAt < MAX_AGE_MS) {
         try {
           await rm(conn.keyFile, { force: true });
           conn.idleSince = Date.now();
