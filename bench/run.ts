@@ -5,6 +5,7 @@ import { benchThroughput } from './throughput.ts';
 import { benchUi } from './ui.ts';
 import { benchLoad } from './load.ts';
 import { benchOpenzfs } from './openzfs.ts';
+import { benchIncremental } from './incremental.ts';
 
 const benches: Record<string, () => Promise<unknown>> = {
   'control-plane': benchControlPlane,
@@ -12,6 +13,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   ui: benchUi,
   load: benchLoad,
   openzfs: benchOpenzfs,
+  incremental: benchIncremental,
 };
 
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(benches);
