@@ -20,7 +20,6 @@ const MiB = 1 << 20;
 
 let src: TestPool;
 let src2: TestPool;
-let tgt: TestPool;
 let target: TargetSpec;
 let backupRoot: string;
 let work: string;
@@ -85,7 +84,7 @@ beforeAll(async () => {
   const w = await startWorld(teardown, {
     src: { prefix: 'lbgs', mounted: true, sizeMiB: 192 }, src2: { prefix: 'lbgx', mounted: true }, tgt: { prefix: 'lbgt', mounted: false, sizeMiB: 256 },
   }, { createBackupRoot: true });
-  ({ pools: { src, src2, tgt }, backupRoot } = w);
+  ({ pools: { src, src2 }, backupRoot } = w);
   target = await pinnedTarget(w);
   // first of all at teardown: stop every guest process this file started, by PID
   teardown.defer(async () => {
