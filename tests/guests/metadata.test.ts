@@ -4,12 +4,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { guestMetadataProps, parseGuestMetadata, GUEST_PROP_MAX_BYTES } from '../../node-runner/src/guests/metadata.ts';
 import { catalogFromTree } from '../../node-runner/src/executors/browse.ts';
 import { LocalHost, Zfs } from '../../node-runner/src/zfs/index.ts';
+import type { DatasetInfo } from '../../node-runner/src/zfs/zfs.ts';
 import { createPool, zfs, type TestPool } from '../helpers/zfs.ts';
 
 const vm = { kind: 'vm' as const, id: '101', name: 'web', roots: ['tank/vm/web', 'fast/vm/web-data'], network: { interfaces: [{ type: 'virtio-net', mac: '58:9c:fc:00:00:01', switch: 'public' }] }, provider: 'vm-bhyve' };
 
+/** A received backup dataset as the runner lists it on a target (job 1, generation 1). */
+const backupDataset: DatasetInfo = {
+  name: 'b/j1/g1/zroot/x', type: 'filesystem', guid: '1', used: 0, referenced: 0, origin: null,
+  job: 1, generation: 1, source: 'zroot/x', props: {}, snapshots: [],
+};
 /** What GET /targets/:id/datasets would carry for a dataset with these properties. */
-const viaCatalog = (props: Record<string, string>) => catalogFromTree([{ name: 'b/j1/g1/zroot/x', job: 1, generation: 1, source: 'zroot/x', snapshots: [] } as any], new Map([['b/j1/g1/zroot/x', props]]))[0].guest;
+const viaCatalog = (props: Record<string, string>) => catalogFromTree([backupDataset], new Map([['b/j1/g1/zroot/x', props]]))[0].guest;
 
 describe('guestMetadataProps', () => {
   it('writes kind, id (CT ID / RID), name, provider, roots, pools, base pool and network as JSON values', () => {
@@ -44,7 +50,7 @@ describe('guestMetadataProps', () => {
     expect(n).toBeGreaterThan(2);
     for (const [, v] of Object.entries(p)) expect(Buffer.byteLength(v)).toBeLessThanOrEqual(GUEST_PROP_MAX_BYTES);
     expect(parseGuestMetadata(p)!.network).toEqual(big);
-    expect((viaCatalog(p) as any).network).toEqual(big);
+    expect(viaCatalog(p)!.network).toEqual(big);
   });
 
   it('parses hand-set or older plain values and rejects what is not a guest', () => {
