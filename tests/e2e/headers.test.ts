@@ -6,6 +6,9 @@ import { createHash } from 'node:crypto';
 import { chromium, type Browser } from 'playwright-core';
 import { startServer, type TestServer } from '../helpers/server.ts';
 
+/** What the page's init script and the injection probe keep on `window`. */
+type ProbedWindow = typeof window & { __violations: string[]; __injected: boolean };
+
 const INDEX = new URL('../../frontend/build/index.html', import.meta.url).pathname;
 let srv: TestServer;
 let browser: Browser | null = null;
@@ -54,21 +57,21 @@ describe('security headers', () => {
     page.on('console', (m) => { if (m.type() === 'error' && /Content.Security.Policy|CSP/i.test(m.text())) errors.push(m.text()); });
     page.on('pageerror', (e) => errors.push(String(e)));
     await page.addInitScript(() => {
-      (window as any).__violations = [];
-      document.addEventListener('securitypolicyviolation', (e) => (window as any).__violations.push(`${e.violatedDirective} ${e.blockedURI}`));
+      (window as ProbedWindow).__violations = [];
+      document.addEventListener('securitypolicyviolation', (e) => (window as ProbedWindow).__violations.push(`${e.violatedDirective} ${e.blockedURI}`));
     });
     await page.goto(`${srv.url}/`, { waitUntil: 'networkidle' });
     // SvelteKit started (the bootstrap ran): the app rendered something interactive.
     await page.waitForFunction(() => document.querySelectorAll('input, button, a').length > 0, undefined, { timeout: 15_000 });
-    expect(await page.evaluate(() => (window as any).__violations)).toEqual([]);
+    expect(await page.evaluate(() => (window as ProbedWindow).__violations)).toEqual([]);
     expect(errors).toEqual([]);
     const ran = await page.evaluate(async () => {
-      (window as any).__injected = false;
+      (window as ProbedWindow).__injected = false;
       const s = document.createElement('script');
       s.textContent = 'window.__injected = true';
       document.body.appendChild(s);
       await new Promise((r) => setTimeout(r, 100));
-      return { injected: (window as any).__injected, violations: (window as any).__violations as string[] };
+      return { injected: (window as ProbedWindow).__injected, violations: (window as ProbedWindow).__violations };
     });
     expect(ran.injected).toBe(false);
     expect(ran.violations.some((v) => v.startsWith('script-src'))).toBe(true);
