@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import type { ConsoleProblems, TestBrowser } from '../helpers/browser.ts';
+import type { ConsoleProblems } from '../helpers/browser.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { openBrowser, shot, uiBuild } from '../helpers/ui.ts';
 import { addLoopbackTarget, localNode, startWorld, Teardown } from '../helpers/world.ts';
@@ -16,7 +16,6 @@ import { zfs, type TestPool } from '../helpers/zfs.ts';
 
 let srv: TestServer;
 let src: TestPool;
-let browser: TestBrowser;
 let context: BrowserContext;
 let page: Page;
 let problems: ConsoleProblems;
@@ -44,7 +43,7 @@ beforeAll(async () => {
   const job = (await srv.api('POST', '/jobs', { name: 'www', targetId, mode: 'jail', source: '7' })).body;
   const b = await srv.waitEvent((await srv.api('POST', `/jobs/${job.id}/run`)).body.eventId);
   expect(b.status, b.error).toBe('success');
-  ({ browser, context, page, problems } = await openBrowser(teardown));
+  ({ context, page, problems } = await openBrowser(teardown));
   teardown.defer(() => context.close()); // before the browser stops
 }, 180_000);
 
@@ -92,8 +91,8 @@ describe('OOB restore of a jail in the browser', () => {
     await restore.click();
     await dlg.waitFor({ state: 'hidden' });
     await srv.waitFor('the jail registered in the manifest', async () =>
-      JSON.parse(readFileSync(manifest, 'utf8')).guests.some((g: any) => g.id === '9'), 120_000);
-    const registered = JSON.parse(readFileSync(manifest, 'utf8')).guests.find((g: any) => g.id === '9');
+      JSON.parse(readFileSync(manifest, 'utf8')).guests.some((g: { id: string }) => g.id === '9'), 120_000);
+    const registered = JSON.parse(readFileSync(manifest, 'utf8')).guests.find((g: { id: string }) => g.id === '9');
     expect(registered).toEqual(shown);
     expect(problems.errors).toEqual([]);
   }, 180_000);
