@@ -25,7 +25,7 @@ describe('the server and runner bundles', () => {
   it('a plain node runs the server bundle; its local runner (the runner bundle) joins and reports', async () => {
     srv = await startServer({}, { bundle: true });
     expect((await srv.api('GET', '/health')).status).toBe(200);
-    const node = await srv.waitFor('the local runner to join and report', async () => (await srv!.api('GET', '/nodes')).body.items.find((n: any) => n.inventoryAt));
+    const node = await srv.waitFor('the local runner to join and report', async () => (await srv!.api('GET', '/nodes')).body.items.find((n) => n.inventoryAt));
     expect(node.name).toBe('local');
     expect(srv.output()).toMatch(/local runner started/);
     expect(srv.output()).not.toMatch(/through tsx/); // the runner ran its bundle, not the sources

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { validateTarget } from '../../node-runner/src/executors/validate.ts';
 import { SshSession } from '../../node-runner/src/ssh/index.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
+import type { ApiErrorBody } from '../helpers/api.ts';
 import type { TestSshd } from '../helpers/sshd.ts';
 import { loopbackTarget, startWorld, targetSpec, Teardown } from '../helpers/world.ts';
 import { testContext, writeRandom, zfs, type TestPool } from '../helpers/zfs.ts';
@@ -54,7 +55,7 @@ describe('shell metacharacters never reach a shell (canary files)', () => {
   });
 
   it('through the API and a real validate + backup on zfs-fuse', async () => {
-    const node = await srv.waitFor('the local node', async () => (await srv.api('GET', '/nodes')).body.items.find((n: any) => n.inventoryAt)?.id);
+    const node = await srv.waitFor('the local node', async () => (await srv.api('GET', '/nodes')).body.items.find((n) => n.inventoryAt)?.id);
     const n = hostile('name'), d = hostile('desc'), j = hostile('job');
     const target = { ...loopbackTarget({ sshd, tgt }), name: `t ${n.subst} ${n.semi}`, description: `${d.back} ${d.pipe} ${d.and} ${d.subst}` };
     // Fields whose rules exclude metacharacters: refused, the field named, nothing stored.
@@ -68,7 +69,7 @@ describe('shell metacharacters never reach a shell (canary files)', () => {
     ];
     expect(target.name.length).toBeLessThanOrEqual(100);
     for (const [path, body, field] of refusals) {
-      const res = await srv.api('POST', path, body);
+      const res = await srv.api<ApiErrorBody>('POST', path, body);
       expect(res.status, `${field}: ${JSON.stringify(res.body)}`).toBe(400);
       expect(res.body.error.fields[field]).toBeTruthy();
     }
@@ -86,7 +87,7 @@ describe('shell metacharacters never reach a shell (canary files)', () => {
       [{ ...job, schedule: `0 * * * *${s.semi}` }, 'schedule'], [{ ...job, schedule: s.subst }, 'schedule'],
       [{ ...job, timezone: `Europe/${z.subst}` }, 'timezone'], [{ ...job, source: `${src.name}/app${src2.subst}` }, 'source'],
     ] as const) {
-      const res = await srv.api('POST', '/jobs', body);
+      const res = await srv.api<ApiErrorBody>('POST', '/jobs', body);
       expect(res.status, `${field}: ${JSON.stringify(res.body)}`).toBe(400);
       expect(res.body.error.fields[field]).toBeTruthy();
     }
@@ -126,7 +127,7 @@ describe('shell metacharacters never reach a shell (canary files)', () => {
       const session = await SshSession.open(base, { acceptNewHostKey: true, persistentShell });
       try {
         const res = await session.exec(['zfs', 'list', '-H', `${tgt.name}/${x.subst}`, `${x.semi}`, `${x.back}`, `${x.pipe}`, `${x.and}`, x.nl, `'${x.semi}`, `"${x.subst}"`], {}).catch((err: Error) => err);
-        expect(res instanceof Error || (res as any).code !== 0).toBe(true);
+        expect(res instanceof Error || res.code !== 0).toBe(true);
         // The session still works afterwards: nothing of the hostile line was left in the shell's input.
         const ok = await session.exec(['zfs', 'list', '-H', '-o', 'name', tgt.name]);
         expect(ok.code).toBe(0);

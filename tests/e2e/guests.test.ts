@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type TestServer } from '../helpers/server.ts';
+import type { ApiErrorBody } from '../helpers/api.ts';
 import { addLoopbackTarget, localNode, startWorld, Teardown } from '../helpers/world.ts';
 import { zfs, type TestPool } from '../helpers/zfs.ts';
 
@@ -58,18 +59,18 @@ describe('VM guest through the system', () => {
     const r = await srv.api('POST', `/jobs/${jobId}/run`);
     const e = await srv.waitEvent(r.body.eventId);
     expect(e.status, e.error).toBe('success');
-    snapshot = e.snapshot;
+    snapshot = e.snapshot!;
     expect(existsSync(running())).toBe(true);
-    const log = (await srv.api('GET', `/events/${r.body.eventId}/log`)).body.items.map((l: any) => l.message).join('\n');
+    const log = (await srv.api('GET', `/events/${r.body.eventId}/log`)).body.items.map((l) => l.message).join('\n');
     expect(log).toMatch(/stopp/i);
     for (const p of [p1, p2]) {
       const names = (await zfs('list', '-H', '-o', 'name', '-t', 'snapshot', '-r', `${tgt.name}/backups/j${jobId}/g1/${p.name}/vm/web`)).trim();
       expect(names).toBe(`${tgt.name}/backups/j${jobId}/g1/${p.name}/vm/web@${snapshot}`);
     }
     const gens = (await srv.api('GET', `/jobs/${jobId}/generations`)).body;
-    expect(gens[0].snapshots.map((s: any) => s.name)).toEqual([snapshot]);
+    expect(gens[0].snapshots.map((s) => s.name)).toEqual([snapshot]);
     const catalog = (await srv.api('GET', `/targets/${targetId}/datasets`)).body.items;
-    expect(catalog.every((i: any) => i.guest?.kind === 'vm' && i.guest?.id === '101')).toBe(true);
+    expect(catalog.every((i) => i.guest?.kind === 'vm' && i.guest?.id === '101')).toBe(true);
   });
 
   it('restores both roots from the job as one set, stopping the guest only around the swap', async () => {
@@ -129,20 +130,20 @@ describe('VM guest through the system', () => {
     expect(b2.status, b2.error).toBe('success');
     expect(b2.generation).toBe(3);
     const gens = (await srv.api('GET', `/jobs/${jobId}/generations`)).body;
-    expect(gens.find((g: any) => g.generation === 3).reason).toMatch(/^restored from generation 2 snapshot /);
+    expect(gens.find((g) => g.generation === 3)!.reason).toMatch(/^restored from generation 2 snapshot /);
   }, 180_000); // two backups and a restore
 
   it('refuses an out-of-band restore of a VM with two roots at the API, naming the dataset; nothing is queued or changed', async () => {
-    const item = (await srv.api('GET', `/targets/${targetId}/datasets`)).body.items.find((i: any) => i.source === `${p1.name}/vm/web`);
+    const item = (await srv.api('GET', `/targets/${targetId}/datasets`)).body.items.find((i) => i.source === `${p1.name}/vm/web`)!;
     const body = { targetId, dataset: item.dataset, generation: 1, snapshot, destination: `${p1.name}/vm/web-copy`, newGuestId: '102', restoreNetwork: false };
     const before = (await srv.api('GET', '/events?limit=200')).body.items.length;
-    const r = await srv.api('POST', '/restores', body);
+    const r = await srv.api<ApiErrorBody>('POST', '/restores', body);
     // A VM whose roots span two pools cannot be restored one dataset at a time: it says so and changes nothing.
     expect(r.status).toBe(400);
     expect(r.body.error.fields.dataset).toMatch(/2 dataset roots/);
     expect((await srv.api('GET', '/events?limit=200')).body.items.length).toBe(before);
     expect((await zfs('list', '-H', '-o', 'name', '-r', p1.name)).includes('web-copy')).toBe(false);
-    expect(JSON.parse(readFileSync(manifest, 'utf8')).guests.map((g: any) => g.id)).toEqual(['101', '7']);
+    expect(JSON.parse(readFileSync(manifest, 'utf8')).guests.map((g: { id: string }) => g.id)).toEqual(['101', '7']);
   });
 
   it('restores a jail out of band under a new id; its own id answers 409', async () => {
@@ -150,10 +151,10 @@ describe('VM guest through the system', () => {
     const job = (await srv.api('POST', '/jobs', { name: 'www', targetId, mode: 'jail', source: '7' })).body;
     const b = await srv.waitEvent((await srv.api('POST', `/jobs/${job.id}/run`)).body.eventId);
     expect(b.status, b.error).toBe('success');
-    const item = (await srv.api('GET', `/targets/${targetId}/datasets`)).body.items.find((i: any) => i.jobId === job.id);
+    const item = (await srv.api('GET', `/targets/${targetId}/datasets`)).body.items.find((i) => i.jobId === job.id)!;
     expect(item.guest).toMatchObject({ kind: 'jail', id: '7', name: 'www', network: { 'ip4.addr': ['192.0.2.7/24'] } });
     const body = { targetId, dataset: item.dataset, generation: 1, snapshot: b.snapshot, destination: `${p1.name}/jails/www8`, restoreNetwork: false };
-    const same = await srv.api('POST', '/restores', body);
+    const same = await srv.api<ApiErrorBody>('POST', '/restores', body);
     expect(same.status).toBe(409);
     expect(same.body.error.fields.newGuestId).toBeTruthy();
     const r = await srv.api('POST', '/restores', { ...body, newGuestId: '8' });
@@ -161,13 +162,13 @@ describe('VM guest through the system', () => {
     const e = await srv.waitEvent(r.body.eventId);
     expect(e.status, e.error).toBe('success');
     expect(readFileSync(join(await mnt(`${p1.name}/jails/www8`), 'index.html'), 'utf8')).toBe('hello');
-    const registered = JSON.parse(readFileSync(manifest, 'utf8')).guests.find((g: any) => g.id === '8');
+    const registered = JSON.parse(readFileSync(manifest, 'utf8')).guests.find((g: { id: string }) => g.id === '8');
     expect(registered).toMatchObject({ kind: 'jail', roots: [`${p1.name}/jails/www8`] });
     expect(registered.network ?? null).toBeNull(); // restoreNetwork: false
   });
 
   it('your own network wins over the backup\'s: the preview shows the entry, and exactly that entry is registered; a key outside the allow-list is a 400 naming it, nothing queued', async () => {
-    const item = (await srv.api('GET', `/targets/${targetId}/datasets`)).body.items.find((i: any) => i.guest?.kind === 'jail' && i.guest.id === '7');
+    const item = (await srv.api('GET', `/targets/${targetId}/datasets`)).body.items.find((i) => i.guest?.kind === 'jail' && i.guest.id === '7')!;
     const snapshot = item.generations[0].snapshots[0].name;
     const body = { targetId, dataset: item.dataset, generation: 1, snapshot, destination: `${p1.name}/jails/www9`, newGuestId: '9', restoreNetwork: false };
     const before = (await srv.api('GET', '/events?kind=oob-restore')).body.items.length;
@@ -176,7 +177,7 @@ describe('VM guest through the system', () => {
       [{ 'ip4.addr': ['10.0.0.1"; exec.start = "id'] }, 'network.ip4.addr'],
     ] as const) {
       for (const path of ['/restores/preview', '/restores']) {
-        const r = await srv.api('POST', path, { ...body, network });
+        const r = await srv.api<ApiErrorBody>('POST', path, { ...body, network });
         expect(r.status, JSON.stringify(r.body)).toBe(400);
         expect(Object.keys(r.body.error.fields)).toEqual([field]);
       }
@@ -190,13 +191,13 @@ describe('VM guest through the system', () => {
     expect(r.status).toBe(202);
     const e = await srv.waitEvent(r.body.eventId);
     expect(e.status, e.error).toBe('success');
-    const registered = JSON.parse(readFileSync(manifest, 'utf8')).guests.find((g: any) => g.id === '9');
-    expect(registered).toEqual(JSON.parse(preview.body.guest.text));
+    const registered = JSON.parse(readFileSync(manifest, 'utf8')).guests.find((g: { id: string }) => g.id === '9');
+    expect(registered).toEqual(JSON.parse(preview.body.guest!.text!));
     expect(registered.network).toEqual(mine); // not the backup's 192.0.2.7
   });
 
   it('a hostile target: guest metadata rewritten on the target is refused before any data moves; nothing registered, no command run', async () => {
-    const item0 = (await srv.api('GET', `/targets/${targetId}/datasets`)).body.items.find((i: any) => i.guest?.kind === 'jail' && i.guest?.id === '7');
+    const item0 = (await srv.api('GET', `/targets/${targetId}/datasets`)).body.items.find((i) => i.guest?.kind === 'jail' && i.guest?.id === '7')!;
     const canary = join(dir, 'hostile-canary');
     // whoever controls the target rewrites the lifeboat:guest:* properties of the jail's backup
     const tds = item0.generations[0].dataset;
@@ -208,7 +209,7 @@ describe('VM guest through the system', () => {
     const node = (await srv.api('GET', '/nodes')).body.items[0].id;
     const refresh = await srv.waitEvent((await srv.api('POST', `/targets/${targetId}/refresh`, { nodeId: node })).body.eventId);
     expect(refresh.status, refresh.error).toBe('success');
-    const item = (await srv.api('GET', `/targets/${targetId}/datasets`)).body.items.find((i: any) => i.dataset === item0.dataset);
+    const item = (await srv.api('GET', `/targets/${targetId}/datasets`)).body.items.find((i) => i.dataset === item0.dataset)!;
     expect(item.guest).toMatchObject({ id: '../../../../etc/rc', name: '--exec=/bin/sh' }); // the catalog shows what the target says
     const manifestBefore = readFileSync(manifest, 'utf8');
     const r = await srv.api('POST', '/restores', {

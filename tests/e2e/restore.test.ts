@@ -3,13 +3,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startRunner, startServer, type TestRunner, type TestServer } from '../helpers/server.ts';
+import { startRunner, startServer, type TestServer } from '../helpers/server.ts';
+import type { ApiErrorBody } from '../helpers/api.ts';
 import { addLoopbackTarget, startWorld, Teardown } from '../helpers/world.ts';
 import { snapshotGuids, writeRandom, zfs, type TestPool } from '../helpers/zfs.ts';
 
 const MiB = 1 << 20;
 let srv: TestServer;
-let second: TestRunner;
 let src: TestPool;
 let other: TestPool;
 let tgt: TestPool;
@@ -35,10 +35,10 @@ beforeAll(async () => {
   await zfs('create', `${src.name}/app`);
   await writeRandom(join(dataDir(), 'bulk'), 4 * MiB);
   srv = teardown.own(await startServer({ LIFEBOAT_RUNNER_POOLS: src.name, LIFEBOAT_RUNNER_INVENTORY_MS: '2000' }));
-  second = teardown.own(await startRunner(srv, 'second', [other.name], { LIFEBOAT_RUNNER_INVENTORY_MS: '2000' }));
+  teardown.own(await startRunner(srv, 'second', [other.name], { LIFEBOAT_RUNNER_INVENTORY_MS: '2000' }));
   [node1, node2] = await srv.waitFor('two nodes with inventories', async () => {
     const nodes = (await srv.api('GET', '/nodes')).body.items;
-    return nodes.length === 2 && nodes.every((n: any) => n.inventoryAt) ? [nodes.find((n: any) => n.name === 'local').id, nodes.find((n: any) => n.name === 'second').id] : null;
+    return nodes.length === 2 && nodes.every((n) => n.inventoryAt) ? [nodes.find((n) => n.name === 'local')!.id, nodes.find((n) => n.name === 'second')!.id] : null;
   });
   targetId = await addLoopbackTarget(srv, w, [node1, node2]);
   jobId = (await srv.api('POST', '/jobs', { name: 'app', targetId, nodeId: node1, mode: 'dataset', source: `${src.name}/app` })).body.id;
@@ -52,12 +52,12 @@ describe('restore', () => {
   it('restores the second of three snapshots in place; the target is untouched', async () => {
     for (const v of ['one', 'two', 'three']) {
       writeFileSync(join(dataDir(), 'version.txt'), v);
-      versions.push({ snapshot: (await backup()).snapshot, content: v });
+      versions.push({ snapshot: (await backup()).snapshot!, content: v });
     }
     const gens = (await srv.api('GET', `/jobs/${jobId}/generations`)).body;
-    expect(gens[0].snapshots.map((s: any) => s.name)).toEqual(versions.map((v) => v.snapshot).reverse());
+    expect(gens[0].snapshots.map((s) => s.name)).toEqual(versions.map((v) => v.snapshot).reverse());
     const targetBefore = await snapshotGuids(tgt.name);
-    const busyCheck = await srv.api('POST', `/jobs/${jobId}/restore`, { generation: 1, snapshot: 'no-such-snapshot' });
+    const busyCheck = await srv.api<ApiErrorBody>('POST', `/jobs/${jobId}/restore`, { generation: 1, snapshot: 'no-such-snapshot' });
     expect(busyCheck.status).toBe(400);
     expect(busyCheck.body.error.fields.snapshot).toBeTruthy();
     const r = await srv.api('POST', `/jobs/${jobId}/restore`, { generation: 1, snapshot: versions[1].snapshot });
@@ -77,10 +77,10 @@ describe('restore', () => {
     expect(e.generation).toBe(2);
     expect(e.bytesDone).toBeLessThan(MiB);
     const gens = (await srv.api('GET', `/jobs/${jobId}/generations`)).body;
-    expect(gens.map((g: any) => [g.generation, g.current])).toEqual([[2, true], [1, false]]);
-    expect(gens[0].snapshots.map((s: any) => s.name)).toContain(e.snapshot);
+    expect(gens.map((g) => [g.generation, g.current])).toEqual([[2, true], [1, false]]);
+    expect(gens[0].snapshots.map((s) => s.name)).toContain(e.snapshot);
     // Generation 1 keeps all three of its snapshots, listed by their lifeboat:generation property.
-    expect(gens[1].snapshots.map((s: any) => s.name).sort()).toEqual(versions.map((v) => v.snapshot).sort());
+    expect(gens[1].snapshots.map((s) => s.name).sort()).toEqual(versions.map((v) => v.snapshot).sort());
   });
 
   it('restores out of band onto the second node, once per idempotency key', async () => {
@@ -88,11 +88,11 @@ describe('restore', () => {
     const re = await srv.waitEvent(refresh.body.eventId);
     expect(re.status, re.error).toBe('success');
     const catalog = (await srv.api('GET', `/targets/${targetId}/datasets`)).body.items;
-    const item = catalog.find((i: any) => i.jobId === jobId && i.source === `${src.name}/app`);
+    const item = catalog.find((i) => i.jobId === jobId && i.source === `${src.name}/app`)!;
     expect(item).toBeTruthy();
     expect(item.suggestedDestination).toMatch(new RegExp(`^${src.name}/app-restore-\\d{8}-\\d{4}$`)); // never the live source
-    const g1 = item.generations.find((g: any) => g.generation === 1);
-    const snap = g1.snapshots.find((s: any) => s.name === versions[2].snapshot);
+    const g1 = item.generations.find((g) => g.generation === 1)!;
+    const snap = g1.snapshots.find((s) => s.name === versions[2].snapshot)!;
     const body = { targetId, nodeId: node2, dataset: g1.dataset, generation: 1, snapshot: snap.name, destination: `${other.name}/copy` };
     const send = (key: string) => fetch(`${srv.url}/api/v1/restores`, { method: 'POST', headers: { authorization: `Bearer ${srv.admin}`, 'content-type': 'application/json', 'idempotency-key': key }, body: JSON.stringify(body) });
     const a = await send('restore-key-0001');
@@ -109,13 +109,13 @@ describe('restore', () => {
     writeFileSync(join(mnt, 'writable.txt'), 'yes'); // restored datasets are writable
     expect((await snapshotGuids(`${other.name}/copy`)).get(`${other.name}/copy@${snap.name}`)).toBe(snap.guid);
     // Existing destination without overwrite: 409, nothing queued.
-    await srv.waitFor('the second node to report the restored dataset', async () => (await srv.api('GET', `/nodes/${node2}`)).body.datasets.some((d: any) => d.name === `${other.name}/copy`), 30_000);
+    await srv.waitFor('the second node to report the restored dataset', async () => (await srv.api('GET', `/nodes/${node2}`)).body.datasets.some((d) => d.name === `${other.name}/copy`), 30_000);
     const again = await fetch(`${srv.url}/api/v1/restores`, { method: 'POST', headers: { authorization: `Bearer ${srv.admin}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
     expect(again.status).toBe(409);
     expect((await again.json()).error.fields.destination).toMatch(/overwrite/);
     // replacing it takes its name repeated: `true` or another name is a 400 naming overwrite
     for (const overwrite of [true, `${other.name}/other`]) {
-      const bad = await srv.api('POST', '/restores', { ...body, overwrite });
+      const bad = await srv.api<ApiErrorBody>('POST', '/restores', { ...body, overwrite });
       expect(bad.status, JSON.stringify(overwrite)).toBe(400);
       expect(bad.body.error.fields.overwrite).toBeTruthy();
     }

@@ -8,6 +8,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startRunner, startServer, type TestRunner, type TestServer } from '../helpers/server.ts';
 import type { TestSshd } from '../helpers/sshd.ts';
+import type { BodyOf } from '../helpers/api.ts';
 import { loopbackTarget, startWorld, Teardown } from '../helpers/world.ts';
 import { writeRandom, zfs, type TestPool } from '../helpers/zfs.ts';
 
@@ -22,17 +23,17 @@ let tgt: TestPool;
 interface Recorded { method: string; path: string; status: number; text: string }
 const responses: Recorded[] = [];
 
-/** Every API call of this test goes through here and is recorded. */
-async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+/** Every API call of this test goes through here and is recorded; the body typed by the route, or by `call<T>(...)` (helpers/api.ts). */
+async function call<T = never, M extends string = string, P extends string = string>(method: M, path: P, body?: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(`${srv.url}/api/v1${path}`, {
     method, headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
   responses.push({ method, path, status: res.status, text });
-  let json: any = null;
+  let json: unknown = null;
   try { json = text ? JSON.parse(text) : null; } catch { /* text (metrics) */ }
-  return { status: res.status, body: json, headers: res.headers };
+  return { status: res.status, body: json as BodyOf<T, M, P>, headers: res.headers };
 }
 
 const teardown = new Teardown();
@@ -46,7 +47,7 @@ beforeAll(async () => {
   // password comes from the environment.
   srv = teardown.own(await startServer({ LIFEBOAT_ADMIN_TOKEN: '', LIFEBOAT_ADMIN_PASSWORD: PASSWORD, LIFEBOAT_RUNNER_POOLS: src.name, LIFEBOAT_RUNNER_INVENTORY_MS: '2000' }));
   // startRunner asks for its join token through srv.api: record that too.
-  srv.api = async (method, path, body) => { const r = await call(method, path, body, { authorization: `Bearer ${srv.admin}` }); return { status: r.status, body: r.body }; };
+  srv.api = async <T, M extends string, P extends string>(method: M, path: P, body?: unknown) => { const r = await call<T, M, P>(method, path, body, { authorization: `Bearer ${srv.admin}` }); return { status: r.status, body: r.body }; };
   teardown.defer(() => second?.stop()); // started by the test
 }, 240_000);
 
@@ -64,13 +65,13 @@ describe('secrets stay secret through a full backup and restore', () => {
     const login = await call('POST', '/auth/login', { password: PASSWORD });
     expect(login.status).toBe(200);
     const cookie = /lifeboat_session=([^;]+)/.exec(login.headers.get('set-cookie') ?? '')![1];
-    const session = { cookie: `lifeboat_session=${cookie}`, 'x-csrf-token': login.body.csrfToken };
+    const session = { cookie: `lifeboat_session=${cookie}`, 'x-csrf-token': login.body.csrfToken! };
     const tok = await call('POST', '/auth/tokens', { name: 'automation', scope: 'admin' }, session);
     expect(tok.status).toBe(201);
     const apiToken = tok.body.token as string;
     const byToken = { authorization: `Bearer ${apiToken}` };
 
-    const node1 = await srv.waitFor('the local node', async () => (await call('GET', '/nodes', undefined, adminAuth)).body.items.find((n: any) => n.inventoryAt)?.id);
+    const node1 = await srv.waitFor('the local node', async () => (await call('GET', '/nodes', undefined, adminAuth)).body.items.find((n) => n.inventoryAt)?.id);
     const t = await call('POST', '/targets', loopbackTarget({ sshd, tgt }), byToken);
     expect(t.status).toBe(201);
     const v = await call('POST', `/targets/${t.body.id}/validate`, { nodeId: node1 }, session);
@@ -100,7 +101,7 @@ describe('secrets stay secret through a full backup and restore', () => {
     second = await startRunner(srv, 'second', [other.name], { LIFEBOAT_RUNNER_INVENTORY_MS: '2000' });
     const joinResp = responses.find((r) => r.path === '/nodes/join-tokens')!;
     const joinToken = JSON.parse(joinResp.text).token as string;
-    const node2 = await srv.waitFor('the second node', async () => (await call('GET', '/nodes', undefined, adminAuth)).body.items.find((n: any) => n.name === 'second' && n.inventoryAt)?.id);
+    const node2 = await srv.waitFor('the second node', async () => (await call('GET', '/nodes', undefined, adminAuth)).body.items.find((n) => n.name === 'second' && n.inventoryAt)?.id);
     const revoked = await call('POST', `/nodes/${node2}/revoke`, undefined, session);
     expect(revoked.body.revoked).toBe(true);
     await srv.waitFor('the revoked runner to stop', async () => second!.proc.exitCode !== null || second!.proc.signalCode !== null, 30_000);

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { createClient, type Client } from '@libsql/client';
 import { freePort } from '../helpers/server.ts';
 import { run, zfs } from '../helpers/zfs.ts';
+import type { ApiCall, LbEvent } from '../helpers/api.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const RUNNER_BIN = join(ROOT, 'node-runner/bin/lifeboat-runner.mjs');
@@ -32,7 +33,8 @@ export async function backupOk(srv: FaultServer, jobId: number) {
   return e;
 }
 
-export interface Api { (method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> }
+/** The admin's API (helpers/api.ts): the body typed by the route, or by `api<T>(...)`. */
+export type Api = ApiCall;
 
 export interface FaultServer {
   url: string;
@@ -41,7 +43,7 @@ export interface FaultServer {
   pid(): number;
   output(): string;
   waitFor<T>(what: string, f: () => Promise<T | null | undefined | false>, ms?: number, everyMs?: number): Promise<T>;
-  waitEvent(id: number, ms?: number): Promise<any>;
+  waitEvent(id: number, ms?: number): Promise<LbEvent>;
   /** SIGTERM the server and wait for it to exit (the data dir stays). */
   halt(): Promise<void>;
   /** Start the server again on the same port and data dir. */
@@ -149,7 +151,7 @@ export async function startFaultRunner(srv: FaultServer, name: string, pools: st
   };
   launch({ crashAt: opts.crashAt }, jt.body.token);
   const nodeId = await srv.waitFor(`runner ${name} to join and report its inventory`, async () => {
-    const n = (await srv.api('GET', '/nodes')).body.items.find((x: any) => x.name === name);
+    const n = (await srv.api('GET', '/nodes')).body.items.find((x) => x.name === name);
     return n?.inventoryAt ? n.id as number : null;
   }, 60_000, 200);
   const stopProc = async () => {
@@ -212,7 +214,7 @@ export async function waitProcess(what: string, parts: string[], ms = 30_000): P
 
 /** The runner's log lines of an event. */
 export async function eventLog(api: Api, id: number): Promise<string> {
-  return (await api('GET', `/events/${id}/log`)).body.items.map((l: any) => l.message).join('\n');
+  return (await api('GET', `/events/${id}/log`)).body.items.map((l) => l.message).join('\n');
 }
 
 /** Every process: pid, parent and command line, read from /proc (faster than ps on a busy box). */

@@ -41,7 +41,7 @@ async function crashAt(checkpoint: string, start: () => Promise<number>, opts: {
   }, LEASE + 10_000, 100);
   expect(e.status).toBe('interrupted');
   // the lease runs from the last heartbeat (≤ 1 s before the kill); sweeps run on every claim re-check
-  expect(Date.parse(e.finishedAt) - killedAt).toBeLessThanOrEqual(LEASE + 500);
+  expect(Date.parse(e.finishedAt!) - killedAt).toBeLessThanOrEqual(LEASE + 500);
   expect(e.error).toMatch(/runner lost/);
   // a run killed while its SSH session was open left its key on disk (in the runner's own 0700 dir)
   // until the runner starts again; a run killed after closing it (the swap) left nothing
@@ -109,7 +109,7 @@ describe('kill matrix: backup', () => {
       const deadSnap = [...after.keys()].find((n) => !before.has(n)) ?? null;
       if (checkpoint === 'mid-transfer') {
         // zfs-fuse has no `recv -s`: no resume token, nothing partial (a cut stream is restarted whole)
-        const node = (await srv.api('GET', '/nodes')).body.items.find((n: any) => n.id === runner.nodeId);
+        const node = (await srv.api('GET', '/nodes')).body.items.find((n) => n.id === runner.nodeId)!;
         expect(node.capabilities?.resumableRecv).toBe(false);
       }
       if (checkpoint === 'after-snapshot') expect(deadSnap).toBeNull();
@@ -124,7 +124,7 @@ describe('kill matrix: backup', () => {
         expect((await zfs('get', '-H', '-o', 'value', 'lifeboat:job', deadSnap)).trim()).toBe(String(jobId));
         expect((await zfs('get', '-H', '-o', 'value', 'lifeboat:generation', deadSnap)).trim()).toBe('1');
         const gens = (await srv.api('GET', `/jobs/${jobId}/generations`)).body;
-        expect(gens[0].snapshots.map((x: any) => x.name)).toContain(deadSnap.split('@')[1]);
+        expect(gens[0].snapshots.map((x) => x.name)).toContain(deadSnap.split('@')[1]);
       } else {
         expect(['after-snapshot', 'mid-transfer']).toContain(checkpoint);
         expect(e.bytesDone).toBeGreaterThanOrEqual(DELTA); // nothing arrived: the whole increment again (a clean restart)

@@ -8,6 +8,7 @@
 import { startSshd, type TestSshd } from '../helpers/sshd.ts';
 import { createPool, zfs, type TestPool } from '../helpers/zfs.ts';
 import { sleep, startFaultRunner, startFaultServer, type FaultRunner, type FaultServer } from './fixture.ts';
+import type { ClaimResponse, JoinResponse } from '../helpers/api.ts';
 
 export interface LoadOptions { jobs: number; runners: number; minutes: number; concurrency?: number; log?: (s: string) => void }
 
@@ -72,11 +73,11 @@ export async function runLoad(o: LoadOptions): Promise<LoadFigures> {
     }
     // the probe: a node with no jobs, claiming without waiting (nothing is ever due for it)
     const jt = await s.api('POST', '/nodes/join-tokens');
-    const joined = await (await fetch(`${s.url}/api/v1/runner/join`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ joinToken: jt.body.token, name: 'probe' }) })).json() as any;
+    const joined = await (await fetch(`${s.url}/api/v1/runner/join`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ joinToken: jt.body.token, name: 'probe' }) })).json() as JoinResponse;
     const claim = async () => {
       const a = performance.now();
       const res = await fetch(`${s.url}/api/v1/runner/claim`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${joined.nodeToken}` }, body: JSON.stringify({ max: 1, waitMs: 0 }) });
-      const body = await res.json() as any;
+      const body = await res.json() as ClaimResponse;
       const ms = performance.now() - a;
       if (!res.ok || body.events.length) throw new Error(`probe claim: ${res.status} ${JSON.stringify(body)}`);
       return ms;
@@ -104,7 +105,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadFigures> {
     })();
     while (Date.now() < stopAt) {
       await sleep(Math.min(10_000, stopAt - Date.now()));
-      const [{ n }] = (await s.db().execute('SELECT count(*) AS n FROM events WHERE kind = \'backup\'')).rows as any;
+      const [{ n }] = (await s.db().execute('SELECT count(*) AS n FROM events WHERE kind = \'backup\'')).rows;
       log(`${((Date.now() - created) / 1000).toFixed(0)} s: ${n} backup events`);
     }
     // every boundary up to the last one before the stop must be materialised (a busy job's missed
@@ -114,7 +115,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadFigures> {
     // slower, not wrong. What would be wrong is a queue that stops moving, so the wait fails only
     // when no event has ended for STALL_MS, however long the drain takes.
     await waitWhileMoving(s, 'every job to be scheduled past the last boundary', async () => {
-      const [{ n }] = (await s.db().execute({ sql: 'SELECT count(*) AS n FROM jobs WHERE next_run_at IS NULL OR next_run_at <= ?', args: [lastBoundary] })).rows as any;
+      const [{ n }] = (await s.db().execute({ sql: 'SELECT count(*) AS n FROM jobs WHERE next_run_at IS NULL OR next_run_at <= ?', args: [lastBoundary] })).rows;
       return Number(n) === 0;
     });
     const stopped = Date.now();
@@ -123,7 +124,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadFigures> {
       if (r.status !== 200) throw new Error(`disable job ${id}: ${JSON.stringify(r.body)}`);
     }
     await waitWhileMoving(s, 'every event to end', async () => {
-      const [{ n }] = (await s.db().execute('SELECT count(*) AS n FROM events WHERE status IN (\'queued\', \'running\')')).rows as any;
+      const [{ n }] = (await s.db().execute('SELECT count(*) AS n FROM events WHERE status IN (\'queued\', \'running\')')).rows;
       return Number(n) === 0;
     });
     probeStop = true;
@@ -133,10 +134,10 @@ export async function runLoad(o: LoadOptions): Promise<LoadFigures> {
     for (let i = 0; i < 500; i++) { quiet.push(await claim()); await sleep(5); }
 
     // ---- accounting on the DB ------------------------------------------------------------------
-    const jobRows = (await s.db().execute('SELECT id, created_at FROM jobs')).rows as any[];
-    const evRows = (await s.db().execute('SELECT id, job_id, trigger, status, note, created_at FROM events WHERE kind = \'backup\' ORDER BY id')).rows as any[];
+    const jobRows = (await s.db().execute('SELECT id, created_at FROM jobs')).rows;
+    const evRows = (await s.db().execute('SELECT id, job_id, trigger, status, note, created_at FROM events WHERE kind = \'backup\' ORDER BY id')).rows;
     const statuses: Record<string, number> = {};
-    for (const e of evRows) statuses[e.status] = (statuses[e.status] ?? 0) + 1;
+    for (const e of evRows) statuses[String(e.status)] = (statuses[String(e.status)] ?? 0) + 1;
     let coalesced = 0;
     let catchUpWithoutNote = 0;
     const accounts: JobAccount[] = [];
@@ -208,7 +209,7 @@ const STALL_MS = 120_000;
 
 /** Wait until `done`, failing only when no event has ended for STALL_MS (the queue stopped moving). */
 async function waitWhileMoving(s: FaultServer, what: string, done: () => Promise<boolean>): Promise<void> {
-  const ended = async () => Number(((await s.db().execute('SELECT count(*) AS n FROM events WHERE finished_at IS NOT NULL')).rows as any)[0].n);
+  const ended = async () => Number(((await s.db().execute('SELECT count(*) AS n FROM events WHERE finished_at IS NOT NULL')).rows)[0].n);
   let last = await ended();
   let movedAt = Date.now();
   while (!(await done())) {

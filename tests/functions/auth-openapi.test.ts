@@ -2,6 +2,14 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { startControl, joinNode, type TestControl } from '../helpers/control.ts';
 import { scopeFor } from '../../functions/src/lib/auth.ts';
+import type { ApiErrorBody } from '../helpers/api.ts';
+
+/** The parts of the OpenAPI document these tests read. */
+interface OpenApiOperation { operationId: string; summary: string; security: unknown; 'x-lifeboat-access': string }
+interface OpenApiDoc {
+  paths: Record<string, Record<string, OpenApiOperation>>;
+  components: { securitySchemes: Record<string, unknown>; schemas: Record<string, { properties: Record<string, unknown>; required?: string[] }> };
+}
 
 let ctl: TestControl;
 beforeEach(async () => { ctl = await startControl({ joinTokenTtlMs: 60_000 }); });
@@ -25,10 +33,10 @@ describe('auth', () => {
     expect(jt.command).toContain(jt.token);
     const a = await ctl.node('', '/runner/join', { joinToken: jt.token, name: 'a' });
     expect(a.status).toBe(201);
-    const again = await ctl.node('', '/runner/join', { joinToken: jt.token, name: 'b' });
+    const again = await ctl.node<ApiErrorBody>('', '/runner/join', { joinToken: jt.token, name: 'b' });
     expect(again.status).toBe(401);
     expect(again.body.error.fields.joinToken).toBeTruthy();
-    const [row] = await ctl.db.all<any>(sql`SELECT token_hash FROM nodes`);
+    const [row] = await ctl.db.all<{ token_hash: string }>(sql`SELECT token_hash FROM nodes`);
     expect(row.token_hash).not.toBe(a.body.nodeToken);
     expect(row.token_hash).toMatch(/^[0-9a-f]{64}$/);
     ctl.clock.now = Date.now();
@@ -36,20 +44,20 @@ describe('auth', () => {
     ctl.clock.now += 61_000;
     expect((await ctl.node('', '/runner/join', { joinToken: jt2.token, name: 'late' })).status).toBe(401);
     const dup = (await ctl.api('POST', '/nodes/join-tokens')).body;
-    const taken = await ctl.node('', '/runner/join', { joinToken: dup.token, name: 'a' });
+    const taken = await ctl.node<ApiErrorBody>('', '/runner/join', { joinToken: dup.token, name: 'a' });
     expect(taken.status).toBe(409);
     expect(taken.body.error.fields.name).toBeTruthy();
-    expect((await ctl.api('GET', '/nodes')).body.items.map((n: any) => n.name)).toEqual(['a']);
+    expect((await ctl.api('GET', '/nodes')).body.items.map((n) => n.name)).toEqual(['a']);
   });
 
   it('inventory replaces the node datasets and guests and shows in GET /nodes/:id', async () => {
     const n = await joinNode(ctl, 'n1', ['tank', 'tank/a']);
     await ctl.node(n.token, '/runner/inventory', { zfsVersion: 'zfs-fuse 0.7', pools: ['tank'], datasets: [{ name: 'tank' }, { name: 'tank/b', usedBytes: 5 }], guests: [{ kind: 'vm', id: 'v', name: 'v', roots: ['tank/v'], running: true, provider: 'manifest' }] });
     const got = (await ctl.api('GET', `/nodes/${n.id}`)).body;
-    expect(got.datasets.map((d: any) => d.name)).toEqual(['tank', 'tank/b']);
+    expect(got.datasets.map((d) => d.name)).toEqual(['tank', 'tank/b']);
     expect(got.guests).toEqual([expect.objectContaining({ kind: 'vm', id: 'v', running: true })]);
     expect(got.zfsVersion).toBe('zfs-fuse 0.7');
-    const bad = await ctl.node(n.token, '/runner/inventory', { zfsVersion: null, datasets: [{ name: 'tank//x' }] });
+    const bad = await ctl.node<ApiErrorBody>(n.token, '/runner/inventory', { zfsVersion: null, datasets: [{ name: 'tank//x' }] });
     expect(bad.status).toBe(400);
     expect(Object.keys(bad.body.error.fields)[0]).toMatch(/^datasets\.0\.name$/);
     expect((await ctl.api('GET', `/nodes/${n.id}`)).body.datasets).toHaveLength(2);
@@ -58,10 +66,10 @@ describe('auth', () => {
 
 describe('OpenAPI', () => {
   it('names every operation, summarises it and says which credentials it takes, as the server checks them', async () => {
-    const doc = await (await ctl.app.request('/api/v1/openapi.json')).json();
+    const doc = await (await ctl.app.request('/api/v1/openapi.json')).json() as OpenApiDoc;
     const ids = new Set<string>();
-    for (const [path, ops] of Object.entries<any>(doc.paths)) {
-      for (const [method, op] of Object.entries<any>(ops)) {
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
         const what = `${method.toUpperCase()} ${path}`;
         expect(op.operationId, what).toMatch(/^[a-z][A-Za-z]+$/);
         expect(ids.has(op.operationId), `${what}: operationId ${op.operationId} twice`).toBe(false);
@@ -88,9 +96,9 @@ describe('OpenAPI', () => {
   });
 
   it('documents every route the app serves', async () => {
-    const doc = await (await ctl.app.request('/api/v1/openapi.json')).json();
+    const doc = await (await ctl.app.request('/api/v1/openapi.json')).json() as OpenApiDoc;
     const documented = new Set<string>();
-    for (const [path, ops] of Object.entries<any>(doc.paths)) for (const m of Object.keys(ops)) documented.add(`${m.toUpperCase()} /api/v1${path.replace(/\{(\w+)\}/g, ':$1')}`);
+    for (const [path, ops] of Object.entries(doc.paths)) for (const m of Object.keys(ops)) documented.add(`${m.toUpperCase()} /api/v1${path.replace(/\{(\w+)\}/g, ':$1')}`);
     const served = new Set<string>();
     for (const r of ctl.app.routes) {
       if (r.method === 'ALL' || r.path.endsWith('/*') || r.path === '/*') continue;

@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { startControl, joinNode, makeJob, makeTarget, type TestControl } from '../helpers/control.ts';
 import { recordCatalog } from '../../functions/src/services/catalog.ts';
+import { claimedJob, type ApiErrorBody } from '../helpers/api.ts';
 
 let ctl: TestControl;
 let node: { id: number; token: string };
@@ -49,20 +50,20 @@ describe('catalog and generations', () => {
     expect(items[0].guest).toMatchObject({ kind: 'vm', id: '101', name: 'web' });
     // beside the source, never onto it: <source>-restore-<yyyymmdd-hhmm> (UTC, now)
     const stamp = new Date().toISOString().slice(0, 10).replaceAll('-', '');
-    expect(items.map((i: any) => i.suggestedDestination).sort()).toEqual([
+    expect(items.map((i) => i.suggestedDestination).sort()).toEqual([
       expect.stringMatching(new RegExp(`^fast/vm/web-restore-${stamp}-\\d{4}$`)), expect.stringMatching(new RegExp(`^tank/vm/web-restore-${stamp}-\\d{4}$`)),
     ]);
     // Out of band, a VM with two roots is refused at the API (restore it from its job), nothing queued.
     const body = { targetId, dataset: items[0].dataset, generation: 1, snapshot: `lb_j${job.id}_20261128T100000Z`, destination: 'tank/vm/web2' };
-    const multi = await ctl.api('POST', '/restores', { ...body, newGuestId: '102' });
+    const multi = await ctl.api<ApiErrorBody>('POST', '/restores', { ...body, newGuestId: '102' });
     expect(multi.status).toBe(400);
     expect(multi.body.error.fields.dataset).toMatch(/has 2 dataset roots; restore it from its job/);
     // A one-root VM: under its own id on the node that has it → 409 naming the field; under a new id → 202.
-    await recordCatalog(ctl.db, targetId, items.map((i: any) => ({
+    await recordCatalog(ctl.db, targetId, items.map((i) => ({
       dataset: i.dataset, jobId: job.id, generation: 1, source: i.source, guest: { ...vm, roots: [i.source] },
       snapshots: [snap(`lb_j${job.id}_20261128T100000Z`, i.dataset.includes('fast') ? '222' : '111', 1, job.id, t)],
     })), false, Date.now());
-    const taken = await ctl.api('POST', '/restores', body);
+    const taken = await ctl.api<ApiErrorBody>('POST', '/restores', body);
     expect(taken.status).toBe(409);
     expect(taken.body.error.fields.newGuestId).toMatch(/already exists/);
     const fresh = await ctl.api('POST', '/restores', { ...body, newGuestId: '102' });
@@ -76,7 +77,7 @@ describe('catalog and generations', () => {
     const name = `lb_j${job.id}_20261128T100000Z`;
     const cat = [{ dataset: `${root}/j${job.id}/g1/tank/data`, jobId: job.id, generation: 1, source: 'tank/data', guest: null, snapshots: [snap(name, '777', 1, job.id, '2026-11-28T10:00:00Z')] }];
     await backupWith(job.id, { generation: 1, snapshot: name, bytesSent: 10, catalog: cat });
-    const bad = await ctl.api('POST', `/jobs/${job.id}/restore`, { generation: 2, snapshot: name });
+    const bad = await ctl.api<ApiErrorBody>('POST', `/jobs/${job.id}/restore`, { generation: 2, snapshot: name });
     expect(bad.status).toBe(400);
     expect(bad.body.error.fields.generation).toBeTruthy();
     const r = await ctl.api('POST', `/jobs/${job.id}/restore`, { generation: 1, snapshot: '777' }); // by GUID
@@ -94,7 +95,7 @@ describe('catalog and generations', () => {
     const again = await backupWith(job.id, { generation: 2, snapshot: 'lb_j1_y', newGeneration: { generation: 2, reason: 'forked from the restored snapshot' }, catalog: [] });
     expect(again).toBeGreaterThan(0);
     const gens = (await ctl.api('GET', `/jobs/${job.id}/generations`)).body;
-    expect(gens.map((g: any) => [g.generation, g.current])).toEqual([[2, true], [1, false]]);
+    expect(gens.map((g) => [g.generation, g.current])).toEqual([[2, true], [1, false]]);
     expect(gens[0].reason).toBe('forked from the restored snapshot');
   });
 
@@ -115,12 +116,12 @@ describe('catalog and generations', () => {
       { dataset: `${root}/j${b.id}/g1/tank/planted`, jobId: a.id, generation: 1, source: 'tank/planted', guest: { kind: 'jail', id: 'x' }, snapshots: [] },
     ] });
     const items = (await ctl.api('GET', `/targets/${targetId}/datasets`)).body.items;
-    const bItem = items.find((i: any) => i.jobId === b.id);
-    expect(bItem).toEqual(before.find((i: any) => i.jobId === b.id)); // b untouched
-    const aItem = items.find((i: any) => i.jobId === a.id);
-    expect(aItem.generations[0].snapshots.map((x: any) => x.guid)).toEqual(['111']);
-    expect(items.some((i: any) => i.dataset.includes('planted'))).toBe(false);
-    const log = (await ctl.api('GET', `/events/${ev}/log`)).body.items.map((l: any) => `${l.level} ${l.message}`).join('\n');
+    const bItem = items.find((i) => i.jobId === b.id);
+    expect(bItem).toEqual(before.find((i) => i.jobId === b.id)); // b untouched
+    const aItem = items.find((i) => i.jobId === a.id);
+    expect(aItem?.generations[0].snapshots.map((x) => x.guid)).toEqual(['111']);
+    expect(items.some((i) => i.dataset.includes('planted'))).toBe(false);
+    const log = (await ctl.api('GET', `/events/${ev}/log`)).body.items.map((l) => `${l.level} ${l.message}`).join('\n');
     expect(log).toMatch(/^warn catalog report: 3 item\(s\) outside this backup event's own job were rejected: /m);
     expect(log).toContain(`${root}/j${a.id}/g1/tank/data@lb_fake`);
     expect(log).toContain(`${root}/j${b.id}/g1/tank/planted`);
@@ -136,7 +137,7 @@ describe('catalog and generations', () => {
     const name = `lb_j${job.id}_20261128T100000Z`;
     await recordCatalog(ctl.db, targetId, [{ dataset: `${root}/j${job.id}/g1/tank/data`, jobId: job.id, generation: 1, source: 'tank/data', guest: null, snapshots: [snap(name, '4242', 1, job.id, '2026-11-28T10:00:00Z')] }], false, Date.now());
     const claim = ctl.node(node.token, '/runner/claim', { max: 1, waitMs: 5000 });
-    const restore = ctl.api('POST', '/restores', { targetId, dataset: `${root}/j${job.id}/g1/tank/data`, generation: 1, snapshot: name, destination: 'tank/appeared' });
+    const restore = ctl.api<ApiErrorBody>('POST', '/restores', { targetId, dataset: `${root}/j${job.id}/g1/tank/data`, generation: 1, snapshot: name, destination: 'tank/appeared' });
     expect((await claim).body.inventoryWanted).toBe(true);
     await ctl.node(node.token, '/runner/inventory', { zfsVersion: 'z', capabilities: {}, pools: ['tank'], datasets: [{ name: 'tank' }, { name: 'tank/data' }, { name: 'tank/appeared' }], guests: [] });
     const r = await restore;
@@ -164,14 +165,14 @@ describe('catalog and generations', () => {
 
     for (const j of [a, b, c]) expect((await ctl.api('POST', `/jobs/${j.id}/run`)).status).toBe(202);
     const claim = await ctl.node(node.token, '/runner/claim', { max: 5, waitMs: 0 });
-    const byJob = new Map(claim.body.events.map((e: any) => [e.job.id, e]));
+    const byJob = new Map(claim.body.events.map((e) => [claimedJob(e).id, e] as const));
     expect(byJob.size).toBe(3);
     expect(byJob.get(a.id)).toMatchObject({ kind: 'backup', generation: 1, catalogDatasets: [`${root}/j${a.id}/g1/tank/data`, `${root}/j${a.id}/g1/tank/data/child`] });
     expect(byJob.get(b.id)).toMatchObject({ generation: 1, catalogDatasets: [`${root}/j${b.id}/g1/tank/other`] });
     expect(byJob.get(c.id)).toMatchObject({ generation: 1, catalogDatasets: [] });
 
     // The runner starts generation 2 for a (it was offered as nextGeneration): the next claim lists generation 2 only.
-    const ea = (byJob.get(a.id) as any).id;
+    const ea = byJob.get(a.id)!.id;
     await ctl.node(node.token, `/runner/events/${ea}/finish`, { status: 'success', result: {
       generation: 2, snapshot: `lb_j${a.id}_20261128T110000Z`, bytesSent: 10, newGeneration: { generation: 2, reason: 'the target copy is gone' },
       catalog: [ds(a.id, 2, 'tank/data')],

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { sql } from 'drizzle-orm';
 import { joinNode, makeJob, makeTarget, startControl, TEST_KEY, type TestControl } from '../helpers/control.ts';
+import type { ApiErrorBody } from '../helpers/api.ts';
 
 const RUNS = 500;
 let ctl: TestControl;
@@ -172,7 +173,7 @@ async function send(spec: RouteSpec, p: Payload) {
     body: p.kind === 'text' ? p.text : JSON.stringify(p.value),
   });
   const text = await res.text();
-  let body: any = null;
+  let body: Partial<ApiErrorBody> | null = null; // what an error answer holds; anything else reads as no fields
   try { body = JSON.parse(text); } catch { /* checked below */ }
   return { status: res.status, body, text };
 }
@@ -229,7 +230,7 @@ describe(`hostile input: ${RUNS} malformed payloads per write route`, () => {
       const [method, path] = route.split(' ');
       const auth = path.startsWith('/runner/') ? asNode() : path.startsWith('/hooks/') ? { authorization: 'Bearer lbw_x' } : admin();
       const res = await ctl.app.request(`/api/v1${path.replace(':id', encodeURIComponent(id))}`, { method, headers: { 'content-type': 'application/json', ...auth }, body: '{}' });
-      const body = await res.json() as any;
+      const body = await res.json() as ApiErrorBody;
       if (res.status !== 400 || !body.error.fields.id) throw new Error(`${res.status} ${JSON.stringify(body)} for ${route} with id ${JSON.stringify(id)}`);
     }), { numRuns: RUNS });
     expect(await dump()).toBe(before);

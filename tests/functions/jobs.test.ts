@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { startControl, joinNode, makeTarget, type TestControl } from '../helpers/control.ts';
+import { claimedJob, type ApiErrorBody } from '../helpers/api.ts';
 
 let ctl: TestControl;
 let targetId: number;
@@ -58,7 +59,7 @@ describe('jobs', () => {
     ['sendDecrypted', { sendDecrypted: 1 }, /./],
     ['sendDecrypted', { sendDecrypted: null }, /./],
   ])('rejects bad %s with the field named and writes nothing', async (field, over, msg) => {
-    const r = await ctl.api('POST', '/jobs', job(over));
+    const r = await ctl.api<ApiErrorBody>('POST', '/jobs', job(over));
     expect(r.status).toBe(400);
     expect(r.body.error.fields[field]).toMatch(msg);
     expect(r.body.error.message).toContain(field);
@@ -67,7 +68,7 @@ describe('jobs', () => {
 
   it('refuses a disabled target', async () => {
     await ctl.api('PATCH', `/targets/${targetId}`, { enabled: false });
-    const r = await ctl.api('POST', '/jobs', job());
+    const r = await ctl.api<ApiErrorBody>('POST', '/jobs', job());
     expect(r.status).toBe(400);
     expect(r.body.error.fields.targetId).toMatch(/disabled/);
     expect(await count('jobs')).toBe(0);
@@ -78,7 +79,7 @@ describe('jobs', () => {
     const j = (await ctl.api('POST', '/jobs', job({ schedule: '0 * * * *' }))).body;
     const hook = (await ctl.api('POST', `/jobs/${j.id}/webhook-token`)).body.token;
     await ctl.api('PATCH', `/targets/${targetId}`, { enabled: false });
-    const run = await ctl.api('POST', `/jobs/${j.id}/run`);
+    const run = await ctl.api<ApiErrorBody>('POST', `/jobs/${j.id}/run`);
     expect(run.status).toBe(409);
     expect(run.body.error.fields.targetId).toMatch(/disabled/);
     const byHook = await ctl.app.request(`http://localhost/api/v1/hooks/jobs/${j.id}/run`, { method: 'POST', headers: { authorization: `Bearer ${hook}` } });
@@ -102,7 +103,7 @@ describe('jobs', () => {
 
   it('a dataset name with a space (valid in zfs) is kept in the inventory and can be a job\'s source', async () => {
     const n2 = await joinNode(ctl, 'n2', ['tank', 'tank/my data', 'tank/other']);
-    const datasets = (await ctl.api('GET', `/nodes/${n2.id}`)).body.datasets.map((d: any) => d.name);
+    const datasets = (await ctl.api('GET', `/nodes/${n2.id}`)).body.datasets.map((d) => d.name);
     expect(datasets).toEqual(['tank', 'tank/my data', 'tank/other']);
     const r = await ctl.api('POST', '/jobs', job({ name: 'spaced', source: 'tank/my data', nodeId: n2.id }));
     expect(r.status, JSON.stringify(r.body)).toBe(201);
@@ -121,14 +122,14 @@ describe('jobs', () => {
     // asked once: the next claim does not ask again
     expect((await ctl.node(node.token, '/runner/claim', { max: 1, waitMs: 0 })).body.inventoryWanted).toBeUndefined();
     // a node that does not answer: after a short wait the last inventory decides
-    const missing = await ctl.api('POST', '/jobs', job({ name: 'nope', source: 'tank/never-made' }));
+    const missing = await ctl.api<ApiErrorBody>('POST', '/jobs', job({ name: 'nope', source: 'tank/never-made' }));
     expect(missing.status).toBe(400);
     expect(missing.body.error.fields.source).toMatch(/does not exist/);
   });
 
   it('keeps names unique', async () => {
     await ctl.api('POST', '/jobs', job());
-    const r = await ctl.api('POST', '/jobs', job({ source: 'tank/data/child' }));
+    const r = await ctl.api<ApiErrorBody>('POST', '/jobs', job({ source: 'tank/data/child' }));
     expect(r.status).toBe(409);
     expect(r.body.error.fields.name).toBeTruthy();
     expect(await count('jobs')).toBe(1);
@@ -145,7 +146,7 @@ describe('jobs', () => {
 
   it('needs nodeId once there are several nodes', async () => {
     await joinNode(ctl, 'n2');
-    const r = await ctl.api('POST', '/jobs', job());
+    const r = await ctl.api<ApiErrorBody>('POST', '/jobs', job());
     expect(r.status).toBe(400);
     expect(r.body.error.fields.nodeId).toMatch(/more than one node/);
     expect((await ctl.api('POST', '/jobs', job({ nodeId: 2 }))).status).toBe(201);
@@ -155,7 +156,7 @@ describe('jobs', () => {
     ctl.clock.now = Date.parse('2026-07-01T00:30:00Z');
     const j = (await ctl.api('POST', '/jobs', job({ schedule: '0 * * * *' }))).body;
     expect(j.nextRunAt).toBe('2026-07-01T01:00:00.000Z');
-    const bad = await ctl.api('PATCH', `/jobs/${j.id}`, { schedule: '0 0 30 2 *' });
+    const bad = await ctl.api<ApiErrorBody>('PATCH', `/jobs/${j.id}`, { schedule: '0 0 30 2 *' });
     expect(bad.status).toBe(400);
     expect(bad.body.error.fields.schedule).toBeTruthy();
     expect((await ctl.api('GET', `/jobs/${j.id}`)).body.schedule).toBe('0 * * * *');
@@ -164,7 +165,7 @@ describe('jobs', () => {
     expect(ok.body.nextRunAt).toBe('2026-07-01T06:30:00.000Z'); // 02:30 EDT
     const off = await ctl.api('PATCH', `/jobs/${j.id}`, { enabled: false });
     expect(off.body.nextRunAt).toBeNull();
-    const stop = await ctl.api('PATCH', `/jobs/${j.id}`, { stopBeforeBackup: true });
+    const stop = await ctl.api<ApiErrorBody>('PATCH', `/jobs/${j.id}`, { stopBeforeBackup: true });
     expect(stop.status).toBe(400);
     expect(stop.body.error.fields.stopBeforeBackup).toBeTruthy();
   });
@@ -173,7 +174,7 @@ describe('jobs', () => {
     const plain = await ctl.api('POST', '/jobs', job());
     expect(plain.status).toBe(201);
     expect(plain.body.sendDecrypted).toBe(false);
-    const [row] = await ctl.db.all<any>(sql`SELECT send_decrypted AS v FROM jobs WHERE id = ${plain.body.id}`);
+    const [row] = await ctl.db.all<{ v: number }>(sql`SELECT send_decrypted AS v FROM jobs WHERE id = ${plain.body.id}`);
     expect(row.v).toBe(0);
     // A patch that does not name it keeps it.
     expect((await ctl.api('PATCH', `/jobs/${plain.body.id}`, { keepLast: 3 })).body.sendDecrypted).toBe(false);
@@ -188,9 +189,9 @@ describe('jobs', () => {
     expect(off.body.sendDecrypted).toBe(false);
     const on = await ctl.api('PATCH', `/jobs/${plain.body.id}`, { sendDecrypted: true });
     expect(on.body.sendDecrypted).toBe(true);
-    expect((await ctl.api('GET', '/jobs')).body.items.map((j: any) => [j.name, j.sendDecrypted])).toEqual([['decrypted', false], ['nightly', true]]);
+    expect((await ctl.api('GET', '/jobs')).body.items.map((j) => [j.name, j.sendDecrypted])).toEqual([['decrypted', false], ['nightly', true]]);
 
-    const bad = await ctl.api('PATCH', `/jobs/${plain.body.id}`, { sendDecrypted: 'no' });
+    const bad = await ctl.api<ApiErrorBody>('PATCH', `/jobs/${plain.body.id}`, { sendDecrypted: 'no' });
     expect(bad.status).toBe(400);
     expect(bad.body.error.fields.sendDecrypted).toBeTruthy();
     expect(bad.body.error.message).toContain('sendDecrypted');
@@ -200,14 +201,14 @@ describe('jobs', () => {
     await ctl.api('POST', `/jobs/${plain.body.id}/run`);
     await ctl.api('POST', `/jobs/${dec.body.id}/run`);
     const claim = await ctl.node(node.token, '/runner/claim', { max: 2, waitMs: 0 });
-    const byId = new Map(claim.body.events.map((e: any) => [e.job.id, e.job.sendDecrypted]));
+    const byId = new Map(claim.body.events.map((e) => [claimedJob(e).id, claimedJob(e).sendDecrypted] as const));
     expect(byId).toEqual(new Map([[plain.body.id, true], [dec.body.id, false]]));
   });
 
   it('deletes a job but keeps its events; refuses while work is active', async () => {
     const j = (await ctl.api('POST', '/jobs', job())).body;
     const run = await ctl.api('POST', `/jobs/${j.id}/run`);
-    const busy = await ctl.api('DELETE', `/jobs/${j.id}`);
+    const busy = await ctl.api<ApiErrorBody>('DELETE', `/jobs/${j.id}`);
     expect(busy.status).toBe(409);
     expect(busy.body.activeEventId).toBe(run.body.eventId);
     await ctl.api('POST', `/events/${run.body.eventId}/cancel`);

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { ADMIN, joinNode, makeJob, makeTarget, startControl, type TestControl } from '../helpers/control.ts';
 import { INVENTORY_MAX_DATASETS } from '../../functions/src/contract/runner.ts';
+import type { ApiErrorBody } from '../helpers/api.ts';
 import { EVENT_LOG_MAX_BYTES } from '../../functions/src/services/queue.ts';
 
 let ctl: TestControl;
@@ -34,7 +35,7 @@ describe('inventory', () => {
   it(`more than ${INVENTORY_MAX_DATASETS} datasets → 400 naming datasets; the node's inventory is unchanged`, async () => {
     const node = await joinNode(ctl, 'n1', ['tank', 'tank/a']);
     const datasets = Array.from({ length: INVENTORY_MAX_DATASETS + 1 }, (_, i) => ({ name: `tank/d${i}` }));
-    const r = await ctl.node(node.token, '/runner/inventory', { zfsVersion: 'z', capabilities: {}, pools: ['tank'], datasets, guests: [] });
+    const r = await ctl.node<ApiErrorBody>(node.token, '/runner/inventory', { zfsVersion: 'z', capabilities: {}, pools: ['tank'], datasets, guests: [] });
     expect(r.status).toBe(400);
     expect(r.body.error.fields.datasets).toBeTruthy();
     expect(await count('node_datasets')).toBe(2);

@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { startControl, joinNode, makeJob, makeTarget, type TestControl } from '../helpers/control.ts';
 import { applyRetention } from '../../functions/src/services/queue.ts';
+import { claimedJob, errorBody, type ApiErrorBody } from '../helpers/api.ts';
 
 let ctl: TestControl;
 let n1: { id: number; token: string };
@@ -14,7 +15,8 @@ beforeEach(async () => {
 });
 afterEach(() => ctl.close());
 
-const events = async () => ctl.db.all<any>(sql`SELECT * FROM events ORDER BY id`);
+/** The event rows as stored (the columns these tests read). */
+const events = async () => ctl.db.all<{ id: number; job_id: number | null; trigger: string } & Record<string, unknown>>(sql`SELECT * FROM events ORDER BY id`);
 
 describe('Run Now', () => {
   it('50 concurrent Run Now requests create exactly one event; the others get 409 with its id', async () => {
@@ -24,7 +26,7 @@ describe('Run Now', () => {
     expect(accepted).toHaveLength(1);
     const busy = answers.filter((a) => a.status === 409);
     expect(busy).toHaveLength(49);
-    for (const b of busy) expect(b.body.activeEventId).toBe(accepted[0].body.eventId);
+    for (const b of busy) expect(errorBody(b).activeEventId).toBe(accepted[0].body.eventId);
     expect(await events()).toHaveLength(1);
   });
 
@@ -34,7 +36,7 @@ describe('Run Now', () => {
     const t1 = await ctl.api('POST', `/jobs/${a.id}/webhook-token`);
     expect(t1.status).toBe(201);
     expect(t1.body.url).toMatch(new RegExp(`/api/v1/hooks/jobs/${a.id}/run$`));
-    const [row] = await ctl.db.all<any>(sql`SELECT webhook_token_hash AS h FROM jobs WHERE id = ${a.id}`);
+    const [row] = await ctl.db.all<{ h: string | null }>(sql`SELECT webhook_token_hash AS h FROM jobs WHERE id = ${a.id}`);
     expect(row.h).not.toContain(t1.body.token);
     expect((await ctl.api('GET', `/jobs/${a.id}`)).body).toMatchObject({ hasWebhookToken: true });
     expect(JSON.stringify((await ctl.api('GET', `/jobs/${a.id}`)).body)).not.toContain(t1.body.token);
@@ -61,7 +63,7 @@ describe('claims', () => {
     const run = await ctl.api('POST', `/jobs/${job.id}/run`);
     const got = await claim;
     expect(got.status).toBe(200);
-    expect(got.body.events.map((e: any) => e.id)).toEqual([run.body.eventId]);
+    expect(got.body.events.map((e) => e.id)).toEqual([run.body.eventId]);
     expect(got.body.events[0]).toMatchObject({ kind: 'backup', generation: 1, nextGeneration: 2, forkFrom: null, job: { id: job.id, source: 'tank/data' } });
     expect((await ctl.api('GET', `/events/${run.body.eventId}`)).body.status).toBe('running');
   });
@@ -132,7 +134,7 @@ describe('claims', () => {
     const on = await makeJob(ctl, targetId, { name: 'on', source: 'tank', schedule: '0 * * * *' });
     ctl.clock.now = Date.parse('2026-03-01T11:00:00Z');
     const c1 = await ctl.node(n1.token, '/runner/claim', { max: 5, waitMs: 0 });
-    expect(c1.body.events.map((e: any) => e.job.id)).toEqual([on.id]);
+    expect(c1.body.events.map((e) => claimedJob(e).id)).toEqual([on.id]);
     ctl.clock.now = Date.parse('2026-03-01T12:00:30Z');
     await ctl.node(n1.token, `/runner/events/${c1.body.events[0].id}/progress`, { phase: 'transferring', bytesDone: 5 });
     const c2 = await ctl.node(n1.token, '/runner/claim', { max: 5, waitMs: 0 });
@@ -163,7 +165,7 @@ describe('claims', () => {
     expect((await ctl.api('GET', `/jobs/${job.id}`)).body.lastStatus).toBe('interrupted');
     const late = await ctl.node(n1.token, `/runner/events/${run.body.eventId}/finish`, { status: 'success' });
     expect(late.status).toBe(409);
-    expect((await ctl.api('GET', `/events/${run.body.eventId}/log`)).body.items.map((l: any) => l.message)).toEqual(['sending tank/data']);
+    expect((await ctl.api('GET', `/events/${run.body.eventId}/log`)).body.items.map((l) => l.message)).toEqual(['sending tank/data']);
     // The job is free again.
     expect((await ctl.api('POST', `/jobs/${job.id}/run`)).status).toBe(202);
   });
@@ -244,14 +246,14 @@ describe('events list and retention', () => {
     }
     const p1 = await ctl.api('GET', `/events?jobId=${a.id}&limit=3`);
     expect(p1.body.items).toHaveLength(3);
-    expect(p1.body.items.every((e: any) => e.jobId === a.id)).toBe(true);
-    const ids = p1.body.items.map((e: any) => e.id);
+    expect(p1.body.items.every((e) => e.jobId === a.id)).toBe(true);
+    const ids = p1.body.items.map((e) => e.id);
     expect([...ids].sort((x, y) => y - x)).toEqual(ids);
     const all: number[] = [...ids];
     let cursor = p1.body.nextCursor;
     while (cursor) {
       const p = await ctl.api('GET', `/events?jobId=${a.id}&limit=3&cursor=${cursor}`);
-      all.push(...p.body.items.map((e: any) => e.id));
+      all.push(...p.body.items.map((e) => e.id));
       cursor = p.body.nextCursor;
     }
     expect(all).toHaveLength(7);
@@ -259,7 +261,7 @@ describe('events list and retention', () => {
     expect((await ctl.api('GET', '/events?q=beta&limit=100')).body.items).toHaveLength(7);
     expect((await ctl.api('GET', `/events?status=cancelled&kind=backup&nodeId=${n1.id}&limit=100`)).body.items).toHaveLength(14);
     expect((await ctl.api('GET', '/events?status=running')).body.items).toHaveLength(0);
-    const bad = await ctl.api('GET', '/events?status=weird&limit=0');
+    const bad = await ctl.api<ApiErrorBody>('GET', '/events?status=weird&limit=0');
     expect(bad.status).toBe(400);
     expect(Object.keys(bad.body.error.fields)).toEqual(expect.arrayContaining(['status', 'limit']));
   });

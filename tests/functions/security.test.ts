@@ -6,6 +6,7 @@ import { ADMIN, joinNode, makeJob, makeTarget, startControl, type TestControl } 
 import { createPasswordHasher } from '../../functions/src/lib/password.ts';
 import { nodePasswordHasher } from '../../functions/src/password-node.ts';
 import { contentSecurityPolicy, inlineScriptHashes } from '../../functions/src/headers.ts';
+import type { ApiErrorBody } from '../helpers/api.ts';
 
 let ctl: TestControl;
 let peer = '203.0.113.7';
@@ -68,11 +69,11 @@ describe('sign-in', () => {
     const none = await login();
     expect(none.status).toBe(401);
     expect(none.body.error.fields.password).toMatch(/not set up/);
-    const short = await ctl.api('POST', '/auth/password', { password: 'short' });
+    const short = await ctl.api<ApiErrorBody>('POST', '/auth/password', { password: 'short' });
     expect(short.status).toBe(400);
     expect(short.body.error.fields.password).toBeTruthy();
     expect((await ctl.api('POST', '/auth/password', { password: PW })).status).toBe(200);
-    const rows = await ctl.db.all<any>(sql`SELECT password_hash FROM admin_credentials`);
+    const rows = await ctl.db.all<{ password_hash: string }>(sql`SELECT password_hash FROM admin_credentials`);
     expect(rows).toHaveLength(1);
     expect(rows[0].password_hash).toMatch(/^scrypt\$/);
     expect(rows[0].password_hash).not.toContain(PW);
@@ -97,7 +98,7 @@ describe('sign-in', () => {
     expect(ok.body).toEqual({ authenticated: true, method: 'session', csrfToken: expect.any(String), expiresAt: expect.any(String), passwordSet: true });
     expect(JSON.stringify(ok.body)).not.toContain(c.value);
     // The session is stored hashed.
-    const [s] = await ctl.db.all<any>(sql`SELECT token_hash FROM sessions`);
+    const [s] = await ctl.db.all<{ token_hash: string }>(sql`SELECT token_hash FROM sessions`);
     expect(s.token_hash).toMatch(/^[0-9a-f]{64}$/);
     expect(s.token_hash).not.toBe(c.value);
 
@@ -156,7 +157,7 @@ describe('sign-in', () => {
     expect(limited.body.error.code).toBe('rate_limited');
     expect(limited.body.error.fields.password).toBeTruthy();
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
-    const [row] = await ctl.db.all<any>(sql`SELECT failures FROM login_attempts WHERE key = ${'ip:' + peer}`);
+    const [row] = await ctl.db.all<{ failures: number }>(sql`SELECT failures FROM login_attempts WHERE key = ${'ip:' + peer}`);
     expect(row.failures).toBe(3); // the refused attempt was not evaluated: it counts nowhere
     // The admin token is not affected.
     expect((await ctl.api('GET', '/targets')).status).toBe(200);
@@ -167,11 +168,11 @@ describe('sign-in', () => {
     ctl.clock.now += 61_000;
     expect((await login()).status).toBe(200);
     // A success clears the client's counter.
-    expect(await ctl.db.all<any>(sql`SELECT failures FROM login_attempts WHERE key = ${'ip:' + peer}`)).toEqual([]);
+    expect(await ctl.db.all<{ failures: number }>(sql`SELECT failures FROM login_attempts WHERE key = ${'ip:' + peer}`)).toEqual([]);
     // Stale windows of other clients are dropped as attempts come in.
     ctl.clock.now += 61_000;
     await login('bad');
-    expect((await ctl.db.all<any>(sql`SELECT key FROM login_attempts ORDER BY key`)).map((r) => r.key)).toEqual(['*', 'ip:' + peer]);
+    expect((await ctl.db.all<{ key: string }>(sql`SELECT key FROM login_attempts ORDER BY key`)).map((r) => r.key)).toEqual(['*', 'ip:' + peer]);
   });
 
   it('a global ceiling stops guessing spread over many clients, for one short window', async () => {
@@ -195,7 +196,7 @@ describe('sign-in', () => {
     peer = '198.51.100.66';
     for (let i = 0; i < 3; i++) expect((await login('guess' + i)).status).toBe(401);
     for (let i = 0; i < 60; i++) expect((await login('guess')).status).toBe(429); // refused, not evaluated
-    const [g] = await ctl.db.all<any>(sql`SELECT failures FROM login_attempts WHERE key = '*'`);
+    const [g] = await ctl.db.all<{ failures: number }>(sql`SELECT failures FROM login_attempts WHERE key = '*'`);
     expect(g.failures).toBe(3);
     peer = '198.51.100.7';
     expect((await login()).status).toBe(200);
@@ -217,7 +218,7 @@ describe('sign-in', () => {
     expect(evil.status).toBe(403);
     expect(evil.body.error.fields.Origin).toBeTruthy();
     expect((await raw('POST', '/targets', { cookie, body, headers: { ...csrf, 'sec-fetch-site': 'cross-site' } })).status).toBe(403);
-    expect((await ctl.db.all<any>(sql`SELECT id FROM targets`))).toEqual([]);
+    expect((await ctl.db.all<{ id: number }>(sql`SELECT id FROM targets`))).toEqual([]);
     const good = await raw('POST', '/targets', { cookie, body, headers: { ...csrf, origin: 'http://localhost' } });
     expect(good.status).toBe(201);
     // GET needs no CSRF header; Bearer writes need none either.
@@ -255,7 +256,7 @@ describe('API tokens', () => {
     expect(created.body).toMatchObject({ scope: 'admin', expiresAt: null });
     const token = created.body.token as string;
     expect(token).toMatch(/^lbt_[\w-]{43}$/);
-    const [row] = await ctl.db.all<any>(sql`SELECT token_hash FROM api_tokens`);
+    const [row] = await ctl.db.all<{ token_hash: string }>(sql`SELECT token_hash FROM api_tokens`);
     expect(row.token_hash).toMatch(/^[0-9a-f]{64}$/);
     const listed = await ctl.api('GET', '/auth/tokens');
     expect(listed.body.items).toEqual([expect.objectContaining({ id: created.body.id, name: 'ci', scope: 'admin', revoked: false })]);
@@ -273,7 +274,7 @@ describe('API tokens', () => {
     expect(after.body.error.message).toMatch(/revoked/);
     expect((await ctl.api('DELETE', '/auth/tokens/999')).status).toBe(404);
     expect((await raw('GET', '/jobs', { headers: { authorization: `Bearer ${ADMIN}` } })).status).toBe(200);
-    expect((await ctl.api('POST', '/auth/tokens', { name: '' })).body.error.fields.name).toBeTruthy();
+    expect((await ctl.api<ApiErrorBody>('POST', '/auth/tokens', { name: '' })).body.error.fields.name).toBeTruthy();
   });
 });
 
@@ -324,7 +325,7 @@ describe('API token scopes', () => {
     ctl.clock.now = Date.parse('2026-03-01T01:00:00Z');
     expect((await ctl.api('DELETE', `/auth/tokens/${parent.id}`)).body.revoked).toBe(true);
     const listed = (await ctl.api('GET', '/auth/tokens')).body.items;
-    expect(listed.filter((x: any) => ['child', 'grandchild'].includes(x.name)).map((x: any) => x.revoked)).toEqual([true, true]);
+    expect(listed.filter((x) => ['child', 'grandchild'].includes(x.name)).map((x) => x.revoked)).toEqual([true, true]);
     expect((await raw('GET', '/jobs', { headers: { authorization: `Bearer ${grandchild.body.token}` } })).status).toBe(401);
   });
 });
@@ -340,7 +341,7 @@ describe('runner identity', () => {
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ id: n.id, revoked: true });
     for (const [path, body] of [['/runner/claim', { max: 1, waitMs: 0 }], ['/runner/inventory', { zfsVersion: null }], [`/runner/events/${v.body.eventId}/progress`, {}]] as const) {
-      const res = await ctl.node(n.token, path, body);
+      const res = await ctl.node<ApiErrorBody>(n.token, path, body);
       expect(res.status, path).toBe(401);
       expect(res.body.error.message).toMatch(/revoked/);
     }
@@ -360,7 +361,7 @@ describe('host keys', () => {
     const t = await makeTarget(ctl);
     const finishValidate = async (eventId: number, key: string, fp: string) => {
       const claim = await ctl.node(n.token, '/runner/claim', { max: 1, waitMs: 0 });
-      expect(claim.body.events.map((e: any) => e.id)).toEqual([eventId]);
+      expect(claim.body.events.map((e) => e.id)).toEqual([eventId]);
       const hostKey = claim.body.events[0].target.hostKey;
       await ctl.node(n.token, `/runner/events/${eventId}/finish`, { status: 'success', result: { hostKey: key, fingerprint: fp } });
       return hostKey;
@@ -381,10 +382,10 @@ describe('host keys', () => {
     const pinned = (await ctl.api('GET', `/targets/${t.id}`)).body;
     expect(pinned.hostKeyFingerprint).toBe('SHA256:new');
     expect(pinned.nodeStatus[0].state).toBe('ready');
-    const [row] = await ctl.db.all<any>(sql`SELECT host_key FROM targets`);
+    const [row] = await ctl.db.all<{ host_key: string | null }>(sql`SELECT host_key FROM targets`);
     expect(row.host_key).toBe('new-key');
     expect((await ctl.api('POST', '/targets/999/host-key/reset', {})).status).toBe(404);
-    expect((await ctl.api('POST', `/targets/${t.id}/host-key/reset`, { nodeId: 'x' })).body.error.fields.nodeId).toBeTruthy();
+    expect((await ctl.api<ApiErrorBody>('POST', `/targets/${t.id}/host-key/reset`, { nodeId: 'x' })).body.error.fields.nodeId).toBeTruthy();
   });
 });
 

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { startControl, joinNode, makeJob, makeTarget, TEST_KEY, type TestControl } from '../helpers/control.ts';
+import type { ApiErrorBody } from '../helpers/api.ts';
 
 let ctl: TestControl;
 beforeEach(async () => { ctl = await startControl(); });
@@ -42,7 +43,7 @@ describe('targets', () => {
     ['sshUser', { sshUser: 'a b' }, /user name/],
     ['colour', { colour: 'red' }, /not a known field/],
   ])('rejects bad %s with the field named and writes nothing', async (field, over, msg) => {
-    const r = await ctl.api('POST', '/targets', { ...base, ...over });
+    const r = await ctl.api<ApiErrorBody>('POST', '/targets', { ...base, ...over });
     expect(r.status).toBe(400);
     expect(r.body.error.code).toBe('invalid');
     expect(r.body.error.fields[field]).toMatch(msg);
@@ -55,10 +56,10 @@ describe('targets', () => {
   });
 
   it('rejects malformed JSON and missing fields as 400 naming them', async () => {
-    const bad = await ctl.api('POST', '/targets', '{"name":');
+    const bad = await ctl.api<ApiErrorBody>('POST', '/targets', '{"name":');
     expect(bad.status).toBe(400);
     expect(bad.body.error.fields.body).toBeTruthy();
-    const missing = await ctl.api('POST', '/targets', {});
+    const missing = await ctl.api<ApiErrorBody>('POST', '/targets', {});
     expect(missing.status).toBe(400);
     expect(Object.keys(missing.body.error.fields)).toEqual(expect.arrayContaining(['name', 'sshHost', 'sshPrivateKey', 'backupRoot']));
     expect(await count('targets')).toBe(0);
@@ -66,7 +67,7 @@ describe('targets', () => {
 
   it('keeps names unique (409 naming the field)', async () => {
     await ctl.api('POST', '/targets', base);
-    const r = await ctl.api('POST', '/targets', { ...base, sshHost: 'other.example.org' });
+    const r = await ctl.api<ApiErrorBody>('POST', '/targets', { ...base, sshHost: 'other.example.org' });
     expect(r.status).toBe(409);
     expect(r.body.error.fields.name).toMatch(/already used/);
     expect(await count('targets')).toBe(1);
@@ -83,7 +84,7 @@ describe('targets', () => {
     expect(after.k).toBe(before.k);
     const moved = await ctl.api('PATCH', `/targets/${t.id}`, { sshHost: 'new.example.org' });
     expect(moved.body.hostKeyFingerprint).toBeNull();
-    const bad = await ctl.api('PATCH', `/targets/${t.id}`, { sshPort: -1 });
+    const bad = await ctl.api<ApiErrorBody>('PATCH', `/targets/${t.id}`, { sshPort: -1 });
     expect(bad.status).toBe(400);
     expect(bad.body.error.fields.sshPort).toBeTruthy();
     expect((await ctl.api('GET', `/targets/${t.id}`)).body.sshPort).toBe(22);
@@ -93,11 +94,11 @@ describe('targets', () => {
     await joinNode(ctl, 'n1');
     const t = await makeTarget(ctl);
     const job = await makeJob(ctl, t.id);
-    const enabled = await ctl.api('DELETE', `/targets/${t.id}`);
+    const enabled = await ctl.api<ApiErrorBody>('DELETE', `/targets/${t.id}`);
     expect(enabled.status).toBe(409);
     expect(enabled.body.error.fields.enabled).toBeTruthy();
     await ctl.api('PATCH', `/targets/${t.id}`, { enabled: false });
-    const used = await ctl.api('DELETE', `/targets/${t.id}`);
+    const used = await ctl.api<ApiErrorBody>('DELETE', `/targets/${t.id}`);
     expect(used.status).toBe(409);
     expect(used.body.error.message).toMatch(/used by jobs: j1/);
     expect((await ctl.api('DELETE', `/jobs/${job.id}`)).status).toBe(200);

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MIGRATIONS_DIR } from '../../functions/src/db/libsql.ts';
 import { TEST_KEY } from '../helpers/control.ts';
+import type { ApiErrorBody, ApiResponse, ApiTokenCreated, BodyOf } from '../helpers/api.ts';
 
 const ADMIN = 'lba_worker_admin';
 let mf: Miniflare;
@@ -57,12 +58,13 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function call(method: string, path: string, body?: unknown, token = ADMIN) {
+/** An API call through workerd; its body typed by the route, or by `call<T>(...)` (helpers/api.ts). */
+async function call<T = never, M extends string = string, P extends string = string>(method: M, path: P, body?: unknown, token = ADMIN): Promise<ApiResponse<BodyOf<T, M, P>>> {
   const res = await mf.dispatchFetch(`http://lifeboat.test/api/v1${path}`, {
     method, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  return { status: res.status, body: await res.json() as any };
+  return { status: res.status, body: await res.json() as BodyOf<T, M, P> };
 }
 
 describe('workerd + D1', () => {
@@ -74,7 +76,7 @@ describe('workerd + D1', () => {
     const node = await call('POST', '/runner/join', { joinToken: jt.body.token, name: 'edge-node' }, '');
     expect(node.status).toBe(201);
     expect((await call('POST', '/runner/inventory', { zfsVersion: 'zfs-2.2', datasets: [{ name: 'tank' }, { name: 'tank/data' }] }, node.body.nodeToken)).status).toBe(200);
-    const bad = await call('POST', '/jobs', { name: 'nightly', targetId: target.body.id, mode: 'dataset', source: 'tank/data', schedule: '0 0 31 2 *' });
+    const bad = await call<ApiErrorBody>('POST', '/jobs', { name: 'nightly', targetId: target.body.id, mode: 'dataset', source: 'tank/data', schedule: '0 0 31 2 *' });
     expect(bad.status).toBe(400);
     expect(bad.body.error.fields.schedule).toBeTruthy();
     const job = await call('POST', '/jobs', { name: 'nightly', targetId: target.body.id, mode: 'dataset', source: 'tank/data', schedule: '0 3 * * *', timezone: 'Europe/Berlin' });
@@ -83,11 +85,11 @@ describe('workerd + D1', () => {
     expect(job.body.sendDecrypted).toBe(false); // the column of migration 0002, on D1
     const run = await call('POST', `/jobs/${job.body.id}/run`);
     expect(run.status).toBe(202);
-    const busy = await call('POST', `/jobs/${job.body.id}/run`);
+    const busy = await call<ApiErrorBody>('POST', `/jobs/${job.body.id}/run`);
     expect(busy.status).toBe(409);
     expect(busy.body.activeEventId).toBe(run.body.eventId);
     const claim = await call('POST', '/runner/claim', { max: 1, waitMs: 0 }, node.body.nodeToken);
-    expect(claim.body.events.map((e: any) => e.id)).toEqual([run.body.eventId]);
+    expect(claim.body.events.map((e) => e.id)).toEqual([run.body.eventId]);
     expect(claim.body.events[0]).toMatchObject({ job: { sendDecrypted: false }, catalogDatasets: [] });
     const list = await call('GET', `/events?jobId=${job.body.id}`);
     expect(list.status).toBe(200);
@@ -106,14 +108,14 @@ describe('workerd + D1', () => {
     expect(bad.status).toBe(401);
     const res = await post('/auth/login', { password: 'worker admin password' }, { 'cf-connecting-ip': '192.0.2.1' });
     expect(res.status).toBe(200);
-    const { csrfToken } = await res.json() as any;
+    const { csrfToken } = await res.json() as { csrfToken: string }; // a session's (SessionInfo)
     const cookie = /lifeboat_session=[^;]+/.exec(res.headers.get('set-cookie') ?? '')![0];
     const list = await mf.dispatchFetch('http://lifeboat.test/api/v1/targets', { headers: { cookie } });
     expect(list.status).toBe(200);
     expect((await post('/auth/tokens', { name: 'ci' }, { cookie })).status).toBe(403);
     const tok = await post('/auth/tokens', { name: 'ci' }, { cookie, 'x-csrf-token': csrfToken });
     expect(tok.status).toBe(201);
-    const { token } = await tok.json() as any;
+    const { token } = await tok.json() as ApiTokenCreated;
     expect((await call('GET', '/jobs', undefined, token)).status).toBe(200);
   }, 60_000);
 });

@@ -10,6 +10,7 @@ import { createPasswordHasher } from '../../functions/src/lib/password.ts';
 import type { AppDeps } from '../../functions/src/lib/http.ts';
 import { sha256Hex } from '../../functions/src/lib/tokens.ts';
 import { createWaker } from '../../functions/src/waker.ts';
+import type { ApiResponse, BodyOf } from './api.ts';
 
 export const ADMIN = 'lba_test_admin_token';
 
@@ -18,8 +19,10 @@ export interface TestControl {
   db: Awaited<ReturnType<typeof openDatabase>>['db'];
   dir: string;
   clock: { now: number | null };
-  api: (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number; body: any }>;
-  node: (token: string, path: string, body?: unknown) => Promise<{ status: number; body: any }>;
+  /** The admin's call; `api<T>(...)` says what the body is, else it is the route's success body (helpers/api.ts). */
+  api: <T = never, M extends string = string, P extends string = string>(method: M, path: P, body?: unknown, headers?: Record<string, string>) => Promise<ApiResponse<BodyOf<T, M, P>>>;
+  /** A runner's call (POST) with a node token. */
+  node: <T = never, P extends string = string>(token: string, path: P, body?: unknown) => Promise<ApiResponse<BodyOf<T, 'POST', P>>>;
   close: () => void;
 }
 
@@ -35,20 +38,21 @@ export async function startControl(overrides: Partial<AppConfig> = {}, deps: Par
     passwords: createPasswordHasher(undefined, { logN: 10, r: 8, p: 1 }),
     ...deps,
   }, { log: () => {} });
-  const call = async (method: string, path: string, body: unknown, headers: Record<string, string>) => {
+  const call = async <B,>(method: string, path: string, body: unknown, headers: Record<string, string>): Promise<ApiResponse<B>> => {
     const res = await app.request(`/api/v1${path}`, {
       method, headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
     const text = await res.text();
-    let parsed: any = text;
+    let parsed: unknown = text;
     try { parsed = JSON.parse(text); } catch { /* text */ }
-    return { status: res.status, body: parsed };
+    return { status: res.status, body: parsed as B };
   };
   return {
     app, db, dir, clock,
-    api: (method, path, body, headers = {}) => call(method, path, body, { authorization: `Bearer ${ADMIN}`, ...headers }),
-    node: (token, path, body = {}) => call('POST', path, body, { authorization: `Bearer ${token}` }),
+    api: <T, M extends string, P extends string>(method: M, path: P, body?: unknown, headers: Record<string, string> = {}) =>
+      call<BodyOf<T, M, P>>(method, path, body, { authorization: `Bearer ${ADMIN}`, ...headers }),
+    node: <T, P extends string>(token: string, path: P, body: unknown = {}) => call<BodyOf<T, 'POST', P>>('POST', path, body, { authorization: `Bearer ${token}` }),
     close: () => { close(); rmSync(dir, { recursive: true, force: true }); },
   };
 }

@@ -11,6 +11,7 @@ import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { uniqueName } from './zfs.ts';
+import type { ApiCall } from './api.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 /** The runner bundle `npm run build:js` makes (scripts/test.mjs builds it before the tiers). */
@@ -51,7 +52,7 @@ export interface GuestPool {
 /** The parts of a test server (startFaultServer / startServer) a guest runner needs. */
 export interface RunnerServer {
   url: string;
-  api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
+  api: ApiCall;
   waitFor<T>(what: string, f: () => Promise<T | null | undefined | false>, ms?: number, everyMs?: number): Promise<T>;
 }
 
@@ -117,7 +118,7 @@ export interface OpenZfsVm {
 
 /** One word for a POSIX shell: left bare when safe, else single-quoted. */
 export function shQuote(s: string): string {
-  if (s !== '' && /^[A-Za-z0-9_\/.,:=@%+-]+$/.test(s)) return s;
+  if (s !== '' && /^[A-Za-z0-9_/.,:=@%+-]+$/.test(s)) return s;
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
@@ -130,7 +131,7 @@ function readInfo(): VmInfo {
   }
   let info: VmInfo;
   try { info = JSON.parse(readFileSync(path, 'utf8')); } catch (e) {
-    throw new Error(`LIFEBOAT_OPENZFS_VM=${path}: cannot read the VM description (${(e as Error).message}); was the VM stopped?`);
+    throw new Error(`LIFEBOAT_OPENZFS_VM=${path}: cannot read the VM description (${(e as Error).message}); was the VM stopped?`, { cause: e });
   }
   for (const k of ['pid', 'port', 'key', 'knownHosts', 'runDir'] as const) {
     if (!info[k]) throw new Error(`LIFEBOAT_OPENZFS_VM=${path}: "${k}" is missing`);
@@ -447,13 +448,13 @@ export async function openzfsVm(): Promise<OpenZfsVm> {
     let nodeId: number;
     try {
       nodeId = await Promise.race([died, server.waitFor(`runner ${name} in the OpenZFS VM to join and report its inventory`, async () => {
-        const n = (await server.api('GET', '/nodes')).body.items.find((x: any) => x.name === name);
+        const n = (await server.api('GET', '/nodes')).body.items.find((x) => x.name === name);
         return n?.inventoryAt ? n.id as number : null;
       }, 180_000, 300)]);
     } catch (e) {
       await stopProc();
       await exec(['rm', '-rf', '--', stateDir]);
-      throw new Error(`${(e as Error).message}\n--- runner output ---\n${out.slice(-3000)}`);
+      throw new Error(`${(e as Error).message}\n--- runner output ---\n${out.slice(-3000)}`, { cause: e });
     }
     const runner: GuestRunner = {
       name, nodeId, stateDir,

@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ApiCall, BodyOf, LbEvent } from './api.ts';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -22,9 +23,9 @@ export interface TestServer {
   dataDir: string;
   proc: ChildProcess;
   output: () => string;
-  api: (method: string, path: string, body?: unknown) => Promise<{ status: number; body: any }>;
+  api: ApiCall;
   waitFor: <T>(what: string, f: () => Promise<T | null | undefined | false>, ms?: number) => Promise<T>;
-  waitEvent: (id: number, ms?: number) => Promise<any>;
+  waitEvent: (id: number, ms?: number) => Promise<LbEvent>;
   stop: () => Promise<number | null>;
 }
 
@@ -49,13 +50,13 @@ export async function startServer(env: Record<string, string> = {}, opts: { bund
   proc.stdout!.on('data', (d) => { out += d; });
   proc.stderr!.on('data', (d) => { out += d; });
   const url = `http://127.0.0.1:${port}`;
-  const api = async (method: string, path: string, body?: unknown) => {
+  const api: ApiCall = async <T, M extends string, P extends string>(method: M, path: P, body?: unknown) => {
     const res = await fetch(`${url}/api/v1${path}`, {
       method, headers: { authorization: `Bearer ${admin}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : null };
+    return { status: res.status, body: (text ? JSON.parse(text) : null) as BodyOf<T, M, P> };
   };
   const waitFor = async <T,>(what: string, f: () => Promise<T | null | undefined | false>, ms = 60_000): Promise<T> => {
     const deadline = Date.now() + ms;

@@ -91,9 +91,9 @@ describe('backups to an unprivileged target user (README zfs allow list)', () =>
 
   it('out-of-band restore into a new dataset: writable, mounted, same data and GUID as the target snapshot', async () => {
     const catalog = (await w.srv.api('GET', `/targets/${w.targetId}/datasets`)).body.items;
-    const item = catalog.find((i: any) => i.jobId === jobId && i.source === app());
-    const g1 = item.generations.find((g: any) => g.generation === 1);
-    const snap = g1.snapshots.find((s: any) => s.name === restored.snapshot);
+    const item = catalog.find((i) => i.jobId === jobId && i.source === app())!;
+    const g1 = item.generations.find((g) => g.generation === 1)!;
+    const snap = g1.snapshots.find((s) => s.name === restored.snapshot)!;
     const destination = `${w.src.name}/copy`;
     const r = await w.srv.api('POST', '/restores', { targetId: w.targetId, nodeId: w.runner.nodeId, dataset: g1.dataset, generation: 1, snapshot: snap.name, destination });
     expect(r.status, JSON.stringify(r.body)).toBe(202);

@@ -86,8 +86,8 @@ describe('encrypted datasets', () => {
 
   it('an out-of-band restore of the encrypted backup into a new dataset lands encrypted and decrypts', async () => {
     const catalog = (await w.srv.api('GET', `/targets/${w.targetId}/datasets`)).body.items;
-    const item = catalog.find((i: any) => i.jobId === jobId && i.source === ds('sec'));
-    const g1 = item.generations.find((g: any) => g.generation === 1);
+    const item = catalog.find((i) => i.jobId === jobId && i.source === ds('sec'))!;
+    const g1 = item.generations.find((g) => g.generation === 1)!;
     const snap = g1.snapshots[g1.snapshots.length - 1];
     const destination = ds('sec-copy');
     const r = await w.srv.api('POST', '/restores', { targetId: w.targetId, nodeId: w.runner.nodeId, dataset: g1.dataset, generation: 1, snapshot: snap.name, destination });

@@ -33,7 +33,7 @@ beforeAll(async () => {
   await w.vm.must(['sh', '-c', `cat > ${manifest}`], { input: JSON.stringify({ guests: [guest] }) });
   await w.vm.must(['touch', running]);
   await w.srv.waitFor('the guest in the node inventory', async () =>
-    (await w.srv.api('GET', `/nodes/${w.runner.nodeId}`)).body.guests?.some((g: any) => g.id === '101' && g.running), 120_000, 500);
+    (await w.srv.api('GET', `/nodes/${w.runner.nodeId}`)).body.guests?.some((g) => g.id === '101' && g.running), 120_000, 500);
 }, 600_000);
 
 afterAll(async () => {

@@ -99,13 +99,13 @@ describe('a runner in the guest, the control plane on the host', () => {
 
   test('joins through the reverse tunnel and reports the pool and the OpenZFS capabilities', async () => {
     runner = await vm.startRunner(srv, 'ozvm-smoke', [pool.name]);
-    const node = (await srv.api('GET', '/nodes')).body.items.find((n: any) => n.id === runner!.nodeId);
+    const node = (await srv.api('GET', '/nodes')).body.items.find((n) => n.id === runner!.nodeId)!;
     expect(node.pools).toEqual([pool.name]);
     expect(node.zfsVersion).toMatch(/^zfs-2\.3\./);
     // every optional feature the runner detects is there on OpenZFS 2.3 (usage text parsed right)
-    expect(Object.entries(node.capabilities).filter(([k, v]) => typeof v === 'boolean' && !v)).toEqual([]);
+    expect(Object.entries(node.capabilities!).filter(([, v]) => typeof v === 'boolean' && !v)).toEqual([]);
     const detail = (await srv.api('GET', `/nodes/${runner.nodeId}`)).body;
-    expect(detail.datasets.map((d: any) => d.name)).toEqual([pool.name, `${pool.name}/data`]);
+    expect(detail.datasets.map((d) => d.name)).toEqual([pool.name, `${pool.name}/data`]);
 
     // the runner is a guest process the tests can find and signal by PID
     const pid = runner.pid()!;
@@ -120,8 +120,8 @@ describe('a runner in the guest, the control plane on the host', () => {
     await vm.kill(r.pid()!, 'KILL');
     expect(await r.exited()).toBe('SIGKILL');
     await r.restart();
-    const nodes = (await srv.api('GET', '/nodes')).body.items.filter((n: any) => n.name === 'ozvm-smoke');
-    expect(nodes.map((n: any) => n.id)).toEqual([r.nodeId]);
+    const nodes = (await srv.api('GET', '/nodes')).body.items.filter((n) => n.name === 'ozvm-smoke');
+    expect(nodes.map((n) => n.id)).toEqual([r.nodeId]);
     await r.stop();
     expect(await r.exited()).toBe('0');
     expect((await vm.exec(['test', '-e', r.stateDir])).code).not.toBe(0);

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openzfsVm, type GuestPool, type GuestRunner, type OpenZfsVm } from '../helpers/openzfs-vm.ts';
 import { eventLog, sleep, startFaultServer, type FaultServer } from '../faults/fixture.ts';
+import { isFinished, type FinishedEvent } from '../helpers/api.ts';
 
 export const MiB = 1 << 20;
 
@@ -34,7 +35,7 @@ export interface OzWorld {
   /** Run Now (one second after the last, snapshot names have one-second resolution); the event id. */
   run(jobId: number): Promise<number>;
   /** Run Now and expect success; the finished event. */
-  backupOk(jobId: number): Promise<any>;
+  backupOk(jobId: number): Promise<FinishedEvent>;
   /** Target path of a source dataset in a job's generation. */
   targetPath(jobId: number, generation: number, source: string): string;
   close(): Promise<void>;
@@ -86,7 +87,7 @@ export async function startWorld(opts: {
         if ((body.mode ?? 'dataset') === 'dataset') {
           // the node reports its datasets every few seconds: a job's source must have been reported
           await srv.waitFor(`${body.source} in the node's inventory`, async () =>
-            (await srv.api('GET', `/nodes/${runner.nodeId}`)).body.datasets?.some((d: any) => d.name === body.source), 120_000, 250);
+            (await srv.api('GET', `/nodes/${runner.nodeId}`)).body.datasets?.some((d) => d.name === body.source), 120_000, 250);
         }
         const j = await srv.api('POST', '/jobs', { targetId: t.body.id, nodeId: runner.nodeId, mode: 'dataset', ...body });
         expect(j.status, JSON.stringify(j.body)).toBe(201);
@@ -103,6 +104,7 @@ export async function startWorld(opts: {
       async backupOk(jobId) {
         const e = await srv.waitEvent(await world.run(jobId), 300_000);
         expect(e.status, `${e.error}\n${await eventLog(srv.api, e.id)}`).toBe('success');
+        if (!isFinished(e)) throw new Error(`event ${e.id} succeeded without startedAt/finishedAt: ${JSON.stringify(e)}`);
         return e;
       },
       targetPath: (jobId, generation, source) => `${backupRoot}/j${jobId}/g${generation}/${source}`,
@@ -205,7 +207,7 @@ export async function cutStreamAt(w: OzWorld, jobId: number, atBytes: number): P
     await sleep(20);
   }
   await vm.kill(send.pid, 'STOP');
-  let sent = 0;
+  let sent: number;
   try {
     // drained: the receiver has read every byte zfs send wrote (its reads also count a few extra)
     for (;;) {

@@ -169,7 +169,7 @@ describe('web UI against the whole system', () => {
     const { id, seen, firstSeenAt, dialog } = await followNotice(/Backup of data queued/);
     // When the backup was still going as the dialog first showed it (the usual case), the dialog must
     // have shown it queued or running and then followed it to the end by itself, without a reload.
-    const finishedAt = Date.parse((await srv.api('GET', `/events/${id}`)).body.finishedAt);
+    const finishedAt = Date.parse((await srv.api('GET', `/events/${id}`)).body.finishedAt!);
     if (finishedAt > firstSeenAt + 500) expect(['Queued', 'Running'], `statuses seen: ${seen.join(' → ')}`).toContain(seen[0]);
     expect(seen[seen.length - 1], `statuses seen: ${seen.join(' → ')}`).toBe('Success');
     expect(await dialog.locator('progress').getAttribute('value')).toBe('100');

@@ -189,9 +189,9 @@ describe('password sign-in and the security actions in the web UI', () => {
     await shot(page, 'settings-token-created-1280');
     const asToken = () => fetch(`${srv.url}/api/v1/nodes`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status);
     expect(await asToken()).toBe(200);
-    const listed = (await srv.api('GET', '/auth/tokens')).body.items.find((t: any) => t.name === 'ci');
+    const listed = (await srv.api('GET', '/auth/tokens')).body.items.find((t) => t.name === 'ci')!;
     expect(listed.scope).toBe('operate');
-    expect(Date.parse(listed.expiresAt) - Date.now()).toBeGreaterThan(29 * 86_400_000);
+    expect(Date.parse(listed.expiresAt!) - Date.now()).toBeGreaterThan(29 * 86_400_000);
     // operate, not admin: it runs things but does not change them
     expect((await fetch(`${srv.url}/api/v1/nodes/join-tokens`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })).status).toBe(403);
     await dlg.getByRole('button', { name: 'Done' }).click();
