@@ -69,9 +69,9 @@ describe('standalone system', () => {
     const gens = (await srv.api('GET', `/jobs/${jobId}/generations`)).body;
     expect(gens).toHaveLength(1);
     expect(gens[0]).toMatchObject({ generation: 1, current: true });
-    expect(gens[0].snapshots.map((s: any) => s.name)).toEqual([e2.snapshot, e1.snapshot]);
+    expect(gens[0].snapshots.map((s) => s.name)).toEqual([e2.snapshot, e1.snapshot]);
     const onTarget = await snapshotGuids(`${tgt.name}/backups/j${jobId}/g1/${src.name}/data`);
-    expect(gens[0].snapshots.map((s: any) => s.guid).sort()).toEqual([...onTarget.values()].sort());
+    expect(gens[0].snapshots.map((s) => s.guid).sort()).toEqual([...onTarget.values()].sort());
     const job = (await srv.api('GET', `/jobs/${jobId}`)).body;
     expect(job.lastStatus).toBe('success');
     const log = (await srv.api('GET', `/events/${r2.body.eventId}/log`)).body.items;
@@ -105,7 +105,7 @@ describe('standalone system', () => {
     const after = (await srv.api('GET', `/targets/${target.id}`)).body;
     expect(after.hostKeyFingerprint).toMatch(/^SHA256:/);
     expect(after.hostKeyFingerprint).not.toBe(oldFp);
-    expect(after.nodeStatus.every((s: any) => s.state === 'ready')).toBe(true);
+    expect(after.nodeStatus.every((s) => s.state === 'ready')).toBe(true);
     const r = await srv.api('POST', `/jobs/${jobId}/run`);
     const e = await srv.waitEvent(r.body.eventId);
     expect(e.status, e.error).toBe('success');

@@ -35,18 +35,25 @@ async function freezeStream(...parts: string[]): Promise<number[]> {
   return pids;
 }
 
+/** Stop these processes (SIGSTOP); returns the ones that were still there. */
+function freeze(pids: number[]): number[] {
+  return pids.filter((p) => { try { process.kill(p, 'SIGSTOP'); stopped.push(p); return true; } catch { return false; } });
+}
+
 /**
- * Freeze a backup's stream: the target-side `zfs recv` of the job appears (its ssh session was
- * started ahead with a standby shell, so the local ssh client's arguments do not name it), then every
- * sshd process serving a connection is stopped: the stream stalls in flight, the runner keeps
- * heartbeating over HTTP.
+ * Freeze a backup's stream in flight. The target-side `zfs recv` of the job (its ssh session was
+ * started ahead with a standby shell, or runs over a warm connection, so the local ssh client's
+ * arguments do not name it) is stopped the moment it appears: the stream cannot complete while the
+ * rest is frozen (a warm connection makes a small stream finish within the time a process listing
+ * takes). Then every sshd process serving a connection is stopped. The runner keeps heartbeating
+ * over HTTP. Both lists are stopped; thaw them, or kill the sessions and thaw the receives.
  */
-async function freezeBackupStream(): Promise<number[]> {
-  await waitProcessFast('target zfs recv', ['zfs recv', `${tgt.name}/backups/j${jobId}/`]);
-  const sessions = new Set(await descendants(sshd.pid));
-  const pids = (await processes()).filter((p) => sessions.has(p.pid) && p.args.startsWith('sshd')).map((p) => p.pid);
-  for (const p of pids) { try { process.kill(p, 'SIGSTOP'); stopped.push(p); } catch { /* gone */ } }
-  return pids;
+async function freezeBackupStream(): Promise<{ receives: number[]; sessions: number[] }> {
+  const receives = freeze(await waitProcessFast('target zfs recv', ['zfs recv', `${tgt.name}/backups/j${jobId}/`]));
+  expect(receives.length, 'the receive was still running when found').toBeGreaterThan(0);
+  const served = new Set(await descendants(sshd.pid));
+  const sessions = freeze((await processes()).filter((p) => served.has(p.pid) && p.args.startsWith('sshd')).map((p) => p.pid));
+  return { receives, sessions };
 }
 
 function thaw(pids: number[]) {
@@ -108,9 +115,11 @@ describe('broken world', () => {
     const targetBefore = await snapshotGuids(tgt.name);
     const id = await runJob();
     const frozen = await freezeBackupStream();
-    expect(frozen.length).toBeGreaterThan(0);
-    // drop every connection sshd serves (its session processes), mid-stream
-    for (const p of frozen) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
+    expect(frozen.sessions.length).toBeGreaterThan(0);
+    // drop every connection sshd serves (its session processes), mid-stream; the receive then reads
+    // the end of a cut stream
+    for (const p of frozen.sessions) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
+    thaw(frozen.receives);
     const e = await srv.waitEvent(id);
     await noTransferProcesses();
     await noLeftovers();
@@ -142,7 +151,7 @@ describe('broken world', () => {
     await srv.halt();
     await sleep(1500); // the runner's heartbeats fail meanwhile
     await srv.restart();
-    thaw(frozen);
+    thaw([...frozen.sessions, ...frozen.receives]);
     const e = await srv.waitEvent(id);
     expect(e.status, `${e.error}\n${await eventLog(srv.api, id)}`).toBe('success');
     expect(runner.proc.pid).toBe(runnerPid); // the same runner process, never restarted
@@ -153,7 +162,7 @@ describe('broken world', () => {
     const t = await snapshotGuids(tgt.name);
     expect(t.get(`${tgt.name}/backups/j${jobId}/g1/${app()}@${e.snapshot}`)).toBe(s.get(`${app()}@${e.snapshot}`));
     const gens = (await srv.api('GET', `/jobs/${jobId}/generations`)).body;
-    expect(gens[0].snapshots.map((x: any) => x.name)).toContain(e.snapshot);
+    expect(gens[0].snapshots.map((x) => x.name)).toContain(e.snapshot);
     const job = (await srv.api('GET', `/jobs/${jobId}`)).body;
     expect(job.lastStatus).toBe('success');
     // and the claim loop works again after the restart
@@ -168,7 +177,7 @@ describe('broken world', () => {
     const c = await srv.api('POST', `/events/${id}/cancel`);
     expect(c.status).toBe(200);
     await sleep(1500); // the runner learns it from its next heartbeat and kills the transfer
-    thaw(frozen);
+    thaw([...frozen.sessions, ...frozen.receives]);
     const e = await srv.waitEvent(id);
     await noTransferProcesses();
     await noLeftovers();
