@@ -17,30 +17,60 @@ const JOBS = Number(process.env.BENCH_JOBS ?? 10_000);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const ADMIN = 'bench-admin';
 
-const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]; };
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
 const fmt = (ms: number) => `${ms.toFixed(2)} ms`;
 
 export async function benchControlPlane() {
   const dir = mkdtempSync(join(tmpdir(), 'lifeboat-bench-'));
   const { db, close } = await openDatabase(`file:${join(dir, 'bench.db')}`);
   const config = { ...configFromEnv({}), claimWaitMs: 5000, claimRecheckMs: 100 };
-  const app = createApp({ db, config, adminTokenHash: await sha256Hex(ADMIN), secrets: await createSecretBox('bench'), waker: createWaker() });
+  const app = createApp({
+    db,
+    config,
+    adminTokenHash: await sha256Hex(ADMIN),
+    secrets: await createSecretBox('bench'),
+    waker: createWaker(),
+  });
   const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
   await new Promise<void>((r) => server.once('listening', () => r()));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1`;
-  const call = async <T = unknown>(method: string, path: string, token: string, body?: unknown, retry = true): Promise<{ status: number; body: T }> => {
+  const call = async <T = unknown>(
+    method: string,
+    path: string,
+    token: string,
+    body?: unknown,
+    retry = true,
+  ): Promise<{ status: number; body: T }> => {
     // A keep-alive connection the server closed while we were seeding resets once: retry it.
-    const res = await fetch(base + path, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) })
-      .catch((err) => { if (retry) return null; throw err; });
+    const res = await fetch(base + path, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }).catch((err) => {
+      if (retry) return null;
+      throw err;
+    });
     if (!res) return call<T>(method, path, token, body, false);
-    return { status: res.status, body: await res.json() as T };
+    return { status: res.status, body: (await res.json()) as T };
   };
   try {
     const t0 = performance.now();
     const jt = await call<{ token: string }>('POST', '/nodes/join-tokens', ADMIN);
-    const node = (await call<{ nodeId: number; nodeToken: string }>('POST', '/runner/join', '', { joinToken: jt.body.token, name: 'bench' })).body;
+    const node = (
+      await call<{ nodeId: number; nodeToken: string }>('POST', '/runner/join', '', { joinToken: jt.body.token, name: 'bench' })
+    ).body;
     await call('POST', '/runner/inventory', node.nodeToken, { zfsVersion: 'bench', datasets: [{ name: 'tank' }, { name: 'tank/data' }] });
-    const target = (await call<{ id: number }>('POST', '/targets', ADMIN, { name: 'bt', sshHost: 'b.example', sshPrivateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----', backupRoot: 'backup/lb' })).body;
+    const target = (
+      await call<{ id: number }>('POST', '/targets', ADMIN, {
+        name: 'bt',
+        sshHost: 'b.example',
+        sshPrivateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----',
+        backupRoot: 'backup/lb',
+      })
+    ).body;
     const far = Date.now() + 365 * 86_400_000;
     await db.run(sql`WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ${JOBS})
       INSERT INTO jobs (name, target_id, node_id, mode, source, schedule, timezone, next_run_at, created_at, updated_at)
@@ -53,7 +83,15 @@ export async function benchControlPlane() {
     await db.run(sql`ANALYZE`);
     console.log(`seeded ${JOBS} jobs and ${EVENTS} events in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
-    const time = async (n: number, f: () => Promise<unknown>) => { const xs: number[] = []; for (let i = 0; i < n; i++) { const s = performance.now(); await f(); xs.push(performance.now() - s); } return xs; };
+    const time = async (n: number, f: () => Promise<unknown>) => {
+      const xs: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const s = performance.now();
+        await f();
+        xs.push(performance.now() - s);
+      }
+      return xs;
+    };
     await time(20, () => call('GET', '/health', ''));
     const health = await time(300, () => call('GET', '/health', ''));
     const claims = await time(300, () => call('POST', '/runner/claim', node.nodeToken, { max: 2, waitMs: 0 }));
@@ -83,7 +121,8 @@ export async function benchControlPlane() {
       ['Run Now → long-polling runner (budget p50 < 500 ms)', pct(reach, 50), pct(reach, 99), 500],
     ] as const;
     console.log('\ncontrol plane                                         p50        p99   p50/baseline');
-    for (const [name, p50, p99] of rows) console.log(`${name.padEnd(52)} ${fmt(p50).padStart(10)} ${fmt(p99).padStart(10)} ${(p50 / h50).toFixed(1).padStart(8)}x`);
+    for (const [name, p50, p99] of rows)
+      console.log(`${name.padEnd(52)} ${fmt(p50).padStart(10)} ${fmt(p99).padStart(10)} ${(p50 / h50).toFixed(1).padStart(8)}x`);
     return { claimP99: pct(claims, 99), pageByJobMax: Math.max(...pages), pageByJobP99: pct(pages, 99), runNowP50: pct(reach, 50) };
   } finally {
     server.close();

@@ -24,10 +24,21 @@ const SIZE = Number(process.env.BENCH_BYTES ?? 1 << 20);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 7));
 /** The job's Keep Last (default 0: no pruning, like the hand-typed pipe; 3 adds a destroy on each side per run). */
 const KEEP = Number(process.env.BENCH_KEEP ?? 0);
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface EventView { id: number; status: string; error?: string | null; startedAt: string; finishedAt: string; bytesDone: number | null }
+interface EventView {
+  id: number;
+  status: string;
+  error?: string | null;
+  startedAt: string;
+  finishedAt: string;
+  bytesDone: number | null;
+}
 
 export async function benchIncremental() {
   const src = await createPool('lbis', { mounted: true, sizeMiB: 256 });
@@ -53,11 +64,26 @@ export async function benchIncremental() {
       const n = (await s.api('GET', `/nodes/${nodes[0].id}`)).body as { datasets: { name: string }[] };
       return n.datasets.some((d) => d.name === lb);
     });
-    const t = await s.api('POST', '/targets', { name: 'bench', sshHost: '127.0.0.1', sshUser: 'root', sshPort: sshd.port, sshPrivateKey: sshd.clientKey, backupRoot: `${tgt.name}/backups`, createBackupRoot: true });
+    const t = await s.api('POST', '/targets', {
+      name: 'bench',
+      sshHost: '127.0.0.1',
+      sshUser: 'root',
+      sshPort: sshd.port,
+      sshPrivateKey: sshd.clientKey,
+      backupRoot: `${tgt.name}/backups`,
+      createBackupRoot: true,
+    });
     if (t.status !== 201) throw new Error(`target: ${t.status} ${JSON.stringify(t.body)}`);
     const v = await s.api('POST', `/targets/${t.body.id}/validate`, {});
     if ((await s.waitEvent(v.body.eventId)).status !== 'success') throw new Error('target validation failed');
-    const j = await s.api('POST', '/jobs', { name: 'bench', targetId: t.body.id, mode: 'dataset', source: lb, keepLast: KEEP, pruneTarget: KEEP > 0 });
+    const j = await s.api('POST', '/jobs', {
+      name: 'bench',
+      targetId: t.body.id,
+      mode: 'dataset',
+      source: lb,
+      keepLast: KEEP,
+      pruneTarget: KEEP > 0,
+    });
     if (j.status !== 201) throw new Error(`job: ${j.status} ${JSON.stringify(j.body)}`);
     const jobId = j.body.id as number;
 
@@ -75,7 +101,13 @@ export async function benchIncremental() {
       }
       const api = (performance.now() - t0) / 1000;
       if (e.status !== 'success') throw new Error(`run failed: ${e.error}`);
-      return { id: e.id, startedAt: Date.parse(e.startedAt), event: (Date.parse(e.finishedAt) - Date.parse(e.startedAt)) / 1000, api, bytes: e.bytesDone ?? 0 };
+      return {
+        id: e.id,
+        startedAt: Date.parse(e.startedAt),
+        event: (Date.parse(e.finishedAt) - Date.parse(e.startedAt)) / 1000,
+        api,
+        bytes: e.bytesDone ?? 0,
+      };
     };
     let n = 0;
     /** One hand-typed incremental pipe: seconds of the pipe alone, and with its snapshot. */
@@ -85,7 +117,11 @@ export async function benchIncremental() {
       const s0 = performance.now();
       await zfs('snapshot', snap);
       const p0 = performance.now();
-      execFileSync('bash', ['-c', `set -o pipefail; zfs send ${prev ? `-i ${prev} ` : ''}${snap} | ${ssh} zfs recv ${tgt.name}/hand/data`], { stdio: 'inherit' });
+      execFileSync(
+        'bash',
+        ['-c', `set -o pipefail; zfs send ${prev ? `-i ${prev} ` : ''}${snap} | ${ssh} zfs recv ${tgt.name}/hand/data`],
+        { stdio: 'inherit' },
+      );
       const end = performance.now();
       return { pipe: (end - p0) / 1000, withSnap: (end - s0) / 1000 };
     };
@@ -103,19 +139,37 @@ export async function benchIncremental() {
     for (let r = 0; r < ROUNDS; r++) {
       await fill(r + 1);
       const steps = [
-        async () => { const x = await typed(); times.hand.push(x.pipe); times.handSnap.push(x.withSnap); },
-        async () => { const x = await runner(); times.event.push(x.event); times.api.push(x.api); bytes = x.bytes; last = x; },
+        async () => {
+          const x = await typed();
+          times.hand.push(x.pipe);
+          times.handSnap.push(x.withSnap);
+        },
+        async () => {
+          const x = await runner();
+          times.event.push(x.event);
+          times.api.push(x.api);
+          bytes = x.bytes;
+          last = x;
+        },
       ];
       for (const f of r % 2 ? steps.reverse() : steps) await f();
-      console.log(`round ${r + 1}: hand ${times.hand[r].toFixed(3)} s (${times.handSnap[r].toFixed(3)} s with its snapshot), runner ${times.event[r].toFixed(3)} s (event), ${times.api[r].toFixed(3)} s (API); hand/runner ${(times.hand[r] / times.event[r]).toFixed(2)}x`);
+      console.log(
+        `round ${r + 1}: hand ${times.hand[r].toFixed(3)} s (${times.handSnap[r].toFixed(3)} s with its snapshot), runner ${times.event[r].toFixed(3)} s (event), ${times.api[r].toFixed(3)} s (API); hand/runner ${(times.hand[r] / times.event[r]).toFixed(2)}x`,
+      );
     }
     const m = { hand: median(times.hand), handSnap: median(times.handSnap), event: median(times.event), api: median(times.api) };
     const ratios = times.hand.map((h, i) => h / times.event[i]);
-    console.log(`\nincremental of ${(SIZE / (1 << 20)).toFixed(1)} MiB (runner sent ${bytes} bytes; job Keep Last ${KEEP}), zfs-fuse, sshd on 127.0.0.1, median of ${ROUNDS} alternating rounds`);
-    console.log(`hand-typed zfs send -i | ssh zfs recv   ${m.hand.toFixed(3).padStart(7)} s   (${m.handSnap.toFixed(3)} s with zfs snapshot)`);
+    console.log(
+      `\nincremental of ${(SIZE / (1 << 20)).toFixed(1)} MiB (runner sent ${bytes} bytes; job Keep Last ${KEEP}), zfs-fuse, sshd on 127.0.0.1, median of ${ROUNDS} alternating rounds`,
+    );
+    console.log(
+      `hand-typed zfs send -i | ssh zfs recv   ${m.hand.toFixed(3).padStart(7)} s   (${m.handSnap.toFixed(3)} s with zfs snapshot)`,
+    );
     console.log(`lifeboat run (event start → end)        ${m.event.toFixed(3).padStart(7)} s`);
     console.log(`lifeboat run (Run Now → finished seen)  ${m.api.toFixed(3).padStart(7)} s`);
-    console.log(`hand / runner: ${(m.hand / m.event).toFixed(2)}x (event), ${(m.hand / m.api).toFixed(2)}x (API), ${(m.handSnap / m.event).toFixed(2)}x (event vs pipe with its snapshot); median of the per-round ratios ${median(ratios).toFixed(2)}x (goal ≥ 1.0)`);
+    console.log(
+      `hand / runner: ${(m.hand / m.event).toFixed(2)}x (event), ${(m.hand / m.api).toFixed(2)}x (API), ${(m.handSnap / m.event).toFixed(2)}x (event vs pipe with its snapshot); median of the per-round ratios ${median(ratios).toFixed(2)}x (goal ≥ 1.0)`,
+    );
     // where the last run spent its time: its log lines, as seconds since the event started
     const lr = last as Awaited<ReturnType<typeof runner>> | null;
     if (lr) {

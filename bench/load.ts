@@ -7,7 +7,16 @@ export async function benchLoad() {
   const minutes = Number(process.env.BENCH_LOAD_MINUTES ?? 10);
   const f = await runLoad({ jobs: Number(process.env.BENCH_LOAD_JOBS ?? 200), runners: 4, minutes, log: (s) => console.log(`  ${s}`) });
   console.log(formatFigures(f));
-  const ok = f.duplicates === 0 && f.gaps === 0 && f.catchUpWithoutNote === 0 && Object.keys(f.statuses).join() === 'success' && f.claimQuiet.p99 < 20;
-  console.log(ok ? 'load: every occurrence ran once or was coalesced with a note; claim p99 with nothing due within 20 ms' : 'load: FAILED (see above)');
+  const ok =
+    f.duplicates === 0 &&
+    f.gaps === 0 &&
+    f.catchUpWithoutNote === 0 &&
+    Object.keys(f.statuses).join() === 'success' &&
+    f.claimQuiet.p99 < 20;
+  console.log(
+    ok
+      ? 'load: every occurrence ran once or was coalesced with a note; claim p99 with nothing due within 20 ms'
+      : 'load: FAILED (see above)',
+  );
   return f;
 }

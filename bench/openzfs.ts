@@ -22,7 +22,11 @@ import { startWorld } from '../tests/openzfs/world.ts';
 const MiB = 1 << 20;
 const SIZE = Number(process.env.BENCH_BYTES ?? 512 * MiB);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
 const script = new URL('../scripts/openzfs-vm.sh', import.meta.url).pathname;
 
 export async function benchOpenzfs() {
@@ -37,12 +41,19 @@ export async function benchOpenzfs() {
       }
     }
   }
-  const w = await startWorld({ prefix: 'lbbz', user: 'lbtarget', srcMiB: Math.ceil((SIZE * 1.5) / MiB) + 64, tgtMiB: Math.ceil((SIZE * 3) / MiB) + 128, runnerEnv: { LIFEBOAT_RUNNER_INVENTORY_MS: '30000' } });
+  const w = await startWorld({
+    prefix: 'lbbz',
+    user: 'lbtarget',
+    srcMiB: Math.ceil((SIZE * 1.5) / MiB) + 64,
+    tgtMiB: Math.ceil((SIZE * 3) / MiB) + 128,
+    runnerEnv: { LIFEBOAT_RUNNER_INVENTORY_MS: '30000' },
+  });
   try {
     const ds = `${w.src.name}/data`;
     const small = `${w.src.name}/small`;
     await w.vm.zfs('create', ds);
-    for (let off = 0, i = 0; off < SIZE; off += 64 * MiB, i++) await w.vm.writeRandom(`${w.src.mountpoint}/data/f${i}`, Math.min(64 * MiB, SIZE - off));
+    for (let off = 0, i = 0; off < SIZE; off += 64 * MiB, i++)
+      await w.vm.writeRandom(`${w.src.mountpoint}/data/f${i}`, Math.min(64 * MiB, SIZE - off));
     await w.vm.zfs('create', small);
     await w.vm.writeRandom(`${w.src.mountpoint}/small/f0`, MiB);
     await w.vm.zfs('snapshot', `${ds}@hand`, `${small}@hand`);
@@ -56,7 +67,11 @@ export async function benchOpenzfs() {
     /** One hand-typed pipe of `src@hand`, timed in the guest (the host's round trip to the VM is not part of it). */
     const hand = async (src: string, opts: string): Promise<number> => {
       const into = `${w.backupRoot}/hand/r${++jobs}`;
-      const ms = await w.vm.must(['sh', '-c', `s=$(date +%s%N); zfs send ${src}@hand | ${ssh} ${opts} lbtarget@127.0.0.1 zfs recv -u ${into} && e=$(date +%s%N) && echo $(( (e - s) / 1000000 ))`]);
+      const ms = await w.vm.must([
+        'sh',
+        '-c',
+        `s=$(date +%s%N); zfs send ${src}@hand | ${ssh} ${opts} lbtarget@127.0.0.1 zfs recv -u ${into} && e=$(date +%s%N) && echo $(( (e - s) / 1000000 ))`,
+      ]);
       await w.vm.zfs('destroy', '-r', into);
       return Number(ms.trim().split('\n').pop()) / 1000;
     };
@@ -69,36 +84,76 @@ export async function benchOpenzfs() {
       await w.vm.zfs('destroy', '-r', `${w.backupRoot}/j${id}`);
       return { event: (Date.parse(e.finishedAt) - Date.parse(e.startedAt)) / 1000, api, bytes: e.bytesDone as number };
     };
-    const times = { hand: [] as number[], handSame: [] as number[], runnerEvent: [] as number[], runnerApi: [] as number[], smallHand: [] as number[], smallRunner: [] as number[] };
+    const times = {
+      hand: [] as number[],
+      handSame: [] as number[],
+      runnerEvent: [] as number[],
+      runnerApi: [] as number[],
+      smallHand: [] as number[],
+      smallRunner: [] as number[],
+    };
     let bytes = 0;
     // one unmeasured run of each first: the first stream after the pool was made runs cold
     await hand(ds, sameCiphers);
     await runner(ds);
     for (let r = 0; r < ROUNDS; r++) {
       const steps = [
-        async () => { times.hand.push(await hand(ds, '')); if (runnerCiphers) times.handSame.push(await hand(ds, sameCiphers)); },
-        async () => { const x = await runner(ds); times.runnerEvent.push(x.event); times.runnerApi.push(x.api); bytes = x.bytes; },
+        async () => {
+          times.hand.push(await hand(ds, ''));
+          if (runnerCiphers) times.handSame.push(await hand(ds, sameCiphers));
+        },
+        async () => {
+          const x = await runner(ds);
+          times.runnerEvent.push(x.event);
+          times.runnerApi.push(x.api);
+          bytes = x.bytes;
+        },
       ];
       for (const f of r % 2 ? steps.reverse() : steps) await f();
-      console.log(`round ${r + 1}: hand ${times.hand[r].toFixed(2)} s${runnerCiphers ? ` (${times.handSame[r].toFixed(2)} s with the runner's ciphers)` : ''}, runner ${times.runnerEvent[r].toFixed(2)} s (event), ${times.runnerApi[r].toFixed(2)} s (API)`);
+      console.log(
+        `round ${r + 1}: hand ${times.hand[r].toFixed(2)} s${runnerCiphers ? ` (${times.handSame[r].toFixed(2)} s with the runner's ciphers)` : ''}, runner ${times.runnerEvent[r].toFixed(2)} s (event), ${times.runnerApi[r].toFixed(2)} s (API)`,
+      );
     }
     for (let r = 0; r < ROUNDS; r++) {
-      const steps = [async () => { times.smallHand.push(await hand(small, sameCiphers)); }, async () => { times.smallRunner.push((await runner(small)).event); }];
+      const steps = [
+        async () => {
+          times.smallHand.push(await hand(small, sameCiphers));
+        },
+        async () => {
+          times.smallRunner.push((await runner(small)).event);
+        },
+      ];
       for (const f of r % 2 ? steps.reverse() : steps) await f();
     }
     const m = {
-      hand: median(times.hand), handSame: runnerCiphers ? median(times.handSame) : median(times.hand), event: median(times.runnerEvent), api: median(times.runnerApi),
-      smallHand: median(times.smallHand), smallRunner: median(times.smallRunner),
+      hand: median(times.hand),
+      handSame: runnerCiphers ? median(times.handSame) : median(times.hand),
+      event: median(times.runnerEvent),
+      api: median(times.runnerApi),
+      smallHand: median(times.smallHand),
+      smallRunner: median(times.smallRunner),
     };
     const rate = (s: number) => `${(bytes / s / 1e6).toFixed(1)} MB/s`;
-    console.log(`\nfull send of ${(bytes / MiB).toFixed(1)} MiB to the OpenZFS VM (OpenZFS ${w.vm.info.zfsVersion}, TCG), median of ${ROUNDS} alternating rounds`);
+    console.log(
+      `\nfull send of ${(bytes / MiB).toFixed(1)} MiB to the OpenZFS VM (OpenZFS ${w.vm.info.zfsVersion}, TCG), median of ${ROUNDS} alternating rounds`,
+    );
     console.log(`hand-typed zfs send | ssh zfs recv   ${m.hand.toFixed(2).padStart(7)} s  ${rate(m.hand)}`);
     console.log(`lifeboat run (event start → end)     ${m.event.toFixed(2).padStart(7)} s  ${rate(m.event)}`);
     console.log(`lifeboat run (Run Now → finished)    ${m.api.toFixed(2).padStart(7)} s  ${rate(m.api)}`);
-    if (runnerCiphers) console.log(`hand-typed, the runner's ciphers      ${m.handSame.toFixed(2).padStart(7)} s  ${rate(m.handSame)}  (${runnerCiphers.split(',')[0]} first)`);
-    console.log(`runner vs hand-typed pipe: ${(m.hand / m.event).toFixed(2)}x (event), ${(m.hand / m.api).toFixed(2)}x (API)  (goal ≥ 0.9)`);
-    if (runnerCiphers) console.log(`runner vs hand-typed pipe with the same ciphers: ${(m.handSame / m.event).toFixed(2)}x (event), ${(m.handSame / m.api).toFixed(2)}x (API)`);
-    console.log(`fixed cost of a run (1 MiB dataset, first run of a job): runner ${m.smallRunner.toFixed(2)} s vs hand-typed ${m.smallHand.toFixed(2)} s: +${(m.smallRunner - m.smallHand).toFixed(2)} s`);
+    if (runnerCiphers)
+      console.log(
+        `hand-typed, the runner's ciphers      ${m.handSame.toFixed(2).padStart(7)} s  ${rate(m.handSame)}  (${runnerCiphers.split(',')[0]} first)`,
+      );
+    console.log(
+      `runner vs hand-typed pipe: ${(m.hand / m.event).toFixed(2)}x (event), ${(m.hand / m.api).toFixed(2)}x (API)  (goal ≥ 0.9)`,
+    );
+    if (runnerCiphers)
+      console.log(
+        `runner vs hand-typed pipe with the same ciphers: ${(m.handSame / m.event).toFixed(2)}x (event), ${(m.handSame / m.api).toFixed(2)}x (API)`,
+      );
+    console.log(
+      `fixed cost of a run (1 MiB dataset, first run of a job): runner ${m.smallRunner.toFixed(2)} s vs hand-typed ${m.smallHand.toFixed(2)} s: +${(m.smallRunner - m.smallHand).toFixed(2)} s`,
+    );
     await w.vm.exec(['rm', '-f', key]);
     return m;
   } finally {

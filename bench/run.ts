@@ -19,7 +19,10 @@ const benches: Record<string, () => Promise<unknown>> = {
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(benches);
 for (const name of chosen) {
   const b = benches[name];
-  if (!b) { console.error(`unknown bench "${name}"; have: ${Object.keys(benches).join(', ')}`); process.exit(2); }
+  if (!b) {
+    console.error(`unknown bench "${name}"; have: ${Object.keys(benches).join(', ')}`);
+    process.exit(2);
+  }
   console.log(`\n== ${name} ==`);
   await b();
 }

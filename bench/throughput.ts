@@ -21,12 +21,19 @@ const GiB = 1 << 30;
 const SIZE = Number(process.env.BENCH_BYTES ?? GiB);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 2));
 
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
 
 export async function benchThroughput() {
   // The provisioning script writes the PID of a zfs-fuse daemon it had to start; that one is stopped afterwards.
   const pidFile = join(tmpdir(), `lifeboat-bench-zfs-fuse-${process.pid}.pid`);
-  spawnSync('bash', [new URL('../scripts/provision-test-host.sh', import.meta.url).pathname, pidFile], { stdio: 'inherit', env: { ...process.env, LIFEBOAT_TEST_PACKAGES: 'sanoid' } });
+  spawnSync('bash', [new URL('../scripts/provision-test-host.sh', import.meta.url).pathname, pidFile], {
+    stdio: 'inherit',
+    env: { ...process.env, LIFEBOAT_TEST_PACKAGES: 'sanoid' },
+  });
   const src = await createPool('lbbs', { mounted: true, sizeMiB: Math.ceil((SIZE * 1.6) / (1 << 20)) });
   const tgt = await createPool('lbbt', { mounted: false, sizeMiB: Math.ceil((SIZE * 4.5) / (1 << 20)) });
   const sshd = await startSshd();
@@ -35,7 +42,13 @@ export async function benchThroughput() {
     await zfs('create', ds);
     // Incompressible data in 64 MiB files, written by dd from /dev/urandom.
     for (let off = 0, i = 0; off < SIZE; off += 64 << 20, i++) {
-      execFileSync('dd', ['if=/dev/urandom', `of=${join(src.mountpoint!, 'data', `f${i}`)}`, 'bs=1M', `count=${Math.min(64, (SIZE - off) >> 20)}`, 'status=none']);
+      execFileSync('dd', [
+        'if=/dev/urandom',
+        `of=${join(src.mountpoint!, 'data', `f${i}`)}`,
+        'bs=1M',
+        `count=${Math.min(64, (SIZE - off) >> 20)}`,
+        'status=none',
+      ]);
     }
     await zfs('snapshot', `${ds}@raw`);
     for (const d of ['raw', 'lb', 'syncoid']) await zfs('create', '-o', 'mountpoint=none', `${tgt.name}/${d}`);
@@ -47,10 +60,34 @@ export async function benchThroughput() {
     const runnerCiphers = cipherList();
     const firstCipher = runnerCiphers?.split(',')[0] ?? null;
     const bash = (cmd: string) => execFileSync('bash', ['-c', cmd], { stdio: 'inherit' });
-    const timedAsync = async (f: () => Promise<unknown>) => { const s = performance.now(); await f(); return (performance.now() - s) / 1000; };
-    const target: TargetSpec = { id: 1, name: 'bench', sshHost: '127.0.0.1', sshUser: 'root', sshPort: sshd.port, sshPrivateKey: sshd.clientKey, backupRoot: `${tgt.name}/lb`, createBackupRoot: false, hostKey: null };
+    const timedAsync = async (f: () => Promise<unknown>) => {
+      const s = performance.now();
+      await f();
+      return (performance.now() - s) / 1000;
+    };
+    const target: TargetSpec = {
+      id: 1,
+      name: 'bench',
+      sshHost: '127.0.0.1',
+      sshUser: 'root',
+      sshPort: sshd.port,
+      sshPrivateKey: sshd.clientKey,
+      backupRoot: `${tgt.name}/lb`,
+      createBackupRoot: false,
+      hostKey: null,
+    };
     target.hostKey = (await validateTarget(target, testContext().ctx)).hostKey;
-    const job = (id: number) => ({ id, name: 'bench', mode: 'dataset' as const, source: ds, recursive: false, keepLast: 0, pruneTarget: false, stopBeforeBackup: false, sendDecrypted: false });
+    const job = (id: number) => ({
+      id,
+      name: 'bench',
+      mode: 'dataset' as const,
+      source: ds,
+      recursive: false,
+      keepLast: 0,
+      pruneTarget: false,
+      stopBeforeBackup: false,
+      sendDecrypted: false,
+    });
 
     let bytes = 0;
     let noChange: { sec: number; bytes: number; conns: number } | null = null;
@@ -62,21 +99,28 @@ export async function benchThroughput() {
       },
       rawGcm: {
         label: `raw, ssh -c ${firstCipher}`,
-        run: (r) => timedAsync(async () => bash(`zfs send ${ds}@raw | ssh -c ${firstCipher} ${sshArgs} root@127.0.0.1 zfs recv ${tgt.name}/raw/g${r}`)),
+        run: (r) =>
+          timedAsync(async () =>
+            bash(`zfs send ${ds}@raw | ssh -c ${firstCipher} ${sshArgs} root@127.0.0.1 zfs recv ${tgt.name}/raw/g${r}`),
+          ),
       },
       runner: {
         label: 'lifeboat runner (full send)',
         run: async (r) => {
           const p = { target, job: job(r + 1), generation: 1, nextGeneration: 2, forkFrom: null };
           let full = 0;
-          const sec = await timedAsync(async () => { full = (await runBackup(p, testContext(1).ctx)).bytesSent; });
+          const sec = await timedAsync(async () => {
+            full = (await runBackup(p, testContext(1).ctx)).bytesSent;
+          });
           bytes = full;
           if (r === ROUNDS - 1) {
             // no-change run: same job again (its snapshot name needs the next second)
             await new Promise((res) => setTimeout(res, 1100));
             sshd.resetAcceptedConnections();
             let again = 0;
-            const s2 = await timedAsync(async () => { again = (await runBackup(p, testContext(2).ctx)).bytesSent; });
+            const s2 = await timedAsync(async () => {
+              again = (await runBackup(p, testContext(2).ctx)).bytesSent;
+            });
             noChange = { sec: s2, bytes: again, conns: sshd.acceptedConnections() };
           }
           return sec;
@@ -84,11 +128,30 @@ export async function benchThroughput() {
       },
       syncoid: {
         label: 'syncoid 2.1.0',
-        run: (r) => timedAsync(async () => execFileSync('syncoid', ['--no-privilege-elevation', '--quiet', `--sshport=${sshd.port}`, `--sshkey=${keyFile}`, `--sshoption=UserKnownHostsFile=${known}`, '--no-resume', ds, `root@127.0.0.1:${tgt.name}/syncoid/r${r}`], { stdio: 'inherit' })),
+        run: (r) =>
+          timedAsync(async () =>
+            execFileSync(
+              'syncoid',
+              [
+                '--no-privilege-elevation',
+                '--quiet',
+                `--sshport=${sshd.port}`,
+                `--sshkey=${keyFile}`,
+                `--sshoption=UserKnownHostsFile=${known}`,
+                '--no-resume',
+                ds,
+                `root@127.0.0.1:${tgt.name}/syncoid/r${r}`,
+              ],
+              { stdio: 'inherit' },
+            ),
+          ),
       },
     };
     const received: Record<Name, (r: number) => string> = {
-      raw: (r) => `${tgt.name}/raw/r${r}`, rawGcm: (r) => `${tgt.name}/raw/g${r}`, runner: (r) => `${tgt.name}/lb/j${r + 1}`, syncoid: (r) => `${tgt.name}/syncoid/r${r}`,
+      raw: (r) => `${tgt.name}/raw/r${r}`,
+      rawGcm: (r) => `${tgt.name}/raw/g${r}`,
+      runner: (r) => `${tgt.name}/lb/j${r + 1}`,
+      syncoid: (r) => `${tgt.name}/syncoid/r${r}`,
     };
     const names: Name[] = firstCipher ? ['raw', 'rawGcm', 'runner', 'syncoid'] : ['raw', 'runner', 'syncoid'];
     const times = Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<Name, number[]>;
@@ -111,14 +174,21 @@ export async function benchThroughput() {
     if (firstCipher) console.log(`runner vs raw (same cipher as runner)    ${(med.rawGcm / med.runner).toFixed(2)}x`);
     console.log(`runner vs syncoid                       ${(med.syncoid / med.runner).toFixed(2)}x`);
     const nc = noChange as { sec: number; bytes: number; conns: number } | null;
-    if (nc) console.log(`no-change run                 ${nc.sec.toFixed(2).padStart(7)} s  (${nc.bytes} bytes sent, ${nc.conns} SSH connections accepted by sshd)`);
+    if (nc)
+      console.log(
+        `no-change run                 ${nc.sec.toFixed(2).padStart(7)} s  (${nc.bytes} bytes sent, ${nc.conns} SSH connections accepted by sshd)`,
+      );
     return { times, med, noChange: nc };
   } finally {
     await sshd.stop();
     await src.destroy();
     await tgt.destroy();
     if (existsSync(pidFile)) {
-      try { process.kill(Number(readFileSync(pidFile, 'utf8').trim()), 'SIGTERM'); } catch { /* already gone */ }
+      try {
+        process.kill(Number(readFileSync(pidFile, 'utf8').trim()), 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
       rmSync(pidFile, { force: true });
     }
   }

@@ -31,7 +31,10 @@ const PAGES = [
   ['nodes', '/nodes', 'tbody td[data-label="Name"]'],
 ] as const;
 
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+};
 const kb = (n: number) => (n / 1024).toFixed(1);
 
 /**
@@ -114,12 +117,17 @@ export async function benchUi() {
     srv = await startServer({ LIFEBOAT_LOCAL_RUNNER: '0', LIFEBOAT_DATA_DIR: dataDir, LIFEBOAT_UI_DIR: ui.dir });
     const newest = (await srv.api('GET', '/events?limit=1')).body.items[0];
     browser = await startBrowser();
-    console.log(`seeded ${EVENTS} events (newest #${newest.id}) and started the server in ${((performance.now() - t0) / 1000).toFixed(1)} s; Chromium ${browser.browser.version()}`);
+    console.log(
+      `seeded ${EVENTS} events (newest #${newest.id}) and started the server in ${((performance.now() - t0) / 1000).toFixed(1)} s; Chromium ${browser.browser.version()}`,
+    );
 
     const js = await initialJs(browser, srv, inlineBytes);
     console.log('\ninitial JavaScript (scripts loaded before first content was painted; gzip -6)');
     console.log(`${'page'.padEnd(10)} ${'files'.padStart(5)} ${'raw KB'.padStart(8)} ${'gzip KB'.padStart(8)}   budget 150 KB`);
-    for (const r of js) console.log(`${r.name.padEnd(10)} ${String(r.files).padStart(5)} ${kb(r.raw).padStart(8)} ${kb(r.gzip).padStart(8)}   ${r.gzip <= JS_BUDGET ? 'ok' : 'OVER'} (${((r.gzip / JS_BUDGET) * 100).toFixed(0)} %)`);
+    for (const r of js)
+      console.log(
+        `${r.name.padEnd(10)} ${String(r.files).padStart(5)} ${kb(r.raw).padStart(8)} ${kb(r.gzip).padStart(8)}   ${r.gzip <= JS_BUDGET ? 'ok' : 'OVER'} (${((r.gzip / JS_BUDGET) * 100).toFixed(0)} %)`,
+      );
 
     // Warm-up (server caches, Chromium's first process spawns), then alternate the two measurements.
     await timeTo(browser, srv, '/signin', '#token', false);
@@ -131,19 +139,39 @@ export async function benchUi() {
     for (let i = 0; i < ROUNDS; i++) {
       const b = await timeTo(browser, srv, '/signin', '#token', false);
       const e = await timeTo(browser, srv, '/backups/events', 'tbody td[data-label="ID"]', true);
-      base.push(b.inPage); baseWall.push(b.wall);
-      events.push(e.inPage); eventsWall.push(e.wall);
+      base.push(b.inPage);
+      baseWall.push(b.wall);
+      events.push(e.inPage);
+      eventsWall.push(e.wall);
     }
     const bm = median(base);
     const em = median(events);
     const row = (name: string, xs: number[], wall: number[], extra: string) =>
-      console.log(`${name.padEnd(40)} ${median(xs).toFixed(0).padStart(6)} ms ${Math.min(...xs).toFixed(0).padStart(6)} ms ${Math.max(...xs).toFixed(0).padStart(6)} ms   ${(median(xs) / bm).toFixed(1).padStart(4)}x ${(Math.min(...xs) / Math.min(...base)).toFixed(1).padStart(5)}x   [${median(wall)} ms]${extra}`);
-    console.log(`\nload average ${loadavg().map((l) => l.toFixed(1)).join(' / ')} on ${cpus().length} CPUs (other work on this host slows both rows alike: compare the ratios)`);
-    console.log(`navigation → first content painted, cold cache, ${ROUNDS} rounds each, interleaved (in-page clock; [median wall clock incl. CDP])`);
+      console.log(
+        `${name.padEnd(40)} ${median(xs).toFixed(0).padStart(6)} ms ${Math.min(...xs)
+          .toFixed(0)
+          .padStart(6)} ms ${Math.max(...xs)
+          .toFixed(0)
+          .padStart(
+            6,
+          )} ms   ${(median(xs) / bm).toFixed(1).padStart(4)}x ${(Math.min(...xs) / Math.min(...base)).toFixed(1).padStart(5)}x   [${median(wall)} ms]${extra}`,
+      );
+    console.log(
+      `\nload average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' / ')} on ${cpus().length} CPUs (other work on this host slows both rows alike: compare the ratios)`,
+    );
+    console.log(
+      `navigation → first content painted, cold cache, ${ROUNDS} rounds each, interleaved (in-page clock; [median wall clock incl. CDP])`,
+    );
     console.log(`${''.padEnd(40)} ${'median'.padStart(9)} ${'min'.padStart(9)} ${'max'.padStart(9)}   ratio of medians / of mins`);
     row('baseline: sign-in form', base, baseWall, '');
-    row(`events page, first row of ${EVENTS} events`, events, eventsWall,
-      `   budget 1000 ms: median ${em <= EVENTS_BUDGET_MS ? 'ok' : 'OVER'}, max ${Math.max(...events) <= EVENTS_BUDGET_MS ? 'ok' : 'over'}`);
+    row(
+      `events page, first row of ${EVENTS} events`,
+      events,
+      eventsWall,
+      `   budget 1000 ms: median ${em <= EVENTS_BUDGET_MS ? 'ok' : 'OVER'}, max ${Math.max(...events) <= EVENTS_BUDGET_MS ? 'ok' : 'over'}`,
+    );
     return { js, eventsMedianMs: em, eventsMaxMs: Math.max(...events), baselineMedianMs: bm };
   } finally {
     await browser?.stop();

@@ -14,7 +14,10 @@ const BUNDLES = [
   {
     out: join(root, 'node-runner/dist/lifeboat-runner.mjs'),
     sources: [join(root, 'node-runner/src')],
-    entry: { dir: join(root, 'node-runner'), code: "import { main } from './src/cli.ts';\nprocess.exitCode = await main(process.argv.slice(2), process.env);\n" },
+    entry: {
+      dir: join(root, 'node-runner'),
+      code: "import { main } from './src/cli.ts';\nprocess.exitCode = await main(process.argv.slice(2), process.env);\n",
+    },
     banner: '#!/usr/bin/env node\n// lifeboat-runner, bundled from node-runner/src by scripts/build-bundles.mjs',
     packages: undefined,
   },
@@ -55,9 +58,15 @@ export async function buildBundles({ ifStale = false } = {}) {
     try {
       await build({
         stdin: { contents: b.entry.code, resolveDir: b.entry.dir, sourcefile: 'entry.mjs', loader: 'js' },
-        bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile: tmp,
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        target: 'node20',
+        outfile: tmp,
         ...(b.packages ? { packages: b.packages } : {}),
-        banner: { js: b.banner }, legalComments: 'none', logLevel: 'warning',
+        banner: { js: b.banner },
+        legalComments: 'none',
+        logLevel: 'warning',
       });
       renameSync(tmp, b.out);
     } catch (err) {
@@ -69,5 +78,8 @@ export async function buildBundles({ ifStale = false } = {}) {
 }
 
 if (process.argv[1] && new URL(import.meta.url).pathname === process.argv[1]) {
-  buildBundles({ ifStale: process.argv.includes('--if-stale') }).catch((e) => { console.error(e.message); process.exit(1); });
+  buildBundles({ ifStale: process.argv.includes('--if-stale') }).catch((e) => {
+    console.error(e.message);
+    process.exit(1);
+  });
 }

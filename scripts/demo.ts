@@ -18,14 +18,26 @@ const server = (process.env.LIFEBOAT_URL || `http://127.0.0.1:${process.env.LIFE
 const say = (m: string) => console.log(`[demo] ${m}`);
 const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { encoding: 'utf8' });
 
-interface DemoState { pools: string[]; sshdPidFile: string; port: number }
+interface DemoState {
+  pools: string[];
+  sshdPidFile: string;
+  port: number;
+}
 
 function teardown() {
-  if (!existsSync(statePath)) { say('nothing to tear down'); return; }
+  if (!existsSync(statePath)) {
+    say('nothing to tear down');
+    return;
+  }
   const st: DemoState = JSON.parse(readFileSync(statePath, 'utf8'));
   if (existsSync(st.sshdPidFile)) {
     const pid = Number(readFileSync(st.sshdPidFile, 'utf8').trim());
-    try { process.kill(pid, 'SIGTERM'); say(`stopped demo sshd (pid ${pid})`); } catch { /* gone */ }
+    try {
+      process.kill(pid, 'SIGTERM');
+      say(`stopped demo sshd (pid ${pid})`);
+    } catch {
+      /* gone */
+    }
   }
   for (const p of st.pools) {
     const r = spawnSync('zpool', ['destroy', '-f', p], { encoding: 'utf8' });
@@ -38,37 +50,61 @@ function teardown() {
 type LbEvent = z.infer<typeof contract.Event>;
 
 async function freePort(): Promise<number> {
-  return new Promise((res) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const a = s.address() as AddressInfo; s.close(() => res(a.port)); }); });
+  return new Promise((res) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address() as AddressInfo;
+      s.close(() => res(a.port));
+    });
+  });
 }
 
 /** One call to the API; `T` is the response body's shape (docs: GET /api/v1/openapi.json). */
 async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
   const token = process.env.LIFEBOAT_ADMIN_TOKEN || readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
-  const res = await fetch(`${server}/api/v1${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(`${server}/api/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const data: unknown = await res.json();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${(data as { error?: { message?: string } } | null)?.error?.message ?? ''}`);
+  if (!res.ok)
+    throw new Error(`${method} ${path}: ${res.status} ${(data as { error?: { message?: string } } | null)?.error?.message ?? ''}`);
   return data as T;
 }
 
 async function until<T>(what: string, f: () => Promise<T | null>, ms: number): Promise<T> {
   const deadline = Date.now() + ms;
-  while (Date.now() < deadline) { const v = await f(); if (v) return v; await new Promise((r) => setTimeout(r, 1000)); }
+  while (Date.now() < deadline) {
+    const v = await f();
+    if (v) return v;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
   throw new Error(`timed out waiting for ${what}`);
 }
 
 async function setup() {
-  if (existsSync(statePath)) { say(`a demo is already set up (${statePath}); run with --teardown first`); return; }
-  await fetch(`${server}/api/v1/health`).catch(() => { throw new Error(`no Lifeboat server at ${server}: start it with npm start`); });
+  if (existsSync(statePath)) {
+    say(`a demo is already set up (${statePath}); run with --teardown first`);
+    return;
+  }
+  await fetch(`${server}/api/v1/health`).catch(() => {
+    throw new Error(`no Lifeboat server at ${server}: start it with npm start`);
+  });
   const prov = spawnSync('bash', [join(root, 'scripts/provision-test-host.sh')], { stdio: 'inherit' });
   if (prov.status !== 0) throw new Error('could not provision zfs-fuse and OpenSSH');
   mkdirSync(demoDir, { recursive: true, mode: 0o700 });
   const tag = randomBytes(2).toString('hex');
-  const srcPool = `lbdemo${tag}src`, tgtPool = `lbdemo${tag}tgt`;
+  const srcPool = `lbdemo${tag}src`,
+    tgtPool = `lbdemo${tag}tgt`;
   const pools: string[] = [];
   const port = await freePort();
   const sshdPidFile = join(demoDir, 'sshd.pid');
   writeFileSync(statePath, JSON.stringify({ pools, sshdPidFile, port }));
-  for (const [pool, mnt] of [[srcPool, join(demoDir, 'src')], [tgtPool, 'none']] as const) {
+  for (const [pool, mnt] of [
+    [srcPool, join(demoDir, 'src')],
+    [tgtPool, 'none'],
+  ] as const) {
     const vdev = join(demoDir, `${pool}.img`);
     writeFileSync(vdev, '');
     sh('truncate', ['-s', '256M', vdev]);
@@ -87,45 +123,105 @@ async function setup() {
   kg(join(demoDir, 'host_key'));
   kg(join(demoDir, 'client_key'));
   writeFileSync(join(demoDir, 'authorized_keys'), readFileSync(join(demoDir, 'client_key.pub')), { mode: 0o600 });
-  writeFileSync(join(demoDir, 'sshd_config'), [
-    `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${join(demoDir, 'host_key')}`, `PidFile ${sshdPidFile}`,
-    `AuthorizedKeysFile ${join(demoDir, 'authorized_keys')}`, 'PermitRootLogin prohibit-password', 'PasswordAuthentication no',
-    'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no', 'MaxSessions 50', 'MaxStartups 50',
-  ].join('\n') + '\n');
+  writeFileSync(
+    join(demoDir, 'sshd_config'),
+    [
+      `Port ${port}`,
+      'ListenAddress 127.0.0.1',
+      `HostKey ${join(demoDir, 'host_key')}`,
+      `PidFile ${sshdPidFile}`,
+      `AuthorizedKeysFile ${join(demoDir, 'authorized_keys')}`,
+      'PermitRootLogin prohibit-password',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'UsePAM no',
+      'StrictModes no',
+      'MaxSessions 50',
+      'MaxStartups 50',
+    ].join('\n') + '\n',
+  );
   mkdirSync('/run/sshd', { recursive: true });
   spawn('/usr/sbin/sshd', ['-f', join(demoDir, 'sshd_config')], { stdio: 'ignore', detached: true }).unref();
-  await until('the demo sshd', () => new Promise<boolean | null>((r) => { const s = connect(port, '127.0.0.1'); s.once('connect', () => { s.destroy(); r(true); }); s.once('error', () => r(null)); }), 15_000);
+  await until(
+    'the demo sshd',
+    () =>
+      new Promise<boolean | null>((r) => {
+        const s = connect(port, '127.0.0.1');
+        s.once('connect', () => {
+          s.destroy();
+          r(true);
+        });
+        s.once('error', () => r(null));
+      }),
+    15_000,
+  );
   say(`sshd on 127.0.0.1:${port} (pid file ${sshdPidFile})`);
 
   const nodes = (await api<{ items: z.infer<typeof contract.NodeSummary>[] }>('GET', '/nodes')).items;
   if (!nodes.length) throw new Error('no node has joined: is the server running with its local runner (LIFEBOAT_LOCAL_RUNNER=1)?');
   const node = nodes[0];
   say(`waiting for node "${node.name}" to report ${srcPool}/projects (inventory refreshes every 30 s)…`);
-  await until('the node inventory', async () => ((await api<z.infer<typeof contract.NodeDetail>>('GET', `/nodes/${node.id}`)).datasets.some((d) => d.name === `${srcPool}/projects`) ? true : null), 90_000);
+  await until(
+    'the node inventory',
+    async () =>
+      (await api<z.infer<typeof contract.NodeDetail>>('GET', `/nodes/${node.id}`)).datasets.some((d) => d.name === `${srcPool}/projects`)
+        ? true
+        : null,
+    90_000,
+  );
   const target = await api<z.infer<typeof contract.Target>>('POST', '/targets', {
-    name: `demo-target-${tag}`, sshHost: '127.0.0.1', sshPort: port, sshUser: 'root',
-    sshPrivateKey: readFileSync(join(demoDir, 'client_key'), 'utf8'), backupRoot: `${tgtPool}/backups`, createBackupRoot: true,
+    name: `demo-target-${tag}`,
+    sshHost: '127.0.0.1',
+    sshPort: port,
+    sshUser: 'root',
+    sshPrivateKey: readFileSync(join(demoDir, 'client_key'), 'utf8'),
+    backupRoot: `${tgtPool}/backups`,
+    createBackupRoot: true,
     description: 'loopback sshd made by npm run demo',
   });
   const v = await api<z.infer<typeof contract.Accepted>>('POST', `/targets/${target.id}/validate`, { nodeId: node.id });
-  const ve = await until('validation', async () => { const e = await api<LbEvent>('GET', `/events/${v.eventId}`); return ['queued', 'running'].includes(e.status) ? null : e; }, 60_000);
+  const ve = await until(
+    'validation',
+    async () => {
+      const e = await api<LbEvent>('GET', `/events/${v.eventId}`);
+      return ['queued', 'running'].includes(e.status) ? null : e;
+    },
+    60_000,
+  );
   if (ve.status !== 'success') throw new Error(`validation failed: ${ve.error}`);
   say(`target "${target.name}" validated; host key pinned`);
   const job = await api<z.infer<typeof contract.Job>>('POST', '/jobs', {
-    name: `demo-projects-${tag}`, targetId: target.id, nodeId: node.id, mode: 'dataset', source: `${srcPool}/projects`,
-    schedule: '*/15 * * * *', keepLast: 4, pruneTarget: true,
+    name: `demo-projects-${tag}`,
+    targetId: target.id,
+    nodeId: node.id,
+    mode: 'dataset',
+    source: `${srcPool}/projects`,
+    schedule: '*/15 * * * *',
+    keepLast: 4,
+    pruneTarget: true,
   });
   const run = await api<z.infer<typeof contract.Accepted>>('POST', `/jobs/${job.id}/run`);
   say(`job "${job.name}" created (every 15 minutes, keep 4); Run Now → event ${run.eventId}`);
-  const done = await until('the backup', async () => {
-    const e = await api<LbEvent>('GET', `/events/${run.eventId}`);
-    if (e.status === 'running') say(`  ${e.phase ?? ''} ${(e.bytesDone / 1048576).toFixed(1)} MiB${e.bytesTotal ? ` of ${(e.bytesTotal / 1048576).toFixed(1)} MiB` : ''}`);
-    return ['queued', 'running'].includes(e.status) ? null : e;
-  }, 120_000);
+  const done = await until(
+    'the backup',
+    async () => {
+      const e = await api<LbEvent>('GET', `/events/${run.eventId}`);
+      if (e.status === 'running')
+        say(
+          `  ${e.phase ?? ''} ${(e.bytesDone / 1048576).toFixed(1)} MiB${e.bytesTotal ? ` of ${(e.bytesTotal / 1048576).toFixed(1)} MiB` : ''}`,
+        );
+      return ['queued', 'running'].includes(e.status) ? null : e;
+    },
+    120_000,
+  );
   if (done.status !== 'success') throw new Error(`backup ${done.status}: ${done.error}`);
   say(`backup finished: ${(done.bytesDone / 1048576).toFixed(1)} MiB sent, snapshot ${done.snapshot}`);
   say(`open ${server} → Backups → Events / Jobs. Tear down with: npm run demo -- --teardown`);
 }
 
 if (process.argv.includes('--teardown')) teardown();
-else await setup().catch((e) => { console.error(`[demo] ${e.message}`); process.exit(1); });
+else
+  await setup().catch((e) => {
+    console.error(`[demo] ${e.message}`);
+    process.exit(1);
+  });

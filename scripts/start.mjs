@@ -77,7 +77,9 @@ try {
   await buildBundles({ ifStale: true });
 } catch (e) {
   if (!existsSync(join(root, 'functions/dist/lifeboat-server.mjs'))) {
-    console.error(`[lifeboat] cannot build the server bundle (${e.message}); run npm run build:js where the dev dependencies are installed`);
+    console.error(
+      `[lifeboat] cannot build the server bundle (${e.message}); run npm run build:js where the dev dependencies are installed`,
+    );
     process.exit(1);
   }
   console.error(`[lifeboat] warning: the bundles could not be rebuilt (${e.message}); starting the ones there are`);

@@ -22,16 +22,21 @@ export type { AppDeps } from './lib/http.ts';
 function fieldsOf(issues: { path: PropertyKey[]; message: string; code?: string; keys?: string[]; expected?: string }[]) {
   // A Map, not a plain object: field names come from the request ("constructor", "__proto__", "valueOf" …).
   const fields = new Map<string, string>();
-  const add = (k: string, v: string) => { if (!fields.has(k)) fields.set(k, v); };
+  const add = (k: string, v: string) => {
+    if (!fields.has(k)) fields.set(k, v);
+  };
   for (const i of issues) {
     if (i.code === 'unrecognized_keys' && i.keys) {
       for (const k of i.keys) add([...i.path, k].join('.'), 'is not a known field');
       continue;
     }
     const key = i.path.map(String).join('.') || 'body';
-    const msg = i.code !== 'invalid_type' ? i.message
-      : /received undefined/.test(i.message) ? 'is required'
-      : `must be ${i.expected === 'int' ? 'an integer' : `a ${i.expected ?? 'valid value'}`}`;
+    const msg =
+      i.code !== 'invalid_type'
+        ? i.message
+        : /received undefined/.test(i.message)
+          ? 'is required'
+          : `must be ${i.expected === 'int' ? 'an integer' : `a ${i.expected ?? 'valid value'}`}`;
     add(key, msg);
   }
   return Object.fromEntries(fields);
@@ -72,10 +77,15 @@ export function createApp(deps: AppDeps, opts: CreateAppOptions = {}) {
     const max = bodyLimitFor(c.req.path.replace(/^\/api\/v1/, ''));
     let l = limiters.get(max);
     if (!l) {
-      limiters.set(max, l = bodyLimit({
-        maxSize: max,
-        onError: () => { throw new ApiError('too_large', `body: larger than ${max} bytes`, { body: `is larger than ${max} bytes` }); },
-      }));
+      limiters.set(
+        max,
+        (l = bodyLimit({
+          maxSize: max,
+          onError: () => {
+            throw new ApiError('too_large', `body: larger than ${max} bytes`, { body: `is larger than ${max} bytes` });
+          },
+        })),
+      );
     }
     return l(c, next);
   });
@@ -102,11 +112,17 @@ export function createApp(deps: AppDeps, opts: CreateAppOptions = {}) {
   for (const [name, scheme] of Object.entries(SECURITY_SCHEMES)) api.openAPIRegistry.registerComponent('securitySchemes', name, scheme);
   // every operation named, summarised and with the credentials it really takes (contract/operations.ts)
   let served: unknown = null;
-  api.get('/openapi.json', (c) => c.json(served ??= describeOperations(api.getOpenAPIDocument({
-    openapi: '3.0.0',
-    info: { title: 'Lifeboat API', version: '1', description: 'ZFS backups of datasets, jails and VMs to SSH targets.' },
-    security: [{ bearer: [] }, { session: [] }],
-  }))));
+  api.get('/openapi.json', (c) =>
+    c.json(
+      (served ??= describeOperations(
+        api.getOpenAPIDocument({
+          openapi: '3.0.0',
+          info: { title: 'Lifeboat API', version: '1', description: 'ZFS backups of datasets, jails and VMs to SSH targets.' },
+          security: [{ bearer: [] }, { session: [] }],
+        }),
+      )),
+    ),
+  );
 
   const app = new Hono<Env>();
   app.route('/api/v1', api);

@@ -10,7 +10,9 @@ export function secureDataFiles(dataDir: string, dbPath: string | null): string[
   const warnings: string[] = [];
   const dirMode = statSync(dataDir).mode & 0o777;
   if (dirMode & 0o077) {
-    warnings.push(`data directory ${dataDir} is ${(dirMode & 0o044) ? 'readable' : 'accessible'} by group or others (mode ${dirMode.toString(8).padStart(4, '0')}); chmod 700 it`);
+    warnings.push(
+      `data directory ${dataDir} is ${dirMode & 0o044 ? 'readable' : 'accessible'} by group or others (mode ${dirMode.toString(8).padStart(4, '0')}); chmod 700 it`,
+    );
   }
   if (dbPath) {
     if (!existsSync(dbPath)) closeSync(openSync(dbPath, 'a', 0o600));

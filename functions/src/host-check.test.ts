@@ -4,9 +4,15 @@ import { allowedHosts, hostAllowed, normalizeHost } from './host-check.ts';
 
 describe('normalizeHost', () => {
   it.each([
-    ['127.0.0.1:8480', '127.0.0.1'], ['LocalHost', 'localhost'], ['[::1]:8480', '::1'], ['[::1]', '::1'],
-    ['backup.example.org.', 'backup.example.org'], ['backup.example.org:443', 'backup.example.org'], ['::1', '::1'],
-    ['', null], ['[::1', null],
+    ['127.0.0.1:8480', '127.0.0.1'],
+    ['LocalHost', 'localhost'],
+    ['[::1]:8480', '::1'],
+    ['[::1]', '::1'],
+    ['backup.example.org.', 'backup.example.org'],
+    ['backup.example.org:443', 'backup.example.org'],
+    ['::1', '::1'],
+    ['', null],
+    ['[::1', null],
   ])('%s → %s', (v, want) => expect(normalizeHost(v)).toBe(want));
 });
 
@@ -15,8 +21,10 @@ describe('allowedHosts / hostAllowed', () => {
   it('default: loopback names, the listen address and the public URL host; nothing else', () => {
     const a = allowedHosts({}, '127.0.0.1', 'https://lifeboat.example.org', none);
     expect([...a].sort()).toEqual(['127.0.0.1', '::1', 'lifeboat.example.org', 'localhost']);
-    for (const h of ['127.0.0.1:8480', 'localhost:8480', '[::1]:8480', 'lifeboat.example.org', 'LIFEBOAT.example.org:443']) expect(hostAllowed(h, a), h).toBe(true);
-    for (const h of ['evil.example', 'evil.example:8480', '127.0.0.2', '', 'localhost.evil.example']) expect(hostAllowed(h, a), h).toBe(false);
+    for (const h of ['127.0.0.1:8480', 'localhost:8480', '[::1]:8480', 'lifeboat.example.org', 'LIFEBOAT.example.org:443'])
+      expect(hostAllowed(h, a), h).toBe(true);
+    for (const h of ['evil.example', 'evil.example:8480', '127.0.0.2', '', 'localhost.evil.example'])
+      expect(hostAllowed(h, a), h).toBe(false);
     expect(hostAllowed(undefined, a)).toBe(false);
   });
   it('listening on every address: the local interface addresses too', () => {

@@ -7,16 +7,31 @@ const LOOPBACK = ['localhost', '127.0.0.1', '::1'];
 const WILDCARD = new Set(['0.0.0.0', '::', '']);
 
 /** The host names requests may carry: LIFEBOAT_ALLOWED_HOSTS, else the listen address, loopback names, the public URL's host (and every local address when listening on all of them). */
-export function allowedHosts(env: Record<string, string | undefined>, listenHost: string, publicUrl: string, localAddresses: () => string[] = interfaceAddresses): Set<string> {
+export function allowedHosts(
+  env: Record<string, string | undefined>,
+  listenHost: string,
+  publicUrl: string,
+  localAddresses: () => string[] = interfaceAddresses,
+): Set<string> {
   const out = new Set<string>();
-  const add = (h: string) => { const n = normalizeHost(h); if (n) out.add(n); };
-  const configured = (env.LIFEBOAT_ALLOWED_HOSTS ?? '').split(',').map((h) => h.trim()).filter(Boolean);
+  const add = (h: string) => {
+    const n = normalizeHost(h);
+    if (n) out.add(n);
+  };
+  const configured = (env.LIFEBOAT_ALLOWED_HOSTS ?? '')
+    .split(',')
+    .map((h) => h.trim())
+    .filter(Boolean);
   if (configured.length) {
     for (const h of configured) add(h);
     return out;
   }
   for (const h of LOOPBACK) add(h);
-  try { add(new URL(publicUrl).hostname); } catch { /* not a URL */ }
+  try {
+    add(new URL(publicUrl).hostname);
+  } catch {
+    /* not a URL */
+  }
   if (WILDCARD.has(listenHost)) for (const a of localAddresses()) add(a);
   else add(listenHost);
   return out;

@@ -48,13 +48,27 @@ export async function main(env = process.env) {
 
   const passwords = nodePasswordHasher();
   const deps: AppDeps = {
-    db, config, adminTokenHash: await sha256Hex(adminToken), secrets: await createSecretBox(secretKey), waker: createWaker(), passwords,
-    clientAddress: (c) => { try { return getConnInfo(c).remote.address; } catch { return undefined; } },
+    db,
+    config,
+    adminTokenHash: await sha256Hex(adminToken),
+    secrets: await createSecretBox(secretKey),
+    waker: createWaker(),
+    passwords,
+    clientAddress: (c) => {
+      try {
+        return getConnInfo(c).remote.address;
+      } catch {
+        return undefined;
+      }
+    },
   };
   const seeded = await seedAdminPassword(db, env.LIFEBOAT_ADMIN_PASSWORD, passwords);
   const api = createApp(deps, {
     // README design notes (one writer per DB file): after SQLITE_BUSY the libsql connection can no longer be trusted; let the supervisor restart us.
-    onBusy: (err) => { console.error('[lifeboat] SQLITE_BUSY: exiting so the supervisor restarts a clean process', err); process.exit(75); },
+    onBusy: (err) => {
+      console.error('[lifeboat] SQLITE_BUSY: exiting so the supervisor restarts a clean process', err);
+      process.exit(75);
+    },
   });
 
   // LIFEBOAT_UI_DIR: serve a copy of the build (tests do, so a concurrent `npm run build` cannot change it underneath).
@@ -70,7 +84,14 @@ export async function main(env = process.env) {
   app.use('*', async (c, next) => {
     if (hostAllowed(c.req.header('host'), hosts)) return next();
     const h = (c.req.header('host') ?? '').slice(0, 100);
-    return c.json(new ApiError('forbidden', `requests for host "${h}" are refused (DNS rebinding); add it to LIFEBOAT_ALLOWED_HOSTS or LIFEBOAT_PUBLIC_URL`, { Host: 'is not a name of this server' }).body(), 403);
+    return c.json(
+      new ApiError(
+        'forbidden',
+        `requests for host "${h}" are refused (DNS rebinding); add it to LIFEBOAT_ALLOWED_HOSTS or LIFEBOAT_PUBLIC_URL`,
+        { Host: 'is not a name of this server' },
+      ).body(),
+      403,
+    );
   });
   app.route('/', api);
   // an API path no route took: a JSON 404, never the UI's index.html
@@ -95,13 +116,17 @@ export async function main(env = process.env) {
   if (admin?.created) log(`admin API token created in ${admin.path} (mode 0600); read it from there`);
   else if (admin) log(`admin API token: ${admin.path}`);
   else log('admin API token: from LIFEBOAT_ADMIN_TOKEN');
-  if (seeded) log('admin password set from LIFEBOAT_ADMIN_PASSWORD (sign in at the web UI; change it there or with POST /api/v1/auth/password)');
+  if (seeded)
+    log('admin password set from LIFEBOAT_ADMIN_PASSWORD (sign in at the web UI; change it there or with POST /api/v1/auth/password)');
   if (!existsSync(UI_DIR)) log('web UI not built (run `npm run build`); the API is available');
 
   // Housekeeping: leases every few seconds, retention every ten minutes.
   const housekeepingFailed = (what: string) => (e: unknown) => {
     log(`${what} failed: ${e}`);
-    if (isBusy(e)) { console.error('[lifeboat] SQLITE_BUSY in housekeeping: exiting so the supervisor restarts a clean process'); process.exit(75); }
+    if (isBusy(e)) {
+      console.error('[lifeboat] SQLITE_BUSY in housekeeping: exiting so the supervisor restarts a clean process');
+      process.exit(75);
+    }
   };
   const sweep = setInterval(() => sweepExpiredLeases(db, Date.now()).catch(housekeepingFailed('sweep')), 5_000);
   const retain = () => applyRetention(db, Date.now(), config.eventsMaxAgeDays, config.eventsMaxRows).catch(housekeepingFailed('retention'));
@@ -125,7 +150,10 @@ export async function main(env = process.env) {
 
 /** The standalone install's own node: joined automatically with a join token made here. */
 async function startLocalRunner(db: Awaited<ReturnType<typeof openDatabase>>['db'], dataDir: string, url: string, env: NodeJS.ProcessEnv) {
-  if (!existsSync(RUNNER_BIN)) { log('local runner not available (node-runner missing)'); return null; }
+  if (!existsSync(RUNNER_BIN)) {
+    log('local runner not available (node-runner missing)');
+    return null;
+  }
   const stateDir = join(dataDir, 'runner');
   const args = [RUNNER_BIN, '--server', url, '--state-dir', stateDir];
   const joinEnv: Record<string, string> = {};
@@ -143,5 +171,8 @@ async function startLocalRunner(db: Awaited<ReturnType<typeof openDatabase>>['db
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main().catch((err) => { console.error(err); process.exit(1); });
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
 }

@@ -6,10 +6,16 @@ export function createWaker(): Waker {
   const bus = new EventEmitter();
   bus.setMaxListeners(0);
   return {
-    notify(nodeId) { bus.emit(`n${nodeId}`); },
+    notify(nodeId) {
+      bus.emit(`n${nodeId}`);
+    },
     wait(nodeId, ms) {
       return new Promise((resolve) => {
-        const done = () => { clearTimeout(timer); bus.off(`n${nodeId}`, done); resolve(); };
+        const done = () => {
+          clearTimeout(timer);
+          bus.off(`n${nodeId}`, done);
+          resolve();
+        };
         const timer = setTimeout(done, ms);
         bus.once(`n${nodeId}`, done);
       });

@@ -33,7 +33,9 @@ async function build(env: WorkerEnv) {
   // First admin password from the LIFEBOAT_ADMIN_PASSWORD secret, only while none is stored (pure-JS scrypt here).
   if (typeof env.LIFEBOAT_ADMIN_PASSWORD === 'string') await seedAdminPassword(db, env.LIFEBOAT_ADMIN_PASSWORD);
   return createApp({
-    db, config: configFromEnv(stringEnv(env)), adminTokenHash: await sha256Hex(env.LIFEBOAT_ADMIN_TOKEN),
+    db,
+    config: configFromEnv(stringEnv(env)),
+    adminTokenHash: await sha256Hex(env.LIFEBOAT_ADMIN_TOKEN),
     secrets: await createSecretBox(env.LIFEBOAT_SECRET_KEY),
     // Cloudflare sets this header itself; a client cannot forge it through the edge.
     clientAddress: (c) => c.req.header('cf-connecting-ip') ?? undefined,

@@ -7,13 +7,18 @@ import { fileURLToPath } from 'node:url';
 
 const bundle = fileURLToPath(new URL('../dist/lifeboat-runner.mjs', import.meta.url));
 const src = fileURLToPath(new URL('../src', import.meta.url));
-const newest = (dir) => readdirSync(dir, { withFileTypes: true })
-  .reduce((t, e) => Math.max(t, e.isDirectory() ? newest(`${dir}/${e.name}`) : statSync(`${dir}/${e.name}`).mtimeMs), 0);
+const newest = (dir) =>
+  readdirSync(dir, { withFileTypes: true }).reduce(
+    (t, e) => Math.max(t, e.isDirectory() ? newest(`${dir}/${e.name}`) : statSync(`${dir}/${e.name}`).mtimeMs),
+    0,
+  );
 
 if (existsSync(bundle) && (!existsSync(src) || statSync(bundle).mtimeMs >= newest(src))) {
   await import(bundle); // runs main() and sets the exit code
 } else {
-  console.error('[runner] running the TypeScript sources through tsx (node-runner/dist is missing or older than node-runner/src: npm run build:js)');
+  console.error(
+    '[runner] running the TypeScript sources through tsx (node-runner/dist is missing or older than node-runner/src: npm run build:js)',
+  );
   const { register } = await import('tsx/esm/api');
   register();
   const { main } = await import('../src/cli.ts');

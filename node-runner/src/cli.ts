@@ -24,20 +24,35 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     args = parseArgs({
       args: argv,
       options: {
-        server: { type: 'string' }, 'join-token': { type: 'string' }, name: { type: 'string' },
-        'state-dir': { type: 'string' }, concurrency: { type: 'string' }, pools: { type: 'string' }, manifest: { type: 'string' },
-        'jail-conf': { type: 'string' }, 'jail-conf-dir': { type: 'string' }, 'vm-dir': { type: 'string' }, 'crash-at': { type: 'string' }, help: { type: 'boolean' },
+        server: { type: 'string' },
+        'join-token': { type: 'string' },
+        name: { type: 'string' },
+        'state-dir': { type: 'string' },
+        concurrency: { type: 'string' },
+        pools: { type: 'string' },
+        manifest: { type: 'string' },
+        'jail-conf': { type: 'string' },
+        'jail-conf-dir': { type: 'string' },
+        'vm-dir': { type: 'string' },
+        'crash-at': { type: 'string' },
+        help: { type: 'boolean' },
       },
     }).values;
   } catch (err) {
     console.error(`${(err as Error).message}\n${USAGE}`);
     return 2;
   }
-  if (args.help) { console.log(USAGE); return 0; }
+  if (args.help) {
+    console.log(USAGE);
+    return 0;
+  }
   const log = (msg: string) => console.log(`[runner] ${msg}`);
   const stateDir = args['state-dir'] ?? env.LIFEBOAT_RUNNER_STATE_DIR ?? '/var/db/lifeboat-runner';
   const concurrency = Number(args.concurrency ?? env.LIFEBOAT_RUNNER_CONCURRENCY ?? 2);
-  if (!Number.isInteger(concurrency) || concurrency < 1) { console.error('--concurrency must be a positive integer'); return 2; }
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    console.error('--concurrency must be a positive integer');
+    return 2;
+  }
 
   const crashName = args['crash-at'];
   if (crashName !== undefined && !(CHECKPOINTS as readonly string[]).includes(crashName)) {
@@ -46,7 +61,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   }
 
   const poolsArg = args.pools ?? env.LIFEBOAT_RUNNER_POOLS;
-  const pools = poolsArg ? poolsArg.split(',').map((p) => p.trim()).filter(Boolean) : undefined;
+  const pools = poolsArg
+    ? poolsArg
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean)
+    : undefined;
   const guests: GuestsConfig = {
     manifest: args.manifest ?? env.LIFEBOAT_RUNNER_MANIFEST ?? null,
     jailConf: args['jail-conf'] ?? env.LIFEBOAT_RUNNER_JAIL_CONF ?? null,
@@ -58,7 +78,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   const joinToken = args['join-token'] ?? env.LIFEBOAT_JOIN_TOKEN;
   if (!state) {
     const server = (args.server ?? env.LIFEBOAT_SERVER)?.replace(/\/+$/, '');
-    if (!server || !joinToken) { console.error(`not joined yet: --server and --join-token are required\n${USAGE}`); return 2; }
+    if (!server || !joinToken) {
+      console.error(`not joined yet: --server and --join-token are required\n${USAGE}`);
+      return 2;
+    }
     const name = args.name ?? hostname();
     try {
       const res = await new RunnerClient(server).post('/runner/join', { joinToken, name, hostname: hostname() });
@@ -72,7 +95,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   }
   const client = new RunnerClient(args.server?.replace(/\/+$/, '') ?? state.server, state.nodeToken);
   const ssh = resetSshDir(stateDir);
-  if (!setSessionDirBase(ssh.dir)) log(`warning: ${ssh.dir} is too long a path for SSH control sockets; per-run SSH keys go to the system temp dir`);
+  if (!setSessionDirBase(ssh.dir))
+    log(`warning: ${ssh.dir} is too long a path for SSH control sockets; per-run SSH keys go to the system temp dir`);
   if (ssh.removed) log(`removed ${ssh.removed} SSH key dir(s) a previous run of this runner left in ${ssh.dir}`);
   // Warm SSH connections between backups (ssh/session.ts): at most N idle masters, each for S seconds.
   const warmMax = Number(env.LIFEBOAT_RUNNER_SSH_WARM ?? 4);
@@ -91,24 +115,34 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     log(`inventory not reported: ${(err as Error).message}`);
   }
 
-  const crashAt = crashName ? {
-    name: crashName as Checkpoint,
-    crash: (name: Checkpoint, eventId: number) => {
-      // Fault testing: die as abruptly as a power cut or the OOM killer would. No cleanup, no report.
-      console.log(`[runner] --crash-at ${name}: event ${eventId} reached it; SIGKILL`);
-      process.kill(process.pid, 'SIGKILL');
-    },
-  } : null;
+  const crashAt = crashName
+    ? {
+        name: crashName as Checkpoint,
+        crash: (name: Checkpoint, eventId: number) => {
+          // Fault testing: die as abruptly as a power cut or the OOM killer would. No cleanup, no report.
+          console.log(`[runner] --crash-at ${name}: event ${eventId} reached it; SIGKILL`);
+          process.kill(process.pid, 'SIGKILL');
+        },
+      }
+    : null;
   if (crashAt) log(`fault testing: will SIGKILL itself at checkpoint ${crashAt.name}`);
   // One report at a time, on a schedule or when the server asks (a user is choosing datasets):
   // asked again while one is under way, the next claim asks again.
   let reporting: Promise<void> | null = null;
   const reportInventory = () => {
-    reporting ??= inventory().then((inv) => client.post('/runner/inventory', inv)).then(() => undefined)
-      .catch((e) => log(`inventory report failed: ${(e as Error).message}`)).finally(() => { reporting = null; });
+    reporting ??= inventory()
+      .then((inv) => client.post('/runner/inventory', inv))
+      .then(() => undefined)
+      .catch((e) => log(`inventory report failed: ${(e as Error).message}`))
+      .finally(() => {
+        reporting = null;
+      });
   };
   const loop = new RunnerLoop(client, { concurrency, log, setup: { guests }, crashAt, onInventoryWanted: reportInventory });
-  const stop = () => { log('stopping: finishing running events as interrupted'); void loop.stop(); };
+  const stop = () => {
+    log('stopping: finishing running events as interrupted');
+    void loop.stop();
+  };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
   // Inventory is refreshed regularly so new datasets and guests appear in the job form.

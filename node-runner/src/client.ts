@@ -4,7 +4,10 @@ import type { RunnerRoutes } from './core/api.ts';
 export class ApiRequestError extends Error {
   /** The error answer's message (`{ error: { message } }`), when there is one. */
   readonly serverMessage: string | null;
-  constructor(readonly status: number, readonly body: unknown) {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+  ) {
     const m = (body as { error?: { message?: unknown } } | null)?.error?.message;
     const serverMessage = typeof m === 'string' ? m : null;
     super(`HTTP ${status}: ${serverMessage ?? JSON.stringify(body)}`);
@@ -13,11 +16,20 @@ export class ApiRequestError extends Error {
 }
 
 export class RunnerClient {
-  constructor(readonly server: string, private token: string | null = null) {}
+  constructor(
+    readonly server: string,
+    private token: string | null = null,
+  ) {}
 
-  setToken(token: string) { this.token = token; }
+  setToken(token: string) {
+    this.token = token;
+  }
 
-  async post<P extends keyof RunnerRoutes>(path: P, body: RunnerRoutes[P]['req'], opts: { signal?: AbortSignal; retries?: number } = {}): Promise<RunnerRoutes[P]['res']> {
+  async post<P extends keyof RunnerRoutes>(
+    path: P,
+    body: RunnerRoutes[P]['req'],
+    opts: { signal?: AbortSignal; retries?: number } = {},
+  ): Promise<RunnerRoutes[P]['res']> {
     const retries = opts.retries ?? 5;
     for (let attempt = 0; ; attempt++) {
       let res: Response;

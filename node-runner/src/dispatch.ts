@@ -9,7 +9,9 @@ import type { ClaimedEvent } from '../../protocol/src/runner-api.ts';
 export type { ClaimedEvent };
 
 /** What this runner was configured with that executors need. */
-export interface RunnerSetup { guests: GuestsConfig }
+export interface RunnerSetup {
+  guests: GuestsConfig;
+}
 
 /** Dataset trees an event works on locally (for the one-event-per-tree rule). */
 export function treesOf(ev: ClaimedEvent): string[] {
@@ -26,10 +28,18 @@ export async function dispatch(ev: ClaimedEvent, ctx: ExecContext, setup: Runner
       return { catalog: await browseTarget(ev.target, ctx) };
     case 'backup': {
       const { runGuestBackup } = await import('./executors/guest-backup.ts');
-      const res = await runGuestBackup({
-        target: ev.target, job: ev.job, generation: ev.generation, nextGeneration: ev.nextGeneration, forkFrom: ev.forkFrom,
-        catalogDatasets: ev.catalogDatasets,
-      }, ctx, setup.guests);
+      const res = await runGuestBackup(
+        {
+          target: ev.target,
+          job: ev.job,
+          generation: ev.generation,
+          nextGeneration: ev.nextGeneration,
+          forkFrom: ev.forkFrom,
+          catalogDatasets: ev.catalogDatasets,
+        },
+        ctx,
+        setup.guests,
+      );
       return { ...res };
     }
     case 'restore': {

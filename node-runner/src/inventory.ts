@@ -18,12 +18,17 @@ export interface Inventory {
 }
 
 /** `onlyPools`: report just these pools (a node that shares a ZFS host with others, or tests). */
-export async function readInventory(onlyPools?: string[], guests: GuestsConfig = {}, log: (m: string) => void = () => {}): Promise<Inventory> {
+export async function readInventory(
+  onlyPools?: string[],
+  guests: GuestsConfig = {},
+  log: (m: string) => void = () => {},
+): Promise<Inventory> {
   const zfs = new Zfs(new LocalHost());
   const caps = await zfs.capabilities();
   const pools = await execArgv(['zpool', 'list', '-H', '-o', 'name']);
-  const poolNames = (pools.code === 0 ? parseListH(pools.stdout).map((r) => r[0]) : [])
-    .filter((p) => !onlyPools?.length || onlyPools.includes(p));
+  const poolNames = (pools.code === 0 ? parseListH(pools.stdout).map((r) => r[0]) : []).filter(
+    (p) => !onlyPools?.length || onlyPools.includes(p),
+  );
   const datasets: Inventory['datasets'] = [];
   if (poolNames.length) {
     const table = await zfs.get(poolNames, ['type', 'used', 'referenced', 'mountpoint'], { recursive: true });
@@ -37,6 +42,10 @@ export async function readInventory(onlyPools?: string[], guests: GuestsConfig =
   for (const [k, v] of Object.entries(caps)) if (typeof v === 'boolean') capabilities[k] = v;
   return {
     zfsVersion: caps.version ?? (caps.flavor === 'zfs-fuse' ? 'zfs-fuse 0.7' : null),
-    capabilities, pools: poolNames, guestProviders: providersFromConfig(guests).map((p) => p.name), datasets, guests: await readGuests(guests, log),
+    capabilities,
+    pools: poolNames,
+    guestProviders: providersFromConfig(guests).map((p) => p.name),
+    datasets,
+    guests: await readGuests(guests, log),
   };
 }

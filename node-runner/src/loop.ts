@@ -8,7 +8,6 @@ export type { ClaimedEvent };
 import { GuestStartError } from './executors/guest-backup.ts';
 import { ExecError, type Checkpoint, type ExecContext, type ProgressReport } from './executors/types.ts';
 
-
 export interface LoopOptions {
   concurrency: number;
   setup: RunnerSetup;
@@ -27,7 +26,10 @@ export class RunnerLoop {
   private running = new Map<number, { ctl: AbortController; trees: string[]; done: Promise<void> }>();
   private stopping = new AbortController();
 
-  constructor(private client: RunnerClient, private opts: LoopOptions) {}
+  constructor(
+    private client: RunnerClient,
+    private opts: LoopOptions,
+  ) {}
 
   async run(): Promise<void> {
     while (!this.stopping.signal.aborted) {
@@ -100,8 +102,12 @@ export class RunnerLoop {
     const heartbeat = setInterval(() => void send(), HEARTBEAT_MS);
     const ctx: ExecContext = {
       eventId: ev.id,
-      progress: (p) => { latest = { ...latest, ...p }; },
-      log: (message) => { lines.push({ ts: new Date().toISOString(), level: 'info', message }); },
+      progress: (p) => {
+        latest = { ...latest, ...p };
+      },
+      log: (message) => {
+        lines.push({ ts: new Date().toISOString(), level: 'info', message });
+      },
       signal: ctl.signal,
       eventStatus: async (ids) => {
         const res = await this.client.post('/runner/events/status', { ids }, { retries: 2 });
@@ -109,7 +115,10 @@ export class RunnerLoop {
       },
     };
     const crashAt = this.opts.crashAt;
-    if (crashAt) ctx.checkpoint = (name) => { if (name === crashAt.name) crashAt.crash(name, ev.id); };
+    if (crashAt)
+      ctx.checkpoint = (name) => {
+        if (name === crashAt.name) crashAt.crash(name, ev.id);
+      };
     let finish: Omit<RunnerRoutes[`/runner/events/${number}/finish`]['req'], 'log'>;
     try {
       if (ev.note) ctx.log(ev.note);
@@ -138,7 +147,10 @@ export class RunnerLoop {
     }
     // where it stopped: the last phase reported to ctx, which the last heartbeat may have missed
     if (finish.status !== 'success') finish.phase = latest.phase ?? null;
-    if (lost) { log(`event ${ev.id}: no longer ours on the server; result not reported`); return; }
+    if (lost) {
+      log(`event ${ev.id}: no longer ours on the server; result not reported`);
+      return;
+    }
     try {
       await this.client.post(`/runner/events/${ev.id}/finish`, { ...finish, log: lines }, { retries: 10 });
       log(`event ${ev.id} (${ev.kind}) ${finish.status}${finish.error ? `: ${finish.error}` : ''}`);
@@ -151,6 +163,13 @@ export class RunnerLoop {
 function sleep(ms: number, signal?: AbortSignal) {
   return new Promise<void>((resolve) => {
     const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
   });
 }

@@ -2,9 +2,16 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export interface RunnerState { server: string; nodeId: number; nodeToken: string; name: string }
+export interface RunnerState {
+  server: string;
+  nodeId: number;
+  nodeToken: string;
+  name: string;
+}
 
-export function statePath(stateDir: string) { return join(stateDir, 'node.json'); }
+export function statePath(stateDir: string) {
+  return join(stateDir, 'node.json');
+}
 
 export function loadState(stateDir: string): RunnerState | null {
   const p = statePath(stateDir);

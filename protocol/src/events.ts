@@ -12,8 +12,26 @@ export const ACTIVE_STATUSES = ['queued', 'running'] as const satisfies readonly
 export const FINISHED_STATUSES = ['success', 'failed', 'interrupted', 'cancelled'] as const satisfies readonly EventStatus[];
 export const isFinished = (s: string): s is (typeof FINISHED_STATUSES)[number] => (FINISHED_STATUSES as readonly string[]).includes(s);
 
-export const PHASES = ['preparing', 'stopping-guest', 'snapshotting', 'starting-guest', 'transferring', 'finalizing', 'pruning', 'swapping'] as const;
+export const PHASES = [
+  'preparing',
+  'stopping-guest',
+  'snapshotting',
+  'starting-guest',
+  'transferring',
+  'finalizing',
+  'pruning',
+  'swapping',
+] as const;
 export type Phase = (typeof PHASES)[number];
 
-export const ERROR_CLASSES = ['connectivity', 'authentication', 'host-key', 'target-not-ready', 'zfs', 'source-state', 'cancelled', 'internal'] as const;
+export const ERROR_CLASSES = [
+  'connectivity',
+  'authentication',
+  'host-key',
+  'target-not-ready',
+  'zfs',
+  'source-state',
+  'cancelled',
+  'internal',
+] as const;
 export type ErrorClass = (typeof ERROR_CLASSES)[number];

@@ -10,11 +10,20 @@ export type JailParamValue = string[] | true;
 
 /** A value that does not fit; `field` is its path (e.g. `network.ip4.addr`), for a 400 naming it. */
 export class GuestConfigError extends Error {
-  constructor(readonly field: string, message: string) { super(message); this.name = 'GuestConfigError'; }
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'GuestConfigError';
+  }
 }
 
 /** Who said it, for the messages: the target's metadata (untrusted) or the user's own choice. */
-export interface ConfigSource { label: string; suffix: string }
+export interface ConfigSource {
+  label: string;
+  suffix: string;
+}
 export const FROM_TARGET: ConfigSource = { label: 'metadata from the target', suffix: '; nothing was registered' };
 export const FROM_USER: ConfigSource = { label: 'your configuration', suffix: '' };
 
@@ -28,14 +37,22 @@ const IFNAME = /^[A-Za-z][A-Za-z0-9_.]{0,15}$/;
 // `[interface|]address[/prefix]`, IPv4 or IPv6 (jail(8) ip4.addr / ip6.addr)
 const IPADDR = /^(?:[A-Za-z][A-Za-z0-9_.]{0,15}\|)?(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f:]{2,39}(?:%[A-Za-z0-9_.]{1,16})?)(?:\/\d{1,3})?$/;
 
-const bool: Check = (v) => (v === true || ['true', 'false', '0', '1'].includes(single(v) ?? '') ? null : 'a boolean (a flag, true, false, 0 or 1)');
-const int = (min: number, max: number): Check => (v) => {
-  const s = single(v);
-  return s !== null && /^-?\d{1,7}$/.test(s) && Number(s) >= min && Number(s) <= max ? null : `an integer from ${min} to ${max}`;
-};
-const oneOf = (...words: string[]): Check => (v) => (words.includes(single(v) ?? '') ? null : `one of ${words.join(', ')}`);
-const each = (re: RegExp, what: string, max = 64): Check => (v) =>
-  Array.isArray(v) && v.length >= 1 && v.length <= max && v.every((x) => re.test(x)) ? null : what;
+const bool: Check = (v) =>
+  v === true || ['true', 'false', '0', '1'].includes(single(v) ?? '') ? null : 'a boolean (a flag, true, false, 0 or 1)';
+const int =
+  (min: number, max: number): Check =>
+  (v) => {
+    const s = single(v);
+    return s !== null && /^-?\d{1,7}$/.test(s) && Number(s) >= min && Number(s) <= max ? null : `an integer from ${min} to ${max}`;
+  };
+const oneOf =
+  (...words: string[]): Check =>
+  (v) =>
+    words.includes(single(v) ?? '') ? null : `one of ${words.join(', ')}`;
+const each =
+  (re: RegExp, what: string, max = 64): Check =>
+  (v) =>
+    Array.isArray(v) && v.length >= 1 && v.length <= max && v.every((x) => re.test(x)) ? null : what;
 
 /** Jail parameters taken from metadata: network (only when the user asked for it) and a few plain settings. */
 const JAIL_NETWORK: Record<string, Check> = {
@@ -87,16 +104,24 @@ export interface JailRestoreParams {
  * booleans, `network` (null unless restoring it) to JAIL_NETWORK. Never exec.*, mount.fstab,
  * path, zfs.* or variables: those the restore computes itself or leaves out.
  */
-export function jailParamsFromMetadata(config: Record<string, unknown> | null, network: Record<string, unknown> | null, from: ConfigSource = FROM_TARGET): JailRestoreParams {
+export function jailParamsFromMetadata(
+  config: Record<string, unknown> | null,
+  network: Record<string, unknown> | null,
+  from: ConfigSource = FROM_TARGET,
+): JailRestoreParams {
   const params = new Map<string, JailParamValue>();
   const dropped: string[] = [];
   const take = (source: Record<string, unknown> | null, checkFor: (k: string) => Check | undefined, what: string) => {
     for (const [k, raw] of Object.entries(source ?? {})) {
       const check = checkFor(k);
-      if (!check) { dropped.push(k); continue; }
+      if (!check) {
+        dropped.push(k);
+        continue;
+      }
       const v = asParam(raw);
       const wrong = v === null ? 'a string, a number, a list of them or a flag' : check(v);
-      if (wrong !== null) throw new GuestConfigError(`${what}.${k}`, `jail ${what} ${from.label}: ${k} = ${preview(raw)} is not ${wrong}${from.suffix}`);
+      if (wrong !== null)
+        throw new GuestConfigError(`${what}.${k}`, `jail ${what} ${from.label}: ${k} = ${preview(raw)} is not ${wrong}${from.suffix}`);
       params.set(k, v!);
     }
   };
@@ -120,27 +145,39 @@ const VM_NIC: Record<string, RegExp> = {
 };
 
 /** `{ interfaces: [{ type, switch, mac, … }] }` → `networkN_<key>` values; other keys dropped, bad values rejected. */
-export function vmNicSettingsFromMetadata(network: Record<string, unknown> | null, from: ConfigSource = FROM_TARGET): { settings: Record<string, string>; dropped: string[] } {
+export function vmNicSettingsFromMetadata(
+  network: Record<string, unknown> | null,
+  from: ConfigSource = FROM_TARGET,
+): { settings: Record<string, string>; dropped: string[] } {
   const settings: Record<string, string> = {};
   const dropped: string[] = [];
   const ifs = network?.interfaces;
-  if (network && ifs !== undefined && !Array.isArray(ifs)) throw new GuestConfigError('network.interfaces', `VM network ${from.label}: "interfaces" is not a list${from.suffix}`);
+  if (network && ifs !== undefined && !Array.isArray(ifs))
+    throw new GuestConfigError('network.interfaces', `VM network ${from.label}: "interfaces" is not a list${from.suffix}`);
   for (const k of Object.keys(network ?? {})) if (k !== 'interfaces') dropped.push(k);
   const list = Array.isArray(ifs) ? ifs : [];
-  if (list.length > 16) throw new GuestConfigError('network.interfaces', `VM network ${from.label}: ${list.length} interfaces (at most 16)${from.suffix}`);
+  if (list.length > 16)
+    throw new GuestConfigError('network.interfaces', `VM network ${from.label}: ${list.length} interfaces (at most 16)${from.suffix}`);
   list.forEach((nic, i) => {
-    if (nic === null || typeof nic !== 'object' || Array.isArray(nic)) throw new GuestConfigError(`network.interfaces.${i}`, `VM network ${from.label}: interface ${i} is not an object${from.suffix}`);
+    if (nic === null || typeof nic !== 'object' || Array.isArray(nic))
+      throw new GuestConfigError(`network.interfaces.${i}`, `VM network ${from.label}: interface ${i} is not an object${from.suffix}`);
     for (const [k, v] of Object.entries(nic as Record<string, unknown>)) {
       const re = VM_NIC[k];
-      if (!re) { dropped.push(`interfaces[${i}].${k}`); continue; }
+      if (!re) {
+        dropped.push(`interfaces[${i}].${k}`);
+        continue;
+      }
       const s = typeof v === 'string' || typeof v === 'number' ? String(v) : null;
-      if (s === null || !re.test(s)) throw new GuestConfigError(`network.interfaces.${i}.${k}`, `VM network ${from.label}: network${i}_${k} = ${preview(v)} is not allowed${from.suffix}`);
+      if (s === null || !re.test(s))
+        throw new GuestConfigError(
+          `network.interfaces.${i}.${k}`,
+          `VM network ${from.label}: network${i}_${k} = ${preview(v)} is not allowed${from.suffix}`,
+        );
       settings[`network${i}_${k}`] = s;
     }
   });
   return { settings, dropped };
 }
-
 
 // ---- a user's own network configuration (OOB restore) and the preview of a registration --------
 
@@ -150,10 +187,14 @@ export function vmNicSettingsFromMetadata(network: Record<string, unknown> | nul
  */
 export function checkUserNetwork(kind: 'jail' | 'vm', network: Record<string, unknown>): void {
   checkMetadataSize('network', network, FROM_USER); // a manifest node keeps it as JSON
-  const dropped = kind === 'jail' ? jailParamsFromMetadata(null, network, FROM_USER).dropped : vmNicSettingsFromMetadata(network, FROM_USER).dropped;
+  const dropped =
+    kind === 'jail' ? jailParamsFromMetadata(null, network, FROM_USER).dropped : vmNicSettingsFromMetadata(network, FROM_USER).dropped;
   if (dropped.length) {
     const allowed = kind === 'jail' ? Object.keys(JAIL_NETWORK).join(', ') : `interfaces: [{ ${Object.keys(VM_NIC).join(', ')} }]`;
-    throw new GuestConfigError(`network.${dropped[0]}`, `${kind === 'jail' ? 'jail' : 'VM'} network ${FROM_USER.label}: ${dropped.join(', ')} cannot be set by a restore (allowed: ${allowed})`);
+    throw new GuestConfigError(
+      `network.${dropped[0]}`,
+      `${kind === 'jail' ? 'jail' : 'VM'} network ${FROM_USER.label}: ${dropped.join(', ')} cannot be set by a restore (allowed: ${allowed})`,
+    );
   }
 }
 
@@ -170,7 +211,9 @@ export const JAIL_NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$/;
 
 export interface JailRegistration {
   /** jail id (name), the restored roots' first mountpoint, the other roots (zfs.dataset) */
-  id: string; path: string; extraRoots: string[];
+  id: string;
+  path: string;
+  extraRoots: string[];
   /** the jail's name in the metadata, when it is restored under another one */
   sourceId?: string | null;
   config: Record<string, unknown> | null;
@@ -189,7 +232,10 @@ export function jailConfFile(o: JailRegistration, from: ConfigSource = FROM_TARG
   params.set('path', [o.path]);
   if (o.extraRoots.length) params.set('zfs.dataset', o.extraRoots);
   // the source name comes from the target: in a comment line, as a JSON string (no line breaks)
-  const src = o.sourceId && o.sourceId !== o.id ? ` (restored from jail ${JAIL_NAME.test(o.sourceId) ? o.sourceId : JSON.stringify(o.sourceId.slice(0, 64))})` : '';
+  const src =
+    o.sourceId && o.sourceId !== o.id
+      ? ` (restored from jail ${JAIL_NAME.test(o.sourceId) ? o.sourceId : JSON.stringify(o.sourceId.slice(0, 64))})`
+      : '';
   const header = `# ${o.id}: registered by lifeboat-runner${src}${o.network ? '' : '; network configuration not restored'}\n`;
   return { text: formatJailBlock(o.id, params, header), dropped: fromMetadata.dropped };
 }
@@ -204,8 +250,13 @@ export const MANIFEST_NAME = /^(?!-)[^\u0000-\u001f\u007f]{1,128}$/;
 export const MANIFEST_METADATA_MAX_BYTES = 16 * 1024;
 
 export function checkManifestMetadata(id: string, name: string, network: unknown, config: unknown, from: ConfigSource = FROM_TARGET): void {
-  if (!MANIFEST_ID.test(id)) throw new GuestConfigError('id', `"${preview(id)}" is not a valid guest id (letters, digits, ".", "_" and "-", at most 64)`);
-  if (!MANIFEST_NAME.test(name)) throw new GuestConfigError('name', `guest name ${preview(name)} is not usable (printable, at most 128 characters, not starting with "-")`);
+  if (!MANIFEST_ID.test(id))
+    throw new GuestConfigError('id', `"${preview(id)}" is not a valid guest id (letters, digits, ".", "_" and "-", at most 64)`);
+  if (!MANIFEST_NAME.test(name))
+    throw new GuestConfigError(
+      'name',
+      `guest name ${preview(name)} is not usable (printable, at most 128 characters, not starting with "-")`,
+    );
   checkMetadataSize('network', network, from);
   checkMetadataSize('config', config, from);
 }
@@ -219,7 +270,7 @@ function checkMetadataSize(what: 'network' | 'config', v: unknown, from: ConfigS
 
 /** A short, single-line rendering of an untrusted value for an error message. */
 function preview(v: unknown): string {
-  const s = typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? String(v);
+  const s = typeof v === 'string' ? JSON.stringify(v) : (JSON.stringify(v) ?? String(v));
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
 

@@ -1,8 +1,16 @@
 // The target layout and names (layout.ts): what docs/zfs.md describes, as table tests.
 import { describe, expect, it } from 'vitest';
 import {
-  generationRoot, jobIsRecursive, jobRoot, parseInJobRoot, parseTargetPath, setAsideNameFor, setAsideOriginal, snapshotNameFor,
-  stagingNameFor, targetPath,
+  generationRoot,
+  jobIsRecursive,
+  jobRoot,
+  parseInJobRoot,
+  parseTargetPath,
+  setAsideNameFor,
+  setAsideOriginal,
+  snapshotNameFor,
+  stagingNameFor,
+  targetPath,
 } from './layout.ts';
 
 describe('target layout', () => {

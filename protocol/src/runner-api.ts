@@ -33,7 +33,10 @@ export interface JobSpec {
 }
 
 /** After a restore from an older generation, the next backup forks a new one from that snapshot. */
-export interface ForkFrom { generation: number; snapshotGuid: string }
+export interface ForkFrom {
+  generation: number;
+  snapshotGuid: string;
+}
 
 /** A job restore: the snapshot chosen by generation and name, found on the target by GUID. */
 export interface JobRestoreParams {
@@ -77,17 +80,17 @@ export type ClaimedEvent =
   | Claimed<'validate'>
   | Claimed<'browse'>
   | (Claimed<'backup'> & {
-    job: JobSpec;
-    /** The generation the catalog calls current, and the one a fork or a fresh start writes. */
-    generation: number;
-    nextGeneration: number;
-    forkFrom: ForkFrom | null;
-    /**
-     * The target datasets the catalog records for this target, job and `generation`. A source whose
-     * copy is listed here but gone from the target was destroyed by hand (start nextGeneration); one
-     * not listed never arrived (continue `generation` with a full send).
-     */
-    catalogDatasets: string[];
-  })
+      job: JobSpec;
+      /** The generation the catalog calls current, and the one a fork or a fresh start writes. */
+      generation: number;
+      nextGeneration: number;
+      forkFrom: ForkFrom | null;
+      /**
+       * The target datasets the catalog records for this target, job and `generation`. A source whose
+       * copy is listed here but gone from the target was destroyed by hand (start nextGeneration); one
+       * not listed never arrived (continue `generation` with a full send).
+       */
+      catalogDatasets: string[];
+    })
   | (Claimed<'restore'> & { job: JobSpec; params: JobRestoreParams })
   | (Claimed<'oob-restore'> & { params: OobRestoreParams });

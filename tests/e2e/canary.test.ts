@@ -23,7 +23,15 @@ const canaries: string[] = [];
 function hostile(label: string) {
   const path = `/tmp/lbc-${tag}-${label}`;
   canaries.push(path);
-  return { path, subst: `$(touch ${path})`, back: `\`touch ${path}\``, semi: `;touch ${path}`, pipe: `|touch ${path}`, and: `&& touch ${path}`, nl: `\ntouch ${path}` };
+  return {
+    path,
+    subst: `$(touch ${path})`,
+    back: `\`touch ${path}\``,
+    semi: `;touch ${path}`,
+    pipe: `|touch ${path}`,
+    and: `&& touch ${path}`,
+    nl: `\ntouch ${path}`,
+  };
 }
 const created = () => canaries.filter((p) => existsSync(p));
 
@@ -34,8 +42,13 @@ let tgt: TestPool;
 
 const teardown = new Teardown();
 beforeAll(async () => {
-  teardown.defer(() => { for (const p of canaries) rmSync(p, { force: true }); }); // last
-  ({ pools: { src, tgt }, sshd } = await startWorld(teardown, { src: { prefix: 'lbcs', mounted: true }, tgt: { prefix: 'lbct', mounted: false, sizeMiB: 256 } }));
+  teardown.defer(() => {
+    for (const p of canaries) rmSync(p, { force: true });
+  }); // last
+  ({
+    pools: { src, tgt },
+    sshd,
+  } = await startWorld(teardown, { src: { prefix: 'lbcs', mounted: true }, tgt: { prefix: 'lbct', mounted: false, sizeMiB: 256 } }));
   await zfs('create', `${src.name}/app`);
   await writeRandom(join(src.mountpoint!, 'app', 'f'), 256 << 10);
   srv = teardown.own(await startServer({ LIFEBOAT_RUNNER_POOLS: src.name, LIFEBOAT_RUNNER_INVENTORY_MS: '2000' }));
@@ -55,11 +68,25 @@ describe('shell metacharacters never reach a shell (canary files)', () => {
   });
 
   it('through the API and a real validate + backup on zfs-fuse', async () => {
-    const node = await srv.waitFor('the local node', async () => (await srv.api('GET', '/nodes')).body.items.find((n) => n.inventoryAt)?.id);
-    const n = hostile('name'), d = hostile('desc'), j = hostile('job');
-    const target = { ...loopbackTarget({ sshd, tgt }), name: `t ${n.subst} ${n.semi}`, description: `${d.back} ${d.pipe} ${d.and} ${d.subst}` };
+    const node = await srv.waitFor(
+      'the local node',
+      async () => (await srv.api('GET', '/nodes')).body.items.find((n) => n.inventoryAt)?.id,
+    );
+    const n = hostile('name'),
+      d = hostile('desc'),
+      j = hostile('job');
+    const target = {
+      ...loopbackTarget({ sshd, tgt }),
+      name: `t ${n.subst} ${n.semi}`,
+      description: `${d.back} ${d.pipe} ${d.and} ${d.subst}`,
+    };
     // Fields whose rules exclude metacharacters: refused, the field named, nothing stored.
-    const h = hostile('host'), u = hostile('user'), r = hostile('root'), s = hostile('schedule'), z = hostile('zone'), src2 = hostile('source');
+    const h = hostile('host'),
+      u = hostile('user'),
+      r = hostile('root'),
+      s = hostile('schedule'),
+      z = hostile('zone'),
+      src2 = hostile('source');
     const refusals: [string, Record<string, unknown>, string][] = [
       ['/targets', { ...target, sshHost: `127.0.0.1${h.semi}` }, 'sshHost'],
       ['/targets', { ...target, sshHost: `-oProxyCommand=touch ${h.path}` }, 'sshHost'],
@@ -84,8 +111,10 @@ describe('shell metacharacters never reach a shell (canary files)', () => {
 
     const job = { name: `job ${j.subst}${j.semi}${j.back}`, targetId: t.body.id, nodeId: node, mode: 'dataset', source: `${src.name}/app` };
     for (const [body, field] of [
-      [{ ...job, schedule: `0 * * * *${s.semi}` }, 'schedule'], [{ ...job, schedule: s.subst }, 'schedule'],
-      [{ ...job, timezone: `Europe/${z.subst}` }, 'timezone'], [{ ...job, source: `${src.name}/app${src2.subst}` }, 'source'],
+      [{ ...job, schedule: `0 * * * *${s.semi}` }, 'schedule'],
+      [{ ...job, schedule: s.subst }, 'schedule'],
+      [{ ...job, timezone: `Europe/${z.subst}` }, 'timezone'],
+      [{ ...job, source: `${src.name}/app${src2.subst}` }, 'source'],
     ] as const) {
       const res = await srv.api<ApiErrorBody>('POST', '/jobs', body);
       expect(res.status, `${field}: ${JSON.stringify(res.body)}`).toBe(400);
@@ -105,7 +134,9 @@ describe('shell metacharacters never reach a shell (canary files)', () => {
 
   it('below the API: hostile host, user and dataset values are plain arguments to ssh and zfs', async () => {
     const base = targetSpec({ sshd, backupRoot: `${tgt.name}/backups` }, { name: 'x', createBackupRoot: true });
-    const h = hostile('rawhost'), u = hostile('rawuser'), r = hostile('rawroot');
+    const h = hostile('rawhost'),
+      u = hostile('rawuser'),
+      r = hostile('rawroot');
     const attempts = [
       { ...base, sshHost: `127.0.0.1${h.semi}` },
       { ...base, sshHost: `127.0.0.1 ${h.subst}` },
@@ -126,7 +157,24 @@ describe('shell metacharacters never reach a shell (canary files)', () => {
       const x = hostile(`remote-${persistentShell}`);
       const session = await SshSession.open(base, { acceptNewHostKey: true, persistentShell });
       try {
-        const res = await session.exec(['zfs', 'list', '-H', `${tgt.name}/${x.subst}`, `${x.semi}`, `${x.back}`, `${x.pipe}`, `${x.and}`, x.nl, `'${x.semi}`, `"${x.subst}"`], {}).catch((err: Error) => err);
+        const res = await session
+          .exec(
+            [
+              'zfs',
+              'list',
+              '-H',
+              `${tgt.name}/${x.subst}`,
+              `${x.semi}`,
+              `${x.back}`,
+              `${x.pipe}`,
+              `${x.and}`,
+              x.nl,
+              `'${x.semi}`,
+              `"${x.subst}"`,
+            ],
+            {},
+          )
+          .catch((err: Error) => err);
         expect(res instanceof Error || res.code !== 0).toBe(true);
         // The session still works afterwards: nothing of the hostile line was left in the shell's input.
         const ok = await session.exec(['zfs', 'list', '-H', '-o', 'name', tgt.name]);

@@ -24,8 +24,14 @@ const teardown = new Teardown();
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'lifeboat-guests-'));
   teardown.defer(() => rmSync(dir, { recursive: true, force: true }));
-  const w = await startWorld(teardown, { p1: { prefix: 'lbg1', mounted: true }, p2: { prefix: 'lbg2', mounted: true }, tgt: { prefix: 'lbgt', mounted: false, sizeMiB: 256 } });
-  ({ pools: { p1, p2, tgt } } = w);
+  const w = await startWorld(teardown, {
+    p1: { prefix: 'lbg1', mounted: true },
+    p2: { prefix: 'lbg2', mounted: true },
+    tgt: { prefix: 'lbgt', mounted: false, sizeMiB: 256 },
+  });
+  ({
+    pools: { p1, p2, tgt },
+  } = w);
   for (const p of [p1, p2]) await zfs('create', '-p', `${p.name}/vm/web`);
   await zfs('create', '-p', `${p1.name}/jails/www`);
   writeFileSync(join(await mnt(`${p1.name}/vm/web`), 'disk0'), 'boot v1');
@@ -33,15 +39,44 @@ beforeAll(async () => {
   writeFileSync(running(), '');
   manifest = join(dir, 'guests.json');
   // The guest's state is a file: status tests it, stop removes it, start creates it (real commands).
-  writeFileSync(manifest, JSON.stringify({ guests: [{
-    kind: 'vm', id: '101', name: 'web', roots: [`${p1.name}/vm/web`, `${p2.name}/vm/web`],
-    network: { interfaces: [{ mac: '58:9c:fc:00:00:01', switch: 'public' }] },
-    status: ['test', '-e', running()], stop: ['rm', '-f', running()], start: ['touch', running()],
-  }, {
-    kind: 'jail', id: '7', name: 'www', roots: [`${p1.name}/jails/www`], network: { 'ip4.addr': ['192.0.2.7/24'] },
-    status: ['false'], stop: ['true'], start: ['true'],
-  }] }, null, 2));
-  srv = teardown.own(await startServer({ LIFEBOAT_RUNNER_POOLS: `${p1.name},${p2.name}`, LIFEBOAT_RUNNER_MANIFEST: manifest, LIFEBOAT_RUNNER_INVENTORY_MS: '2000' }));
+  writeFileSync(
+    manifest,
+    JSON.stringify(
+      {
+        guests: [
+          {
+            kind: 'vm',
+            id: '101',
+            name: 'web',
+            roots: [`${p1.name}/vm/web`, `${p2.name}/vm/web`],
+            network: { interfaces: [{ mac: '58:9c:fc:00:00:01', switch: 'public' }] },
+            status: ['test', '-e', running()],
+            stop: ['rm', '-f', running()],
+            start: ['touch', running()],
+          },
+          {
+            kind: 'jail',
+            id: '7',
+            name: 'www',
+            roots: [`${p1.name}/jails/www`],
+            network: { 'ip4.addr': ['192.0.2.7/24'] },
+            status: ['false'],
+            stop: ['true'],
+            start: ['true'],
+          },
+        ],
+      },
+      null,
+      2,
+    ),
+  );
+  srv = teardown.own(
+    await startServer({
+      LIFEBOAT_RUNNER_POOLS: `${p1.name},${p2.name}`,
+      LIFEBOAT_RUNNER_MANIFEST: manifest,
+      LIFEBOAT_RUNNER_INVENTORY_MS: '2000',
+    }),
+  );
   await localNode(srv, 'the VM in the inventory', (n) => n.guests.some((g) => g.id === '101'));
   targetId = await addLoopbackTarget(srv, w);
 }, 180_000);
@@ -64,7 +99,9 @@ describe('VM guest through the system', () => {
     const log = (await srv.api('GET', `/events/${r.body.eventId}/log`)).body.items.map((l) => l.message).join('\n');
     expect(log).toMatch(/stopp/i);
     for (const p of [p1, p2]) {
-      const names = (await zfs('list', '-H', '-o', 'name', '-t', 'snapshot', '-r', `${tgt.name}/backups/j${jobId}/g1/${p.name}/vm/web`)).trim();
+      const names = (
+        await zfs('list', '-H', '-o', 'name', '-t', 'snapshot', '-r', `${tgt.name}/backups/j${jobId}/g1/${p.name}/vm/web`)
+      ).trim();
       expect(names).toBe(`${tgt.name}/backups/j${jobId}/g1/${p.name}/vm/web@${snapshot}`);
     }
     const gens = (await srv.api('GET', `/jobs/${jobId}/generations`)).body;
@@ -135,7 +172,15 @@ describe('VM guest through the system', () => {
 
   it('refuses an out-of-band restore of a VM with two roots at the API, naming the dataset; nothing is queued or changed', async () => {
     const item = (await srv.api('GET', `/targets/${targetId}/datasets`)).body.items.find((i) => i.source === `${p1.name}/vm/web`)!;
-    const body = { targetId, dataset: item.dataset, generation: 1, snapshot, destination: `${p1.name}/vm/web-copy`, newGuestId: '102', restoreNetwork: false };
+    const body = {
+      targetId,
+      dataset: item.dataset,
+      generation: 1,
+      snapshot,
+      destination: `${p1.name}/vm/web-copy`,
+      newGuestId: '102',
+      restoreNetwork: false,
+    };
     const before = (await srv.api('GET', '/events?limit=200')).body.items.length;
     const r = await srv.api<ApiErrorBody>('POST', '/restores', body);
     // A VM whose roots span two pools cannot be restored one dataset at a time: it says so and changes nothing.
@@ -153,7 +198,14 @@ describe('VM guest through the system', () => {
     expect(b.status, b.error).toBe('success');
     const item = (await srv.api('GET', `/targets/${targetId}/datasets`)).body.items.find((i) => i.jobId === job.id)!;
     expect(item.guest).toMatchObject({ kind: 'jail', id: '7', name: 'www', network: { 'ip4.addr': ['192.0.2.7/24'] } });
-    const body = { targetId, dataset: item.dataset, generation: 1, snapshot: b.snapshot, destination: `${p1.name}/jails/www8`, restoreNetwork: false };
+    const body = {
+      targetId,
+      dataset: item.dataset,
+      generation: 1,
+      snapshot: b.snapshot,
+      destination: `${p1.name}/jails/www8`,
+      restoreNetwork: false,
+    };
     const same = await srv.api<ApiErrorBody>('POST', '/restores', body);
     expect(same.status).toBe(409);
     expect(same.body.error.fields.newGuestId).toBeTruthy();
@@ -167,10 +219,20 @@ describe('VM guest through the system', () => {
     expect(registered.network ?? null).toBeNull(); // restoreNetwork: false
   });
 
-  it('your own network wins over the backup\'s: the preview shows the entry, and exactly that entry is registered; a key outside the allow-list is a 400 naming it, nothing queued', async () => {
-    const item = (await srv.api('GET', `/targets/${targetId}/datasets`)).body.items.find((i) => i.guest?.kind === 'jail' && i.guest.id === '7')!;
+  it("your own network wins over the backup's: the preview shows the entry, and exactly that entry is registered; a key outside the allow-list is a 400 naming it, nothing queued", async () => {
+    const item = (await srv.api('GET', `/targets/${targetId}/datasets`)).body.items.find(
+      (i) => i.guest?.kind === 'jail' && i.guest.id === '7',
+    )!;
     const snapshot = item.generations[0].snapshots[0].name;
-    const body = { targetId, dataset: item.dataset, generation: 1, snapshot, destination: `${p1.name}/jails/www9`, newGuestId: '9', restoreNetwork: false };
+    const body = {
+      targetId,
+      dataset: item.dataset,
+      generation: 1,
+      snapshot,
+      destination: `${p1.name}/jails/www9`,
+      newGuestId: '9',
+      restoreNetwork: false,
+    };
     const before = (await srv.api('GET', '/events?kind=oob-restore')).body.items.length;
     for (const [network, field] of [
       [{ 'exec.start': ['touch /tmp/x'] }, 'network.exec.start'],
@@ -186,7 +248,11 @@ describe('VM guest through the system', () => {
     const mine = { 'ip4.addr': ['198.51.100.9/24'] };
     const preview = await srv.api('POST', '/restores/preview', { ...body, network: mine });
     expect(preview.status, JSON.stringify(preview.body)).toBe(200);
-    expect(preview.body).toMatchObject({ destination: `${p1.name}/jails/www9`, replaces: false, guest: { kind: 'jail', id: '9', sourceId: '7', network: 'yours', provider: 'manifest' } });
+    expect(preview.body).toMatchObject({
+      destination: `${p1.name}/jails/www9`,
+      replaces: false,
+      guest: { kind: 'jail', id: '9', sourceId: '7', network: 'yours', provider: 'manifest' },
+    });
     const r = await srv.api('POST', '/restores', { ...body, network: mine });
     expect(r.status).toBe(202);
     const e = await srv.waitEvent(r.body.eventId);
@@ -197,15 +263,19 @@ describe('VM guest through the system', () => {
   });
 
   it('a hostile target: guest metadata rewritten on the target is refused before any data moves; nothing registered, no command run', async () => {
-    const item0 = (await srv.api('GET', `/targets/${targetId}/datasets`)).body.items.find((i) => i.guest?.kind === 'jail' && i.guest?.id === '7')!;
+    const item0 = (await srv.api('GET', `/targets/${targetId}/datasets`)).body.items.find(
+      (i) => i.guest?.kind === 'jail' && i.guest?.id === '7',
+    )!;
     const canary = join(dir, 'hostile-canary');
     // whoever controls the target rewrites the lifeboat:guest:* properties of the jail's backup
     const tds = item0.generations[0].dataset;
     for (const [k, v] of Object.entries({
-      id: '../../../../etc/rc', name: '--exec=/bin/sh',
+      id: '../../../../etc/rc',
+      name: '--exec=/bin/sh',
       config: { 'exec.prestart': [`touch ${canary}`], 'mount.fstab': ['/etc/fstab'] },
       network: { 'ip4.addr': ['10.0.0.1"; exec.start = "touch ' + canary] },
-    })) await zfs('set', `lifeboat:guest:${k}=${JSON.stringify(v)}`, tds); // one at a time: zfs-fuse sets one property per call
+    }))
+      await zfs('set', `lifeboat:guest:${k}=${JSON.stringify(v)}`, tds); // one at a time: zfs-fuse sets one property per call
     const node = (await srv.api('GET', '/nodes')).body.items[0].id;
     const refresh = await srv.waitEvent((await srv.api('POST', `/targets/${targetId}/refresh`, { nodeId: node })).body.eventId);
     expect(refresh.status, refresh.error).toBe('success');
@@ -213,7 +283,12 @@ describe('VM guest through the system', () => {
     expect(item.guest).toMatchObject({ id: '../../../../etc/rc', name: '--exec=/bin/sh' }); // the catalog shows what the target says
     const manifestBefore = readFileSync(manifest, 'utf8');
     const r = await srv.api('POST', '/restores', {
-      targetId, dataset: item.dataset, generation: 1, snapshot: item.generations[0].snapshots[0].name, destination: `${p1.name}/jails/hostile`, restoreNetwork: true,
+      targetId,
+      dataset: item.dataset,
+      generation: 1,
+      snapshot: item.generations[0].snapshots[0].name,
+      destination: `${p1.name}/jails/hostile`,
+      restoreNetwork: true,
     });
     expect(r.status).toBe(202);
     const e = await srv.waitEvent(r.body.eventId);

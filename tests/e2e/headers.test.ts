@@ -24,15 +24,28 @@ afterAll(async () => {
   await srv?.stop();
 });
 
-const csp = (h: Headers) => Object.fromEntries((h.get('content-security-policy') ?? '').split(';').map((d) => d.trim().split(/\s+/)).map(([k, ...v]) => [k, v]));
+const csp = (h: Headers) =>
+  Object.fromEntries(
+    (h.get('content-security-policy') ?? '')
+      .split(';')
+      .map((d) => d.trim().split(/\s+/))
+      .map(([k, ...v]) => [k, v]),
+  );
 
 describe('security headers', () => {
   it('UI and API answers carry CSP (frame-ancestors none, script by hash), nosniff and frame denial', async () => {
     const page = await fetch(`${srv.url}/`);
     const html = await page.text();
-    const inline = [...html.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((m) => `'sha256-${createHash('sha256').update(m[1]).digest('base64')}'`);
+    const inline = [...html.matchAll(/<script>([\s\S]*?)<\/script>/g)].map(
+      (m) => `'sha256-${createHash('sha256').update(m[1]).digest('base64')}'`,
+    );
     expect(inline.length).toBeGreaterThan(0); // SvelteKit's bootstrap
-    for (const res of [page, await fetch(`${srv.url}/backups/jobs`), await fetch(`${srv.url}/api/v1/health`), await fetch(`${srv.url}/api/v1/targets`)]) {
+    for (const res of [
+      page,
+      await fetch(`${srv.url}/backups/jobs`),
+      await fetch(`${srv.url}/api/v1/health`),
+      await fetch(`${srv.url}/api/v1/targets`),
+    ]) {
       const p = csp(res.headers);
       expect(p['default-src']).toEqual(["'self'"]);
       expect(p['script-src']).toEqual(["'self'", ...inline]);
@@ -54,11 +67,15 @@ describe('security headers', () => {
     const ctx = await browser.newContext();
     const page = await ctx.newPage();
     const errors: string[] = [];
-    page.on('console', (m) => { if (m.type() === 'error' && /Content.Security.Policy|CSP/i.test(m.text())) errors.push(m.text()); });
+    page.on('console', (m) => {
+      if (m.type() === 'error' && /Content.Security.Policy|CSP/i.test(m.text())) errors.push(m.text());
+    });
     page.on('pageerror', (e) => errors.push(String(e)));
     await page.addInitScript(() => {
       (window as ProbedWindow).__violations = [];
-      document.addEventListener('securitypolicyviolation', (e) => (window as ProbedWindow).__violations.push(`${e.violatedDirective} ${e.blockedURI}`));
+      document.addEventListener('securitypolicyviolation', (e) =>
+        (window as ProbedWindow).__violations.push(`${e.violatedDirective} ${e.blockedURI}`),
+      );
     });
     await page.goto(`${srv.url}/`, { waitUntil: 'networkidle' });
     // SvelteKit started (the bootstrap ran): the app rendered something interactive.

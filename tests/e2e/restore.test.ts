@@ -30,15 +30,23 @@ async function backup() {
 
 const teardown = new Teardown();
 beforeAll(async () => {
-  const w = await startWorld(teardown, { src: { prefix: 'lbrs', mounted: true }, other: { prefix: 'lbro', mounted: true }, tgt: { prefix: 'lbrt', mounted: false, sizeMiB: 256 } });
-  ({ pools: { src, other, tgt } } = w);
+  const w = await startWorld(teardown, {
+    src: { prefix: 'lbrs', mounted: true },
+    other: { prefix: 'lbro', mounted: true },
+    tgt: { prefix: 'lbrt', mounted: false, sizeMiB: 256 },
+  });
+  ({
+    pools: { src, other, tgt },
+  } = w);
   await zfs('create', `${src.name}/app`);
   await writeRandom(join(dataDir(), 'bulk'), 4 * MiB);
   srv = teardown.own(await startServer({ LIFEBOAT_RUNNER_POOLS: src.name, LIFEBOAT_RUNNER_INVENTORY_MS: '2000' }));
   teardown.own(await startRunner(srv, 'second', [other.name], { LIFEBOAT_RUNNER_INVENTORY_MS: '2000' }));
   [node1, node2] = await srv.waitFor('two nodes with inventories', async () => {
     const nodes = (await srv.api('GET', '/nodes')).body.items;
-    return nodes.length === 2 && nodes.every((n) => n.inventoryAt) ? [nodes.find((n) => n.name === 'local')!.id, nodes.find((n) => n.name === 'second')!.id] : null;
+    return nodes.length === 2 && nodes.every((n) => n.inventoryAt)
+      ? [nodes.find((n) => n.name === 'local')!.id, nodes.find((n) => n.name === 'second')!.id]
+      : null;
   });
   targetId = await addLoopbackTarget(srv, w, [node1, node2]);
   jobId = (await srv.api('POST', '/jobs', { name: 'app', targetId, nodeId: node1, mode: 'dataset', source: `${src.name}/app` })).body.id;
@@ -77,7 +85,10 @@ describe('restore', () => {
     expect(e.generation).toBe(2);
     expect(e.bytesDone).toBeLessThan(MiB);
     const gens = (await srv.api('GET', `/jobs/${jobId}/generations`)).body;
-    expect(gens.map((g) => [g.generation, g.current])).toEqual([[2, true], [1, false]]);
+    expect(gens.map((g) => [g.generation, g.current])).toEqual([
+      [2, true],
+      [1, false],
+    ]);
     expect(gens[0].snapshots.map((s) => s.name)).toContain(e.snapshot);
     // Generation 1 keeps all three of its snapshots, listed by their lifeboat:generation property.
     expect(gens[1].snapshots.map((s) => s.name).sort()).toEqual(versions.map((v) => v.snapshot).sort());
@@ -94,7 +105,12 @@ describe('restore', () => {
     const g1 = item.generations.find((g) => g.generation === 1)!;
     const snap = g1.snapshots.find((s) => s.name === versions[2].snapshot)!;
     const body = { targetId, nodeId: node2, dataset: g1.dataset, generation: 1, snapshot: snap.name, destination: `${other.name}/copy` };
-    const send = (key: string) => fetch(`${srv.url}/api/v1/restores`, { method: 'POST', headers: { authorization: `Bearer ${srv.admin}`, 'content-type': 'application/json', 'idempotency-key': key }, body: JSON.stringify(body) });
+    const send = (key: string) =>
+      fetch(`${srv.url}/api/v1/restores`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${srv.admin}`, 'content-type': 'application/json', 'idempotency-key': key },
+        body: JSON.stringify(body),
+      });
     const a = await send('restore-key-0001');
     expect(a.status).toBe(202);
     const id = (await a.json()).eventId;
@@ -109,8 +125,16 @@ describe('restore', () => {
     writeFileSync(join(mnt, 'writable.txt'), 'yes'); // restored datasets are writable
     expect((await snapshotGuids(`${other.name}/copy`)).get(`${other.name}/copy@${snap.name}`)).toBe(snap.guid);
     // Existing destination without overwrite: 409, nothing queued.
-    await srv.waitFor('the second node to report the restored dataset', async () => (await srv.api('GET', `/nodes/${node2}`)).body.datasets.some((d) => d.name === `${other.name}/copy`), 30_000);
-    const again = await fetch(`${srv.url}/api/v1/restores`, { method: 'POST', headers: { authorization: `Bearer ${srv.admin}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    await srv.waitFor(
+      'the second node to report the restored dataset',
+      async () => (await srv.api('GET', `/nodes/${node2}`)).body.datasets.some((d) => d.name === `${other.name}/copy`),
+      30_000,
+    );
+    const again = await fetch(`${srv.url}/api/v1/restores`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${srv.admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     expect(again.status).toBe(409);
     expect((await again.json()).error.fields.destination).toMatch(/overwrite/);
     // replacing it takes its name repeated: `true` or another name is a 400 naming overwrite

@@ -20,34 +20,64 @@ let src: TestPool;
 let other: TestPool;
 let tgt: TestPool;
 
-interface Recorded { method: string; path: string; status: number; text: string }
+interface Recorded {
+  method: string;
+  path: string;
+  status: number;
+  text: string;
+}
 const responses: Recorded[] = [];
 
 /** Every API call of this test goes through here and is recorded; the body typed by the route, or by `call<T>(...)` (helpers/api.ts). */
-async function call<T = never, M extends string = string, P extends string = string>(method: M, path: P, body?: unknown, headers: Record<string, string> = {}) {
+async function call<T = never, M extends string = string, P extends string = string>(
+  method: M,
+  path: P,
+  body?: unknown,
+  headers: Record<string, string> = {},
+) {
   const res = await fetch(`${srv.url}/api/v1${path}`, {
-    method, headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+    method,
+    headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
   responses.push({ method, path, status: res.status, text });
   let json: unknown = null;
-  try { json = text ? JSON.parse(text) : null; } catch { /* text (metrics) */ }
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    /* text (metrics) */
+  }
   return { status: res.status, body: json as BodyOf<T, M, P>, headers: res.headers };
 }
 
 const teardown = new Teardown();
 beforeAll(async () => {
-  ({ pools: { src, other, tgt }, sshd } = await startWorld(teardown, {
-    src: { prefix: 'lbss', mounted: true }, other: { prefix: 'lbso', mounted: true }, tgt: { prefix: 'lbst', mounted: false, sizeMiB: 256 },
+  ({
+    pools: { src, other, tgt },
+    sshd,
+  } = await startWorld(teardown, {
+    src: { prefix: 'lbss', mounted: true },
+    other: { prefix: 'lbso', mounted: true },
+    tgt: { prefix: 'lbst', mounted: false, sizeMiB: 256 },
   }));
   await zfs('create', `${src.name}/app`);
   await writeRandom(join(src.mountpoint!, 'app', 'bulk'), 1 << 20);
   // The admin token is generated into the data dir (the server must not print it) and the first
   // password comes from the environment.
-  srv = teardown.own(await startServer({ LIFEBOAT_ADMIN_TOKEN: '', LIFEBOAT_ADMIN_PASSWORD: PASSWORD, LIFEBOAT_RUNNER_POOLS: src.name, LIFEBOAT_RUNNER_INVENTORY_MS: '2000' }));
+  srv = teardown.own(
+    await startServer({
+      LIFEBOAT_ADMIN_TOKEN: '',
+      LIFEBOAT_ADMIN_PASSWORD: PASSWORD,
+      LIFEBOAT_RUNNER_POOLS: src.name,
+      LIFEBOAT_RUNNER_INVENTORY_MS: '2000',
+    }),
+  );
   // startRunner asks for its join token through srv.api: record that too.
-  srv.api = async <T, M extends string, P extends string>(method: M, path: P, body?: unknown) => { const r = await call<T, M, P>(method, path, body, { authorization: `Bearer ${srv.admin}` }); return { status: r.status, body: r.body }; };
+  srv.api = async <T, M extends string, P extends string>(method: M, path: P, body?: unknown) => {
+    const r = await call<T, M, P>(method, path, body, { authorization: `Bearer ${srv.admin}` });
+    return { status: r.status, body: r.body };
+  };
   teardown.defer(() => second?.stop()); // started by the test
 }, 240_000);
 
@@ -56,10 +86,15 @@ afterAll(() => teardown.run(), 120_000);
 describe('secrets stay secret through a full backup and restore', () => {
   it('no key material or token in any response body, log line or database file', async () => {
     const adminAuth = { authorization: `Bearer ${srv.admin}` };
-    const waitEvent = (id: number) => srv.waitFor(`event ${id}`, async () => {
-      const e = (await call('GET', `/events/${id}`, undefined, adminAuth)).body;
-      return e && !['queued', 'running'].includes(e.status) ? e : null;
-    }, 120_000);
+    const waitEvent = (id: number) =>
+      srv.waitFor(
+        `event ${id}`,
+        async () => {
+          const e = (await call('GET', `/events/${id}`, undefined, adminAuth)).body;
+          return e && !['queued', 'running'].includes(e.status) ? e : null;
+        },
+        120_000,
+      );
 
     // Sign in with the password (session cookie + CSRF token), and make an API token.
     const login = await call('POST', '/auth/login', { password: PASSWORD });
@@ -71,12 +106,20 @@ describe('secrets stay secret through a full backup and restore', () => {
     const apiToken = tok.body.token as string;
     const byToken = { authorization: `Bearer ${apiToken}` };
 
-    const node1 = await srv.waitFor('the local node', async () => (await call('GET', '/nodes', undefined, adminAuth)).body.items.find((n) => n.inventoryAt)?.id);
+    const node1 = await srv.waitFor(
+      'the local node',
+      async () => (await call('GET', '/nodes', undefined, adminAuth)).body.items.find((n) => n.inventoryAt)?.id,
+    );
     const t = await call('POST', '/targets', loopbackTarget({ sshd, tgt }), byToken);
     expect(t.status).toBe(201);
     const v = await call('POST', `/targets/${t.body.id}/validate`, { nodeId: node1 }, session);
     expect((await waitEvent(v.body.eventId)).status).toBe('success');
-    const job = await call('POST', '/jobs', { name: 'app', targetId: t.body.id, nodeId: node1, mode: 'dataset', source: `${src.name}/app` }, session);
+    const job = await call(
+      'POST',
+      '/jobs',
+      { name: 'app', targetId: t.body.id, nodeId: node1, mode: 'dataset', source: `${src.name}/app` },
+      session,
+    );
     expect(job.status).toBe(201);
 
     // Backup 1 through the webhook, backup 2 through Run Now, then restore the first in place.
@@ -101,7 +144,10 @@ describe('secrets stay secret through a full backup and restore', () => {
     second = await startRunner(srv, 'second', [other.name], { LIFEBOAT_RUNNER_INVENTORY_MS: '2000' });
     const joinResp = responses.find((r) => r.path === '/nodes/join-tokens')!;
     const joinToken = JSON.parse(joinResp.text).token as string;
-    const node2 = await srv.waitFor('the second node', async () => (await call('GET', '/nodes', undefined, adminAuth)).body.items.find((n) => n.name === 'second' && n.inventoryAt)?.id);
+    const node2 = await srv.waitFor(
+      'the second node',
+      async () => (await call('GET', '/nodes', undefined, adminAuth)).body.items.find((n) => n.name === 'second' && n.inventoryAt)?.id,
+    );
     const revoked = await call('POST', `/nodes/${node2}/revoke`, undefined, session);
     expect(revoked.body.revoked).toBe(true);
     await srv.waitFor('the revoked runner to stop', async () => second!.proc.exitCode !== null || second!.proc.signalCode !== null, 30_000);
@@ -115,7 +161,20 @@ describe('secrets stay secret through a full backup and restore', () => {
       const log = await call('GET', `/events/${e.id}/log`, undefined, byToken);
       expect(log.status).toBe(200);
     }
-    for (const p of ['/targets', `/targets/${t.body.id}`, `/targets/${t.body.id}/datasets`, '/jobs', `/jobs/${job.body.id}`, `/jobs/${job.body.id}/generations`, '/nodes', `/nodes/${node1}`, '/auth/tokens', '/auth/session', '/metrics', '/openapi.json']) {
+    for (const p of [
+      '/targets',
+      `/targets/${t.body.id}`,
+      `/targets/${t.body.id}/datasets`,
+      '/jobs',
+      `/jobs/${job.body.id}`,
+      `/jobs/${job.body.id}/generations`,
+      '/nodes',
+      `/nodes/${node1}`,
+      '/auth/tokens',
+      '/auth/session',
+      '/metrics',
+      '/openapi.json',
+    ]) {
       expect((await call('GET', p, undefined, session)).status, p).toBe(200);
     }
     await call('POST', '/auth/logout', undefined, session);
@@ -126,12 +185,23 @@ describe('secrets stay secret through a full backup and restore', () => {
     const keyLines = sshd.clientKey.split('\n').filter((l) => l.length >= 16 && !l.startsWith('-----'));
     expect(keyLines.length).toBeGreaterThan(2);
     const secrets: Record<string, string> = {
-      adminToken: srv.admin, password: PASSWORD, sessionCookie: cookie, apiToken, webhookToken, joinToken, nodeToken1, nodeToken2,
+      adminToken: srv.admin,
+      password: PASSWORD,
+      sessionCookie: cookie,
+      apiToken,
+      webhookToken,
+      joinToken,
+      nodeToken1,
+      nodeToken2,
       ...Object.fromEntries(keyLines.map((l, i) => [`privateKeyLine${i}`, l])),
     };
     for (const [name, value] of Object.entries(secrets)) expect(value.length, name).toBeGreaterThanOrEqual(16);
     // Shown once, on purpose: the answer that created the token.
-    const shownOnce: Record<string, string> = { apiToken: 'POST /auth/tokens', webhookToken: `POST /jobs/${job.body.id}/webhook-token`, joinToken: 'POST /nodes/join-tokens' };
+    const shownOnce: Record<string, string> = {
+      apiToken: 'POST /auth/tokens',
+      webhookToken: `POST /jobs/${job.body.id}/webhook-token`,
+      joinToken: 'POST /nodes/join-tokens',
+    };
 
     const logs = { server: srv.output(), secondRunner: second.output() };
     expect(logs.server).toMatch(/\[runner\]/); // the local runner's output is in there

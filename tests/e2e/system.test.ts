@@ -16,11 +16,16 @@ let nodeId: number;
 
 const teardown = new Teardown();
 beforeAll(async () => {
-  ({ pools: { src, tgt }, sshd } = await startWorld(teardown, { src: { prefix: 'lbes', mounted: true }, tgt: { prefix: 'lbet', mounted: false, sizeMiB: 192 } }));
+  ({
+    pools: { src, tgt },
+    sshd,
+  } = await startWorld(teardown, { src: { prefix: 'lbes', mounted: true }, tgt: { prefix: 'lbet', mounted: false, sizeMiB: 192 } }));
   await zfs('create', `${src.name}/data`);
   await writeRandom(join(src.mountpoint!, 'data', 'blob'), 6 * MiB);
   srv = teardown.own(await startServer());
-  nodeId = await localNode(srv, 'the local runner to join and report its datasets', (n) => n.datasets.some((d) => d.name === `${src.name}/data`));
+  nodeId = await localNode(srv, 'the local runner to join and report its datasets', (n) =>
+    n.datasets.some((d) => d.name === `${src.name}/data`),
+  );
 }, 180_000);
 
 afterAll(() => teardown.run(), 120_000);

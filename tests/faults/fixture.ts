@@ -64,16 +64,29 @@ export async function startFaultServer(env: Record<string, string>): Promise<Fau
   const launch = async () => {
     proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'functions/src/node.ts')], {
       cwd: ROOT,
-      env: { ...process.env, LIFEBOAT_DATA_DIR: dataDir, LIFEBOAT_PORT: String(port), LIFEBOAT_HOST: '127.0.0.1', LIFEBOAT_ADMIN_TOKEN: admin, LIFEBOAT_NODE_NAME: 'local', ...env },
+      env: {
+        ...process.env,
+        LIFEBOAT_DATA_DIR: dataDir,
+        LIFEBOAT_PORT: String(port),
+        LIFEBOAT_HOST: '127.0.0.1',
+        LIFEBOAT_ADMIN_TOKEN: admin,
+        LIFEBOAT_NODE_NAME: 'local',
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    proc.stdout!.on('data', (d) => { out += d; });
-    proc.stderr!.on('data', (d) => { out += d; });
+    proc.stdout!.on('data', (d) => {
+      out += d;
+    });
+    proc.stderr!.on('data', (d) => {
+      out += d;
+    });
     await waitFor('health', async () => (await fetch(`${url}/api/v1/health`)).ok, 30_000);
   };
   const api: Api = async (method, path, body) => {
     const res = await fetch(`${url}/api/v1${path}`, {
-      method, headers: { authorization: `Bearer ${admin}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      method,
+      headers: { authorization: `Bearer ${admin}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
@@ -83,7 +96,12 @@ export async function startFaultServer(env: Record<string, string>): Promise<Fau
     const deadline = Date.now() + ms;
     let last: unknown;
     while (Date.now() < deadline) {
-      try { const v = await f(); if (v) return v as T; } catch (e) { last = e; }
+      try {
+        const v = await f();
+        if (v) return v as T;
+      } catch (e) {
+        last = e;
+      }
       await sleep(everyMs);
     }
     throw new Error(`timed out waiting for ${what}${last ? ` (${last})` : ''}\n--- server output ---\n${out.slice(-3000)}`);
@@ -99,13 +117,22 @@ export async function startFaultServer(env: Record<string, string>): Promise<Fau
   };
   await launch();
   return {
-    url, dataDir, api, waitFor,
+    url,
+    dataDir,
+    api,
+    waitFor,
     pid: () => proc.pid!,
     output: () => out,
-    waitEvent: (id, ms = 120_000) => waitFor(`event ${id} to finish`, async () => {
-      const e = (await api('GET', `/events/${id}`)).body;
-      return e && !['queued', 'running'].includes(e.status) ? e : null;
-    }, ms, 150),
+    waitEvent: (id, ms = 120_000) =>
+      waitFor(
+        `event ${id} to finish`,
+        async () => {
+          const e = (await api('GET', `/events/${id}`)).body;
+          return e && !['queued', 'running'].includes(e.status) ? e : null;
+        },
+        ms,
+        150,
+      ),
     halt,
     restart: launch,
     db: () => (client ??= createClient({ url: `file:${join(dataDir, 'lifeboat.db')}` })),
@@ -132,38 +159,76 @@ export interface FaultRunner {
 }
 
 /** A runner process on its own node (joined once), limited to `pools`. */
-export async function startFaultRunner(srv: FaultServer, name: string, pools: string[], opts: { crashAt?: string; concurrency?: number } = {}): Promise<FaultRunner> {
+export async function startFaultRunner(
+  srv: FaultServer,
+  name: string,
+  pools: string[],
+  opts: { crashAt?: string; concurrency?: number } = {},
+): Promise<FaultRunner> {
   const stateDir = mkdtempSync(join(tmpdir(), 'lifeboat-fault-runner-'));
   const jt = await srv.api('POST', '/nodes/join-tokens');
   let out = '';
   let proc!: ChildProcess;
   let exit!: Promise<string>;
   const launch = (o: { crashAt?: string }, joinToken?: string) => {
-    const args = [RUNNER_BIN, '--server', srv.url, '--state-dir', stateDir, '--name', name, '--pools', pools.join(','), '--concurrency', String(opts.concurrency ?? 2)];
+    const args = [
+      RUNNER_BIN,
+      '--server',
+      srv.url,
+      '--state-dir',
+      stateDir,
+      '--name',
+      name,
+      '--pools',
+      pools.join(','),
+      '--concurrency',
+      String(opts.concurrency ?? 2),
+    ];
     if (o.crashAt) args.push('--crash-at', o.crashAt);
     proc = spawn(process.execPath, args, {
-      cwd: ROOT, env: { ...process.env, LIFEBOAT_RUNNER_INVENTORY_MS: '3000', ...(joinToken ? { LIFEBOAT_JOIN_TOKEN: joinToken } : {}) }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: ROOT,
+      env: { ...process.env, LIFEBOAT_RUNNER_INVENTORY_MS: '3000', ...(joinToken ? { LIFEBOAT_JOIN_TOKEN: joinToken } : {}) },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    proc.stdout!.on('data', (d) => { out += d; });
-    proc.stderr!.on('data', (d) => { out += d; });
+    proc.stdout!.on('data', (d) => {
+      out += d;
+    });
+    proc.stderr!.on('data', (d) => {
+      out += d;
+    });
     const p = proc;
     exit = new Promise((r) => p.once('exit', (code, sig) => r(sig ?? String(code))));
   };
   launch({ crashAt: opts.crashAt }, jt.body.token);
-  const nodeId = await srv.waitFor(`runner ${name} to join and report its inventory`, async () => {
-    const n = (await srv.api('GET', '/nodes')).body.items.find((x) => x.name === name);
-    return n?.inventoryAt ? n.id as number : null;
-  }, 60_000, 200);
+  const nodeId = await srv.waitFor(
+    `runner ${name} to join and report its inventory`,
+    async () => {
+      const n = (await srv.api('GET', '/nodes')).body.items.find((x) => x.name === name);
+      return n?.inventoryAt ? (n.id as number) : null;
+    },
+    60_000,
+    200,
+  );
   const stopProc = async () => {
     if (proc.exitCode !== null || proc.signalCode !== null) return;
     proc.kill('SIGTERM');
-    const t = setTimeout(() => { try { proc.kill('SIGKILL'); } catch { /* gone */ } }, 15_000);
+    const t = setTimeout(() => {
+      try {
+        proc.kill('SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }, 15_000);
     await exit;
     clearTimeout(t);
   };
   return {
-    name, nodeId, stateDir,
-    get proc() { return proc; },
+    name,
+    nodeId,
+    stateDir,
+    get proc() {
+      return proc;
+    },
     output: () => out,
     exited: () => exit,
     async restart(o = {}) {
@@ -191,14 +256,21 @@ export const LEFTOVER = /lb-staging|-lb-old-|%recv/;
 /** PIDs of processes whose command line contains every one of `parts`. */
 export async function pidsMatching(...parts: string[]): Promise<number[]> {
   const r = await run('ps', ['-eo', 'pid=,args=']);
-  return r.stdout.split('\n').map((l) => l.trim()).filter((l) => parts.every((p) => l.includes(p)))
-    .map((l) => Number(l.split(/\s+/)[0])).filter((p) => p !== process.pid);
+  return r.stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => parts.every((p) => l.includes(p)))
+    .map((l) => Number(l.split(/\s+/)[0]))
+    .filter((p) => p !== process.pid);
 }
 
 /** Children of a process (by PPID). */
 export async function childPids(ppid: number): Promise<number[]> {
   const r = await run('ps', ['-o', 'pid=', '--ppid', String(ppid)]);
-  return r.stdout.split('\n').map((l) => Number(l.trim())).filter((n) => n > 0);
+  return r.stdout
+    .split('\n')
+    .map((l) => Number(l.trim()))
+    .filter((n) => n > 0);
 }
 
 /** Wait until a process matching `parts` exists; returns its pids. Polls fast (streams are short). */
@@ -228,7 +300,9 @@ export async function processes(): Promise<{ pid: number; ppid: number; args: st
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
       const args = (await readFile(`/proc/${d}/cmdline`, 'utf8')).split('\0').join(' ').trim();
       out.push({ pid: Number(d), ppid, args });
-    } catch { /* gone meanwhile */ }
+    } catch {
+      /* gone meanwhile */
+    }
   }
   return out;
 }
@@ -237,7 +311,12 @@ export async function processes(): Promise<{ pid: number; ppid: number; args: st
 export async function descendants(pid: number): Promise<number[]> {
   const ps = await processes();
   const out: number[] = [];
-  const walk = (p: number) => { for (const c of ps.filter((x) => x.ppid === p)) { out.push(c.pid); walk(c.pid); } };
+  const walk = (p: number) => {
+    for (const c of ps.filter((x) => x.ppid === p)) {
+      out.push(c.pid);
+      walk(c.pid);
+    }
+  };
   walk(pid);
   return out;
 }
@@ -260,9 +339,18 @@ export async function waitProcessFast(what: string, parts: string[], ms = 30_000
  */
 export async function reapSsh(sshdPid: number, port: number): Promise<number> {
   const ps = await processes();
-  const clients = ps.filter((p) => p.args.startsWith('ssh ') && p.args.includes('lb-ssh-') && p.args.includes(` -p ${port} `)).map((p) => p.pid);
+  const clients = ps
+    .filter((p) => p.args.startsWith('ssh ') && p.args.includes('lb-ssh-') && p.args.includes(` -p ${port} `))
+    .map((p) => p.pid);
   const sessions = await descendants(sshdPid);
   let n = 0;
-  for (const pid of [...clients, ...sessions]) { try { process.kill(pid, 'SIGKILL'); n++; } catch { /* gone */ } }
+  for (const pid of [...clients, ...sessions]) {
+    try {
+      process.kill(pid, 'SIGKILL');
+      n++;
+    } catch {
+      /* gone */
+    }
+  }
   return n;
 }

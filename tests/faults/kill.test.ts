@@ -9,12 +9,26 @@ import { join } from 'node:path';
 import type { TestSshd } from '../helpers/sshd.ts';
 import { addLoopbackTarget, startWorld, Teardown } from '../helpers/world.ts';
 import { snapshotGuids, writeRandom, zfs, type TestPool } from '../helpers/zfs.ts';
-import { eventLog, reapSsh, listAll, LEFTOVER, pidsMatching, sleep, startFaultRunner, startFaultServer, type FaultRunner, type FaultServer, backupOk as backupOkOf, runJob as runJobOf, sha256File } from './fixture.ts';
+import {
+  eventLog,
+  reapSsh,
+  listAll,
+  LEFTOVER,
+  pidsMatching,
+  sleep,
+  startFaultRunner,
+  startFaultServer,
+  type FaultRunner,
+  type FaultServer,
+  backupOk as backupOkOf,
+  runJob as runJobOf,
+  sha256File,
+} from './fixture.ts';
 
 const MiB = 1 << 20;
 const LEASE = 3000;
-const FULL = 16 * MiB;      // the dataset's size: a full re-send is at least this
-const DELTA = 3 * MiB;      // written before every run: the mid-transfer checkpoint (1 MiB) is inside it
+const FULL = 16 * MiB; // the dataset's size: a full re-send is at least this
+const DELTA = 3 * MiB; // written before every run: the mid-transfer checkpoint (1 MiB) is inside it
 let srv: FaultServer;
 let runner: FaultRunner;
 let sshd: TestSshd;
@@ -35,10 +49,15 @@ async function crashAt(checkpoint: string, start: () => Promise<number>, opts: {
   expect(sig, runner.output().slice(-2000)).toBe('SIGKILL');
   const killedAt = Date.now();
   expect(runner.output()).toContain(`--crash-at ${checkpoint}: event ${id} reached it`);
-  const e = await srv.waitFor(`event ${id} interrupted`, async () => {
-    const x = (await srv.api('GET', `/events/${id}`)).body;
-    return x.status !== 'running' ? x : null;
-  }, LEASE + 10_000, 100);
+  const e = await srv.waitFor(
+    `event ${id} interrupted`,
+    async () => {
+      const x = (await srv.api('GET', `/events/${id}`)).body;
+      return x.status !== 'running' ? x : null;
+    },
+    LEASE + 10_000,
+    100,
+  );
   expect(e.status).toBe('interrupted');
   // the lease runs from the last heartbeat (≤ 1 s before the kill); sweeps run on every claim re-check
   expect(Date.parse(e.finishedAt!) - killedAt).toBeLessThanOrEqual(LEASE + 500);
@@ -47,7 +66,10 @@ async function crashAt(checkpoint: string, start: () => Promise<number>, opts: {
   // until the runner starts again; a run killed after closing it (the swap) left nothing
   const sshDir = join(runner.stateDir, 'ssh');
   const left = readdirSync(sshDir);
-  expect(left.some((d) => d.startsWith('lb-ssh-') && existsSync(join(sshDir, d, 'id'))), `${sshDir}: ${left.join(' ')}`).toBe(opts.sessionOpen ?? true);
+  expect(
+    left.some((d) => d.startsWith('lb-ssh-') && existsSync(join(sshDir, d, 'id'))),
+    `${sshDir}: ${left.join(' ')}`,
+  ).toBe(opts.sessionOpen ?? true);
   expect((statSync(sshDir).mode & 0o777).toString(8)).toBe('700');
   const before = runner.output().length;
   await runner.restart();
@@ -60,21 +82,37 @@ async function crashAt(checkpoint: string, start: () => Promise<number>, opts: {
 async function intact(expectSha: string) {
   expect(sha(join(appDir(), 'data.bin'))).toBe(expectSha);
   for (const pool of [src.name, tgt.name]) expect((await listAll(pool)).filter((n) => LEFTOVER.test(n))).toEqual([]);
-  const tokens = (await zfs('get', '-H', '-r', '-o', 'name,value', 'receive_resume_token', tgt.name).catch(() => '')).split('\n').filter((l) => l && !/\t-$/.test(l));
+  const tokens = (await zfs('get', '-H', '-r', '-o', 'name,value', 'receive_resume_token', tgt.name).catch(() => ''))
+    .split('\n')
+    .filter((l) => l && !/\t-$/.test(l));
   expect(tokens).toEqual([]);
 }
 
 const teardown = new Teardown();
 beforeAll(async () => {
-  const w = await startWorld(teardown, { src: { prefix: 'lbks', mounted: true, sizeMiB: 512 }, tgt: { prefix: 'lbkt', mounted: false, sizeMiB: 768 } });
-  ({ pools: { src, tgt }, sshd } = w);
+  const w = await startWorld(teardown, {
+    src: { prefix: 'lbks', mounted: true, sizeMiB: 512 },
+    tgt: { prefix: 'lbkt', mounted: false, sizeMiB: 768 },
+  });
+  ({
+    pools: { src, tgt },
+    sshd,
+  } = w);
   teardown.defer(() => reapSsh(sshd.pid, sshd.port)); // ssh masters orphaned by killed runners, after the runner and server stopped
   await zfs('create', app());
   await writeRandom(join(appDir(), 'data.bin'), FULL);
   srv = teardown.own(await startFaultServer({ LIFEBOAT_LEASE_MS: String(LEASE), LIFEBOAT_RUNNER_POOLS: tgt.name }));
   runner = teardown.own(await startFaultRunner(srv, 'faulty', [src.name]));
   const targetId = await addLoopbackTarget(srv, w, [runner.nodeId]);
-  const j = await srv.api('POST', '/jobs', { name: 'app', targetId, nodeId: runner.nodeId, mode: 'dataset', source: app(), keepLast: 3, pruneTarget: true });
+  const j = await srv.api('POST', '/jobs', {
+    name: 'app',
+    targetId,
+    nodeId: runner.nodeId,
+    mode: 'dataset',
+    source: app(),
+    keepLast: 3,
+    pruneTarget: true,
+  });
   expect(j.status, JSON.stringify(j.body)).toBe(201);
   jobId = j.body.id;
 }, 180_000);
@@ -138,8 +176,10 @@ describe('kill matrix: backup', () => {
   }
 
   it('after the pruning crash, the next prune completes: Keep Last holds on both sides', async () => {
-    const jobSnaps = async (root: string) => (await zfs('get', '-H', '-r', '-o', 'name,value', 'lifeboat:job', root))
-      .split('\n').filter((l) => l.includes('@') && l.endsWith(`\t${jobId}`));
+    const jobSnaps = async (root: string) =>
+      (await zfs('get', '-H', '-r', '-o', 'name,value', 'lifeboat:job', root))
+        .split('\n')
+        .filter((l) => l.includes('@') && l.endsWith(`\t${jobId}`));
     expect((await jobSnaps(app())).length).toBeLessThanOrEqual(3);
     expect((await jobSnaps(`${tgt.name}/backups/j${jobId}/g1`)).length).toBeLessThanOrEqual(3);
   });

@@ -10,32 +10,48 @@ import { createPool, zfs, type TestPool } from '../helpers/zfs.ts';
 import { sleep, startFaultRunner, startFaultServer, type FaultRunner, type FaultServer } from './fixture.ts';
 import type { ClaimResponse, JoinResponse } from '../helpers/api.ts';
 
-export interface LoadOptions { jobs: number; runners: number; minutes: number; concurrency?: number; log?: (s: string) => void }
+export interface LoadOptions {
+  jobs: number;
+  runners: number;
+  minutes: number;
+  concurrency?: number;
+  log?: (s: string) => void;
+}
 
-export interface JobAccount { jobId: number; firstDue: number; covered: number[]; duplicates: number[]; gaps: number[]; trailingPending: number }
+export interface JobAccount {
+  jobId: number;
+  firstDue: number;
+  covered: number[];
+  duplicates: number[];
+  gaps: number[];
+  trailingPending: number;
+}
 
 export interface LoadFigures {
   jobs: number;
   runners: number;
   minutes: number;
-  boundariesDue: number;         // minute boundaries due (first due .. last boundary before the stop) summed over jobs
-  eventsCreated: number;         // backup events of the jobs
-  scheduledEvents: number;       // trigger "schedule": one occurrence each
-  catchUpEvents: number;         // trigger "catch-up": several, with a note
-  coalescedOccurrences: number;  // occurrences covered by catch-up events
-  pendingAtStop: number;         // boundaries after the last one counted, not materialised when the jobs were disabled
+  boundariesDue: number; // minute boundaries due (first due .. last boundary before the stop) summed over jobs
+  eventsCreated: number; // backup events of the jobs
+  scheduledEvents: number; // trigger "schedule": one occurrence each
+  catchUpEvents: number; // trigger "catch-up": several, with a note
+  coalescedOccurrences: number; // occurrences covered by catch-up events
+  pendingAtStop: number; // boundaries after the last one counted, not materialised when the jobs were disabled
   statuses: Record<string, number>;
-  duplicates: number;            // boundaries covered by more than one event
-  gaps: number;                  // boundaries before the last covered one that no event covers
+  duplicates: number; // boundaries covered by more than one event
+  gaps: number; // boundaries before the last covered one that no event covers
   catchUpWithoutNote: number;
-  claim: { samples: number; p50: number; p99: number; max: number };       // nothing due for the probe, backups running
-  claimQuiet: { samples: number; p50: number; p99: number; max: number };  // nothing due, nothing running
+  claim: { samples: number; p50: number; p99: number; max: number }; // nothing due for the probe, backups running
+  claimQuiet: { samples: number; p50: number; p99: number; max: number }; // nothing due, nothing running
   accounts: JobAccount[];
   wallSeconds: number;
 }
 
 const MINUTE = 60_000;
-const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN; };
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;
+};
 
 export async function runLoad(o: LoadOptions): Promise<LoadFigures> {
   const log = o.log ?? (() => {});
@@ -61,10 +77,16 @@ export async function runLoad(o: LoadOptions): Promise<LoadFigures> {
     sshd = await startSshd();
     srv = await startFaultServer({ LIFEBOAT_LOCAL_RUNNER: '0' });
     const s = srv;
-    for (let r = 0; r < o.runners; r++) runners.push(await startFaultRunner(s, `load${r}`, [srcPools[r].name], { concurrency: o.concurrency ?? 4 }));
+    for (let r = 0; r < o.runners; r++)
+      runners.push(await startFaultRunner(s, `load${r}`, [srcPools[r].name], { concurrency: o.concurrency ?? 4 }));
     const t = await s.api('POST', '/targets', {
-      name: 'loopback', sshHost: '127.0.0.1', sshUser: sshd.user, sshPort: sshd.port, sshPrivateKey: sshd.clientKey,
-      backupRoot: `${tgt.name}/backups`, createBackupRoot: true,
+      name: 'loopback',
+      sshHost: '127.0.0.1',
+      sshUser: sshd.user,
+      sshPort: sshd.port,
+      sshPrivateKey: sshd.clientKey,
+      backupRoot: `${tgt.name}/backups`,
+      createBackupRoot: true,
     });
     for (const rn of runners) {
       const v = await s.api('POST', `/targets/${t.body.id}/validate`, { nodeId: rn.nodeId });
@@ -73,11 +95,21 @@ export async function runLoad(o: LoadOptions): Promise<LoadFigures> {
     }
     // the probe: a node with no jobs, claiming without waiting (nothing is ever due for it)
     const jt = await s.api('POST', '/nodes/join-tokens');
-    const joined = await (await fetch(`${s.url}/api/v1/runner/join`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ joinToken: jt.body.token, name: 'probe' }) })).json() as JoinResponse;
+    const joined = (await (
+      await fetch(`${s.url}/api/v1/runner/join`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ joinToken: jt.body.token, name: 'probe' }),
+      })
+    ).json()) as JoinResponse;
     const claim = async () => {
       const a = performance.now();
-      const res = await fetch(`${s.url}/api/v1/runner/claim`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${joined.nodeToken}` }, body: JSON.stringify({ max: 1, waitMs: 0 }) });
-      const body = await res.json() as ClaimResponse;
+      const res = await fetch(`${s.url}/api/v1/runner/claim`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${joined.nodeToken}` },
+        body: JSON.stringify({ max: 1, waitMs: 0 }),
+      });
+      const body = (await res.json()) as ClaimResponse;
       const ms = performance.now() - a;
       if (!res.ok || body.events.length) throw new Error(`probe claim: ${res.status} ${JSON.stringify(body)}`);
       return ms;
@@ -87,8 +119,14 @@ export async function runLoad(o: LoadOptions): Promise<LoadFigures> {
     for (let r = 0; r < o.runners; r++) {
       for (let i = 0; i < perRunner && r * perRunner + i < o.jobs; i++) {
         const j = await s.api('POST', '/jobs', {
-          name: `load-${r}-${i}`, targetId: t.body.id, nodeId: runners[r].nodeId, mode: 'dataset', source: `${srcPools[r].name}/d${i}`,
-          schedule: '* * * * *', timezone: 'UTC', keepLast: 0,
+          name: `load-${r}-${i}`,
+          targetId: t.body.id,
+          nodeId: runners[r].nodeId,
+          mode: 'dataset',
+          source: `${srcPools[r].name}/d${i}`,
+          schedule: '* * * * *',
+          timezone: 'UTC',
+          keepLast: 0,
         });
         if (j.status !== 201) throw new Error(`job: ${JSON.stringify(j.body)}`);
         jobIds.push(j.body.id);
@@ -97,15 +135,20 @@ export async function runLoad(o: LoadOptions): Promise<LoadFigures> {
     const created = Date.now();
     const firstBoundary = Math.floor(created / MINUTE) * MINUTE + MINUTE;
     const stopAt = firstBoundary + (o.minutes - 1) * MINUTE + 20_000; // `minutes` boundaries, then 20 s into the next minute
-    log(`${jobIds.length} jobs created; first boundary ${new Date(firstBoundary).toISOString()}, stopping at ${new Date(stopAt).toISOString()}`);
+    log(
+      `${jobIds.length} jobs created; first boundary ${new Date(firstBoundary).toISOString()}, stopping at ${new Date(stopAt).toISOString()}`,
+    );
     probe = (async () => {
       const xs: number[] = [];
-      while (!probeStop) { xs.push(await claim()); await sleep(100); }
+      while (!probeStop) {
+        xs.push(await claim());
+        await sleep(100);
+      }
       return xs;
     })();
     while (Date.now() < stopAt) {
       await sleep(Math.min(10_000, stopAt - Date.now()));
-      const [{ n }] = (await s.db().execute('SELECT count(*) AS n FROM events WHERE kind = \'backup\'')).rows;
+      const [{ n }] = (await s.db().execute("SELECT count(*) AS n FROM events WHERE kind = 'backup'")).rows;
       log(`${((Date.now() - created) / 1000).toFixed(0)} s: ${n} backup events`);
     }
     // every boundary up to the last one before the stop must be materialised (a busy job's missed
@@ -115,7 +158,9 @@ export async function runLoad(o: LoadOptions): Promise<LoadFigures> {
     // slower, not wrong. What would be wrong is a queue that stops moving, so the wait fails only
     // when no event has ended for STALL_MS, however long the drain takes.
     await waitWhileMoving(s, 'every job to be scheduled past the last boundary', async () => {
-      const [{ n }] = (await s.db().execute({ sql: 'SELECT count(*) AS n FROM jobs WHERE next_run_at IS NULL OR next_run_at <= ?', args: [lastBoundary] })).rows;
+      const [{ n }] = (
+        await s.db().execute({ sql: 'SELECT count(*) AS n FROM jobs WHERE next_run_at IS NULL OR next_run_at <= ?', args: [lastBoundary] })
+      ).rows;
       return Number(n) === 0;
     });
     const stopped = Date.now();
@@ -124,18 +169,23 @@ export async function runLoad(o: LoadOptions): Promise<LoadFigures> {
       if (r.status !== 200) throw new Error(`disable job ${id}: ${JSON.stringify(r.body)}`);
     }
     await waitWhileMoving(s, 'every event to end', async () => {
-      const [{ n }] = (await s.db().execute('SELECT count(*) AS n FROM events WHERE status IN (\'queued\', \'running\')')).rows;
+      const [{ n }] = (await s.db().execute("SELECT count(*) AS n FROM events WHERE status IN ('queued', 'running')")).rows;
       return Number(n) === 0;
     });
     probeStop = true;
     const samples = await probe;
     // and with nothing due and nothing running at all
     const quiet: number[] = [];
-    for (let i = 0; i < 500; i++) { quiet.push(await claim()); await sleep(5); }
+    for (let i = 0; i < 500; i++) {
+      quiet.push(await claim());
+      await sleep(5);
+    }
 
     // ---- accounting on the DB ------------------------------------------------------------------
     const jobRows = (await s.db().execute('SELECT id, created_at FROM jobs')).rows;
-    const evRows = (await s.db().execute('SELECT id, job_id, trigger, status, note, created_at FROM events WHERE kind = \'backup\' ORDER BY id')).rows;
+    const evRows = (
+      await s.db().execute("SELECT id, job_id, trigger, status, note, created_at FROM events WHERE kind = 'backup' ORDER BY id")
+    ).rows;
     const statuses: Record<string, number> = {};
     for (const e of evRows) statuses[String(e.status)] = (statuses[String(e.status)] ?? 0) + 1;
     let coalesced = 0;
@@ -148,12 +198,18 @@ export async function runLoad(o: LoadOptions): Promise<LoadFigures> {
         let k = 1;
         if (e.trigger === 'catch-up') {
           const m = /coalesced (\d+) occurrences/.exec(String(e.note ?? ''));
-          if (!m) { catchUpWithoutNote++; continue; }
+          if (!m) {
+            catchUpWithoutNote++;
+            continue;
+          }
           k = Number(m[1]);
           coalesced += k;
         } else if (e.trigger !== 'schedule') continue;
         const last = Math.floor(Number(e.created_at) / MINUTE) * MINUTE;
-        for (let i = 0; i < k; i++) { const b = last - i * MINUTE; seen.set(b, (seen.get(b) ?? 0) + 1); }
+        for (let i = 0; i < k; i++) {
+          const b = last - i * MINUTE;
+          seen.set(b, (seen.get(b) ?? 0) + 1);
+        }
       }
       const covered = [...seen.keys()].sort((a, b) => a - b);
       const lastCovered = covered.length ? covered[covered.length - 1] : firstDue - MINUTE;
@@ -164,13 +220,20 @@ export async function runLoad(o: LoadOptions): Promise<LoadFigures> {
       let trailingPending = 0;
       for (let b = Math.max(lastCovered, lastBoundary) + MINUTE; b <= stopped; b += MINUTE) trailingPending++;
       accounts.push({
-        jobId: Number(j.id), firstDue, covered, duplicates: [...seen.entries()].filter(([, n]) => n > 1).map(([b]) => b),
-        gaps, trailingPending,
+        jobId: Number(j.id),
+        firstDue,
+        covered,
+        duplicates: [...seen.entries()].filter(([, n]) => n > 1).map(([b]) => b),
+        gaps,
+        trailingPending,
       });
     }
     const boundariesDue = accounts.reduce((n, a) => n + Math.max(0, Math.floor((lastBoundary - a.firstDue) / MINUTE) + 1), 0);
     return {
-      jobs: o.jobs, runners: o.runners, minutes: o.minutes, boundariesDue,
+      jobs: o.jobs,
+      runners: o.runners,
+      minutes: o.minutes,
+      boundariesDue,
       eventsCreated: evRows.length,
       scheduledEvents: evRows.filter((e) => e.trigger === 'schedule').length,
       catchUpEvents: evRows.filter((e) => e.trigger === 'catch-up').length,
@@ -209,12 +272,15 @@ const STALL_MS = 120_000;
 
 /** Wait until `done`, failing only when no event has ended for STALL_MS (the queue stopped moving). */
 async function waitWhileMoving(s: FaultServer, what: string, done: () => Promise<boolean>): Promise<void> {
-  const ended = async () => Number(((await s.db().execute('SELECT count(*) AS n FROM events WHERE finished_at IS NOT NULL')).rows)[0].n);
+  const ended = async () => Number((await s.db().execute('SELECT count(*) AS n FROM events WHERE finished_at IS NOT NULL')).rows[0].n);
   let last = await ended();
   let movedAt = Date.now();
   while (!(await done())) {
     const now = await ended();
-    if (now > last) { last = now; movedAt = Date.now(); }
+    if (now > last) {
+      last = now;
+      movedAt = Date.now();
+    }
     if (Date.now() - movedAt > STALL_MS) throw new Error(`timed out waiting for ${what}: no event ended for ${STALL_MS / 1000} s`);
     await sleep(1000);
   }

@@ -10,7 +10,25 @@ import { join } from 'node:path';
 import type { TestSshd } from '../helpers/sshd.ts';
 import { addLoopbackTarget, startWorld, Teardown } from '../helpers/world.ts';
 import { snapshotGuids, writeRandom, zfs, type TestPool } from '../helpers/zfs.ts';
-import { descendants, eventLog, reapSsh, listAll, LEFTOVER, pidsMatching, processes, sleep, startFaultRunner, startFaultServer, waitProcess, waitProcessFast, type FaultRunner, type FaultServer, backupOk as backupOkOf, runJob as runJobOf, sha256File } from './fixture.ts';
+import {
+  descendants,
+  eventLog,
+  reapSsh,
+  listAll,
+  LEFTOVER,
+  pidsMatching,
+  processes,
+  sleep,
+  startFaultRunner,
+  startFaultServer,
+  waitProcess,
+  waitProcessFast,
+  type FaultRunner,
+  type FaultServer,
+  backupOk as backupOkOf,
+  runJob as runJobOf,
+  sha256File,
+} from './fixture.ts';
 
 const MiB = 1 << 20;
 const FULL = 16 * MiB;
@@ -31,13 +49,24 @@ const stopped: number[] = [];
 /** Freeze the runner's ssh client of the stream (args contain all `parts`) as soon as it exists. */
 async function freezeStream(...parts: string[]): Promise<number[]> {
   const pids = (await waitProcess('ssh stream', ['ssh', ...parts])).filter((p) => p !== runner.proc.pid);
-  for (const p of pids) { process.kill(p, 'SIGSTOP'); stopped.push(p); }
+  for (const p of pids) {
+    process.kill(p, 'SIGSTOP');
+    stopped.push(p);
+  }
   return pids;
 }
 
 /** Stop these processes (SIGSTOP); returns the ones that were still there. */
 function freeze(pids: number[]): number[] {
-  return pids.filter((p) => { try { process.kill(p, 'SIGSTOP'); stopped.push(p); return true; } catch { return false; } });
+  return pids.filter((p) => {
+    try {
+      process.kill(p, 'SIGSTOP');
+      stopped.push(p);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 }
 
 /**
@@ -57,14 +86,27 @@ async function freezeBackupStream(): Promise<{ receives: number[]; sessions: num
 }
 
 function thaw(pids: number[]) {
-  for (const p of pids) { try { process.kill(p, 'SIGCONT'); } catch { /* gone */ } }
+  for (const p of pids) {
+    try {
+      process.kill(p, 'SIGCONT');
+    } catch {
+      /* gone */
+    }
+  }
 }
 
 /** No transfer process of this test is left over. */
 async function noTransferProcesses() {
-  await srv.waitFor('transfer processes to end', async () =>
-    (await pidsMatching('zfs', 'recv', tgt.name)).length === 0 && (await pidsMatching('zfs', 'send', src.name)).length === 0 &&
-    (await pidsMatching('zfs', 'send', tgt.name)).length === 0 && (await pidsMatching('zfs', 'recv', src.name)).length === 0, 15_000, 200);
+  await srv.waitFor(
+    'transfer processes to end',
+    async () =>
+      (await pidsMatching('zfs', 'recv', tgt.name)).length === 0 &&
+      (await pidsMatching('zfs', 'send', src.name)).length === 0 &&
+      (await pidsMatching('zfs', 'send', tgt.name)).length === 0 &&
+      (await pidsMatching('zfs', 'recv', src.name)).length === 0,
+    15_000,
+    200,
+  );
 }
 
 async function noLeftovers() {
@@ -73,8 +115,14 @@ async function noLeftovers() {
 
 const teardown = new Teardown();
 beforeAll(async () => {
-  const w = await startWorld(teardown, { src: { prefix: 'lbws', mounted: true, sizeMiB: 512 }, tgt: { prefix: 'lbwt', mounted: false, sizeMiB: 768 } });
-  ({ pools: { src, tgt }, sshd } = w);
+  const w = await startWorld(teardown, {
+    src: { prefix: 'lbws', mounted: true, sizeMiB: 512 },
+    tgt: { prefix: 'lbwt', mounted: false, sizeMiB: 768 },
+  });
+  ({
+    pools: { src, tgt },
+    sshd,
+  } = w);
   teardown.defer(() => reapSsh(sshd.pid, sshd.port)); // ssh masters orphaned by killed runners, after the runner and server stopped
   await zfs('create', app());
   await writeRandom(join(appDir(), 'data.bin'), FULL);
@@ -118,7 +166,13 @@ describe('broken world', () => {
     expect(frozen.sessions.length).toBeGreaterThan(0);
     // drop every connection sshd serves (its session processes), mid-stream; the receive then reads
     // the end of a cut stream
-    for (const p of frozen.sessions) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
+    for (const p of frozen.sessions) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
     thaw(frozen.receives);
     const e = await srv.waitEvent(id);
     await noTransferProcesses();
@@ -184,7 +238,9 @@ describe('broken world', () => {
     const after = [...(await snapshotGuids(tgt.name)).keys()];
     if (e.status === 'success') {
       // the whole stream had reached the target's receive before the cancel: the data is safe there
-      expect(await eventLog(srv.api, id)).toMatch(/cancel arrived after .* was complete on the target|cancel arrived after the data was safely on the target/);
+      expect(await eventLog(srv.api, id)).toMatch(
+        /cancel arrived after .* was complete on the target|cancel arrived after the data was safely on the target/,
+      );
       expect(after.filter((n) => !targetBefore.includes(n))).toEqual([`${tgt.name}/backups/j${jobId}/g1/${app()}@${e.snapshot}`]);
     } else {
       expect(e.status).toBe('cancelled');
@@ -235,7 +291,9 @@ describe('broken world', () => {
     for (const s of snaps) await zfs('destroy', s);
     const e = await backupOk();
     expect(e.generation).toBe(3);
-    expect(await eventLog(srv.api, e.id)).toMatch(/no snapshot of .* is common \(by GUID\) to the source and target generation 2: new generation with a full send/);
+    expect(await eventLog(srv.api, e.id)).toMatch(
+      /no snapshot of .* is common \(by GUID\) to the source and target generation 2: new generation with a full send/,
+    );
     // generation 2 stays on the target as it was
     expect((await listAll(tgt.name)).some((n) => n.startsWith(`${tgt.name}/backups/j${jobId}/g2/${app()}@`))).toBe(true);
     await noLeftovers();

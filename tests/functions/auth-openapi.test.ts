@@ -5,19 +5,36 @@ import { scopeFor } from '../../functions/src/lib/auth.ts';
 import type { ApiErrorBody } from '../helpers/api.ts';
 
 /** The parts of the OpenAPI document these tests read. */
-interface OpenApiOperation { operationId: string; summary: string; security: unknown; 'x-lifeboat-access': string }
+interface OpenApiOperation {
+  operationId: string;
+  summary: string;
+  security: unknown;
+  'x-lifeboat-access': string;
+}
 interface OpenApiDoc {
   paths: Record<string, Record<string, OpenApiOperation>>;
-  components: { securitySchemes: Record<string, unknown>; schemas: Record<string, { properties: Record<string, unknown>; required?: string[] }> };
+  components: {
+    securitySchemes: Record<string, unknown>;
+    schemas: Record<string, { properties: Record<string, unknown>; required?: string[] }>;
+  };
 }
 
 let ctl: TestControl;
-beforeEach(async () => { ctl = await startControl({ joinTokenTtlMs: 60_000 }); });
+beforeEach(async () => {
+  ctl = await startControl({ joinTokenTtlMs: 60_000 });
+});
 afterEach(() => ctl.close());
 
 describe('auth', () => {
   it('admin routes need the admin token; health and the OpenAPI document are public', async () => {
-    for (const [m, p] of [['GET', '/targets'], ['GET', '/jobs'], ['GET', '/events'], ['GET', '/nodes'], ['POST', '/nodes/join-tokens'], ['GET', '/metrics']]) {
+    for (const [m, p] of [
+      ['GET', '/targets'],
+      ['GET', '/jobs'],
+      ['GET', '/events'],
+      ['GET', '/nodes'],
+      ['POST', '/nodes/join-tokens'],
+      ['GET', '/metrics'],
+    ]) {
       const none = await ctl.app.request(`/api/v1${p}`, { method: m });
       expect(none.status, `${m} ${p}`).toBe(401);
       expect((await none.json()).error.code).toBe('unauthorized');
@@ -52,7 +69,12 @@ describe('auth', () => {
 
   it('inventory replaces the node datasets and guests and shows in GET /nodes/:id', async () => {
     const n = await joinNode(ctl, 'n1', ['tank', 'tank/a']);
-    await ctl.node(n.token, '/runner/inventory', { zfsVersion: 'zfs-fuse 0.7', pools: ['tank'], datasets: [{ name: 'tank' }, { name: 'tank/b', usedBytes: 5 }], guests: [{ kind: 'vm', id: 'v', name: 'v', roots: ['tank/v'], running: true, provider: 'manifest' }] });
+    await ctl.node(n.token, '/runner/inventory', {
+      zfsVersion: 'zfs-fuse 0.7',
+      pools: ['tank'],
+      datasets: [{ name: 'tank' }, { name: 'tank/b', usedBytes: 5 }],
+      guests: [{ kind: 'vm', id: 'v', name: 'v', roots: ['tank/v'], running: true, provider: 'manifest' }],
+    });
     const got = (await ctl.api('GET', `/nodes/${n.id}`)).body;
     expect(got.datasets.map((d) => d.name)).toEqual(['tank', 'tank/b']);
     expect(got.guests).toEqual([expect.objectContaining({ kind: 'vm', id: 'v', running: true })]);
@@ -66,7 +88,7 @@ describe('auth', () => {
 
 describe('OpenAPI', () => {
   it('names every operation, summarises it and says which credentials it takes, as the server checks them', async () => {
-    const doc = await (await ctl.app.request('/api/v1/openapi.json')).json() as OpenApiDoc;
+    const doc = (await (await ctl.app.request('/api/v1/openapi.json')).json()) as OpenApiDoc;
     const ids = new Set<string>();
     for (const [path, ops] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(ops)) {
@@ -83,7 +105,16 @@ describe('OpenAPI', () => {
         } else if (access === 'node') {
           expect(path.startsWith('/runner/') && path !== '/runner/join', what).toBe(true);
           // without a node token: refused
-          expect((await ctl.app.request(`/api/v1${concrete}`, { method: method.toUpperCase(), headers: { 'content-type': 'application/json' }, body: '{}' })).status, what).toBe(401);
+          expect(
+            (
+              await ctl.app.request(`/api/v1${concrete}`, {
+                method: method.toUpperCase(),
+                headers: { 'content-type': 'application/json' },
+                body: '{}',
+              })
+            ).status,
+            what,
+          ).toBe(401);
         } else if (access === 'webhook') {
           expect(path.startsWith('/hooks/'), what).toBe(true);
         } else {
@@ -96,9 +127,10 @@ describe('OpenAPI', () => {
   });
 
   it('documents every route the app serves', async () => {
-    const doc = await (await ctl.app.request('/api/v1/openapi.json')).json() as OpenApiDoc;
+    const doc = (await (await ctl.app.request('/api/v1/openapi.json')).json()) as OpenApiDoc;
     const documented = new Set<string>();
-    for (const [path, ops] of Object.entries(doc.paths)) for (const m of Object.keys(ops)) documented.add(`${m.toUpperCase()} /api/v1${path.replace(/\{(\w+)\}/g, ':$1')}`);
+    for (const [path, ops] of Object.entries(doc.paths))
+      for (const m of Object.keys(ops)) documented.add(`${m.toUpperCase()} /api/v1${path.replace(/\{(\w+)\}/g, ':$1')}`);
     const served = new Set<string>();
     for (const r of ctl.app.routes) {
       if (r.method === 'ALL' || r.path.endsWith('/*') || r.path === '/*') continue;
@@ -106,19 +138,49 @@ describe('OpenAPI', () => {
     }
     const undocumented = [...served].filter((r) => !documented.has(r) && !r.endsWith('/openapi.json'));
     expect(undocumented).toEqual([]);
-    for (const name of ['GET /api/v1/health', 'GET /api/v1/nodes', 'POST /api/v1/nodes/join-tokens', 'GET /api/v1/targets', 'POST /api/v1/targets',
-      'GET /api/v1/targets/:id', 'PATCH /api/v1/targets/:id', 'DELETE /api/v1/targets/:id', 'POST /api/v1/targets/:id/validate',
-      'GET /api/v1/targets/:id/datasets', 'POST /api/v1/targets/:id/refresh', 'GET /api/v1/jobs', 'POST /api/v1/jobs', 'GET /api/v1/jobs/:id',
-      'PATCH /api/v1/jobs/:id', 'DELETE /api/v1/jobs/:id', 'POST /api/v1/jobs/:id/run', 'POST /api/v1/jobs/:id/webhook-token',
-      'POST /api/v1/hooks/jobs/:id/run', 'GET /api/v1/jobs/:id/generations', 'POST /api/v1/jobs/:id/restore', 'POST /api/v1/restores',
-      'GET /api/v1/events', 'GET /api/v1/events/:id', 'GET /api/v1/events/:id/log', 'POST /api/v1/events/:id/cancel',
-      'POST /api/v1/runner/join', 'POST /api/v1/runner/claim', 'POST /api/v1/runner/events/:id/progress', 'POST /api/v1/runner/events/:id/finish',
-      'POST /api/v1/runner/inventory', 'POST /api/v1/runner/catalog', 'GET /api/v1/metrics']) {
+    for (const name of [
+      'GET /api/v1/health',
+      'GET /api/v1/nodes',
+      'POST /api/v1/nodes/join-tokens',
+      'GET /api/v1/targets',
+      'POST /api/v1/targets',
+      'GET /api/v1/targets/:id',
+      'PATCH /api/v1/targets/:id',
+      'DELETE /api/v1/targets/:id',
+      'POST /api/v1/targets/:id/validate',
+      'GET /api/v1/targets/:id/datasets',
+      'POST /api/v1/targets/:id/refresh',
+      'GET /api/v1/jobs',
+      'POST /api/v1/jobs',
+      'GET /api/v1/jobs/:id',
+      'PATCH /api/v1/jobs/:id',
+      'DELETE /api/v1/jobs/:id',
+      'POST /api/v1/jobs/:id/run',
+      'POST /api/v1/jobs/:id/webhook-token',
+      'POST /api/v1/hooks/jobs/:id/run',
+      'GET /api/v1/jobs/:id/generations',
+      'POST /api/v1/jobs/:id/restore',
+      'POST /api/v1/restores',
+      'GET /api/v1/events',
+      'GET /api/v1/events/:id',
+      'GET /api/v1/events/:id/log',
+      'POST /api/v1/events/:id/cancel',
+      'POST /api/v1/runner/join',
+      'POST /api/v1/runner/claim',
+      'POST /api/v1/runner/events/:id/progress',
+      'POST /api/v1/runner/events/:id/finish',
+      'POST /api/v1/runner/inventory',
+      'POST /api/v1/runner/catalog',
+      'GET /api/v1/metrics',
+    ]) {
       expect(documented.has(name), name).toBe(true);
     }
     // Job options are part of the documented schemas (create, patch and the job itself).
     for (const schema of ['JobCreate', 'JobPatch', 'Job']) {
-      expect(doc.components.schemas[schema].properties.sendDecrypted, schema).toMatchObject({ type: 'boolean', description: expect.stringMatching(/raw/) });
+      expect(doc.components.schemas[schema].properties.sendDecrypted, schema).toMatchObject({
+        type: 'boolean',
+        description: expect.stringMatching(/raw/),
+      });
     }
     expect(doc.components.schemas.Job.required).toContain('sendDecrypted');
     expect(doc.components.schemas.JobCreate.required ?? []).not.toContain('sendDecrypted');

@@ -7,7 +7,9 @@ import { secureDataFiles } from '../../functions/src/data-dir.ts';
 import { openDatabase } from '../../functions/src/db/libsql.ts';
 
 const dirs: string[] = [];
-afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
 const modeOf = (p: string) => statSync(p).mode & 0o777;
 function dataDir(mode: number) {
   const d = mkdtempSync(join(tmpdir(), 'lb-data-'));

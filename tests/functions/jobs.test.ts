@@ -8,10 +8,15 @@ let targetId: number;
 let node: { id: number; token: string };
 beforeEach(async () => {
   ctl = await startControl();
-  node = await joinNode(ctl, 'n1', ['tank', 'tank/data', 'tank/data/child'], [
-    { kind: 'jail', id: '7', name: 'web', roots: ['tank/jails/web'], running: true, provider: 'manifest' },
-    { kind: 'vm', id: 'db1', name: 'db1', roots: ['tank/vms/db1', 'fast/vms/db1'], running: false, provider: 'manifest' },
-  ]);
+  node = await joinNode(
+    ctl,
+    'n1',
+    ['tank', 'tank/data', 'tank/data/child'],
+    [
+      { kind: 'jail', id: '7', name: 'web', roots: ['tank/jails/web'], running: true, provider: 'manifest' },
+      { kind: 'vm', id: 'db1', name: 'db1', roots: ['tank/vms/db1', 'fast/vms/db1'], running: false, provider: 'manifest' },
+    ],
+  );
   targetId = (await makeTarget(ctl)).id;
 });
 afterEach(() => ctl.close());
@@ -24,7 +29,15 @@ describe('jobs', () => {
     ctl.clock.now = Date.parse('2026-01-15T12:00:00Z');
     const r = await ctl.api('POST', '/jobs', job({ schedule: '0 3 * * *', timezone: 'Europe/Berlin', keepLast: 5 }));
     expect(r.status).toBe(201);
-    expect(r.body).toMatchObject({ nodeId: 1, mode: 'dataset', source: 'tank/data', keepLast: 5, enabled: true, recursive: false, currentGeneration: 1 });
+    expect(r.body).toMatchObject({
+      nodeId: 1,
+      mode: 'dataset',
+      source: 'tank/data',
+      keepLast: 5,
+      enabled: true,
+      recursive: false,
+      currentGeneration: 1,
+    });
     // 03:00 in Berlin (UTC+1 in January) is 02:00Z.
     expect(r.body.nextRunAt).toBe('2026-01-16T02:00:00.000Z');
   });
@@ -82,7 +95,10 @@ describe('jobs', () => {
     const run = await ctl.api<ApiErrorBody>('POST', `/jobs/${j.id}/run`);
     expect(run.status).toBe(409);
     expect(run.body.error.fields.targetId).toMatch(/disabled/);
-    const byHook = await ctl.app.request(`http://localhost/api/v1/hooks/jobs/${j.id}/run`, { method: 'POST', headers: { authorization: `Bearer ${hook}` } });
+    const byHook = await ctl.app.request(`http://localhost/api/v1/hooks/jobs/${j.id}/run`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${hook}` },
+    });
     expect(byHook.status).toBe(409);
     ctl.clock.now = Date.parse('2026-03-01T13:00:01Z'); // three occurrences due
     expect((await ctl.node(node.token, '/runner/claim', { max: 5, waitMs: 0 })).body.events).toEqual([]);
@@ -101,7 +117,7 @@ describe('jobs', () => {
     expect((await ctl.api('POST', `/jobs/${j.id}/run`)).status).toBe(202);
   });
 
-  it('a dataset name with a space (valid in zfs) is kept in the inventory and can be a job\'s source', async () => {
+  it("a dataset name with a space (valid in zfs) is kept in the inventory and can be a job's source", async () => {
     const n2 = await joinNode(ctl, 'n2', ['tank', 'tank/my data', 'tank/other']);
     const datasets = (await ctl.api('GET', `/nodes/${n2.id}`)).body.datasets.map((d) => d.name);
     expect(datasets).toEqual(['tank', 'tank/my data', 'tank/other']);
@@ -110,13 +126,19 @@ describe('jobs', () => {
     expect(r.body.source).toBe('tank/my data');
   });
 
-  it('a dataset made after the node\'s last report: the server asks the node (through its claim) and takes the fresh inventory', async () => {
+  it("a dataset made after the node's last report: the server asks the node (through its claim) and takes the fresh inventory", async () => {
     // the node's runner long-polls; the job form (or POST /jobs) asks for a fresh inventory
     const claim = ctl.node(node.token, '/runner/claim', { max: 1, waitMs: 5000 });
     const create = ctl.api('POST', '/jobs', job({ name: 'fresh', source: 'tank/made-just-now' }));
     const c = await claim;
     expect(c.body).toMatchObject({ events: [], inventoryWanted: true });
-    await ctl.node(node.token, '/runner/inventory', { zfsVersion: 'z', capabilities: {}, pools: ['tank'], datasets: [{ name: 'tank' }, { name: 'tank/data' }, { name: 'tank/made-just-now' }], guests: [] });
+    await ctl.node(node.token, '/runner/inventory', {
+      zfsVersion: 'z',
+      capabilities: {},
+      pools: ['tank'],
+      datasets: [{ name: 'tank' }, { name: 'tank/data' }, { name: 'tank/made-just-now' }],
+      guests: [],
+    });
     const r = await create;
     expect(r.status, JSON.stringify(r.body)).toBe(201);
     // asked once: the next claim does not ask again
@@ -189,7 +211,10 @@ describe('jobs', () => {
     expect(off.body.sendDecrypted).toBe(false);
     const on = await ctl.api('PATCH', `/jobs/${plain.body.id}`, { sendDecrypted: true });
     expect(on.body.sendDecrypted).toBe(true);
-    expect((await ctl.api('GET', '/jobs')).body.items.map((j) => [j.name, j.sendDecrypted])).toEqual([['decrypted', false], ['nightly', true]]);
+    expect((await ctl.api('GET', '/jobs')).body.items.map((j) => [j.name, j.sendDecrypted])).toEqual([
+      ['decrypted', false],
+      ['nightly', true],
+    ]);
 
     const bad = await ctl.api<ApiErrorBody>('PATCH', `/jobs/${plain.body.id}`, { sendDecrypted: 'no' });
     expect(bad.status).toBe(400);
@@ -202,7 +227,12 @@ describe('jobs', () => {
     await ctl.api('POST', `/jobs/${dec.body.id}/run`);
     const claim = await ctl.node(node.token, '/runner/claim', { max: 2, waitMs: 0 });
     const byId = new Map(claim.body.events.map((e) => [claimedJob(e).id, claimedJob(e).sendDecrypted] as const));
-    expect(byId).toEqual(new Map([[plain.body.id, true], [dec.body.id, false]]));
+    expect(byId).toEqual(
+      new Map([
+        [plain.body.id, true],
+        [dec.body.id, false],
+      ]),
+    );
   });
 
   it('deletes a job but keeps its events; refuses while work is active', async () => {

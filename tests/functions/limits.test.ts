@@ -8,7 +8,9 @@ import type { ApiErrorBody } from '../helpers/api.ts';
 import { EVENT_LOG_MAX_BYTES } from '../../functions/src/services/queue.ts';
 
 let ctl: TestControl;
-beforeEach(async () => { ctl = await startControl(); });
+beforeEach(async () => {
+  ctl = await startControl();
+});
 afterEach(() => ctl.close());
 
 const post = (path: string, body: string, headers: Record<string, string> = {}) =>
@@ -27,7 +29,7 @@ describe('request body limits', () => {
     const j = await r.json();
     expect(j.error.code).toBe('too_large');
     expect(j.error.fields.body).toMatch(new RegExp(`larger than ${max} bytes`));
-    expect(await count('targets') + await count('nodes') + await count('sessions')).toBe(0);
+    expect((await count('targets')) + (await count('nodes')) + (await count('sessions'))).toBe(0);
   });
 });
 
@@ -35,7 +37,13 @@ describe('inventory', () => {
   it(`more than ${INVENTORY_MAX_DATASETS} datasets → 400 naming datasets; the node's inventory is unchanged`, async () => {
     const node = await joinNode(ctl, 'n1', ['tank', 'tank/a']);
     const datasets = Array.from({ length: INVENTORY_MAX_DATASETS + 1 }, (_, i) => ({ name: `tank/d${i}` }));
-    const r = await ctl.node<ApiErrorBody>(node.token, '/runner/inventory', { zfsVersion: 'z', capabilities: {}, pools: ['tank'], datasets, guests: [] });
+    const r = await ctl.node<ApiErrorBody>(node.token, '/runner/inventory', {
+      zfsVersion: 'z',
+      capabilities: {},
+      pools: ['tank'],
+      datasets,
+      guests: [],
+    });
     expect(r.status).toBe(400);
     expect(r.body.error.fields.datasets).toBeTruthy();
     expect(await count('node_datasets')).toBe(2);
@@ -53,9 +61,15 @@ describe('event log', () => {
       const log = Array.from({ length: 400 }, () => ({ level: 'info', message: line })); // 800 kB a heartbeat
       expect((await ctl.node(node.token, `/runner/events/${run.body.eventId}/progress`, { bytesDone: beat, log })).status).toBe(200);
     }
-    const fin = await ctl.node(node.token, `/runner/events/${run.body.eventId}/finish`, { status: 'failed', error: 'x', log: [{ level: 'info', message: 'the end' }] });
+    const fin = await ctl.node(node.token, `/runner/events/${run.body.eventId}/finish`, {
+      status: 'failed',
+      error: 'x',
+      log: [{ level: 'info', message: 'the end' }],
+    });
     expect(fin.status).toBe(200);
-    const rows = await ctl.db.all<{ level: string; message: string }>(sql`SELECT level, message FROM event_logs WHERE event_id = ${run.body.eventId} ORDER BY id`);
+    const rows = await ctl.db.all<{ level: string; message: string }>(
+      sql`SELECT level, message FROM event_logs WHERE event_id = ${run.body.eventId} ORDER BY id`,
+    );
     const text = rows.filter((r) => r.message === line);
     expect(text.length * line.length).toBeLessThanOrEqual(EVENT_LOG_MAX_BYTES);
     expect(text.length).toBe(Math.floor(EVENT_LOG_MAX_BYTES / line.length));

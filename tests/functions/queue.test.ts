@@ -16,7 +16,8 @@ beforeEach(async () => {
 afterEach(() => ctl.close());
 
 /** The event rows as stored (the columns these tests read). */
-const events = async () => ctl.db.all<{ id: number; job_id: number | null; trigger: string } & Record<string, unknown>>(sql`SELECT * FROM events ORDER BY id`);
+const events = async () =>
+  ctl.db.all<{ id: number; job_id: number | null; trigger: string } & Record<string, unknown>>(sql`SELECT * FROM events ORDER BY id`);
 
 describe('Run Now', () => {
   it('50 concurrent Run Now requests create exactly one event; the others get 409 with its id', async () => {
@@ -40,7 +41,8 @@ describe('Run Now', () => {
     expect(row.h).not.toContain(t1.body.token);
     expect((await ctl.api('GET', `/jobs/${a.id}`)).body).toMatchObject({ hasWebhookToken: true });
     expect(JSON.stringify((await ctl.api('GET', `/jobs/${a.id}`)).body)).not.toContain(t1.body.token);
-    const hook = (id: number, token: string) => ctl.app.request(`/api/v1/hooks/jobs/${id}/run`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    const hook = (id: number, token: string) =>
+      ctl.app.request(`/api/v1/hooks/jobs/${id}/run`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
     expect((await hook(b.id, t1.body.token)).status).toBe(401); // another job
     const ok = await hook(a.id, t1.body.token);
     expect(ok.status).toBe(202);
@@ -64,7 +66,13 @@ describe('claims', () => {
     const got = await claim;
     expect(got.status).toBe(200);
     expect(got.body.events.map((e) => e.id)).toEqual([run.body.eventId]);
-    expect(got.body.events[0]).toMatchObject({ kind: 'backup', generation: 1, nextGeneration: 2, forkFrom: null, job: { id: job.id, source: 'tank/data' } });
+    expect(got.body.events[0]).toMatchObject({
+      kind: 'backup',
+      generation: 1,
+      nextGeneration: 2,
+      forkFrom: null,
+      job: { id: job.id, source: 'tank/data' },
+    });
     expect((await ctl.api('GET', `/events/${run.body.eventId}`)).body.status).toBe('running');
   });
 
@@ -91,7 +99,10 @@ describe('claims', () => {
     const job = await makeJob(ctl, targetId, { schedule: '0 * * * *' });
     expect(job.nextRunAt).toBe('2026-03-01T11:00:00.000Z');
     ctl.clock.now = Date.parse('2026-03-01T11:00:01Z');
-    const [c1, c2] = await Promise.all([ctl.node(n1.token, '/runner/claim', { max: 1, waitMs: 0 }), ctl.node(n1.token, '/runner/claim', { max: 1, waitMs: 0 })]);
+    const [c1, c2] = await Promise.all([
+      ctl.node(n1.token, '/runner/claim', { max: 1, waitMs: 0 }),
+      ctl.node(n1.token, '/runner/claim', { max: 1, waitMs: 0 }),
+    ]);
     const got = [...c1.body.events, ...c2.body.events];
     expect(got).toHaveLength(1);
     expect(got[0]).toMatchObject({ trigger: 'schedule', note: null });
@@ -99,7 +110,10 @@ describe('claims', () => {
     const sched = (await ctl.api('GET', `/events/${got[0].id}`)).body;
     expect(sched).toMatchObject({ source: 'tank/data', destination: `backup/lifeboat/j${job.id}` });
     expect((await ctl.api('GET', `/jobs/${job.id}`)).body.nextRunAt).toBe('2026-03-01T12:00:00.000Z');
-    await ctl.node(n1.token, `/runner/events/${got[0].id}/finish`, { status: 'success', result: { generation: 1, snapshot: 'lb_j1_x', bytesSent: 10 } });
+    await ctl.node(n1.token, `/runner/events/${got[0].id}/finish`, {
+      status: 'success',
+      result: { generation: 1, snapshot: 'lb_j1_x', bytesSent: 10 },
+    });
     // The node is away for 5 hours: one catch-up run, noting 5 occurrences.
     ctl.clock.now = Date.parse('2026-03-01T16:20:00Z');
     const c3 = await ctl.node(n1.token, '/runner/claim', { max: 4, waitMs: 0 });
@@ -117,14 +131,21 @@ describe('claims', () => {
     const run = await ctl.api('POST', `/jobs/${job.id}/run`);
     await ctl.node(n1.token, '/runner/claim', { max: 1, waitMs: 0 });
     expect((await ctl.api('POST', `/events/${run.body.eventId}/cancel`)).status).toBe(200);
-    await ctl.node(n1.token, `/runner/events/${run.body.eventId}/finish`, { status: 'success', result: { generation: 1, snapshot: 'lb_j1_x', bytesSent: 10 } });
+    await ctl.node(n1.token, `/runner/events/${run.body.eventId}/finish`, {
+      status: 'success',
+      result: { generation: 1, snapshot: 'lb_j1_x', bytesSent: 10 },
+    });
     const late = (await ctl.api('GET', `/events/${run.body.eventId}`)).body;
     expect(late).toMatchObject({ status: 'success', cancelRequested: true });
     expect(late.note).toBe('cancel arrived after the data was safely on the target: the backup completed');
     const run2 = await ctl.api('POST', `/jobs/${job.id}/run`);
     await ctl.node(n1.token, '/runner/claim', { max: 1, waitMs: 0 });
     await ctl.api('POST', `/events/${run2.body.eventId}/cancel`);
-    await ctl.node(n1.token, `/runner/events/${run2.body.eventId}/finish`, { status: 'cancelled', error: 'cancelled by request', errorClass: 'cancelled' });
+    await ctl.node(n1.token, `/runner/events/${run2.body.eventId}/finish`, {
+      status: 'cancelled',
+      error: 'cancelled by request',
+      errorClass: 'cancelled',
+    });
     expect((await ctl.api('GET', `/events/${run2.body.eventId}`)).body).toMatchObject({ status: 'cancelled', note: null });
   });
 
@@ -139,7 +160,11 @@ describe('claims', () => {
     await ctl.node(n1.token, `/runner/events/${c1.body.events[0].id}/progress`, { phase: 'transferring', bytesDone: 5 });
     const c2 = await ctl.node(n1.token, '/runner/claim', { max: 5, waitMs: 0 });
     expect(c2.body.events).toHaveLength(0);
-    await ctl.node(n1.token, `/runner/events/${c1.body.events[0].id}/finish`, { status: 'failed', error: 'zfs: out of space', errorClass: 'zfs' });
+    await ctl.node(n1.token, `/runner/events/${c1.body.events[0].id}/finish`, {
+      status: 'failed',
+      error: 'zfs: out of space',
+      errorClass: 'zfs',
+    });
     expect((await ctl.api('GET', `/jobs/${on.id}`)).body.lastStatus).toBe('failed');
     const c3 = await ctl.node(n1.token, '/runner/claim', { max: 5, waitMs: 0 });
     expect(c3.body.events).toHaveLength(1);
@@ -152,10 +177,22 @@ describe('claims', () => {
     const run = await ctl.api('POST', `/jobs/${job.id}/run`);
     await ctl.node(n1.token, '/runner/claim', { max: 1, waitMs: 0 });
     ctl.clock.now += 9_000;
-    const p = await ctl.node(n1.token, `/runner/events/${run.body.eventId}/progress`, { phase: 'transferring', bytesDone: 100, bytesTotal: 1000, rateBps: 50, etaSeconds: 18, log: [{ message: 'sending tank/data' }] });
+    const p = await ctl.node(n1.token, `/runner/events/${run.body.eventId}/progress`, {
+      phase: 'transferring',
+      bytesDone: 100,
+      bytesTotal: 1000,
+      rateBps: 50,
+      etaSeconds: 18,
+      log: [{ message: 'sending tank/data' }],
+    });
     expect(p.body.cancelRequested).toBe(false);
     ctl.clock.now += 9_000; // still inside the extended lease
-    expect((await ctl.api('GET', `/events/${run.body.eventId}`)).body).toMatchObject({ status: 'running', bytesDone: 100, bytesTotal: 1000, phase: 'transferring' });
+    expect((await ctl.api('GET', `/events/${run.body.eventId}`)).body).toMatchObject({
+      status: 'running',
+      bytesDone: 100,
+      bytesTotal: 1000,
+      phase: 'transferring',
+    });
     expect((await ctl.api('POST', `/events/${run.body.eventId}/cancel`)).body.cancelRequested).toBe(true);
     expect((await ctl.node(n1.token, `/runner/events/${run.body.eventId}/progress`, {})).body.cancelRequested).toBe(true);
     ctl.clock.now += 11_000;
@@ -170,7 +207,7 @@ describe('claims', () => {
     expect((await ctl.api('POST', `/jobs/${job.id}/run`)).status).toBe(202);
   });
 
-  it('a node can never claim, read or update another node\'s events', async () => {
+  it("a node can never claim, read or update another node's events", async () => {
     const n2 = await joinNode(ctl, 'n2');
     const job = await makeJob(ctl, targetId, { nodeId: n1.id });
     const run = await ctl.api('POST', `/jobs/${job.id}/run`);
@@ -186,7 +223,7 @@ describe('claims', () => {
     expect((await ctl.node('lba_test_admin_token', '/runner/claim', { max: 1 })).status).toBe(401);
   });
 
-  it('a finished event\'s bytesTotal is the real count, or at least what was done', async () => {
+  it("a finished event's bytesTotal is the real count, or at least what was done", async () => {
     const names = ['ok', 'failed-over', 'failed-none', 'failed-null', 'failed-counted', 'cancelled-idle'];
     const jobs = [];
     for (const [i, name] of names.entries()) jobs.push(await makeJob(ctl, targetId, { name, source: i % 2 ? 'tank' : 'tank/data' }));
@@ -194,9 +231,13 @@ describe('claims', () => {
     for (const j of jobs) ids.push((await ctl.api('POST', `/jobs/${j.id}/run`)).body.eventId);
     expect((await ctl.node(n1.token, '/runner/claim', { max: 10, waitMs: 0 })).body.events).toHaveLength(names.length);
     const [ok, over, none, nul, counted, idle] = ids;
-    const progress = (id: number, p: Record<string, unknown>) => ctl.node(n1.token, `/runner/events/${id}/progress`, { phase: 'transferring', ...p });
+    const progress = (id: number, p: Record<string, unknown>) =>
+      ctl.node(n1.token, `/runner/events/${id}/progress`, { phase: 'transferring', ...p });
     const finish = (id: number, b: Record<string, unknown>) => ctl.node(n1.token, `/runner/events/${id}/finish`, b);
-    const shown = async (id: number) => { const e = (await ctl.api('GET', `/events/${id}`)).body; return [e.status, e.bytesDone, e.bytesTotal]; };
+    const shown = async (id: number) => {
+      const e = (await ctl.api('GET', `/events/${id}`)).body;
+      return [e.status, e.bytesDone, e.bytesTotal];
+    };
 
     // Success: the estimate (larger than what was sent) is replaced by the count.
     await progress(ok, { bytesDone: 400, bytesTotal: 10_000 });
@@ -218,7 +259,11 @@ describe('claims', () => {
     expect(await shown(nul)).toEqual(['interrupted', 42, 42]);
     // A failure that still reports a count (e.g. the guest did not start again): at least that count.
     await progress(counted, { bytesDone: 100, bytesTotal: 1_000 });
-    await finish(counted, { status: 'failed', error: 'guest did not start', result: { generation: 1, snapshot: 'lb_j5_x', bytesSent: 1_200 } });
+    await finish(counted, {
+      status: 'failed',
+      error: 'guest did not start',
+      result: { generation: 1, snapshot: 'lb_j5_x', bytesSent: 1_200 },
+    });
     expect(await shown(counted)).toEqual(['failed', 1_200, 1_200]);
     // Nothing reported at all: stays null.
     await finish(idle, { status: 'cancelled', error: 'cancelled' });

@@ -20,7 +20,11 @@ async function start(over: Record<string, unknown> = {}) {
 }
 
 /** A raw request (no admin token) with an optional cookie and headers. */
-async function raw(method: string, path: string, opts: { body?: unknown; cookie?: string; headers?: Record<string, string>; url?: string } = {}) {
+async function raw(
+  method: string,
+  path: string,
+  opts: { body?: unknown; cookie?: string; headers?: Record<string, string>; url?: string } = {},
+) {
   const res = await ctl.app.request(`${opts.url ?? 'http://localhost'}/api/v1${path}`, {
     method,
     headers: {
@@ -95,7 +99,13 @@ describe('sign-in', () => {
     expect(c.attrs).toMatch(/SameSite=Strict/);
     expect(c.attrs).toMatch(/Path=\//);
     expect(c.attrs).not.toMatch(/Secure/);
-    expect(ok.body).toEqual({ authenticated: true, method: 'session', csrfToken: expect.any(String), expiresAt: expect.any(String), passwordSet: true });
+    expect(ok.body).toEqual({
+      authenticated: true,
+      method: 'session',
+      csrfToken: expect.any(String),
+      expiresAt: expect.any(String),
+      passwordSet: true,
+    });
     expect(JSON.stringify(ok.body)).not.toContain(c.value);
     // The session is stored hashed.
     const [s] = await ctl.db.all<{ token_hash: string }>(sql`SELECT token_hash FROM sessions`);
@@ -114,7 +124,14 @@ describe('sign-in', () => {
     const forced = await raw('POST', '/auth/logout', { cookie: c.value });
     expect(forced.status).toBe(403);
     expect(forced.body.error.fields['X-CSRF-Token']).toBeTruthy();
-    expect((await raw('POST', '/auth/logout', { cookie: c.value, headers: { 'x-csrf-token': ok.body.csrfToken, origin: 'https://evil.example' } })).status).toBe(403);
+    expect(
+      (
+        await raw('POST', '/auth/logout', {
+          cookie: c.value,
+          headers: { 'x-csrf-token': ok.body.csrfToken, origin: 'https://evil.example' },
+        })
+      ).status,
+    ).toBe(403);
     expect((await raw('GET', '/targets', { cookie: c.value })).status).toBe(200);
     const out = await raw('POST', '/auth/logout', { cookie: c.value, headers: { 'x-csrf-token': ok.body.csrfToken } });
     expect(out.status).toBe(200);
@@ -172,14 +189,20 @@ describe('sign-in', () => {
     // Stale windows of other clients are dropped as attempts come in.
     ctl.clock.now += 61_000;
     await login('bad');
-    expect((await ctl.db.all<{ key: string }>(sql`SELECT key FROM login_attempts ORDER BY key`)).map((r) => r.key)).toEqual(['*', 'ip:' + peer]);
+    expect((await ctl.db.all<{ key: string }>(sql`SELECT key FROM login_attempts ORDER BY key`)).map((r) => r.key)).toEqual([
+      '*',
+      'ip:' + peer,
+    ]);
   });
 
   it('a global ceiling stops guessing spread over many clients, for one short window', async () => {
     await start({ loginMaxFailures: 1, loginWindowMs: 15 * 60_000 });
     await ctl.api('POST', '/auth/password', { password: PW });
     ctl.clock.now = Date.now();
-    for (let i = 0; i < 10; i++) { peer = `192.0.2.${i}`; expect((await login('bad')).status).toBe(401); }
+    for (let i = 0; i < 10; i++) {
+      peer = `192.0.2.${i}`;
+      expect((await login('bad')).status).toBe(401);
+    }
     peer = '192.0.2.200';
     const r = await login('bad');
     expect(r.status).toBe(429);
@@ -207,7 +230,12 @@ describe('sign-in', () => {
     await ctl.api('POST', '/auth/password', { password: PW });
     const ok = await login();
     const cookie = sessionCookie(ok.headers).value;
-    const body = { name: 'csrf-t', sshHost: 'backup.example.org', sshPrivateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n', backupRoot: 'backup/x' };
+    const body = {
+      name: 'csrf-t',
+      sshHost: 'backup.example.org',
+      sshPrivateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n',
+      backupRoot: 'backup/x',
+    };
     const noHeader = await raw('POST', '/targets', { cookie, body });
     expect(noHeader.status).toBe(403);
     expect(noHeader.body.error.fields['X-CSRF-Token']).toBeTruthy();
@@ -218,7 +246,7 @@ describe('sign-in', () => {
     expect(evil.status).toBe(403);
     expect(evil.body.error.fields.Origin).toBeTruthy();
     expect((await raw('POST', '/targets', { cookie, body, headers: { ...csrf, 'sec-fetch-site': 'cross-site' } })).status).toBe(403);
-    expect((await ctl.db.all<{ id: number }>(sql`SELECT id FROM targets`))).toEqual([]);
+    expect(await ctl.db.all<{ id: number }>(sql`SELECT id FROM targets`)).toEqual([]);
     const good = await raw('POST', '/targets', { cookie, body, headers: { ...csrf, origin: 'http://localhost' } });
     expect(good.status).toBe(201);
     // GET needs no CSRF header; Bearer writes need none either.
@@ -233,14 +261,22 @@ describe('sign-in', () => {
     await ctl.api('POST', '/auth/password', { password: PW });
     const a = await login();
     const b = await login();
-    const ca = sessionCookie(a.headers).value, cb = sessionCookie(b.headers).value;
+    const ca = sessionCookie(a.headers).value,
+      cb = sessionCookie(b.headers).value;
     const h = { 'x-csrf-token': a.body.csrfToken };
     const missing = await raw('POST', '/auth/password', { cookie: ca, headers: h, body: { password: 'another long password' } });
     expect(missing.status).toBe(400);
     expect(missing.body.error.fields.currentPassword).toBeTruthy();
-    const wrong = await raw('POST', '/auth/password', { cookie: ca, headers: h, body: { password: 'another long password', currentPassword: 'nope' } });
+    const wrong = await raw('POST', '/auth/password', {
+      cookie: ca,
+      headers: h,
+      body: { password: 'another long password', currentPassword: 'nope' },
+    });
     expect(wrong.status).toBe(400);
-    expect((await raw('POST', '/auth/password', { cookie: ca, headers: h, body: { password: 'another long password', currentPassword: PW } })).status).toBe(200);
+    expect(
+      (await raw('POST', '/auth/password', { cookie: ca, headers: h, body: { password: 'another long password', currentPassword: PW } }))
+        .status,
+    ).toBe(200);
     expect((await raw('GET', '/jobs', { cookie: ca })).status).toBe(200);
     expect((await raw('GET', '/jobs', { cookie: cb })).status).toBe(401);
     expect((await login()).status).toBe(401);
@@ -284,13 +320,19 @@ describe('API token scopes', () => {
     const joined = await joinNode(ctl, 'n1', ['tank', 'tank/data']);
     const t = await makeTarget(ctl);
     const job = await makeJob(ctl, t.id);
-    const mint = async (scope?: string) => (await ctl.api('POST', '/auth/tokens', { name: `t-${scope ?? 'default'}`, ...(scope ? { scope } : {}) })).body;
-    const as = (tok: string) => (method: string, path: string, body?: unknown) => raw(method, path, { body, headers: { authorization: `Bearer ${tok}` } });
+    const mint = async (scope?: string) =>
+      (await ctl.api('POST', '/auth/tokens', { name: `t-${scope ?? 'default'}`, ...(scope ? { scope } : {}) })).body;
+    const as = (tok: string) => (method: string, path: string, body?: unknown) =>
+      raw(method, path, { body, headers: { authorization: `Bearer ${tok}` } });
     const dflt = await mint();
     expect(dflt.scope).toBe('read'); // least privilege unless asked
-    const read = as(dflt.token), operate = as((await mint('operate')).token), admin = as((await mint('admin')).token);
+    const read = as(dflt.token),
+      operate = as((await mint('operate')).token),
+      admin = as((await mint('admin')).token);
     expect((await read('GET', '/jobs')).status).toBe(200);
-    expect((await ctl.app.request('http://localhost/api/v1/metrics', { headers: { authorization: `Bearer ${dflt.token}` } })).status).toBe(200);
+    expect((await ctl.app.request('http://localhost/api/v1/metrics', { headers: { authorization: `Bearer ${dflt.token}` } })).status).toBe(
+      200,
+    );
     const runByRead = await read('POST', `/jobs/${job.id}/run`);
     expect(runByRead.status).toBe(403);
     expect(runByRead.body.error.fields.scope).toMatch(/is read, needs operate/);
@@ -312,10 +354,16 @@ describe('API token scopes', () => {
     ctl.clock.now = Date.parse('2026-03-01T00:00:00Z');
     const parent = (await ctl.api('POST', '/auth/tokens', { name: 'parent', scope: 'admin', expiresInDays: 2 })).body;
     expect(parent.expiresAt).toBe('2026-03-03T00:00:00.000Z');
-    const child = await raw('POST', '/auth/tokens', { body: { name: 'child', scope: 'read', expiresInDays: 30 }, headers: { authorization: `Bearer ${parent.token}` } });
+    const child = await raw('POST', '/auth/tokens', {
+      body: { name: 'child', scope: 'read', expiresInDays: 30 },
+      headers: { authorization: `Bearer ${parent.token}` },
+    });
     expect(child.status).toBe(201);
     expect(child.body.expiresAt).toBe('2026-03-03T00:00:00.000Z'); // capped at its maker's
-    const grandchild = await raw('POST', '/auth/tokens', { body: { name: 'grandchild', scope: 'admin' }, headers: { authorization: `Bearer ${parent.token}` } });
+    const grandchild = await raw('POST', '/auth/tokens', {
+      body: { name: 'grandchild', scope: 'admin' },
+      headers: { authorization: `Bearer ${parent.token}` },
+    });
     const useChild = () => raw('GET', '/jobs', { headers: { authorization: `Bearer ${child.body.token}` } });
     expect((await useChild()).status).toBe(200);
     ctl.clock.now = Date.parse('2026-03-03T00:00:01Z');
@@ -340,7 +388,11 @@ describe('runner identity', () => {
     const r = await ctl.api('POST', `/nodes/${n.id}/revoke`);
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ id: n.id, revoked: true });
-    for (const [path, body] of [['/runner/claim', { max: 1, waitMs: 0 }], ['/runner/inventory', { zfsVersion: null }], [`/runner/events/${v.body.eventId}/progress`, {}]] as const) {
+    for (const [path, body] of [
+      ['/runner/claim', { max: 1, waitMs: 0 }],
+      ['/runner/inventory', { zfsVersion: null }],
+      [`/runner/events/${v.body.eventId}/progress`, {}],
+    ] as const) {
       const res = await ctl.node<ApiErrorBody>(n.token, path, body);
       expect(res.status, path).toBe(401);
       expect(res.body.error.message).toMatch(/revoked/);

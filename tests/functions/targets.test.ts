@@ -4,7 +4,9 @@ import { startControl, joinNode, makeJob, makeTarget, TEST_KEY, type TestControl
 import type { ApiErrorBody } from '../helpers/api.ts';
 
 let ctl: TestControl;
-beforeEach(async () => { ctl = await startControl(); });
+beforeEach(async () => {
+  ctl = await startControl();
+});
 afterEach(() => ctl.close());
 
 const count = async (table: string) => (await ctl.db.all<{ n: number }>(sql.raw(`SELECT count(*) AS n FROM ${table}`)))[0].n;
@@ -14,7 +16,15 @@ describe('targets', () => {
   it('creates a target with defaults and never returns the private key', async () => {
     const r = await ctl.api('POST', '/targets', base);
     expect(r.status).toBe(201);
-    expect(r.body).toMatchObject({ name: 'offsite', sshUser: 'root', sshPort: 22, enabled: true, createBackupRoot: false, hasPrivateKey: true, hostKeyFingerprint: null });
+    expect(r.body).toMatchObject({
+      name: 'offsite',
+      sshUser: 'root',
+      sshPort: 22,
+      enabled: true,
+      createBackupRoot: false,
+      hasPrivateKey: true,
+      hostKeyFingerprint: null,
+    });
     expect(JSON.stringify(r.body)).not.toContain('PRIVATE KEY');
     const list = await ctl.api('GET', '/targets');
     expect(list.body.items).toHaveLength(1);
@@ -110,13 +120,18 @@ describe('targets', () => {
   it('tracks readiness per node: not validated, ready, config changed, failed', async () => {
     const n = await joinNode(ctl, 'n1');
     const t = await makeTarget(ctl);
-    expect((await ctl.api('GET', `/targets/${t.id}`)).body.nodeStatus).toEqual([expect.objectContaining({ nodeId: n.id, state: 'not-validated' })]);
+    expect((await ctl.api('GET', `/targets/${t.id}`)).body.nodeStatus).toEqual([
+      expect.objectContaining({ nodeId: n.id, state: 'not-validated' }),
+    ]);
     const v = await ctl.api('POST', `/targets/${t.id}/validate`, {});
     expect(v.status).toBe(202);
     const claim = await ctl.node(n.token, '/runner/claim', { max: 1 });
     expect(claim.body.events[0]).toMatchObject({ id: v.body.eventId, kind: 'validate' });
     expect(claim.body.events[0].target.sshPrivateKey).toBe(TEST_KEY); // only the runner gets it, for this work
-    await ctl.node(n.token, `/runner/events/${v.body.eventId}/finish`, { status: 'success', result: { hostKey: '[backup.example.org]:22 ssh-ed25519 AAAAC3', fingerprint: 'SHA256:abc' } });
+    await ctl.node(n.token, `/runner/events/${v.body.eventId}/finish`, {
+      status: 'success',
+      result: { hostKey: '[backup.example.org]:22 ssh-ed25519 AAAAC3', fingerprint: 'SHA256:abc' },
+    });
     let got = (await ctl.api('GET', `/targets/${t.id}`)).body;
     expect(got.nodeStatus[0].state).toBe('ready');
     expect(got.hostKeyFingerprint).toBe('SHA256:abc');
@@ -125,7 +140,11 @@ describe('targets', () => {
     expect(got.nodeStatus[0].state).toBe('config-changed');
     const v2 = await ctl.api('POST', `/targets/${t.id}/validate`, { nodeId: n.id });
     await ctl.node(n.token, '/runner/claim', { max: 1 });
-    await ctl.node(n.token, `/runner/events/${v2.body.eventId}/finish`, { status: 'failed', error: 'host key mismatch', errorClass: 'host-key' });
+    await ctl.node(n.token, `/runner/events/${v2.body.eventId}/finish`, {
+      status: 'failed',
+      error: 'host key mismatch',
+      errorClass: 'host-key',
+    });
     got = (await ctl.api('GET', `/targets/${t.id}`)).body;
     expect(got.nodeStatus[0]).toMatchObject({ state: 'failed', error: 'host key mismatch' });
     expect(got.hostKeyFingerprint).toBe('SHA256:abc');

@@ -18,8 +18,13 @@ beforeAll(async () => {
   const out = join(dir, 'worker.mjs');
   await build({
     entryPoints: [new URL('../../functions/src/worker.ts', import.meta.url).pathname],
-    bundle: true, format: 'esm', platform: 'browser', conditions: ['workerd', 'worker', 'browser'],
-    outfile: out, logLevel: 'silent', target: 'es2022',
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    conditions: ['workerd', 'worker', 'browser'],
+    outfile: out,
+    logLevel: 'silent',
+    target: 'es2022',
   });
   // The app, and beside it a worker that applies the migrations to the same D1 database: what
   // `wrangler d1 migrations apply` does. Through a worker (an HTTP request) rather than
@@ -29,12 +34,23 @@ beforeAll(async () => {
   mf = new Miniflare({
     workers: [
       {
-        name: 'app', modules: [{ type: 'ESModule', path: 'worker.mjs', contents: readFileSync(out, 'utf8') }], compatibilityDate: '2026-04-01',
-        d1Databases, routes: ['lifeboat.test/*'],
-        bindings: { LIFEBOAT_ADMIN_TOKEN: ADMIN, LIFEBOAT_SECRET_KEY: 'worker-test-secret', LIFEBOAT_ADMIN_PASSWORD: 'worker admin password' },
+        name: 'app',
+        modules: [{ type: 'ESModule', path: 'worker.mjs', contents: readFileSync(out, 'utf8') }],
+        compatibilityDate: '2026-04-01',
+        d1Databases,
+        routes: ['lifeboat.test/*'],
+        bindings: {
+          LIFEBOAT_ADMIN_TOKEN: ADMIN,
+          LIFEBOAT_SECRET_KEY: 'worker-test-secret',
+          LIFEBOAT_ADMIN_PASSWORD: 'worker admin password',
+        },
       },
       {
-        name: 'migrate', modules: true, compatibilityDate: '2026-04-01', d1Databases, routes: ['migrate.test/*'],
+        name: 'migrate',
+        modules: true,
+        compatibilityDate: '2026-04-01',
+        d1Databases,
+        routes: ['migrate.test/*'],
         script: `export default { async fetch(req, env) {
           for (const stmt of await req.json()) await env.DB.prepare(stmt).run();
           return new Response('ok');
@@ -44,7 +60,9 @@ beforeAll(async () => {
     d1Persist: false,
   });
   const statements: string[] = [];
-  for (const f of readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.sql')).sort()) {
+  for (const f of readdirSync(MIGRATIONS_DIR)
+    .filter((f) => f.endsWith('.sql'))
+    .sort()) {
     for (const stmt of readFileSync(join(MIGRATIONS_DIR, f), 'utf8').split('--> statement-breakpoint')) {
       if (stmt.trim()) statements.push(stmt);
     }
@@ -59,27 +77,60 @@ afterAll(async () => {
 });
 
 /** An API call through workerd; its body typed by the route, or by `call<T>(...)` (helpers/api.ts). */
-async function call<T = never, M extends string = string, P extends string = string>(method: M, path: P, body?: unknown, token = ADMIN): Promise<ApiResponse<BodyOf<T, M, P>>> {
+async function call<T = never, M extends string = string, P extends string = string>(
+  method: M,
+  path: P,
+  body?: unknown,
+  token = ADMIN,
+): Promise<ApiResponse<BodyOf<T, M, P>>> {
   const res = await mf.dispatchFetch(`http://lifeboat.test/api/v1${path}`, {
-    method, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    method,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  return { status: res.status, body: await res.json() as BodyOf<T, M, P> };
+  return { status: res.status, body: (await res.json()) as BodyOf<T, M, P> };
 }
 
 describe('workerd + D1', () => {
   it('creates a target and a job, runs it and lists events', async () => {
-    const target = await call('POST', '/targets', { name: 'offsite', sshHost: 'backup.example.org', sshPrivateKey: TEST_KEY, backupRoot: 'backup/lb' });
+    const target = await call('POST', '/targets', {
+      name: 'offsite',
+      sshHost: 'backup.example.org',
+      sshPrivateKey: TEST_KEY,
+      backupRoot: 'backup/lb',
+    });
     expect(target.status).toBe(201);
     expect(JSON.stringify(target.body)).not.toContain('PRIVATE KEY');
     const jt = await call('POST', '/nodes/join-tokens');
     const node = await call('POST', '/runner/join', { joinToken: jt.body.token, name: 'edge-node' }, '');
     expect(node.status).toBe(201);
-    expect((await call('POST', '/runner/inventory', { zfsVersion: 'zfs-2.2', datasets: [{ name: 'tank' }, { name: 'tank/data' }] }, node.body.nodeToken)).status).toBe(200);
-    const bad = await call<ApiErrorBody>('POST', '/jobs', { name: 'nightly', targetId: target.body.id, mode: 'dataset', source: 'tank/data', schedule: '0 0 31 2 *' });
+    expect(
+      (
+        await call(
+          'POST',
+          '/runner/inventory',
+          { zfsVersion: 'zfs-2.2', datasets: [{ name: 'tank' }, { name: 'tank/data' }] },
+          node.body.nodeToken,
+        )
+      ).status,
+    ).toBe(200);
+    const bad = await call<ApiErrorBody>('POST', '/jobs', {
+      name: 'nightly',
+      targetId: target.body.id,
+      mode: 'dataset',
+      source: 'tank/data',
+      schedule: '0 0 31 2 *',
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.error.fields.schedule).toBeTruthy();
-    const job = await call('POST', '/jobs', { name: 'nightly', targetId: target.body.id, mode: 'dataset', source: 'tank/data', schedule: '0 3 * * *', timezone: 'Europe/Berlin' });
+    const job = await call('POST', '/jobs', {
+      name: 'nightly',
+      targetId: target.body.id,
+      mode: 'dataset',
+      source: 'tank/data',
+      schedule: '0 3 * * *',
+      timezone: 'Europe/Berlin',
+    });
     expect(job.status).toBe(201);
     expect(job.body.nextRunAt).toMatch(/T0[12]:00:00.000Z$/);
     expect(job.body.sendDecrypted).toBe(false); // the column of migration 0002, on D1
@@ -93,29 +144,41 @@ describe('workerd + D1', () => {
     expect(claim.body.events[0]).toMatchObject({ job: { sendDecrypted: false }, catalogDatasets: [] });
     const list = await call('GET', `/events?jobId=${job.body.id}`);
     expect(list.status).toBe(200);
-    expect(list.body.items).toEqual([expect.objectContaining({ id: run.body.eventId, kind: 'backup', status: 'running', jobName: 'nightly' })]);
+    expect(list.body.items).toEqual([
+      expect.objectContaining({ id: run.body.eventId, kind: 'backup', status: 'running', jobName: 'nightly' }),
+    ]);
     // Finish (its bytesTotal is computed in SQL) on D1.
-    await call('POST', `/runner/events/${run.body.eventId}/progress`, { phase: 'transferring', bytesDone: 300, bytesTotal: 200 }, node.body.nodeToken);
-    expect((await call('POST', `/runner/events/${run.body.eventId}/finish`, { status: 'failed', error: 'x' }, node.body.nodeToken)).status).toBe(200);
+    await call(
+      'POST',
+      `/runner/events/${run.body.eventId}/progress`,
+      { phase: 'transferring', bytesDone: 300, bytesTotal: 200 },
+      node.body.nodeToken,
+    );
+    expect(
+      (await call('POST', `/runner/events/${run.body.eventId}/finish`, { status: 'failed', error: 'x' }, node.body.nodeToken)).status,
+    ).toBe(200);
     expect((await call('GET', `/events/${run.body.eventId}`)).body).toMatchObject({ status: 'failed', bytesDone: 300, bytesTotal: 300 });
   });
 
   it('signs in with the password (scrypt in pure JS on workerd), cookie + CSRF writes, API tokens', async () => {
-    const post = (path: string, body: unknown, headers: Record<string, string> = {}) => mf.dispatchFetch(`http://lifeboat.test/api/v1${path}`, {
-      method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body),
-    });
+    const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+      mf.dispatchFetch(`http://lifeboat.test/api/v1${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+      });
     const bad = await post('/auth/login', { password: 'nope' }, { 'cf-connecting-ip': '192.0.2.1' });
     expect(bad.status).toBe(401);
     const res = await post('/auth/login', { password: 'worker admin password' }, { 'cf-connecting-ip': '192.0.2.1' });
     expect(res.status).toBe(200);
-    const { csrfToken } = await res.json() as { csrfToken: string }; // a session's (SessionInfo)
+    const { csrfToken } = (await res.json()) as { csrfToken: string }; // a session's (SessionInfo)
     const cookie = /lifeboat_session=[^;]+/.exec(res.headers.get('set-cookie') ?? '')![0];
     const list = await mf.dispatchFetch('http://lifeboat.test/api/v1/targets', { headers: { cookie } });
     expect(list.status).toBe(200);
     expect((await post('/auth/tokens', { name: 'ci' }, { cookie })).status).toBe(403);
     const tok = await post('/auth/tokens', { name: 'ci' }, { cookie, 'x-csrf-token': csrfToken });
     expect(tok.status).toBe(201);
-    const { token } = await tok.json() as ApiTokenCreated;
+    const { token } = (await tok.json()) as ApiTokenCreated;
     expect((await call('GET', '/jobs', undefined, token)).status).toBe(200);
   }, 60_000);
 });

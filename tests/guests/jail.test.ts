@@ -37,7 +37,9 @@ beforeAll(async () => {
   await zfs('create', `${pool.name}/jails/db`);
   await zfs('create', `${pool.name}/jdata`);
   const jroot = join(pool.mountpoint!, 'jails');
-  await writeFile(jailConf, `# global defaults
+  await writeFile(
+    jailConf,
+    `# global defaults
 exec.start = "/bin/sh /etc/rc";
 exec.stop = "/bin/sh /etc/rc.shutdown";
 exec.clean;
@@ -51,21 +53,28 @@ www {
 }
 /* a jail without a dataset of its own */
 nodata { path = "/nonexistent/nodata"; }
-`);
-  await writeFile(join(confD, 'db.conf'), `db {\n\tpath = "${jroot}/db";\n\thost.hostname = db.example.org;\n\tvnet;\n\tvnet.interface = "epair5b";\n}\n`);
+`,
+  );
+  await writeFile(
+    join(confD, 'db.conf'),
+    `db {\n\tpath = "${jroot}/db";\n\thost.hostname = db.example.org;\n\tvnet;\n\tvnet.interface = "epair5b";\n}\n`,
+  );
 }, 120_000);
 
 afterAll(async () => {
   process.env.PATH = saved.PATH;
-  if (saved.STATE === undefined) delete process.env.LIFEBOAT_STANDIN_STATE; else process.env.LIFEBOAT_STANDIN_STATE = saved.STATE;
-  if (saved.CONF === undefined) delete process.env.LIFEBOAT_STANDIN_JAIL_CONF; else process.env.LIFEBOAT_STANDIN_JAIL_CONF = saved.CONF;
+  if (saved.STATE === undefined) delete process.env.LIFEBOAT_STANDIN_STATE;
+  else process.env.LIFEBOAT_STANDIN_STATE = saved.STATE;
+  if (saved.CONF === undefined) delete process.env.LIFEBOAT_STANDIN_JAIL_CONF;
+  else process.env.LIFEBOAT_STANDIN_JAIL_CONF = saved.CONF;
   await pool?.destroy();
   if (dir) await rm(dir, { recursive: true, force: true });
 }, 120_000);
 
 describe('jail.conf parser', () => {
   it('globals, wildcards, variables, +=, lists, flags, comments, quoting', () => {
-    const defs = parseJailConf(`
+    const defs = parseJailConf(
+      `
       # comment
       $base = "/jails";
       exec.start = "/bin/sh /etc/rc";
@@ -82,7 +91,9 @@ describe('jail.conf parser', () => {
         exec.poststop = "echo \\"quoted\\" \\$HOME";
       }
       "db" { path = /srv/db; }
-    `, '/etc/jail.conf');
+    `,
+      '/etc/jail.conf',
+    );
     expect(defs.map((d) => d.name)).toEqual(['web1', 'db']);
     const w = defs[0].params;
     expect(w.get('path')).toEqual(['/jails/web1']);
@@ -97,7 +108,13 @@ describe('jail.conf parser', () => {
   });
 
   it('formatJailBlock writes what the parser reads back', () => {
-    const params = new Map<string, string[] | true>([['path', ['/j/a b']], ['ip4.addr', ['10.0.0.1', '10.0.0.2']], ['mount.devfs', true], ['exec.start', ['/bin/sh /etc/rc']], ['x.y', ['a"b$c']]]);
+    const params = new Map<string, string[] | true>([
+      ['path', ['/j/a b']],
+      ['ip4.addr', ['10.0.0.1', '10.0.0.2']],
+      ['mount.devfs', true],
+      ['exec.start', ['/bin/sh /etc/rc']],
+      ['x.y', ['a"b$c']],
+    ]);
     const text = formatJailBlock('a', params);
     const back = parseJailConf(text, 'x')[0].params;
     back.delete('name');
@@ -112,7 +129,9 @@ describe('stand-in formats', () => {
     expect(table.split('\n')[0]).toBe('   JID  IP Address      Hostname                      Path');
     expect(table.split('\n')[1]).toBe(`     1  10.0.0.5        www.example.org               ${pool.mountpoint}/jails/www`);
     expect(splitJlsLine(`1 "a b" 'c"d' "" x`)).toEqual(['1', 'a b', 'c"d', '', 'x']);
-    expect(parseJls((await run('jls', ['-q', 'jid', 'name', 'path'])).stdout)).toEqual([{ jid: 1, name: 'www', path: `${pool.mountpoint}/jails/www` }]);
+    expect(parseJls((await run('jls', ['-q', 'jid', 'name', 'path'])).stdout)).toEqual([
+      { jid: 1, name: 'www', path: `${pool.mountpoint}/jails/www` },
+    ]);
     expect(await run('jls', ['-j', 'nope'])).toMatchObject({ code: 1, stderr: 'jls: jail "nope" not found\n' });
     expect((await run('service', ['jail', 'stop', 'www'])).stdout).toBe('Stopping jails: www.example.org.\n');
     expect((await run('service', ['jail', 'stop', 'www'])).stdout).toBe('Stopping jails:.\n');
@@ -126,9 +145,19 @@ describe('jail provider', () => {
     const list = await prov().list();
     expect(list.map((g) => g.id).sort()).toEqual(['db', 'nodata', 'www']);
     const www = list.find((g) => g.id === 'www')!;
-    expect(www).toMatchObject({ kind: 'jail', name: 'www', roots: [`${pool.name}/jails/www`, `${pool.name}/jdata`], running: false, provider: 'jail', network: { 'ip4.addr': ['10.0.0.5', '10.0.0.6'] } });
+    expect(www).toMatchObject({
+      kind: 'jail',
+      name: 'www',
+      roots: [`${pool.name}/jails/www`, `${pool.name}/jdata`],
+      running: false,
+      provider: 'jail',
+      network: { 'ip4.addr': ['10.0.0.5', '10.0.0.6'] },
+    });
     expect(www.config).toMatchObject({ 'exec.start': ['/bin/sh /etc/rc'], 'mount.devfs': true, 'host.hostname': ['www.example.org'] });
-    expect(list.find((g) => g.id === 'db')).toMatchObject({ roots: [`${pool.name}/jails/db`], network: { vnet: true, 'vnet.interface': ['epair5b'] } });
+    expect(list.find((g) => g.id === 'db')).toMatchObject({
+      roots: [`${pool.name}/jails/db`],
+      network: { vnet: true, 'vnet.interface': ['epair5b'] },
+    });
     // no dataset → not in the inventory
     const inv = await readGuests({ jailConf });
     expect(inv.map((g) => g.id).sort()).toEqual(['db', 'www']);
@@ -170,7 +199,15 @@ describe('jail provider', () => {
     const err = await p.register({ kind: 'jail', id: 'db', name: 'db', roots: [`${pool.name}/restored`], network: null }).catch((e) => e);
     expect(err.code).toBe('exists');
     expect(await readFile(join(confD, 'db.conf'), 'utf8')).toContain('epair5b');
-    const g = await p.register({ kind: 'jail', id: 'www2', name: 'www2', roots: [`${pool.name}/restored`], network: null, config: www.config, sourceId: 'www' });
+    const g = await p.register({
+      kind: 'jail',
+      id: 'www2',
+      name: 'www2',
+      roots: [`${pool.name}/restored`],
+      network: null,
+      config: www.config,
+      sourceId: 'www',
+    });
     expect(g).toMatchObject({ id: 'www2', roots: [`${pool.name}/restored`], network: null, running: false });
     const text = await readFile(join(confD, 'www2.conf'), 'utf8');
     expect(text).toMatch(/^# www2: registered by lifeboat-runner \(restored from jail www\); network configuration not restored/);
@@ -180,11 +217,21 @@ describe('jail provider', () => {
     expect(await p.isRunning('www2')).toBe(true);
     await p.stop('www2');
     // with a network: written, and read back as the jail's network
-    await p.register({ kind: 'jail', id: 'www5', name: 'www5', roots: [`${pool.name}/restored`], network: { 'ip4.addr': ['10.0.0.7/24'], bogus: ['x'] }, config: www.config, sourceId: 'www' });
+    await p.register({
+      kind: 'jail',
+      id: 'www5',
+      name: 'www5',
+      roots: [`${pool.name}/restored`],
+      network: { 'ip4.addr': ['10.0.0.7/24'], bogus: ['x'] },
+      config: www.config,
+      sourceId: 'www',
+    });
     const g2 = (await p.get('www5'))!;
     expect(g2.network).toEqual({ 'ip4.addr': ['10.0.0.7/24'] });
     expect(g2.config).toMatchObject({ 'exec.start': ['/bin/sh /etc/rc'] });
-    await expect(p.checkRegister({ kind: 'jail', id: 'bad name', name: 'x', roots: [], network: null })).rejects.toMatchObject({ code: 'invalid' });
+    await expect(p.checkRegister({ kind: 'jail', id: 'bad name', name: 'x', roots: [], network: null })).rejects.toMatchObject({
+      code: 'invalid',
+    });
   });
 
   it('hostile metadata: exec.* and mount.fstab never reach jail.conf.d; values that would add statements are refused with nothing written', async () => {
@@ -192,34 +239,72 @@ describe('jail provider', () => {
     await zfs('create', '-o', `mountpoint=${pool.mountpoint}/restored3/www3`, `${pool.name}/restored3`);
     const canary = join(dir, 'canary');
     const hostile = {
-      'exec.prestart': [`touch ${canary}`], 'exec.created': [`touch ${canary}`], 'exec.poststart': [`touch ${canary}`],
-      'exec.start': [`touch ${canary}`], 'mount.fstab': ['/etc/fstab'], 'host.hostname': ['www3.example.org'], 'allow.raw_sockets': true,
+      'exec.prestart': [`touch ${canary}`],
+      'exec.created': [`touch ${canary}`],
+      'exec.poststart': [`touch ${canary}`],
+      'exec.start': [`touch ${canary}`],
+      'mount.fstab': ['/etc/fstab'],
+      'host.hostname': ['www3.example.org'],
+      'allow.raw_sockets': true,
     };
     // a value that would close the quote and add a statement, a parameter name that is a block: refused first
     for (const [config, network] of [
       [{ 'host.hostname': [`x"; exec.start = "touch ${canary}`] }, null],
-      [{ 'devfs_ruleset': ['4; exec.start = x'] }, null],
+      [{ devfs_ruleset: ['4; exec.start = x'] }, null],
       [null, { 'ip4.addr': ['10.0.0.1\n* { exec.start = "id"; }'] }],
     ] as [Record<string, unknown> | null, Record<string, unknown> | null][]) {
-      await expect(p.checkRegister({ kind: 'jail', id: 'www3', name: 'www3', roots: [], network, config })).rejects.toMatchObject({ code: 'invalid' });
-      await expect(p.register({ kind: 'jail', id: 'www3', name: 'www3', roots: [`${pool.name}/restored3`], network, config })).rejects.toMatchObject({ code: 'invalid' });
+      await expect(p.checkRegister({ kind: 'jail', id: 'www3', name: 'www3', roots: [], network, config })).rejects.toMatchObject({
+        code: 'invalid',
+      });
+      await expect(
+        p.register({ kind: 'jail', id: 'www3', name: 'www3', roots: [`${pool.name}/restored3`], network, config }),
+      ).rejects.toMatchObject({ code: 'invalid' });
       expect(existsSync(join(confD, 'www3.conf'))).toBe(false);
     }
     const logs: string[] = [];
-    await p.register({ kind: 'jail', id: 'www3', name: 'www3', roots: [`${pool.name}/restored3`], network: { 'ip4.addr': ['10.0.0.9/24'], 'exec.start': ['x'] }, config: hostile, sourceId: 'www"\n* { exec.start = "id"; }', log: (l) => logs.push(l) });
+    await p.register({
+      kind: 'jail',
+      id: 'www3',
+      name: 'www3',
+      roots: [`${pool.name}/restored3`],
+      network: { 'ip4.addr': ['10.0.0.9/24'], 'exec.start': ['x'] },
+      config: hostile,
+      sourceId: 'www"\n* { exec.start = "id"; }',
+      log: (l) => logs.push(l),
+    });
     const text = await readFile(join(confD, 'www3.conf'), 'utf8');
     const [def] = parseJailConf(text, 'www3.conf');
     expect(Object.fromEntries(def.params)).toEqual({
-      name: ['www3'], 'exec.start': ['/bin/sh /etc/rc'], 'exec.stop': ['/bin/sh /etc/rc.shutdown'], 'exec.clean': true, 'mount.devfs': true,
-      'host.hostname': ['www3.example.org'], 'allow.raw_sockets': true, 'ip4.addr': ['10.0.0.9/24'], path: [`${pool.mountpoint}/restored3/www3`],
+      name: ['www3'],
+      'exec.start': ['/bin/sh /etc/rc'],
+      'exec.stop': ['/bin/sh /etc/rc.shutdown'],
+      'exec.clean': true,
+      'mount.devfs': true,
+      'host.hostname': ['www3.example.org'],
+      'allow.raw_sockets': true,
+      'ip4.addr': ['10.0.0.9/24'],
+      path: [`${pool.mountpoint}/restored3/www3`],
     });
     expect(text).not.toContain(canary);
     expect(parseJailConf(text, 'www3.conf').map((d) => d.name)).toEqual(['www3']); // no block smuggled in through the comment
     expect(logs.join('\n')).toMatch(/not taken from the target's metadata .*exec\.prestart.*mount\.fstab/);
     // the control plane's preview of this restore is the file, byte for byte (same allow-list, same writer)
     const preview = previewGuestRestore({
-      meta: { kind: 'jail', id: 'www"\n* { exec.start = "id"; }', name: 'www', provider: 'jail', roots: ['tank/jails/www'], network: { 'ip4.addr': ['10.0.0.9/24'], 'exec.start': ['x'] }, config: hostile },
-      newGuestId: 'www3', restoreNetwork: true, network: null, destination: `${pool.name}/restored3`, destinationPath: `${pool.mountpoint}/restored3/www3`, nodeProviders: ['jail'],
+      meta: {
+        kind: 'jail',
+        id: 'www"\n* { exec.start = "id"; }',
+        name: 'www',
+        provider: 'jail',
+        roots: ['tank/jails/www'],
+        network: { 'ip4.addr': ['10.0.0.9/24'], 'exec.start': ['x'] },
+        config: hostile,
+      },
+      newGuestId: 'www3',
+      restoreNetwork: true,
+      network: null,
+      destination: `${pool.name}/restored3`,
+      destinationPath: `${pool.mountpoint}/restored3/www3`,
+      nodeProviders: ['jail'],
     });
     expect(preview).toMatchObject({ provider: 'jail', file: 'jail.conf.d/www3.conf', network: 'backup' });
     expect(preview.text).toBe(text);
@@ -230,7 +315,9 @@ describe('jail backup with Stop Before Backup (stand-in service/jls, real zfs-fu
   let target: TargetSpec;
   const teardown = new Teardown();
   beforeAll(async () => {
-    target = await pinnedTarget(await startWorld(teardown, { tgt: { prefix: 'lbgjt', mounted: false } }, { createBackupRoot: true }), { name: 't' });
+    target = await pinnedTarget(await startWorld(teardown, { tgt: { prefix: 'lbgjt', mounted: false } }, { createBackupRoot: true }), {
+      name: 't',
+    });
   }, 120_000);
   afterAll(() => teardown.run(), 120_000);
 
@@ -240,16 +327,42 @@ describe('jail backup with Stop Before Backup (stand-in service/jls, real zfs-fu
     const jidBefore = parseJls((await run('jls', ['-q', 'jid', 'name', 'path'])).stdout).find((j) => j.name === 'www')!.jid;
     const t = testContext(31);
     const phases: string[] = [];
-    t.onProgress = (r) => { if (phases.at(-1) !== r.phase) phases.push(r.phase); };
-    const res = await runGuestBackup({ target, job: { id: 31, name: 'www', mode: 'jail', source: 'www', recursive: false, keepLast: 0, pruneTarget: false, stopBeforeBackup: true, sendDecrypted: false }, generation: 1, nextGeneration: 2, forkFrom: null }, t.ctx, [p]);
+    t.onProgress = (r) => {
+      if (phases.at(-1) !== r.phase) phases.push(r.phase);
+    };
+    const res = await runGuestBackup(
+      {
+        target,
+        job: {
+          id: 31,
+          name: 'www',
+          mode: 'jail',
+          source: 'www',
+          recursive: false,
+          keepLast: 0,
+          pruneTarget: false,
+          stopBeforeBackup: true,
+          sendDecrypted: false,
+        },
+        generation: 1,
+        nextGeneration: 2,
+        forkFrom: null,
+      },
+      t.ctx,
+      [p],
+    );
     expect(phases.slice(0, 5)).toEqual(['preparing', 'stopping-guest', 'snapshotting', 'starting-guest', 'transferring']);
     expect(res.datasets.map((d) => d.source).sort()).toEqual([`${pool.name}/jails/www`, `${pool.name}/jdata`]);
     // restarted: running again, under a new JID
     const jidAfter = parseJls((await run('jls', ['-q', 'jid', 'name', 'path'])).stdout).find((j) => j.name === 'www')?.jid;
     expect(jidAfter).toBeGreaterThan(jidBefore);
     const onTarget = await snapshotGuids(`${target.backupRoot}/j31`);
-    expect(onTarget.get(`${target.backupRoot}/j31/g1/${pool.name}/jails/www@${res.snapshot}`)).toBe((await snapshotGuids(`${pool.name}/jails/www`)).get(`${pool.name}/jails/www@${res.snapshot}`));
-    expect(t.logs.join('\n')).toMatch(/stopping jail www \(www\)[\s\S]*jail www \(www\) stopped[\s\S]*starting jail www[\s\S]*jail www \(www\) started/);
+    expect(onTarget.get(`${target.backupRoot}/j31/g1/${pool.name}/jails/www@${res.snapshot}`)).toBe(
+      (await snapshotGuids(`${pool.name}/jails/www`)).get(`${pool.name}/jails/www@${res.snapshot}`),
+    );
+    expect(t.logs.join('\n')).toMatch(
+      /stopping jail www \(www\)[\s\S]*jail www \(www\) stopped[\s\S]*starting jail www[\s\S]*jail www \(www\) started/,
+    );
     await p.stop('www');
   }, 120_000);
 });

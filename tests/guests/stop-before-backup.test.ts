@@ -26,10 +26,18 @@ let work: string;
 let manifestPath: string;
 const guestStates: string[] = [];
 
-interface Guest { id: string; state: string; counter: string; journal: string; roots: string[] }
+interface Guest {
+  id: string;
+  state: string;
+  counter: string;
+  journal: string;
+  roots: string[];
+}
 
 function cmd(mode: string, g: Omit<Guest, 'roots'>): string[] {
-  return mode === 'start' ? [process.execPath, FIXTURE, 'start', g.state, g.counter, g.journal] : [process.execPath, FIXTURE, mode, g.state];
+  return mode === 'start'
+    ? [process.execPath, FIXTURE, 'start', g.state, g.counter, g.journal]
+    : [process.execPath, FIXTURE, mode, g.state];
 }
 
 async function addGuest(id: string, roots: string[], counterIn: string, network: Record<string, unknown> | null = null): Promise<Guest> {
@@ -38,7 +46,17 @@ async function addGuest(id: string, roots: string[], counterIn: string, network:
   guestStates.push(state);
   const g = { id, state, counter: counterIn, journal: join(state, 'journal'), roots };
   const m = existsSync(manifestPath) ? JSON.parse(await readFile(manifestPath, 'utf8')) : { guests: [] };
-  m.guests.push({ kind: 'vm', id, name: `guest-${id}`, roots, network, stop: cmd('stop', g), start: cmd('start', g), status: cmd('status', g), stopTimeoutSeconds: 20 });
+  m.guests.push({
+    kind: 'vm',
+    id,
+    name: `guest-${id}`,
+    roots,
+    network,
+    stop: cmd('stop', g),
+    start: cmd('start', g),
+    status: cmd('status', g),
+    stopTimeoutSeconds: 20,
+  });
   await writeFile(manifestPath, JSON.stringify(m, null, 2));
   return g;
 }
@@ -47,16 +65,39 @@ async function startGuest(g: Guest) {
   const r = await run(process.execPath, [FIXTURE, 'start', g.state, g.counter, g.journal]);
   if (r.code !== 0) throw new Error(`guest start: ${r.stderr}`);
 }
-async function isRunning(g: Guest) { return (await run(process.execPath, [FIXTURE, 'status', g.state])).code === 0; }
+async function isRunning(g: Guest) {
+  return (await run(process.execPath, [FIXTURE, 'status', g.state])).code === 0;
+}
 
-interface JournalLine { pid: number; value: number; at: number }
+interface JournalLine {
+  pid: number;
+  value: number;
+  at: number;
+}
 async function journal(g: Guest): Promise<JournalLine[]> {
   const text = existsSync(g.journal) ? await readFile(g.journal, 'utf8') : '';
-  return text.split('\n').filter(Boolean).map((l) => { const [pid, value, at] = l.split(' ').map(Number); return { pid, value, at }; });
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const [pid, value, at] = l.split(' ').map(Number);
+      return { pid, value, at };
+    });
 }
 
 function job(id: number, source: string, o: Partial<JobSpec> = {}): JobSpec {
-  return { id, name: `job${id}`, mode: 'vm', source, recursive: true, keepLast: 0, pruneTarget: false, stopBeforeBackup: true, sendDecrypted: false, ...o };
+  return {
+    id,
+    name: `job${id}`,
+    mode: 'vm',
+    source,
+    recursive: true,
+    keepLast: 0,
+    pruneTarget: false,
+    stopBeforeBackup: true,
+    sendDecrypted: false,
+    ...o,
+  };
 }
 const params = (j: JobSpec): BackupParams => ({ target, job: j, generation: 1, nextGeneration: 2, forkFrom: null });
 const snaps = async (ds: string) => [...(await snapshotGuids(ds)).keys()].filter((n) => n.startsWith(ds + '@'));
@@ -72,7 +113,10 @@ async function readFromSnapshot(snap: string, file: string): Promise<string> {
     return await readFile(join(mp, file), 'utf8');
   } finally {
     let r = await run('zfs', ['destroy', clone]);
-    for (let i = 0; r.code !== 0 && i < 10; i++) { await new Promise((res) => setTimeout(res, 300)); r = await run('zfs', ['destroy', clone]); }
+    for (let i = 0; r.code !== 0 && i < 10; i++) {
+      await new Promise((res) => setTimeout(res, 300));
+      r = await run('zfs', ['destroy', clone]);
+    }
   }
 }
 
@@ -81,10 +125,19 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'lb-guests-'));
   teardown.defer(() => rm(work, { recursive: true, force: true }));
   manifestPath = join(work, 'guests.json');
-  const w = await startWorld(teardown, {
-    src: { prefix: 'lbgs', mounted: true, sizeMiB: 192 }, src2: { prefix: 'lbgx', mounted: true }, tgt: { prefix: 'lbgt', mounted: false, sizeMiB: 256 },
-  }, { createBackupRoot: true });
-  ({ pools: { src, src2 }, backupRoot } = w);
+  const w = await startWorld(
+    teardown,
+    {
+      src: { prefix: 'lbgs', mounted: true, sizeMiB: 192 },
+      src2: { prefix: 'lbgx', mounted: true },
+      tgt: { prefix: 'lbgt', mounted: false, sizeMiB: 256 },
+    },
+    { createBackupRoot: true },
+  );
+  ({
+    pools: { src, src2 },
+    backupRoot,
+  } = w);
   target = await pinnedTarget(w);
   // first of all at teardown: stop every guest process this file started, by PID
   teardown.defer(async () => {
@@ -92,7 +145,13 @@ beforeAll(async () => {
       const pidFile = join(s, 'pid');
       if (!existsSync(pidFile)) continue;
       const pid = Number(await readFile(pidFile, 'utf8'));
-      if (pid) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+      if (pid) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
     }
     await new Promise((r) => setTimeout(r, 200));
   });
@@ -106,7 +165,9 @@ describe('Stop Before Backup (manifest provider, real process, real zfs-fuse)', 
     await zfs('create', ds);
     const mp = join(src.mountpoint!, 'vm101');
     await writeRandom(join(mp, 'disk.img'), 48 * MiB); // a transfer that takes a while
-    const g = await addGuest('101', [ds], join(mp, 'counter'), { interfaces: [{ type: 'virtio-net', switch: 'public', mac: '58:9c:fc:00:00:01' }] });
+    const g = await addGuest('101', [ds], join(mp, 'counter'), {
+      interfaces: [{ type: 'virtio-net', switch: 'public', mac: '58:9c:fc:00:00:01' }],
+    });
     await startGuest(g);
     await new Promise((r) => setTimeout(r, 150));
     expect(await isRunning(g)).toBe(true);
@@ -114,7 +175,12 @@ describe('Stop Before Backup (manifest provider, real process, real zfs-fuse)', 
     const t = testContext(21);
     const at: Record<string, number> = {};
     const phases: string[] = [];
-    t.onProgress = (p) => { if (phases.at(-1) !== p.phase) { phases.push(p.phase); at[p.phase] ??= p.at; } };
+    t.onProgress = (p) => {
+      if (phases.at(-1) !== p.phase) {
+        phases.push(p.phase);
+        at[p.phase] ??= p.at;
+      }
+    };
     const providers = [new ManifestProvider(manifestPath)];
     const res = await runGuestBackup(params(job(101, '101')), t.ctx, providers);
     const after = Date.now();
@@ -154,9 +220,20 @@ describe('Stop Before Backup (manifest provider, real process, real zfs-fuse)', 
     // guest metadata as user properties on the generation's root dataset, parsed back
     const props = await zfs('get', '-Hp', '-s', 'local,received', '-o', 'property,value', 'all', `${backupRoot}/j101/g1/${ds}`);
     const raw: Record<string, string> = {};
-    for (const line of props.split('\n')) { const [k, v] = line.split('\t'); if (k?.startsWith('lifeboat:guest')) raw[k] = v; }
+    for (const line of props.split('\n')) {
+      const [k, v] = line.split('\t');
+      if (k?.startsWith('lifeboat:guest')) raw[k] = v;
+    }
     const meta = parseGuestMetadata(raw)!;
-    expect(meta).toMatchObject({ kind: 'vm', id: '101', name: 'guest-101', provider: 'manifest', roots: [ds], pools: [src.name], basePool: src.name });
+    expect(meta).toMatchObject({
+      kind: 'vm',
+      id: '101',
+      name: 'guest-101',
+      provider: 'manifest',
+      roots: [ds],
+      pools: [src.name],
+      basePool: src.name,
+    });
     expect(meta.network).toEqual({ interfaces: [{ type: 'virtio-net', switch: 'public', mac: '58:9c:fc:00:00:01' }] });
     // the catalog the runner reports carries it too
     const item = res.catalog.find((c) => c.source === ds)!;
@@ -164,7 +241,15 @@ describe('Stop Before Backup (manifest provider, real process, real zfs-fuse)', 
 
     // and the inventory reports the guest, running
     const inv = await readGuests({ manifest: manifestPath });
-    expect(inv.find((x) => x.id === '101')).toEqual({ kind: 'vm', id: '101', name: 'guest-101', roots: [ds], network: meta.network, running: true, provider: 'manifest' });
+    expect(inv.find((x) => x.id === '101')).toEqual({
+      kind: 'vm',
+      id: '101',
+      name: 'guest-101',
+      roots: [ds],
+      network: meta.network,
+      running: true,
+      provider: 'manifest',
+    });
   }, 180_000);
 
   it('a VM with roots on two pools: all roots in one run and one generation', async () => {
@@ -199,7 +284,10 @@ describe('Stop Before Backup (manifest provider, real process, real zfs-fuse)', 
     const g = await addGuest('303', [ds], join(src.mountpoint!, 'vm303', 'counter'));
     await startGuest(g);
     await writeFile(join(g.state, 'fail-stop'), '');
-    const err = await expectExecError(runGuestBackup(params(job(303, '303')), testContext(23).ctx, [new ManifestProvider(manifestPath)]), 'source-state');
+    const err = await expectExecError(
+      runGuestBackup(params(job(303, '303')), testContext(23).ctx, [new ManifestProvider(manifestPath)]),
+      'source-state',
+    );
     expect(err.message).toMatch(/could not stop vm guest-303 \(303\).*stop refused.*nothing was snapshotted/);
     expect(await snaps(ds)).toEqual([]);
     expect((await run('zfs', ['list', `${backupRoot}/j303`])).code).not.toBe(0);
@@ -214,14 +302,20 @@ describe('Stop Before Backup (manifest provider, real process, real zfs-fuse)', 
     await writeFile(join(g.state, 'fail-start'), '');
     const t = testContext(24);
     let err: unknown;
-    try { await runGuestBackup(params(job(404, '404')), t.ctx, [new ManifestProvider(manifestPath)]); } catch (e) { err = e; }
+    try {
+      await runGuestBackup(params(job(404, '404')), t.ctx, [new ManifestProvider(manifestPath)]);
+    } catch (e) {
+      err = e;
+    }
     expect(err).toBeInstanceOf(GuestStartError);
     const e = err as GuestStartError;
     expect(e.errorClass).toBe('source-state');
     expect(e.message).toMatch(/did not start again after the snapshot: .*start refused \(fail-start is set\).*data on the target is valid/);
     const snap = e.result.snapshot;
     expect(e.result.datasets).toEqual([expect.objectContaining({ source: ds, mode: 'full' })]);
-    expect((await snapshotGuids(`${backupRoot}/j404`)).get(`${backupRoot}/j404/g1/${ds}@${snap}`)).toBe((await snapshotGuids(ds)).get(`${ds}@${snap}`));
+    expect((await snapshotGuids(`${backupRoot}/j404`)).get(`${backupRoot}/j404/g1/${ds}@${snap}`)).toBe(
+      (await snapshotGuids(ds)).get(`${ds}@${snap}`),
+    );
     expect(t.reports.some((r) => r.phase === 'transferring')).toBe(true);
     expect(await isRunning(g)).toBe(false);
   }, 120_000);
@@ -239,6 +333,8 @@ describe('Stop Before Backup (manifest provider, real process, real zfs-fuse)', 
   }, 120_000);
 
   it('an unknown guest id is a source-state error', async () => {
-    await expect(runGuestBackup(params(job(606, 'nope')), testContext(26).ctx, [new ManifestProvider(manifestPath)])).rejects.toMatchObject({ errorClass: 'source-state' });
+    await expect(runGuestBackup(params(job(606, 'nope')), testContext(26).ctx, [new ManifestProvider(manifestPath)])).rejects.toMatchObject(
+      { errorClass: 'source-state' },
+    );
   });
 });

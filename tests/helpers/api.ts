@@ -33,58 +33,118 @@ export type ProgressResponse = z.infer<typeof runner.ProgressResponse>;
 export type EventStatusResponse = z.infer<typeof runner.EventStatusResponse>;
 
 /** A page of a list route (contract `list(...)`). */
-export interface Page<T> { items: T[]; nextCursor: number | null }
-export interface Health { ok: boolean; time: string; defaultTimezone: string }
-export interface Deleted { deleted: boolean }
+export interface Page<T> {
+  items: T[];
+  nextCursor: number | null;
+}
+export interface Health {
+  ok: boolean;
+  time: string;
+  defaultTimezone: string;
+}
+export interface Deleted {
+  deleted: boolean;
+}
 
 /** The success body of `METHOD /path` (ids and query strings as the tests write them); unknown for any other. */
-export type RouteBody<K extends string> =
-  K extends 'GET /health' ? Health
-  : K extends 'GET /metrics' ? string
-  : K extends 'POST /auth/login' ? SessionInfo
-  : K extends 'POST /auth/logout' ? Ok
-  : K extends 'GET /auth/session' ? SessionInfo
-  : K extends 'POST /auth/password' ? Ok
-  : K extends 'GET /auth/tokens' ? Page<ApiToken>
-  : K extends 'POST /auth/tokens' ? ApiTokenCreated
-  : K extends `DELETE /auth/tokens/${number}` ? ApiToken
-  : K extends 'GET /nodes' ? Page<NodeSummary>
-  : K extends `GET /nodes/${number}` | `GET /nodes/${number}?${string}` ? NodeDetail
-  : K extends `POST /nodes/${number}/revoke` ? NodeSummary
-  : K extends 'POST /nodes/join-tokens' ? JoinToken
-  : K extends 'GET /targets' ? Page<Target>
-  : K extends 'POST /targets' ? Target
-  : K extends `GET /targets/${number}` | `PATCH /targets/${number}` ? Target
-  : K extends `DELETE /targets/${number}` ? Deleted
-  : K extends `POST /targets/${number}/validate` | `POST /targets/${number}/refresh` | `POST /targets/${number}/host-key/reset` ? Accepted
-  : K extends `GET /targets/${number}/datasets` ? { items: CatalogItem[] }
-  : K extends 'GET /jobs' ? Page<Job>
-  : K extends 'POST /jobs' ? Job
-  : K extends `GET /jobs/${number}` | `PATCH /jobs/${number}` ? Job
-  : K extends `DELETE /jobs/${number}` ? Deleted
-  : K extends `POST /jobs/${number}/run` | `POST /jobs/${number}/restore` | `POST /hooks/jobs/${number}/run` ? Accepted
-  : K extends `POST /jobs/${number}/webhook-token` ? WebhookToken
-  : K extends `GET /jobs/${number}/generations` ? Generations
-  : K extends 'GET /events' | `GET /events?${string}` ? Page<LbEvent>
-  : K extends `GET /events/${number}` | `POST /events/${number}/cancel` ? LbEvent
-  : K extends `GET /events/${number}/log` ? { items: EventLogLine[] }
-  : K extends 'POST /restores' ? Accepted
-  : K extends 'POST /restores/preview' ? RestorePreview
-  : K extends 'POST /runner/join' ? JoinResponse
-  : K extends 'POST /runner/claim' ? ClaimResponse
-  : K extends 'POST /runner/events/status' ? EventStatusResponse
-  : K extends `POST /runner/events/${number}/progress` ? ProgressResponse
-  : K extends `POST /runner/events/${number}/finish` | 'POST /runner/inventory' | 'POST /runner/catalog' ? Ok
-  : unknown;
+export type RouteBody<K extends string> = K extends 'GET /health'
+  ? Health
+  : K extends 'GET /metrics'
+    ? string
+    : K extends 'POST /auth/login'
+      ? SessionInfo
+      : K extends 'POST /auth/logout'
+        ? Ok
+        : K extends 'GET /auth/session'
+          ? SessionInfo
+          : K extends 'POST /auth/password'
+            ? Ok
+            : K extends 'GET /auth/tokens'
+              ? Page<ApiToken>
+              : K extends 'POST /auth/tokens'
+                ? ApiTokenCreated
+                : K extends `DELETE /auth/tokens/${number}`
+                  ? ApiToken
+                  : K extends 'GET /nodes'
+                    ? Page<NodeSummary>
+                    : K extends `GET /nodes/${number}` | `GET /nodes/${number}?${string}`
+                      ? NodeDetail
+                      : K extends `POST /nodes/${number}/revoke`
+                        ? NodeSummary
+                        : K extends 'POST /nodes/join-tokens'
+                          ? JoinToken
+                          : K extends 'GET /targets'
+                            ? Page<Target>
+                            : K extends 'POST /targets'
+                              ? Target
+                              : K extends `GET /targets/${number}` | `PATCH /targets/${number}`
+                                ? Target
+                                : K extends `DELETE /targets/${number}`
+                                  ? Deleted
+                                  : K extends
+                                        | `POST /targets/${number}/validate`
+                                        | `POST /targets/${number}/refresh`
+                                        | `POST /targets/${number}/host-key/reset`
+                                    ? Accepted
+                                    : K extends `GET /targets/${number}/datasets`
+                                      ? { items: CatalogItem[] }
+                                      : K extends 'GET /jobs'
+                                        ? Page<Job>
+                                        : K extends 'POST /jobs'
+                                          ? Job
+                                          : K extends `GET /jobs/${number}` | `PATCH /jobs/${number}`
+                                            ? Job
+                                            : K extends `DELETE /jobs/${number}`
+                                              ? Deleted
+                                              : K extends
+                                                    | `POST /jobs/${number}/run`
+                                                    | `POST /jobs/${number}/restore`
+                                                    | `POST /hooks/jobs/${number}/run`
+                                                ? Accepted
+                                                : K extends `POST /jobs/${number}/webhook-token`
+                                                  ? WebhookToken
+                                                  : K extends `GET /jobs/${number}/generations`
+                                                    ? Generations
+                                                    : K extends 'GET /events' | `GET /events?${string}`
+                                                      ? Page<LbEvent>
+                                                      : K extends `GET /events/${number}` | `POST /events/${number}/cancel`
+                                                        ? LbEvent
+                                                        : K extends `GET /events/${number}/log`
+                                                          ? { items: EventLogLine[] }
+                                                          : K extends 'POST /restores'
+                                                            ? Accepted
+                                                            : K extends 'POST /restores/preview'
+                                                              ? RestorePreview
+                                                              : K extends 'POST /runner/join'
+                                                                ? JoinResponse
+                                                                : K extends 'POST /runner/claim'
+                                                                  ? ClaimResponse
+                                                                  : K extends 'POST /runner/events/status'
+                                                                    ? EventStatusResponse
+                                                                    : K extends `POST /runner/events/${number}/progress`
+                                                                      ? ProgressResponse
+                                                                      : K extends
+                                                                            | `POST /runner/events/${number}/finish`
+                                                                            | 'POST /runner/inventory'
+                                                                            | 'POST /runner/catalog'
+                                                                        ? Ok
+                                                                        : unknown;
 
 /** `T` when the call site names it, else the route's success body. */
 export type BodyOf<T, M extends string, P extends string> = [T] extends [never] ? RouteBody<`${M} ${P}`> : T;
 
 /** A response: its status and its parsed JSON body. */
-export interface ApiResponse<T> { status: number; body: T }
+export interface ApiResponse<T> {
+  status: number;
+  body: T;
+}
 
 /** The admin's API: `api<T>(...)` says what the body is; without `T` it is typed by the route. */
-export type ApiCall = <T = never, M extends string = string, P extends string = string>(method: M, path: P, body?: unknown) => Promise<ApiResponse<BodyOf<T, M, P>>>;
+export type ApiCall = <T = never, M extends string = string, P extends string = string>(
+  method: M,
+  path: P,
+  body?: unknown,
+) => Promise<ApiResponse<BodyOf<T, M, P>>>;
 
 /** The job of a claimed backup or restore (what `e.job` read before; any other kind has none: throws). */
 export function claimedJob(e: ClaimedEvent): Extract<ClaimedEvent, { job: unknown }>['job'] {

@@ -9,8 +9,13 @@ import { chromium, type Browser, type BrowserContext, type ConsoleMessage, type 
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const CHROMIUM_FLAGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync', '--no-first-run',
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
 ];
 
 export interface TestBrowser {
@@ -18,7 +23,11 @@ export interface TestBrowser {
   pid: number;
   /** A fresh context (own sessionStorage, cold cache) and page of the given size, recording console problems.
    *  `mobile`: a phone (meta viewport honoured, touch, overlay scrollbars that take no width). */
-  newPage(width?: number, height?: number, opts?: { mobile?: boolean }): Promise<{ context: BrowserContext; page: Page; problems: ConsoleProblems }>;
+  newPage(
+    width?: number,
+    height?: number,
+    opts?: { mobile?: boolean },
+  ): Promise<{ context: BrowserContext; page: Page; problems: ConsoleProblems }>;
   stop(): Promise<void>;
 }
 
@@ -34,12 +43,23 @@ export async function startBrowser(): Promise<TestBrowser> {
     throw new Error(`${CHROMIUM} not found: apt-get install -y chromium (scripts/test.mjs installs it; never a downloaded browser)`);
   }
   const profile = await mkdtemp(join(tmpdir(), 'lb-chromium-'));
-  const proc: ChildProcess = spawn(CHROMIUM, [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`, '--remote-debugging-port=0', 'about:blank'], {
-    stdio: ['ignore', 'ignore', 'pipe'], detached: true, // own process group, so stop() reaches the helpers too
-  });
+  const proc: ChildProcess = spawn(
+    CHROMIUM,
+    [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`, '--remote-debugging-port=0', 'about:blank'],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      detached: true, // own process group, so stop() reaches the helpers too
+    },
+  );
   const pid = proc.pid!;
   // If this process ends without stop() (a crashed worker, a timeout), take the browser along.
-  const killGroup = () => { try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ } };
+  const killGroup = () => {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  };
   process.once('exit', killGroup);
   let err = '';
   let browser: Browser;
@@ -49,9 +69,15 @@ export async function startBrowser(): Promise<TestBrowser> {
       proc.stderr!.on('data', (d: Buffer) => {
         err += d;
         const m = /DevTools listening on (ws:\/\/\S+)/.exec(err);
-        if (m) { clearTimeout(t); resolve(m[1]); }
+        if (m) {
+          clearTimeout(t);
+          resolve(m[1]);
+        }
       });
-      proc.once('exit', (code, sig) => { clearTimeout(t); reject(new Error(`Chromium exited (${sig ?? code}) at start:\n${err.slice(-2000)}`)); });
+      proc.once('exit', (code, sig) => {
+        clearTimeout(t);
+        reject(new Error(`Chromium exited (${sig ?? code}) at start:\n${err.slice(-2000)}`));
+      });
     });
     browser = await chromium.connectOverCDP(ws);
   } catch (e) {
@@ -61,10 +87,13 @@ export async function startBrowser(): Promise<TestBrowser> {
     throw e;
   }
   return {
-    browser, pid,
+    browser,
+    pid,
     async newPage(width = 1280, height = 900, opts = {}) {
       const context = await browser.newContext({
-        viewport: { width, height }, timezoneId: 'UTC', locale: 'en-GB',
+        viewport: { width, height },
+        timezoneId: 'UTC',
+        locale: 'en-GB',
         ...(opts.mobile ? { isMobile: true, hasTouch: true, deviceScaleFactor: 2 } : {}),
       });
       context.setDefaultTimeout(15_000);
@@ -74,7 +103,8 @@ export async function startBrowser(): Promise<TestBrowser> {
         if (m.type() !== 'error') return;
         const text = m.text();
         const where = m.location()?.url ?? '';
-        if (/Failed to load resource: the server responded with a status of 4\d\d/.test(text)) problems.expected4xx.push(`${text} ${where}`);
+        if (/Failed to load resource: the server responded with a status of 4\d\d/.test(text))
+          problems.expected4xx.push(`${text} ${where}`);
         else problems.errors.push(`${text} ${where}`.trim());
       });
       page.on('pageerror', (e) => problems.errors.push(`uncaught: ${e.stack ?? e.message}`));
@@ -85,8 +115,18 @@ export async function startBrowser(): Promise<TestBrowser> {
       await Promise.race([browser.close().catch(() => {}), new Promise((r) => setTimeout(r, 3000))]);
       if (proc.exitCode === null && proc.signalCode === null) {
         const done = new Promise<void>((r) => proc.once('exit', () => r()));
-        try { process.kill(-pid, 'SIGTERM'); } catch { /* gone */ }
-        const t = setTimeout(() => { try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ } }, 5000);
+        try {
+          process.kill(-pid, 'SIGTERM');
+        } catch {
+          /* gone */
+        }
+        const t = setTimeout(() => {
+          try {
+            process.kill(-pid, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
+        }, 5000);
         await done;
         clearTimeout(t);
       }

@@ -32,7 +32,11 @@ export interface VmInfo {
   kernel: string;
 }
 
-export interface ExecResult { code: number; stdout: string; stderr: string }
+export interface ExecResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 export interface ExecOptions {
   /** fed to the remote command's stdin (otherwise stdin is empty) */
   input?: string | Buffer;
@@ -81,7 +85,11 @@ export interface GuestRunner {
   stop(): Promise<void>;
 }
 
-export interface GuestProcess { pid: number; ppid: number; args: string }
+export interface GuestProcess {
+  pid: number;
+  ppid: number;
+  args: string;
+}
 
 export interface OpenZfsVm {
   info: VmInfo;
@@ -125,19 +133,27 @@ export function shQuote(s: string): string {
 function readInfo(): VmInfo {
   const path = process.env.LIFEBOAT_OPENZFS_VM;
   if (!path) {
-    throw new Error('LIFEBOAT_OPENZFS_VM is not set: the OpenZFS tests need the test VM. Run them with ' +
-      '`LIFEBOAT_TEST_TIERS=openzfs npm test` (scripts/test.mjs builds and boots it with scripts/openzfs-vm.sh), ' +
-      'or boot one yourself (`scripts/openzfs-vm.sh build && scripts/openzfs-vm.sh start`) and set LIFEBOAT_OPENZFS_VM to the vm.json it prints.');
+    throw new Error(
+      'LIFEBOAT_OPENZFS_VM is not set: the OpenZFS tests need the test VM. Run them with ' +
+        '`LIFEBOAT_TEST_TIERS=openzfs npm test` (scripts/test.mjs builds and boots it with scripts/openzfs-vm.sh), ' +
+        'or boot one yourself (`scripts/openzfs-vm.sh build && scripts/openzfs-vm.sh start`) and set LIFEBOAT_OPENZFS_VM to the vm.json it prints.',
+    );
   }
   let info: VmInfo;
-  try { info = JSON.parse(readFileSync(path, 'utf8')); } catch (e) {
-    throw new Error(`LIFEBOAT_OPENZFS_VM=${path}: cannot read the VM description (${(e as Error).message}); was the VM stopped?`, { cause: e });
+  try {
+    info = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`LIFEBOAT_OPENZFS_VM=${path}: cannot read the VM description (${(e as Error).message}); was the VM stopped?`, {
+      cause: e,
+    });
   }
   for (const k of ['pid', 'port', 'key', 'knownHosts', 'runDir'] as const) {
     if (!info[k]) throw new Error(`LIFEBOAT_OPENZFS_VM=${path}: "${k}" is missing`);
   }
   if (!existsSync(`/proc/${info.pid}`)) {
-    throw new Error(`the OpenZFS VM described by ${path} is not running (qemu PID ${info.pid} is gone; console log: ${info.runDir}/console.log)`);
+    throw new Error(
+      `the OpenZFS VM described by ${path} is not running (qemu PID ${info.pid} is gone; console log: ${info.runDir}/console.log)`,
+    );
   }
   return info;
 }
@@ -147,9 +163,26 @@ export async function openzfsVm(): Promise<OpenZfsVm> {
   const local = mkdtempSync(join(tmpdir(), 'lb-ozvm-ssh-'));
   const ctl = join(local, 'ctl');
   const base = [
-    '-F', '/dev/null', '-i', info.key, '-p', String(info.port), '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes',
-    '-o', `UserKnownHostsFile=${info.knownHosts}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=yes',
-    '-o', 'LogLevel=ERROR', '-o', `ControlPath=${ctl}`,
+    '-F',
+    '/dev/null',
+    '-i',
+    info.key,
+    '-p',
+    String(info.port),
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    `UserKnownHostsFile=${info.knownHosts}`,
+    '-o',
+    'GlobalKnownHostsFile=/dev/null',
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'LogLevel=ERROR',
+    '-o',
+    `ControlPath=${ctl}`,
   ];
   const dest = 'root@127.0.0.1';
   const client = [...base, '-o', 'ControlMaster=no'];
@@ -157,20 +190,55 @@ export async function openzfsVm(): Promise<OpenZfsVm> {
   // Children this handle started on the host, killed by PID if the test process ends without close().
   const hostChildren = new Set<ChildProcess>();
   const killLeftovers = () => {
-    for (const c of hostChildren) { try { c.kill('SIGKILL'); } catch { /* gone */ } }
+    for (const c of hostChildren) {
+      try {
+        c.kill('SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
     rmSync(local, { recursive: true, force: true });
   };
   process.once('exit', killLeftovers);
 
   // --- the master connection --------------------------------------------------------------------
   let masterErr = '';
-  const master = spawn('ssh', [...base, '-o', 'ControlMaster=yes', '-o', 'ControlPersist=no', '-o', 'ServerAliveInterval=10',
-    '-o', 'ServerAliveCountMax=6', '-o', 'ConnectTimeout=30', '-o', 'ExitOnForwardFailure=yes', '-N', dest], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const master = spawn(
+    'ssh',
+    [
+      ...base,
+      '-o',
+      'ControlMaster=yes',
+      '-o',
+      'ControlPersist=no',
+      '-o',
+      'ServerAliveInterval=10',
+      '-o',
+      'ServerAliveCountMax=6',
+      '-o',
+      'ConnectTimeout=30',
+      '-o',
+      'ExitOnForwardFailure=yes',
+      '-N',
+      dest,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   hostChildren.add(master);
-  master.stderr!.on('data', (d) => { if (masterErr.length < 8000) masterErr += d; });
-  const masterExit = new Promise<void>((r) => master.once('exit', () => { hostChildren.delete(master); r(); }));
-  const noAnswer = (why: string) => new Error(`the OpenZFS VM (qemu PID ${info.pid}, ssh 127.0.0.1:${info.port}) does not answer: ${why}` +
-    `\nconsole log: ${info.runDir}/console.log`);
+  master.stderr!.on('data', (d) => {
+    if (masterErr.length < 8000) masterErr += d;
+  });
+  const masterExit = new Promise<void>((r) =>
+    master.once('exit', () => {
+      hostChildren.delete(master);
+      r();
+    }),
+  );
+  const noAnswer = (why: string) =>
+    new Error(
+      `the OpenZFS VM (qemu PID ${info.pid}, ssh 127.0.0.1:${info.port}) does not answer: ${why}` +
+        `\nconsole log: ${info.runDir}/console.log`,
+    );
   {
     const deadline = Date.now() + 90_000;
     for (;;) {
@@ -193,37 +261,56 @@ export async function openzfsVm(): Promise<OpenZfsVm> {
 
   // --- commands --------------------------------------------------------------------------------
   const remote = (argv: string[]) => argv.map(shQuote).join(' ');
-  const exec = (argv: string[], opts: ExecOptions & { inputFile?: string } = {}): Promise<ExecResult> => new Promise((resolve, reject) => {
-    const feed = opts.input !== undefined || opts.inputFile !== undefined;
-    const c = spawn('ssh', [...client, dest, '--', remote(argv)], { stdio: [feed ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
-    hostChildren.add(c);
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    c.stdout!.on('data', (d: Buffer) => out.push(d));
-    c.stderr!.on('data', (d: Buffer) => err.push(d));
-    let timedOut = false;
-    const t = opts.timeoutMs ? setTimeout(() => { timedOut = true; c.kill('SIGKILL'); }, opts.timeoutMs) : null;
-    c.once('error', (e) => { if (t) clearTimeout(t); hostChildren.delete(c); reject(e); });
-    c.once('close', (code, sig) => {
-      if (t) clearTimeout(t);
-      hostChildren.delete(c);
-      const r = { code: code ?? 128 + (sig === 'SIGKILL' ? 9 : 15), stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
-      if (timedOut) reject(new Error(`in the OpenZFS VM: ${remote(argv).slice(0, 300)} timed out after ${opts.timeoutMs} ms\n${r.stderr}`));
-      else resolve(r);
+  const exec = (argv: string[], opts: ExecOptions & { inputFile?: string } = {}): Promise<ExecResult> =>
+    new Promise((resolve, reject) => {
+      const feed = opts.input !== undefined || opts.inputFile !== undefined;
+      const c = spawn('ssh', [...client, dest, '--', remote(argv)], { stdio: [feed ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+      hostChildren.add(c);
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      c.stdout!.on('data', (d: Buffer) => out.push(d));
+      c.stderr!.on('data', (d: Buffer) => err.push(d));
+      let timedOut = false;
+      const t = opts.timeoutMs
+        ? setTimeout(() => {
+            timedOut = true;
+            c.kill('SIGKILL');
+          }, opts.timeoutMs)
+        : null;
+      c.once('error', (e) => {
+        if (t) clearTimeout(t);
+        hostChildren.delete(c);
+        reject(e);
+      });
+      c.once('close', (code, sig) => {
+        if (t) clearTimeout(t);
+        hostChildren.delete(c);
+        const r = {
+          code: code ?? 128 + (sig === 'SIGKILL' ? 9 : 15),
+          stdout: Buffer.concat(out).toString(),
+          stderr: Buffer.concat(err).toString(),
+        };
+        if (timedOut)
+          reject(new Error(`in the OpenZFS VM: ${remote(argv).slice(0, 300)} timed out after ${opts.timeoutMs} ms\n${r.stderr}`));
+        else resolve(r);
+      });
+      // the remote side may stop reading early (EPIPE): its exit status tells what happened
+      if (feed) c.stdin!.on('error', () => {});
+      if (opts.inputFile !== undefined) {
+        const s = createReadStream(opts.inputFile);
+        s.once('error', (e) => {
+          c.kill('SIGKILL');
+          reject(e);
+        });
+        s.pipe(c.stdin!);
+      } else if (opts.input !== undefined) {
+        c.stdin!.end(opts.input);
+      }
     });
-    // the remote side may stop reading early (EPIPE): its exit status tells what happened
-    if (feed) c.stdin!.on('error', () => {});
-    if (opts.inputFile !== undefined) {
-      const s = createReadStream(opts.inputFile);
-      s.once('error', (e) => { c.kill('SIGKILL'); reject(e); });
-      s.pipe(c.stdin!);
-    } else if (opts.input !== undefined) {
-      c.stdin!.end(opts.input);
-    }
-  });
   const must = async (argv: string[], opts: ExecOptions & { inputFile?: string } = {}): Promise<string> => {
     const r = await exec(argv, opts);
-    if (r.code !== 0) throw new Error(`in the OpenZFS VM: ${remote(argv).slice(0, 500)} failed (${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
+    if (r.code !== 0)
+      throw new Error(`in the OpenZFS VM: ${remote(argv).slice(0, 500)} failed (${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
     return r.stdout;
   };
   const sh = (script: string, opts?: ExecOptions) => exec(['sh', '-c', script], opts);
@@ -243,7 +330,9 @@ export async function openzfsVm(): Promise<OpenZfsVm> {
       throw new Error(`in the OpenZFS VM: zpool create ${name} failed (${made.code}): ${made.stderr.trim()}`);
     }
     const pool: GuestPool = {
-      name, file, mountpoint,
+      name,
+      file,
+      mountpoint,
       async destroy() {
         let r = await exec(['zpool', 'destroy', '-f', name]);
         for (let i = 0; r.code !== 0 && /busy/i.test(r.stderr) && i < 20; i++) {
@@ -252,7 +341,8 @@ export async function openzfsVm(): Promise<OpenZfsVm> {
         }
         pools.delete(name);
         await exec(['sh', '-c', 'rm -f "$1"; [ -z "$2" ] || rmdir "$2" 2>/dev/null; true', 'sh', file, mountpoint ?? '']);
-        if (r.code !== 0 && !/no such pool/i.test(r.stderr)) throw new Error(`in the OpenZFS VM: zpool destroy ${name}: ${r.stderr.trim()}`);
+        if (r.code !== 0 && !/no such pool/i.test(r.stderr))
+          throw new Error(`in the OpenZFS VM: zpool destroy ${name}: ${r.stderr.trim()}`);
       },
     };
     pools.set(name, pool);
@@ -278,59 +368,96 @@ export async function openzfsVm(): Promise<OpenZfsVm> {
   const checkKey = (user: string, line: string) => {
     if (user !== 'root' && user !== 'lbtarget') throw new Error(`authorized keys: user must be root or lbtarget, not ${user}`);
     const l = line.trim();
-    if (!l || /[\r\n]/.test(l) || !/^(?:[a-z][a-z0-9-]*(?:="[^"]*")?(?:,[a-z][a-z0-9-]*(?:="[^"]*")?)* )?(ssh-|ecdsa-|sk-)\S+ \S+/.test(l)) throw new Error(`authorized keys: not one public key line: ${JSON.stringify(line.slice(0, 80))}`);
+    if (!l || /[\r\n]/.test(l) || !/^(?:[a-z][a-z0-9-]*(?:="[^"]*")?(?:,[a-z][a-z0-9-]*(?:="[^"]*")?)* )?(ssh-|ecdsa-|sk-)\S+ \S+/.test(l))
+      throw new Error(`authorized keys: not one public key line: ${JSON.stringify(line.slice(0, 80))}`);
     return l;
   };
   const addAuthorizedKey = async (user: 'root' | 'lbtarget', publicKeyLine: string) => {
     const l = checkKey(user, publicKeyLine);
-    await must(['sh', '-c', [
-      'set -e', 'home=$(getent passwd "$1" | cut -d: -f6)', 'install -d -m 0700 -o "$1" -g "$1" "$home/.ssh"',
-      'f=$home/.ssh/authorized_keys', 'touch "$f"', 'grep -qxF -- "$2" "$f" || printf "%s\\n" "$2" >> "$f"',
-      'chown "$1:$1" "$f"', 'chmod 0600 "$f"',
-    ].join('\n'), 'sh', user, l]);
+    await must([
+      'sh',
+      '-c',
+      [
+        'set -e',
+        'home=$(getent passwd "$1" | cut -d: -f6)',
+        'install -d -m 0700 -o "$1" -g "$1" "$home/.ssh"',
+        'f=$home/.ssh/authorized_keys',
+        'touch "$f"',
+        'grep -qxF -- "$2" "$f" || printf "%s\\n" "$2" >> "$f"',
+        'chown "$1:$1" "$f"',
+        'chmod 0600 "$f"',
+      ].join('\n'),
+      'sh',
+      user,
+      l,
+    ]);
     addedKeys.add(`${user}\n${l}`);
   };
   const removeAuthorizedKey = async (user: 'root' | 'lbtarget', publicKeyLine: string) => {
     const l = checkKey(user, publicKeyLine);
     if (user === 'root' && readFileSync(`${info.key}.pub`, 'utf8').trim().split(/\s+/)[1] === l.split(/\s+/)[1]) {
-      throw new Error('removeAuthorizedKey: that is the VM\'s own root key (the tests would lose the VM)');
+      throw new Error("removeAuthorizedKey: that is the VM's own root key (the tests would lose the VM)");
     }
-    await must(['sh', '-c', [
-      'set -e', 'f=$(getent passwd "$1" | cut -d: -f6)/.ssh/authorized_keys', '[ -f "$f" ] || exit 0',
-      'grep -vxF -- "$2" "$f" > "$f.lb-tmp" || true', 'cat "$f.lb-tmp" > "$f"', 'rm -f "$f.lb-tmp"',
-    ].join('\n'), 'sh', user, l]);
+    await must([
+      'sh',
+      '-c',
+      [
+        'set -e',
+        'f=$(getent passwd "$1" | cut -d: -f6)/.ssh/authorized_keys',
+        '[ -f "$f" ] || exit 0',
+        'grep -vxF -- "$2" "$f" > "$f.lb-tmp" || true',
+        'cat "$f.lb-tmp" > "$f"',
+        'rm -f "$f.lb-tmp"',
+      ].join('\n'),
+      'sh',
+      user,
+      l,
+    ]);
     addedKeys.delete(`${user}\n${l}`);
   };
 
   // --- the runner in the guest -------------------------------------------------------------------
   let installed: Promise<{ node: string; bundle: string }> | null = null;
-  const installRunner = () => (installed ??= (async () => {
-    if (!existsSync(RUNNER_BUNDLE)) throw new Error(`${RUNNER_BUNDLE} is missing: run \`npm run build:js\` (scripts/test.mjs does before the tiers)`);
-    const node = `${GUEST_DIR}/node`;
-    const bundle = `${GUEST_DIR}/lifeboat-runner.mjs`;
-    const h = createHash('sha256');
-    for (const f of [process.execPath, RUNNER_BUNDLE]) {
-      await new Promise<void>((res, rej) => createReadStream(f).on('data', (d) => h.update(d)).once('end', res).once('error', rej));
-    }
-    const hash = h.digest('hex');
-    const marker = `${GUEST_DIR}/.installed`;
-    if ((await exec(['cat', marker])).stdout.trim() === hash) return { node, bundle };
-    const tag = randomBytes(4).toString('hex');
-    await must(['mkdir', '-p', GUEST_DIR]);
-    await must(['sh', '-c', 'cat > "$1"', 'sh', `${node}.${tag}`], { inputFile: process.execPath });
-    await must(['sh', '-c', 'cat > "$1"', 'sh', `${bundle}.${tag}`], { inputFile: RUNNER_BUNDLE });
-    await must(['sh', '-c', 'chmod 0755 "$1.$3" && mv -f "$1.$3" "$1" && mv -f "$2.$3" "$2"', 'sh', node, bundle, tag]);
-    const v = await exec([node, '--version']);
-    if (v.code !== 0 || v.stdout.trim() !== process.version) {
-      throw new Error(`this host's node (${process.execPath}, ${process.version}) does not run in the OpenZFS VM: ${v.code} ${v.stdout.trim()} ${v.stderr.trim()}`);
-    }
-    await must(['sh', '-c', 'printf "%s\\n" "$1" > "$2"', 'sh', hash, marker]);
-    return { node, bundle };
-  })().catch((e) => { installed = null; throw e; }));
+  const installRunner = () =>
+    (installed ??= (async () => {
+      if (!existsSync(RUNNER_BUNDLE))
+        throw new Error(`${RUNNER_BUNDLE} is missing: run \`npm run build:js\` (scripts/test.mjs does before the tiers)`);
+      const node = `${GUEST_DIR}/node`;
+      const bundle = `${GUEST_DIR}/lifeboat-runner.mjs`;
+      const h = createHash('sha256');
+      for (const f of [process.execPath, RUNNER_BUNDLE]) {
+        await new Promise<void>((res, rej) =>
+          createReadStream(f)
+            .on('data', (d) => h.update(d))
+            .once('end', res)
+            .once('error', rej),
+        );
+      }
+      const hash = h.digest('hex');
+      const marker = `${GUEST_DIR}/.installed`;
+      if ((await exec(['cat', marker])).stdout.trim() === hash) return { node, bundle };
+      const tag = randomBytes(4).toString('hex');
+      await must(['mkdir', '-p', GUEST_DIR]);
+      await must(['sh', '-c', 'cat > "$1"', 'sh', `${node}.${tag}`], { inputFile: process.execPath });
+      await must(['sh', '-c', 'cat > "$1"', 'sh', `${bundle}.${tag}`], { inputFile: RUNNER_BUNDLE });
+      await must(['sh', '-c', 'chmod 0755 "$1.$3" && mv -f "$1.$3" "$1" && mv -f "$2.$3" "$2"', 'sh', node, bundle, tag]);
+      const v = await exec([node, '--version']);
+      if (v.code !== 0 || v.stdout.trim() !== process.version) {
+        throw new Error(
+          `this host's node (${process.execPath}, ${process.version}) does not run in the OpenZFS VM: ${v.code} ${v.stdout.trim()} ${v.stderr.trim()}`,
+        );
+      }
+      await must(['sh', '-c', 'printf "%s\\n" "$1" > "$2"', 'sh', hash, marker]);
+      return { node, bundle };
+    })().catch((e) => {
+      installed = null;
+      throw e;
+    }));
 
   const forwards = new Map<number, Promise<number>>();
   const forwardServerPort = (hostPort: number) => {
-    if (!Number.isInteger(hostPort) || hostPort < 1 || hostPort > 65535) return Promise.reject(new Error(`forwardServerPort: bad port ${hostPort}`));
+    if (!Number.isInteger(hostPort) || hostPort < 1 || hostPort > 65535)
+      return Promise.reject(new Error(`forwardServerPort: bad port ${hostPort}`));
     let p = forwards.get(hostPort);
     if (!p) {
       p = (async () => {
@@ -350,7 +477,9 @@ export async function openzfsVm(): Promise<OpenZfsVm> {
 
   const processes = async (): Promise<GuestProcess[]> => {
     const py = [
-      'import os, json', 'me = os.getpid()', 'out = []',
+      'import os, json',
+      'me = os.getpid()',
+      'out = []',
       'for d in os.listdir("/proc"):',
       '    if not d.isdigit() or int(d) == me: continue',
       '    try:',
@@ -369,7 +498,12 @@ export async function openzfsVm(): Promise<OpenZfsVm> {
   };
 
   const runners = new Set<GuestRunner>();
-  const startRunner = async (server: RunnerServer, name: string, poolNames: string[], opts: GuestRunnerOptions = {}): Promise<GuestRunner> => {
+  const startRunner = async (
+    server: RunnerServer,
+    name: string,
+    poolNames: string[],
+    opts: GuestRunnerOptions = {},
+  ): Promise<GuestRunner> => {
     const { node, bundle } = await installRunner();
     const hostPort = Number(new URL(server.url).port);
     const guestPort = await forwardServerPort(hostPort);
@@ -385,8 +519,21 @@ export async function openzfsVm(): Promise<OpenZfsVm> {
     let exit!: Promise<string>;
     let running = false;
     const launch = (o: { crashAt?: string }, joinToken?: string) => {
-      const argv = [node, bundle, '--server', `http://127.0.0.1:${guestPort}`, '--state-dir', stateDir, '--name', name,
-        '--pools', poolNames.join(','), '--concurrency', String(opts.concurrency ?? 2), ...(o.crashAt ? ['--crash-at', o.crashAt] : [])];
+      const argv = [
+        node,
+        bundle,
+        '--server',
+        `http://127.0.0.1:${guestPort}`,
+        '--state-dir',
+        stateDir,
+        '--name',
+        name,
+        '--pools',
+        poolNames.join(','),
+        '--concurrency',
+        String(opts.concurrency ?? 2),
+        ...(o.crashAt ? ['--crash-at', o.crashAt] : []),
+      ];
       // The wrapper: the join token comes on stdin (kept out of the guest's ps), the runner runs in the
       // background so the wrapper can report its PID first and its exit status last (137 = SIGKILL).
       const wrapper = [
@@ -416,15 +563,21 @@ export async function openzfsVm(): Promise<OpenZfsVm> {
           else out += l + '\n';
         }
       });
-      c.stderr!.on('data', (d) => { out += d; });
-      c.stdin!.on('error', () => { /* the session ended early; its status tells */ });
+      c.stderr!.on('data', (d) => {
+        out += d;
+      });
+      c.stdin!.on('error', () => {
+        /* the session ended early; its status tells */
+      });
       c.stdin!.end(`${joinToken ?? ''}\n`);
-      exit = new Promise((r) => c.once('close', (code, sig) => {
-        hostChildren.delete(c);
-        if (partial) out += partial;
-        running = false;
-        r(status ?? `lost:${sig ?? code}`);
-      }));
+      exit = new Promise((r) =>
+        c.once('close', (code, sig) => {
+          hostChildren.delete(c);
+          if (partial) out += partial;
+          running = false;
+          r(status ?? `lost:${sig ?? code}`);
+        }),
+      );
     };
     const stopProc = async () => {
       if (!running) return;
@@ -433,31 +586,55 @@ export async function openzfsVm(): Promise<OpenZfsVm> {
       for (let i = 0; pid === null && running && i < 100; i++) await sleep(50);
       const p = pid;
       // signal the runner by PID, and only if that PID still is this runner (its state dir in the cmdline)
-      const signal = (sig: string) => p !== null && exec(['sh', '-c', 'grep -qF -- "$2" "/proc/$1/cmdline" 2>/dev/null && kill -s "$3" "$1"', 'sh', String(p), stateDir, sig]);
+      const signal = (sig: string) =>
+        p !== null &&
+        exec(['sh', '-c', 'grep -qF -- "$2" "/proc/$1/cmdline" 2>/dev/null && kill -s "$3" "$1"', 'sh', String(p), stateDir, sig]);
       await signal('TERM');
-      const tKill = setTimeout(() => { void signal('KILL'); }, 15_000);
-      const tSsh = setTimeout(() => { try { c.kill('SIGKILL'); } catch { /* gone */ } }, 25_000);
+      const tKill = setTimeout(() => {
+        void signal('KILL');
+      }, 15_000);
+      const tSsh = setTimeout(() => {
+        try {
+          c.kill('SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }, 25_000);
       await ended;
       clearTimeout(tKill);
       clearTimeout(tSsh);
     };
 
     launch({ crashAt: opts.crashAt }, jt.body.token);
-    const died = exit.then((s) => { throw new Error(`runner ${name} in the OpenZFS VM ended (${s}) before it joined and reported its inventory:\n${out.slice(-3000)}`); });
-    died.catch(() => { /* raced below */ });
+    const died = exit.then((s) => {
+      throw new Error(`runner ${name} in the OpenZFS VM ended (${s}) before it joined and reported its inventory:\n${out.slice(-3000)}`);
+    });
+    died.catch(() => {
+      /* raced below */
+    });
     let nodeId: number;
     try {
-      nodeId = await Promise.race([died, server.waitFor(`runner ${name} in the OpenZFS VM to join and report its inventory`, async () => {
-        const n = (await server.api('GET', '/nodes')).body.items.find((x) => x.name === name);
-        return n?.inventoryAt ? n.id as number : null;
-      }, 180_000, 300)]);
+      nodeId = await Promise.race([
+        died,
+        server.waitFor(
+          `runner ${name} in the OpenZFS VM to join and report its inventory`,
+          async () => {
+            const n = (await server.api('GET', '/nodes')).body.items.find((x) => x.name === name);
+            return n?.inventoryAt ? (n.id as number) : null;
+          },
+          180_000,
+          300,
+        ),
+      ]);
     } catch (e) {
       await stopProc();
       await exec(['rm', '-rf', '--', stateDir]);
       throw new Error(`${(e as Error).message}\n--- runner output ---\n${out.slice(-3000)}`, { cause: e });
     }
     const runner: GuestRunner = {
-      name, nodeId, stateDir,
+      name,
+      nodeId,
+      stateDir,
       pid: () => pid,
       output: () => out,
       exited: () => exit,
@@ -465,9 +642,16 @@ export async function openzfsVm(): Promise<OpenZfsVm> {
         await stopProc();
         const before = out.length;
         launch(o);
-        const ended = exit.then((s) => { throw new Error(`runner ${name} ended (${s}) while starting again:\n${out.slice(before).slice(-3000)}`); });
-        ended.catch(() => { /* raced below */ });
-        await Promise.race([ended, server.waitFor(`runner ${name} in the OpenZFS VM to start again`, async () => /inventory/.test(out.slice(before)), 120_000, 100)]);
+        const ended = exit.then((s) => {
+          throw new Error(`runner ${name} ended (${s}) while starting again:\n${out.slice(before).slice(-3000)}`);
+        });
+        ended.catch(() => {
+          /* raced below */
+        });
+        await Promise.race([
+          ended,
+          server.waitFor(`runner ${name} in the OpenZFS VM to start again`, async () => /inventory/.test(out.slice(before)), 120_000, 100),
+        ]);
       },
       async stop() {
         await stopProc();
@@ -485,7 +669,13 @@ export async function openzfsVm(): Promise<OpenZfsVm> {
     if (closed) return;
     closed = true;
     const problems: string[] = [];
-    const attempt = async (what: string, f: () => Promise<unknown>) => { try { await f(); } catch (e) { problems.push(`${what}: ${(e as Error).message}`); } };
+    const attempt = async (what: string, f: () => Promise<unknown>) => {
+      try {
+        await f();
+      } catch (e) {
+        problems.push(`${what}: ${(e as Error).message}`);
+      }
+    };
     for (const r of [...runners]) await attempt(`stopping runner ${r.name}`, () => r.stop());
     for (const p of [...pools.values()]) await attempt(`destroying pool ${p.name}`, () => p.destroy());
     for (const k of [...addedKeys]) {
@@ -495,20 +685,48 @@ export async function openzfsVm(): Promise<OpenZfsVm> {
     // The master carries the tunnels; stop it by its PID.
     if (master.exitCode === null && master.signalCode === null) {
       master.kill('SIGTERM');
-      const t = setTimeout(() => { try { master.kill('SIGKILL'); } catch { /* gone */ } }, 5000);
+      const t = setTimeout(() => {
+        try {
+          master.kill('SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }, 5000);
       await masterExit;
       clearTimeout(t);
     }
-    for (const c of [...hostChildren]) { try { c.kill('SIGKILL'); } catch { /* gone */ } }
+    for (const c of [...hostChildren]) {
+      try {
+        c.kill('SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
     process.removeListener('exit', killLeftovers);
     rmSync(local, { recursive: true, force: true });
     if (problems.length) throw new Error(`closing the OpenZFS VM handle:\n${problems.join('\n')}`);
   };
 
   return {
-    info, exec: (argv, opts) => exec(argv, opts), must: (argv, opts) => must(argv, opts), sh, zfs, zpool,
-    createPool, writeRandom, sha256, snapshotGuids, listAll, addAuthorizedKey, removeAuthorizedKey,
-    installRunner, forwardServerPort, startRunner, processes, kill, close,
+    info,
+    exec: (argv, opts) => exec(argv, opts),
+    must: (argv, opts) => must(argv, opts),
+    sh,
+    zfs,
+    zpool,
+    createPool,
+    writeRandom,
+    sha256,
+    snapshotGuids,
+    listAll,
+    addAuthorizedKey,
+    removeAuthorizedKey,
+    installRunner,
+    forwardServerPort,
+    startRunner,
+    processes,
+    kill,
+    close,
   };
 }
 
@@ -518,8 +736,12 @@ function run(bin: string, args: string[]): Promise<ExecResult> {
     const c = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    c.stdout!.on('data', (d) => { stdout += d; });
-    c.stderr!.on('data', (d) => { stderr += d; });
+    c.stdout!.on('data', (d) => {
+      stdout += d;
+    });
+    c.stderr!.on('data', (d) => {
+      stderr += d;
+    });
     c.once('error', (e) => resolve({ code: -1, stdout, stderr: `${stderr}${e.message}` }));
     c.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });

@@ -42,28 +42,43 @@ export async function startServer(env: Record<string, string> = {}, opts: { bund
   const proc = spawn(process.execPath, entry, {
     cwd: ROOT,
     env: {
-      ...process.env, LIFEBOAT_DATA_DIR: dataDir, LIFEBOAT_PORT: String(port), LIFEBOAT_HOST: '127.0.0.1',
-      LIFEBOAT_ADMIN_TOKEN: admin, LIFEBOAT_NODE_NAME: 'local', ...env,
+      ...process.env,
+      LIFEBOAT_DATA_DIR: dataDir,
+      LIFEBOAT_PORT: String(port),
+      LIFEBOAT_HOST: '127.0.0.1',
+      LIFEBOAT_ADMIN_TOKEN: admin,
+      LIFEBOAT_NODE_NAME: 'local',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  proc.stdout!.on('data', (d) => { out += d; });
-  proc.stderr!.on('data', (d) => { out += d; });
+  proc.stdout!.on('data', (d) => {
+    out += d;
+  });
+  proc.stderr!.on('data', (d) => {
+    out += d;
+  });
   const url = `http://127.0.0.1:${port}`;
   const api: ApiCall = async <T, M extends string, P extends string>(method: M, path: P, body?: unknown) => {
     const res = await fetch(`${url}/api/v1${path}`, {
-      method, headers: { authorization: `Bearer ${admin}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      method,
+      headers: { authorization: `Bearer ${admin}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
     return { status: res.status, body: (text ? JSON.parse(text) : null) as BodyOf<T, M, P> };
   };
-  const waitFor = async <T,>(what: string, f: () => Promise<T | null | undefined | false>, ms = 60_000): Promise<T> => {
+  const waitFor = async <T>(what: string, f: () => Promise<T | null | undefined | false>, ms = 60_000): Promise<T> => {
     const deadline = Date.now() + ms;
     let last: unknown;
     while (Date.now() < deadline) {
       if (proc.exitCode !== null) throw new Error(`server exited (${proc.exitCode}) while waiting for ${what}:\n${out}`);
-      try { const v = await f(); if (v) return v as T; } catch (e) { last = e; }
+      try {
+        const v = await f();
+        if (v) return v as T;
+      } catch (e) {
+        last = e;
+      }
       await new Promise((r) => setTimeout(r, 200));
     }
     throw new Error(`timed out waiting for ${what}${last ? ` (${last})` : ''}\n--- server output ---\n${out.slice(-4000)}`);
@@ -71,15 +86,35 @@ export async function startServer(env: Record<string, string> = {}, opts: { bund
   await waitFor('health', async () => (await fetch(`${url}/api/v1/health`)).ok, 30_000);
   if (env.LIFEBOAT_ADMIN_TOKEN === '') admin = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
   return {
-    url, admin, dataDir, proc, output: () => out, api, waitFor,
-    waitEvent: (id, ms = 120_000) => waitFor(`event ${id} to finish`, async () => {
-      const e = (await api('GET', `/events/${id}`)).body;
-      return e && !['queued', 'running'].includes(e.status) ? e : null;
-    }, ms),
+    url,
+    admin,
+    dataDir,
+    proc,
+    output: () => out,
+    api,
+    waitFor,
+    waitEvent: (id, ms = 120_000) =>
+      waitFor(
+        `event ${id} to finish`,
+        async () => {
+          const e = (await api('GET', `/events/${id}`)).body;
+          return e && !['queued', 'running'].includes(e.status) ? e : null;
+        },
+        ms,
+      ),
     async stop() {
       if (proc.exitCode === null) {
         proc.kill('SIGTERM');
-        await new Promise((r) => { const t = setTimeout(() => { proc.kill('SIGKILL'); r(null); }, 15_000); proc.once('exit', () => { clearTimeout(t); r(null); }); });
+        await new Promise((r) => {
+          const t = setTimeout(() => {
+            proc.kill('SIGKILL');
+            r(null);
+          }, 15_000);
+          proc.once('exit', () => {
+            clearTimeout(t);
+            r(null);
+          });
+        });
       }
       rmSync(dataDir, { recursive: true, force: true });
       return proc.exitCode;
@@ -87,24 +122,60 @@ export async function startServer(env: Record<string, string> = {}, opts: { bund
   };
 }
 
-export interface TestRunner { proc: ChildProcess; stateDir: string; output: () => string; stop: () => Promise<void> }
+export interface TestRunner {
+  proc: ChildProcess;
+  stateDir: string;
+  output: () => string;
+  stop: () => Promise<void>;
+}
 
 /** Another node: a lifeboat-runner process joined with a fresh join token, limited to `pools`. */
 export async function startRunner(srv: TestServer, name: string, pools: string[], env: Record<string, string> = {}): Promise<TestRunner> {
   const stateDir = mkdtempSync(join(tmpdir(), 'lifeboat-runner-'));
   const jt = await srv.api('POST', '/nodes/join-tokens');
   let out = '';
-  const proc = spawn(process.execPath, [join(ROOT, 'node-runner/bin/lifeboat-runner.mjs'), '--server', srv.url, '--state-dir', stateDir, '--name', name, '--pools', pools.join(',')], {
-    cwd: ROOT, env: { ...process.env, LIFEBOAT_JOIN_TOKEN: jt.body.token, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+  const proc = spawn(
+    process.execPath,
+    [
+      join(ROOT, 'node-runner/bin/lifeboat-runner.mjs'),
+      '--server',
+      srv.url,
+      '--state-dir',
+      stateDir,
+      '--name',
+      name,
+      '--pools',
+      pools.join(','),
+    ],
+    {
+      cwd: ROOT,
+      env: { ...process.env, LIFEBOAT_JOIN_TOKEN: jt.body.token, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  proc.stdout!.on('data', (d) => {
+    out += d;
   });
-  proc.stdout!.on('data', (d) => { out += d; });
-  proc.stderr!.on('data', (d) => { out += d; });
+  proc.stderr!.on('data', (d) => {
+    out += d;
+  });
   return {
-    proc, stateDir, output: () => out,
+    proc,
+    stateDir,
+    output: () => out,
     async stop() {
       if (proc.exitCode === null && proc.signalCode === null) {
         proc.kill('SIGTERM');
-        await new Promise((r) => { const t = setTimeout(() => { proc.kill('SIGKILL'); r(null); }, 15_000); proc.once('exit', () => { clearTimeout(t); r(null); }); });
+        await new Promise((r) => {
+          const t = setTimeout(() => {
+            proc.kill('SIGKILL');
+            r(null);
+          }, 15_000);
+          proc.once('exit', () => {
+            clearTimeout(t);
+            r(null);
+          });
+        });
       }
       rmSync(stateDir, { recursive: true, force: true });
     },

@@ -51,7 +51,10 @@ async function waitListening(port: number, child: ChildProcess, errOut: () => st
     if (child.exitCode !== null) throw new Error(`sshd exited with ${child.exitCode}: ${errOut()}`);
     const ok = await new Promise<boolean>((r) => {
       const s = connect(port, '127.0.0.1');
-      s.once('connect', () => { s.destroy(); r(true); });
+      s.once('connect', () => {
+        s.destroy();
+        r(true);
+      });
       s.once('error', () => r(false));
     });
     if (ok) return;
@@ -61,7 +64,9 @@ async function waitListening(port: number, child: ChildProcess, errOut: () => st
 }
 
 export async function startSshd(): Promise<TestSshd> {
-  try { await access(SSHD); } catch {
+  try {
+    await access(SSHD);
+  } catch {
     throw new Error(`${SSHD} not found: run scripts/provision-test-host.sh (package openssh-server)`);
   }
   execFileSync('mkdir', ['-p', '/run/sshd']);
@@ -71,12 +76,25 @@ export async function startSshd(): Promise<TestSshd> {
   keygen(join(dir, 'wrong'));
   await writeFile(join(dir, 'authorized_keys'), await readFile(join(dir, 'client.pub')), { mode: 0o600 });
   const port = await freePort();
-  const config = [
-    `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${join(dir, 'host_key')}`, `PidFile ${join(dir, 'sshd.pid')}`,
-    `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`, 'PermitRootLogin prohibit-password', 'PubkeyAuthentication yes',
-    'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no', 'LogLevel INFO',
-    'MaxSessions 50', 'MaxStartups 50', 'PrintMotd no', 'X11Forwarding no',
-  ].join('\n') + '\n';
+  const config =
+    [
+      `Port ${port}`,
+      'ListenAddress 127.0.0.1',
+      `HostKey ${join(dir, 'host_key')}`,
+      `PidFile ${join(dir, 'sshd.pid')}`,
+      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+      'PermitRootLogin prohibit-password',
+      'PubkeyAuthentication yes',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'UsePAM no',
+      'StrictModes no',
+      'LogLevel INFO',
+      'MaxSessions 50',
+      'MaxStartups 50',
+      'PrintMotd no',
+      'X11Forwarding no',
+    ].join('\n') + '\n';
   await writeFile(join(dir, 'sshd_config'), config);
 
   let child: ChildProcess;
@@ -102,18 +120,31 @@ export async function startSshd(): Promise<TestSshd> {
     if (c.exitCode !== null || c.signalCode !== null) return;
     const done = new Promise<void>((r) => c.once('exit', () => r()));
     process.kill(c.pid!, 'SIGTERM');
-    const t = setTimeout(() => { try { process.kill(c.pid!, 'SIGKILL'); } catch { /* gone */ } }, 3000);
+    const t = setTimeout(() => {
+      try {
+        process.kill(c.pid!, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }, 3000);
     await done;
     clearTimeout(t);
   };
   await launch();
   const sshd: TestSshd = {
-    host: '127.0.0.1', port, user: 'root', dir,
-    get pid() { return child.pid!; },
+    host: '127.0.0.1',
+    port,
+    user: 'root',
+    dir,
+    get pid() {
+      return child.pid!;
+    },
     clientKey: await readFile(join(dir, 'client'), 'utf8'),
     wrongClientKey: await readFile(join(dir, 'wrong'), 'utf8'),
     acceptedConnections: () => accepted,
-    resetAcceptedConnections: () => { accepted = 0; },
+    resetAcceptedConnections: () => {
+      accepted = 0;
+    },
     async hostKeyLine() {
       const pub = (await readFile(join(dir, 'host_key.pub'), 'utf8')).trim().split(/\s+/);
       return `[127.0.0.1]:${port} ${pub[0]} ${pub[1]}`;

@@ -22,7 +22,12 @@ export async function uiBuild(teardown: Teardown): Promise<string> {
   return ui.dir;
 }
 
-export interface UiBrowser { browser: TestBrowser; context: BrowserContext; page: Page; problems: ConsoleProblems }
+export interface UiBrowser {
+  browser: TestBrowser;
+  context: BrowserContext;
+  page: Page;
+  problems: ConsoleProblems;
+}
 
 /** Chromium (stopped by its PID at teardown) and a first 1280×900 page recording console problems. */
 export async function openBrowser(teardown: Teardown): Promise<UiBrowser> {
@@ -52,9 +57,18 @@ export async function expectNoSidewaysScroll(p: Page, path: string, width: numbe
 export function flowSteps(defaultTimeout: number) {
   let broken: string | null = null;
   return (name: string, fn: () => Promise<void> | void, timeout = defaultTimeout) => {
-    it(name, async (ctx) => {
-      if (broken) ctx.skip(`an earlier step failed: ${broken}`);
-      try { await fn(); } catch (e) { broken = name; throw e; }
-    }, timeout);
+    it(
+      name,
+      async (ctx) => {
+        if (broken) ctx.skip(`an earlier step failed: ${broken}`);
+        try {
+          await fn();
+        } catch (e) {
+          broken = name;
+          throw e;
+        }
+      },
+      timeout,
+    );
   };
 }

@@ -27,13 +27,21 @@ export class Teardown {
   async run(): Promise<void> {
     const errors: unknown[] = [];
     for (let s = this.steps.pop(); s; s = this.steps.pop()) {
-      try { await s(); } catch (e) { errors.push(e); }
+      try {
+        await s();
+      } catch (e) {
+        errors.push(e);
+      }
     }
     if (errors.length) throw errors[0];
   }
 }
 
-export interface PoolOptions { prefix: string; mounted?: boolean; sizeMiB?: number }
+export interface PoolOptions {
+  prefix: string;
+  mounted?: boolean;
+  sizeMiB?: number;
+}
 
 export interface World<P extends string> {
   /** The pools asked for, by the name the test gave them; `tgt` is the target's. */
@@ -50,7 +58,9 @@ export interface World<P extends string> {
  * they are validated).
  */
 export async function startWorld<P extends string>(
-  teardown: Teardown, pools: Record<P | 'tgt', PoolOptions>, opts: { createBackupRoot?: boolean } = {},
+  teardown: Teardown,
+  pools: Record<P | 'tgt', PoolOptions>,
+  opts: { createBackupRoot?: boolean } = {},
 ): Promise<World<P>> {
   const made: Partial<Record<P | 'tgt', TestPool>> = {};
   for (const key of Object.keys(pools) as (P | 'tgt')[]) {
@@ -70,8 +80,16 @@ export async function startWorld<P extends string>(
 export function targetSpec(w: { sshd: TestSshd; backupRoot: string }, over: Partial<TargetSpec> = {}): TargetSpec {
   const { sshd } = w;
   return {
-    id: 1, name: 'local', sshHost: sshd.host, sshUser: sshd.user, sshPort: sshd.port, sshPrivateKey: sshd.clientKey,
-    backupRoot: w.backupRoot, createBackupRoot: false, hostKey: null, ...over,
+    id: 1,
+    name: 'local',
+    sshHost: sshd.host,
+    sshUser: sshd.user,
+    sshPort: sshd.port,
+    sshPrivateKey: sshd.clientKey,
+    backupRoot: w.backupRoot,
+    createBackupRoot: false,
+    hostKey: null,
+    ...over,
   };
 }
 
@@ -86,8 +104,13 @@ export async function pinnedTarget(w: { sshd: TestSshd; backupRoot: string }, ov
 export function loopbackTarget(w: { sshd: TestSshd; tgt: TestPool }) {
   const { sshd } = w;
   return {
-    name: 'loopback', sshHost: '127.0.0.1', sshUser: sshd.user, sshPort: sshd.port, sshPrivateKey: sshd.clientKey,
-    backupRoot: `${w.tgt.name}/backups`, createBackupRoot: true,
+    name: 'loopback',
+    sshHost: '127.0.0.1',
+    sshUser: sshd.user,
+    sshPort: sshd.port,
+    sshPrivateKey: sshd.clientKey,
+    backupRoot: `${w.tgt.name}/backups`,
+    createBackupRoot: true,
   };
 }
 
@@ -103,12 +126,15 @@ export interface WaitingServer extends ServerApi {
 }
 
 /** What GET /nodes/:id says of a node's inventory, as far as the waits below read it. */
-export interface NodeInventory { datasets: { name: string }[]; guests: { id: string }[] }
+export interface NodeInventory {
+  datasets: { name: string }[];
+  guests: { id: string }[];
+}
 
 /** The id of the server's only node (its local runner) once its reported inventory satisfies `has`. */
 export async function localNode(srv: WaitingServer, what: string, has: (n: NodeInventory) => boolean): Promise<number> {
   return srv.waitFor(what, async () => {
-    const nodes = (((await srv.api('GET', '/nodes')).body) as { items: { id: number }[] }).items;
+    const nodes = ((await srv.api('GET', '/nodes')).body as { items: { id: number }[] }).items;
     if (nodes.length !== 1) return null;
     return has((await srv.api('GET', `/nodes/${nodes[0].id}`)).body as NodeInventory) ? nodes[0].id : null;
   });
@@ -132,7 +158,9 @@ export async function addLoopbackTarget(srv: ServerApi, w: { sshd: TestSshd; tgt
 
 /** `p` rejects with an ExecError of class `cls` (its message shown when the class differs); returns it. */
 export async function expectExecError(p: Promise<unknown>, cls: string): Promise<ExecError> {
-  try { await p; } catch (e) {
+  try {
+    await p;
+  } catch (e) {
     expect(e).toBeInstanceOf(ExecError);
     expect((e as ExecError).errorClass, (e as Error).message).toBe(cls);
     return e as ExecError;

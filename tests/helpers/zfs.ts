@@ -6,7 +6,11 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Checkpoint } from '../../node-runner/src/executors/types.ts';
 
-export interface Run { code: number; stdout: string; stderr: string }
+export interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 export function run(bin: string, args: string[]): Promise<Run> {
   return new Promise((resolve) => {
@@ -44,8 +48,10 @@ export async function zfsWhenFree(...args: string[]): Promise<string> {
 export async function requireZfs(): Promise<void> {
   const r = await run('zpool', ['list', '-H']);
   if (r.code !== 0) {
-    throw new Error(`ZFS is not available (zpool list: ${r.code === -1 ? 'zpool not found' : r.stderr.trim()}); ` +
-      'run scripts/provision-test-host.sh as root (needs /dev/fuse and the zfs-fuse daemon)');
+    throw new Error(
+      `ZFS is not available (zpool list: ${r.code === -1 ? 'zpool not found' : r.stderr.trim()}); ` +
+        'run scripts/provision-test-host.sh as root (needs /dev/fuse and the zfs-fuse daemon)',
+    );
   }
 }
 
@@ -74,7 +80,9 @@ export async function createPool(prefix: string, opts: { mounted?: boolean; size
   if (mountpoint) await mkdir(mountpoint);
   await must('zpool', ['create', '-m', mountpoint ?? 'none', name, file]);
   return {
-    name, dir, mountpoint,
+    name,
+    dir,
+    mountpoint,
     async destroy() {
       let r = await run('zpool', ['destroy', '-f', name]);
       for (let i = 0; r.code !== 0 && /busy/.test(r.stderr) && i < 10; i++) {
@@ -110,21 +118,36 @@ export async function snapshotNames(root: string): Promise<string[]> {
 /** An ExecContext for executor tests: records progress reports and log lines. */
 export function testContext(eventId = 1) {
   const ac = new AbortController();
-  const reports: { phase: string; bytesDone?: number; bytesTotal?: number | null; rateBps?: number | null; etaSeconds?: number | null; at: number }[] = [];
+  const reports: {
+    phase: string;
+    bytesDone?: number;
+    bytesTotal?: number | null;
+    rateBps?: number | null;
+    etaSeconds?: number | null;
+    at: number;
+  }[] = [];
   const logs: string[] = [];
   let onProgress: ((p: (typeof reports)[number]) => void) | null = null;
   return {
     ctx: {
       eventId,
       signal: ac.signal,
-      progress(p: Omit<(typeof reports)[number], 'at'>) { const r = { ...p, at: Date.now() }; reports.push(r); onProgress?.(r); },
-      log(line: string) { logs.push(line); },
+      progress(p: Omit<(typeof reports)[number], 'at'>) {
+        const r = { ...p, at: Date.now() };
+        reports.push(r);
+        onProgress?.(r);
+      },
+      log(line: string) {
+        logs.push(line);
+      },
       /** a test may set it to throw at a checkpoint (a failure injected there) */
       checkpoint: undefined as ((name: Checkpoint) => void) | undefined,
     },
     abort: () => ac.abort(),
     reports,
     logs,
-    set onProgress(f: ((p: (typeof reports)[number]) => void) | null) { onProgress = f; },
+    set onProgress(f: ((p: (typeof reports)[number]) => void) | null) {
+      onProgress = f;
+    },
   };
 }

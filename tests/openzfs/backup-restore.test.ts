@@ -19,7 +19,9 @@ beforeAll(async () => {
   jobId = await w.job({ name: 'app', source: app(), recursive: true, keepLast: 2, pruneTarget: true });
 }, 600_000);
 
-afterAll(async () => { await w?.close(); }, 300_000);
+afterAll(async () => {
+  await w?.close();
+}, 300_000);
 
 describe('backups to an unprivileged target user (README zfs allow list)', () => {
   it('the target user has exactly the README list, and the first backup is a full send with the send -nvP estimate as its total', async () => {
@@ -95,7 +97,14 @@ describe('backups to an unprivileged target user (README zfs allow list)', () =>
     const g1 = item.generations.find((g) => g.generation === 1)!;
     const snap = g1.snapshots.find((s) => s.name === restored.snapshot)!;
     const destination = `${w.src.name}/copy`;
-    const r = await w.srv.api('POST', '/restores', { targetId: w.targetId, nodeId: w.runner.nodeId, dataset: g1.dataset, generation: 1, snapshot: snap.name, destination });
+    const r = await w.srv.api('POST', '/restores', {
+      targetId: w.targetId,
+      nodeId: w.runner.nodeId,
+      dataset: g1.dataset,
+      generation: 1,
+      snapshot: snap.name,
+      destination,
+    });
     expect(r.status, JSON.stringify(r.body)).toBe(202);
     const e = await w.srv.waitEvent(r.body.eventId, 300_000);
     expect(e.status, `${e.error}\n${await eventLog(w.srv.api, e.id)}`).toBe('success');

@@ -90,7 +90,14 @@ describe('encrypted datasets', () => {
     const g1 = item.generations.find((g) => g.generation === 1)!;
     const snap = g1.snapshots[g1.snapshots.length - 1];
     const destination = ds('sec-copy');
-    const r = await w.srv.api('POST', '/restores', { targetId: w.targetId, nodeId: w.runner.nodeId, dataset: g1.dataset, generation: 1, snapshot: snap.name, destination });
+    const r = await w.srv.api('POST', '/restores', {
+      targetId: w.targetId,
+      nodeId: w.runner.nodeId,
+      dataset: g1.dataset,
+      generation: 1,
+      snapshot: snap.name,
+      destination,
+    });
     expect(r.status, JSON.stringify(r.body)).toBe(202);
     const e = await w.srv.waitEvent(r.body.eventId, 300_000);
     expect(e.status, `${e.error}\n${await eventLog(w.srv.api, e.id)}`).toBe('success');
@@ -102,7 +109,9 @@ describe('encrypted datasets', () => {
   it('a plain parent with an encrypted child: the parent is sent as it is, the child raw', async () => {
     const id = await w.job({ name: 'plain', source: ds('plain'), recursive: true });
     const e = await w.backupOk(id);
-    expect(await eventLog(w.srv.api, e.id)).toMatch(new RegExp(`raw send \\(zfs send -w\\) of the encrypted dataset\\(s\\) ${ds('plain/enc')}:`));
+    expect(await eventLog(w.srv.api, e.id)).toMatch(
+      new RegExp(`raw send \\(zfs send -w\\) of the encrypted dataset\\(s\\) ${ds('plain/enc')}:`),
+    );
     expect(await prop(w.targetPath(id, 1, ds('plain')), 'encryption')).toBe('off');
     expect(await prop(w.targetPath(id, 1, ds('plain/enc')), 'keystatus')).toBe('unavailable');
   }, 600_000);
@@ -116,7 +125,9 @@ describe('encrypted datasets', () => {
     expect((await w.srv.api('PATCH', `/jobs/${id}`, { sendDecrypted: false })).status).toBe(200);
     const raw = await w.backupOk(id);
     expect(raw.generation).toBe(2);
-    expect(await eventLog(w.srv.api, raw.id)).toMatch(/now sends it raw, but generation 1 holds it decrypted: new generation with a full send/);
+    expect(await eventLog(w.srv.api, raw.id)).toMatch(
+      /now sends it raw, but generation 1 holds it decrypted: new generation with a full send/,
+    );
     expect(await prop(w.targetPath(id, 2, ds('optout')), 'keystatus')).toBe('unavailable');
   }, 600_000);
 });

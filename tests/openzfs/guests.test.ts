@@ -25,15 +25,22 @@ beforeAll(async () => {
   // stop/start note the snapshots of the guest's roots that exist at that moment
   const snaps = `zfs list -H -o name -t snapshot -r ${w.src.name}/vm | tr '\\n' ' '`;
   const guest = {
-    kind: 'vm', id: '101', name: 'web', roots,
+    kind: 'vm',
+    id: '101',
+    name: 'web',
+    roots,
     stop: ['/bin/sh', '-c', `rm -f ${running}; echo "stop: $(${snaps})" >> ${journal}`],
     start: ['/bin/sh', '-c', `touch ${running}; echo "start: $(${snaps})" >> ${journal}`],
     status: ['/bin/test', '-e', running],
   };
   await w.vm.must(['sh', '-c', `cat > ${manifest}`], { input: JSON.stringify({ guests: [guest] }) });
   await w.vm.must(['touch', running]);
-  await w.srv.waitFor('the guest in the node inventory', async () =>
-    (await w.srv.api('GET', `/nodes/${w.runner.nodeId}`)).body.guests?.some((g) => g.id === '101' && g.running), 120_000, 500);
+  await w.srv.waitFor(
+    'the guest in the node inventory',
+    async () => (await w.srv.api('GET', `/nodes/${w.runner.nodeId}`)).body.guests?.some((g) => g.id === '101' && g.running),
+    120_000,
+    500,
+  );
 }, 600_000);
 
 afterAll(async () => {

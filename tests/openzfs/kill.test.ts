@@ -21,7 +21,9 @@ beforeAll(async () => {
   jobId = await w.job({ name: 'app', source: app(), keepLast: 3, pruneTarget: true });
 }, 600_000);
 
-afterAll(async () => { await w?.close(); }, 300_000);
+afterAll(async () => {
+  await w?.close();
+}, 300_000);
 
 /** Restart the guest runner with --crash-at, start the event, expect SIGKILL, then `interrupted`. */
 async function crashAt(checkpoint: string, start: () => Promise<number>) {
@@ -29,10 +31,15 @@ async function crashAt(checkpoint: string, start: () => Promise<number>) {
   const id = await start();
   expect(await w.runner.exited(), w.runner.output().slice(-2000)).toBe('SIGKILL');
   expect(w.runner.output()).toContain(`--crash-at ${checkpoint}: event ${id} reached it`);
-  const e = await w.srv.waitFor(`event ${id} interrupted`, async () => {
-    const x = (await w.srv.api('GET', `/events/${id}`)).body;
-    return x.status !== 'running' ? x : null;
-  }, 120_000, 200);
+  const e = await w.srv.waitFor(
+    `event ${id} interrupted`,
+    async () => {
+      const x = (await w.srv.api('GET', `/events/${id}`)).body;
+      return x.status !== 'running' ? x : null;
+    },
+    120_000,
+    200,
+  );
   expect(e.status).toBe('interrupted');
   expect(e.error).toMatch(/runner lost/);
   await w.runner.restart();
@@ -48,8 +55,15 @@ async function intact(expectSha: string) {
 
 /** The guest's transfer processes of this job are gone (a killed runner's stream may finish on its own). */
 async function transfersEnded() {
-  await w.srv.waitFor('transfer processes to end', async () =>
-    !(await w.vm.processes()).some((p) => /zfs (send|recv|receive)/.test(p.args) && (p.args.includes(w.src.name) || p.args.includes(w.tgt.name))), 120_000, 250);
+  await w.srv.waitFor(
+    'transfer processes to end',
+    async () =>
+      !(await w.vm.processes()).some(
+        (p) => /zfs (send|recv|receive)/.test(p.args) && (p.args.includes(w.src.name) || p.args.includes(w.tgt.name)),
+      ),
+    120_000,
+    250,
+  );
 }
 
 describe('kill matrix: backup', () => {
@@ -135,4 +149,3 @@ describe('kill matrix: restore', () => {
     expect(b.bytesDone).toBeLessThan(FULL / 2);
   }, 900_000);
 });
-

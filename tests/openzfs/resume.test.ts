@@ -5,7 +5,17 @@
 // left the node.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventLog } from '../faults/fixture.ts';
-import { MiB, TARGET_PERMISSIONS, cutStreamAt, noEmptyGenerations, resumeTokens, sendEstimate, startWorld, tokenBytes, type OzWorld } from './world.ts';
+import {
+  MiB,
+  TARGET_PERMISSIONS,
+  cutStreamAt,
+  noEmptyGenerations,
+  resumeTokens,
+  sendEstimate,
+  startWorld,
+  tokenBytes,
+  type OzWorld,
+} from './world.ts';
 
 let w: OzWorld;
 const ds = (n: string) => `${w.src.name}/${n}`;
@@ -15,11 +25,15 @@ beforeAll(async () => {
   w = await startWorld({ prefix: 'lbor', user: 'lbtarget', srcMiB: 384, tgtMiB: 512 });
 }, 600_000);
 
-afterAll(async () => { await w?.close(); }, 300_000);
+afterAll(async () => {
+  await w?.close();
+}, 300_000);
 
 /** The newest of this job's snapshots on the source. */
 async function newestSourceSnapshot(dataset: string, jobId: number): Promise<string> {
-  const names = (await w.vm.zfs('list', '-H', '-o', 'name', '-s', 'createtxg', '-t', 'snapshot', dataset)).split('\n').filter((n) => n.includes(`@lb_j${jobId}_`));
+  const names = (await w.vm.zfs('list', '-H', '-o', 'name', '-s', 'createtxg', '-t', 'snapshot', dataset))
+    .split('\n')
+    .filter((n) => n.includes(`@lb_j${jobId}_`));
   return names[names.length - 1];
 }
 
@@ -55,7 +69,9 @@ describe('resumable receive', () => {
     const stream = await sendEstimate(w.vm, ['-i', base, cutSnap]);
 
     const e = await w.backupOk(jobId);
-    console.log(`resume: the cut run sent ${cut.bytesDone} bytes of a ${stream}-byte stream; the next run sent ${e.bytesDone} (${(100 * e.bytesDone / stream).toFixed(1)} %)`);
+    console.log(
+      `resume: the cut run sent ${cut.bytesDone} bytes of a ${stream}-byte stream; the next run sent ${e.bytesDone} (${((100 * e.bytesDone) / stream).toFixed(1)} %)`,
+    );
     const log = await eventLog(w.srv.api, e.id);
     expect(log).toMatch(/resuming the interrupted receive into/);
     expect(e.generation).toBe(1);
@@ -98,7 +114,9 @@ describe('a failed first transfer is not a lost lineage', () => {
     expect(e.generation).toBe(1);
     expect(await eventLog(w.srv.api, e.id)).not.toMatch(/destroyed by hand/);
     expect(e.bytesDone).toBeLessThan(24 * MiB);
-    const gens = (await w.vm.zfs('list', '-H', '-o', 'name', '-d', '1', `${w.backupRoot}/j${jobId}`)).split('\n').filter((n) => /\/g\d+$/.test(n));
+    const gens = (await w.vm.zfs('list', '-H', '-o', 'name', '-d', '1', `${w.backupRoot}/j${jobId}`))
+      .split('\n')
+      .filter((n) => /\/g\d+$/.test(n));
     expect(gens).toEqual([`${w.backupRoot}/j${jobId}/g1`]);
     await noEmptyGenerations(w, jobId);
   }, 900_000);

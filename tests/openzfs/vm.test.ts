@@ -10,8 +10,12 @@ import { openzfsVm, type GuestPool, type GuestRunner, type OpenZfsVm } from '../
 import { run } from '../helpers/zfs.ts';
 
 let vm: OpenZfsVm;
-beforeAll(async () => { vm = await openzfsVm(); });
-afterAll(async () => { await vm?.close(); });
+beforeAll(async () => {
+  vm = await openzfsVm();
+});
+afterAll(async () => {
+  await vm?.close();
+});
 
 test('the guest runs the OpenZFS 2.3 kernel module (not zfs-fuse)', async () => {
   const version = await vm.zfs('version');
@@ -58,8 +62,25 @@ test('a key a test makes logs in as lbtarget (shell sh) until it is removed', as
   try {
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'lifeboat-openzfs-test', '-f', join(dir, 'key')]);
     const pub = readFileSync(join(dir, 'key.pub'), 'utf8').trim();
-    const asTarget = (cmd: string) => run('ssh', ['-F', '/dev/null', '-i', join(dir, 'key'), '-p', String(vm.info.port), '-o', 'IdentitiesOnly=yes',
-      '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${vm.info.knownHosts}`, '-o', 'StrictHostKeyChecking=yes', 'lbtarget@127.0.0.1', cmd]);
+    const asTarget = (cmd: string) =>
+      run('ssh', [
+        '-F',
+        '/dev/null',
+        '-i',
+        join(dir, 'key'),
+        '-p',
+        String(vm.info.port),
+        '-o',
+        'IdentitiesOnly=yes',
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        `UserKnownHostsFile=${vm.info.knownHosts}`,
+        '-o',
+        'StrictHostKeyChecking=yes',
+        'lbtarget@127.0.0.1',
+        cmd,
+      ]);
     expect((await asTarget('true')).code).toBe(255);
     await vm.addAuthorizedKey('lbtarget', pub);
     await vm.addAuthorizedKey('lbtarget', pub); // once only

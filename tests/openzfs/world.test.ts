@@ -13,7 +13,9 @@ beforeAll(async () => {
   w = await startWorld({ prefix: 'lbow', srcMiB: 256, tgtMiB: 384 });
 }, 600_000);
 
-afterAll(async () => { await w?.close(); }, 300_000);
+afterAll(async () => {
+  await w?.close();
+}, 300_000);
 
 describe('broken world', () => {
   let wid: number;
@@ -69,7 +71,9 @@ describe('broken world', () => {
     for (const s of snaps) await w.vm.zfs('destroy', s);
     const e = await w.backupOk(wid);
     expect(e.generation).toBe(3);
-    expect(await eventLog(w.srv.api, e.id)).toMatch(/no snapshot of .* is common \(by GUID\) to the source and target generation 2: new generation with a full send/);
+    expect(await eventLog(w.srv.api, e.id)).toMatch(
+      /no snapshot of .* is common \(by GUID\) to the source and target generation 2: new generation with a full send/,
+    );
     expect((await w.vm.listAll(w.tgt.name)).some((n) => n.startsWith(`${w.targetPath(wid, 2, world())}@`))).toBe(true);
     // (generation 1 is left as the hand-destroy left it: only its empty parent dataset)
   }, 900_000);

@@ -42,7 +42,12 @@ export interface OzWorld {
 }
 
 export async function startWorld(opts: {
-  prefix: string; user?: 'root' | 'lbtarget'; srcMiB?: number; tgtMiB?: number; leaseMs?: number; crashAt?: string;
+  prefix: string;
+  user?: 'root' | 'lbtarget';
+  srcMiB?: number;
+  tgtMiB?: number;
+  leaseMs?: number;
+  crashAt?: string;
   runnerEnv?: Record<string, string>;
 }): Promise<OzWorld> {
   const user = opts.user ?? 'root';
@@ -72,8 +77,13 @@ export async function startWorld(opts: {
     cleanups.push(() => runner.stop());
 
     const t = await srv.api('POST', '/targets', {
-      name: `${opts.prefix}-vm`, sshHost: '127.0.0.1', sshPort: 22, sshUser: user, sshPrivateKey: readFileSync(join(keyDir, 'id'), 'utf8'),
-      backupRoot, createBackupRoot: false,
+      name: `${opts.prefix}-vm`,
+      sshHost: '127.0.0.1',
+      sshPort: 22,
+      sshUser: user,
+      sshPrivateKey: readFileSync(join(keyDir, 'id'), 'utf8'),
+      backupRoot,
+      createBackupRoot: false,
     });
     expect(t.status, JSON.stringify(t.body)).toBe(201);
     const v = await srv.api('POST', `/targets/${t.body.id}/validate`, { nodeId: runner.nodeId });
@@ -82,12 +92,24 @@ export async function startWorld(opts: {
 
     let lastRun = 0;
     const world: OzWorld = {
-      vm, srv, runner, src, tgt, backupRoot, targetId: t.body.id, user, privateKey: readFileSync(join(keyDir, 'id'), 'utf8'),
+      vm,
+      srv,
+      runner,
+      src,
+      tgt,
+      backupRoot,
+      targetId: t.body.id,
+      user,
+      privateKey: readFileSync(join(keyDir, 'id'), 'utf8'),
       async job(body) {
         if ((body.mode ?? 'dataset') === 'dataset') {
           // the node reports its datasets every few seconds: a job's source must have been reported
-          await srv.waitFor(`${body.source} in the node's inventory`, async () =>
-            (await srv.api('GET', `/nodes/${runner.nodeId}`)).body.datasets?.some((d) => d.name === body.source), 120_000, 250);
+          await srv.waitFor(
+            `${body.source} in the node's inventory`,
+            async () => (await srv.api('GET', `/nodes/${runner.nodeId}`)).body.datasets?.some((d) => d.name === body.source),
+            120_000,
+            250,
+          );
         }
         const j = await srv.api('POST', '/jobs', { targetId: t.body.id, nodeId: runner.nodeId, mode: 'dataset', ...body });
         expect(j.status, JSON.stringify(j.body)).toBe(201);
@@ -163,7 +185,9 @@ export async function tokenBytes(vm: OpenZfsVm, token: string): Promise<number> 
  */
 export async function noEmptyGenerations(w: OzWorld, jobId: number) {
   const jobRoot = `${w.backupRoot}/j${jobId}`;
-  const gens = (await w.vm.zfs('list', '-H', '-o', 'name', '-d', '1', '-t', 'filesystem', jobRoot)).split('\n').filter((n) => /\/g\d+$/.test(n));
+  const gens = (await w.vm.zfs('list', '-H', '-o', 'name', '-d', '1', '-t', 'filesystem', jobRoot))
+    .split('\n')
+    .filter((n) => /\/g\d+$/.test(n));
   for (const g of gens) {
     const snaps = (await w.vm.zfs('list', '-H', '-o', 'name', '-r', '-t', 'snapshot', g)).split('\n').filter(Boolean);
     const clones = (await w.vm.zfs('list', '-H', '-o', 'origin', '-r', '-t', 'filesystem', g)).split('\n').filter((o) => o && o !== '-');
@@ -222,7 +246,8 @@ export async function cutStreamAt(w: OzWorld, jobId: number, atBytes: number): P
     const ps = await vm.processes();
     const byPid = new Map(ps.map((p) => [p.pid, p]));
     const chain: number[] = [];
-    for (let p = byPid.get(recv.ppid); p && p.args.startsWith('sshd') && !/listener|-D/.test(p.args); p = byPid.get(p.ppid)) chain.push(p.pid);
+    for (let p = byPid.get(recv.ppid); p && p.args.startsWith('sshd') && !/listener|-D/.test(p.args); p = byPid.get(p.ppid))
+      chain.push(p.pid);
     expect(chain.length, ps.map((p) => `${p.pid} ${p.ppid} ${p.args}`).join('\n')).toBeGreaterThan(0);
     for (const pid of chain) await vm.kill(pid, 'KILL');
   } finally {

@@ -23,14 +23,26 @@ const MiB = 1 << 20;
 const tick = () => new Promise((r) => setTimeout(r, 1100)); // snapshot names have 1 s resolution
 
 function job(id: number, source: string, o: Partial<JobSpec> = {}): JobSpec {
-  return { id, name: `job${id}`, mode: 'dataset', source, recursive: false, keepLast: 0, pruneTarget: false, stopBeforeBackup: false, sendDecrypted: false, ...o };
+  return {
+    id,
+    name: `job${id}`,
+    mode: 'dataset',
+    source,
+    recursive: false,
+    keepLast: 0,
+    pruneTarget: false,
+    stopBeforeBackup: false,
+    sendDecrypted: false,
+    ...o,
+  };
 }
 function backupParams(j: JobSpec, o: Partial<RunBackupParams> = {}): RunBackupParams {
   return { target, job: j, generation: 1, nextGeneration: 2, forkFrom: null, ...o };
 }
 const mnt = (ds: string) => join(src.mountpoint!, ds.slice(src.name.length + 1));
 const prop = async (name: string, p: string) => (await zfs('get', '-Hp', '-o', 'value', p, name)).trim();
-const snapNames = async (ds: string) => [...(await snapshotGuids(ds)).keys()].filter((n) => n.startsWith(ds + '@')).map((n) => n.slice(ds.length + 1));
+const snapNames = async (ds: string) =>
+  [...(await snapshotGuids(ds)).keys()].filter((n) => n.startsWith(ds + '@')).map((n) => n.slice(ds.length + 1));
 
 /** relative path → sha256 of every file under `dir` (following into mounted child datasets). */
 async function contents(dir: string, skip: string[] = []): Promise<Record<string, string>> {
@@ -40,7 +52,10 @@ async function contents(dir: string, skip: string[] = []): Promise<Record<string
       const r = rel ? `${rel}/${e.name}` : e.name;
       if (e.name === '.zfs' || skip.some((s) => r === s || r.startsWith(s + '/'))) continue;
       if (e.isDirectory()) await walk(join(d, e.name), r);
-      else out[r] = createHash('sha256').update(await readFile(join(d, e.name))).digest('hex');
+      else
+        out[r] = createHash('sha256')
+          .update(await readFile(join(d, e.name)))
+          .digest('hex');
     }
   };
   await walk(dir, '');
@@ -55,15 +70,25 @@ async function poolState(): Promise<string> {
 /** Datasets of the source pool carrying lifeboat:staging or lifeboat:set-aside, or named like staging/set-aside. */
 async function restoreDebris(): Promise<string[]> {
   const out = await zfs('get', '-Hp', '-r', '-o', 'name,property,value,source', 'lifeboat:staging,lifeboat:set-aside', src.name);
-  const marked = out.split('\n').filter((l) => l && l.split('\t')[3] === 'local').map((l) => l.split('\t')[0]);
+  const marked = out
+    .split('\n')
+    .filter((l) => l && l.split('\t')[3] === 'local')
+    .map((l) => l.split('\t')[0]);
   const named = (await zfs('list', '-H', '-o', 'name', '-r', src.name)).split('\n').filter((n) => /\.lb-staging-|-lb-old-/.test(n));
   return [...new Set([...marked, ...named])].filter((n) => !n.includes('.lb-staging-999-')).sort();
 }
 
 const teardown = new Teardown();
 beforeAll(async () => {
-  const w = await startWorld(teardown, { src: { prefix: 'lbrs', mounted: true, sizeMiB: 192 }, tgt: { prefix: 'lbrt', mounted: false, sizeMiB: 192 } }, { createBackupRoot: true });
-  ({ pools: { src, tgt }, backupRoot } = w);
+  const w = await startWorld(
+    teardown,
+    { src: { prefix: 'lbrs', mounted: true, sizeMiB: 192 }, tgt: { prefix: 'lbrt', mounted: false, sizeMiB: 192 } },
+    { createBackupRoot: true },
+  );
+  ({
+    pools: { src, tgt },
+    backupRoot,
+  } = w);
   target = await pinnedTarget(w);
 }, 120_000);
 
@@ -155,7 +180,10 @@ describe('restore from a job (in place)', () => {
     expect(restoredGuid).not.toBe('');
     await writeRandom(join(mnt(ds), 'delta'), 256 * 1024);
     await tick();
-    const r = await runBackup(backupParams(j, { generation: 1, nextGeneration: 2, forkFrom: { generation: 1, snapshotGuid: restoredGuid } }), testContext(104).ctx);
+    const r = await runBackup(
+      backupParams(j, { generation: 1, nextGeneration: 2, forkFrom: { generation: 1, snapshotGuid: restoredGuid } }),
+      testContext(104).ctx,
+    );
     expect(r.generation).toBe(2);
     expect(r.newGeneration?.reason).toMatch(/clone \+ promote/);
     const root = r.datasets.find((d) => d.source === ds)!;
@@ -169,13 +197,16 @@ describe('restore from a job (in place)', () => {
     const all = [...(await snapshotGuids(`${backupRoot}/j${J}`)).keys()];
     for (const s of runs) expect(all.some((n) => n.endsWith(`/${ds}@${s.snapshot}`))).toBe(true);
   }, 180_000);
-  it('a generation-1 snapshot that the promote moved into generation 2\'s dataset is found by GUID (stale catalog path)', async () => {
+  it("a generation-1 snapshot that the promote moved into generation 2's dataset is found by GUID (stale catalog path)", async () => {
     const g1 = `${backupRoot}/j${J}/g1/${ds}`;
     const all = await snapshotGuids(`${backupRoot}/j${J}`);
     const where = [...all.keys()].find((n) => n.endsWith(`/${ds}@${runs[0].snapshot}`))!;
     expect(where).toBe(`${backupRoot}/j${J}/g2/${ds}@${runs[0].snapshot}`); // moved by the promote
     const guid1 = all.get(where)!;
-    const res = await runJobRestore({ target, job: j, generation: 1, snapshot: runs[0].snapshot, guid: guid1, dataset: g1 }, testContext(202).ctx);
+    const res = await runJobRestore(
+      { target, job: j, generation: 1, snapshot: runs[0].snapshot, guid: guid1, dataset: g1 },
+      testContext(202).ctx,
+    );
     expect(res.datasets.map((d) => d.source)).toEqual([where, `${backupRoot}/j${J}/g2/${ds}/sub@${runs[0].snapshot}`]);
     expect(await contents(mnt(ds), ['late'])).toEqual(state[0]);
     expect(await prop(`${ds}@${runs[0].snapshot}`, 'guid')).toBe(guid1);
@@ -215,7 +246,9 @@ describe('failures leave the original in place', () => {
     const newestGuid = await prop(`${ds}@${r2.snapshot}`, 'guid');
     const state = await poolState();
     const t = testContext(300);
-    t.ctx.checkpoint = (n) => { if (n === 'after-staging') throw new ExecError('internal', 'injected failure after staging'); };
+    t.ctx.checkpoint = (n) => {
+      if (n === 'after-staging') throw new ExecError('internal', 'injected failure after staging');
+    };
     const e = await expectExecError(runJobRestore(await restoreParams(), t.ctx), 'internal');
     expect(e.message).toMatch(/injected/);
     expect(t.logs.join('\n')).toMatch(/staged and verified/);
@@ -232,7 +265,9 @@ describe('failures leave the original in place', () => {
     const before = await contents(mnt(ds));
     const state = await poolState();
     const t = testContext(301);
-    t.onProgress = (p) => { if (p.phase === 'transferring' && (p.bytesDone ?? 0) > 0) t.abort(); };
+    t.onProgress = (p) => {
+      if (p.phase === 'transferring' && (p.bytesDone ?? 0) > 0) t.abort();
+    };
     await expectExecError(runJobRestore(await restoreParams(), t.ctx), 'cancelled');
     expect(await contents(mnt(ds))).toEqual(before);
     expect(await restoreDebris(), t.logs.join('\n')).toEqual([]);
@@ -273,7 +308,9 @@ describe('swap rollback, local children, custom mountpoints, guests', () => {
     const state = await poolState();
     const before = await contents(customMnt);
     const t = testContext(500);
-    t.ctx.checkpoint = (n) => { if (n === 'after-swap') throw new ExecError('internal', 'injected failure after the swap'); };
+    t.ctx.checkpoint = (n) => {
+      if (n === 'after-swap') throw new ExecError('internal', 'injected failure after the swap');
+    };
     const e = await expectExecError(runJobRestore(await restoreParams(), t.ctx), 'internal');
     expect(e.message).toMatch(/injected failure after the swap/);
     expect(t.logs.join('\n')).toMatch(/rolled back/);
@@ -289,14 +326,31 @@ describe('swap rollback, local children, custom mountpoints, guests', () => {
   it('non-recursive job: the local child is kept, the custom mountpoint carried over; the guest is stopped only for the swap', async () => {
     const order: string[] = [];
     const t = testContext(501);
-    t.onProgress = (p) => { if (order.at(-1) !== p.phase) order.push(p.phase); };
+    t.onProgress = (p) => {
+      if (order.at(-1) !== p.phase) order.push(p.phase);
+    };
     const guest = {
       roots: [ds],
-      async stop() { order.push('stop()'); return true; },
-      async start() { order.push('start()'); },
+      async stop() {
+        order.push('stop()');
+        return true;
+      },
+      async start() {
+        order.push('start()');
+      },
     };
     const res = await runJobRestore(await restoreParams({ job: { ...j, mode: 'jail', source: 'jail-7' }, guest }), t.ctx);
-    expect(order).toEqual(['preparing', 'transferring', 'swapping', 'stopping-guest', 'stop()', 'swapping', 'starting-guest', 'start()', 'finalizing']);
+    expect(order).toEqual([
+      'preparing',
+      'transferring',
+      'swapping',
+      'stopping-guest',
+      'stop()',
+      'swapping',
+      'starting-guest',
+      'start()',
+      'finalizing',
+    ]);
     expect(res.preserved).toEqual([`${ds}/kid`]);
     expect(await prop(ds, 'mountpoint')).toBe(customMnt);
     expect(await readFile(join(customMnt, 'p.txt'), 'utf8')).toBe('plain 1\n');
@@ -331,7 +385,9 @@ describe('crash recovery (leftovers of an earlier restore event)', () => {
     return { target, job: j, generation: 1, snapshot: r1.snapshot, guid: await prop(`${tds}@${r1.snapshot}`, 'guid'), dataset: tds };
   };
   const withStatus = (t: ReturnType<typeof testContext>, status: string | null) =>
-    Object.assign(t.ctx, { eventStatus: async (ids: number[]) => new Map(status === null ? [] : ids.map((i) => [i, status] as [number, string])) });
+    Object.assign(t.ctx, {
+      eventStatus: async (ids: number[]) => new Map(status === null ? [] : ids.map((i) => [i, status] as [number, string])),
+    });
 
   beforeAll(async () => {
     ds = `${src.name}/crash`;
@@ -370,7 +426,11 @@ describe('crash recovery (leftovers of an earlier restore event)', () => {
     const t = testContext(601);
     withStatus(t, 'interrupted');
     const seen: string[] = [];
-    Object.assign(t.ctx, { checkpoint: (n: string) => { seen.push(n); } });
+    Object.assign(t.ctx, {
+      checkpoint: (n: string) => {
+        seen.push(n);
+      },
+    });
     const res = await runJobRestore(await restoreParams(), t.ctx);
     const logs = t.logs.join('\n');
     expect(logs).toMatch(new RegExp(`recovered ${ds}: interrupted restore event 77`));
@@ -404,11 +464,22 @@ describe('out-of-band restore', () => {
   }, 180_000);
 
   const oob = async (destination: string, o: Partial<OobRestoreParams> = {}): Promise<OobRestoreParams> => ({
-    target, dataset: tds, snapshotDataset: tds, generation: 1, snapshot: r1.snapshot, guid: await prop(`${tds}@${r1.snapshot}`, 'guid'),
-    destination, restoreNetwork: false, overwrite: false, guest: null, newGuestId: null, sourceJobId: J, ...o,
+    target,
+    dataset: tds,
+    snapshotDataset: tds,
+    generation: 1,
+    snapshot: r1.snapshot,
+    guid: await prop(`${tds}@${r1.snapshot}`, 'guid'),
+    destination,
+    restoreNetwork: false,
+    overwrite: false,
+    guest: null,
+    newGuestId: null,
+    sourceJobId: J,
+    ...o,
   });
 
-  it('onto a new destination (parents created): writable, mounted, GUID equals the target\'s', async () => {
+  it("onto a new destination (parents created): writable, mounted, GUID equals the target's", async () => {
     const dest = `${src.name}/restored/oob-copy`;
     const targetBefore = await snapshotGuids(backupRoot);
     const t = testContext(400);
@@ -434,12 +505,15 @@ describe('out-of-band restore', () => {
     const state = await poolState();
     const live = await contents(mnt(ds));
     await expectExecError(runOobRestore(await oob(ds), testContext().ctx), 'source-state');
-    await expectExecError(runOobRestore(await oob(ds, { overwrite: true, guest: { kind: 'jail', name: 'web', id: 5 } }), testContext().ctx), 'source-state');
+    await expectExecError(
+      runOobRestore(await oob(ds, { overwrite: true, guest: { kind: 'jail', name: 'web', id: 5 } }), testContext().ctx),
+      'source-state',
+    );
     expect(await poolState()).toBe(state);
     expect(await contents(mnt(ds))).toEqual(live);
   }, 120_000);
 
-  it('onto an existing destination with overwrite: swapped in; another event\'s leftover staging is reported, not touched', async () => {
+  it("onto an existing destination with overwrite: swapped in; another event's leftover staging is reported, not touched", async () => {
     const dest = `${src.name}/oob-over`;
     await zfs('create', dest);
     await writeFile(join(mnt(dest), 'old.txt'), 'old\n');

@@ -21,7 +21,18 @@ let backupRoot: string;
 const MiB = 1 << 20;
 
 function job(id: number, source: string, o: Partial<JobSpec> = {}): JobSpec {
-  return { id, name: `job${id}`, mode: 'dataset', source, recursive: false, keepLast: 0, pruneTarget: false, stopBeforeBackup: false, sendDecrypted: false, ...o };
+  return {
+    id,
+    name: `job${id}`,
+    mode: 'dataset',
+    source,
+    recursive: false,
+    keepLast: 0,
+    pruneTarget: false,
+    stopBeforeBackup: false,
+    sendDecrypted: false,
+    ...o,
+  };
 }
 function params(j: JobSpec, o: Partial<RunBackupParams> = {}): RunBackupParams {
   return { target, job: j, generation: 1, nextGeneration: 2, forkFrom: null, ...o };
@@ -32,7 +43,8 @@ async function newSource(name: string, bytes = 0): Promise<string> {
   if (bytes) await writeRandom(join(src.mountpoint!, name, 'data0'), bytes);
   return ds;
 }
-const snapNames = async (ds: string) => [...(await snapshotGuids(ds)).keys()].filter((n) => n.startsWith(ds + '@')).map((n) => n.slice(ds.length + 1));
+const snapNames = async (ds: string) =>
+  [...(await snapshotGuids(ds)).keys()].filter((n) => n.startsWith(ds + '@')).map((n) => n.slice(ds.length + 1));
 const prop = async (name: string, p: string) => (await zfs('get', '-Hp', '-o', 'value', p, name)).trim();
 async function poolState(): Promise<string> {
   const a = await zfs('list', '-H', '-o', 'name', '-t', 'all', '-r', src.name);
@@ -43,8 +55,16 @@ const tick = () => new Promise((r) => setTimeout(r, 1100)); // snapshot names ha
 
 const teardown = new Teardown();
 beforeAll(async () => {
-  const w = await startWorld(teardown, { src: { prefix: 'lbs', mounted: true }, tgt: { prefix: 'lbt', mounted: false, sizeMiB: 192 } }, { createBackupRoot: true });
-  ({ pools: { src, tgt }, sshd, backupRoot } = w);
+  const w = await startWorld(
+    teardown,
+    { src: { prefix: 'lbs', mounted: true }, tgt: { prefix: 'lbt', mounted: false, sizeMiB: 192 } },
+    { createBackupRoot: true },
+  );
+  ({
+    pools: { src, tgt },
+    sshd,
+    backupRoot,
+  } = w);
   target = await pinnedTarget(w);
 }, 120_000);
 
@@ -59,7 +79,9 @@ describe('runBackup', () => {
     expect(r1.generation).toBe(1);
     expect(r1.newGeneration).toBeNull();
     expect(r1.snapshot).toMatch(/^lb_j1_\d{8}T\d{6}Z$/);
-    expect(r1.datasets).toEqual([{ source: ds, target: `${backupRoot}/j1/g1/${ds}`, mode: 'full', bytes: r1.bytesSent, baseSnapshot: null }]);
+    expect(r1.datasets).toEqual([
+      { source: ds, target: `${backupRoot}/j1/g1/${ds}`, mode: 'full', bytes: r1.bytesSent, baseSnapshot: null },
+    ]);
     expect(r1.bytesSent).toBeGreaterThan(8 * MiB);
     const tds = `${backupRoot}/j1/g1/${ds}`;
     // GUIDs equal, tagged on both sides, readonly and unmounted on the target
@@ -102,7 +124,10 @@ describe('runBackup', () => {
     await newSource('tree/a', 1 * MiB);
     const j = job(2, ds, { recursive: true });
     const r1 = await runBackup(params(j), testContext().ctx);
-    expect(r1.datasets.map((d) => [d.source, d.mode])).toEqual([[ds, 'full'], [`${ds}/a`, 'full']]);
+    expect(r1.datasets.map((d) => [d.source, d.mode])).toEqual([
+      [ds, 'full'],
+      [`${ds}/a`, 'full'],
+    ]);
     await newSource('tree/b', 3 * MiB);
     await tick();
     const r2 = await runBackup(params(j), testContext().ctx);
@@ -115,7 +140,7 @@ describe('runBackup', () => {
     for (const d of [ds, `${ds}/a`, `${ds}/b`]) expect(await snapNames(d)).toContain(r2.snapshot);
   }, 120_000);
 
-  it('keep-last prunes both sides; hand-made and other jobs\' snapshots survive', async () => {
+  it("keep-last prunes both sides; hand-made and other jobs' snapshots survive", async () => {
     const ds = await newSource('keep', 512 * 1024);
     await zfs('snapshot', `${ds}@manual`);
     await zfs('snapshot', '-o', 'lifeboat:job=99', `${ds}@lb_j99_20200101T000000Z`);
@@ -130,7 +155,12 @@ describe('runBackup', () => {
     expect((await snapNames(ds)).sort()).toEqual(['lb_j99_20200101T000000Z', 'manual', mine[2], mine[3]].sort());
     const tds = `${backupRoot}/j3/g1/${ds}`;
     expect((await snapNames(tds)).sort()).toEqual([mine[2], mine[3]].sort());
-    expect(runs[2].pruned).toEqual(expect.arrayContaining([{ side: 'source', snapshot: `${ds}@${mine[0]}` }, { side: 'target', snapshot: `${tds}@${mine[0]}` }]));
+    expect(runs[2].pruned).toEqual(
+      expect.arrayContaining([
+        { side: 'source', snapshot: `${ds}@${mine[0]}` },
+        { side: 'target', snapshot: `${tds}@${mine[0]}` },
+      ]),
+    );
     expect(runs[3].catalog[0].snapshots.map((s) => s.name)).toEqual([mine[2], mine[3]]);
   }, 120_000);
 
@@ -140,11 +170,21 @@ describe('runBackup', () => {
     await runBackup(params(j), testContext().ctx);
     const before = await poolState();
     const port = await new Promise<number>((resolve) => {
-      const s = createServer(); s.listen(0, '127.0.0.1', () => { const a = s.address(); s.close(() => resolve(typeof a === 'object' && a ? a.port : 1)); });
+      const s = createServer();
+      s.listen(0, '127.0.0.1', () => {
+        const a = s.address();
+        s.close(() => resolve(typeof a === 'object' && a ? a.port : 1));
+      });
     });
     await expectExecError(runBackup(params(j, { target: { ...target, sshPort: port } }), testContext().ctx), 'connectivity');
-    await expectExecError(runBackup(params(j, { target: { ...target, sshPrivateKey: sshd.wrongClientKey } }), testContext().ctx), 'authentication');
-    await expectExecError(runBackup(params(j, { target: { ...target, backupRoot: `${tgt.name}/nope` } }), testContext().ctx), 'target-not-ready');
+    await expectExecError(
+      runBackup(params(j, { target: { ...target, sshPrivateKey: sshd.wrongClientKey } }), testContext().ctx),
+      'authentication',
+    );
+    await expectExecError(
+      runBackup(params(j, { target: { ...target, backupRoot: `${tgt.name}/nope` } }), testContext().ctx),
+      'target-not-ready',
+    );
     await expectExecError(runBackup(params(job(4, `${src.name}/missing`)), testContext().ctx), 'source-state');
     expect(await poolState()).toBe(before);
   }, 120_000);
@@ -207,7 +247,9 @@ describe('runBackup', () => {
     await tick();
     const t = testContext();
     // Abort at the first transfer report: waiting for counted bytes races a fast stream to its end.
-    t.onProgress = (p) => { if (p.phase === 'transferring') t.abort(); };
+    t.onProgress = (p) => {
+      if (p.phase === 'transferring') t.abort();
+    };
     await expectExecError(runBackup(params(j), t.ctx), 'cancelled');
     const tds = `${backupRoot}/j6/g1/${ds}`;
     expect(await snapNames(tds)).toEqual([r1.snapshot]);
@@ -275,7 +317,10 @@ describe('dataset names with spaces (valid in zfs)', () => {
     expect(await snapNames(tds)).toEqual([r1.snapshot, r2.snapshot]);
     expect(r2.catalog.map((c) => c.dataset)).toEqual([tds]);
     const { runJobRestore } = await import('../../node-runner/src/executors/restore.ts');
-    const res = await runJobRestore({ target, job: j, generation: 1, snapshot: r1.snapshot, guid: await prop(`${tds}@${r1.snapshot}`, 'guid'), dataset: tds }, testContext(4001).ctx);
+    const res = await runJobRestore(
+      { target, job: j, generation: 1, snapshot: r1.snapshot, guid: await prop(`${tds}@${r1.snapshot}`, 'guid'), dataset: tds },
+      testContext(4001).ctx,
+    );
     expect(res.replaced).toEqual([ds]);
     expect(await snapNames(ds)).toEqual([r1.snapshot]);
     expect(await prop(ds, 'mounted')).toBe('yes');
@@ -304,20 +349,42 @@ describe('guests (vm mode)', () => {
     const events: string[] = [];
     const j = job(10, 'vm-101', { mode: 'vm', stopBeforeBackup: true });
     const t = testContext();
-    t.onProgress = (p) => { if (events.at(-1) !== p.phase) events.push(p.phase); };
-    const res = await runBackup(params(j, {
-      guest: {
-        roots: [r2, r1],
-        async stop() { events.push('stop()'); return true; },
-        async start() { events.push('start()'); },
-        properties: { 'lifeboat:guest:kind': 'vm', 'lifeboat:guest:name': 'web', 'lifeboat:guest:id': '101' },
-      },
-    }), t.ctx);
-    expect(events.slice(0, 7)).toEqual(['preparing', 'stopping-guest', 'stop()', 'snapshotting', 'starting-guest', 'start()', 'transferring']);
-    expect(res.datasets.map((d) => [d.source, d.mode])).toEqual([[r1, 'full'], [r2, 'full']]);
+    t.onProgress = (p) => {
+      if (events.at(-1) !== p.phase) events.push(p.phase);
+    };
+    const res = await runBackup(
+      params(j, {
+        guest: {
+          roots: [r2, r1],
+          async stop() {
+            events.push('stop()');
+            return true;
+          },
+          async start() {
+            events.push('start()');
+          },
+          properties: { 'lifeboat:guest:kind': 'vm', 'lifeboat:guest:name': 'web', 'lifeboat:guest:id': '101' },
+        },
+      }),
+      t.ctx,
+    );
+    expect(events.slice(0, 7)).toEqual([
+      'preparing',
+      'stopping-guest',
+      'stop()',
+      'snapshotting',
+      'starting-guest',
+      'start()',
+      'transferring',
+    ]);
+    expect(res.datasets.map((d) => [d.source, d.mode])).toEqual([
+      [r1, 'full'],
+      [r2, 'full'],
+    ]);
     const c1 = await prop(`${r1}@${res.snapshot}`, 'createtxg');
     const caps = await new Zfs(new LocalHost()).capabilities();
-    if (caps.multiSnapshot) expect(await prop(`${r2}@${res.snapshot}`, 'createtxg')).toBe(c1); // one call: atomic
+    if (caps.multiSnapshot)
+      expect(await prop(`${r2}@${res.snapshot}`, 'createtxg')).toBe(c1); // one call: atomic
     else expect(t.logs.join('\n')).toMatch(/one after another/); // zfs-fuse: one snapshot per call
     expect(await snapNames(r2)).toEqual([res.snapshot]);
     const item = res.catalog.find((c) => c.source === r1)!;

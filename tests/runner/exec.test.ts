@@ -5,9 +5,22 @@ import { waitExitDrained } from '../../node-runner/src/core/process.ts';
 
 const holders: number[] = [];
 afterEach(() => {
-  for (const pid of holders.splice(0)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+  for (const pid of holders.splice(0)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
 });
-const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 /** A process that exits at once while a background child it started keeps its stdout and stderr open (as an ssh master keeps a mux client's). */
 async function exitedButHeld(code: number) {
@@ -21,7 +34,9 @@ describe('waitExitDrained', () => {
   it('resolves with the exit code once the process exited, though another process still holds its pipes', async () => {
     const { child, holder } = await exitedButHeld(3);
     let closed = false;
-    child.once('close', () => { closed = true; });
+    child.once('close', () => {
+      closed = true;
+    });
     child.stdio[3]!.destroy(); // fd 3 only carried the holder's PID
     expect(await waitExitDrained(child, 100)).toBe(3);
     expect(alive(holder)).toBe(true); // the pipes were still open on the other side: 'close' needed the destroy
@@ -33,8 +48,12 @@ describe('waitExitDrained', () => {
     const child = spawn('sh', ['-c', 'echo out; echo err >&2; exit 0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    child.stdout!.on('data', (b: Buffer) => { out += b; });
-    child.stderr!.on('data', (b: Buffer) => { err += b; });
+    child.stdout!.on('data', (b: Buffer) => {
+      out += b;
+    });
+    child.stderr!.on('data', (b: Buffer) => {
+      err += b;
+    });
     expect(await waitExitDrained(child, 60_000)).toBe(0);
     expect([out, err]).toEqual(['out\n', 'err\n']);
   });

@@ -6,11 +6,18 @@ import { RemoteShell } from '../../node-runner/src/ssh/remote-shell.ts';
 let shells: RemoteShell[] = [];
 let starts = 0;
 const newShell = () => {
-  const s = new RemoteShell(() => { starts++; return spawn('/bin/sh', [], { stdio: ['pipe', 'pipe', 'pipe'] }); });
+  const s = new RemoteShell(() => {
+    starts++;
+    return spawn('/bin/sh', [], { stdio: ['pipe', 'pipe', 'pipe'] });
+  });
   shells.push(s);
   return s;
 };
-afterEach(async () => { for (const s of shells) await s.close(); shells = []; starts = 0; });
+afterEach(async () => {
+  for (const s of shells) await s.close();
+  shells = [];
+  starts = 0;
+});
 
 describe('RemoteShell', () => {
   it('keeps stdout, stderr and exit codes of each command apart, in order, in one shell', async () => {

@@ -16,7 +16,10 @@ let base: TargetSpec;
 async function closedPort(): Promise<number> {
   return new Promise((resolve) => {
     const s = createServer();
-    s.listen(0, '127.0.0.1', () => { const a = s.address(); s.close(() => resolve(typeof a === 'object' && a ? a.port : 1)); });
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === 'object' && a ? a.port : 1));
+    });
   });
 }
 
@@ -44,7 +47,9 @@ describe('ssh quoting', () => {
       const r = await s.exec(['printf', '%s\\0', ...nasty]);
       expect(r.code).toBe(0);
       expect(r.stdout.split('\0').slice(0, -1)).toEqual(nasty);
-    } finally { await s.close(); }
+    } finally {
+      await s.close();
+    }
   }, 60_000);
 });
 
@@ -109,7 +114,8 @@ describe('validateTarget', () => {
       await validateTarget({ ...base, sshPort: await closedPort() }, testContext().ctx).catch(() => undefined);
       expect(await readdir(mine)).toEqual([]);
     } finally {
-      if (saved === undefined) delete process.env.TMPDIR; else process.env.TMPDIR = saved;
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
       await rm(mine, { recursive: true, force: true });
     }
   }, 60_000);

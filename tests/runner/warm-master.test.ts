@@ -8,8 +8,17 @@ import { join } from 'node:path';
 import { startSshd, type TestSshd } from '../helpers/sshd.ts';
 import { createPool, writeRandom, zfs, type TestPool } from '../helpers/zfs.ts';
 import {
-  backupOk as backupOkOf, descendants, eventLog, processes, reapSsh, runJob, sleep, startFaultRunner, startFaultServer,
-  type FaultRunner, type FaultServer,
+  backupOk as backupOkOf,
+  descendants,
+  eventLog,
+  processes,
+  reapSsh,
+  runJob,
+  sleep,
+  startFaultRunner,
+  startFaultServer,
+  type FaultRunner,
+  type FaultServer,
 } from '../faults/fixture.ts';
 
 let srv: FaultServer;
@@ -33,7 +42,14 @@ async function backup() {
   return { e, log, reused: m![1] !== 'connected to', pid: Number(m![2]) };
 }
 
-const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 /** ssh processes of this runner (their control socket lives in its state dir). */
 async function runnerSsh(): Promise<{ pid: number; args: string }[]> {
@@ -60,14 +76,27 @@ beforeAll(async () => {
   runner = await startFaultRunner(srv, 'warm', [src.name]);
   undo.push(() => runner.stop());
   const t = await srv.api('POST', '/targets', {
-    name: 'loopback', sshHost: '127.0.0.1', sshUser: sshd.user, sshPort: sshd.port, sshPrivateKey: sshd.clientKey,
-    backupRoot: `${tgt.name}/backups`, createBackupRoot: true,
+    name: 'loopback',
+    sshHost: '127.0.0.1',
+    sshUser: sshd.user,
+    sshPort: sshd.port,
+    sshPrivateKey: sshd.clientKey,
+    backupRoot: `${tgt.name}/backups`,
+    createBackupRoot: true,
   });
   expect(t.status, JSON.stringify(t.body)).toBe(201);
   targetId = t.body.id;
   const v = await srv.api('POST', `/targets/${targetId}/validate`, { nodeId: runner.nodeId });
   expect((await srv.waitEvent(v.body.eventId)).status).toBe('success');
-  const j = await srv.api('POST', '/jobs', { name: 'app', targetId, nodeId: runner.nodeId, mode: 'dataset', source: app(), keepLast: 2, pruneTarget: true });
+  const j = await srv.api('POST', '/jobs', {
+    name: 'app',
+    targetId,
+    nodeId: runner.nodeId,
+    mode: 'dataset',
+    source: app(),
+    keepLast: 2,
+    pruneTarget: true,
+  });
   expect(j.status, JSON.stringify(j.body)).toBe(201);
   jobId = j.body.id;
 }, 180_000);
@@ -118,7 +147,13 @@ describe('warm SSH connections', () => {
       await srv.waitFor('the hung master to be stopped', async () => !alive(pid), 15_000);
       pid = r.pid;
     } finally {
-      for (const p of hung) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
+      for (const p of hung) {
+        try {
+          process.kill(p, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
     }
   }, 120_000);
 
@@ -135,7 +170,7 @@ describe('warm SSH connections', () => {
     } finally {
       await zfs('rename', `${tgt.name}/moved`, `${tgt.name}/backups`);
     }
-    await srv.waitFor('the failed run\'s master to be stopped', async () => !alive(failedPid), 15_000);
+    await srv.waitFor("the failed run's master to be stopped", async () => !alive(failedPid), 15_000);
     const r = await backup();
     expect(r.reused, r.log).toBe(false);
     pid = r.pid;

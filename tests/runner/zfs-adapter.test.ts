@@ -1,7 +1,15 @@
 // zfs adapter: parsers (table-driven) and capability detection on the real zfs-fuse.
 import { describe, expect, it } from 'vitest';
 import {
-  LocalHost, Zfs, parseCapabilities, parseGetHp, parseResumeTokenBytes, parseSendEstimate, isValidDatasetName, snapshotNameFor, treeFromTable,
+  LocalHost,
+  Zfs,
+  parseCapabilities,
+  parseGetHp,
+  parseResumeTokenBytes,
+  parseSendEstimate,
+  isValidDatasetName,
+  snapshotNameFor,
+  treeFromTable,
 } from '../../node-runner/src/zfs/index.ts';
 import { classifySsh } from '../../node-runner/src/ssh/index.ts';
 import { requireZfs, testContext } from '../helpers/zfs.ts';
@@ -48,8 +56,18 @@ usage: zfs command args ...
 describe('parseCapabilities', () => {
   it('OpenZFS 2.x: everything', () => {
     expect(parseCapabilities(OPENZFS_USAGE, 'zfs-2.1.11-1\nzfs-kmod-2.1.11-1\n')).toEqual({
-      version: 'zfs-2.1.11-1', flavor: 'openzfs', resumableRecv: true, recvNoMount: true, recvSetProps: true,
-      recvExcludeProps: true, sendEstimate: true, bookmarks: true, listParsable: true, multiSnapshot: true, encryption: true, multiSet: true,
+      version: 'zfs-2.1.11-1',
+      flavor: 'openzfs',
+      resumableRecv: true,
+      recvNoMount: true,
+      recvSetProps: true,
+      recvExcludeProps: true,
+      sendEstimate: true,
+      bookmarks: true,
+      listParsable: true,
+      multiSnapshot: true,
+      encryption: true,
+      multiSet: true,
     });
   });
   it('OpenZFS 2.3: `set [-u] <property=value> ...` still takes several properties in one call', () => {
@@ -59,8 +77,18 @@ describe('parseCapabilities', () => {
   });
   it('zfs-fuse 0.7: nothing optional', () => {
     expect(parseCapabilities(ZFS_FUSE_USAGE, null)).toEqual({
-      version: null, flavor: 'zfs-fuse', resumableRecv: false, recvNoMount: false, recvSetProps: false,
-      recvExcludeProps: false, sendEstimate: false, bookmarks: false, listParsable: false, multiSnapshot: false, encryption: false, multiSet: false,
+      version: null,
+      flavor: 'zfs-fuse',
+      resumableRecv: false,
+      recvNoMount: false,
+      recvSetProps: false,
+      recvExcludeProps: false,
+      sendEstimate: false,
+      bookmarks: false,
+      listParsable: false,
+      multiSnapshot: false,
+      encryption: false,
+      multiSet: false,
     });
   });
   it('detects the real zfs-fuse here once per process', async () => {
@@ -76,20 +104,34 @@ describe('parseCapabilities', () => {
 
 describe('parsers', () => {
   it('parseGetHp keeps exact 64-bit GUIDs and maps "-" to null', () => {
-    const t = parseGetHp('p/ds@s1\tguid\t17327653106805707187\np/ds@s1\tlifeboat:job\t-\np/ds@s1\tcreatetxg\t17\np/a b\tlifeboat:x\tv\tw\n');
+    const t = parseGetHp(
+      'p/ds@s1\tguid\t17327653106805707187\np/ds@s1\tlifeboat:job\t-\np/ds@s1\tcreatetxg\t17\np/a b\tlifeboat:x\tv\tw\n',
+    );
     expect(t.get('p/ds@s1')).toEqual({ guid: '17327653106805707187', 'lifeboat:job': null, createtxg: '17' });
     expect(t.get('p/a b')).toEqual({ 'lifeboat:x': 'v\tw' });
   });
   it('treeFromTable groups snapshots under datasets ordered by createtxg', () => {
-    const t = parseGetHp([
-      'p/d\ttype\tfilesystem', 'p/d\tguid\t1', 'p/d@b\tguid\t3', 'p/d@b\tcreatetxg\t20', 'p/d@a\tguid\t2', 'p/d@a\tcreatetxg\t9',
-      'p/d@a\tlifeboat:job\t5', 'p/d@a\tuserrefs\t1',
-    ].join('\n'));
+    const t = parseGetHp(
+      [
+        'p/d\ttype\tfilesystem',
+        'p/d\tguid\t1',
+        'p/d@b\tguid\t3',
+        'p/d@b\tcreatetxg\t20',
+        'p/d@a\tguid\t2',
+        'p/d@a\tcreatetxg\t9',
+        'p/d@a\tlifeboat:job\t5',
+        'p/d@a\tuserrefs\t1',
+      ].join('\n'),
+    );
     const [d] = treeFromTable(t);
-    expect(d.snapshots.map((s) => [s.name, s.guid, s.job, s.userrefs])).toEqual([['a', '2', 5, 1], ['b', '3', null, 0]]);
+    expect(d.snapshots.map((s) => [s.name, s.guid, s.job, s.userrefs])).toEqual([
+      ['a', '2', 5, 1],
+      ['b', '3', null, 0],
+    ]);
   });
   it('parseResumeTokenBytes: the bytes a cut receive holds, from `zfs send -nvP -t` (OpenZFS 2.3 output)', () => {
-    const out = 'resume token contents:\nnvlist version: 0\n\tfromguid = 0x926bb2d8c279fc46\n\tobject = 0x2\n\toffset = 0x760000\n\tbytes = 0x784fe8\n\ttoguid = 0x4cbd4d06e6e10843\n\ttoname = tp/src@s2\nincremental\ttp/src@s1\ttp/src@s2\t12213376\nsize\t12213376\n';
+    const out =
+      'resume token contents:\nnvlist version: 0\n\tfromguid = 0x926bb2d8c279fc46\n\tobject = 0x2\n\toffset = 0x760000\n\tbytes = 0x784fe8\n\ttoguid = 0x4cbd4d06e6e10843\n\ttoname = tp/src@s2\nincremental\ttp/src@s1\ttp/src@s2\t12213376\nsize\t12213376\n';
     expect(parseResumeTokenBytes(out)).toBe(0x784fe8);
     expect(parseResumeTokenBytes('size\t12\n')).toBeNull();
   });
@@ -101,8 +143,10 @@ describe('parsers', () => {
   it('names', () => {
     expect(snapshotNameFor(7, new Date(Date.UTC(2026, 10, 28, 16, 5, 9)))).toBe('lb_j7_20261128T160509Z');
     // what zfs accepts (checked on zfs-fuse: "tank/-x", "tank/ lead", "tank/_u" are datasets); a pool starts with a letter
-    for (const ok of ['tank', 'tank/vms/web', 'tank/a b', 'p/x.y:z_1-2', 'tank/-x', 'tank/ lead', 'tank/_u']) expect(isValidDatasetName(ok), ok).toBe(true);
-    for (const bad of ['', '-o', '1tank', 'tank/', '/tank', 'tank//x', 'tank@s', 'tank/..', 'tank/$(id)', 'tank/a\tb', 'tank/a\nb']) expect(isValidDatasetName(bad), bad).toBe(false);
+    for (const ok of ['tank', 'tank/vms/web', 'tank/a b', 'p/x.y:z_1-2', 'tank/-x', 'tank/ lead', 'tank/_u'])
+      expect(isValidDatasetName(ok), ok).toBe(true);
+    for (const bad of ['', '-o', '1tank', 'tank/', '/tank', 'tank//x', 'tank@s', 'tank/..', 'tank/$(id)', 'tank/a\tb', 'tank/a\nb'])
+      expect(isValidDatasetName(bad), bad).toBe(false);
   });
   it('ssh error classification', () => {
     expect(classifySsh(255, 'ssh: connect to host 127.0.0.1 port 1: Connection refused')).toBe('connectivity');

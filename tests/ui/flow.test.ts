@@ -29,7 +29,10 @@ const dataDir = () => join(src.mountpoint!, 'data');
 const teardown = new Teardown();
 beforeAll(async () => {
   const uiDir = await uiBuild(teardown);
-  ({ pools: { src, tgt }, sshd } = await startWorld(teardown, { src: { prefix: 'lbus', mounted: true }, tgt: { prefix: 'lbut', mounted: false, sizeMiB: 192 } }));
+  ({
+    pools: { src, tgt },
+    sshd,
+  } = await startWorld(teardown, { src: { prefix: 'lbus', mounted: true }, tgt: { prefix: 'lbut', mounted: false, sizeMiB: 192 } }));
   await zfs('create', `${src.name}/data`);
   await writeRandom(join(dataDir(), 'blob'), 12 * MiB); // big enough to watch the transfer for a moment
   writeFileSync(join(dataDir(), 'version.txt'), 'one');
@@ -46,7 +49,13 @@ async function watchToEnd(dialog: Locator): Promise<{ seen: string[]; firstSeenA
   let firstSeenAt = 0;
   const deadline = Date.now() + LONG;
   while (Date.now() < deadline) {
-    const s = (await dialog.locator('.badge').first().textContent({ timeout: 5000 }).catch(() => null))?.trim();
+    const s = (
+      await dialog
+        .locator('.badge')
+        .first()
+        .textContent({ timeout: 5000 })
+        .catch(() => null)
+    )?.trim();
     if (s && !seen.length) firstSeenAt = Date.now();
     if (s && seen[seen.length - 1] !== s) seen.push(s);
     if (s && !['Queued', 'Running'].includes(s)) return { seen, firstSeenAt };
@@ -103,14 +112,16 @@ describe('web UI against the whole system', () => {
     await expect.poll(() => row.locator('td[data-label="Readiness"]').textContent()).toMatch(/Not validated/);
     await row.getByRole('button', { name: 'Validate target loopback from the chosen node' }).click();
     await expect.poll(() => row.locator('td[data-label="Readiness"] .badge').textContent(), { timeout: LONG }).toBe('Ready');
-    const fp = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', join(sshd.dir, 'host_key.pub')], { encoding: 'utf8' }).split(/\s+/)[1];
+    const fp = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', join(sshd.dir, 'host_key.pub')], { encoding: 'utf8' }).split(
+      /\s+/,
+    )[1];
     expect(fp).toMatch(/^SHA256:/);
     expect((await row.locator('td[data-label="Host key"]').textContent())?.trim()).toBe(fp);
     expect((await zfs('list', '-H', '-o', 'name', `${tgt.name}/backups`)).trim()).toBe(`${tgt.name}/backups`);
     await shot(page, 'targets-ready-1280');
   });
 
-  step('creates a job; the API\'s error for an impossible schedule shows next to the Schedule field', async () => {
+  step("creates a job; the API's error for an impossible schedule shows next to the Schedule field", async () => {
     await nav(page, 'Jobs');
     await page.getByRole('button', { name: 'New job' }).click();
     const dlg = page.getByRole('dialog', { name: 'New job' });
@@ -186,7 +197,7 @@ describe('web UI against the whole system', () => {
     await expect.poll(() => evRow.locator('td[data-label="Status"]').textContent()).toMatch(/Success/);
   });
 
-  step('restores the job\'s snapshot in place with the Restore wizard', async () => {
+  step("restores the job's snapshot in place with the Restore wizard", async () => {
     writeFileSync(join(dataDir(), 'version.txt'), 'changed after the backup');
     writeFileSync(join(dataDir(), 'later.txt'), 'not in the snapshot');
     await nav(page, 'Jobs');
@@ -244,7 +255,9 @@ describe('web UI against the whole system', () => {
     expect(await restore.isDisabled()).toBe(false);
     // a new dataset under parents that do not exist yet: the wizard says they will be created
     await dest.fill(`${src.name}/restored/deep/copy`);
-    expect(await dlg.locator('#oob-dest-hint').textContent()).toContain(`Missing parents will be created: ${src.name}/restored, ${src.name}/restored/deep.`);
+    expect(await dlg.locator('#oob-dest-hint').textContent()).toContain(
+      `Missing parents will be created: ${src.name}/restored, ${src.name}/restored/deep.`,
+    );
     await dest.fill(`${src.name}/copy`);
     expect(await dlg.getByLabel(/to replace it/).count()).toBe(0);
     await shot(page, 'oob-wizard-1280');
@@ -264,7 +277,10 @@ describe('web UI against the whole system', () => {
     await page.keyboard.press('Tab');
     const skip = page.getByRole('link', { name: 'Skip to content' });
     expect(await skip.evaluate((e) => e === document.activeElement)).toBe(true);
-    const ring = await skip.evaluate((e) => { const cs = getComputedStyle(e); return { style: cs.outlineStyle, width: parseFloat(cs.outlineWidth), left: e.getBoundingClientRect().left }; });
+    const ring = await skip.evaluate((e) => {
+      const cs = getComputedStyle(e);
+      return { style: cs.outlineStyle, width: parseFloat(cs.outlineWidth), left: e.getBoundingClientRect().left };
+    });
     expect(ring.style).not.toBe('none');
     expect(ring.width).toBeGreaterThan(0);
     expect(ring.left).toBeGreaterThanOrEqual(0); // on screen while focused
@@ -294,8 +310,10 @@ describe('web UI against the whole system', () => {
         await p.getByRole('heading', { level: 1, name: 'Jobs' }).waitFor();
         const cell = (text: string) => p.locator('tbody tr td', { hasText: text }).first();
         for (const [name, path, ready] of [
-          ['targets', '/backups/targets', cell('loopback')], ['jobs', '/backups/jobs', cell('data')],
-          ['events', '/backups/events', cell('Success')], ['nodes', '/nodes', cell('local')],
+          ['targets', '/backups/targets', cell('loopback')],
+          ['jobs', '/backups/jobs', cell('data')],
+          ['events', '/backups/events', cell('Success')],
+          ['nodes', '/nodes', cell('local')],
           ['settings', '/settings', p.getByRole('heading', { name: 'API tokens' })],
         ] as const) {
           await p.goto(srv.url + path);

@@ -33,11 +33,35 @@ beforeAll(async () => {
   const mnt = (await zfs('get', '-H', '-o', 'value', 'mountpoint', `${src.name}/jails/www`)).trim();
   writeFileSync(join(mnt, 'index.html'), 'hello');
   manifest = join(dir, 'guests.json');
-  writeFileSync(manifest, JSON.stringify({ guests: [{
-    kind: 'jail', id: '7', name: 'www', roots: [`${src.name}/jails/www`], network: { 'ip4.addr': ['192.0.2.7/24'] },
-    status: ['false'], stop: ['true'], start: ['true'],
-  }] }, null, 2));
-  srv = teardown.own(await startServer({ LIFEBOAT_RUNNER_POOLS: src.name, LIFEBOAT_RUNNER_MANIFEST: manifest, LIFEBOAT_RUNNER_INVENTORY_MS: '2000', LIFEBOAT_UI_DIR: uiDir }));
+  writeFileSync(
+    manifest,
+    JSON.stringify(
+      {
+        guests: [
+          {
+            kind: 'jail',
+            id: '7',
+            name: 'www',
+            roots: [`${src.name}/jails/www`],
+            network: { 'ip4.addr': ['192.0.2.7/24'] },
+            status: ['false'],
+            stop: ['true'],
+            start: ['true'],
+          },
+        ],
+      },
+      null,
+      2,
+    ),
+  );
+  srv = teardown.own(
+    await startServer({
+      LIFEBOAT_RUNNER_POOLS: src.name,
+      LIFEBOAT_RUNNER_MANIFEST: manifest,
+      LIFEBOAT_RUNNER_INVENTORY_MS: '2000',
+      LIFEBOAT_UI_DIR: uiDir,
+    }),
+  );
   await localNode(srv, 'the jail in the inventory', (n) => n.guests.some((g) => g.id === '7'));
   const targetId = await addLoopbackTarget(srv, w);
   const job = (await srv.api('POST', '/jobs', { name: 'www', targetId, mode: 'jail', source: '7' })).body;
@@ -60,7 +84,10 @@ describe('OOB restore of a jail in the browser', () => {
     const next = dlg.getByRole('button', { name: 'Next' });
     await next.click(); // the only target
     await next.click(); // the only node
-    await dlg.getByRole('radiogroup', { name: 'Dataset on Target' }).getByRole('radio', { name: /Jail www/ }).check();
+    await dlg
+      .getByRole('radiogroup', { name: 'Dataset on Target' })
+      .getByRole('radio', { name: /Jail www/ })
+      .check();
     await next.click();
     await next.click();
     await dlg.getByRole('radiogroup', { name: 'Snapshot' }).getByRole('radio').first().check();
@@ -90,19 +117,27 @@ describe('OOB restore of a jail in the browser', () => {
     await expect.poll(() => restore.isDisabled()).toBe(false);
     await restore.click();
     await dlg.waitFor({ state: 'hidden' });
-    await srv.waitFor('the jail registered in the manifest', async () =>
-      JSON.parse(readFileSync(manifest, 'utf8')).guests.some((g: { id: string }) => g.id === '9'), 120_000);
+    await srv.waitFor(
+      'the jail registered in the manifest',
+      async () => JSON.parse(readFileSync(manifest, 'utf8')).guests.some((g: { id: string }) => g.id === '9'),
+      120_000,
+    );
     const registered = JSON.parse(readFileSync(manifest, 'utf8')).guests.find((g: { id: string }) => g.id === '9');
     expect(registered).toEqual(shown);
     expect(problems.errors).toEqual([]);
   }, 180_000);
 
-  it('opened before the page\'s lists arrived: the only target and node are chosen once they do', async () => {
+  it("opened before the page's lists arrived: the only target and node are chosen once they do", async () => {
     // hold the targets list until the wizard is open (a slow server or network)
     let release!: () => void;
-    const held = new Promise<void>((r) => { release = r; });
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
     const isTargets = (u: URL) => u.pathname === '/api/v1/targets';
-    await page.route(isTargets, async (route) => { await held; await route.continue(); });
+    await page.route(isTargets, async (route) => {
+      await held;
+      await route.continue();
+    });
     try {
       await page.goto(srv.url + '/backups/jobs');
       await page.getByRole('heading', { level: 1, name: 'Jobs' }).waitFor();

@@ -37,7 +37,9 @@ beforeAll(async () => {
   // A node that joined (no runner process: the test speaks for it), to revoke and to re-pin from.
   const jt = await srv.api('POST', '/nodes/join-tokens');
   const joined = await fetch(`${srv.url}/api/v1/runner/join`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ joinToken: jt.body.token, name: 'edge' }),
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ joinToken: jt.body.token, name: 'edge' }),
   });
   expect(joined.status).toBe(201);
   nodeToken = (await joined.json()).nodeToken;
@@ -49,22 +51,35 @@ afterAll(() => teardown.run(), 60_000);
 /** The requests to /api/v1 a page makes while `fn` runs. */
 async function apiRequests(p: Page, fn: () => Promise<void>): Promise<Request[]> {
   const seen: Request[] = [];
-  const on = (r: Request) => { if (r.url().includes('/api/v1/')) seen.push(r); };
+  const on = (r: Request) => {
+    if (r.url().includes('/api/v1/')) seen.push(r);
+  };
   p.on('request', on);
-  try { await fn(); } finally { p.off('request', on); }
+  try {
+    await fn();
+  } finally {
+    p.off('request', on);
+  }
   return seen;
 }
 
-const runnerClaim = (token: string) => fetch(`${srv.url}/api/v1/runner/claim`, {
-  method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ max: 0, waitMs: 0 }),
-});
+const runnerClaim = (token: string) =>
+  fetch(`${srv.url}/api/v1/runner/claim`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ max: 0, waitMs: 0 }),
+  });
 
 /** One step of the flow: each builds on the previous one, so after a failure the rest is skipped. */
 const step = flowSteps(60_000);
 
 describe('the Node entry beside the UI', () => {
   it('an unknown API path is a JSON 404 (also with valid credentials), never the UI page', async () => {
-    for (const [method, path] of [['GET', '/api/v1/nope'], ['POST', '/api/v1/jobs/1/nope'], ['GET', '/api/v1/']]) {
+    for (const [method, path] of [
+      ['GET', '/api/v1/nope'],
+      ['POST', '/api/v1/jobs/1/nope'],
+      ['GET', '/api/v1/'],
+    ]) {
       const r = await fetch(`${srv.url}${path}`, { method, headers: { authorization: `Bearer ${srv.admin}` } });
       expect(r.status, path).toBe(404);
       expect(r.headers.get('content-type'), path).toMatch(/application\/json/);
@@ -73,18 +88,21 @@ describe('the Node entry beside the UI', () => {
     expect((await fetch(`${srv.url}/jobs`)).headers.get('content-type')).toMatch(/text\/html/); // UI routes still get the page
   });
 
-  it('a request for another host name (DNS rebinding) is refused; the server\'s own names are answered', async () => {
+  it("a request for another host name (DNS rebinding) is refused; the server's own names are answered", async () => {
     const { request } = await import('node:http');
-    const get = (host: string) => new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const u = new URL(`${srv.url}/api/v1/health`);
-      const req = request({ host: u.hostname, port: u.port, path: u.pathname, headers: { host } }, (res) => {
-        let body = '';
-        res.on('data', (d) => { body += d; });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    const get = (host: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const u = new URL(`${srv.url}/api/v1/health`);
+        const req = request({ host: u.hostname, port: u.port, path: u.pathname, headers: { host } }, (res) => {
+          let body = '';
+          res.on('data', (d) => {
+            body += d;
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.end();
       });
-      req.on('error', reject);
-      req.end();
-    });
     const evil = await get('evil.example');
     expect(evil.status).toBe(403);
     expect(JSON.parse(evil.body).error.fields.Host).toBeTruthy();
@@ -96,15 +114,20 @@ describe('the Node entry beside the UI', () => {
   it('joining with a wrong token says nothing about node names (401 whether the name is taken or not)', async () => {
     for (const name of ['edge', 'free-name']) {
       const r = await fetch(`${srv.url}/api/v1/runner/join`, {
-        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ joinToken: 'lbj_garbage', name }),
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ joinToken: 'lbj_garbage', name }),
       });
       expect(r.status, name).toBe(401);
     }
     // a valid token and a taken name: 409, and the token stays usable for another name
     const jt = await srv.api('POST', '/nodes/join-tokens');
-    const join = (name: string) => fetch(`${srv.url}/api/v1/runner/join`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ joinToken: jt.body.token, name }),
-    });
+    const join = (name: string) =>
+      fetch(`${srv.url}/api/v1/runner/join`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ joinToken: jt.body.token, name }),
+      });
     expect((await join('edge')).status).toBe(409);
     expect((await join('spare')).status).toBe(201);
   });
@@ -154,7 +177,7 @@ describe('password sign-in and the security actions in the web UI', () => {
     await page.getByRole('row').filter({ hasText: 'offsite' }).waitFor();
   });
 
-  step('re-pins the target\'s host key after a confirmation and points to the validation event', async () => {
+  step("re-pins the target's host key after a confirmation and points to the validation event", async () => {
     const row = page.getByRole('row').filter({ hasText: 'offsite' });
     await row.getByRole('button', { name: 'Re-pin the host key of target offsite' }).click();
     const dlg = page.getByRole('dialog', { name: 'Re-pin the host key of offsite' });
@@ -174,69 +197,81 @@ describe('password sign-in and the security actions in the web UI', () => {
     await page.keyboard.press('Escape');
   });
 
-  step('after a reload the session holds and writes still work (the CSRF token is read again); API token created, shown once, revoked', async () => {
-    await page.goto(srv.url + '/settings');
-    await page.getByRole('heading', { level: 1, name: 'Settings' }).waitFor();
-    await page.getByLabel('Name', { exact: true }).fill('ci');
-    expect(await page.getByLabel('Scope').inputValue()).toBe('read'); // least privilege unless chosen
-    await page.getByLabel('Scope').selectOption('operate');
-    await page.getByLabel(/Expires after/).fill('30');
-    await page.getByRole('button', { name: 'Create token' }).click();
-    const dlg = page.getByRole('dialog', { name: 'API token created' });
-    const token = (await dlg.locator('pre').textContent())!.trim();
-    expect(token).toMatch(/^lbt_/);
-    await dlg.getByRole('button', { name: 'Copy token' }).waitFor();
-    await shot(page, 'settings-token-created-1280');
-    const asToken = () => fetch(`${srv.url}/api/v1/nodes`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status);
-    expect(await asToken()).toBe(200);
-    const listed = (await srv.api('GET', '/auth/tokens')).body.items.find((t) => t.name === 'ci')!;
-    expect(listed.scope).toBe('operate');
-    expect(Date.parse(listed.expiresAt!) - Date.now()).toBeGreaterThan(29 * 86_400_000);
-    // operate, not admin: it runs things but does not change them
-    expect((await fetch(`${srv.url}/api/v1/nodes/join-tokens`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })).status).toBe(403);
-    await dlg.getByRole('button', { name: 'Done' }).click();
-    await dlg.waitFor({ state: 'hidden' });
-    expect(await page.locator('body').innerText()).not.toContain(token); // shown once
-    const row = page.getByRole('row').filter({ hasText: 'ci' });
-    await row.getByRole('button', { name: 'Revoke token ci' }).click();
-    const confirm = page.getByRole('dialog', { name: 'Revoke token ci' });
-    await confirm.getByRole('button', { name: 'Revoke' }).click();
-    await confirm.waitFor({ state: 'hidden' });
-    await expect.poll(() => row.locator('td[data-label="Status"]').textContent()).toMatch(/revoked/);
-    expect(await asToken()).toBe(401);
-    await shot(page, 'settings-1280');
-  });
+  step(
+    'after a reload the session holds and writes still work (the CSRF token is read again); API token created, shown once, revoked',
+    async () => {
+      await page.goto(srv.url + '/settings');
+      await page.getByRole('heading', { level: 1, name: 'Settings' }).waitFor();
+      await page.getByLabel('Name', { exact: true }).fill('ci');
+      expect(await page.getByLabel('Scope').inputValue()).toBe('read'); // least privilege unless chosen
+      await page.getByLabel('Scope').selectOption('operate');
+      await page.getByLabel(/Expires after/).fill('30');
+      await page.getByRole('button', { name: 'Create token' }).click();
+      const dlg = page.getByRole('dialog', { name: 'API token created' });
+      const token = (await dlg.locator('pre').textContent())!.trim();
+      expect(token).toMatch(/^lbt_/);
+      await dlg.getByRole('button', { name: 'Copy token' }).waitFor();
+      await shot(page, 'settings-token-created-1280');
+      const asToken = () => fetch(`${srv.url}/api/v1/nodes`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status);
+      expect(await asToken()).toBe(200);
+      const listed = (await srv.api('GET', '/auth/tokens')).body.items.find((t) => t.name === 'ci')!;
+      expect(listed.scope).toBe('operate');
+      expect(Date.parse(listed.expiresAt!) - Date.now()).toBeGreaterThan(29 * 86_400_000);
+      // operate, not admin: it runs things but does not change them
+      expect(
+        (await fetch(`${srv.url}/api/v1/nodes/join-tokens`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })).status,
+      ).toBe(403);
+      await dlg.getByRole('button', { name: 'Done' }).click();
+      await dlg.waitFor({ state: 'hidden' });
+      expect(await page.locator('body').innerText()).not.toContain(token); // shown once
+      const row = page.getByRole('row').filter({ hasText: 'ci' });
+      await row.getByRole('button', { name: 'Revoke token ci' }).click();
+      const confirm = page.getByRole('dialog', { name: 'Revoke token ci' });
+      await confirm.getByRole('button', { name: 'Revoke' }).click();
+      await confirm.waitFor({ state: 'hidden' });
+      await expect.poll(() => row.locator('td[data-label="Status"]').textContent()).toMatch(/revoked/);
+      expect(await asToken()).toBe(401);
+      await shot(page, 'settings-1280');
+    },
+  );
 
-  step('another tab signs in again (new cookie): this tab\'s stale CSRF token is refreshed once and the node revoke goes through', async () => {
-    await nav(page, 'Nodes');
-    const other = await context.newPage();
-    await other.goto(srv.url + '/signin');
-    await other.getByLabel('Password', { exact: true }).fill(PASSWORD);
-    await other.getByRole('button', { name: 'Sign in', exact: true }).click();
-    await other.getByRole('heading', { level: 1, name: 'Jobs' }).waitFor();
-    await other.close();
-    expect((await runnerClaim(nodeToken)).status).not.toBe(401);
-    const row = page.getByRole('row').filter({ hasText: 'edge' });
-    await row.getByRole('button', { name: 'Revoke node edge' }).click();
-    const dlg = page.getByRole('dialog', { name: 'Revoke node edge' });
-    expect(await dlg.innerText()).toMatch(/refused from now on and stops/);
-    await shot(page, 'nodes-revoke-confirm-1280');
-    const statuses: string[] = [];
-    const onRes = (r: { url(): string; status(): number }) => { if (r.url().endsWith('/revoke')) statuses.push(String(r.status())); };
-    page.on('response', onRes);
-    await dlg.getByRole('button', { name: 'Revoke node' }).click();
-    await dlg.waitFor({ state: 'hidden' });
-    page.off('response', onRes);
-    expect(statuses).toEqual(['403', '200']);
-    await expect.poll(() => row.locator('td[data-label="Name"]').textContent()).toMatch(/revoked/);
-    expect((await runnerClaim(nodeToken)).status).toBe(401);
-  });
+  step(
+    "another tab signs in again (new cookie): this tab's stale CSRF token is refreshed once and the node revoke goes through",
+    async () => {
+      await nav(page, 'Nodes');
+      const other = await context.newPage();
+      await other.goto(srv.url + '/signin');
+      await other.getByLabel('Password', { exact: true }).fill(PASSWORD);
+      await other.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await other.getByRole('heading', { level: 1, name: 'Jobs' }).waitFor();
+      await other.close();
+      expect((await runnerClaim(nodeToken)).status).not.toBe(401);
+      const row = page.getByRole('row').filter({ hasText: 'edge' });
+      await row.getByRole('button', { name: 'Revoke node edge' }).click();
+      const dlg = page.getByRole('dialog', { name: 'Revoke node edge' });
+      expect(await dlg.innerText()).toMatch(/refused from now on and stops/);
+      await shot(page, 'nodes-revoke-confirm-1280');
+      const statuses: string[] = [];
+      const onRes = (r: { url(): string; status(): number }) => {
+        if (r.url().endsWith('/revoke')) statuses.push(String(r.status()));
+      };
+      page.on('response', onRes);
+      await dlg.getByRole('button', { name: 'Revoke node' }).click();
+      await dlg.waitFor({ state: 'hidden' });
+      page.off('response', onRes);
+      expect(statuses).toEqual(['403', '200']);
+      await expect.poll(() => row.locator('td[data-label="Name"]').textContent()).toMatch(/revoked/);
+      expect((await runnerClaim(nodeToken)).status).toBe(401);
+    },
+  );
 
   step('signs out: the session ends on the server and the app asks to sign in again', async () => {
     const before = (await context.cookies(srv.url)).find((c) => c.name === 'lifeboat_session')!.value;
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('Password', { exact: true }).waitFor();
-    const probe = await fetch(`${srv.url}/api/v1/auth/session`, { headers: { cookie: `lifeboat_session=${before}` } }).then((r) => r.json());
+    const probe = await fetch(`${srv.url}/api/v1/auth/session`, { headers: { cookie: `lifeboat_session=${before}` } }).then((r) =>
+      r.json(),
+    );
     expect(probe.authenticated).toBe(false);
     await page.goto(srv.url + '/nodes');
     await page.waitForURL(/\/signin\?next=%2Fnodes/);
@@ -250,7 +285,11 @@ describe('password sign-in and the security actions in the web UI', () => {
       await shot(p, 'signin-390');
       await p.getByRole('button', { name: 'Sign in', exact: true }).click();
       await p.getByRole('heading', { level: 1, name: 'Jobs' }).waitFor();
-      for (const [name, path, ready] of [['settings', '/settings', 'ci'], ['nodes', '/nodes', 'edge'], ['targets', '/backups/targets', 'offsite']] as const) {
+      for (const [name, path, ready] of [
+        ['settings', '/settings', 'ci'],
+        ['nodes', '/nodes', 'edge'],
+        ['targets', '/backups/targets', 'offsite'],
+      ] as const) {
         await p.goto(srv.url + path);
         await p.locator('tbody tr td', { hasText: ready }).first().waitFor();
         await shot(p, `signin-flow-${name}-390`);
@@ -277,7 +316,12 @@ describe('no password yet: token sign-in offers to set one; too many wrong passw
   const NEW_PASSWORD = 'a-new-admin-password';
 
   beforeAll(async () => {
-    srv2 = await startServer({ LIFEBOAT_LOCAL_RUNNER: '0', LIFEBOAT_ADMIN_PASSWORD: '', LIFEBOAT_LOGIN_MAX_FAILURES: '2', LIFEBOAT_UI_DIR: uiDir });
+    srv2 = await startServer({
+      LIFEBOAT_LOCAL_RUNNER: '0',
+      LIFEBOAT_ADMIN_PASSWORD: '',
+      LIFEBOAT_LOGIN_MAX_FAILURES: '2',
+      LIFEBOAT_UI_DIR: uiDir,
+    });
     ({ context: ctx, page: p, problems: pr } = await browser.newPage(1280, 900));
   }, 60_000);
   afterAll(async () => {
@@ -325,7 +369,9 @@ describe('no password yet: token sign-in offers to set one; too many wrong passw
     for (let i = 0; i < 3; i++) {
       await pw.fill(`wrong-${i}`);
       await p.getByRole('button', { name: 'Sign in', exact: true }).click();
-      await expect.poll(() => p.locator('#password-error').textContent()).toMatch(i < 2 ? /not correct/ : /Try again in \d+ min \(at \d\d:\d\d:\d\d\)/);
+      await expect
+        .poll(() => p.locator('#password-error').textContent())
+        .toMatch(i < 2 ? /not correct/ : /Try again in \d+ min \(at \d\d:\d\d:\d\d\)/);
     }
     expect(await p.getByRole('button', { name: 'Sign in', exact: true }).isDisabled()).toBe(true);
     await shot(p, 'signin-rate-limited-1280');

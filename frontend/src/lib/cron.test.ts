@@ -113,26 +113,72 @@ describe('preview', () => {
   it.each<[string, string, number | undefined, SchedulePreview]>([
     ['0 3 * * *', 'UTC', undefined, ok('At 03:00 every day', ['29 Nov 2026 03:00 UTC', '30 Nov 2026 03:00 UTC', '1 Dec 2026 03:00 UTC'])],
     ['0 3 * * *', '', undefined, ok('At 03:00 every day', ['29 Nov 2026 03:00 UTC', '30 Nov 2026 03:00 UTC', '1 Dec 2026 03:00 UTC'])],
-    ['  0 3 * * *  ', '   ', undefined, ok('At 03:00 every day', ['29 Nov 2026 03:00 UTC', '30 Nov 2026 03:00 UTC', '1 Dec 2026 03:00 UTC'])],
-    ['0 3 * * *', ' Europe/Berlin ', undefined, ok('At 03:00 every day', ['29 Nov 2026 03:00 CET', '30 Nov 2026 03:00 CET', '1 Dec 2026 03:00 CET'])],
+    [
+      '  0 3 * * *  ',
+      '   ',
+      undefined,
+      ok('At 03:00 every day', ['29 Nov 2026 03:00 UTC', '30 Nov 2026 03:00 UTC', '1 Dec 2026 03:00 UTC']),
+    ],
+    [
+      '0 3 * * *',
+      ' Europe/Berlin ',
+      undefined,
+      ok('At 03:00 every day', ['29 Nov 2026 03:00 CET', '30 Nov 2026 03:00 CET', '1 Dec 2026 03:00 CET']),
+    ],
     // 10:15 UTC is 15:45 in Kolkata (+5:30): today's 03:00 has passed
     ['0 3 * * *', 'Asia/Kolkata', 2, ok('At 03:00 every day', ['29 Nov 2026 03:00 GMT+5:30', '30 Nov 2026 03:00 GMT+5:30'])],
     // 10:15 UTC is 05:15 in New York, a Saturday: the next weekday is Monday
-    ['0 9 * * 1-5', 'America/New_York', undefined, ok('At 09:00 on weekdays', ['30 Nov 2026 09:00 GMT-5', '1 Dec 2026 09:00 GMT-5', '2 Dec 2026 09:00 GMT-5'])],
+    [
+      '0 9 * * 1-5',
+      'America/New_York',
+      undefined,
+      ok('At 09:00 on weekdays', ['30 Nov 2026 09:00 GMT-5', '1 Dec 2026 09:00 GMT-5', '2 Dec 2026 09:00 GMT-5']),
+    ],
     ['*/15 * * * *', 'UTC', 1, ok('Every 15 minutes', ['28 Nov 2026 10:30 UTC'])], // strictly after now
-    ['*/15 * * * *', 'UTC', 4, ok('Every 15 minutes', ['28 Nov 2026 10:30 UTC', '28 Nov 2026 10:45 UTC', '28 Nov 2026 11:00 UTC', '28 Nov 2026 11:15 UTC'])],
-    ['0 */6 * * *', 'UTC', undefined, ok('Every 6 hours at minute 0', ['28 Nov 2026 12:00 UTC', '28 Nov 2026 18:00 UTC', '29 Nov 2026 00:00 UTC'])],
-    ['0 2 1 * *', 'UTC', undefined, ok('At 02:00 on day 1 of the month', ['1 Dec 2026 02:00 UTC', '1 Jan 2027 02:00 UTC', '1 Feb 2027 02:00 UTC'])],
+    [
+      '*/15 * * * *',
+      'UTC',
+      4,
+      ok('Every 15 minutes', ['28 Nov 2026 10:30 UTC', '28 Nov 2026 10:45 UTC', '28 Nov 2026 11:00 UTC', '28 Nov 2026 11:15 UTC']),
+    ],
+    [
+      '0 */6 * * *',
+      'UTC',
+      undefined,
+      ok('Every 6 hours at minute 0', ['28 Nov 2026 12:00 UTC', '28 Nov 2026 18:00 UTC', '29 Nov 2026 00:00 UTC']),
+    ],
+    [
+      '0 2 1 * *',
+      'UTC',
+      undefined,
+      ok('At 02:00 on day 1 of the month', ['1 Dec 2026 02:00 UTC', '1 Jan 2027 02:00 UTC', '1 Feb 2027 02:00 UTC']),
+    ],
     // day of month OR day of week, as the description says
     [
       '0 0 13 * 5',
       'UTC',
       5,
-      ok('At 00:00 on day 13 of the month or on Friday', ['4 Dec 2026 00:00 UTC', '11 Dec 2026 00:00 UTC', '13 Dec 2026 00:00 UTC', '18 Dec 2026 00:00 UTC', '25 Dec 2026 00:00 UTC']),
+      ok('At 00:00 on day 13 of the month or on Friday', [
+        '4 Dec 2026 00:00 UTC',
+        '11 Dec 2026 00:00 UTC',
+        '13 Dec 2026 00:00 UTC',
+        '18 Dec 2026 00:00 UTC',
+        '25 Dec 2026 00:00 UTC',
+      ]),
     ],
     // "?" is "*": Mondays only, not "day ? of the month or Monday"
     ['0 3 ? * 1', 'UTC', undefined, ok('At 03:00 on Monday', ['30 Nov 2026 03:00 UTC', '7 Dec 2026 03:00 UTC', '14 Dec 2026 03:00 UTC'])],
-    ['0 3 * * */2', 'UTC', 4, ok('At 03:00 on days of the week */2', ['29 Nov 2026 03:00 UTC', '1 Dec 2026 03:00 UTC', '3 Dec 2026 03:00 UTC', '5 Dec 2026 03:00 UTC'])],
+    [
+      '0 3 * * */2',
+      'UTC',
+      4,
+      ok('At 03:00 on days of the week */2', [
+        '29 Nov 2026 03:00 UTC',
+        '1 Dec 2026 03:00 UTC',
+        '3 Dec 2026 03:00 UTC',
+        '5 Dec 2026 03:00 UTC',
+      ]),
+    ],
     ['0 3 1 jan *', 'UTC', 2, ok('At 03:00 on day 1 of the month in January', ['1 Jan 2027 03:00 UTC', '1 Jan 2028 03:00 UTC'])],
     ['0 0 29 2 *', 'UTC', 1, ok('At 00:00 on day 29 of the month in February', ['29 Feb 2028 00:00 UTC'])],
   ])('%j in %j (count %s)', (pattern, zone, count, want) => {

@@ -11,7 +11,20 @@ export interface SchedulePreview {
 const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
 const DAY_NAMES: Record<string, number> = { sun: 0, mon: 1, tue: 2, wed: 3, thu: 4, fri: 5, sat: 6 };
-const MONTH_NAMES: Record<string, number> = { jan: 1, feb: 2, mar: 3, apr: 4, may: 5, jun: 6, jul: 7, aug: 8, sep: 9, oct: 10, nov: 11, dec: 12 };
+const MONTH_NAMES: Record<string, number> = {
+  jan: 1,
+  feb: 2,
+  mar: 3,
+  apr: 4,
+  may: 5,
+  jun: 6,
+  jul: 7,
+  aug: 8,
+  sep: 9,
+  oct: 10,
+  nov: 11,
+  dec: 12,
+};
 
 export function isValidZone(zone: string): boolean {
   try {
@@ -61,8 +74,13 @@ export function describe(pattern: string): string {
   else if (/^\*\/\d+$/.test(mi) && h === '*') time = `Every ${mi.slice(2)} minutes`;
   else if (num(mi) && h === '*') time = mi === '0' ? 'Every hour' : `Every hour at minute ${mi}`;
   else if (num(mi) && /^\*\/\d+$/.test(h)) time = `Every ${h.slice(2)} hours at minute ${mi}`;
-  else if (num(mi) && /^\d+(,\d+)*$/.test(h)) time = `At ${h.split(',').map((x) => `${pad(x)}:${pad(mi)}`).join(', ')}`;
-  else if (num(mi) && /^\d+-\d+$/.test(h)) time = `At minute ${mi} of every hour from ${pad(h.split('-')[0])}:00 to ${pad(h.split('-')[1])}:59`;
+  else if (num(mi) && /^\d+(,\d+)*$/.test(h))
+    time = `At ${h
+      .split(',')
+      .map((x) => `${pad(x)}:${pad(mi)}`)
+      .join(', ')}`;
+  else if (num(mi) && /^\d+-\d+$/.test(h))
+    time = `At minute ${mi} of every hour from ${pad(h.split('-')[0])}:00 to ${pad(h.split('-')[1])}:59`;
   else return `Cron: ${pattern}`;
   const when: string[] = [];
   if (dom !== '*') when.push(num(dom) ? `on day ${dom} of the month` : `on days ${dom} of the month`);

@@ -5,7 +5,10 @@ import type { Id, LbEvent } from './types';
 
 export const ACTIVE = new Set<string>(ACTIVE_STATUSES);
 
-export async function waitForEvent(id: Id, opts: { signal?: AbortSignal; timeoutMs?: number; onUpdate?: (e: LbEvent) => void } = {}): Promise<LbEvent | null> {
+export async function waitForEvent(
+  id: Id,
+  opts: { signal?: AbortSignal; timeoutMs?: number; onUpdate?: (e: LbEvent) => void } = {},
+): Promise<LbEvent | null> {
   const until = Date.now() + (opts.timeoutMs ?? 120_000);
   while (Date.now() < until && !opts.signal?.aborted) {
     const ev = await api.get<LbEvent>(`/events/${id}`);

@@ -5,44 +5,53 @@ import { datasetName, id, privateKey, resourceName, sshHost, sshPort, sshUser } 
 
 const iso = z.string().nullable().openapi({ format: 'date-time' });
 
-export const ErrorBody = z.object({
-  error: z.object({
-    code: z.string(),
-    message: z.string(),
-    fields: z.record(z.string(), z.string()),
-  }),
-  activeEventId: z.number().int().optional(),
-}).openapi('Error');
+export const ErrorBody = z
+  .object({
+    error: z.object({
+      code: z.string(),
+      message: z.string(),
+      fields: z.record(z.string(), z.string()),
+    }),
+    activeEventId: z.number().int().optional(),
+  })
+  .openapi('Error');
 
 export const IdParam = z.object({ id: id.openapi({ param: { name: 'id', in: 'path' } }) });
 export const Accepted = z.object({ eventId: z.number().int() }).openapi('Accepted');
 export const Ok = z.object({ ok: z.boolean() });
 
 // ---- targets ----
-export const TargetCreate = z.object({
-  name: resourceName,
-  sshHost,
-  sshUser: sshUser.default('root'),
-  sshPort: sshPort.default(22),
-  sshPrivateKey: privateKey,
-  backupRoot: datasetName,
-  description: z.string().max(1000, 'is longer than 1000 characters').default(''),
-  createBackupRoot: z.boolean().default(false),
-  enabled: z.boolean().default(true),
-}).strict().openapi('TargetCreate');
+export const TargetCreate = z
+  .object({
+    name: resourceName,
+    sshHost,
+    sshUser: sshUser.default('root'),
+    sshPort: sshPort.default(22),
+    sshPrivateKey: privateKey,
+    backupRoot: datasetName,
+    description: z.string().max(1000, 'is longer than 1000 characters').default(''),
+    createBackupRoot: z.boolean().default(false),
+    enabled: z.boolean().default(true),
+  })
+  .strict()
+  .openapi('TargetCreate');
 
-export const TargetPatch = z.object({
-  name: resourceName,
-  sshHost,
-  sshUser,
-  sshPort,
-  /** Empty or absent keeps the stored key. */
-  sshPrivateKey: z.union([z.literal(''), privateKey]),
-  backupRoot: datasetName,
-  description: z.string().max(1000, 'is longer than 1000 characters'),
-  createBackupRoot: z.boolean(),
-  enabled: z.boolean(),
-}).partial().strict().openapi('TargetPatch');
+export const TargetPatch = z
+  .object({
+    name: resourceName,
+    sshHost,
+    sshUser,
+    sshPort,
+    /** Empty or absent keeps the stored key. */
+    sshPrivateKey: z.union([z.literal(''), privateKey]),
+    backupRoot: datasetName,
+    description: z.string().max(1000, 'is longer than 1000 characters'),
+    createBackupRoot: z.boolean(),
+    enabled: z.boolean(),
+  })
+  .partial()
+  .strict()
+  .openapi('TargetPatch');
 
 export const TargetNodeStatus = z.object({
   nodeId: z.number().int(),
@@ -52,29 +61,32 @@ export const TargetNodeStatus = z.object({
   validatedAt: iso,
 });
 
-export const Target = z.object({
-  id: z.number().int(),
-  name: z.string(),
-  sshHost: z.string(),
-  sshUser: z.string(),
-  sshPort: z.number().int(),
-  hasPrivateKey: z.boolean(),
-  backupRoot: z.string(),
-  description: z.string(),
-  createBackupRoot: z.boolean(),
-  enabled: z.boolean(),
-  hostKeyFingerprint: z.string().nullable(),
-  nodeStatus: z.array(TargetNodeStatus),
-  createdAt: iso,
-  updatedAt: iso,
-}).openapi('Target');
+export const Target = z
+  .object({
+    id: z.number().int(),
+    name: z.string(),
+    sshHost: z.string(),
+    sshUser: z.string(),
+    sshPort: z.number().int(),
+    hasPrivateKey: z.boolean(),
+    backupRoot: z.string(),
+    description: z.string(),
+    createBackupRoot: z.boolean(),
+    enabled: z.boolean(),
+    hostKeyFingerprint: z.string().nullable(),
+    nodeStatus: z.array(TargetNodeStatus),
+    createdAt: iso,
+    updatedAt: iso,
+  })
+  .openapi('Target');
 
 export const NodeRef = z.object({ nodeId: id.optional() }).strict();
 
 // ---- jobs ----
 const sendDecrypted = z.boolean().openapi({
-  description: 'Encrypted source datasets are sent raw (`zfs send -w`) by default: keys stay on the node and the target holds '
-    + 'ciphertext only. true sends them decrypted: the target holds the plaintext, readable without the keys. Default false.',
+  description:
+    'Encrypted source datasets are sent raw (`zfs send -w`) by default: keys stay on the node and the target holds ' +
+    'ciphertext only. true sends them decrypted: the target holds the plaintext, readable without the keys. Default false.',
 });
 const jobFields = {
   name: resourceName,
@@ -84,59 +96,86 @@ const jobFields = {
   source: z.string().trim().min(1, 'is required').max(255, 'is longer than 255 characters'),
   schedule: z.string().trim().max(200, 'is too long'),
   timezone: z.string().min(1, 'is required').max(64, 'is too long'),
-  keepLast: z.number({ error: 'must be an integer ≥ 0' }).int('must be an integer ≥ 0').min(0, 'must be an integer ≥ 0').max(100_000, 'is too large'),
+  keepLast: z
+    .number({ error: 'must be an integer ≥ 0' })
+    .int('must be an integer ≥ 0')
+    .min(0, 'must be an integer ≥ 0')
+    .max(100_000, 'is too large'),
   enabled: z.boolean(),
   pruneTarget: z.boolean(),
   stopBeforeBackup: z.boolean(),
   recursive: z.boolean(),
   sendDecrypted,
 };
-export const JobCreate = z.object(jobFields).partial({
-  nodeId: true, schedule: true, timezone: true, keepLast: true, enabled: true,
-  pruneTarget: true, stopBeforeBackup: true, recursive: true, sendDecrypted: true,
-}).strict().openapi('JobCreate');
+export const JobCreate = z
+  .object(jobFields)
+  .partial({
+    nodeId: true,
+    schedule: true,
+    timezone: true,
+    keepLast: true,
+    enabled: true,
+    pruneTarget: true,
+    stopBeforeBackup: true,
+    recursive: true,
+    sendDecrypted: true,
+  })
+  .strict()
+  .openapi('JobCreate');
 export const JobPatch = z.object(jobFields).partial().strict().openapi('JobPatch');
 
-export const Job = z.object({
-  id: z.number().int(),
-  name: z.string(),
-  targetId: z.number().int(),
-  nodeId: z.number().int(),
-  mode: z.enum(['dataset', 'jail', 'vm']),
-  source: z.string(),
-  schedule: z.string(),
-  timezone: z.string(),
-  keepLast: z.number().int(),
-  enabled: z.boolean(),
-  pruneTarget: z.boolean(),
-  stopBeforeBackup: z.boolean(),
-  recursive: z.boolean(),
-  sendDecrypted,
-  nextRunAt: iso,
-  lastRunAt: iso,
-  lastStatus: z.string().nullable(),
-  currentGeneration: z.number().int(),
-  hasWebhookToken: z.boolean(),
-  createdAt: iso,
-  updatedAt: iso,
-}).openapi('Job');
+export const Job = z
+  .object({
+    id: z.number().int(),
+    name: z.string(),
+    targetId: z.number().int(),
+    nodeId: z.number().int(),
+    mode: z.enum(['dataset', 'jail', 'vm']),
+    source: z.string(),
+    schedule: z.string(),
+    timezone: z.string(),
+    keepLast: z.number().int(),
+    enabled: z.boolean(),
+    pruneTarget: z.boolean(),
+    stopBeforeBackup: z.boolean(),
+    recursive: z.boolean(),
+    sendDecrypted,
+    nextRunAt: iso,
+    lastRunAt: iso,
+    lastStatus: z.string().nullable(),
+    currentGeneration: z.number().int(),
+    hasWebhookToken: z.boolean(),
+    createdAt: iso,
+    updatedAt: iso,
+  })
+  .openapi('Job');
 
 export const WebhookToken = z.object({ token: z.string(), url: z.string() });
 
-export const RestoreFromJob = z.object({
-  generation: z.number().int().positive(),
-  snapshot: z.string().min(1, 'is required').max(255),
-}).strict();
+export const RestoreFromJob = z
+  .object({
+    generation: z.number().int().positive(),
+    snapshot: z.string().min(1, 'is required').max(255),
+  })
+  .strict();
 
-export const Generations = z.array(z.object({
-  generation: z.number().int(),
-  current: z.boolean(),
-  createdAt: iso,
-  reason: z.string().nullable(),
-  snapshots: z.array(z.object({
-    name: z.string(), guid: z.string(), createdAt: iso, usedBytes: z.number(), referencedBytes: z.number(),
-  })),
-}));
+export const Generations = z.array(
+  z.object({
+    generation: z.number().int(),
+    current: z.boolean(),
+    createdAt: iso,
+    reason: z.string().nullable(),
+    snapshots: z.array(
+      z.object({
+        name: z.string(),
+        guid: z.string(),
+        createdAt: iso,
+        usedBytes: z.number(),
+        referencedBytes: z.number(),
+      }),
+    ),
+  }),
+);
 
 // ---- what a target holds (the catalog; GET /targets/{id}/datasets) ----
 export const CatalogItem = z.object({
@@ -148,83 +187,112 @@ export const CatalogItem = z.object({
   /** The guest metadata recorded with it (a jail or VM), as read from the target: untrusted. */
   guest: z.record(z.string(), z.unknown()).nullable(),
   suggestedDestination: z.string().nullable(),
-  generations: z.array(z.object({
-    generation: z.number().int(),
-    dataset: z.string(),
-    snapshots: z.array(z.object({
-      name: z.string(), guid: z.string(), createdAt: iso, usedBytes: z.number(), referencedBytes: z.number(), dataset: z.string(),
-    })),
-  })),
+  generations: z.array(
+    z.object({
+      generation: z.number().int(),
+      dataset: z.string(),
+      snapshots: z.array(
+        z.object({
+          name: z.string(),
+          guid: z.string(),
+          createdAt: iso,
+          usedBytes: z.number(),
+          referencedBytes: z.number(),
+          dataset: z.string(),
+        }),
+      ),
+    }),
+  ),
 });
 
 // ---- OOB restores ----
-export const OobRestore = z.object({
-  targetId: id,
-  nodeId: id.optional(),
-  dataset: datasetName,
-  generation: z.number().int().positive(),
-  snapshot: z.string().min(1, 'is required').max(255),
-  destination: datasetName,
-  restoreNetwork: z.boolean().default(false),
-  /** To replace an existing destination, its name repeated (a typed confirmation); false or absent: never replace. */
-  overwrite: z.union([z.literal(false), z.string().max(255)]).default(false)
-    .openapi({ description: 'To replace an existing destination: its name again, exactly. false (or absent): an existing destination is a 409.' }),
-  newGuestId: z.string().max(64).optional(),
-  network: z.record(z.string(), z.unknown()).nullable().optional().openapi({
-    description: 'Your own network configuration for a restored jail or VM: it replaces the one in the backup (and implies restoring a network). '
-      + 'A jail takes jail(8) parameters (ip4, ip4.addr, ip6, ip6.addr, interface, vnet, vnet.interface, ip_hostname, …); a VM { interfaces: [{ type, switch, mac, device, span }] }. '
-      + 'Anything else is a 400 naming the key. POST /restores/preview shows what will be registered.',
-  }),
-}).strict().openapi('OobRestore');
+export const OobRestore = z
+  .object({
+    targetId: id,
+    nodeId: id.optional(),
+    dataset: datasetName,
+    generation: z.number().int().positive(),
+    snapshot: z.string().min(1, 'is required').max(255),
+    destination: datasetName,
+    restoreNetwork: z.boolean().default(false),
+    /** To replace an existing destination, its name repeated (a typed confirmation); false or absent: never replace. */
+    overwrite: z
+      .union([z.literal(false), z.string().max(255)])
+      .default(false)
+      .openapi({
+        description: 'To replace an existing destination: its name again, exactly. false (or absent): an existing destination is a 409.',
+      }),
+    newGuestId: z.string().max(64).optional(),
+    network: z
+      .record(z.string(), z.unknown())
+      .nullable()
+      .optional()
+      .openapi({
+        description:
+          'Your own network configuration for a restored jail or VM: it replaces the one in the backup (and implies restoring a network). ' +
+          'A jail takes jail(8) parameters (ip4, ip4.addr, ip6, ip6.addr, interface, vnet, vnet.interface, ip_hostname, …); a VM { interfaces: [{ type, switch, mac, device, span }] }. ' +
+          'Anything else is a 400 naming the key. POST /restores/preview shows what will be registered.',
+      }),
+  })
+  .strict()
+  .openapi('OobRestore');
 
-export const RestorePreview = z.object({
-  destination: z.string(),
-  /** The destination exists and is replaced (overwrite repeated its name). */
-  replaces: z.boolean(),
-  guest: z.object({
-    kind: z.enum(['jail', 'vm']),
-    /** The id (and name) it is registered under. */
-    id: z.string(), name: z.string(), sourceId: z.string(),
-    /** Where its network configuration comes from: yours (the request), the backup, or none. */
-    network: z.enum(['yours', 'backup', 'none']),
-    /** Who registers it on the node; null: the node has no provider for it (the restore would fail). */
-    provider: z.enum(['manifest', 'jail', 'vm-bhyve']).nullable(),
-    /** Exactly what is written: the jail.conf.d file, the vm-bhyve conf settings, or the manifest entry. */
-    file: z.string().nullable(),
-    text: z.string().nullable(),
-    /** Metadata keys from the backup that are not restored (not on the allow-list). */
-    dropped: z.array(z.string()),
-    notes: z.array(z.string()),
-  }).nullable(),
-}).openapi('RestorePreview');
+export const RestorePreview = z
+  .object({
+    destination: z.string(),
+    /** The destination exists and is replaced (overwrite repeated its name). */
+    replaces: z.boolean(),
+    guest: z
+      .object({
+        kind: z.enum(['jail', 'vm']),
+        /** The id (and name) it is registered under. */
+        id: z.string(),
+        name: z.string(),
+        sourceId: z.string(),
+        /** Where its network configuration comes from: yours (the request), the backup, or none. */
+        network: z.enum(['yours', 'backup', 'none']),
+        /** Who registers it on the node; null: the node has no provider for it (the restore would fail). */
+        provider: z.enum(['manifest', 'jail', 'vm-bhyve']).nullable(),
+        /** Exactly what is written: the jail.conf.d file, the vm-bhyve conf settings, or the manifest entry. */
+        file: z.string().nullable(),
+        text: z.string().nullable(),
+        /** Metadata keys from the backup that are not restored (not on the allow-list). */
+        dropped: z.array(z.string()),
+        notes: z.array(z.string()),
+      })
+      .nullable(),
+  })
+  .openapi('RestorePreview');
 
 // ---- events ----
-export const Event = z.object({
-  id: z.number().int(),
-  kind: z.string(),
-  jobId: z.number().int().nullable(),
-  jobName: z.string().nullable(),
-  nodeId: z.number().int(),
-  targetId: z.number().int().nullable(),
-  trigger: z.string(),
-  status: z.string(),
-  phase: z.string().nullable(),
-  source: z.string().nullable(),
-  destination: z.string().nullable(),
-  generation: z.number().int().nullable(),
-  snapshot: z.string().nullable(),
-  bytesDone: z.number(),
-  bytesTotal: z.number().nullable(),
-  rateBps: z.number().nullable(),
-  etaSeconds: z.number().nullable(),
-  note: z.string().nullable(),
-  error: z.string().nullable(),
-  errorClass: z.string().nullable(),
-  cancelRequested: z.boolean(),
-  createdAt: iso,
-  startedAt: iso,
-  finishedAt: iso,
-}).openapi('Event');
+export const Event = z
+  .object({
+    id: z.number().int(),
+    kind: z.string(),
+    jobId: z.number().int().nullable(),
+    jobName: z.string().nullable(),
+    nodeId: z.number().int(),
+    targetId: z.number().int().nullable(),
+    trigger: z.string(),
+    status: z.string(),
+    phase: z.string().nullable(),
+    source: z.string().nullable(),
+    destination: z.string().nullable(),
+    generation: z.number().int().nullable(),
+    snapshot: z.string().nullable(),
+    bytesDone: z.number(),
+    bytesTotal: z.number().nullable(),
+    rateBps: z.number().nullable(),
+    etaSeconds: z.number().nullable(),
+    note: z.string().nullable(),
+    error: z.string().nullable(),
+    errorClass: z.string().nullable(),
+    cancelRequested: z.boolean(),
+    createdAt: iso,
+    startedAt: iso,
+    finishedAt: iso,
+  })
+  .openapi('Event');
 
 /** One line of an event's log (GET /events/{id}/log). */
 export const EventLogLine = z.object({ ts: z.string(), level: z.string(), message: z.string() });
@@ -239,29 +307,44 @@ export const EventQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
 
-export const list = <T extends z.ZodTypeAny>(item: T) =>
-  z.object({ items: z.array(item), nextCursor: z.number().int().nullable() });
+export const list = <T extends z.ZodTypeAny>(item: T) => z.object({ items: z.array(item), nextCursor: z.number().int().nullable() });
 
 // ---- nodes ----
-export const NodeSummary = z.object({
-  id: z.number().int(),
-  name: z.string(),
-  hostname: z.string().nullable(),
-  zfsVersion: z.string().nullable(),
-  capabilities: z.record(z.string(), z.boolean()).nullable(),
-  pools: z.array(z.string()).nullable(),
-  inventoryAt: iso,
-  lastSeenAt: iso,
-  revoked: z.boolean(),
-  createdAt: iso,
-}).openapi('Node');
+export const NodeSummary = z
+  .object({
+    id: z.number().int(),
+    name: z.string(),
+    hostname: z.string().nullable(),
+    zfsVersion: z.string().nullable(),
+    capabilities: z.record(z.string(), z.boolean()).nullable(),
+    pools: z.array(z.string()).nullable(),
+    inventoryAt: iso,
+    lastSeenAt: iso,
+    revoked: z.boolean(),
+    createdAt: iso,
+  })
+  .openapi('Node');
 
 export const NodeDetail = NodeSummary.extend({
-  datasets: z.array(z.object({ name: z.string(), usedBytes: z.number().nullable(), referencedBytes: z.number().nullable(), mountpoint: z.string().nullable() })),
-  guests: z.array(z.object({
-    kind: z.enum(['jail', 'vm']), id: z.string(), name: z.string(), roots: z.array(z.string()),
-    network: z.unknown().nullable(), running: z.boolean(), provider: z.string(),
-  })),
+  datasets: z.array(
+    z.object({
+      name: z.string(),
+      usedBytes: z.number().nullable(),
+      referencedBytes: z.number().nullable(),
+      mountpoint: z.string().nullable(),
+    }),
+  ),
+  guests: z.array(
+    z.object({
+      kind: z.enum(['jail', 'vm']),
+      id: z.string(),
+      name: z.string(),
+      roots: z.array(z.string()),
+      network: z.unknown().nullable(),
+      running: z.boolean(),
+      provider: z.string(),
+    }),
+  ),
 });
 
 export const JoinToken = z.object({ token: z.string(), expiresAt: z.string(), command: z.string() });
@@ -269,26 +352,51 @@ export const JoinToken = z.object({ token: z.string(), expiresAt: z.string(), co
 // ---- sign-in, sessions and API tokens ----
 const password = z.string({ error: 'must be a string' }).min(1, 'is required').max(1024, 'is longer than 1024 characters');
 export const Login = z.object({ password }).strict().openapi('Login');
-export const SessionInfo = z.object({
-  authenticated: z.boolean(),
-  method: z.enum(['session', 'admin-token', 'api-token']).nullable(),
-  /** Send as X-CSRF-Token on every cookie-authenticated write. Only for sessions. */
-  csrfToken: z.string().nullable(),
-  expiresAt: iso,
-  passwordSet: z.boolean(),
-}).openapi('Session');
-export const SetPassword = z.object({
-  password: z.string({ error: 'must be a string' }).min(12, 'must be at least 12 characters').max(1024, 'is longer than 1024 characters'),
-  /** Required when signed in with a session (not with a token). */
-  currentPassword: password.optional(),
-}).strict().openapi('SetPassword');
-const TokenScope = z.enum(['read', 'operate', 'admin']).openapi({ description: 'read: GET only; operate: also run, restore, cancel, refresh, validate; admin: everything' });
-export const ApiTokenCreate = z.object({
-  name: resourceName,
-  scope: TokenScope.default('read'),
-  expiresInDays: z.number().int().min(1).max(3650).optional().openapi({ description: 'Expiry; a token made with an API token never outlives it' }),
-}).strict().openapi('ApiTokenCreate');
-export const ApiToken = z.object({
-  id: z.number().int(), name: z.string(), scope: TokenScope, createdAt: iso, expiresAt: iso, lastUsedAt: iso, revoked: z.boolean(), revokedAt: iso,
-}).openapi('ApiToken');
+export const SessionInfo = z
+  .object({
+    authenticated: z.boolean(),
+    method: z.enum(['session', 'admin-token', 'api-token']).nullable(),
+    /** Send as X-CSRF-Token on every cookie-authenticated write. Only for sessions. */
+    csrfToken: z.string().nullable(),
+    expiresAt: iso,
+    passwordSet: z.boolean(),
+  })
+  .openapi('Session');
+export const SetPassword = z
+  .object({
+    password: z.string({ error: 'must be a string' }).min(12, 'must be at least 12 characters').max(1024, 'is longer than 1024 characters'),
+    /** Required when signed in with a session (not with a token). */
+    currentPassword: password.optional(),
+  })
+  .strict()
+  .openapi('SetPassword');
+const TokenScope = z
+  .enum(['read', 'operate', 'admin'])
+  .openapi({ description: 'read: GET only; operate: also run, restore, cancel, refresh, validate; admin: everything' });
+export const ApiTokenCreate = z
+  .object({
+    name: resourceName,
+    scope: TokenScope.default('read'),
+    expiresInDays: z
+      .number()
+      .int()
+      .min(1)
+      .max(3650)
+      .optional()
+      .openapi({ description: 'Expiry; a token made with an API token never outlives it' }),
+  })
+  .strict()
+  .openapi('ApiTokenCreate');
+export const ApiToken = z
+  .object({
+    id: z.number().int(),
+    name: z.string(),
+    scope: TokenScope,
+    createdAt: iso,
+    expiresAt: iso,
+    lastUsedAt: iso,
+    revoked: z.boolean(),
+    revokedAt: iso,
+  })
+  .openapi('ApiToken');
 export const ApiTokenCreated = ApiToken.extend({ token: z.string() }).openapi('ApiTokenCreated');

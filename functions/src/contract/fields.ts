@@ -48,7 +48,9 @@ export function sshHostError(host: string): string | null {
   if (host.length === 0) return 'is required';
   if (host.includes('@')) return 'must be a host name or IP only; put the user in sshUser';
   if (host.startsWith('[') || (host.includes(':') && !isIPv6(host))) {
-    return isIPv6(host.replace(/^\[|\](:\d+)?$/g, '')) ? 'write an IPv6 address without brackets or port; use sshPort' : 'must be a host name or IP only; put the port in sshPort';
+    return isIPv6(host.replace(/^\[|\](:\d+)?$/g, ''))
+      ? 'write an IPv6 address without brackets or port; use sshPort'
+      : 'must be a host name or IP only; put the port in sshPort';
   }
   if (isIPv6(host) || IPV4.test(host) || HOSTNAME.test(host)) return null;
   return 'is not a valid host name or IP address';
@@ -63,8 +65,14 @@ export const datasetName = z.string().superRefine(refine(datasetNameError));
 export const sshHost = z.string().trim().superRefine(refine(sshHostError));
 export const sshUser = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/, 'must be a valid user name');
 export const sshPort = z.number().int('must be an integer').min(1, 'must be between 1 and 65535').max(65535, 'must be between 1 and 65535');
-export const resourceName = z.string().trim().min(1, 'is required').max(100, 'is longer than 100 characters')
+export const resourceName = z
+  .string()
+  .trim()
+  .min(1, 'is required')
+  .max(100, 'is longer than 100 characters')
   .regex(/^[^\x00-\x1f\x7f]+$/, 'must not contain control characters');
-export const privateKey = z.string().max(16384, 'is too long')
+export const privateKey = z
+  .string()
+  .max(16384, 'is too long')
   .regex(/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]+-----END [A-Z0-9 ]*PRIVATE KEY-----/, 'must be a PEM or OpenSSH private key');
 export const id = z.coerce.number().int().positive();

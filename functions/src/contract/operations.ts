@@ -19,19 +19,39 @@ export const OPERATIONS: Record<string, { id: string; summary: string; access: A
   'DELETE /auth/tokens/{id}': { id: 'revokeApiToken', summary: 'Revoke an API token (and the tokens it made)', access: 'admin' },
 
   'GET /nodes': { id: 'listNodes', summary: 'List nodes', access: 'read' },
-  'GET /nodes/{id}': { id: 'getNode', summary: "A node with its datasets and guests (fresh=1: ask the node for a new inventory first)", access: 'read' },
+  'GET /nodes/{id}': {
+    id: 'getNode',
+    summary: 'A node with its datasets and guests (fresh=1: ask the node for a new inventory first)',
+    access: 'read',
+  },
   'POST /nodes/{id}/revoke': { id: 'revokeNode', summary: "Revoke a node's token", access: 'admin' },
   'POST /nodes/join-tokens': { id: 'createJoinToken', summary: 'A one-time token and command to join a node', access: 'admin' },
 
   'GET /targets': { id: 'listTargets', summary: 'List backup targets', access: 'read' },
   'POST /targets': { id: 'createTarget', summary: 'Create a backup target', access: 'admin' },
   'GET /targets/{id}': { id: 'getTarget', summary: 'A backup target', access: 'read' },
-  'PATCH /targets/{id}': { id: 'updateTarget', summary: 'Change a backup target (host or port: the pinned host key is cleared)', access: 'admin' },
+  'PATCH /targets/{id}': {
+    id: 'updateTarget',
+    summary: 'Change a backup target (host or port: the pinned host key is cleared)',
+    access: 'admin',
+  },
   'DELETE /targets/{id}': { id: 'deleteTarget', summary: 'Delete a backup target without jobs', access: 'admin' },
-  'POST /targets/{id}/validate': { id: 'validateTarget', summary: 'Check a target from a node over SSH and pin its host key', access: 'operate' },
+  'POST /targets/{id}/validate': {
+    id: 'validateTarget',
+    summary: 'Check a target from a node over SSH and pin its host key',
+    access: 'operate',
+  },
   'POST /targets/{id}/refresh': { id: 'refreshCatalog', summary: "Read a target's catalog again from a node", access: 'operate' },
-  'POST /targets/{id}/host-key/reset': { id: 'resetHostKey', summary: "Forget a target's pinned host key (the next validation pins again)", access: 'admin' },
-  'GET /targets/{id}/datasets': { id: 'listTargetDatasets', summary: "A target's catalog: datasets, guests, generations and snapshots", access: 'read' },
+  'POST /targets/{id}/host-key/reset': {
+    id: 'resetHostKey',
+    summary: "Forget a target's pinned host key (the next validation pins again)",
+    access: 'admin',
+  },
+  'GET /targets/{id}/datasets': {
+    id: 'listTargetDatasets',
+    summary: "A target's catalog: datasets, guests, generations and snapshots",
+    access: 'read',
+  },
 
   'GET /jobs': { id: 'listJobs', summary: 'List jobs', access: 'read' },
   'POST /jobs': { id: 'createJob', summary: 'Create a job', access: 'admin' },
@@ -39,7 +59,11 @@ export const OPERATIONS: Record<string, { id: string; summary: string; access: A
   'PATCH /jobs/{id}': { id: 'updateJob', summary: 'Change a job', access: 'admin' },
   'DELETE /jobs/{id}': { id: 'deleteJob', summary: 'Delete a job (its backups stay on the target)', access: 'admin' },
   'POST /jobs/{id}/run': { id: 'runJob', summary: 'Run Now: queue a backup of the job', access: 'operate' },
-  'POST /jobs/{id}/webhook-token': { id: 'createWebhookToken', summary: "A new webhook token for the job (the old one stops working)", access: 'admin' },
+  'POST /jobs/{id}/webhook-token': {
+    id: 'createWebhookToken',
+    summary: 'A new webhook token for the job (the old one stops working)',
+    access: 'admin',
+  },
   'GET /jobs/{id}/generations': { id: 'listGenerations', summary: "The job's generations and their snapshots", access: 'read' },
   'POST /jobs/{id}/restore': { id: 'restoreJob', summary: "Restore the job's source from a snapshot, in place", access: 'operate' },
   'POST /hooks/jobs/{id}/run': { id: 'runJobByWebhook', summary: "Run Now with the job's webhook token", access: 'webhook' },
@@ -50,14 +74,27 @@ export const OPERATIONS: Record<string, { id: string; summary: string; access: A
   'POST /events/{id}/cancel': { id: 'cancelEvent', summary: 'Cancel a queued or running event', access: 'operate' },
 
   'POST /restores': { id: 'restoreOutOfBand', summary: 'Restore a catalogued snapshot onto any node and dataset', access: 'operate' },
-  'POST /restores/preview': { id: 'previewRestore', summary: "What POST /restores would do: the same checks (by the node's last inventory), and for a jail or VM exactly what will be registered", access: 'operate' },
+  'POST /restores/preview': {
+    id: 'previewRestore',
+    summary:
+      "What POST /restores would do: the same checks (by the node's last inventory), and for a jail or VM exactly what will be registered",
+    access: 'operate',
+  },
 
   'POST /runner/join': { id: 'joinNode', summary: 'A runner joins with a join token and gets its node token', access: 'join' },
   'POST /runner/claim': { id: 'claimEvents', summary: "A runner's long-poll for work (and due scheduled runs)", access: 'node' },
   'POST /runner/events/status': { id: 'getEventStatuses', summary: "Statuses of this node's earlier events", access: 'node' },
-  'POST /runner/events/{id}/progress': { id: 'reportProgress', summary: 'Progress and log lines of a running event; answers whether it was cancelled', access: 'node' },
+  'POST /runner/events/{id}/progress': {
+    id: 'reportProgress',
+    summary: 'Progress and log lines of a running event; answers whether it was cancelled',
+    access: 'node',
+  },
   'POST /runner/events/{id}/finish': { id: 'finishEvent', summary: 'The result of an event', access: 'node' },
-  'POST /runner/inventory': { id: 'reportInventory', summary: "The node's ZFS version, pools, datasets, guests and guest providers", access: 'node' },
+  'POST /runner/inventory': {
+    id: 'reportInventory',
+    summary: "The node's ZFS version, pools, datasets, guests and guest providers",
+    access: 'node',
+  },
   'POST /runner/catalog': { id: 'reportCatalog', summary: 'What a runner read on a target, for the event it ran', access: 'node' },
 };
 
@@ -72,10 +109,27 @@ const SECURITY: Record<Access, Record<string, string[]>[]> = {
 };
 
 export const SECURITY_SCHEMES = {
-  bearer: { type: 'http', scheme: 'bearer', description: 'The admin token or an API token (POST /auth/tokens; its scope: read, operate or admin)' },
-  session: { type: 'apiKey', in: 'cookie', name: 'lifeboat_session', description: 'From POST /auth/login; writes also need the X-CSRF-Token header' },
-  nodeToken: { type: 'http', scheme: 'bearer', description: "A node's token (from POST /runner/join): runner routes, for that node's own events only" },
-  webhookToken: { type: 'http', scheme: 'bearer', description: "A job's webhook token (POST /jobs/{id}/webhook-token): runs that job only" },
+  bearer: {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'The admin token or an API token (POST /auth/tokens; its scope: read, operate or admin)',
+  },
+  session: {
+    type: 'apiKey',
+    in: 'cookie',
+    name: 'lifeboat_session',
+    description: 'From POST /auth/login; writes also need the X-CSRF-Token header',
+  },
+  nodeToken: {
+    type: 'http',
+    scheme: 'bearer',
+    description: "A node's token (from POST /runner/join): runner routes, for that node's own events only",
+  },
+  webhookToken: {
+    type: 'http',
+    scheme: 'bearer',
+    description: "A job's webhook token (POST /jobs/{id}/webhook-token): runs that job only",
+  },
 } as const;
 
 const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']);

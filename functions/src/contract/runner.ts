@@ -4,33 +4,56 @@ import { z } from '@hono/zod-openapi';
 import { datasetName, resourceName } from './fields.ts';
 import type { ClaimedEvent as RunnerClaimedEvent } from '../../../protocol/src/runner-api.ts';
 
-export const JoinRequest = z.object({
-  joinToken: z.string().min(1, 'is required').max(200),
-  name: resourceName,
-  hostname: z.string().max(255).optional(),
-}).strict();
+export const JoinRequest = z
+  .object({
+    joinToken: z.string().min(1, 'is required').max(200),
+    name: resourceName,
+    hostname: z.string().max(255).optional(),
+  })
+  .strict();
 export const JoinResponse = z.object({ nodeId: z.number().int(), nodeToken: z.string() });
 
-export const ClaimRequest = z.object({
-  /** Free execution slots on the runner. */
-  max: z.number().int().min(0).max(64).default(1),
-  /** How long to hold the request when nothing is due (capped by the server). */
-  waitMs: z.number().int().min(0).max(30_000).optional(),
-}).strict();
+export const ClaimRequest = z
+  .object({
+    /** Free execution slots on the runner. */
+    max: z.number().int().min(0).max(64).default(1),
+    /** How long to hold the request when nothing is due (capped by the server). */
+    waitMs: z.number().int().min(0).max(30_000).optional(),
+  })
+  .strict();
 
 const TargetSpec = z.object({
-  id: z.number().int(), name: z.string(), sshHost: z.string(), sshUser: z.string(), sshPort: z.number().int(),
-  sshPrivateKey: z.string(), backupRoot: z.string(), createBackupRoot: z.boolean(), hostKey: z.string().nullable(),
+  id: z.number().int(),
+  name: z.string(),
+  sshHost: z.string(),
+  sshUser: z.string(),
+  sshPort: z.number().int(),
+  sshPrivateKey: z.string(),
+  backupRoot: z.string(),
+  createBackupRoot: z.boolean(),
+  hostKey: z.string().nullable(),
 });
 const JobSpec = z.object({
-  id: z.number().int(), name: z.string(), mode: z.enum(['dataset', 'jail', 'vm']), source: z.string(),
-  recursive: z.boolean(), keepLast: z.number().int(), pruneTarget: z.boolean(), stopBeforeBackup: z.boolean(),
+  id: z.number().int(),
+  name: z.string(),
+  mode: z.enum(['dataset', 'jail', 'vm']),
+  source: z.string(),
+  recursive: z.boolean(),
+  keepLast: z.number().int(),
+  pruneTarget: z.boolean(),
+  stopBeforeBackup: z.boolean(),
   /** false (default): encrypted datasets are sent raw (`zfs send -w`); true: sent decrypted. */
   sendDecrypted: z.boolean(),
 });
-const claimed = <K extends string>(kind: K) => z.object({
-  id: z.number().int(), kind: z.literal(kind), trigger: z.string(), note: z.string().nullable(), leaseUntil: z.string(), target: TargetSpec,
-});
+const claimed = <K extends string>(kind: K) =>
+  z.object({
+    id: z.number().int(),
+    kind: z.literal(kind),
+    trigger: z.string(),
+    note: z.string().nullable(),
+    leaseUntil: z.string(),
+    target: TargetSpec,
+  });
 /** One member per kind, each with its own parameters (protocol/src/runner-api.ts, the runner's view). */
 export const ClaimedEvent = z.discriminatedUnion('kind', [
   claimed('validate'),
@@ -53,9 +76,18 @@ export const ClaimedEvent = z.discriminatedUnion('kind', [
   }),
   claimed('oob-restore').extend({
     params: z.object({
-      dataset: z.string(), snapshotDataset: z.string(), generation: z.number().int().nullable(), snapshot: z.string(), guid: z.string(),
-      destination: z.string(), restoreNetwork: z.boolean(), overwrite: z.boolean(), guest: z.record(z.string(), z.unknown()).nullable(),
-      newGuestId: z.string().nullable(), sourceJobId: z.number().int().nullable(), network: z.record(z.string(), z.unknown()).nullable().optional(),
+      dataset: z.string(),
+      snapshotDataset: z.string(),
+      generation: z.number().int().nullable(),
+      snapshot: z.string(),
+      guid: z.string(),
+      destination: z.string(),
+      restoreNetwork: z.boolean(),
+      overwrite: z.boolean(),
+      guest: z.record(z.string(), z.unknown()).nullable(),
+      newGuestId: z.string().nullable(),
+      sourceJobId: z.number().int().nullable(),
+      network: z.record(z.string(), z.unknown()).nullable().optional(),
     }),
   }),
 ]);
@@ -65,7 +97,8 @@ const sameClaimedEvent: Same<z.infer<typeof ClaimedEvent>, RunnerClaimedEvent> =
 void sameClaimedEvent;
 
 export const ClaimResponse = z.object({
-  events: z.array(ClaimedEvent), leaseMs: z.number().int(),
+  events: z.array(ClaimedEvent),
+  leaseMs: z.number().int(),
   /** Report the inventory now: someone is choosing among this node's datasets. */
   inventoryWanted: z.boolean().optional(),
 });
@@ -78,16 +111,18 @@ const LogLine = z.object({
 
 const Phase = z.enum(PHASES);
 
-export const ProgressRequest = z.object({
-  phase: Phase.optional(),
-  bytesDone: z.number().int().min(0).optional(),
-  bytesTotal: z.number().int().min(0).nullable().optional(),
-  rateBps: z.number().min(0).nullable().optional(),
-  etaSeconds: z.number().min(0).nullable().optional(),
-  destination: z.string().max(1000).optional(),
-  snapshot: z.string().max(255).optional(),
-  log: z.array(LogLine).max(500).optional(),
-}).strict();
+export const ProgressRequest = z
+  .object({
+    phase: Phase.optional(),
+    bytesDone: z.number().int().min(0).optional(),
+    bytesTotal: z.number().int().min(0).nullable().optional(),
+    rateBps: z.number().min(0).nullable().optional(),
+    etaSeconds: z.number().min(0).nullable().optional(),
+    destination: z.string().max(1000).optional(),
+    snapshot: z.string().max(255).optional(),
+    log: z.array(LogLine).max(500).optional(),
+  })
+  .strict();
 export const ProgressResponse = z.object({ cancelRequested: z.boolean(), leaseUntil: z.string() });
 
 /** Status of earlier events of this node (the runner checks the owner of a leftover before cleaning it). */
@@ -95,9 +130,14 @@ export const EventStatusRequest = z.object({ ids: z.array(z.number().int().posit
 export const EventStatusResponse = z.object({ events: z.array(z.object({ id: z.number().int(), status: z.string() })) });
 
 export const CatalogSnapshot = z.object({
-  name: z.string().max(255), guid: z.string().regex(/^\d+$/), createtxg: z.string().regex(/^\d+$/),
-  createdAt: z.string(), usedBytes: z.number().int().min(0), referencedBytes: z.number().int().min(0),
-  jobId: z.number().int().nullable(), generation: z.number().int().nullable(),
+  name: z.string().max(255),
+  guid: z.string().regex(/^\d+$/),
+  createtxg: z.string().regex(/^\d+$/),
+  createdAt: z.string(),
+  usedBytes: z.number().int().min(0),
+  referencedBytes: z.number().int().min(0),
+  jobId: z.number().int().nullable(),
+  generation: z.number().int().nullable(),
 });
 export const CatalogDataset = z.object({
   dataset: datasetName,
@@ -108,15 +148,17 @@ export const CatalogDataset = z.object({
   snapshots: z.array(CatalogSnapshot),
 });
 
-export const FinishRequest = z.object({
-  status: z.enum(FINISHED_STATUSES),
-  error: z.string().max(20_000).nullable().optional(),
-  errorClass: z.string().max(40).nullable().optional(),
-  result: z.record(z.string(), z.unknown()).nullable().optional(),
-  log: z.array(LogLine).max(500).optional(),
-  /** Where a run that did not succeed stopped (its last phase, which the last heartbeat may not have carried). */
-  phase: Phase.nullable().optional(),
-}).strict();
+export const FinishRequest = z
+  .object({
+    status: z.enum(FINISHED_STATUSES),
+    error: z.string().max(20_000).nullable().optional(),
+    errorClass: z.string().max(40).nullable().optional(),
+    result: z.record(z.string(), z.unknown()).nullable().optional(),
+    log: z.array(LogLine).max(500).optional(),
+    /** Where a run that did not succeed stopped (its last phase, which the last heartbeat may not have carried). */
+    phase: Phase.nullable().optional(),
+  })
+  .strict();
 
 /**
  * Largest inventory a node may report (README, Operations): it is written in one batch, about
@@ -125,28 +167,49 @@ export const FinishRequest = z.object({
 export const INVENTORY_MAX_DATASETS = 20_000;
 export const INVENTORY_MAX_GUESTS = 2_000;
 
-export const InventoryRequest = z.object({
-  zfsVersion: z.string().max(200).nullable(),
-  capabilities: z.record(z.string(), z.boolean()).default({}),
-  pools: z.array(z.string().max(255)).max(1000).default([]),
-  /** Configured guest providers, in the order a restore picks them (absent from runners before 0.1: unknown). */
-  guestProviders: z.array(z.enum(['manifest', 'jail', 'vm-bhyve'])).max(3).optional(),
-  datasets: z.array(z.object({
-    name: datasetName,
-    usedBytes: z.number().int().min(0).nullable().optional(),
-    referencedBytes: z.number().int().min(0).nullable().optional(),
-    mountpoint: z.string().max(1024).nullable().optional(),
-  })).max(INVENTORY_MAX_DATASETS).default([]),
-  guests: z.array(z.object({
-    kind: z.enum(['jail', 'vm']), id: z.string().min(1).max(64), name: z.string().min(1).max(255),
-    roots: z.array(datasetName).min(1), network: z.record(z.string(), z.unknown()).nullable().optional(),
-    running: z.boolean(), provider: z.string().max(40),
-  })).max(INVENTORY_MAX_GUESTS).default([]),
-}).strict();
+export const InventoryRequest = z
+  .object({
+    zfsVersion: z.string().max(200).nullable(),
+    capabilities: z.record(z.string(), z.boolean()).default({}),
+    pools: z.array(z.string().max(255)).max(1000).default([]),
+    /** Configured guest providers, in the order a restore picks them (absent from runners before 0.1: unknown). */
+    guestProviders: z
+      .array(z.enum(['manifest', 'jail', 'vm-bhyve']))
+      .max(3)
+      .optional(),
+    datasets: z
+      .array(
+        z.object({
+          name: datasetName,
+          usedBytes: z.number().int().min(0).nullable().optional(),
+          referencedBytes: z.number().int().min(0).nullable().optional(),
+          mountpoint: z.string().max(1024).nullable().optional(),
+        }),
+      )
+      .max(INVENTORY_MAX_DATASETS)
+      .default([]),
+    guests: z
+      .array(
+        z.object({
+          kind: z.enum(['jail', 'vm']),
+          id: z.string().min(1).max(64),
+          name: z.string().min(1).max(255),
+          roots: z.array(datasetName).min(1),
+          network: z.record(z.string(), z.unknown()).nullable().optional(),
+          running: z.boolean(),
+          provider: z.string().max(40),
+        }),
+      )
+      .max(INVENTORY_MAX_GUESTS)
+      .default([]),
+  })
+  .strict();
 
-export const CatalogRequest = z.object({
-  eventId: z.number().int().positive(),
-  /** true: these are all datasets of the target under its backup root (replace); false: upsert. */
-  complete: z.boolean().default(false),
-  datasets: z.array(CatalogDataset).max(10_000),
-}).strict();
+export const CatalogRequest = z
+  .object({
+    eventId: z.number().int().positive(),
+    /** true: these are all datasets of the target under its backup root (replace); false: upsert. */
+    complete: z.boolean().default(false),
+    datasets: z.array(CatalogDataset).max(10_000),
+  })
+  .strict();

@@ -5,213 +5,270 @@ import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'driz
 
 const now = sql`(unixepoch('subsec') * 1000)`;
 
-export const nodes = sqliteTable('nodes', {
-  id: integer('id').primaryKey({ autoIncrement: true }),
-  name: text('name').notNull(),
-  tokenHash: text('token_hash').notNull(),
-  hostname: text('hostname'),
-  zfsVersion: text('zfs_version'),
-  capabilities: text('capabilities', { mode: 'json' }).$type<Record<string, boolean>>(),
-  pools: text('pools', { mode: 'json' }).$type<string[]>(),
-  /** The guest providers the runner has configured (manifest, jail, vm-bhyve): who registers a restored guest. Null: not reported. */
-  guestProviders: text('guest_providers', { mode: 'json' }).$type<string[]>(),
-  inventoryAt: integer('inventory_at'),
-  /** The server wants a fresh inventory (a user is choosing datasets): the next claim answer asks for it. */
-  inventoryWantedAt: integer('inventory_wanted_at'),
-  lastSeenAt: integer('last_seen_at'),
-  revokedAt: integer('revoked_at'),
-  createdAt: integer('created_at').notNull().default(now),
-}, (t) => [
-  uniqueIndex('nodes_name_uq').on(t.name),
-  uniqueIndex('nodes_token_uq').on(t.tokenHash),
-]);
+export const nodes = sqliteTable(
+  'nodes',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    name: text('name').notNull(),
+    tokenHash: text('token_hash').notNull(),
+    hostname: text('hostname'),
+    zfsVersion: text('zfs_version'),
+    capabilities: text('capabilities', { mode: 'json' }).$type<Record<string, boolean>>(),
+    pools: text('pools', { mode: 'json' }).$type<string[]>(),
+    /** The guest providers the runner has configured (manifest, jail, vm-bhyve): who registers a restored guest. Null: not reported. */
+    guestProviders: text('guest_providers', { mode: 'json' }).$type<string[]>(),
+    inventoryAt: integer('inventory_at'),
+    /** The server wants a fresh inventory (a user is choosing datasets): the next claim answer asks for it. */
+    inventoryWantedAt: integer('inventory_wanted_at'),
+    lastSeenAt: integer('last_seen_at'),
+    revokedAt: integer('revoked_at'),
+    createdAt: integer('created_at').notNull().default(now),
+  },
+  (t) => [uniqueIndex('nodes_name_uq').on(t.name), uniqueIndex('nodes_token_uq').on(t.tokenHash)],
+);
 
-export const joinTokens = sqliteTable('join_tokens', {
-  id: integer('id').primaryKey({ autoIncrement: true }),
-  tokenHash: text('token_hash').notNull(),
-  expiresAt: integer('expires_at').notNull(),
-  usedAt: integer('used_at'),
-  nodeId: integer('node_id'),
-  createdAt: integer('created_at').notNull().default(now),
-}, (t) => [uniqueIndex('join_tokens_hash_uq').on(t.tokenHash)]);
+export const joinTokens = sqliteTable(
+  'join_tokens',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    tokenHash: text('token_hash').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+    usedAt: integer('used_at'),
+    nodeId: integer('node_id'),
+    createdAt: integer('created_at').notNull().default(now),
+  },
+  (t) => [uniqueIndex('join_tokens_hash_uq').on(t.tokenHash)],
+);
 
 /** Datasets a node reported in its inventory (job sources are checked against it). */
-export const nodeDatasets = sqliteTable('node_datasets', {
-  nodeId: integer('node_id').notNull().references(() => nodes.id, { onDelete: 'cascade' }),
-  name: text('name').notNull(),
-  usedBytes: integer('used_bytes'),
-  referencedBytes: integer('referenced_bytes'),
-  mountpoint: text('mountpoint'),
-}, (t) => [primaryKey({ columns: [t.nodeId, t.name] })]);
+export const nodeDatasets = sqliteTable(
+  'node_datasets',
+  {
+    nodeId: integer('node_id')
+      .notNull()
+      .references(() => nodes.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    usedBytes: integer('used_bytes'),
+    referencedBytes: integer('referenced_bytes'),
+    mountpoint: text('mountpoint'),
+  },
+  (t) => [primaryKey({ columns: [t.nodeId, t.name] })],
+);
 
 /** Jails and VMs a node reported (guest providers). */
-export const guests = sqliteTable('guests', {
-  nodeId: integer('node_id').notNull().references(() => nodes.id, { onDelete: 'cascade' }),
-  kind: text('kind', { enum: ['jail', 'vm'] }).notNull(),
-  guestId: text('guest_id').notNull(),
-  name: text('name').notNull(),
-  roots: text('roots', { mode: 'json' }).$type<string[]>().notNull(),
-  network: text('network', { mode: 'json' }).$type<Record<string, unknown> | null>(),
-  running: integer('running', { mode: 'boolean' }).notNull().default(false),
-  provider: text('provider').notNull(),
-}, (t) => [primaryKey({ columns: [t.nodeId, t.kind, t.guestId] })]);
+export const guests = sqliteTable(
+  'guests',
+  {
+    nodeId: integer('node_id')
+      .notNull()
+      .references(() => nodes.id, { onDelete: 'cascade' }),
+    kind: text('kind', { enum: ['jail', 'vm'] }).notNull(),
+    guestId: text('guest_id').notNull(),
+    name: text('name').notNull(),
+    roots: text('roots', { mode: 'json' }).$type<string[]>().notNull(),
+    network: text('network', { mode: 'json' }).$type<Record<string, unknown> | null>(),
+    running: integer('running', { mode: 'boolean' }).notNull().default(false),
+    provider: text('provider').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.nodeId, t.kind, t.guestId] })],
+);
 
-export const targets = sqliteTable('targets', {
-  id: integer('id').primaryKey({ autoIncrement: true }),
-  name: text('name').notNull(),
-  sshHost: text('ssh_host').notNull(),
-  sshUser: text('ssh_user').notNull().default('root'),
-  sshPort: integer('ssh_port').notNull().default(22),
-  sshPrivateKeyEnc: text('ssh_private_key_enc').notNull(),
-  backupRoot: text('backup_root').notNull(),
-  description: text('description').notNull().default(''),
-  createBackupRoot: integer('create_backup_root', { mode: 'boolean' }).notNull().default(false),
-  enabled: integer('enabled', { mode: 'boolean' }).notNull().default(true),
-  /** Bumped on every edit that affects connectivity; validations record the revision they checked. */
-  configRevision: integer('config_revision').notNull().default(1),
-  hostKey: text('host_key'),
-  hostKeyFingerprint: text('host_key_fingerprint'),
-  createdAt: integer('created_at').notNull().default(now),
-  updatedAt: integer('updated_at').notNull().default(now),
-}, (t) => [uniqueIndex('targets_name_uq').on(t.name)]);
+export const targets = sqliteTable(
+  'targets',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    name: text('name').notNull(),
+    sshHost: text('ssh_host').notNull(),
+    sshUser: text('ssh_user').notNull().default('root'),
+    sshPort: integer('ssh_port').notNull().default(22),
+    sshPrivateKeyEnc: text('ssh_private_key_enc').notNull(),
+    backupRoot: text('backup_root').notNull(),
+    description: text('description').notNull().default(''),
+    createBackupRoot: integer('create_backup_root', { mode: 'boolean' }).notNull().default(false),
+    enabled: integer('enabled', { mode: 'boolean' }).notNull().default(true),
+    /** Bumped on every edit that affects connectivity; validations record the revision they checked. */
+    configRevision: integer('config_revision').notNull().default(1),
+    hostKey: text('host_key'),
+    hostKeyFingerprint: text('host_key_fingerprint'),
+    createdAt: integer('created_at').notNull().default(now),
+    updatedAt: integer('updated_at').notNull().default(now),
+  },
+  (t) => [uniqueIndex('targets_name_uq').on(t.name)],
+);
 
 /** Validation state of a target as seen from one node. */
-export const targetNodeStatus = sqliteTable('target_node_status', {
-  targetId: integer('target_id').notNull().references(() => targets.id, { onDelete: 'cascade' }),
-  nodeId: integer('node_id').notNull().references(() => nodes.id, { onDelete: 'cascade' }),
-  state: text('state', { enum: ['ready', 'failed'] }).notNull(),
-  error: text('error'),
-  configRevision: integer('config_revision').notNull(),
-  validatedAt: integer('validated_at').notNull(),
-}, (t) => [primaryKey({ columns: [t.targetId, t.nodeId] })]);
+export const targetNodeStatus = sqliteTable(
+  'target_node_status',
+  {
+    targetId: integer('target_id')
+      .notNull()
+      .references(() => targets.id, { onDelete: 'cascade' }),
+    nodeId: integer('node_id')
+      .notNull()
+      .references(() => nodes.id, { onDelete: 'cascade' }),
+    state: text('state', { enum: ['ready', 'failed'] }).notNull(),
+    error: text('error'),
+    configRevision: integer('config_revision').notNull(),
+    validatedAt: integer('validated_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.targetId, t.nodeId] })],
+);
 
-export const jobs = sqliteTable('jobs', {
-  id: integer('id').primaryKey({ autoIncrement: true }),
-  name: text('name').notNull(),
-  targetId: integer('target_id').notNull().references(() => targets.id),
-  nodeId: integer('node_id').notNull().references(() => nodes.id),
-  mode: text('mode', { enum: ['dataset', 'jail', 'vm'] }).notNull(),
-  source: text('source').notNull(),
-  schedule: text('schedule').notNull().default(''),
-  timezone: text('timezone').notNull().default('UTC'),
-  keepLast: integer('keep_last').notNull().default(0),
-  enabled: integer('enabled', { mode: 'boolean' }).notNull().default(true),
-  pruneTarget: integer('prune_target', { mode: 'boolean' }).notNull().default(false),
-  stopBeforeBackup: integer('stop_before_backup', { mode: 'boolean' }).notNull().default(false),
-  recursive: integer('recursive', { mode: 'boolean' }).notNull().default(false),
-  /** Encrypted datasets are sent raw (`zfs send -w`) unless this is set: then the target holds plaintext. */
-  sendDecrypted: integer('send_decrypted', { mode: 'boolean' }).notNull().default(false),
-  nextRunAt: integer('next_run_at'),
-  lastRunAt: integer('last_run_at'),
-  lastStatus: text('last_status'),
-  /** Generation the next backup writes into; bumped by the server only. */
-  currentGeneration: integer('current_generation').notNull().default(1),
-  /** Set by a successful job restore: the next backup forks a new generation from it. */
-  forkFromGeneration: integer('fork_from_generation'),
-  forkFromGuid: text('fork_from_guid'),
-  webhookTokenHash: text('webhook_token_hash'),
-  createdAt: integer('created_at').notNull().default(now),
-  updatedAt: integer('updated_at').notNull().default(now),
-}, (t) => [
-  uniqueIndex('jobs_name_uq').on(t.name),
-  index('jobs_due_idx').on(t.nodeId, t.nextRunAt),
-  index('jobs_target_idx').on(t.targetId),
-]);
+export const jobs = sqliteTable(
+  'jobs',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    name: text('name').notNull(),
+    targetId: integer('target_id')
+      .notNull()
+      .references(() => targets.id),
+    nodeId: integer('node_id')
+      .notNull()
+      .references(() => nodes.id),
+    mode: text('mode', { enum: ['dataset', 'jail', 'vm'] }).notNull(),
+    source: text('source').notNull(),
+    schedule: text('schedule').notNull().default(''),
+    timezone: text('timezone').notNull().default('UTC'),
+    keepLast: integer('keep_last').notNull().default(0),
+    enabled: integer('enabled', { mode: 'boolean' }).notNull().default(true),
+    pruneTarget: integer('prune_target', { mode: 'boolean' }).notNull().default(false),
+    stopBeforeBackup: integer('stop_before_backup', { mode: 'boolean' }).notNull().default(false),
+    recursive: integer('recursive', { mode: 'boolean' }).notNull().default(false),
+    /** Encrypted datasets are sent raw (`zfs send -w`) unless this is set: then the target holds plaintext. */
+    sendDecrypted: integer('send_decrypted', { mode: 'boolean' }).notNull().default(false),
+    nextRunAt: integer('next_run_at'),
+    lastRunAt: integer('last_run_at'),
+    lastStatus: text('last_status'),
+    /** Generation the next backup writes into; bumped by the server only. */
+    currentGeneration: integer('current_generation').notNull().default(1),
+    /** Set by a successful job restore: the next backup forks a new generation from it. */
+    forkFromGeneration: integer('fork_from_generation'),
+    forkFromGuid: text('fork_from_guid'),
+    webhookTokenHash: text('webhook_token_hash'),
+    createdAt: integer('created_at').notNull().default(now),
+    updatedAt: integer('updated_at').notNull().default(now),
+  },
+  (t) => [uniqueIndex('jobs_name_uq').on(t.name), index('jobs_due_idx').on(t.nodeId, t.nextRunAt), index('jobs_target_idx').on(t.targetId)],
+);
 
 export { EVENT_KINDS, EVENT_STATUSES };
 
 /** Events are the work queue and the history. jobId is deliberately not a foreign key: events outlive jobs. */
-export const events = sqliteTable('events', {
-  id: integer('id').primaryKey({ autoIncrement: true }),
-  kind: text('kind', { enum: EVENT_KINDS }).notNull(),
-  jobId: integer('job_id'),
-  jobName: text('job_name'),
-  nodeId: integer('node_id').notNull(),
-  targetId: integer('target_id'),
-  trigger: text('trigger').notNull(),
-  status: text('status', { enum: EVENT_STATUSES }).notNull().default('queued'),
-  phase: text('phase'),
-  source: text('source'),
-  destination: text('destination'),
-  generation: integer('generation'),
-  snapshot: text('snapshot'),
-  bytesDone: integer('bytes_done').notNull().default(0),
-  bytesTotal: integer('bytes_total'),
-  rateBps: integer('rate_bps'),
-  etaSeconds: integer('eta_seconds'),
-  note: text('note'),
-  error: text('error'),
-  errorClass: text('error_class'),
-  params: text('params', { mode: 'json' }).$type<Record<string, unknown>>(),
-  result: text('result', { mode: 'json' }).$type<Record<string, unknown>>(),
-  idempotencyKey: text('idempotency_key'),
-  cancelRequested: integer('cancel_requested', { mode: 'boolean' }).notNull().default(false),
-  /** Bytes of log text reported for the event; beyond EVENT_LOG_MAX_BYTES nothing more is stored (services/queue.ts appendLogs). */
-  logBytes: integer('log_bytes').notNull().default(0),
-  leaseUntil: integer('lease_until'),
-  createdAt: integer('created_at').notNull().default(now),
-  startedAt: integer('started_at'),
-  finishedAt: integer('finished_at'),
-}, (t) => [
-  // One queued/running backup-or-restore per job, enforced by the database.
-  uniqueIndex('events_one_active_per_job_uq').on(t.jobId)
-    .where(sql`status IN ('queued','running') AND kind IN ('backup','restore')`),
-  uniqueIndex('events_idempotency_uq').on(t.idempotencyKey).where(sql`idempotency_key IS NOT NULL`),
-  index('events_job_idx').on(t.jobId, t.id),
-  index('events_node_status_idx').on(t.nodeId, t.status, t.id),
-  index('events_status_lease_idx').on(t.status, t.leaseUntil),
-  index('events_kind_idx').on(t.kind, t.id),
-  index('events_target_idx').on(t.targetId, t.id),
-]);
+export const events = sqliteTable(
+  'events',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    kind: text('kind', { enum: EVENT_KINDS }).notNull(),
+    jobId: integer('job_id'),
+    jobName: text('job_name'),
+    nodeId: integer('node_id').notNull(),
+    targetId: integer('target_id'),
+    trigger: text('trigger').notNull(),
+    status: text('status', { enum: EVENT_STATUSES }).notNull().default('queued'),
+    phase: text('phase'),
+    source: text('source'),
+    destination: text('destination'),
+    generation: integer('generation'),
+    snapshot: text('snapshot'),
+    bytesDone: integer('bytes_done').notNull().default(0),
+    bytesTotal: integer('bytes_total'),
+    rateBps: integer('rate_bps'),
+    etaSeconds: integer('eta_seconds'),
+    note: text('note'),
+    error: text('error'),
+    errorClass: text('error_class'),
+    params: text('params', { mode: 'json' }).$type<Record<string, unknown>>(),
+    result: text('result', { mode: 'json' }).$type<Record<string, unknown>>(),
+    idempotencyKey: text('idempotency_key'),
+    cancelRequested: integer('cancel_requested', { mode: 'boolean' }).notNull().default(false),
+    /** Bytes of log text reported for the event; beyond EVENT_LOG_MAX_BYTES nothing more is stored (services/queue.ts appendLogs). */
+    logBytes: integer('log_bytes').notNull().default(0),
+    leaseUntil: integer('lease_until'),
+    createdAt: integer('created_at').notNull().default(now),
+    startedAt: integer('started_at'),
+    finishedAt: integer('finished_at'),
+  },
+  (t) => [
+    // One queued/running backup-or-restore per job, enforced by the database.
+    uniqueIndex('events_one_active_per_job_uq')
+      .on(t.jobId)
+      .where(sql`status IN ('queued','running') AND kind IN ('backup','restore')`),
+    uniqueIndex('events_idempotency_uq')
+      .on(t.idempotencyKey)
+      .where(sql`idempotency_key IS NOT NULL`),
+    index('events_job_idx').on(t.jobId, t.id),
+    index('events_node_status_idx').on(t.nodeId, t.status, t.id),
+    index('events_status_lease_idx').on(t.status, t.leaseUntil),
+    index('events_kind_idx').on(t.kind, t.id),
+    index('events_target_idx').on(t.targetId, t.id),
+  ],
+);
 
-export const eventLogs = sqliteTable('event_logs', {
-  id: integer('id').primaryKey({ autoIncrement: true }),
-  eventId: integer('event_id').notNull(),
-  ts: integer('ts').notNull(),
-  level: text('level').notNull().default('info'),
-  message: text('message').notNull(),
-}, (t) => [index('event_logs_event_idx').on(t.eventId, t.id)]);
+export const eventLogs = sqliteTable(
+  'event_logs',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    eventId: integer('event_id').notNull(),
+    ts: integer('ts').notNull(),
+    level: text('level').notNull().default('info'),
+    message: text('message').notNull(),
+  },
+  (t) => [index('event_logs_event_idx').on(t.eventId, t.id)],
+);
 
 /** Catalog of what a target holds, reported by runners (backups and browse events). */
-export const catalogDatasets = sqliteTable('catalog_datasets', {
-  id: integer('id').primaryKey({ autoIncrement: true }),
-  targetId: integer('target_id').notNull().references(() => targets.id, { onDelete: 'cascade' }),
-  dataset: text('dataset').notNull(),
-  jobId: integer('job_id'),
-  generation: integer('generation'),
-  source: text('source'),
-  guest: text('guest', { mode: 'json' }).$type<Record<string, unknown> | null>(),
-  updatedAt: integer('updated_at').notNull().default(now),
-}, (t) => [
-  uniqueIndex('catalog_datasets_uq').on(t.targetId, t.dataset),
-  index('catalog_datasets_job_idx').on(t.jobId, t.generation),
-]);
+export const catalogDatasets = sqliteTable(
+  'catalog_datasets',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    targetId: integer('target_id')
+      .notNull()
+      .references(() => targets.id, { onDelete: 'cascade' }),
+    dataset: text('dataset').notNull(),
+    jobId: integer('job_id'),
+    generation: integer('generation'),
+    source: text('source'),
+    guest: text('guest', { mode: 'json' }).$type<Record<string, unknown> | null>(),
+    updatedAt: integer('updated_at').notNull().default(now),
+  },
+  (t) => [uniqueIndex('catalog_datasets_uq').on(t.targetId, t.dataset), index('catalog_datasets_job_idx').on(t.jobId, t.generation)],
+);
 
-export const catalogSnapshots = sqliteTable('catalog_snapshots', {
-  id: integer('id').primaryKey({ autoIncrement: true }),
-  targetId: integer('target_id').notNull().references(() => targets.id, { onDelete: 'cascade' }),
-  dataset: text('dataset').notNull(),
-  name: text('name').notNull(),
-  guid: text('guid').notNull(),
-  createtxg: text('createtxg'),
-  jobId: integer('job_id'),
-  generation: integer('generation'),
-  createdAt: integer('created_at').notNull(),
-  usedBytes: integer('used_bytes').notNull().default(0),
-  referencedBytes: integer('referenced_bytes').notNull().default(0),
-}, (t) => [
-  uniqueIndex('catalog_snapshots_uq').on(t.targetId, t.dataset, t.name),
-  index('catalog_snapshots_job_idx').on(t.jobId, t.generation),
-]);
+export const catalogSnapshots = sqliteTable(
+  'catalog_snapshots',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    targetId: integer('target_id')
+      .notNull()
+      .references(() => targets.id, { onDelete: 'cascade' }),
+    dataset: text('dataset').notNull(),
+    name: text('name').notNull(),
+    guid: text('guid').notNull(),
+    createtxg: text('createtxg'),
+    jobId: integer('job_id'),
+    generation: integer('generation'),
+    createdAt: integer('created_at').notNull(),
+    usedBytes: integer('used_bytes').notNull().default(0),
+    referencedBytes: integer('referenced_bytes').notNull().default(0),
+  },
+  (t) => [
+    uniqueIndex('catalog_snapshots_uq').on(t.targetId, t.dataset, t.name),
+    index('catalog_snapshots_job_idx').on(t.jobId, t.generation),
+  ],
+);
 
 /** Generations of a job (the server owns the numbers). */
-export const generations = sqliteTable('generations', {
-  jobId: integer('job_id').notNull(),
-  generation: integer('generation').notNull(),
-  reason: text('reason'),
-  baseGuid: text('base_guid'),
-  createdAt: integer('created_at').notNull().default(now),
-}, (t) => [primaryKey({ columns: [t.jobId, t.generation] })]);
+export const generations = sqliteTable(
+  'generations',
+  {
+    jobId: integer('job_id').notNull(),
+    generation: integer('generation').notNull(),
+    reason: text('reason'),
+    baseGuid: text('base_guid'),
+    createdAt: integer('created_at').notNull().default(now),
+  },
+  (t) => [primaryKey({ columns: [t.jobId, t.generation] })],
+);
 
 /** The admin's sign-in password (one row, id 1): an scrypt hash (lib/password.ts). */
 export const adminCredentials = sqliteTable('admin_credentials', {
@@ -221,29 +278,39 @@ export const adminCredentials = sqliteTable('admin_credentials', {
 });
 
 /** Browser sign-in sessions. The cookie carries the token; only its SHA-256 is stored. */
-export const sessions = sqliteTable('sessions', {
-  id: integer('id').primaryKey({ autoIncrement: true }),
-  tokenHash: text('token_hash').notNull(),
-  createdAt: integer('created_at').notNull().default(now),
-  expiresAt: integer('expires_at').notNull(),
-  lastUsedAt: integer('last_used_at'),
-  userAgent: text('user_agent'),
-}, (t) => [uniqueIndex('sessions_token_uq').on(t.tokenHash), index('sessions_expires_idx').on(t.expiresAt)]);
+export const sessions = sqliteTable(
+  'sessions',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    tokenHash: text('token_hash').notNull(),
+    createdAt: integer('created_at').notNull().default(now),
+    expiresAt: integer('expires_at').notNull(),
+    lastUsedAt: integer('last_used_at'),
+    userAgent: text('user_agent'),
+  },
+  (t) => [uniqueIndex('sessions_token_uq').on(t.tokenHash), index('sessions_expires_idx').on(t.expiresAt)],
+);
 
 /** API tokens for automation (shown once; stored as SHA-256). */
-export const apiTokens = sqliteTable('api_tokens', {
-  id: integer('id').primaryKey({ autoIncrement: true }),
-  name: text('name').notNull(),
-  tokenHash: text('token_hash').notNull(),
-  createdAt: integer('created_at').notNull().default(now),
-  lastUsedAt: integer('last_used_at'),
-  revokedAt: integer('revoked_at'),
-  /** read < operate (run, restore, cancel, refresh, validate) < admin (README, Security). */
-  scope: text('scope', { enum: ['read', 'operate', 'admin'] }).notNull().default('admin'),
-  expiresAt: integer('expires_at'),
-  /** The API token that minted this one (null: the admin or a session): revoking it revokes this too. */
-  parentId: integer('parent_id'),
-}, (t) => [uniqueIndex('api_tokens_hash_uq').on(t.tokenHash)]);
+export const apiTokens = sqliteTable(
+  'api_tokens',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    name: text('name').notNull(),
+    tokenHash: text('token_hash').notNull(),
+    createdAt: integer('created_at').notNull().default(now),
+    lastUsedAt: integer('last_used_at'),
+    revokedAt: integer('revoked_at'),
+    /** read < operate (run, restore, cancel, refresh, validate) < admin (README, Security). */
+    scope: text('scope', { enum: ['read', 'operate', 'admin'] })
+      .notNull()
+      .default('admin'),
+    expiresAt: integer('expires_at'),
+    /** The API token that minted this one (null: the admin or a session): revoking it revokes this too. */
+    parentId: integer('parent_id'),
+  },
+  (t) => [uniqueIndex('api_tokens_hash_uq').on(t.tokenHash)],
+);
 
 /** Failed sign-ins per client key in a fixed window (the functions are stateless: the counter lives here). */
 export const loginAttempts = sqliteTable('login_attempts', {

@@ -68,9 +68,17 @@ export function checkSameOrigin(c: Ctx) {
   const origin = c.req.header('origin');
   if (!origin) return;
   let host: string | null = null;
-  try { host = new URL(origin).host.toLowerCase(); } catch { /* "null" and garbage */ }
+  try {
+    host = new URL(origin).host.toLowerCase();
+  } catch {
+    /* "null" and garbage */
+  }
   const allowed = new Set([requestHost(c)]);
-  try { allowed.add(new URL(c.var.deps.config.publicUrl).host.toLowerCase()); } catch { /* unset */ }
+  try {
+    allowed.add(new URL(c.var.deps.config.publicUrl).host.toLowerCase());
+  } catch {
+    /* unset */
+  }
   if (!host || !allowed.has(host)) {
     throw new ApiError('forbidden', `requests from origin ${origin} are refused`, { Origin: 'does not match this server' });
   }
@@ -81,7 +89,9 @@ export function checkSessionWrite(c: Ctx, csrfToken: string) {
   checkSameOrigin(c);
   const sent = c.req.header(CSRF_HEADER) ?? '';
   if (!sent || !digestEquals(sent, csrfToken)) {
-    throw new ApiError('forbidden', `a signed-in write needs the ${CSRF_HEADER} header from the sign-in answer`, { [CSRF_HEADER]: 'is missing or does not match the session' });
+    throw new ApiError('forbidden', `a signed-in write needs the ${CSRF_HEADER} header from the sign-in answer`, {
+      [CSRF_HEADER]: 'is missing or does not match the session',
+    });
   }
 }
 
@@ -91,8 +101,15 @@ export function scopeFor(method: string, path: string): Scope {
   const p = path.replace(/^\/api\/v1/, '');
   if (p === '/auth/tokens' || p.startsWith('/auth/tokens/')) return 'admin'; // token names and their management
   if (SAFE.has(method)) return 'read';
-  if (method === 'POST' && (/^\/jobs\/[^/]+\/(run|restore)$/.test(p) || p === '/restores' || p === '/restores/preview' || /^\/events\/[^/]+\/cancel$/.test(p)
-    || /^\/targets\/[^/]+\/(refresh|validate)$/.test(p))) return 'operate';
+  if (
+    method === 'POST' &&
+    (/^\/jobs\/[^/]+\/(run|restore)$/.test(p) ||
+      p === '/restores' ||
+      p === '/restores/preview' ||
+      /^\/events\/[^/]+\/cancel$/.test(p) ||
+      /^\/targets\/[^/]+\/(refresh|validate)$/.test(p))
+  )
+    return 'operate';
   return 'admin';
 }
 export const scopeOf = (p: Principal): Scope => (p.kind === 'api-token' ? p.scope : 'admin');
@@ -103,7 +120,11 @@ export const requireAdmin: MiddlewareHandler<Env> = async (c, next) => {
   if (!principal) throw new ApiError('unauthorized', 'sign in, or send an API token (Authorization: Bearer …)');
   const need = scopeFor(c.req.method, c.req.path);
   if (!scopeCovers(scopeOf(principal), need)) {
-    throw new ApiError('forbidden', `this API token's scope is ${scopeOf(principal)}; ${c.req.method} ${c.req.path.replace(/^\/api\/v1/, '')} needs ${need}`, { scope: `is ${scopeOf(principal)}, needs ${need}` });
+    throw new ApiError(
+      'forbidden',
+      `this API token's scope is ${scopeOf(principal)}; ${c.req.method} ${c.req.path.replace(/^\/api\/v1/, '')} needs ${need}`,
+      { scope: `is ${scopeOf(principal)}, needs ${need}` },
+    );
   }
   if (principal.kind === 'session' && !SAFE.has(c.req.method)) checkSessionWrite(c, principal.csrfToken);
   c.set('principal', principal);

@@ -1,9 +1,17 @@
 // The API's error envelope: { error: { code, message, fields } }.
 export type ErrorCode =
-  | 'invalid' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'busy' | 'too_large' | 'rate_limited' | 'internal';
+  'invalid' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'busy' | 'too_large' | 'rate_limited' | 'internal';
 
 const STATUS: Record<ErrorCode, number> = {
-  invalid: 400, unauthorized: 401, forbidden: 403, not_found: 404, conflict: 409, busy: 409, too_large: 413, rate_limited: 429, internal: 500,
+  invalid: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  busy: 409,
+  too_large: 413,
+  rate_limited: 429,
+  internal: 500,
 };
 
 export class ApiError extends Error {
@@ -22,8 +30,7 @@ export class ApiError extends Error {
   }
 }
 
-export const invalid = (field: string, message: string) =>
-  new ApiError('invalid', `${field}: ${message}`, { [field]: message });
+export const invalid = (field: string, message: string) => new ApiError('invalid', `${field}: ${message}`, { [field]: message });
 export const notFound = (what: string) => new ApiError('not_found', `${what} not found`);
 export const conflict = (message: string, fields: Record<string, string> = {}, extra: Record<string, unknown> = {}) =>
   new ApiError('conflict', message, fields, extra);
@@ -31,7 +38,8 @@ export const conflict = (message: string, fields: Record<string, string> = {}, e
 /** Unique-constraint violations from libSQL and D1 both mention this text. */
 /** An error and its causes (driver errors wrap the SQLite one). */
 function* causes(err: unknown): Generator<{ message?: unknown; code?: unknown }> {
-  for (let e = err; e !== null && typeof e === 'object'; e = (e as { cause?: unknown }).cause) yield e as { message?: unknown; code?: unknown };
+  for (let e = err; e !== null && typeof e === 'object'; e = (e as { cause?: unknown }).cause)
+    yield e as { message?: unknown; code?: unknown };
 }
 
 export function isUniqueViolation(err: unknown): boolean {

@@ -33,7 +33,10 @@ export type Principal =
   | { kind: 'api-token'; tokenId: number; scope: Scope; expiresAt: number | null }
   | { kind: 'session'; sessionId: number; expiresAt: number; csrfToken: string };
 
-export interface NodeIdentity { id: number; name: string }
+export interface NodeIdentity {
+  id: number;
+  name: string;
+}
 
 export type Env = { Variables: { deps: AppDeps; node: NodeIdentity; principal: Principal } };
 export type Ctx = Context<Env>;
@@ -54,5 +57,6 @@ export const jsonBody = <T extends z.ZodTypeAny>(schema: T) => ({
   body: { content: { 'application/json': { schema } }, required: true },
 });
 export const ok = <T extends z.ZodTypeAny>(schema: T, description = 'OK') => ({
-  description, content: { 'application/json': { schema } },
+  description,
+  content: { 'application/json': { schema } },
 });

@@ -5,7 +5,10 @@
 import { scryptAsync } from '@noble/hashes/scrypt.js';
 import { base64url } from './tokens.ts';
 
-const LOG_N = 15, R = 8, P = 3, DK_LEN = 32;
+const LOG_N = 15,
+  R = 8,
+  P = 3,
+  DK_LEN = 32;
 const enc = new TextEncoder();
 
 function unb64url(s: string): Uint8Array {
@@ -16,7 +19,11 @@ function unb64url(s: string): Uint8Array {
 }
 
 /** scrypt(password, salt) → DK_LEN bytes. Injected so the Node entry can use node:crypto (same output, native speed). */
-export type ScryptFn = (password: Uint8Array, salt: Uint8Array, params: { N: number; r: number; p: number; dkLen: number; maxmem: number }) => Promise<Uint8Array>;
+export type ScryptFn = (
+  password: Uint8Array,
+  salt: Uint8Array,
+  params: { N: number; r: number; p: number; dkLen: number; maxmem: number },
+) => Promise<Uint8Array>;
 
 export interface PasswordHasher {
   hash(password: string): Promise<string>;
@@ -29,7 +36,13 @@ const nobleScrypt: ScryptFn = (pw, salt, o) => scryptAsync(pw, salt, o);
 export function createPasswordHasher(scrypt: ScryptFn = nobleScrypt, cost = { logN: LOG_N, r: R, p: P }): PasswordHasher {
   const derive = (password: string, salt: Uint8Array, logN: number, r: number, p: number) =>
     // NFC so the same password typed on different systems matches.
-    scrypt(enc.encode(password.normalize('NFC')), salt, { N: 2 ** logN, r, p, dkLen: DK_LEN, maxmem: 2 ** logN * r * 128 * 2 + 1024 * 1024 });
+    scrypt(enc.encode(password.normalize('NFC')), salt, {
+      N: 2 ** logN,
+      r,
+      p,
+      dkLen: DK_LEN,
+      maxmem: 2 ** logN * r * 128 * 2 + 1024 * 1024,
+    });
   return {
     hash: (password) => hashPassword(password, derive, cost),
     verify: (password, stored) => verifyPassword(password, stored, derive),

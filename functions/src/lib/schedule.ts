@@ -35,7 +35,9 @@ export function nextRun(pattern: string, timezone: string, after: number): numbe
 
 export function nextRuns(pattern: string, timezone: string, after: number, n: number): number[] {
   if (!pattern) return [];
-  return cron(pattern, timezone).nextRuns(n, new Date(after)).map((d) => d.getTime());
+  return cron(pattern, timezone)
+    .nextRuns(n, new Date(after))
+    .map((d) => d.getTime());
 }
 
 /**
@@ -50,7 +52,10 @@ export function dueOccurrences(pattern: string, timezone: string, dueAt: number,
   for (;;) {
     next = c.nextRun(cursor);
     if (!next || next.getTime() > now) break;
-    if (count >= cap) { next = c.nextRun(new Date(now)); break; }
+    if (count >= cap) {
+      next = c.nextRun(new Date(now));
+      break;
+    }
     count++;
     cursor = next;
   }

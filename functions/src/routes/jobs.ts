@@ -17,55 +17,124 @@ export function registerJobs(app: App) {
     return c.json({ items: await listJobs(c.var.deps.db), nextCursor: null }, 200);
   });
 
-  app.openapi(createRoute({ method: 'post', path: '/jobs', tags, request: jsonBody(JobCreate), responses: { 201: ok(Job, 'Created'), ...errors } }), async (c) => {
-    return c.json(jobView(await createJob(c.var.deps, c.req.valid('json'), now(c))), 201);
-  });
+  app.openapi(
+    createRoute({ method: 'post', path: '/jobs', tags, request: jsonBody(JobCreate), responses: { 201: ok(Job, 'Created'), ...errors } }),
+    async (c) => {
+      return c.json(jobView(await createJob(c.var.deps, c.req.valid('json'), now(c))), 201);
+    },
+  );
 
-  app.openapi(createRoute({ method: 'get', path: '/jobs/{id}', tags, request: { params: IdParam }, responses: { 200: ok(Job), ...errors } }), async (c) => {
-    return c.json(jobView(await loadJob(c.var.deps.db, c.req.valid('param').id)), 200);
-  });
+  app.openapi(
+    createRoute({ method: 'get', path: '/jobs/{id}', tags, request: { params: IdParam }, responses: { 200: ok(Job), ...errors } }),
+    async (c) => {
+      return c.json(jobView(await loadJob(c.var.deps.db, c.req.valid('param').id)), 200);
+    },
+  );
 
-  app.openapi(createRoute({ method: 'patch', path: '/jobs/{id}', tags, request: { params: IdParam, ...jsonBody(JobPatch) }, responses: { 200: ok(Job), ...errors } }), async (c) => {
-    return c.json(jobView(await updateJob(c.var.deps, c.req.valid('param').id, c.req.valid('json'), now(c))), 200);
-  });
+  app.openapi(
+    createRoute({
+      method: 'patch',
+      path: '/jobs/{id}',
+      tags,
+      request: { params: IdParam, ...jsonBody(JobPatch) },
+      responses: { 200: ok(Job), ...errors },
+    }),
+    async (c) => {
+      return c.json(jobView(await updateJob(c.var.deps, c.req.valid('param').id, c.req.valid('json'), now(c))), 200);
+    },
+  );
 
-  app.openapi(createRoute({ method: 'delete', path: '/jobs/{id}', tags, request: { params: IdParam }, responses: { 200: ok(z.object({ deleted: z.boolean() })), ...errors } }), async (c) => {
-    await deleteJob(c.var.deps.db, c.req.valid('param').id);
-    return c.json({ deleted: true }, 200);
-  });
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/jobs/{id}',
+      tags,
+      request: { params: IdParam },
+      responses: { 200: ok(z.object({ deleted: z.boolean() })), ...errors },
+    }),
+    async (c) => {
+      await deleteJob(c.var.deps.db, c.req.valid('param').id);
+      return c.json({ deleted: true }, 200);
+    },
+  );
 
-  app.openapi(createRoute({ method: 'post', path: '/jobs/{id}/run', tags, request: { params: IdParam }, responses: { 202: ok(Accepted, 'Queued'), ...errors } }), async (c) => {
-    const job = await loadJob(c.var.deps.db, c.req.valid('param').id);
-    return c.json({ eventId: await runJobNow(c.var.deps, job, 'manual', now(c)) }, 202);
-  });
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/jobs/{id}/run',
+      tags,
+      request: { params: IdParam },
+      responses: { 202: ok(Accepted, 'Queued'), ...errors },
+    }),
+    async (c) => {
+      const job = await loadJob(c.var.deps.db, c.req.valid('param').id);
+      return c.json({ eventId: await runJobNow(c.var.deps, job, 'manual', now(c)) }, 202);
+    },
+  );
 
-  app.openapi(createRoute({ method: 'post', path: '/jobs/{id}/webhook-token', tags, request: { params: IdParam }, responses: { 201: ok(WebhookToken, 'Created (shown once)'), ...errors } }), async (c) => {
-    const { id } = c.req.valid('param');
-    const token = await newWebhookToken(c.var.deps.db, id, now(c));
-    return c.json({ token, url: `${c.var.deps.config.publicUrl}/api/v1/hooks/jobs/${id}/run` }, 201);
-  });
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/jobs/{id}/webhook-token',
+      tags,
+      request: { params: IdParam },
+      responses: { 201: ok(WebhookToken, 'Created (shown once)'), ...errors },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const token = await newWebhookToken(c.var.deps.db, id, now(c));
+      return c.json({ token, url: `${c.var.deps.config.publicUrl}/api/v1/hooks/jobs/${id}/run` }, 201);
+    },
+  );
 
-  app.openapi(createRoute({ method: 'get', path: '/jobs/{id}/generations', tags, request: { params: IdParam }, responses: { 200: ok(Generations), ...errors } }), async (c) => {
-    const db = c.var.deps.db;
-    return c.json(await jobGenerations(db, await loadJob(db, c.req.valid('param').id)), 200);
-  });
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/jobs/{id}/generations',
+      tags,
+      request: { params: IdParam },
+      responses: { 200: ok(Generations), ...errors },
+    }),
+    async (c) => {
+      const db = c.var.deps.db;
+      return c.json(await jobGenerations(db, await loadJob(db, c.req.valid('param').id)), 200);
+    },
+  );
 
-  app.openapi(createRoute({ method: 'post', path: '/jobs/{id}/restore', tags, request: { params: IdParam, ...jsonBody(RestoreFromJob) }, responses: { 202: ok(Accepted, 'Queued'), ...errors } }), async (c) => {
-    const job = await loadJob(c.var.deps.db, c.req.valid('param').id);
-    const { generation, snapshot } = c.req.valid('json');
-    return c.json({ eventId: await restoreFromJob(c.var.deps, job, generation, snapshot, now(c)) }, 202);
-  });
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/jobs/{id}/restore',
+      tags,
+      request: { params: IdParam, ...jsonBody(RestoreFromJob) },
+      responses: { 202: ok(Accepted, 'Queued'), ...errors },
+    }),
+    async (c) => {
+      const job = await loadJob(c.var.deps.db, c.req.valid('param').id);
+      const { generation, snapshot } = c.req.valid('json');
+      return c.json({ eventId: await restoreFromJob(c.var.deps, job, generation, snapshot, now(c)) }, 202);
+    },
+  );
 }
 
 /** POST /hooks/jobs/:id/run: the job's webhook token runs that job only. */
 export function registerHooks(app: App) {
-  app.openapi(createRoute({ method: 'post', path: '/hooks/jobs/{id}/run', tags: ['webhooks'], request: { params: IdParam }, responses: { 202: ok(Accepted, 'Queued'), ...errors } }), async (c) => {
-    const { id } = c.req.valid('param');
-    const token = bearer(c.req.header('authorization')) ?? c.req.header('x-lifeboat-token') ?? null;
-    if (!token) throw new ApiError('unauthorized', 'a webhook token is required (Authorization: Bearer …)');
-    // Same answer for a missing job and a wrong token: the hook reveals nothing.
-    const job = await webhookJob(c.var.deps.db, id, token);
-    if (!job) throw new ApiError('unauthorized', 'the webhook token is not valid for this job');
-    return c.json({ eventId: await runJobNow(c.var.deps, job, 'webhook', now(c)) }, 202);
-  });
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/hooks/jobs/{id}/run',
+      tags: ['webhooks'],
+      request: { params: IdParam },
+      responses: { 202: ok(Accepted, 'Queued'), ...errors },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const token = bearer(c.req.header('authorization')) ?? c.req.header('x-lifeboat-token') ?? null;
+      if (!token) throw new ApiError('unauthorized', 'a webhook token is required (Authorization: Bearer …)');
+      // Same answer for a missing job and a wrong token: the hook reveals nothing.
+      const job = await webhookJob(c.var.deps.db, id, token);
+      if (!job) throw new ApiError('unauthorized', 'the webhook token is not valid for this job');
+      return c.json({ eventId: await runJobNow(c.var.deps, job, 'webhook', now(c)) }, 202);
+    },
+  );
 }

@@ -12,25 +12,51 @@ export function registerNodes(app: App) {
     return c.json({ items: await listNodes(c.var.deps.db), nextCursor: null }, 200);
   });
 
-  app.openapi(createRoute({
-    method: 'get', path: '/nodes/{id}', tags,
-    request: { params: IdParam, query: z.object({ fresh: z.enum(['0', '1']).optional().openapi({ description: '1: ask the node for its inventory first and wait briefly (the job form and the restore wizard do)' }) }) },
-    responses: { 200: ok(NodeDetail), ...errors },
-  }), async (c) => {
-    return c.json(await nodeDetail(c.var.deps, c.req.valid('param').id, c.req.valid('query').fresh === '1'), 200);
-  });
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/nodes/{id}',
+      tags,
+      request: {
+        params: IdParam,
+        query: z.object({
+          fresh: z
+            .enum(['0', '1'])
+            .optional()
+            .openapi({ description: '1: ask the node for its inventory first and wait briefly (the job form and the restore wizard do)' }),
+        }),
+      },
+      responses: { 200: ok(NodeDetail), ...errors },
+    }),
+    async (c) => {
+      return c.json(await nodeDetail(c.var.deps, c.req.valid('param').id, c.req.valid('query').fresh === '1'), 200);
+    },
+  );
 
-  app.openapi(createRoute({
-    method: 'post', path: '/nodes/{id}/revoke', tags, request: { params: IdParam },
-    description: 'Revoke a node: its runner is refused (401) from now on and stops. Its queued work is cancelled; running work ends as interrupted when the lease runs out. Jobs stay (move them to another node). Revoking twice answers the node as it is.',
-    responses: { 200: ok(NodeSummary), ...errors },
-  }), async (c) => {
-    return c.json(await revokeNode(c.var.deps.db, c.req.valid('param').id, now(c)), 200);
-  });
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/nodes/{id}/revoke',
+      tags,
+      request: { params: IdParam },
+      description:
+        'Revoke a node: its runner is refused (401) from now on and stops. Its queued work is cancelled; running work ends as interrupted when the lease runs out. Jobs stay (move them to another node). Revoking twice answers the node as it is.',
+      responses: { 200: ok(NodeSummary), ...errors },
+    }),
+    async (c) => {
+      return c.json(await revokeNode(c.var.deps.db, c.req.valid('param').id, now(c)), 200);
+    },
+  );
 
-  app.openapi(createRoute({ method: 'post', path: '/nodes/join-tokens', tags, responses: { 201: ok(JoinToken, 'Created (shown once)'), ...errors } }), async (c) => {
-    const { db, config } = c.var.deps;
-    const { token, expiresAt } = await createJoinToken(db, config.joinTokenTtlMs, now(c));
-    return c.json({ token, expiresAt: iso(expiresAt)!, command: `lifeboat-runner --server ${config.publicUrl} --join-token ${token}` }, 201);
-  });
+  app.openapi(
+    createRoute({ method: 'post', path: '/nodes/join-tokens', tags, responses: { 201: ok(JoinToken, 'Created (shown once)'), ...errors } }),
+    async (c) => {
+      const { db, config } = c.var.deps;
+      const { token, expiresAt } = await createJoinToken(db, config.joinTokenTtlMs, now(c));
+      return c.json(
+        { token, expiresAt: iso(expiresAt)!, command: `lifeboat-runner --server ${config.publicUrl} --join-token ${token}` },
+        201,
+      );
+    },
+  );
 }

@@ -3,7 +3,15 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { Accepted, CatalogItem, IdParam, NodeRef, Target, TargetCreate, TargetPatch, list } from '../contract/api.ts';
 import { type App, errors, jsonBody, now, ok } from '../lib/http.ts';
 import {
-  createTarget, deleteTarget, listTargets, loadTarget, queueTargetWork, resetHostKey, targetCatalog, targetViews, updateTarget,
+  createTarget,
+  deleteTarget,
+  listTargets,
+  loadTarget,
+  queueTargetWork,
+  resetHostKey,
+  targetCatalog,
+  targetViews,
+  updateTarget,
 } from '../services/targets.ts';
 
 const tags = ['targets'];
@@ -15,47 +23,110 @@ export function registerTargets(app: App) {
     return c.json({ items: await targetViews(db, await listTargets(db)), nextCursor: null }, 200);
   });
 
-  app.openapi(createRoute({ method: 'post', path: '/targets', tags, request: jsonBody(TargetCreate), responses: { 201: ok(Target, 'Created'), ...errors } }), async (c) => {
-    const row = await createTarget(c.var.deps, c.req.valid('json'), now(c));
-    return c.json((await targetViews(c.var.deps.db, [row]))[0], 201);
-  });
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/targets',
+      tags,
+      request: jsonBody(TargetCreate),
+      responses: { 201: ok(Target, 'Created'), ...errors },
+    }),
+    async (c) => {
+      const row = await createTarget(c.var.deps, c.req.valid('json'), now(c));
+      return c.json((await targetViews(c.var.deps.db, [row]))[0], 201);
+    },
+  );
 
-  app.openapi(createRoute({ method: 'get', path: '/targets/{id}', tags, request: { params: IdParam }, responses: { 200: ok(Target), ...errors } }), async (c) => {
-    const db = c.var.deps.db;
-    return c.json((await targetViews(db, [await loadTarget(db, c.req.valid('param').id)]))[0], 200);
-  });
+  app.openapi(
+    createRoute({ method: 'get', path: '/targets/{id}', tags, request: { params: IdParam }, responses: { 200: ok(Target), ...errors } }),
+    async (c) => {
+      const db = c.var.deps.db;
+      return c.json((await targetViews(db, [await loadTarget(db, c.req.valid('param').id)]))[0], 200);
+    },
+  );
 
-  app.openapi(createRoute({ method: 'patch', path: '/targets/{id}', tags, request: { params: IdParam, ...jsonBody(TargetPatch) }, responses: { 200: ok(Target), ...errors } }), async (c) => {
-    const row = await updateTarget(c.var.deps, c.req.valid('param').id, c.req.valid('json'), now(c));
-    return c.json((await targetViews(c.var.deps.db, [row]))[0], 200);
-  });
+  app.openapi(
+    createRoute({
+      method: 'patch',
+      path: '/targets/{id}',
+      tags,
+      request: { params: IdParam, ...jsonBody(TargetPatch) },
+      responses: { 200: ok(Target), ...errors },
+    }),
+    async (c) => {
+      const row = await updateTarget(c.var.deps, c.req.valid('param').id, c.req.valid('json'), now(c));
+      return c.json((await targetViews(c.var.deps.db, [row]))[0], 200);
+    },
+  );
 
-  app.openapi(createRoute({ method: 'delete', path: '/targets/{id}', tags, request: { params: IdParam }, responses: { 200: ok(z.object({ deleted: z.boolean() })), ...errors } }), async (c) => {
-    await deleteTarget(c.var.deps.db, c.req.valid('param').id);
-    return c.json({ deleted: true }, 200);
-  });
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/targets/{id}',
+      tags,
+      request: { params: IdParam },
+      responses: { 200: ok(z.object({ deleted: z.boolean() })), ...errors },
+    }),
+    async (c) => {
+      await deleteTarget(c.var.deps.db, c.req.valid('param').id);
+      return c.json({ deleted: true }, 200);
+    },
+  );
 
-  app.openapi(createRoute({ method: 'post', path: '/targets/{id}/validate', tags, request: { params: IdParam, body: optionalNode }, responses: { 202: ok(Accepted, 'Queued'), ...errors } }), async (c) => {
-    const eventId = await queueTargetWork(c.var.deps, c.req.valid('param').id, 'validate', c.req.valid('json')?.nodeId, now(c));
-    return c.json({ eventId }, 202);
-  });
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/targets/{id}/validate',
+      tags,
+      request: { params: IdParam, body: optionalNode },
+      responses: { 202: ok(Accepted, 'Queued'), ...errors },
+    }),
+    async (c) => {
+      const eventId = await queueTargetWork(c.var.deps, c.req.valid('param').id, 'validate', c.req.valid('json')?.nodeId, now(c));
+      return c.json({ eventId }, 202);
+    },
+  );
 
-  app.openapi(createRoute({ method: 'post', path: '/targets/{id}/refresh', tags, request: { params: IdParam, body: optionalNode }, responses: { 202: ok(Accepted, 'Queued'), ...errors } }), async (c) => {
-    const eventId = await queueTargetWork(c.var.deps, c.req.valid('param').id, 'browse', c.req.valid('json')?.nodeId, now(c));
-    return c.json({ eventId }, 202);
-  });
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/targets/{id}/refresh',
+      tags,
+      request: { params: IdParam, body: optionalNode },
+      responses: { 202: ok(Accepted, 'Queued'), ...errors },
+    }),
+    async (c) => {
+      const eventId = await queueTargetWork(c.var.deps, c.req.valid('param').id, 'browse', c.req.valid('json')?.nodeId, now(c));
+      return c.json({ eventId }, 202);
+    },
+  );
 
-  app.openapi(createRoute({
-    method: 'post', path: '/targets/{id}/host-key/reset', tags,
-    request: { params: IdParam, body: optionalNode },
-    description: 'After a deliberate host key change on the target: forget the pinned key and queue a validation from the node (nodeId, or the only node) that pins the key it finds. Recorded in the event history (a validate event with trigger "host-key-reset" and a note naming the old fingerprint). Backups need a pinned key, so they fail until that validation succeeds.',
-    responses: { 202: ok(Accepted, 'Pin cleared; validation queued'), ...errors },
-  }), async (c) => {
-    const eventId = await resetHostKey(c.var.deps, c.req.valid('param').id, c.req.valid('json')?.nodeId, now(c));
-    return c.json({ eventId }, 202);
-  });
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/targets/{id}/host-key/reset',
+      tags,
+      request: { params: IdParam, body: optionalNode },
+      description:
+        'After a deliberate host key change on the target: forget the pinned key and queue a validation from the node (nodeId, or the only node) that pins the key it finds. Recorded in the event history (a validate event with trigger "host-key-reset" and a note naming the old fingerprint). Backups need a pinned key, so they fail until that validation succeeds.',
+      responses: { 202: ok(Accepted, 'Pin cleared; validation queued'), ...errors },
+    }),
+    async (c) => {
+      const eventId = await resetHostKey(c.var.deps, c.req.valid('param').id, c.req.valid('json')?.nodeId, now(c));
+      return c.json({ eventId }, 202);
+    },
+  );
 
-  app.openapi(createRoute({ method: 'get', path: '/targets/{id}/datasets', tags, request: { params: IdParam }, responses: { 200: ok(z.object({ items: z.array(CatalogItem) })), ...errors } }), async (c) => {
-    return c.json({ items: await targetCatalog(c.var.deps.db, c.req.valid('param').id, now(c)) }, 200);
-  });
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/targets/{id}/datasets',
+      tags,
+      request: { params: IdParam },
+      responses: { 200: ok(z.object({ items: z.array(CatalogItem) })), ...errors },
+    }),
+    async (c) => {
+      return c.json({ items: await targetCatalog(c.var.deps.db, c.req.valid('param').id, now(c)) }, 200);
+    },
+  );
 }

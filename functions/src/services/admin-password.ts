@@ -13,8 +13,11 @@ export async function seedAdminPassword(db: DB, password: string | undefined, pa
   if (!password) return false;
   const [row] = await db.select({ id: adminCredentials.id }).from(adminCredentials).where(eq(adminCredentials.id, 1));
   if (row) return false;
-  const inserted = await db.insert(adminCredentials).values({ id: 1, passwordHash: await passwords.hash(password), updatedAt: Date.now() })
-    .onConflictDoNothing().returning({ id: adminCredentials.id });
+  const inserted = await db
+    .insert(adminCredentials)
+    .values({ id: 1, passwordHash: await passwords.hash(password), updatedAt: Date.now() })
+    .onConflictDoNothing()
+    .returning({ id: adminCredentials.id });
   return inserted.length > 0;
 }
 
@@ -31,10 +34,18 @@ export async function checkAdminPassword(db: DB, passwords: PasswordHasher, pass
 }
 
 /** Set the password and sign out every session but `keepSessionId` (all of them when null), in one batch. */
-export async function setAdminPassword(db: DB, passwords: PasswordHasher, password: string, keepSessionId: number | null, at: number): Promise<void> {
+export async function setAdminPassword(
+  db: DB,
+  passwords: PasswordHasher,
+  password: string,
+  keepSessionId: number | null,
+  at: number,
+): Promise<void> {
   const passwordHash = await passwords.hash(password);
   await db.batch([
-    db.insert(adminCredentials).values({ id: 1, passwordHash, updatedAt: at })
+    db
+      .insert(adminCredentials)
+      .values({ id: 1, passwordHash, updatedAt: at })
       .onConflictDoUpdate({ target: adminCredentials.id, set: { passwordHash, updatedAt: at } }),
     keepSessionId !== null ? db.delete(sessions).where(ne(sessions.id, keepSessionId)) : db.delete(sessions),
   ]);

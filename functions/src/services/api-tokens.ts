@@ -20,15 +20,25 @@ export async function createApiToken(db: DB, input: z.infer<typeof ApiTokenCreat
   let expiresAt = expiresInDays ? at + expiresInDays * 86_400_000 : null;
   if (maker.kind === 'api-token' && maker.expiresAt != null) expiresAt = Math.min(expiresAt ?? maker.expiresAt, maker.expiresAt);
   const token = randomToken('lbt');
-  const [row] = await db.insert(apiTokens).values({
-    name, scope, expiresAt, parentId: maker.kind === 'api-token' ? maker.tokenId : null, tokenHash: await sha256Hex(token), createdAt: at,
-  }).returning();
+  const [row] = await db
+    .insert(apiTokens)
+    .values({
+      name,
+      scope,
+      expiresAt,
+      parentId: maker.kind === 'api-token' ? maker.tokenId : null,
+      tokenHash: await sha256Hex(token),
+      createdAt: at,
+    })
+    .returning();
   return { ...apiTokenView(row), token };
 }
 
 /** The live (not revoked) token with this hash, its last use recorded at a minute's precision (saves a write on most requests). */
 export async function useApiToken(db: DB, tokenHash: string, at: number) {
-  const [row] = await db.select({ id: apiTokens.id, lastUsedAt: apiTokens.lastUsedAt, scope: apiTokens.scope, expiresAt: apiTokens.expiresAt }).from(apiTokens)
+  const [row] = await db
+    .select({ id: apiTokens.id, lastUsedAt: apiTokens.lastUsedAt, scope: apiTokens.scope, expiresAt: apiTokens.expiresAt })
+    .from(apiTokens)
     .where(and(eq(apiTokens.tokenHash, tokenHash), isNull(apiTokens.revokedAt)));
   if (row && (row.expiresAt == null || row.expiresAt > at) && (row.lastUsedAt == null || row.lastUsedAt < at - 60_000)) {
     await db.update(apiTokens).set({ lastUsedAt: at }).where(eq(apiTokens.id, row.id));
@@ -40,7 +50,11 @@ export async function useApiToken(db: DB, tokenHash: string, at: number) {
 export async function revokeApiToken(db: DB, id: number, at: number) {
   await db.run(sql`WITH RECURSIVE made(id) AS (SELECT id FROM api_tokens WHERE parent_id = ${id} UNION SELECT t.id FROM api_tokens t JOIN made ON t.parent_id = made.id)
     UPDATE api_tokens SET revoked_at = ${at} WHERE revoked_at IS NULL AND id IN (SELECT id FROM made)`);
-  const [row] = await db.update(apiTokens).set({ revokedAt: at }).where(and(eq(apiTokens.id, id), isNull(apiTokens.revokedAt))).returning();
+  const [row] = await db
+    .update(apiTokens)
+    .set({ revokedAt: at })
+    .where(and(eq(apiTokens.id, id), isNull(apiTokens.revokedAt)))
+    .returning();
   if (row) return apiTokenView(row);
   const [cur] = await db.select().from(apiTokens).where(eq(apiTokens.id, id));
   if (!cur) throw notFound(`API token ${id}`);

@@ -16,13 +16,23 @@ export interface ReportedDataset {
   source: string | null;
   guest: Record<string, unknown> | null;
   snapshots: {
-    name: string; guid: string; createtxg: string; createdAt: string; usedBytes: number;
-    referencedBytes: number; jobId: number | null; generation: number | null;
+    name: string;
+    guid: string;
+    createtxg: string;
+    createdAt: string;
+    usedBytes: number;
+    referencedBytes: number;
+    jobId: number | null;
+    generation: number | null;
   }[];
 }
 
 const snapView = (s: SnapshotRow) => ({
-  name: s.name, guid: s.guid, createdAt: iso(s.createdAt), usedBytes: s.usedBytes, referencedBytes: s.referencedBytes,
+  name: s.name,
+  guid: s.guid,
+  createdAt: iso(s.createdAt),
+  usedBytes: s.usedBytes,
+  referencedBytes: s.referencedBytes,
   dataset: s.dataset,
 });
 
@@ -38,11 +48,20 @@ export function suggestedRestoreDestination(source: string, at: number): string 
  */
 export function catalogView(backupRoot: string, datasets: DatasetRow[], snapshots: SnapshotRow[], at: number) {
   const sourceOf = new Map(datasets.map((d) => [d.dataset, d]));
-  const items = new Map<string, { dataset: string; jobId: number | null; source: string | null; guest: Record<string, unknown> | null; gens: Map<number, { dataset: string; snapshots: SnapshotRow[] }> }>();
+  const items = new Map<
+    string,
+    {
+      dataset: string;
+      jobId: number | null;
+      source: string | null;
+      guest: Record<string, unknown> | null;
+      gens: Map<number, { dataset: string; snapshots: SnapshotRow[] }>;
+    }
+  >();
   for (const d of datasets) {
     const key = d.jobId != null && d.source ? `${d.jobId}\u0000${d.source}` : `\u0000${d.dataset}`;
     let item = items.get(key);
-    if (!item) items.set(key, item = { dataset: d.dataset, jobId: d.jobId, source: d.source, guest: d.guest ?? null, gens: new Map() });
+    if (!item) items.set(key, (item = { dataset: d.dataset, jobId: d.jobId, source: d.source, guest: d.guest ?? null, gens: new Map() }));
     const g = d.generation ?? 0;
     if (!item.gens.has(g)) item.gens.set(g, { dataset: d.dataset, snapshots: [] });
     if ((d.generation ?? 0) >= Math.max(...item.gens.keys())) item.dataset = d.dataset;
@@ -66,9 +85,13 @@ export function catalogView(backupRoot: string, datasets: DatasetRow[], snapshot
     guest: it.guest,
     // Beside the original path, never onto it (for a guest: beside the root its metadata names).
     suggestedDestination: it.source ? suggestedRestoreDestination(it.source, at) : null,
-    generations: [...it.gens.entries()].sort((a, b) => b[0] - a[0]).map(([generation, g]) => ({
-      generation, dataset: g.dataset, snapshots: g.snapshots.map(snapView),
-    })),
+    generations: [...it.gens.entries()]
+      .sort((a, b) => b[0] - a[0])
+      .map(([generation, g]) => ({
+        generation,
+        dataset: g.dataset,
+        snapshots: g.snapshots.map(snapView),
+      })),
   }));
 }
 
@@ -90,7 +113,10 @@ export function scopeCatalogReport(
   const root = ev.kind === 'backup' && ev.jobId != null ? jobRoot(backupRoot, ev.jobId) : null;
   for (const d of reported) {
     const inTree = root !== null && (d.dataset === root || d.dataset.startsWith(`${root}/`));
-    if (!inTree || d.jobId !== ev.jobId) { rejected.push(d.dataset); continue; }
+    if (!inTree || d.jobId !== ev.jobId) {
+      rejected.push(d.dataset);
+      continue;
+    }
     const snapshots = d.snapshots.filter((s) => s.jobId == null || s.jobId === ev.jobId);
     for (const s of d.snapshots) if (!snapshots.includes(s)) rejected.push(`${d.dataset}@${s.name}`);
     accepted.push({ ...d, snapshots });
@@ -113,12 +139,28 @@ export async function recordCatalog(db: DB, targetId: number, reported: Reported
     }
   }
   for (const d of reported) {
-    stmts.push(db.insert(catalogDatasets).values({
-      targetId, dataset: d.dataset, jobId: d.jobId, generation: d.generation, source: d.source, guest: d.guest, updatedAt: at,
-    }));
+    stmts.push(
+      db.insert(catalogDatasets).values({
+        targetId,
+        dataset: d.dataset,
+        jobId: d.jobId,
+        generation: d.generation,
+        source: d.source,
+        guest: d.guest,
+        updatedAt: at,
+      }),
+    );
     const rows = d.snapshots.map((s) => ({
-      targetId, dataset: d.dataset, name: s.name, guid: s.guid, createtxg: s.createtxg, jobId: s.jobId,
-      generation: s.generation, createdAt: Date.parse(s.createdAt) || at, usedBytes: s.usedBytes, referencedBytes: s.referencedBytes,
+      targetId,
+      dataset: d.dataset,
+      name: s.name,
+      guid: s.guid,
+      createtxg: s.createtxg,
+      jobId: s.jobId,
+      generation: s.generation,
+      createdAt: Date.parse(s.createdAt) || at,
+      usedBytes: s.usedBytes,
+      referencedBytes: s.referencedBytes,
     }));
     // 10 columns a row: 9 rows a statement stays under D1's 100 bound parameters.
     for (let i = 0; i < rows.length; i += 9) stmts.push(db.insert(catalogSnapshots).values(rows.slice(i, i + 9)));

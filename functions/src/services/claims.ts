@@ -17,7 +17,10 @@ async function holdClaim(deps: ClaimDeps, o: { nodeId: number; max: number; wait
   const { nodeId, max, gone } = o;
   const start = now();
   // lastSeenAt at a few seconds' precision: saves a write on most claims.
-  await db.update(nodes).set({ lastSeenAt: start }).where(and(eq(nodes.id, nodeId), or(isNull(nodes.lastSeenAt), lt(nodes.lastSeenAt, start - 5000))));
+  await db
+    .update(nodes)
+    .set({ lastSeenAt: start })
+    .where(and(eq(nodes.id, nodeId), or(isNull(nodes.lastSeenAt), lt(nodes.lastSeenAt, start - 5000))));
   const deadline = start + Math.min(o.waitMs ?? config.claimWaitMs, config.claimWaitMs);
   const nothing = { claimed: [] as Awaited<ReturnType<typeof claimQueued>>, inventoryWanted: false };
   for (;;) {
@@ -31,12 +34,27 @@ async function holdClaim(deps: ClaimDeps, o: { nodeId: number; max: number; wait
     const [n] = await db.select({ wanted: nodes.inventoryWantedAt, at: nodes.inventoryAt }).from(nodes).where(eq(nodes.id, nodeId));
     const inventoryWanted = n?.wanted != null && n.wanted > (n.at ?? 0);
     // asked once: the next claims do not ask again while the report is under way
-    if (inventoryWanted) await db.update(nodes).set({ inventoryWantedAt: null }).where(and(eq(nodes.id, nodeId), eq(nodes.inventoryWantedAt, n!.wanted!)));
+    if (inventoryWanted)
+      await db
+        .update(nodes)
+        .set({ inventoryWantedAt: null })
+        .where(and(eq(nodes.id, nodeId), eq(nodes.inventoryWantedAt, n!.wanted!)));
     const claimed = await claimQueued(db, nodeId, max, at, config.leaseMs);
     if (claimed.length && gone()) {
       // the claimer disconnected during the claim: hand the events back to the queue untouched
-      await db.update(events).set({ status: 'queued', startedAt: null, leaseUntil: null, phase: null })
-        .where(and(inArray(events.id, claimed.map((e) => e.id)), eq(events.status, 'running'), eq(events.nodeId, nodeId)));
+      await db
+        .update(events)
+        .set({ status: 'queued', startedAt: null, leaseUntil: null, phase: null })
+        .where(
+          and(
+            inArray(
+              events.id,
+              claimed.map((e) => e.id),
+            ),
+            eq(events.status, 'running'),
+            eq(events.nodeId, nodeId),
+          ),
+        );
       return nothing;
     }
     if (claimed.length || at >= deadline || max === 0 || inventoryWanted) return { claimed, inventoryWanted };
@@ -47,7 +65,10 @@ async function holdClaim(deps: ClaimDeps, o: { nodeId: number; max: number; wait
 }
 
 /** One claim: held as holdClaim says, each claimed event with what its runner needs (unrunnable ones are failed, not handed out). */
-export async function claimWork(deps: ClaimDeps & Pick<AppDeps, 'secrets'>, o: { nodeId: number; max: number; waitMs?: number; gone: () => boolean }) {
+export async function claimWork(
+  deps: ClaimDeps & Pick<AppDeps, 'secrets'>,
+  o: { nodeId: number; max: number; waitMs?: number; gone: () => boolean },
+) {
   const now = deps.now ?? Date.now;
   const { claimed, inventoryWanted } = await holdClaim(deps, o);
   const payloads = await Promise.all(claimed.map((e) => claimPayload(deps, e, now())));
@@ -59,7 +80,11 @@ export async function claimWork(deps: ClaimDeps & Pick<AppDeps, 'secrets'>, o: {
  * private key is decrypted only here. An event whose target or job is gone cannot be run: it is
  * finished as failed here (null), not handed out.
  */
-async function claimPayload(deps: Pick<AppDeps, 'db' | 'secrets'>, e: typeof events.$inferSelect, at: number): Promise<ClaimedEvent | null> {
+async function claimPayload(
+  deps: Pick<AppDeps, 'db' | 'secrets'>,
+  e: typeof events.$inferSelect,
+  at: number,
+): Promise<ClaimedEvent | null> {
   const { db, secrets } = deps;
   const [job] = e.jobId != null ? await db.select().from(jobs).where(eq(jobs.id, e.jobId)) : [];
   const [t] = e.targetId != null ? await db.select().from(targets).where(eq(targets.id, e.targetId)) : [];
@@ -70,21 +95,41 @@ async function claimPayload(deps: Pick<AppDeps, 'db' | 'secrets'>, e: typeof eve
     return null;
   }
   const base = {
-    id: e.id, trigger: e.trigger, note: e.note, leaseUntil: iso(e.leaseUntil)!,
+    id: e.id,
+    trigger: e.trigger,
+    note: e.note,
+    leaseUntil: iso(e.leaseUntil)!,
     target: {
-      id: t.id, name: t.name, sshHost: t.sshHost, sshUser: t.sshUser, sshPort: t.sshPort,
-      sshPrivateKey: await secrets.open(t.sshPrivateKeyEnc), backupRoot: t.backupRoot, createBackupRoot: t.createBackupRoot, hostKey: t.hostKey,
+      id: t.id,
+      name: t.name,
+      sshHost: t.sshHost,
+      sshUser: t.sshUser,
+      sshPort: t.sshPort,
+      sshPrivateKey: await secrets.open(t.sshPrivateKeyEnc),
+      backupRoot: t.backupRoot,
+      createBackupRoot: t.createBackupRoot,
+      hostKey: t.hostKey,
     },
   };
   const jobSpec = job && {
-    id: job.id, name: job.name, mode: job.mode, source: job.source, recursive: job.recursive, keepLast: job.keepLast,
-    pruneTarget: job.pruneTarget, stopBeforeBackup: job.stopBeforeBackup, sendDecrypted: job.sendDecrypted,
+    id: job.id,
+    name: job.name,
+    mode: job.mode,
+    source: job.source,
+    recursive: job.recursive,
+    keepLast: job.keepLast,
+    pruneTarget: job.pruneTarget,
+    stopBeforeBackup: job.stopBeforeBackup,
+    sendDecrypted: job.sendDecrypted,
   };
   const p = e.params ?? {};
   switch (e.kind) {
     case 'validate':
       // what the node validated: a later edit of the target makes its result stale (finish.ts)
-      await db.update(events).set({ params: { ...p, configRevision: t.configRevision } }).where(eq(events.id, e.id));
+      await db
+        .update(events)
+        .set({ params: { ...p, configRevision: t.configRevision } })
+        .where(eq(events.id, e.id));
       return { ...base, kind: 'validate' };
     case 'browse':
       return { ...base, kind: 'browse' };
@@ -92,34 +137,62 @@ async function claimPayload(deps: Pick<AppDeps, 'db' | 'secrets'>, e: typeof eve
       const generation = job!.currentGeneration;
       const nextGeneration = generation + 1;
       // Remember what was offered so finish can check the runner's claim about the generation it wrote.
-      await db.update(events).set({ generation, params: { ...p, generation, nextGeneration } }).where(eq(events.id, e.id));
+      await db
+        .update(events)
+        .set({ generation, params: { ...p, generation, nextGeneration } })
+        .where(eq(events.id, e.id));
       // What the catalog knows of this generation on this target. Sorted here, not in SQL: an ORDER BY
       // dataset makes SQLite walk catalog_datasets_uq (all of the target) instead of catalog_datasets_job_idx.
-      const known = (await db.select({ dataset: catalogDatasets.dataset }).from(catalogDatasets)
-        .where(and(eq(catalogDatasets.jobId, job!.id), eq(catalogDatasets.generation, generation), eq(catalogDatasets.targetId, t.id))))
-        .map((r) => r.dataset).sort();
-      const forkFrom = job!.forkFromGeneration != null && job!.forkFromGuid ? { generation: job!.forkFromGeneration, snapshotGuid: job!.forkFromGuid } : null;
+      const known = (
+        await db
+          .select({ dataset: catalogDatasets.dataset })
+          .from(catalogDatasets)
+          .where(and(eq(catalogDatasets.jobId, job!.id), eq(catalogDatasets.generation, generation), eq(catalogDatasets.targetId, t.id)))
+      )
+        .map((r) => r.dataset)
+        .sort();
+      const forkFrom =
+        job!.forkFromGeneration != null && job!.forkFromGuid
+          ? { generation: job!.forkFromGeneration, snapshotGuid: job!.forkFromGuid }
+          : null;
       return { ...base, kind: 'backup', job: jobSpec!, generation, nextGeneration, forkFrom, catalogDatasets: known };
     }
     case 'restore':
       return {
-        ...base, kind: 'restore', job: jobSpec!,
+        ...base,
+        kind: 'restore',
+        job: jobSpec!,
         params: { generation: Number(p.generation), snapshot: String(p.snapshot), guid: String(p.guid), dataset: String(p.dataset) },
       };
     case 'oob-restore': {
-      const obj = (v: unknown) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? v as Record<string, unknown> : null);
+      const obj = (v: unknown) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null);
       return {
-        ...base, kind: 'oob-restore',
+        ...base,
+        kind: 'oob-restore',
         params: {
-          dataset: String(p.dataset), snapshotDataset: String(p.snapshotDataset), generation: p.generation == null ? null : Number(p.generation),
-          snapshot: String(p.snapshot), guid: String(p.guid), destination: String(p.destination), restoreNetwork: p.restoreNetwork === true,
-          overwrite: p.overwrite === true, guest: obj(p.guest), newGuestId: p.newGuestId == null ? null : String(p.newGuestId),
-          sourceJobId: p.sourceJobId == null ? null : Number(p.sourceJobId), network: obj(p.network),
+          dataset: String(p.dataset),
+          snapshotDataset: String(p.snapshotDataset),
+          generation: p.generation == null ? null : Number(p.generation),
+          snapshot: String(p.snapshot),
+          guid: String(p.guid),
+          destination: String(p.destination),
+          restoreNetwork: p.restoreNetwork === true,
+          overwrite: p.overwrite === true,
+          guest: obj(p.guest),
+          newGuestId: p.newGuestId == null ? null : String(p.newGuestId),
+          sourceJobId: p.sourceJobId == null ? null : Number(p.sourceJobId),
+          network: obj(p.network),
         },
       };
     }
     default:
-      await finishEvent(db, e.nodeId!, e.id, { status: 'failed', error: `unknown event kind ${JSON.stringify(e.kind)}`, errorClass: 'internal' }, at);
+      await finishEvent(
+        db,
+        e.nodeId!,
+        e.id,
+        { status: 'failed', error: `unknown event kind ${JSON.stringify(e.kind)}`, errorClass: 'internal' },
+        at,
+      );
       return null;
   }
 }

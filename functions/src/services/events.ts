@@ -22,9 +22,25 @@ export async function listEvents(db: DB, qy: z.infer<typeof EventQuery>, at: num
   if (qy.q) {
     const pat = `%${qy.q.replace(/[\\%_]/g, (m) => '\\' + m)}%`;
     const l = (col: Parameters<typeof like>[0]) => like(col, pat); // drizzle's like has no ESCAPE; \ matches literally which is harmless
-    where.push(or(l(events.jobName), l(events.source), l(events.destination), l(events.snapshot), l(events.error), l(events.note), l(events.kind), l(events.status))!);
+    where.push(
+      or(
+        l(events.jobName),
+        l(events.source),
+        l(events.destination),
+        l(events.snapshot),
+        l(events.error),
+        l(events.note),
+        l(events.kind),
+        l(events.status),
+      )!,
+    );
   }
-  const rows = await db.select().from(events).where(and(...where)).orderBy(desc(events.id)).limit(qy.limit + 1);
+  const rows = await db
+    .select()
+    .from(events)
+    .where(and(...where))
+    .orderBy(desc(events.id))
+    .limit(qy.limit + 1);
   const page = rows.slice(0, qy.limit);
   return { items: page.map(eventView), nextCursor: rows.length > qy.limit ? page[page.length - 1].id : null };
 }
@@ -45,11 +61,17 @@ export async function eventLog(db: DB, id: number) {
 
 /** Queued work is cancelled at once; running work is asked to stop and its runner finishes it as cancelled. */
 export async function cancelEvent(db: DB, id: number, at: number) {
-  const [queued] = await db.update(events).set({ status: 'cancelled', finishedAt: at, cancelRequested: true, error: 'cancelled before it started' })
-    .where(and(eq(events.id, id), eq(events.status, 'queued'))).returning();
+  const [queued] = await db
+    .update(events)
+    .set({ status: 'cancelled', finishedAt: at, cancelRequested: true, error: 'cancelled before it started' })
+    .where(and(eq(events.id, id), eq(events.status, 'queued')))
+    .returning();
   if (queued) return eventView(queued);
-  const [running] = await db.update(events).set({ cancelRequested: true })
-    .where(and(eq(events.id, id), eq(events.status, 'running'))).returning();
+  const [running] = await db
+    .update(events)
+    .set({ cancelRequested: true })
+    .where(and(eq(events.id, id), eq(events.status, 'running')))
+    .returning();
   if (running) return eventView(running);
   const [e] = await db.select({ status: events.status }).from(events).where(eq(events.id, id));
   if (!e) throw notFound(`event ${id}`);

@@ -15,24 +15,40 @@ type EventRow = typeof events.$inferSelect;
  * count on the event, its log lines, and what the result means for the rest (applyFinish). Null when
  * the event is not this node's or not running (any more).
  */
-export async function finishEvent(db: DB, nodeId: number, id: number, b: z.infer<typeof FinishRequest>, at: number): Promise<EventRow | null> {
+export async function finishEvent(
+  db: DB,
+  nodeId: number,
+  id: number,
+  b: z.infer<typeof FinishRequest>,
+  at: number,
+): Promise<EventRow | null> {
   const result = b.result ?? null;
   // The real byte count of the transfer (restores report what they received, backups what they sent).
   const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
   const counted = isCount(result?.bytesReceived) ? result!.bytesReceived : isCount(result?.bytesSent) ? result!.bytesSent : null;
   const done = counted ?? sql`${events.bytesDone}`;
-  const [ev] = await db.update(events).set({
-    status: b.status, finishedAt: at, leaseUntil: null, error: b.status === 'success' ? null : (b.error ?? 'failed without a message'),
-    errorClass: b.status === 'success' ? null : (b.errorClass ?? null), result,
-    ...(result?.snapshot ? { snapshot: String(result.snapshot) } : {}),
-    ...(Number.isInteger(result?.generation) ? { generation: result!.generation as number } : {}),
-    ...(counted != null ? { bytesDone: counted } : {}),
-    // A success with a count replaces the estimate shown during the transfer. Otherwise the total is
-    // at least what was done (never null or 0 once bytes moved); with nothing done it stays as it was.
-    bytesTotal: b.status === 'success' && counted != null ? counted
-      : sql`CASE WHEN ${done} > 0 THEN max(coalesce(${events.bytesTotal}, 0), ${done}) ELSE ${events.bytesTotal} END`,
-    ...(b.status === 'success' ? { phase: null, etaSeconds: 0 } : b.phase !== undefined ? { phase: b.phase } : {}),
-  }).where(and(eq(events.id, id), eq(events.nodeId, nodeId), eq(events.status, 'running'))).returning();
+  const [ev] = await db
+    .update(events)
+    .set({
+      status: b.status,
+      finishedAt: at,
+      leaseUntil: null,
+      error: b.status === 'success' ? null : (b.error ?? 'failed without a message'),
+      errorClass: b.status === 'success' ? null : (b.errorClass ?? null),
+      result,
+      ...(result?.snapshot ? { snapshot: String(result.snapshot) } : {}),
+      ...(Number.isInteger(result?.generation) ? { generation: result!.generation as number } : {}),
+      ...(counted != null ? { bytesDone: counted } : {}),
+      // A success with a count replaces the estimate shown during the transfer. Otherwise the total is
+      // at least what was done (never null or 0 once bytes moved); with nothing done it stays as it was.
+      bytesTotal:
+        b.status === 'success' && counted != null
+          ? counted
+          : sql`CASE WHEN ${done} > 0 THEN max(coalesce(${events.bytesTotal}, 0), ${done}) ELSE ${events.bytesTotal} END`,
+      ...(b.status === 'success' ? { phase: null, etaSeconds: 0 } : b.phase !== undefined ? { phase: b.phase } : {}),
+    })
+    .where(and(eq(events.id, id), eq(events.nodeId, nodeId), eq(events.status, 'running')))
+    .returning();
   if (!ev) return null;
   if (b.log?.length) await appendLogs(db, id, b.log, at);
   await applyFinish(db, ev, result, at);
@@ -50,10 +66,16 @@ export async function applyFinish(db: DB, ev: EventRow, result: Record<string, u
   if (ok && ev.cancelRequested) {
     // a cancel that came after the data was safely on the target changed nothing: say so where the UI shows it
     const late = `cancel arrived after the data was safely on the target: the ${ev.kind} completed`;
-    await db.update(events).set({ note: ev.note ? `${ev.note}; ${late}` : late }).where(eq(events.id, ev.id));
+    await db
+      .update(events)
+      .set({ note: ev.note ? `${ev.note}; ${late}` : late })
+      .where(eq(events.id, ev.id));
   }
   if ((ev.kind === 'backup' || ev.kind === 'restore') && ev.jobId != null) {
-    await db.update(jobs).set({ lastStatus: ev.status, lastRunAt: ev.startedAt ?? at }).where(eq(jobs.id, ev.jobId));
+    await db
+      .update(jobs)
+      .set({ lastStatus: ev.status, lastRunAt: ev.startedAt ?? at })
+      .where(eq(jobs.id, ev.jobId));
   }
   // A backup whose data went through records its generation and catalog even when the event failed
   // afterwards (e.g. the guest did not start again): the snapshot on the target is valid.
@@ -65,17 +87,29 @@ export async function applyFinish(db: DB, ev: EventRow, result: Record<string, u
     if (job && Number.isInteger(gen) && (gen === job.currentGeneration || gen === ev.params?.nextGeneration)) {
       const stmts: BatchItem<'sqlite'>[] = [];
       if (gen !== job.currentGeneration) {
-        stmts.push(db.insert(generations).values({
-          jobId: job.id, generation: gen, reason: newGenerationReason(result), baseGuid: job.forkFromGuid, createdAt: at,
-        }).onConflictDoNothing());
-        stmts.push(db.update(jobs).set({ currentGeneration: gen, forkFromGeneration: null, forkFromGuid: null }).where(eq(jobs.id, job.id)));
+        stmts.push(
+          db
+            .insert(generations)
+            .values({
+              jobId: job.id,
+              generation: gen,
+              reason: newGenerationReason(result),
+              baseGuid: job.forkFromGuid,
+              createdAt: at,
+            })
+            .onConflictDoNothing(),
+        );
+        stmts.push(
+          db.update(jobs).set({ currentGeneration: gen, forkFromGeneration: null, forkFromGuid: null }).where(eq(jobs.id, job.id)),
+        );
       }
       if (stmts.length) await db.batch(stmts as [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]);
     }
   }
   // A restore that swapped its data in (success, or a failure that still reports its result: the
   // guest did not start again) makes the next backup fork a new generation from the restored snapshot.
-  const swappedIn = ev.kind === 'restore' && (ok || (result != null && typeof result.snapshot === 'string' && typeof result.guid === 'string'));
+  const swappedIn =
+    ev.kind === 'restore' && (ok || (result != null && typeof result.snapshot === 'string' && typeof result.guid === 'string'));
   if (swappedIn && ev.jobId != null) {
     const p = (ev.params ?? {}) as { generation?: number; guid?: string };
     if (p.generation && p.guid) {
@@ -87,15 +121,25 @@ export async function applyFinish(db: DB, ev: EventRow, result: Record<string, u
     if (t) {
       const offered = ev.params?.configRevision;
       const revision = typeof offered === 'number' ? offered : t.configRevision;
-      await db.insert(targetNodeStatus).values({
-        targetId: t.id, nodeId: ev.nodeId, state: ok ? 'ready' : 'failed', error: ok ? null : ev.error, configRevision: revision, validatedAt: at,
-      }).onConflictDoUpdate({
-        target: [targetNodeStatus.targetId, targetNodeStatus.nodeId],
-        set: { state: ok ? 'ready' : 'failed', error: ok ? null : ev.error, configRevision: revision, validatedAt: at },
-      });
+      await db
+        .insert(targetNodeStatus)
+        .values({
+          targetId: t.id,
+          nodeId: ev.nodeId,
+          state: ok ? 'ready' : 'failed',
+          error: ok ? null : ev.error,
+          configRevision: revision,
+          validatedAt: at,
+        })
+        .onConflictDoUpdate({
+          target: [targetNodeStatus.targetId, targetNodeStatus.nodeId],
+          set: { state: ok ? 'ready' : 'failed', error: ok ? null : ev.error, configRevision: revision, validatedAt: at },
+        });
       // First successful validation pins the host key; later ones must have matched it.
       if (ok && result?.hostKey && !t.hostKey) {
-        await db.update(targets).set({ hostKey: String(result.hostKey), hostKeyFingerprint: String(result.fingerprint ?? '') })
+        await db
+          .update(targets)
+          .set({ hostKey: String(result.hostKey), hostKeyFingerprint: String(result.fingerprint ?? '') })
           .where(and(eq(targets.id, t.id), sql`${targets.hostKey} IS NULL`));
       }
     }
@@ -106,13 +150,30 @@ export async function applyFinish(db: DB, ev: EventRow, result: Record<string, u
 }
 
 /** Record the part of a catalog report that the event covers; the rest is named in the event's log. */
-export async function recordScopedCatalog(db: DB, ev: EventRow, targetId: number, reported: ReportedDataset[], complete: boolean, at: number) {
+export async function recordScopedCatalog(
+  db: DB,
+  ev: EventRow,
+  targetId: number,
+  reported: ReportedDataset[],
+  complete: boolean,
+  at: number,
+) {
   const [t] = await db.select({ backupRoot: targets.backupRoot }).from(targets).where(eq(targets.id, targetId));
   if (!t) return;
   const { accepted, rejected } = scopeCatalogReport(ev, t.backupRoot, reported);
   if (rejected.length) {
     const shown = rejected.slice(0, 20).join(', ') + (rejected.length > 20 ? ` and ${rejected.length - 20} more` : '');
-    await appendLogs(db, ev.id, [{ level: 'warn', message: `catalog report: ${rejected.length} item(s) outside this ${ev.kind} event's own job were rejected: ${shown}` }], at);
+    await appendLogs(
+      db,
+      ev.id,
+      [
+        {
+          level: 'warn',
+          message: `catalog report: ${rejected.length} item(s) outside this ${ev.kind} event's own job were rejected: ${shown}`,
+        },
+      ],
+      at,
+    );
   }
   await recordCatalog(db, targetId, accepted, complete, at);
 }

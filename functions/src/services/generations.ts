@@ -8,10 +8,20 @@ import { iso } from '../lib/http.ts';
 /** Generations of a job from the catalog, newest first; snapshots are those of the job's root source. */
 export async function jobGenerations(db: DB, job: typeof jobs.$inferSelect) {
   const gens = await db.select().from(generations).where(eq(generations.jobId, job.id)).orderBy(desc(generations.generation));
-  const rows = await db.select({ s: catalogSnapshots, source: catalogDatasets.source }).from(catalogSnapshots)
-    .innerJoin(catalogDatasets, and(eq(catalogDatasets.targetId, catalogSnapshots.targetId), eq(catalogDatasets.dataset, catalogSnapshots.dataset)))
-    .where(and(eq(catalogSnapshots.targetId, job.targetId), eq(catalogSnapshots.jobId, job.id),
-      job.mode === 'dataset' ? eq(catalogDatasets.source, job.source) : undefined))
+  const rows = await db
+    .select({ s: catalogSnapshots, source: catalogDatasets.source })
+    .from(catalogSnapshots)
+    .innerJoin(
+      catalogDatasets,
+      and(eq(catalogDatasets.targetId, catalogSnapshots.targetId), eq(catalogDatasets.dataset, catalogSnapshots.dataset)),
+    )
+    .where(
+      and(
+        eq(catalogSnapshots.targetId, job.targetId),
+        eq(catalogSnapshots.jobId, job.id),
+        job.mode === 'dataset' ? eq(catalogDatasets.source, job.source) : undefined,
+      ),
+    )
     .orderBy(desc(catalogSnapshots.createdAt), desc(catalogSnapshots.id));
   // A dataset job lists its root's snapshots. A jail/VM job's source is the guest id: every root
   // carries the same snapshot names, so list each once, from the first root (by source path).
@@ -24,16 +34,24 @@ export async function jobGenerations(db: DB, job: typeof jobs.$inferSelect) {
   const snaps = rows.filter((r) => firstRoot.get(`${r.s.generation}\u0000${r.s.name}`) === r);
   const known = new Set(gens.map((g) => g.generation));
   const extra = [...new Set(snaps.map((r) => r.s.generation ?? 0))].filter((g) => !known.has(g));
-  const all = [...gens.map((g) => ({ generation: g.generation, createdAt: g.createdAt, reason: g.reason })),
-    ...extra.map((g) => ({ generation: g, createdAt: null as number | null, reason: null as string | null }))]
-    .sort((a, b) => b.generation - a.generation);
+  const all = [
+    ...gens.map((g) => ({ generation: g.generation, createdAt: g.createdAt, reason: g.reason })),
+    ...extra.map((g) => ({ generation: g, createdAt: null as number | null, reason: null as string | null })),
+  ].sort((a, b) => b.generation - a.generation);
   return all.map((g) => ({
     generation: g.generation,
     current: g.generation === job.currentGeneration,
     createdAt: iso(g.createdAt),
     reason: g.reason,
-    snapshots: snaps.filter((r) => r.s.generation === g.generation).map(({ s }) => ({
-      name: s.name, guid: s.guid, createdAt: iso(s.createdAt), usedBytes: s.usedBytes, referencedBytes: s.referencedBytes, dataset: s.dataset,
-    })),
+    snapshots: snaps
+      .filter((r) => r.s.generation === g.generation)
+      .map(({ s }) => ({
+        name: s.name,
+        guid: s.guid,
+        createdAt: iso(s.createdAt),
+        usedBytes: s.usedBytes,
+        referencedBytes: s.referencedBytes,
+        dataset: s.dataset,
+      })),
   }));
 }

@@ -10,7 +10,10 @@ export async function pingDatabase(db: DB): Promise<void> {
 
 /** Events by kind and status, the number of jobs, and each node's last contact. */
 export async function metricCounts(db: DB) {
-  const byStatus = await db.select({ kind: events.kind, status: events.status, n: sql<number>`count(*)` }).from(events).groupBy(events.kind, events.status);
+  const byStatus = await db
+    .select({ kind: events.kind, status: events.status, n: sql<number>`count(*)` })
+    .from(events)
+    .groupBy(events.kind, events.status);
   const [{ n: jobCount }] = await db.select({ n: sql<number>`count(*)` }).from(jobs);
   const nodeRows = await db.select({ id: nodes.id, name: nodes.name, lastSeenAt: nodes.lastSeenAt }).from(nodes);
   return { byStatus, jobCount, nodeRows };

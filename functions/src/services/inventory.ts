@@ -39,13 +39,50 @@ export async function refreshInventory(deps: Pick<AppDeps, 'db' | 'waker' | 'now
  */
 export async function recordInventory(db: DB, nodeId: number, b: z.infer<typeof InventoryRequest>, at: number): Promise<void> {
   const stmts: BatchItem<'sqlite'>[] = [
-    db.update(nodes).set({ zfsVersion: b.zfsVersion, capabilities: b.capabilities, pools: b.pools, guestProviders: b.guestProviders ?? null, inventoryAt: at, lastSeenAt: at }).where(eq(nodes.id, nodeId)),
+    db
+      .update(nodes)
+      .set({
+        zfsVersion: b.zfsVersion,
+        capabilities: b.capabilities,
+        pools: b.pools,
+        guestProviders: b.guestProviders ?? null,
+        inventoryAt: at,
+        lastSeenAt: at,
+      })
+      .where(eq(nodes.id, nodeId)),
     db.delete(nodeDatasets).where(eq(nodeDatasets.nodeId, nodeId)),
     db.delete(guests).where(eq(guests.nodeId, nodeId)),
   ];
-  const ds = b.datasets.map((d) => ({ nodeId, name: d.name, usedBytes: d.usedBytes ?? null, referencedBytes: d.referencedBytes ?? null, mountpoint: d.mountpoint ?? null }));
-  for (let i = 0; i < ds.length; i += 19) stmts.push(db.insert(nodeDatasets).values(ds.slice(i, i + 19)).onConflictDoNothing());
-  const gs = b.guests.map((g) => ({ nodeId, kind: g.kind, guestId: g.id, name: g.name, roots: g.roots, network: g.network ?? null, running: g.running, provider: g.provider }));
-  for (let i = 0; i < gs.length; i += 12) stmts.push(db.insert(guests).values(gs.slice(i, i + 12)).onConflictDoNothing());
+  const ds = b.datasets.map((d) => ({
+    nodeId,
+    name: d.name,
+    usedBytes: d.usedBytes ?? null,
+    referencedBytes: d.referencedBytes ?? null,
+    mountpoint: d.mountpoint ?? null,
+  }));
+  for (let i = 0; i < ds.length; i += 19)
+    stmts.push(
+      db
+        .insert(nodeDatasets)
+        .values(ds.slice(i, i + 19))
+        .onConflictDoNothing(),
+    );
+  const gs = b.guests.map((g) => ({
+    nodeId,
+    kind: g.kind,
+    guestId: g.id,
+    name: g.name,
+    roots: g.roots,
+    network: g.network ?? null,
+    running: g.running,
+    provider: g.provider,
+  }));
+  for (let i = 0; i < gs.length; i += 12)
+    stmts.push(
+      db
+        .insert(guests)
+        .values(gs.slice(i, i + 12))
+        .onConflictDoNothing(),
+    );
   await db.batch(stmts as [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]);
 }

@@ -13,8 +13,12 @@ type RunDeps = Pick<AppDeps, 'db' | 'waker'>;
 /** Queue a backup of the job now; returns the event id (409 when its target is disabled or it is busy). */
 export async function runJobNow(deps: RunDeps, job: JobRow, trigger: 'manual' | 'webhook', at: number): Promise<number> {
   const { db } = deps;
-  const [t] = await db.select({ name: targets.name, backupRoot: targets.backupRoot, enabled: targets.enabled }).from(targets).where(eq(targets.id, job.targetId));
-  if (t && !t.enabled) throw conflict(`target "${t.name}" is disabled: it takes no backups until it is enabled again`, { targetId: 'is disabled' });
+  const [t] = await db
+    .select({ name: targets.name, backupRoot: targets.backupRoot, enabled: targets.enabled })
+    .from(targets)
+    .where(eq(targets.id, job.targetId));
+  if (t && !t.enabled)
+    throw conflict(`target "${t.name}" is disabled: it takes no backups until it is enabled again`, { targetId: 'is disabled' });
   const eventId = await enqueueJobWork(db, backupEvent(job, t?.backupRoot ?? null, trigger, at));
   deps.waker?.notify(job.nodeId);
   return eventId;
@@ -28,9 +32,19 @@ export async function restoreFromJob(deps: RunDeps, job: JobRow, generation: num
   const snap = gen.snapshots.find((s) => s.name === snapshot || s.guid === snapshot);
   if (!snap) throw invalid('snapshot', `generation ${generation} has no snapshot "${snapshot}" in the catalog`);
   const eventId = await enqueueJobWork(deps.db, {
-    kind: 'restore', jobId: job.id, jobName: job.name, nodeId: job.nodeId, targetId: job.targetId, trigger: 'manual',
-    status: 'queued', source: `${snap.dataset}@${snap.name}`, destination: job.source, generation, snapshot: snap.name,
-    params: { generation, snapshot: snap.name, guid: snap.guid, dataset: snap.dataset }, createdAt: at,
+    kind: 'restore',
+    jobId: job.id,
+    jobName: job.name,
+    nodeId: job.nodeId,
+    targetId: job.targetId,
+    trigger: 'manual',
+    status: 'queued',
+    source: `${snap.dataset}@${snap.name}`,
+    destination: job.source,
+    generation,
+    snapshot: snap.name,
+    params: { generation, snapshot: snap.name, guid: snap.guid, dataset: snap.dataset },
+    createdAt: at,
   });
   deps.waker?.notify(job.nodeId);
   return eventId;

@@ -19,16 +19,33 @@ import { jobView } from './views.ts';
 export type JobRow = typeof jobs.$inferSelect;
 
 export type JobInput = {
-  name: string; targetId: number; nodeId?: number; mode: 'dataset' | 'jail' | 'vm'; source: string;
-  schedule: string; timezone: string; keepLast: number; enabled: boolean; pruneTarget: boolean;
-  stopBeforeBackup: boolean; recursive: boolean; sendDecrypted: boolean;
+  name: string;
+  targetId: number;
+  nodeId?: number;
+  mode: 'dataset' | 'jail' | 'vm';
+  source: string;
+  schedule: string;
+  timezone: string;
+  keepLast: number;
+  enabled: boolean;
+  pruneTarget: boolean;
+  stopBeforeBackup: boolean;
+  recursive: boolean;
+  sendDecrypted: boolean;
 };
 
 /**
  * Checks a complete job definition; returns the values to store. Throws 400s naming the field.
  * `refresh`: ask the node for a fresh inventory when the source is not in the last one (services/inventory.ts).
  */
-export async function checkJob(db: DB, input: JobInput, at: number, selfId?: number, currentTargetId?: number, refresh?: (nodeId: number) => Promise<boolean>) {
+export async function checkJob(
+  db: DB,
+  input: JobInput,
+  at: number,
+  selfId?: number,
+  currentTargetId?: number,
+  refresh?: (nodeId: number) => Promise<boolean>,
+) {
   const [same] = await db.select({ id: jobs.id }).from(jobs).where(eq(jobs.name, input.name));
   if (same && same.id !== selfId) throw conflict('a job with this name already exists', { name: 'is already used by another job' });
 
@@ -44,15 +61,22 @@ export async function checkJob(db: DB, input: JobInput, at: number, selfId?: num
   if (input.mode === 'dataset') {
     const err = datasetNameError(source);
     if (err) throw invalid('source', err);
-    const find = async () => (await db.select({ name: nodeDatasets.name }).from(nodeDatasets)
-      .where(and(eq(nodeDatasets.nodeId, node.id), eq(nodeDatasets.name, source))))[0];
+    const find = async () =>
+      (
+        await db
+          .select({ name: nodeDatasets.name })
+          .from(nodeDatasets)
+          .where(and(eq(nodeDatasets.nodeId, node.id), eq(nodeDatasets.name, source)))
+      )[0];
     let ds = node.inventoryAt == null ? undefined : await find();
     // a dataset made a moment ago: the node's last report may predate it
     if (!ds && refresh && (await refresh(node.id))) ds = await find();
     else if (!ds && node.inventoryAt == null) throw invalid('source', `node "${node.name}" has not reported its datasets yet`);
     if (!ds) throw invalid('source', `dataset "${source}" does not exist on node "${node.name}"`);
   } else {
-    const [g] = await db.select().from(guests)
+    const [g] = await db
+      .select()
+      .from(guests)
       .where(and(eq(guests.nodeId, node.id), eq(guests.kind, input.mode), eq(guests.guestId, source)));
     if (!g) throw invalid('source', `no ${input.mode === 'jail' ? 'jail' : 'VM'} "${source}" in the inventory of node "${node.name}"`);
   }
@@ -66,16 +90,24 @@ export async function checkJob(db: DB, input: JobInput, at: number, selfId?: num
     if (err) throw invalid('schedule', err);
   }
   return {
-    name: input.name, targetId: target.id, nodeId: node.id, mode: input.mode, source, schedule,
-    timezone: input.timezone, keepLast: input.keepLast, enabled: input.enabled, pruneTarget: input.pruneTarget,
+    name: input.name,
+    targetId: target.id,
+    nodeId: node.id,
+    mode: input.mode,
+    source,
+    schedule,
+    timezone: input.timezone,
+    keepLast: input.keepLast,
+    enabled: input.enabled,
+    pruneTarget: input.pruneTarget,
     stopBeforeBackup: input.stopBeforeBackup,
     recursive: jobIsRecursive(input),
     sendDecrypted: input.sendDecrypted,
     nextRunAt: input.enabled && schedule ? nextRun(schedule, input.timezone, at) : null,
-    target, node,
+    target,
+    node,
   };
 }
-
 
 export async function loadJob(db: DB, id: number): Promise<JobRow> {
   const [j] = await db.select().from(jobs).where(eq(jobs.id, id));
@@ -96,13 +128,26 @@ type JobDeps = Pick<AppDeps, 'db' | 'waker' | 'now'>;
 export async function createJob(deps: JobDeps & Pick<AppDeps, 'config'>, b: z.infer<typeof JobCreate>, at: number): Promise<JobRow> {
   const { db, config } = deps;
   const input: JobInput = {
-    name: b.name, targetId: b.targetId, nodeId: b.nodeId, mode: b.mode, source: b.source,
-    schedule: b.schedule ?? '', timezone: b.timezone ?? config.defaultTimezone, keepLast: b.keepLast ?? 0,
-    enabled: b.enabled ?? true, pruneTarget: b.pruneTarget ?? false, stopBeforeBackup: b.stopBeforeBackup ?? false,
-    recursive: b.recursive ?? false, sendDecrypted: b.sendDecrypted ?? false,
+    name: b.name,
+    targetId: b.targetId,
+    nodeId: b.nodeId,
+    mode: b.mode,
+    source: b.source,
+    schedule: b.schedule ?? '',
+    timezone: b.timezone ?? config.defaultTimezone,
+    keepLast: b.keepLast ?? 0,
+    enabled: b.enabled ?? true,
+    pruneTarget: b.pruneTarget ?? false,
+    stopBeforeBackup: b.stopBeforeBackup ?? false,
+    recursive: b.recursive ?? false,
+    sendDecrypted: b.sendDecrypted ?? false,
   };
   const { target: _t, node: _n, ...values } = await checkJob(db, input, at, undefined, undefined, (n) => refreshInventory(deps, n));
-  const [row] = await db.insert(jobs).values({ ...values, createdAt: at, updatedAt: at }).returning().catch(saveError);
+  const [row] = await db
+    .insert(jobs)
+    .values({ ...values, createdAt: at, updatedAt: at })
+    .returning()
+    .catch(saveError);
   await db.insert(generations).values({ jobId: row.id, generation: 1, reason: 'first backup', createdAt: at });
   return row;
 }
@@ -114,20 +159,32 @@ export async function updateJob(deps: JobDeps, id: number, b: z.infer<typeof Job
   const merged: JobInput = { ...cur, ...b, nodeId: b.nodeId ?? cur.nodeId };
   const { target: _t, node: _n, ...values } = await checkJob(db, merged, at, id, cur.targetId, (n) => refreshInventory(deps, n));
   const scheduleChanged = values.schedule !== cur.schedule || values.timezone !== cur.timezone || values.enabled !== cur.enabled;
-  const [row] = await db.update(jobs).set({
-    ...values,
-    nextRunAt: scheduleChanged ? values.nextRunAt : cur.nextRunAt,
-    updatedAt: at,
-  }).where(eq(jobs.id, id)).returning().catch(saveError);
+  const [row] = await db
+    .update(jobs)
+    .set({
+      ...values,
+      nextRunAt: scheduleChanged ? values.nextRunAt : cur.nextRunAt,
+      updatedAt: at,
+    })
+    .where(eq(jobs.id, id))
+    .returning()
+    .catch(saveError);
   return row;
 }
 
 export async function deleteJob(db: DB, id: number): Promise<void> {
   await loadJob(db, id);
   // One statement: a backup queued in between makes the delete refuse instead of orphaning it.
-  const [gone] = await db.delete(jobs).where(and(eq(jobs.id, id), sql`NOT EXISTS (SELECT 1 FROM events e WHERE e.job_id = ${id} AND e.status IN ('queued','running'))`)).returning({ id: jobs.id });
+  const [gone] = await db
+    .delete(jobs)
+    .where(and(eq(jobs.id, id), sql`NOT EXISTS (SELECT 1 FROM events e WHERE e.job_id = ${id} AND e.status IN ('queued','running'))`))
+    .returning({ id: jobs.id });
   if (!gone) {
-    const [active] = await db.select({ id: events.id }).from(events).where(and(eq(events.jobId, id), inArray(events.status, [...ACTIVE_STATUSES]))).limit(1);
+    const [active] = await db
+      .select({ id: events.id })
+      .from(events)
+      .where(and(eq(events.jobId, id), inArray(events.status, [...ACTIVE_STATUSES])))
+      .limit(1);
     throw new ApiError('busy', 'the job has work queued or running; cancel it or wait', {}, { activeEventId: active?.id ?? null });
   }
 }
@@ -136,7 +193,10 @@ export async function deleteJob(db: DB, id: number): Promise<void> {
 export async function newWebhookToken(db: DB, id: number, at: number): Promise<string> {
   const job = await loadJob(db, id);
   const token = randomToken('lbw');
-  await db.update(jobs).set({ webhookTokenHash: await sha256Hex(token), updatedAt: at }).where(eq(jobs.id, job.id));
+  await db
+    .update(jobs)
+    .set({ webhookTokenHash: await sha256Hex(token), updatedAt: at })
+    .where(eq(jobs.id, job.id));
   return token;
 }
 

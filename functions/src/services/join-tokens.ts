@@ -22,7 +22,10 @@ const nameTaken = () => conflict('a node with this name already exists', { name:
 export async function joinNode(db: DB, b: z.infer<typeof JoinRequest>, at: number): Promise<{ nodeId: number; nodeToken: string }> {
   // The token first: without a valid one, nothing is said about node names (no enumeration).
   const tokenOk = and(eq(joinTokens.tokenHash, await sha256Hex(b.joinToken)), isNull(joinTokens.usedAt), gt(joinTokens.expiresAt, at));
-  const badToken = () => new ApiError('unauthorized', 'the join token is not valid, expired or already used', { joinToken: 'is not valid, expired or already used' });
+  const badToken = () =>
+    new ApiError('unauthorized', 'the join token is not valid, expired or already used', {
+      joinToken: 'is not valid, expired or already used',
+    });
   const [valid] = await db.select({ id: joinTokens.id }).from(joinTokens).where(tokenOk);
   if (!valid) throw badToken();
   const [taken] = await db.select({ id: nodes.id }).from(nodes).where(eq(nodes.name, b.name));
@@ -31,7 +34,10 @@ export async function joinNode(db: DB, b: z.infer<typeof JoinRequest>, at: numbe
   if (!jt) throw badToken(); // used by a concurrent join meanwhile
   const nodeToken = randomToken('lbn');
   try {
-    const [node] = await db.insert(nodes).values({ name: b.name, hostname: b.hostname ?? null, tokenHash: await sha256Hex(nodeToken), createdAt: at, lastSeenAt: at }).returning({ id: nodes.id });
+    const [node] = await db
+      .insert(nodes)
+      .values({ name: b.name, hostname: b.hostname ?? null, tokenHash: await sha256Hex(nodeToken), createdAt: at, lastSeenAt: at })
+      .returning({ id: nodes.id });
     await db.update(joinTokens).set({ nodeId: node.id }).where(eq(joinTokens.id, jt.id));
     return { nodeId: node.id, nodeToken };
   } catch (err) {

@@ -10,7 +10,9 @@ import { nodeView } from './views.ts';
 
 /** The node (not revoked) whose token hashes to `tokenHash`: the caller of a runner route. */
 export async function nodeByTokenHash(db: DB, tokenHash: string) {
-  const [node] = await db.select({ id: nodes.id, name: nodes.name }).from(nodes)
+  const [node] = await db
+    .select({ id: nodes.id, name: nodes.name })
+    .from(nodes)
     .where(and(eq(nodes.tokenHash, tokenHash), isNull(nodes.revokedAt)));
   return node ?? null;
 }
@@ -18,7 +20,10 @@ export async function nodeByTokenHash(db: DB, tokenHash: string) {
 /** The node a request names, or the only node when it names none (standalone installs). */
 export async function resolveNode(db: DB, nodeId: number | undefined, field = 'nodeId') {
   if (nodeId !== undefined) {
-    const [n] = await db.select().from(nodes).where(and(eq(nodes.id, nodeId), isNull(nodes.revokedAt)));
+    const [n] = await db
+      .select()
+      .from(nodes)
+      .where(and(eq(nodes.id, nodeId), isNull(nodes.revokedAt)));
     if (!n) throw invalid(field, `node ${nodeId} does not exist`);
     return n;
   }
@@ -40,16 +45,30 @@ export async function nodeDetail(deps: Pick<AppDeps, 'db' | 'waker' | 'now'>, id
   return {
     ...nodeView(n),
     datasets: ds.map((d) => ({ name: d.name, usedBytes: d.usedBytes, referencedBytes: d.referencedBytes, mountpoint: d.mountpoint })),
-    guests: gs.map((g) => ({ kind: g.kind, id: g.guestId, name: g.name, roots: g.roots, network: g.network ?? null, running: g.running, provider: g.provider })),
+    guests: gs.map((g) => ({
+      kind: g.kind,
+      id: g.guestId,
+      name: g.name,
+      roots: g.roots,
+      network: g.network ?? null,
+      running: g.running,
+      provider: g.provider,
+    })),
   };
 }
 
 /** Revoke a node: its queued work is cancelled; revoking twice answers the node as it is. */
 export async function revokeNode(db: DB, id: number, at: number) {
   const [, [row]] = await db.batch([
-    db.update(events).set({ status: 'cancelled', finishedAt: at, cancelRequested: true, error: 'the node was revoked before this started' })
+    db
+      .update(events)
+      .set({ status: 'cancelled', finishedAt: at, cancelRequested: true, error: 'the node was revoked before this started' })
       .where(and(eq(events.nodeId, id), eq(events.status, 'queued'))),
-    db.update(nodes).set({ revokedAt: at }).where(and(eq(nodes.id, id), isNull(nodes.revokedAt))).returning(),
+    db
+      .update(nodes)
+      .set({ revokedAt: at })
+      .where(and(eq(nodes.id, id), isNull(nodes.revokedAt)))
+      .returning(),
   ]);
   const [n] = row ? [row] : await db.select().from(nodes).where(eq(nodes.id, id));
   if (!n) throw notFound(`node ${id}`);

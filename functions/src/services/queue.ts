@@ -16,8 +16,17 @@ type JobRow = typeof jobs.$inferSelect;
 /** The one builder of a backup event, for Run Now, webhooks and the schedule alike. */
 export function backupEvent(job: JobRow, backupRoot: string | null, trigger: string, at: number, note: string | null = null): NewEvent {
   return {
-    kind: 'backup', jobId: job.id, jobName: job.name, nodeId: job.nodeId, targetId: job.targetId, trigger,
-    status: 'queued', source: job.source, destination: backupRoot === null ? null : jobRoot(backupRoot, job.id), note, createdAt: at,
+    kind: 'backup',
+    jobId: job.id,
+    jobName: job.name,
+    nodeId: job.nodeId,
+    targetId: job.targetId,
+    trigger,
+    status: 'queued',
+    source: job.source,
+    destination: backupRoot === null ? null : jobRoot(backupRoot, job.id),
+    note,
+    createdAt: at,
   };
 }
 
@@ -29,8 +38,14 @@ export function backupEvent(job: JobRow, backupRoot: string | null, trigger: str
 function insertEventWhere(v: NewEvent, from: SQL): SQL {
   const columns = getTableColumns(events);
   const keys = (Object.keys(v) as (keyof NewEvent)[]).filter((k) => v[k] !== undefined);
-  return sql`INSERT INTO ${events} (${sql.join(keys.map((k) => sql.identifier(columns[k].name)), sql`, `)})
-    SELECT ${sql.join(keys.map((k) => sql.param(v[k], columns[k])), sql`, `)} ${from}`;
+  return sql`INSERT INTO ${events} (${sql.join(
+    keys.map((k) => sql.identifier(columns[k].name)),
+    sql`, `,
+  )})
+    SELECT ${sql.join(
+      keys.map((k) => sql.param(v[k], columns[k])),
+      sql`, `,
+    )} ${from}`;
 }
 
 /**
@@ -43,11 +58,12 @@ export async function enqueueJobWork(db: DB, values: NewEvent): Promise<number> 
     return row.id;
   } catch (err) {
     if (!isUniqueViolation(err)) throw err;
-    const [active] = await db.select({ id: events.id }).from(events)
+    const [active] = await db
+      .select({ id: events.id })
+      .from(events)
       .where(and(eq(events.jobId, values.jobId!), inArray(events.status, ACTIVE), inArray(events.kind, JOB_WORK)))
       .limit(1);
-    throw new ApiError('busy', 'the job already has a backup or restore queued or running',
-      {}, { activeEventId: active?.id ?? null });
+    throw new ApiError('busy', 'the job already has a backup or restore queued or running', {}, { activeEventId: active?.id ?? null });
   }
 }
 
@@ -58,12 +74,27 @@ export async function sweepExpiredLeases(db: DB, at: number): Promise<void> {
   const [any] = await db.select({ id: events.id }).from(events).where(expired).limit(1);
   if (!any) return;
   await db.batch([
-    db.update(jobs).set({ lastStatus: 'interrupted' }).where(inArray(jobs.id,
-      db.select({ id: events.jobId }).from(events).where(and(expired, isNotNull(events.jobId), inArray(events.kind, JOB_WORK))))),
-    db.update(events).set({
-      status: 'interrupted', finishedAt: at, leaseUntil: null,
-      error: sql`coalesce(${events.error}, 'runner lost: no progress report before the lease expired')`,
-    }).where(expired),
+    db
+      .update(jobs)
+      .set({ lastStatus: 'interrupted' })
+      .where(
+        inArray(
+          jobs.id,
+          db
+            .select({ id: events.jobId })
+            .from(events)
+            .where(and(expired, isNotNull(events.jobId), inArray(events.kind, JOB_WORK))),
+        ),
+      ),
+    db
+      .update(events)
+      .set({
+        status: 'interrupted',
+        finishedAt: at,
+        leaseUntil: null,
+        error: sql`coalesce(${events.error}, 'runner lost: no progress report before the lease expired')`,
+      })
+      .where(expired),
   ]);
 }
 
@@ -73,14 +104,31 @@ export async function sweepExpiredLeases(db: DB, at: number): Promise<void> {
  * catch-up event whose note says how many.
  */
 export async function scheduleDue(db: DB, nodeId: number, at: number): Promise<number> {
-  const due = await db.select().from(jobs).where(and(
-    eq(jobs.nodeId, nodeId), eq(jobs.enabled, true), isNotNull(jobs.nextRunAt), lte(jobs.nextRunAt, at),
-    sql`NOT EXISTS (SELECT 1 FROM ${events} e WHERE e.job_id = ${jobs.id} AND e.status IN ('queued','running') AND e.kind IN ('backup','restore'))`,
-    // a disabled target takes no backups: its jobs catch up (one coalesced run) once it is enabled
-    sql`EXISTS (SELECT 1 FROM ${targets} t WHERE t.id = ${jobs.targetId} AND t.enabled = 1)`,
-  )).orderBy(asc(jobs.nextRunAt)).limit(100);
-  const roots = new Map((due.length ? await db.select({ id: targets.id, backupRoot: targets.backupRoot }).from(targets)
-    .where(inArray(targets.id, [...new Set(due.map((j) => j.targetId))])) : []).map((t) => [t.id, t.backupRoot]));
+  const due = await db
+    .select()
+    .from(jobs)
+    .where(
+      and(
+        eq(jobs.nodeId, nodeId),
+        eq(jobs.enabled, true),
+        isNotNull(jobs.nextRunAt),
+        lte(jobs.nextRunAt, at),
+        sql`NOT EXISTS (SELECT 1 FROM ${events} e WHERE e.job_id = ${jobs.id} AND e.status IN ('queued','running') AND e.kind IN ('backup','restore'))`,
+        // a disabled target takes no backups: its jobs catch up (one coalesced run) once it is enabled
+        sql`EXISTS (SELECT 1 FROM ${targets} t WHERE t.id = ${jobs.targetId} AND t.enabled = 1)`,
+      ),
+    )
+    .orderBy(asc(jobs.nextRunAt))
+    .limit(100);
+  const roots = new Map(
+    (due.length
+      ? await db
+          .select({ id: targets.id, backupRoot: targets.backupRoot })
+          .from(targets)
+          .where(inArray(targets.id, [...new Set(due.map((j) => j.targetId))]))
+      : []
+    ).map((t) => [t.id, t.backupRoot]),
+  );
   let created = 0;
   for (const job of due) {
     const dueAt = job.nextRunAt!;
@@ -93,15 +141,19 @@ export async function scheduleDue(db: DB, nodeId: number, at: number): Promise<n
       continue;
     }
     const missed = occ.count - 1;
-    const note = missed > 0
-      ? `catch-up run: coalesced ${occ.count}${occ.capped ? '+' : ''} occurrences due since ${new Date(dueAt).toISOString()} (${missed}${occ.capped ? '+' : ''} missed while the node was away or the job was busy)`
-      : null;
+    const note =
+      missed > 0
+        ? `catch-up run: coalesced ${occ.count}${occ.capped ? '+' : ''} occurrences due since ${new Date(dueAt).toISOString()} (${missed}${occ.capped ? '+' : ''} missed while the node was away or the job was busy)`
+        : null;
     try {
       // The insert is guarded by the nextRunAt we read, so concurrent claimers create it once.
       const v = backupEvent(job, roots.get(job.targetId) ?? null, missed > 0 ? 'catch-up' : 'schedule', at, note);
       await db.batch([
         db.run(insertEventWhere(v, sql`FROM jobs WHERE id = ${job.id} AND next_run_at = ${dueAt} AND enabled = 1`)),
-        db.update(jobs).set({ nextRunAt: occ.nextAt }).where(and(eq(jobs.id, job.id), eq(jobs.nextRunAt, dueAt))),
+        db
+          .update(jobs)
+          .set({ nextRunAt: occ.nextAt })
+          .where(and(eq(jobs.id, job.id), eq(jobs.nextRunAt, dueAt))),
       ]);
       created++;
     } catch (err) {
@@ -118,7 +170,8 @@ export async function claimQueued(db: DB, nodeId: number, max: number, at: numbe
   const [any] = await db.select({ id: events.id }).from(events).where(queued).limit(1);
   if (!any) return []; // the common case: a read, no write transaction
   const pick = db.select({ id: events.id }).from(events).where(queued).orderBy(asc(events.id)).limit(max);
-  return db.update(events)
+  return db
+    .update(events)
     .set({ status: 'running', startedAt: at, leaseUntil: at + leaseMs, phase: 'preparing' })
     .where(and(inArray(events.id, pick), eq(events.status, 'queued'), eq(events.nodeId, nodeId)))
     .returning();
@@ -131,7 +184,11 @@ export async function appendLogs(db: DB, eventId: number, lines: { ts?: string; 
   if (!lines.length) return;
   const sizes = lines.map((l) => new TextEncoder().encode(l.message).length);
   const incoming = sizes.reduce((a, b) => a + b, 0);
-  const [row] = await db.update(events).set({ logBytes: sql`${events.logBytes} + ${incoming}` }).where(eq(events.id, eventId)).returning({ logBytes: events.logBytes });
+  const [row] = await db
+    .update(events)
+    .set({ logBytes: sql`${events.logBytes} + ${incoming}` })
+    .where(eq(events.id, eventId))
+    .returning({ logBytes: events.logBytes });
   if (!row) return;
   const before = row.logBytes - incoming;
   let room = EVENT_LOG_MAX_BYTES - before;
@@ -140,13 +197,21 @@ export async function appendLogs(db: DB, eventId: number, lines: { ts?: string; 
   const stored: typeof lines = lines.slice(0, n);
   if (n < lines.length && before <= EVENT_LOG_MAX_BYTES) {
     // said once, where the log stops
-    stored.push({ level: 'warn', message: `log truncated: this event's log reached ${EVENT_LOG_MAX_BYTES} bytes; later lines are not stored (${lines.length - n} dropped here)` });
+    stored.push({
+      level: 'warn',
+      message: `log truncated: this event's log reached ${EVENT_LOG_MAX_BYTES} bytes; later lines are not stored (${lines.length - n} dropped here)`,
+    });
   }
   // Chunks keep every statement under D1's 100 bound parameters.
   for (let i = 0; i < stored.length; i += 24) {
-    await db.insert(eventLogs).values(stored.slice(i, i + 24).map((l) => ({
-      eventId, ts: l.ts ? Date.parse(l.ts) || at : at, level: l.level ?? 'info', message: l.message,
-    })));
+    await db.insert(eventLogs).values(
+      stored.slice(i, i + 24).map((l) => ({
+        eventId,
+        ts: l.ts ? Date.parse(l.ts) || at : at,
+        level: l.level ?? 'info',
+        message: l.message,
+      })),
+    );
   }
 }
 
@@ -157,8 +222,13 @@ export async function appendLogs(db: DB, eventId: number, lines: { ts?: string; 
 export async function applyRetention(db: DB, at: number, maxAgeDays: number, maxRows: number): Promise<void> {
   const done = notInArray(events.status, ACTIVE);
   const cutoff = at - maxAgeDays * 86_400_000;
-  const [edge] = await db.select({ id: events.id }).from(events).where(done)
-    .orderBy(desc(events.id)).limit(1).offset(Math.max(0, maxRows - 1));
+  const [edge] = await db
+    .select({ id: events.id })
+    .from(events)
+    .where(done)
+    .orderBy(desc(events.id))
+    .limit(1)
+    .offset(Math.max(0, maxRows - 1));
   const tooMany = maxRows > 0 && edge ? lt(events.id, edge.id) : sql`0`;
   const doomed = and(done, sql`(${lt(events.createdAt, cutoff)} OR ${tooMany})`);
   await db.batch([

@@ -3,41 +3,77 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../lib/errors.ts';
 import {
-  catalogGuest, checkNetworkInput, inheritedMountpoint, pickProvider, previewGuestRestore, type CatalogGuest, type GuestPreviewInput,
+  catalogGuest,
+  checkNetworkInput,
+  inheritedMountpoint,
+  pickProvider,
+  previewGuestRestore,
+  type CatalogGuest,
+  type GuestPreviewInput,
 } from './restore-preview.ts';
 
 const jail: CatalogGuest = {
-  kind: 'jail', id: '7', name: 'www', provider: 'jail', roots: ['tank/jails/www'],
-  network: { 'ip4.addr': ['192.0.2.7/24'], 'exec.poststart': ['id'] }, config: { 'host.hostname': ['www.example.org'], 'exec.prestart': ['id'] },
+  kind: 'jail',
+  id: '7',
+  name: 'www',
+  provider: 'jail',
+  roots: ['tank/jails/www'],
+  network: { 'ip4.addr': ['192.0.2.7/24'], 'exec.poststart': ['id'] },
+  config: { 'host.hostname': ['www.example.org'], 'exec.prestart': ['id'] },
 };
 const vm: CatalogGuest = {
-  kind: 'vm', id: 'web', name: 'web', provider: 'vm-bhyve', roots: ['tank/vm/web'],
-  network: { interfaces: [{ type: 'virtio-net', switch: 'public', mac: '58:9c:fc:00:00:01' }] }, config: null,
+  kind: 'vm',
+  id: 'web',
+  name: 'web',
+  provider: 'vm-bhyve',
+  roots: ['tank/vm/web'],
+  network: { interfaces: [{ type: 'virtio-net', switch: 'public', mac: '58:9c:fc:00:00:01' }] },
+  config: null,
 };
 const input = (o: Partial<GuestPreviewInput>): GuestPreviewInput => ({
-  meta: jail, newGuestId: null, restoreNetwork: false, network: null, destination: 'tank/jails/www8', destinationPath: '/jails/www8', nodeProviders: ['jail'], ...o,
+  meta: jail,
+  newGuestId: null,
+  restoreNetwork: false,
+  network: null,
+  destination: 'tank/jails/www8',
+  destinationPath: '/jails/www8',
+  nodeProviders: ['jail'],
+  ...o,
 });
 
 describe('previewGuestRestore', () => {
-  it('a jail: the jail.conf.d file, without network unless asked, with the backup\'s network when asked, with yours over it', () => {
+  it("a jail: the jail.conf.d file, without network unless asked, with the backup's network when asked, with yours over it", () => {
     const none = previewGuestRestore(input({ newGuestId: 'www8' }));
-    expect(none).toMatchObject({ kind: 'jail', id: 'www8', name: 'www', sourceId: '7', network: 'none', provider: 'jail', file: 'jail.conf.d/www8.conf', dropped: ['exec.prestart'] });
-    expect(none.text).toBe([
-      '# www8: registered by lifeboat-runner (restored from jail 7); network configuration not restored',
-      'www8 {',
-      '\texec.start = "/bin/sh /etc/rc";',
-      '\texec.stop = "/bin/sh /etc/rc.shutdown";',
-      '\texec.clean;',
-      '\tmount.devfs;',
-      '\thost.hostname = www.example.org;',
-      '\tpath = /jails/www8;',
-      '}',
-      '',
-    ].join('\n'));
+    expect(none).toMatchObject({
+      kind: 'jail',
+      id: 'www8',
+      name: 'www',
+      sourceId: '7',
+      network: 'none',
+      provider: 'jail',
+      file: 'jail.conf.d/www8.conf',
+      dropped: ['exec.prestart'],
+    });
+    expect(none.text).toBe(
+      [
+        '# www8: registered by lifeboat-runner (restored from jail 7); network configuration not restored',
+        'www8 {',
+        '\texec.start = "/bin/sh /etc/rc";',
+        '\texec.stop = "/bin/sh /etc/rc.shutdown";',
+        '\texec.clean;',
+        '\tmount.devfs;',
+        '\thost.hostname = www.example.org;',
+        '\tpath = /jails/www8;',
+        '}',
+        '',
+      ].join('\n'),
+    );
     const backup = previewGuestRestore(input({ newGuestId: 'www8', restoreNetwork: true }));
     expect(backup).toMatchObject({ network: 'backup', dropped: ['exec.prestart', 'exec.poststart'] });
     expect(backup.text).toContain('\tip4.addr = 192.0.2.7/24;');
-    const yours = previewGuestRestore(input({ newGuestId: 'www8', restoreNetwork: false, network: { 'ip4.addr': ['198.51.100.9/24'], vnet: 'new' } }));
+    const yours = previewGuestRestore(
+      input({ newGuestId: 'www8', restoreNetwork: false, network: { 'ip4.addr': ['198.51.100.9/24'], vnet: 'new' } }),
+    );
     expect(yours).toMatchObject({ network: 'yours' });
     expect(yours.text).toContain('\tip4.addr = 198.51.100.9/24;');
     expect(yours.text).toContain('\tvnet = new;');
@@ -50,9 +86,18 @@ describe('previewGuestRestore', () => {
     expect(p.notes.join(' ')).toMatch(/path is the mountpoint tank\/jails\/www8 will have/);
   });
 
-  it('a VM on vm-bhyve: the networkN_* lines that replace the restored conf\'s', () => {
-    const p = previewGuestRestore(input({ meta: vm, newGuestId: 'web2', restoreNetwork: true, destination: 'tank/vm/web2', nodeProviders: ['vm-bhyve', 'manifest'] }));
-    expect(p).toMatchObject({ kind: 'vm', id: 'web2', name: 'web2', provider: 'vm-bhyve', file: '<vm datastore>/web2/web2.conf', network: 'backup' });
+  it("a VM on vm-bhyve: the networkN_* lines that replace the restored conf's", () => {
+    const p = previewGuestRestore(
+      input({ meta: vm, newGuestId: 'web2', restoreNetwork: true, destination: 'tank/vm/web2', nodeProviders: ['vm-bhyve', 'manifest'] }),
+    );
+    expect(p).toMatchObject({
+      kind: 'vm',
+      id: 'web2',
+      name: 'web2',
+      provider: 'vm-bhyve',
+      file: '<vm datastore>/web2/web2.conf',
+      network: 'backup',
+    });
     expect(p.text).toBe('network0_type="virtio-net"\nnetwork0_switch="public"\nnetwork0_mac="58:9c:fc:00:00:01"');
     expect(p.notes.join(' ')).toMatch(/new uuid/);
     const off = previewGuestRestore(input({ meta: vm, restoreNetwork: false, nodeProviders: ['vm-bhyve'] }));
@@ -62,13 +107,24 @@ describe('previewGuestRestore', () => {
   it('the manifest provider: the entry as it is appended', () => {
     const p = previewGuestRestore(input({ nodeProviders: ['manifest'], newGuestId: '8', network: { 'ip4.addr': ['198.51.100.9/24'] } }));
     expect(p).toMatchObject({ provider: 'manifest', network: 'yours', id: '8', name: 'www' });
-    expect(JSON.parse(p.text!)).toEqual({ kind: 'jail', id: '8', name: 'www', roots: ['tank/jails/www8'], network: { 'ip4.addr': ['198.51.100.9/24'] }, config: jail.config });
+    expect(JSON.parse(p.text!)).toEqual({
+      kind: 'jail',
+      id: '8',
+      name: 'www',
+      roots: ['tank/jails/www8'],
+      network: { 'ip4.addr': ['198.51.100.9/24'] },
+      config: jail.config,
+    });
   });
 
   it.each([
     ['no provider for the kind', { nodeProviders: ['vm-bhyve'] }, /no guest provider on this node can register a jail/],
     ['a node that never reported its providers', { nodeProviders: null }, /has not reported its guest providers/],
-    ['backup metadata that does not fit', { meta: { ...jail, config: { 'host.hostname': ['x"; exec.start = "id'] } } }, /the restore would fail: .*host\.hostname/],
+    [
+      'backup metadata that does not fit',
+      { meta: { ...jail, config: { 'host.hostname': ['x"; exec.start = "id'] } } },
+      /the restore would fail: .*host\.hostname/,
+    ],
   ] as [string, Partial<GuestPreviewInput>, RegExp][])('%s: no file, a note saying why', (_, o, note) => {
     const p = previewGuestRestore(input(o));
     expect(p.text).toBeNull();
@@ -76,7 +132,7 @@ describe('previewGuestRestore', () => {
   });
 });
 
-describe('pickProvider (as the runner picks: native or manifest, the backup\'s first)', () => {
+describe("pickProvider (as the runner picks: native or manifest, the backup's first)", () => {
   it.each([
     [jail, ['jail', 'manifest'], 'jail'],
     [{ ...jail, provider: 'manifest' }, ['jail', 'manifest'], 'manifest'],
@@ -88,7 +144,7 @@ describe('pickProvider (as the runner picks: native or manifest, the backup\'s f
   });
 });
 
-describe('checkNetworkInput (a user\'s own network: stricter than metadata)', () => {
+describe("checkNetworkInput (a user's own network: stricter than metadata)", () => {
   it.each([
     ['jail', { 'ip4.addr': ['198.51.100.9/24'], interface: ['em0'], ip6: 'disable' }, null],
     ['jail', { 'exec.start': ['id'] }, 'network.exec.start'],
@@ -101,7 +157,11 @@ describe('checkNetworkInput (a user\'s own network: stricter than metadata)', ()
     ['jail', { 'ip4.addr': ['x'.repeat(20_000)] }, 'network'], // larger than a manifest keeps: refused before its keys
   ] as ['jail' | 'vm', Record<string, unknown>, string | null][])('%s %o → %s', (kind, network, field) => {
     let err: unknown = null;
-    try { checkNetworkInput(kind, network); } catch (e) { err = e; }
+    try {
+      checkNetworkInput(kind, network);
+    } catch (e) {
+      err = e;
+    }
     if (field === null) expect(err).toBeNull();
     else {
       expect(err).toBeInstanceOf(ApiError);
@@ -112,7 +172,12 @@ describe('checkNetworkInput (a user\'s own network: stricter than metadata)', ()
 });
 
 describe('inheritedMountpoint', () => {
-  const m = new Map<string, string | null>([['tank', '/tank'], ['tank/jails', '/usr/jails'], ['tank/none', 'none'], ['tank/legacy', 'legacy']]);
+  const m = new Map<string, string | null>([
+    ['tank', '/tank'],
+    ['tank/jails', '/usr/jails'],
+    ['tank/none', 'none'],
+    ['tank/legacy', 'legacy'],
+  ]);
   it.each([
     ['tank/jails/www8', '/usr/jails/www8'],
     ['tank/jails/a/b', '/usr/jails/a/b'],
@@ -128,6 +193,9 @@ describe('catalogGuest (the catalog column is untrusted)', () => {
     [null, null],
     [{ kind: 'zone', id: '1' }, null],
     [{ kind: 'jail' }, null],
-    [{ kind: 'jail', id: 7, name: 'www', roots: 'tank/www', network: ['x'], config: 'y' }, { kind: 'jail', id: '7', name: 'www', provider: null, roots: ['tank/www'], network: null, config: null }],
+    [
+      { kind: 'jail', id: 7, name: 'www', roots: 'tank/www', network: ['x'], config: 'y' },
+      { kind: 'jail', id: '7', name: 'www', provider: null, roots: ['tank/www'], network: null, config: null },
+    ],
   ])('%o', (raw, want) => expect(catalogGuest(raw)).toEqual(want));
 });

@@ -4,7 +4,11 @@
 // catalog's): the same input through the same functions gives the same file. Pure: restores.ts reads
 // the catalog and the node's inventory, this decides.
 import {
-  checkManifestMetadata, checkUserNetwork, GuestConfigError, jailConfFile, vmNicSettingsFromMetadata,
+  checkManifestMetadata,
+  checkUserNetwork,
+  GuestConfigError,
+  jailConfFile,
+  vmNicSettingsFromMetadata,
 } from '../../../protocol/src/guest-config.ts';
 import { invalid } from '../lib/errors.ts';
 
@@ -30,9 +34,17 @@ export function catalogGuest(raw: unknown): CatalogGuest | null {
   const kind = raw.kind;
   const id = asString(raw.id);
   if ((kind !== 'jail' && kind !== 'vm') || !id) return null;
-  const roots = Array.isArray(raw.roots) ? raw.roots.filter((r): r is string => typeof r === 'string') : typeof raw.roots === 'string' ? [raw.roots] : [];
+  const roots = Array.isArray(raw.roots)
+    ? raw.roots.filter((r): r is string => typeof r === 'string')
+    : typeof raw.roots === 'string'
+      ? [raw.roots]
+      : [];
   return {
-    kind, id, name: asString(raw.name) ?? id, provider: asString(raw.provider), roots,
+    kind,
+    id,
+    name: asString(raw.name) ?? id,
+    provider: asString(raw.provider),
+    roots,
     network: isObject(raw.network) ? raw.network : null,
     config: isObject(raw.config) ? raw.config : null,
   };
@@ -93,22 +105,39 @@ export function previewGuestRestore(o: GuestPreviewInput): GuestPreview {
   const provider = o.nodeProviders ? pickProvider(meta, o.nodeProviders) : null;
   const base = { kind: meta.kind, id, name, sourceId: meta.id, network: networkFrom, provider } as const;
   if (!o.nodeProviders) {
-    return { ...base, file: null, text: null, dropped: [], notes: ['the node has not reported its guest providers yet (a runner older than this server): the preview is not available'] };
+    return {
+      ...base,
+      file: null,
+      text: null,
+      dropped: [],
+      notes: ['the node has not reported its guest providers yet (a runner older than this server): the preview is not available'],
+    };
   }
   if (!provider) {
-    return { ...base, file: null, text: null, dropped: [], notes: [`no guest provider on this node can register a ${meta.kind}: the restore would fail (configure the runner's --manifest${meta.kind === 'jail' ? ' or --jail-conf' : ' or --vm-dir'})`] };
+    return {
+      ...base,
+      file: null,
+      text: null,
+      dropped: [],
+      notes: [
+        `no guest provider on this node can register a ${meta.kind}: the restore would fail (configure the runner's --manifest${meta.kind === 'jail' ? ' or --jail-conf' : ' or --vm-dir'})`,
+      ],
+    };
   }
   try {
     if (provider === 'jail') {
       const path = o.destinationPath ?? `<mountpoint of ${o.destination}>`;
-      if (!o.destinationPath) notes.push(`path is the mountpoint ${o.destination} will have (its parents are not mounted in the node's last inventory)`);
+      if (!o.destinationPath)
+        notes.push(`path is the mountpoint ${o.destination} will have (its parents are not mounted in the node's last inventory)`);
       const { text, dropped } = jailConfFile({ id, path, extraRoots: [], sourceId: meta.id, config: meta.config, network });
       return { ...base, file: `jail.conf.d/${id}.conf`, text, dropped, notes };
     }
     if (provider === 'vm-bhyve') {
       const { settings, dropped } = vmNicSettingsFromMetadata(network);
       const lines = Object.entries(settings).map(([k, v]) => `${k}="${v}"`);
-      notes.push(`the VM's own conf (${meta.name}.conf in its restored directory) is kept and renamed to ${id}.conf; every networkN_* line in it is replaced by the lines shown${lines.length ? '' : ' (none: no network)'}`);
+      notes.push(
+        `the VM's own conf (${meta.name}.conf in its restored directory) is kept and renamed to ${id}.conf; every networkN_* line in it is replaced by the lines shown${lines.length ? '' : ' (none: no network)'}`,
+      );
       if (id !== meta.id) notes.push('a new id gets a new uuid');
       return { ...base, file: `<vm datastore>/${id}/${id}.conf`, text: lines.join('\n'), dropped, notes };
     }
@@ -118,7 +147,8 @@ export function previewGuestRestore(o: GuestPreviewInput): GuestPreview {
     return { ...base, file: 'the manifest (--manifest)', text: JSON.stringify(entry, null, 2), dropped: [], notes };
   } catch (e) {
     // metadata from the backup that does not fit: the restore would fail before anything is registered
-    if (e instanceof GuestConfigError) return { ...base, file: null, text: null, dropped: [], notes: [`the restore would fail: ${e.message}`] };
+    if (e instanceof GuestConfigError)
+      return { ...base, file: null, text: null, dropped: [], notes: [`the restore would fail: ${e.message}`] };
     throw e;
   }
 }

@@ -28,57 +28,115 @@ async function checkOobRestore(deps: RestoreDeps, b: OobBody, freshInventory: bo
   const [t] = await db.select().from(targets).where(eq(targets.id, b.targetId));
   if (!t) throw invalid('targetId', `target ${b.targetId} does not exist`);
   const node = await resolveNode(db, b.nodeId);
-  const [ds] = await db.select().from(catalogDatasets).where(and(eq(catalogDatasets.targetId, t.id), eq(catalogDatasets.dataset, b.dataset)));
+  const [ds] = await db
+    .select()
+    .from(catalogDatasets)
+    .where(and(eq(catalogDatasets.targetId, t.id), eq(catalogDatasets.dataset, b.dataset)));
   if (!ds) throw invalid('dataset', `"${b.dataset}" is not in the catalog of target "${t.name}"; refresh the catalog`);
   // The snapshot may physically live in another generation's dataset after a promote; match by generation and name/GUID.
-  const snaps = await db.select().from(catalogSnapshots).where(and(eq(catalogSnapshots.targetId, t.id), eq(catalogSnapshots.generation, b.generation)));
-  const snap = snaps.find((s) => (s.name === b.snapshot || s.guid === b.snapshot) && (s.dataset === b.dataset || (ds.source != null && s.jobId === ds.jobId)))
-    ?? (await db.select().from(catalogSnapshots).where(and(eq(catalogSnapshots.targetId, t.id), eq(catalogSnapshots.dataset, b.dataset))))
-      .find((s) => s.name === b.snapshot || s.guid === b.snapshot);
+  const snaps = await db
+    .select()
+    .from(catalogSnapshots)
+    .where(and(eq(catalogSnapshots.targetId, t.id), eq(catalogSnapshots.generation, b.generation)));
+  const snap =
+    snaps.find(
+      (s) => (s.name === b.snapshot || s.guid === b.snapshot) && (s.dataset === b.dataset || (ds.source != null && s.jobId === ds.jobId)),
+    ) ??
+    (
+      await db
+        .select()
+        .from(catalogSnapshots)
+        .where(and(eq(catalogSnapshots.targetId, t.id), eq(catalogSnapshots.dataset, b.dataset)))
+    ).find((s) => s.name === b.snapshot || s.guid === b.snapshot);
   if (!snap) throw invalid('snapshot', `no snapshot "${b.snapshot}" of generation ${b.generation} for "${b.dataset}"`);
   const guest = ds.guest != null ? catalogGuest(ds.guest) : null;
-  if (b.network && !guest) throw invalid('network', `"${b.dataset}" is a plain dataset, not a jail or VM: there is no network configuration to set`);
+  if (b.network && !guest)
+    throw invalid('network', `"${b.dataset}" is a plain dataset, not a jail or VM: there is no network configuration to set`);
   if (guest) {
     // README limitations: out of band, one dataset is restored; a guest spread over several is restored from its job
     if (guest.roots.length > 1) {
-      throw invalid('dataset', `${guest.kind} ${guest.name} has ${guest.roots.length} dataset roots; restore it from its job (all roots as one set), not one dataset out of band`);
+      throw invalid(
+        'dataset',
+        `${guest.kind} ${guest.name} has ${guest.roots.length} dataset roots; restore it from its job (all roots as one set), not one dataset out of band`,
+      );
     }
     // the user's own network configuration: the same allow-list the runner applies
     if (b.network) checkNetworkInput(guest.kind, b.network);
     // Guests are create-only: an id the node already has is a conflict, before any data moves.
     const wantId = b.newGuestId || guest.id;
-    const [taken] = await db.select({ id: guests.guestId }).from(guests).where(and(eq(guests.nodeId, node.id), eq(guests.kind, guest.kind), eq(guests.guestId, wantId)));
-    if (taken) throw conflict(`${guest.kind} ${wantId} already exists on node "${node.name}"; restore under a new id`, { newGuestId: `${guest.kind} ${wantId} already exists` });
+    const [taken] = await db
+      .select({ id: guests.guestId })
+      .from(guests)
+      .where(and(eq(guests.nodeId, node.id), eq(guests.kind, guest.kind), eq(guests.guestId, wantId)));
+    if (taken)
+      throw conflict(`${guest.kind} ${wantId} already exists on node "${node.name}"; restore under a new id`, {
+        newGuestId: `${guest.kind} ${wantId} already exists`,
+      });
   }
-  const destinationListed = async () => (await db.select({ name: nodeDatasets.name }).from(nodeDatasets).where(and(eq(nodeDatasets.nodeId, node.id), eq(nodeDatasets.name, b.destination))))[0];
+  const destinationListed = async () =>
+    (
+      await db
+        .select({ name: nodeDatasets.name })
+        .from(nodeDatasets)
+        .where(and(eq(nodeDatasets.nodeId, node.id), eq(nodeDatasets.name, b.destination)))
+    )[0];
   // not in the last report: ask the node (it may have appeared since), so the answer is a 409, not a failure later
   let exists = node.inventoryAt != null ? await destinationListed() : undefined;
   if (!exists && freshInventory && (await refreshInventory(deps, node.id))) exists = await destinationListed();
   if (exists && guest) throw conflict('guest restores never overwrite an existing dataset', { destination: 'already exists' });
-  if (exists && !overwrite) throw conflict(`the destination exists; to replace it, send overwrite: "${b.destination}" (its name again)`, { destination: 'already exists (repeat its name in overwrite to replace it)' });
+  if (exists && !overwrite)
+    throw conflict(`the destination exists; to replace it, send overwrite: "${b.destination}" (its name again)`, {
+      destination: 'already exists (repeat its name in overwrite to replace it)',
+    });
   return { t, node, ds, snap, guest, overwrite, exists: !!exists };
 }
 
 /** Queue the restore; returns the event id. A key seen before answers the event it queued (also when two race). */
 export async function queueOobRestore(deps: RestoreDeps, b: OobBody, key: string | null, at: number): Promise<number> {
   const db = deps.db;
-  const seenEvent = async () => (await db.select({ id: events.id }).from(events).where(eq(events.idempotencyKey, `oob:${key}`)))[0];
+  const seenEvent = async () =>
+    (
+      await db
+        .select({ id: events.id })
+        .from(events)
+        .where(eq(events.idempotencyKey, `oob:${key}`))
+    )[0];
   if (key) {
     const seen = await seenEvent();
     if (seen) return seen.id;
   }
   const { t, node, ds, snap, overwrite } = await checkOobRestore(deps, b, true);
   try {
-    const [ev] = await db.insert(events).values({
-      kind: 'oob-restore', nodeId: node.id, targetId: t.id, trigger: 'manual', status: 'queued',
-      source: `${snap.dataset}@${snap.name}`, destination: b.destination, generation: b.generation, snapshot: snap.name,
-      idempotencyKey: key ? `oob:${key}` : null, createdAt: at,
-      params: {
-        dataset: b.dataset, snapshotDataset: snap.dataset, generation: b.generation, snapshot: snap.name, guid: snap.guid,
-        destination: b.destination, restoreNetwork: b.restoreNetwork || !!b.network, overwrite, guest: ds.guest ?? null,
-        newGuestId: b.newGuestId ?? null, sourceJobId: ds.jobId, network: b.network ?? null,
-      },
-    }).returning({ id: events.id });
+    const [ev] = await db
+      .insert(events)
+      .values({
+        kind: 'oob-restore',
+        nodeId: node.id,
+        targetId: t.id,
+        trigger: 'manual',
+        status: 'queued',
+        source: `${snap.dataset}@${snap.name}`,
+        destination: b.destination,
+        generation: b.generation,
+        snapshot: snap.name,
+        idempotencyKey: key ? `oob:${key}` : null,
+        createdAt: at,
+        params: {
+          dataset: b.dataset,
+          snapshotDataset: snap.dataset,
+          generation: b.generation,
+          snapshot: snap.name,
+          guid: snap.guid,
+          destination: b.destination,
+          restoreNetwork: b.restoreNetwork || !!b.network,
+          overwrite,
+          guest: ds.guest ?? null,
+          newGuestId: b.newGuestId ?? null,
+          sourceJobId: ds.jobId,
+          network: b.network ?? null,
+        },
+      })
+      .returning({ id: events.id });
     deps.waker?.notify(node.id);
     return ev.id;
   } catch (err) {
@@ -100,12 +158,20 @@ export async function previewOobRestore(deps: RestoreDeps, b: OobBody) {
     const parts = b.destination.split('/');
     const ancestors = parts.slice(1).map((_, i) => parts.slice(0, i + 1).join('/'));
     if (ancestors.length) {
-      for (const r of await deps.db.select({ name: nodeDatasets.name, mountpoint: nodeDatasets.mountpoint }).from(nodeDatasets)
-        .where(and(eq(nodeDatasets.nodeId, node.id), inArray(nodeDatasets.name, ancestors)))) mounts.set(r.name, r.mountpoint);
+      for (const r of await deps.db
+        .select({ name: nodeDatasets.name, mountpoint: nodeDatasets.mountpoint })
+        .from(nodeDatasets)
+        .where(and(eq(nodeDatasets.nodeId, node.id), inArray(nodeDatasets.name, ancestors))))
+        mounts.set(r.name, r.mountpoint);
     }
     preview = previewGuestRestore({
-      meta: guest, newGuestId: b.newGuestId || null, restoreNetwork: b.restoreNetwork, network: b.network ?? null,
-      destination: b.destination, destinationPath: inheritedMountpoint(b.destination, mounts), nodeProviders: node.guestProviders ?? null,
+      meta: guest,
+      newGuestId: b.newGuestId || null,
+      restoreNetwork: b.restoreNetwork,
+      network: b.network ?? null,
+      destination: b.destination,
+      destinationPath: inheritedMountpoint(b.destination, mounts),
+      nodeProviders: node.guestProviders ?? null,
     });
   }
   return { destination: b.destination, replaces: exists, guest: preview };

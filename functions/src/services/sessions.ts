@@ -6,12 +6,19 @@ import type { DB } from '../db/types.ts';
 import { randomToken, sha256Hex } from '../lib/tokens.ts';
 
 /** A new session; expired ones are deleted in the same batch (housekeeping). Returns the cookie's token. */
-export async function createSession(db: DB, ttlMs: number, userAgent: string | undefined, at: number): Promise<{ token: string; expiresAt: number }> {
+export async function createSession(
+  db: DB,
+  ttlMs: number,
+  userAgent: string | undefined,
+  at: number,
+): Promise<{ token: string; expiresAt: number }> {
   const token = randomToken('lbs');
   const expiresAt = at + ttlMs;
   await db.batch([
     db.delete(sessions).where(sql`${sessions.expiresAt} <= ${at}`),
-    db.insert(sessions).values({ tokenHash: await sha256Hex(token), createdAt: at, expiresAt, lastUsedAt: at, userAgent: userAgent?.slice(0, 300) ?? null }),
+    db
+      .insert(sessions)
+      .values({ tokenHash: await sha256Hex(token), createdAt: at, expiresAt, lastUsedAt: at, userAgent: userAgent?.slice(0, 300) ?? null }),
   ]);
   return { token, expiresAt };
 }
@@ -23,10 +30,15 @@ export async function endSession(db: DB, token: string): Promise<void> {
 
 /** The unexpired session of this cookie token, its last use recorded at a minute's precision. */
 export async function useSession(db: DB, token: string, at: number) {
-  const [s] = await db.select({ id: sessions.id, expiresAt: sessions.expiresAt, lastUsedAt: sessions.lastUsedAt }).from(sessions)
+  const [s] = await db
+    .select({ id: sessions.id, expiresAt: sessions.expiresAt, lastUsedAt: sessions.lastUsedAt })
+    .from(sessions)
     .where(and(eq(sessions.tokenHash, await sha256Hex(token)), gt(sessions.expiresAt, at)));
   if (s && (s.lastUsedAt == null || s.lastUsedAt < at - 60_000)) {
-    await db.update(sessions).set({ lastUsedAt: at }).where(and(eq(sessions.id, s.id), or(isNull(sessions.lastUsedAt), lt(sessions.lastUsedAt, at - 60_000))));
+    await db
+      .update(sessions)
+      .set({ lastUsedAt: at })
+      .where(and(eq(sessions.id, s.id), or(isNull(sessions.lastUsedAt), lt(sessions.lastUsedAt, at - 60_000))));
   }
   return s ?? null;
 }

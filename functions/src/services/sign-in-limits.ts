@@ -16,14 +16,18 @@ const GLOBAL_WINDOW_MS = 60_000;
  */
 async function reserveAttempt(db: DB, key: string, limit: number, windowMs: number, at: number): Promise<number | null> {
   const stale = sql`${loginAttempts.windowStart} <= ${at - windowMs}`;
-  const [row] = await db.insert(loginAttempts).values({ key, failures: 1, windowStart: at }).onConflictDoUpdate({
-    target: loginAttempts.key,
-    set: {
-      failures: sql`CASE WHEN ${stale} THEN 1 ELSE ${loginAttempts.failures} + 1 END`,
-      windowStart: sql`CASE WHEN ${stale} THEN ${at} ELSE ${loginAttempts.windowStart} END`,
-    },
-    setWhere: sql`${stale} OR ${loginAttempts.failures} < ${limit}`,
-  }).returning({ failures: loginAttempts.failures });
+  const [row] = await db
+    .insert(loginAttempts)
+    .values({ key, failures: 1, windowStart: at })
+    .onConflictDoUpdate({
+      target: loginAttempts.key,
+      set: {
+        failures: sql`CASE WHEN ${stale} THEN 1 ELSE ${loginAttempts.failures} + 1 END`,
+        windowStart: sql`CASE WHEN ${stale} THEN ${at} ELSE ${loginAttempts.windowStart} END`,
+      },
+      setWhere: sql`${stale} OR ${loginAttempts.failures} < ${limit}`,
+    })
+    .returning({ failures: loginAttempts.failures });
   if (row) return null;
   const [cur] = await db.select({ windowStart: loginAttempts.windowStart }).from(loginAttempts).where(eq(loginAttempts.key, key));
   return Math.max(1, Math.ceil(((cur?.windowStart ?? at) + windowMs - at) / 1000));
@@ -36,14 +40,22 @@ async function reserveAttempt(db: DB, key: string, limit: number, windowMs: numb
  * lock everyone out; the global ceiling (10x the per-client limit) spans one short window.
  * Null when the attempt may go ahead, else the seconds to wait.
  */
-export async function countSignInAttempt(db: DB, key: string, config: Pick<AppConfig, 'loginMaxFailures' | 'loginWindowMs'>, at: number): Promise<number | null> {
+export async function countSignInAttempt(
+  db: DB,
+  key: string,
+  config: Pick<AppConfig, 'loginMaxFailures' | 'loginWindowMs'>,
+  at: number,
+): Promise<number | null> {
   await db.delete(loginAttempts).where(lte(loginAttempts.windowStart, at - Math.max(config.loginWindowMs, GLOBAL_WINDOW_MS)));
   let retry = await reserveAttempt(db, key, config.loginMaxFailures, config.loginWindowMs, at);
   if (retry === null) {
     retry = await reserveAttempt(db, GLOBAL_KEY, config.loginMaxFailures * 10, Math.min(config.loginWindowMs, GLOBAL_WINDOW_MS), at);
     if (retry !== null) {
       // not evaluated after all: give the client its attempt back
-      await db.update(loginAttempts).set({ failures: sql`max(${loginAttempts.failures} - 1, 0)` }).where(eq(loginAttempts.key, key));
+      await db
+        .update(loginAttempts)
+        .set({ failures: sql`max(${loginAttempts.failures} - 1, 0)` })
+        .where(eq(loginAttempts.key, key));
     }
   }
   return retry;
@@ -53,6 +65,9 @@ export async function countSignInAttempt(db: DB, key: string, config: Pick<AppCo
 export async function forgetSignInAttempt(db: DB, key: string): Promise<void> {
   await db.batch([
     db.delete(loginAttempts).where(eq(loginAttempts.key, key)),
-    db.update(loginAttempts).set({ failures: sql`max(${loginAttempts.failures} - 1, 0)` }).where(eq(loginAttempts.key, GLOBAL_KEY)),
+    db
+      .update(loginAttempts)
+      .set({ failures: sql`max(${loginAttempts.failures} - 1, 0)` })
+      .where(eq(loginAttempts.key, GLOBAL_KEY)),
   ]);
 }

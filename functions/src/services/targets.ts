@@ -25,17 +25,30 @@ export async function targetViews(db: DB, rows: TargetRow[]) {
   const allNodes = await db.select({ id: nodes.id, name: nodes.name }).from(nodes).where(isNull(nodes.revokedAt)).orderBy(asc(nodes.id));
   const ids = rows.map((r) => r.id);
   const statuses = ids.length ? await db.select().from(targetNodeStatus).where(inArray(targetNodeStatus.targetId, ids)) : [];
-  return rows.map((t) => targetView(t, statuses.filter((s) => s.targetId === t.id), allNodes));
+  return rows.map((t) =>
+    targetView(
+      t,
+      statuses.filter((s) => s.targetId === t.id),
+      allNodes,
+    ),
+  );
 }
 
 export const listTargets = (db: DB) => db.select().from(targets).orderBy(asc(targets.name));
 
 const nameTaken = () => conflict('a target with this name already exists', { name: 'is already used by another target' });
 
-export async function createTarget(deps: Pick<AppDeps, 'db' | 'secrets'>, body: z.infer<typeof TargetCreate>, at: number): Promise<TargetRow> {
+export async function createTarget(
+  deps: Pick<AppDeps, 'db' | 'secrets'>,
+  body: z.infer<typeof TargetCreate>,
+  at: number,
+): Promise<TargetRow> {
   const { sshPrivateKey, ...rest } = body;
   try {
-    const [row] = await deps.db.insert(targets).values({ ...rest, sshPrivateKeyEnc: await deps.secrets.seal(sshPrivateKey), createdAt: at, updatedAt: at }).returning();
+    const [row] = await deps.db
+      .insert(targets)
+      .values({ ...rest, sshPrivateKeyEnc: await deps.secrets.seal(sshPrivateKey), createdAt: at, updatedAt: at })
+      .returning();
     return row;
   } catch (err) {
     if (isUniqueViolation(err)) throw nameTaken();
@@ -43,7 +56,12 @@ export async function createTarget(deps: Pick<AppDeps, 'db' | 'secrets'>, body: 
   }
 }
 
-export async function updateTarget(deps: Pick<AppDeps, 'db' | 'secrets'>, id: number, body: z.infer<typeof TargetPatch>, at: number): Promise<TargetRow> {
+export async function updateTarget(
+  deps: Pick<AppDeps, 'db' | 'secrets'>,
+  id: number,
+  body: z.infer<typeof TargetPatch>,
+  at: number,
+): Promise<TargetRow> {
   const cur = await loadTarget(deps.db, id);
   const { sshPrivateKey, ...rest } = body;
   const changed = (k: keyof typeof rest) => rest[k] !== undefined && rest[k] !== cur[k];
@@ -51,14 +69,18 @@ export async function updateTarget(deps: Pick<AppDeps, 'db' | 'secrets'>, id: nu
   const connectionChanged = changed('sshHost') || changed('sshPort');
   const needsRevalidation = connectionChanged || keyChanged || changed('sshUser') || changed('backupRoot') || changed('createBackupRoot');
   try {
-    const [row] = await deps.db.update(targets).set({
-      ...rest,
-      ...(keyChanged ? { sshPrivateKeyEnc: await deps.secrets.seal(sshPrivateKey!) } : {}),
-      // A different host or port is a different machine: its key is pinned afresh at the next validation.
-      ...(connectionChanged ? { hostKey: null, hostKeyFingerprint: null } : {}),
-      ...(needsRevalidation ? { configRevision: cur.configRevision + 1 } : {}),
-      updatedAt: at,
-    }).where(eq(targets.id, id)).returning();
+    const [row] = await deps.db
+      .update(targets)
+      .set({
+        ...rest,
+        ...(keyChanged ? { sshPrivateKeyEnc: await deps.secrets.seal(sshPrivateKey!) } : {}),
+        // A different host or port is a different machine: its key is pinned afresh at the next validation.
+        ...(connectionChanged ? { hostKey: null, hostKeyFingerprint: null } : {}),
+        ...(needsRevalidation ? { configRevision: cur.configRevision + 1 } : {}),
+        updatedAt: at,
+      })
+      .where(eq(targets.id, id))
+      .returning();
     return row;
   } catch (err) {
     if (isUniqueViolation(err)) throw nameTaken();
@@ -73,18 +95,35 @@ export async function deleteTarget(db: DB, id: number): Promise<void> {
   const used = await db.select({ id: jobs.id, name: jobs.name }).from(jobs).where(eq(jobs.targetId, id)).limit(5);
   if (used.length) throw conflict(`the target is used by jobs: ${used.map((j) => j.name).join(', ')}`, { id: 'is used by jobs' });
   // Guarded so a concurrent re-enable or new job wins.
-  const [gone] = await db.delete(targets).where(and(eq(targets.id, id), eq(targets.enabled, false))).returning({ id: targets.id });
+  const [gone] = await db
+    .delete(targets)
+    .where(and(eq(targets.id, id), eq(targets.enabled, false)))
+    .returning({ id: targets.id });
   if (!gone) throw conflict('the target changed while deleting; try again');
 }
 
 /** Queue a validation or a browse of the target for a node (nodeId, or the only node); returns the event id. */
-export async function queueTargetWork(deps: Pick<AppDeps, 'db' | 'waker'>, id: number, kind: 'validate' | 'browse', nodeId: number | undefined, at: number): Promise<number> {
+export async function queueTargetWork(
+  deps: Pick<AppDeps, 'db' | 'waker'>,
+  id: number,
+  kind: 'validate' | 'browse',
+  nodeId: number | undefined,
+  at: number,
+): Promise<number> {
   const t = await loadTarget(deps.db, id);
   const node = await resolveNode(deps.db, nodeId);
-  const [ev] = await deps.db.insert(events).values({
-    kind, nodeId: node.id, targetId: t.id, trigger: 'manual', status: 'queued',
-    destination: `${t.sshUser}@${t.sshHost}:${t.backupRoot}`, createdAt: at,
-  }).returning({ id: events.id });
+  const [ev] = await deps.db
+    .insert(events)
+    .values({
+      kind,
+      nodeId: node.id,
+      targetId: t.id,
+      trigger: 'manual',
+      status: 'queued',
+      destination: `${t.sshUser}@${t.sshHost}:${t.backupRoot}`,
+      createdAt: at,
+    })
+    .returning({ id: events.id });
   deps.waker?.notify(node.id);
   return ev.id;
 }
@@ -93,7 +132,12 @@ export async function queueTargetWork(deps: Pick<AppDeps, 'db' | 'waker'>, id: n
  * After a deliberate host key change on the target: forget the pin and queue a validation that
  * pins the key it finds, recorded as a validate event with a note naming the old fingerprint.
  */
-export async function resetHostKey(deps: Pick<AppDeps, 'db' | 'waker'>, id: number, nodeId: number | undefined, at: number): Promise<number> {
+export async function resetHostKey(
+  deps: Pick<AppDeps, 'db' | 'waker'>,
+  id: number,
+  nodeId: number | undefined,
+  at: number,
+): Promise<number> {
   const { db } = deps;
   const t = await loadTarget(db, id);
   const node = await resolveNode(db, nodeId);
@@ -101,11 +145,23 @@ export async function resetHostKey(deps: Pick<AppDeps, 'db' | 'waker'>, id: numb
     ? `host key pin cleared by an admin (was ${t.hostKeyFingerprint}); this validation pins the key the target presents now`
     : 'host key pin reset requested (no key was pinned); this validation pins the key the target presents';
   const [, [ev]] = await db.batch([
-    db.update(targets).set({ hostKey: null, hostKeyFingerprint: null, configRevision: t.configRevision + 1, updatedAt: at }).where(eq(targets.id, id)),
-    db.insert(events).values({
-      kind: 'validate', nodeId: node.id, targetId: t.id, trigger: 'host-key-reset', status: 'queued', note,
-      destination: `${t.sshUser}@${t.sshHost}:${t.backupRoot}`, createdAt: at,
-    }).returning({ id: events.id }),
+    db
+      .update(targets)
+      .set({ hostKey: null, hostKeyFingerprint: null, configRevision: t.configRevision + 1, updatedAt: at })
+      .where(eq(targets.id, id)),
+    db
+      .insert(events)
+      .values({
+        kind: 'validate',
+        nodeId: node.id,
+        targetId: t.id,
+        trigger: 'host-key-reset',
+        status: 'queued',
+        note,
+        destination: `${t.sshUser}@${t.sshHost}:${t.backupRoot}`,
+        createdAt: at,
+      })
+      .returning({ id: events.id }),
   ]);
   deps.waker?.notify(node.id);
   return ev.id;
@@ -115,6 +171,10 @@ export async function resetHostKey(deps: Pick<AppDeps, 'db' | 'waker'>, id: numb
 export async function targetCatalog(db: DB, id: number, at: number) {
   const t = await loadTarget(db, id);
   const ds = await db.select().from(catalogDatasets).where(eq(catalogDatasets.targetId, t.id)).orderBy(asc(catalogDatasets.dataset));
-  const snaps = await db.select().from(catalogSnapshots).where(eq(catalogSnapshots.targetId, t.id)).orderBy(desc(catalogSnapshots.createdAt));
+  const snaps = await db
+    .select()
+    .from(catalogSnapshots)
+    .where(eq(catalogSnapshots.targetId, t.id))
+    .orderBy(desc(catalogSnapshots.createdAt));
   return catalogView(t.backupRoot, ds, snaps, at);
 }

@@ -6,59 +6,107 @@ type Row<T extends { $inferSelect: unknown }> = T['$inferSelect'];
 
 export function eventView(e: Row<typeof s.events>) {
   return {
-    id: e.id, kind: e.kind, jobId: e.jobId, jobName: e.jobName, nodeId: e.nodeId, targetId: e.targetId,
-    trigger: e.trigger, status: e.status, phase: e.phase, source: e.source, destination: e.destination,
-    generation: e.generation, snapshot: e.snapshot, bytesDone: e.bytesDone, bytesTotal: e.bytesTotal,
-    rateBps: e.rateBps, etaSeconds: e.etaSeconds, note: e.note, error: e.error, errorClass: e.errorClass,
-    cancelRequested: e.cancelRequested, createdAt: iso(e.createdAt), startedAt: iso(e.startedAt),
+    id: e.id,
+    kind: e.kind,
+    jobId: e.jobId,
+    jobName: e.jobName,
+    nodeId: e.nodeId,
+    targetId: e.targetId,
+    trigger: e.trigger,
+    status: e.status,
+    phase: e.phase,
+    source: e.source,
+    destination: e.destination,
+    generation: e.generation,
+    snapshot: e.snapshot,
+    bytesDone: e.bytesDone,
+    bytesTotal: e.bytesTotal,
+    rateBps: e.rateBps,
+    etaSeconds: e.etaSeconds,
+    note: e.note,
+    error: e.error,
+    errorClass: e.errorClass,
+    cancelRequested: e.cancelRequested,
+    createdAt: iso(e.createdAt),
+    startedAt: iso(e.startedAt),
     finishedAt: iso(e.finishedAt),
   };
 }
 
 export function jobView(j: Row<typeof s.jobs>) {
   return {
-    id: j.id, name: j.name, targetId: j.targetId, nodeId: j.nodeId, mode: j.mode, source: j.source,
-    schedule: j.schedule, timezone: j.timezone, keepLast: j.keepLast, enabled: j.enabled,
-    pruneTarget: j.pruneTarget, stopBeforeBackup: j.stopBeforeBackup, recursive: j.recursive,
+    id: j.id,
+    name: j.name,
+    targetId: j.targetId,
+    nodeId: j.nodeId,
+    mode: j.mode,
+    source: j.source,
+    schedule: j.schedule,
+    timezone: j.timezone,
+    keepLast: j.keepLast,
+    enabled: j.enabled,
+    pruneTarget: j.pruneTarget,
+    stopBeforeBackup: j.stopBeforeBackup,
+    recursive: j.recursive,
     sendDecrypted: j.sendDecrypted,
-    nextRunAt: iso(j.nextRunAt), lastRunAt: iso(j.lastRunAt), lastStatus: j.lastStatus,
-    currentGeneration: j.currentGeneration, hasWebhookToken: j.webhookTokenHash != null,
-    createdAt: iso(j.createdAt), updatedAt: iso(j.updatedAt),
+    nextRunAt: iso(j.nextRunAt),
+    lastRunAt: iso(j.lastRunAt),
+    lastStatus: j.lastStatus,
+    currentGeneration: j.currentGeneration,
+    hasWebhookToken: j.webhookTokenHash != null,
+    createdAt: iso(j.createdAt),
+    updatedAt: iso(j.updatedAt),
   };
 }
 
 export function nodeView(n: Row<typeof s.nodes>) {
   return {
-    id: n.id, name: n.name, hostname: n.hostname, zfsVersion: n.zfsVersion, capabilities: n.capabilities ?? null,
-    pools: n.pools ?? null, inventoryAt: iso(n.inventoryAt), lastSeenAt: iso(n.lastSeenAt),
-    revoked: n.revokedAt != null, createdAt: iso(n.createdAt),
+    id: n.id,
+    name: n.name,
+    hostname: n.hostname,
+    zfsVersion: n.zfsVersion,
+    capabilities: n.capabilities ?? null,
+    pools: n.pools ?? null,
+    inventoryAt: iso(n.inventoryAt),
+    lastSeenAt: iso(n.lastSeenAt),
+    revoked: n.revokedAt != null,
+    createdAt: iso(n.createdAt),
   };
 }
 
-export function targetView(
-  t: Row<typeof s.targets>,
-  statuses: Row<typeof s.targetNodeStatus>[],
-  allNodes: { id: number; name: string }[],
-) {
+export function targetView(t: Row<typeof s.targets>, statuses: Row<typeof s.targetNodeStatus>[], allNodes: { id: number; name: string }[]) {
   const byNode = new Map(statuses.map((st) => [st.nodeId, st]));
   return {
-    id: t.id, name: t.name, sshHost: t.sshHost, sshUser: t.sshUser, sshPort: t.sshPort,
-    hasPrivateKey: t.sshPrivateKeyEnc.length > 0, backupRoot: t.backupRoot, description: t.description,
-    createBackupRoot: t.createBackupRoot, enabled: t.enabled, hostKeyFingerprint: t.hostKeyFingerprint,
+    id: t.id,
+    name: t.name,
+    sshHost: t.sshHost,
+    sshUser: t.sshUser,
+    sshPort: t.sshPort,
+    hasPrivateKey: t.sshPrivateKeyEnc.length > 0,
+    backupRoot: t.backupRoot,
+    description: t.description,
+    createBackupRoot: t.createBackupRoot,
+    enabled: t.enabled,
+    hostKeyFingerprint: t.hostKeyFingerprint,
     nodeStatus: allNodes.map((n) => {
       const st = byNode.get(n.id);
-      const state = !st ? 'not-validated' as const
-        : st.configRevision < t.configRevision ? 'config-changed' as const
-        : st.state;
+      const state = !st ? ('not-validated' as const) : st.configRevision < t.configRevision ? ('config-changed' as const) : st.state;
       return { nodeId: n.id, nodeName: n.name, state, error: st?.error ?? null, validatedAt: iso(st?.validatedAt) };
     }),
-    createdAt: iso(t.createdAt), updatedAt: iso(t.updatedAt),
+    createdAt: iso(t.createdAt),
+    updatedAt: iso(t.updatedAt),
   };
 }
 
 export function apiTokenView(t: Row<typeof s.apiTokens>) {
   return {
-    id: t.id, name: t.name, scope: t.scope, createdAt: iso(t.createdAt), expiresAt: iso(t.expiresAt), lastUsedAt: iso(t.lastUsedAt),
-    revoked: t.revokedAt != null, revokedAt: iso(t.revokedAt),
+    id: t.id,
+    name: t.name,
+    scope: t.scope,
+    createdAt: iso(t.createdAt),
+    expiresAt: iso(t.expiresAt),
+    lastUsedAt: iso(t.lastUsedAt),
+    revoked: t.revokedAt != null,
+    revokedAt: iso(t.revokedAt),
   };
 }

@@ -6,7 +6,12 @@ import type { ErrorClass } from '../../../protocol/src/events.ts';
 export type { ErrorClass };
 
 export class ExecError extends Error {
-  constructor(public errorClass: ErrorClass, message: string) { super(message); }
+  constructor(
+    public errorClass: ErrorClass,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /** Anything thrown, as an ExecError (an unexpected one is 'internal'). */

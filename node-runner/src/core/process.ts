@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 
 export interface CmdResult {
-  code: number;          // exit code; 128+n for a signal n; -1 when the binary could not be started
+  code: number; // exit code; 128+n for a signal n; -1 when the binary could not be started
   stdout: string;
   stderr: string;
 }
@@ -20,10 +20,18 @@ const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGP
 /** Send SIGTERM, then SIGKILL after `graceMs` if the child is still there. */
 export function killChild(child: ChildProcess, graceMs = 2000): void {
   if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-  try { child.kill('SIGTERM'); } catch { /* gone */ }
+  try {
+    child.kill('SIGTERM');
+  } catch {
+    /* gone */
+  }
   const t = setTimeout(() => {
     if (child.exitCode === null && child.signalCode === null) {
-      try { child.kill('SIGKILL'); } catch { /* gone */ }
+      try {
+        child.kill('SIGKILL');
+      } catch {
+        /* gone */
+      }
     }
   }, graceMs);
   t.unref();
@@ -35,7 +43,7 @@ export function waitExit(child: ChildProcess): Promise<number> {
     if (child.exitCode !== null) return resolve(child.exitCode);
     if (child.signalCode !== null) return resolve(128 + (SIGNALS[child.signalCode] ?? 0));
     child.once('error', () => resolve(-1));
-    child.once('close', (code, sig) => resolve(code ?? 128 + (sig ? SIGNALS[sig] ?? 0 : 0)));
+    child.once('close', (code, sig) => resolve(code ?? 128 + (sig ? (SIGNALS[sig] ?? 0) : 0)));
   });
 }
 
@@ -57,15 +65,22 @@ export function waitExitDrained(child: ChildProcess, drainMs = 5000): Promise<nu
     };
     if (child.exitCode !== null || child.signalCode !== null) giveUp();
     else child.once('exit', giveUp);
-    void closed.then((code) => { if (timer) clearTimeout(timer); resolve(code); });
+    void closed.then((code) => {
+      if (timer) clearTimeout(timer);
+      resolve(code);
+    });
   });
 }
 
 /** The first `max` characters of a child's stderr (and its spawn error), read when needed for a message. */
 export function stderrOf(child: ChildProcess, max = 8192): () => string {
   let text = '';
-  child.stderr?.on('data', (b: Buffer) => { if (text.length < max) text += b.toString('utf8'); });
-  child.on('error', (e) => { text += e.message; });
+  child.stderr?.on('data', (b: Buffer) => {
+    if (text.length < max) text += b.toString('utf8');
+  });
+  child.on('error', (e) => {
+    text += e.message;
+  });
   return () => text;
 }
 
@@ -93,16 +108,24 @@ export async function execArgv(argv: string[], opts: ExecOptions = {}): Promise<
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   let spawnError = '';
-  child.on('error', (e) => { spawnError = e.message; });
+  child.on('error', (e) => {
+    spawnError = e.message;
+  });
   child.stdout?.on('data', (b: Buffer) => out.push(b));
   child.stderr?.on('data', (b: Buffer) => err.push(b));
   if (opts.input !== undefined && child.stdin) {
-    child.stdin.on('error', () => { /* EPIPE when the command does not read */ });
+    child.stdin.on('error', () => {
+      /* EPIPE when the command does not read */
+    });
     child.stdin.end(opts.input);
   }
   let timer: NodeJS.Timeout | undefined;
   let timedOut = false;
-  if (opts.timeoutMs) timer = setTimeout(() => { timedOut = true; killChild(child, 1000); }, opts.timeoutMs);
+  if (opts.timeoutMs)
+    timer = setTimeout(() => {
+      timedOut = true;
+      killChild(child, 1000);
+    }, opts.timeoutMs);
   const code = await waitExitDrained(child);
   if (timer) clearTimeout(timer);
   let stderr = Buffer.concat(err).toString('utf8');

@@ -9,17 +9,47 @@ const ROOT = `${BACKUP_ROOT}/j3`;
 let txg = 100n;
 /** A snapshot `name` of `dataset` with `guid`, tagged for (job, generation) when given; later calls get later txgs. */
 const snap = (dataset: string, name: string, guid: string, gen: number | null = 1, job: number | null = JOB): SnapshotInfo => ({
-  dataset, name, full: `${dataset}@${name}`, guid, createtxg: txg++, creation: 0, used: 0, referenced: 0, userrefs: 0, job, generation: gen, event: null,
+  dataset,
+  name,
+  full: `${dataset}@${name}`,
+  guid,
+  createtxg: txg++,
+  creation: 0,
+  used: 0,
+  referenced: 0,
+  userrefs: 0,
+  job,
+  generation: gen,
+  event: null,
 });
 const ds = (name: string, snapshots: SnapshotInfo[], props: Record<string, string | null> = {}): DatasetInfo => ({
-  name, type: 'filesystem', guid: `g-${name}`, used: 0, referenced: 0, origin: null, job: null, generation: null, source: null, props, snapshots,
+  name,
+  type: 'filesystem',
+  guid: `g-${name}`,
+  used: 0,
+  referenced: 0,
+  origin: null,
+  job: null,
+  generation: null,
+  source: null,
+  props,
+  snapshots,
 });
 const tgtOf = (...l: DatasetInfo[]) => new Map(l.map((d) => [d.name, d]));
 const t = (gen: number, src: string) => `${ROOT}/g${gen}/${src}`;
 
 const base = (o: Partial<GenerationInput>): GenerationInput => ({
-  jobId: JOB, roots: ['tank/data'], backupRoot: BACKUP_ROOT, generation: 1, nextGeneration: 2, forkFrom: null,
-  catalogDatasets: null, sendDecrypted: false, source: [], target: new Map(), ...o,
+  jobId: JOB,
+  roots: ['tank/data'],
+  backupRoot: BACKUP_ROOT,
+  generation: 1,
+  nextGeneration: 2,
+  forkFrom: null,
+  catalogDatasets: null,
+  sendDecrypted: false,
+  source: [],
+  target: new Map(),
+  ...o,
 });
 
 describe('decideGeneration', () => {
@@ -28,18 +58,28 @@ describe('decideGeneration', () => {
   const srcData = ds('tank/data', [s1, s2]);
 
   it('a first run: the offered generation, nothing to log', () => {
-    expect(decideGeneration(base({ source: [ds('tank/data', [])] }))).toEqual({ generation: 1, newGeneration: null, fork: null, notes: [] });
+    expect(decideGeneration(base({ source: [ds('tank/data', [])] }))).toEqual({
+      generation: 1,
+      newGeneration: null,
+      fork: null,
+      notes: [],
+    });
   });
 
   it('continues when the newest snapshot is common by GUID', () => {
-    const target = tgtOf(ds(`${ROOT}/g1`, []), ds(t(1, 'tank/data'), [snap(t(1, 'tank/data'), 'lb_j3_1', 'A'), snap(t(1, 'tank/data'), 'lb_j3_2', 'B')]));
+    const target = tgtOf(
+      ds(`${ROOT}/g1`, []),
+      ds(t(1, 'tank/data'), [snap(t(1, 'tank/data'), 'lb_j3_1', 'A'), snap(t(1, 'tank/data'), 'lb_j3_2', 'B')]),
+    );
     expect(decideGeneration(base({ source: [srcData], target }))).toMatchObject({ generation: 1, newGeneration: null, fork: null });
   });
 
   it('a copy the catalog never knew never arrived: same generation, full send, a note', () => {
     const d = decideGeneration(base({ source: [srcData], target: tgtOf(ds(`${ROOT}/g1`, [])), catalogDatasets: [] }));
     expect(d).toMatchObject({ generation: 1, newGeneration: null });
-    expect(d.notes).toEqual(['nothing of tank/data has reached generation 1 on the target yet (an earlier transfer did not complete): full send into generation 1']);
+    expect(d.notes).toEqual([
+      'nothing of tank/data has reached generation 1 on the target yet (an earlier transfer did not complete): full send into generation 1',
+    ]);
   });
 
   it.each([
@@ -49,7 +89,9 @@ describe('decideGeneration', () => {
     const d = decideGeneration(base({ source: [srcData], target: tgtOf(ds(`${ROOT}/g1`, [])), catalogDatasets }));
     expect(d.generation).toBe(2);
     expect(d.fork).toBeNull();
-    expect(d.newGeneration?.reason).toMatch(/is missing on the target although tank\/data was backed up to generation 1 \(destroyed by hand\?\)/);
+    expect(d.newGeneration?.reason).toMatch(
+      /is missing on the target although tank\/data was backed up to generation 1 \(destroyed by hand\?\)/,
+    );
   });
 
   it('no common snapshot: the next generation, full send', () => {
@@ -62,32 +104,46 @@ describe('decideGeneration', () => {
   it.each([
     [false, 'raw', 'decrypted', 'off'],
     [true, 'decrypted', 'raw', 'aes-256-gcm'],
-  ])('an encrypted source whose sendDecrypted=%s no longer matches the target copy: the next generation', (sendDecrypted, now, held, tgtEnc) => {
-    const src = ds('tank/data', [s1], { encryption: 'aes-256-gcm' });
-    const target = tgtOf(ds(`${ROOT}/g1`, []), ds(t(1, 'tank/data'), [snap(t(1, 'tank/data'), 'lb_j3_1', 'A')], { encryption: tgtEnc }));
-    const d = decideGeneration(base({ source: [src], target, sendDecrypted }));
-    expect(d.generation).toBe(2);
-    expect(d.newGeneration?.reason).toContain(`this job now sends it ${now}, but generation 1 holds it ${held}`);
-  });
+  ])(
+    'an encrypted source whose sendDecrypted=%s no longer matches the target copy: the next generation',
+    (sendDecrypted, now, held, tgtEnc) => {
+      const src = ds('tank/data', [s1], { encryption: 'aes-256-gcm' });
+      const target = tgtOf(ds(`${ROOT}/g1`, []), ds(t(1, 'tank/data'), [snap(t(1, 'tank/data'), 'lb_j3_1', 'A')], { encryption: tgtEnc }));
+      const d = decideGeneration(base({ source: [src], target, sendDecrypted }));
+      expect(d.generation).toBe(2);
+      expect(d.newGeneration?.reason).toContain(`this job now sends it ${now}, but generation 1 holds it ${held}`);
+    },
+  );
 
   it('target snapshots newer than the common one: fork the next generation from it, never roll back', () => {
-    const target = tgtOf(ds(`${ROOT}/g1`, []), ds(t(1, 'tank/data'), [snap(t(1, 'tank/data'), 'lb_j3_1', 'A'), snap(t(1, 'tank/data'), 'hand', 'H', null, null)]));
+    const target = tgtOf(
+      ds(`${ROOT}/g1`, []),
+      ds(t(1, 'tank/data'), [snap(t(1, 'tank/data'), 'lb_j3_1', 'A'), snap(t(1, 'tank/data'), 'hand', 'H', null, null)]),
+    );
     const d = decideGeneration(base({ source: [ds('tank/data', [s1])], target }));
     expect(d).toMatchObject({ generation: 2, fork: { fromDataset: `${ROOT}/g1`, snapName: 'lb_j3_1' } });
-    expect(d.newGeneration?.reason).toMatch(/has snapshots newer than the newest common snapshot lb_j3_1 \(hand\); forked generation 2 from lb_j3_1/);
+    expect(d.newGeneration?.reason).toMatch(
+      /has snapshots newer than the newest common snapshot lb_j3_1 \(hand\); forked generation 2 from lb_j3_1/,
+    );
   });
 
   it('after a restore: fork from the restored snapshot, found by GUID in any generation of the first root', () => {
     const restored = snap(t(1, 'tank/data'), 'lb_j3_1', 'A');
-    const target = tgtOf(ds(`${ROOT}/g1`, []), ds(t(1, 'tank/data'), [restored]), ds(t(1, 'tank/data/child'), [snap(t(1, 'tank/data/child'), 'lb_j3_1', 'A')]));
+    const target = tgtOf(
+      ds(`${ROOT}/g1`, []),
+      ds(t(1, 'tank/data'), [restored]),
+      ds(t(1, 'tank/data/child'), [snap(t(1, 'tank/data/child'), 'lb_j3_1', 'A')]),
+    );
     const d = decideGeneration(base({ source: [srcData], target, forkFrom: { generation: 1, snapshotGuid: 'A' } }));
     expect(d).toMatchObject({ generation: 2, fork: { fromDataset: `${ROOT}/g1`, snapName: 'lb_j3_1' } });
-    expect(d.newGeneration?.reason).toBe('restored from generation 1 snapshot lb_j3_1: forked on the target (clone + promote), continuing incrementally');
+    expect(d.newGeneration?.reason).toBe(
+      'restored from generation 1 snapshot lb_j3_1: forked on the target (clone + promote), continuing incrementally',
+    );
   });
 
   it.each([
     ['gone from the target', 'Q', JOB],
-    ['present but another job\'s', 'A', 9],
+    ["present but another job's", 'A', 9],
   ])('after a restore whose snapshot is %s: the next generation with a full send', (_, guid, owner) => {
     const target = tgtOf(ds(`${ROOT}/g1`, []), ds(t(1, 'tank/data'), [snap(t(1, 'tank/data'), 'lb_j3_1', 'A', 1, owner)]));
     const d = decideGeneration(base({ source: [srcData], target, forkFrom: { generation: 1, snapshotGuid: guid } }));
@@ -122,17 +178,34 @@ describe('planDatasets', () => {
   const now = snap('tank/data', 'lb_j3_2', 'B');
   const child = snap('tank/data/c', 'lb_j3_2', 'C');
   const input = (source: DatasetInfo[], target: DatasetInfo[], sendDecrypted = false) => ({
-    source, target: tgtOf(...target), snapName: 'lb_j3_2', sendDecrypted, targetPathOf: (d: string) => t(1, d),
+    source,
+    target: tgtOf(...target),
+    snapName: 'lb_j3_2',
+    sendDecrypted,
+    targetPathOf: (d: string) => t(1, d),
   });
-  const summary = (r: ReturnType<typeof planDatasets>) => r.plans.map((p) => `${p.source} → ${p.target} ${p.base ? `from ${p.base.name}` : 'full'}${p.raw ? ' raw' : ''}`);
+  const summary = (r: ReturnType<typeof planDatasets>) =>
+    r.plans.map((p) => `${p.source} → ${p.target} ${p.base ? `from ${p.base.name}` : 'full'}${p.raw ? ' raw' : ''}`);
 
   it.each([
-    ['nothing on the target: full sends, parents first', [ds('tank/data', [s1, now]), ds('tank/data/c', [child])], [],
-      ['tank/data → bk/backups/j3/g1/tank/data full', 'tank/data/c → bk/backups/j3/g1/tank/data/c full']],
-    ['the target has the older snapshot: incremental from it; a new child: full', [ds('tank/data', [s1, now]), ds('tank/data/c', [child])],
+    [
+      'nothing on the target: full sends, parents first',
+      [ds('tank/data', [s1, now]), ds('tank/data/c', [child])],
+      [],
+      ['tank/data → bk/backups/j3/g1/tank/data full', 'tank/data/c → bk/backups/j3/g1/tank/data/c full'],
+    ],
+    [
+      'the target has the older snapshot: incremental from it; a new child: full',
+      [ds('tank/data', [s1, now]), ds('tank/data/c', [child])],
       [ds(t(1, 'tank/data'), [snap(t(1, 'tank/data'), 'lb_j3_1', 'A')])],
-      ['tank/data → bk/backups/j3/g1/tank/data from lb_j3_1', 'tank/data/c → bk/backups/j3/g1/tank/data/c full']],
-    ['an encrypted source: raw', [ds('tank/data', [s1, now], { encryption: 'aes-256-gcm' })], [], ['tank/data → bk/backups/j3/g1/tank/data full raw']],
+      ['tank/data → bk/backups/j3/g1/tank/data from lb_j3_1', 'tank/data/c → bk/backups/j3/g1/tank/data/c full'],
+    ],
+    [
+      'an encrypted source: raw',
+      [ds('tank/data', [s1, now], { encryption: 'aes-256-gcm' })],
+      [],
+      ['tank/data → bk/backups/j3/g1/tank/data full raw'],
+    ],
     ['encryption off: not raw', [ds('tank/data', [s1, now], { encryption: 'off' })], [], ['tank/data → bk/backups/j3/g1/tank/data full']],
   ] as [string, DatasetInfo[], DatasetInfo[], string[]][])('%s', (_, source, target, want) => {
     const r = planDatasets(input(source, target));
@@ -147,10 +220,16 @@ describe('planDatasets', () => {
   });
 
   it.each([
-    ['a target copy sharing no snapshot', [ds(t(1, 'tank/data'), [snap(t(1, 'tank/data'), 'other', 'Z')])],
-      'bk/backups/j3/g1/tank/data exists on the target but shares no snapshot with tank/data'],
-    ['a target copy with a snapshot newer than the common base', [ds(t(1, 'tank/data'), [snap(t(1, 'tank/data'), 'lb_j3_1', 'A'), snap(t(1, 'tank/data'), 'later', 'L')])],
-      'bk/backups/j3/g1/tank/data has snapshots newer than the common base lb_j3_1 (later); not rolling them back'],
+    [
+      'a target copy sharing no snapshot',
+      [ds(t(1, 'tank/data'), [snap(t(1, 'tank/data'), 'other', 'Z')])],
+      'bk/backups/j3/g1/tank/data exists on the target but shares no snapshot with tank/data',
+    ],
+    [
+      'a target copy with a snapshot newer than the common base',
+      [ds(t(1, 'tank/data'), [snap(t(1, 'tank/data'), 'lb_j3_1', 'A'), snap(t(1, 'tank/data'), 'later', 'L')])],
+      'bk/backups/j3/g1/tank/data has snapshots newer than the common base lb_j3_1 (later); not rolling them back',
+    ],
   ] as [string, DatasetInfo[], string][])('%s: an error, nothing rolled back', (_, target, message) => {
     expect(() => planDatasets(input([ds('tank/data', [s1, now])], target))).toThrow(message);
   });

@@ -11,7 +11,10 @@ export const isEncrypted = (d: DatasetInfo) => !!d.props.encryption && d.props.e
 
 /** Newest source snapshot (by createtxg) whose GUID is on the target dataset, other than `exclude` (this run's). */
 export function newestCommonSnapshot(src: SnapshotInfo[], tgt: SnapshotInfo[], exclude?: string): SnapshotInfo | null {
-  return newestCommon(exclude === undefined ? src : src.filter((s) => s.name !== exclude), tgt.map((s) => s.guid));
+  return newestCommon(
+    exclude === undefined ? src : src.filter((s) => s.name !== exclude),
+    tgt.map((s) => s.guid),
+  );
 }
 
 /** Target snapshots created after the target's copy of `base` (by createtxg). */
@@ -66,19 +69,39 @@ export function decideGeneration(i: GenerationInput): GenerationDecision {
     for (const d of i.target.values()) {
       if (!d.name.startsWith(jobRoot + '/') || layout.parseInJobRoot(d.name.slice(jobRoot.length + 1))?.source !== rootSrc) continue;
       const s = d.snapshots.find((x) => x.guid === i.forkFrom!.snapshotGuid && x.job === i.jobId);
-      if (s) { found = s; break; }
+      if (s) {
+        found = s;
+        break;
+      }
     }
     if (found) {
       return {
-        generation, notes,
+        generation,
+        notes,
         fork: { fromDataset: found.dataset.slice(0, found.dataset.length - rootSrc.length - 1), snapName: found.name },
-        newGeneration: { generation, reason: `restored from generation ${i.forkFrom.generation} snapshot ${found.name}: forked on the target (clone + promote), continuing incrementally` },
+        newGeneration: {
+          generation,
+          reason: `restored from generation ${i.forkFrom.generation} snapshot ${found.name}: forked on the target (clone + promote), continuing incrementally`,
+        },
       };
     }
-    return { generation, fork: null, notes, newGeneration: { generation, reason: `the restored snapshot (GUID ${i.forkFrom.snapshotGuid}) is not on the target any more: new generation with a full send` } };
+    return {
+      generation,
+      fork: null,
+      notes,
+      newGeneration: {
+        generation,
+        reason: `the restored snapshot (GUID ${i.forkFrom.snapshotGuid}) is not on the target any more: new generation with a full send`,
+      },
+    };
   }
 
-  const startOver = (reason: string): GenerationDecision => ({ generation: i.nextGeneration, fork: null, notes, newGeneration: { generation: i.nextGeneration, reason } });
+  const startOver = (reason: string): GenerationDecision => ({
+    generation: i.nextGeneration,
+    fork: null,
+    notes,
+    newGeneration: { generation: i.nextGeneration, reason },
+  });
   let diverged: { dataset: string; base: SnapshotInfo; newer: SnapshotInfo[] } | null = null;
   // What the server's catalog recorded of this generation: a copy it knew and that is gone was
   // destroyed; one it never knew simply never arrived (a failed first transfer). Null: unknown.
@@ -88,22 +111,31 @@ export function decideGeneration(i: GenerationInput): GenerationDecision {
     const t = i.target.get(targetPath(g, d.name));
     const takenForThisGeneration = d.snapshots.some((s) => s.job === i.jobId && s.generation === g);
     if (!t && takenForThisGeneration && known && !known.has(targetPath(g, d.name))) {
-      notes.push(`nothing of ${d.name} has reached generation ${g} on the target yet (an earlier transfer did not complete): full send into generation ${g}`);
+      notes.push(
+        `nothing of ${d.name} has reached generation ${g} on the target yet (an earlier transfer did not complete): full send into generation ${g}`,
+      );
       continue;
     }
     if (!t && i.target.has(genRoot(g)) && takenForThisGeneration) {
       // Snapshots of this dataset were taken for this generation, yet its copy is gone from the
       // target (destroyed by hand): that lineage is broken, start over in a new generation.
-      return startOver(`${targetPath(g, d.name)} is missing on the target although ${d.name} was backed up to generation ${g} (destroyed by hand?): new generation with a full send`);
+      return startOver(
+        `${targetPath(g, d.name)} is missing on the target although ${d.name} was backed up to generation ${g} (destroyed by hand?): new generation with a full send`,
+      );
     }
     if (!t) continue; // new to the target: full send of its own
     if (isEncrypted(d) && isEncrypted(t) === i.sendDecrypted) {
       // the job's choice changed since this generation began: a raw stream cannot continue a
       // plaintext copy (nor the reverse), so the other form starts a new generation
-      return startOver(`${d.name} is encrypted and this job now sends it ${i.sendDecrypted ? 'decrypted' : 'raw'}, but generation ${g} holds it ${i.sendDecrypted ? 'raw' : 'decrypted'}: new generation with a full send`);
+      return startOver(
+        `${d.name} is encrypted and this job now sends it ${i.sendDecrypted ? 'decrypted' : 'raw'}, but generation ${g} holds it ${i.sendDecrypted ? 'raw' : 'decrypted'}: new generation with a full send`,
+      );
     }
     const base = newestCommonSnapshot(d.snapshots, t.snapshots);
-    if (!base) return startOver(`no snapshot of ${d.name} is common (by GUID) to the source and target generation ${g}: new generation with a full send`);
+    if (!base)
+      return startOver(
+        `no snapshot of ${d.name} is common (by GUID) to the source and target generation ${g}: new generation with a full send`,
+      );
     const newer = newerThan(t.snapshots, base);
     if (newer.length && !diverged) diverged = { dataset: d.name, base, newer };
   }
@@ -111,16 +143,23 @@ export function decideGeneration(i: GenerationInput): GenerationDecision {
   // The target has snapshots after the newest common one (the source lost them, or someone
   // snapshotted the target). Never roll them back (no recv -F, no destroy): fork the next
   // generation from the common snapshot (clone + promote) and continue incrementally.
-  const rootBase = newestCommonSnapshot(i.source.find((d) => d.name === i.roots[0])?.snapshots ?? [], i.target.get(targetPath(g, i.roots[0]))?.snapshots ?? []);
+  const rootBase = newestCommonSnapshot(
+    i.source.find((d) => d.name === i.roots[0])?.snapshots ?? [],
+    i.target.get(targetPath(g, i.roots[0]))?.snapshots ?? [],
+  );
   const generation = i.nextGeneration;
   return {
-    generation, notes,
+    generation,
+    notes,
     fork: rootBase ? { fromDataset: genRoot(g), snapName: rootBase.name } : null,
     newGeneration: {
       generation,
-      reason: `target generation ${g} of ${diverged.dataset} has snapshots newer than the newest common snapshot ${diverged.base.name} ` +
+      reason:
+        `target generation ${g} of ${diverged.dataset} has snapshots newer than the newest common snapshot ${diverged.base.name} ` +
         `(${diverged.newer.map((x) => x.name).join(', ')}); ` +
-        (rootBase ? `forked generation ${generation} from ${rootBase.name} (clone + promote), continuing incrementally; generation ${g} is kept as it is` : 'new generation with a full send'),
+        (rootBase
+          ? `forked generation ${generation} from ${rootBase.name} (clone + promote), continuing incrementally; generation ${g} is kept as it is`
+          : 'new generation with a full send'),
     },
   };
 }
@@ -166,10 +205,14 @@ export function planDatasets(i: SendPlanInput): { plans: SendPlan[]; warnings: s
       if (!base) throw new ExecError('zfs', `${to} exists on the target but shares no snapshot with ${d.name}`);
       const newer = newerThan(t.snapshots, base);
       if (newer.length) {
-        throw new ExecError('zfs', `${to} has snapshots newer than the common base ${base.name} (${newer.map((x) => x.name).join(', ')}); not rolling them back`);
+        throw new ExecError(
+          'zfs',
+          `${to} has snapshots newer than the common base ${base.name} (${newer.map((x) => x.name).join(', ')}); not rolling them back`,
+        );
       }
     }
-    if (isEncrypted(d) && i.sendDecrypted) warnings.push(`warning: ${d.name} is encrypted and this job sends it decrypted: the target holds its plaintext`);
+    if (isEncrypted(d) && i.sendDecrypted)
+      warnings.push(`warning: ${d.name} is encrypted and this job sends it decrypted: the target holds its plaintext`);
     plans.push({ source: d.name, target: to, snap, base, raw: isEncrypted(d) && !i.sendDecrypted });
   }
   return { plans, warnings };

@@ -13,9 +13,21 @@ import type { ChildProcess } from 'node:child_process';
 import * as layout from '../../../protocol/src/layout.ts';
 import { SshSession } from '../ssh/index.ts';
 import {
-  LocalHost, Zfs, isSameOrDescendant, missingAs, isValidDatasetName, recvArgv, sendArgv, snapshotNameFor,
-  USER_PROP_EVENT, USER_PROP_GENERATION, USER_PROP_JOB, USER_PROP_SOURCE,
-  type DatasetInfo, type SnapshotInfo, type ZfsCapabilities,
+  LocalHost,
+  Zfs,
+  isSameOrDescendant,
+  missingAs,
+  isValidDatasetName,
+  recvArgv,
+  sendArgv,
+  snapshotNameFor,
+  USER_PROP_EVENT,
+  USER_PROP_GENERATION,
+  USER_PROP_JOB,
+  USER_PROP_SOURCE,
+  type DatasetInfo,
+  type SnapshotInfo,
+  type ZfsCapabilities,
 } from '../zfs/index.ts';
 import { parseSendEstimate } from '../zfs/parse.ts';
 import { planPrune, type PruneSnapshot } from '../prune/index.ts';
@@ -24,9 +36,7 @@ import { TransferProgress } from './progress.ts';
 import { sendToTarget } from './stream-pipe.ts';
 import { settleInterruptedReceives } from './resume.ts';
 import { decideGeneration, planDatasets, type SendPlan } from './backup-plan.ts';
-import {
-  ExecError, type BackupParams, type BackupResult, type ExecContext, type Phase,
-} from './types.ts';
+import { ExecError, type BackupParams, type BackupResult, type ExecContext, type Phase } from './types.ts';
 import { asExecError } from '../core/errors.ts';
 import type { BackupGuest } from '../guests/types.ts';
 
@@ -61,7 +71,8 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
   const signal = ctx.signal;
   const phase = (p: Phase) => ctx.progress({ phase: p });
   const roots = params.guest?.roots?.length ? [...params.guest.roots].sort(cmp) : [job.source];
-  if (job.mode !== 'dataset' && !params.guest) throw new ExecError('internal', `${job.mode} job ${job.id}: the guest's dataset roots were not provided`);
+  if (job.mode !== 'dataset' && !params.guest)
+    throw new ExecError('internal', `${job.mode} job ${job.id}: the guest's dataset roots were not provided`);
   for (const r of [...roots, target.backupRoot]) {
     if (!isValidDatasetName(r)) throw new ExecError('internal', `invalid dataset name ${JSON.stringify(r)}`);
   }
@@ -74,13 +85,16 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
   phase('preparing');
   let local = new Zfs(new LocalHost(), signal);
   let sourceProps: string[] = [];
-  const readSource = async () => (await Promise.all(roots.map((r) => local.tree(r, recursive, sourceProps)))).flat().sort((a, b) => cmp(a.name, b.name));
+  const readSource = async () =>
+    (await Promise.all(roots.map((r) => local.tree(r, recursive, sourceProps)))).flat().sort((a, b) => cmp(a.name, b.name));
   // The SSH connect (handshake, remote shell start) is the slow part of preparing: local checks and
   // listings run meanwhile. A local failure still wins (it is reported, the session closed). Where
   // the runner keeps connections warm, a connection of the same identity left by an earlier run is
   // taken instead (ssh/session.ts), and this one is kept for the next run when this run succeeds.
   const sessionP = SshSession.open(target, { signal, persistentShell: true, warm: true });
-  sessionP.catch(() => { /* awaited below */ });
+  sessionP.catch(() => {
+    /* awaited below */
+  });
   let lcaps: ZfsCapabilities;
   let srcBefore: DatasetInfo[];
   let localRootGuid: string | null; // the backup root's GUID if this host has a dataset of that name
@@ -93,11 +107,18 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
     }
     [srcBefore, localRootGuid] = await Promise.all([readSource(), local.guidIfExists(target.backupRoot)]);
   } catch (e) {
-    await sessionP.then((s) => s.close(), () => undefined); // leave no ssh process behind
+    await sessionP.then(
+      (s) => s.close(),
+      () => undefined,
+    ); // leave no ssh process behind
     throw e;
   }
   let session = await sessionP;
-  ctx.log(session.reused ? `ssh: reusing the warm connection to ${session.label} (master pid ${session.masterPid})` : `ssh: connected to ${session.label} (master pid ${session.masterPid})`);
+  ctx.log(
+    session.reused
+      ? `ssh: reusing the warm connection to ${session.label} (master pid ${session.masterPid})`
+      : `ssh: connected to ${session.label} (master pid ${session.masterPid})`,
+  );
   // the first receive's session starts now, so it is ready when the stream starts
   let standby: ChildProcess | null = session.spawnStandby();
   const scaffold: { name: string; guid: string }[] = [];
@@ -119,7 +140,10 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
     let tgt = byName(await readTarget());
     const jobRootInfo = tgt.get(jobRoot);
     if (jobRootInfo && jobRootInfo.job !== job.id) {
-      throw new ExecError('target-not-ready', `${jobRoot} exists on the target but is not owned by job ${job.id} (lifeboat:job=${jobRootInfo.job ?? 'unset'})`);
+      throw new ExecError(
+        'target-not-ready',
+        `${jobRoot} exists on the target but is not owned by job ${job.id} (lifeboat:job=${jobRootInfo.job ?? 'unset'})`,
+      );
     }
     // An earlier run cut off mid-stream: resume it where `recv -s` exists, else nothing is left (resume.ts).
     // Both generations this run may write: the current one, and the next one (a fork after a restore
@@ -131,10 +155,24 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
       let settled = 0;
       for (const g of [genRoot(params.generation), genRoot(params.nextGeneration)]) {
         if (!tgt.has(g)) continue;
-        settled += (await settleInterruptedReceives(remote, session, g, job.id, (t) => (t.startsWith(g + '/') ? t.slice(g.length + 1) : null), local, ctx, (n) => {
-          if (!started) { started = true; resuming.start(); }
-          resuming.add(n);
-        })).length;
+        settled += (
+          await settleInterruptedReceives(
+            remote,
+            session,
+            g,
+            job.id,
+            (t) => (t.startsWith(g + '/') ? t.slice(g.length + 1) : null),
+            local,
+            ctx,
+            (n) => {
+              if (!started) {
+                started = true;
+                resuming.start();
+              }
+              resuming.add(n);
+            },
+          )
+        ).length;
       }
       if (started) resuming.stop();
       resumedBytes = resuming.bytesDone;
@@ -143,9 +181,16 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
 
     // ---- generation: continue, fork (after a restore) or start over (backup-plan.ts) -------------
     const decided = decideGeneration({
-      jobId: job.id, roots, backupRoot: target.backupRoot, generation: params.generation, nextGeneration: params.nextGeneration,
-      forkFrom: params.forkFrom ?? null, catalogDatasets: params.catalogDatasets ?? null, sendDecrypted: !!job.sendDecrypted,
-      source: srcBefore, target: tgt,
+      jobId: job.id,
+      roots,
+      backupRoot: target.backupRoot,
+      generation: params.generation,
+      nextGeneration: params.nextGeneration,
+      forkFrom: params.forkFrom ?? null,
+      catalogDatasets: params.catalogDatasets ?? null,
+      sendDecrypted: !!job.sendDecrypted,
+      source: srcBefore,
+      target: tgt,
     });
     const { generation, newGeneration, fork } = decided;
     for (const n of decided.notes) ctx.log(n);
@@ -159,7 +204,11 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
     const baseName = snapshotNameFor(job.id, new Date());
     let snapName = baseName;
     for (let i = 2; taken.has(snapName); i++) snapName = `${baseName}_${i}`;
-    const snapProps = { [USER_PROP_JOB]: String(job.id), [USER_PROP_GENERATION]: String(generation), [USER_PROP_EVENT]: String(ctx.eventId) };
+    const snapProps = {
+      [USER_PROP_JOB]: String(job.id),
+      [USER_PROP_GENERATION]: String(generation),
+      [USER_PROP_EVENT]: String(ctx.eventId),
+    };
 
     let guestWasRunning = false;
     if (job.stopBeforeBackup && params.guest?.stop) {
@@ -191,7 +240,9 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
     // ---- target scaffolding (removed again if this run fails before anything arrives) -----------
     // The source is listed meanwhile (one round trip each side instead of two in a row).
     const srcP = readSource();
-    srcP.catch(() => { /* awaited below */ });
+    srcP.catch(() => {
+      /* awaited below */
+    });
     // Parents known to exist on the target (listed or made by this run): not listed again.
     const ensured = new Set<string>();
     const ensureParent = async (ds: string) => {
@@ -202,8 +253,10 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
     if (!tgt.has(genRoot(generation))) {
       // the job root, the generation and the first root's parents, in one go
       const levelProps = (n: string): Record<string, string> =>
-        n === jobRoot ? { mountpoint: 'none', readonly: 'on', [USER_PROP_JOB]: String(job.id) }
-          : n === genRoot(generation) ? { [USER_PROP_JOB]: String(job.id), [USER_PROP_GENERATION]: String(generation) }
+        n === jobRoot
+          ? { mountpoint: 'none', readonly: 'on', [USER_PROP_JOB]: String(job.id) }
+          : n === genRoot(generation)
+            ? { [USER_PROP_JOB]: String(job.id), [USER_PROP_GENERATION]: String(generation) }
             : {};
       const first = parentOf(targetPath(generation, roots[0]));
       await remote.ensureDataset(first, levelProps, { into: scaffold });
@@ -222,7 +275,8 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
         if (!tgt.has(to)) {
           // re-check owner and GUID right before cloning
           const chk = (await remote.get([fromSnap.full], ['guid', USER_PROP_JOB])).get(fromSnap.full);
-          if (chk?.guid !== fromSnap.guid || chk?.[USER_PROP_JOB] !== String(job.id)) throw new ExecError('zfs', `fork source ${fromSnap.full} changed on the target`);
+          if (chk?.guid !== fromSnap.guid || chk?.[USER_PROP_JOB] !== String(job.id))
+            throw new ExecError('zfs', `fork source ${fromSnap.full} changed on the target`);
           // canmount=off: a delegated (non-root) clone of a mountable filesystem exits 1 on Linux
           await ensureParent(to);
           await remote.clone(fromSnap.full, to, { canmount: 'off' });
@@ -235,10 +289,22 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
     }
 
     // ---- plan each dataset (parents first; backup-plan.ts) ----------------------------------------
-    const planned = planDatasets({ source: src, target: tgt, snapName, sendDecrypted: !!job.sendDecrypted, targetPathOf: (d) => targetPath(generation, d) });
+    const planned = planDatasets({
+      source: src,
+      target: tgt,
+      snapName,
+      sendDecrypted: !!job.sendDecrypted,
+      targetPathOf: (d) => targetPath(generation, d),
+    });
     for (const w of planned.warnings) ctx.log(w);
     const plans: DatasetPlan[] = planned.plans.map((p) => ({ ...p, estimate: 0 }));
-    if (plans.some((p) => p.raw)) ctx.log(`raw send (zfs send -w) of the encrypted dataset(s) ${plans.filter((p) => p.raw).map((p) => p.source).join(', ')}: the target receives ciphertext only`);
+    if (plans.some((p) => p.raw))
+      ctx.log(
+        `raw send (zfs send -w) of the encrypted dataset(s) ${plans
+          .filter((p) => p.raw)
+          .map((p) => p.source)
+          .join(', ')}: the target receives ciphertext only`,
+      );
     // ---- 3. transfer -------------------------------------------------------------------------------
     // a dataset's own tags, given by a full receive (`recv -o`) where zfs can, else set after it
     const datasetProps = (p: DatasetPlan): Record<string, string> =>
@@ -273,11 +339,21 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
           // connection leaves it for the next run to resume.
           const err = asExecError(e);
           const cancelled = err.errorClass === 'cancelled' || signal.aborted;
-          const again = await reconnectIfLanded(target, p.target, snapName, p.snap.guid, cancelled ? NEVER : signal, cancelled && rcaps.resumableRecv, ctx);
+          const again = await reconnectIfLanded(
+            target,
+            p.target,
+            snapName,
+            p.snap.guid,
+            cancelled ? NEVER : signal,
+            cancelled && rcaps.resumableRecv,
+            ctx,
+          );
           if (!again) throw err;
-          ctx.log(cancelled
-            ? `cancel arrived after ${p.target}@${snapName} was complete on the target (GUID checked after the receive ended)`
-            : `the transfer of ${p.source} failed (${err.message}), yet ${p.target}@${snapName} arrived complete (GUID checked after the receive ended): continuing over a new connection`);
+          ctx.log(
+            cancelled
+              ? `cancel arrived after ${p.target}@${snapName} was complete on the target (GUID checked after the receive ended)`
+              : `the transfer of ${p.source} failed (${err.message}), yet ${p.target}@${snapName} arrived complete (GUID checked after the receive ended): continuing over a new connection`,
+          );
           standby?.stdin?.end();
           standby = null;
           await session.close();
@@ -290,13 +366,20 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
           remote = new Zfs(session, NEVER);
           local = new Zfs(new LocalHost(), NEVER);
         }
-        results.push({ source: p.source, target: p.target, mode: p.base ? 'incremental' : 'full', bytes: progress.bytesDone - before, baseSnapshot: p.base?.name ?? null });
+        results.push({
+          source: p.source,
+          target: p.target,
+          mode: p.base ? 'incremental' : 'full',
+          bytes: progress.bytesDone - before,
+          baseSnapshot: p.base?.name ?? null,
+        });
         ctx.checkpoint?.('after-receive');
 
         // ---- 4. verify by GUID, then tag ----------------------------------------------------------
         const full = `${p.target}@${snapName}`;
         const got = (await remote.get([full], ['guid'])).get(full)?.guid;
-        if (got !== p.snap.guid) throw new ExecError('zfs', `GUID mismatch after receive: ${full} has ${got ?? 'nothing'}, source has ${p.snap.guid}`);
+        if (got !== p.snap.guid)
+          throw new ExecError('zfs', `GUID mismatch after receive: ${full} has ${got ?? 'nothing'}, source has ${p.snap.guid}`);
         await remote.set(full, snapProps);
         if (!p.base && !rcaps.recvSetProps) await remote.set(p.target, datasetProps(p));
         if (params.guest?.properties && roots.includes(p.source)) await remote.set(p.target, params.guest.properties);
@@ -317,7 +400,14 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
       for (const pool of new Set(roots.map(poolOf))) for (const o of await local.clonesOrigins(pool)) srcClones.add(o);
       const tgtClones = await remote.clonesOrigins(poolOf(target.backupRoot));
       const toPrune = (s: SnapshotInfo, clones: Set<string>): PruneSnapshot & { full: string } => ({
-        name: s.name, guid: s.guid, createtxg: s.createtxg, job: s.job, generation: s.generation, userrefs: s.userrefs, cloned: clones.has(s.full), full: s.full,
+        name: s.name,
+        guid: s.guid,
+        createtxg: s.createtxg,
+        job: s.job,
+        generation: s.generation,
+        userrefs: s.userrefs,
+        cloned: clones.has(s.full),
+        full: s.full,
       });
       const destroy = async (z: Zfs, side: 'source' | 'target', s: PruneSnapshot & { full: string }) => {
         try {
@@ -333,7 +423,13 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
       };
       for (const d of srcNow) {
         const t = tgtNow.get(targetPath(generation, d.name));
-        const plan = planPrune({ side: 'source', jobId: job.id, keepLast: job.keepLast, snapshots: d.snapshots.map((s) => toPrune(s, srcClones)), otherSideGuids: (t?.snapshots ?? []).map((s) => s.guid) });
+        const plan = planPrune({
+          side: 'source',
+          jobId: job.id,
+          keepLast: job.keepLast,
+          snapshots: d.snapshots.map((s) => toPrune(s, srcClones)),
+          otherSideGuids: (t?.snapshots ?? []).map((s) => s.guid),
+        });
         for (const s of plan.destroy) await destroy(local, 'source', s as PruneSnapshot & { full: string });
       }
       if (job.pruneTarget) {
@@ -341,7 +437,14 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
         for (const t of tgtNow.values()) {
           if (!t.name.startsWith(genRoot(generation) + '/') || t.source === null) continue;
           const s = srcMap.get(t.name.slice(genRoot(generation).length + 1));
-          const plan = planPrune({ side: 'target', jobId: job.id, keepLast: job.keepLast, generation, snapshots: t.snapshots.map((x) => toPrune(x, tgtClones)), otherSideGuids: (s?.snapshots ?? []).map((x) => x.guid) });
+          const plan = planPrune({
+            side: 'target',
+            jobId: job.id,
+            keepLast: job.keepLast,
+            generation,
+            snapshots: t.snapshots.map((x) => toPrune(x, tgtClones)),
+            otherSideGuids: (s?.snapshots ?? []).map((x) => x.guid),
+          });
           for (const x of plan.destroy) await destroy(remote, 'target', x as PruneSnapshot & { full: string });
         }
       }
@@ -352,7 +455,9 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
     const catalog = await readCatalog(remote, target.backupRoot, job.id, { guestMetadata: job.mode !== 'dataset' });
     const bytesSent = resumedBytes + results.reduce((n, r) => n + r.bytes, 0);
     if (signal.aborted) ctx.log('cancel arrived after the data was safely on the target: the backup completed');
-    ctx.log(`done: ${results.length} dataset(s), ${bytesSent} bytes${resumedBytes ? ` (${resumedBytes} of them resuming an interrupted receive)` : ''}, ${pruned.length} snapshot(s) pruned`);
+    ctx.log(
+      `done: ${results.length} dataset(s), ${bytesSent} bytes${resumedBytes ? ` (${resumedBytes} of them resuming an interrupted receive)` : ''}, ${pruned.length} snapshot(s) pruned`,
+    );
     succeeded = true;
     return { snapshot: snapName, generation, newGeneration, bytesSent, datasets: results, pruned, catalog };
   } catch (e) {
@@ -373,9 +478,21 @@ const NEVER = new AbortController().signal;
  * is there with `guid` once no receive into `dataset` runs any more (waited for up to a minute);
  * else null, after clearing a partial resumable receive when `clearPartial` (`zfs recv -A`).
  */
-async function reconnectIfLanded(target: RunBackupParams['target'], dataset: string, snap: string, guid: string, signal: AbortSignal, clearPartial: boolean, ctx: ExecContext): Promise<SshSession | null> {
+async function reconnectIfLanded(
+  target: RunBackupParams['target'],
+  dataset: string,
+  snap: string,
+  guid: string,
+  signal: AbortSignal,
+  clearPartial: boolean,
+  ctx: ExecContext,
+): Promise<SshSession | null> {
   let s: SshSession;
-  try { s = await SshSession.open(target, { signal, persistentShell: true, warm: true }); } catch { return null; }
+  try {
+    s = await SshSession.open(target, { signal, persistentShell: true, warm: true });
+  } catch {
+    return null;
+  }
   try {
     const z = new Zfs(s, signal);
     for (let i = 0; i < 120 && !signal.aborted; i++) {
@@ -393,7 +510,9 @@ async function reconnectIfLanded(target: RunBackupParams['target'], dataset: str
         ctx.log(`cleared the partial receive into ${dataset} (zfs recv -A): a cancelled run leaves nothing partial`);
       }
     }
-  } catch { /* not reachable or not there: the transfer's error stands */ }
+  } catch {
+    /* not reachable or not there: the transfer's error stands */
+  }
   await s.close();
   return null;
 }
@@ -437,7 +556,9 @@ async function estimate(local: Zfs, caps: ZfsCapabilities, p: DatasetPlan, src: 
       const res = await local.host.exec(sendArgv({ snapshot: p.snap.full, base: p.base?.full, raw: p.raw }, { dryRun: true }));
       const n = parseSendEstimate(res.stdout + '\n' + res.stderr);
       if (res.code === 0 && n !== null) return n;
-    } catch { /* fall back */ }
+    } catch {
+      /* fall back */
+    }
   }
   if (!p.base) return p.snap.referenced;
   // data added since the base + data of the base that was overwritten/deleted since
@@ -449,10 +570,22 @@ async function estimate(local: Zfs, caps: ZfsCapabilities, p: DatasetPlan, src: 
  * `zfs send …` → `ssh … zfs recv -s …` (stream-pipe.ts), counting into `progress`; `recvProps` are set
  * on the received dataset by the receive itself (`recv -o`) where zfs has it.
  */
-async function transfer(session: SshSession, rcaps: ZfsCapabilities, p: DatasetPlan, recvProps: Record<string, string>, progress: TransferProgress, signal: AbortSignal, standby: ChildProcess | null): Promise<void> {
+async function transfer(
+  session: SshSession,
+  rcaps: ZfsCapabilities,
+  p: DatasetPlan,
+  recvProps: Record<string, string>,
+  progress: TransferProgress,
+  signal: AbortSignal,
+  standby: ChildProcess | null,
+): Promise<void> {
   await sendToTarget({
     sendArgv: sendArgv({ snapshot: p.snap.full, base: p.base?.full, raw: p.raw }),
     recvArgv: recvArgv({ target: p.target, caps: rcaps, resumable: true, props: recvProps }),
-    session, signal, standby, onBytes: (n) => progress.add(n), what: { send: p.snap.full, recv: p.target },
+    session,
+    signal,
+    standby,
+    onBytes: (n) => progress.add(n),
+    what: { send: p.snap.full, recv: p.target },
   });
 }

@@ -17,7 +17,7 @@ export function catalogFromTree(tree: DatasetInfo[], guestProps: Map<string, Rec
       generation: d.generation,
       source: d.source,
       // chunked values rejoined, basePool and pools filled in (guests/metadata.ts)
-      guest: (parseGuestMetadata(guestProps.get(d.name) ?? {}) as Record<string, unknown> | null),
+      guest: parseGuestMetadata(guestProps.get(d.name) ?? {}) as Record<string, unknown> | null,
       snapshots: d.snapshots.map((s) => ({
         name: s.name,
         guid: s.guid,
@@ -36,7 +36,12 @@ export function catalogFromTree(tree: DatasetInfo[], guestProps: Map<string, Rec
  * `guestMetadata: false` (a dataset job's own catalog) skips reading the `lifeboat:guest*`
  * properties, which only guest jobs set: one `zfs get all` less per run.
  */
-export async function readCatalog(zfs: Zfs, backupRoot: string, jobId?: number, opts: { guestMetadata?: boolean } = {}): Promise<CatalogDataset[]> {
+export async function readCatalog(
+  zfs: Zfs,
+  backupRoot: string,
+  jobId?: number,
+  opts: { guestMetadata?: boolean } = {},
+): Promise<CatalogDataset[]> {
   const base = jobId === undefined ? backupRoot : jobRoot(backupRoot, jobId);
   const tree = await zfs.treeIfExists(base, true);
   if (!tree.length) {
@@ -45,7 +50,9 @@ export async function readCatalog(zfs: Zfs, backupRoot: string, jobId?: number, 
   }
   if (opts.guestMetadata === false) return catalogFromTree(tree, new Map());
   // guest metadata: every locally set / received property, filtered to lifeboat:guest*
-  const local = parseGetHp(await zfs.run(['get', '-Hp', '-r', '-s', 'local,received', '-o', 'name,property,value', 'all', base], `zfs get all ${base}`));
+  const local = parseGetHp(
+    await zfs.run(['get', '-Hp', '-r', '-s', 'local,received', '-o', 'name,property,value', 'all', base], `zfs get all ${base}`),
+  );
   const guest = new Map<string, Record<string, string | null>>();
   for (const [name, props] of local) {
     if (name.includes('@')) continue;
@@ -63,7 +70,9 @@ export async function browseTarget(target: TargetSpec, ctx: ExecContext): Promis
     const zfs = new Zfs(session, ctx.signal);
     await zfs.capabilities();
     const items = await readCatalog(zfs, target.backupRoot);
-    ctx.log(`catalog of ${target.backupRoot}: ${items.length} dataset(s), ${items.reduce((n, d) => n + d.snapshots.length, 0)} snapshot(s)`);
+    ctx.log(
+      `catalog of ${target.backupRoot}: ${items.length} dataset(s), ${items.reduce((n, d) => n + d.snapshots.length, 0)} snapshot(s)`,
+    );
     return items;
   } finally {
     await session.close();

@@ -6,7 +6,15 @@ import { GuestStartError } from './guest-backup.ts';
 import { runJobRestore, runOobRestore } from './restore.ts';
 import type { JobRestoreParams, OobRestoreParams, RestoreResult } from './restore-types.ts';
 import { ExecError, type ExecContext } from './types.ts';
-import { checkGuestRestore, findGuest, guestForBackup, parseGuestMetadata, providersFromConfig, registerRestoredGuest, type GuestsConfig } from '../guests/index.ts';
+import {
+  checkGuestRestore,
+  findGuest,
+  guestForBackup,
+  parseGuestMetadata,
+  providersFromConfig,
+  registerRestoredGuest,
+  type GuestsConfig,
+} from '../guests/index.ts';
 
 export async function runGuestJobRestore(params: JobRestoreParams, ctx: ExecContext, guests: GuestsConfig): Promise<RestoreResult> {
   const { job } = params;
@@ -19,7 +27,10 @@ export async function runGuestJobRestore(params: JobRestoreParams, ctx: ExecCont
   const result = await runJobRestore({ ...params, guest: handle }, ctx);
   if (handle.startFailure) {
     // the restored data stays in place: the result goes with the failure (the next backup forks from it)
-    throw new GuestStartError(`the restore completed (snapshot ${result.snapshot}) but ${found.guest.kind} ${found.guest.name} did not start again: ${handle.startFailure}`, result);
+    throw new GuestStartError(
+      `the restore completed (snapshot ${result.snapshot}) but ${found.guest.kind} ${found.guest.name} did not start again: ${handle.startFailure}`,
+      result,
+    );
   }
   return result;
 }
@@ -32,13 +43,26 @@ export async function runGuestOobRestore(params: OobRestoreParams, ctx: ExecCont
   const meta = params.network ? { ...fromTarget, network: params.network } : fromTarget;
   const restoreNetwork = params.restoreNetwork || !!params.network;
   if (meta.roots.length > 1) {
-    throw new ExecError('source-state', `${meta.kind} ${meta.name} has ${meta.roots.length} dataset roots; restore it from its job (all roots as one set) rather than one dataset out of band`);
+    throw new ExecError(
+      'source-state',
+      `${meta.kind} ${meta.name} has ${meta.roots.length} dataset roots; restore it from its job (all roots as one set) rather than one dataset out of band`,
+    );
   }
   const providers = providersFromConfig(guests);
-  const opts = { newId: params.newGuestId == null ? null : String(params.newGuestId), roots: [params.destination], restoreNetwork, log: (l: string) => ctx.log(l) };
+  const opts = {
+    newId: params.newGuestId == null ? null : String(params.newGuestId),
+    roots: [params.destination],
+    restoreNetwork,
+    log: (l: string) => ctx.log(l),
+  };
   await checkGuestRestore(providers, meta, opts); // an existing guest id: refused before any data moves
   const result = await runOobRestore(params, ctx);
   const guest = await registerRestoredGuest(providers, meta, opts);
-  ctx.log(`registered ${guest.kind} ${guest.name} (${guest.id}) with ${guest.provider}${params.network ? ' with the network configuration you gave' : restoreNetwork ? ' with its network configuration' : ' without network configuration'}`);
-  return { ...result, guest: { metadata: meta as unknown as Record<string, unknown>, restoreNetwork, newGuestId: params.newGuestId, registered: true } };
+  ctx.log(
+    `registered ${guest.kind} ${guest.name} (${guest.id}) with ${guest.provider}${params.network ? ' with the network configuration you gave' : restoreNetwork ? ' with its network configuration' : ' without network configuration'}`,
+  );
+  return {
+    ...result,
+    guest: { metadata: meta as unknown as Record<string, unknown>, restoreNetwork, newGuestId: params.newGuestId, registered: true },
+  };
 }

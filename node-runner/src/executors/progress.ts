@@ -12,7 +12,12 @@ export class TransferProgress {
   private midPassed = false;
 
   /** `mid`: the checkpoint passed once MID_TRANSFER_BYTES have been counted. */
-  constructor(private readonly ctx: ExecContext, public bytesTotal: number | null, private readonly windowMs = 5000, private readonly mid: Checkpoint | null = null) {}
+  constructor(
+    private readonly ctx: ExecContext,
+    public bytesTotal: number | null,
+    private readonly windowMs = 5000,
+    private readonly mid: Checkpoint | null = null,
+  ) {}
 
   add(n: number): void {
     this.bytesDone += n;
@@ -37,7 +42,13 @@ export class TransferProgress {
     // the estimate can be low (zfs-fuse has no send -nvP): never report a total below what was sent
     const total = this.bytesTotal === null ? null : Math.max(this.bytesTotal, this.bytesDone);
     const eta = total !== null && rate && rate > 0 ? Math.max(0, Math.round((total - this.bytesDone) / rate)) : null;
-    this.ctx.progress({ phase, bytesDone: this.bytesDone, bytesTotal: total, rateBps: rate === null ? null : Math.round(rate), etaSeconds: eta });
+    this.ctx.progress({
+      phase,
+      bytesDone: this.bytesDone,
+      bytesTotal: total,
+      rateBps: rate === null ? null : Math.round(rate),
+      etaSeconds: eta,
+    });
   }
 
   /** Report every `everyMs` (≤ 1 s) until stop(). */

@@ -35,13 +35,25 @@ export const FINISHED = new Set<string>(FINISHED_STATUSES);
  * Everything else is reported and left alone; a set-aside copy of a missing destination that
  * cannot be recovered stops the restore (restoring would bury the original further).
  */
-export async function handleLeftovers(local: Zfs, safe: Zfs, parent: string, destinations: string[], E: number, ctx: ExecContext, result: RestoreResult): Promise<void> {
+export async function handleLeftovers(
+  local: Zfs,
+  safe: Zfs,
+  parent: string,
+  destinations: string[],
+  E: number,
+  ctx: ExecContext,
+  result: RestoreResult,
+): Promise<void> {
   const found = (await findRestoreLeftovers(local, parent)).filter((l) => l.eventId !== String(E));
   if (!found.length) return;
   const ids = [...new Set(found.map((l) => Number(l.eventId)).filter((n) => Number.isSafeInteger(n) && n > 0))];
   let status = new Map<number, string>();
   if (ctx.eventStatus && ids.length) {
-    try { status = await ctx.eventStatus(ids); } catch (e) { ctx.log(`warning: could not ask the server about events ${ids.join(', ')}: ${asExecError(e).message}`); }
+    try {
+      status = await ctx.eventStatus(ids);
+    } catch (e) {
+      ctx.log(`warning: could not ask the server about events ${ids.join(', ')}: ${asExecError(e).message}`);
+    }
   }
   for (const l of found) {
     const X = Number(l.eventId);
@@ -49,7 +61,10 @@ export async function handleLeftovers(local: Zfs, safe: Zfs, parent: string, des
     const over = st !== undefined && FINISHED.has(st);
     try {
       if (over && l.property === USER_PROP_STAGING) {
-        if (await destroyStaging(safe, l.dataset, X, null)) { ctx.log(`removed leftover staging ${l.dataset} of ${st} restore event ${X}`); continue; }
+        if (await destroyStaging(safe, l.dataset, X, null)) {
+          ctx.log(`removed leftover staging ${l.dataset} of ${st} restore event ${X}`);
+          continue;
+        }
       }
       if (over && l.property === USER_PROP_SET_ASIDE) {
         const original = setAsideOriginal(l.dataset, X);
@@ -63,7 +78,9 @@ export async function handleLeftovers(local: Zfs, safe: Zfs, parent: string, des
           await runRetryBusy(safe, ['rename', l.dataset, original], `zfs rename ${l.dataset} ${original}`);
           await safe.run(['inherit', USER_PROP_SET_ASIDE, original], `zfs inherit ${original}`);
           await mountTree(safe, original);
-          ctx.log(`recovered ${original}: ${st} restore event ${X} had set it aside as ${l.dataset} and stopped before renaming anything into place`);
+          ctx.log(
+            `recovered ${original}: ${st} restore event ${X} had set it aside as ${l.dataset} and stopped before renaming anything into place`,
+          );
           continue;
         }
       }
@@ -73,10 +90,15 @@ export async function handleLeftovers(local: Zfs, safe: Zfs, parent: string, des
     if (l.property === USER_PROP_SET_ASIDE) {
       const original = setAsideOriginal(l.dataset) ?? l.dataset;
       if (destinations.includes(original) && !(await local.exists(original))) {
-        throw new ExecError('source-state', `${l.dataset} holds ${original} as set aside by restore event ${X} (${st ?? 'status unknown'}), and ${original} is missing; resolve that first`);
+        throw new ExecError(
+          'source-state',
+          `${l.dataset} holds ${original} as set aside by restore event ${X} (${st ?? 'status unknown'}), and ${original} is missing; resolve that first`,
+        );
       }
     }
     result.leftovers.push(l.dataset);
-    ctx.log(`warning: ${l.dataset} is a leftover of restore event ${X} (${l.property}, event ${st ?? 'unknown to the server'}); not touched`);
+    ctx.log(
+      `warning: ${l.dataset} is a leftover of restore event ${X} (${l.property}, event ${st ?? 'unknown to the server'}); not touched`,
+    );
   }
 }

@@ -23,7 +23,12 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export type SourcedProps = Map<string, Record<string, { value: string | null; source: string }>>;
 
 /** `zfs get -Hp -o name,property,value,source` (value null for "-" with source "-"). */
-export async function getWithSource(z: Zfs, names: string[], props: string[], opts: { recursive?: boolean; depth?: number } = {}): Promise<SourcedProps> {
+export async function getWithSource(
+  z: Zfs,
+  names: string[],
+  props: string[],
+  opts: { recursive?: boolean; depth?: number } = {},
+): Promise<SourcedProps> {
   const args = ['get', '-Hp'];
   if (opts.recursive) args.push('-r');
   if (opts.depth !== undefined) args.push('-d', String(opts.depth));
@@ -37,7 +42,10 @@ export async function getWithSource(z: Zfs, names: string[], props: string[], op
     const source = parts[parts.length - 1];
     const value = parts.slice(2, -1).join('\t');
     let row = t.get(name);
-    if (!row) { row = {}; t.set(name, row); }
+    if (!row) {
+      row = {};
+      t.set(name, row);
+    }
     row[prop] = { value: value === '-' && source === '-' ? null : value, source };
   }
   return t;
@@ -47,7 +55,7 @@ export async function readLive(z: Zfs, destination: string): Promise<LiveDataset
   const t = await getWithSource(z, [destination], ['type', 'guid', ...CARRY_PROPS], { recursive: true });
   const out: LiveDataset[] = [];
   for (const [name, props] of t) {
-    if (name.includes('@') || props.type?.value !== 'filesystem' && props.type?.value !== 'volume') continue;
+    if (name.includes('@') || (props.type?.value !== 'filesystem' && props.type?.value !== 'volume')) continue;
     out.push({ rel: name === destination ? '' : name.slice(destination.length + 1), name, guid: props.guid?.value ?? '', props });
   }
   return out.sort((a, b) => depth(a.name) - depth(b.name) || cmp(a.name, b.name));
@@ -64,14 +72,21 @@ export async function checkNotTargetTree(local: Zfs, remote: Zfs, destination: s
   if (!(await local.exists(backupRoot))) return;
   const lguid = (await local.get([backupRoot], ['guid'])).get(backupRoot)?.guid;
   const rguid = (await remote.get([backupRoot], ['guid'])).get(backupRoot)?.guid;
-  if (lguid && lguid === rguid) throw new ExecError('source-state', `destination ${destination} and the backup root ${backupRoot} are the same dataset tree`);
+  if (lguid && lguid === rguid)
+    throw new ExecError('source-state', `destination ${destination} and the backup root ${backupRoot} are the same dataset tree`);
 }
 
 /** Run a zfs command, retrying a few times when zfs-fuse answers "busy". */
 export async function runRetryBusy(z: Zfs, args: string[], what: string): Promise<void> {
   for (let i = 0; ; i++) {
-    try { await z.run(args, what); return; } catch (e) {
-      if (i < 5 && e instanceof ExecError && /busy/i.test(e.message)) { await sleep(250 * (i + 1)); continue; }
+    try {
+      await z.run(args, what);
+      return;
+    } catch (e) {
+      if (i < 5 && e instanceof ExecError && /busy/i.test(e.message)) {
+        await sleep(250 * (i + 1));
+        continue;
+      }
       throw e;
     }
   }
@@ -80,11 +95,16 @@ export async function runRetryBusy(z: Zfs, args: string[], what: string): Promis
 /** Unmount every mounted filesystem of `root`'s tree, deepest first; returns them (for remounting). */
 export async function unmountTree(z: Zfs, root: string): Promise<string[]> {
   const t = await z.get([root], ['mounted'], { recursive: true });
-  const mounted = [...t].filter(([n, p]) => !n.includes('@') && p.mounted === 'yes').map(([n]) => n)
+  const mounted = [...t]
+    .filter(([n, p]) => !n.includes('@') && p.mounted === 'yes')
+    .map(([n]) => n)
     .sort((a, b) => depth(b) - depth(a) || cmp(b, a));
   const done: string[] = [];
   for (const n of mounted) {
-    try { await runRetryBusy(z, ['unmount', n], `zfs unmount ${n}`); done.push(n); } catch (e) {
+    try {
+      await runRetryBusy(z, ['unmount', n], `zfs unmount ${n}`);
+      done.push(n);
+    } catch (e) {
       if (/not currently mounted/i.test((e as Error).message)) continue;
       await mountList(z, done.reverse()).catch(() => undefined); // leave it as it was
       throw new ExecError('source-state', `cannot unmount ${n} (in use?): ${(e as Error).message}`);
@@ -99,8 +119,12 @@ export async function unmountTree(z: Zfs, root: string): Promise<string[]> {
  */
 export async function mountTree(z: Zfs, root: string, ctx?: ExecContext): Promise<void> {
   const encryption = (await z.capabilities()).encryption;
-  const t = await z.get([root], ['type', 'mountpoint', 'canmount', 'mounted', ...(encryption ? ['keystatus', 'encryptionroot'] : [])], { recursive: true });
-  const rows = [...t].filter(([n, p]) => !n.includes('@') && p.type === 'filesystem').sort((a, b) => depth(a[0]) - depth(b[0]) || cmp(a[0], b[0]));
+  const t = await z.get([root], ['type', 'mountpoint', 'canmount', 'mounted', ...(encryption ? ['keystatus', 'encryptionroot'] : [])], {
+    recursive: true,
+  });
+  const rows = [...t]
+    .filter(([n, p]) => !n.includes('@') && p.type === 'filesystem')
+    .sort((a, b) => depth(a[0]) - depth(b[0]) || cmp(a[0], b[0]));
   for (const [n, p] of rows) {
     if (p.mounted === 'yes' || p.canmount !== 'on' || !p.mountpoint?.startsWith('/')) continue;
     if (p.keystatus === 'unavailable') {
@@ -108,7 +132,9 @@ export async function mountTree(z: Zfs, root: string, ctx?: ExecContext): Promis
       continue;
     }
     await mkdir(p.mountpoint, { recursive: true }).catch(() => undefined);
-    try { await runRetryBusy(z, ['mount', n], `zfs mount ${n}`); } catch (e) {
+    try {
+      await runRetryBusy(z, ['mount', n], `zfs mount ${n}`);
+    } catch (e) {
       if (/already mounted/i.test((e as Error).message)) continue;
       throw e;
     }
@@ -117,7 +143,9 @@ export async function mountTree(z: Zfs, root: string, ctx?: ExecContext): Promis
 
 export async function mountList(z: Zfs, names: string[]): Promise<void> {
   for (const n of names) {
-    try { await z.run(['mount', n], `zfs mount ${n}`); } catch (e) {
+    try {
+      await z.run(['mount', n], `zfs mount ${n}`);
+    } catch (e) {
       if (!/already mounted/i.test((e as Error).message)) throw e;
     }
   }

@@ -63,7 +63,10 @@ export function findRootSnapshot(spec: LocateSpec, scope: SearchScope, tree: Dat
   const root = matches.find((s) => s.dataset === spec.hint) ?? matches[0];
   if (!root) throw new ExecError('source-state', `no snapshot with GUID ${spec.guid} under ${scope.root} on the target (pruned or moved?)`);
   if (spec.kind === 'job' && root.job !== spec.jobId) {
-    throw new ExecError('source-state', `${root.full} (GUID ${spec.guid}) is not a snapshot of job ${spec.jobId} (lifeboat:job=${root.job ?? 'unset'})`);
+    throw new ExecError(
+      'source-state',
+      `${root.full} (GUID ${spec.guid}) is not a snapshot of job ${spec.jobId} (lifeboat:job=${root.job ?? 'unset'})`,
+    );
   }
   if (!isValidSnapshotName(root.name)) throw new ExecError('zfs', `unusable snapshot name ${JSON.stringify(root.name)} on the target`);
   return root;
@@ -91,7 +94,10 @@ export function narrowedScope(spec: LocateSpec, scope: SearchScope, root: Snapsh
  */
 export function groupSnapshotTree(spec: LocateSpec, scope: SearchScope, tree: DatasetInfo[], root: SnapshotInfo): Located {
   const jobId = scope.jobId;
-  const layoutRoot = jobId !== null && isSameOrDescendant(root.dataset, jobRoot(spec.target.backupRoot, jobId)) ? jobRoot(spec.target.backupRoot, jobId) : null;
+  const layoutRoot =
+    jobId !== null && isSameOrDescendant(root.dataset, jobRoot(spec.target.backupRoot, jobId))
+      ? jobRoot(spec.target.backupRoot, jobId)
+      : null;
   // logical key of a target dataset: its source path under the job layout (j<id>/g<n>/<source>), else its path
   const keyOf = (ds: string): string | null => {
     if (!layoutRoot) return ds;
@@ -133,6 +139,9 @@ export function groupSnapshotTree(spec: LocateSpec, scope: SearchScope, tree: Da
     groups.push({ destination: g.destination, items });
   }
   const inGroup = (k: string) => groupRoots.some((g) => k === g.key || (spec.recursive && k.startsWith(g.key + '/')));
-  const leftOut = named.filter((s) => !tagged(s) && s.full !== root.full && inGroup(keyOf(s.dataset)!)).map((s) => s.full).sort();
+  const leftOut = named
+    .filter((s) => !tagged(s) && s.full !== root.full && inGroup(keyOf(s.dataset)!))
+    .map((s) => s.full)
+    .sort();
   return { name: root.name, generation: root.generation, groups, leftOut };
 }

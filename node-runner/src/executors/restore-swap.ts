@@ -2,7 +2,19 @@
 // inverse; staging and set-aside copies are destroyed only after their marker and GUID are checked.
 import { asExecError } from '../core/errors.ts';
 import { Zfs, isSameOrDescendant } from '../zfs/index.ts';
-import { CARRY_PROPS, USER_PROP_SET_ASIDE, USER_PROP_STAGING, getWithSource, join, mountList, mountTree, readLive, relParent, runRetryBusy, unmountTree } from './restore-local.ts';
+import {
+  CARRY_PROPS,
+  USER_PROP_SET_ASIDE,
+  USER_PROP_STAGING,
+  getWithSource,
+  join,
+  mountList,
+  mountTree,
+  readLive,
+  relParent,
+  runRetryBusy,
+  unmountTree,
+} from './restore-local.ts';
 import type { Unit } from './restore-types.ts';
 import { ExecError, type ExecContext } from './types.ts';
 /**
@@ -10,22 +22,35 @@ import { ExecError, type ExecContext } from './types.ts';
  * datasets the snapshot does not have into the restored tree, fix properties, mount. Every step
  * pushes its inverse onto `undo`. Returns the preserved (moved) datasets.
  */
-export async function swapUnit(z: Zfs, u: Unit, E: number, undo: { what: string; f: () => Promise<void> }[], ctx: ExecContext): Promise<string[]> {
+export async function swapUnit(
+  z: Zfs,
+  u: Unit,
+  E: number,
+  undo: { what: string; f: () => Promise<void> }[],
+  ctx: ExecContext,
+): Promise<string[]> {
   const d = u.destination;
   const restoredRels = new Set(u.items.map((i) => i.rel));
   const preserved: string[] = [];
   if (u.live) {
     // re-check what is about to be set aside, right before
     const guid = (await z.get([d], ['guid'])).get(d)?.guid;
-    if (guid !== u.live[0].guid) throw new ExecError('source-state', `${d} changed since the restore started (GUID ${guid ?? 'none'}, was ${u.live[0].guid})`);
+    if (guid !== u.live[0].guid)
+      throw new ExecError('source-state', `${d} changed since the restore started (GUID ${guid ?? 'none'}, was ${u.live[0].guid})`);
     u.live = await readLive(z, d); // children created during the transfer are moved over too
     const mounted = await unmountTree(z, d);
     undo.push({ what: `mounting ${d} again`, f: () => mountList(z, mounted) });
     // marked before the rename, so a crash never leaves an unmarked set-aside copy
     await z.set(d, { [USER_PROP_SET_ASIDE]: String(E) });
-    undo.push({ what: `clearing ${USER_PROP_SET_ASIDE} on ${d}`, f: () => z.run(['inherit', USER_PROP_SET_ASIDE, d], `zfs inherit ${d}`).then(() => undefined) });
+    undo.push({
+      what: `clearing ${USER_PROP_SET_ASIDE} on ${d}`,
+      f: () => z.run(['inherit', USER_PROP_SET_ASIDE, d], `zfs inherit ${d}`).then(() => undefined),
+    });
     await runRetryBusy(z, ['rename', d, u.setAside], `zfs rename ${d} ${u.setAside}`);
-    undo.push({ what: `renaming ${u.setAside} back to ${d}`, f: () => runRetryBusy(z, ['rename', u.setAside, d], `zfs rename ${u.setAside} ${d}`) });
+    undo.push({
+      what: `renaming ${u.setAside} back to ${d}`,
+      f: () => runRetryBusy(z, ['rename', u.setAside, d], `zfs rename ${u.setAside} ${d}`),
+    });
     ctx.log(`set aside ${d} → ${u.setAside}`);
     ctx.checkpoint?.('between-swap-renames');
   } else if (await z.exists(d)) {
@@ -35,8 +60,11 @@ export async function swapUnit(z: Zfs, u: Unit, E: number, undo: { what: string;
   // staging → place (re-check it is ours and what was verified)
   const sp = await getWithSource(z, [u.stagingRoot], ['guid', USER_PROP_STAGING]);
   const row = sp.get(u.stagingRoot);
-  if (row?.[USER_PROP_STAGING]?.value !== String(E)) throw new ExecError('internal', `${u.stagingRoot} is not this event's staging dataset`);
-  const snapGuid = (await z.get([`${u.stagingRoot}@${u.items[0].snap.name}`], ['guid'])).get(`${u.stagingRoot}@${u.items[0].snap.name}`)?.guid;
+  if (row?.[USER_PROP_STAGING]?.value !== String(E))
+    throw new ExecError('internal', `${u.stagingRoot} is not this event's staging dataset`);
+  const snapGuid = (await z.get([`${u.stagingRoot}@${u.items[0].snap.name}`], ['guid'])).get(
+    `${u.stagingRoot}@${u.items[0].snap.name}`,
+  )?.guid;
   if (snapGuid !== u.items[0].snap.guid) throw new ExecError('zfs', `${u.stagingRoot}@${u.items[0].snap.name} changed before the swap`);
   await runRetryBusy(z, ['rename', u.stagingRoot, d], `zfs rename ${u.stagingRoot} ${d}`);
   undo.push({
@@ -44,7 +72,8 @@ export async function swapUnit(z: Zfs, u: Unit, E: number, undo: { what: string;
     f: async () => {
       await unmountTree(z, d);
       // carried-over properties would mount it inside staging; staging stays unmounted
-      for (const it of u.items) for (const p of CARRY_PROPS) await z.run(['inherit', p, join(d, it.rel)], `zfs inherit ${p}`).catch(() => undefined);
+      for (const it of u.items)
+        for (const p of CARRY_PROPS) await z.run(['inherit', p, join(d, it.rel)], `zfs inherit ${p}`).catch(() => undefined);
       await runRetryBusy(z, ['rename', d, u.stagingRoot], `zfs rename ${d} ${u.stagingRoot}`);
     },
   });
@@ -59,7 +88,13 @@ export async function swapUnit(z: Zfs, u: Unit, E: number, undo: { what: string;
       const from = join(u.setAside, l.rel);
       const to = join(d, l.rel);
       await runRetryBusy(z, ['rename', from, to], `zfs rename ${from} ${to}`);
-      undo.push({ what: `moving ${to} back to ${from}`, f: async () => { await unmountTree(z, to); await runRetryBusy(z, ['rename', to, from], `zfs rename ${to} ${from}`); } });
+      undo.push({
+        what: `moving ${to} back to ${from}`,
+        f: async () => {
+          await unmountTree(z, to);
+          await runRetryBusy(z, ['rename', to, from], `zfs rename ${to} ${from}`);
+        },
+      });
       moved.push(l.rel);
       preserved.push(to);
       ctx.log(`kept ${to}: not in the restored snapshot, moved over unchanged`);
@@ -89,11 +124,17 @@ export async function destroyStaging(z: Zfs, container: string, E: number, expec
   if (own?.[USER_PROP_STAGING]?.source !== 'local' || own[USER_PROP_STAGING].value !== String(E)) {
     throw new ExecError('internal', `${container} is not this event's staging dataset; not destroying it`);
   }
-  if (expectGuid !== null && own.guid?.value !== expectGuid) throw new ExecError('internal', `${container} changed (GUID); not destroying it`);
+  if (expectGuid !== null && own.guid?.value !== expectGuid)
+    throw new ExecError('internal', `${container} changed (GUID); not destroying it`);
   for (const [n, p] of t) {
-    if (p[USER_PROP_STAGING]?.value !== String(E)) throw new ExecError('internal', `${n} inside ${container} is not marked as this event's staging; not destroying`);
+    if (p[USER_PROP_STAGING]?.value !== String(E))
+      throw new ExecError('internal', `${n} inside ${container} is not marked as this event's staging; not destroying`);
   }
-  try { await unmountTree(z, container); } catch { /* staging is never mounted; destroy reports real problems */ }
+  try {
+    await unmountTree(z, container);
+  } catch {
+    /* staging is never mounted; destroy reports real problems */
+  }
   await runRetryBusy(z, ['destroy', '-r', container], `zfs destroy -r ${container}`);
   return true;
 }
@@ -106,7 +147,10 @@ export async function cleanupStaging(z: Zfs, units: Unit[], E: number, ctx: Exec
         if (await destroyStaging(z, u.container, E, u.containerGuid)) ctx.log(`removed staging ${u.container}`);
         break;
       } catch (e) {
-        if (attempt < 5) { await new Promise((r) => setTimeout(r, 500 * attempt)); continue; }
+        if (attempt < 5) {
+          await new Promise((r) => setTimeout(r, 500 * attempt));
+          continue;
+        }
         ctx.log(`warning: staging ${u.container} was kept (${asExecError(e).message}); it carries ${USER_PROP_STAGING}=${E}`);
         break;
       }
@@ -119,7 +163,9 @@ export async function cleanupStaging(z: Zfs, units: Unit[], E: number, ctx: Exec
         if (kids.length !== 1 || guid !== c.guid) break;
         await unmountTree(z, c.name).catch(() => undefined);
         await z.run(['destroy', c.name], `zfs destroy ${c.name}`);
-      } catch { break; }
+      } catch {
+        break;
+      }
     }
   }
 }
@@ -128,7 +174,8 @@ export async function cleanupStaging(z: Zfs, units: Unit[], E: number, ctx: Exec
 export async function destroySetAside(z: Zfs, u: Unit, E: number): Promise<void> {
   const t = await getWithSource(z, [u.setAside], ['type', 'guid', USER_PROP_SET_ASIDE], { recursive: true });
   const root = t.get(u.setAside);
-  if (root?.[USER_PROP_SET_ASIDE]?.source !== 'local' || root[USER_PROP_SET_ASIDE].value !== String(E)) throw new ExecError('internal', `${u.setAside} is not marked as set aside by this event`);
+  if (root?.[USER_PROP_SET_ASIDE]?.source !== 'local' || root[USER_PROP_SET_ASIDE].value !== String(E))
+    throw new ExecError('internal', `${u.setAside} is not marked as set aside by this event`);
   if (root.guid?.value !== u.live![0].guid) throw new ExecError('internal', `${u.setAside} is not the dataset that was set aside (GUID)`);
   const known = new Set(u.live!.map((l) => l.guid));
   for (const [n, p] of t) {

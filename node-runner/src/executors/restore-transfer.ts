@@ -15,11 +15,22 @@ export async function restoreEstimate(remote: Zfs, rcaps: ZfsCapabilities, snap:
 }
 
 /** `ssh … zfs send <snap>` on the target into local `zfs recv <to>` (stream-pipe.ts), counting into `progress`. */
-export async function transfer(session: SshSession, lcaps: ZfsCapabilities, snap: string, raw: boolean, to: string, progress: TransferProgress, signal: AbortSignal): Promise<void> {
+export async function transfer(
+  session: SshSession,
+  lcaps: ZfsCapabilities,
+  snap: string,
+  raw: boolean,
+  to: string,
+  progress: TransferProgress,
+  signal: AbortSignal,
+): Promise<void> {
   await receiveFromTarget({
     sendArgv: sendArgv({ snapshot: snap, raw }),
     // not resumable: a cut restore leaves nothing to resume (its staging is removed)
     recvArgv: recvArgv({ target: to, caps: lcaps, resumable: false }),
-    session, signal, onBytes: (n) => progress.add(n), what: { send: snap, recv: to },
+    session,
+    signal,
+    onBytes: (n) => progress.add(n),
+    what: { send: snap, recv: to },
   });
 }

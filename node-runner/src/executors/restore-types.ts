@@ -74,17 +74,25 @@ export interface RestoreSpec {
   oobGuest: RestoreResult['guest'];
 }
 
-export interface Item { rel: string; snap: SnapshotInfo }
+export interface Item {
+  rel: string;
+  snap: SnapshotInfo;
+}
 
-export interface LiveDataset { rel: string; name: string; guid: string; props: Record<string, { value: string | null; source: string }> }
+export interface LiveDataset {
+  rel: string;
+  name: string;
+  guid: string;
+  props: Record<string, { value: string | null; source: string }>;
+}
 
 export interface Unit {
   destination: string;
   parent: string;
-  container: string;        // staging container (lifeboat:staging=E)
-  stagingRoot: string;      // container/<name>
+  container: string; // staging container (lifeboat:staging=E)
+  stagingRoot: string; // container/<name>
   setAside: string;
-  items: Item[];            // parents first; rel '' is the root
+  items: Item[]; // parents first; rel '' is the root
   live: LiveDataset[] | null; // the existing destination tree (parents first), null when it does not exist
   containerGuid: string | null;
   createdParents: { name: string; guid: string }[];

@@ -35,7 +35,17 @@ import { SshSession } from '../ssh/index.ts';
 import { LocalHost, USER_PROP_EVENT, USER_PROP_GENERATION, USER_PROP_JOB, Zfs, isValidDatasetName } from '../zfs/index.ts';
 import { TransferProgress } from './progress.ts';
 import { handleLeftovers } from './restore-leftovers.ts';
-import { USER_PROP_SET_ASIDE, USER_PROP_STAGING, baseOf, checkNotTargetTree, cmp, isOwnStaging, join, parentOf, readLive } from './restore-local.ts';
+import {
+  USER_PROP_SET_ASIDE,
+  USER_PROP_STAGING,
+  baseOf,
+  checkNotTargetTree,
+  cmp,
+  isOwnStaging,
+  join,
+  parentOf,
+  readLive,
+} from './restore-local.ts';
 import { locate } from './restore-locate.ts';
 import { cleanupStaging, destroySetAside, destroyStaging, swapUnit } from './restore-swap.ts';
 import { restoreEstimate, transfer } from './restore-transfer.ts';
@@ -55,20 +65,57 @@ export async function runJobRestore(params: JobRestoreParams, ctx: ExecContext):
     throw new ExecError('internal', `${job.mode} job ${job.id}: the guest's dataset roots were not provided`);
   }
   const roots = params.guest?.roots?.length ? [...params.guest.roots].sort(cmp) : [job.source];
-  return guard(ctx, 'restore', () => restore({
-    kind: 'job', target: params.target, jobId: job.id, guid: params.guid, snapshot: params.snapshot, hint: params.dataset,
-    generation: params.generation, roots, recursive: jobIsRecursive(job),
-    overwrite: true, guestCreateOnly: false, guest: params.guest ?? null, oobGuest: null,
-  }, ctx));
+  return guard(ctx, 'restore', () =>
+    restore(
+      {
+        kind: 'job',
+        target: params.target,
+        jobId: job.id,
+        guid: params.guid,
+        snapshot: params.snapshot,
+        hint: params.dataset,
+        generation: params.generation,
+        roots,
+        recursive: jobIsRecursive(job),
+        overwrite: true,
+        guestCreateOnly: false,
+        guest: params.guest ?? null,
+        oobGuest: null,
+      },
+      ctx,
+    ),
+  );
 }
 
 export async function runOobRestore(params: OobRestoreParams, ctx: ExecContext): Promise<RestoreResult> {
-  return guard(ctx, 'out-of-band restore', () => restore({
-    kind: 'oob', target: params.target, jobId: params.sourceJobId ?? null, guid: params.guid, snapshot: params.snapshot,
-    hint: params.snapshotDataset || params.dataset, generation: params.generation ?? null, roots: null, destination: params.destination,
-    recursive: true, overwrite: params.overwrite === true, guestCreateOnly: params.guest != null, guest: null,
-    oobGuest: params.guest ? { metadata: params.guest, restoreNetwork: params.restoreNetwork === true, newGuestId: params.newGuestId ?? null, registered: false } : null,
-  }, ctx));
+  return guard(ctx, 'out-of-band restore', () =>
+    restore(
+      {
+        kind: 'oob',
+        target: params.target,
+        jobId: params.sourceJobId ?? null,
+        guid: params.guid,
+        snapshot: params.snapshot,
+        hint: params.snapshotDataset || params.dataset,
+        generation: params.generation ?? null,
+        roots: null,
+        destination: params.destination,
+        recursive: true,
+        overwrite: params.overwrite === true,
+        guestCreateOnly: params.guest != null,
+        guest: null,
+        oobGuest: params.guest
+          ? {
+              metadata: params.guest,
+              restoreNetwork: params.restoreNetwork === true,
+              newGuestId: params.newGuestId ?? null,
+              registered: false,
+            }
+          : null,
+      },
+      ctx,
+    ),
+  );
 }
 
 async function guard<T>(ctx: ExecContext, what: string, f: () => Promise<T>): Promise<T> {
@@ -86,7 +133,8 @@ async function restore(spec: RestoreSpec, ctx: ExecContext): Promise<RestoreResu
   const signal = ctx.signal;
   ctx.progress({ phase: 'preparing' });
   if (!/^\d+$/.test(spec.guid)) throw new ExecError('internal', `invalid snapshot GUID ${JSON.stringify(spec.guid)}`);
-  if (!isValidDatasetName(spec.target.backupRoot)) throw new ExecError('internal', `invalid backup root ${JSON.stringify(spec.target.backupRoot)}`);
+  if (!isValidDatasetName(spec.target.backupRoot))
+    throw new ExecError('internal', `invalid backup root ${JSON.stringify(spec.target.backupRoot)}`);
   const local = new Zfs(new LocalHost(), signal);
   const safe = new Zfs(new LocalHost()); // for rollback and cleanup: must work after an abort
   const lcaps = await local.capabilities();
@@ -94,8 +142,16 @@ async function restore(spec: RestoreSpec, ctx: ExecContext): Promise<RestoreResu
   const session = await SshSession.open(spec.target, { signal });
   const units: Unit[] = [];
   const result: RestoreResult = {
-    snapshot: '', guid: spec.guid, generation: spec.generation, bytesReceived: 0, datasets: [],
-    replaced: [], preserved: [], setAsideKept: [], leftovers: [], guest: spec.oobGuest,
+    snapshot: '',
+    guid: spec.guid,
+    generation: spec.generation,
+    bytesReceived: 0,
+    datasets: [],
+    replaced: [],
+    preserved: [],
+    setAsideKept: [],
+    leftovers: [],
+    guest: spec.oobGuest,
   };
   try {
     const remote = new Zfs(session, signal);
@@ -107,19 +163,25 @@ async function restore(spec: RestoreSpec, ctx: ExecContext): Promise<RestoreResu
     // ---- locate the snapshot tree on the target (by GUID; names only to find the children) ----------
     const located = await locate(remote, spec);
     if (located.leftOut.length) {
-      ctx.log(`warning: not restored, their tags name another job or generation (or none): ${located.leftOut.join(', ')}; the local datasets they would replace are kept as they are`);
+      ctx.log(
+        `warning: not restored, their tags name another job or generation (or none): ${located.leftOut.join(', ')}; the local datasets they would replace are kept as they are`,
+      );
     }
     result.snapshot = located.name;
     result.generation = located.generation ?? spec.generation;
     if (spec.generation !== null && located.generation !== null && located.generation !== spec.generation) {
-      ctx.log(`warning: snapshot ${located.name} (GUID ${spec.guid}) is tagged generation ${located.generation} on the target, not ${spec.generation}`);
+      ctx.log(
+        `warning: snapshot ${located.name} (GUID ${spec.guid}) is tagged generation ${located.generation} on the target, not ${spec.generation}`,
+      );
     }
 
     // ---- leftovers of earlier restores beside the destinations: cleaned when their event is over, else reported
     const destinations = located.groups.map((g) => g.destination);
     for (const destination of destinations) {
-      if (!isValidDatasetName(destination)) throw new ExecError('source-state', `invalid destination dataset ${JSON.stringify(destination)}`);
-      if (!destination.includes('/')) throw new ExecError('source-state', `cannot restore onto the pool root ${destination}; choose a dataset below it`);
+      if (!isValidDatasetName(destination))
+        throw new ExecError('source-state', `invalid destination dataset ${JSON.stringify(destination)}`);
+      if (!destination.includes('/'))
+        throw new ExecError('source-state', `cannot restore onto the pool root ${destination}; choose a dataset below it`);
     }
     for (const p of new Set(destinations.map(parentOf))) {
       if (await local.exists(p)) await handleLeftovers(local, safe, p, destinations, E, ctx, result);
@@ -130,26 +192,45 @@ async function restore(spec: RestoreSpec, ctx: ExecContext): Promise<RestoreResu
       const destination = g.destination;
       await checkNotTargetTree(local, remote, destination, spec.target.backupRoot);
       const exists = await local.exists(destination);
-      if (exists && spec.guestCreateOnly) throw new ExecError('source-state', `${destination} exists: guest restores never overwrite an existing dataset`);
+      if (exists && spec.guestCreateOnly)
+        throw new ExecError('source-state', `${destination} exists: guest restores never overwrite an existing dataset`);
       if (exists && !spec.overwrite) throw new ExecError('source-state', `${destination} exists; restoring over it needs overwrite`);
       if (exists) {
         const type = (await local.get([destination], ['type'])).get(destination)?.type;
-        if (type !== 'filesystem' && type !== 'volume') throw new ExecError('source-state', `${destination} is a ${type ?? 'dataset of unknown type'}; only filesystems and volumes are restored`);
+        if (type !== 'filesystem' && type !== 'volume')
+          throw new ExecError(
+            'source-state',
+            `${destination} is a ${type ?? 'dataset of unknown type'}; only filesystems and volumes are restored`,
+          );
       }
       const u: Unit = {
-        destination, parent: parentOf(destination), container: stagingNameFor(destination, E),
-        stagingRoot: `${stagingNameFor(destination, E)}/${baseOf(destination)}`, setAside: setAsideNameFor(destination, E),
-        items: g.items, live: exists ? await readLive(local, destination) : null, containerGuid: null, createdParents: [],
+        destination,
+        parent: parentOf(destination),
+        container: stagingNameFor(destination, E),
+        stagingRoot: `${stagingNameFor(destination, E)}/${baseOf(destination)}`,
+        setAside: setAsideNameFor(destination, E),
+        items: g.items,
+        live: exists ? await readLive(local, destination) : null,
+        containerGuid: null,
+        createdParents: [],
       };
       for (const it of u.items) {
-        if (it.rel && !isValidDatasetName(join(destination, it.rel))) throw new ExecError('zfs', `unusable child dataset name ${JSON.stringify(it.rel)} on the target`);
+        if (it.rel && !isValidDatasetName(join(destination, it.rel)))
+          throw new ExecError('zfs', `unusable child dataset name ${JSON.stringify(it.rel)} on the target`);
       }
       for (const n of [u.container, u.setAside]) {
         if (await local.exists(n)) {
           // a leftover of this very event (a retry after a crash): only ours, checked, is removed
           const own = await isOwnStaging(safe, n, E);
-          if (n === u.container && own) { await destroyStaging(safe, u.container, E, null); ctx.log(`removed leftover staging ${n} of this event`); continue; }
-          throw new ExecError('source-state', `${n} already exists${own ? '' : ' and is not a staging dataset of this event'}; not touching it`);
+          if (n === u.container && own) {
+            await destroyStaging(safe, u.container, E, null);
+            ctx.log(`removed leftover staging ${n} of this event`);
+            continue;
+          }
+          throw new ExecError(
+            'source-state',
+            `${n} already exists${own ? '' : ' and is not a staging dataset of this event'}; not touching it`,
+          );
         }
       }
       units.push(u);
@@ -169,7 +250,8 @@ async function restore(spec: RestoreSpec, ctx: ExecContext): Promise<RestoreResu
       const all = units.flatMap((u) => u.items.map((it) => it.snap.dataset));
       const enc = await remote.get(all, ['encryption']);
       for (const [n, p] of enc) if (p.encryption && p.encryption !== 'off') raw.add(n);
-      if (raw.size) ctx.log(`raw receive of the encrypted backup(s) ${[...raw].join(', ')}: they land encrypted, load their key to mount them`);
+      if (raw.size)
+        ctx.log(`raw receive of the encrypted backup(s) ${[...raw].join(', ')}: they land encrypted, load their key to mount them`);
     }
     let total = 0;
     for (const u of units) for (const it of u.items) total += await restoreEstimate(remote, rcaps, it.snap, raw.has(it.snap.dataset));
@@ -181,11 +263,20 @@ async function restore(spec: RestoreSpec, ctx: ExecContext): Promise<RestoreResu
         for (const it of u.items) {
           if (signal.aborted) throw new ExecError('cancelled', 'restore cancelled');
           const to = join(u.stagingRoot, it.rel);
-          if (it.rel && !(await local.exists(parentOf(to)))) throw new ExecError('zfs', `the snapshot tree on the target has a gap: no ${located.name} for the parent of ${it.snap.dataset}`);
+          if (it.rel && !(await local.exists(parentOf(to))))
+            throw new ExecError(
+              'zfs',
+              `the snapshot tree on the target has a gap: no ${located.name} for the parent of ${it.snap.dataset}`,
+            );
           ctx.log(`receiving ${it.snap.full} → ${to}`);
           const before = progress.bytesDone;
           await transfer(session, lcaps, it.snap.full, raw.has(it.snap.dataset), to, progress, signal);
-          result.datasets.push({ source: it.snap.full, destination: join(u.destination, it.rel), guid: it.snap.guid, bytes: progress.bytesDone - before });
+          result.datasets.push({
+            source: it.snap.full,
+            destination: join(u.destination, it.rel),
+            guid: it.snap.guid,
+            bytes: progress.bytesDone - before,
+          });
         }
       }
     } finally {
@@ -202,7 +293,11 @@ async function restore(spec: RestoreSpec, ctx: ExecContext): Promise<RestoreResu
         const ds = join(u.stagingRoot, it.rel);
         const s = got.find((d) => d.name === ds)?.snapshots.find((x) => x.name === located.name);
         if (!s) throw new ExecError('zfs', `${ds}@${located.name} is missing after the receive`);
-        if (s.guid !== it.snap.guid) throw new ExecError('zfs', `GUID mismatch after receive: ${ds}@${located.name} has ${s.guid}, the target's ${it.snap.full} has ${it.snap.guid}`);
+        if (s.guid !== it.snap.guid)
+          throw new ExecError(
+            'zfs',
+            `GUID mismatch after receive: ${ds}@${located.name} has ${s.guid}, the target's ${it.snap.full} has ${it.snap.guid}`,
+          );
         if (spec.kind === 'job' && spec.jobId !== null) {
           // the restored snapshot stays this job's (for Keep Last and as the next backup's base)
           const tags: Record<string, string> = { [USER_PROP_JOB]: String(spec.jobId) };
@@ -242,10 +337,19 @@ async function restore(spec: RestoreSpec, ctx: ExecContext): Promise<RestoreResu
     const err = asExecError(e);
     const failures: string[] = [];
     for (const step of undo.reverse()) {
-      try { await step.f(); } catch (ue) { failures.push(`${step.what}: ${asExecError(ue).message}`); }
+      try {
+        await step.f();
+      } catch (ue) {
+        failures.push(`${step.what}: ${asExecError(ue).message}`);
+      }
     }
     if (guestWasRunning && spec.guest?.start) {
-      try { ctx.progress({ phase: 'starting-guest' }); await spec.guest.start(); } catch (ge) { failures.push(`starting the guest: ${asExecError(ge).message}`); }
+      try {
+        ctx.progress({ phase: 'starting-guest' });
+        await spec.guest.start();
+      } catch (ge) {
+        failures.push(`starting the guest: ${asExecError(ge).message}`);
+      }
     }
     if (failures.length) {
       const msg = `${err.message}; ROLLBACK INCOMPLETE: ${failures.join('; ')} — staging datasets (lifeboat:staging=${E}) and set-aside copies (lifeboat:set-aside=${E}) were kept for inspection`;
@@ -258,7 +362,11 @@ async function restore(spec: RestoreSpec, ctx: ExecContext): Promise<RestoreResu
   }
   if (guestWasRunning && spec.guest?.start) {
     ctx.progress({ phase: 'starting-guest' });
-    try { await spec.guest.start(); } catch (e) { ctx.log(`warning: starting the guest again failed: ${asExecError(e).message}`); }
+    try {
+      await spec.guest.start();
+    } catch (e) {
+      ctx.log(`warning: starting the guest again failed: ${asExecError(e).message}`);
+    }
   }
 
   // ---- finalize: destroy the set-aside copies (checked) and the empty staging containers -------------
@@ -283,7 +391,9 @@ async function restore(spec: RestoreSpec, ctx: ExecContext): Promise<RestoreResu
     }
   }
   if (spec.oobGuest) {
-    ctx.log(`guest metadata restored with the datasets; registering the guest${spec.oobGuest.restoreNetwork ? ' and applying its network config' : ''} is left to the guest provider`);
+    ctx.log(
+      `guest metadata restored with the datasets; registering the guest${spec.oobGuest.restoreNetwork ? ' and applying its network config' : ''} is left to the guest provider`,
+    );
   }
   ctx.log(`restored ${result.snapshot} (GUID ${result.guid}) onto ${units.map((u) => u.destination).join(', ')}`);
   return result;

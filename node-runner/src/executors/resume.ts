@@ -15,14 +15,26 @@
 // only calls this when the capability was detected.
 import type { SshSession } from '../ssh/index.ts';
 import {
-  Zfs, missingAs, oneLine, recvArgv, resumeSendArgv,
-  USER_PROP_EVENT, USER_PROP_GENERATION, USER_PROP_JOB, USER_PROP_SOURCE,
+  Zfs,
+  missingAs,
+  oneLine,
+  recvArgv,
+  resumeSendArgv,
+  USER_PROP_EVENT,
+  USER_PROP_GENERATION,
+  USER_PROP_JOB,
+  USER_PROP_SOURCE,
 } from '../zfs/index.ts';
 import { parseResumeTokenBytes } from '../zfs/parse.ts';
 import { sendToTarget } from './stream-pipe.ts';
 import { ExecError, type ExecContext } from './types.ts';
 
-export interface SettledReceive { dataset: string; action: 'resumed' | 'aborted'; bytes: number; detail: string }
+export interface SettledReceive {
+  dataset: string;
+  action: 'resumed' | 'aborted';
+  bytes: number;
+  detail: string;
+}
 
 /**
  * Resume or abort every interrupted receive under `genRoot` (job `jobId`). `sourceOf` maps a target
@@ -30,8 +42,14 @@ export interface SettledReceive { dataset: string; action: 'resumed' | 'aborted'
  * bytes as they go. Returns what was done.
  */
 export async function settleInterruptedReceives(
-  remote: Zfs, session: SshSession, genRoot: string, jobId: number, sourceOf: (target: string) => string | null,
-  local: Zfs, ctx: ExecContext, onBytes: (n: number) => void,
+  remote: Zfs,
+  session: SshSession,
+  genRoot: string,
+  jobId: number,
+  sourceOf: (target: string) => string | null,
+  local: Zfs,
+  ctx: ExecContext,
+  onBytes: (n: number) => void,
 ): Promise<SettledReceive[]> {
   const table = await remote.get([genRoot], ['receive_resume_token'], { recursive: true }).catch(missingAs(null));
   if (!table) return [];
@@ -58,7 +76,10 @@ export async function settleInterruptedReceives(
         bytes = await sendToTarget({
           sendArgv: resumeSendArgv(token),
           recvArgv: recvArgv({ target: name, caps: rcaps, resumable: true }),
-          session, signal: ctx.signal, onBytes, what: { send: `the resume token of ${name}`, recv: name },
+          session,
+          signal: ctx.signal,
+          onBytes,
+          what: { send: `the resume token of ${name}`, recv: name },
         });
         resumed = true;
       } catch (e) {
@@ -72,7 +93,9 @@ export async function settleInterruptedReceives(
       out.push({ dataset: name, action: 'resumed', bytes, detail: '' });
     } else {
       await remote.run(['recv', '-A', name], `zfs recv -A ${name}`);
-      ctx.log(`cleared the interrupted receive into ${name} (zfs recv -A): it could not be resumed (${detail}); the run continues with an ordinary send`);
+      ctx.log(
+        `cleared the interrupted receive into ${name} (zfs recv -A): it could not be resumed (${detail}); the run continues with an ordinary send`,
+      );
       out.push({ dataset: name, action: 'aborted', bytes: 0, detail });
     }
   }
@@ -96,6 +119,10 @@ async function tagResumed(remote: Zfs, local: Zfs, target: string, source: strin
   }
   if (t.source === null) {
     const gen = s.snapshots.find((x) => x.job === jobId)?.generation;
-    await remote.set(target, { [USER_PROP_JOB]: String(jobId), ...(gen != null ? { [USER_PROP_GENERATION]: String(gen) } : {}), [USER_PROP_SOURCE]: source });
+    await remote.set(target, {
+      [USER_PROP_JOB]: String(jobId),
+      ...(gen != null ? { [USER_PROP_GENERATION]: String(gen) } : {}),
+      [USER_PROP_SOURCE]: source,
+    });
   }
 }

@@ -25,7 +25,13 @@ export function readIoCounter(pid: number, counter: IoCounter): number | null {
 export class IoMeter {
   private last: number;
 
-  private constructor(private readonly pid: number, private readonly counter: IoCounter, private readonly start: number) { this.last = start; }
+  private constructor(
+    private readonly pid: number,
+    private readonly counter: IoCounter,
+    private readonly start: number,
+  ) {
+    this.last = start;
+  }
 
   /** A meter for `pid`, or null when its counter is not available here. */
   static open(pid: number | null | undefined, counter: IoCounter): IoMeter | null {

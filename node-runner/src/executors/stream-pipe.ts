@@ -96,7 +96,12 @@ async function runPipe(o: { onBytes: (n: number) => void; signal: AbortSignal },
     let send: ChildProcess;
     let counted = 0;
     let timer: NodeJS.Timeout | null = null;
-    const take = (total: number) => { if (total > counted) { o.onBytes(total - counted); counted = total; } };
+    const take = (total: number) => {
+      if (total > counted) {
+        o.onBytes(total - counted);
+        counted = total;
+      }
+    };
     if (meter) {
       // The OS socket goes to the sender; this process keeps no end of it.
       send = ends.startSend(recv.stdin!, ac.signal);
@@ -108,8 +113,17 @@ async function runPipe(o: { onBytes: (n: number) => void; signal: AbortSignal },
     }
     const sendErr = stderrOf(send);
     const recvErr = stderrOf(recv);
-    const sendExit = waitExitDrained(send).then((c) => { if (c !== 0) killChild(recv); return c; });
-    const recvExit = waitExitDrained(recv).then((c) => { if (c !== 0) { send.stdout?.destroy(); killChild(send); } return c; });
+    const sendExit = waitExitDrained(send).then((c) => {
+      if (c !== 0) killChild(recv);
+      return c;
+    });
+    const recvExit = waitExitDrained(recv).then((c) => {
+      if (c !== 0) {
+        send.stdout?.destroy();
+        killChild(send);
+      }
+      return c;
+    });
     const [sc, rc] = await Promise.all([sendExit, recvExit]);
     if (timer) clearInterval(timer);
     if (meter) take(meter.read() - preamble);
@@ -133,7 +147,9 @@ async function remoteReceiver(o: SendPipeOptions, signal: AbortSignal): Promise<
     const onAbort = () => killChild(sb);
     signal.addEventListener('abort', onAbort, { once: true });
     sb.once('close', () => signal.removeEventListener('abort', onAbort));
-    sb.stdin.on('error', () => { /* it died: its exit status tells why */ });
+    sb.stdin.on('error', () => {
+      /* it died: its exit status tells why */
+    });
     // written before zfs send gets the socket, so the line is ahead of the stream
     const line = shJoin(o.recvArgv) + '\n';
     const ok = await new Promise<boolean>((res) => sb.stdin!.write(line, (e) => res(!e)));

@@ -43,14 +43,14 @@ export interface ExecContext {
 
 /** Fault-injection checkpoints, in the order a backup / a restore reaches them. */
 export const CHECKPOINTS = [
-  'after-snapshot',        // backup: the source snapshot exists, nothing sent yet
-  'mid-transfer',          // backup: the first MiB of the stream went into zfs recv on the target
-  'after-receive',         // backup: a dataset was received, its GUID not yet verified nor tagged
-  'during-pruning',        // backup: the first snapshot was pruned, others not yet
-  'restore-staging',       // restore: the first MiB went into the staging receive
-  'after-staging',         // restore: every dataset staged and its GUIDs verified, nothing swapped yet
-  'between-swap-renames',  // restore: the live dataset was renamed aside, staging not yet renamed in
-  'after-swap',            // restore: everything swapped in, the set-aside copies not yet destroyed
+  'after-snapshot', // backup: the source snapshot exists, nothing sent yet
+  'mid-transfer', // backup: the first MiB of the stream went into zfs recv on the target
+  'after-receive', // backup: a dataset was received, its GUID not yet verified nor tagged
+  'during-pruning', // backup: the first snapshot was pruned, others not yet
+  'restore-staging', // restore: the first MiB went into the staging receive
+  'after-staging', // restore: every dataset staged and its GUIDs verified, nothing swapped yet
+  'between-swap-renames', // restore: the live dataset was renamed aside, staging not yet renamed in
+  'after-swap', // restore: everything swapped in, the set-aside copies not yet destroyed
 ] as const;
 export type Checkpoint = (typeof CHECKPOINTS)[number];
 
@@ -76,18 +76,18 @@ export interface BackupParams {
 }
 
 export interface BackupResult {
-  snapshot: string;           // name after '@'
-  generation: number;         // generation actually written
+  snapshot: string; // name after '@'
+  generation: number; // generation actually written
   newGeneration: { generation: number; reason: string } | null;
   bytesSent: number;
   datasets: { source: string; target: string; mode: 'full' | 'incremental'; bytes: number; baseSnapshot: string | null }[];
   pruned: { side: 'source' | 'target'; snapshot: string }[];
-  catalog: CatalogDataset[];  // the job's datasets on the target after the run
+  catalog: CatalogDataset[]; // the job's datasets on the target after the run
 }
 
 export interface ValidateResult {
-  hostKey: string;            // known_hosts line(s) to pin
-  fingerprint: string;        // SHA256:… as ssh-keygen -lf prints
+  hostKey: string; // known_hosts line(s) to pin
+  fingerprint: string; // SHA256:… as ssh-keygen -lf prints
   zfsVersion: string | null;
   backupRootCreated: boolean;
 }

@@ -5,10 +5,15 @@ import { Zfs, isValidDatasetName } from '../zfs/index.ts';
 import { ExecError, type ExecContext, type TargetSpec, type ValidateResult } from './types.ts';
 
 export async function validateTarget(target: TargetSpec, ctx: ExecContext): Promise<ValidateResult> {
-  if (!isValidDatasetName(target.backupRoot)) throw new ExecError('target-not-ready', `invalid backup root ${JSON.stringify(target.backupRoot)}`);
+  if (!isValidDatasetName(target.backupRoot))
+    throw new ExecError('target-not-ready', `invalid backup root ${JSON.stringify(target.backupRoot)}`);
   ctx.progress({ phase: 'preparing' });
   const firstUse = !target.hostKey;
-  ctx.log(firstUse ? `connecting to ${target.sshHost}:${target.sshPort} to pin its host key` : `connecting to ${target.sshHost}:${target.sshPort} with the pinned host key`);
+  ctx.log(
+    firstUse
+      ? `connecting to ${target.sshHost}:${target.sshPort} to pin its host key`
+      : `connecting to ${target.sshHost}:${target.sshPort} with the pinned host key`,
+  );
   const session = await SshSession.open(target, { signal: ctx.signal, acceptNewHostKey: firstUse });
   try {
     const hostKey = await session.hostKeyLines();
@@ -22,7 +27,10 @@ export async function validateTarget(target: TargetSpec, ctx: ExecContext): Prom
     let backupRootCreated = false;
     if (!(await zfs.exists(target.backupRoot))) {
       if (!target.createBackupRoot) {
-        throw new ExecError('target-not-ready', `backup root ${target.backupRoot} does not exist on the target (enable "Create Backup Root" or create it)`);
+        throw new ExecError(
+          'target-not-ready',
+          `backup root ${target.backupRoot} does not exist on the target (enable "Create Backup Root" or create it)`,
+        );
       }
       try {
         await zfs.ensureDataset(target.backupRoot); // level by level, unmounted (works for a delegated user)

@@ -6,7 +6,15 @@ import { JailProvider } from './jail.ts';
 import { VmBhyveProvider } from './vmbhyve.ts';
 import { guestMetadataProps, type GuestMetadata } from './metadata.ts';
 import { outermostRoots } from './util.ts';
-import { GuestError, type GuestInfo, type GuestKind, type GuestProvider, type GuestsConfig, type InventoryGuest, type RegisterGuestSpec } from './types.ts';
+import {
+  GuestError,
+  type GuestInfo,
+  type GuestKind,
+  type GuestProvider,
+  type GuestsConfig,
+  type InventoryGuest,
+  type RegisterGuestSpec,
+} from './types.ts';
 
 export * from './types.ts';
 export { ManifestProvider } from './manifest.ts';
@@ -19,13 +27,20 @@ export function providersFromConfig(config: GuestsConfig): GuestProvider[] {
   const t = { stopTimeoutMs: config.stopTimeoutMs, startTimeoutMs: config.startTimeoutMs };
   const out: GuestProvider[] = [];
   if (config.manifest) out.push(new ManifestProvider(config.manifest, t));
-  if (config.jailConf || config.jailConfDir) out.push(new JailProvider({ jailConf: config.jailConf ?? null, jailConfDir: config.jailConfDir ?? null, ...t }));
+  if (config.jailConf || config.jailConfDir)
+    out.push(new JailProvider({ jailConf: config.jailConf ?? null, jailConfDir: config.jailConfDir ?? null, ...t }));
   if (config.vmDir) out.push(new VmBhyveProvider({ vmDir: config.vmDir, ...t }));
   return out;
 }
 
 const toInventory = (g: GuestInfo): InventoryGuest => ({
-  kind: g.kind, id: g.id, name: g.name, roots: [...g.roots], network: g.network, running: g.running, provider: g.provider,
+  kind: g.kind,
+  id: g.id,
+  name: g.name,
+  roots: [...g.roots],
+  network: g.network,
+  running: g.running,
+  provider: g.provider,
 });
 
 /**
@@ -44,10 +59,19 @@ export async function readGuests(config: GuestsConfig, log: (msg: string) => voi
       continue;
     }
     for (const g of guests) {
-      if (!g.roots.length) { log(`guests: ${g.kind} ${g.name} (${g.provider}) has no ZFS dataset; not reported`); continue; }
-      if (!g.id || g.id.length > 64 || !g.name || g.name.length > 255) { log(`guests: ${g.kind} id "${g.id.slice(0, 80)}" (${g.provider}): id must be 1-64 and name 1-255 characters; not reported`); continue; }
+      if (!g.roots.length) {
+        log(`guests: ${g.kind} ${g.name} (${g.provider}) has no ZFS dataset; not reported`);
+        continue;
+      }
+      if (!g.id || g.id.length > 64 || !g.name || g.name.length > 255) {
+        log(`guests: ${g.kind} id "${g.id.slice(0, 80)}" (${g.provider}): id must be 1-64 and name 1-255 characters; not reported`);
+        continue;
+      }
       const key = `${g.kind}:${g.id}`;
-      if (seen.has(key)) { log(`guests: ${g.kind} id "${g.id}" is reported by more than one provider; keeping the first`); continue; }
+      if (seen.has(key)) {
+        log(`guests: ${g.kind} id "${g.id}" is reported by more than one provider; keeping the first`);
+        continue;
+      }
       seen.add(key);
       out.push(toInventory(g));
     }
@@ -56,7 +80,11 @@ export async function readGuests(config: GuestsConfig, log: (msg: string) => voi
 }
 
 /** Find a guest by kind and id among the configured providers. */
-export async function findGuest(config: GuestsConfig | GuestProvider[], kind: GuestKind, id: string): Promise<{ provider: GuestProvider; guest: GuestInfo } | null> {
+export async function findGuest(
+  config: GuestsConfig | GuestProvider[],
+  kind: GuestKind,
+  id: string,
+): Promise<{ provider: GuestProvider; guest: GuestInfo } | null> {
   const providers = Array.isArray(config) ? config : providersFromConfig(config);
   for (const provider of providers) {
     const guest = await provider.get(id, kind);
@@ -82,7 +110,11 @@ export interface GuestBackupHandle extends BackupGuest {
  *   thrown, so the transfer still runs — the caller fails the event afterwards (runGuestBackup does);
  * - properties: guestMetadataProps(guest) for the generation's root datasets on the target.
  */
-export function guestForBackup(provider: GuestProvider, guest: GuestInfo, opts: { recursive?: boolean; log?: (line: string) => void; forRestore?: boolean } = {}): GuestBackupHandle {
+export function guestForBackup(
+  provider: GuestProvider,
+  guest: GuestInfo,
+  opts: { recursive?: boolean; log?: (line: string) => void; forRestore?: boolean } = {},
+): GuestBackupHandle {
   const log = opts.log ?? (() => {});
   // what a failed stop left undone, in the words of the operation it interrupted
   const untouched = opts.forRestore ? 'nothing was swapped in; the original datasets stay' : 'nothing was snapshotted';
@@ -93,8 +125,12 @@ export function guestForBackup(provider: GuestProvider, guest: GuestInfo, opts: 
   return {
     roots: recursive ? outermostRoots(guest.roots) : [...new Set(guest.roots)].sort(),
     properties: guestMetadataProps(guest),
-    get startFailure() { return startFailure; },
-    get wasStopped() { return wasStopped; },
+    get startFailure() {
+      return startFailure;
+    },
+    get wasStopped() {
+      return wasStopped;
+    },
     async stop() {
       let running: boolean;
       try {
@@ -102,7 +138,10 @@ export function guestForBackup(provider: GuestProvider, guest: GuestInfo, opts: 
       } catch (e) {
         throw new ExecError('source-state', `could not read the state of ${label}: ${(e as Error).message}; ${untouched}`);
       }
-      if (!running) { log(`${label} is not running; no need to stop it`); return false; }
+      if (!running) {
+        log(`${label} is not running; no need to stop it`);
+        return false;
+      }
       log(`stopping ${label}`);
       try {
         await provider.stop(guest.id, guest.kind);
@@ -147,7 +186,11 @@ export function providerForRestore(providers: GuestProvider[], meta: GuestMetada
   // the control plane's preview picks the same way (functions/src/services/restore-preview.ts)
   const wanted = meta.provider === 'manifest' ? ['manifest', native] : [native, 'manifest'];
   const p = wanted.map((n) => providers.find((x) => x.name === n)).find((x) => x !== undefined);
-  if (!p) throw new GuestError('invalid', `no guest provider on this node can register a ${meta.kind} (configure --manifest${meta.kind === 'jail' ? ', --jail-conf' : ', --vm-dir'})`);
+  if (!p)
+    throw new GuestError(
+      'invalid',
+      `no guest provider on this node can register a ${meta.kind} (configure --manifest${meta.kind === 'jail' ? ', --jail-conf' : ', --vm-dir'})`,
+    );
   return p;
 }
 
@@ -155,13 +198,16 @@ export function restoreSpec(meta: GuestMetadata, opts: GuestRestoreOptions): Reg
   const id = opts.newId || meta.id;
   const renamed = id !== meta.id;
   return {
-    kind: meta.kind, id,
+    kind: meta.kind,
+    id,
     // a guest whose name was its id (jails, vm-bhyve) takes the new id as its name
     name: renamed && meta.name === meta.id ? id : meta.name,
     roots: [...opts.roots],
     network: opts.restoreNetwork ? meta.network : null,
     config: meta.config,
-    sourceId: meta.id, sourceName: meta.name, log: opts.log,
+    sourceId: meta.id,
+    sourceName: meta.name,
+    log: opts.log,
   };
 }
 
@@ -169,7 +215,11 @@ export function restoreSpec(meta: GuestMetadata, opts: GuestRestoreOptions): Reg
  * OOB guest restore, step 1 (before any data is received): refuse an existing guest id with
  * GuestError 'exists' (→ 409), changing nothing. Returns the provider to register with.
  */
-export async function checkGuestRestore(providers: GuestProvider[], meta: GuestMetadata, opts: GuestRestoreOptions): Promise<GuestProvider> {
+export async function checkGuestRestore(
+  providers: GuestProvider[],
+  meta: GuestMetadata,
+  opts: GuestRestoreOptions,
+): Promise<GuestProvider> {
   const p = providerForRestore(providers, meta);
   await p.checkRegister(restoreSpec(meta, opts));
   return p;
@@ -180,7 +230,11 @@ export async function checkGuestRestore(providers: GuestProvider[], meta: GuestM
  * provider, with its network metadata when restoreNetwork (manifest entry, jail.conf.d file,
  * vm-bhyve conf keys) and without any network configuration otherwise.
  */
-export async function registerRestoredGuest(providers: GuestProvider[], meta: GuestMetadata, opts: GuestRestoreOptions): Promise<GuestInfo> {
+export async function registerRestoredGuest(
+  providers: GuestProvider[],
+  meta: GuestMetadata,
+  opts: GuestRestoreOptions,
+): Promise<GuestInfo> {
   return providerForRestore(providers, meta).register(restoreSpec(meta, opts));
 }
 

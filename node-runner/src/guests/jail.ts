@@ -12,14 +12,22 @@ import { isValidDatasetName } from '../zfs/parse.ts';
 import { readJailConfFile, type JailDef } from './jailconf.ts';
 import { JAIL_NAME, jailConfFile, jailParamsFromMetadata } from './restore-config.ts';
 import {
-  GuestError, DEFAULT_START_TIMEOUT_MS, DEFAULT_STOP_TIMEOUT_MS,
-  type GuestInfo, type GuestProvider, type RegisterGuestSpec,
+  GuestError,
+  DEFAULT_START_TIMEOUT_MS,
+  DEFAULT_STOP_TIMEOUT_MS,
+  type GuestInfo,
+  type GuestProvider,
+  type RegisterGuestSpec,
 } from './types.ts';
 import { lockFor, atomicWrite, mountedDatasets, mountpointOf, oneLine, runCmd, trimSlash, waitUntil } from './util.ts';
 
 export const JAIL_NETWORK_PARAM = /^(ip4|ip6)(\.addr|\.saddrsel|\.nosaddrsel)?$|^interface$|^vnet(\.interface)?$|^ip_hostname$/;
 
-export interface JlsRow { jid: number; name: string; path: string }
+export interface JlsRow {
+  jid: number;
+  name: string;
+  path: string;
+}
 
 /** Split one `jls -q` line: values separated by spaces, quoted with " or ' when they hold spaces or quotes, "" when empty. */
 export function splitJlsLine(line: string): string[] {
@@ -54,14 +62,21 @@ export function parseJls(stdout: string): JlsRow[] {
   return rows;
 }
 
-export interface JailProviderOptions { jailConf?: string | null; jailConfDir?: string | null; stopTimeoutMs?: number; startTimeoutMs?: number }
+export interface JailProviderOptions {
+  jailConf?: string | null;
+  jailConfDir?: string | null;
+  stopTimeoutMs?: number;
+  startTimeoutMs?: number;
+}
 
 export class JailProvider implements GuestProvider {
   readonly name = 'jail' as const;
   readonly jailConf: string | null;
   readonly jailConfDir: string;
   /** one lock per file/directory across events (util.ts lockFor) */
-  private get lock() { return lockFor(this.jailConfDir); }
+  private get lock() {
+    return lockFor(this.jailConfDir);
+  }
 
   constructor(private opts: JailProviderOptions) {
     this.jailConf = opts.jailConf ?? null;
@@ -98,7 +113,8 @@ export class JailProvider implements GuestProvider {
       if (ds) roots.push(ds);
     }
     const zd = d.params.get('zfs.dataset');
-    if (Array.isArray(zd)) for (const z of zd.flatMap((x) => x.split(/[\s,]+/))) if (z && isValidDatasetName(z) && !roots.includes(z)) roots.push(z);
+    if (Array.isArray(zd))
+      for (const z of zd.flatMap((x) => x.split(/[\s,]+/))) if (z && isValidDatasetName(z) && !roots.includes(z)) roots.push(z);
     const network: Record<string, unknown> = {};
     const config: Record<string, unknown> = {};
     for (const [k, v] of d.params) {
@@ -107,7 +123,12 @@ export class JailProvider implements GuestProvider {
       else config[k] = v;
     }
     return {
-      kind: 'jail', id: d.name, name: d.name, roots, running, provider: 'jail',
+      kind: 'jail',
+      id: d.name,
+      name: d.name,
+      roots,
+      running,
+      provider: 'jail',
       network: Object.keys(network).length ? network : null,
       config: Object.keys(config).length ? config : null,
     };
@@ -131,7 +152,8 @@ export class JailProvider implements GuestProvider {
 
   private async requireDefined(id: string): Promise<JailDef> {
     const d = (await this.definitions()).find((x) => x.name === id);
-    if (!d) throw new GuestError('not-found', `jail "${id}" is not defined in ${[this.jailConf, this.jailConfDir].filter(Boolean).join(' or ')}`);
+    if (!d)
+      throw new GuestError('not-found', `jail "${id}" is not defined in ${[this.jailConf, this.jailConfDir].filter(Boolean).join(' or ')}`);
     return d;
   }
 
@@ -170,9 +192,18 @@ export class JailProvider implements GuestProvider {
       const root = spec.roots[0];
       const path = root ? await mountpointOf(root) : null;
       if (!path) throw new GuestError('invalid', `the restored jail root ${root ?? '(none)'} is not a mounted filesystem`);
-      const { text, dropped } = jailConfFile({ id: spec.id, path, extraRoots: spec.roots.slice(1), sourceId: spec.sourceId, config: spec.config ?? null, network: spec.network });
+      const { text, dropped } = jailConfFile({
+        id: spec.id,
+        path,
+        extraRoots: spec.roots.slice(1),
+        sourceId: spec.sourceId,
+        config: spec.config ?? null,
+        network: spec.network,
+      });
       if (dropped.length) {
-        spec.log?.(`jail ${spec.id}: not taken from the target's metadata (not on the allow-list of restorable jail parameters): ${dropped.join(', ')}`);
+        spec.log?.(
+          `jail ${spec.id}: not taken from the target's metadata (not on the allow-list of restorable jail parameters): ${dropped.join(', ')}`,
+        );
       }
       await atomicWrite(join(this.jailConfDir, `${spec.id}.conf`), text);
       const g = await this.get(spec.id);

@@ -16,12 +16,23 @@ export interface JailDef {
   file: string;
 }
 
-interface Stmt { key: string; op: '=' | '+=' | 'flag'; values: { text: string; expand: boolean }[] }
-interface Block { name: string; stmts: Stmt[]; file: string }
+interface Stmt {
+  key: string;
+  op: '=' | '+=' | 'flag';
+  values: { text: string; expand: boolean }[];
+}
+interface Block {
+  name: string;
+  stmts: Stmt[];
+  file: string;
+}
 
 class Lexer {
   i = 0;
-  constructor(private s: string, private file: string) {}
+  constructor(
+    private s: string,
+    private file: string,
+  ) {}
   err(msg: string): Error {
     const line = this.s.slice(0, this.i).split('\n').length;
     return new Error(`${this.file}:${line}: ${msg}`);
@@ -30,17 +41,27 @@ class Lexer {
     for (;;) {
       const c = this.s[this.i];
       if (c === undefined) return;
-      if (/\s/.test(c)) { this.i++; continue; }
-      if (c === '#' || (c === '/' && this.s[this.i + 1] === '/')) { while (this.i < this.s.length && this.s[this.i] !== '\n') this.i++; continue; }
+      if (/\s/.test(c)) {
+        this.i++;
+        continue;
+      }
+      if (c === '#' || (c === '/' && this.s[this.i + 1] === '/')) {
+        while (this.i < this.s.length && this.s[this.i] !== '\n') this.i++;
+        continue;
+      }
       if (c === '/' && this.s[this.i + 1] === '*') {
         const e = this.s.indexOf('*/', this.i + 2);
         if (e < 0) throw this.err('unterminated comment');
-        this.i = e + 2; continue;
+        this.i = e + 2;
+        continue;
       }
       return;
     }
   }
-  peek(): string | undefined { this.skip(); return this.s[this.i]; }
+  peek(): string | undefined {
+    this.skip();
+    return this.s[this.i];
+  }
   /** A word or quoted string; adjacent pieces join ("a"b → ab). */
   value(): { text: string; expand: boolean } | null {
     this.skip();
@@ -56,14 +77,21 @@ class Lexer {
         for (;;) {
           const d = this.s[this.i];
           if (d === undefined) throw this.err('unterminated string');
-          if (d === c) { this.i++; break; }
+          if (d === c) {
+            this.i++;
+            break;
+          }
           if (d === '\\' && c === '"') {
             const n = this.s[this.i + 1];
             this.i += 2;
             text += n === 'n' ? '\n' : n === 't' ? '\t' : n === '\n' ? '' : n === '$' ? '\u0000$' : n;
             continue;
           }
-          if (d === '$' && c === "'") { text += '\u0000$'; this.i++; continue; } // literal $
+          if (d === '$' && c === "'") {
+            text += '\u0000$';
+            this.i++;
+            continue;
+          } // literal $
           text += d;
           this.i++;
         }
@@ -73,11 +101,15 @@ class Lexer {
         const e = this.s.indexOf('}', this.i);
         if (e < 0) throw this.err('unterminated ${');
         text += this.s.slice(this.i, e + 1);
-        this.i = e + 1; any = true; continue;
+        this.i = e + 1;
+        any = true;
+        continue;
       }
       if (c === undefined || /[\s{};,=]/.test(c) || (c === '+' && this.s[this.i + 1] === '=') || c === '#') break;
       if (c === '/' && (this.s[this.i + 1] === '/' || this.s[this.i + 1] === '*')) break;
-      text += c; this.i++; any = true;
+      text += c;
+      this.i++;
+      any = true;
     }
     return any ? { text, expand } : null;
   }
@@ -92,9 +124,19 @@ function parseInto(text: string, file: string, globals: Stmt[], blocks: Block[],
   const stmtList = (inBlock: boolean, into: Stmt[]): void => {
     for (;;) {
       const c = lx.peek();
-      if (c === undefined) { if (inBlock) throw lx.err('missing "}"'); return; }
-      if (c === '}') { if (!inBlock) throw lx.err('unexpected "}"'); lx.i++; return; }
-      if (c === ';') { lx.i++; continue; }
+      if (c === undefined) {
+        if (inBlock) throw lx.err('missing "}"');
+        return;
+      }
+      if (c === '}') {
+        if (!inBlock) throw lx.err('unexpected "}"');
+        lx.i++;
+        return;
+      }
+      if (c === ';') {
+        lx.i++;
+        continue;
+      }
       const key = lx.value();
       if (!key) throw lx.err(`unexpected "${c}"`);
       if (key.text === '.include') {
@@ -115,16 +157,32 @@ function parseInto(text: string, file: string, globals: Stmt[], blocks: Block[],
         blocks.push(b);
         continue;
       }
-      if (n === ';') { lx.i++; into.push({ key: key.text, op: 'flag', values: [] }); continue; }
+      if (n === ';') {
+        lx.i++;
+        into.push({ key: key.text, op: 'flag', values: [] });
+        continue;
+      }
       let op: '=' | '+=';
-      if (n === '=') { op = '='; lx.i++; } else if (n === '+' && text[lx.i + 1] === '=') { op = '+='; lx.i += 2; } else throw lx.err(`expected "=", "+=" or ";" after ${key.text}`);
+      if (n === '=') {
+        op = '=';
+        lx.i++;
+      } else if (n === '+' && text[lx.i + 1] === '=') {
+        op = '+=';
+        lx.i += 2;
+      } else throw lx.err(`expected "=", "+=" or ";" after ${key.text}`);
       const values: Stmt['values'] = [];
       for (;;) {
         const v = lx.value();
         values.push(v ?? { text: '', expand: true });
         const d = lx.peek();
-        if (d === ',') { lx.i++; continue; }
-        if (d === ';') { lx.i++; break; }
+        if (d === ',') {
+          lx.i++;
+          continue;
+        }
+        if (d === ';') {
+          lx.i++;
+          break;
+        }
         throw lx.err(`expected ";" after the value of ${key.text}`);
       }
       into.push({ key: key.text, op, values });
@@ -136,13 +194,23 @@ function parseInto(text: string, file: string, globals: Stmt[], blocks: Block[],
 function wildcardMatch(pattern: string, name: string): boolean {
   if (pattern === '*') return true;
   if (!pattern.includes('*')) return false;
-  const re = new RegExp('^' + pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$');
+  const re = new RegExp(
+    '^' +
+      pattern
+        .split('*')
+        .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*') +
+      '$',
+  );
   return re.test(name);
 }
 
 function apply(params: Map<string, JailParamValue>, s: Stmt): void {
   if (s.op === 'flag') {
-    if (s.key.startsWith('no') && !s.key.includes('.') && s.key.length > 2) { params.set(s.key.slice(2), ['false']); return; }
+    if (s.key.startsWith('no') && !s.key.includes('.') && s.key.length > 2) {
+      params.set(s.key.slice(2), ['false']);
+      return;
+    }
     params.set(s.key, true);
     return;
   }
@@ -183,7 +251,12 @@ export function parseJailConf(text: string, file: string): JailDef[] {
       if (p === true) return 'true';
       return depth > 10 ? p.join(',') : p.map((x) => expandVars(x, (w) => lookup(w, depth + 1))).join(',');
     };
-    for (const [k, v] of raw) if (v !== true) params.set(k, v.map((x) => expandVars(x, (w) => lookup(w))));
+    for (const [k, v] of raw)
+      if (v !== true)
+        params.set(
+          k,
+          v.map((x) => expandVars(x, (w) => lookup(w))),
+        );
     out.push({ name: b.name, params, file: b.file });
   }
   return out;

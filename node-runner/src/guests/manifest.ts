@@ -18,19 +18,37 @@
 import { readFile } from 'node:fs/promises';
 import { isValidDatasetName } from '../zfs/parse.ts';
 import {
-  GuestError, DEFAULT_START_TIMEOUT_MS, DEFAULT_STOP_TIMEOUT_MS,
-  type GuestInfo, type GuestKind, type GuestProvider, type RegisterGuestSpec,
+  GuestError,
+  DEFAULT_START_TIMEOUT_MS,
+  DEFAULT_STOP_TIMEOUT_MS,
+  type GuestInfo,
+  type GuestKind,
+  type GuestProvider,
+  type RegisterGuestSpec,
 } from './types.ts';
 import { checkManifestMetadata } from './restore-config.ts';
 import { lockFor, atomicWrite, isPlainObject, mustRun, runCmd, waitUntil } from './util.ts';
 
-interface Commands { stop?: string[]; start?: string[]; status?: string[] }
-interface ManifestEntry extends Commands {
-  kind: GuestKind; id: string; name: string; roots: string[];
-  network?: Record<string, unknown> | null; config?: Record<string, unknown> | null;
-  stopTimeoutSeconds?: number; [extra: string]: unknown;
+interface Commands {
+  stop?: string[];
+  start?: string[];
+  status?: string[];
 }
-interface ManifestFile { defaults?: Partial<Record<GuestKind, Commands>>; guests: ManifestEntry[]; [extra: string]: unknown }
+interface ManifestEntry extends Commands {
+  kind: GuestKind;
+  id: string;
+  name: string;
+  roots: string[];
+  network?: Record<string, unknown> | null;
+  config?: Record<string, unknown> | null;
+  stopTimeoutSeconds?: number;
+  [extra: string]: unknown;
+}
+interface ManifestFile {
+  defaults?: Partial<Record<GuestKind, Commands>>;
+  guests: ManifestEntry[];
+  [extra: string]: unknown;
+}
 
 const isArgv = (v: unknown): v is string[] => Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string');
 
@@ -46,9 +64,11 @@ function validate(path: string, data: unknown): ManifestFile {
     if (g.kind !== 'jail' && g.kind !== 'vm') throw bad(`${at}.kind must be "jail" or "vm"`);
     if (typeof g.id !== 'string' || !g.id || g.id.length > 64) throw bad(`${at}.id must be a string of 1 to 64 characters`);
     if (typeof g.name !== 'string' || !g.name) throw bad(`${at}.name must be a non-empty string`);
-    if (!Array.isArray(g.roots) || !g.roots.length || !g.roots.every((r) => typeof r === 'string' && isValidDatasetName(r))) throw bad(`${at}.roots must be a non-empty array of dataset names`);
+    if (!Array.isArray(g.roots) || !g.roots.length || !g.roots.every((r) => typeof r === 'string' && isValidDatasetName(r)))
+      throw bad(`${at}.roots must be a non-empty array of dataset names`);
     if (g.network != null && !isPlainObject(g.network)) throw bad(`${at}.network must be an object or null`);
-    for (const c of ['stop', 'start', 'status'] as const) if (g[c] !== undefined && !isArgv(g[c])) throw bad(`${at}.${c} must be a non-empty array of strings`);
+    for (const c of ['stop', 'start', 'status'] as const)
+      if (g[c] !== undefined && !isArgv(g[c])) throw bad(`${at}.${c} must be a non-empty array of strings`);
     const key = `${g.kind}:${g.id}`;
     if (seen.has(key)) throw bad(`duplicate ${g.kind} id "${g.id}"`);
     seen.add(key);
@@ -57,13 +77,21 @@ function validate(path: string, data: unknown): ManifestFile {
   return { ...data, guests: guests as ManifestEntry[] } as ManifestFile;
 }
 
-export interface ManifestOptions { stopTimeoutMs?: number; startTimeoutMs?: number }
+export interface ManifestOptions {
+  stopTimeoutMs?: number;
+  startTimeoutMs?: number;
+}
 
 export class ManifestProvider implements GuestProvider {
   readonly name = 'manifest' as const;
   /** one lock per file/directory across events (util.ts lockFor) */
-  private get lock() { return lockFor(this.path); }
-  constructor(readonly path: string, private opts: ManifestOptions = {}) {}
+  private get lock() {
+    return lockFor(this.path);
+  }
+  constructor(
+    readonly path: string,
+    private opts: ManifestOptions = {},
+  ) {}
 
   private async load(): Promise<ManifestFile> {
     let text: string;
@@ -74,7 +102,11 @@ export class ManifestProvider implements GuestProvider {
       throw new GuestError('invalid', `manifest ${this.path}: ${(e as Error).message}`);
     }
     let data: unknown;
-    try { data = JSON.parse(text); } catch (e) { throw new GuestError('invalid', `manifest ${this.path} is not valid JSON: ${(e as Error).message}`); }
+    try {
+      data = JSON.parse(text);
+    } catch (e) {
+      throw new GuestError('invalid', `manifest ${this.path} is not valid JSON: ${(e as Error).message}`);
+    }
     return validate(this.path, data);
   }
 
@@ -84,7 +116,14 @@ export class ManifestProvider implements GuestProvider {
 
   private commands(m: ManifestFile, g: ManifestEntry): Commands {
     const d = m.defaults?.[g.kind] ?? {};
-    const sub = (argv: string[] | undefined) => argv?.map((a) => a.replaceAll('{id}', g.id).replaceAll('{name}', g.name).replaceAll('{kind}', g.kind).replaceAll('{root}', g.roots[0] ?? ''));
+    const sub = (argv: string[] | undefined) =>
+      argv?.map((a) =>
+        a
+          .replaceAll('{id}', g.id)
+          .replaceAll('{name}', g.name)
+          .replaceAll('{kind}', g.kind)
+          .replaceAll('{root}', g.roots[0] ?? ''),
+      );
     return { stop: sub(g.stop ?? d.stop), start: sub(g.start ?? d.start), status: sub(g.status ?? d.status) };
   }
 
@@ -108,7 +147,16 @@ export class ManifestProvider implements GuestProvider {
   }
 
   private info(g: ManifestEntry, running: boolean): GuestInfo {
-    return { kind: g.kind, id: g.id, name: g.name, roots: [...g.roots], network: g.network ?? null, running, provider: 'manifest', config: g.config ?? null };
+    return {
+      kind: g.kind,
+      id: g.id,
+      name: g.name,
+      roots: [...g.roots],
+      network: g.network ?? null,
+      running,
+      provider: 'manifest',
+      config: g.config ?? null,
+    };
   }
 
   async list(): Promise<GuestInfo[]> {
@@ -131,13 +179,16 @@ export class ManifestProvider implements GuestProvider {
     const { m, g } = await this.entry(id, kind);
     const c = this.commands(m, g);
     if (!c.stop) throw new GuestError('stop-failed', `guest "${id}" has no stop command in ${this.path}`);
-    const timeout = g.stopTimeoutSeconds ? g.stopTimeoutSeconds * 1000 : this.opts.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
+    const timeout = g.stopTimeoutSeconds ? g.stopTimeoutSeconds * 1000 : (this.opts.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS);
     const started = Date.now();
     await mustRun(c.stop, 'stop-failed', `stopping ${g.kind} ${g.name} (${g.id})`, timeout);
     if (c.status) {
       const left = Math.max(1000, timeout - (Date.now() - started));
       if (!(await waitUntil(async () => !(await this.statusOf(m, g)), left))) {
-        throw new GuestError('stop-failed', `${g.kind} ${g.name} (${g.id}) still runs ${Math.round((Date.now() - started) / 1000)} s after its stop command`);
+        throw new GuestError(
+          'stop-failed',
+          `${g.kind} ${g.name} (${g.id}) still runs ${Math.round((Date.now() - started) / 1000)} s after its stop command`,
+        );
       }
     }
   }
@@ -149,15 +200,20 @@ export class ManifestProvider implements GuestProvider {
     const timeout = this.opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
     await mustRun(c.start, 'start-failed', `starting ${g.kind} ${g.name} (${g.id})`, timeout);
     if (c.status && !(await waitUntil(() => this.statusOf(m, g), timeout))) {
-      throw new GuestError('start-failed', `${g.kind} ${g.name} (${g.id}) does not run ${Math.round(timeout / 1000)} s after its start command`);
+      throw new GuestError(
+        'start-failed',
+        `${g.kind} ${g.name} (${g.id}) does not run ${Math.round(timeout / 1000)} s after its start command`,
+      );
     }
   }
 
   async checkRegister(spec: RegisterGuestSpec): Promise<void> {
     checkManifestMetadata(spec.id, spec.name, spec.network, spec.config); // from the target: checked first
     const m = await this.load();
-    if (this.find(m, spec.id, spec.kind)) throw new GuestError('exists', `a ${spec.kind} with id "${spec.id}" already exists in ${this.path}`);
-    if (!spec.roots.length || !spec.roots.every(isValidDatasetName)) throw new GuestError('invalid', `register ${spec.id}: roots must be dataset names`);
+    if (this.find(m, spec.id, spec.kind))
+      throw new GuestError('exists', `a ${spec.kind} with id "${spec.id}" already exists in ${this.path}`);
+    if (!spec.roots.length || !spec.roots.every(isValidDatasetName))
+      throw new GuestError('invalid', `register ${spec.id}: roots must be dataset names`);
   }
 
   async register(spec: RegisterGuestSpec): Promise<GuestInfo> {
@@ -172,4 +228,3 @@ export class ManifestProvider implements GuestProvider {
     });
   }
 }
-

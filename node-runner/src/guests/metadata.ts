@@ -45,17 +45,28 @@ function setValue(out: Record<string, string>, key: string, value: unknown): voi
   for (const ch of chars) {
     const enc = JSON.stringify(ch).slice(1, -1);
     const b = bytes(enc);
-    if (curBytes + b > GUEST_PROP_MAX_BYTES) { pieces.push(cur); cur = ''; curBytes = 2; }
+    if (curBytes + b > GUEST_PROP_MAX_BYTES) {
+      pieces.push(cur);
+      cur = '';
+      curBytes = 2;
+    }
     cur += ch;
     curBytes += b;
   }
   if (cur) pieces.push(cur);
   out[`${GUEST_PROP}:${key}:chunks`] = JSON.stringify(pieces.length);
-  pieces.forEach((p, i) => { out[`${GUEST_PROP}:${key}:${i}`] = JSON.stringify(p); });
+  pieces.forEach((p, i) => {
+    out[`${GUEST_PROP}:${key}:${i}`] = JSON.stringify(p);
+  });
 }
 
 /** Metadata of a guest as `lifeboat:guest:*` user properties (values are JSON; long ones chunked). */
-export function guestMetadataProps(guest: Pick<GuestInfo, 'kind' | 'id' | 'name' | 'roots' | 'network'> & { provider?: string | null; config?: Record<string, unknown> | null }): Record<string, string> {
+export function guestMetadataProps(
+  guest: Pick<GuestInfo, 'kind' | 'id' | 'name' | 'roots' | 'network'> & {
+    provider?: string | null;
+    config?: Record<string, unknown> | null;
+  },
+): Record<string, string> {
   const roots = [...guest.roots];
   const pools: string[] = [];
   for (const r of roots) if (!pools.includes(poolOf(r))) pools.push(poolOf(r));
@@ -89,7 +100,11 @@ export function parseGuestMetadata(input: Record<string, unknown> | null | undef
   }
   const decode = (v: unknown): unknown => {
     if (typeof v !== 'string') return v;
-    try { return JSON.parse(v); } catch { return v; }
+    try {
+      return JSON.parse(v);
+    } catch {
+      return v;
+    }
   };
   const value = (key: string): unknown => {
     const n = raw.get(`${key}:chunks`);
@@ -103,15 +118,21 @@ export function parseGuestMetadata(input: Record<string, unknown> | null | undef
         const d = decode(piece);
         text += typeof d === 'string' ? d : typeof piece === 'string' ? piece : String(d);
       }
-      try { return JSON.parse(text); } catch { return undefined; }
+      try {
+        return JSON.parse(text);
+      } catch {
+        return undefined;
+      }
     }
     return raw.has(key) ? decode(raw.get(key)) : undefined;
   };
-  const str = (v: unknown): string | null => (typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : null);
+  const str = (v: unknown): string | null =>
+    typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : null;
   const kind = str(value('kind'));
   const id = str(value('id'));
   if ((kind !== 'jail' && kind !== 'vm') || !id) return null;
-  const strArr = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : typeof v === 'string' ? [v] : []);
+  const strArr = (v: unknown): string[] =>
+    Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : typeof v === 'string' ? [v] : [];
   const roots = strArr(value('roots'));
   let pools = strArr(value('pools'));
   if (!pools.length) for (const r of roots) if (!pools.includes(poolOf(r))) pools.push(poolOf(r));
@@ -120,10 +141,13 @@ export function parseGuestMetadata(input: Record<string, unknown> | null | undef
   const network = value('network');
   const config = value('config');
   return {
-    kind, id,
+    kind,
+    id,
     name: str(value('name')) ?? id,
     provider: str(value('provider')),
-    roots, pools, basePool,
+    roots,
+    pools,
+    basePool,
     network: isPlainObject(network) ? network : null,
     config: isPlainObject(config) ? config : null,
   };

@@ -1,24 +1,62 @@
 // The allow-lists a guest restore applies to the target's metadata (protocol/src/guest-config.ts), as the runner applies them (node-runner/src/guests/restore-config.ts: a misfit is a GuestError).
 import { describe, expect, it } from 'vitest';
-import {
-  checkManifestMetadata, jailParamsFromMetadata, vmNicSettingsFromMetadata, VM_BHYVE_NAME,
-} from './restore-config.ts';
+import { checkManifestMetadata, jailParamsFromMetadata, vmNicSettingsFromMetadata, VM_BHYVE_NAME } from './restore-config.ts';
 import { formatJailBlock, parseJailConf } from './jailconf.ts';
 
 describe('jailParamsFromMetadata', () => {
   it('keeps the allow-listed settings and network, drops commands, fstab, paths and anything unknown', () => {
-    const { params, dropped } = jailParamsFromMetadata({
-      'host.hostname': ['www.example.org'], 'mount.devfs': true, devfs_ruleset: ['5'], 'allow.raw_sockets': true,
-      'allow.mount.zfs': ['1'], enforce_statfs: 1, persist: true,
-      'exec.start': ['/bin/sh /etc/rc'], 'exec.prestart': ['touch /tmp/pwned'], 'exec.created': ['id'], 'mount.fstab': ['/etc/fstab.www'],
-      path: ['/'], 'zfs.dataset': ['tank/other'], $evil: ['x'], 'exec.poststart': ['sh'], 'mount': ['x'],
-    }, { 'ip4.addr': ['em0|192.0.2.5/24', '192.0.2.6'], 'ip6.addr': ['2001:db8::5/64'], vnet: true, 'vnet.interface': ['epair5b'], bogus: ['x'] });
+    const { params, dropped } = jailParamsFromMetadata(
+      {
+        'host.hostname': ['www.example.org'],
+        'mount.devfs': true,
+        devfs_ruleset: ['5'],
+        'allow.raw_sockets': true,
+        'allow.mount.zfs': ['1'],
+        enforce_statfs: 1,
+        persist: true,
+        'exec.start': ['/bin/sh /etc/rc'],
+        'exec.prestart': ['touch /tmp/pwned'],
+        'exec.created': ['id'],
+        'mount.fstab': ['/etc/fstab.www'],
+        path: ['/'],
+        'zfs.dataset': ['tank/other'],
+        $evil: ['x'],
+        'exec.poststart': ['sh'],
+        mount: ['x'],
+      },
+      {
+        'ip4.addr': ['em0|192.0.2.5/24', '192.0.2.6'],
+        'ip6.addr': ['2001:db8::5/64'],
+        vnet: true,
+        'vnet.interface': ['epair5b'],
+        bogus: ['x'],
+      },
+    );
     expect(Object.fromEntries(params)).toEqual({
-      'host.hostname': ['www.example.org'], 'mount.devfs': true, devfs_ruleset: ['5'], 'allow.raw_sockets': true,
-      'allow.mount.zfs': ['1'], enforce_statfs: ['1'], persist: true,
-      'ip4.addr': ['em0|192.0.2.5/24', '192.0.2.6'], 'ip6.addr': ['2001:db8::5/64'], vnet: true, 'vnet.interface': ['epair5b'],
+      'host.hostname': ['www.example.org'],
+      'mount.devfs': true,
+      devfs_ruleset: ['5'],
+      'allow.raw_sockets': true,
+      'allow.mount.zfs': ['1'],
+      enforce_statfs: ['1'],
+      persist: true,
+      'ip4.addr': ['em0|192.0.2.5/24', '192.0.2.6'],
+      'ip6.addr': ['2001:db8::5/64'],
+      vnet: true,
+      'vnet.interface': ['epair5b'],
     });
-    expect(dropped.sort()).toEqual(['$evil', 'bogus', 'exec.created', 'exec.poststart', 'exec.prestart', 'exec.start', 'mount', 'mount.fstab', 'path', 'zfs.dataset']);
+    expect(dropped.sort()).toEqual([
+      '$evil',
+      'bogus',
+      'exec.created',
+      'exec.poststart',
+      'exec.prestart',
+      'exec.start',
+      'mount',
+      'mount.fstab',
+      'path',
+      'zfs.dataset',
+    ]);
   });
 
   it.each([
@@ -33,8 +71,9 @@ describe('jailParamsFromMetadata', () => {
     ['an interface name with a space', null, { interface: ['em0 x'] }],
     ['vnet = yes', null, { vnet: ['yes'] }],
   ])('refuses %s, naming the parameter', (_n, config, network) => {
-    expect(() => jailParamsFromMetadata(config as Record<string, unknown> | null, network as Record<string, unknown> | null))
-      .toThrow(/metadata from the target: .* is not .*nothing was registered/);
+    expect(() => jailParamsFromMetadata(config as Record<string, unknown> | null, network as Record<string, unknown> | null)).toThrow(
+      /metadata from the target: .* is not .*nothing was registered/,
+    );
   });
 
   it('what it keeps, written and read back, is exactly those parameters (no statement smuggled in)', () => {
@@ -52,8 +91,22 @@ describe('jailParamsFromMetadata', () => {
 
 describe('vmNicSettingsFromMetadata', () => {
   it('keeps type, switch, mac, device and span per interface; names the rest', () => {
-    expect(vmNicSettingsFromMetadata({ interfaces: [{ type: 'virtio-net', switch: 'public', mac: '58:9c:fc:00:00:01', slot: 7 }, { type: 'e1000', device: 'tap3' }], extra: 1 })).toEqual({
-      settings: { network0_type: 'virtio-net', network0_switch: 'public', network0_mac: '58:9c:fc:00:00:01', network1_type: 'e1000', network1_device: 'tap3' },
+    expect(
+      vmNicSettingsFromMetadata({
+        interfaces: [
+          { type: 'virtio-net', switch: 'public', mac: '58:9c:fc:00:00:01', slot: 7 },
+          { type: 'e1000', device: 'tap3' },
+        ],
+        extra: 1,
+      }),
+    ).toEqual({
+      settings: {
+        network0_type: 'virtio-net',
+        network0_switch: 'public',
+        network0_mac: '58:9c:fc:00:00:01',
+        network1_type: 'e1000',
+        network1_device: 'tap3',
+      },
       dropped: ['extra', 'interfaces[0].slot'],
     });
     expect(vmNicSettingsFromMetadata(null)).toEqual({ settings: {}, dropped: [] });

@@ -3,7 +3,10 @@
 // previews a registration with them). Here a value that does not fit becomes the runner's
 // GuestError ('invalid'): the restore fails before anything is registered.
 import {
-  checkManifestMetadata as checkManifest, GuestConfigError, jailParamsFromMetadata as jailParams, jailConfFile as jailConf,
+  checkManifestMetadata as checkManifest,
+  GuestConfigError,
+  jailParamsFromMetadata as jailParams,
+  jailConfFile as jailConf,
   vmNicSettingsFromMetadata as vmNics,
 } from '../../../protocol/src/guest-config.ts';
 import { GuestError } from './types.ts';

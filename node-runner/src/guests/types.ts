@@ -64,7 +64,10 @@ export type GuestErrorCode = 'exists' | 'not-found' | 'stop-failed' | 'start-fai
 
 /** A guest operation failed. errorClass is 'source-state' ('invalid': 'internal'). */
 export class GuestError extends ExecError {
-  constructor(public code: GuestErrorCode, message: string) {
+  constructor(
+    public code: GuestErrorCode,
+    message: string,
+  ) {
     super(code === 'invalid' ? 'internal' : 'source-state', message);
     this.name = 'GuestError';
   }

@@ -68,7 +68,7 @@ const fileLocks = new Map<string, Mutex>();
 export function lockFor(path: string): Mutex {
   const key = resolve(path);
   let m = fileLocks.get(key);
-  if (!m) fileLocks.set(key, m = new Mutex());
+  if (!m) fileLocks.set(key, (m = new Mutex()));
   return m;
 }
 

@@ -10,13 +10,28 @@ import { randomUUID } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { isValidDatasetName } from '../zfs/parse.ts';
 import {
-  GuestError, DEFAULT_START_TIMEOUT_MS, DEFAULT_STOP_TIMEOUT_MS,
-  type GuestInfo, type GuestProvider, type RegisterGuestSpec,
+  GuestError,
+  DEFAULT_START_TIMEOUT_MS,
+  DEFAULT_STOP_TIMEOUT_MS,
+  type GuestInfo,
+  type GuestProvider,
+  type RegisterGuestSpec,
 } from './types.ts';
 import { VM_BHYVE_NAME, vmNicSettingsFromMetadata } from './restore-config.ts';
 import { lockFor, atomicWrite, mountedDatasets, mountpointOf, oneLine, outermostRoots, runCmd, trimSlash, waitUntil } from './util.ts';
 
-export interface VmListRow { name: string; datastore: string; loader: string; cpu: string; memory: string; vnc: string; auto: string; state: string; running: boolean; pid: number | null }
+export interface VmListRow {
+  name: string;
+  datastore: string;
+  loader: string;
+  cpu: string;
+  memory: string;
+  vnc: string;
+  auto: string;
+  state: string;
+  running: boolean;
+  pid: number | null;
+}
 
 /** Parse `vm list` (printf fields through `column -t`: each field starts under its header). */
 export function parseVmList(stdout: string): VmListRow[] {
@@ -25,16 +40,28 @@ export function parseVmList(stdout: string): VmListRow[] {
   if (!header || !/^NAME\s+DATASTORE\s+LOADER/.test(header)) return [];
   const cols: { name: string; at: number }[] = [];
   for (const m of header.matchAll(/\S+/g)) cols.push({ name: m[0], at: m.index! });
-  return lines.map((l) => {
-    const f: Record<string, string> = {};
-    cols.forEach((c, i) => { f[c.name] = l.slice(c.at, i + 1 < cols.length ? cols[i + 1].at : undefined).trim(); });
-    const state = f.STATE ?? '';
-    const m = /^(Running|Bootloader) \((\d+)\)/.exec(state);
-    return {
-      name: f.NAME ?? '', datastore: f.DATASTORE ?? '', loader: f.LOADER ?? '', cpu: f.CPU ?? '', memory: f.MEMORY ?? '',
-      vnc: f.VNC ?? '', auto: f.AUTO ?? '', state, running: !!m, pid: m ? Number(m[2]) : null,
-    };
-  }).filter((r) => r.name);
+  return lines
+    .map((l) => {
+      const f: Record<string, string> = {};
+      cols.forEach((c, i) => {
+        f[c.name] = l.slice(c.at, i + 1 < cols.length ? cols[i + 1].at : undefined).trim();
+      });
+      const state = f.STATE ?? '';
+      const m = /^(Running|Bootloader) \((\d+)\)/.exec(state);
+      return {
+        name: f.NAME ?? '',
+        datastore: f.DATASTORE ?? '',
+        loader: f.LOADER ?? '',
+        cpu: f.CPU ?? '',
+        memory: f.MEMORY ?? '',
+        vnc: f.VNC ?? '',
+        auto: f.AUTO ?? '',
+        state,
+        running: !!m,
+        pid: m ? Number(m[2]) : null,
+      };
+    })
+    .filter((r) => r.name);
 }
 
 /** sysrc-style config: `key="value"` / `key=value` lines, # comments. */
@@ -47,7 +74,8 @@ export function parseVmConf(text: string): Map<string, string> {
     if (eq <= 0) continue;
     const k = t.slice(0, eq).trim();
     let v = t.slice(eq + 1).trim();
-    if ((v.startsWith('"') && v.endsWith('"') && v.length >= 2) || (v.startsWith("'") && v.endsWith("'") && v.length >= 2)) v = v.slice(1, -1);
+    if ((v.startsWith('"') && v.endsWith('"') && v.length >= 2) || (v.startsWith("'") && v.endsWith("'") && v.length >= 2))
+      v = v.slice(1, -1);
     m.set(k, v.replace(/\\(["\\$`])/g, '$1'));
   }
   return m;
@@ -55,7 +83,8 @@ export function parseVmConf(text: string): Map<string, string> {
 
 const confQuote = (v: string) => {
   // one line per key: a line break in a value would start a line of its own (vm-bhyve's conf is read by sh)
-  if (/[\u0000-\u001f\u007f]/.test(v)) throw new GuestError('invalid', `a vm-bhyve setting with a control character: ${JSON.stringify(v.slice(0, 64))}`);
+  if (/[\u0000-\u001f\u007f]/.test(v))
+    throw new GuestError('invalid', `a vm-bhyve setting with a control character: ${JSON.stringify(v.slice(0, 64))}`);
   return `"${v.replace(/(["\\$`])/g, '\\$1')}"`;
 };
 
@@ -98,19 +127,28 @@ export function vmNetworkFromConf(conf: Map<string, string>): Record<string, unk
  * { interfaces: [...] } → conf changes: every existing networkN_* key removed, then the
  * allow-listed, checked settings of the metadata (restore-config.ts); `dropped` names the rest.
  */
-export function vmNetworkToConf(conf: Map<string, string>, network: Record<string, unknown> | null): { changes: Record<string, string | null>; dropped: string[] } {
+export function vmNetworkToConf(
+  conf: Map<string, string>,
+  network: Record<string, unknown> | null,
+): { changes: Record<string, string | null>; dropped: string[] } {
   const changes: Record<string, string | null> = {};
   for (const k of conf.keys()) if (NET_KEY.test(k)) changes[k] = null;
   const { settings, dropped } = vmNicSettingsFromMetadata(network);
   return { changes: { ...changes, ...settings }, dropped };
 }
 
-export interface VmBhyveOptions { vmDir: string; stopTimeoutMs?: number; startTimeoutMs?: number }
+export interface VmBhyveOptions {
+  vmDir: string;
+  stopTimeoutMs?: number;
+  startTimeoutMs?: number;
+}
 
 export class VmBhyveProvider implements GuestProvider {
   readonly name = 'vm-bhyve' as const;
   /** one lock per file/directory across events (util.ts lockFor) */
-  private get lock() { return lockFor(this.opts.vmDir); }
+  private get lock() {
+    return lockFor(this.opts.vmDir);
+  }
   constructor(private opts: VmBhyveOptions) {}
 
   /** The default datastore: its directory and, for `zfs:pool/ds`, its dataset. */
@@ -130,10 +168,14 @@ export class VmBhyveProvider implements GuestProvider {
     const def = await this.defaultStore();
     if (!datastore || datastore === 'default') return def.path;
     let sys = new Map<string, string>();
-    try { sys = parseVmConf(await readFile(join(def.path, '.config', 'system.conf'), 'utf8')); } catch { /* none */ }
+    try {
+      sys = parseVmConf(await readFile(join(def.path, '.config', 'system.conf'), 'utf8'));
+    } catch {
+      /* none */
+    }
     const p = sys.get(`path_${datastore}`);
     if (!p) throw new GuestError('invalid', `vm-bhyve datastore "${datastore}" has no path in ${join(def.path, '.config', 'system.conf')}`);
-    return trimSlash(p.startsWith('zfs:') ? (await mountpointOf(p.slice(4))) ?? p : p);
+    return trimSlash(p.startsWith('zfs:') ? ((await mountpointOf(p.slice(4))) ?? p) : p);
   }
 
   async vmList(): Promise<VmListRow[]> {
@@ -143,7 +185,11 @@ export class VmBhyveProvider implements GuestProvider {
   }
 
   private async readConf(dir: string, name: string): Promise<Map<string, string>> {
-    try { return parseVmConf(await readFile(join(dir, name, `${name}.conf`), 'utf8')); } catch { return new Map(); }
+    try {
+      return parseVmConf(await readFile(join(dir, name, `${name}.conf`), 'utf8'));
+    } catch {
+      return new Map();
+    }
   }
 
   private async info(row: VmListRow, mounts: Map<string, string>): Promise<GuestInfo> {
@@ -161,8 +207,14 @@ export class VmBhyveProvider implements GuestProvider {
     const config: Record<string, unknown> = {};
     for (const k of ['loader', 'cpu', 'memory', 'uuid', 'guest']) if (conf.has(k)) config[k] = conf.get(k);
     return {
-      kind: 'vm', id: row.name, name: row.name, roots: outermostRoots(roots), running: row.running, provider: 'vm-bhyve',
-      network: vmNetworkFromConf(conf), config: Object.keys(config).length ? config : null,
+      kind: 'vm',
+      id: row.name,
+      name: row.name,
+      roots: outermostRoots(roots),
+      running: row.running,
+      provider: 'vm-bhyve',
+      network: vmNetworkFromConf(conf),
+      config: Object.keys(config).length ? config : null,
     };
   }
 
@@ -190,12 +242,16 @@ export class VmBhyveProvider implements GuestProvider {
     await this.row(id);
     const timeout = this.opts.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
     const r = await runCmd(['vm', 'stop', id], 30_000);
-    if (r.code !== 0) throw new GuestError('stop-failed', `vm stop ${id} failed (exit ${r.code}): ${oneLine(r.stderr) || oneLine(r.stdout)}`);
+    if (r.code !== 0)
+      throw new GuestError('stop-failed', `vm stop ${id} failed (exit ${r.code}): ${oneLine(r.stderr) || oneLine(r.stdout)}`);
     if (await waitUntil(async () => !(await this.isRunning(id)), timeout, 500)) return;
     // the guest ignored the ACPI shutdown: power it off
     const p = await runCmd(['vm', 'poweroff', '-f', id], 30_000);
     if (!(await waitUntil(async () => !(await this.isRunning(id)), p.code === 0 ? 10_000 : 1000, 250))) {
-      throw new GuestError('stop-failed', `VM ${id} did not stop within ${Math.round(timeout / 1000)} s of \`vm stop\`, and still runs after \`vm poweroff -f\` (exit ${p.code}): ${oneLine(p.stderr) || oneLine(p.stdout)}`);
+      throw new GuestError(
+        'stop-failed',
+        `VM ${id} did not stop within ${Math.round(timeout / 1000)} s of \`vm stop\`, and still runs after \`vm poweroff -f\` (exit ${p.code}): ${oneLine(p.stderr) || oneLine(p.stdout)}`,
+      );
     }
   }
 
@@ -205,14 +261,19 @@ export class VmBhyveProvider implements GuestProvider {
     const r = await runCmd(['vm', 'start', id], timeout);
     const out = oneLine(`${r.stdout}\n${r.stderr}`);
     if (r.code !== 0 || /^\s*!/m.test(r.stdout)) throw new GuestError('start-failed', `vm start ${id} failed (exit ${r.code}): ${out}`);
-    if (!(await waitUntil(() => this.isRunning(id), timeout, 250))) throw new GuestError('start-failed', `VM ${id} does not run ${Math.round(timeout / 1000)} s after \`vm start\`: ${out}`);
+    if (!(await waitUntil(() => this.isRunning(id), timeout, 250)))
+      throw new GuestError('start-failed', `VM ${id} does not run ${Math.round(timeout / 1000)} s after \`vm start\`: ${out}`);
   }
 
   async checkRegister(spec: RegisterGuestSpec): Promise<void> {
     if (!VM_BHYVE_NAME.test(spec.id)) throw new GuestError('invalid', `"${spec.id}" is not a valid vm-bhyve name`);
     // the source's names come from the target and locate a file: vm-bhyve's own naming rule first
     for (const n of [spec.sourceId, spec.sourceName]) {
-      if (n && !VM_BHYVE_NAME.test(n)) throw new GuestError('invalid', `the VM name in the target's metadata (${JSON.stringify(n.slice(0, 64))}) is not a valid vm-bhyve name; nothing was registered`);
+      if (n && !VM_BHYVE_NAME.test(n))
+        throw new GuestError(
+          'invalid',
+          `the VM name in the target's metadata (${JSON.stringify(n.slice(0, 64))}) is not a valid vm-bhyve name; nothing was registered`,
+        );
     }
     vmNicSettingsFromMetadata(spec.network); // network metadata that does not fit: refused before any data moves
     if ((await this.vmList()).some((r) => r.name === spec.id)) throw new GuestError('exists', `a VM named "${spec.id}" already exists`);
@@ -229,7 +290,11 @@ export class VmBhyveProvider implements GuestProvider {
       const store = await this.defaultStore();
       const dir = `${store.path}/${spec.id}`;
       const mp = spec.roots[0] ? await mountpointOf(spec.roots[0]) : null;
-      if (mp !== dir) throw new GuestError('invalid', `the restored VM root ${spec.roots[0] ?? '(none)'} is mounted at ${mp ?? 'nothing'}, not at ${dir}`);
+      if (mp !== dir)
+        throw new GuestError(
+          'invalid',
+          `the restored VM root ${spec.roots[0] ?? '(none)'} is mounted at ${mp ?? 'nothing'}, not at ${dir}`,
+        );
       const candidates = [spec.sourceName, spec.sourceId, spec.id].filter((x): x is string => !!x && VM_BHYVE_NAME.test(x));
       // a plain file directly inside the restored directory (never a link out of it)
       const inDir = async (n: string) => {
@@ -240,11 +305,13 @@ export class VmBhyveProvider implements GuestProvider {
       };
       let from: string | null = null;
       for (const n of candidates) if ((from = await inDir(n))) break;
-      if (!from) throw new GuestError('invalid', `no vm-bhyve configuration (${candidates.map((n) => `${n}.conf`).join(' or ')}) in ${dir}`);
+      if (!from)
+        throw new GuestError('invalid', `no vm-bhyve configuration (${candidates.map((n) => `${n}.conf`).join(' or ')}) in ${dir}`);
       const text = await readFile(from, 'utf8');
       const conf = parseVmConf(text);
       const { changes, dropped } = vmNetworkToConf(conf, spec.network);
-      if (dropped.length) spec.log?.(`VM ${spec.id}: not taken from the target's network metadata (not on the allow-list): ${dropped.join(', ')}`);
+      if (dropped.length)
+        spec.log?.(`VM ${spec.id}: not taken from the target's network metadata (not on the allow-list): ${dropped.join(', ')}`);
       if (spec.sourceId && spec.sourceId !== spec.id) changes.uuid = randomUUID();
       const to = join(dir, `${spec.id}.conf`);
       await atomicWrite(to, updateVmConf(text, changes));

@@ -11,22 +11,64 @@ const names = (l: PruneSnapshot[]) => l.map((s) => s.name).sort();
 const reasonOf = (plan: ReturnType<typeof planPrune>, n: string) => plan.keep.find((k) => k.snapshot.name === n)?.reason;
 
 describe('planPrune (table)', () => {
-  const a = snap('a'); const b = snap('b'); const c = snap('c'); const d = snap('d');
+  const a = snap('a');
+  const b = snap('b');
+  const c = snap('c');
+  const d = snap('d');
   const manual = snap('manual', { job: null });
   const other = snap('lb_j9_x', { job: 9 });
   const oldGen = snap('oldgen', { generation: 0, createtxg: 1 });
   const held = snap('held', { userrefs: 1 });
   const cloned = snap('cloned', { cloned: true });
-  const e = snap('e'); const f = snap('f');
+  const e = snap('e');
+  const f = snap('f');
   const cases: { name: string; input: Omit<PruneInput, 'jobId'>; destroy: string[]; reasons?: Record<string, string> }[] = [
-    { name: 'keepLast 0 disables pruning', input: { side: 'source', keepLast: 0, snapshots: [a, b, c], otherSideGuids: [] }, destroy: [], reasons: { a: 'pruning-disabled' } },
-    { name: 'keeps newest N', input: { side: 'source', keepLast: 2, snapshots: [a, b, c, d], otherSideGuids: [d.guid] }, destroy: ['a', 'b'], reasons: { c: 'keep-last', d: 'keep-last' } },
-    { name: 'newest common survives keepLast 1 when newer snapshots are not on the other side', input: { side: 'source', keepLast: 1, snapshots: [a, b, c, d], otherSideGuids: [b.guid, a.guid] }, destroy: ['a', 'c'], reasons: { b: 'newest-common', d: 'keep-last' } },
-    { name: 'hand-made and other job snapshots are never candidates', input: { side: 'source', keepLast: 1, snapshots: [manual, other, a, b], otherSideGuids: [b.guid] }, destroy: ['a'], reasons: { manual: 'not-this-job', lb_j9_x: 'not-this-job', b: 'keep-last' } },
-    { name: 'target: other generations are kept', input: { side: 'target', generation: 1, keepLast: 1, snapshots: [oldGen, a, b], otherSideGuids: [b.guid] }, destroy: ['a'], reasons: { oldgen: 'other-generation' } },
-    { name: 'source: generation does not matter', input: { side: 'source', keepLast: 1, snapshots: [oldGen, a, b], otherSideGuids: [b.guid] }, destroy: ['a', 'oldgen'] },
-    { name: 'held and cloned are kept', input: { side: 'source', keepLast: 1, snapshots: [held, cloned, e, f], otherSideGuids: [f.guid] }, destroy: ['e'], reasons: { held: 'held', cloned: 'cloned', f: 'keep-last' } },
-    { name: 'nothing common: only count pruning', input: { side: 'target', generation: 1, keepLast: 2, snapshots: [a, b, c], otherSideGuids: [] }, destroy: ['a'] },
+    {
+      name: 'keepLast 0 disables pruning',
+      input: { side: 'source', keepLast: 0, snapshots: [a, b, c], otherSideGuids: [] },
+      destroy: [],
+      reasons: { a: 'pruning-disabled' },
+    },
+    {
+      name: 'keeps newest N',
+      input: { side: 'source', keepLast: 2, snapshots: [a, b, c, d], otherSideGuids: [d.guid] },
+      destroy: ['a', 'b'],
+      reasons: { c: 'keep-last', d: 'keep-last' },
+    },
+    {
+      name: 'newest common survives keepLast 1 when newer snapshots are not on the other side',
+      input: { side: 'source', keepLast: 1, snapshots: [a, b, c, d], otherSideGuids: [b.guid, a.guid] },
+      destroy: ['a', 'c'],
+      reasons: { b: 'newest-common', d: 'keep-last' },
+    },
+    {
+      name: 'hand-made and other job snapshots are never candidates',
+      input: { side: 'source', keepLast: 1, snapshots: [manual, other, a, b], otherSideGuids: [b.guid] },
+      destroy: ['a'],
+      reasons: { manual: 'not-this-job', lb_j9_x: 'not-this-job', b: 'keep-last' },
+    },
+    {
+      name: 'target: other generations are kept',
+      input: { side: 'target', generation: 1, keepLast: 1, snapshots: [oldGen, a, b], otherSideGuids: [b.guid] },
+      destroy: ['a'],
+      reasons: { oldgen: 'other-generation' },
+    },
+    {
+      name: 'source: generation does not matter',
+      input: { side: 'source', keepLast: 1, snapshots: [oldGen, a, b], otherSideGuids: [b.guid] },
+      destroy: ['a', 'oldgen'],
+    },
+    {
+      name: 'held and cloned are kept',
+      input: { side: 'source', keepLast: 1, snapshots: [held, cloned, e, f], otherSideGuids: [f.guid] },
+      destroy: ['e'],
+      reasons: { held: 'held', cloned: 'cloned', f: 'keep-last' },
+    },
+    {
+      name: 'nothing common: only count pruning',
+      input: { side: 'target', generation: 1, keepLast: 2, snapshots: [a, b, c], otherSideGuids: [] },
+      destroy: ['a'],
+    },
   ];
   for (const c0 of cases) {
     it(c0.name, () => {
@@ -57,7 +99,7 @@ describe('planPrune (property, seeded)', () => {
   it('never destroys a protected snapshot and keeps the newest N candidates, 2000 random cases', () => {
     for (let seed = 1; seed <= 2000; seed++) {
       const r = rng(seed);
-      const pick = <T,>(xs: T[]) => xs[Math.floor(r() * xs.length)];
+      const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)];
       const n = Math.floor(r() * 14);
       const side = r() < 0.5 ? 'source' : 'target';
       const generation = 1 + Math.floor(r() * 3);
@@ -65,12 +107,17 @@ describe('planPrune (property, seeded)', () => {
       const snaps: PruneSnapshot[] = [];
       const txgs = new Set<number>();
       for (let i = 0; i < n; i++) {
-        let t = Math.floor(r() * 1000); while (txgs.has(t)) t++;
+        let t = Math.floor(r() * 1000);
+        while (txgs.has(t)) t++;
         txgs.add(t);
         snaps.push({
-          name: `s${i}`, guid: `${seed}-${i}`, createtxg: BigInt(t),
-          job: pick([J, J, J, J, null, 3]), generation: pick([generation, generation, generation - 1, null]),
-          userrefs: r() < 0.1 ? 1 : 0, cloned: r() < 0.1,
+          name: `s${i}`,
+          guid: `${seed}-${i}`,
+          createtxg: BigInt(t),
+          job: pick([J, J, J, J, null, 3]),
+          generation: pick([generation, generation, generation - 1, null]),
+          userrefs: r() < 0.1 ? 1 : 0,
+          cloned: r() < 0.1,
         });
       }
       const other = snaps.filter(() => r() < 0.4).map((s) => s.guid);
@@ -90,7 +137,8 @@ describe('planPrune (property, seeded)', () => {
         if (common) expect(d.guid, ctx).not.toBe(common.guid);
       }
       // the newest keepLast candidates are kept; every destroyed one is older than all of them
-      const candidates = snaps.filter((s) => s.job === J && (side === 'source' || s.generation === generation))
+      const candidates = snaps
+        .filter((s) => s.job === J && (side === 'source' || s.generation === generation))
         .sort((a, b) => Number(BigInt(b.createtxg) - BigInt(a.createtxg)));
       const newest = candidates.slice(0, Math.max(0, keepLast));
       const destroyed = new Set(plan.destroy.map((s) => s.name));

@@ -29,10 +29,13 @@ export interface PruneInput {
   otherSideGuids: Iterable<string>;
 }
 
-export type KeepReason =
-  | 'pruning-disabled' | 'not-this-job' | 'other-generation' | 'held' | 'cloned' | 'newest-common' | 'keep-last';
+export type KeepReason = 'pruning-disabled' | 'not-this-job' | 'other-generation' | 'held' | 'cloned' | 'newest-common' | 'keep-last';
 
-export interface KeptSnapshot { snapshot: PruneSnapshot; reason: KeepReason; detail: string }
+export interface KeptSnapshot {
+  snapshot: PruneSnapshot;
+  reason: KeepReason;
+  detail: string;
+}
 
 export interface PrunePlan {
   destroy: PruneSnapshot[];
@@ -46,7 +49,10 @@ const newestFirst = (a: PruneSnapshot, b: PruneSnapshot) => (txg(a) > txg(b) ? -
  * The newest snapshot (by createtxg) whose GUID is also on the other side, or null: the incremental
  * base of a backup (backup-plan.ts) and the snapshot prune never destroys.
  */
-export function newestCommon<T extends Pick<PruneSnapshot, 'guid' | 'createtxg'>>(snapshots: T[], otherSideGuids: Iterable<string>): T | null {
+export function newestCommon<T extends Pick<PruneSnapshot, 'guid' | 'createtxg'>>(
+  snapshots: T[],
+  otherSideGuids: Iterable<string>,
+): T | null {
   const other = new Set(otherSideGuids);
   let best: T | null = null;
   for (const s of snapshots) if (other.has(s.guid) && (!best || txg(s) > txg(best))) best = s;
@@ -69,11 +75,19 @@ export function planPrune(input: PruneInput): PrunePlan {
   let rank = 0;
   for (const s of snaps) {
     if (s.job !== jobId) {
-      keep.push({ snapshot: s, reason: 'not-this-job', detail: s.job === null ? 'not made by Lifeboat (no lifeboat:job)' : `belongs to job ${s.job}` });
+      keep.push({
+        snapshot: s,
+        reason: 'not-this-job',
+        detail: s.job === null ? 'not made by Lifeboat (no lifeboat:job)' : `belongs to job ${s.job}`,
+      });
       continue;
     }
     if (side === 'target' && s.generation !== input.generation) {
-      keep.push({ snapshot: s, reason: 'other-generation', detail: `generation ${s.generation ?? 'unknown'}, current is ${input.generation}` });
+      keep.push({
+        snapshot: s,
+        reason: 'other-generation',
+        detail: `generation ${s.generation ?? 'unknown'}, current is ${input.generation}`,
+      });
       continue;
     }
     rank++;

@@ -9,13 +9,24 @@
 // Without AES instructions ssh's own default order is kept.
 import { readFileSync } from 'node:fs';
 
-const AES_FIRST = ['aes128-gcm@openssh.com', 'chacha20-poly1305@openssh.com', 'aes256-gcm@openssh.com', 'aes128-ctr', 'aes192-ctr', 'aes256-ctr'];
+const AES_FIRST = [
+  'aes128-gcm@openssh.com',
+  'chacha20-poly1305@openssh.com',
+  'aes256-gcm@openssh.com',
+  'aes128-ctr',
+  'aes192-ctr',
+  'aes256-ctr',
+];
 
 /** Does this CPU have AES instructions? (x86 `flags`, arm64 `Features` in /proc/cpuinfo; false where unknown) */
 export function cpuHasAes(cpuinfo?: string): boolean {
   let text = cpuinfo;
   if (text === undefined) {
-    try { text = readFileSync('/proc/cpuinfo', 'utf8'); } catch { return false; }
+    try {
+      text = readFileSync('/proc/cpuinfo', 'utf8');
+    } catch {
+      return false;
+    }
   }
   return /^(flags|Features)\s*:.*\baes\b/m.test(text);
 }

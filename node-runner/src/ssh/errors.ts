@@ -6,28 +6,49 @@ import type { ErrorClass } from '../core/errors.ts';
  */
 export function classifySsh(code: number, stderr: string): ErrorClass | null {
   const s = stderr;
-  if (/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed|No \S+ host key is known|host key for .* has changed|HOST KEY .*CHANGED/i.test(s)) return 'host-key';
+  if (
+    /REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed|No \S+ host key is known|host key for .* has changed|HOST KEY .*CHANGED/i.test(
+      s,
+    )
+  )
+    return 'host-key';
   if (code !== 255) {
     if (code === 127 || /command not found/.test(s)) return 'target-not-ready';
     return null;
   }
-  if (/Permission denied|Too many authentication failures|Authentication failed|invalid format|Load key .*:|no mutual signature|not accessible: No such file|bad permissions|UNPROTECTED PRIVATE KEY/i.test(s)) return 'authentication';
+  if (
+    /Permission denied|Too many authentication failures|Authentication failed|invalid format|Load key .*:|no mutual signature|not accessible: No such file|bad permissions|UNPROTECTED PRIVATE KEY/i.test(
+      s,
+    )
+  )
+    return 'authentication';
   return 'connectivity'; // refused, timed out, unreachable, name resolution, closed, kex failures
 }
 
 /** A short human message for an ssh failure class. */
 export function describeSshFailure(cls: ErrorClass, where: string, stderr: string): string {
-  const detail = stderr.split('\n').map((l) => l.trim()).filter((l) => l && !/^@+$/.test(l) && !/^Warning: Permanently added/.test(l)).slice(0, 4).join(' | ');
+  const detail = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !/^@+$/.test(l) && !/^Warning: Permanently added/.test(l))
+    .slice(0, 4)
+    .join(' | ');
   switch (cls) {
     case 'host-key': {
       const fp = /SHA256:[A-Za-z0-9+/=]+/.exec(stderr)?.[0];
-      return `host key of ${where} does not match the pinned key${fp ? ` (it now presents ${fp})` : ''}; ` +
+      return (
+        `host key of ${where} does not match the pinned key${fp ? ` (it now presents ${fp})` : ''}; ` +
         'refusing to connect. If the change is expected (the target was reinstalled), re-pin its key: ' +
-        'Targets → Re-pin host key, or POST /api/v1/targets/:id/host-key/reset (validating again keeps the old pin).';
+        'Targets → Re-pin host key, or POST /api/v1/targets/:id/host-key/reset (validating again keeps the old pin).'
+      );
     }
-    case 'authentication': return `ssh authentication to ${where} failed with the stored key: ${detail}`;
-    case 'connectivity': return `cannot connect to ${where}: ${detail || 'connection failed'}`;
-    case 'target-not-ready': return `target ${where} is not ready: ${detail}`;
-    default: return `${where}: ${detail}`;
+    case 'authentication':
+      return `ssh authentication to ${where} failed with the stored key: ${detail}`;
+    case 'connectivity':
+      return `cannot connect to ${where}: ${detail || 'connection failed'}`;
+    case 'target-not-ready':
+      return `target ${where} is not ready: ${detail}`;
+    default:
+      return `${where}: ${detail}`;
   }
 }

@@ -34,7 +34,9 @@ export class RemoteShell {
 
   /** Start the shell now (its startup overlaps whatever the caller does next). */
   warmUp(): void {
-    void this.run(['true']).catch(() => { /* the next command reports the failure */ });
+    void this.run(['true']).catch(() => {
+      /* the next command reports the failure */
+    });
   }
 
   /** Run one command; never throws for a non-zero exit (like execArgv). */
@@ -61,10 +63,20 @@ export class RemoteShell {
     this.err = '';
     p.stdout!.setEncoding('utf8');
     p.stderr!.setEncoding('utf8');
-    p.stdout!.on('data', (s: string) => { this.out += s; this.check(); });
-    p.stderr!.on('data', (s: string) => { this.err += s; this.check(); });
-    p.stdin!.on('error', () => { /* the shell is gone: its exit is reported below */ });
-    p.on('error', () => { /* spawn failure: reported through the exit below */ });
+    p.stdout!.on('data', (s: string) => {
+      this.out += s;
+      this.check();
+    });
+    p.stderr!.on('data', (s: string) => {
+      this.err += s;
+      this.check();
+    });
+    p.stdin!.on('error', () => {
+      /* the shell is gone: its exit is reported below */
+    });
+    p.on('error', () => {
+      /* spawn failure: reported through the exit below */
+    });
     void waitExit(p).then((code) => {
       if (this.proc === p) this.proc = null;
       const cur = this.pending;

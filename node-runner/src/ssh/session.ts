@@ -46,7 +46,8 @@ export function normalizeHostKeys(lines: string): string[] {
 }
 
 export function validateSshEndpoint(t: Pick<TargetSpec, 'sshHost' | 'sshUser' | 'sshPort'>): void {
-  if (!/^[A-Za-z0-9.:_[\]%-]+$/.test(t.sshHost) || t.sshHost.startsWith('-')) throw new ExecError('internal', `invalid SSH host ${JSON.stringify(t.sshHost)}`);
+  if (!/^[A-Za-z0-9.:_[\]%-]+$/.test(t.sshHost) || t.sshHost.startsWith('-'))
+    throw new ExecError('internal', `invalid SSH host ${JSON.stringify(t.sshHost)}`);
   if (!/^[A-Za-z0-9._][A-Za-z0-9._-]*$/.test(t.sshUser)) throw new ExecError('internal', `invalid SSH user ${JSON.stringify(t.sshUser)}`);
   if (!Number.isInteger(t.sshPort) || t.sshPort < 1 || t.sshPort > 65535) throw new ExecError('internal', `invalid SSH port ${t.sshPort}`);
 }
@@ -126,13 +127,30 @@ function dropIdle(c: Connection): void {
 /** sha256 of everything that makes two connections interchangeable (the key only as part of the digest). */
 function connectionIdentity(target: TargetSpec, opts: SshOpenOptions): string {
   const h = createHash('sha256');
-  h.update(JSON.stringify([target.sshHost, target.sshPort, target.sshUser, target.hostKey ?? '', keyText(target), ciphersOption(), opts.sshBinary ?? 'ssh', opts.connectTimeoutSec ?? 10]));
+  h.update(
+    JSON.stringify([
+      target.sshHost,
+      target.sshPort,
+      target.sshUser,
+      target.hostKey ?? '',
+      keyText(target),
+      ciphersOption(),
+      opts.sshBinary ?? 'ssh',
+      opts.connectTimeoutSec ?? 10,
+    ]),
+  );
   return h.digest('hex');
 }
 
 const SCAN_TYPES: Record<string, string> = {
-  'ssh-ed25519': 'ed25519', 'ssh-rsa': 'rsa', 'ssh-dss': 'dsa', 'ecdsa-sha2-nistp256': 'ecdsa', 'ecdsa-sha2-nistp384': 'ecdsa',
-  'ecdsa-sha2-nistp521': 'ecdsa', 'sk-ssh-ed25519@openssh.com': 'ed25519-sk', 'sk-ecdsa-sha2-nistp256@openssh.com': 'ecdsa-sk',
+  'ssh-ed25519': 'ed25519',
+  'ssh-rsa': 'rsa',
+  'ssh-dss': 'dsa',
+  'ecdsa-sha2-nistp256': 'ecdsa',
+  'ecdsa-sha2-nistp384': 'ecdsa',
+  'ecdsa-sha2-nistp521': 'ecdsa',
+  'sk-ssh-ed25519@openssh.com': 'ed25519-sk',
+  'sk-ecdsa-sha2-nistp256@openssh.com': 'ecdsa-sk',
 };
 
 /**
@@ -147,7 +165,13 @@ async function presentsPinnedKey(target: TargetSpec, opts: SshOpenOptions): Prom
   if (!pinned.length) return false;
   const types = [...new Set(pinned.map((l) => SCAN_TYPES[l.split(' ')[1]]))];
   const host = target.sshHost.replace(/^\[(.*)\]$/, '$1');
-  const argv = [opts.sshBinary ? join(dirname(opts.sshBinary), 'ssh-keyscan') : 'ssh-keyscan', '-T', String(Math.ceil(PROBE_MS / 1000)), '-p', String(target.sshPort)];
+  const argv = [
+    opts.sshBinary ? join(dirname(opts.sshBinary), 'ssh-keyscan') : 'ssh-keyscan',
+    '-T',
+    String(Math.ceil(PROBE_MS / 1000)),
+    '-p',
+    String(target.sshPort),
+  ];
   if (types.every((t) => t)) argv.push('-t', types.join(','));
   const r = await execArgv([...argv, '--', host], { timeoutMs: PROBE_MS + 1000, signal: opts.signal });
   const offered = new Set(normalizeHostKeys(r.stdout));
@@ -169,12 +193,24 @@ class Connection {
   readonly createdAt = Date.now();
   private down: Promise<void> | null = null;
 
-  constructor(readonly dir: string, readonly identity: string | null, public targetId: number) {}
+  constructor(
+    readonly dir: string,
+    readonly identity: string | null,
+    public targetId: number,
+  ) {}
 
-  get keyFile() { return join(this.dir, 'id'); }
-  get knownHosts() { return join(this.dir, 'known_hosts'); }
-  get controlPath() { return join(this.dir, 'cm'); }
-  get pid(): number | null { return this.alive() ? this.master!.pid ?? null : null; }
+  get keyFile() {
+    return join(this.dir, 'id');
+  }
+  get knownHosts() {
+    return join(this.dir, 'known_hosts');
+  }
+  get controlPath() {
+    return join(this.dir, 'cm');
+  }
+  get pid(): number | null {
+    return this.alive() ? (this.master!.pid ?? null) : null;
+  }
 
   alive(): boolean {
     const m = this.master;
@@ -236,10 +272,14 @@ export class SshSession implements ZfsHost {
     this.label = `${target.sshUser}@${target.sshHost}:${target.sshPort}`;
   }
 
-  private host(): string { return this.target.sshHost.replace(/^\[(.*)\]$/, '$1'); }
+  private host(): string {
+    return this.target.sshHost.replace(/^\[(.*)\]$/, '$1');
+  }
 
   /** PID of the master process (null once it is gone). */
-  get masterPid(): number | null { return this.conn.pid; }
+  get masterPid(): number | null {
+    return this.conn.pid;
+  }
 
   /** Open the master connection, or take a warm one. Throws ExecError(connectivity | authentication | host-key). */
   static async open(target: TargetSpec, opts: SshOpenOptions = {}): Promise<SshSession> {
@@ -247,7 +287,10 @@ export class SshSession implements ZfsHost {
     if (!opts.acceptNewHostKey && !target.hostKey) {
       throw new ExecError('host-key', `target "${target.name}" has no pinned host key yet: validate it first`);
     }
-    const identity = opts.warm && opts.persistentShell && !opts.acceptNewHostKey && warm.max > 0 && !warm.stopping ? connectionIdentity(target, opts) : null;
+    const identity =
+      opts.warm && opts.persistentShell && !opts.acceptNewHostKey && warm.max > 0 && !warm.stopping
+        ? connectionIdentity(target, opts)
+        : null;
     if (identity) {
       latestIdentity.set(target.id, identity);
       const s = await SshSession.takeWarm(target, identity, opts);
@@ -258,7 +301,8 @@ export class SshSession implements ZfsHost {
     try {
       await writeFile(conn.keyFile, keyText(target), { mode: 0o600 });
       const pinned = opts.acceptNewHostKey ? [] : normalizeHostKeys(target.hostKey ?? '');
-      if (!opts.acceptNewHostKey && pinned.length === 0) throw new ExecError('host-key', `pinned host key of target "${target.name}" is unreadable`);
+      if (!opts.acceptNewHostKey && pinned.length === 0)
+        throw new ExecError('host-key', `pinned host key of target "${target.name}" is unreadable`);
       await writeFile(conn.knownHosts, pinned.map((l) => l + '\n').join(''), { mode: 0o600 });
       await s.startMaster();
       if (opts.persistentShell) {
@@ -282,14 +326,20 @@ export class SshSession implements ZfsHost {
    */
   private static async takeWarm(target: TargetSpec, identity: string, opts: SshOpenOptions): Promise<SshSession | null> {
     for (const c of [...idle]) {
-      if (c.targetId === target.id && c.identity !== identity) { dropIdle(c); void c.shutdown(); }
+      if (c.targetId === target.id && c.identity !== identity) {
+        dropIdle(c);
+        void c.shutdown();
+      }
     }
     const conn = idle.find((c) => c.identity === identity);
     if (!conn) return null;
     dropIdle(conn);
     conn.targetId = target.id;
     // a connection that cannot be used is stopped beside the new connect, not before it
-    if (!conn.alive() || !conn.shell) { void conn.shutdown(); return null; }
+    if (!conn.alive() || !conn.shell) {
+      void conn.shutdown();
+      return null;
+    }
     const s = new SshSession(target, conn, opts, true);
     try {
       await stat(conn.controlPath);
@@ -300,7 +350,9 @@ export class SshSession implements ZfsHost {
         presentsPinnedKey(target, opts),
       ]);
       if (r.code === 0 && keyOk && conn.alive()) return s;
-    } catch { /* socket gone or dir unwritable: a new connection */ }
+    } catch {
+      /* socket gone or dir unwritable: a new connection */
+    }
     s.closed = true;
     void conn.shutdown();
     return null;
@@ -309,33 +361,55 @@ export class SshSession implements ZfsHost {
   private baseArgs(): string[] {
     const t = this.target;
     return [
-      '-F', '/dev/null',
-      '-o', 'BatchMode=yes',
-      '-o', `StrictHostKeyChecking=${this.opts.acceptNewHostKey ? 'accept-new' : 'yes'}`,
-      '-o', `UserKnownHostsFile=${this.conn.knownHosts}`,
-      '-o', 'GlobalKnownHostsFile=/dev/null',
-      '-o', `HostKeyAlias=${HOST_KEY_ALIAS}`,
-      '-o', 'CheckHostIP=no',
-      '-o', 'UpdateHostKeys=no',
-      '-o', 'IdentitiesOnly=yes',
-      '-o', 'IdentityAgent=none',
-      '-o', 'PasswordAuthentication=no',
-      '-o', 'KbdInteractiveAuthentication=no',
-      '-o', `ConnectTimeout=${this.opts.connectTimeoutSec ?? 10}`,
-      '-o', 'ServerAliveInterval=10',
-      '-o', 'ServerAliveCountMax=3',
-      '-o', 'LogLevel=ERROR',
+      '-F',
+      '/dev/null',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      `StrictHostKeyChecking=${this.opts.acceptNewHostKey ? 'accept-new' : 'yes'}`,
+      '-o',
+      `UserKnownHostsFile=${this.conn.knownHosts}`,
+      '-o',
+      'GlobalKnownHostsFile=/dev/null',
+      '-o',
+      `HostKeyAlias=${HOST_KEY_ALIAS}`,
+      '-o',
+      'CheckHostIP=no',
+      '-o',
+      'UpdateHostKeys=no',
+      '-o',
+      'IdentitiesOnly=yes',
+      '-o',
+      'IdentityAgent=none',
+      '-o',
+      'PasswordAuthentication=no',
+      '-o',
+      'KbdInteractiveAuthentication=no',
+      '-o',
+      `ConnectTimeout=${this.opts.connectTimeoutSec ?? 10}`,
+      '-o',
+      'ServerAliveInterval=10',
+      '-o',
+      'ServerAliveCountMax=3',
+      '-o',
+      'LogLevel=ERROR',
       ...ciphersOption(),
-      '-o', `ControlPath=${this.conn.controlPath}`,
+      '-o',
+      `ControlPath=${this.conn.controlPath}`,
       // not `-i`: ssh stats a `-i` file while parsing its arguments and warns on stderr when it is
       // absent (as between the runs of a warm connection); a mux client never reads it
-      '-o', `IdentityFile=${this.conn.keyFile}`,
-      '-p', String(t.sshPort),
-      '-l', t.sshUser,
+      '-o',
+      `IdentityFile=${this.conn.keyFile}`,
+      '-p',
+      String(t.sshPort),
+      '-l',
+      t.sshUser,
     ];
   }
 
-  private bin(): string { return this.opts.sshBinary ?? 'ssh'; }
+  private bin(): string {
+    return this.opts.sshBinary ?? 'ssh';
+  }
 
   private async startMaster(): Promise<void> {
     // The master outlives a cancel of the run: commands are cancelled one by one (their own signal),
@@ -346,12 +420,17 @@ export class SshSession implements ZfsHost {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     conn.master = m;
-    m.stderr?.on('data', (b: Buffer) => { if (conn.masterErr.length < 8192) conn.masterErr += b.toString('utf8'); });
+    m.stderr?.on('data', (b: Buffer) => {
+      if (conn.masterErr.length < 8192) conn.masterErr += b.toString('utf8');
+    });
     let exited: number | null = null;
     const exitP = waitExit(m).then((c) => {
       exited = c;
       // a warm connection whose master died (the target dropped it) leaves the pool at once
-      if (idle.includes(conn)) { dropIdle(conn); void conn.shutdown(); }
+      if (idle.includes(conn)) {
+        dropIdle(conn);
+        void conn.shutdown();
+      }
     });
     const deadline = Date.now() + ((this.opts.connectTimeoutSec ?? 10) + 20) * 1000;
     for (;;) {
@@ -367,7 +446,9 @@ export class SshSession implements ZfsHost {
       try {
         const st = await stat(conn.controlPath);
         if (st.isSocket()) return;
-      } catch { /* not yet */ }
+      } catch {
+        /* not yet */
+      }
       if (Date.now() > deadline) {
         killChild(m, 500);
         throw new ExecError('connectivity', `cannot connect to ${this.label}: timed out`);
@@ -397,7 +478,9 @@ export class SshSession implements ZfsHost {
 
   spawn(argv: string[], stdio: SpawnStdio, signal?: AbortSignal): ChildProcess {
     if (this.closed) throw new ExecError('internal', 'ssh session already closed');
-    return this.track(spawnArgv(this.commandArgs(argv), { signal: signal ?? this.opts.signal, stdio: [stdio.stdin, stdio.stdout, 'pipe'] }));
+    return this.track(
+      spawnArgv(this.commandArgs(argv), { signal: signal ?? this.opts.signal, stdio: [stdio.stdin, stdio.stdout, 'pipe'] }),
+    );
   }
 
   /**
@@ -426,7 +509,10 @@ export class SshSession implements ZfsHost {
   /** Throw the classified ExecError for a failed result. */
   fail(what: string, res: CmdResult, fallback: ErrorClass = 'zfs'): ExecError {
     const cls = this.classify(res, fallback);
-    const msg = cls === fallback ? `${what} on ${this.label} failed: ${res.stderr.trim().split('\n').slice(0, 4).join(' | ')}` : describeSshFailure(cls, this.label, res.stderr);
+    const msg =
+      cls === fallback
+        ? `${what} on ${this.label} failed: ${res.stderr.trim().split('\n').slice(0, 4).join(' | ')}`
+        : describeSshFailure(cls, this.label, res.stderr);
     return new ExecError(cls, msg);
   }
 
@@ -439,7 +525,10 @@ export class SshSession implements ZfsHost {
   async fingerprint(): Promise<string> {
     const r = await execArgv(['ssh-keygen', '-lf', this.conn.knownHosts]);
     if (r.code !== 0) throw new ExecError('internal', `ssh-keygen -lf failed: ${r.stderr.trim()}`);
-    const fps = r.stdout.split('\n').map((l) => l.split(/\s+/)[1]).filter((x): x is string => !!x && x.startsWith('SHA256:'));
+    const fps = r.stdout
+      .split('\n')
+      .map((l) => l.split(/\s+/)[1])
+      .filter((x): x is string => !!x && x.startsWith('SHA256:'));
     if (!fps.length) throw new ExecError('internal', 'ssh-keygen printed no fingerprint');
     return fps.join(' ');
   }
@@ -454,17 +543,33 @@ export class SshSession implements ZfsHost {
     if (this.closed) return;
     this.closed = true;
     const conn = this.conn;
-    if (opts.keepWarm && conn.identity && await this.quiet()) {
-      if (warm.max > 0 && !warm.stopping && latestIdentity.get(conn.targetId) === conn.identity && conn.alive() && conn.shell && Date.now() - conn.createdAt < MAX_AGE_MS) {
+    if (opts.keepWarm && conn.identity && (await this.quiet())) {
+      if (
+        warm.max > 0 &&
+        !warm.stopping &&
+        latestIdentity.get(conn.targetId) === conn.identity &&
+        conn.alive() &&
+        conn.shell &&
+        Date.now() - conn.createdAt < MAX_AGE_MS
+      ) {
         try {
           await rm(conn.keyFile, { force: true });
           conn.idleSince = Date.now();
-          conn.idleTimer = setTimeout(() => { dropIdle(conn); void conn.shutdown(); }, warm.idleMs);
+          conn.idleTimer = setTimeout(() => {
+            dropIdle(conn);
+            void conn.shutdown();
+          }, warm.idleMs);
           conn.idleTimer.unref();
           idle.push(conn);
-          while (idle.length > warm.max) { const old = idle[0]; dropIdle(old); void old.shutdown(); }
+          while (idle.length > warm.max) {
+            const old = idle[0];
+            dropIdle(old);
+            void old.shutdown();
+          }
           return;
-        } catch { /* fall through: close it */ }
+        } catch {
+          /* fall through: close it */
+        }
       }
     }
     for (const c of this.children) killChild(c, 1000);

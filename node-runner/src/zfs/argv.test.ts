@@ -22,9 +22,21 @@ describe('sendArgv', () => {
 
 describe('recvArgv (never -F)', () => {
   it.each([
-    ['OpenZFS, resumable, with props', { target: 'bk/j1/g1/tank/a', caps: openzfs, resumable: true, props: { 'lifeboat:job': '1' } }, ['zfs', 'recv', '-s', '-u', '-o', 'lifeboat:job=1', 'bk/j1/g1/tank/a']],
-    ['OpenZFS, a restore (not resumable)', { target: 'tank/.lb-staging-5-a/a', caps: openzfs, resumable: false }, ['zfs', 'recv', '-u', 'tank/.lb-staging-5-a/a']],
-    ['zfs-fuse: none of -s -u -o exist', { target: 'bk/x', caps: zfsFuse, resumable: true, props: { 'lifeboat:job': '1' } }, ['zfs', 'recv', 'bk/x']],
+    [
+      'OpenZFS, resumable, with props',
+      { target: 'bk/j1/g1/tank/a', caps: openzfs, resumable: true, props: { 'lifeboat:job': '1' } },
+      ['zfs', 'recv', '-s', '-u', '-o', 'lifeboat:job=1', 'bk/j1/g1/tank/a'],
+    ],
+    [
+      'OpenZFS, a restore (not resumable)',
+      { target: 'tank/.lb-staging-5-a/a', caps: openzfs, resumable: false },
+      ['zfs', 'recv', '-u', 'tank/.lb-staging-5-a/a'],
+    ],
+    [
+      'zfs-fuse: none of -s -u -o exist',
+      { target: 'bk/x', caps: zfsFuse, resumable: true, props: { 'lifeboat:job': '1' } },
+      ['zfs', 'recv', 'bk/x'],
+    ],
   ])('%s', (_, spec, want) => {
     expect(recvArgv(spec)).toEqual(want);
     expect(recvArgv(spec)).not.toContain('-F');

@@ -20,7 +20,10 @@ export function parseGetHp(stdout: string, withSource = false): PropTable {
     const source = withSource ? parts[parts.length - 1] : null;
     const value = (withSource ? parts.slice(2, -1) : parts.slice(2)).join('\t');
     let row = table.get(name);
-    if (!row) { row = {}; table.set(name, row); }
+    if (!row) {
+      row = {};
+      table.set(name, row);
+    }
     row[prop] = value === '-' && (source === null || source === '-') ? null : value;
   }
   return table;
@@ -28,7 +31,10 @@ export function parseGetHp(stdout: string, withSource = false): PropTable {
 
 /** Parse `zfs list -H -o a,b,…` output into rows of columns. */
 export function parseListH(stdout: string): string[][] {
-  return stdout.split('\n').filter((l) => l.length > 0).map((l) => l.split('\t'));
+  return stdout
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((l) => l.split('\t'));
 }
 
 export interface ZfsCapabilities {
@@ -79,10 +85,13 @@ export function parseCapabilities(usage: string, versionOut: string | null): Zfs
   const send = usageFlags(usage, ['send']);
   const list = usageFlags(usage, ['list']);
   const hasBookmark = /^\s*bookmark\s/m.test(usage);
-  const version = versionOut ? versionOut.split('\n').find((l) => l.trim())?.trim() ?? null : null;
-  const flavor: ZfsCapabilities['flavor'] = version
-    ? 'openzfs'
-    : /receive \[-vnF\]/.test(usage) ? 'zfs-fuse' : 'unknown';
+  const version = versionOut
+    ? (versionOut
+        .split('\n')
+        .find((l) => l.trim())
+        ?.trim() ?? null)
+    : null;
+  const flavor: ZfsCapabilities['flavor'] = version ? 'openzfs' : /receive \[-vnF\]/.test(usage) ? 'zfs-fuse' : 'unknown';
   return {
     version,
     flavor,
@@ -117,10 +126,14 @@ export function parseSendEstimate(out: string): number | null {
   }
   if (size !== null) return size;
   // older OpenZFS without a size line: sum the per-snapshot estimates (last column)
-  let sum = 0; let seen = false;
+  let sum = 0;
+  let seen = false;
   for (const line of out.split('\n')) {
     const m = /^(?:full|incremental)\s.*\s(\d+)$/.exec(line.trim());
-    if (m) { sum += Number(m[1]); seen = true; }
+    if (m) {
+      sum += Number(m[1]);
+      seen = true;
+    }
   }
   return seen ? sum : null;
 }

@@ -10,7 +10,10 @@ import { parseCapabilities, parseGetHp, parseListH, type PropTable, type ZfsCapa
 
 /** Where zfs commands run: this node, or a target over SSH. */
 /** A spawned command's stdin and stdout: a pipe to this process, nothing, or a socket handed over (stream-pipe.ts). */
-export interface SpawnStdio { stdin: 'pipe' | 'ignore'; stdout: 'pipe' | 'ignore' | Writable }
+export interface SpawnStdio {
+  stdin: 'pipe' | 'ignore';
+  stdout: 'pipe' | 'ignore' | Writable;
+}
 
 export interface ZfsHost {
   /** 'local' or 'user@host:port' (for messages and capability caching). */
@@ -24,15 +27,20 @@ export interface ZfsHost {
 
 export class LocalHost implements ZfsHost {
   readonly label = 'local';
-  exec(argv: string[], opts?: ExecOptions): Promise<CmdResult> { return execArgv(argv, opts); }
+  exec(argv: string[], opts?: ExecOptions): Promise<CmdResult> {
+    return execArgv(argv, opts);
+  }
   spawn(argv: string[], stdio: SpawnStdio, signal?: AbortSignal): ChildProcess {
     return spawnArgv(argv, { signal, stdio: [stdio.stdin, stdio.stdout, 'pipe'] });
   }
-  classify(_res: CmdResult, fallback: ErrorClass): ErrorClass { return fallback; }
+  classify(_res: CmdResult, fallback: ErrorClass): ErrorClass {
+    return fallback;
+  }
 }
 
 /** `sh -c SET_EACH sh <dataset> <k=v>…`: one `zfs set` per property, all at once; fails when any fails. */
-const SET_EACH = 'ds=$1; shift; pids=; for kv in "$@"; do zfs set "$kv" "$ds" & pids="$pids $!"; done; rc=0; for p in $pids; do wait "$p" || rc=$?; done; exit $rc';
+const SET_EACH =
+  'ds=$1; shift; pids=; for kv in "$@"; do zfs set "$kv" "$ds" & pids="$pids $!"; done; rc=0; for p in $pids; do wait "$p" || rc=$?; done; exit $rc';
 
 export const USER_PROP_JOB = PROP.job;
 export const USER_PROP_GENERATION = PROP.generation;
@@ -41,23 +49,33 @@ export const USER_PROP_SOURCE = PROP.source;
 
 /** Properties read for every dataset and snapshot of a tree. */
 export const TREE_PROPS = [
-  'type', 'guid', 'createtxg', 'creation', 'used', 'referenced', 'userrefs', 'origin',
-  USER_PROP_JOB, USER_PROP_GENERATION, USER_PROP_EVENT, USER_PROP_SOURCE,
+  'type',
+  'guid',
+  'createtxg',
+  'creation',
+  'used',
+  'referenced',
+  'userrefs',
+  'origin',
+  USER_PROP_JOB,
+  USER_PROP_GENERATION,
+  USER_PROP_EVENT,
+  USER_PROP_SOURCE,
 ];
 
 export interface SnapshotInfo {
   dataset: string;
-  name: string;              // after '@'
-  full: string;              // dataset@name
+  name: string; // after '@'
+  full: string; // dataset@name
   guid: string;
   createtxg: bigint;
-  creation: number;          // unix seconds
+  creation: number; // unix seconds
   used: number;
   referenced: number;
   userrefs: number;
-  job: number | null;        // lifeboat:job
+  job: number | null; // lifeboat:job
   generation: number | null; // lifeboat:generation
-  event: number | null;      // lifeboat:event
+  event: number | null; // lifeboat:event
 }
 
 export interface DatasetInfo {
@@ -89,16 +107,32 @@ export function treeFromTable(table: PropTable): DatasetInfo[] {
     const at = name.indexOf('@');
     if (at >= 0) {
       snaps.push({
-        dataset: name.slice(0, at), name: name.slice(at + 1), full: name,
-        guid: p.guid ?? '', createtxg: BigInt(intOrNull(p.createtxg) === null ? 0 : p.createtxg!),
-        creation: num(p.creation), used: num(p.used), referenced: num(p.referenced), userrefs: num(p.userrefs),
-        job: intOrNull(p[USER_PROP_JOB]), generation: intOrNull(p[USER_PROP_GENERATION]), event: intOrNull(p[USER_PROP_EVENT]),
+        dataset: name.slice(0, at),
+        name: name.slice(at + 1),
+        full: name,
+        guid: p.guid ?? '',
+        createtxg: BigInt(intOrNull(p.createtxg) === null ? 0 : p.createtxg!),
+        creation: num(p.creation),
+        used: num(p.used),
+        referenced: num(p.referenced),
+        userrefs: num(p.userrefs),
+        job: intOrNull(p[USER_PROP_JOB]),
+        generation: intOrNull(p[USER_PROP_GENERATION]),
+        event: intOrNull(p[USER_PROP_EVENT]),
       });
     } else if (name.indexOf('#') < 0) {
       datasets.set(name, {
-        name, type: p.type ?? 'filesystem', guid: p.guid ?? '', used: num(p.used), referenced: num(p.referenced),
-        origin: p.origin ?? null, job: intOrNull(p[USER_PROP_JOB]), generation: intOrNull(p[USER_PROP_GENERATION]),
-        source: p[USER_PROP_SOURCE] ?? null, props: p, snapshots: [],
+        name,
+        type: p.type ?? 'filesystem',
+        guid: p.guid ?? '',
+        used: num(p.used),
+        referenced: num(p.referenced),
+        origin: p.origin ?? null,
+        job: intOrNull(p[USER_PROP_JOB]),
+        generation: intOrNull(p[USER_PROP_GENERATION]),
+        source: p[USER_PROP_SOURCE] ?? null,
+        props: p,
+        snapshots: [],
       });
     }
   }
@@ -110,14 +144,20 @@ export function treeFromTable(table: PropTable): DatasetInfo[] {
 const capsCache = new Map<string, Promise<ZfsCapabilities>>();
 
 export class Zfs {
-  constructor(readonly host: ZfsHost, readonly signal?: AbortSignal) {}
+  constructor(
+    readonly host: ZfsHost,
+    readonly signal?: AbortSignal,
+  ) {}
 
   /** Run `zfs args…`; throws ExecError (class from the host, else `errorClass`). */
   async run(args: string[], what: string, errorClass: ErrorClass = 'zfs', bin = 'zfs'): Promise<string> {
     const res = await this.host.exec([bin, ...args], { signal: this.signal });
     if (this.signal?.aborted) throw new ExecError('cancelled', `${what}: cancelled`);
     if (res.code !== 0) {
-      throw new ExecError(this.host.classify(res, errorClass), `${what} on ${this.host.label} failed: ${oneLine(res.stderr) || `exit ${res.code}`}`);
+      throw new ExecError(
+        this.host.classify(res, errorClass),
+        `${what} on ${this.host.label} failed: ${oneLine(res.stderr) || `exit ${res.code}`}`,
+      );
     }
     return res.stdout;
   }
@@ -137,7 +177,7 @@ export class Zfs {
     const v = await this.host.exec(['zfs', 'version'], { signal: this.signal });
     const cls = this.host.classify(v, 'target-not-ready');
     if (cls !== 'target-not-ready' && v.code !== 0) throw new ExecError(cls, `zfs on ${this.host.label}: ${oneLine(v.stderr)}`);
-    if (v.code === 127 || /command not found|No such file/i.test(v.stderr) && !/usage/i.test(v.stderr)) {
+    if (v.code === 127 || (/command not found|No such file/i.test(v.stderr) && !/usage/i.test(v.stderr))) {
       throw new ExecError('target-not-ready', `zfs is not available on ${this.host.label}: ${oneLine(v.stderr)}`);
     }
     let usage = v.stderr + v.stdout;
@@ -147,7 +187,8 @@ export class Zfs {
       const u = await this.host.exec(['zfs'], { signal: this.signal }); // prints usage, exit 2
       usage = u.stderr + u.stdout;
     }
-    if (!/usage/i.test(usage)) throw new ExecError('target-not-ready', `zfs on ${this.host.label} did not answer as expected: ${oneLine(usage)}`);
+    if (!/usage/i.test(usage))
+      throw new ExecError('target-not-ready', `zfs on ${this.host.label} did not answer as expected: ${oneLine(usage)}`);
     return parseCapabilities(usage, versionOut);
   }
 
@@ -186,14 +227,18 @@ export class Zfs {
   /** Filesystems/volumes under `root` (including it), parents first. */
   async listDatasets(root: string, recursive: boolean): Promise<string[]> {
     const args = ['list', '-H', '-o', 'name', '-t', 'filesystem,volume'];
-    if (recursive) args.push('-r'); 
+    if (recursive) args.push('-r');
     args.push(root);
-    return parseListH(await this.run(args, `zfs list ${root}`)).map((r) => r[0]).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return parseListH(await this.run(args, `zfs list ${root}`))
+      .map((r) => r[0])
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
   /** name → origin snapshot for every filesystem/volume of `pool` that is a clone. */
   async clonesOrigins(pool: string): Promise<Set<string>> {
-    const rows = parseListH(await this.run(['list', '-H', '-o', 'name,origin', '-t', 'filesystem,volume', '-r', pool], `zfs list origin ${pool}`));
+    const rows = parseListH(
+      await this.run(['list', '-H', '-o', 'name,origin', '-t', 'filesystem,volume', '-r', pool], `zfs list origin ${pool}`),
+    );
     return new Set(rows.map((r) => r[1]).filter((o) => o && o !== '-'));
   }
 
@@ -235,7 +280,8 @@ export class Zfs {
     while (first > 0 && !there.has(chain[first - 1])) first--;
     const missing = chain.slice(first);
     if (!missing.length) return [];
-    if (!missing[0].includes('/')) throw new ExecError(opts.missingPool ?? 'target-not-ready', `pool ${missing[0]} does not exist on ${this.host.label}`);
+    if (!missing[0].includes('/'))
+      throw new ExecError(opts.missingPool ?? 'target-not-ready', `pool ${missing[0]} does not exist on ${this.host.label}`);
     const propsOf = typeof props === 'function' ? props : (n: string) => (n === name ? props : {});
     const made: string[] = [];
     let created: { name: string; guid: string }[] = [];
@@ -320,5 +366,11 @@ export function missingAs<T>(value: T): (e: unknown) => T {
 }
 
 export function oneLine(s: string): string {
-  return s.split('\n').map((l) => l.trim()).filter(Boolean).slice(0, 6).join(' | ').slice(0, 1000);
+  return s
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .slice(0, 6)
+    .join(' | ')
+    .slice(0, 1000);
 }
