@@ -10,7 +10,14 @@ import svelteConfig from './frontend/svelte.config.js';
 export default ts.config(
   {
     ignores: [
-      '**/node_modules/', '**/dist/', 'frontend/build/', 'frontend/.svelte-kit/', '.tmp/', 'drizzle/meta/',
+      '**/node_modules/',
+      '**/dist/',
+      'frontend/build/',
+      'frontend/.svelte-kit/',
+      '.tmp/',
+      'data/',
+      'test-artifacts/',
+      'drizzle/migrations/',
     ],
   },
   js.configs.recommended,

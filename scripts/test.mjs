@@ -31,7 +31,10 @@ const TIERS = {
 };
 const wanted = (process.env.LIFEBOAT_TEST_TIERS ?? '').split(/[\s,]+/).filter(Boolean);
 for (const t of wanted) {
-  if (!TIERS[t]) { console.error(`LIFEBOAT_TEST_TIERS: unknown tier "${t}" (tiers: ${Object.keys(TIERS).join(', ')})`); process.exit(2); }
+  if (!TIERS[t]) {
+    console.error(`LIFEBOAT_TEST_TIERS: unknown tier "${t}" (tiers: ${Object.keys(TIERS).join(', ')})`);
+    process.exit(2);
+  }
 }
 const tiers = wanted.length ? Object.keys(TIERS).filter((t) => wanted.includes(t)) : Object.keys(TIERS);
 const vitestArgs = process.argv.slice(2);
@@ -45,7 +48,10 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     interrupted ??= sig;
     for (const c of children) {
       // A terminal's Ctrl-C reaches the child too (same process group); a signal sent to us alone does not.
-      if (sig === 'SIGINT') setTimeout(() => { if (children.has(c)) c.kill('SIGINT'); }, 3000).unref();
+      if (sig === 'SIGINT')
+        setTimeout(() => {
+          if (children.has(c)) c.kill('SIGINT');
+        }, 3000).unref();
       else c.kill(sig);
     }
   });
@@ -59,7 +65,9 @@ function prefixed(stream, out, prefix) {
     rest = lines.pop();
     for (const l of lines) out.write(`${prefix}${l}\n`);
   });
-  stream.on('end', () => { if (rest) out.write(`${prefix}${rest}\n`); });
+  stream.on('end', () => {
+    if (rest) out.write(`${prefix}${rest}\n`);
+  });
 }
 
 /**
@@ -69,21 +77,37 @@ function prefixed(stream, out, prefix) {
 function run(cmd, args, { capture = false, env, prefix } = {}) {
   return new Promise((resolve) => {
     const piped = capture || prefix;
-    const c = spawn(cmd, args, { cwd: root, env: env ?? process.env, stdio: ['ignore', piped ? 'pipe' : 'inherit', prefix ? 'pipe' : 'inherit'] });
+    const c = spawn(cmd, args, {
+      cwd: root,
+      env: env ?? process.env,
+      stdio: ['ignore', piped ? 'pipe' : 'inherit', prefix ? 'pipe' : 'inherit'],
+    });
     children.add(c);
     let stdout = '';
-    if (capture) c.stdout.on('data', (d) => { stdout += d; });
+    if (capture)
+      c.stdout.on('data', (d) => {
+        stdout += d;
+      });
     else if (prefix) prefixed(c.stdout, process.stdout, prefix);
     if (prefix) prefixed(c.stderr, process.stderr, prefix);
-    c.once('error', (e) => { children.delete(c); console.error(`[test] ${cmd}: ${e.message}`); resolve({ status: -1, stdout }); });
-    c.once('close', (code, signal) => { children.delete(c); resolve({ status: code ?? (signal ? 128 : -1), signal, stdout }); });
+    c.once('error', (e) => {
+      children.delete(c);
+      console.error(`[test] ${cmd}: ${e.message}`);
+      resolve({ status: -1, stdout });
+    });
+    c.once('close', (code, signal) => {
+      children.delete(c);
+      resolve({ status: code ?? (signal ? 128 : -1), signal, stdout });
+    });
   });
 }
 
 const times = [];
 async function timed(label, f) {
   const t0 = Date.now();
-  try { return await f(); } finally {
+  try {
+    return await f();
+  } finally {
     const s = ((Date.now() - t0) / 1000).toFixed(1);
     times.push(`${label} ${s} s`);
     console.log(`[test] ${label}: ${s} s`);
@@ -92,25 +116,37 @@ async function timed(label, f) {
 
 let passed = 0;
 let failed = 0;
-const fail = (msg) => { console.error(`[test] FAILED: ${msg}`); failed += 1; };
+const fail = (msg) => {
+  console.error(`[test] FAILED: ${msg}`);
+  failed += 1;
+};
 
 /** Add a vitest JSON report to the totals; a missing report or a file that failed outside its tests counts as a failure. */
 function count(tier, report, status) {
-  if (!existsSync(report)) { fail(`${tier} tier: vitest wrote no report (exit ${status})`); return; }
+  if (!existsSync(report)) {
+    fail(`${tier} tier: vitest wrote no report (exit ${status})`);
+    return;
+  }
   const r = JSON.parse(readFileSync(report, 'utf8'));
   rmSync(report, { force: true });
   passed += r.numPassedTests;
   failed += r.numFailedTests;
   // A file that failed before running any test (import error, failed hook) still counts as a failure.
-  for (const f of r.testResults ?? []) if (f.status === 'failed' && !(f.assertionResults ?? []).some((a) => a.status === 'failed')) failed += 1;
-  if (status !== 0 && r.numFailedTests === 0 && !(r.testResults ?? []).some((f) => f.status === 'failed')) fail(`${tier} tier: vitest exited ${status}`);
+  for (const f of r.testResults ?? [])
+    if (f.status === 'failed' && !(f.assertionResults ?? []).some((a) => a.status === 'failed')) failed += 1;
+  if (status !== 0 && r.numFailedTests === 0 && !(r.testResults ?? []).some((f) => f.status === 'failed'))
+    fail(`${tier} tier: vitest exited ${status}`);
 }
 
 /** With filters: does any file of the tier match? (true when it cannot tell: the run decides) */
 async function tierMatches(tier) {
   if (!vitestArgs.length) return true;
   const out = join(tmp, `vitest-list.${tier}.${process.pid}.json`);
-  const r = await run(process.execPath, [vitestBin, 'list', '--filesOnly', `--json=${out}`, '--config', TIERS[tier].config, ...vitestArgs], { capture: true });
+  const r = await run(
+    process.execPath,
+    [vitestBin, 'list', '--filesOnly', `--json=${out}`, '--config', TIERS[tier].config, ...vitestArgs],
+    { capture: true },
+  );
   if (r.status !== 0 || !existsSync(out)) return true;
   const files = JSON.parse(readFileSync(out, 'utf8'));
   rmSync(out, { force: true });
@@ -120,8 +156,22 @@ async function tierMatches(tier) {
 async function vitestTier(tier, env = process.env, prefix) {
   const report = reportOf(tier);
   rmSync(report, { force: true });
-  const r = await timed(`tier ${tier}`, () => run(process.execPath, [vitestBin, 'run', '--config', TIERS[tier].config,
-    '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...vitestArgs], { env, prefix }));
+  const r = await timed(`tier ${tier}`, () =>
+    run(
+      process.execPath,
+      [
+        vitestBin,
+        'run',
+        '--config',
+        TIERS[tier].config,
+        '--reporter=default',
+        '--reporter=json',
+        `--outputFile.json=${report}`,
+        ...vitestArgs,
+      ],
+      { env, prefix },
+    ),
+  );
   count(tier, report, r.status);
 }
 
@@ -129,9 +179,11 @@ async function vitestTier(tier, env = process.env, prefix) {
 let vmRunDir = null;
 try {
   const packages = [process.env.LIFEBOAT_TEST_PACKAGES, tiers.includes('zfs-fuse') ? 'chromium' : ''].filter(Boolean).join(' ');
-  const prov = await timed('provision', () => run('bash', [join(root, 'scripts/provision-test-host.sh'), pidFile], {
-    env: { ...process.env, LIFEBOAT_TEST_PACKAGES: packages },
-  }));
+  const prov = await timed('provision', () =>
+    run('bash', [join(root, 'scripts/provision-test-host.sh'), pidFile], {
+      env: { ...process.env, LIFEBOAT_TEST_PACKAGES: packages },
+    }),
+  );
   if (prov.status !== 0) fail('test host provisioning failed: the real-ZFS, SSH, browser and OpenZFS VM suites cannot run');
 
   const selected = [];
@@ -148,20 +200,28 @@ try {
   if (bundles.status !== 0) fail('the server and runner bundles (npm run build:js) failed');
 
   const zfsFuseTier = async () => {
-    // The compiler over the control plane, the runner, the protocol and the tests, then svelte-check
-    // over the UI (no error, no warning): each counts as one test. Before the UI build, which also
-    // writes frontend/.svelte-kit.
+    // The compiler over the control plane, the runner, the protocol and the tests, svelte-check over
+    // the UI, eslint and prettier over everything (no error, no warning): each counts as one test.
+    // Before the UI build, which also writes frontend/.svelte-kit.
     const tsc = await timed('type check', () => run('npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']));
-    if (tsc.status === 0) passed += 1; else fail('type check (tsc -p tsconfig.json --noEmit) failed');
+    if (tsc.status === 0) passed += 1;
+    else fail('type check (tsc -p tsconfig.json --noEmit) failed');
     const svelte = await timed('svelte-check', () => run('npm', ['run', 'check', '--silent', '-w', 'frontend']));
-    if (svelte.status === 0) passed += 1; else fail('svelte-check of the UI (npm run check -w frontend) failed');
+    if (svelte.status === 0) passed += 1;
+    else fail('svelte-check of the UI (npm run check -w frontend) failed');
+    const lint = await timed('eslint', () => run('npm', ['run', 'lint', '--silent']));
+    if (lint.status === 0) passed += 1;
+    else fail('eslint (npm run lint) found problems');
+    const format = await timed('prettier', () => run('npm', ['run', 'format:check', '--silent']));
+    if (format.status === 0) passed += 1;
+    else fail('prettier (npm run format:check): files are not formatted; npm run format fixes them');
     // Build the UI once so the browser suite tests what the server serves. Two vite builds at once
     // (another engineer's npm test in this tree) break each other: one at a time, under flock when present.
     const lock = join(tmp, 'frontend-build.lock');
     const hasFlock = (await run('flock', ['--version'], { capture: true })).status === 0;
-    const build = await timed('frontend build', () => hasFlock
-      ? run('flock', [lock, 'npm', 'run', 'build', '--silent'])
-      : run('npm', ['run', 'build', '--silent']));
+    const build = await timed('frontend build', () =>
+      hasFlock ? run('flock', [lock, 'npm', 'run', 'build', '--silent']) : run('npm', ['run', 'build', '--silent']),
+    );
     if (build.status !== 0) fail('frontend build failed');
     if (!interrupted) await vitestTier('zfs-fuse');
   };
@@ -170,18 +230,26 @@ try {
     // beside the zfs-fuse tier: its output behind a prefix; alone: as it is
     const prefix = selected.includes('zfs-fuse') ? '[openzfs] ' : undefined;
     const image = !interrupted ? await timed('OpenZFS VM build', () => run('bash', [vmScript, 'build'], { capture: true })) : null;
-    if (image && image.status !== 0) fail(`the OpenZFS VM image could not be built (scripts/openzfs-vm.sh build exited ${image.status}; the reason is above): the OpenZFS tier did not run`);
+    if (image && image.status !== 0)
+      fail(
+        `the OpenZFS VM image could not be built (scripts/openzfs-vm.sh build exited ${image.status}; the reason is above): the OpenZFS tier did not run`,
+      );
     if (image?.status === 0 && !interrupted) {
       // LIFEBOAT_OZVM_OWNER_PID: should this process die without its finally (SIGKILL), the VM stops itself.
-      const boot = await timed('OpenZFS VM boot', () => run('bash', [vmScript, 'start'], {
-        capture: true, env: { ...process.env, LIFEBOAT_OZVM_OWNER_PID: String(process.pid) },
-      }));
+      const boot = await timed('OpenZFS VM boot', () =>
+        run('bash', [vmScript, 'start'], {
+          capture: true,
+          env: { ...process.env, LIFEBOAT_OZVM_OWNER_PID: String(process.pid) },
+        }),
+      );
       const vmJson = boot.stdout.trim().split('\n').pop();
       if (boot.status === 0 && vmJson && existsSync(vmJson)) {
         vmRunDir = JSON.parse(readFileSync(vmJson, 'utf8')).runDir;
         if (!interrupted) await vitestTier('openzfs', { ...process.env, LIFEBOAT_OPENZFS_VM: vmJson }, prefix);
       } else {
-        fail(`the OpenZFS VM did not boot (scripts/openzfs-vm.sh start exited ${boot.status}; the reason is above): the OpenZFS tier did not run`);
+        fail(
+          `the OpenZFS VM did not boot (scripts/openzfs-vm.sh start exited ${boot.status}; the reason is above): the OpenZFS tier did not run`,
+        );
       }
     }
   };
@@ -201,7 +269,13 @@ try {
   }
   if (existsSync(pidFile)) {
     const pid = Number(readFileSync(pidFile, 'utf8').trim());
-    if (pid > 0) { try { process.kill(pid, 'SIGTERM'); } catch { /* already gone */ } }
+    if (pid > 0) {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
+    }
     rmSync(pidFile, { force: true });
   }
 }
