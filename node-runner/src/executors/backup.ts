@@ -20,22 +20,21 @@ import {
   isValidDatasetName,
   recvArgv,
   sendArgv,
-  snapshotNameFor,
   USER_PROP_EVENT,
   USER_PROP_GENERATION,
   USER_PROP_JOB,
   USER_PROP_SOURCE,
   type DatasetInfo,
-  type SnapshotInfo,
   type ZfsCapabilities,
 } from '../zfs/index.ts';
 import { parseSendEstimate } from '../zfs/parse.ts';
-import { planPrune, type PruneSnapshot } from '../prune/index.ts';
 import { readCatalog } from './browse.ts';
 import { TransferProgress } from './progress.ts';
 import { sendToTarget } from './stream-pipe.ts';
-import { settleInterruptedReceives } from './resume.ts';
+import { settleBackupReceives } from './resume.ts';
 import { decideGeneration, planDatasets, type SendPlan } from './backup-plan.ts';
+import { pickSnapshotName, snapshotSources } from './backup-snapshot.ts';
+import { pruneAfterBackup } from './backup-prune.ts';
 import { ExecError, type BackupParams, type BackupResult, type ExecContext, type Phase } from './types.ts';
 import { asExecError } from '../core/errors.ts';
 import type { BackupGuest } from '../guests/types.ts';
@@ -66,6 +65,23 @@ export async function runBackup(params: RunBackupParams, ctx: ExecContext): Prom
   }
 }
 
+/**
+ * What a run talks through. The connection is replaced when a broken stream landed anyway
+ * (reconnectIfLanded); once the last dataset's data is on the target, both sides stop listening to
+ * a cancel (from then on a cancel changes nothing: the run completes and says the cancel came too late).
+ */
+interface Link {
+  session: SshSession;
+  remote: Zfs;
+  local: Zfs;
+  /** The next receive's session, started ahead so it is ready when the stream starts. */
+  standby: ChildProcess | null;
+  /** Set once a dataset arrived (the scaffold is kept from then on). */
+  received: boolean;
+  /** Set once the last dataset's data is on the target. */
+  landed: boolean;
+}
+
 async function backup(params: RunBackupParams, ctx: ExecContext): Promise<BackupResult> {
   const { target, job } = params;
   const signal = ctx.signal;
@@ -83,10 +99,10 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
 
   // ---- 1. preflight --------------------------------------------------------------------------
   phase('preparing');
-  let local = new Zfs(new LocalHost(), signal);
+  const local = new Zfs(new LocalHost(), signal);
   let sourceProps: string[] = [];
-  const readSource = async () =>
-    (await Promise.all(roots.map((r) => local.tree(r, recursive, sourceProps)))).flat().sort((a, b) => cmp(a.name, b.name));
+  const readSource = async (z: Zfs) =>
+    (await Promise.all(roots.map((r) => z.tree(r, recursive, sourceProps)))).flat().sort((a, b) => cmp(a.name, b.name));
   // The SSH connect (handshake, remote shell start) is the slow part of preparing: local checks and
   // listings run meanwhile. A local failure still wins (it is reported, the session closed). Where
   // the runner keeps connections warm, a connection of the same identity left by an earlier run is
@@ -105,7 +121,7 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
     for (const r of roots) {
       if (!there.has(r)) throw new ExecError('source-state', `source dataset ${r} does not exist`);
     }
-    [srcBefore, localRootGuid] = await Promise.all([readSource(), local.guidIfExists(target.backupRoot)]);
+    [srcBefore, localRootGuid] = await Promise.all([readSource(local), local.guidIfExists(target.backupRoot)]);
   } catch (e) {
     await sessionP.then(
       (s) => s.close(),
@@ -113,28 +129,22 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
     ); // leave no ssh process behind
     throw e;
   }
-  let session = await sessionP;
+  const session = await sessionP;
   ctx.log(
     session.reused
       ? `ssh: reusing the warm connection to ${session.label} (master pid ${session.masterPid})`
       : `ssh: connected to ${session.label} (master pid ${session.masterPid})`,
   );
-  // the first receive's session starts now, so it is ready when the stream starts
-  let standby: ChildProcess | null = session.spawnStandby();
+  const link: Link = { session, remote: new Zfs(session, signal), local, standby: session.spawnStandby(), received: false, landed: false };
   const scaffold: { name: string; guid: string }[] = [];
-  let received = false;
-  // Set once the last dataset's data is on the target: from then on a cancel changes nothing (the
-  // run completes, and says the cancel came too late); before, it stops the run with nothing partial.
-  let landed = false;
   let succeeded = false; // only a run that succeeded leaves its connection warm
   try {
-    let remote = new Zfs(session, signal);
-    const rcaps = await remote.capabilities();
-    const rootGuid = await remote.guidIfExists(target.backupRoot);
+    const rcaps = await link.remote.capabilities();
+    const rootGuid = await link.remote.guidIfExists(target.backupRoot);
     if (!rootGuid) throw new ExecError('target-not-ready', `backup root ${target.backupRoot} does not exist on the target`);
     checkNotSameTree(localRootGuid, rootGuid, roots, target.backupRoot);
 
-    const readTarget = () => remote.treeIfExists(jobRoot, true, rcaps.encryption ? ['encryption'] : []);
+    const readTarget = () => link.remote.treeIfExists(jobRoot, true, rcaps.encryption ? ['encryption'] : []);
     const byName = (l: DatasetInfo[]) => new Map(l.map((d) => [d.name, d]));
 
     let tgt = byName(await readTarget());
@@ -146,37 +156,12 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
       );
     }
     // An earlier run cut off mid-stream: resume it where `recv -s` exists, else nothing is left (resume.ts).
-    // Both generations this run may write: the current one, and the next one (a fork after a restore
-    // whose run failed mid-stream left its partial receive there).
     let resumedBytes = 0;
     if (rcaps.resumableRecv) {
-      const resuming = new TransferProgress(ctx, null);
-      let started = false;
-      let settled = 0;
-      for (const g of [genRoot(params.generation), genRoot(params.nextGeneration)]) {
-        if (!tgt.has(g)) continue;
-        settled += (
-          await settleInterruptedReceives(
-            remote,
-            session,
-            g,
-            job.id,
-            (t) => (t.startsWith(g + '/') ? t.slice(g.length + 1) : null),
-            local,
-            ctx,
-            (n) => {
-              if (!started) {
-                started = true;
-                resuming.start();
-              }
-              resuming.add(n);
-            },
-          )
-        ).length;
-      }
-      if (started) resuming.stop();
-      resumedBytes = resuming.bytesDone;
-      if (settled) tgt = byName(await readTarget());
+      const gens = [genRoot(params.generation), genRoot(params.nextGeneration)].filter((g) => tgt.has(g));
+      const resumed = await settleBackupReceives(link.remote, link.session, local, gens, job.id, ctx);
+      resumedBytes = resumed.bytes;
+      if (resumed.settled) tgt = byName(await readTarget());
     }
 
     // ---- generation: continue, fork (after a restore) or start over (backup-plan.ts) -------------
@@ -196,50 +181,31 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
     for (const n of decided.notes) ctx.log(n);
     if (newGeneration) ctx.log(newGeneration.reason);
 
-    // ---- 2. atomic snapshot ------------------------------------------------------------------
+    // ---- 2. atomic snapshot (backup-snapshot.ts) ---------------------------------------------------
     checkAborted(signal);
-    const taken = new Set<string>();
-    for (const d of srcBefore) for (const s of d.snapshots) taken.add(s.name);
-    for (const d of tgt.values()) for (const s of d.snapshots) taken.add(s.name);
-    const baseName = snapshotNameFor(job.id, new Date());
-    let snapName = baseName;
-    for (let i = 2; taken.has(snapName); i++) snapName = `${baseName}_${i}`;
+    const snapName = pickSnapshotName(job.id, new Date(), [srcBefore, tgt.values()]);
     const snapProps = {
       [USER_PROP_JOB]: String(job.id),
       [USER_PROP_GENERATION]: String(generation),
       [USER_PROP_EVENT]: String(ctx.eventId),
     };
-
-    let guestWasRunning = false;
-    if (job.stopBeforeBackup && params.guest?.stop) {
-      phase('stopping-guest');
-      guestWasRunning = await params.guest.stop();
-    }
-    try {
-      phase('snapshotting');
-      const byPool = new Map<string, string[]>();
-      for (const r of roots) byPool.set(poolOf(r), [...(byPool.get(poolOf(r)) ?? []), r]);
-      for (const rs of byPool.values()) {
-        if (rs.length === 1 || lcaps.multiSnapshot) {
-          await local.snapshot(rs, snapName, snapProps, recursive);
-        } else {
-          // zfs-fuse takes one snapshot per call: the roots of one pool are not atomic there
-          ctx.log(`warning: this zfs cannot snapshot ${rs.length} datasets in one call; snapshotting ${rs.join(', ')} one after another`);
-          for (const r of rs) await local.snapshot([r], snapName, snapProps, recursive);
-        }
-      }
-      ctx.log(`snapshot ${snapName} of ${roots.join(', ')}${recursive ? ' (recursive)' : ''}`);
-    } finally {
-      if (guestWasRunning && params.guest?.start) {
-        phase('starting-guest');
-        await params.guest.start();
-      }
-    }
+    await snapshotSources({
+      local,
+      caps: lcaps,
+      roots,
+      recursive,
+      name: snapName,
+      props: snapProps,
+      guest: params.guest ?? null,
+      stopGuest: !!job.stopBeforeBackup,
+      phase,
+      ctx,
+    });
     ctx.checkpoint?.('after-snapshot');
 
     // ---- target scaffolding (removed again if this run fails before anything arrives) -----------
     // The source is listed meanwhile (one round trip each side instead of two in a row).
-    const srcP = readSource();
+    const srcP = readSource(local);
     srcP.catch(() => {
       /* awaited below */
     });
@@ -247,7 +213,7 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
     const ensured = new Set<string>();
     const ensureParent = async (ds: string) => {
       if (ensured.has(parentOf(ds))) return;
-      await remote.ensureDataset(parentOf(ds), {}, { into: scaffold });
+      await link.remote.ensureDataset(parentOf(ds), {}, { into: scaffold });
       ensured.add(parentOf(ds));
     };
     if (!tgt.has(genRoot(generation))) {
@@ -259,32 +225,14 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
             ? { [USER_PROP_JOB]: String(job.id), [USER_PROP_GENERATION]: String(generation) }
             : {};
       const first = parentOf(targetPath(generation, roots[0]));
-      await remote.ensureDataset(first, levelProps, { into: scaffold });
+      await link.remote.ensureDataset(first, levelProps, { into: scaffold });
       ensured.add(first);
     }
 
     // ---- fork the new generation from the restored snapshot ------------------------------------
     const src = (await srcP).filter((d) => d.snapshots.some((s) => s.name === snapName));
     if (fork) {
-      for (const d of src) {
-        const from = tgt.get(`${fork.fromDataset}/${d.name}`);
-        const fromSnap = from?.snapshots.find((s) => s.name === fork!.snapName);
-        const srcSnap = d.snapshots.find((s) => fromSnap && s.guid === fromSnap.guid);
-        if (!from || !fromSnap || !srcSnap) continue; // not in the restored tree: full send below
-        const to = targetPath(generation, d.name);
-        if (!tgt.has(to)) {
-          // re-check owner and GUID right before cloning
-          const chk = (await remote.get([fromSnap.full], ['guid', USER_PROP_JOB])).get(fromSnap.full);
-          if (chk?.guid !== fromSnap.guid || chk?.[USER_PROP_JOB] !== String(job.id))
-            throw new ExecError('zfs', `fork source ${fromSnap.full} changed on the target`);
-          // canmount=off: a delegated (non-root) clone of a mountable filesystem exits 1 on Linux
-          await ensureParent(to);
-          await remote.clone(fromSnap.full, to, { canmount: 'off' });
-          await remote.promote(to);
-          await remote.set(to, { [USER_PROP_JOB]: String(job.id), [USER_PROP_GENERATION]: String(generation), [USER_PROP_SOURCE]: d.name });
-          ctx.log(`forked ${fromSnap.full} → ${to} (clone + promote)`);
-        }
-      }
+      await forkGeneration(link.remote, fork, src, tgt, job.id, generation, (d) => targetPath(generation, d), ensureParent, ctx);
       tgt = byName(await readTarget());
     }
 
@@ -305,154 +253,50 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
           .map((p) => p.source)
           .join(', ')}: the target receives ciphertext only`,
       );
-    // ---- 3. transfer -------------------------------------------------------------------------------
-    // a dataset's own tags, given by a full receive (`recv -o`) where zfs can, else set after it
-    const datasetProps = (p: DatasetPlan): Record<string, string> =>
-      p.base ? {} : { [USER_PROP_JOB]: String(job.id), [USER_PROP_GENERATION]: String(generation), [USER_PROP_SOURCE]: p.source };
-    checkAborted(signal);
-    const progress = new TransferProgress(ctx, null, 5000, 'mid-transfer');
-    progress.bytesDone = resumedBytes;
-    // The estimate only sizes the progress bar: it runs beside the first stream, not before it
-    // (one `send -nvP` at a time), and never fails (estimate() falls back to used/referenced).
-    const estimated = (async () => {
-      let total = 0;
-      for (const p of plans) total += p.estimate = await estimate(local, lcaps, p, src);
-      progress.bytesTotal = resumedBytes + total;
-      ctx.log(`stream size estimate: ${total} bytes (${lcaps.sendEstimate ? 'zfs send -nvP' : 'from used/referenced'})`);
-    })();
-    const results: BackupResult['datasets'] = [];
-    progress.start();
-    try {
-      for (const [i, p] of plans.entries()) {
-        checkAborted(signal);
-        if (!p.base) await ensureParent(p.target);
-        ctx.log(`${p.base ? `incremental from ${p.base.name}` : 'full'}: ${p.source}@${snapName} → ${p.target}`);
-        const before = progress.bytesDone;
-        const recv = standby;
-        standby = i + 1 < plans.length ? session.spawnStandby() : null; // for the next dataset
-        try {
-          await transfer(session, rcaps, p, datasetProps(p), progress, signal, recv);
-        } catch (e) {
-          // The stream broke (a dropped connection, say), but the receive may have had it all: decide
-          // by what is on the target once that receive has ended, over a new connection.
-          // A cancel leaves nothing partial behind (a partial resumable receive is cleared); a broken
-          // connection leaves it for the next run to resume.
-          const err = asExecError(e);
-          const cancelled = err.errorClass === 'cancelled' || signal.aborted;
-          const again = await reconnectIfLanded(
-            target,
-            p.target,
-            snapName,
-            p.snap.guid,
-            cancelled ? NEVER : signal,
-            cancelled && rcaps.resumableRecv,
-            ctx,
-          );
-          if (!again) throw err;
-          ctx.log(
-            cancelled
-              ? `cancel arrived after ${p.target}@${snapName} was complete on the target (GUID checked after the receive ended)`
-              : `the transfer of ${p.source} failed (${err.message}), yet ${p.target}@${snapName} arrived complete (GUID checked after the receive ended): continuing over a new connection`,
-          );
-          standby?.stdin?.end();
-          standby = null;
-          await session.close();
-          session = again;
-          remote = new Zfs(session, signal);
-        }
-        received = true;
-        if (i === plans.length - 1) {
-          landed = true;
-          remote = new Zfs(session, NEVER);
-          local = new Zfs(new LocalHost(), NEVER);
-        }
-        results.push({
-          source: p.source,
-          target: p.target,
-          mode: p.base ? 'incremental' : 'full',
-          bytes: progress.bytesDone - before,
-          baseSnapshot: p.base?.name ?? null,
-        });
-        ctx.checkpoint?.('after-receive');
 
-        // ---- 4. verify by GUID, then tag ----------------------------------------------------------
-        const full = `${p.target}@${snapName}`;
-        const got = (await remote.get([full], ['guid'])).get(full)?.guid;
-        if (got !== p.snap.guid)
-          throw new ExecError('zfs', `GUID mismatch after receive: ${full} has ${got ?? 'nothing'}, source has ${p.snap.guid}`);
-        await remote.set(full, snapProps);
-        if (!p.base && !rcaps.recvSetProps) await remote.set(p.target, datasetProps(p));
-        if (params.guest?.properties && roots.includes(p.source)) await remote.set(p.target, params.guest.properties);
-      }
-    } finally {
-      await estimated;
-      progress.stop();
-    }
+    // ---- 3. transfer, 4. verify by GUID and tag ----------------------------------------------------
+    checkAborted(signal);
+    const results = await sendAll({
+      link,
+      plans,
+      src,
+      lcaps,
+      rcaps,
+      target,
+      snapName,
+      snapProps,
+      // a dataset's own tags, given by a full receive (`recv -o`) where zfs can, else set after it
+      datasetProps: (p): Record<string, string> =>
+        p.base ? {} : { [USER_PROP_JOB]: String(job.id), [USER_PROP_GENERATION]: String(generation), [USER_PROP_SOURCE]: p.source },
+      guestProps: params.guest?.properties && { props: params.guest.properties, roots },
+      resumedBytes,
+      ensureParent,
+      ctx,
+    });
     phase('finalizing');
 
-    // ---- 5. prune ------------------------------------------------------------------------------
-    const pruned: BackupResult['pruned'] = [];
+    // ---- 5. prune (backup-prune.ts) -----------------------------------------------------------------
+    let pruned: BackupResult['pruned'] = [];
     if (job.keepLast > 0) {
       phase('pruning');
-      const srcNow = await readSource();
-      const tgtNow = byName(await readTarget());
-      const srcClones = new Set<string>();
-      for (const pool of new Set(roots.map(poolOf))) for (const o of await local.clonesOrigins(pool)) srcClones.add(o);
-      const tgtClones = await remote.clonesOrigins(poolOf(target.backupRoot));
-      const toPrune = (s: SnapshotInfo, clones: Set<string>): PruneSnapshot & { full: string } => ({
-        name: s.name,
-        guid: s.guid,
-        createtxg: s.createtxg,
-        job: s.job,
-        generation: s.generation,
-        userrefs: s.userrefs,
-        cloned: clones.has(s.full),
-        full: s.full,
+      pruned = await pruneAfterBackup({
+        job,
+        generation,
+        local: link.local,
+        remote: link.remote,
+        source: await readSource(link.local),
+        target: byName(await readTarget()),
+        sourcePools: [...new Set(roots.map(poolOf))],
+        targetPool: poolOf(target.backupRoot),
+        genRoot: genRoot(generation),
+        targetPathOf: (d) => targetPath(generation, d),
+        ctx,
       });
-      const destroy = async (z: Zfs, side: 'source' | 'target', s: PruneSnapshot & { full: string }) => {
-        try {
-          await z.destroySnapshotChecked(s.full, s.guid, job.id);
-          pruned.push({ side, snapshot: s.full });
-          ctx.log(`pruned ${side} ${s.full}`);
-          ctx.checkpoint?.('during-pruning');
-        } catch (e) {
-          const err = asExecError(e);
-          if (err.errorClass === 'cancelled' || err.errorClass === 'connectivity') throw err;
-          ctx.log(`not pruned ${side} ${s.full}: ${err.message}`);
-        }
-      };
-      for (const d of srcNow) {
-        const t = tgtNow.get(targetPath(generation, d.name));
-        const plan = planPrune({
-          side: 'source',
-          jobId: job.id,
-          keepLast: job.keepLast,
-          snapshots: d.snapshots.map((s) => toPrune(s, srcClones)),
-          otherSideGuids: (t?.snapshots ?? []).map((s) => s.guid),
-        });
-        for (const s of plan.destroy) await destroy(local, 'source', s as PruneSnapshot & { full: string });
-      }
-      if (job.pruneTarget) {
-        const srcMap = byName(srcNow);
-        for (const t of tgtNow.values()) {
-          if (!t.name.startsWith(genRoot(generation) + '/') || t.source === null) continue;
-          const s = srcMap.get(t.name.slice(genRoot(generation).length + 1));
-          const plan = planPrune({
-            side: 'target',
-            jobId: job.id,
-            keepLast: job.keepLast,
-            generation,
-            snapshots: t.snapshots.map((x) => toPrune(x, tgtClones)),
-            otherSideGuids: (s?.snapshots ?? []).map((x) => x.guid),
-          });
-          for (const x of plan.destroy) await destroy(remote, 'target', x as PruneSnapshot & { full: string });
-        }
-      }
     }
 
     // ---- catalog ----------------------------------------------------------------------------------
     phase('finalizing');
-    const catalog = await readCatalog(remote, target.backupRoot, job.id, { guestMetadata: job.mode !== 'dataset' });
+    const catalog = await readCatalog(link.remote, target.backupRoot, job.id, { guestMetadata: job.mode !== 'dataset' });
     const bytesSent = resumedBytes + results.reduce((n, r) => n + r.bytes, 0);
     if (signal.aborted) ctx.log('cancel arrived after the data was safely on the target: the backup completed');
     ctx.log(
@@ -461,13 +305,153 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
     succeeded = true;
     return { snapshot: snapName, generation, newGeneration, bytesSent, datasets: results, pruned, catalog };
   } catch (e) {
-    if (!received && scaffold.length) await removeEmptyScaffold(session, scaffold, ctx);
-    if (landed) ctx.log('the data is on the target (GUID checked); what failed came after it');
+    if (!link.received && scaffold.length) await removeEmptyScaffold(link.session, scaffold, ctx);
+    if (link.landed) ctx.log('the data is on the target (GUID checked); what failed came after it');
     throw e;
   } finally {
-    standby?.stdin?.end(); // unused: its `read` sees EOF and it exits
-    await session.close({ keepWarm: succeeded });
+    link.standby?.stdin?.end(); // unused: its `read` sees EOF and it exits
+    await link.session.close({ keepWarm: succeeded });
   }
+}
+
+/**
+ * Clone + promote each dataset of the restored tree (`fork`, from the server) into the new
+ * generation, owner and GUID re-checked right before; a dataset not in that tree gets a full send.
+ */
+async function forkGeneration(
+  remote: Zfs,
+  fork: NonNullable<ReturnType<typeof decideGeneration>['fork']>,
+  src: DatasetInfo[],
+  tgt: Map<string, DatasetInfo>,
+  jobId: number,
+  generation: number,
+  targetPathOf: (source: string) => string,
+  ensureParent: (ds: string) => Promise<void>,
+  ctx: ExecContext,
+): Promise<void> {
+  for (const d of src) {
+    const from = tgt.get(`${fork.fromDataset}/${d.name}`);
+    const fromSnap = from?.snapshots.find((s) => s.name === fork.snapName);
+    const srcSnap = d.snapshots.find((s) => fromSnap && s.guid === fromSnap.guid);
+    if (!from || !fromSnap || !srcSnap) continue; // not in the restored tree: full send below
+    const to = targetPathOf(d.name);
+    if (tgt.has(to)) continue;
+    // re-check owner and GUID right before cloning
+    const chk = (await remote.get([fromSnap.full], ['guid', USER_PROP_JOB])).get(fromSnap.full);
+    if (chk?.guid !== fromSnap.guid || chk?.[USER_PROP_JOB] !== String(jobId))
+      throw new ExecError('zfs', `fork source ${fromSnap.full} changed on the target`);
+    // canmount=off: a delegated (non-root) clone of a mountable filesystem exits 1 on Linux
+    await ensureParent(to);
+    await remote.clone(fromSnap.full, to, { canmount: 'off' });
+    await remote.promote(to);
+    await remote.set(to, { [USER_PROP_JOB]: String(jobId), [USER_PROP_GENERATION]: String(generation), [USER_PROP_SOURCE]: d.name });
+    ctx.log(`forked ${fromSnap.full} → ${to} (clone + promote)`);
+  }
+}
+
+interface SendAllInput {
+  link: Link;
+  plans: DatasetPlan[];
+  src: DatasetInfo[];
+  lcaps: ZfsCapabilities;
+  rcaps: ZfsCapabilities;
+  target: RunBackupParams['target'];
+  snapName: string;
+  snapProps: Record<string, string>;
+  datasetProps: (p: DatasetPlan) => Record<string, string>;
+  /** A guest's metadata properties, set on its roots' target datasets. */
+  guestProps: { props: Record<string, string>; roots: string[] } | undefined;
+  resumedBytes: number;
+  ensureParent: (ds: string) => Promise<void>;
+  ctx: ExecContext;
+}
+
+/**
+ * Send each planned dataset (parents first), then check its GUID on the target and tag it. A broken
+ * stream whose receive had it all anyway continues over a new connection; anything else stops the run.
+ */
+async function sendAll(i: SendAllInput): Promise<BackupResult['datasets']> {
+  const { link, plans, snapName, ctx } = i;
+  const signal = ctx.signal;
+  const progress = new TransferProgress(ctx, null, 5000, 'mid-transfer');
+  progress.bytesDone = i.resumedBytes;
+  // The estimate only sizes the progress bar: it runs beside the first stream, not before it
+  // (one `send -nvP` at a time), and never fails (estimate() falls back to used/referenced).
+  const estimated = (async () => {
+    let total = 0;
+    for (const p of plans) total += p.estimate = await estimate(link.local, i.lcaps, p, i.src);
+    progress.bytesTotal = i.resumedBytes + total;
+    ctx.log(`stream size estimate: ${total} bytes (${i.lcaps.sendEstimate ? 'zfs send -nvP' : 'from used/referenced'})`);
+  })();
+  const results: BackupResult['datasets'] = [];
+  progress.start();
+  try {
+    for (const [n, p] of plans.entries()) {
+      checkAborted(signal);
+      if (!p.base) await i.ensureParent(p.target);
+      ctx.log(`${p.base ? `incremental from ${p.base.name}` : 'full'}: ${p.source}@${snapName} → ${p.target}`);
+      const before = progress.bytesDone;
+      const recv = link.standby;
+      link.standby = n + 1 < plans.length ? link.session.spawnStandby() : null; // for the next dataset
+      try {
+        await transfer(link.session, i.rcaps, p, i.datasetProps(p), progress, signal, recv);
+      } catch (e) {
+        // The stream broke (a dropped connection, say), but the receive may have had it all: decide
+        // by what is on the target once that receive has ended, over a new connection.
+        // A cancel leaves nothing partial behind (a partial resumable receive is cleared); a broken
+        // connection leaves it for the next run to resume.
+        const err = asExecError(e);
+        const cancelled = err.errorClass === 'cancelled' || signal.aborted;
+        const again = await reconnectIfLanded(
+          i.target,
+          p.target,
+          snapName,
+          p.snap.guid,
+          cancelled ? NEVER : signal,
+          cancelled && i.rcaps.resumableRecv,
+          ctx,
+        );
+        if (!again) throw err;
+        ctx.log(
+          cancelled
+            ? `cancel arrived after ${p.target}@${snapName} was complete on the target (GUID checked after the receive ended)`
+            : `the transfer of ${p.source} failed (${err.message}), yet ${p.target}@${snapName} arrived complete (GUID checked after the receive ended): continuing over a new connection`,
+        );
+        link.standby?.stdin?.end();
+        link.standby = null;
+        await link.session.close();
+        link.session = again;
+        link.remote = new Zfs(again, signal);
+      }
+      link.received = true;
+      if (n === plans.length - 1) {
+        link.landed = true;
+        link.remote = new Zfs(link.session, NEVER);
+        link.local = new Zfs(new LocalHost(), NEVER);
+      }
+      results.push({
+        source: p.source,
+        target: p.target,
+        mode: p.base ? 'incremental' : 'full',
+        bytes: progress.bytesDone - before,
+        baseSnapshot: p.base?.name ?? null,
+      });
+      ctx.checkpoint?.('after-receive');
+
+      // ---- 4. verify by GUID, then tag ----------------------------------------------------------
+      const full = `${p.target}@${snapName}`;
+      const got = (await link.remote.get([full], ['guid'])).get(full)?.guid;
+      if (got !== p.snap.guid)
+        throw new ExecError('zfs', `GUID mismatch after receive: ${full} has ${got ?? 'nothing'}, source has ${p.snap.guid}`);
+      await link.remote.set(full, i.snapProps);
+      if (!p.base && !i.rcaps.recvSetProps) await link.remote.set(p.target, i.datasetProps(p));
+      if (i.guestProps && i.guestProps.roots.includes(p.source)) await link.remote.set(p.target, i.guestProps.props);
+    }
+  } finally {
+    await estimated;
+    progress.stop();
+  }
+  return results;
 }
 
 /** A signal that never aborts: for the steps after the data landed, which a cancel must not cut short. */

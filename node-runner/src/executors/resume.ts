@@ -26,6 +26,7 @@ import {
   USER_PROP_SOURCE,
 } from '../zfs/index.ts';
 import { parseResumeTokenBytes } from '../zfs/parse.ts';
+import { TransferProgress } from './progress.ts';
 import { sendToTarget } from './stream-pipe.ts';
 import { ExecError, type ExecContext } from './types.ts';
 
@@ -125,4 +126,36 @@ async function tagResumed(remote: Zfs, local: Zfs, target: string, source: strin
       [USER_PROP_SOURCE]: source,
     });
   }
+}
+
+/**
+ * A backup's first step where the target can resume: settle the interrupted receives in each of
+ * `genRoots` that exists (the current generation and the next one: a fork after a restore whose
+ * run failed mid-stream left its partial receive there), counting resumed bytes as transfer
+ * progress. Returns the bytes resumed and how many datasets were settled (the caller re-lists then).
+ */
+export async function settleBackupReceives(
+  remote: Zfs,
+  session: SshSession,
+  local: Zfs,
+  genRoots: string[],
+  jobId: number,
+  ctx: ExecContext,
+): Promise<{ bytes: number; settled: number }> {
+  const resuming = new TransferProgress(ctx, null);
+  let started = false;
+  let settled = 0;
+  for (const g of genRoots) {
+    const sourceOf = (t: string) => (t.startsWith(g + '/') ? t.slice(g.length + 1) : null);
+    const done = await settleInterruptedReceives(remote, session, g, jobId, sourceOf, local, ctx, (n) => {
+      if (!started) {
+        started = true;
+        resuming.start();
+      }
+      resuming.add(n);
+    });
+    settled += done.length;
+  }
+  if (started) resuming.stop();
+  return { bytes: resuming.bytesDone, settled };
 }
