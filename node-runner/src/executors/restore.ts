@@ -46,7 +46,7 @@ import {
   parentOf,
   readLive,
 } from './restore-local.ts';
-import { locate } from './restore-locate.ts';
+import { locate, type Located } from './restore-locate.ts';
 import { cleanupStaging, destroySetAside, destroyStaging, swapUnit } from './restore-swap.ts';
 import { restoreEstimate, transfer } from './restore-transfer.ts';
 import type { JobRestoreParams, OobRestoreParams, RestoreResult, RestoreSpec, Unit } from './restore-types.ts';
@@ -188,53 +188,7 @@ async function restore(spec: RestoreSpec, ctx: ExecContext): Promise<RestoreResu
     }
 
     // ---- plan each destination ---------------------------------------------------------------------
-    for (const g of located.groups) {
-      const destination = g.destination;
-      await checkNotTargetTree(local, remote, destination, spec.target.backupRoot);
-      const exists = await local.exists(destination);
-      if (exists && spec.guestCreateOnly)
-        throw new ExecError('source-state', `${destination} exists: guest restores never overwrite an existing dataset`);
-      if (exists && !spec.overwrite) throw new ExecError('source-state', `${destination} exists; restoring over it needs overwrite`);
-      if (exists) {
-        const type = (await local.get([destination], ['type'])).get(destination)?.type;
-        if (type !== 'filesystem' && type !== 'volume')
-          throw new ExecError(
-            'source-state',
-            `${destination} is a ${type ?? 'dataset of unknown type'}; only filesystems and volumes are restored`,
-          );
-      }
-      const u: Unit = {
-        destination,
-        parent: parentOf(destination),
-        container: stagingNameFor(destination, E),
-        stagingRoot: `${stagingNameFor(destination, E)}/${baseOf(destination)}`,
-        setAside: setAsideNameFor(destination, E),
-        items: g.items,
-        live: exists ? await readLive(local, destination) : null,
-        containerGuid: null,
-        createdParents: [],
-      };
-      for (const it of u.items) {
-        if (it.rel && !isValidDatasetName(join(destination, it.rel)))
-          throw new ExecError('zfs', `unusable child dataset name ${JSON.stringify(it.rel)} on the target`);
-      }
-      for (const n of [u.container, u.setAside]) {
-        if (await local.exists(n)) {
-          // a leftover of this very event (a retry after a crash): only ours, checked, is removed
-          const own = await isOwnStaging(safe, n, E);
-          if (n === u.container && own) {
-            await destroyStaging(safe, u.container, E, null);
-            ctx.log(`removed leftover staging ${n} of this event`);
-            continue;
-          }
-          throw new ExecError(
-            'source-state',
-            `${n} already exists${own ? '' : ' and is not a staging dataset of this event'}; not touching it`,
-          );
-        }
-      }
-      units.push(u);
-    }
+    units.push(...(await planUnits(local, safe, remote, located, spec, ctx)));
 
     // ---- staging ---------------------------------------------------------------------------------
     for (const u of units) {
@@ -285,28 +239,7 @@ async function restore(spec: RestoreSpec, ctx: ExecContext): Promise<RestoreResu
     result.bytesReceived = result.datasets.reduce((n, d) => n + d.bytes, 0);
 
     // ---- verify every GUID, and that staging holds exactly what was received ----------------------
-    for (const u of units) {
-      const got = await local.tree(u.container, true);
-      const expect = new Set([u.container, ...u.items.map((i) => join(u.stagingRoot, i.rel))]);
-      for (const d of got) if (!expect.has(d.name)) throw new ExecError('zfs', `unexpected dataset ${d.name} in staging`);
-      for (const it of u.items) {
-        const ds = join(u.stagingRoot, it.rel);
-        const s = got.find((d) => d.name === ds)?.snapshots.find((x) => x.name === located.name);
-        if (!s) throw new ExecError('zfs', `${ds}@${located.name} is missing after the receive`);
-        if (s.guid !== it.snap.guid)
-          throw new ExecError(
-            'zfs',
-            `GUID mismatch after receive: ${ds}@${located.name} has ${s.guid}, the target's ${it.snap.full} has ${it.snap.guid}`,
-          );
-        if (spec.kind === 'job' && spec.jobId !== null) {
-          // the restored snapshot stays this job's (for Keep Last and as the next backup's base)
-          const tags: Record<string, string> = { [USER_PROP_JOB]: String(spec.jobId) };
-          if (it.snap.generation !== null) tags[USER_PROP_GENERATION] = String(it.snap.generation);
-          if (it.snap.event !== null) tags[USER_PROP_EVENT] = String(it.snap.event);
-          await local.set(`${ds}@${located.name}`, tags);
-        }
-      }
-    }
+    await verifyStaging(local, units, located.name, spec);
     ctx.log(`staged and verified ${result.datasets.length} dataset(s), ${result.bytesReceived} bytes; GUIDs equal the target's`);
     ctx.checkpoint?.('after-staging');
     if (signal.aborted) throw new ExecError('cancelled', 'restore cancelled');
@@ -318,13 +251,126 @@ async function restore(spec: RestoreSpec, ctx: ExecContext): Promise<RestoreResu
   await session.close().catch(() => undefined);
 
   // ---- swap (not interruptible: it completes or rolls back) ------------------------------------------
+  await swapAll(safe, units, E, spec.guest, result, ctx);
+
+  // ---- finalize: destroy the set-aside copies (checked) and the empty staging containers -------------
+  ctx.progress({ phase: 'finalizing' });
+  await finalizeUnits(safe, units, E, result, ctx);
+  if (spec.oobGuest) {
+    ctx.log(
+      `guest metadata restored with the datasets; registering the guest${spec.oobGuest.restoreNetwork ? ' and applying its network config' : ''} is left to the guest provider`,
+    );
+  }
+  ctx.log(`restored ${result.snapshot} (GUID ${result.guid}) onto ${units.map((u) => u.destination).join(', ')}`);
+  return result;
+}
+
+/**
+ * One unit per destination of the located tree: its staging, set-aside and live datasets, after the
+ * checks that refuse before anything is made (the target's own tree, an existing destination
+ * without overwrite, a type that is not restored, a name taken by something not ours).
+ */
+async function planUnits(local: Zfs, safe: Zfs, remote: Zfs, located: Located, spec: RestoreSpec, ctx: ExecContext): Promise<Unit[]> {
+  const E = ctx.eventId;
+  const units: Unit[] = [];
+  for (const g of located.groups) {
+    const destination = g.destination;
+    await checkNotTargetTree(local, remote, destination, spec.target.backupRoot);
+    const exists = await local.exists(destination);
+    if (exists && spec.guestCreateOnly)
+      throw new ExecError('source-state', `${destination} exists: guest restores never overwrite an existing dataset`);
+    if (exists && !spec.overwrite) throw new ExecError('source-state', `${destination} exists; restoring over it needs overwrite`);
+    if (exists) {
+      const type = (await local.get([destination], ['type'])).get(destination)?.type;
+      if (type !== 'filesystem' && type !== 'volume')
+        throw new ExecError(
+          'source-state',
+          `${destination} is a ${type ?? 'dataset of unknown type'}; only filesystems and volumes are restored`,
+        );
+    }
+    const u: Unit = {
+      destination,
+      parent: parentOf(destination),
+      container: stagingNameFor(destination, E),
+      stagingRoot: `${stagingNameFor(destination, E)}/${baseOf(destination)}`,
+      setAside: setAsideNameFor(destination, E),
+      items: g.items,
+      live: exists ? await readLive(local, destination) : null,
+      containerGuid: null,
+      createdParents: [],
+    };
+    for (const it of u.items) {
+      if (it.rel && !isValidDatasetName(join(destination, it.rel)))
+        throw new ExecError('zfs', `unusable child dataset name ${JSON.stringify(it.rel)} on the target`);
+    }
+    for (const n of [u.container, u.setAside]) {
+      if (await local.exists(n)) {
+        // a leftover of this very event (a retry after a crash): only ours, checked, is removed
+        const own = await isOwnStaging(safe, n, E);
+        if (n === u.container && own) {
+          await destroyStaging(safe, u.container, E, null);
+          ctx.log(`removed leftover staging ${n} of this event`);
+          continue;
+        }
+        throw new ExecError(
+          'source-state',
+          `${n} already exists${own ? '' : ' and is not a staging dataset of this event'}; not touching it`,
+        );
+      }
+    }
+    units.push(u);
+  }
+  return units;
+}
+
+/**
+ * Staging holds exactly what was received, every snapshot `snapName` with the target's GUID; a job
+ * restore's snapshots are tagged as the job's again (for Keep Last and as the next backup's base).
+ */
+async function verifyStaging(local: Zfs, units: Unit[], snapName: string, spec: RestoreSpec): Promise<void> {
+  for (const u of units) {
+    const got = await local.tree(u.container, true);
+    const expect = new Set([u.container, ...u.items.map((i) => join(u.stagingRoot, i.rel))]);
+    for (const d of got) if (!expect.has(d.name)) throw new ExecError('zfs', `unexpected dataset ${d.name} in staging`);
+    for (const it of u.items) {
+      const ds = join(u.stagingRoot, it.rel);
+      const s = got.find((d) => d.name === ds)?.snapshots.find((x) => x.name === snapName);
+      if (!s) throw new ExecError('zfs', `${ds}@${snapName} is missing after the receive`);
+      if (s.guid !== it.snap.guid)
+        throw new ExecError(
+          'zfs',
+          `GUID mismatch after receive: ${ds}@${snapName} has ${s.guid}, the target's ${it.snap.full} has ${it.snap.guid}`,
+        );
+      if (spec.kind === 'job' && spec.jobId !== null) {
+        const tags: Record<string, string> = { [USER_PROP_JOB]: String(spec.jobId) };
+        if (it.snap.generation !== null) tags[USER_PROP_GENERATION] = String(it.snap.generation);
+        if (it.snap.event !== null) tags[USER_PROP_EVENT] = String(it.snap.event);
+        await local.set(`${ds}@${snapName}`, tags);
+      }
+    }
+  }
+}
+
+/**
+ * Swap every unit in (restore-swap.ts), the guest stopped around it. Every step recorded its
+ * inverse: on a failure they run backwards and the guest is started again; an inverse that fails
+ * keeps staging and set-aside copies for inspection and says so in the error.
+ */
+async function swapAll(
+  safe: Zfs,
+  units: Unit[],
+  E: number,
+  guest: RestoreSpec['guest'],
+  result: RestoreResult,
+  ctx: ExecContext,
+): Promise<void> {
   ctx.progress({ phase: 'swapping' });
   const undo: { what: string; f: () => Promise<void> }[] = [];
   let guestWasRunning = false;
   try {
-    if (spec.guest?.stop) {
+    if (guest?.stop) {
       ctx.progress({ phase: 'stopping-guest' });
-      guestWasRunning = await spec.guest.stop();
+      guestWasRunning = await guest.stop();
       ctx.progress({ phase: 'swapping' });
     }
     for (const u of units) {
@@ -343,10 +389,10 @@ async function restore(spec: RestoreSpec, ctx: ExecContext): Promise<RestoreResu
         failures.push(`${step.what}: ${asExecError(ue).message}`);
       }
     }
-    if (guestWasRunning && spec.guest?.start) {
+    if (guestWasRunning && guest?.start) {
       try {
         ctx.progress({ phase: 'starting-guest' });
-        await spec.guest.start();
+        await guest.start();
       } catch (ge) {
         failures.push(`starting the guest: ${asExecError(ge).message}`);
       }
@@ -360,17 +406,18 @@ async function restore(spec: RestoreSpec, ctx: ExecContext): Promise<RestoreResu
     await cleanupStaging(safe, units, E, ctx);
     throw err;
   }
-  if (guestWasRunning && spec.guest?.start) {
+  if (guestWasRunning && guest?.start) {
     ctx.progress({ phase: 'starting-guest' });
     try {
-      await spec.guest.start();
+      await guest.start();
     } catch (e) {
       ctx.log(`warning: starting the guest again failed: ${asExecError(e).message}`);
     }
   }
+}
 
-  // ---- finalize: destroy the set-aside copies (checked) and the empty staging containers -------------
-  ctx.progress({ phase: 'finalizing' });
+/** After the swap: each set-aside copy destroyed once its marker and GUIDs check out (else kept and reported), then the empty staging containers. */
+async function finalizeUnits(safe: Zfs, units: Unit[], E: number, result: RestoreResult, ctx: ExecContext): Promise<void> {
   for (const u of units) {
     if (u.live) {
       try {
@@ -390,11 +437,4 @@ async function restore(spec: RestoreSpec, ctx: ExecContext): Promise<RestoreResu
       ctx.log(`warning: staging container ${u.container} was kept (${asExecError(e).message})`);
     }
   }
-  if (spec.oobGuest) {
-    ctx.log(
-      `guest metadata restored with the datasets; registering the guest${spec.oobGuest.restoreNetwork ? ' and applying its network config' : ''} is left to the guest provider`,
-    );
-  }
-  ctx.log(`restored ${result.snapshot} (GUID ${result.guid}) onto ${units.map((u) => u.destination).join(', ')}`);
-  return result;
 }
