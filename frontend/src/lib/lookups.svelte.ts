@@ -6,7 +6,7 @@ export const lookups = $state({ jobs: [] as Job[], nodes: [] as Node[], targets:
 
 async function all<T>(path: string): Promise<T[]> {
   const out: T[] = [];
-  let cursor: string | null = null;
+  let cursor: Page<T>['nextCursor'] = null;
   for (let i = 0; i < 20; i++) {
     const res: Page<T> = await api.get<Page<T>>(path, { limit: 200, cursor });
     out.push(...items(res));

@@ -8,10 +8,8 @@ type Out<T extends z.ZodType> = z.infer<T>;
 
 export type Id = number;
 
-export interface Page<T> {
-  items: T[];
-  nextCursor: string | null;
-}
+/** A page of a list route (contract `list(item)`): the items and the cursor of the next page (an id), or null. */
+export type Page<T> = Omit<Out<ReturnType<typeof api.list>>, 'items'> & { items: T[] };
 
 export type Node = Out<typeof api.NodeSummary>;
 export type NodeDetail = Out<typeof api.NodeDetail>;
