@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { runGuestBackup, GuestStartError } from '../../node-runner/src/executors/guest-backup.ts';
 import type { JobSpec, TargetSpec, BackupParams } from '../../node-runner/src/executors/types.ts';
 import { ManifestProvider, parseGuestMetadata, readGuests } from '../../node-runner/src/guests/index.ts';
-import { expectExecError, pinnedTarget, startWorld, Teardown } from '../helpers/world.ts';
+import { expectExecError, jobSpec, pinnedTarget, startWorld, Teardown } from '../helpers/world.ts';
 import { snapshotGuids, testContext, writeRandom, zfs, run, type TestPool } from '../helpers/zfs.ts';
 
 const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'counter-guest.mjs');
@@ -85,20 +85,9 @@ async function journal(g: Guest): Promise<JournalLine[]> {
     });
 }
 
-function job(id: number, source: string, o: Partial<JobSpec> = {}): JobSpec {
-  return {
-    id,
-    name: `job${id}`,
-    mode: 'vm',
-    source,
-    recursive: true,
-    keepLast: 0,
-    pruneTarget: false,
-    stopBeforeBackup: true,
-    sendDecrypted: false,
-    ...o,
-  };
-}
+/** A VM job: recursive, the guest stopped around the snapshot. */
+const job = (id: number, source: string, o: Partial<JobSpec> = {}): JobSpec =>
+  jobSpec(id, source, { mode: 'vm', recursive: true, stopBeforeBackup: true, ...o });
 const params = (j: JobSpec): BackupParams => ({ target, job: j, generation: 1, nextGeneration: 2, forkFrom: null });
 const snaps = async (ds: string) => [...(await snapshotGuids(ds)).keys()].filter((n) => n.startsWith(ds + '@'));
 

@@ -4,7 +4,7 @@
 // order, also when the setup failed half way (afterAll runs whatever was registered so far).
 import { expect } from 'vitest';
 import { validateTarget } from '../../node-runner/src/executors/validate.ts';
-import { ExecError, type TargetSpec } from '../../node-runner/src/executors/types.ts';
+import { ExecError, type JobSpec, type TargetSpec } from '../../node-runner/src/executors/types.ts';
 import { startSshd, type TestSshd } from './sshd.ts';
 import { createPool, testContext, zfs, type TestPool } from './zfs.ts';
 
@@ -166,4 +166,20 @@ export async function expectExecError(p: Promise<unknown>, cls: string): Promise
     return e as ExecError;
   }
   throw new Error(`expected an ExecError of class ${cls}`);
+}
+
+/** A dataset job `id` of `source` as a claim hands it to the runner: not recursive, nothing kept or stopped, unless `o` says so. */
+export function jobSpec(id: number, source: string, o: Partial<JobSpec> = {}): JobSpec {
+  return {
+    id,
+    name: `job${id}`,
+    mode: 'dataset',
+    source,
+    recursive: false,
+    keepLast: 0,
+    pruneTarget: false,
+    stopBeforeBackup: false,
+    sendDecrypted: false,
+    ...o,
+  };
 }

@@ -11,7 +11,7 @@ import { runBackup, type RunBackupParams } from '../../node-runner/src/executors
 import { runJobRestore, runOobRestore } from '../../node-runner/src/executors/restore.ts';
 import type { JobRestoreParams, OobRestoreParams } from '../../node-runner/src/executors/restore-types.ts';
 import { ExecError, type JobSpec, type TargetSpec } from '../../node-runner/src/executors/types.ts';
-import { expectExecError, pinnedTarget, startWorld, Teardown } from '../helpers/world.ts';
+import { expectExecError, jobSpec, pinnedTarget, startWorld, Teardown } from '../helpers/world.ts';
 import { snapshotGuids, testContext, writeRandom, zfs, zfsWhenFree, type TestPool } from '../helpers/zfs.ts';
 
 let src: TestPool;
@@ -22,20 +22,7 @@ let backupRoot: string;
 const MiB = 1 << 20;
 const tick = () => new Promise((r) => setTimeout(r, 1100)); // snapshot names have 1 s resolution
 
-function job(id: number, source: string, o: Partial<JobSpec> = {}): JobSpec {
-  return {
-    id,
-    name: `job${id}`,
-    mode: 'dataset',
-    source,
-    recursive: false,
-    keepLast: 0,
-    pruneTarget: false,
-    stopBeforeBackup: false,
-    sendDecrypted: false,
-    ...o,
-  };
-}
+const job = jobSpec;
 function backupParams(j: JobSpec, o: Partial<RunBackupParams> = {}): RunBackupParams {
   return { target, job: j, generation: 1, nextGeneration: 2, forkFrom: null, ...o };
 }

@@ -9,7 +9,7 @@ import { validateTarget } from '../../node-runner/src/executors/validate.ts';
 import type { JobSpec, TargetSpec } from '../../node-runner/src/executors/types.ts';
 import { LocalHost, Zfs } from '../../node-runner/src/zfs/index.ts';
 import type { TestSshd } from '../helpers/sshd.ts';
-import { expectExecError, pinnedTarget, startWorld, Teardown } from '../helpers/world.ts';
+import { expectExecError, jobSpec, pinnedTarget, startWorld, Teardown } from '../helpers/world.ts';
 import { snapshotGuids, testContext, writeRandom, zfs, must, type TestPool } from '../helpers/zfs.ts';
 
 let sshd: TestSshd;
@@ -20,20 +20,7 @@ let backupRoot: string;
 
 const MiB = 1 << 20;
 
-function job(id: number, source: string, o: Partial<JobSpec> = {}): JobSpec {
-  return {
-    id,
-    name: `job${id}`,
-    mode: 'dataset',
-    source,
-    recursive: false,
-    keepLast: 0,
-    pruneTarget: false,
-    stopBeforeBackup: false,
-    sendDecrypted: false,
-    ...o,
-  };
-}
+const job = jobSpec;
 function params(j: JobSpec, o: Partial<RunBackupParams> = {}): RunBackupParams {
   return { target, job: j, generation: 1, nextGeneration: 2, forkFrom: null, ...o };
 }
