@@ -68,6 +68,9 @@ describe('parseCapabilities', () => {
       multiSnapshot: true,
       encryption: true,
       multiSet: true,
+      sendCompressed: true,
+      sendLargeBlock: true,
+      sendEmbedded: true,
     });
   });
   it('OpenZFS 2.3: `set [-u] <property=value> ...` still takes several properties in one call', () => {
@@ -89,6 +92,9 @@ describe('parseCapabilities', () => {
       multiSnapshot: false,
       encryption: false,
       multiSet: false,
+      sendCompressed: false,
+      sendLargeBlock: false,
+      sendEmbedded: false,
     });
   });
   it('detects the real zfs-fuse here once per process', async () => {

@@ -2,6 +2,41 @@
 // restores and their size estimates (docs/zfs.md). Pure.
 import type { ZfsCapabilities } from './parse.ts';
 
+/** `zfs send -c -L -e`: which of them a stream uses (streamFlags). */
+export interface StreamFlags {
+  /** `-c`: blocks as compressed on disk (not decompressed for the stream, not recompressed by the receiver) */
+  compressed: boolean;
+  /** `-L`: blocks over 128 KiB stay whole */
+  largeBlock: boolean;
+  /** `-e`: embedded blocks stay embedded */
+  embedded: boolean;
+}
+
+export const NO_STREAM_FLAGS: StreamFlags = { compressed: false, largeBlock: false, embedded: false };
+
+type SendCaps = Pick<ZfsCapabilities, 'sendCompressed' | 'sendLargeBlock' | 'sendEmbedded'>;
+
+/**
+ * The stream flags for a stream from `sender` to `receiver` (docs/zfs.md "Stream options"): each
+ * one only where BOTH sides' `zfs send` usage offers it. The receiver's send usage stands in for
+ * what its `zfs recv` can take (recv's usage does not list stream features): zfs-fuse 0.7 has none
+ * of them and cannot receive OpenZFS 2.x streams that use them. `compressed: false` (the job's
+ * switch) drops `-c` only: `-L` must stay as it was for a dataset's later incrementals (OpenZFS
+ * refuses an incremental without -L after a receive with it), and `-e` changes no data's form.
+ */
+export function streamFlags(sender: SendCaps, receiver: SendCaps, o: { compressed: boolean }): StreamFlags {
+  return {
+    compressed: o.compressed && sender.sendCompressed && receiver.sendCompressed,
+    largeBlock: sender.sendLargeBlock && receiver.sendLargeBlock,
+    embedded: sender.sendEmbedded && receiver.sendEmbedded,
+  };
+}
+
+/** The flags as zfs send takes them (`-c -L -e`, those that are on), for argv and log lines. */
+export function streamFlagArgs(f: StreamFlags): string[] {
+  return [...(f.compressed ? ['-c'] : []), ...(f.largeBlock ? ['-L'] : []), ...(f.embedded ? ['-e'] : [])];
+}
+
 export interface SendSpec {
   /** the snapshot to send (`pool/ds@snap`) */
   snapshot: string;
@@ -9,11 +44,18 @@ export interface SendSpec {
   base?: string | null;
   /** `-w`: the encrypted blocks as they are (keys never leave the node) */
   raw?: boolean;
+  /** `-c -L -e` (streamFlags); not with `raw`: `-w` sends every block as it is on disk already */
+  flags?: StreamFlags;
 }
 
-/** `zfs send [-nvP] [-w] [-i base] snap`; with `dryRun`, the size estimate of that stream. */
+/**
+ * `zfs send [-nvP] [-w | -c -L -e] [-i base] snap`; with `dryRun`, the size estimate of that stream.
+ * A raw send takes no `-c -L -e`: zfs-send(8) says `-w` is `-Lec` for unencrypted data, and an
+ * encrypted block is sent exactly as stored (compressed, whole, embedded as it is).
+ */
 export function sendArgv(s: SendSpec, opts: { dryRun?: boolean } = {}): string[] {
-  return ['zfs', 'send', ...(opts.dryRun ? ['-nvP'] : []), ...(s.raw ? ['-w'] : []), ...(s.base ? ['-i', s.base] : []), s.snapshot];
+  const form = s.raw ? ['-w'] : streamFlagArgs(s.flags ?? NO_STREAM_FLAGS);
+  return ['zfs', 'send', ...(opts.dryRun ? ['-nvP'] : []), ...form, ...(s.base ? ['-i', s.base] : []), s.snapshot];
 }
 
 /** `zfs send [-nvP] -t <token>`: the rest of an interrupted receive. */
@@ -30,13 +72,25 @@ export interface RecvSpec {
   resumable: boolean;
   /** `-o k=v` on the received dataset where zfs has it (else the caller sets them afterwards) */
   props?: Record<string, string>;
+  /**
+   * A backup's full receive on the target: also `-o canmount=noauto -o readonly=on` where zfs has
+   * `recv -o` (a volume: `readonly=on` only, it has no canmount), so the copy stays unmounted and
+   * read-only on its own, not only by inheriting the job root's `mountpoint=none readonly=on`
+   * (which is all zfs-fuse gets: no `zfs set` is added for it).
+   */
+  guardCopy?: 'filesystem' | 'volume' | null;
 }
+
+/** What a backup's full receive sets on the copy where zfs has `recv -o` (RecvSpec.guardCopy). */
+export const RECEIVED_COPY_PROPS: Readonly<Record<string, string>> = { canmount: 'noauto', readonly: 'on' };
 
 /**
  * `zfs recv [-s] [-u] [-o k=v …] target`. Never `-F`: a receive rolls nothing back and destroys
  * nothing on its side; `-u` where it exists, so nothing received is mounted.
  */
 export function recvArgv(r: RecvSpec): string[] {
-  const props = r.caps.recvSetProps ? Object.entries(r.props ?? {}).flatMap(([k, v]) => ['-o', `${k}=${v}`]) : [];
+  const guard = r.guardCopy === 'filesystem' ? RECEIVED_COPY_PROPS : r.guardCopy === 'volume' ? { readonly: 'on' } : {};
+  const all = { ...guard, ...r.props };
+  const props = r.caps.recvSetProps ? Object.entries(all).flatMap(([k, v]) => ['-o', `${k}=${v}`]) : [];
   return ['zfs', 'recv', ...(r.resumable && r.caps.resumableRecv ? ['-s'] : []), ...(r.caps.recvNoMount ? ['-u'] : []), ...props, r.target];
 }

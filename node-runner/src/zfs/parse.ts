@@ -61,6 +61,12 @@ export interface ZfsCapabilities {
   encryption: boolean;
   /** `zfs set a=1 b=2 <dataset>` (several properties in one call; zfs-fuse takes one). */
   multiSet: boolean;
+  /** `zfs send -c`: blocks go as they are compressed on disk (OpenZFS 0.7+; zfs-fuse 0.7 has none of -c/-L/-e). */
+  sendCompressed: boolean;
+  /** `zfs send -L`: blocks larger than 128 KiB stay whole. */
+  sendLargeBlock: boolean;
+  /** `zfs send -e`: embedded (tiny, in-pointer) blocks stay embedded. */
+  sendEmbedded: boolean;
 }
 
 /** Flags and options a usage line offers: letters of `[-abc]` groups and `-o`/`-x` style tokens. */
@@ -105,6 +111,9 @@ export function parseCapabilities(usage: string, versionOut: string | null): Zfs
     multiSnapshot: /^\s*snapshot\b.*@\S*>?\s+\.\.\./m.test(usage),
     encryption: send.has('w') && /^\s*load-key\b/m.test(usage),
     multiSet: /^\s*set (\[-\w+\] )*<property=value> \.\.\. /m.test(usage), // 2.3: `set [-u] <property=value> ...`
+    sendCompressed: send.has('c'),
+    sendLargeBlock: send.has('L'),
+    sendEmbedded: send.has('e'),
   };
 }
 
