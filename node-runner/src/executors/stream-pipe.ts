@@ -13,11 +13,15 @@
 // safe: Node starts reading a child's stdout as soon as it exists, and bytes it read would be lost.)
 // Only where that counter is not available is the stream piped through Node, with a large buffer
 // instead of the 16 KiB default so the two sides do not wait on each other for every chunk.
+// A bandwidth limit (`limitBps`) also takes the stream through Node: its reads of the sender's
+// output are paced by a token bucket (throttle.ts), which holds the sender back through the pipe.
+// Without a limit nothing changes: no byte of the stream passes through Node.
 import type { ChildProcess } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import { shJoin, type SshSession } from '../ssh/index.ts';
 import { LocalHost, killChild, oneLine, spawnArgv, stderrOf, waitExitDrained } from '../zfs/index.ts';
 import { IoMeter } from './stream-meter.ts';
+import { TokenBucket } from './throttle.ts';
 import { ExecError } from './types.ts';
 
 /** A stream between this node and the target; which of the two commands runs there depends on the direction. */
@@ -32,6 +36,8 @@ export interface PipeOptions {
   signal: AbortSignal;
   /** Names for error messages. */
   what: { send: string; recv: string };
+  /** Bytes per second; null/absent: unlimited (and the stream does not pass through Node). */
+  limitBps?: number | null;
 }
 
 export interface SendPipeOptions extends PipeOptions {
@@ -45,7 +51,7 @@ const METER_INTERVAL_MS = 50; // a cut stream is reported as it was 50 ms before
 /** Backup direction: run the pipeline to the end; returns the bytes counted. Kills both sides on failure or abort. */
 export async function sendToTarget(o: SendPipeOptions): Promise<number> {
   if (o.signal.aborted) throw new ExecError('cancelled', `transfer of ${o.what.send} cancelled`);
-  return runPipe(o, IoMeter.open(o.session.streamPid(), 'rchar'), {
+  return runPipe(o, o.limitBps ? null : IoMeter.open(o.session.streamPid(), 'rchar'), {
     startRecv: (signal) => remoteReceiver(o, signal),
     startSend: (stdout, signal) => spawnArgv(o.sendArgv, { signal, stdio: ['ignore', stdout, 'pipe'] }),
     failure: (sc, rc, sendErr, recvErr) => {
@@ -63,7 +69,7 @@ export async function sendToTarget(o: SendPipeOptions): Promise<number> {
 export async function receiveFromTarget(o: PipeOptions): Promise<number> {
   if (o.signal.aborted) throw new ExecError('cancelled', `receive of ${o.what.send} cancelled`);
   const local = new LocalHost();
-  return runPipe(o, IoMeter.open(o.session.streamPid(), 'wchar'), {
+  return runPipe(o, o.limitBps ? null : IoMeter.open(o.session.streamPid(), 'wchar'), {
     startRecv: async (signal) => ({ proc: local.spawn(o.recvArgv, { stdin: 'pipe', stdout: 'ignore' }, signal), preamble: 0 }),
     startSend: (stdout, signal) => o.session.spawn(o.sendArgv, { stdin: 'ignore', stdout }, signal),
     failure: (sc, rc, sendErr, recvErr) => {
@@ -87,7 +93,12 @@ interface PipeEnds {
   cancelled(): ExecError;
 }
 
-async function runPipe(o: { onBytes: (n: number) => void; signal: AbortSignal }, meter: IoMeter | null, ends: PipeEnds): Promise<number> {
+/** `meter` null: the stream goes through Node (no counter here, or a bandwidth limit). */
+async function runPipe(
+  o: { onBytes: (n: number) => void; signal: AbortSignal; limitBps?: number | null },
+  meter: IoMeter | null,
+  ends: PipeEnds,
+): Promise<number> {
   const ac = new AbortController();
   const onAbort = () => ac.abort();
   o.signal.addEventListener('abort', onAbort, { once: true });
@@ -109,7 +120,7 @@ async function runPipe(o: { onBytes: (n: number) => void; signal: AbortSignal },
       timer = setInterval(() => take(meter.read() - preamble), METER_INTERVAL_MS);
     } else {
       send = ends.startSend('pipe', ac.signal);
-      pipeCounting(send, recv, (n) => take(counted + n));
+      pipeCounting(send, recv, (n) => take(counted + n), o.limitBps ? new TokenBucket(o.limitBps) : null);
     }
     const sendErr = stderrOf(send);
     const recvErr = stderrOf(recv);
@@ -159,8 +170,11 @@ async function remoteReceiver(o: SendPipeOptions, signal: AbortSignal): Promise<
   return { proc: o.session.spawn(o.recvArgv, { stdin: 'pipe', stdout: 'ignore' }, signal), preamble: 0 };
 }
 
-/** Fallback: carry the stream through Node, counting, with an 8 MiB buffer before pausing the source. */
-function pipeCounting(send: ChildProcess, recv: ChildProcess, add: (n: number) => void): void {
+/**
+ * Carry the stream through Node, counting, with an 8 MiB buffer before pausing the source; with a
+ * `bucket`, each chunk also pauses the source for as long as the bucket says (throttle.ts).
+ */
+function pipeCounting(send: ChildProcess, recv: ChildProcess, add: (n: number) => void, bucket: TokenBucket | null): void {
   const out = send.stdout!;
   const inp = recv.stdin!;
   // the receiver died first (its exit status tells why): drop the rest, a paused source would never end
@@ -168,9 +182,21 @@ function pipeCounting(send: ChildProcess, recv: ChildProcess, add: (n: number) =
   out.on('data', (c: Buffer) => {
     add(c.length);
     inp.write(c);
-    if (inp.writableLength > NODE_PIPE_BUFFER) {
-      out.pause();
-      inp.once('drain', () => out.resume());
+    const wait = bucket ? bucket.take(c.length) : 0;
+    const full = inp.writableLength > NODE_PIPE_BUFFER;
+    if (wait <= 0 && !full) return;
+    out.pause();
+    let holds = 0;
+    const release = () => {
+      if (--holds === 0) out.resume();
+    };
+    if (wait > 0) {
+      holds++;
+      setTimeout(release, wait);
+    }
+    if (full) {
+      holds++;
+      inp.once('drain', release);
     }
   });
   out.on('end', () => inp.end());
