@@ -16,6 +16,8 @@ export interface TargetSpec {
   createBackupRoot: boolean;
   /** Pinned known_hosts line(s) ("host keytype base64"); null before the first validation. */
   hostKey: string | null;
+  /** KiB/s for every stream to or from this target; null or 0: unlimited (absent: from a server before it existed). */
+  bandwidthLimitKiBps?: number | null;
 }
 
 export interface JobSpec {
@@ -30,6 +32,10 @@ export interface JobSpec {
   stopBeforeBackup: boolean;
   /** false: natively encrypted datasets are sent raw (`zfs send -w`); true: sent decrypted. */
   sendDecrypted: boolean;
+  /** `zfs send -c` where both ends have it; false: decompressed blocks. Absent (older server): true. */
+  compressedStream?: boolean;
+  /** KiB/s; null or 0: unlimited. The lower of this and the target's applies (bandwidth.ts). */
+  bandwidthLimitKiBps?: number | null;
 }
 
 /** After a restore from an older generation, the next backup forks a new one from that snapshot. */

@@ -71,6 +71,12 @@ describe('jobs', () => {
     ['sendDecrypted', { sendDecrypted: 'yes' }, /./],
     ['sendDecrypted', { sendDecrypted: 1 }, /./],
     ['sendDecrypted', { sendDecrypted: null }, /./],
+    ['compressedStream', { compressedStream: 'no' }, /./],
+    ['compressedStream', { compressedStream: null }, /./],
+    ['bandwidthLimitKiBps', { bandwidthLimitKiBps: -1 }, /≥ 0/],
+    ['bandwidthLimitKiBps', { bandwidthLimitKiBps: 1.5 }, /integer/],
+    ['bandwidthLimitKiBps', { bandwidthLimitKiBps: '1024' }, /./],
+    ['bandwidthLimitKiBps', { bandwidthLimitKiBps: 10_485_761 }, /larger than/],
   ])('rejects bad %s with the field named and writes nothing', async (field, over, msg) => {
     const r = await ctl.api<ApiErrorBody>('POST', '/jobs', job(over));
     expect(r.status).toBe(400);
@@ -231,6 +237,50 @@ describe('jobs', () => {
       new Map([
         [plain.body.id, true],
         [dec.body.id, false],
+      ]),
+    );
+  });
+
+  it('compressed streams are on and the bandwidth unlimited by default; both round-trip, a patch keeps them, and they reach the runner', async () => {
+    const plain = await ctl.api('POST', '/jobs', job());
+    expect(plain.status).toBe(201);
+    expect(plain.body).toMatchObject({ compressedStream: true, bandwidthLimitKiBps: null });
+    const lim = await ctl.api(
+      'POST',
+      '/jobs',
+      job({ name: 'slow', source: 'tank/data/child', compressedStream: false, bandwidthLimitKiBps: 1024 }),
+    );
+    expect(lim.status).toBe(201);
+    expect(lim.body).toMatchObject({ compressedStream: false, bandwidthLimitKiBps: 1024 });
+    const [row] = await ctl.db.all<{ c: number; b: number }>(
+      sql`SELECT compressed_stream AS c, bandwidth_limit_kibps AS b FROM jobs WHERE id = ${lim.body.id}`,
+    );
+    expect(row).toEqual({ c: 0, b: 1024 });
+    expect((await ctl.api('PATCH', `/jobs/${lim.body.id}`, { keepLast: 2 })).body).toMatchObject({
+      compressedStream: false,
+      bandwidthLimitKiBps: 1024,
+    });
+    const bad = await ctl.api<ApiErrorBody>('PATCH', `/jobs/${lim.body.id}`, { bandwidthLimitKiBps: -5 });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.fields.bandwidthLimitKiBps).toBeTruthy();
+    expect(bad.body.error.message).toContain('bandwidthLimitKiBps');
+    expect((await ctl.api('GET', `/jobs/${lim.body.id}`)).body.bandwidthLimitKiBps).toBe(1024);
+    // the target's limit travels with the target spec; the runner takes the lower
+    expect((await ctl.api('PATCH', `/targets/${targetId}`, { bandwidthLimitKiBps: 512 })).status).toBe(200);
+
+    await ctl.api('POST', `/jobs/${plain.body.id}/run`);
+    await ctl.api('POST', `/jobs/${lim.body.id}/run`);
+    const claim = await ctl.node(node.token, '/runner/claim', { max: 2, waitMs: 0 });
+    const got = new Map(
+      claim.body.events.map((e) => [
+        claimedJob(e).id,
+        [claimedJob(e).compressedStream, claimedJob(e).bandwidthLimitKiBps, e.target.bandwidthLimitKiBps],
+      ]),
+    );
+    expect(got).toEqual(
+      new Map([
+        [plain.body.id, [true, null, 512]],
+        [lim.body.id, [false, 1024, 512]],
       ]),
     );
   });

@@ -60,6 +60,28 @@ describe('targets', () => {
     expect(await count('targets')).toBe(0);
   });
 
+  it('a bandwidth limit: unlimited by default, set and cleared; a bad one is a 400 naming the field and changes nothing', async () => {
+    const r = await ctl.api('POST', '/targets', base);
+    expect(r.body.bandwidthLimitKiBps).toBeNull();
+    const set = await ctl.api('PATCH', `/targets/${r.body.id}`, { bandwidthLimitKiBps: 2048 });
+    expect(set.status).toBe(200);
+    expect(set.body.bandwidthLimitKiBps).toBe(2048);
+    for (const bad of [-1, 0.5, '2048', 10_485_761]) {
+      const b = await ctl.api<ApiErrorBody>('PATCH', `/targets/${r.body.id}`, { bandwidthLimitKiBps: bad });
+      expect(b.status).toBe(400);
+      expect(b.body.error.fields.bandwidthLimitKiBps).toBeTruthy();
+      expect(b.body.error.message).toContain('bandwidthLimitKiBps');
+    }
+    expect((await ctl.api('GET', `/targets/${r.body.id}`)).body.bandwidthLimitKiBps).toBe(2048);
+    // not a connection change: the target stays validated
+    const [rev] = await ctl.db.all<{ r: number }>(sql`SELECT config_revision AS r FROM targets`);
+    expect(rev.r).toBe(1);
+    expect((await ctl.api('PATCH', `/targets/${r.body.id}`, { bandwidthLimitKiBps: null })).body.bandwidthLimitKiBps).toBeNull();
+    const created = await ctl.api<ApiErrorBody>('POST', '/targets', { ...base, name: 'x', bandwidthLimitKiBps: -3 });
+    expect(created.status).toBe(400);
+    expect(created.body.error.fields.bandwidthLimitKiBps).toBeTruthy();
+  });
+
   it('accepts IPv4 and IPv6 hosts', async () => {
     expect((await ctl.api('POST', '/targets', { ...base, sshHost: '192.0.2.10' })).status).toBe(201);
     expect((await ctl.api('POST', '/targets', { ...base, name: 'v6', sshHost: '2001:db8::10' })).status).toBe(201);

@@ -20,6 +20,19 @@ export const IdParam = z.object({ id: id.openapi({ param: { name: 'id', in: 'pat
 export const Accepted = z.object({ eventId: z.number().int() }).openapi('Accepted');
 export const Ok = z.object({ ok: z.boolean() });
 
+// ---- bandwidth (jobs and targets) ----
+const bandwidthLimitKiBps = z
+  .number({ error: 'must be an integer ≥ 0 (KiB/s; 0 or null: unlimited)' })
+  .int('must be an integer ≥ 0 (KiB/s; 0 or null: unlimited)')
+  .min(0, 'must be an integer ≥ 0 (KiB/s; 0 or null: unlimited)')
+  .max(10_485_760, 'is larger than 10485760 KiB/s (10 GiB/s)')
+  .nullable()
+  .openapi({
+    description:
+      'Bandwidth limit of every backup and restore stream, in KiB/s (1024 = 1 MiB/s); 0 or null: unlimited. ' +
+      "A job's and its target's limits both apply: the lower wins.",
+  });
+
 // ---- targets ----
 export const TargetCreate = z
   .object({
@@ -32,6 +45,7 @@ export const TargetCreate = z
     description: z.string().max(1000, 'is longer than 1000 characters').default(''),
     createBackupRoot: z.boolean().default(false),
     enabled: z.boolean().default(true),
+    bandwidthLimitKiBps: bandwidthLimitKiBps.default(null),
   })
   .strict()
   .openapi('TargetCreate');
@@ -48,6 +62,7 @@ export const TargetPatch = z
     description: z.string().max(1000, 'is longer than 1000 characters'),
     createBackupRoot: z.boolean(),
     enabled: z.boolean(),
+    bandwidthLimitKiBps,
   })
   .partial()
   .strict()
@@ -73,6 +88,7 @@ export const Target = z
     description: z.string(),
     createBackupRoot: z.boolean(),
     enabled: z.boolean(),
+    bandwidthLimitKiBps,
     hostKeyFingerprint: z.string().nullable(),
     nodeStatus: z.array(TargetNodeStatus),
     createdAt: iso,
@@ -87,6 +103,12 @@ const sendDecrypted = z.boolean().openapi({
   description:
     'Encrypted source datasets are sent raw (`zfs send -w`) by default: keys stay on the node and the target holds ' +
     'ciphertext only. true sends them decrypted: the target holds the plaintext, readable without the keys. Default false.',
+});
+const compressedStream = z.boolean().openapi({
+  description:
+    'Compressed streams (`zfs send -c`, blocks sent as compressed on disk) where both the node and the target support ' +
+    'them (OpenZFS; with -L -e, large and embedded blocks kept as they are, which this does not switch). false sends ' +
+    'blocks decompressed (the target recompresses them with its own compression setting). Default true.',
 });
 const jobFields = {
   name: resourceName,
@@ -106,6 +128,8 @@ const jobFields = {
   stopBeforeBackup: z.boolean(),
   recursive: z.boolean(),
   sendDecrypted,
+  compressedStream,
+  bandwidthLimitKiBps,
 };
 export const JobCreate = z
   .object(jobFields)
@@ -119,6 +143,8 @@ export const JobCreate = z
     stopBeforeBackup: true,
     recursive: true,
     sendDecrypted: true,
+    compressedStream: true,
+    bandwidthLimitKiBps: true,
   })
   .strict()
   .openapi('JobCreate');
@@ -140,6 +166,8 @@ export const Job = z
     stopBeforeBackup: z.boolean(),
     recursive: z.boolean(),
     sendDecrypted,
+    compressedStream,
+    bandwidthLimitKiBps,
     nextRunAt: iso,
     lastRunAt: iso,
     lastStatus: z.string().nullable(),

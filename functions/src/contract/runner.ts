@@ -32,6 +32,8 @@ const TargetSpec = z.object({
   backupRoot: z.string(),
   createBackupRoot: z.boolean(),
   hostKey: z.string().nullable(),
+  /** KiB/s, null or 0: unlimited (absent from servers before it existed). */
+  bandwidthLimitKiBps: z.number().int().nullable().optional(),
 });
 const JobSpec = z.object({
   id: z.number().int(),
@@ -44,6 +46,10 @@ const JobSpec = z.object({
   stopBeforeBackup: z.boolean(),
   /** false (default): encrypted datasets are sent raw (`zfs send -w`); true: sent decrypted. */
   sendDecrypted: z.boolean(),
+  /** `zfs send -c` where both ends have it (absent: true). */
+  compressedStream: z.boolean().optional(),
+  /** KiB/s, null or 0: unlimited; the lower of this and the target's applies. */
+  bandwidthLimitKiBps: z.number().int().nullable().optional(),
 });
 const claimed = <K extends string>(kind: K) =>
   z.object({

@@ -86,6 +86,8 @@ export const targets = sqliteTable(
     description: text('description').notNull().default(''),
     createBackupRoot: integer('create_backup_root', { mode: 'boolean' }).notNull().default(false),
     enabled: integer('enabled', { mode: 'boolean' }).notNull().default(true),
+    /** KiB/s for every transfer to or from this target; null or 0: unlimited. The lower of this and a job's applies. */
+    bandwidthLimitKiBps: integer('bandwidth_limit_kibps'),
     /** Bumped on every edit that affects connectivity; validations record the revision they checked. */
     configRevision: integer('config_revision').notNull().default(1),
     hostKey: text('host_key'),
@@ -136,6 +138,10 @@ export const jobs = sqliteTable(
     recursive: integer('recursive', { mode: 'boolean' }).notNull().default(false),
     /** Encrypted datasets are sent raw (`zfs send -w`) unless this is set: then the target holds plaintext. */
     sendDecrypted: integer('send_decrypted', { mode: 'boolean' }).notNull().default(false),
+    /** `zfs send -c` where both ends have it (with -L -e, which this does not switch); false: blocks are sent decompressed. */
+    compressedStream: integer('compressed_stream', { mode: 'boolean' }).notNull().default(true),
+    /** KiB/s; null or 0: unlimited. The lower of this and the target's applies. */
+    bandwidthLimitKiBps: integer('bandwidth_limit_kibps'),
     nextRunAt: integer('next_run_at'),
     lastRunAt: integer('last_run_at'),
     lastStatus: text('last_status'),

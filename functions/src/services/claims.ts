@@ -109,6 +109,7 @@ async function claimPayload(
       backupRoot: t.backupRoot,
       createBackupRoot: t.createBackupRoot,
       hostKey: t.hostKey,
+      bandwidthLimitKiBps: t.bandwidthLimitKiBps,
     },
   };
   const jobSpec = job && {
@@ -121,6 +122,8 @@ async function claimPayload(
     pruneTarget: job.pruneTarget,
     stopBeforeBackup: job.stopBeforeBackup,
     sendDecrypted: job.sendDecrypted,
+    compressedStream: job.compressedStream,
+    bandwidthLimitKiBps: job.bandwidthLimitKiBps,
   };
   const p = e.params ?? {};
   switch (e.kind) {

@@ -32,6 +32,8 @@ export type JobInput = {
   stopBeforeBackup: boolean;
   recursive: boolean;
   sendDecrypted: boolean;
+  compressedStream: boolean;
+  bandwidthLimitKiBps: number | null;
 };
 
 /**
@@ -103,6 +105,8 @@ export async function checkJob(
     stopBeforeBackup: input.stopBeforeBackup,
     recursive: jobIsRecursive(input),
     sendDecrypted: input.sendDecrypted,
+    compressedStream: input.compressedStream,
+    bandwidthLimitKiBps: input.bandwidthLimitKiBps,
     nextRunAt: input.enabled && schedule ? nextRun(schedule, input.timezone, at) : null,
     target,
     node,
@@ -141,6 +145,8 @@ export async function createJob(deps: JobDeps & Pick<AppDeps, 'config'>, b: z.in
     stopBeforeBackup: b.stopBeforeBackup ?? false,
     recursive: b.recursive ?? false,
     sendDecrypted: b.sendDecrypted ?? false,
+    compressedStream: b.compressedStream ?? true,
+    bandwidthLimitKiBps: b.bandwidthLimitKiBps ?? null,
   };
   const { target: _t, node: _n, ...values } = await checkJob(db, input, at, undefined, undefined, (n) => refreshInventory(deps, n));
   const [row] = await db

@@ -49,6 +49,8 @@ export function jobView(j: Row<typeof s.jobs>) {
     stopBeforeBackup: j.stopBeforeBackup,
     recursive: j.recursive,
     sendDecrypted: j.sendDecrypted,
+    compressedStream: j.compressedStream,
+    bandwidthLimitKiBps: j.bandwidthLimitKiBps,
     nextRunAt: iso(j.nextRunAt),
     lastRunAt: iso(j.lastRunAt),
     lastStatus: j.lastStatus,
@@ -87,6 +89,7 @@ export function targetView(t: Row<typeof s.targets>, statuses: Row<typeof s.targ
     description: t.description,
     createBackupRoot: t.createBackupRoot,
     enabled: t.enabled,
+    bandwidthLimitKiBps: t.bandwidthLimitKiBps,
     hostKeyFingerprint: t.hostKeyFingerprint,
     nodeStatus: allNodes.map((n) => {
       const st = byNode.get(n.id);

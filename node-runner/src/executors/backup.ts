@@ -31,6 +31,7 @@ import { parseSendEstimate } from '../zfs/parse.ts';
 import { readCatalog } from './browse.ts';
 import { TransferProgress } from './progress.ts';
 import { sendToTarget } from './stream-pipe.ts';
+import { planStream, type StreamPlan } from './stream-options.ts';
 import { settleBackupReceives } from './resume.ts';
 import { decideGeneration, planDatasets, type SendPlan } from './backup-plan.ts';
 import { pickSnapshotName, snapshotSources } from './backup-snapshot.ts';
@@ -256,6 +257,14 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
 
     // ---- 3. transfer, 4. verify by GUID and tag ----------------------------------------------------
     checkAborted(signal);
+    const stream = planStream({
+      sender: lcaps,
+      receiver: rcaps,
+      compressed: job.compressedStream,
+      jobLimit: job.bandwidthLimitKiBps,
+      targetLimit: target.bandwidthLimitKiBps,
+    });
+    for (const n of stream.notes) ctx.log(n);
     const results = await sendAll({
       link,
       plans,
@@ -265,6 +274,7 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
       target,
       snapName,
       snapProps,
+      stream,
       // a dataset's own tags, given by a full receive (`recv -o`) where zfs can, else set after it
       datasetProps: (p): Record<string, string> =>
         p.base ? {} : { [USER_PROP_JOB]: String(job.id), [USER_PROP_GENERATION]: String(generation), [USER_PROP_SOURCE]: p.source },
@@ -358,6 +368,8 @@ interface SendAllInput {
   target: RunBackupParams['target'];
   snapName: string;
   snapProps: Record<string, string>;
+  /** `-c -L -e` and the bandwidth limit (stream-options.ts). */
+  stream: StreamPlan;
   datasetProps: (p: DatasetPlan) => Record<string, string>;
   /** A guest's metadata properties, set on its roots' target datasets. */
   guestProps: { props: Record<string, string>; roots: string[] } | undefined;
@@ -379,7 +391,7 @@ async function sendAll(i: SendAllInput): Promise<BackupResult['datasets']> {
   // (one `send -nvP` at a time), and never fails (estimate() falls back to used/referenced).
   const estimated = (async () => {
     let total = 0;
-    for (const p of plans) total += p.estimate = await estimate(link.local, i.lcaps, p, i.src);
+    for (const p of plans) total += p.estimate = await estimate(link.local, i.lcaps, p, i.src, i.stream);
     progress.bytesTotal = i.resumedBytes + total;
     ctx.log(`stream size estimate: ${total} bytes (${i.lcaps.sendEstimate ? 'zfs send -nvP' : 'from used/referenced'})`);
   })();
@@ -394,7 +406,8 @@ async function sendAll(i: SendAllInput): Promise<BackupResult['datasets']> {
       const recv = link.standby;
       link.standby = n + 1 < plans.length ? link.session.spawnStandby() : null; // for the next dataset
       try {
-        await transfer(link.session, i.rcaps, p, i.datasetProps(p), progress, signal, recv);
+        const guard = p.base ? null : i.src.find((d) => d.name === p.source)?.type === 'volume' ? 'volume' : 'filesystem';
+        await transfer(link.session, i.rcaps, p, i.datasetProps(p), guard, i.stream, progress, signal, recv);
       } catch (e) {
         // The stream broke (a dropped connection, say), but the receive may have had it all: decide
         // by what is on the target once that receive has ended, over a new connection.
@@ -533,11 +546,13 @@ function checkNotSameTree(localGuid: string | null, rguid: string, roots: string
 }
 
 /** Stream size estimate: `send -nvP` where it exists, else from used/referenced. */
-async function estimate(local: Zfs, caps: ZfsCapabilities, p: DatasetPlan, src: DatasetInfo[]): Promise<number> {
+async function estimate(local: Zfs, caps: ZfsCapabilities, p: DatasetPlan, src: DatasetInfo[], stream: StreamPlan): Promise<number> {
   const ds = src.find((d) => d.name === p.source)!;
   if (caps.sendEstimate) {
     try {
-      const res = await local.host.exec(sendArgv({ snapshot: p.snap.full, base: p.base?.full, raw: p.raw }, { dryRun: true }));
+      const res = await local.host.exec(
+        sendArgv({ snapshot: p.snap.full, base: p.base?.full, raw: p.raw, flags: stream.flags }, { dryRun: true }),
+      );
       const n = parseSendEstimate(res.stdout + '\n' + res.stderr);
       if (res.code === 0 && n !== null) return n;
     } catch {
@@ -552,23 +567,27 @@ async function estimate(local: Zfs, caps: ZfsCapabilities, p: DatasetPlan, src: 
 
 /**
  * `zfs send …` → `ssh … zfs recv -s …` (stream-pipe.ts), counting into `progress`; `recvProps` are set
- * on the received dataset by the receive itself (`recv -o`) where zfs has it.
+ * on the received dataset by the receive itself (`recv -o`) where zfs has it, and a full receive
+ * there also makes the copy `canmount=noauto readonly=on` (argv.ts guardCopy).
  */
 async function transfer(
   session: SshSession,
   rcaps: ZfsCapabilities,
   p: DatasetPlan,
   recvProps: Record<string, string>,
+  guardCopy: 'filesystem' | 'volume' | null,
+  stream: StreamPlan,
   progress: TransferProgress,
   signal: AbortSignal,
   standby: ChildProcess | null,
 ): Promise<void> {
   await sendToTarget({
-    sendArgv: sendArgv({ snapshot: p.snap.full, base: p.base?.full, raw: p.raw }),
-    recvArgv: recvArgv({ target: p.target, caps: rcaps, resumable: true, props: recvProps }),
+    sendArgv: sendArgv({ snapshot: p.snap.full, base: p.base?.full, raw: p.raw, flags: stream.flags }),
+    recvArgv: recvArgv({ target: p.target, caps: rcaps, resumable: true, props: recvProps, guardCopy }),
     session,
     signal,
     standby,
+    limitBps: stream.limitBps,
     onBytes: (n) => progress.add(n),
     what: { send: p.snap.full, recv: p.target },
   });

@@ -72,6 +72,9 @@ export interface RestoreSpec {
   guestCreateOnly: boolean;
   guest: RestoreGuest | null;
   oobGuest: RestoreResult['guest'];
+  /** The job's stream switch and limit (a job restore; an out-of-band one has neither: on, the target's limit only). */
+  compressedStream?: boolean;
+  bandwidthLimitKiBps?: number | null;
 }
 
 export interface Item {

@@ -49,6 +49,7 @@ import {
 import { locate, type Located } from './restore-locate.ts';
 import { cleanupStaging, destroySetAside, destroyStaging, swapUnit } from './restore-swap.ts';
 import { restoreEstimate, transfer } from './restore-transfer.ts';
+import { planStream } from './stream-options.ts';
 import type { JobRestoreParams, OobRestoreParams, RestoreResult, RestoreSpec, Unit } from './restore-types.ts';
 import { ExecError, type ExecContext } from './types.ts';
 
@@ -81,6 +82,8 @@ export async function runJobRestore(params: JobRestoreParams, ctx: ExecContext):
         guestCreateOnly: false,
         guest: params.guest ?? null,
         oobGuest: null,
+        compressedStream: job.compressedStream,
+        bandwidthLimitKiBps: job.bandwidthLimitKiBps,
       },
       ctx,
     ),
@@ -207,8 +210,18 @@ async function restore(spec: RestoreSpec, ctx: ExecContext): Promise<RestoreResu
       if (raw.size)
         ctx.log(`raw receive of the encrypted backup(s) ${[...raw].join(', ')}: they land encrypted, load their key to mount them`);
     }
+    // the same flags and limit as a backup's, the other way round: the target sends, this node receives
+    const stream = planStream({
+      sender: rcaps,
+      receiver: lcaps,
+      compressed: spec.compressedStream,
+      jobLimit: spec.bandwidthLimitKiBps,
+      targetLimit: spec.target.bandwidthLimitKiBps,
+    });
+    for (const n of stream.notes) ctx.log(n);
     let total = 0;
-    for (const u of units) for (const it of u.items) total += await restoreEstimate(remote, rcaps, it.snap, raw.has(it.snap.dataset));
+    for (const u of units)
+      for (const it of u.items) total += await restoreEstimate(remote, rcaps, it.snap, raw.has(it.snap.dataset), stream.flags);
     if (signal.aborted) throw new ExecError('cancelled', 'restore cancelled');
     const progress = new TransferProgress(ctx, total, 5000, 'restore-staging');
     progress.start();
@@ -224,7 +237,7 @@ async function restore(spec: RestoreSpec, ctx: ExecContext): Promise<RestoreResu
             );
           ctx.log(`receiving ${it.snap.full} → ${to}`);
           const before = progress.bytesDone;
-          await transfer(session, lcaps, it.snap.full, raw.has(it.snap.dataset), to, progress, signal);
+          await transfer(session, lcaps, it.snap.full, raw.has(it.snap.dataset), stream, to, progress, signal);
           result.datasets.push({
             source: it.snap.full,
             destination: join(u.destination, it.rel),
