@@ -174,6 +174,55 @@ describe('web UI against the whole system', () => {
     expect(await row.locator('td[data-label="Keep last"]').textContent()).toBe('5');
   });
 
+  step('the job and target forms: Compressed streams on by default, a bandwidth limit (a bad one is shown next to its field)', async () => {
+    const row = page.getByRole('row').filter({ hasText: `${src.name}/data` });
+    await row.getByRole('button', { name: 'Edit data' }).click();
+    const dlg = page.getByRole('dialog', { name: 'Edit job data' });
+    expect(await dlg.getByLabel('Compressed streams').isChecked()).toBe(true);
+    const limit = dlg.getByLabel('Bandwidth limit (KiB/s)');
+    expect(await limit.inputValue()).toBe('');
+    await limit.fill('-5');
+    await dlg.getByRole('button', { name: 'Save' }).click();
+    const err = dlg.locator('#j-bandwidthLimitKiBps-err');
+    await err.waitFor();
+    expect(await err.textContent()).toMatch(/≥ 0/);
+    expect(await limit.getAttribute('aria-invalid')).toBe('true');
+    expect((await limit.getAttribute('aria-describedby'))?.split(' ')).toContain('j-bandwidthLimitKiBps-err');
+    await shot(page, 'job-form-bandwidth-error-1280');
+    await limit.fill('4096');
+    await dlg.getByLabel('Compressed streams').uncheck();
+    await dlg.getByRole('button', { name: 'Save' }).click();
+    await dlg.waitFor({ state: 'hidden' });
+    const jobs = (await srv.api('GET', '/jobs')).body.items.filter((j) => j.name === 'data');
+    expect(jobs.map((j) => [j.bandwidthLimitKiBps, j.compressedStream])).toEqual([[4096, false]]);
+    // back to unlimited and on: the next steps measure an unlimited run
+    await row.getByRole('button', { name: 'Edit data' }).click();
+    await dlg.getByLabel('Bandwidth limit (KiB/s)').fill('');
+    await dlg.getByLabel('Compressed streams').check();
+    await dlg.getByRole('button', { name: 'Save' }).click();
+    await dlg.waitFor({ state: 'hidden' });
+    expect((await srv.api('GET', '/jobs')).body.items.find((j) => j.name === 'data')).toMatchObject({
+      bandwidthLimitKiBps: null,
+      compressedStream: true,
+    });
+
+    await nav(page, 'Targets');
+    await page.getByRole('button', { name: 'Edit target loopback' }).click();
+    const tdlg = page.getByRole('dialog', { name: 'Edit target loopback' });
+    const tlimit = tdlg.getByLabel('Bandwidth limit (KiB/s)');
+    expect(await tlimit.inputValue()).toBe('');
+    await tlimit.fill('8192');
+    await tdlg.getByRole('button', { name: 'Save' }).click();
+    await tdlg.waitFor({ state: 'hidden' });
+    expect((await srv.api('GET', '/targets')).body.items.find((t) => t.name === 'loopback')?.bandwidthLimitKiBps).toBe(8192);
+    await page.getByRole('button', { name: 'Edit target loopback' }).click();
+    await tdlg.getByLabel('Bandwidth limit (KiB/s)').fill('');
+    await tdlg.getByRole('button', { name: 'Save' }).click();
+    await tdlg.waitFor({ state: 'hidden' });
+    expect((await srv.api('GET', '/targets')).body.items.find((t) => t.name === 'loopback')?.bandwidthLimitKiBps).toBeNull();
+    await nav(page, 'Jobs');
+  });
+
   step('Run Now, then the live progress dialog follows the backup to Success', async () => {
     const row = page.getByRole('row').filter({ hasText: `${src.name}/data` });
     await row.getByRole('button', { name: 'Run data now' }).click();
