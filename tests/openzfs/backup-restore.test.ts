@@ -29,8 +29,8 @@ describe('backups to an unprivileged target user (README zfs allow list)', () =>
     expect(allowed).toMatch(/user lbtarget canmount,clone,create,destroy,mount,mountpoint,promote,readonly,receive,send,userprop/);
     const e = await w.backupOk(jobId);
     const snap = `${app()}@${e.snapshot}`;
-    // the transfer's total (progress bar) is OpenZFS's own estimate of the stream
-    const estimate = await sendEstimate(w.vm, [snap]);
+    // the transfer's total (progress bar) is OpenZFS's own estimate of the stream, as sent (-c -L -e: both ends are OpenZFS)
+    const estimate = await sendEstimate(w.vm, ['-c', '-L', '-e', snap]);
     expect(await eventLog(w.srv.api, e.id)).toContain(`stream size estimate: ${estimate} bytes (zfs send -nvP)`);
     expect(e.bytesDone).toBeGreaterThanOrEqual(8 * MiB);
     expect(e.bytesTotal).toBe(e.bytesDone); // the finished event carries the real count
