@@ -183,7 +183,7 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
 
     // ---- 2. atomic snapshot (backup-snapshot.ts) ---------------------------------------------------
     checkAborted(signal);
-    const snapName = pickSnapshotName(job.id, new Date(), [srcBefore, tgt.values()]);
+    const snapName = pickSnapshotName(job.id, ctx.now?.() ?? new Date(), [srcBefore, tgt.values()]);
     const snapProps = {
       [USER_PROP_JOB]: String(job.id),
       [USER_PROP_GENERATION]: String(generation),
