@@ -4,7 +4,7 @@
 // the same generation, or a new generation with the reason).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventLog } from '../faults/fixture.ts';
-import { MiB, cutStreamAt, noEmptyGenerations, resumeTokens, startWorld, type OzWorld } from './world.ts';
+import { MiB, cutStreamAt, noEmptyGenerations, releaseHolds, resumeTokens, startWorld, type OzWorld } from './world.ts';
 
 const FULL = 16 * MiB;
 let w: OzWorld;
@@ -56,6 +56,7 @@ describe('broken world', () => {
   }, 900_000);
 
   it('target copy destroyed by hand: the next run starts a new generation and says why', async () => {
+    await releaseHolds(w.vm, w.targetPath(wid, 1, world()), `lifeboat-j${wid}`); // Lifeboat's hold on the base goes first
     await w.vm.zfs('destroy', '-r', w.targetPath(wid, 1, world()));
     const e = await w.backupOk(wid);
     expect(e.generation).toBe(2);
@@ -68,6 +69,7 @@ describe('broken world', () => {
 
   it('common source snapshots destroyed by hand: a new generation with the reason; the old one stays', async () => {
     const snaps = (await w.vm.zfs('list', '-H', '-o', 'name', '-t', 'snapshot', '-r', world())).split('\n').filter(Boolean);
+    await releaseHolds(w.vm, world(), `lifeboat-j${wid}`);
     for (const s of snaps) await w.vm.zfs('destroy', s);
     const e = await w.backupOk(wid);
     expect(e.generation).toBe(3);

@@ -1,6 +1,7 @@
 // Dataset backup (docs/zfs.md): preflight → atomic snapshot → send each dataset to the
 // job's generation on the target (full only for datasets new to it, else incremental from the
-// newest GUID-common snapshot) → verify GUIDs, tag → prune (Keep Last) → catalog.
+// newest GUID-common snapshot) → verify GUIDs, tag and hold the new base on both sides →
+// prune (Keep Last) → catalog.
 //
 // Target layout: <backupRoot>/j<jobId>/g<generation>/<full source path>.
 // Not mounting received data: `<backupRoot>/j<jobId>` is created with mountpoint=none and
@@ -35,6 +36,7 @@ import { settleBackupReceives } from './resume.ts';
 import { decideGeneration, planDatasets, type SendPlan } from './backup-plan.ts';
 import { pickSnapshotName, snapshotSources } from './backup-snapshot.ts';
 import { pruneAfterBackup } from './backup-prune.ts';
+import { planHoldMove, tagAndHold } from './backup-holds.ts';
 import { ExecError, type BackupParams, type BackupResult, type ExecContext, type Phase } from './types.ts';
 import { asExecError } from '../core/errors.ts';
 import type { BackupGuest } from '../guests/types.ts';
@@ -258,8 +260,10 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
     checkAborted(signal);
     const results = await sendAll({
       link,
+      jobId: job.id,
       plans,
       src,
+      targetBefore: tgt,
       lcaps,
       rcaps,
       target,
@@ -351,8 +355,11 @@ async function forkGeneration(
 
 interface SendAllInput {
   link: Link;
+  jobId: number;
   plans: DatasetPlan[];
   src: DatasetInfo[];
+  /** the job's target tree before the sends (the snapshots whose hold moves to the new one) */
+  targetBefore: Map<string, DatasetInfo>;
   lcaps: ZfsCapabilities;
   rcaps: ZfsCapabilities;
   target: RunBackupParams['target'];
@@ -384,6 +391,7 @@ async function sendAll(i: SendAllInput): Promise<BackupResult['datasets']> {
     ctx.log(`stream size estimate: ${total} bytes (${i.lcaps.sendEstimate ? 'zfs send -nvP' : 'from used/referenced'})`);
   })();
   const results: BackupResult['datasets'] = [];
+  const srcByName = new Map(i.src.map((d) => [d.name, d]));
   progress.start();
   try {
     for (const [n, p] of plans.entries()) {
@@ -443,7 +451,18 @@ async function sendAll(i: SendAllInput): Promise<BackupResult['datasets']> {
       const got = (await link.remote.get([full], ['guid'])).get(full)?.guid;
       if (got !== p.snap.guid)
         throw new ExecError('zfs', `GUID mismatch after receive: ${full} has ${got ?? 'nothing'}, source has ${p.snap.guid}`);
-      await link.remote.set(full, i.snapProps);
+      // tagged, and the new incremental base held on both sides, the old one released (backup-holds.ts)
+      await tagAndHold({
+        jobId: i.jobId,
+        local: link.local,
+        remote: link.remote,
+        lcaps: i.lcaps,
+        rcaps: i.rcaps,
+        tags: { name: full, props: i.snapProps },
+        source: planHoldMove(i.jobId, srcByName.get(p.source)?.snapshots ?? [], p.snap.full),
+        target: planHoldMove(i.jobId, i.targetBefore.get(p.target)?.snapshots ?? [], full),
+        ctx,
+      });
       if (!p.base && !i.rcaps.recvSetProps) await link.remote.set(p.target, i.datasetProps(p));
       if (i.guestProps && i.guestProps.roots.includes(p.source)) await link.remote.set(p.target, i.guestProps.props);
     }

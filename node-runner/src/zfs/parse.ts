@@ -61,6 +61,8 @@ export interface ZfsCapabilities {
   encryption: boolean;
   /** `zfs set a=1 b=2 <dataset>` (several properties in one call; zfs-fuse takes one). */
   multiSet: boolean;
+  /** `zfs hold` / `zfs release` (user holds; zfs-fuse has them, but not a working `zfs holds`). */
+  holds: boolean;
 }
 
 /** Flags and options a usage line offers: letters of `[-abc]` groups and `-o`/`-x` style tokens. */
@@ -105,6 +107,7 @@ export function parseCapabilities(usage: string, versionOut: string | null): Zfs
     multiSnapshot: /^\s*snapshot\b.*@\S*>?\s+\.\.\./m.test(usage),
     encryption: send.has('w') && /^\s*load-key\b/m.test(usage),
     multiSet: /^\s*set (\[-\w+\] )*<property=value> \.\.\. /m.test(usage), // 2.3: `set [-u] <property=value> ...`
+    holds: /^\s*hold\s/m.test(usage) && /^\s*release\s/m.test(usage),
   };
 }
 
