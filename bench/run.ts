@@ -6,6 +6,7 @@ import { benchUi } from './ui.ts';
 import { benchLoad } from './load.ts';
 import { benchOpenzfs } from './openzfs.ts';
 import { benchIncremental } from './incremental.ts';
+import { benchPlanner } from './planner.ts';
 
 const benches: Record<string, () => Promise<unknown>> = {
   'control-plane': benchControlPlane,
@@ -14,6 +15,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   load: benchLoad,
   openzfs: benchOpenzfs,
   incremental: benchIncremental,
+  planner: benchPlanner,
 };
 
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(benches);
