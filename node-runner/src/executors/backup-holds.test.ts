@@ -1,6 +1,6 @@
-// planHoldMove: which snapshots a run holds and releases, over hand-made listings (no ZFS).
+// planHoldMove and planBookmarkPrune: what a run holds, releases and unbookmarks, over hand-made listings (no ZFS).
 import { describe, expect, it } from 'vitest';
-import { planHoldMove } from './backup-holds.ts';
+import { planBookmarkPrune, planHoldMove } from './backup-holds.ts';
 
 const JOB = 7;
 const s = (name: string, job: number | null, userrefs: number) => ({ full: `tank/app@${name}`, job, userrefs });
@@ -22,4 +22,20 @@ describe('planHoldMove', () => {
     it(c.name, () => {
       expect(planHoldMove(JOB, c.listing, 'tank/app@new')).toEqual({ hold: 'tank/app@new', release: c.release });
     });
+});
+
+describe('planBookmarkPrune', () => {
+  const b = (name: string, guid: string) => ({
+    dataset: 'tank/app',
+    name,
+    full: `tank/app#${name}`,
+    guid,
+    createtxg: 1n,
+    bookmark: true as const,
+  });
+  it('keeps a bookmark while the target has its snapshot; never touches a bookmark not named like the job', () => {
+    const marks = [b('lb_j7_1', 'A'), b('lb_j7_2', 'B'), b('lb_j70_1', 'C'), b('mine', 'D'), b('lb_j8_1', 'E')];
+    expect(planBookmarkPrune(JOB, marks, ['B']).map((x) => x.name)).toEqual(['lb_j7_1']);
+    expect(planBookmarkPrune(JOB, marks, ['A', 'B'])).toEqual([]);
+  });
 });

@@ -1,4 +1,4 @@
-// Holds on the incremental base (docs/zfs.md, "Holds"). Once a run's snapshot of a dataset is on the
+// Holds and bookmarks on the incremental base (docs/zfs.md, "Holds", "Bookmarks"). Once a run's snapshot of a dataset is on the
 // target (GUID checked), it is the newest snapshot common to both sides, the next run's base: it is
 // held on both sides with the job's tag (layout.holdTag), and the tag is released from the job's
 // older snapshots of that dataset (the previous base). A hand `zfs destroy` or another tool's prune
@@ -7,8 +7,11 @@
 // share one transaction group's sync: zfs writes, not round trips, dominate a small run).
 // A hold that cannot be placed (zfs without holds, a delegated user without the `hold`
 // permission) is a warning, never a failed backup: the data is on the target.
+// Where zfs has bookmarks the source also keeps `dataset#snap` of each sent snapshot, so the job
+// stays incremental after the snapshot itself is gone; a bookmark goes once the target no longer
+// has its snapshot (planBookmarkPrune).
 import { holdTag } from '../../../protocol/src/layout.ts';
-import type { SnapshotInfo, Zfs, ZfsCapabilities } from '../zfs/index.ts';
+import type { BookmarkInfo, SnapshotInfo, Zfs, ZfsCapabilities } from '../zfs/index.ts';
 import type { ExecContext } from './types.ts';
 
 export interface HoldMove {
@@ -48,15 +51,27 @@ export async function tagAndHold(i: {
 }): Promise<void> {
   const tag = holdTag(i.jobId);
   const side = async (name: 'source' | 'target', z: Zfs, caps: ZfsCapabilities, move: HoldMove, set: typeof i.tags | null) => {
+    // the source also bookmarks what it sent, where zfs has bookmarks
+    const bookmark = name === 'source' && caps.bookmarks ? [move.hold] : [];
     const problems = await z.setAndHold(
       set,
-      caps.holds ? { tag, hold: [move.hold], release: move.release } : { tag, hold: [], release: [] },
+      caps.holds ? { tag, hold: [move.hold], release: move.release, bookmark } : { tag, hold: [], release: [], bookmark },
     );
     if (!caps.holds) i.ctx.log(`warning: zfs on the ${name} has no holds (zfs hold): ${move.hold} is not protected from a hand destroy`);
-    else if (problems.length)
+    if (problems.length)
       i.ctx.log(
-        `warning: moving the hold ${tag} to ${move.hold} on the ${name} failed, the chain is not protected there: ${problems.join(' | ')}`,
+        `warning: moving the hold ${tag} to ${move.hold}${bookmark.length ? ' and bookmarking it' : ''} on the ${name} failed, the chain is not protected there: ${problems.join(' | ')}`,
       );
   };
   await Promise.all([side('target', i.remote, i.rcaps, i.target, i.tags), side('source', i.local, i.lcaps, i.source, null)]);
+}
+
+/**
+ * The job's bookmarks of one source dataset that can go: named like the job's snapshots
+ * (`lb_j<job>_…`, layout.snapshotNameFor) and no longer an incremental base, because the target
+ * copy has no snapshot with their GUID. Other bookmarks are never touched.
+ */
+export function planBookmarkPrune(jobId: number, bookmarks: BookmarkInfo[], targetGuids: Iterable<string>): BookmarkInfo[] {
+  const onTarget = new Set(targetGuids);
+  return bookmarks.filter((b) => b.name.startsWith(`lb_j${jobId}_`) && !onTarget.has(b.guid));
 }

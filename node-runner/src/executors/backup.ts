@@ -33,10 +33,10 @@ import { readCatalog } from './browse.ts';
 import { TransferProgress } from './progress.ts';
 import { sendToTarget } from './stream-pipe.ts';
 import { settleBackupReceives } from './resume.ts';
-import { decideGeneration, planDatasets, type SendPlan } from './backup-plan.ts';
+import { baseLabel, decideGeneration, planDatasets, type SendPlan } from './backup-plan.ts';
 import { pickSnapshotName, snapshotSources } from './backup-snapshot.ts';
 import { pruneAfterBackup } from './backup-prune.ts';
-import { planHoldMove, tagAndHold } from './backup-holds.ts';
+import { planBookmarkPrune, planHoldMove, tagAndHold } from './backup-holds.ts';
 import { ExecError, type BackupParams, type BackupResult, type ExecContext, type Phase } from './types.ts';
 import { asExecError } from '../core/errors.ts';
 import type { BackupGuest } from '../guests/types.ts';
@@ -298,6 +298,23 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
       });
     }
 
+    // ---- bookmarks that are no incremental base any more (backup-holds.ts) -------------------------
+    if (lcaps.bookmarks) {
+      for (const d of src) {
+        const onTarget = (tgt.get(targetPath(generation, d.name))?.snapshots ?? []).map((s) => s.guid);
+        for (const b of planBookmarkPrune(job.id, d.bookmarks, onTarget)) {
+          try {
+            await link.local.destroyBookmarkChecked(b.full, b.guid);
+            ctx.log(`destroyed bookmark ${b.full}: the target has no snapshot with its GUID any more`);
+          } catch (e) {
+            const err = asExecError(e);
+            if (err.errorClass === 'cancelled') throw err;
+            ctx.log(`kept bookmark ${b.full}: ${err.message}`);
+          }
+        }
+      }
+    }
+
     // ---- catalog ----------------------------------------------------------------------------------
     phase('finalizing');
     const catalog = await readCatalog(link.remote, target.backupRoot, job.id, { guestMetadata: job.mode !== 'dataset' });
@@ -397,7 +414,7 @@ async function sendAll(i: SendAllInput): Promise<BackupResult['datasets']> {
     for (const [n, p] of plans.entries()) {
       checkAborted(signal);
       if (!p.base) await i.ensureParent(p.target);
-      ctx.log(`${p.base ? `incremental from ${p.base.name}` : 'full'}: ${p.source}@${snapName} → ${p.target}`);
+      ctx.log(`${p.base ? `incremental from ${baseLabel(p.base)}` : 'full'}: ${p.source}@${snapName} → ${p.target}`);
       const before = progress.bytesDone;
       const recv = link.standby;
       link.standby = n + 1 < plans.length ? link.session.spawnStandby() : null; // for the next dataset
