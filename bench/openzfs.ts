@@ -17,7 +17,7 @@
 import { spawnSync } from 'node:child_process';
 import { dirname } from 'node:path';
 import { cipherListFor } from '../node-runner/src/ssh/ciphers.ts';
-import { startWorld } from '../tests/openzfs/world.ts';
+import { releaseHolds, startWorld } from '../tests/openzfs/world.ts';
 
 const MiB = 1 << 20;
 const SIZE = Number(process.env.BENCH_BYTES ?? 512 * MiB);
@@ -81,6 +81,7 @@ export async function benchOpenzfs() {
       const t0 = performance.now();
       const e = await w.backupOk(id);
       const api = (performance.now() - t0) / 1000;
+      await releaseHolds(w.vm, `${w.backupRoot}/j${id}`, `lifeboat-j${id}`); // the run held its base
       await w.vm.zfs('destroy', '-r', `${w.backupRoot}/j${id}`);
       return { event: (Date.parse(e.finishedAt) - Date.parse(e.startedAt)) / 1000, api, bytes: e.bytesDone as number };
     };

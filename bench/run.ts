@@ -7,6 +7,7 @@ import { benchLoad } from './load.ts';
 import { benchOpenzfs } from './openzfs.ts';
 import { benchIncremental } from './incremental.ts';
 import { benchBwlimit } from './bwlimit.ts';
+import { benchPlanner } from './planner.ts';
 
 const benches: Record<string, () => Promise<unknown>> = {
   'control-plane': benchControlPlane,
@@ -16,6 +17,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   openzfs: benchOpenzfs,
   incremental: benchIncremental,
   bwlimit: benchBwlimit,
+  planner: benchPlanner,
 };
 
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(benches);

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import type { TestSshd } from '../helpers/sshd.ts';
 import { addLoopbackTarget, startWorld, Teardown } from '../helpers/world.ts';
-import { snapshotGuids, writeRandom, zfs, type TestPool } from '../helpers/zfs.ts';
+import { releaseHolds, snapshotGuids, writeRandom, zfs, type TestPool } from '../helpers/zfs.ts';
 import {
   descendants,
   eventLog,
@@ -274,6 +274,7 @@ describe('broken world', () => {
   }, 180_000);
 
   it('target dataset destroyed by hand: the next run starts a new generation and says why', async () => {
+    await releaseHolds(`${tgt.name}/backups/j${jobId}/g1/${app()}`, `lifeboat-j${jobId}`); // Lifeboat's hold on the base goes first
     await zfs('destroy', '-r', `${tgt.name}/backups/j${jobId}/g1/${app()}`);
     const e = await backupOk();
     expect(e.generation).toBe(2);
@@ -288,6 +289,7 @@ describe('broken world', () => {
 
   it('common source snapshots destroyed by hand: the next run starts a new generation with the reason', async () => {
     const snaps = (await zfs('list', '-H', '-o', 'name', '-t', 'snapshot', '-r', app())).split('\n').filter(Boolean);
+    await releaseHolds(app(), `lifeboat-j${jobId}`);
     for (const s of snaps) await zfs('destroy', s);
     const e = await backupOk();
     expect(e.generation).toBe(3);

@@ -29,6 +29,7 @@ const backupDataset: DatasetInfo = {
   source: 'zroot/x',
   props: {},
   snapshots: [],
+  bookmarks: [],
 };
 /** What GET /targets/:id/datasets would carry for a dataset with these properties. */
 const viaCatalog = (props: Record<string, string>) => catalogFromTree([backupDataset], new Map([['b/j1/g1/zroot/x', props]]))[0].guest;

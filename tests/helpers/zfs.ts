@@ -45,6 +45,19 @@ export async function zfsWhenFree(...args: string[]): Promise<string> {
 }
 
 /** Fails with the reason when ZFS is not usable (never skip silently). */
+/**
+ * Release `tag` (e.g. Lifeboat's `lifeboat-j<job>`) from every held snapshot under `root`: what an
+ * operator does before destroying a job's snapshots by hand (docs/zfs.md, "Holds").
+ */
+export async function releaseHolds(root: string, tag: string): Promise<void> {
+  for (const line of (await zfs('get', '-Hp', '-r', '-o', 'name,value', 'userrefs', root)).split('\n')) {
+    const [name, refs] = line.split('\t');
+    if (!name?.includes('@') || !(Number(refs) > 0)) continue;
+    const r = await run('zfs', ['release', tag, name]);
+    if (r.code !== 0 && !/no such tag/.test(r.stderr)) throw new Error(`zfs release ${tag} ${name}: ${r.stderr.trim()}`);
+  }
+}
+
 export async function requireZfs(): Promise<void> {
   const r = await run('zpool', ['list', '-H']);
   if (r.code !== 0) {
@@ -142,6 +155,8 @@ export function testContext(eventId = 1) {
       },
       /** a test may set it to throw at a checkpoint (a failure injected there) */
       checkpoint: undefined as ((name: Checkpoint) => void) | undefined,
+      /** a test may pin the clock snapshot names are taken from */
+      now: undefined as (() => Date) | undefined,
     },
     abort: () => ac.abort(),
     reports,

@@ -1,6 +1,6 @@
 // Dataset backups and restores on real OpenZFS 2.3, with the target reached as an unprivileged
 // user that has exactly the README's `zfs allow` list (TARGET_PERMISSIONS): full, incremental and
-// new-child sends; Keep Last on both sides; send -nvP estimates as the progress total; a job
+// new-child sends; Keep Last on both sides; holds on the incremental base; send -nvP estimates as the progress total; a job
 // restore and the generation fork after it; an out-of-band restore; a host-key re-pin.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventLog } from '../faults/fixture.ts';
@@ -26,7 +26,9 @@ afterAll(async () => {
 describe('backups to an unprivileged target user (README zfs allow list)', () => {
   it('the target user has exactly the README list, and the first backup is a full send with the send -nvP estimate as its total', async () => {
     const allowed = await w.vm.zfs('allow', w.backupRoot);
-    expect(allowed).toMatch(/user lbtarget canmount,clone,create,destroy,mount,mountpoint,promote,readonly,receive,send,userprop/);
+    expect(allowed).toMatch(
+      /user lbtarget canmount,clone,create,destroy,hold,mount,mountpoint,promote,readonly,receive,release,send,userprop/,
+    );
     const e = await w.backupOk(jobId);
     const snap = `${app()}@${e.snapshot}`;
     // the transfer's total (progress bar) is OpenZFS's own estimate of the stream, as sent (-c -L -e: both ends are OpenZFS)
@@ -69,6 +71,37 @@ describe('backups to an unprivileged target user (README zfs allow list)', () =>
     expect(ours(await w.vm.snapshotGuids(app()), app())).toHaveLength(2);
     const t = w.targetPath(jobId, 1, app());
     expect(ours(await w.vm.snapshotGuids(t), t)).toHaveLength(2);
+  }, 600_000);
+
+  it('the incremental base is held on both sides by the job (zfs holds), the older ones are not; without the permission: a warning', async () => {
+    const e = await w.backupOk(jobId);
+    const t = w.targetPath(jobId, 1, app());
+    const holds = async (ds: string) => {
+      const snaps = [...(await w.vm.snapshotGuids(ds)).keys()].filter((n) => n.startsWith(`${ds}@lb_j${jobId}_`));
+      const out = await w.vm.zfs('holds', '-H', ...snaps);
+      return out
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split('\t').slice(0, 2).join(' '));
+    };
+    for (const ds of [app(), t]) expect(await holds(ds)).toEqual([`${ds}@${e.snapshot} lifeboat-j${jobId}`]);
+    const r = await w.vm.exec(['zfs', 'destroy', `${t}@${e.snapshot}`]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/being held|dataset is busy/); // OpenZFS 2.3: "it's being held"
+    // a target user delegated without hold/release: the backup succeeds and says the chain is not protected there
+    await w.vm.zfs('unallow', '-u', 'lbtarget', 'hold,release', w.backupRoot);
+    try {
+      const warned = await w.backupOk(jobId);
+      expect(await eventLog(w.srv.api, warned.id)).toMatch(
+        /warning: moving the hold lifeboat-j\d+ to \S+ on the target failed, the chain is not protected there/,
+      );
+      expect(await holds(app())).toEqual([`${app()}@${warned.snapshot} lifeboat-j${jobId}`]);
+      expect(await holds(t)).toEqual([`${t}@${e.snapshot} lifeboat-j${jobId}`]); // the old base keeps its hold
+    } finally {
+      await w.vm.zfs('allow', '-u', 'lbtarget', 'hold,release', w.backupRoot);
+    }
+    const next = await w.backupOk(jobId);
+    for (const ds of [app(), t]) expect(await holds(ds)).toEqual([`${ds}@${next.snapshot} lifeboat-j${jobId}`]);
   }, 600_000);
 
   let restored: { snapshot: string; sha: string };

@@ -4,7 +4,7 @@
 // the same generation, or a new generation with the reason).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventLog } from '../faults/fixture.ts';
-import { MiB, cutStreamAt, noEmptyGenerations, resumeTokens, startWorld, type OzWorld } from './world.ts';
+import { MiB, cutStreamAt, noEmptyGenerations, releaseHolds, resumeTokens, startWorld, type OzWorld } from './world.ts';
 
 const FULL = 16 * MiB;
 let w: OzWorld;
@@ -56,6 +56,7 @@ describe('broken world', () => {
   }, 900_000);
 
   it('target copy destroyed by hand: the next run starts a new generation and says why', async () => {
+    await releaseHolds(w.vm, w.targetPath(wid, 1, world()), `lifeboat-j${wid}`); // Lifeboat's hold on the base goes first
     await w.vm.zfs('destroy', '-r', w.targetPath(wid, 1, world()));
     const e = await w.backupOk(wid);
     expect(e.generation).toBe(2);
@@ -66,8 +67,27 @@ describe('broken world', () => {
     expect(next.bytesDone).toBeLessThan(MiB);
   }, 900_000);
 
-  it('common source snapshots destroyed by hand: a new generation with the reason; the old one stays', async () => {
-    const snaps = (await w.vm.zfs('list', '-H', '-o', 'name', '-t', 'snapshot', '-r', world())).split('\n').filter(Boolean);
+  it('source snapshots destroyed by hand, bookmarks kept: the next run continues incrementally from the bookmark', async () => {
+    const list = async (t: string) => (await w.vm.zfs('list', '-H', '-o', 'name', '-t', t, '-r', world())).split('\n').filter(Boolean);
+    const marks = await list('bookmark');
+    // each sent snapshot has its bookmark; only those whose snapshot the target still has are kept
+    expect(marks.length).toBeGreaterThan(0);
+    const onTarget = new Set([...(await w.vm.snapshotGuids(w.targetPath(wid, 2, world()))).values()]);
+    for (const m of marks) expect(onTarget.has((await w.vm.zfs('get', '-Hp', '-o', 'value', 'guid', m)).trim())).toBe(true);
+    await releaseHolds(w.vm, world(), `lifeboat-j${wid}`);
+    for (const s of await list('snapshot')) await w.vm.zfs('destroy', s);
+    await w.vm.writeRandom(`${wdir()}/after-bookmark.bin`, MiB);
+    const e = await w.backupOk(wid);
+    expect(e.generation).toBe(2);
+    const log = await eventLog(w.srv.api, e.id);
+    expect(log).toMatch(/the newest common snapshot is gone from the source; its bookmark #lb_j\d+_\S+ is the base/);
+    expect(log).toMatch(/incremental from bookmark #lb_j/);
+    expect(e.bytesDone).toBeLessThan(4 * MiB);
+  }, 900_000);
+
+  it('common source snapshots and bookmarks destroyed by hand: a new generation with the reason; the old one stays', async () => {
+    const snaps = (await w.vm.zfs('list', '-H', '-o', 'name', '-t', 'snapshot,bookmark', '-r', world())).split('\n').filter(Boolean);
+    await releaseHolds(w.vm, world(), `lifeboat-j${wid}`);
     for (const s of snaps) await w.vm.zfs('destroy', s);
     const e = await w.backupOk(wid);
     expect(e.generation).toBe(3);

@@ -17,7 +17,7 @@ export const MiB = 1 << 20;
  * The `zfs allow` list the README gives a non-root target user, exactly: backups, prune, restores,
  * out-of-band restores and re-pins are tested with nothing more.
  */
-export const TARGET_PERMISSIONS = 'create,mount,canmount,mountpoint,readonly,receive,userprop,clone,promote,send,destroy';
+export const TARGET_PERMISSIONS = 'create,mount,canmount,mountpoint,readonly,receive,userprop,clone,promote,send,destroy,hold,release';
 
 export interface OzWorld {
   vm: OpenZfsVm;
@@ -153,6 +153,16 @@ export async function restoreOk(w: OzWorld, jobId: number, generation: number, s
 }
 
 /** `zfs send -nvP` of a snapshot in the guest: the stream size OpenZFS estimates. */
+/** Release `tag` from every held snapshot under `root` in the guest (what an operator does before a hand destroy). */
+export async function releaseHolds(vm: OpenZfsVm, root: string, tag: string): Promise<void> {
+  for (const line of (await vm.zfs('get', '-Hp', '-r', '-o', 'name,value', 'userrefs', root)).split('\n')) {
+    const [name, refs] = line.split('\t');
+    if (!name?.includes('@') || !(Number(refs) > 0)) continue;
+    const r = await vm.exec(['zfs', 'release', tag, name]);
+    if (r.code !== 0 && !/no such tag/.test(r.stderr)) throw new Error(`zfs release ${tag} ${name}: ${r.stderr.trim()}`);
+  }
+}
+
 export async function sendEstimate(vm: OpenZfsVm, args: string[]): Promise<number> {
   const r = await vm.exec(['zfs', 'send', '-nvP', ...args]);
   const m = /^size\s+(\d+)/m.exec(r.stdout + r.stderr);

@@ -12,7 +12,7 @@ import { runJobRestore, runOobRestore } from '../../node-runner/src/executors/re
 import type { JobRestoreParams, OobRestoreParams } from '../../node-runner/src/executors/restore-types.ts';
 import { ExecError, type JobSpec, type TargetSpec } from '../../node-runner/src/executors/types.ts';
 import { expectExecError, jobSpec, pinnedTarget, startWorld, Teardown } from '../helpers/world.ts';
-import { snapshotGuids, testContext, writeRandom, zfs, zfsWhenFree, type TestPool } from '../helpers/zfs.ts';
+import { releaseHolds, snapshotGuids, testContext, writeRandom, zfs, zfsWhenFree, type TestPool } from '../helpers/zfs.ts';
 
 let src: TestPool;
 let tgt: TestPool;
@@ -351,6 +351,7 @@ describe('swap rollback, local children, custom mountpoints, guests', () => {
   it('a job whose source dataset is gone is restored by creating it', async () => {
     await zfsWhenFree('unmount', `${ds}/kid`);
     await zfsWhenFree('unmount', ds);
+    await releaseHolds(ds, `lifeboat-j${J}`);
     await zfsWhenFree('destroy', '-r', ds);
     const res = await runJobRestore(await restoreParams(), testContext(502).ctx);
     expect(res.replaced).toEqual([]);

@@ -10,7 +10,7 @@ import type { JobSpec, TargetSpec } from '../../node-runner/src/executors/types.
 import { LocalHost, Zfs } from '../../node-runner/src/zfs/index.ts';
 import type { TestSshd } from '../helpers/sshd.ts';
 import { expectExecError, jobSpec, pinnedTarget, startWorld, Teardown } from '../helpers/world.ts';
-import { snapshotGuids, testContext, writeRandom, zfs, must, type TestPool } from '../helpers/zfs.ts';
+import { snapshotGuids, testContext, writeRandom, zfs, must, run, type TestPool } from '../helpers/zfs.ts';
 
 let sshd: TestSshd;
 let src: TestPool;
@@ -103,6 +103,11 @@ describe('runBackup', () => {
     expect(r2.datasets[0]).toMatchObject({ mode: 'incremental', baseSnapshot: r1.snapshot });
     expect(r2.bytesSent).toBeLessThan(r1.bytesSent / 10);
     expect(await snapNames(tds)).toEqual([r1.snapshot, r2.snapshot]);
+    // the incremental base is held on both sides with the job's tag; the previous one is released
+    const refs = async (n: string) => Number(await prop(n, 'userrefs'));
+    for (const d of [ds, tds]) expect([await refs(`${d}@${r1.snapshot}`), await refs(`${d}@${r2.snapshot}`)]).toEqual([0, 1]);
+    await expect(run('zfs', ['destroy', `${tds}@${r2.snapshot}`])).resolves.toMatchObject({ code: 1 }); // a hand destroy: "dataset is busy"
+    expect(await snapNames(tds)).toEqual([r1.snapshot, r2.snapshot]);
     console.log(`bytes: run 1 (full) ${r1.bytesSent}, run 2 (incremental, 256 KiB delta) ${r2.bytesSent}`);
   }, 120_000);
 
@@ -149,6 +154,31 @@ describe('runBackup', () => {
       ]),
     );
     expect(runs[3].catalog[0].snapshots.map((s) => s.name)).toEqual([mine[2], mine[3]]);
+  }, 120_000);
+
+  it('Keep Last never fights a hold: a snapshot another tool holds is kept on each side and named in the log', async () => {
+    const ds = await newSource('held', 256 * 1024);
+    const j = job(12, ds, { keepLast: 1, pruneTarget: true });
+    const r1 = await runBackup(params(j), testContext().ctx);
+    const tds = `${backupRoot}/j12/g1/${ds}`;
+    await zfs('hold', 'other-tool', `${ds}@${r1.snapshot}`);
+    await zfs('hold', 'other-tool', `${tds}@${r1.snapshot}`);
+    await tick();
+    const t = testContext();
+    const r2 = await runBackup(params(j), t.ctx);
+    expect(r2.pruned).toEqual([]);
+    for (const d of [ds, tds]) {
+      expect(await snapNames(d)).toEqual([r1.snapshot, r2.snapshot]);
+      expect(t.logs.join('\n')).toContain(`not pruned ${d === ds ? 'source' : 'target'} ${d}@${r1.snapshot}: 1 hold(s)`);
+      // Lifeboat released only its own tag: the other tool's hold is still there
+      expect(await prop(`${d}@${r1.snapshot}`, 'userrefs')).toBe('1');
+      await zfs('release', 'other-tool', `${d}@${r1.snapshot}`);
+    }
+    await tick();
+    const r3 = await runBackup(params(j), testContext().ctx);
+    expect(r3.pruned.map((p) => p.snapshot).sort()).toEqual(
+      [`${ds}@${r1.snapshot}`, `${ds}@${r2.snapshot}`, `${tds}@${r1.snapshot}`, `${tds}@${r2.snapshot}`].sort(),
+    );
   }, 120_000);
 
   it('unreachable target, wrong key, missing backup root: right class, nothing changed', async () => {
@@ -207,7 +237,8 @@ describe('runBackup', () => {
     const r2 = await runBackup(params(j), testContext().ctx);
     const g1 = `${backupRoot}/j11/g1/${ds}`;
     await zfs('snapshot', `${g1}@handmade`); // someone snapshots the target …
-    await zfs('destroy', `${ds}@${r2.snapshot}`); // … and the source loses r2
+    await zfs('release', 'lifeboat-j11', `${ds}@${r2.snapshot}`); // … and the source loses r2 (its hold released first)
+    await zfs('destroy', `${ds}@${r2.snapshot}`);
     const guids = await snapshotGuids(`${backupRoot}/j11`);
     await tick();
     const r3 = await runBackup(params(j), testContext().ctx);
@@ -249,6 +280,7 @@ describe('runBackup', () => {
     const ds = await newSource('lost', 512 * 1024);
     const j = job(7, ds);
     const r1 = await runBackup(params(j), testContext().ctx);
+    await zfs('release', 'lifeboat-j7', `${ds}@${r1.snapshot}`); // an operator lets the base go on purpose
     await zfs('destroy', `${ds}@${r1.snapshot}`);
     await tick();
     const r2 = await runBackup(params(j), testContext().ctx);
@@ -271,6 +303,7 @@ describe('runBackup', () => {
     const guid1 = await prop(`${g1}@${r1.snapshot}`, 'guid');
     // a stand-in for the restore: replace the source with r1 received from the target
     await zfs('unmount', '-f', ds); // zfs-fuse: destroying a mounted dataset answers "busy"
+    await zfs('release', 'lifeboat-j8', `${ds}@${r2.snapshot}`); // (a restore releases the set-aside copy's holds)
     await zfs('destroy', '-r', ds);
     await must('sh', ['-c', `zfs send '${g1}@${r1.snapshot}' | zfs recv '${ds}'`]);
     await zfs('inherit', 'readonly', ds);
@@ -318,13 +351,13 @@ describe('snapshot names', () => {
   it('adds a suffix when the name for this second is taken; the hand-made one is untouched', async () => {
     const { snapshotNameFor } = await import('../../node-runner/src/zfs/index.ts');
     const ds = await newSource('names', 64 * 1024);
-    const now = Date.now();
-    const taken: string[] = [];
-    for (let i = 0; i < 8; i++) taken.push(snapshotNameFor(12, new Date(now + i * 1000)));
+    const now = new Date();
+    const taken = [snapshotNameFor(12, now)];
     for (const n of taken) await zfs('snapshot', `${ds}@${n}`);
-    const r = await runBackup(params(job(12, ds, { keepLast: 1 })), testContext().ctx);
-    expect(r.snapshot).toMatch(/^lb_j12_\d{8}T\d{6}Z_2$/);
-    expect(taken).toContain(r.snapshot.slice(0, -2));
+    const t = testContext();
+    t.ctx.now = () => now; // the run's clock, pinned: the same second as the hand-made snapshot
+    const r = await runBackup(params(job(12, ds, { keepLast: 1 })), t.ctx);
+    expect(r.snapshot).toBe(`${taken[0]}_2`);
     expect((await snapNames(ds)).sort()).toEqual([...taken, r.snapshot].sort()); // not ours: never pruned
   }, 120_000);
 });

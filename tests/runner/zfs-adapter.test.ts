@@ -12,7 +12,7 @@ import {
   treeFromTable,
 } from '../../node-runner/src/zfs/index.ts';
 import { classifySsh } from '../../node-runner/src/ssh/index.ts';
-import { requireZfs, testContext } from '../helpers/zfs.ts';
+import { createPool, requireZfs, run, testContext, zfs } from '../helpers/zfs.ts';
 
 const OPENZFS_USAGE = `usage: zfs command args ...
 where 'command' is one of the following:
@@ -35,7 +35,9 @@ where 'command' is one of the following:
 	    [-d | -e] <filesystem>
 	receive -A <filesystem|volume>
 	bookmark <snapshot|bookmark> <newbookmark>
+	hold [-r] <tag> <snapshot> ...
 	holds [-rHp] <snapshot> ...
+	release [-r] <tag> <snapshot> ...
 
 	set <property=value> ... <filesystem|volume|snapshot> ...
 	load-key [-rn] [-L <keylocation>] <-a | filesystem|volume>
@@ -51,6 +53,8 @@ usage: zfs command args ...
 	receive [-vnF] -d <filesystem>
 	set <property=value> <filesystem|volume|snapshot> ...
 	hold [-r] <tag> <snapshot> ...
+	holds [-r] <snapshot> ...
+	release [-r] <tag> <snapshot> ...
 `;
 
 describe('parseCapabilities', () => {
@@ -71,6 +75,7 @@ describe('parseCapabilities', () => {
       sendCompressed: true,
       sendLargeBlock: true,
       sendEmbedded: true,
+      holds: true,
     });
   });
   it('OpenZFS 2.3: `set [-u] <property=value> ...` still takes several properties in one call', () => {
@@ -78,7 +83,7 @@ describe('parseCapabilities', () => {
     expect(usage23).not.toBe(OPENZFS_USAGE);
     expect(parseCapabilities(usage23, 'zfs-2.3.2-2~bpo12+2\n').multiSet).toBe(true);
   });
-  it('zfs-fuse 0.7: nothing optional', () => {
+  it('zfs-fuse 0.7: nothing optional but holds', () => {
     expect(parseCapabilities(ZFS_FUSE_USAGE, null)).toEqual({
       version: null,
       flavor: 'zfs-fuse',
@@ -95,6 +100,7 @@ describe('parseCapabilities', () => {
       sendCompressed: false,
       sendLargeBlock: false,
       sendEmbedded: false,
+      holds: true,
     });
   });
   it('detects the real zfs-fuse here once per process', async () => {
@@ -178,5 +184,44 @@ describe('TransferProgress', () => {
     p.report();
     const last = reports.at(-1)!;
     expect(last).toMatchObject({ phase: 'transferring', bytesDone: 1100, bytesTotal: 1100, etaSeconds: 0 });
+  });
+});
+
+describe('Zfs.setAndHold on the real zfs-fuse (backup-holds.ts, docs/zfs.md "Holds")', () => {
+  const refs = async (snap: string) => Number((await zfs('get', '-Hp', '-o', 'value', 'userrefs', snap)).trim());
+  it('tags, holds and releases at once; "already held" and "not held" are fine; a failed hold is returned, a failed tag throws', async () => {
+    await requireZfs();
+    const pool = await createPool('lbhold');
+    try {
+      const a = `${pool.name}/a`;
+      await zfs('create', a);
+      for (const n of ['s1', 's2']) await zfs('snapshot', `${a}@${n}`);
+      const z = new Zfs(new LocalHost());
+      const tag = 'lifeboat-j9';
+      const tags = { name: `${a}@s1`, props: { 'lifeboat:job': '9', 'lifeboat:event': '4' } };
+      expect(await z.setAndHold(tags, { tag, hold: [`${a}@s1`], release: [] })).toEqual([]);
+      expect(await refs(`${a}@s1`)).toBe(1);
+      expect((await zfs('get', '-H', '-o', 'value', 'lifeboat:event', `${a}@s1`)).trim()).toBe('4');
+      await expect(run('zfs', ['destroy', `${a}@s1`])).resolves.toMatchObject({ code: 1 }); // a hand destroy is refused
+      // the move: s2 held, s1 released; done twice, the second finds s2 held and s1 released already
+      for (let i = 0; i < 2; i++) expect(await z.setAndHold(null, { tag, hold: [`${a}@s2`], release: [`${a}@s1`] })).toEqual([]);
+      expect([await refs(`${a}@s1`), await refs(`${a}@s2`)]).toEqual([0, 1]);
+      // a hold that fails (its snapshot is gone) is returned, not thrown; the tags and the release still happen
+      const problems = await z.setAndHold(
+        { name: `${a}@s2`, props: { 'lifeboat:event': '5' } },
+        { tag, hold: [`${a}@gone`], release: [`${a}@s2`] },
+      );
+      expect(problems.join('\n')).toMatch(/a@gone/);
+      expect(await refs(`${a}@s2`)).toBe(0);
+      expect((await zfs('get', '-H', '-o', 'value', 'lifeboat:event', `${a}@s2`)).trim()).toBe('5');
+      // a tag that fails throws (after the holds ran)
+      await expect(
+        z.setAndHold({ name: `${a}@s1`, props: { 'lifeboat:x': '1', readonly: 'maybe' } }, { tag, hold: [`${a}@s1`], release: [] }),
+      ).rejects.toThrow(/cannot set property/);
+      expect(await refs(`${a}@s1`)).toBe(1);
+      await zfs('release', tag, `${a}@s1`);
+    } finally {
+      await pool.destroy();
+    }
   });
 });

@@ -1,7 +1,7 @@
-// decideGeneration, newestCommonSnapshot, newerThan, planDatasets: table tests over hand-made listings, no ZFS.
+// decideGeneration, newestCommonBase, newerThan, planDatasets: table tests over hand-made listings, no ZFS.
 import { describe, expect, it } from 'vitest';
-import type { DatasetInfo, SnapshotInfo } from '../zfs/index.ts';
-import { decideGeneration, newerThan, newestCommonSnapshot, planDatasets, type GenerationInput } from './backup-plan.ts';
+import type { BookmarkInfo, DatasetInfo, SnapshotInfo } from '../zfs/index.ts';
+import { decideGeneration, newerThan, newestCommonBase, planDatasets, type GenerationInput } from './backup-plan.ts';
 
 const JOB = 3;
 const BACKUP_ROOT = 'bk/backups';
@@ -34,6 +34,7 @@ const ds = (name: string, snapshots: SnapshotInfo[], props: Record<string, strin
   source: null,
   props,
   snapshots,
+  bookmarks: [],
 });
 const tgtOf = (...l: DatasetInfo[]) => new Map(l.map((d) => [d.name, d]));
 const t = (gen: number, src: string) => `${ROOT}/g${gen}/${src}`;
@@ -72,6 +73,17 @@ describe('decideGeneration', () => {
       ds(t(1, 'tank/data'), [snap(t(1, 'tank/data'), 'lb_j3_1', 'A'), snap(t(1, 'tank/data'), 'lb_j3_2', 'B')]),
     );
     expect(decideGeneration(base({ source: [srcData], target }))).toMatchObject({ generation: 1, newGeneration: null, fork: null });
+  });
+
+  it('continues from a bookmark when the common snapshots are gone from the source (the send plan uses it)', () => {
+    const target = tgtOf(ds(`${ROOT}/g1`, []), ds(t(1, 'tank/data'), [snap(t(1, 'tank/data'), 'lb_j3_2', 'B')]));
+    const now = snap('tank/data', 'lb_j3_3', 'C');
+    const source = { ...ds('tank/data', [now]), bookmarks: [mark(s1), mark(s2)] };
+    const d = decideGeneration(base({ source: [{ ...source, snapshots: [] }], target }));
+    expect(d).toMatchObject({ generation: 1, newGeneration: null, fork: null });
+    expect(d.notes).toEqual(['tank/data: the newest common snapshot is gone from the source; its bookmark #lb_j3_2 is the base']);
+    const { plans } = planDatasets({ source: [source], target, snapName: 'lb_j3_3', sendDecrypted: false, targetPathOf: (x) => t(1, x) });
+    expect(plans[0].base?.full).toBe('tank/data#lb_j3_2');
   });
 
   it('a copy the catalog never knew never arrived: same generation, full send, a note', () => {
@@ -152,18 +164,37 @@ describe('decideGeneration', () => {
   });
 });
 
-describe('newestCommonSnapshot / newerThan', () => {
+/** A bookmark of source snapshot `s` (same GUID and txg). */
+const mark = (s: SnapshotInfo): BookmarkInfo => ({
+  dataset: s.dataset,
+  name: s.name,
+  full: `${s.dataset}#${s.name}`,
+  guid: s.guid,
+  createtxg: s.createtxg,
+  bookmark: true,
+});
+
+describe('newestCommonBase / newerThan', () => {
   const a = snap('s', 'a', 'A');
   const b = snap('s', 'b', 'B');
   const c = snap('s', 'c', 'C');
   it.each([
-    ['the newest of the common ones', [a, b, c], [a, b], undefined, 'b'],
-    ['the excluded one left out', [a, b, c], [a, b, c], 'c', 'b'],
-    ['none in common', [a, b], [c], undefined, null],
-    ['an empty source', [], [a], undefined, null],
-  ] as [string, SnapshotInfo[], SnapshotInfo[], string | undefined, string | null][])('%s', (_, src, tgt, exclude, want) => {
-    expect(newestCommonSnapshot(src, tgt, exclude)?.name ?? null).toBe(want);
-  });
+    ['the newest of the common ones', [a, b, c], [], [a, b], undefined, 'b'],
+    ['the excluded one left out', [a, b, c], [], [a, b, c], 'c', 'b'],
+    ['none in common', [a, b], [], [c], undefined, null],
+    ['an empty source', [], [], [a], undefined, null],
+    ['the snapshot is gone, its bookmark is the base', [c], [mark(a), mark(b)], [a, b], 'c', 'bookmark #b'],
+    ['a snapshot wins over its own bookmark', [a, b, c], [mark(b)], [a, b], undefined, 'b'],
+    ['a newer common snapshot wins over an older bookmark', [b], [mark(a)], [a, b], undefined, 'b'],
+    ['a bookmark newer than every common snapshot wins', [a], [mark(b)], [a, b], undefined, 'bookmark #b'],
+    ['a bookmark the target does not have is no base', [], [mark(c)], [a, b], undefined, null],
+  ] as [string, SnapshotInfo[], BookmarkInfo[], SnapshotInfo[], string | undefined, string | null][])(
+    '%s',
+    (_, snapshots, bookmarks, tgt, exclude, want) => {
+      const base = newestCommonBase({ snapshots, bookmarks }, tgt, exclude);
+      expect(base ? ('bookmark' in base ? `bookmark #${base.name}` : base.name) : null).toBe(want);
+    },
+  );
   it('newerThan: target snapshots after the target copy of the base', () => {
     const ta = snap('t', 'a', 'A');
     const tb = snap('t', 'b', 'B');

@@ -4,21 +4,34 @@
 import * as layout from '../../../protocol/src/layout.ts';
 import { ExecError } from '../core/errors.ts';
 import { newestCommon } from '../prune/planner.ts';
-import type { DatasetInfo, SnapshotInfo } from '../zfs/index.ts';
+import type { BookmarkInfo, DatasetInfo, SnapshotInfo } from '../zfs/index.ts';
 
 /** Is the dataset natively encrypted (read where the `encryption` property exists)? */
 export const isEncrypted = (d: DatasetInfo) => !!d.props.encryption && d.props.encryption !== 'off';
 
-/** Newest source snapshot (by createtxg) whose GUID is on the target dataset, other than `exclude` (this run's). */
-export function newestCommonSnapshot(src: SnapshotInfo[], tgt: SnapshotInfo[], exclude?: string): SnapshotInfo | null {
-  return newestCommon(
-    exclude === undefined ? src : src.filter((s) => s.name !== exclude),
+/** An incremental base on the source: a snapshot, or a bookmark of a sent snapshot that is gone. */
+export type Base = SnapshotInfo | BookmarkInfo;
+
+/**
+ * Newest base of source dataset `d` (a snapshot, or a bookmark whose snapshot is gone, by createtxg)
+ * whose GUID is on the target dataset, other than `exclude` (this run's snapshot). Bookmarks keep a
+ * job incremental after its source snapshots were destroyed (docs/zfs.md, "Bookmarks").
+ */
+export function newestCommonBase(d: Pick<DatasetInfo, 'snapshots' | 'bookmarks'>, tgt: SnapshotInfo[], exclude?: string): Base | null {
+  const snaps = exclude === undefined ? d.snapshots : d.snapshots.filter((s) => s.name !== exclude);
+  const have = new Set(snaps.map((s) => s.guid));
+  const marks = d.bookmarks.filter((b) => !have.has(b.guid));
+  return newestCommon<Base>(
+    [...snaps, ...marks],
     tgt.map((s) => s.guid),
   );
 }
 
+/** How a base reads in the event log: `lb_j1_…` for a snapshot, `bookmark #lb_j1_…` for a bookmark. */
+export const baseLabel = (b: Base) => ('bookmark' in b ? `bookmark #${b.name}` : b.name);
+
 /** Target snapshots created after the target's copy of `base` (by createtxg). */
-export function newerThan(target: SnapshotInfo[], base: SnapshotInfo): SnapshotInfo[] {
+export function newerThan(target: SnapshotInfo[], base: Pick<SnapshotInfo, 'guid'>): SnapshotInfo[] {
   const tBase = target.find((s) => s.guid === base.guid);
   return tBase ? target.filter((s) => s.createtxg > tBase.createtxg) : [];
 }
@@ -102,7 +115,7 @@ export function decideGeneration(i: GenerationInput): GenerationDecision {
     notes,
     newGeneration: { generation: i.nextGeneration, reason },
   });
-  let diverged: { dataset: string; base: SnapshotInfo; newer: SnapshotInfo[] } | null = null;
+  let diverged: { dataset: string; base: Base; newer: SnapshotInfo[] } | null = null;
   // What the server's catalog recorded of this generation: a copy it knew and that is gone was
   // destroyed; one it never knew simply never arrived (a failed first transfer). Null: unknown.
   const known = i.catalogDatasets ? new Set(i.catalogDatasets) : null;
@@ -131,11 +144,13 @@ export function decideGeneration(i: GenerationInput): GenerationDecision {
         `${d.name} is encrypted and this job now sends it ${i.sendDecrypted ? 'decrypted' : 'raw'}, but generation ${g} holds it ${i.sendDecrypted ? 'raw' : 'decrypted'}: new generation with a full send`,
       );
     }
-    const base = newestCommonSnapshot(d.snapshots, t.snapshots);
+    const base = newestCommonBase(d, t.snapshots);
     if (!base)
       return startOver(
         `no snapshot of ${d.name} is common (by GUID) to the source and target generation ${g}: new generation with a full send`,
       );
+    if ('bookmark' in base)
+      notes.push(`${d.name}: the newest common snapshot is gone from the source; its bookmark #${base.name} is the base`);
     const newer = newerThan(t.snapshots, base);
     if (newer.length && !diverged) diverged = { dataset: d.name, base, newer };
   }
@@ -143,10 +158,10 @@ export function decideGeneration(i: GenerationInput): GenerationDecision {
   // The target has snapshots after the newest common one (the source lost them, or someone
   // snapshotted the target). Never roll them back (no recv -F, no destroy): fork the next
   // generation from the common snapshot (clone + promote) and continue incrementally.
-  const rootBase = newestCommonSnapshot(
-    i.source.find((d) => d.name === i.roots[0])?.snapshots ?? [],
-    i.target.get(targetPath(g, i.roots[0]))?.snapshots ?? [],
-  );
+  // the fork's clone source is the target's snapshot of the root's common base (found by GUID)
+  const rootTarget = i.target.get(targetPath(g, i.roots[0]))?.snapshots ?? [];
+  const rootCommon = newestCommonBase(i.source.find((d) => d.name === i.roots[0]) ?? { snapshots: [], bookmarks: [] }, rootTarget);
+  const rootBase = rootCommon ? (rootTarget.find((s) => s.guid === rootCommon.guid) ?? null) : null;
   const generation = i.nextGeneration;
   return {
     generation,
@@ -155,7 +170,7 @@ export function decideGeneration(i: GenerationInput): GenerationDecision {
     newGeneration: {
       generation,
       reason:
-        `target generation ${g} of ${diverged.dataset} has snapshots newer than the newest common snapshot ${diverged.base.name} ` +
+        `target generation ${g} of ${diverged.dataset} has snapshots newer than the newest common snapshot ${baseLabel(diverged.base)} ` +
         `(${diverged.newer.map((x) => x.name).join(', ')}); ` +
         (rootBase
           ? `forked generation ${generation} from ${rootBase.name} (clone + promote), continuing incrementally; generation ${g} is kept as it is`
@@ -170,8 +185,8 @@ export interface SendPlan {
   target: string;
   /** the new source snapshot */
   snap: SnapshotInfo;
-  /** incremental base (on the source); null: a full send */
-  base: SnapshotInfo | null;
+  /** incremental base (on the source: a snapshot, or a bookmark); null: a full send */
+  base: Base | null;
   /** send raw (`zfs send -w`): the source is encrypted and the job does not send it decrypted */
   raw: boolean;
 }
@@ -199,15 +214,15 @@ export function planDatasets(i: SendPlanInput): { plans: SendPlan[]; warnings: s
     if (!snap) throw new ExecError('internal', `${d.name} has no snapshot ${i.snapName}`);
     const to = i.targetPathOf(d.name);
     const t = i.target.get(to);
-    let base: SnapshotInfo | null = null;
+    let base: Base | null = null;
     if (t) {
-      base = newestCommonSnapshot(d.snapshots, t.snapshots, i.snapName);
+      base = newestCommonBase(d, t.snapshots, i.snapName);
       if (!base) throw new ExecError('zfs', `${to} exists on the target but shares no snapshot with ${d.name}`);
       const newer = newerThan(t.snapshots, base);
       if (newer.length) {
         throw new ExecError(
           'zfs',
-          `${to} has snapshots newer than the common base ${base.name} (${newer.map((x) => x.name).join(', ')}); not rolling them back`,
+          `${to} has snapshots newer than the common base ${baseLabel(base)} (${newer.map((x) => x.name).join(', ')}); not rolling them back`,
         );
       }
     }

@@ -1,7 +1,7 @@
 // Keep Last after a backup's data landed: both sides as they are now, the pure planner decides
 // (prune/planner.ts: never a snapshot that is another job's, cloned, held, or the newest common
 // one), and every destroy re-checks owner and GUID right before (zfs.ts destroySnapshotChecked).
-import { planPrune, type PruneSnapshot } from '../prune/index.ts';
+import { planPrune, type KeptSnapshot, type PruneSnapshot } from '../prune/index.ts';
 import type { DatasetInfo, SnapshotInfo, Zfs } from '../zfs/index.ts';
 import { asExecError } from '../core/errors.ts';
 import type { BackupResult, ExecContext, JobSpec } from './types.ts';
@@ -53,6 +53,14 @@ export async function pruneAfterBackup(i: PruneInput): Promise<BackupResult['pru
       ctx.log(`not pruned ${side} ${s.full}: ${err.message}`);
     }
   };
+  // Keep Last never fights a hold: a held snapshot it would have destroyed is kept and named here
+  const reportHeld = (side: 'source' | 'target', keep: KeptSnapshot[]) => {
+    for (const k of keep)
+      if (k.reason === 'held')
+        ctx.log(
+          `not pruned ${side} ${(k.snapshot as Prunable).full}: ${k.detail} (zfs holds shows whose); Keep Last does not release holds`,
+        );
+  };
   for (const d of i.source) {
     const t = i.target.get(i.targetPathOf(d.name));
     const plan = planPrune({
@@ -62,6 +70,7 @@ export async function pruneAfterBackup(i: PruneInput): Promise<BackupResult['pru
       snapshots: d.snapshots.map((s) => toPrune(s, srcClones)),
       otherSideGuids: (t?.snapshots ?? []).map((s) => s.guid),
     });
+    reportHeld('source', plan.keep);
     for (const s of plan.destroy) await destroy(local, 'source', s as Prunable);
   }
   if (job.pruneTarget) {
@@ -77,6 +86,7 @@ export async function pruneAfterBackup(i: PruneInput): Promise<BackupResult['pru
         snapshots: t.snapshots.map((x) => toPrune(x, tgtClones)),
         otherSideGuids: (s?.snapshots ?? []).map((x) => x.guid),
       });
+      reportHeld('target', plan.keep);
       for (const x of plan.destroy) await destroy(remote, 'target', x as Prunable);
     }
   }

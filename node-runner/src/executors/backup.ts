@@ -1,6 +1,7 @@
 // Dataset backup (docs/zfs.md): preflight → atomic snapshot → send each dataset to the
 // job's generation on the target (full only for datasets new to it, else incremental from the
-// newest GUID-common snapshot) → verify GUIDs, tag → prune (Keep Last) → catalog.
+// newest GUID-common snapshot) → verify GUIDs, tag and hold the new base on both sides →
+// prune (Keep Last) → catalog.
 //
 // Target layout: <backupRoot>/j<jobId>/g<generation>/<full source path>.
 // Not mounting received data: `<backupRoot>/j<jobId>` is created with mountpoint=none and
@@ -33,9 +34,10 @@ import { TransferProgress } from './progress.ts';
 import { sendToTarget } from './stream-pipe.ts';
 import { planStream, type StreamPlan } from './stream-options.ts';
 import { settleBackupReceives } from './resume.ts';
-import { decideGeneration, planDatasets, type SendPlan } from './backup-plan.ts';
+import { baseLabel, decideGeneration, planDatasets, type SendPlan } from './backup-plan.ts';
 import { pickSnapshotName, snapshotSources } from './backup-snapshot.ts';
 import { pruneAfterBackup } from './backup-prune.ts';
+import { planBookmarkPrune, planHoldMove, tagAndHold } from './backup-holds.ts';
 import { ExecError, type BackupParams, type BackupResult, type ExecContext, type Phase } from './types.ts';
 import { asExecError } from '../core/errors.ts';
 import type { BackupGuest } from '../guests/types.ts';
@@ -184,7 +186,7 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
 
     // ---- 2. atomic snapshot (backup-snapshot.ts) ---------------------------------------------------
     checkAborted(signal);
-    const snapName = pickSnapshotName(job.id, new Date(), [srcBefore, tgt.values()]);
+    const snapName = pickSnapshotName(job.id, ctx.now?.() ?? new Date(), [srcBefore, tgt.values()]);
     const snapProps = {
       [USER_PROP_JOB]: String(job.id),
       [USER_PROP_GENERATION]: String(generation),
@@ -267,8 +269,10 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
     for (const n of stream.notes) ctx.log(n);
     const results = await sendAll({
       link,
+      jobId: job.id,
       plans,
       src,
+      targetBefore: tgt,
       lcaps,
       rcaps,
       target,
@@ -302,6 +306,23 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
         targetPathOf: (d) => targetPath(generation, d),
         ctx,
       });
+    }
+
+    // ---- bookmarks that are no incremental base any more (backup-holds.ts) -------------------------
+    if (lcaps.bookmarks) {
+      for (const d of src) {
+        const onTarget = (tgt.get(targetPath(generation, d.name))?.snapshots ?? []).map((s) => s.guid);
+        for (const b of planBookmarkPrune(job.id, d.bookmarks, onTarget)) {
+          try {
+            await link.local.destroyBookmarkChecked(b.full, b.guid);
+            ctx.log(`destroyed bookmark ${b.full}: the target has no snapshot with its GUID any more`);
+          } catch (e) {
+            const err = asExecError(e);
+            if (err.errorClass === 'cancelled') throw err;
+            ctx.log(`kept bookmark ${b.full}: ${err.message}`);
+          }
+        }
+      }
     }
 
     // ---- catalog ----------------------------------------------------------------------------------
@@ -361,8 +382,11 @@ async function forkGeneration(
 
 interface SendAllInput {
   link: Link;
+  jobId: number;
   plans: DatasetPlan[];
   src: DatasetInfo[];
+  /** the job's target tree before the sends (the snapshots whose hold moves to the new one) */
+  targetBefore: Map<string, DatasetInfo>;
   lcaps: ZfsCapabilities;
   rcaps: ZfsCapabilities;
   target: RunBackupParams['target'];
@@ -396,12 +420,13 @@ async function sendAll(i: SendAllInput): Promise<BackupResult['datasets']> {
     ctx.log(`stream size estimate: ${total} bytes (${i.lcaps.sendEstimate ? 'zfs send -nvP' : 'from used/referenced'})`);
   })();
   const results: BackupResult['datasets'] = [];
+  const srcByName = new Map(i.src.map((d) => [d.name, d]));
   progress.start();
   try {
     for (const [n, p] of plans.entries()) {
       checkAborted(signal);
       if (!p.base) await i.ensureParent(p.target);
-      ctx.log(`${p.base ? `incremental from ${p.base.name}` : 'full'}: ${p.source}@${snapName} → ${p.target}`);
+      ctx.log(`${p.base ? `incremental from ${baseLabel(p.base)}` : 'full'}: ${p.source}@${snapName} → ${p.target}`);
       const before = progress.bytesDone;
       const recv = link.standby;
       link.standby = n + 1 < plans.length ? link.session.spawnStandby() : null; // for the next dataset
@@ -456,7 +481,18 @@ async function sendAll(i: SendAllInput): Promise<BackupResult['datasets']> {
       const got = (await link.remote.get([full], ['guid'])).get(full)?.guid;
       if (got !== p.snap.guid)
         throw new ExecError('zfs', `GUID mismatch after receive: ${full} has ${got ?? 'nothing'}, source has ${p.snap.guid}`);
-      await link.remote.set(full, i.snapProps);
+      // tagged, and the new incremental base held on both sides, the old one released (backup-holds.ts)
+      await tagAndHold({
+        jobId: i.jobId,
+        local: link.local,
+        remote: link.remote,
+        lcaps: i.lcaps,
+        rcaps: i.rcaps,
+        tags: { name: full, props: i.snapProps },
+        source: planHoldMove(i.jobId, srcByName.get(p.source)?.snapshots ?? [], p.snap.full),
+        target: planHoldMove(i.jobId, i.targetBefore.get(p.target)?.snapshots ?? [], full),
+        ctx,
+      });
       if (!p.base && !i.rcaps.recvSetProps) await link.remote.set(p.target, i.datasetProps(p));
       if (i.guestProps && i.guestProps.roots.includes(p.source)) await link.remote.set(p.target, i.guestProps.props);
     }

@@ -51,6 +51,7 @@ const ds = (name: string, ...snapshots: SnapshotInfo[]): DatasetInfo => ({
   source: null,
   props: {},
   snapshots,
+  bookmarks: [],
 });
 /** Datasets without snapshots, for the layout's containers. */
 const containers = (...names: string[]) => names.map((n) => ds(n));

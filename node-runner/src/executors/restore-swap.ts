@@ -1,7 +1,8 @@
 // The swap of a restore (restore.ts) and the removal of what it leaves: every step records its
 // inverse; staging and set-aside copies are destroyed only after their marker and GUID are checked.
 import { asExecError } from '../core/errors.ts';
-import { Zfs, isSameOrDescendant } from '../zfs/index.ts';
+import { holdTag } from '../../../protocol/src/layout.ts';
+import { USER_PROP_JOB, Zfs, isSameOrDescendant } from '../zfs/index.ts';
 import {
   CARRY_PROPS,
   USER_PROP_SET_ASIDE,
@@ -172,7 +173,7 @@ export async function cleanupStaging(z: Zfs, units: Unit[], E: number, ctx: Exec
 
 /** Destroy a set-aside copy: only when it is the tree this restore set aside (GUIDs) and marked by this event. */
 export async function destroySetAside(z: Zfs, u: Unit, E: number): Promise<void> {
-  const t = await getWithSource(z, [u.setAside], ['type', 'guid', USER_PROP_SET_ASIDE], { recursive: true });
+  const t = await getWithSource(z, [u.setAside], ['type', 'guid', 'userrefs', USER_PROP_JOB, USER_PROP_SET_ASIDE], { recursive: true });
   const root = t.get(u.setAside);
   if (root?.[USER_PROP_SET_ASIDE]?.source !== 'local' || root[USER_PROP_SET_ASIDE].value !== String(E))
     throw new ExecError('internal', `${u.setAside} is not marked as set aside by this event`);
@@ -182,5 +183,14 @@ export async function destroySetAside(z: Zfs, u: Unit, E: number): Promise<void>
     if (n.includes('@')) continue;
     if (!known.has(p.guid?.value ?? '')) throw new ExecError('internal', `${n} was not part of the set-aside tree`);
   }
+  // the jobs' holds on their incremental bases (backup-holds.ts) go with the copy; anyone else's
+  // hold stays, and the destroy then fails: the copy is kept and reported
+  const held = new Map<number, string[]>();
+  for (const [n, p] of t) {
+    const job = Number(p[USER_PROP_JOB]?.value);
+    if (n.includes('@') && Number(p.userrefs?.value) > 0 && Number.isSafeInteger(job) && job > 0)
+      held.set(job, [...(held.get(job) ?? []), n]);
+  }
+  for (const [job, snaps] of held) await z.setAndHold(null, { tag: holdTag(job), hold: [], release: snaps });
   await runRetryBusy(z, ['destroy', '-r', u.setAside], `zfs destroy -r ${u.setAside}`);
 }

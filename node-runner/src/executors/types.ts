@@ -39,6 +39,8 @@ export interface ExecContext {
    * datasets); ids the server does not know as this node's are missing from the map.
    */
   eventStatus?(ids: number[]): Promise<Map<number, string>>;
+  /** The time a backup's snapshot is named after; absent: the clock (a test pins it). */
+  now?(): Date;
 }
 
 /** Fault-injection checkpoints, in the order a backup / a restore reaches them. */

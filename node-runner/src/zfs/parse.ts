@@ -67,6 +67,8 @@ export interface ZfsCapabilities {
   sendLargeBlock: boolean;
   /** `zfs send -e`: embedded (tiny, in-pointer) blocks stay embedded. */
   sendEmbedded: boolean;
+  /** `zfs hold` / `zfs release` (user holds; zfs-fuse has them, but not a working `zfs holds`). */
+  holds: boolean;
 }
 
 /** Flags and options a usage line offers: letters of `[-abc]` groups and `-o`/`-x` style tokens. */
@@ -114,6 +116,7 @@ export function parseCapabilities(usage: string, versionOut: string | null): Zfs
     sendCompressed: send.has('c'),
     sendLargeBlock: send.has('L'),
     sendEmbedded: send.has('e'),
+    holds: /^\s*hold\s/m.test(usage) && /^\s*release\s/m.test(usage),
   };
 }
 

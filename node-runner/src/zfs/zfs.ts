@@ -78,6 +78,19 @@ export interface SnapshotInfo {
   event: number | null; // lifeboat:event
 }
 
+/**
+ * A bookmark (`dataset#name`, OpenZFS): a sent snapshot's GUID and txg, kept after the snapshot is
+ * gone, so it can still be an incremental base (`send -i dataset#name`; docs/zfs.md, "Bookmarks").
+ */
+export interface BookmarkInfo {
+  dataset: string;
+  name: string; // after '#'
+  full: string; // dataset#name
+  guid: string;
+  createtxg: bigint;
+  bookmark: true;
+}
+
 export interface DatasetInfo {
   name: string;
   type: string;
@@ -91,6 +104,8 @@ export interface DatasetInfo {
   props: Record<string, string | null>;
   /** oldest first (by createtxg) */
   snapshots: SnapshotInfo[];
+  /** oldest first (by createtxg); listed where zfs has bookmarks */
+  bookmarks: BookmarkInfo[];
 }
 
 const intOrNull = (v: string | null | undefined): number | null => {
@@ -103,8 +118,21 @@ const num = (v: string | null | undefined): number => intOrNull(v) ?? 0;
 export function treeFromTable(table: PropTable): DatasetInfo[] {
   const datasets = new Map<string, DatasetInfo>();
   const snaps: SnapshotInfo[] = [];
+  const marks: BookmarkInfo[] = [];
   for (const [name, p] of table) {
     const at = name.indexOf('@');
+    const hash = name.indexOf('#');
+    if (at < 0 && hash >= 0) {
+      marks.push({
+        dataset: name.slice(0, hash),
+        name: name.slice(hash + 1),
+        full: name,
+        guid: p.guid ?? '',
+        createtxg: BigInt(intOrNull(p.createtxg) === null ? 0 : p.createtxg!),
+        bookmark: true,
+      });
+      continue;
+    }
     if (at >= 0) {
       snaps.push({
         dataset: name.slice(0, at),
@@ -133,11 +161,18 @@ export function treeFromTable(table: PropTable): DatasetInfo[] {
         source: p[USER_PROP_SOURCE] ?? null,
         props: p,
         snapshots: [],
+        bookmarks: [],
       });
     }
   }
   for (const s of snaps) datasets.get(s.dataset)?.snapshots.push(s);
-  for (const d of datasets.values()) d.snapshots.sort((a, b) => (a.createtxg < b.createtxg ? -1 : a.createtxg > b.createtxg ? 1 : 0));
+  for (const b of marks) datasets.get(b.dataset)?.bookmarks.push(b);
+  const byTxg = (a: { createtxg: bigint }, b: { createtxg: bigint }) =>
+    a.createtxg < b.createtxg ? -1 : a.createtxg > b.createtxg ? 1 : 0;
+  for (const d of datasets.values()) {
+    d.snapshots.sort(byTxg);
+    d.bookmarks.sort(byTxg);
+  }
   return [...datasets.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
@@ -339,6 +374,65 @@ export class Zfs {
 
   async promote(dataset: string): Promise<void> {
     await this.run(['promote', dataset], `zfs promote ${dataset}`);
+  }
+
+  /**
+   * In one command, all at once: tag `set.name` (`zfs set`), hold each of `holds.hold` with
+   * `holds.tag`, release that tag from each of `holds.release`, and bookmark each of
+   * `holds.bookmark` (`pool/ds@snap` → `pool/ds#snap`). Concurrent ZFS writes share a
+   * transaction group's sync, so this waits for about one instead of one per write (docs/zfs.md,
+   * "Holds"). A failed `zfs set` throws; a failed hold or release does not (already held and not
+   * held count as done): zfs's messages about them are returned, and nothing else depends on them.
+   */
+  async setAndHold(
+    set: { name: string; props: Record<string, string> } | null,
+    holds: { tag: string; hold: string[]; release: string[]; bookmark?: string[] },
+  ): Promise<string[]> {
+    const kvs = set ? Object.entries(set.props).map(([k, v]) => `${k}=${v}`) : [];
+    const marks = holds.bookmark ?? [];
+    for (const n of [...holds.hold, ...holds.release, ...marks])
+      if (!n.includes('@')) throw new ExecError('internal', `not a snapshot: ${n}`);
+    if (!kvs.length && !holds.hold.length && !holds.release.length && !marks.length) return [];
+    // positional parameters only: $1 the dataset, $2 the tag, then the k=v pairs, holds, releases,
+    // and a snapshot and its bookmark (`dataset#name`) for each bookmark
+    const args = [set?.name ?? '-', holds.tag, ...kvs, ...holds.hold, ...holds.release, ...marks.flatMap((m) => [m, m.replace('@', '#')])];
+    const at = (i: number) => `"\${${i + 3}}"`;
+    const lines: string[] = [];
+    if (kvs.length > 1 && (await this.capabilities()).multiSet)
+      lines.push(`zfs set ${kvs.map((_, i) => at(i)).join(' ')} "$1" & p="$p $!";`);
+    else kvs.forEach((_, i) => lines.push(`zfs set ${at(i)} "$1" & p="$p $!";`));
+    const quietly = (cmd: string, i: number, fine: string) =>
+      `( e=$(zfs ${cmd} "$2" ${at(i)} 2>&1) || case $e in ${fine}) ;; *) printf '%s\\n' "$e" >&2;; esac ) &`;
+    holds.hold.forEach((_, j) => lines.push(quietly('hold', kvs.length + j, '*"tag already exists"*')));
+    holds.release.forEach((_, j) =>
+      lines.push(quietly('release', kvs.length + holds.hold.length + j, '*"no such tag"*|*"does not exist"*')),
+    );
+    const first = kvs.length + holds.hold.length + holds.release.length;
+    marks.forEach((_, j) =>
+      lines.push(
+        `( e=$(zfs bookmark ${at(first + 2 * j)} ${at(first + 2 * j + 1)} 2>&1) || case $e in *"already exists"*) ;; *) printf '%s\\n' "$e" >&2;; esac ) &`,
+      ),
+    );
+    // every write in the background at once; the exit status is the tags' (`wait <pid>`), then all end (`wait`)
+    const script = `p=; ${lines.join(' ')} rc=0; for q in $p; do wait "$q" || rc=$?; done; wait; exit $rc`;
+    const res = await this.host.exec(['sh', '-c', script, 'sh', ...args], { signal: this.signal });
+    if (this.signal?.aborted) throw new ExecError('cancelled', `zfs set/hold ${set?.name ?? holds.tag}: cancelled`);
+    const problems = res.stderr.split('\n').filter((l) => l.trim());
+    if (res.code !== 0)
+      throw new ExecError(
+        this.host.classify(res, 'zfs'),
+        `zfs set ${set?.name ?? ''} on ${this.host.label} failed: ${oneLine(res.stderr) || `exit ${res.code}`}`,
+      );
+    return problems;
+  }
+
+  /** Destroy one bookmark (`pool/ds#name`) after re-reading its GUID right before: refuses when it differs. */
+  async destroyBookmarkChecked(full: string, expectGuid: string): Promise<void> {
+    if (!/^[^@#]+#[^@#]+$/.test(full)) throw new ExecError('internal', `refusing to destroy non-bookmark ${full}`);
+    const guid = (await this.get([full], ['guid'])).get(full)?.guid;
+    if (guid !== expectGuid)
+      throw new ExecError('zfs', `refusing to destroy ${full}: GUID ${guid ?? 'none'} is not the planned ${expectGuid}`);
+    await this.run(['destroy', full], `zfs destroy ${full}`);
   }
 
   /**
