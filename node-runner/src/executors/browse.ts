@@ -55,7 +55,7 @@ export async function readCatalog(
   );
   const guest = new Map<string, Record<string, string | null>>();
   for (const [name, props] of local) {
-    if (name.includes('@')) continue;
+    if (name.includes('@') || name.includes('#')) continue;
     const g = Object.fromEntries(Object.entries(props).filter(([k]) => k.startsWith(GUEST_PROP_PREFIX)));
     if (Object.keys(g).length) guest.set(name, g);
   }

@@ -16,7 +16,7 @@ export async function findRestoreLeftovers(zfs: Zfs, parent: string): Promise<{ 
   const t = await getWithSource(zfs, [parent], [USER_PROP_STAGING, USER_PROP_SET_ASIDE], { depth: 1 });
   const out: { dataset: string; property: string; eventId: string }[] = [];
   for (const [name, props] of t) {
-    if (name === parent || name.includes('@')) continue;
+    if (name === parent || name.includes('@') || name.includes('#')) continue;
     for (const p of [USER_PROP_STAGING, USER_PROP_SET_ASIDE]) {
       const v = props[p];
       if (v && v.value !== null && v.source === 'local') out.push({ dataset: name, property: p, eventId: v.value });

@@ -180,7 +180,7 @@ export async function destroySetAside(z: Zfs, u: Unit, E: number): Promise<void>
   if (root.guid?.value !== u.live![0].guid) throw new ExecError('internal', `${u.setAside} is not the dataset that was set aside (GUID)`);
   const known = new Set(u.live!.map((l) => l.guid));
   for (const [n, p] of t) {
-    if (n.includes('@')) continue;
+    if (n.includes('@') || n.includes('#')) continue; // snapshots and bookmarks go with their dataset
     if (!known.has(p.guid?.value ?? '')) throw new ExecError('internal', `${n} was not part of the set-aside tree`);
   }
   // the jobs' holds on their incremental bases (backup-holds.ts) go with the copy; anyone else's
