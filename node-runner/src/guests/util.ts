@@ -72,11 +72,16 @@ export function lockFor(path: string): Mutex {
   return m;
 }
 
-/** Mounted filesystems: mountpoint → dataset (from `zfs list -H -o name,mountpoint`). Empty when zfs is unavailable. */
+/** Mounted filesystems: mountpoint → dataset (from `zfs list -H -o name,mountpoint`); throws when the listing fails. */
 export async function mountedDatasets(): Promise<Map<string, string>> {
-  const r = await runCmd(['zfs', 'list', '-H', '-o', 'name,mountpoint', '-t', 'filesystem'], 30_000);
+  // a listing that failed (or timed out) throws: an empty map would report guests without their roots
+  const r = await mustRun(
+    ['zfs', 'list', '-H', '-o', 'name,mountpoint', '-t', 'filesystem'],
+    'command-failed',
+    'listing mountpoints',
+    30_000,
+  );
   const m = new Map<string, string>();
-  if (r.code !== 0) return m;
   for (const [name, mp] of parseListH(r.stdout)) {
     if (mp && mp.startsWith('/')) m.set(trimSlash(mp), name);
   }
