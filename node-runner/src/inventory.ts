@@ -31,7 +31,8 @@ export async function readInventory(
   );
   const datasets: Inventory['datasets'] = [];
   if (poolNames.length) {
-    const table = await zfs.get(poolNames, ['type', 'used', 'referenced', 'mountpoint'], { recursive: true });
+    // a pool exported or destroyed since `zpool list` (or a dataset since) is left out, not a failed report
+    const table = await zfs.get(poolNames, ['type', 'used', 'referenced', 'mountpoint'], { recursive: true, skipMissing: true });
     for (const [name, props] of table) {
       if (props.type !== 'filesystem' && props.type !== 'volume') continue;
       const n = (v: string | null | undefined) => (v != null && /^\d+$/.test(v) ? Number(v) : null);
@@ -43,7 +44,7 @@ export async function readInventory(
   return {
     zfsVersion: caps.version ?? (caps.flavor === 'zfs-fuse' ? 'zfs-fuse 0.7' : null),
     capabilities,
-    pools: poolNames,
+    pools: poolNames.filter((p) => datasets.some((d) => d.name === p)),
     guestProviders: providersFromConfig(guests).map((p) => p.name),
     datasets,
     guests: await readGuests(guests, log),

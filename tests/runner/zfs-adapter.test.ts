@@ -225,3 +225,21 @@ describe('Zfs.setAndHold on the real zfs-fuse (backup-holds.ts, docs/zfs.md "Hol
     }
   });
 });
+
+describe('Zfs.get skipMissing on the real zfs-fuse (inventory: a pool gone since `zpool list`)', () => {
+  it('leaves out a name that vanished and returns the rest; without it the call fails; other errors still fail', async () => {
+    await requireZfs();
+    const pool = await createPool('lbgone');
+    try {
+      const z = new Zfs(new LocalHost());
+      const gone = `${pool.name}x`; // never existed: stands for a pool destroyed between the listing and the get
+      const t = await z.get([pool.name, gone], ['type'], { recursive: true, skipMissing: true });
+      expect(t.get(pool.name)?.type).toBe('filesystem');
+      expect(t.has(gone)).toBe(false);
+      await expect(z.get([pool.name, gone], ['type'], { recursive: true })).rejects.toThrow(/does not exist/);
+      await expect(z.get([pool.name], ['no-such-property'], { skipMissing: true })).rejects.toThrow(/no-such-property/);
+    } finally {
+      await pool.destroy();
+    }
+  });
+});

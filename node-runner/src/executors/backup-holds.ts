@@ -1,12 +1,12 @@
-// Holds and bookmarks on the incremental base (docs/zfs.md, "Holds", "Bookmarks"). Once a run's snapshot of a dataset is on the
-// target (GUID checked), it is the newest snapshot common to both sides, the next run's base: it is
-// held on both sides with the job's tag (layout.holdTag), and the tag is released from the job's
-// older snapshots of that dataset (the previous base). A hand `zfs destroy` or another tool's prune
-// then cannot break the chain; Keep Last skips held snapshots and says so (backup-prune.ts).
-// On the target this goes in the same command as the snapshot's tags, all writes at once (they
-// share one transaction group's sync: zfs writes, not round trips, dominate a small run).
-// A hold that cannot be placed (zfs without holds, a delegated user without the `hold`
-// permission) is a warning, never a failed backup: the data is on the target.
+// Holds and bookmarks on the incremental base (docs/zfs.md, "Holds", "Bookmarks"). Once a run's
+// snapshot of a dataset is on the target (GUID checked), it is the newest snapshot common to both
+// sides, the next run's base: it is held on both sides with the job's tag (layout.holdTag), and the
+// tag is released from the job's older snapshots of that dataset (the previous base). A hand
+// `zfs destroy` or another tool's prune then cannot break the chain; Keep Last skips held snapshots
+// and says so (backup-prune.ts). On the target this goes in the same command as the snapshot's
+// tags, all writes at once (they share one transaction group's sync: zfs writes, not round trips,
+// dominate a small run). A hold that cannot be placed (zfs without holds, a delegated user without
+// the `hold` permission) is a warning, never a failed backup: the data is on the target.
 // Where zfs has bookmarks the source also keeps `dataset#snap` of each sent snapshot, so the job
 // stays incremental after the snapshot itself is gone; a bookmark goes once the target no longer
 // has its snapshot (planBookmarkPrune).

@@ -227,14 +227,30 @@ export class Zfs {
     return parseCapabilities(usage, versionOut);
   }
 
-  /** `zfs get -Hp` of `props` for `names` (optionally -r / -d). */
-  async get(names: string[], props: string[], opts: { recursive?: boolean; depth?: number; sources?: string } = {}): Promise<PropTable> {
+  /**
+   * `zfs get -Hp` of `props` for `names` (optionally -r / -d). With `skipMissing`, a name (or a
+   * dataset under it) that vanished since the caller listed it is left out instead of failing the
+   * whole call: zfs reports each missing one, goes on with the rest and exits 1.
+   */
+  async get(
+    names: string[],
+    props: string[],
+    opts: { recursive?: boolean; depth?: number; sources?: string; skipMissing?: boolean } = {},
+  ): Promise<PropTable> {
     const args = ['get', '-Hp'];
     if (opts.recursive) args.push('-r');
     if (opts.depth !== undefined) args.push('-d', String(opts.depth));
     if (opts.sources) args.push('-s', opts.sources);
     args.push('-o', 'name,property,value', props.join(','), ...names);
-    return parseGetHp(await this.run(args, `zfs get ${names.join(' ')}`));
+    if (!opts.skipMissing) return parseGetHp(await this.run(args, `zfs get ${names.join(' ')}`));
+    const res = await this.host.exec(['zfs', ...args], { signal: this.signal });
+    const other = res.stderr.split('\n').filter((l) => l.trim() && !/does not exist/.test(l));
+    if (res.code !== 0 && (other.length || !res.stderr.trim()))
+      throw new ExecError(
+        this.host.classify(res, 'zfs'),
+        `zfs get ${names.join(' ')} on ${this.host.label} failed: ${oneLine(res.stderr)}`,
+      );
+    return parseGetHp(res.stdout);
   }
 
   /** Does the dataset (or snapshot) exist? Other failures throw. */
