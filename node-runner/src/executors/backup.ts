@@ -431,7 +431,7 @@ async function sendAll(i: SendAllInput): Promise<BackupResult['datasets']> {
       const recv = link.standby;
       link.standby = n + 1 < plans.length ? link.session.spawnStandby() : null; // for the next dataset
       try {
-        const guard = p.base ? null : i.src.find((d) => d.name === p.source)?.type === 'volume' ? 'volume' : 'filesystem';
+        const guard = p.base ? null : srcByName.get(p.source)?.type === 'volume' ? 'volume' : 'filesystem';
         await transfer(link.session, i.rcaps, p, i.datasetProps(p), guard, i.stream, progress, signal, recv);
       } catch (e) {
         // The stream broke (a dropped connection, say), but the receive may have had it all: decide

@@ -113,6 +113,8 @@ const intOrNull = (v: string | null | undefined): number | null => {
   return Number(v);
 };
 const num = (v: string | null | undefined): number => intOrNull(v) ?? 0;
+/** createtxg as a bigint (exact past 2^53); 0 when unset. */
+const txgOf = (v: string | null | undefined): bigint => (v != null && /^\d+$/.test(v) ? BigInt(v) : 0n);
 
 /** Build dataset/snapshot records from a `get -Hp` table. */
 export function treeFromTable(table: PropTable): DatasetInfo[] {
@@ -128,7 +130,7 @@ export function treeFromTable(table: PropTable): DatasetInfo[] {
         name: name.slice(hash + 1),
         full: name,
         guid: p.guid ?? '',
-        createtxg: BigInt(intOrNull(p.createtxg) === null ? 0 : p.createtxg!),
+        createtxg: txgOf(p.createtxg),
         bookmark: true,
       });
       continue;
@@ -139,7 +141,7 @@ export function treeFromTable(table: PropTable): DatasetInfo[] {
         name: name.slice(at + 1),
         full: name,
         guid: p.guid ?? '',
-        createtxg: BigInt(intOrNull(p.createtxg) === null ? 0 : p.createtxg!),
+        createtxg: txgOf(p.createtxg),
         creation: num(p.creation),
         used: num(p.used),
         referenced: num(p.referenced),
