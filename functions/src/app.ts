@@ -36,7 +36,7 @@ function fieldsOf(issues: { path: PropertyKey[]; message: string; code?: string;
         ? i.message
         : /received undefined/.test(i.message)
           ? 'is required'
-          : `must be ${i.expected === 'int' ? 'an integer' : `a ${i.expected ?? 'valid value'}`}`;
+          : `must be ${i.expected === 'int' ? 'an integer' : i.expected === 'array' ? 'a list' : `a ${i.expected ?? 'valid value'}`}`;
     add(key, msg);
   }
   return Object.fromEntries(fields);

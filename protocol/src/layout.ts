@@ -48,13 +48,13 @@ export function snapshotNameFor(jobId: number, at: Date): string {
   return `lb_j${jobId}_${stamp}`;
 }
 
-/** A job's datasets are its source and every child when recursive; a VM is always all of its datasets. */
 /**
  * The user hold a job puts on the newest snapshot common to source and target, on both sides
  * (docs/zfs.md, "Holds"): neither a hand `zfs destroy` nor another tool's prune can break the chain.
  */
 export const holdTag = (jobId: number) => `lifeboat-j${jobId}`;
 
+/** A job's datasets are its source and every child when recursive; a VM is always all of its datasets. */
 export const jobIsRecursive = (job: { mode: string; recursive: boolean }) => job.recursive || job.mode === 'vm';
 
 /** A restore's staging container for `destination`: `<parent>/.lb-staging-<event>-<name>` (docs/zfs.md). */

@@ -36,6 +36,8 @@ export interface JobSpec {
   compressedStream?: boolean;
   /** KiB/s; null or 0: unlimited. The lower of this and the target's applies (bandwidth.ts). */
   bandwidthLimitKiBps?: number | null;
+  /** Children of a recursive dataset job left out (protocol/src/exclude.ts); absent (older server): none. */
+  exclude?: string[];
 }
 
 /** After a restore from an older generation, the next backup forks a new one from that snapshot. */

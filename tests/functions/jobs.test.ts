@@ -77,6 +77,13 @@ describe('jobs', () => {
     ['bandwidthLimitKiBps', { bandwidthLimitKiBps: 1.5 }, /integer/],
     ['bandwidthLimitKiBps', { bandwidthLimitKiBps: '1024' }, /./],
     ['bandwidthLimitKiBps', { bandwidthLimitKiBps: 10_485_761 }, /larger than/],
+    ['exclude', { recursive: true, exclude: 'tmp' }, /must be a list/],
+    ['exclude', { recursive: true, exclude: ['tmp', '/tank/data/x'] }, /pattern "\/tank\/data\/x" must be relative/],
+    ['exclude', { recursive: true, exclude: ['a;reboot'] }, /may contain only/],
+    ['exclude', { recursive: true, exclude: ['../up'] }, /\.\./],
+    ['exclude', { recursive: true, exclude: Array.from({ length: 33 }, (_, i) => `d${i}`) }, /more than 32/],
+    ['exclude', { exclude: ['tmp'] }, /recursive dataset jobs/],
+    ['exclude', { mode: 'vm', source: 'db1', exclude: ['disk1'] }, /recursive dataset jobs/],
   ])('rejects bad %s with the field named and writes nothing', async (field, over, msg) => {
     const r = await ctl.api<ApiErrorBody>('POST', '/jobs', job(over));
     expect(r.status).toBe(400);
@@ -239,6 +246,25 @@ describe('jobs', () => {
         [dec.body.id, false],
       ]),
     );
+  });
+
+  it('exclude patterns of a recursive dataset job round-trip, survive a patch and reach the runner', async () => {
+    const plain = await ctl.api('POST', '/jobs', job());
+    expect(plain.body.exclude).toEqual([]);
+    const ex = await ctl.api('POST', '/jobs', job({ name: 'ex', recursive: true, exclude: ['child', '**/cache'] }));
+    expect(ex.status).toBe(201);
+    expect(ex.body.exclude).toEqual(['child', '**/cache']);
+    expect((await ctl.api('PATCH', `/jobs/${ex.body.id}`, { keepLast: 2 })).body.exclude).toEqual(['child', '**/cache']);
+    // turning recursion off while patterns are set is refused, and changes nothing
+    const off = await ctl.api<ApiErrorBody>('PATCH', `/jobs/${ex.body.id}`, { recursive: false });
+    expect(off.status).toBe(400);
+    expect(off.body.error.fields.exclude).toMatch(/recursive dataset jobs/);
+    expect((await ctl.api('GET', `/jobs/${ex.body.id}`)).body).toMatchObject({ recursive: true, exclude: ['child', '**/cache'] });
+    expect((await ctl.api('PATCH', `/jobs/${ex.body.id}`, { recursive: false, exclude: [] })).status).toBe(200);
+    expect((await ctl.api('PATCH', `/jobs/${ex.body.id}`, { recursive: true, exclude: ['child'] })).status).toBe(200);
+    await ctl.api('POST', `/jobs/${ex.body.id}/run`);
+    const claim = await ctl.node(node.token, '/runner/claim', { max: 1, waitMs: 0 });
+    expect(claimedJob(claim.body.events[0]).exclude).toEqual(['child']);
   });
 
   it('compressed streams are on and the bandwidth unlimited by default; both round-trip, a patch keeps them, and they reach the runner', async () => {

@@ -3,7 +3,8 @@
 // by default (a compressible dataset's stream is smaller than its logical data), the job's switch
 // turns -c off (the stream is the logical size again), a full receive makes the copy
 // canmount=noauto readonly=on by itself (`recv -o`, no `zfs set` after), and a job restore uses
-// the same flags the other way round with the data intact.
+// the same flags the other way round with the data intact. Exclude patterns (issue 14 #5): OpenZFS
+// snapshots exactly the included datasets in one `zfs snapshot` call, and sends only those.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventLog } from '../faults/fixture.ts';
 import { MiB, restoreOk, startWorld, type OzWorld } from './world.ts';
@@ -81,5 +82,23 @@ describe('zfs send -c -L -e on OpenZFS', () => {
     const b = await w.backupOk(jobId);
     expect(b.generation).toBe(2);
     expect(await eventLog(w.srv.api, b.id)).toMatch(/forked .* \(clone \+ promote\)/);
+  }, 600_000);
+});
+
+describe('exclude children on OpenZFS', () => {
+  it('one zfs snapshot call of the included datasets; the left-out subtree gets no snapshot and no copy', async () => {
+    const root = `${w.src.name}/tree`;
+    for (const d of ['', '/a', '/a/cache', '/tmp', '/tmp/x', '/b']) await w.vm.zfs('create', `${root}${d}`);
+    const id = await w.job({ name: 'exclude', source: root, recursive: true, exclude: ['tmp', '**/cache'] });
+    const e = await w.backupOk(id);
+    const log = await eventLog(w.srv.api, e.id);
+    expect(log).toMatch(
+      /snapshot lb_j\S+ of 3 dataset\(s\) of .*tree in one call; left out: .*tree\/a\/cache, .*tree\/tmp, .*tree\/tmp\/x/,
+    );
+    const snaps = (await w.vm.zfs('list', '-H', '-o', 'name', '-t', 'snapshot', '-r', root)).split('\n').filter(Boolean);
+    expect(snaps.map((n) => n.slice(root.length)).sort()).toEqual([`/a@${e.snapshot}`, `/b@${e.snapshot}`, `@${e.snapshot}`]);
+    const g1 = w.targetPath(id, 1, root);
+    const copies = (await w.vm.zfs('list', '-H', '-o', 'name', '-r', g1)).split('\n').filter(Boolean);
+    expect(copies.map((n) => n.slice(g1.length)).sort()).toEqual(['', '/a', '/b']);
   }, 600_000);
 });

@@ -132,6 +132,33 @@ describe('runBackup', () => {
     for (const d of [ds, `${ds}/a`, `${ds}/b`]) expect(await snapNames(d)).toContain(r2.snapshot);
   }, 120_000);
 
+  it('exclude patterns leave children out of the snapshot, the send and the prune; what was sent before stays', async () => {
+    const ds = await newSource('ex', 1 * MiB);
+    for (const c of ['a', 'tmp', 'tmp/x', 'b']) await newSource(`ex/${c}`, 256 * 1024);
+    const r1 = await runBackup(params(job(13, ds, { recursive: true, keepLast: 1, pruneTarget: true })), testContext().ctx);
+    expect(r1.datasets.map((d) => d.source)).toEqual([ds, `${ds}/a`, `${ds}/b`, `${ds}/tmp`, `${ds}/tmp/x`]);
+    await newSource('ex/a/cache', 256 * 1024);
+    await tick();
+    const t2 = testContext(1302);
+    const j = job(13, ds, { recursive: true, keepLast: 1, pruneTarget: true, exclude: ['tmp', '**/cache'] });
+    const r2 = await runBackup(params(j), t2.ctx);
+    expect(r2.datasets.map((d) => [d.source, d.mode])).toEqual([
+      [ds, 'incremental'],
+      [`${ds}/a`, 'incremental'],
+      [`${ds}/b`, 'incremental'],
+    ]);
+    // zfs-fuse snapshots the tree with -r (atomic) and destroys its new snapshot of the left-out again
+    expect(t2.logs.join('\n')).toMatch(/left-out .*ex\/a\/cache.*destroyed again/);
+    for (const d of [`${ds}/tmp`, `${ds}/tmp/x`, `${ds}/a/cache`]) expect(await snapNames(d)).not.toContain(r2.snapshot);
+    // Keep Last 1 pruned the included datasets only: the left-out keep their last snapshot (and its hold)
+    expect(await snapNames(`${ds}/a`)).toEqual([r2.snapshot]);
+    expect(await snapNames(`${ds}/tmp`)).toEqual([r1.snapshot]);
+    const onTarget = await zfs('list', '-H', '-o', 'name', '-r', `${backupRoot}/j13/g1`);
+    expect(onTarget).not.toContain(`${ds}/a/cache`);
+    expect(onTarget).toContain(`${ds}/tmp/x`); // sent before the exclusion: never destroyed by it
+    expect(await snapNames(`${backupRoot}/j13/g1/${ds}/tmp`)).toEqual([r1.snapshot]);
+  }, 120_000);
+
   it("keep-last prunes both sides; hand-made and other jobs' snapshots survive", async () => {
     const ds = await newSource('keep', 512 * 1024);
     await zfs('snapshot', `${ds}@manual`);

@@ -191,10 +191,22 @@ describe('web UI against the whole system', () => {
     await shot(page, 'job-form-bandwidth-error-1280');
     await limit.fill('4096');
     await dlg.getByLabel('Compressed streams').uncheck();
+    // Exclude children (a recursive dataset job): a bad pattern is named before saving, and by the
+    // API when saved anyway; a good one previews the datasets the job backs up
+    const exclude = dlg.getByLabel('Exclude children');
+    await exclude.fill('tmp\n/abs');
+    expect(await dlg.locator('#j-exclude-local').textContent()).toMatch(/"\/abs" must be relative/);
+    expect(await exclude.getAttribute('aria-invalid')).toBe('true');
+    await dlg.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => dlg.locator('#j-exclude-err').textContent()).toMatch(/"\/abs" must be relative/);
+    await exclude.fill('tmp\n**/cache');
+    await expect.poll(() => dlg.locator('#j-exclude-preview').textContent()).toMatch(/Backs up 1 of 1 dataset/);
+    expect(await dlg.locator('#j-exclude-preview li').allTextContents()).toEqual([`${src.name}/data`]);
+    await shot(page, 'job-form-exclude-1280');
     await dlg.getByRole('button', { name: 'Save' }).click();
     await dlg.waitFor({ state: 'hidden' });
     const jobs = (await srv.api('GET', '/jobs')).body.items.filter((j) => j.name === 'data');
-    expect(jobs.map((j) => [j.bandwidthLimitKiBps, j.compressedStream])).toEqual([[4096, false]]);
+    expect(jobs.map((j) => [j.bandwidthLimitKiBps, j.compressedStream, j.exclude])).toEqual([[4096, false, ['tmp', '**/cache']]]);
     // back to unlimited and on: the next steps measure an unlimited run
     await row.getByRole('button', { name: 'Edit data' }).click();
     await dlg.getByLabel('Bandwidth limit (KiB/s)').fill('');

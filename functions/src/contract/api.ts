@@ -1,5 +1,6 @@
 // Request and response schemas of /api/v1 (they also produce the OpenAPI document).
 import { EVENT_KINDS, EVENT_STATUSES } from '../../../protocol/src/events.ts';
+import { excludeListError } from '../../../protocol/src/exclude.ts';
 import { z } from '@hono/zod-openapi';
 import { datasetName, id, privateKey, resourceName, sshHost, sshPort, sshUser } from './fields.ts';
 
@@ -110,6 +111,19 @@ const compressedStream = z.boolean().openapi({
     'them (OpenZFS; with -L -e, large and embedded blocks kept as they are, which this does not switch). false sends ' +
     'blocks decompressed (the target recompresses them with its own compression setting). Default true.',
 });
+const exclude = z
+  .array(z.string())
+  // checked as a list, so an error names the field `exclude` and the pattern in its message
+  .superRefine((list, ctx) => {
+    const err = excludeListError(list);
+    if (err) ctx.addIssue({ code: 'custom', message: err[1] });
+  })
+  .openapi({
+    description:
+      'Children of a recursive dataset job to leave out: paths relative to the source, `*` within a path component, ' +
+      '`**` for any number of components; a matching dataset is left out with everything below it. Default none.',
+    example: ['tmp', '**/cache'],
+  });
 const jobFields = {
   name: resourceName,
   targetId: id,
@@ -130,6 +144,7 @@ const jobFields = {
   sendDecrypted,
   compressedStream,
   bandwidthLimitKiBps,
+  exclude,
 };
 export const JobCreate = z
   .object(jobFields)
@@ -145,6 +160,7 @@ export const JobCreate = z
     sendDecrypted: true,
     compressedStream: true,
     bandwidthLimitKiBps: true,
+    exclude: true,
   })
   .strict()
   .openapi('JobCreate');
@@ -168,6 +184,7 @@ export const Job = z
     sendDecrypted,
     compressedStream,
     bandwidthLimitKiBps,
+    exclude: z.array(z.string()),
     nextRunAt: iso,
     lastRunAt: iso,
     lastStatus: z.string().nullable(),

@@ -50,6 +50,8 @@ const JobSpec = z.object({
   compressedStream: z.boolean().optional(),
   /** KiB/s, null or 0: unlimited; the lower of this and the target's applies. */
   bandwidthLimitKiBps: z.number().int().nullable().optional(),
+  /** Children left out of a recursive dataset job (absent: none). */
+  exclude: z.array(z.string()).optional(),
 });
 const claimed = <K extends string>(kind: K) =>
   z.object({

@@ -142,6 +142,8 @@ export const jobs = sqliteTable(
     compressedStream: integer('compressed_stream', { mode: 'boolean' }).notNull().default(true),
     /** KiB/s; null or 0: unlimited. The lower of this and the target's applies. */
     bandwidthLimitKiBps: integer('bandwidth_limit_kibps'),
+    /** Children of a recursive dataset job left out, as patterns relative to the source (protocol/src/exclude.ts). */
+    exclude: text('exclude', { mode: 'json' }).$type<string[]>().notNull().default([]),
     nextRunAt: integer('next_run_at'),
     lastRunAt: integer('last_run_at'),
     lastStatus: text('last_status'),

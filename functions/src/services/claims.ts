@@ -124,6 +124,7 @@ async function claimPayload(
     sendDecrypted: job.sendDecrypted,
     compressedStream: job.compressedStream,
     bandwidthLimitKiBps: job.bandwidthLimitKiBps,
+    exclude: job.exclude,
   };
   const p = e.params ?? {};
   switch (e.kind) {

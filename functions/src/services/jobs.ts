@@ -34,6 +34,7 @@ export type JobInput = {
   sendDecrypted: boolean;
   compressedStream: boolean;
   bandwidthLimitKiBps: number | null;
+  exclude: string[];
 };
 
 /**
@@ -84,6 +85,9 @@ export async function checkJob(
   }
 
   if (input.stopBeforeBackup && input.mode === 'dataset') throw invalid('stopBeforeBackup', 'applies only to jail and vm jobs');
+  // a jail's or VM's datasets are backed up whole: a restored guest must not lack a disk
+  if (input.exclude.length && !(input.mode === 'dataset' && input.recursive))
+    throw invalid('exclude', 'applies only to recursive dataset jobs');
 
   const schedule = input.schedule.trim().replace(/\s+/g, ' ');
   if (!isValidTimeZone(input.timezone)) throw invalid('timezone', `unknown time zone "${input.timezone}"`);
@@ -107,6 +111,7 @@ export async function checkJob(
     sendDecrypted: input.sendDecrypted,
     compressedStream: input.compressedStream,
     bandwidthLimitKiBps: input.bandwidthLimitKiBps,
+    exclude: input.exclude,
     nextRunAt: input.enabled && schedule ? nextRun(schedule, input.timezone, at) : null,
     target,
     node,
@@ -147,6 +152,7 @@ export async function createJob(deps: JobDeps & Pick<AppDeps, 'config'>, b: z.in
     sendDecrypted: b.sendDecrypted ?? false,
     compressedStream: b.compressedStream ?? true,
     bandwidthLimitKiBps: b.bandwidthLimitKiBps ?? null,
+    exclude: b.exclude ?? [],
   };
   const { target: _t, node: _n, ...values } = await checkJob(db, input, at, undefined, undefined, (n) => refreshInventory(deps, n));
   const [row] = await db

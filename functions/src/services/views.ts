@@ -51,6 +51,7 @@ export function jobView(j: Row<typeof s.jobs>) {
     sendDecrypted: j.sendDecrypted,
     compressedStream: j.compressedStream,
     bandwidthLimitKiBps: j.bandwidthLimitKiBps,
+    exclude: j.exclude,
     nextRunAt: iso(j.nextRunAt),
     lastRunAt: iso(j.lastRunAt),
     lastStatus: j.lastStatus,

@@ -12,6 +12,7 @@
 // is passed as well.
 import type { ChildProcess } from 'node:child_process';
 import * as layout from '../../../protocol/src/layout.ts';
+import { excludeListError, excluder } from '../../../protocol/src/exclude.ts';
 import { SshSession } from '../ssh/index.ts';
 import {
   LocalHost,
@@ -96,6 +97,14 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
     if (!isValidDatasetName(r)) throw new ExecError('internal', `invalid dataset name ${JSON.stringify(r)}`);
   }
   const recursive = layout.jobIsRecursive(job);
+  // children left out of a recursive dataset job (protocol/src/exclude.ts): never snapshotted by
+  // this run, never sent, never pruned
+  const patterns = job.exclude ?? [];
+  const badPatterns = excludeListError(patterns);
+  if (badPatterns) throw new ExecError('internal', `job ${job.id}: exclude ${badPatterns[1]}`);
+  if (patterns.length && !(job.mode === 'dataset' && recursive))
+    throw new ExecError('internal', `job ${job.id}: exclude patterns apply only to recursive dataset jobs`);
+  const leftOut = excluder(job.source, patterns);
   const jobRoot = layout.jobRoot(target.backupRoot, job.id);
   const genRoot = (g: number) => layout.generationRoot(target.backupRoot, job.id, g);
   const targetPath = (g: number, src: string) => layout.targetPath(target.backupRoot, job.id, g, src);
@@ -104,8 +113,9 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
   phase('preparing');
   const local = new Zfs(new LocalHost(), signal);
   let sourceProps: string[] = [];
-  const readSource = async (z: Zfs) =>
+  const readTree = async (z: Zfs) =>
     (await Promise.all(roots.map((r) => z.tree(r, recursive, sourceProps)))).flat().sort((a, b) => cmp(a.name, b.name));
+  const readSource = async (z: Zfs) => (await readTree(z)).filter((d) => !leftOut(d.name));
   // The SSH connect (handshake, remote shell start) is the slow part of preparing: local checks and
   // listings run meanwhile. A local failure still wins (it is reported, the session closed). Where
   // the runner keeps connections warm, a connection of the same identity left by an earlier run is
@@ -116,6 +126,7 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
   });
   let lcaps: ZfsCapabilities;
   let srcBefore: DatasetInfo[];
+  let excludedNow: string[]; // left-out datasets that exist now
   let localRootGuid: string | null; // the backup root's GUID if this host has a dataset of that name
   try {
     lcaps = await local.capabilities();
@@ -124,7 +135,10 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
     for (const r of roots) {
       if (!there.has(r)) throw new ExecError('source-state', `source dataset ${r} does not exist`);
     }
-    [srcBefore, localRootGuid] = await Promise.all([readSource(local), local.guidIfExists(target.backupRoot)]);
+    let tree: DatasetInfo[];
+    [tree, localRootGuid] = await Promise.all([readTree(local), local.guidIfExists(target.backupRoot)]);
+    srcBefore = tree.filter((d) => !leftOut(d.name));
+    excludedNow = tree.filter((d) => leftOut(d.name)).map((d) => d.name);
   } catch (e) {
     await sessionP.then(
       (s) => s.close(),
@@ -199,6 +213,8 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
       recursive,
       name: snapName,
       props: snapProps,
+      leaveOut: excludedNow.length ? { included: srcBefore.map((d) => d.name), excluded: excludedNow } : null,
+      jobId: job.id,
       guest: params.guest ?? null,
       stopGuest: !!job.stopBeforeBackup,
       phase,

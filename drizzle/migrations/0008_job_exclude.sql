@@ -1,0 +1,1 @@
+ALTER TABLE `jobs` ADD `exclude` text DEFAULT '[]' NOT NULL;
