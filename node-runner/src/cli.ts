@@ -9,6 +9,7 @@ import { rmSync } from 'node:fs';
 import { loadState, resetSshDir, saveState, statePath } from './state.ts';
 import { closeWarmConnections, configureWarmConnections, setSessionDirBase } from './ssh/index.ts';
 import type { GuestsConfig } from './guests/types.ts';
+import { configureConcurrentStreams } from './executors/backup-send.ts';
 
 const USAGE = `usage: lifeboat-runner [--server URL --join-token TOKEN] [--name NAME] [--state-dir DIR] [--concurrency N] [--pools a,b]
                        [--manifest FILE] [--jail-conf FILE] [--jail-conf-dir DIR] [--vm-dir DIR]
@@ -106,6 +107,13 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     return 2;
   }
   configureWarmConnections(warmMax, warmIdleS * 1000);
+  // Small incrementals of one backup at a time over its connection (executors/backup-send.ts).
+  const streams = Number(env.LIFEBOAT_RUNNER_STREAMS ?? 4);
+  if (!Number.isInteger(streams) || streams < 1 || streams > 16) {
+    console.error('LIFEBOAT_RUNNER_STREAMS must be an integer from 1 to 16');
+    return 2;
+  }
+  configureConcurrentStreams(streams);
 
   try {
     const inv = await inventory();

@@ -44,7 +44,7 @@ const teardown = new Teardown();
 beforeAll(async () => {
   const w = await startWorld(
     teardown,
-    { src: { prefix: 'lbs', mounted: true }, tgt: { prefix: 'lbt', mounted: false, sizeMiB: 192 } },
+    { src: { prefix: 'lbs', mounted: true, sizeMiB: 256 }, tgt: { prefix: 'lbt', mounted: false, sizeMiB: 320 } },
     { createBackupRoot: true },
   );
   ({
@@ -157,6 +157,29 @@ describe('runBackup', () => {
     expect(onTarget).not.toContain(`${ds}/a/cache`);
     expect(onTarget).toContain(`${ds}/tmp/x`); // sent before the exclusion: never destroyed by it
     expect(await snapNames(`${backupRoot}/j13/g1/${ds}/tmp`)).toEqual([r1.snapshot]);
+  }, 120_000);
+
+  it('small incrementals of many children stream side by side, each verified, tagged and held; the counts add up', async () => {
+    const ds = await newSource('many', 64 * 1024);
+    const kids = Array.from({ length: 6 }, (_, i) => `${ds}/c${i}`);
+    for (const k of kids) await newSource(k.slice(src.name.length + 1), 64 * 1024);
+    const j = job(14, ds, { recursive: true });
+    await runBackup(params(j), testContext().ctx);
+    for (const k of kids) await writeRandom(join(src.mountpoint!, k.slice(src.name.length + 1), 'more'), 32 * 1024);
+    await tick();
+    const t = testContext();
+    const r = await runBackup(params(j), t.ctx);
+    expect(t.logs.join('\n')).toMatch(/7 small incremental\(s\): up to 4 streams at a time/);
+    expect(r.datasets.map((d) => [d.source, d.mode])).toEqual([ds, ...kids].map((d) => [d, 'incremental']));
+    for (const d of r.datasets) expect(d.bytes).toBeGreaterThan(0);
+    expect(r.datasets.reduce((n, d) => n + d.bytes, 0)).toBe(r.bytesSent);
+    for (const k of kids) {
+      const copy = `${backupRoot}/j14/g1/${k}@${r.snapshot}`;
+      expect(await prop(copy, 'guid')).toBe(await prop(`${k}@${r.snapshot}`, 'guid'));
+      expect(await prop(copy, 'lifeboat:job')).toBe('14');
+      // the hold moved to the new base on both sides
+      for (const n of [copy, `${k}@${r.snapshot}`]) expect(await prop(n, 'userrefs')).toBe('1');
+    }
   }, 120_000);
 
   it("keep-last prunes both sides; hand-made and other jobs' snapshots survive", async () => {

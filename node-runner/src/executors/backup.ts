@@ -1,7 +1,7 @@
 // Dataset backup (docs/zfs.md): preflight → atomic snapshot → send each dataset to the
 // job's generation on the target (full only for datasets new to it, else incremental from the
 // newest GUID-common snapshot) → verify GUIDs, tag and hold the new base on both sides →
-// prune (Keep Last) → catalog.
+// prune (Keep Last) → catalog. The transfer and the checks after it: backup-send.ts.
 //
 // Target layout: <backupRoot>/j<jobId>/g<generation>/<full source path>.
 // Not mounting received data: `<backupRoot>/j<jobId>` is created with mountpoint=none and
@@ -10,7 +10,6 @@
 // anything. This is what works on zfs-fuse 0.7, which has no `recv -u`/`-o`/`-x` (checked there:
 // after `zfs recv`, `mounted` is "no" and `readonly` is "on", inherited). Where `recv -u` exists it
 // is passed as well.
-import type { ChildProcess } from 'node:child_process';
 import * as layout from '../../../protocol/src/layout.ts';
 import { excludeListError, excluder } from '../../../protocol/src/exclude.ts';
 import { SshSession } from '../ssh/index.ts';
@@ -18,10 +17,7 @@ import {
   LocalHost,
   Zfs,
   isSameOrDescendant,
-  missingAs,
   isValidDatasetName,
-  recvArgv,
-  sendArgv,
   USER_PROP_EVENT,
   USER_PROP_GENERATION,
   USER_PROP_JOB,
@@ -29,16 +25,14 @@ import {
   type DatasetInfo,
   type ZfsCapabilities,
 } from '../zfs/index.ts';
-import { parseSendEstimate } from '../zfs/parse.ts';
 import { readCatalog } from './browse.ts';
-import { TransferProgress } from './progress.ts';
-import { sendToTarget } from './stream-pipe.ts';
-import { planStream, type StreamPlan } from './stream-options.ts';
+import { planStream } from './stream-options.ts';
 import { settleBackupReceives } from './resume.ts';
-import { baseLabel, decideGeneration, planDatasets, type SendPlan } from './backup-plan.ts';
+import { decideGeneration, planDatasets } from './backup-plan.ts';
+import { sendAll, type DatasetPlan, type Link } from './backup-send.ts';
 import { pickSnapshotName, snapshotSources } from './backup-snapshot.ts';
 import { pruneAfterBackup } from './backup-prune.ts';
-import { planBookmarkPrune, planHoldMove, tagAndHold } from './backup-holds.ts';
+import { planBookmarkPrune } from './backup-holds.ts';
 import { ExecError, type BackupParams, type BackupResult, type ExecContext, type Phase } from './types.ts';
 import { asExecError } from '../core/errors.ts';
 import type { BackupGuest } from '../guests/types.ts';
@@ -46,10 +40,6 @@ import type { BackupGuest } from '../guests/types.ts';
 export type { BackupGuest };
 
 export type RunBackupParams = BackupParams & { guest?: BackupGuest | null };
-
-interface DatasetPlan extends SendPlan {
-  estimate: number;
-}
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const poolOf = (ds: string) => ds.split('/')[0];
@@ -67,23 +57,6 @@ export async function runBackup(params: RunBackupParams, ctx: ExecContext): Prom
     if (ctx.signal.aborted && err.errorClass !== 'cancelled') throw new ExecError('cancelled', `backup cancelled: ${err.message}`);
     throw err;
   }
-}
-
-/**
- * What a run talks through. The connection is replaced when a broken stream landed anyway
- * (reconnectIfLanded); once the last dataset's data is on the target, both sides stop listening to
- * a cancel (from then on a cancel changes nothing: the run completes and says the cancel came too late).
- */
-interface Link {
-  session: SshSession;
-  remote: Zfs;
-  local: Zfs;
-  /** The next receive's session, started ahead so it is ready when the stream starts. */
-  standby: ChildProcess | null;
-  /** Set once a dataset arrived (the scaffold is kept from then on). */
-  received: boolean;
-  /** Set once the last dataset's data is on the target. */
-  landed: boolean;
 }
 
 async function backup(params: RunBackupParams, ctx: ExecContext): Promise<BackupResult> {
@@ -396,176 +369,6 @@ async function forkGeneration(
   }
 }
 
-interface SendAllInput {
-  link: Link;
-  jobId: number;
-  plans: DatasetPlan[];
-  src: DatasetInfo[];
-  /** the job's target tree before the sends (the snapshots whose hold moves to the new one) */
-  targetBefore: Map<string, DatasetInfo>;
-  lcaps: ZfsCapabilities;
-  rcaps: ZfsCapabilities;
-  target: RunBackupParams['target'];
-  snapName: string;
-  snapProps: Record<string, string>;
-  /** `-c -L -e` and the bandwidth limit (stream-options.ts). */
-  stream: StreamPlan;
-  datasetProps: (p: DatasetPlan) => Record<string, string>;
-  /** A guest's metadata properties, set on its roots' target datasets. */
-  guestProps: { props: Record<string, string>; roots: string[] } | undefined;
-  resumedBytes: number;
-  ensureParent: (ds: string) => Promise<void>;
-  ctx: ExecContext;
-}
-
-/**
- * Send each planned dataset (parents first), then check its GUID on the target and tag it. A broken
- * stream whose receive had it all anyway continues over a new connection; anything else stops the run.
- */
-async function sendAll(i: SendAllInput): Promise<BackupResult['datasets']> {
-  const { link, plans, snapName, ctx } = i;
-  const signal = ctx.signal;
-  const progress = new TransferProgress(ctx, null, 5000, 'mid-transfer');
-  progress.bytesDone = i.resumedBytes;
-  // The estimate only sizes the progress bar: it runs beside the first stream, not before it
-  // (one `send -nvP` at a time), and never fails (estimate() falls back to used/referenced).
-  const estimated = (async () => {
-    let total = 0;
-    for (const p of plans) total += p.estimate = await estimate(link.local, i.lcaps, p, i.src, i.stream);
-    progress.bytesTotal = i.resumedBytes + total;
-    ctx.log(`stream size estimate: ${total} bytes (${i.lcaps.sendEstimate ? 'zfs send -nvP' : 'from used/referenced'})`);
-  })();
-  const results: BackupResult['datasets'] = [];
-  const srcByName = new Map(i.src.map((d) => [d.name, d]));
-  progress.start();
-  try {
-    for (const [n, p] of plans.entries()) {
-      checkAborted(signal);
-      if (!p.base) await i.ensureParent(p.target);
-      ctx.log(`${p.base ? `incremental from ${baseLabel(p.base)}` : 'full'}: ${p.source}@${snapName} → ${p.target}`);
-      const before = progress.bytesDone;
-      const recv = link.standby;
-      link.standby = n + 1 < plans.length ? link.session.spawnStandby() : null; // for the next dataset
-      try {
-        const guard = p.base ? null : srcByName.get(p.source)?.type === 'volume' ? 'volume' : 'filesystem';
-        await transfer(link.session, i.rcaps, p, i.datasetProps(p), guard, i.stream, progress, signal, recv);
-      } catch (e) {
-        // The stream broke (a dropped connection, say), but the receive may have had it all: decide
-        // by what is on the target once that receive has ended, over a new connection.
-        // A cancel leaves nothing partial behind (a partial resumable receive is cleared); a broken
-        // connection leaves it for the next run to resume.
-        const err = asExecError(e);
-        const cancelled = err.errorClass === 'cancelled' || signal.aborted;
-        const again = await reconnectIfLanded(
-          i.target,
-          p.target,
-          snapName,
-          p.snap.guid,
-          cancelled ? NEVER : signal,
-          cancelled && i.rcaps.resumableRecv,
-          ctx,
-        );
-        if (!again) throw err;
-        ctx.log(
-          cancelled
-            ? `cancel arrived after ${p.target}@${snapName} was complete on the target (GUID checked after the receive ended)`
-            : `the transfer of ${p.source} failed (${err.message}), yet ${p.target}@${snapName} arrived complete (GUID checked after the receive ended): continuing over a new connection`,
-        );
-        link.standby?.stdin?.end();
-        link.standby = null;
-        await link.session.close();
-        link.session = again;
-        link.remote = new Zfs(again, signal);
-      }
-      link.received = true;
-      if (n === plans.length - 1) {
-        link.landed = true;
-        link.remote = new Zfs(link.session, NEVER);
-        link.local = new Zfs(new LocalHost(), NEVER);
-      }
-      results.push({
-        source: p.source,
-        target: p.target,
-        mode: p.base ? 'incremental' : 'full',
-        bytes: progress.bytesDone - before,
-        baseSnapshot: p.base?.name ?? null,
-      });
-      ctx.checkpoint?.('after-receive');
-
-      // ---- 4. verify by GUID, then tag ----------------------------------------------------------
-      const full = `${p.target}@${snapName}`;
-      const got = (await link.remote.get([full], ['guid'])).get(full)?.guid;
-      if (got !== p.snap.guid)
-        throw new ExecError('zfs', `GUID mismatch after receive: ${full} has ${got ?? 'nothing'}, source has ${p.snap.guid}`);
-      // tagged, and the new incremental base held on both sides, the old one released (backup-holds.ts)
-      await tagAndHold({
-        jobId: i.jobId,
-        local: link.local,
-        remote: link.remote,
-        lcaps: i.lcaps,
-        rcaps: i.rcaps,
-        tags: { name: full, props: i.snapProps },
-        source: planHoldMove(i.jobId, srcByName.get(p.source)?.snapshots ?? [], p.snap.full),
-        target: planHoldMove(i.jobId, i.targetBefore.get(p.target)?.snapshots ?? [], full),
-        ctx,
-      });
-      if (!p.base && !i.rcaps.recvSetProps) await link.remote.set(p.target, i.datasetProps(p));
-      if (i.guestProps && i.guestProps.roots.includes(p.source)) await link.remote.set(p.target, i.guestProps.props);
-    }
-  } finally {
-    await estimated;
-    progress.stop();
-  }
-  return results;
-}
-
-/** A signal that never aborts: for the steps after the data landed, which a cancel must not cut short. */
-const NEVER = new AbortController().signal;
-
-/**
- * After a failed or cancelled transfer: a new connection to the target, returned when `dataset@snap`
- * is there with `guid` once no receive into `dataset` runs any more (waited for up to a minute);
- * else null, after clearing a partial resumable receive when `clearPartial` (`zfs recv -A`).
- */
-async function reconnectIfLanded(
-  target: RunBackupParams['target'],
-  dataset: string,
-  snap: string,
-  guid: string,
-  signal: AbortSignal,
-  clearPartial: boolean,
-  ctx: ExecContext,
-): Promise<SshSession | null> {
-  let s: SshSession;
-  try {
-    s = await SshSession.open(target, { signal, persistentShell: true, warm: true });
-  } catch {
-    return null;
-  }
-  try {
-    const z = new Zfs(s, signal);
-    for (let i = 0; i < 120 && !signal.aborted; i++) {
-      const ps = await s.exec(['ps', '-A', '-o', 'args='], { signal });
-      const receiving = ps.code === 0 && ps.stdout.split('\n').some((l) => /\bzfs (recv|receive)\b/.test(l) && l.includes(dataset));
-      if (!receiving) break;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    const full = `${dataset}@${snap}`;
-    if ((await z.guidIfExists(full)) === guid) return s;
-    if (clearPartial) {
-      const token = await z.get([dataset], ['receive_resume_token']).then((t) => t.get(dataset)?.receive_resume_token, missingAs(null));
-      if (token) {
-        await z.run(['recv', '-A', dataset], `zfs recv -A ${dataset}`);
-        ctx.log(`cleared the partial receive into ${dataset} (zfs recv -A): a cancelled run leaves nothing partial`);
-      }
-    }
-  } catch {
-    /* not reachable or not there: the transfer's error stands */
-  }
-  await s.close();
-  return null;
-}
-
 /**
  * A run that failed before anything arrived leaves no empty datasets behind: what it created
  * (job root, generation root, parents) is destroyed again, deepest first, each only while its GUID
@@ -595,52 +398,4 @@ function checkNotSameTree(localGuid: string | null, rguid: string, roots: string
       throw new ExecError('target-not-ready', `source ${r} and backup root ${backupRoot} are the same dataset tree`);
     }
   }
-}
-
-/** Stream size estimate: `send -nvP` where it exists, else from used/referenced. */
-async function estimate(local: Zfs, caps: ZfsCapabilities, p: DatasetPlan, src: DatasetInfo[], stream: StreamPlan): Promise<number> {
-  const ds = src.find((d) => d.name === p.source)!;
-  if (caps.sendEstimate) {
-    try {
-      const res = await local.host.exec(
-        sendArgv({ snapshot: p.snap.full, base: p.base?.full, raw: p.raw, flags: stream.flags }, { dryRun: true }),
-      );
-      const n = parseSendEstimate(res.stdout + '\n' + res.stderr);
-      if (res.code === 0 && n !== null) return n;
-    } catch {
-      /* fall back */
-    }
-  }
-  if (!p.base) return p.snap.referenced;
-  // data added since the base + data of the base that was overwritten/deleted since
-  const base = ds.snapshots.find((s) => s.guid === p.base!.guid);
-  return Math.max(0, p.snap.referenced - (base?.referenced ?? 0) + (base?.used ?? 0));
-}
-
-/**
- * `zfs send …` → `ssh … zfs recv -s …` (stream-pipe.ts), counting into `progress`; `recvProps` are set
- * on the received dataset by the receive itself (`recv -o`) where zfs has it, and a full receive
- * there also makes the copy `canmount=noauto readonly=on` (argv.ts guardCopy).
- */
-async function transfer(
-  session: SshSession,
-  rcaps: ZfsCapabilities,
-  p: DatasetPlan,
-  recvProps: Record<string, string>,
-  guardCopy: 'filesystem' | 'volume' | null,
-  stream: StreamPlan,
-  progress: TransferProgress,
-  signal: AbortSignal,
-  standby: ChildProcess | null,
-): Promise<void> {
-  await sendToTarget({
-    sendArgv: sendArgv({ snapshot: p.snap.full, base: p.base?.full, raw: p.raw, flags: stream.flags }),
-    recvArgv: recvArgv({ target: p.target, caps: rcaps, resumable: true, props: recvProps, guardCopy }),
-    session,
-    signal,
-    standby,
-    limitBps: stream.limitBps,
-    onBytes: (n) => progress.add(n),
-    what: { send: p.snap.full, recv: p.target },
-  });
 }

@@ -15,7 +15,8 @@
 // instead of the 16 KiB default so the two sides do not wait on each other for every chunk.
 // A bandwidth limit (`limitBps`) also takes the stream through Node: its reads of the sender's
 // output are paced by a token bucket (throttle.ts), which holds the sender back through the pipe.
-// Without a limit nothing changes: no byte of the stream passes through Node.
+// Without a limit nothing changes: no byte of the stream passes through Node, except for streams
+// that run beside others over one connection (`viaNode`: small incrementals, backup-send.ts).
 import type { ChildProcess } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import { shJoin, type SshSession } from '../ssh/index.ts';
@@ -43,6 +44,11 @@ export interface PipeOptions {
 export interface SendPipeOptions extends PipeOptions {
   /** A session from session.spawnStandby(), already started: it gets the recv command line first. */
   standby?: ChildProcess | null;
+  /**
+   * Count the stream in Node instead of at the ssh master: for streams that run beside others over
+   * one connection (the master's counter adds them all up; backup-send.ts).
+   */
+  viaNode?: boolean;
 }
 
 const NODE_PIPE_BUFFER = 8 << 20;
@@ -51,7 +57,7 @@ const METER_INTERVAL_MS = 50; // a cut stream is reported as it was 50 ms before
 /** Backup direction: run the pipeline to the end; returns the bytes counted. Kills both sides on failure or abort. */
 export async function sendToTarget(o: SendPipeOptions): Promise<number> {
   if (o.signal.aborted) throw new ExecError('cancelled', `transfer of ${o.what.send} cancelled`);
-  return runPipe(o, o.limitBps ? null : IoMeter.open(o.session.streamPid(), 'rchar'), {
+  return runPipe(o, o.limitBps || o.viaNode ? null : IoMeter.open(o.session.streamPid(), 'rchar'), {
     startRecv: (signal) => remoteReceiver(o, signal),
     startSend: (stdout, signal) => spawnArgv(o.sendArgv, { signal, stdio: ['ignore', stdout, 'pipe'] }),
     failure: (sc, rc, sendErr, recvErr) => {

@@ -1,0 +1,141 @@
+// Many datasets (issue 14 #8): a recursive job whose BENCH_CHILDREN children (default 100) each got a
+// small change (BENCH_BYTES of new random data, default 64 KiB), side by side in one run:
+//   streams 4  the runner's backup (runBackup in this process: snapshot, listings, sends, GUID checks,
+//              tags, holds), small incrementals 4 at a time over one connection (the default)
+//   streams 1  the same, one dataset after another (LIFEBOAT_RUNNER_STREAMS=1)
+//   syncoid    `syncoid -r` (Debian's sanoid 2.1.0) of an identical tree, with its own sync snapshots
+// Each contender has its own tree, so each round sends the same amount of change for each. After
+// one unmeasured full run of each, BENCH_ROUNDS rounds (default 3) alternate the order; every run
+// connects anew (no warm connection: syncoid has none). Prints the medians and syncoid / runner
+// (≥ 2 is the goal). zfs-fuse pools and a test sshd on 127.0.0.1; nothing else on the box is touched.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runBackup } from '../node-runner/src/executors/backup.ts';
+import { configureConcurrentStreams } from '../node-runner/src/executors/backup-send.ts';
+import { validateTarget } from '../node-runner/src/executors/validate.ts';
+import type { TargetSpec } from '../node-runner/src/executors/types.ts';
+import { startSshd } from '../tests/helpers/sshd.ts';
+import { createPool, testContext, writeRandom, zfs } from '../tests/helpers/zfs.ts';
+
+const CHILDREN = Math.max(1, Number(process.env.BENCH_CHILDREN ?? 100));
+const SIZE = Number(process.env.BENCH_BYTES ?? 64 << 10);
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function benchMany() {
+  const pidFile = join(tmpdir(), `lifeboat-bench-zfs-fuse-${process.pid}.pid`);
+  spawnSync('bash', [new URL('../scripts/provision-test-host.sh', import.meta.url).pathname, pidFile], {
+    stdio: 'inherit',
+    env: { ...process.env, LIFEBOAT_TEST_PACKAGES: 'sanoid' },
+  });
+  const src = await createPool('lbms', { mounted: true, sizeMiB: 512 });
+  const tgt = await createPool('lbmt', { mounted: false, sizeMiB: 512 });
+  const sshd = await startSshd();
+  try {
+    const trees = { streams4: `${src.name}/s4`, streams1: `${src.name}/s1`, syncoid: `${src.name}/sy` } as const;
+    type Name = keyof typeof trees;
+    const names = Object.keys(trees) as Name[];
+    const kids = (root: string) => Array.from({ length: CHILDREN }, (_, i) => `${root}/c${i}`);
+    console.log(`creating ${names.length} trees of ${CHILDREN} children…`);
+    for (const root of Object.values(trees)) {
+      await zfs('create', root);
+      for (const k of kids(root)) await zfs('create', k);
+    }
+    await zfs('create', '-o', 'mountpoint=none', `${tgt.name}/lb`);
+    await zfs('create', '-o', 'mountpoint=none', `${tgt.name}/syncoid`);
+    const keyFile = join(sshd.dir, 'bench_key');
+    writeFileSync(keyFile, sshd.clientKey, { mode: 0o600 });
+    const known = join(sshd.dir, 'bench_known_hosts');
+    writeFileSync(known, (await sshd.hostKeyLine()) + '\n');
+    const target: TargetSpec = {
+      id: 1,
+      name: 'bench',
+      sshHost: '127.0.0.1',
+      sshUser: 'root',
+      sshPort: sshd.port,
+      sshPrivateKey: sshd.clientKey,
+      backupRoot: `${tgt.name}/lb`,
+      createBackupRoot: false,
+      hostKey: null,
+    };
+    target.hostKey = (await validateTarget(target, testContext().ctx)).hostKey;
+    const runner = (id: number, root: string, streams: number) => async () => {
+      configureConcurrentStreams(streams);
+      const job = { id, name: `bench${id}`, mode: 'dataset' as const, source: root, recursive: true, keepLast: 0, pruneTarget: false };
+      const r = await runBackup(
+        { target, job: { ...job, stopBeforeBackup: false, sendDecrypted: false }, generation: 1, nextGeneration: 2, forkFrom: null },
+        testContext().ctx,
+      );
+      return r.datasets.length;
+    };
+    const run: Record<Name, () => Promise<number>> = {
+      streams4: runner(1, trees.streams4, 4),
+      streams1: runner(2, trees.streams1, 1),
+      syncoid: async () => {
+        execFileSync(
+          'syncoid',
+          [
+            '-r',
+            '--no-privilege-elevation',
+            '--quiet',
+            `--sshport=${sshd.port}`,
+            `--sshkey=${keyFile}`,
+            `--sshoption=UserKnownHostsFile=${known}`,
+            trees.syncoid,
+            `root@127.0.0.1:${tgt.name}/syncoid/sy`,
+          ],
+          { stdio: 'inherit' },
+        );
+        return CHILDREN + 1;
+      },
+    };
+    const timed = async (n: Name) => {
+      await sleep(1100); // the runner's snapshot names have one-second resolution
+      const t0 = performance.now();
+      const count = await run[n]();
+      const sec = (performance.now() - t0) / 1000;
+      if (count !== CHILDREN + 1) throw new Error(`${n} sent ${count} datasets, not ${CHILDREN + 1}`);
+      return sec;
+    };
+    const change = async (r: number) => {
+      for (const root of Object.values(trees))
+        for (const k of kids(root)) await writeRandom(join(src.mountpoint!, k.slice(src.name.length + 1), `f${r}`), SIZE);
+    };
+    for (const n of names) console.log(`warm-up (full) ${n}: ${(await timed(n)).toFixed(2)} s`);
+    const times = Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<Name, number[]>;
+    for (let r = 0; r < ROUNDS; r++) {
+      await change(r);
+      for (const n of r % 2 ? [...names].reverse() : names) {
+        times[n].push(await timed(n));
+        console.log(`round ${r + 1} ${n.padEnd(9)} ${times[n].at(-1)!.toFixed(2)} s`);
+      }
+    }
+    const med = Object.fromEntries(names.map((n) => [n, median(times[n])])) as Record<Name, number>;
+    console.log(`\n${CHILDREN} children, ${SIZE} bytes changed in each, ${ROUNDS} round(s); medians:`);
+    for (const n of names) console.log(`  ${n.padEnd(9)} ${med[n].toFixed(2)} s`);
+    console.log(`syncoid / streams 4   ${(med.syncoid / med.streams4).toFixed(2)}x  (goal ≥ 2)`);
+    console.log(`syncoid / streams 1   ${(med.syncoid / med.streams1).toFixed(2)}x`);
+    console.log(`streams 1 / streams 4 ${(med.streams1 / med.streams4).toFixed(2)}x`);
+    return { times, med };
+  } finally {
+    configureConcurrentStreams(4);
+    await sshd.stop();
+    await src.destroy();
+    await tgt.destroy();
+    if (existsSync(pidFile)) {
+      try {
+        process.kill(Number(readFileSync(pidFile, 'utf8').trim()), 'SIGTERM'); // only a daemon this bench started
+      } catch {
+        /* already gone */
+      }
+      rmSync(pidFile, { force: true });
+    }
+  }
+}
