@@ -4,7 +4,8 @@
 // turns -c off (the stream is the logical size again), a full receive makes the copy
 // canmount=noauto readonly=on by itself (`recv -o`, no `zfs set` after), and a job restore uses
 // the same flags the other way round with the data intact. Exclude patterns (issue 14 #5): OpenZFS
-// snapshots exactly the included datasets in one `zfs snapshot` call, and sends only those.
+// snapshots exactly the included datasets in one `zfs snapshot` call, and sends only those; their
+// next small incrementals stream side by side (issue 14 #8).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventLog } from '../faults/fixture.ts';
 import { MiB, restoreOk, startWorld, type OzWorld } from './world.ts';
@@ -100,5 +101,11 @@ describe('exclude children on OpenZFS', () => {
     const g1 = w.targetPath(id, 1, root);
     const copies = (await w.vm.zfs('list', '-H', '-o', 'name', '-r', g1)).split('\n').filter(Boolean);
     expect(copies.map((n) => n.slice(g1.length)).sort()).toEqual(['', '/a', '/b']);
+    // the next run's small incrementals stream side by side over the one connection (issue 14 #8)
+    for (const d of ['', '/a', '/b']) await w.vm.sh(`head -c 65536 /dev/urandom > ${w.src.mountpoint}/tree${d}/new`);
+    const e2 = await w.backupOk(id);
+    expect(await eventLog(w.srv.api, e2.id)).toContain('3 small incremental(s): up to 4 streams at a time');
+    for (const d of ['', '/a', '/b'])
+      expect(await prop(`${g1}${d}@${e2.snapshot}`, 'guid')).toBe(await prop(`${root}${d}@${e2.snapshot}`, 'guid'));
   }, 600_000);
 });
