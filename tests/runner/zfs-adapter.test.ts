@@ -199,27 +199,43 @@ describe('Zfs.setAndHold on the real zfs-fuse (backup-holds.ts, docs/zfs.md "Hol
       const z = new Zfs(new LocalHost());
       const tag = 'lifeboat-j9';
       const tags = { name: `${a}@s1`, props: { 'lifeboat:job': '9', 'lifeboat:event': '4' } };
-      expect(await z.setAndHold(tags, { tag, hold: [`${a}@s1`], release: [] })).toEqual([]);
+      expect(await z.setAndHold([tags], { tag, hold: [`${a}@s1`], release: [] })).toEqual([]);
       expect(await refs(`${a}@s1`)).toBe(1);
       expect((await zfs('get', '-H', '-o', 'value', 'lifeboat:event', `${a}@s1`)).trim()).toBe('4');
       await expect(run('zfs', ['destroy', `${a}@s1`])).resolves.toMatchObject({ code: 1 }); // a hand destroy is refused
       // the move: s2 held, s1 released; done twice, the second finds s2 held and s1 released already
-      for (let i = 0; i < 2; i++) expect(await z.setAndHold(null, { tag, hold: [`${a}@s2`], release: [`${a}@s1`] })).toEqual([]);
+      for (let i = 0; i < 2; i++) expect(await z.setAndHold([], { tag, hold: [`${a}@s2`], release: [`${a}@s1`] })).toEqual([]);
       expect([await refs(`${a}@s1`), await refs(`${a}@s2`)]).toEqual([0, 1]);
       // a hold that fails (its snapshot is gone) is returned, not thrown; the tags and the release still happen
-      const problems = await z.setAndHold(
-        { name: `${a}@s2`, props: { 'lifeboat:event': '5' } },
-        { tag, hold: [`${a}@gone`], release: [`${a}@s2`] },
-      );
+      const problems = await z.setAndHold([{ name: `${a}@s2`, props: { 'lifeboat:event': '5' } }], {
+        tag,
+        hold: [`${a}@gone`],
+        release: [`${a}@s2`],
+      });
       expect(problems.join('\n')).toMatch(/a@gone/);
       expect(await refs(`${a}@s2`)).toBe(0);
       expect((await zfs('get', '-H', '-o', 'value', 'lifeboat:event', `${a}@s2`)).trim()).toBe('5');
       // a tag that fails throws (after the holds ran)
       await expect(
-        z.setAndHold({ name: `${a}@s1`, props: { 'lifeboat:x': '1', readonly: 'maybe' } }, { tag, hold: [`${a}@s1`], release: [] }),
+        z.setAndHold([{ name: `${a}@s1`, props: { 'lifeboat:x': '1', readonly: 'maybe' } }], { tag, hold: [`${a}@s1`], release: [] }),
       ).rejects.toThrow(/cannot set property/);
       expect(await refs(`${a}@s1`)).toBe(1);
       await zfs('release', tag, `${a}@s1`);
+      // several snapshots in one command: every value reaches zfs as one argument, never as shell text
+      const odd = `$(touch ${pool.name}-pwned); '"\``;
+      expect(
+        await z.setAndHold(
+          [
+            { name: `${a}@s1`, props: { 'lifeboat:event': '6', 'lifeboat:note': odd } },
+            { name: `${a}@s2`, props: { 'lifeboat:event': '7' } },
+          ],
+          { tag, hold: [`${a}@s1`, `${a}@s2`], release: [] },
+        ),
+      ).toEqual([]);
+      expect((await zfs('get', '-H', '-o', 'value', 'lifeboat:note', `${a}@s1`)).trim()).toBe(odd);
+      expect((await zfs('get', '-H', '-o', 'value', 'lifeboat:event', `${a}@s2`)).trim()).toBe('7');
+      expect([await refs(`${a}@s1`), await refs(`${a}@s2`)]).toEqual([1, 1]);
+      for (const n of ['s1', 's2']) await zfs('release', tag, `${a}@${n}`);
     } finally {
       await pool.destroy();
     }

@@ -34,8 +34,9 @@ export function planHoldMove(jobId: number, snapshots: Pick<SnapshotInfo, 'full'
 }
 
 /**
- * Tag a received snapshot on the target and move the job's hold there, in one command; move it on
- * the source meanwhile. Failed holds are logged as warnings; a failed tag throws (as before holds).
+ * Tag received snapshots on the target and move the job's hold to them, in one command; move it on
+ * the source meanwhile (one command too). Failed holds are logged as warnings; a failed tag throws.
+ * `moves` are per dataset: the target snapshot's tags and both sides' hold moves.
  */
 export async function tagAndHold(i: {
   jobId: number;
@@ -43,27 +44,47 @@ export async function tagAndHold(i: {
   remote: Zfs;
   lcaps: ZfsCapabilities;
   rcaps: ZfsCapabilities;
-  /** the received snapshot on the target and its tags */
-  tags: { name: string; props: Record<string, string> };
-  source: HoldMove;
-  target: HoldMove;
+  moves: { tags: { name: string; props: Record<string, string> }; source: HoldMove; target: HoldMove }[];
   ctx: ExecContext;
 }): Promise<void> {
   const tag = holdTag(i.jobId);
-  const side = async (name: 'source' | 'target', z: Zfs, caps: ZfsCapabilities, move: HoldMove, set: typeof i.tags | null) => {
+  const side = async (
+    name: 'source' | 'target',
+    z: Zfs,
+    caps: ZfsCapabilities,
+    moves: HoldMove[],
+    sets: { name: string; props: Record<string, string> }[],
+  ) => {
+    const hold = moves.map((m) => m.hold);
     // the source also bookmarks what it sent, where zfs has bookmarks
-    const bookmark = name === 'source' && caps.bookmarks ? [move.hold] : [];
+    const bookmark = name === 'source' && caps.bookmarks ? hold : [];
     const problems = await z.setAndHold(
-      set,
-      caps.holds ? { tag, hold: [move.hold], release: move.release, bookmark } : { tag, hold: [], release: [], bookmark },
+      sets,
+      caps.holds ? { tag, hold, release: moves.flatMap((m) => m.release), bookmark } : { tag, hold: [], release: [], bookmark },
     );
-    if (!caps.holds) i.ctx.log(`warning: zfs on the ${name} has no holds (zfs hold): ${move.hold} is not protected from a hand destroy`);
+    const what = hold.length <= 3 ? hold.join(', ') : `${hold.slice(0, 3).join(', ')} and ${hold.length - 3} more`;
+    if (!caps.holds) i.ctx.log(`warning: zfs on the ${name} has no holds (zfs hold): ${what} not protected from a hand destroy`);
     if (problems.length)
       i.ctx.log(
-        `warning: moving the hold ${tag} to ${move.hold}${bookmark.length ? ' and bookmarking it' : ''} on the ${name} failed, the chain is not protected there: ${problems.join(' | ')}`,
+        `warning: moving the hold ${tag} to ${what}${bookmark.length ? ' and bookmarking' : ''} on the ${name} failed, the chain is not protected there: ${problems.join(' | ')}`,
       );
   };
-  await Promise.all([side('target', i.remote, i.rcaps, i.target, i.tags), side('source', i.local, i.lcaps, i.source, null)]);
+  await Promise.all([
+    side(
+      'target',
+      i.remote,
+      i.rcaps,
+      i.moves.map((m) => m.target),
+      i.moves.map((m) => m.tags),
+    ),
+    side(
+      'source',
+      i.local,
+      i.lcaps,
+      i.moves.map((m) => m.source),
+      [],
+    ),
+  ]);
 }
 
 /**

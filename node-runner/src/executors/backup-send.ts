@@ -27,6 +27,8 @@ const concurrency = { streams: 4 };
 export function configureConcurrentStreams(n: number): void {
   concurrency.streams = Math.max(1, Math.floor(n));
 }
+/** Snapshots checked and tagged per command after concurrent streams (zfs processes at once per side: about 3 each). */
+const TAG_BATCH = 32;
 /** An incremental whose size, judged from the listings, is below this joins the concurrent set. */
 export const SMALL_STREAM_BYTES = 64 << 20;
 
@@ -158,7 +160,7 @@ export async function sendAll(i: SendAllInput): Promise<BackupResult['datasets']
     link.remote = new Zfs(again, signal);
   };
 
-  /** A dataset arrived: record it, then verify its GUID on the target and tag it. */
+  /** A dataset arrived: record it (its GUID check and tags follow: verifyAndTag). */
   const arrived = async (p: DatasetPlan, bytes: number) => {
     link.received = true;
     results.set(p, {
@@ -174,25 +176,38 @@ export async function sendAll(i: SendAllInput): Promise<BackupResult['datasets']
       link.local = new Zfs(new LocalHost(), NEVER);
     }
     ctx.checkpoint?.('after-receive');
-    // ---- 4. verify by GUID, then tag ----------------------------------------------------------
-    const full = `${p.target}@${snapName}`;
-    const got = (await link.remote.get([full], ['guid'])).get(full)?.guid;
-    if (got !== p.snap.guid)
-      throw new ExecError('zfs', `GUID mismatch after receive: ${full} has ${got ?? 'nothing'}, source has ${p.snap.guid}`);
-    // tagged, and the new incremental base held on both sides, the old one released (backup-holds.ts)
+  };
+
+  /**
+   * ---- 4. verify by GUID, then tag -------------------------------------------------------------
+   * The received snapshots' GUIDs in one listing; then, all in one command per side, their tags and
+   * the job's hold moved to them, the old one released (backup-holds.ts).
+   */
+  const verifyAndTag = async (ps: DatasetPlan[]) => {
+    const fulls = ps.map((p) => `${p.target}@${snapName}`);
+    const got = await link.remote.get(fulls, ['guid'], { skipMissing: true });
+    for (const [n, p] of ps.entries()) {
+      const guid = got.get(fulls[n])?.guid;
+      if (guid !== p.snap.guid)
+        throw new ExecError('zfs', `GUID mismatch after receive: ${fulls[n]} has ${guid ?? 'nothing'}, source has ${p.snap.guid}`);
+    }
     await tagAndHold({
       jobId: i.jobId,
       local: link.local,
       remote: link.remote,
       lcaps: i.lcaps,
       rcaps: i.rcaps,
-      tags: { name: full, props: i.snapProps },
-      source: planHoldMove(i.jobId, srcByName.get(p.source)?.snapshots ?? [], p.snap.full),
-      target: planHoldMove(i.jobId, i.targetBefore.get(p.target)?.snapshots ?? [], full),
+      moves: ps.map((p, n) => ({
+        tags: { name: fulls[n], props: i.snapProps },
+        source: planHoldMove(i.jobId, srcByName.get(p.source)?.snapshots ?? [], p.snap.full),
+        target: planHoldMove(i.jobId, i.targetBefore.get(p.target)?.snapshots ?? [], fulls[n]),
+      })),
       ctx,
     });
-    if (!p.base && !i.rcaps.recvSetProps) await link.remote.set(p.target, i.datasetProps(p));
-    if (i.guestProps && i.guestProps.roots.includes(p.source)) await link.remote.set(p.target, i.guestProps.props);
+    for (const p of ps) {
+      if (!p.base && !i.rcaps.recvSetProps) await link.remote.set(p.target, i.datasetProps(p));
+      if (i.guestProps && i.guestProps.roots.includes(p.source)) await link.remote.set(p.target, i.guestProps.props);
+    }
   };
 
   const { serial, concurrent } = splitForConcurrency(plans, i.src, concurrency.streams);
@@ -207,12 +222,39 @@ export async function sendAll(i: SendAllInput): Promise<BackupResult['datasets']
       const r = await stream(p, recv, false);
       if (r.failed) await settleFailure(p, r.failed);
       await arrived(p, r.bytes);
+      await verifyAndTag([p]);
     }
     if (concurrent.length) {
       link.standby?.stdin?.end(); // unused: its `read` sees EOF and it exits
       link.standby = null;
       ctx.log(`${concurrent.length} small incremental(s): up to ${concurrency.streams} streams at a time`);
-      await runConcurrently(concurrent, concurrency.streams, signal, (p) => stream(p, null, true), settleFailure, arrived);
+      const landed: DatasetPlan[] = [];
+      let failure: unknown = null;
+      try {
+        await runConcurrently(
+          concurrent,
+          concurrency.streams,
+          signal,
+          (p) => stream(p, null, true),
+          settleFailure,
+          async (p, bytes) => {
+            await arrived(p, bytes);
+            landed.push(p);
+          },
+        );
+      } catch (e) {
+        failure = e;
+      }
+      // what arrived is checked and tagged also when another stream failed: its hold moves, the run stays failed
+      for (let k = 0; k < landed.length; k += TAG_BATCH) {
+        try {
+          await verifyAndTag(landed.slice(k, k + TAG_BATCH));
+        } catch (e) {
+          if (!failure) throw e;
+          ctx.log(`warning: checking and tagging what arrived before the failure: ${asExecError(e).message}`);
+        }
+      }
+      if (failure) throw failure;
     }
   } finally {
     await estimated;

@@ -191,6 +191,6 @@ export async function destroySetAside(z: Zfs, u: Unit, E: number): Promise<void>
     if (n.includes('@') && Number(p.userrefs?.value) > 0 && Number.isSafeInteger(job) && job > 0)
       held.set(job, [...(held.get(job) ?? []), n]);
   }
-  for (const [job, snaps] of held) await z.setAndHold(null, { tag: holdTag(job), hold: [], release: snaps });
+  for (const [job, snaps] of held) await z.setAndHold([], { tag: holdTag(job), hold: [], release: snaps });
   await runRetryBusy(z, ['destroy', '-r', u.setAside], `zfs destroy -r ${u.setAside}`);
 }

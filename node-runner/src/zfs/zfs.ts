@@ -395,7 +395,7 @@ export class Zfs {
   }
 
   /**
-   * In one command, all at once: tag `set.name` (`zfs set`), hold each of `holds.hold` with
+   * In one command, all at once: tag each of `sets` (`zfs set`), hold each of `holds.hold` with
    * `holds.tag`, release that tag from each of `holds.release`, and bookmark each of
    * `holds.bookmark` (`pool/ds@snap` → `pool/ds#snap`). Concurrent ZFS writes share a
    * transaction group's sync, so this waits for about one instead of one per write (docs/zfs.md,
@@ -403,43 +403,40 @@ export class Zfs {
    * held count as done): zfs's messages about them are returned, and nothing else depends on them.
    */
   async setAndHold(
-    set: { name: string; props: Record<string, string> } | null,
+    sets: { name: string; props: Record<string, string> }[],
     holds: { tag: string; hold: string[]; release: string[]; bookmark?: string[] },
   ): Promise<string[]> {
-    const kvs = set ? Object.entries(set.props).map(([k, v]) => `${k}=${v}`) : [];
     const marks = holds.bookmark ?? [];
     for (const n of [...holds.hold, ...holds.release, ...marks])
       if (!n.includes('@')) throw new ExecError('internal', `not a snapshot: ${n}`);
-    if (!kvs.length && !holds.hold.length && !holds.release.length && !marks.length) return [];
-    // positional parameters only: $1 the dataset, $2 the tag, then the k=v pairs, holds, releases,
-    // and a snapshot and its bookmark (`dataset#name`) for each bookmark
-    const args = [set?.name ?? '-', holds.tag, ...kvs, ...holds.hold, ...holds.release, ...marks.flatMap((m) => [m, m.replace('@', '#')])];
-    const at = (i: number) => `"\${${i + 3}}"`;
+    const withProps = sets.filter((x) => Object.keys(x.props).length);
+    if (!withProps.length && !holds.hold.length && !holds.release.length && !marks.length) return [];
+    // positional parameters only ($1 the tag, then every name and value): nothing is spliced into the script
+    const args = [holds.tag];
+    const ref = (v: string) => (args.push(v), `"\${${args.length}}"`);
+    const multiSet = (await this.capabilities()).multiSet;
     const lines: string[] = [];
-    if (kvs.length > 1 && (await this.capabilities()).multiSet)
-      lines.push(`zfs set ${kvs.map((_, i) => at(i)).join(' ')} "$1" & p="$p $!";`);
-    else kvs.forEach((_, i) => lines.push(`zfs set ${at(i)} "$1" & p="$p $!";`));
-    const quietly = (cmd: string, i: number, fine: string) =>
-      `( e=$(zfs ${cmd} "$2" ${at(i)} 2>&1) || case $e in ${fine}) ;; *) printf '%s\\n' "$e" >&2;; esac ) &`;
-    holds.hold.forEach((_, j) => lines.push(quietly('hold', kvs.length + j, '*"tag already exists"*')));
-    holds.release.forEach((_, j) =>
-      lines.push(quietly('release', kvs.length + holds.hold.length + j, '*"no such tag"*|*"does not exist"*')),
-    );
-    const first = kvs.length + holds.hold.length + holds.release.length;
-    marks.forEach((_, j) =>
-      lines.push(
-        `( e=$(zfs bookmark ${at(first + 2 * j)} ${at(first + 2 * j + 1)} 2>&1) || case $e in *"already exists"*) ;; *) printf '%s\\n' "$e" >&2;; esac ) &`,
-      ),
-    );
+    for (const x of withProps) {
+      const kvs = Object.entries(x.props).map(([k, v]) => ref(`${k}=${v}`));
+      const name = ref(x.name);
+      if (kvs.length > 1 && multiSet) lines.push(`zfs set ${kvs.join(' ')} ${name} & p="$p $!";`);
+      else for (const kv of kvs) lines.push(`zfs set ${kv} ${name} & p="$p $!";`);
+    }
+    const quietly = (cmd: string, args: string, fine: string) =>
+      `( e=$(zfs ${cmd} ${args} 2>&1) || case $e in ${fine}) ;; *) printf '%s\\n' "$e" >&2;; esac ) &`;
+    for (const h of holds.hold) lines.push(quietly('hold', `"$1" ${ref(h)}`, '*"tag already exists"*'));
+    for (const r of holds.release) lines.push(quietly('release', `"$1" ${ref(r)}`, '*"no such tag"*|*"does not exist"*'));
+    for (const m of marks) lines.push(quietly('bookmark', `${ref(m)} ${ref(m.replace('@', '#'))}`, '*"already exists"*'));
     // every write in the background at once; the exit status is the tags' (`wait <pid>`), then all end (`wait`)
     const script = `p=; ${lines.join(' ')} rc=0; for q in $p; do wait "$q" || rc=$?; done; wait; exit $rc`;
+    const what = withProps.map((x) => x.name).join(' ') || holds.tag;
     const res = await this.host.exec(['sh', '-c', script, 'sh', ...args], { signal: this.signal });
-    if (this.signal?.aborted) throw new ExecError('cancelled', `zfs set/hold ${set?.name ?? holds.tag}: cancelled`);
+    if (this.signal?.aborted) throw new ExecError('cancelled', `zfs set/hold ${what}: cancelled`);
     const problems = res.stderr.split('\n').filter((l) => l.trim());
     if (res.code !== 0)
       throw new ExecError(
         this.host.classify(res, 'zfs'),
-        `zfs set ${set?.name ?? ''} on ${this.host.label} failed: ${oneLine(res.stderr) || `exit ${res.code}`}`,
+        `zfs set ${what} on ${this.host.label} failed: ${oneLine(res.stderr) || `exit ${res.code}`}`,
       );
     return problems;
   }
