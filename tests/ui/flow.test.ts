@@ -201,6 +201,8 @@ describe('web UI against the whole system', () => {
     await expect.poll(() => dlg.locator('#j-exclude-err').textContent()).toMatch(/"\/abs" must be relative/);
     await exclude.fill('tmp\n**/cache');
     await expect.poll(() => dlg.locator('#j-exclude-preview').textContent()).toMatch(/Backs up 1 of 1 dataset/);
+    expect(await dlg.locator('#j-exclude-err').count()).toBe(0); // the API's message was about the old patterns
+    expect(await exclude.getAttribute('aria-invalid')).toBe('false');
     expect(await dlg.locator('#j-exclude-preview li').allTextContents()).toEqual([`${src.name}/data`]);
     await shot(page, 'job-form-exclude-1280');
     await dlg.getByRole('button', { name: 'Save' }).click();
