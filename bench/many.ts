@@ -8,6 +8,10 @@
 // one unmeasured full run of each, BENCH_ROUNDS rounds (default 3) alternate the order; every run
 // connects anew (no warm connection: syncoid has none). Prints the medians and syncoid / runner
 // (≥ 2 is the goal). zfs-fuse pools and a test sshd on 127.0.0.1; nothing else on the box is touched.
+// `npm run bench -- many-openzfs`: the runner's two settings on real OpenZFS (the test VM, node and
+// target in it, the runner inside; BENCH_CHILDREN default 30 there, TCG is slow): one world per
+// setting, one after the other, Run Now through the API, the run timed by its event. No syncoid in
+// the VM image.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +22,7 @@ import { validateTarget } from '../node-runner/src/executors/validate.ts';
 import type { TargetSpec } from '../node-runner/src/executors/types.ts';
 import { startSshd } from '../tests/helpers/sshd.ts';
 import { createPool, testContext, writeRandom, zfs } from '../tests/helpers/zfs.ts';
+import { startWorld } from '../tests/openzfs/world.ts';
 
 const CHILDREN = Math.max(1, Number(process.env.BENCH_CHILDREN ?? 100));
 const SIZE = Number(process.env.BENCH_BYTES ?? 64 << 10);
@@ -153,4 +158,41 @@ export async function benchMany() {
       rmSync(pidFile, { force: true });
     }
   }
+}
+
+export async function benchManyOpenzfs() {
+  const children = Math.max(1, Number(process.env.BENCH_CHILDREN ?? 30));
+  if (!process.env.LIFEBOAT_OPENZFS_VM) throw new Error('set LIFEBOAT_OPENZFS_VM (scripts/openzfs-vm.sh start prints it)');
+  const med: Record<string, number> = {};
+  for (const streams of [4, 1]) {
+    const w = await startWorld({
+      prefix: `lbm${streams}`,
+      user: 'lbtarget',
+      runnerEnv: { LIFEBOAT_RUNNER_INVENTORY_MS: '30000', LIFEBOAT_RUNNER_STREAMS: String(streams) },
+    });
+    try {
+      const root = `${w.src.name}/tree`;
+      await w.vm.must(['sh', '-c', `zfs create ${root} && for i in $(seq 0 ${children - 1}); do zfs create ${root}/c$i; done`]);
+      const id = await w.job({ name: `many${streams}`, source: root, recursive: true });
+      const secs = (e: { startedAt: string; finishedAt: string }) => (Date.parse(e.finishedAt) - Date.parse(e.startedAt)) / 1000;
+      console.log(`streams ${streams}: full run ${secs(await w.backupOk(id)).toFixed(2)} s`);
+      const times: number[] = [];
+      for (let r = 0; r < ROUNDS; r++) {
+        await w.vm.must([
+          'sh',
+          '-c',
+          `for i in $(seq 0 ${children - 1}); do head -c ${SIZE} /dev/urandom > ${w.src.mountpoint}/tree/c$i/f${r}; done`,
+        ]);
+        await sleep(1100);
+        times.push(secs(await w.backupOk(id)));
+        console.log(`streams ${streams}: round ${r + 1} ${times.at(-1)!.toFixed(2)} s`);
+      }
+      med[streams] = median(times);
+    } finally {
+      await w.close();
+    }
+  }
+  console.log(`\n${children} children, ${SIZE} bytes changed in each, ${ROUNDS} round(s) on OpenZFS (TCG); medians:`);
+  console.log(`  streams 4 ${med[4].toFixed(2)} s, streams 1 ${med[1].toFixed(2)} s: ${(med[1] / med[4]).toFixed(2)}x`);
+  return med;
 }

@@ -8,7 +8,7 @@ import { benchOpenzfs } from './openzfs.ts';
 import { benchIncremental } from './incremental.ts';
 import { benchBwlimit } from './bwlimit.ts';
 import { benchPlanner } from './planner.ts';
-import { benchMany } from './many.ts';
+import { benchMany, benchManyOpenzfs } from './many.ts';
 
 const benches: Record<string, () => Promise<unknown>> = {
   'control-plane': benchControlPlane,
@@ -20,6 +20,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   bwlimit: benchBwlimit,
   planner: benchPlanner,
   many: benchMany,
+  'many-openzfs': benchManyOpenzfs,
 };
 
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(benches);
