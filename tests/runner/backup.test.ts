@@ -180,7 +180,14 @@ describe('runBackup', () => {
       // the hold moved to the new base on both sides
       for (const n of [copy, `${k}@${r.snapshot}`]) expect(await prop(n, 'userrefs')).toBe('1');
     }
-  }, 120_000);
+    // a bandwidth limit is per stream: a limited job sends one stream at a time
+    for (const k of kids) await writeRandom(join(src.mountpoint!, k.slice(src.name.length + 1), 'again'), 16 * 1024);
+    await tick();
+    const lim = testContext();
+    const r3 = await runBackup(params({ ...j, bandwidthLimitKiBps: 65536 }), lim.ctx);
+    expect(lim.logs.join('\n')).not.toMatch(/small incremental/);
+    expect(r3.datasets.map((d) => d.mode)).toEqual(Array(7).fill('incremental'));
+  }, 180_000);
 
   it("keep-last prunes both sides; hand-made and other jobs' snapshots survive", async () => {
     const ds = await newSource('keep', 512 * 1024);

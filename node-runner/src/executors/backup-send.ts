@@ -210,7 +210,8 @@ export async function sendAll(i: SendAllInput): Promise<BackupResult['datasets']
     }
   };
 
-  const { serial, concurrent } = splitForConcurrency(plans, i.src, concurrency.streams);
+  // a bandwidth limit is per stream: concurrent streams would each take all of it
+  const { serial, concurrent } = splitForConcurrency(plans, i.src, i.stream.limitBps ? 1 : concurrency.streams);
   progress.start();
   try {
     // one after another, parents first; the next receive's session starts while this one streams
