@@ -9,15 +9,13 @@
 //   steady  between the first report past 2 MiB and the last before the end (no start-up burst,
 //           no wait for the receiver to finish).
 // The goal is 0.9–1.1. zfs-fuse is slow to write; at 1 MiB/s it keeps up on this box.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { runBackup } from '../node-runner/src/executors/backup.ts';
 import { runJobRestore } from '../node-runner/src/executors/restore.ts';
-import { validateTarget } from '../node-runner/src/executors/validate.ts';
-import type { JobSpec, TargetSpec } from '../node-runner/src/executors/types.ts';
+import type { JobSpec } from '../node-runner/src/executors/types.ts';
 import { startSshd } from '../tests/helpers/sshd.ts';
+import { loopbackTarget, provisionTestHost } from './fixture.ts';
 import { createPool, testContext, zfs } from '../tests/helpers/zfs.ts';
 
 const MiB = 1 << 20;
@@ -42,8 +40,7 @@ function rates(reports: Report[]): { stream: number; steady: number | null; byte
 }
 
 export async function benchBwlimit() {
-  const pidFile = join(tmpdir(), `lifeboat-bench-zfs-fuse-${process.pid}.pid`);
-  spawnSync('bash', [new URL('../scripts/provision-test-host.sh', import.meta.url).pathname, pidFile], { stdio: 'inherit' });
+  const stopZfsFuse = provisionTestHost();
   const src = await createPool('lbws', { mounted: true, sizeMiB: Math.max(128, Math.ceil((SIZE * 3) / MiB)) });
   const tgt = await createPool('lbwt', { mounted: false, sizeMiB: Math.max(128, Math.ceil((SIZE * (ROUNDS + 2)) / MiB)) });
   const sshd = await startSshd();
@@ -52,18 +49,7 @@ export async function benchBwlimit() {
     await zfs('create', ds);
     execFileSync('dd', ['if=/dev/urandom', `of=${join(src.mountpoint!, 'data', 'f')}`, 'bs=1M', `count=${SIZE / MiB}`, 'status=none']);
     await zfs('create', '-o', 'mountpoint=none', `${tgt.name}/lb`);
-    const target: TargetSpec = {
-      id: 1,
-      name: 'bench',
-      sshHost: '127.0.0.1',
-      sshUser: 'root',
-      sshPort: sshd.port,
-      sshPrivateKey: sshd.clientKey,
-      backupRoot: `${tgt.name}/lb`,
-      createBackupRoot: false,
-      hostKey: null,
-    };
-    target.hostKey = (await validateTarget(target, testContext().ctx)).hostKey;
+    const target = await loopbackTarget(sshd, `${tgt.name}/lb`);
     const limit = LIMIT_KIBPS * 1024;
     console.log(`${SIZE / MiB} MiB of random data, limit ${LIMIT_KIBPS} KiB/s, ${ROUNDS} round(s); ratio = achieved / limit`);
     const rows: { what: string; stream: number; steady: number | null }[] = [];
@@ -113,13 +99,6 @@ export async function benchBwlimit() {
     await sshd.stop();
     await src.destroy();
     await tgt.destroy();
-    if (existsSync(pidFile)) {
-      try {
-        process.kill(Number(readFileSync(pidFile, 'utf8').trim()), 'SIGTERM');
-      } catch {
-        /* gone */
-      }
-      rmSync(pidFile, { force: true });
-    }
+    stopZfsFuse();
   }
 }

@@ -12,14 +12,11 @@
 // target in it, the runner inside; BENCH_CHILDREN default 30 there, TCG is slow): one world per
 // setting, one after the other, Run Now through the API, the run timed by its event. No syncoid in
 // the VM image.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { runBackup } from '../node-runner/src/executors/backup.ts';
 import { configureConcurrentStreams } from '../node-runner/src/executors/backup-send.ts';
-import { validateTarget } from '../node-runner/src/executors/validate.ts';
-import type { TargetSpec } from '../node-runner/src/executors/types.ts';
+import { loopbackTarget, provisionTestHost, sshFiles } from './fixture.ts';
 import { startSshd } from '../tests/helpers/sshd.ts';
 import { createPool, testContext, writeRandom, zfs } from '../tests/helpers/zfs.ts';
 import { startWorld } from '../tests/openzfs/world.ts';
@@ -35,11 +32,7 @@ const median = (xs: number[]) => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function benchMany() {
-  const pidFile = join(tmpdir(), `lifeboat-bench-zfs-fuse-${process.pid}.pid`);
-  spawnSync('bash', [new URL('../scripts/provision-test-host.sh', import.meta.url).pathname, pidFile], {
-    stdio: 'inherit',
-    env: { ...process.env, LIFEBOAT_TEST_PACKAGES: 'sanoid' },
-  });
+  const stopZfsFuse = provisionTestHost('sanoid');
   const src = await createPool('lbms', { mounted: true, sizeMiB: 512 });
   const tgt = await createPool('lbmt', { mounted: false, sizeMiB: 512 });
   const sshd = await startSshd();
@@ -55,22 +48,8 @@ export async function benchMany() {
     }
     await zfs('create', '-o', 'mountpoint=none', `${tgt.name}/lb`);
     await zfs('create', '-o', 'mountpoint=none', `${tgt.name}/syncoid`);
-    const keyFile = join(sshd.dir, 'bench_key');
-    writeFileSync(keyFile, sshd.clientKey, { mode: 0o600 });
-    const known = join(sshd.dir, 'bench_known_hosts');
-    writeFileSync(known, (await sshd.hostKeyLine()) + '\n');
-    const target: TargetSpec = {
-      id: 1,
-      name: 'bench',
-      sshHost: '127.0.0.1',
-      sshUser: 'root',
-      sshPort: sshd.port,
-      sshPrivateKey: sshd.clientKey,
-      backupRoot: `${tgt.name}/lb`,
-      createBackupRoot: false,
-      hostKey: null,
-    };
-    target.hostKey = (await validateTarget(target, testContext().ctx)).hostKey;
+    const { keyFile, known } = await sshFiles(sshd);
+    const target = await loopbackTarget(sshd, `${tgt.name}/lb`);
     const runner = (id: number, root: string, streams: number) => async () => {
       configureConcurrentStreams(streams);
       const job = { id, name: `bench${id}`, mode: 'dataset' as const, source: root, recursive: true, keepLast: 0, pruneTarget: false };
@@ -149,14 +128,7 @@ export async function benchMany() {
     await sshd.stop();
     await src.destroy();
     await tgt.destroy();
-    if (existsSync(pidFile)) {
-      try {
-        process.kill(Number(readFileSync(pidFile, 'utf8').trim()), 'SIGTERM'); // only a daemon this bench started
-      } catch {
-        /* already gone */
-      }
-      rmSync(pidFile, { force: true });
-    }
+    stopZfsFuse();
   }
 }
 

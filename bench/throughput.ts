@@ -6,15 +6,12 @@
 // alternately for BENCH_ROUNDS rounds (default 2; the order flips every round so drift from other
 // load on the box does not favour one of them), then medians and ratios; plus a no-change run's
 // wall time and the SSH connections it opened. Every received copy is destroyed after its round.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { runBackup } from '../node-runner/src/executors/backup.ts';
-import { validateTarget } from '../node-runner/src/executors/validate.ts';
-import type { TargetSpec } from '../node-runner/src/executors/types.ts';
 import { cipherList } from '../node-runner/src/ssh/ciphers.ts';
 import { startSshd } from '../tests/helpers/sshd.ts';
+import { loopbackTarget, provisionTestHost, sshFiles } from './fixture.ts';
 import { createPool, releaseHolds, testContext, zfs } from '../tests/helpers/zfs.ts';
 
 const GiB = 1 << 30;
@@ -28,12 +25,7 @@ const median = (xs: number[]) => {
 };
 
 export async function benchThroughput() {
-  // The provisioning script writes the PID of a zfs-fuse daemon it had to start; that one is stopped afterwards.
-  const pidFile = join(tmpdir(), `lifeboat-bench-zfs-fuse-${process.pid}.pid`);
-  spawnSync('bash', [new URL('../scripts/provision-test-host.sh', import.meta.url).pathname, pidFile], {
-    stdio: 'inherit',
-    env: { ...process.env, LIFEBOAT_TEST_PACKAGES: 'sanoid' },
-  });
+  const stopZfsFuse = provisionTestHost('sanoid');
   const src = await createPool('lbbs', { mounted: true, sizeMiB: Math.ceil((SIZE * 1.6) / (1 << 20)) });
   const tgt = await createPool('lbbt', { mounted: false, sizeMiB: Math.ceil((SIZE * 4.5) / (1 << 20)) });
   const sshd = await startSshd();
@@ -52,10 +44,7 @@ export async function benchThroughput() {
     }
     await zfs('snapshot', `${ds}@raw`);
     for (const d of ['raw', 'lb', 'syncoid']) await zfs('create', '-o', 'mountpoint=none', `${tgt.name}/${d}`);
-    const keyFile = join(sshd.dir, 'bench_key');
-    writeFileSync(keyFile, sshd.clientKey, { mode: 0o600 });
-    const known = join(sshd.dir, 'bench_known_hosts');
-    writeFileSync(known, (await sshd.hostKeyLine()) + '\n');
+    const { keyFile, known } = await sshFiles(sshd);
     const sshArgs = `-i ${keyFile} -p ${sshd.port} -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${known}`;
     const runnerCiphers = cipherList();
     const firstCipher = runnerCiphers?.split(',')[0] ?? null;
@@ -65,18 +54,7 @@ export async function benchThroughput() {
       await f();
       return (performance.now() - s) / 1000;
     };
-    const target: TargetSpec = {
-      id: 1,
-      name: 'bench',
-      sshHost: '127.0.0.1',
-      sshUser: 'root',
-      sshPort: sshd.port,
-      sshPrivateKey: sshd.clientKey,
-      backupRoot: `${tgt.name}/lb`,
-      createBackupRoot: false,
-      hostKey: null,
-    };
-    target.hostKey = (await validateTarget(target, testContext().ctx)).hostKey;
+    const target = await loopbackTarget(sshd, `${tgt.name}/lb`);
     const job = (id: number) => ({
       id,
       name: 'bench',
@@ -184,13 +162,6 @@ export async function benchThroughput() {
     await sshd.stop();
     await src.destroy();
     await tgt.destroy();
-    if (existsSync(pidFile)) {
-      try {
-        process.kill(Number(readFileSync(pidFile, 'utf8').trim()), 'SIGTERM');
-      } catch {
-        /* already gone */
-      }
-      rmSync(pidFile, { force: true });
-    }
+    stopZfsFuse();
   }
 }
