@@ -8,6 +8,7 @@ import { benchOpenzfs } from './openzfs.ts';
 import { benchIncremental } from './incremental.ts';
 import { benchBwlimit } from './bwlimit.ts';
 import { benchPlanner } from './planner.ts';
+import { benchRestoreIncremental } from './restore-incremental.ts';
 
 const benches: Record<string, () => Promise<unknown>> = {
   'control-plane': benchControlPlane,
@@ -18,6 +19,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   incremental: benchIncremental,
   bwlimit: benchBwlimit,
   planner: benchPlanner,
+  'restore-incremental': benchRestoreIncremental,
 };
 
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(benches);
