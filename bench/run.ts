@@ -9,6 +9,7 @@ import { benchIncremental } from './incremental.ts';
 import { benchBwlimit } from './bwlimit.ts';
 import { benchPlanner } from './planner.ts';
 import { benchMany, benchManyOpenzfs } from './many.ts';
+import { benchRestoreIncremental } from './restore-incremental.ts';
 
 const benches: Record<string, () => Promise<unknown>> = {
   'control-plane': benchControlPlane,
@@ -21,6 +22,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   planner: benchPlanner,
   many: benchMany,
   'many-openzfs': benchManyOpenzfs,
+  'restore-incremental': benchRestoreIncremental,
 };
 
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(benches);

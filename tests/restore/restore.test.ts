@@ -135,6 +135,10 @@ describe('restore from a job (in place)', () => {
     expect(res.snapshot).toBe(runs[1].snapshot);
     expect(res.datasets.map((d) => d.destination)).toEqual([ds, `${ds}/sub`]);
     expect(res.bytesReceived).toBeGreaterThan(8 * MiB);
+    // the live tree still has the 1st snapshot, but zfs-fuse cannot receive an increment as a clone
+    // (no recv -o origin=): a full stream, and the log says why (OpenZFS: tests/openzfs/incremental-restore.test.ts)
+    expect(t.logs).toContain(`${ds}: full (${res.datasets[0].bytes} bytes)`);
+    expect(t.logs.join('\n')).toMatch(/in full \(this node's zfs cannot receive an increment as a clone/);
     // GUIDs equal the target's; the restored snapshot is the job's
     expect(await prop(`${ds}@${runs[1].snapshot}`, 'guid')).toBe(guid2);
     expect(await prop(`${ds}/sub@${runs[1].snapshot}`, 'guid')).toBe(await prop(`${tds}/sub@${runs[1].snapshot}`, 'guid'));

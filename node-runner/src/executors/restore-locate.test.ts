@@ -569,7 +569,11 @@ describe('locate: the reads of the target and the result', () => {
     ],
   ] as [string, LocateSpec, string[], Want][])('%s', async (_, spec, wantReads, want) => {
     const { remote, reads } = fakeTarget(target);
-    expect(await locate(remote, spec)).toEqual({ leftOut: [], ...want });
+    const { tree, ...located } = await locate(remote, spec);
+    expect(located).toEqual({ leftOut: [], ...want });
+    // the listing the groups were found in comes along (each dataset's snapshot chain: incremental restores)
+    for (const g of located.groups)
+      for (const it of g.items) expect(tree.find((d) => d.name === it.snap.dataset)?.snapshots).toContainEqual(it.snap);
     expect(reads).toEqual(wantReads);
   });
 

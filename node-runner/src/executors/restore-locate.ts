@@ -33,7 +33,10 @@ export interface SearchScope {
 /** The reads locate() does on the target. */
 export type TargetReader = Pick<Zfs, 'exists' | 'tree'>;
 
-export async function locate(remote: TargetReader, spec: LocateSpec): Promise<Located> {
+/** locate()'s answer: the groups, and the listing they were found in (each dataset's whole snapshot chain, for incremental restores). */
+export type LocatedTree = Located & { tree: DatasetInfo[] };
+
+export async function locate(remote: TargetReader, spec: LocateSpec): Promise<LocatedTree> {
   const jobRootExists = spec.jobId !== null && (await remote.exists(jobRoot(spec.target.backupRoot, spec.jobId)));
   let scope = searchScope(spec, jobRootExists);
   let tree = await remote.tree(scope.root, true);
@@ -43,7 +46,7 @@ export async function locate(remote: TargetReader, spec: LocateSpec): Promise<Lo
     scope = narrowed;
     tree = await remote.tree(scope.root, true);
   }
-  return groupSnapshotTree(spec, scope, tree, root);
+  return { ...groupSnapshotTree(spec, scope, tree, root), tree };
 }
 
 /** The job root when the spec names a job whose root exists, else the whole backup root (not allowed for a job restore). */

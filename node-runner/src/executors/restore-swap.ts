@@ -171,6 +171,36 @@ export async function cleanupStaging(z: Zfs, units: Unit[], E: number, ctx: Exec
   }
 }
 
+/**
+ * After the swap, each incrementally restored dataset is a clone whose origin is a snapshot of the
+ * set-aside copy (the live base it was cloned from, renamed aside with its dataset). Promote it, so
+ * the set-aside copy no longer holds its origin and can be destroyed: the promote moves the base and
+ * every older snapshot of that set-aside dataset into the restored one (where they stay: the live
+ * tree's history up to the base survives the restore). Checked right before each promote: the
+ * dataset is the clone this restore made (GUID) and its origin the set-aside copy's base (name and
+ * GUID); anything else throws, and the caller keeps the set-aside copy. Returns what was promoted.
+ */
+export async function promoteRestored(z: Zfs, u: Unit): Promise<string[]> {
+  const done: string[] = [];
+  for (const it of u.items) {
+    const b = u.bases.get(it.rel);
+    const cloneGuid = u.clones.get(it.rel);
+    if (b?.mode !== 'incremental' || cloneGuid === undefined) continue;
+    const ds = join(u.destination, it.rel);
+    const origin = `${join(u.setAside, it.rel)}@${b.live.name}`;
+    const t = await z.get([ds], ['guid', 'origin']);
+    const row = t.get(ds);
+    if (row?.guid !== cloneGuid) throw new ExecError('internal', `${ds} is not the clone this restore made (GUID); not promoting it`);
+    if (row.origin === null || row.origin === undefined) continue; // promoted already (nothing depends on the set-aside copy)
+    if (row.origin !== origin) throw new ExecError('internal', `${ds} is a clone of ${row.origin}, not of ${origin}; not promoting it`);
+    const og = (await z.get([origin], ['guid'])).get(origin)?.guid;
+    if (og !== b.live.guid) throw new ExecError('internal', `${origin} is not the base ${b.live.full} (GUID); not promoting ${ds}`);
+    await runRetryBusy(z, ['promote', ds], `zfs promote ${ds}`);
+    done.push(ds);
+  }
+  return done;
+}
+
 /** Destroy a set-aside copy: only when it is the tree this restore set aside (GUIDs) and marked by this event. */
 export async function destroySetAside(z: Zfs, u: Unit, E: number): Promise<void> {
   const t = await getWithSource(z, [u.setAside], ['type', 'guid', 'userrefs', USER_PROP_JOB, USER_PROP_SET_ASIDE], { recursive: true });

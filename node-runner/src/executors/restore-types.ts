@@ -1,5 +1,6 @@
 // Parameter and result types of the restore executors.
 import type { SnapshotInfo } from '../zfs/index.ts';
+import type { ItemBase } from './restore-base.ts';
 import type { JobRestoreParams as ClaimedJobRestore, OobRestoreParams as ClaimedOobRestore } from '../../../protocol/src/runner-api.ts';
 import type { JobSpec, TargetSpec } from './types.ts';
 
@@ -99,4 +100,10 @@ export interface Unit {
   live: LiveDataset[] | null; // the existing destination tree (parents first), null when it does not exist
   containerGuid: string | null;
   createdParents: { name: string; guid: string }[];
+  /** the live tree's snapshots by relative path (job restores onto an existing destination), for incremental bases */
+  liveSnapshots: Map<string, SnapshotInfo[]> | null;
+  /** per relative path: full, or incremental into a clone of the live base (restore-base.ts); set before staging */
+  bases: Map<string, ItemBase>;
+  /** per relative path of an incremental item: the GUID of its staging clone (checked before its promote) */
+  clones: Map<string, string>;
 }

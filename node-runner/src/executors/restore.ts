@@ -2,6 +2,9 @@
 // from the target into a staging dataset beside the destination, verify every GUID, then swap:
 // rename the live dataset aside, rename staging into place, destroy the set-aside copy only after
 // success. Any failure before that renames everything back and removes the staging datasets.
+// A job restore whose live destination still has an older snapshot of a dataset's chain (GUID)
+// receives only the increment from it, as a clone of that live snapshot inside staging, promoted
+// after the swap so the set-aside copy can go (restore-base.ts; docs/zfs.md "Incremental restores").
 //
 // Local layout during a restore of `<parent>/<name>` by event E:
 //   <parent>/.lb-staging-E-<name>          container created with lifeboat:staging=E, mountpoint=none
@@ -28,11 +31,20 @@
 // This file runs the steps; the parts: restore-locate.ts (the snapshot tree on the target, by
 // GUID), restore-transfer.ts (the stream and its estimate), restore-swap.ts (swap, rollback, removal
 // of staging and set-aside copies), restore-leftovers.ts (earlier restores' debris),
-// restore-local.ts (local dataset helpers), restore-types.ts (params, results, the plan's types).
+// restore-local.ts (local dataset helpers), restore-types.ts (params, results, the plan's types),
+// restore-base.ts (full or incremental, per dataset).
 import { jobIsRecursive, setAsideNameFor, stagingNameFor } from '../../../protocol/src/layout.ts';
 import { asExecError } from '../core/errors.ts';
 import { SshSession } from '../ssh/index.ts';
-import { LocalHost, USER_PROP_EVENT, USER_PROP_GENERATION, USER_PROP_JOB, Zfs, isValidDatasetName } from '../zfs/index.ts';
+import {
+  LocalHost,
+  USER_PROP_EVENT,
+  USER_PROP_GENERATION,
+  USER_PROP_JOB,
+  Zfs,
+  isSameOrDescendant,
+  isValidDatasetName,
+} from '../zfs/index.ts';
 import { TransferProgress } from './progress.ts';
 import { handleLeftovers } from './restore-leftovers.ts';
 import {
@@ -46,8 +58,9 @@ import {
   parentOf,
   readLive,
 } from './restore-local.ts';
-import { locate, type Located } from './restore-locate.ts';
-import { cleanupStaging, destroySetAside, destroyStaging, swapUnit } from './restore-swap.ts';
+import { planItemBase } from './restore-base.ts';
+import { locate, type LocatedTree } from './restore-locate.ts';
+import { cleanupStaging, destroySetAside, destroyStaging, promoteRestored, swapUnit } from './restore-swap.ts';
 import { restoreEstimate, transfer } from './restore-transfer.ts';
 import { planStream } from './stream-options.ts';
 import type { JobRestoreParams, OobRestoreParams, RestoreResult, RestoreSpec, Unit } from './restore-types.ts';
@@ -219,9 +232,40 @@ async function restore(spec: RestoreSpec, ctx: ExecContext): Promise<RestoreResu
       targetLimit: spec.target.bandwidthLimitKiBps,
     });
     for (const n of stream.notes) ctx.log(n);
+    // incremental where the live destination still has an older snapshot of the target's chain (by
+    // GUID): restore-base.ts. Only where this node's zfs receives an increment as a clone of that
+    // snapshot (`recv -o origin=`, OpenZFS); zfs-fuse 0.7 has no `recv -o` and refuses an increment
+    // into a clone made beforehand ("invalid backup stream"), so there every restore stays full.
+    const chains = new Map(located.tree.map((d) => [d.name, d.snapshots]));
+    const noClonedReceive = `this node's zfs cannot receive an increment as a clone (no recv -o origin=)`;
+    for (const u of units)
+      for (const it of u.items)
+        u.bases.set(
+          it.rel,
+          u.liveSnapshots && !lcaps.recvSetProps
+            ? { mode: 'full', why: noClonedReceive }
+            : u.liveSnapshots
+              ? planItemBase({
+                  chosen: it.snap,
+                  targetChain: chains.get(it.snap.dataset) ?? [],
+                  live: u.liveSnapshots.get(it.rel) ?? null,
+                  raw: raw.has(it.snap.dataset),
+                })
+              : { mode: 'full', why: u.live ? 'an out-of-band restore' : 'a new destination' },
+        );
     let total = 0;
     for (const u of units)
-      for (const it of u.items) total += await restoreEstimate(remote, rcaps, it.snap, raw.has(it.snap.dataset), stream.flags);
+      for (const it of u.items) {
+        const b = u.bases.get(it.rel);
+        total += await restoreEstimate(
+          remote,
+          rcaps,
+          it.snap,
+          raw.has(it.snap.dataset),
+          stream.flags,
+          b?.mode === 'incremental' ? b.target : null,
+        );
+      }
     if (signal.aborted) throw new ExecError('cancelled', 'restore cancelled');
     const progress = new TransferProgress(ctx, total, 5000, 'restore-staging');
     progress.start();
@@ -235,9 +279,29 @@ async function restore(spec: RestoreSpec, ctx: ExecContext): Promise<RestoreResu
               'zfs',
               `the snapshot tree on the target has a gap: no ${located.name} for the parent of ${it.snap.dataset}`,
             );
-          ctx.log(`receiving ${it.snap.full} → ${to}`);
+          const b = u.bases.get(it.rel) ?? { mode: 'full', why: 'not planned' };
+          // an increment is received as a clone of the live base inside staging (`recv -o origin=`):
+          // it inherits lifeboat:staging and mountpoint=none from the container
+          const origin = b.mode === 'incremental' ? b.live.full : null;
+          ctx.log(
+            b.mode === 'incremental'
+              ? `receiving ${it.snap.full} → ${to} incrementally from ${b.target.name} (a clone of ${b.live.full})`
+              : `receiving ${it.snap.full} → ${to} in full (${b.why})`,
+          );
           const before = progress.bytesDone;
-          await transfer(session, lcaps, it.snap.full, raw.has(it.snap.dataset), stream, to, progress, signal);
+          await transfer(session, lcaps, it.snap.full, raw.has(it.snap.dataset), stream, to, progress, signal, {
+            base: b.mode === 'incremental' ? b.target.full : null,
+            origin,
+          });
+          if (origin) {
+            const cg = (await local.get([to], ['guid', 'origin'])).get(to);
+            if (!cg?.guid || cg.origin !== origin) throw new ExecError('zfs', `${to} is not a clone of ${origin} after the receive`);
+            u.clones.set(it.rel, cg.guid);
+          }
+          const sent = progress.bytesDone - before;
+          ctx.log(
+            `${join(u.destination, it.rel)}: ${b.mode === 'incremental' ? `incremental from ${b.target.name}` : 'full'} (${sent} bytes)`,
+          );
           result.datasets.push({
             source: it.snap.full,
             destination: join(u.destination, it.rel),
@@ -283,7 +347,7 @@ async function restore(spec: RestoreSpec, ctx: ExecContext): Promise<RestoreResu
  * checks that refuse before anything is made (the target's own tree, an existing destination
  * without overwrite, a type that is not restored, a name taken by something not ours).
  */
-async function planUnits(local: Zfs, safe: Zfs, remote: Zfs, located: Located, spec: RestoreSpec, ctx: ExecContext): Promise<Unit[]> {
+async function planUnits(local: Zfs, safe: Zfs, remote: Zfs, located: LocatedTree, spec: RestoreSpec, ctx: ExecContext): Promise<Unit[]> {
   const E = ctx.eventId;
   const units: Unit[] = [];
   for (const g of located.groups) {
@@ -311,7 +375,18 @@ async function planUnits(local: Zfs, safe: Zfs, remote: Zfs, located: Located, s
       live: exists ? await readLive(local, destination) : null,
       containerGuid: null,
       createdParents: [],
+      liveSnapshots: null,
+      bases: new Map(),
+      clones: new Map(),
     };
+    if (exists && spec.kind === 'job') {
+      // the live tree's snapshots: an older one the target's chain also has (GUID) is an incremental base
+      u.liveSnapshots = new Map();
+      for (const d of await local.tree(destination, true)) {
+        if (isSameOrDescendant(d.name, destination))
+          u.liveSnapshots.set(d.name === destination ? '' : d.name.slice(destination.length + 1), d.snapshots);
+      }
+    }
     for (const it of u.items) {
       if (it.rel && !isValidDatasetName(join(destination, it.rel)))
         throw new ExecError('zfs', `unusable child dataset name ${JSON.stringify(it.rel)} on the target`);
@@ -434,6 +509,9 @@ async function finalizeUnits(safe: Zfs, units: Unit[], E: number, result: Restor
   for (const u of units) {
     if (u.live) {
       try {
+        // incremental datasets are clones of the set-aside copy's snapshots: promoted first (checked),
+        // which moves those and older snapshots into the restored dataset
+        for (const p of await promoteRestored(safe, u)) ctx.log(`promoted ${p} (its older snapshots are kept)`);
         await destroySetAside(safe, u, E);
         ctx.log(`destroyed the set-aside copy ${u.setAside}`);
       } catch (e) {

@@ -66,6 +66,11 @@ describe('recvArgv (never -F)', () => {
       ['zfs', 'recv', '-u', 'tank/.lb-staging-5-a/a'],
     ],
     [
+      'OpenZFS, an incremental restore: received as a clone of the live base',
+      { target: 'tank/.lb-staging-5-a/a', caps: openzfs, resumable: false, props: { origin: 'tank/a@lb_j1_1' } },
+      ['zfs', 'recv', '-u', '-o', 'origin=tank/a@lb_j1_1', 'tank/.lb-staging-5-a/a'],
+    ],
+    [
       'zfs-fuse: none of -s -u -o exist',
       { target: 'bk/x', caps: zfsFuse, resumable: true, props: { 'lifeboat:job': '1' } },
       ['zfs', 'recv', 'bk/x'],
