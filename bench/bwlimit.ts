@@ -16,7 +16,7 @@ import { runJobRestore } from '../node-runner/src/executors/restore.ts';
 import type { JobSpec } from '../node-runner/src/executors/types.ts';
 import { startSshd } from '../tests/helpers/sshd.ts';
 import { loopbackTarget, provisionTestHost } from './fixture.ts';
-import { createPool, testContext, zfs } from '../tests/helpers/zfs.ts';
+import { createPool, releaseHolds, testContext, zfs } from '../tests/helpers/zfs.ts';
 
 const MiB = 1 << 20;
 const SIZE = Number(process.env.BENCH_BYTES ?? 16 * MiB);
@@ -87,6 +87,7 @@ export async function benchBwlimit() {
       );
       const rr = rates(t.reports);
       rows.push({ what: `restore round ${r + 1}`, stream: rr.stream / limit, steady: rr.steady && rr.steady / limit });
+      await releaseHolds(`${target.backupRoot}/j${job.id}`, `lifeboat-j${job.id}`); // the run held its base
       await zfs('destroy', '-r', `${target.backupRoot}/j${job.id}`);
     }
     for (const row of rows)
