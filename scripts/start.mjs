@@ -47,6 +47,7 @@ local runner (it gets these, never the server's secrets)
   LIFEBOAT_RUNNER_INVENTORY_MS   inventory refresh interval                      30000
   LIFEBOAT_RUNNER_SSH_WARM       warm SSH connections kept between backups       4 (0: off)
   LIFEBOAT_RUNNER_SSH_WARM_IDLE_S idle lifetime of one (s)                  60
+  LIFEBOAT_RUNNER_STREAMS        small incrementals of a backup sent at once     4 (1-16)
   (a standalone runner also reads LIFEBOAT_SERVER, LIFEBOAT_JOIN_TOKEN, LIFEBOAT_RUNNER_STATE_DIR)
 `;
 if (process.argv.includes('--help') || process.argv.includes('-h')) {

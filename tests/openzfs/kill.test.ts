@@ -105,7 +105,10 @@ describe('kill matrix: restore', () => {
   let snapshotSha: string;
   it('SIGKILL during restore staging: interrupted; the next restore removes the dead staging and succeeds', async () => {
     const gens = (await w.srv.api('GET', `/jobs/${jobId}/generations`)).body;
-    snapshot = gens[0].snapshots[0].name;
+    // the oldest snapshot of the generation (newest first): nothing older to restore incrementally
+    // from, so a full stream, long enough to reach the checkpoint (its first MiB); a small increment
+    // never would (tests/openzfs/incremental-restore.test.ts kills incremental restores elsewhere)
+    snapshot = gens[0].snapshots[gens[0].snapshots.length - 1].name;
     snapshotSha = await w.vm.sha256(`${dir()}/data.bin`);
     await w.vm.sh(`echo changed > ${dir()}/data.bin`);
     const restore = async () => {
@@ -120,7 +123,9 @@ describe('kill matrix: restore', () => {
     expect(staging.length).toBeGreaterThan(0);
     expect((await w.vm.zfs('get', '-H', '-o', 'value', 'lifeboat:staging', staging[0])).trim()).toBe(String(dead.id));
     const e = await restoreOk(w, jobId, 1, snapshot);
-    expect(await eventLog(w.srv.api, e.id)).toMatch(/removed.*staging/);
+    const log = await eventLog(w.srv.api, e.id);
+    expect(log).toMatch(/removed.*staging/);
+    expect(log).toMatch(/in full/);
     await intact(snapshotSha);
   }, 900_000);
 
