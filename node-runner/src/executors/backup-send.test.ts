@@ -189,6 +189,26 @@ describe('runConcurrently', () => {
     expect(started).toEqual(['p/c0', 'p/c1']);
   });
 
+  it('every failed stream is settled (a cancel clears each partial receive), then the first that did not land is thrown', async () => {
+    const settled: string[] = [];
+    const run = runConcurrently(
+      plans,
+      3,
+      new AbortController().signal,
+      async (p) => {
+        await tick();
+        return { bytes: 0, failed: ['p/c0', 'p/c1', 'p/c2'].includes(p.source) ? new ExecError('cancelled', `cut ${p.source}`) : null };
+      },
+      async (p, err) => {
+        settled.push(p.source);
+        throw err;
+      },
+      async () => undefined,
+    );
+    await expect(run).rejects.toThrow('cut p/c0');
+    expect(settled).toEqual(['p/c0', 'p/c1', 'p/c2']);
+  });
+
   it('an error after arrival (a GUID mismatch) is thrown once the running streams ended', async () => {
     let running = 0;
     const run = runConcurrently(

@@ -267,7 +267,8 @@ export async function sendAll(i: SendAllInput): Promise<BackupResult['datasets']
 /**
  * Run `stream` over `plans`, `width` at a time, calling `arrived` for each that landed. After a
  * failed stream no new one starts; once the others ended, each failure is settled one by one
- * (`settle` throws when it did not land, else continues over a new connection), then the rest go on.
+ * (`settle` throws when it did not land, else continues over a new connection); the first that did
+ * not land is thrown once all are settled, else the rest go on.
  * An error thrown by `arrived` stops new streams and is thrown once the running ones ended.
  */
 export async function runConcurrently(
@@ -303,10 +304,17 @@ export async function runConcurrently(
     const ended = await Promise.allSettled(Array.from({ length: Math.min(width, plans.length - next) }, worker));
     const thrown = ended.find((x) => x.status === 'rejected');
     if (thrown) throw thrown.reason;
+    // every failure is settled, also after one that did not land: a cancel clears each partial receive
+    let notLanded: unknown = null;
     for (const f of failed) {
-      await settle(f.p, f.err);
-      await arrived(f.p, f.bytes);
+      try {
+        await settle(f.p, f.err);
+        await arrived(f.p, f.bytes);
+      } catch (e) {
+        notLanded ??= e;
+      }
     }
+    if (notLanded) throw notLanded;
   }
 }
 
