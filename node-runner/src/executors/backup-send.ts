@@ -78,10 +78,10 @@ export interface SendAllInput {
 export function splitForConcurrency(plans: DatasetPlan[], src: DatasetInfo[], streams: number) {
   const byName = new Map(src.map((d) => [d.name, d]));
   const small = (p: DatasetPlan) => !!p.base && sizeFromListing(p, byName.get(p.source)) < SMALL_STREAM_BYTES;
-  const concurrent = streams > 1 ? plans.filter(small) : [];
+  const concurrent = new Set(streams > 1 ? plans.filter(small) : []);
   // one small stream alone gains nothing from running beside nothing
-  if (concurrent.length < 2) return { serial: plans, concurrent: [] as DatasetPlan[] };
-  return { serial: plans.filter((p) => !concurrent.includes(p)), concurrent };
+  if (concurrent.size < 2) return { serial: plans, concurrent: [] as DatasetPlan[] };
+  return { serial: plans.filter((p) => !concurrent.has(p)), concurrent: [...concurrent] };
 }
 
 /**
