@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { PROP } from '../protocol/src/layout.ts';
 import { decideGeneration, planDatasets } from '../node-runner/src/executors/backup-plan.ts';
 import { planHoldMove } from '../node-runner/src/executors/backup-holds.ts';
-import { planPrune } from '../node-runner/src/prune/index.ts';
+import { keepLastPolicy, planRetention } from '../protocol/src/retention.ts';
 import { parseGetHp, treeFromTable, TREE_PROPS, type DatasetInfo } from '../node-runner/src/zfs/index.ts';
 
 const DATASETS = Number(process.env.BENCH_DATASETS ?? 1000);
@@ -103,11 +103,13 @@ export async function benchPlanner(): Promise<void> {
       work += planHoldMove(JOB, s?.snapshots ?? [], `${p.source}@${snapName}`).release.length;
       work += planHoldMove(JOB, t.snapshots, `${p.target}@${snapName}`).release.length;
       const prune = (side: 'source' | 'target', snaps: typeof t.snapshots, other: typeof t.snapshots) =>
-        planPrune({
+        planRetention({
           side,
           jobId: JOB,
-          keepLast: 3,
+          policy: keepLastPolicy(3),
           generation: 1,
+          timeZone: 'UTC',
+          now: 1_800_000_000,
           snapshots: snaps.map((x) => ({ ...x, cloned: false })),
           otherSideGuids: other.map((x) => x.guid),
         }).destroy.length;

@@ -226,7 +226,7 @@ describe('runBackup', () => {
     expect(r2.pruned).toEqual([]);
     for (const d of [ds, tds]) {
       expect(await snapNames(d)).toEqual([r1.snapshot, r2.snapshot]);
-      expect(t.logs.join('\n')).toContain(`not pruned ${d === ds ? 'source' : 'target'} ${d}@${r1.snapshot}: 1 hold(s)`);
+      expect(t.logs.join('\n')).toContain(`not pruned ${d === ds ? 'source' : 'target'} ${d}@${r1.snapshot}: held by 1 hold(s)`);
       // Lifeboat released only its own tag: the other tool's hold is still there
       expect(await prop(`${d}@${r1.snapshot}`, 'userrefs')).toBe('1');
       await zfs('release', 'other-tool', `${d}@${r1.snapshot}`);

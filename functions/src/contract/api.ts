@@ -2,7 +2,7 @@
 import { EVENT_KINDS, EVENT_STATUSES } from '../../../protocol/src/events.ts';
 import { excludeListError } from '../../../protocol/src/exclude.ts';
 import { z } from '@hono/zod-openapi';
-import { datasetName, id, privateKey, resourceName, sshHost, sshPort, sshUser } from './fields.ts';
+import { datasetName, id, privateKey, resourceName, sshHost, sshPort, sshUser, retentionPolicy } from './fields.ts';
 
 const iso = z.string().nullable().openapi({ format: 'date-time' });
 
@@ -145,6 +145,8 @@ const jobFields = {
   compressedStream,
   bandwidthLimitKiBps,
   exclude,
+  sourceRetention: retentionPolicy.nullable(),
+  targetRetention: retentionPolicy.nullable(),
 };
 export const JobCreate = z
   .object(jobFields)
@@ -161,6 +163,8 @@ export const JobCreate = z
     compressedStream: true,
     bandwidthLimitKiBps: true,
     exclude: true,
+    sourceRetention: true,
+    targetRetention: true,
   })
   .strict()
   .openapi('JobCreate');
@@ -185,6 +189,12 @@ export const Job = z
     compressedStream,
     bandwidthLimitKiBps,
     exclude: z.array(z.string()),
+    sourceRetention: retentionPolicy.nullable().openapi({
+      description: 'The source side’s policy; null: the simple form (Keep Last on the source).',
+    }),
+    targetRetention: retentionPolicy.nullable().openapi({
+      description: 'The target side’s policy; null: the simple form (Keep Last with Prune on Target, else nothing pruned).',
+    }),
     nextRunAt: iso,
     lastRunAt: iso,
     lastStatus: z.string().nullable(),
@@ -221,6 +231,77 @@ export const Generations = z.array(
     ),
   }),
 );
+
+// ---- retention preview (protocol/src/retention.ts) ----
+const retentionSide = z.enum(['source', 'target']);
+const previewSnapshotIn = z
+  .object({
+    name: z.string().min(1, 'is required').max(255),
+    guid: z.string().regex(/^\d+$/, 'must be a decimal GUID'),
+    createtxg: z.string().regex(/^\d+$/, 'must be a decimal txg'),
+    createdAt: z.string().datetime({ offset: true, message: 'must be an ISO 8601 time' }),
+    jobId: z.number().int().nullable(),
+    generation: z.number().int().nullable(),
+    userrefs: z.number().int().min(0).default(0),
+    cloned: z.boolean().default(false),
+  })
+  .strict();
+const previewDatasetIn = z
+  .object({
+    dataset: z.string().min(1).max(255),
+    snapshots: z.array(previewSnapshotIn).max(100_000),
+    /** GUIDs of the same dataset on the other side (the newest common one is kept) */
+    otherSideGuids: z.array(z.string().regex(/^\d+$/)).max(100_000).default([]),
+  })
+  .strict();
+export const RetentionPreviewQuery = z.object({
+  side: retentionSide.openapi({ param: { name: 'side', in: 'query' }, description: 'Which side of the job' }),
+});
+export const RetentionPreviewRequest = z
+  .object({
+    side: retentionSide,
+    jobId: z.number().int().positive(),
+    /** the current generation: on the target only its snapshots are candidates */
+    generation: z.number().int().positive().optional(),
+    policy: retentionPolicy.nullable(),
+    timezone: z.string().min(1, 'is required').max(64, 'is too long'),
+    /** the time `within` counts back from (default: now) */
+    now: z.string().datetime({ offset: true, message: 'must be an ISO 8601 time' }).optional(),
+    datasets: z.array(previewDatasetIn).max(10_000),
+  })
+  .strict()
+  .openapi('RetentionPreviewRequest');
+export const RetentionPreview = z
+  .object({
+    side: retentionSide,
+    policy: retentionPolicy.nullable().openapi({ description: 'The policy in force on this side; null: nothing is destroyed' }),
+    timezone: z.string(),
+    generation: z.number().int().nullable(),
+    now: z.string(),
+    /** when the listing was reported (source: the job's last backup; target: the catalog), null if never */
+    listedAt: iso,
+    datasets: z.array(
+      z.object({
+        dataset: z.string(),
+        otherSideGuids: z.array(z.string()),
+        snapshots: z.array(
+          z.object({
+            name: z.string(),
+            guid: z.string(),
+            createtxg: z.string(),
+            createdAt: z.string(),
+            jobId: z.number().int().nullable(),
+            generation: z.number().int().nullable(),
+            userrefs: z.number().int(),
+            cloned: z.boolean(),
+            keep: z.boolean(),
+            reasons: z.array(z.string()),
+          }),
+        ),
+      }),
+    ),
+  })
+  .openapi('RetentionPreview');
 
 // ---- what a target holds (the catalog; GET /targets/{id}/datasets) ----
 export const CatalogItem = z.object({

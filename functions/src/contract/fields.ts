@@ -1,5 +1,6 @@
 // Field rules shared by the API, the UI and the runner.
 import { z } from '@hono/zod-openapi';
+import { RETENTION_COUNT_MAX, withinSeconds } from '../../../protocol/src/retention.ts';
 
 // What zfs itself accepts in a component (zfs(8), "Dataset names"): a space included.
 const DATASET_COMPONENT = /^[A-Za-z0-9_.: -]+$/;
@@ -76,3 +77,32 @@ export const privateKey = z
   .max(16384, 'is too long')
   .regex(/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]+-----END [A-Z0-9 ]*PRIVATE KEY-----/, 'must be a PEM or OpenSSH private key');
 export const id = z.coerce.number().int().positive();
+
+const retentionCount = z
+  .number({ error: 'must be an integer ≥ 0' })
+  .int('must be an integer ≥ 0')
+  .min(0, 'must be an integer ≥ 0')
+  .max(RETENTION_COUNT_MAX, `must be at most ${RETENTION_COUNT_MAX}`);
+/** One side's retention policy (protocol/src/retention.ts); omitted counts are 0. */
+export const retentionPolicy = z
+  .object({
+    last: retentionCount.default(0),
+    hourly: retentionCount.default(0),
+    daily: retentionCount.default(0),
+    weekly: retentionCount.default(0),
+    monthly: retentionCount.default(0),
+    yearly: retentionCount.default(0),
+    within: z
+      .string()
+      .refine((v) => withinSeconds(v) !== null, 'must be a duration like 48h, 14d or 8w')
+      .nullable()
+      .default(null),
+  })
+  .strict()
+  .openapi('RetentionPolicy', {
+    description:
+      'Keeps the union of its rules: the newest `last`; the newest snapshot of each of the most recent `hourly`/`daily`/' +
+      '`weekly`/`monthly`/`yearly` periods that hold one (in the job time zone); everything newer than `within`. ' +
+      'The newest common snapshot, held or cloned snapshots and snapshots that are not the job’s are always kept.',
+    example: { last: 3, hourly: 24, daily: 7, weekly: 4, monthly: 12, yearly: 0, within: '48h' },
+  });

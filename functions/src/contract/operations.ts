@@ -65,6 +65,16 @@ export const OPERATIONS: Record<string, { id: string; summary: string; access: A
     access: 'admin',
   },
   'GET /jobs/{id}/generations': { id: 'listGenerations', summary: "The job's generations and their snapshots", access: 'read' },
+  'GET /jobs/{id}/retention/preview': {
+    id: 'previewJobRetention',
+    summary: "What the job's policy keeps on one side and why, over the last reported listing",
+    access: 'read',
+  },
+  'POST /jobs/retention/preview': {
+    id: 'previewRetention',
+    summary: 'What a policy (saved or not) keeps of a given snapshot list and why; changes nothing',
+    access: 'read',
+  },
   'POST /jobs/{id}/restore': { id: 'restoreJob', summary: "Restore the job's source from a snapshot, in place", access: 'operate' },
   'POST /hooks/jobs/{id}/run': { id: 'runJobByWebhook', summary: "Run Now with the job's webhook token", access: 'webhook' },
 

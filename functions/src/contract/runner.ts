@@ -1,7 +1,7 @@
 // The runner side of the API (node token). Shapes match node-runner/src/executors/types.ts.
 import { FINISHED_STATUSES, PHASES } from '../../../protocol/src/events.ts';
 import { z } from '@hono/zod-openapi';
-import { datasetName, resourceName } from './fields.ts';
+import { datasetName, resourceName, retentionPolicy } from './fields.ts';
 import type { ClaimedEvent as RunnerClaimedEvent } from '../../../protocol/src/runner-api.ts';
 
 export const JoinRequest = z
@@ -52,6 +52,10 @@ const JobSpec = z.object({
   bandwidthLimitKiBps: z.number().int().nullable().optional(),
   /** Children left out of a recursive dataset job (absent: none). */
   exclude: z.array(z.string()).optional(),
+  /** The job's IANA zone (absent: UTC). */
+  timezone: z.string().optional(),
+  /** The policy in force per side, null: nothing destroyed there (absent: from keepLast/pruneTarget). */
+  retention: z.object({ source: retentionPolicy.nullable(), target: retentionPolicy.nullable() }).optional(),
 });
 const claimed = <K extends string>(kind: K) =>
   z.object({
@@ -155,6 +159,29 @@ export const CatalogDataset = z.object({
   guest: z.record(z.string(), z.unknown()).nullable(),
   snapshots: z.array(CatalogSnapshot),
 });
+
+/** A backup's source datasets and their snapshots after retention (the source side of the retention preview). */
+export const SourceSnapshotsReport = z
+  .array(
+    z.object({
+      dataset: datasetName,
+      snapshots: z
+        .array(
+          z.object({
+            name: z.string().min(1).max(255),
+            guid: z.string().regex(/^\d+$/),
+            createtxg: z.string().regex(/^\d+$/),
+            /** unix seconds */
+            creation: z.number().int().min(0),
+            jobId: z.number().int().nullable(),
+            generation: z.number().int().nullable(),
+            userrefs: z.number().int().min(0),
+          }),
+        )
+        .max(100_000),
+    }),
+  )
+  .max(10_000);
 
 export const FinishRequest = z
   .object({

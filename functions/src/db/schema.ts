@@ -1,5 +1,6 @@
 // One schema for every driver (libSQL file/remote, D1). Times are epoch milliseconds.
 import { EVENT_KINDS, EVENT_STATUSES } from '../../../protocol/src/events.ts';
+import type { RetentionPolicy } from '../../../protocol/src/retention.ts';
 import { sql } from 'drizzle-orm';
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
@@ -144,6 +145,9 @@ export const jobs = sqliteTable(
     bandwidthLimitKiBps: integer('bandwidth_limit_kibps'),
     /** Children of a recursive dataset job left out, as patterns relative to the source (protocol/src/exclude.ts). */
     exclude: text('exclude', { mode: 'json' }).$type<string[]>().notNull().default([]),
+    /** Retention per side (protocol/src/retention.ts); null: the simple form (keepLast, pruneTarget). */
+    sourceRetention: text('source_retention', { mode: 'json' }).$type<RetentionPolicy | null>(),
+    targetRetention: text('target_retention', { mode: 'json' }).$type<RetentionPolicy | null>(),
     nextRunAt: integer('next_run_at'),
     lastRunAt: integer('last_run_at'),
     lastStatus: text('last_status'),
@@ -263,6 +267,29 @@ export const catalogSnapshots = sqliteTable(
     uniqueIndex('catalog_snapshots_uq').on(t.targetId, t.dataset, t.name),
     index('catalog_snapshots_job_idx').on(t.jobId, t.generation),
   ],
+);
+
+/**
+ * A job's source snapshots as its last backup left them (after retention): the source side of the
+ * retention preview. Reported by the job's own node, replaced whole by each backup.
+ */
+export const sourceSnapshots = sqliteTable(
+  'source_snapshots',
+  {
+    jobId: integer('job_id')
+      .notNull()
+      .references(() => jobs.id, { onDelete: 'cascade' }),
+    dataset: text('dataset').notNull(),
+    name: text('name').notNull(),
+    guid: text('guid').notNull(),
+    createtxg: text('createtxg').notNull(),
+    createdAt: integer('created_at').notNull(),
+    /** lifeboat:job of the snapshot (null: not made by Lifeboat) */
+    snapshotJobId: integer('snapshot_job_id'),
+    generation: integer('generation'),
+    userrefs: integer('userrefs').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.jobId, t.dataset, t.name] })],
 );
 
 /** Generations of a job (the server owns the numbers). */

@@ -101,6 +101,7 @@ export function scopeFor(method: string, path: string): Scope {
   const p = path.replace(/^\/api\/v1/, '');
   if (p === '/auth/tokens' || p.startsWith('/auth/tokens/')) return 'admin'; // token names and their management
   if (SAFE.has(method)) return 'read';
+  if (method === 'POST' && p === '/jobs/retention/preview') return 'read'; // a computation: changes nothing
   if (
     method === 'POST' &&
     (/^\/jobs\/[^/]+\/(run|restore)$/.test(p) ||

@@ -1,13 +1,27 @@
 // Jobs: CRUD, Run Now, webhooks, generations and restore from a job (the work is in
 // services/jobs.ts, job-runs.ts and generations.ts).
 import { createRoute, z } from '@hono/zod-openapi';
-import { Accepted, Generations, IdParam, Job, JobCreate, JobPatch, RestoreFromJob, WebhookToken, list } from '../contract/api.ts';
+import {
+  Accepted,
+  Generations,
+  IdParam,
+  Job,
+  JobCreate,
+  JobPatch,
+  RestoreFromJob,
+  RetentionPreview,
+  RetentionPreviewQuery,
+  RetentionPreviewRequest,
+  WebhookToken,
+  list,
+} from '../contract/api.ts';
 import { ApiError } from '../lib/errors.ts';
 import { type App, errors, jsonBody, now, ok } from '../lib/http.ts';
 import { bearer } from '../lib/auth.ts';
 import { jobGenerations } from '../services/generations.ts';
 import { restoreFromJob, runJobNow } from '../services/job-runs.ts';
 import { createJob, deleteJob, listJobs, loadJob, newWebhookToken, updateJob, webhookJob } from '../services/jobs.ts';
+import { previewGiven, previewJob } from '../services/retention-preview.ts';
 import { jobView } from '../services/views.ts';
 
 const tags = ['jobs'];
@@ -21,6 +35,33 @@ export function registerJobs(app: App) {
     createRoute({ method: 'post', path: '/jobs', tags, request: jsonBody(JobCreate), responses: { 201: ok(Job, 'Created'), ...errors } }),
     async (c) => {
       return c.json(jobView(await createJob(c.var.deps, c.req.valid('json'), now(c))), 201);
+    },
+  );
+
+  // before /jobs/{id}: `retention` is no id
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/jobs/retention/preview',
+      tags,
+      request: jsonBody(RetentionPreviewRequest),
+      responses: { 200: ok(RetentionPreview), ...errors },
+    }),
+    async (c) => {
+      return c.json(previewGiven(c.req.valid('json'), now(c)), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/jobs/{id}/retention/preview',
+      tags,
+      request: { params: IdParam, query: RetentionPreviewQuery },
+      responses: { 200: ok(RetentionPreview), ...errors },
+    }),
+    async (c) => {
+      return c.json(await previewJob(c.var.deps.db, c.req.valid('param').id, c.req.valid('query').side, now(c)), 200);
     },
   );
 

@@ -4,6 +4,7 @@
 // sleep on the waker (Node entry) or poll every claimRecheckMs.
 import { and, eq, inArray, isNull, lt, or } from 'drizzle-orm';
 import type { ClaimedEvent } from '../../../protocol/src/runner-api.ts';
+import { effectivePolicy } from '../../../protocol/src/retention.ts';
 import { catalogDatasets, events, jobs, nodes, targets } from '../db/schema.ts';
 import { iso, type AppDeps } from '../lib/http.ts';
 import { finishEvent } from './finish.ts';
@@ -125,6 +126,8 @@ async function claimPayload(
     compressedStream: job.compressedStream,
     bandwidthLimitKiBps: job.bandwidthLimitKiBps,
     exclude: job.exclude,
+    timezone: job.timezone,
+    retention: { source: effectivePolicy(job, 'source'), target: effectivePolicy(job, 'target') },
   };
   const p = e.params ?? {};
   switch (e.kind) {

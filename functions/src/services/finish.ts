@@ -2,8 +2,8 @@
 import type { z } from '@hono/zod-openapi';
 import { and, eq, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
-import type { FinishRequest } from '../contract/runner.ts';
-import { events, generations, jobs, targetNodeStatus, targets } from '../db/schema.ts';
+import { SourceSnapshotsReport, type FinishRequest } from '../contract/runner.ts';
+import { events, generations, jobs, sourceSnapshots, targetNodeStatus, targets } from '../db/schema.ts';
 import type { DB } from '../db/types.ts';
 import { recordCatalog, scopeCatalogReport, type ReportedDataset } from './catalog.ts';
 import { appendLogs } from './queue.ts';
@@ -22,7 +22,9 @@ export async function finishEvent(
   b: z.infer<typeof FinishRequest>,
   at: number,
 ): Promise<EventRow | null> {
-  const result = b.result ?? null;
+  // the source listing goes to its own table (recordSourceSnapshots), not into the event's result
+  const { sourceSnapshots: reportedSource, ...rest } = b.result ?? {};
+  const result = b.result ? rest : null;
   // The real byte count of the transfer (restores report what they received, backups what they sent).
   const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
   const counted = isCount(result?.bytesReceived) ? result!.bytesReceived : isCount(result?.bytesSent) ? result!.bytesSent : null;
@@ -52,6 +54,7 @@ export async function finishEvent(
   if (!ev) return null;
   if (b.log?.length) await appendLogs(db, id, b.log, at);
   await applyFinish(db, ev, result, at);
+  if (ev.kind === 'backup' && ev.jobId != null && reportedSource !== undefined) await recordSourceSnapshots(db, ev, reportedSource, at);
   return ev;
 }
 
@@ -147,6 +150,42 @@ export async function applyFinish(db: DB, ev: EventRow, result: Record<string, u
   if ((ok || transferred) && ev.targetId != null && Array.isArray(result?.catalog)) {
     await recordScopedCatalog(db, ev, ev.targetId, result!.catalog as ReportedDataset[], ev.kind === 'browse', at);
   }
+}
+
+/**
+ * A backup's source snapshots replace what its job's last backup reported. Only the job's own node
+ * reports them and only for that job (a node is trusted with its own work); a malformed report is
+ * named in the event log and changes nothing.
+ */
+async function recordSourceSnapshots(db: DB, ev: EventRow, reported: unknown, at: number) {
+  const parsed = SourceSnapshotsReport.safeParse(reported);
+  if (!parsed.success) {
+    await appendLogs(db, ev.id, [{ level: 'warn', message: `source snapshot report rejected: ${parsed.error.issues[0]?.message}` }], at);
+    return;
+  }
+  const rows = parsed.data.flatMap((d) =>
+    d.snapshots.map((s) => ({
+      jobId: ev.jobId!,
+      dataset: d.dataset,
+      name: s.name,
+      guid: s.guid,
+      createtxg: s.createtxg,
+      createdAt: s.creation * 1000,
+      snapshotJobId: s.jobId,
+      generation: s.generation,
+      userrefs: s.userrefs,
+    })),
+  );
+  const stmts: BatchItem<'sqlite'>[] = [db.delete(sourceSnapshots).where(eq(sourceSnapshots.jobId, ev.jobId!))];
+  // 9 columns a row: 11 rows a statement stays under D1's 100 bound parameters
+  for (let i = 0; i < rows.length; i += 11)
+    stmts.push(
+      db
+        .insert(sourceSnapshots)
+        .values(rows.slice(i, i + 11))
+        .onConflictDoNothing(),
+    );
+  await db.batch(stmts as [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]);
 }
 
 /** Record the part of a catalog report that the event covers; the rest is named in the event's log. */

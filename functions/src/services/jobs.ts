@@ -2,6 +2,7 @@
 // create/update/delete, and the webhook token. Work queued for a job is in job-runs.ts.
 import { ACTIVE_STATUSES } from '../../../protocol/src/events.ts';
 import { jobIsRecursive } from '../../../protocol/src/layout.ts';
+import type { RetentionPolicy } from '../../../protocol/src/retention.ts';
 import type { z } from '@hono/zod-openapi';
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { JobCreate, JobPatch } from '../contract/api.ts';
@@ -35,6 +36,8 @@ export type JobInput = {
   compressedStream: boolean;
   bandwidthLimitKiBps: number | null;
   exclude: string[];
+  sourceRetention: RetentionPolicy | null;
+  targetRetention: RetentionPolicy | null;
 };
 
 /**
@@ -112,6 +115,8 @@ export async function checkJob(
     compressedStream: input.compressedStream,
     bandwidthLimitKiBps: input.bandwidthLimitKiBps,
     exclude: input.exclude,
+    sourceRetention: input.sourceRetention,
+    targetRetention: input.targetRetention,
     nextRunAt: input.enabled && schedule ? nextRun(schedule, input.timezone, at) : null,
     target,
     node,
@@ -153,6 +158,8 @@ export async function createJob(deps: JobDeps & Pick<AppDeps, 'config'>, b: z.in
     compressedStream: b.compressedStream ?? true,
     bandwidthLimitKiBps: b.bandwidthLimitKiBps ?? null,
     exclude: b.exclude ?? [],
+    sourceRetention: b.sourceRetention ?? null,
+    targetRetention: b.targetRetention ?? null,
   };
   const { target: _t, node: _n, ...values } = await checkJob(db, input, at, undefined, undefined, (n) => refreshInventory(deps, n));
   const [row] = await db

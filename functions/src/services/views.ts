@@ -52,6 +52,8 @@ export function jobView(j: Row<typeof s.jobs>) {
     compressedStream: j.compressedStream,
     bandwidthLimitKiBps: j.bandwidthLimitKiBps,
     exclude: j.exclude,
+    sourceRetention: j.sourceRetention ?? null,
+    targetRetention: j.targetRetention ?? null,
     nextRunAt: iso(j.nextRunAt),
     lastRunAt: iso(j.lastRunAt),
     lastStatus: j.lastStatus,

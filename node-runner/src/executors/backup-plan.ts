@@ -3,7 +3,7 @@
 // (backup-plan.test.ts). backup.ts does the effects.
 import * as layout from '../../../protocol/src/layout.ts';
 import { ExecError } from '../core/errors.ts';
-import { newestCommon } from '../prune/planner.ts';
+import { newestCommon } from '../../../protocol/src/retention.ts';
 import type { BookmarkInfo, DatasetInfo, SnapshotInfo } from '../zfs/index.ts';
 
 /** Is the dataset natively encrypted (read where the `encryption` property exists)? */

@@ -1,15 +1,30 @@
-// Keep Last after a backup's data landed: both sides as they are now, the pure planner decides
-// (prune/planner.ts: never a snapshot that is another job's, cloned, held, or the newest common
-// one), and every destroy re-checks owner and GUID right before (zfs.ts destroySnapshotChecked).
-import { planPrune, type KeptSnapshot, type PruneSnapshot } from '../prune/index.ts';
+// Retention after a backup's data landed: both sides as they are now, the pure planner decides
+// (protocol/src/retention.ts: the job's policy per side; never a snapshot that is another job's,
+// cloned, held, or the newest common one), and every destroy re-checks owner and GUID right before
+// (zfs.ts destroySnapshotChecked). Each destroyed snapshot is logged with the reason, one line each.
+import {
+  effectivePolicy,
+  planRetention,
+  type RetentionPolicy,
+  type RetentionSnapshot,
+  type RetentionVerdict,
+} from '../../../protocol/src/retention.ts';
 import type { DatasetInfo, SnapshotInfo, Zfs } from '../zfs/index.ts';
 import { asExecError } from '../core/errors.ts';
 import type { BackupResult, ExecContext, JobSpec } from './types.ts';
 
-type Prunable = PruneSnapshot & { full: string };
+type Prunable = RetentionSnapshot & { full: string };
+type Side = 'source' | 'target';
+
+/** The policy of each side: as the server resolved it, or (a server from before policies) the simple form. */
+export function retentionOf(job: Pick<JobSpec, 'keepLast' | 'pruneTarget' | 'retention'>): Record<Side, RetentionPolicy | null> {
+  if (job.retention) return job.retention;
+  const simple = { ...job, sourceRetention: null, targetRetention: null };
+  return { source: effectivePolicy(simple, 'source'), target: effectivePolicy(simple, 'target') };
+}
 
 export interface PruneInput {
-  job: Pick<JobSpec, 'id' | 'keepLast' | 'pruneTarget'>;
+  job: Pick<JobSpec, 'id' | 'keepLast' | 'pruneTarget' | 'retention' | 'timezone'>;
   generation: number;
   local: Zfs;
   remote: Zfs;
@@ -21,31 +36,33 @@ export interface PruneInput {
   /** `<backupRoot>/j<job>/g<generation>` and where a source dataset lands under it. */
   genRoot: string;
   targetPathOf: (source: string) => string;
+  /** unix seconds (`within` rules) */
+  now: number;
   ctx: ExecContext;
 }
 
-/** Destroys what Keep Last lets go on the source (and on the target with pruneTarget); returns what went. */
+/** Destroys what each side's policy lets go; returns what went. */
 export async function pruneAfterBackup(i: PruneInput): Promise<BackupResult['pruned']> {
   const { job, generation, local, remote, ctx } = i;
+  const policy = retentionOf(job);
   const pruned: BackupResult['pruned'] = [];
-  const srcClones = new Set<string>();
-  for (const pool of i.sourcePools) for (const o of await local.clonesOrigins(pool)) srcClones.add(o);
-  const tgtClones = await remote.clonesOrigins(i.targetPool);
   const toPrune = (s: SnapshotInfo, clones: Set<string>): Prunable => ({
     name: s.name,
     guid: s.guid,
     createtxg: s.createtxg,
+    creation: s.creation,
     job: s.job,
     generation: s.generation,
     userrefs: s.userrefs,
     cloned: clones.has(s.full),
     full: s.full,
   });
-  const destroy = async (z: Zfs, side: 'source' | 'target', s: Prunable) => {
+  const destroy = async (z: Zfs, side: Side, v: RetentionVerdict<Prunable>) => {
+    const s = v.snapshot;
     try {
       await z.destroySnapshotChecked(s.full, s.guid, job.id);
       pruned.push({ side, snapshot: s.full });
-      ctx.log(`pruned ${side} ${s.full}`);
+      ctx.log(`pruned ${side} ${s.full}: ${v.reasons.join('; ')}`);
       ctx.checkpoint?.('during-pruning');
     } catch (e) {
       const err = asExecError(e);
@@ -53,41 +70,51 @@ export async function pruneAfterBackup(i: PruneInput): Promise<BackupResult['pru
       ctx.log(`not pruned ${side} ${s.full}: ${err.message}`);
     }
   };
-  // Keep Last never fights a hold: a held snapshot it would have destroyed is kept and named here
-  const reportHeld = (side: 'source' | 'target', keep: KeptSnapshot[]) => {
-    for (const k of keep)
-      if (k.reason === 'held')
-        ctx.log(
-          `not pruned ${side} ${(k.snapshot as Prunable).full}: ${k.detail} (zfs holds shows whose); Keep Last does not release holds`,
-        );
-  };
-  for (const d of i.source) {
-    const t = i.target.get(i.targetPathOf(d.name));
-    const plan = planPrune({
-      side: 'source',
+  const plan = async (z: Zfs, side: Side, snapshots: Prunable[], other: SnapshotInfo[]) => {
+    const p = planRetention({
+      side,
       jobId: job.id,
-      keepLast: job.keepLast,
-      snapshots: d.snapshots.map((s) => toPrune(s, srcClones)),
-      otherSideGuids: (t?.snapshots ?? []).map((s) => s.guid),
+      policy: policy[side],
+      generation,
+      timeZone: job.timezone ?? 'UTC',
+      now: i.now,
+      snapshots,
+      otherSideGuids: other.map((x) => x.guid),
     });
-    reportHeld('source', plan.keep);
-    for (const s of plan.destroy) await destroy(local, 'source', s as Prunable);
+    for (const v of p.verdicts) {
+      // retention never fights a hold: a held snapshot kept by nothing else is named, not forced
+      if (v.keep && v.reasons.length === 1 && v.reasons[0] === 'held')
+        ctx.log(
+          `not pruned ${side} ${v.snapshot.full}: held by ${v.snapshot.userrefs} hold(s) (zfs holds shows whose); retention does not release holds`,
+        );
+    }
+    for (const v of p.verdicts) if (!v.keep) await destroy(z, side, v);
+  };
+  if (policy.source) {
+    const srcClones = new Set<string>();
+    for (const pool of i.sourcePools) for (const o of await local.clonesOrigins(pool)) srcClones.add(o);
+    for (const d of i.source) {
+      const t = i.target.get(i.targetPathOf(d.name));
+      await plan(
+        local,
+        'source',
+        d.snapshots.map((s) => toPrune(s, srcClones)),
+        t?.snapshots ?? [],
+      );
+    }
   }
-  if (job.pruneTarget) {
+  if (policy.target) {
+    const tgtClones = await remote.clonesOrigins(i.targetPool);
     const srcMap = new Map(i.source.map((d) => [d.name, d]));
     for (const t of i.target.values()) {
       if (!t.name.startsWith(i.genRoot + '/') || t.source === null) continue;
       const s = srcMap.get(t.name.slice(i.genRoot.length + 1));
-      const plan = planPrune({
-        side: 'target',
-        jobId: job.id,
-        keepLast: job.keepLast,
-        generation,
-        snapshots: t.snapshots.map((x) => toPrune(x, tgtClones)),
-        otherSideGuids: (s?.snapshots ?? []).map((x) => x.guid),
-      });
-      reportHeld('target', plan.keep);
-      for (const x of plan.destroy) await destroy(remote, 'target', x as Prunable);
+      await plan(
+        remote,
+        'target',
+        t.snapshots.map((x) => toPrune(x, tgtClones)),
+        s?.snapshots ?? [],
+      );
     }
   }
   return pruned;

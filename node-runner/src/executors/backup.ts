@@ -31,7 +31,7 @@ import { settleBackupReceives } from './resume.ts';
 import { decideGeneration, planDatasets } from './backup-plan.ts';
 import { sendAll, type DatasetPlan, type Link } from './backup-send.ts';
 import { pickSnapshotName, snapshotSources } from './backup-snapshot.ts';
-import { pruneAfterBackup } from './backup-prune.ts';
+import { pruneAfterBackup, retentionOf } from './backup-prune.ts';
 import { planBookmarkPrune } from './backup-holds.ts';
 import { ExecError, type BackupParams, type BackupResult, type ExecContext, type Phase } from './types.ts';
 import { asExecError } from '../core/errors.ts';
@@ -280,19 +280,23 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
 
     // ---- 5. prune (backup-prune.ts) -----------------------------------------------------------------
     let pruned: BackupResult['pruned'] = [];
-    if (job.keepLast > 0) {
+    let sourceNow = src;
+    const retention = retentionOf(job);
+    if (retention.source || retention.target) {
       phase('pruning');
+      sourceNow = await readSource(link.local);
       pruned = await pruneAfterBackup({
         job,
         generation,
         local: link.local,
         remote: link.remote,
-        source: await readSource(link.local),
+        source: sourceNow,
         target: byName(await readTarget()),
         sourcePools: [...new Set(roots.map(poolOf))],
         targetPool: poolOf(target.backupRoot),
         genRoot: genRoot(generation),
         targetPathOf: (d) => targetPath(generation, d),
+        now: Math.floor(Date.now() / 1000),
         ctx,
       });
     }
@@ -322,8 +326,23 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
     ctx.log(
       `done: ${results.length} dataset(s), ${bytesSent} bytes${resumedBytes ? ` (${resumedBytes} of them resuming an interrupted receive)` : ''}, ${pruned.length} snapshot(s) pruned`,
     );
+    const gone = new Set(pruned.filter((p) => p.side === 'source').map((p) => p.snapshot));
+    const sourceSnapshots = sourceNow.map((d) => ({
+      dataset: d.name,
+      snapshots: d.snapshots
+        .filter((s) => !gone.has(s.full))
+        .map((s) => ({
+          name: s.name,
+          guid: s.guid,
+          createtxg: String(s.createtxg),
+          creation: s.creation,
+          jobId: s.job,
+          generation: s.generation,
+          userrefs: s.userrefs,
+        })),
+    }));
     succeeded = true;
-    return { snapshot: snapName, generation, newGeneration, bytesSent, datasets: results, pruned, catalog };
+    return { snapshot: snapName, generation, newGeneration, bytesSent, datasets: results, pruned, catalog, sourceSnapshots };
   } catch (e) {
     if (!link.received && scaffold.length) await removeEmptyScaffold(link.session, scaffold, ctx);
     if (link.landed) ctx.log('the data is on the target (GUID checked); what failed came after it');

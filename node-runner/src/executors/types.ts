@@ -59,6 +59,18 @@ export type Checkpoint = (typeof CHECKPOINTS)[number];
 /** One snapshot as recorded in the server's catalog. */
 /** A target dataset and its snapshots as the runner reports them to the catalog (contract/runner.ts CatalogDataset). */
 export type CatalogDataset = RunnerRoutes['/runner/catalog']['req']['datasets'][number];
+export type SourceSnapshotsReport = {
+  dataset: string;
+  snapshots: {
+    name: string;
+    guid: string;
+    createtxg: string;
+    creation: number;
+    jobId: number | null;
+    generation: number | null;
+    userrefs: number;
+  }[];
+}[];
 export type CatalogSnapshot = CatalogDataset['snapshots'][number];
 
 export interface BackupParams {
@@ -85,6 +97,8 @@ export interface BackupResult {
   datasets: { source: string; target: string; mode: 'full' | 'incremental'; bytes: number; baseSnapshot: string | null }[];
   pruned: { side: 'source' | 'target'; snapshot: string }[];
   catalog: CatalogDataset[]; // the job's datasets on the target after the run
+  /** The source datasets and their snapshots after retention (the server's retention preview, source side). */
+  sourceSnapshots: SourceSnapshotsReport;
 }
 
 export interface ValidateResult {
