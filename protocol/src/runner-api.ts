@@ -3,6 +3,8 @@
 // zod schema of the same shape is functions/src/contract/runner.ts (the two are checked equal at
 // compile time there); the runner imports these types only (it has no npm dependencies).
 
+import type { RetentionPolicy } from './retention.ts';
+
 /** A backup target, with its SSH key decrypted for this event only (never logged). */
 export interface TargetSpec {
   id: number;
@@ -38,6 +40,13 @@ export interface JobSpec {
   bandwidthLimitKiBps?: number | null;
   /** Children of a recursive dataset job left out (protocol/src/exclude.ts); absent (older server): none. */
   exclude?: string[];
+  /** IANA zone of the job (retention's calendar periods); absent (older server): UTC. */
+  timezone?: string;
+  /**
+   * The policy in force on each side, the simple form resolved by the server (retention.ts
+   * effectivePolicy); null: nothing is destroyed there. Absent (older server): from keepLast/pruneTarget.
+   */
+  retention?: { source: RetentionPolicy | null; target: RetentionPolicy | null };
 }
 
 /** After a restore from an older generation, the next backup forks a new one from that snapshot. */
