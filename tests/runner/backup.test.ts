@@ -213,6 +213,35 @@ describe('runBackup', () => {
     expect(runs[3].catalog[0].snapshots.map((s) => s.name)).toEqual([mine[2], mine[3]]);
   }, 120_000);
 
+  it('each side keeps what its own policy says; every destroyed snapshot is logged with why, and the source report lists what stayed', async () => {
+    const ds = await newSource('policies', 256 * 1024);
+    const last1 = { last: 1, hourly: 0, daily: 0, weekly: 0, monthly: 0, yearly: 0, within: null };
+    const j = job(14, ds, {
+      keepLast: 9,
+      timezone: 'Europe/Berlin',
+      retention: { source: last1, target: { ...last1, last: 0, within: '1w' } },
+    });
+    const runs = [];
+    const logs: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      if (i) await tick();
+      await writeRandom(join(src.mountpoint!, 'policies', `f${i}`), 32 * 1024);
+      const t = testContext();
+      runs.push(await runBackup(params(j), t.ctx));
+      logs.push(...t.logs);
+    }
+    const mine = runs.map((r) => r.snapshot);
+    const tds = `${backupRoot}/j14/g1/${ds}`;
+    expect(await snapNames(ds)).toEqual([mine[2]]);
+    expect((await snapNames(tds)).sort()).toEqual([...mine].sort());
+    expect(logs).toContain(`pruned source ${ds}@${mine[0]}: no rule keeps it (last 1)`);
+    expect(logs).toContain(`pruned source ${ds}@${mine[1]}: no rule keeps it (last 1)`);
+    expect(logs.filter((l) => l.startsWith('pruned target'))).toEqual([]);
+    expect(runs[2].sourceSnapshots).toEqual([
+      { dataset: ds, snapshots: [expect.objectContaining({ name: mine[2], jobId: 14, generation: 1 })] },
+    ]);
+  }, 120_000);
+
   it('Keep Last never fights a hold: a snapshot another tool holds is kept on each side and named in the log', async () => {
     const ds = await newSource('held', 256 * 1024);
     const j = job(12, ds, { keepLast: 1, pruneTarget: true });
