@@ -10,6 +10,7 @@ import { benchBwlimit } from './bwlimit.ts';
 import { benchPlanner } from './planner.ts';
 import { benchMany, benchManyOpenzfs } from './many.ts';
 import { benchRestoreIncremental } from './restore-incremental.ts';
+import { benchRetention } from './retention.ts';
 
 const benches: Record<string, () => Promise<unknown>> = {
   'control-plane': benchControlPlane,
@@ -23,6 +24,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   many: benchMany,
   'many-openzfs': benchManyOpenzfs,
   'restore-incremental': benchRestoreIncremental,
+  retention: benchRetention,
 };
 
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(benches);

@@ -234,8 +234,8 @@ export interface RetentionInput<S extends RetentionSnapshot> {
 export interface RetentionVerdict<S extends RetentionSnapshot> {
   snapshot: S;
   keep: boolean;
-  /** why it is kept (every rule that keeps it), or why not (`no rule keeps it (last 3, daily 7)`) */
-  reasons: string[];
+  /** why it is kept (every rule that keeps it), or why not (`no rule keeps it (last 3, daily 7)`; one array shared by the plan's destroyed snapshots: read-only) */
+  reasons: readonly string[];
 }
 
 export interface RetentionPlan<S extends RetentionSnapshot> {
@@ -256,7 +256,8 @@ export function newestCommon<T extends { guid: string; createtxg: bigint | strin
 ): T | null {
   const other = otherSideGuids instanceof Set ? (otherSideGuids as Set<string>) : new Set(otherSideGuids);
   let best: T | null = null;
-  for (const s of snapshots) if (other.has(s.guid) && (!best || BigInt(s.createtxg) > BigInt(best.createtxg))) best = s;
+  // txgs stay far below 2^53: Number compares them exactly
+  for (const s of snapshots) if (other.has(s.guid) && (!best || Number(s.createtxg) > Number(best.createtxg))) best = s;
   return best;
 }
 
@@ -271,54 +272,49 @@ export function planRetention<S extends RetentionSnapshot>(input: RetentionInput
   for (let i = 1; i < snaps.length && sorted; i++) sorted = txgOf(snaps[i - 1]) < txgOf(snaps[i]);
   snaps = sorted ? [...snaps].reverse() : [...snaps].sort((a, b) => txgOf(b) - txgOf(a));
 
-  const reasons: string[][] = snaps.map(() => []);
-  const candidate: boolean[] = snaps.map(() => false);
-  for (let i = 0; i < snaps.length; i++) {
-    const s = snaps[i];
-    if (s.job !== jobId) reasons[i].push(s.job === null ? 'not ours' : `job ${s.job}`);
-    else if (side === 'target' && s.generation !== input.generation) reasons[i].push(`generation ${s.generation ?? 'unknown'}`);
-    else candidate[i] = true;
-  }
-  if (policy) {
-    let rank = 0;
-    // the periods counted so far, per rule (at most its count: the walk stops counting after that)
-    const counted = RETENTION_PERIODS.map(() => new Set<number>());
-    const since = policy.within ? input.now - (withinSeconds(policy.within) ?? 0) : Infinity;
-    const calendar = RETENTION_PERIODS.some((p) => policy[p] > 0);
-    for (let i = 0; i < snaps.length; i++) {
-      if (!candidate[i]) continue;
-      const s = snaps[i];
-      rank++;
-      if (rank <= policy.last) reasons[i].push(`last ${policy.last}`);
-      if (calendar) {
-        const local = s.creation + zoneOffset(input.timeZone, s.creation);
-        for (let p = 0; p < RETENTION_PERIODS.length; p++) {
-          const period = RETENTION_PERIODS[p];
-          if (counted[p].size >= policy[period]) continue;
-          const key = periodKey(period, local);
-          if (counted[p].has(key)) continue; // an older snapshot of a period already counted
-          counted[p].add(key);
-          reasons[i].push(periodLabel(period, local));
-        }
-      }
-      if (s.creation >= since) reasons[i].push(`within ${policy.within}`);
-    }
-  } else {
-    for (let i = 0; i < snaps.length; i++) if (candidate[i]) reasons[i].push('no policy on this side');
-  }
   const common = newestCommon(snaps, input.otherSideGuids);
-  const verdicts: RetentionVerdict<S>[] = [];
+  // one pass, newest first; reasons are made only for what is kept (most of a long listing goes)
+  const destroyedWhy = policy ? [`no rule keeps it (${describePolicy(policy)})`] : [];
+  const since = policy?.within ? input.now - (withinSeconds(policy.within) ?? 0) : Infinity;
+  const withinLabel = `within ${policy?.within}`;
+  const lastLabel = `last ${policy?.last}`;
+  // the calendar rules still counting, and the periods each has counted (at most its count)
+  let counting = policy
+    ? RETENTION_PERIODS.filter((p) => policy[p] > 0).map((period) => ({ period, n: policy[period], seen: new Set<number>() }))
+    : [];
+  const verdicts: RetentionVerdict<S>[] = new Array(snaps.length);
   const destroy: S[] = [];
-  const rules = policy ? describePolicy(policy) : '';
+  let rank = 0;
   for (let i = 0; i < snaps.length; i++) {
     const s = snaps[i];
-    const r = reasons[i];
-    if (s === common) r.push('newest common');
-    if (s.userrefs > 0) r.push('held');
-    if (s.cloned) r.push('cloned');
-    if (r.length) verdicts.push({ snapshot: s, keep: true, reasons: r });
+    let r: string[] | null = null;
+    const add = (why: string) => (r ? r.push(why) : (r = [why]));
+    if (s.job !== jobId) add(s.job === null ? 'not ours' : `job ${s.job}`);
+    else if (side === 'target' && s.generation !== input.generation) add(`generation ${s.generation ?? 'unknown'}`);
+    else if (!policy) add('no policy on this side');
     else {
-      verdicts.push({ snapshot: s, keep: false, reasons: [`no rule keeps it (${rules})`] });
+      rank++;
+      if (rank <= policy.last) add(lastLabel);
+      if (counting.length) {
+        const local = s.creation + zoneOffset(input.timeZone, s.creation);
+        let full = false;
+        for (const c of counting) {
+          const key = periodKey(c.period, local);
+          if (c.seen.has(key)) continue; // an older snapshot of a period already counted
+          c.seen.add(key);
+          add(periodLabel(c.period, local));
+          full ||= c.seen.size >= c.n;
+        }
+        if (full) counting = counting.filter((c) => c.seen.size < c.n);
+      }
+      if (s.creation >= since) add(withinLabel);
+    }
+    if (s === common) add('newest common');
+    if (s.userrefs > 0) add('held');
+    if (s.cloned) add('cloned');
+    if (r) verdicts[i] = { snapshot: s, keep: true, reasons: r };
+    else {
+      verdicts[i] = { snapshot: s, keep: false, reasons: destroyedWhy };
       destroy.push(s);
     }
   }

@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { startControl, joinNode, makeTarget, type TestControl } from '../helpers/control.ts';
-import { claimedJob, type ApiErrorBody } from '../helpers/api.ts';
+import { claimedJob, type ApiErrorBody, type RetentionPreview } from '../helpers/api.ts';
 
 let ctl: TestControl;
 let node: { id: number; token: string };
@@ -111,7 +111,7 @@ describe('retention policies', () => {
     expect(await count('source_snapshots')).toBe(3);
     expect(JSON.stringify((await ctl.api('GET', `/events/${ev.id}`)).body)).not.toContain('hand-made');
 
-    const src = await ctl.api('GET', `/jobs/${j.id}/retention/preview?side=source`);
+    const src = await ctl.api<RetentionPreview>('GET', `/jobs/${j.id}/retention/preview?side=source`);
     expect(src.status).toBe(200);
     expect(src.body.policy).toMatchObject({ last: 2 });
     expect(src.body.datasets).toHaveLength(1);
@@ -123,7 +123,7 @@ describe('retention policies', () => {
       ['hand-made', true, ['not ours']],
     ]);
 
-    const tgt = await ctl.api('GET', `/jobs/${j.id}/retention/preview?side=target`);
+    const tgt = await ctl.api<RetentionPreview>('GET', `/jobs/${j.id}/retention/preview?side=target`);
     expect(tgt.status).toBe(200);
     const verdicts = tgt.body.datasets[0].snapshots.map((s: { name: string; keep: boolean; reasons: string[] }) => [
       s.name,
@@ -152,7 +152,7 @@ describe('retention policies', () => {
         snapshots: d.snapshots.map(({ keep: _k, reasons: _r, ...s }) => s),
       })),
     };
-    const sim = await ctl.api('POST', '/jobs/retention/preview', body);
+    const sim = await ctl.api<RetentionPreview>('POST', '/jobs/retention/preview', body);
     expect(sim.status).toBe(200);
     expect(sim.body.datasets[0].snapshots.map((s: { keep: boolean; reasons: string[] }) => s.reasons.join('; '))).toEqual([
       'last 1; daily 2026-11-28; newest common',

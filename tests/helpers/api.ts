@@ -15,6 +15,7 @@ export type EventLogLine = z.infer<typeof contract.EventLogLine>;
 export type Generations = z.infer<typeof contract.Generations>;
 export type CatalogItem = z.infer<typeof contract.CatalogItem>;
 export type RestorePreview = z.infer<typeof contract.RestorePreview>;
+export type RetentionPreview = z.infer<typeof contract.RetentionPreview>;
 export type NodeSummary = z.infer<typeof contract.NodeSummary>;
 export type NodeDetail = z.infer<typeof contract.NodeDetail>;
 export type JoinToken = z.infer<typeof contract.JoinToken>;
