@@ -17,6 +17,7 @@ import { openDatabase } from './db/libsql.ts';
 import { securityHeaders } from './headers.ts';
 import { nodePasswordHasher } from './password-node.ts';
 import { seedAdminPassword } from './services/admin-password.ts';
+import { backfillRpo } from './services/jobs.ts';
 import { createJoinToken } from './services/join-tokens.ts';
 import { createSecretBox } from './lib/secrets.ts';
 import { sha256Hex } from './lib/tokens.ts';
@@ -132,6 +133,7 @@ export async function main(env = process.env) {
   const retain = () => applyRetention(db, Date.now(), config.eventsMaxAgeDays, config.eventsMaxRows).catch(housekeepingFailed('retention'));
   const retention = setInterval(retain, 10 * 60_000);
   void retain();
+  void backfillRpo(db, Date.now(), 100_000).catch(housekeepingFailed('RPO backfill'));
 
   let runner: ChildProcess | null = null;
   if ((env.LIFEBOAT_LOCAL_RUNNER ?? '1') !== '0') runner = await startLocalRunner(db, dataDir, url, env);

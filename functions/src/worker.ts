@@ -8,6 +8,7 @@ import type { DB } from './db/types.ts';
 import { createSecretBox } from './lib/secrets.ts';
 import { sha256Hex } from './lib/tokens.ts';
 import { seedAdminPassword } from './services/admin-password.ts';
+import { backfillRpo } from './services/jobs.ts';
 import { applyRetention, sweepExpiredLeases } from './services/queue.ts';
 
 export interface WorkerEnv {
@@ -57,5 +58,6 @@ export default {
     const config = configFromEnv(stringEnv(env));
     await sweepExpiredLeases(db, Date.now());
     await applyRetention(db, Date.now(), config.eventsMaxAgeDays, config.eventsMaxRows);
+    await backfillRpo(db, Date.now());
   },
 };

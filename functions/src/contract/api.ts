@@ -147,6 +147,16 @@ const jobFields = {
   exclude,
   sourceRetention: retentionPolicy.nullable(),
   targetRetention: retentionPolicy.nullable(),
+  rpoSeconds: z
+    .number({ error: 'must be a number of seconds or null' })
+    .int('must be a whole number of seconds')
+    .min(60, 'must be at least 60 seconds')
+    .max(366 * 86_400, 'must be at most a year')
+    .nullable()
+    .openapi({
+      description:
+        'A backup must have succeeded within this many seconds; null: twice the schedule’s longest interval (none for a job without a schedule).',
+    }),
 };
 export const JobCreate = z
   .object(jobFields)
@@ -165,10 +175,22 @@ export const JobCreate = z
     exclude: true,
     sourceRetention: true,
     targetRetention: true,
+    rpoSeconds: true,
   })
   .strict()
   .openapi('JobCreate');
 export const JobPatch = z.object(jobFields).partial().strict().openapi('JobPatch');
+
+export const JobHealth = z
+  .object({
+    state: z.enum(['ok', 'overdue', 'failing', 'disabled']),
+    reason: z.string(),
+    since: iso,
+  })
+  .openapi('JobHealth', {
+    description:
+      'disabled; failing (the last backups failed, since the first of them); overdue (no success within the RPO, since the deadline); ok',
+  });
 
 export const Job = z
   .object({
@@ -194,6 +216,17 @@ export const Job = z
     }),
     targetRetention: retentionPolicy.nullable().openapi({
       description: 'The target side’s policy; null: the simple form (Keep Last with Prune on Target, else nothing pruned).',
+    }),
+    rpoSeconds: z.number().int().nullable(),
+    rpoEffectiveSeconds: z.number().int().nullable().openapi({ description: 'The RPO in force (rpoSeconds or the default); null: none' }),
+    health: JobHealth,
+    lastSuccessAt: iso,
+    lastBackup: z
+      .object({ status: z.string(), durationSeconds: z.number().nullable(), bytes: z.number().int().nullable() })
+      .nullable()
+      .openapi({ description: 'The last backup that ran (restores are not counted), null before the first' }),
+    snapshots: z.object({ source: z.number().int().nullable(), target: z.number().int().nullable() }).openapi({
+      description: "The job's snapshots on each side after its last backup; null before the first",
     }),
     nextRunAt: iso,
     lastRunAt: iso,

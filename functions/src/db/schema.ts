@@ -148,9 +148,24 @@ export const jobs = sqliteTable(
     /** Retention per side (protocol/src/retention.ts); null: the simple form (keepLast, pruneTarget). */
     sourceRetention: text('source_retention', { mode: 'json' }).$type<RetentionPolicy | null>(),
     targetRetention: text('target_retention', { mode: 'json' }).$type<RetentionPolicy | null>(),
+    /** A backup must have succeeded within this (seconds); null: the default (job-health.ts). */
+    rpoSeconds: integer('rpo_seconds'),
+    /** What `rpoSeconds` is in force: itself, or twice the schedule's longest interval; null: none (manual jobs). Set on save. */
+    rpoEffectiveSeconds: integer('rpo_effective_seconds'),
     nextRunAt: integer('next_run_at'),
     lastRunAt: integer('last_run_at'),
     lastStatus: text('last_status'),
+    // The job's last finished backup, kept by the trigger events_finish_job (drizzle/migrations/0010):
+    // every path that finishes an event (runner finish, lease sweep, cancel, revocation) updates it.
+    lastSuccessAt: integer('last_success_at'),
+    lastBackupStatus: text('last_backup_status'),
+    lastBackupDurationMs: integer('last_backup_duration_ms'),
+    lastBackupBytes: integer('last_backup_bytes'),
+    /** When the backups began failing (the first failed or interrupted one since the last success); null: not failing. */
+    failingSince: integer('failing_since'),
+    /** The job's snapshots on each side after its last backup (source_snapshots, catalog). */
+    sourceSnapshotCount: integer('source_snapshot_count'),
+    targetSnapshotCount: integer('target_snapshot_count'),
     /** Generation the next backup writes into; bumped by the server only. */
     currentGeneration: integer('current_generation').notNull().default(1),
     /** Set by a successful job restore: the next backup forks a new generation from it. */
@@ -226,6 +241,17 @@ export const eventLogs = sqliteTable(
     message: text('message').notNull(),
   },
   (t) => [index('event_logs_event_idx').on(t.eventId, t.id)],
+);
+
+/** Finished events by kind and status since the database began: never goes down (Prometheus counters); kept by triggers. */
+export const eventCounts = sqliteTable(
+  'event_counts',
+  {
+    kind: text('kind').notNull(),
+    status: text('status').notNull(),
+    n: integer('n').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.kind, t.status] })],
 );
 
 /** Catalog of what a target holds, reported by runners (backups and browse events). */

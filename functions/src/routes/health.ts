@@ -1,7 +1,8 @@
 // Health and Prometheus metrics (the reads are in services/health.ts).
 import { createRoute, z } from '@hono/zod-openapi';
 import { type App, now, ok } from '../lib/http.ts';
-import { metricCounts, pingDatabase } from '../services/health.ts';
+import { pingDatabase } from '../services/health.ts';
+import { metricsText } from '../services/metrics.ts';
 
 export function registerHealth(app: App) {
   app.openapi(
@@ -28,21 +29,7 @@ export function registerMetrics(app: App) {
       responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: z.string() } } } },
     }),
     async (c) => {
-      const { byStatus, jobCount, nodeRows } = await metricCounts(c.var.deps.db);
-      const lines = [
-        '# HELP lifeboat_events Events by kind and status.',
-        '# TYPE lifeboat_events gauge',
-        ...byStatus.map((r) => `lifeboat_events{kind="${r.kind}",status="${r.status}"} ${r.n}`),
-        '# HELP lifeboat_jobs Configured jobs.',
-        '# TYPE lifeboat_jobs gauge',
-        `lifeboat_jobs ${jobCount}`,
-        '# HELP lifeboat_node_last_seen_seconds Last contact of each node (unix time).',
-        '# TYPE lifeboat_node_last_seen_seconds gauge',
-        ...nodeRows.map(
-          (n) => `lifeboat_node_last_seen_seconds{node="${n.name.replace(/["\\\n]/g, '_')}"} ${((n.lastSeenAt ?? 0) / 1000).toFixed(0)}`,
-        ),
-      ];
-      return c.text(lines.join('\n') + '\n', 200, { 'content-type': 'text/plain; version=0.0.4' });
+      return c.text(await metricsText(c.var.deps.db, now(c)), 200, { 'content-type': 'text/plain; version=0.0.4' });
     },
   );
 }

@@ -28,13 +28,13 @@ const tags = ['jobs'];
 
 export function registerJobs(app: App) {
   app.openapi(createRoute({ method: 'get', path: '/jobs', tags, responses: { 200: ok(list(Job)), ...errors } }), async (c) => {
-    return c.json({ items: await listJobs(c.var.deps.db), nextCursor: null }, 200);
+    return c.json({ items: await listJobs(c.var.deps.db, now(c)), nextCursor: null }, 200);
   });
 
   app.openapi(
     createRoute({ method: 'post', path: '/jobs', tags, request: jsonBody(JobCreate), responses: { 201: ok(Job, 'Created'), ...errors } }),
     async (c) => {
-      return c.json(jobView(await createJob(c.var.deps, c.req.valid('json'), now(c))), 201);
+      return c.json(jobView(await createJob(c.var.deps, c.req.valid('json'), now(c)), now(c)), 201);
     },
   );
 
@@ -68,7 +68,7 @@ export function registerJobs(app: App) {
   app.openapi(
     createRoute({ method: 'get', path: '/jobs/{id}', tags, request: { params: IdParam }, responses: { 200: ok(Job), ...errors } }),
     async (c) => {
-      return c.json(jobView(await loadJob(c.var.deps.db, c.req.valid('param').id)), 200);
+      return c.json(jobView(await loadJob(c.var.deps.db, c.req.valid('param').id), now(c)), 200);
     },
   );
 
@@ -81,7 +81,7 @@ export function registerJobs(app: App) {
       responses: { 200: ok(Job), ...errors },
     }),
     async (c) => {
-      return c.json(jobView(await updateJob(c.var.deps, c.req.valid('param').id, c.req.valid('json'), now(c))), 200);
+      return c.json(jobView(await updateJob(c.var.deps, c.req.valid('param').id, c.req.valid('json'), now(c)), now(c)), 200);
     },
   );
 

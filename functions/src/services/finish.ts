@@ -55,6 +55,7 @@ export async function finishEvent(
   if (b.log?.length) await appendLogs(db, id, b.log, at);
   await applyFinish(db, ev, result, at);
   if (ev.kind === 'backup' && ev.jobId != null && reportedSource !== undefined) await recordSourceSnapshots(db, ev, reportedSource, at);
+  if (ev.kind === 'backup' && ev.jobId != null && result?.snapshot) await countSnapshots(db, ev.jobId);
   return ev;
 }
 
@@ -186,6 +187,17 @@ async function recordSourceSnapshots(db: DB, ev: EventRow, reported: unknown, at
         .onConflictDoNothing(),
     );
   await db.batch(stmts as [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]);
+}
+
+/** The job's own snapshots on each side after a backup, for the metrics (lifeboat_job_snapshots). */
+async function countSnapshots(db: DB, jobId: number) {
+  await db
+    .update(jobs)
+    .set({
+      sourceSnapshotCount: sql`(SELECT count(*) FROM source_snapshots s WHERE s.job_id = ${jobId} AND s.snapshot_job_id = ${jobId})`,
+      targetSnapshotCount: sql`(SELECT count(*) FROM catalog_snapshots c WHERE c.target_id = ${jobs.targetId} AND c.job_id = ${jobId})`,
+    })
+    .where(eq(jobs.id, jobId));
 }
 
 /** Record the part of a catalog report that the event covers; the rest is named in the event's log. */

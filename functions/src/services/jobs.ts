@@ -4,7 +4,7 @@ import { ACTIVE_STATUSES } from '../../../protocol/src/events.ts';
 import { jobIsRecursive } from '../../../protocol/src/layout.ts';
 import type { RetentionPolicy } from '../../../protocol/src/retention.ts';
 import type { z } from '@hono/zod-openapi';
-import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, ne, sql } from 'drizzle-orm';
 import type { JobCreate, JobPatch } from '../contract/api.ts';
 import { events, generations, guests, jobs, nodeDatasets, targets } from '../db/schema.ts';
 import type { DB } from '../db/types.ts';
@@ -14,6 +14,7 @@ import type { AppDeps } from '../lib/http.ts';
 import { isValidTimeZone, nextRun, scheduleError } from '../lib/schedule.ts';
 import { digestEquals, randomToken, sha256Hex } from '../lib/tokens.ts';
 import { refreshInventory } from './inventory.ts';
+import { defaultRpoSeconds } from './job-health.ts';
 import { resolveNode } from './nodes.ts';
 import { jobView } from './views.ts';
 
@@ -38,6 +39,7 @@ export type JobInput = {
   exclude: string[];
   sourceRetention: RetentionPolicy | null;
   targetRetention: RetentionPolicy | null;
+  rpoSeconds: number | null;
 };
 
 /**
@@ -117,10 +119,33 @@ export async function checkJob(
     exclude: input.exclude,
     sourceRetention: input.sourceRetention,
     targetRetention: input.targetRetention,
+    rpoSeconds: input.rpoSeconds,
+    rpoEffectiveSeconds: input.rpoSeconds ?? defaultRpoSeconds(schedule, input.timezone, at),
     nextRunAt: input.enabled && schedule ? nextRun(schedule, input.timezone, at) : null,
     target,
     node,
   };
+}
+
+/**
+ * Jobs saved before RPOs existed get their default RPO (it is computed on save): up to `limit` per
+ * call, from the Node entry's start and the Worker's cron trigger. Returns how many were set.
+ */
+export async function backfillRpo(db: DB, at: number, limit = 500): Promise<number> {
+  const rows = await db
+    .select({ id: jobs.id, schedule: jobs.schedule, timezone: jobs.timezone })
+    .from(jobs)
+    .where(and(isNull(jobs.rpoEffectiveSeconds), isNull(jobs.rpoSeconds), ne(jobs.schedule, '')))
+    .limit(limit);
+  for (const r of rows) {
+    const rpo = defaultRpoSeconds(r.schedule, r.timezone, at);
+    if (rpo !== null)
+      await db
+        .update(jobs)
+        .set({ rpoEffectiveSeconds: rpo })
+        .where(and(eq(jobs.id, r.id), isNull(jobs.rpoEffectiveSeconds)));
+  }
+  return rows.length;
 }
 
 export async function loadJob(db: DB, id: number): Promise<JobRow> {
@@ -129,7 +154,7 @@ export async function loadJob(db: DB, id: number): Promise<JobRow> {
   return j;
 }
 
-export const listJobs = async (db: DB) => (await db.select().from(jobs).orderBy(asc(jobs.name))).map(jobView);
+export const listJobs = async (db: DB, at: number) => (await db.select().from(jobs).orderBy(asc(jobs.name))).map((j) => jobView(j, at));
 
 function saveError(err: unknown): never {
   if (isUniqueViolation(err)) throw conflict('a job with this name already exists', { name: 'is already used by another job' });
@@ -160,6 +185,7 @@ export async function createJob(deps: JobDeps & Pick<AppDeps, 'config'>, b: z.in
     exclude: b.exclude ?? [],
     sourceRetention: b.sourceRetention ?? null,
     targetRetention: b.targetRetention ?? null,
+    rpoSeconds: b.rpoSeconds ?? null,
   };
   const { target: _t, node: _n, ...values } = await checkJob(db, input, at, undefined, undefined, (n) => refreshInventory(deps, n));
   const [row] = await db

@@ -47,7 +47,12 @@ export function planPreview(
     return {
       dataset: d.dataset,
       otherSideGuids,
-      snapshots: plan.verdicts.map(({ snapshot: { creation: _c, job, ...s }, keep, reasons }) => ({ ...s, jobId: job, keep, reasons: [...reasons] })),
+      snapshots: plan.verdicts.map(({ snapshot: { creation: _c, job, ...s }, keep, reasons }) => ({
+        ...s,
+        jobId: job,
+        keep,
+        reasons: [...reasons],
+      })),
     };
   });
 }

@@ -1,5 +1,6 @@
 // Database rows → API objects. Secrets never leave through here.
 import { iso } from '../lib/http.ts';
+import { jobHealth } from './job-health.ts';
 import type * as s from '../db/schema.ts';
 
 type Row<T extends { $inferSelect: unknown }> = T['$inferSelect'];
@@ -33,7 +34,7 @@ export function eventView(e: Row<typeof s.events>) {
   };
 }
 
-export function jobView(j: Row<typeof s.jobs>) {
+export function jobView(j: Row<typeof s.jobs>, at: number) {
   return {
     id: j.id,
     name: j.name,
@@ -54,6 +55,18 @@ export function jobView(j: Row<typeof s.jobs>) {
     exclude: j.exclude,
     sourceRetention: j.sourceRetention ?? null,
     targetRetention: j.targetRetention ?? null,
+    rpoSeconds: j.rpoSeconds,
+    rpoEffectiveSeconds: j.rpoEffectiveSeconds,
+    health: ((h) => ({ ...h, since: iso(h.since) }))(jobHealth(j, at)),
+    lastSuccessAt: iso(j.lastSuccessAt),
+    lastBackup: j.lastBackupStatus
+      ? {
+          status: j.lastBackupStatus,
+          durationSeconds: j.lastBackupDurationMs === null ? null : j.lastBackupDurationMs / 1000,
+          bytes: j.lastBackupBytes,
+        }
+      : null,
+    snapshots: { source: j.sourceSnapshotCount, target: j.targetSnapshotCount },
     nextRunAt: iso(j.nextRunAt),
     lastRunAt: iso(j.lastRunAt),
     lastStatus: j.lastStatus,
