@@ -15,6 +15,7 @@ export type EventLogLine = z.infer<typeof contract.EventLogLine>;
 export type Generations = z.infer<typeof contract.Generations>;
 export type CatalogItem = z.infer<typeof contract.CatalogItem>;
 export type RestorePreview = z.infer<typeof contract.RestorePreview>;
+export type RetentionPreview = z.infer<typeof contract.RetentionPreview>;
 export type NodeSummary = z.infer<typeof contract.NodeSummary>;
 export type NodeDetail = z.infer<typeof contract.NodeDetail>;
 export type JoinToken = z.infer<typeof contract.JoinToken>;
@@ -128,7 +129,11 @@ export type RouteBody<K extends string> = K extends 'GET /health'
                                                                             | 'POST /runner/inventory'
                                                                             | 'POST /runner/catalog'
                                                                         ? Ok
-                                                                        : unknown;
+                                                                        : K extends
+                                                                              | `GET /jobs/${number}/retention/preview?${string}`
+                                                                              | 'POST /jobs/retention/preview'
+                                                                          ? RetentionPreview
+                                                                          : unknown;
 
 /** `T` when the call site names it, else the route's success body. */
 export type BodyOf<T, M extends string, P extends string> = [T] extends [never] ? RouteBody<`${M} ${P}`> : T;
