@@ -129,7 +129,11 @@ export type RouteBody<K extends string> = K extends 'GET /health'
                                                                             | 'POST /runner/inventory'
                                                                             | 'POST /runner/catalog'
                                                                         ? Ok
-                                                                        : unknown;
+                                                                        : K extends
+                                                                              | `GET /jobs/${number}/retention/preview?${string}`
+                                                                              | 'POST /jobs/retention/preview'
+                                                                          ? RetentionPreview
+                                                                          : unknown;
 
 /** `T` when the call site names it, else the route's success body. */
 export type BodyOf<T, M extends string, P extends string> = [T] extends [never] ? RouteBody<`${M} ${P}`> : T;

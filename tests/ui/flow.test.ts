@@ -334,6 +334,113 @@ describe('web UI against the whole system', () => {
     expect(readFileSync(join(mnt, 'blob')).equals(readFileSync(join(dataDir(), 'blob')))).toBe(true);
   });
 
+  step('retention: a calendar policy for the target, checked as typed, previewed live on the last backup, saved', async () => {
+    await nav(page, 'Jobs');
+    const previewCalls: string[] = [];
+    const onRequest = (r: { url(): string }) => void (/\/retention\/preview/.test(r.url()) && previewCalls.push(r.url()));
+    page.on('request', onRequest);
+    const openForm = async () => {
+      await page
+        .getByRole('row')
+        .filter({ hasText: `${src.name}/data` })
+        .getByRole('button', { name: 'Edit data' })
+        .click();
+      const dlg = page.getByRole('dialog', { name: 'Edit job data' });
+      await dlg.waitFor();
+      return {
+        dlg,
+        source: dlg.getByRole('group', { name: 'Source retention' }),
+        target: dlg.getByRole('group', { name: 'Target retention' }),
+      };
+    };
+    const policySwitch = (side: Locator) => side.getByRole('switch', { name: 'Use a calendar policy' });
+    try {
+      const { dlg, source, target } = await openForm();
+      // The simple form: Keep Last 5 on the source, nothing destroyed on the target without Prune on Target.
+      // Both sides preview the listing of the backup above.
+      expect(await policySwitch(source).isChecked()).toBe(false);
+      expect(await policySwitch(target).isChecked()).toBe(false);
+      const sourceSummary = source.locator('.summary');
+      const targetSummary = target.locator('.summary');
+      await expect.poll(() => sourceSummary.textContent()).toMatch(/Keeps 1 of 1 snapshot\s+\(last 5\)/);
+      // the incremental base: the newest snapshot on both sides, held on the source (lifeboat-j<job>)
+      expect(await source.locator('td[data-label="Why"]').allTextContents()).toEqual(['last 5, newest common, held']);
+      await expect.poll(() => targetSummary.textContent()).toMatch(/Keeps 1 of 1 snapshot\s+\(no policy/);
+      const rows = target.locator('tbody tr');
+      expect(await rows.locator('td[data-label="Snapshot"]').allTextContents()).toEqual(
+        await source.locator('td[data-label="Snapshot"]').allTextContents(),
+      );
+
+      // A calendar policy for the target starts from Keep Last.
+      await policySwitch(target).check();
+      const field = (label: string) => target.getByLabel(label, { exact: true });
+      expect(await field('Keep last').inputValue()).toBe('5');
+      for (const label of ['Hourly', 'Daily', 'Weekly', 'Monthly', 'Yearly']) expect(await field(label).inputValue()).toBe('');
+      // A duration it cannot read is named next to its input as it is typed ...
+      const within = field('Keep everything within');
+      const withinErr = dlg.locator('#j-targetRetention-within-err');
+      await within.fill('2 days');
+      await expect.poll(() => withinErr.textContent()).toBe('Keep everything within must be a duration like 48h, 14d or 8w');
+      expect(await withinErr.evaluate((e) => e.closest('.field')?.querySelector('input')?.id)).toBe('j-targetRetention-within');
+      expect(await within.getAttribute('aria-invalid')).toBe('true');
+      expect((await within.getAttribute('aria-describedby'))?.split(' ')).toEqual([
+        'j-targetRetention-within-hint',
+        'j-targetRetention-within-err',
+      ]);
+      expect(await targetSummary.textContent()).toMatch(/Correct the policy above/);
+      // ... and by the API when saved anyway: its field targetRetention.within lands on the same input.
+      const answer = page.waitForResponse((r) => r.request().method() === 'PATCH' && /\/api\/v1\/jobs\/\d+$/.test(r.url()));
+      await dlg.getByRole('button', { name: 'Save' }).click();
+      expect((await answer).status()).toBe(400);
+      await expect.poll(() => dlg.getByRole('alert').textContent()).toMatch(/targetRetention\.within/);
+      expect(await withinErr.textContent()).toMatch(/must be a duration like 48h/);
+      expect(await within.getAttribute('aria-invalid')).toBe('true');
+      await shot(page, 'job-form-retention-error-1280');
+
+      // Fixed; the verdicts follow every change, computed in the browser.
+      await within.fill('');
+      await field('Keep last').fill('');
+      expect(await withinErr.count()).toBe(0);
+      expect(await within.getAttribute('aria-invalid')).toBe('false');
+      const why = rows.first().locator('td[data-label="Why"]');
+      await expect.poll(() => why.textContent()).toBe('newest common'); // no rule keeps it, but it is the incremental base
+      expect(await targetSummary.textContent()).toMatch(/Keeps 1 of 1 snapshot\s+\(keeps only protected snapshots\)/);
+      await field('Daily').fill('7');
+      await within.fill('48h');
+      await expect.poll(() => why.textContent()).toMatch(/^daily \d{4}-\d\d-\d\d, within 48h, newest common$/);
+      expect(await rows.count()).toBe(1);
+      expect(await rows.first().locator('td[data-label="Verdict"]').textContent()).toBe('Keep');
+      expect(await targetSummary.textContent()).toMatch(/Keeps 1 of 1 snapshot\s+\(daily 7, within 48h\)/);
+      await shot(page, 'job-form-retention-1280');
+      // one request per side as the form opened, none per keystroke
+      expect(previewCalls.map((u) => new URL(u).searchParams.get('side')).sort()).toEqual(['source', 'target']);
+      await dlg.getByRole('button', { name: 'Save' }).click();
+      await dlg.waitFor({ state: 'hidden' });
+    } finally {
+      page.off('request', onRequest);
+    }
+    const saved = (await srv.api('GET', '/jobs')).body.items.find((j) => j.name === 'data')!;
+    expect(saved.targetRetention).toEqual({ last: 0, hourly: 0, daily: 7, weekly: 0, monthly: 0, yearly: 0, within: '48h' });
+    expect(saved.sourceRetention).toBeNull();
+    expect(saved.keepLast).toBe(5);
+
+    // After a reload the form shows the saved policy (empty counts are 0), and previews it again.
+    await page.reload();
+    await page.getByRole('heading', { level: 1, name: 'Jobs' }).waitFor();
+    const { dlg, source, target } = await openForm();
+    expect(await policySwitch(target).isChecked()).toBe(true);
+    expect(await policySwitch(source).isChecked()).toBe(false);
+    const field = (label: string) => target.getByLabel(label, { exact: true });
+    expect(await field('Keep last').inputValue()).toBe('');
+    expect(await field('Daily').inputValue()).toBe('7');
+    expect(await field('Keep everything within').inputValue()).toBe('48h');
+    await expect
+      .poll(() => target.locator('tbody tr td[data-label="Why"]').first().textContent())
+      .toMatch(/^daily \d{4}-\d\d-\d\d, within 48h, newest common$/);
+    await dlg.getByRole('button', { name: 'Cancel' }).click();
+    await dlg.waitFor({ state: 'hidden' });
+  });
+
   step('keyboard: the skip link comes first with a visible focus ring; a dialog takes the focus and gives it back on Escape', async () => {
     await page.goto(srv.url + '/backups/jobs'); // a reload: the token stays in this tab's sessionStorage
     await page.getByRole('heading', { level: 1, name: 'Jobs' }).waitFor();
