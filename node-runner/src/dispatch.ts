@@ -36,6 +36,7 @@ export async function dispatch(ev: ClaimedEvent, ctx: ExecContext, setup: Runner
           nextGeneration: ev.nextGeneration,
           forkFrom: ev.forkFrom,
           catalogDatasets: ev.catalogDatasets,
+          dropGenerations: ev.dropGenerations,
         },
         ctx,
         setup.guests,

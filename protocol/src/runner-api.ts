@@ -108,6 +108,12 @@ export type ClaimedEvent =
        * not listed never arrived (continue `generation` with a full send).
        */
       catalogDatasets: string[];
+      /**
+       * Old generations to destroy on the target after this backup's own work, with why
+       * (protocol/src/generations.ts); the runner checks each before (docs/zfs.md, "Old
+       * generations"). Absent (older server): none.
+       */
+      dropGenerations?: { generation: number; reason: string }[];
     })
   | (Claimed<'restore'> & { job: JobSpec; params: JobRestoreParams })
   | (Claimed<'oob-restore'> & { params: OobRestoreParams });

@@ -194,3 +194,115 @@ describe('retention policies', () => {
     expect(log).toMatch(/source snapshot report rejected/);
   });
 });
+
+describe('old generations', () => {
+  /** A job whose generations 1..current exist, generation g began g days after T. */
+  async function jobWithGenerations(current: number, over: Record<string, unknown> = {}) {
+    const j = (await ctl.api('POST', '/jobs', job(over))).body;
+    const T = Date.parse('2026-11-01T00:00:00Z');
+    for (let g = 2; g <= current; g++)
+      await ctl.db.run(
+        sql`INSERT INTO generations (job_id, generation, reason, created_at) VALUES (${j.id}, ${g}, 'test', ${T + g * 86_400_000})`,
+      );
+    await ctl.db.run(sql`UPDATE jobs SET current_generation = ${current} WHERE id = ${j.id}`);
+    const catalog = (g: number) => ({
+      dataset: `${root}/j${j.id}/g${g}/tank/data`,
+      jobId: j.id,
+      generation: g,
+      source: 'tank/data',
+      guest: null,
+      snapshots: [
+        {
+          name: `lb_j${j.id}_g${g}`,
+          guid: String(1000 + g),
+          createtxg: '1',
+          createdAt: '2026-11-20T00:00:00Z',
+          usedBytes: 1,
+          referencedBytes: 1,
+          jobId: j.id,
+          generation: g,
+        },
+      ],
+    });
+    return { j, catalog };
+  }
+
+  it('a new job keeps 2; the claim names the older ones with why; a job from before keeps all', async () => {
+    const { j } = await jobWithGenerations(4);
+    expect(j).toMatchObject({ keepGenerations: 2, keepGenerationDays: null });
+    const { eventId } = await backupWith(j.id, { generation: 4, snapshot: 'x' });
+    const [ev] = await ctl.db.all<{ p: string }>(sql`SELECT params AS p FROM events WHERE id = ${eventId}`);
+    expect(JSON.parse(ev.p).dropGenerations).toEqual([
+      { generation: 2, reason: 'not one of the newest 2' },
+      { generation: 1, reason: 'not one of the newest 2' },
+    ]);
+    const { j: legacy } = await jobWithGenerations(4, { name: 'legacy', source: 'tank/data' });
+    await ctl.db.run(sql`UPDATE jobs SET keep_generations = NULL WHERE id = ${legacy.id}`);
+    await ctl.api('POST', `/jobs/${legacy.id}/run`);
+    const claim = await ctl.node(node.token, '/runner/claim', { max: 1, waitMs: 0 });
+    expect((claim.body.events[0] as { dropGenerations?: unknown }).dropGenerations).toEqual([]);
+  });
+
+  it('never one a restore reads or the fork point; a dropped one leaves the catalog and the generations list; only what was offered counts', async () => {
+    const { j, catalog } = await jobWithGenerations(4, { keepGenerations: 1 });
+    // generation 1 is read by a queued out-of-band restore; generation 2 is where the next backup forks from
+    await ctl.db.run(
+      sql`INSERT INTO events (kind, node_id, target_id, trigger, status, params, created_at, lease_until)
+          VALUES ('oob-restore', ${node.id}, ${targetId}, 'manual', 'running', ${JSON.stringify({ sourceJobId: j.id, generation: 1 })}, 0, ${Date.now() + 3_600_000})`,
+    );
+    await ctl.db.run(sql`UPDATE jobs SET fork_from_generation = 2, fork_from_guid = '1002' WHERE id = ${j.id}`);
+    const first = await backupWith(j.id, {
+      generation: 4,
+      snapshot: 'a',
+      catalog: [1, 2, 3, 4].map(catalog),
+      droppedGenerations: [],
+    });
+    const [ev] = await ctl.db.all<{ p: string }>(sql`SELECT params AS p FROM events WHERE id = ${first.eventId}`);
+    expect(JSON.parse(ev.p).dropGenerations).toEqual([{ generation: 3, reason: 'not one of the newest 1' }]);
+
+    // the fork is done; the next claim offers 3 and 2, the runner says it destroyed 3 and 1 (not offered: ignored)
+    await ctl.db.run(sql`UPDATE jobs SET fork_from_generation = NULL, fork_from_guid = NULL WHERE id = ${j.id}`);
+    const before = (await ctl.api('GET', `/jobs/${j.id}/generations`)).body.map((g: { generation: number }) => g.generation);
+    expect(before).toEqual([4, 3, 2, 1]);
+    const second = await backupWith(j.id, { generation: 4, snapshot: 'b', droppedGenerations: [3, 1] });
+    const [ev2] = await ctl.db.all<{ p: string }>(sql`SELECT params AS p FROM events WHERE id = ${second.eventId}`);
+    expect(JSON.parse(ev2.p).dropGenerations.map((d: { generation: number }) => d.generation)).toEqual([3, 2]);
+    const after = (await ctl.api('GET', `/jobs/${j.id}/generations`)).body.map((g: { generation: number }) => g.generation);
+    expect(after).toEqual([4, 2, 1]);
+    const [gen3] = await ctl.db.all<{ d: number | null; r: string | null }>(
+      sql`SELECT dropped_at AS d, dropped_reason AS r FROM generations WHERE job_id = ${j.id} AND generation = 3`,
+    );
+    expect(gen3.d).not.toBeNull();
+    expect(gen3.r).toBe('not one of the newest 1');
+    const left = await ctl.db.all<{ dataset: string }>(sql`SELECT dataset FROM catalog_datasets WHERE job_id = ${j.id} ORDER BY dataset`);
+    expect(left.map((d) => d.dataset)).toEqual([1, 2, 4].map((g) => `${root}/j${j.id}/g${g}/tank/data`));
+  });
+
+  it('an out-of-band restore from a generation a running backup is destroying is a 409 naming generation', async () => {
+    const { j, catalog } = await jobWithGenerations(3, { keepGenerations: 1 });
+    await backupWith(j.id, { generation: 3, snapshot: 'a', catalog: [1, 2, 3].map(catalog) });
+    await ctl.api('POST', `/jobs/${j.id}/run`);
+    await ctl.node(node.token, '/runner/claim', { max: 1, waitMs: 0 });
+    const r = await ctl.api<ApiErrorBody>('POST', '/restores', {
+      targetId,
+      dataset: `${root}/j${j.id}/g1/tank/data`,
+      generation: 1,
+      snapshot: `lb_j${j.id}_g1`,
+      destination: 'tank/restored',
+    });
+    expect(r.status).toBe(409);
+    expect(r.body.error.fields.generation).toMatch(/being destroyed/);
+  });
+
+  it('bad policies are a 400 naming the field', async () => {
+    for (const [over, field] of [
+      [{ keepGenerations: 0 }, 'keepGenerations'],
+      [{ keepGenerations: 2.5 }, 'keepGenerations'],
+      [{ keepGenerationDays: -1 }, 'keepGenerationDays'],
+    ] as const) {
+      const r = await ctl.api<ApiErrorBody>('POST', '/jobs', job(over));
+      expect(r.status).toBe(400);
+      expect(Object.keys(r.body.error.fields)).toEqual([field]);
+    }
+  });
+});

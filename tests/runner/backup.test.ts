@@ -378,6 +378,47 @@ describe('runBackup', () => {
     expect(await prop(`${ds}@${r2.snapshot}`, 'lifeboat:generation')).toBe('2');
   }, 120_000);
 
+  it('old generations the server names go after the checks (holds released first); a tree that is not all the job’s stays', async () => {
+    const ds = await newSource('oldgens', 256 * 1024);
+    const j = job(15, ds);
+    const newGeneration = async (generation: number) => {
+      const r = await runBackup(params(j, { generation, nextGeneration: generation + 1 }), testContext().ctx);
+      await zfs('release', 'lifeboat-j15', `${ds}@${r.snapshot}`); // continuity lost on purpose: the next run starts a new generation
+      await zfs('destroy', `${ds}@${r.snapshot}`);
+      await tick();
+      return r;
+    };
+    await newGeneration(1);
+    await newGeneration(2);
+    const g1 = `${backupRoot}/j15/g1`;
+    const g2 = `${backupRoot}/j15/g2`;
+    // g1's last base still carries the job's hold on the target (it was the chain's base)
+    expect(Number(await prop(`${g1}/${ds}@${(await snapNames(`${g1}/${ds}`))[0]}`, 'userrefs'))).toBe(1);
+    // a dataset in g2 that is not the job's: g2 must stay
+    await zfs('create', '-o', 'lifeboat:job=99', `${g2}/stranger`);
+    const t = testContext();
+    const r3 = await runBackup(
+      params(j, {
+        generation: 3,
+        nextGeneration: 4,
+        dropGenerations: [
+          { generation: 1, reason: 'not one of the newest 1' },
+          { generation: 2, reason: 'not one of the newest 1' },
+          { generation: 3, reason: 'a bad server' },
+        ],
+      }),
+      t.ctx,
+    );
+    expect(r3.generation).toBe(3);
+    expect(r3.droppedGenerations).toEqual([1]);
+    expect(await run('zfs', ['list', g1])).toMatchObject({ code: 1 });
+    expect((await zfs('list', '-H', '-o', 'name', g2)).trim()).toBe(g2);
+    expect(t.logs).toContain(`destroyed generation 1 (${g1}): not one of the newest 1`);
+    expect(t.logs.join('\n')).toMatch(new RegExp(`kept generation 2 \\(${g2}\\): ${g2}/stranger inside ${g2} is not job 15's`));
+    expect(t.logs.join('\n')).toMatch(/kept generation 3 .*this run writes that generation/);
+    expect(r3.catalog.some((d) => d.dataset.startsWith(g1))).toBe(false);
+  }, 180_000);
+
   it('forkFrom: after a restore the next generation is cloned + promoted and continues incrementally', async () => {
     const ds = await newSource('fork', 4 * MiB);
     const j = job(8, ds, { keepLast: 3, pruneTarget: true });

@@ -147,6 +147,27 @@ const jobFields = {
   exclude,
   sourceRetention: retentionPolicy.nullable(),
   targetRetention: retentionPolicy.nullable(),
+  keepGenerations: z
+    .number({ error: 'must be an integer ≥ 1 or null' })
+    .int('must be an integer ≥ 1 or null')
+    .min(1, 'must be an integer ≥ 1 or null')
+    .max(1000, 'must be at most 1000')
+    .nullable()
+    .openapi({
+      description:
+        'Old generations on the target: keep the newest K, the current one included (new jobs: 2); null: no count rule. ' +
+        'A generation kept by neither rule is destroyed by the next backup (never the current one, one a restore reads, or the fork point).',
+    }),
+  keepGenerationDays: z
+    .number({ error: 'must be an integer ≥ 0 or null' })
+    .int('must be an integer ≥ 0 or null')
+    .min(0, 'must be an integer ≥ 0 or null')
+    .max(36_500, 'must be at most 36500')
+    .nullable()
+    .openapi({
+      description:
+        'Keep an old generation this many days after it stopped being current; null: no age rule. Both null: keep every generation.',
+    }),
   rpoSeconds: z
     .number({ error: 'must be a number of seconds or null' })
     .int('must be a whole number of seconds')
@@ -176,6 +197,8 @@ export const JobCreate = z
     sourceRetention: true,
     targetRetention: true,
     rpoSeconds: true,
+    keepGenerations: true,
+    keepGenerationDays: true,
   })
   .strict()
   .openapi('JobCreate');
@@ -217,6 +240,8 @@ export const Job = z
     targetRetention: retentionPolicy.nullable().openapi({
       description: 'The target side’s policy; null: the simple form (Keep Last with Prune on Target, else nothing pruned).',
     }),
+    keepGenerations: z.number().int().nullable(),
+    keepGenerationDays: z.number().int().nullable(),
     rpoSeconds: z.number().int().nullable(),
     rpoEffectiveSeconds: z.number().int().nullable().openapi({ description: 'The RPO in force (rpoSeconds or the default); null: none' }),
     health: JobHealth,

@@ -81,6 +81,8 @@ export const ClaimedEvent = z.discriminatedUnion('kind', [
      * one not listed never arrived (continue `generation` with a full send).
      */
     catalogDatasets: z.array(z.string()),
+    /** Old generations to destroy after the backup, with why (absent: none). */
+    dropGenerations: z.array(z.object({ generation: z.number().int(), reason: z.string() })).optional(),
   }),
   claimed('restore').extend({
     job: JobSpec,

@@ -148,6 +148,10 @@ export const jobs = sqliteTable(
     /** Retention per side (protocol/src/retention.ts); null: the simple form (keepLast, pruneTarget). */
     sourceRetention: text('source_retention', { mode: 'json' }).$type<RetentionPolicy | null>(),
     targetRetention: text('target_retention', { mode: 'json' }).$type<RetentionPolicy | null>(),
+    /** Old generations (protocol/src/generations.ts): keep the newest K, the current one included; null: no count rule. */
+    keepGenerations: integer('keep_generations'),
+    /** …and/or keep one D days after it stopped being current; both null: every generation is kept. */
+    keepGenerationDays: integer('keep_generation_days'),
     /** A backup must have succeeded within this (seconds); null: the default (job-health.ts). */
     rpoSeconds: integer('rpo_seconds'),
     /** What `rpoSeconds` is in force: itself, or twice the schedule's longest interval; null: none (manual jobs). Set on save. */
@@ -327,6 +331,9 @@ export const generations = sqliteTable(
     reason: text('reason'),
     baseGuid: text('base_guid'),
     createdAt: integer('created_at').notNull().default(now),
+    /** When a backup destroyed it on the target (old generations); null: it is there. */
+    droppedAt: integer('dropped_at'),
+    droppedReason: text('dropped_reason'),
   },
   (t) => [primaryKey({ columns: [t.jobId, t.generation] })],
 );

@@ -8,6 +8,7 @@ import { effectivePolicy } from '../../../protocol/src/retention.ts';
 import { catalogDatasets, events, jobs, nodes, targets } from '../db/schema.ts';
 import { iso, type AppDeps } from '../lib/http.ts';
 import { finishEvent } from './finish.ts';
+import { generationsToDrop } from './generation-retention.ts';
 import { claimQueued, scheduleDue, sweepExpiredLeases } from './queue.ts';
 
 type ClaimDeps = Pick<AppDeps, 'db' | 'config' | 'waker' | 'now'>;
@@ -143,10 +144,12 @@ async function claimPayload(
     case 'backup': {
       const generation = job!.currentGeneration;
       const nextGeneration = generation + 1;
-      // Remember what was offered so finish can check the runner's claim about the generation it wrote.
+      const dropGenerations = await generationsToDrop(db, job!, at);
+      // Remember what was offered so finish can check the runner's claim about the generation it
+      // wrote and the generations it destroyed (and a restore can see which are going).
       await db
         .update(events)
-        .set({ generation, params: { ...p, generation, nextGeneration } })
+        .set({ generation, params: { ...p, generation, nextGeneration, dropGenerations } })
         .where(eq(events.id, e.id));
       // What the catalog knows of this generation on this target. Sorted here, not in SQL: an ORDER BY
       // dataset makes SQLite walk catalog_datasets_uq (all of the target) instead of catalog_datasets_job_idx.
@@ -162,7 +165,7 @@ async function claimPayload(
         job!.forkFromGeneration != null && job!.forkFromGuid
           ? { generation: job!.forkFromGeneration, snapshotGuid: job!.forkFromGuid }
           : null;
-      return { ...base, kind: 'backup', job: jobSpec!, generation, nextGeneration, forkFrom, catalogDatasets: known };
+      return { ...base, kind: 'backup', job: jobSpec!, generation, nextGeneration, forkFrom, catalogDatasets: known, dropGenerations };
     }
     case 'restore':
       return {

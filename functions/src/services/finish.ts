@@ -7,6 +7,7 @@ import { events, generations, jobs, sourceSnapshots, targetNodeStatus, targets }
 import type { DB } from '../db/types.ts';
 import { recordCatalog, scopeCatalogReport, type ReportedDataset } from './catalog.ts';
 import { appendLogs } from './queue.ts';
+import { recordDroppedGenerations } from './generation-retention.ts';
 
 type EventRow = typeof events.$inferSelect;
 
@@ -150,6 +151,17 @@ export async function applyFinish(db: DB, ev: EventRow, result: Record<string, u
   }
   if ((ok || transferred) && ev.targetId != null && Array.isArray(result?.catalog)) {
     await recordScopedCatalog(db, ev, ev.targetId, result!.catalog as ReportedDataset[], ev.kind === 'browse', at);
+  }
+  if (ev.kind === 'backup' && ev.jobId != null && ev.targetId != null && result?.droppedGenerations !== undefined) {
+    const [t] = await db.select({ backupRoot: targets.backupRoot }).from(targets).where(eq(targets.id, ev.targetId));
+    if (t)
+      await recordDroppedGenerations(
+        db,
+        { jobId: ev.jobId, targetId: ev.targetId, params: ev.params },
+        result.droppedGenerations,
+        t.backupRoot,
+        at,
+      );
   }
 }
 

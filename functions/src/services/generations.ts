@@ -7,7 +7,9 @@ import { iso } from '../lib/http.ts';
 
 /** Generations of a job from the catalog, newest first; snapshots are those of the job's root source. */
 export async function jobGenerations(db: DB, job: typeof jobs.$inferSelect) {
+  // a generation a backup destroyed (old generations) is gone, and so are its catalog rows
   const gens = await db.select().from(generations).where(eq(generations.jobId, job.id)).orderBy(desc(generations.generation));
+  const dropped = new Set(gens.filter((g) => g.droppedAt !== null).map((g) => g.generation));
   const rows = await db
     .select({ s: catalogSnapshots, source: catalogDatasets.source })
     .from(catalogSnapshots)
@@ -33,9 +35,10 @@ export async function jobGenerations(db: DB, job: typeof jobs.$inferSelect) {
   }
   const snaps = rows.filter((r) => firstRoot.get(`${r.s.generation}\u0000${r.s.name}`) === r);
   const known = new Set(gens.map((g) => g.generation));
+  const shown = gens.filter((g) => !dropped.has(g.generation));
   const extra = [...new Set(snaps.map((r) => r.s.generation ?? 0))].filter((g) => !known.has(g));
   const all = [
-    ...gens.map((g) => ({ generation: g.generation, createdAt: g.createdAt, reason: g.reason })),
+    ...shown.map((g) => ({ generation: g.generation, createdAt: g.createdAt, reason: g.reason })),
     ...extra.map((g) => ({ generation: g, createdAt: null as number | null, reason: null as string | null })),
   ].sort((a, b) => b.generation - a.generation);
   return all.map((g) => ({

@@ -40,6 +40,8 @@ export type JobInput = {
   sourceRetention: RetentionPolicy | null;
   targetRetention: RetentionPolicy | null;
   rpoSeconds: number | null;
+  keepGenerations: number | null;
+  keepGenerationDays: number | null;
 };
 
 /**
@@ -119,6 +121,8 @@ export async function checkJob(
     exclude: input.exclude,
     sourceRetention: input.sourceRetention,
     targetRetention: input.targetRetention,
+    keepGenerations: input.keepGenerations,
+    keepGenerationDays: input.keepGenerationDays,
     rpoSeconds: input.rpoSeconds,
     rpoEffectiveSeconds: input.rpoSeconds ?? defaultRpoSeconds(schedule, input.timezone, at),
     nextRunAt: input.enabled && schedule ? nextRun(schedule, input.timezone, at) : null,
@@ -186,6 +190,10 @@ export async function createJob(deps: JobDeps & Pick<AppDeps, 'config'>, b: z.in
     sourceRetention: b.sourceRetention ?? null,
     targetRetention: b.targetRetention ?? null,
     rpoSeconds: b.rpoSeconds ?? null,
+    // a new job keeps the current and the previous generation unless it says otherwise (jobs from
+    // before generation retention keep every generation: drizzle/migrations/0011)
+    keepGenerations: b.keepGenerations === undefined ? 2 : b.keepGenerations,
+    keepGenerationDays: b.keepGenerationDays ?? null,
   };
   const { target: _t, node: _n, ...values } = await checkJob(db, input, at, undefined, undefined, (n) => refreshInventory(deps, n));
   const [row] = await db

@@ -2,7 +2,8 @@
 // the preview share, the queueing (idempotent by key), and the preview's input from the node's inventory
 // (what it shows is decided in restore-preview.ts).
 import type { z } from '@hono/zod-openapi';
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import { ACTIVE_STATUSES } from '../../../protocol/src/events.ts';
 import type { OobRestore } from '../contract/api.ts';
 import { catalogDatasets, catalogSnapshots, events, guests, nodeDatasets, targets } from '../db/schema.ts';
 import { conflict, invalid, isUniqueViolation } from '../lib/errors.ts';
@@ -49,6 +50,24 @@ async function checkOobRestore(deps: RestoreDeps, b: OobBody, freshInventory: bo
         .where(and(eq(catalogSnapshots.targetId, t.id), eq(catalogSnapshots.dataset, b.dataset)))
     ).find((s) => s.name === b.snapshot || s.guid === b.snapshot);
   if (!snap) throw invalid('snapshot', `no snapshot "${b.snapshot}" of generation ${b.generation} for "${b.dataset}"`);
+  // a backup of the job that is destroying this generation now (old generations): not from it
+  if (ds.jobId != null && b.generation != null) {
+    const [dropping] = await db
+      .select({ id: events.id })
+      .from(events)
+      .where(
+        and(
+          eq(events.jobId, ds.jobId),
+          eq(events.kind, 'backup'),
+          inArray(events.status, [...ACTIVE_STATUSES]),
+          sql`EXISTS (SELECT 1 FROM json_each(${events.params}, '$.dropGenerations') d WHERE json_extract(d.value, '$.generation') = ${b.generation})`,
+        ),
+      );
+    if (dropping)
+      throw conflict(`backup event ${dropping.id} is destroying generation ${b.generation} (old generations); restore from a newer one`, {
+        generation: 'is being destroyed',
+      });
+  }
   const guest = ds.guest != null ? catalogGuest(ds.guest) : null;
   if (b.network && !guest)
     throw invalid('network', `"${b.dataset}" is a plain dataset, not a jail or VM: there is no network configuration to set`);

@@ -55,6 +55,8 @@ export function jobView(j: Row<typeof s.jobs>, at: number) {
     exclude: j.exclude,
     sourceRetention: j.sourceRetention ?? null,
     targetRetention: j.targetRetention ?? null,
+    keepGenerations: j.keepGenerations,
+    keepGenerationDays: j.keepGenerationDays,
     rpoSeconds: j.rpoSeconds,
     rpoEffectiveSeconds: j.rpoEffectiveSeconds,
     health: ((h) => ({ ...h, since: iso(h.since) }))(jobHealth(j, at)),

@@ -32,6 +32,7 @@ import { decideGeneration, planDatasets } from './backup-plan.ts';
 import { sendAll, type DatasetPlan, type Link } from './backup-send.ts';
 import { pickSnapshotName, snapshotSources } from './backup-snapshot.ts';
 import { pruneAfterBackup, retentionOf } from './backup-prune.ts';
+import { dropOldGenerations } from './backup-generations.ts';
 import { planBookmarkPrune } from './backup-holds.ts';
 import { ExecError, type BackupParams, type BackupResult, type ExecContext, type Phase } from './types.ts';
 import { asExecError } from '../core/errors.ts';
@@ -318,6 +319,17 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
       }
     }
 
+    // ---- old generations the server chose (backup-generations.ts) ---------------------------------
+    const droppedGenerations = params.dropGenerations?.length
+      ? await dropOldGenerations(link.remote, {
+          backupRoot: target.backupRoot,
+          jobId: job.id,
+          writing: [params.generation, params.nextGeneration, generation],
+          drops: params.dropGenerations,
+          ctx,
+        })
+      : [];
+
     // ---- catalog ----------------------------------------------------------------------------------
     phase('finalizing');
     const catalog = await readCatalog(link.remote, target.backupRoot, job.id, { guestMetadata: job.mode !== 'dataset' });
@@ -342,7 +354,17 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
         })),
     }));
     succeeded = true;
-    return { snapshot: snapName, generation, newGeneration, bytesSent, datasets: results, pruned, catalog, sourceSnapshots };
+    return {
+      snapshot: snapName,
+      generation,
+      newGeneration,
+      bytesSent,
+      datasets: results,
+      pruned,
+      catalog,
+      sourceSnapshots,
+      droppedGenerations,
+    };
   } catch (e) {
     if (!link.received && scaffold.length) await removeEmptyScaffold(link.session, scaffold, ctx);
     if (link.landed) ctx.log('the data is on the target (GUID checked); what failed came after it');

@@ -87,6 +87,8 @@ export interface BackupParams {
    * catalog knew was destroyed (new generation); one it never knew never arrived (same generation).
    */
   catalogDatasets?: string[] | null;
+  /** Old generations to destroy on the target after the backup's own work (backup-generations.ts). */
+  dropGenerations?: { generation: number; reason: string }[];
 }
 
 export interface BackupResult {
@@ -99,6 +101,8 @@ export interface BackupResult {
   catalog: CatalogDataset[]; // the job's datasets on the target after the run
   /** The source datasets and their snapshots after retention (the server's retention preview, source side). */
   sourceSnapshots: SourceSnapshotsReport;
+  /** The old generations this run destroyed (or found gone) of those it was given. */
+  droppedGenerations: number[];
 }
 
 export interface ValidateResult {
