@@ -169,6 +169,19 @@ describe('planRetention: protection', () => {
     const p = plan({ side: 'source', policy: policy({ last: 1 }), snapshots: s, otherSideGuids: ['g-common'] });
     expect(p.destroy.map((x) => x.name)).toEqual(['plain', 'oldgen']);
   });
+  it('source: a bookmarked newest common snapshot is no longer protected (its bookmark is the next base); held still wins', () => {
+    const a = snap('a', '2026-11-01T00:00:00Z');
+    const b = snap('b', '2026-11-02T00:00:00Z');
+    const zero = policy({});
+    const p = plan({ policy: zero, snapshots: [a, b], otherSideGuids: ['g-a', 'g-b'], bookmarkedGuids: ['g-b'] });
+    expect(p.destroy.map((x) => x.name)).toEqual(['b', 'a']);
+    expect(reasonsOf(p).b).toBe('no rule keeps it (keeps only protected snapshots); newest common, its bookmark is the next base');
+    expect(kept(plan({ policy: zero, snapshots: [a, b], otherSideGuids: ['g-b'] }))).toEqual(['b']);
+    const heldB = { ...b, userrefs: 1 };
+    expect(reasonsOf(plan({ policy: zero, snapshots: [a, heldB], otherSideGuids: ['g-b'], bookmarkedGuids: ['g-b'] })).b).toBe('held');
+    const tgt = plan({ side: 'target', generation: 1, policy: zero, snapshots: [a, b], otherSideGuids: ['g-b'], bookmarkedGuids: ['g-b'] });
+    expect(kept(tgt)).toEqual(['b']);
+  });
   it('target side needs the generation', () => {
     expect(() => plan({ side: 'target', policy: policy({ last: 1 }), snapshots: [] })).toThrow(/generation/);
   });

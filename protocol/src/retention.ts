@@ -229,6 +229,11 @@ export interface RetentionInput<S extends RetentionSnapshot> {
   snapshots: S[];
   /** GUIDs of the corresponding dataset on the other side (newest-common protection) */
   otherSideGuids: Iterable<string>;
+  /**
+   * Source side: GUIDs this dataset has bookmarks of. A bookmarked newest common snapshot is no
+   * longer protected as such: the bookmark is the next incremental base (docs/zfs.md, "Bookmarks").
+   */
+  bookmarkedGuids?: Iterable<string>;
 }
 
 export interface RetentionVerdict<S extends RetentionSnapshot> {
@@ -272,7 +277,12 @@ export function planRetention<S extends RetentionSnapshot>(input: RetentionInput
   for (let i = 1; i < snaps.length && sorted; i++) sorted = txgOf(snaps[i - 1]) < txgOf(snaps[i]);
   snaps = sorted ? [...snaps].reverse() : [...snaps].sort((a, b) => txgOf(b) - txgOf(a));
 
-  const common = newestCommon(snaps, input.otherSideGuids);
+  let common = newestCommon(snaps, input.otherSideGuids);
+  let bookmarkedCommon: S | null = null;
+  if (common && side === 'source' && input.bookmarkedGuids && new Set(input.bookmarkedGuids).has(common.guid)) {
+    bookmarkedCommon = common;
+    common = null;
+  }
   // one pass, newest first; reasons are made only for what is kept (most of a long listing goes)
   const destroyedWhy = policy ? [`no rule keeps it (${describePolicy(policy)})`] : [];
   const since = policy?.within ? input.now - (withinSeconds(policy.within) ?? 0) : Infinity;
@@ -313,7 +323,10 @@ export function planRetention<S extends RetentionSnapshot>(input: RetentionInput
     if (s.userrefs > 0) add('held');
     if (s.cloned) add('cloned');
     if (r) verdicts[i] = { snapshot: s, keep: true, reasons: r };
-    else {
+    else if (s === bookmarkedCommon) {
+      verdicts[i] = { snapshot: s, keep: false, reasons: [...destroyedWhy, 'newest common, its bookmark is the next base'] };
+      destroy.push(s);
+    } else {
       verdicts[i] = { snapshot: s, keep: false, reasons: destroyedWhy };
       destroy.push(s);
     }

@@ -10,6 +10,7 @@ import {
   type RetentionVerdict,
 } from '../../../protocol/src/retention.ts';
 import type { DatasetInfo, SnapshotInfo, Zfs } from '../zfs/index.ts';
+import { holdTag } from '../../../protocol/src/layout.ts';
 import { asExecError } from '../core/errors.ts';
 import type { BackupResult, ExecContext, JobSpec } from './types.ts';
 
@@ -57,9 +58,13 @@ export async function pruneAfterBackup(i: PruneInput): Promise<BackupResult['pru
     cloned: clones.has(s.full),
     full: s.full,
   });
+  // source snapshots held by this job alone and bookmarked: the bookmark is the next base, so the
+  // hold may go with the snapshot when the policy lets it go (docs/zfs.md, "Bookmarks")
+  const ownHoldOnly = new Set<string>();
   const destroy = async (z: Zfs, side: Side, v: RetentionVerdict<Prunable>) => {
     const s = v.snapshot;
     try {
+      if (side === 'source' && ownHoldOnly.has(s.full)) await z.setAndHold([], { tag: holdTag(job.id), hold: [], release: [s.full] });
       await z.destroySnapshotChecked(s.full, s.guid, job.id);
       pruned.push({ side, snapshot: s.full });
       ctx.log(`pruned ${side} ${s.full}: ${v.reasons.join('; ')}`);
@@ -70,8 +75,9 @@ export async function pruneAfterBackup(i: PruneInput): Promise<BackupResult['pru
       ctx.log(`not pruned ${side} ${s.full}: ${err.message}`);
     }
   };
-  const plan = async (z: Zfs, side: Side, snapshots: Prunable[], other: SnapshotInfo[]) => {
-    const p = planRetention({
+  const planSide = (side: Side, snapshots: Prunable[], other: SnapshotInfo[], bookmarkedGuids?: string[]) =>
+    planRetention({
+      bookmarkedGuids,
       side,
       jobId: job.id,
       policy: policy[side],
@@ -81,6 +87,7 @@ export async function pruneAfterBackup(i: PruneInput): Promise<BackupResult['pru
       snapshots,
       otherSideGuids: other.map((x) => x.guid),
     });
+  const apply = async (z: Zfs, side: Side, p: ReturnType<typeof planSide>) => {
     for (const v of p.verdicts) {
       // retention never fights a hold: a held snapshot kept by nothing else is named, not forced
       if (v.keep && v.reasons.length === 1 && v.reasons[0] === 'held')
@@ -93,14 +100,33 @@ export async function pruneAfterBackup(i: PruneInput): Promise<BackupResult['pru
   if (policy.source) {
     const srcClones = new Set<string>();
     for (const pool of i.sourcePools) for (const o of await local.clonesOrigins(pool)) srcClones.add(o);
-    for (const d of i.source) {
-      const t = i.target.get(i.targetPathOf(d.name));
-      await plan(
-        local,
-        'source',
-        d.snapshots.map((s) => toPrune(s, srcClones)),
-        t?.snapshots ?? [],
-      );
+    const bookmarks = (await local.capabilities()).bookmarks;
+    const planned = i.source.map((d) => {
+      const other = i.target.get(i.targetPathOf(d.name))?.snapshots ?? [];
+      const marked = bookmarks ? d.bookmarks.map((b) => b.guid) : undefined;
+      const snaps = d.snapshots.map((s) => toPrune(s, srcClones));
+      return { snaps, other, marked, p: planSide('source', snaps, other, marked) };
+    });
+    // kept only for a hold, and bookmarked: whose holds? (one `zfs holds` for the run, and only
+    // when a policy would let such a snapshot go: with Keep Last ≥ 1 there is none)
+    const onlyHeld = planned.flatMap(({ p, marked }) =>
+      p.verdicts
+        .filter((v) => v.keep && v.reasons.length === 1 && v.reasons[0] === 'held')
+        .filter((v) => v.snapshot.job === job.id && marked?.includes(v.snapshot.guid))
+        .map((v) => v.snapshot.full),
+    );
+    for (const [n, tags] of await local.holds(onlyHeld)) if (tags.length && tags.every((x) => x === holdTag(job.id))) ownHoldOnly.add(n);
+    for (const x of planned) {
+      const replan = x.snaps.some((s) => ownHoldOnly.has(s.full));
+      const p = replan
+        ? planSide(
+            'source',
+            x.snaps.map((s) => (ownHoldOnly.has(s.full) ? { ...s, userrefs: 0 } : s)),
+            x.other,
+            x.marked,
+          )
+        : x.p;
+      await apply(local, 'source', p);
     }
   }
   if (policy.target) {
@@ -109,11 +135,14 @@ export async function pruneAfterBackup(i: PruneInput): Promise<BackupResult['pru
     for (const t of i.target.values()) {
       if (!t.name.startsWith(i.genRoot + '/') || t.source === null) continue;
       const s = srcMap.get(t.name.slice(i.genRoot.length + 1));
-      await plan(
+      await apply(
         remote,
         'target',
-        t.snapshots.map((x) => toPrune(x, tgtClones)),
-        s?.snapshots ?? [],
+        planSide(
+          'target',
+          t.snapshots.map((x) => toPrune(x, tgtClones)),
+          s?.snapshots ?? [],
+        ),
       );
     }
   }

@@ -441,6 +441,18 @@ export class Zfs {
     return problems;
   }
 
+  /** `zfs holds -H`: the hold tags of each snapshot (OpenZFS; zfs-fuse's `zfs holds` is broken, see docs/zfs.md, "Holds"). */
+  async holds(snapshots: string[]): Promise<Map<string, string[]>> {
+    const tags = new Map<string, string[]>(snapshots.map((s) => [s, []]));
+    if (!snapshots.length) return tags;
+    const out = await this.run(['holds', '-H', ...snapshots], `zfs holds ${snapshots.join(' ')}`);
+    for (const line of out.split('\n')) {
+      const [name, tag] = line.split('\t');
+      if (name && tag) tags.get(name)?.push(tag);
+    }
+    return tags;
+  }
+
   /** Destroy one bookmark (`pool/ds#name`) after re-reading its GUID right before: refuses when it differs. */
   async destroyBookmarkChecked(full: string, expectGuid: string): Promise<void> {
     if (!/^[^@#]+#[^@#]+$/.test(full)) throw new ExecError('internal', `refusing to destroy non-bookmark ${full}`);
