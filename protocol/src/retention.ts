@@ -125,18 +125,27 @@ function formatter(tz: string): Intl.DateTimeFormat {
 
 /** Seconds to add to UTC unix time `t` for the wall clock in `tz`. */
 export function zoneOffset(tz: string, t: number): number {
+  return offsetIn(tz)(t);
+}
+
+/** `zoneOffset` for one zone, its cache looked up once (the planner calls it per snapshot). */
+function offsetIn(tz: string): (t: number) => number {
   let byStep = offsets.get(tz);
   if (!byStep) offsets.set(tz, (byStep = new Map()));
-  const step = Math.floor(t / OFFSET_STEP);
-  let off = byStep.get(step);
-  if (off === undefined) {
-    const at = step * OFFSET_STEP;
-    const p: Record<string, number> = {};
-    for (const x of formatter(tz).formatToParts(new Date(at * 1000))) if (x.type !== 'literal') p[x.type] = Number(x.value);
-    off = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) / 1000 - at;
-    byStep.set(step, off);
-  }
-  return off;
+  const cache = byStep;
+  const f = formatter(tz);
+  return (t) => {
+    const step = Math.floor(t / OFFSET_STEP);
+    let off = cache.get(step);
+    if (off === undefined) {
+      const at = step * OFFSET_STEP;
+      const p: Record<string, number> = {};
+      for (const x of f.formatToParts(new Date(at * 1000))) if (x.type !== 'literal') p[x.type] = Number(x.value);
+      off = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) / 1000 - at;
+      cache.set(step, off);
+    }
+    return off;
+  };
 }
 
 /** Civil date of a day count since 1970-01-01 (H. Hinnant's days_from_civil, inverted). */
@@ -165,12 +174,23 @@ function periodKey(period: RetentionPeriod, local: number): number {
     case 'weekly':
       return days - ((((days + 3) % 7) + 7) % 7); // the Monday (1970-01-01 was a Thursday)
     case 'monthly': {
-      const c = civil(days);
+      const c = civilOf(days);
       return c.y * 12 + c.m - 1;
     }
     case 'yearly':
-      return civil(days).y;
+      return civilOf(days).y;
   }
+}
+
+// the last day converted: a listing's snapshots come by the dozen per day
+let lastDays = NaN;
+let lastCivil = { y: 0, m: 0, d: 0 };
+function civilOf(days: number) {
+  if (days !== lastDays) {
+    lastCivil = civil(days);
+    lastDays = days;
+  }
+  return lastCivil;
 }
 
 /** How a period reads in a reason: `hourly 2026-11-28 14:00`, `weekly 2026-W48`, `monthly 2026-11`. */
@@ -250,6 +270,8 @@ export interface RetentionPlan<S extends RetentionSnapshot> {
 }
 
 const txgOf = (s: RetentionSnapshot): number => Number(s.createtxg);
+/** `r` with `why` added (made on first use: most snapshots of a long listing get none). */
+const withReason = (r: string[] | null, why: string): string[] => (r ? (r.push(why), r) : [why]);
 
 /**
  * The newest snapshot (by createtxg) whose GUID is also on the other side, or null: the incremental
@@ -292,36 +314,37 @@ export function planRetention<S extends RetentionSnapshot>(input: RetentionInput
   let counting = policy
     ? RETENTION_PERIODS.filter((p) => policy[p] > 0).map((period) => ({ period, n: policy[period], seen: new Set<number>() }))
     : [];
+  // the zone is read only by calendar rules (a Keep Last plan never depends on it)
+  const offsetOf = counting.length ? offsetIn(input.timeZone) : () => 0;
   const verdicts: RetentionVerdict<S>[] = new Array(snaps.length);
   const destroy: S[] = [];
   let rank = 0;
   for (let i = 0; i < snaps.length; i++) {
     const s = snaps[i];
     let r: string[] | null = null;
-    const add = (why: string) => (r ? r.push(why) : (r = [why]));
-    if (s.job !== jobId) add(s.job === null ? 'not ours' : `job ${s.job}`);
-    else if (side === 'target' && s.generation !== input.generation) add(`generation ${s.generation ?? 'unknown'}`);
-    else if (!policy) add('no policy on this side');
+    if (s.job !== jobId) r = withReason(r, s.job === null ? 'not ours' : `job ${s.job}`);
+    else if (side === 'target' && s.generation !== input.generation) r = withReason(r, `generation ${s.generation ?? 'unknown'}`);
+    else if (!policy) r = withReason(r, 'no policy on this side');
     else {
       rank++;
-      if (rank <= policy.last) add(lastLabel);
+      if (rank <= policy.last) r = withReason(r, lastLabel);
       if (counting.length) {
-        const local = s.creation + zoneOffset(input.timeZone, s.creation);
+        const local = s.creation + offsetOf(s.creation);
         let full = false;
         for (const c of counting) {
           const key = periodKey(c.period, local);
           if (c.seen.has(key)) continue; // an older snapshot of a period already counted
           c.seen.add(key);
-          add(periodLabel(c.period, local));
+          r = withReason(r, periodLabel(c.period, local));
           full ||= c.seen.size >= c.n;
         }
         if (full) counting = counting.filter((c) => c.seen.size < c.n);
       }
-      if (s.creation >= since) add(withinLabel);
+      if (s.creation >= since) r = withReason(r, withinLabel);
     }
-    if (s === common) add('newest common');
-    if (s.userrefs > 0) add('held');
-    if (s.cloned) add('cloned');
+    if (s === common) r = withReason(r, 'newest common');
+    if (s.userrefs > 0) r = withReason(r, 'held');
+    if (s.cloned) r = withReason(r, 'cloned');
     if (r) verdicts[i] = { snapshot: s, keep: true, reasons: r };
     else if (s === bookmarkedCommon) {
       verdicts[i] = { snapshot: s, keep: false, reasons: [...destroyedWhy, 'newest common, its bookmark is the next base'] };
