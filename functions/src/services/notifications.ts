@@ -198,15 +198,16 @@ export async function evaluateNotifications(db: DB, at: number, opts: { nodeSile
   const observed = await observe(db, at, opts.nodeSilentMs);
   const known = new Map((await db.select().from(notificationState)).map((r) => [r.subject, r]));
   let changes = 0;
+  // First observations: recorded, not notified (an upgrade or a new job floods nobody). 18 rows of
+  // 5 parameters per statement (D1: at most 100 bound parameters).
+  const fresh = observed.filter((o) => !known.has(o.subject));
+  for (let i = 0; i < fresh.length; i += 18) {
+    const rows = fresh.slice(i, i + 18).map((o) => ({ subject: o.subject, state: o.state, since: o.since, seq: 0, updatedAt: at }));
+    await db.insert(notificationState).values(rows).onConflictDoNothing();
+  }
   for (const o of observed) {
     const cur = known.get(o.subject);
-    if (!cur) {
-      await db
-        .insert(notificationState)
-        .values({ subject: o.subject, state: o.state, since: o.since, seq: 0, updatedAt: at })
-        .onConflictDoNothing();
-      continue;
-    }
+    if (!cur) continue;
     if (cur.state === o.state) continue;
     const seq = cur.seq + 1;
     const event = eventFor(o.kind, cur.state, o.state);
@@ -232,13 +233,16 @@ export async function evaluateNotifications(db: DB, at: number, opts: { nodeSile
       };
       [won] = await db.batch([
         update,
-        db.run(sql`INSERT INTO ${notificationDeliveries}
-          (channel_id, subject, seq, event, payload, status, attempts, max_attempts, next_attempt_at, attempt_log, created_at, updated_at)
-          SELECT c.id, ${o.subject}, ${seq}, ${event}, ${JSON.stringify(payload)}, 'pending', 0, ${MAX_ATTEMPTS}, ${at}, '[]', ${at}, ${at}
-          FROM ${notificationChannels} c
-          WHERE c.enabled = 1
-            AND EXISTS (SELECT 1 FROM ${notificationState} s WHERE s.subject = ${o.subject} AND s.seq = ${seq} AND s.state = ${o.state})
-          ON CONFLICT DO NOTHING`),
+        // INSERT … SELECT: every column in the table's order (the builder is batchable on D1, db.run is not)
+        db
+          .insert(notificationDeliveries)
+          .select(
+            sql`SELECT NULL, c.id, ${o.subject}, ${seq}, ${event}, ${JSON.stringify(payload)}, 'pending', 0, ${MAX_ATTEMPTS}, ${at}, NULL, '[]', ${at}, ${at}
+              FROM ${notificationChannels} c
+              WHERE c.enabled = 1
+                AND EXISTS (SELECT 1 FROM ${notificationState} s WHERE s.subject = ${o.subject} AND s.seq = ${seq} AND s.state = ${o.state})`,
+          )
+          .onConflictDoNothing(),
       ]);
     }
     if (won.length > 0) changes++;
