@@ -22,7 +22,7 @@ import { createJoinToken } from './services/join-tokens.ts';
 import { createSecretBox } from './lib/secrets.ts';
 import { sha256Hex } from './lib/tokens.ts';
 import { applyRetention, sweepExpiredLeases } from './services/queue.ts';
-import { deliverNotifications, evaluateNotifications } from './services/notifications.ts';
+import { deliverNotifications, evaluateNotifications, pruneDeliveries } from './services/notifications.ts';
 import { fileSecret } from './secrets-file.ts';
 import { secureDataFiles } from './data-dir.ts';
 import { allowedHosts, hostAllowed } from './host-check.ts';
@@ -131,7 +131,10 @@ export async function main(env = process.env) {
     }
   };
   const sweep = setInterval(() => sweepExpiredLeases(db, Date.now()).catch(housekeepingFailed('sweep')), 5_000);
-  const retain = () => applyRetention(db, Date.now(), config.eventsMaxAgeDays, config.eventsMaxRows).catch(housekeepingFailed('retention'));
+  const retain = () =>
+    applyRetention(db, Date.now(), config.eventsMaxAgeDays, config.eventsMaxRows)
+      .then(() => pruneDeliveries(db, Date.now(), config.eventsMaxAgeDays))
+      .catch(housekeepingFailed('retention'));
   const retention = setInterval(retain, 10 * 60_000);
   void retain();
   void backfillRpo(db, Date.now(), 100_000).catch(housekeepingFailed('RPO backfill'));

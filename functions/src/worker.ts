@@ -10,7 +10,7 @@ import { sha256Hex } from './lib/tokens.ts';
 import { seedAdminPassword } from './services/admin-password.ts';
 import { backfillRpo } from './services/jobs.ts';
 import { applyRetention, sweepExpiredLeases } from './services/queue.ts';
-import { deliverNotifications, evaluateNotifications } from './services/notifications.ts';
+import { deliverNotifications, evaluateNotifications, pruneDeliveries } from './services/notifications.ts';
 
 export interface WorkerEnv {
   DB: unknown; // D1Database
@@ -59,6 +59,7 @@ export default {
     const config = configFromEnv(stringEnv(env));
     await sweepExpiredLeases(db, Date.now());
     await applyRetention(db, Date.now(), config.eventsMaxAgeDays, config.eventsMaxRows);
+    await pruneDeliveries(db, Date.now(), config.eventsMaxAgeDays);
     await backfillRpo(db, Date.now());
     await evaluateNotifications(db, Date.now(), { nodeSilentMs: config.notifyNodeSilentMs });
     await deliverNotifications(db, await createSecretBox(env.LIFEBOAT_SECRET_KEY), Date.now());

@@ -9,11 +9,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from '@hono/zod-openapi';
 import * as contract from '../../functions/src/contract/api.ts';
 import { openDatabase } from '../../functions/src/db/libsql.ts';
-import { nodes } from '../../functions/src/db/schema.ts';
+import { nodes, notificationState } from '../../functions/src/db/schema.ts';
 import { createSecretBox, type SecretBox } from '../../functions/src/lib/secrets.ts';
 import {
   deliverNotifications,
   evaluateNotifications,
+  pruneDeliveries,
   type NotificationPayload,
   RETRY_BACKOFF_MS,
 } from '../../functions/src/services/notifications.ts';
@@ -333,6 +334,30 @@ describe('delivery', () => {
     expect(g.headers['x-lifeboat-signature']).toBeUndefined();
     expect(g.body).toMatch(/^the last backup failed \(since /);
     expect((await ctl.api<Delivery, 'POST', string>('POST', `/notifications/channels/${ch.id}/test`)).body.status).toBe('sent');
+  });
+});
+
+describe('housekeeping', () => {
+  it('finished deliveries older than the events retention are deleted; the state of a deleted job is forgotten', async () => {
+    await webhook();
+    const job = await makeJob(ctl, targetId);
+    await tick();
+    await backup(job.id, 'failed');
+    await tick();
+    expect(await deliveries()).toHaveLength(1);
+    expect(await pruneDeliveries(ctl.db, ctl.clock.now! + 90 * 86_400_000, 90)).toBe(0);
+    expect(await pruneDeliveries(ctl.db, ctl.clock.now! + 90 * 86_400_000 + 1, 90)).toBe(1);
+    expect(await deliveries()).toEqual([]);
+
+    const subjects = async () => (await ctl.db.select().from(notificationState)).map((r) => r.subject);
+    expect(await subjects()).toContain(`job:${job.id}`);
+    expect((await ctl.api('DELETE', `/jobs/${job.id}`)).status).toBe(200);
+    await tick();
+    expect(await subjects()).not.toContain(`job:${job.id}`);
+    const again = await makeJob(ctl, targetId, { name: 'j2' });
+    await backup(again.id, 'failed'); // a new subject is first seen failing: recorded, not notified
+    await tick();
+    expect(rx.got.map((g) => g.headers['x-lifeboat-event'])).toEqual(['job.failing']);
   });
 });
 

@@ -2,7 +2,7 @@
 // nodes and target validations into outbox rows, and the delivery of those rows with retries.
 // Every decision is one guarded statement or one batch (docs/database.md): two server processes
 // evaluating or delivering at once notify once per change and send each delivery once.
-import { and, asc, desc, eq, lte, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, lt, lte, sql } from 'drizzle-orm';
 import type { DB } from '../db/types.ts';
 import { jobs, nodes, notificationChannels, notificationDeliveries, notificationState, targetNodeStatus, targets } from '../db/schema.ts';
 import type { DeliveryAttempt } from '../db/schema.ts';
@@ -205,6 +205,11 @@ export async function evaluateNotifications(db: DB, at: number, opts: { nodeSile
     const rows = fresh.slice(i, i + 18).map((o) => ({ subject: o.subject, state: o.state, since: o.since, seq: 0, updatedAt: at }));
     await db.insert(notificationState).values(rows).onConflictDoNothing();
   }
+  // Subjects that are gone (a deleted job, node or target): their state is forgotten.
+  const seen = new Set(observed.map((o) => o.subject));
+  const gone = [...known.keys()].filter((k) => !seen.has(k));
+  for (let i = 0; i < gone.length; i += 90)
+    await db.delete(notificationState).where(inArray(notificationState.subject, gone.slice(i, i + 90)));
   for (const o of observed) {
     const cur = known.get(o.subject);
     if (!cur) continue;
@@ -414,4 +419,16 @@ export async function listDeliveries(db: DB, opts: { limit: number; channelId?: 
     .where(opts.channelId === undefined ? undefined : eq(notificationDeliveries.channelId, opts.channelId))
     .orderBy(desc(notificationDeliveries.id))
     .limit(opts.limit);
+}
+
+/** Retention: sent and failed deliveries older than `maxAgeDays` (LIFEBOAT_EVENTS_MAX_AGE_DAYS) are deleted. */
+export async function pruneDeliveries(db: DB, at: number, maxAgeDays: number): Promise<number> {
+  if (maxAgeDays <= 0) return 0;
+  const gone = await db
+    .delete(notificationDeliveries)
+    .where(
+      and(inArray(notificationDeliveries.status, ['sent', 'failed']), lt(notificationDeliveries.updatedAt, at - maxAgeDays * 86_400_000)),
+    )
+    .returning({ id: notificationDeliveries.id });
+  return gone.length;
 }
