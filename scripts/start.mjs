@@ -34,6 +34,7 @@ server
   LIFEBOAT_LOGIN_MAX_FAILURES    failed sign-ins per client per window           5
   LIFEBOAT_LOGIN_WINDOW_MINUTES  that window                                     15
   LIFEBOAT_TRUST_PROXY           1: trust X-Forwarded-* from a reverse proxy     off
+  LIFEBOAT_NOTIFY_NODE_SILENT_MINUTES  notify when a node is silent this long  10
 
 local runner (it gets these, never the server's secrets)
   LIFEBOAT_LOCAL_RUNNER          0: no local runner                              1

@@ -12,6 +12,7 @@ import { registerEvents } from './routes/events.ts';
 import { registerHealth, registerMetrics } from './routes/health.ts';
 import { registerHooks, registerJobs } from './routes/jobs.ts';
 import { registerNodes } from './routes/nodes.ts';
+import { registerNotifications } from './routes/notifications.ts';
 import { registerRestores } from './routes/restores.ts';
 import { registerRunner } from './routes/runner.ts';
 import { registerTargets } from './routes/targets.ts';
@@ -108,6 +109,7 @@ export function createApp(deps: AppDeps, opts: CreateAppOptions = {}) {
   registerEvents(api);
   registerRestores(api);
   registerRunner(api);
+  registerNotifications(api);
 
   for (const [name, scheme] of Object.entries(SECURITY_SCHEMES)) api.openAPIRegistry.registerComponent('securitySchemes', name, scheme);
   // every operation named, summarised and with the credentials it really takes (contract/operations.ts)

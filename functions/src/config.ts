@@ -22,6 +22,8 @@ export interface AppConfig {
    * address (rate limiting) and for https (Secure cookies). Off by default: the headers are ignored.
    */
   trustProxy: boolean;
+  /** A node not heard from this long is notified as silent (README, Notifications). */
+  notifyNodeSilentMs: number;
 }
 
 export function configFromEnv(env: Record<string, string | undefined>): AppConfig {
@@ -45,6 +47,7 @@ export function configFromEnv(env: Record<string, string | undefined>): AppConfi
     sessionTtlMs: num('LIFEBOAT_SESSION_TTL_HOURS', 12) * 3600_000,
     loginMaxFailures: num('LIFEBOAT_LOGIN_MAX_FAILURES', 5),
     loginWindowMs: num('LIFEBOAT_LOGIN_WINDOW_MINUTES', 15) * 60_000,
+    notifyNodeSilentMs: num('LIFEBOAT_NOTIFY_NODE_SILENT_MINUTES', 10) * 60_000,
     trustProxy: ['1', 'true', 'yes'].includes((env.LIFEBOAT_TRUST_PROXY ?? '').toLowerCase()),
     publicUrl: env.LIFEBOAT_PUBLIC_URL || `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
   };

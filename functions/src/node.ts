@@ -22,6 +22,7 @@ import { createJoinToken } from './services/join-tokens.ts';
 import { createSecretBox } from './lib/secrets.ts';
 import { sha256Hex } from './lib/tokens.ts';
 import { applyRetention, sweepExpiredLeases } from './services/queue.ts';
+import { deliverNotifications, evaluateNotifications, pruneDeliveries } from './services/notifications.ts';
 import { fileSecret } from './secrets-file.ts';
 import { secureDataFiles } from './data-dir.ts';
 import { allowedHosts, hostAllowed } from './host-check.ts';
@@ -130,10 +131,23 @@ export async function main(env = process.env) {
     }
   };
   const sweep = setInterval(() => sweepExpiredLeases(db, Date.now()).catch(housekeepingFailed('sweep')), 5_000);
-  const retain = () => applyRetention(db, Date.now(), config.eventsMaxAgeDays, config.eventsMaxRows).catch(housekeepingFailed('retention'));
+  const retain = () =>
+    applyRetention(db, Date.now(), config.eventsMaxAgeDays, config.eventsMaxRows)
+      .then(() => pruneDeliveries(db, Date.now(), config.eventsMaxAgeDays))
+      .catch(housekeepingFailed('retention'));
   const retention = setInterval(retain, 10 * 60_000);
   void retain();
   void backfillRpo(db, Date.now(), 100_000).catch(housekeepingFailed('RPO backfill'));
+  // Notifications: state changes into the outbox, then the due deliveries (README, Notifications).
+  let notifying = false;
+  const notifyTimer = setInterval(() => {
+    if (notifying) return;
+    notifying = true;
+    evaluateNotifications(db, Date.now(), { nodeSilentMs: config.notifyNodeSilentMs })
+      .then(() => deliverNotifications(db, deps.secrets, Date.now()))
+      .catch(housekeepingFailed('notifications'))
+      .finally(() => (notifying = false));
+  }, 30_000);
 
   let runner: ChildProcess | null = null;
   if ((env.LIFEBOAT_LOCAL_RUNNER ?? '1') !== '0') runner = await startLocalRunner(db, dataDir, url, env);
@@ -141,6 +155,7 @@ export async function main(env = process.env) {
   const stop = () => {
     clearInterval(sweep);
     clearInterval(retention);
+    clearInterval(notifyTimer);
     if (runner && runner.exitCode === null) runner.kill('SIGTERM');
     server.close();
     setTimeout(() => process.exit(0), 10_000).unref();

@@ -10,6 +10,7 @@ import { sha256Hex } from './lib/tokens.ts';
 import { seedAdminPassword } from './services/admin-password.ts';
 import { backfillRpo } from './services/jobs.ts';
 import { applyRetention, sweepExpiredLeases } from './services/queue.ts';
+import { deliverNotifications, evaluateNotifications, pruneDeliveries } from './services/notifications.ts';
 
 export interface WorkerEnv {
   DB: unknown; // D1Database
@@ -52,12 +53,15 @@ export default {
   async fetch(request: Request, env: WorkerEnv, ctx: unknown) {
     return (await appFor(env)).fetch(request, env, ctx as Parameters<Awaited<ReturnType<typeof createApp>>['fetch']>[2]);
   },
-  /** Cron trigger: sweep expired leases and apply retention (the Node entry does this with timers). */
+  /** Cron trigger: sweep expired leases, apply retention, evaluate and deliver notifications (the Node entry does this with timers). */
   async scheduled(_event: unknown, env: WorkerEnv) {
     const db = drizzle(env.DB as Parameters<typeof drizzle>[0], { schema }) as unknown as DB;
     const config = configFromEnv(stringEnv(env));
     await sweepExpiredLeases(db, Date.now());
     await applyRetention(db, Date.now(), config.eventsMaxAgeDays, config.eventsMaxRows);
+    await pruneDeliveries(db, Date.now(), config.eventsMaxAgeDays);
     await backfillRpo(db, Date.now());
+    await evaluateNotifications(db, Date.now(), { nodeSilentMs: config.notifyNodeSilentMs });
+    await deliverNotifications(db, await createSecretBox(env.LIFEBOAT_SECRET_KEY), Date.now());
   },
 };

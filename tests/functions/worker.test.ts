@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from 'esbuild';
 import { Miniflare } from 'miniflare';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MIGRATIONS_DIR } from '../../functions/src/db/libsql.ts';
@@ -180,5 +182,60 @@ describe('workerd + D1', () => {
     expect(tok.status).toBe(201);
     const { token } = (await tok.json()) as ApiTokenCreated;
     expect((await call('GET', '/jobs', undefined, token)).status).toBe(200);
+  }, 60_000);
+
+  it('notifications on D1: the cron evaluates and delivers; the test endpoint sends from workerd', async () => {
+    const got: { event: string | undefined; body: string }[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+      req.on('end', () => {
+        got.push({ event: req.headers['x-lifeboat-event'] as string | undefined, body });
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+      const ch = await call<{ id: number }>('POST', '/notifications/channels', { name: 'hook', kind: 'webhook', url, secret: 'k' });
+      expect(ch.status).toBe(201);
+      const tested = await call<{ status: string }>('POST', `/notifications/channels/${ch.body.id}/test`);
+      expect(tested.body.status).toBe('sent');
+      const target = await call('POST', '/targets', {
+        name: 'notify-t',
+        sshHost: 'b.example.org',
+        sshPrivateKey: TEST_KEY,
+        backupRoot: 'b/lb',
+      });
+      const jt = await call('POST', '/nodes/join-tokens');
+      const node = await call('POST', '/runner/join', { joinToken: jt.body.token, name: 'notify-node' }, '');
+      const validate = async (status: 'success' | 'failed') => {
+        const v = await call('POST', `/targets/${target.body.id}/validate`, { nodeId: node.body.nodeId });
+        await call('POST', '/runner/claim', { max: 1, waitMs: 0 }, node.body.nodeToken);
+        const result = { hostKey: '[b.example.org]:22 ssh-ed25519 AAAAC3', fingerprint: 'SHA256:abc' };
+        const fin = await call(
+          'POST',
+          `/runner/events/${v.body.eventId}/finish`,
+          status === 'success' ? { status, result } : { status, error: 'host key mismatch' },
+          node.body.nodeToken,
+        );
+        expect(fin.status).toBe(200);
+      };
+      const worker = (await mf.getWorker('app')) as unknown as { scheduled: (o: { cron: string }) => Promise<{ outcome: string }> };
+      const cron = async () => expect((await worker.scheduled({ cron: '* * * * *' })).outcome).toBe('ok');
+      await validate('success');
+      await cron(); // first observation: recorded only
+      await validate('failed');
+      await cron();
+      await cron();
+      expect(got.map((g) => g.event)).toEqual(['test', 'target.failed']);
+      const hist = await call<{ items: { event: string; status: string; attempts: number }[] }>('GET', '/notifications/deliveries');
+      expect(hist.body.items.map((d) => [d.event, d.status, d.attempts])).toEqual([
+        ['target.failed', 'sent', 1],
+        ['test', 'sent', 1],
+      ]);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   }, 60_000);
 });

@@ -584,3 +584,91 @@ export const ApiToken = z
   })
   .openapi('ApiToken');
 export const ApiTokenCreated = ApiToken.extend({ token: z.string() }).openapi('ApiTokenCreated');
+
+// ---- notifications ----
+const channelUrl = z
+  .string()
+  .trim()
+  .max(2000, 'is longer than 2000 characters')
+  .superRefine((v, ctx) => {
+    let u: URL;
+    try {
+      u = new URL(v);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'is not a URL' });
+      return;
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') ctx.addIssue({ code: 'custom', message: 'must be an http or https URL' });
+    else if (u.username || u.password) ctx.addIssue({ code: 'custom', message: 'must not contain credentials (put a token in "secret")' });
+  })
+  .openapi({
+    description: 'Where notifications are POSTed (webhook: the JSON payload; ntfy: the topic URL, e.g. https://ntfy.sh/mytopic)',
+  });
+const channelSecret = z.string().max(1000, 'is longer than 1000 characters').openapi({
+  description: 'Write-only. webhook: the HMAC-SHA256 key of X-Lifeboat-Signature; ntfy: the access token (Authorization: Bearer)',
+});
+
+export const NotificationChannelCreate = z
+  .object({
+    name: resourceName,
+    kind: z.enum(['webhook', 'ntfy'], { error: 'must be "webhook" or "ntfy"' }),
+    url: channelUrl,
+    enabled: z.boolean().default(true),
+    secret: channelSecret.optional(),
+  })
+  .strict()
+  .openapi('NotificationChannelCreate');
+
+export const NotificationChannelPatch = z
+  .object({
+    name: resourceName,
+    url: channelUrl,
+    enabled: z.boolean(),
+    /** A string sets it, null or '' clears it, absent keeps it. */
+    secret: channelSecret.nullable(),
+  })
+  .partial()
+  .strict()
+  .openapi('NotificationChannelPatch');
+
+export const NotificationChannel = z
+  .object({
+    id: z.number().int(),
+    name: z.string(),
+    kind: z.enum(['webhook', 'ntfy']),
+    enabled: z.boolean(),
+    url: z.string(),
+    hasSecret: z.boolean(),
+    createdAt: iso,
+    updatedAt: iso,
+  })
+  .openapi('NotificationChannel');
+
+export const NotificationAttempt = z.object({
+  at: iso,
+  ok: z.boolean(),
+  httpStatus: z.number().int().nullable(),
+  error: z.string().nullable(),
+});
+
+export const NotificationDelivery = z
+  .object({
+    id: z.number().int(),
+    channelId: z.number().int(),
+    subject: z.string(),
+    event: z.string(),
+    status: z.enum(['pending', 'sent', 'failed']),
+    attempts: z.number().int(),
+    nextAttemptAt: iso,
+    lastError: z.string().nullable(),
+    attemptLog: z.array(NotificationAttempt),
+    payload: z.record(z.string(), z.unknown()),
+    createdAt: iso,
+    updatedAt: iso,
+  })
+  .openapi('NotificationDelivery');
+
+export const DeliveryQuery = z.object({
+  channelId: id.optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});

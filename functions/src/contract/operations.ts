@@ -91,6 +91,33 @@ export const OPERATIONS: Record<string, { id: string; summary: string; access: A
     access: 'operate',
   },
 
+  'GET /notifications/channels': {
+    id: 'listNotificationChannels',
+    summary: 'List notification channels (never their secrets)',
+    access: 'read',
+  },
+  'POST /notifications/channels': {
+    id: 'createNotificationChannel',
+    summary: 'Create a notification channel (webhook or ntfy)',
+    access: 'admin',
+  },
+  'PATCH /notifications/channels/{id}': { id: 'updateNotificationChannel', summary: 'Change a notification channel', access: 'admin' },
+  'DELETE /notifications/channels/{id}': {
+    id: 'deleteNotificationChannel',
+    summary: 'Delete a notification channel and its delivery history',
+    access: 'admin',
+  },
+  'POST /notifications/channels/{id}/test': {
+    id: 'testNotificationChannel',
+    summary: 'Send a test notification now and answer with its result',
+    access: 'admin',
+  },
+  'GET /notifications/deliveries': {
+    id: 'listNotificationDeliveries',
+    summary: 'Notification deliveries and their attempts, newest first',
+    access: 'read',
+  },
+
   'POST /runner/join': { id: 'joinNode', summary: 'A runner joins with a join token and gets its node token', access: 'join' },
   'POST /runner/claim': { id: 'claimEvents', summary: "A runner's long-poll for work (and due scheduled runs)", access: 'node' },
   'POST /runner/events/status': { id: 'getEventStatuses', summary: "Statuses of this node's earlier events", access: 'node' },

@@ -386,3 +386,63 @@ export const loginAttempts = sqliteTable('login_attempts', {
   failures: integer('failures').notNull().default(0),
   windowStart: integer('window_start').notNull(),
 });
+
+/** Where notifications go (README, Notifications). `config` holds no secret; `secretSealed` is sealed with LIFEBOAT_SECRET_KEY. */
+export const notificationChannels = sqliteTable('notification_channels', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  name: text('name').notNull(),
+  kind: text('kind', { enum: ['webhook', 'ntfy'] }).notNull(),
+  enabled: integer('enabled', { mode: 'boolean' }).notNull().default(true),
+  config: text('config', { mode: 'json' }).$type<{ url: string }>().notNull(),
+  secretSealed: text('secret_sealed'),
+  createdAt: integer('created_at').notNull().default(now),
+  updatedAt: integer('updated_at').notNull().default(now),
+});
+
+/**
+ * The last notified state of each subject (`job:<id>`, `node:<id>`, `target:<id>:node:<id>`).
+ * `seq` counts its changes: a change is written guarded by the seq that was read, and its
+ * deliveries carry the new seq under a unique index, so two evaluators notify once (docs/database.md).
+ */
+export const notificationState = sqliteTable('notification_state', {
+  subject: text('subject').primaryKey(),
+  state: text('state').notNull(),
+  since: integer('since').notNull(),
+  seq: integer('seq').notNull().default(0),
+  updatedAt: integer('updated_at').notNull(),
+});
+
+export interface DeliveryAttempt {
+  at: number;
+  ok: boolean;
+  httpStatus: number | null;
+  error: string | null;
+}
+
+/** The outbox: one row per channel and state change (or test), sent with retries. */
+export const notificationDeliveries = sqliteTable(
+  'notification_deliveries',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    channelId: integer('channel_id')
+      .notNull()
+      .references(() => notificationChannels.id, { onDelete: 'cascade' }),
+    subject: text('subject').notNull(),
+    /** the subject's change number (notification_state.seq); null for a test */
+    seq: integer('seq'),
+    event: text('event').notNull(),
+    payload: text('payload').notNull(),
+    status: text('status', { enum: ['pending', 'sent', 'failed'] }).notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    maxAttempts: integer('max_attempts').notNull().default(5),
+    nextAttemptAt: integer('next_attempt_at').notNull(),
+    lastError: text('last_error'),
+    attemptLog: text('attempt_log', { mode: 'json' }).$type<DeliveryAttempt[]>().notNull().default([]),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('notification_deliveries_change_uq').on(t.channelId, t.subject, t.seq),
+    index('notification_deliveries_due_idx').on(t.status, t.nextAttemptAt),
+  ],
+);

@@ -24,6 +24,8 @@ export interface AppDeps {
   passwords?: PasswordHasher;
   /** The peer address of the connection (Node entry); used for sign-in rate limiting. */
   clientAddress?: (c: Context<Env>) => string | undefined;
+  /** Outgoing notification requests (tests may pass their own); default: the global fetch. */
+  fetch?: typeof fetch;
 }
 
 /** How the current admin request was authenticated. */

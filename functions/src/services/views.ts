@@ -131,3 +131,33 @@ export function apiTokenView(t: Row<typeof s.apiTokens>) {
     revokedAt: iso(t.revokedAt),
   };
 }
+
+export function channelView(c: Row<typeof s.notificationChannels>) {
+  return {
+    id: c.id,
+    name: c.name,
+    kind: c.kind,
+    enabled: c.enabled,
+    url: c.config.url,
+    hasSecret: c.secretSealed !== null,
+    createdAt: iso(c.createdAt),
+    updatedAt: iso(c.updatedAt),
+  };
+}
+
+export function deliveryView(d: Row<typeof s.notificationDeliveries>) {
+  return {
+    id: d.id,
+    channelId: d.channelId,
+    subject: d.subject,
+    event: d.event,
+    status: d.status,
+    attempts: d.attempts,
+    nextAttemptAt: d.status === 'pending' ? iso(d.nextAttemptAt) : null,
+    lastError: d.lastError,
+    attemptLog: d.attemptLog.map((a) => ({ at: iso(a.at), ok: a.ok, httpStatus: a.httpStatus, error: a.error })),
+    payload: JSON.parse(d.payload) as Record<string, unknown>,
+    createdAt: iso(d.createdAt),
+    updatedAt: iso(d.updatedAt),
+  };
+}
