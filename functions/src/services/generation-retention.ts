@@ -1,11 +1,11 @@
 // Old generations (docs/zfs.md, "Old generations"): which ones a backup destroys on the target,
 // decided when the backup is claimed (protocol/src/generations.ts decides, this reads what it needs),
 // and what a backup that destroyed some changes here (catalog, generations).
-import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import { ACTIVE_STATUSES } from '../../../protocol/src/events.ts';
 import { planGenerationDrops, type GenerationVerdict } from '../../../protocol/src/generations.ts';
 import { generationRoot } from '../../../protocol/src/layout.ts';
-import { catalogDatasets, catalogSnapshots, events, generations, type jobs } from '../db/schema.ts';
+import { catalogDatasets, catalogSnapshots, generations, type jobs } from '../db/schema.ts';
 import type { DB } from '../db/types.ts';
 
 type Job = typeof jobs.$inferSelect;
@@ -17,21 +17,21 @@ export async function generationsToDrop(db: DB, job: Job, at: number): Promise<{
     .select({ generation: generations.generation, createdAt: generations.createdAt })
     .from(generations)
     .where(and(eq(generations.jobId, job.id), isNull(generations.droppedAt)));
-  // restores that read a generation now: job restores carry it, out-of-band ones name the source job
-  const active = await db
-    .select({ id: events.id, kind: events.kind, jobId: events.jobId, params: events.params })
-    .from(events)
-    .where(
-      and(
-        inArray(events.status, [...ACTIVE_STATUSES]),
-        inArray(events.kind, ['restore', 'oob-restore']),
-        sql`(${events.jobId} = ${job.id} OR json_extract(${events.params}, '$.sourceJobId') = ${job.id})`,
-      ),
-    );
+  // restores that read a generation now: job restores carry it, out-of-band ones name the source
+  // job. Through the status index by name: with a long all-finished history SQLite's statistics
+  // otherwise make it scan every event, at every backup's claim.
+  const active = await db.all<{ id: number; generation: number | null }>(
+    sql`SELECT id, json_extract(params, '$.generation') AS generation FROM events INDEXED BY events_status_lease_idx
+        WHERE status IN (${sql.join(
+          ACTIVE_STATUSES.map((s) => sql`${s}`),
+          sql`, `,
+        )}) AND kind IN ('restore', 'oob-restore')
+        AND (job_id = ${job.id} OR json_extract(params, '$.sourceJobId') = ${job.id})`,
+  );
   const busy = new Map<number, string>();
   for (const e of active) {
-    const g = Number((e.params as { generation?: unknown } | null)?.generation);
-    if (Number.isInteger(g)) busy.set(g, `a restore from it is queued or running (event ${e.id})`);
+    const g = Number(e.generation);
+    if (e.generation !== null && Number.isInteger(g)) busy.set(g, `a restore from it is queued or running (event ${e.id})`);
   }
   if (job.forkFromGeneration !== null) busy.set(job.forkFromGeneration, 'the next backup forks from it (a restore came from it)');
   const verdicts: GenerationVerdict[] = planGenerationDrops({
