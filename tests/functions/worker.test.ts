@@ -160,6 +160,17 @@ describe('workerd + D1', () => {
       (await call('POST', `/runner/events/${run.body.eventId}/finish`, { status: 'failed', error: 'x' }, node.body.nodeToken)).status,
     ).toBe(200);
     expect((await call('GET', `/events/${run.body.eventId}`)).body).toMatchObject({ status: 'failed', bytesDone: 300, bytesTotal: 300 });
+    // a scheduled run that is due is created by the node's claim: the guarded INSERT … SELECT and
+    // the nextRunAt advance in one batch, on D1
+    const due = await mf.dispatchFetch('http://migrate.test/', {
+      method: 'POST',
+      body: JSON.stringify([`UPDATE jobs SET next_run_at = 1 WHERE id = ${job.body.id}`]),
+    });
+    expect(due.status).toBe(200);
+    const scheduled = await call('POST', '/runner/claim', { max: 1, waitMs: 0 }, node.body.nodeToken);
+    expect(scheduled.status, JSON.stringify(scheduled.body)).toBe(200);
+    expect(scheduled.body.events).toEqual([expect.objectContaining({ kind: 'backup', trigger: 'catch-up' })]);
+    expect(Date.parse((await call('GET', `/jobs/${job.body.id}`)).body.nextRunAt!)).toBeGreaterThan(Date.now() - 60_000);
   });
 
   it('signs in with the password (scrypt in pure JS on workerd), cookie + CSRF writes, API tokens', async () => {

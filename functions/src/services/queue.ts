@@ -1,7 +1,7 @@
 // The work queue: events rows. Every transition is one guarded statement or one batch.
 import { ACTIVE_STATUSES } from '../../../protocol/src/events.ts';
 import { jobRoot } from '../../../protocol/src/layout.ts';
-import { and, asc, desc, eq, getTableColumns, inArray, isNotNull, lt, lte, notInArray, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, inArray, is, isNotNull, lt, lte, notInArray, SQL, sql } from 'drizzle-orm';
 import { events, eventLogs, jobs, targets } from '../db/schema.ts';
 import type { DB } from '../db/types.ts';
 import { ApiError, isUniqueViolation } from '../lib/errors.ts';
@@ -32,20 +32,20 @@ export function backupEvent(job: JobRow, backupRoot: string | null, trigger: str
 
 /**
  * `INSERT INTO events (…) SELECT … <from>`: the event `v` is inserted only when `from` (a FROM … WHERE
- * clause) yields a row. The columns are the ones `v` sets, so a guarded insert stores exactly what
- * the builder built, as a plain insert would.
+ * clause) yields a row. The columns `v` leaves out get their defaults, so a guarded insert stores
+ * exactly what the builder built, as a plain insert would.
  */
-function insertEventWhere(v: NewEvent, from: SQL): SQL {
-  const columns = getTableColumns(events);
-  const keys = (Object.keys(v) as (keyof NewEvent)[]).filter((k) => v[k] !== undefined);
-  return sql`INSERT INTO ${events} (${sql.join(
-    keys.map((k) => sql.identifier(columns[k].name)),
-    sql`, `,
-  )})
-    SELECT ${sql.join(
-      keys.map((k) => sql.param(v[k], columns[k])),
-      sql`, `,
-    )} ${from}`;
+function insertEventWhere(db: DB, v: NewEvent, from: SQL) {
+  // drizzle's INSERT … SELECT names every column of the table in its order: give each one its
+  // value, its SQL default or NULL (the id). Through the builder, not db.run: only builders go into
+  // a D1 batch (a raw statement there fails with "reading 'bind'", and so did every claim).
+  const values = Object.entries(getTableColumns(events)).map(([key, col]) => {
+    const value = v[key as keyof NewEvent];
+    if (value !== undefined) return sql.param(value, col);
+    if (col.default !== undefined) return is(col.default, SQL) ? col.default : sql.param(col.default, col);
+    return sql`NULL`;
+  });
+  return db.insert(events).select(sql`SELECT ${sql.join(values, sql`, `)} ${from}`);
 }
 
 /**
@@ -149,7 +149,7 @@ export async function scheduleDue(db: DB, nodeId: number, at: number): Promise<n
       // The insert is guarded by the nextRunAt we read, so concurrent claimers create it once.
       const v = backupEvent(job, roots.get(job.targetId) ?? null, missed > 0 ? 'catch-up' : 'schedule', at, note);
       await db.batch([
-        db.run(insertEventWhere(v, sql`FROM jobs WHERE id = ${job.id} AND next_run_at = ${dueAt} AND enabled = 1`)),
+        insertEventWhere(db, v, sql`FROM jobs WHERE id = ${job.id} AND next_run_at = ${dueAt} AND enabled = 1`),
         db
           .update(jobs)
           .set({ nextRunAt: occ.nextAt })
