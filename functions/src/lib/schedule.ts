@@ -1,15 +1,6 @@
 // Cron schedules (5-part, croner) evaluated in the job's IANA zone.
 import { Cron } from 'croner';
 
-export function isValidTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function cron(pattern: string, timezone: string): Cron {
   return new Cron(pattern, { timezone, mode: '5-part', paused: true });
 }

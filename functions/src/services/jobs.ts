@@ -2,7 +2,7 @@
 // create/update/delete, and the webhook token. Work queued for a job is in job-runs.ts.
 import { ACTIVE_STATUSES } from '../../../protocol/src/events.ts';
 import { jobIsRecursive } from '../../../protocol/src/layout.ts';
-import type { RetentionPolicy } from '../../../protocol/src/retention.ts';
+import { isTimeZone, type RetentionPolicy } from '../../../protocol/src/retention.ts';
 import type { z } from '@hono/zod-openapi';
 import { and, asc, eq, inArray, isNull, ne, sql } from 'drizzle-orm';
 import type { JobCreate, JobPatch } from '../contract/api.ts';
@@ -11,7 +11,7 @@ import type { DB } from '../db/types.ts';
 import { datasetNameError } from '../contract/fields.ts';
 import { ApiError, conflict, invalid, isUniqueViolation, notFound } from '../lib/errors.ts';
 import type { AppDeps } from '../lib/http.ts';
-import { isValidTimeZone, nextRun, scheduleError } from '../lib/schedule.ts';
+import { nextRun, scheduleError } from '../lib/schedule.ts';
 import { digestEquals, randomToken, sha256Hex } from '../lib/tokens.ts';
 import { refreshInventory } from './inventory.ts';
 import { defaultRpoSeconds } from './job-health.ts';
@@ -97,7 +97,7 @@ export async function checkJob(
     throw invalid('exclude', 'applies only to recursive dataset jobs');
 
   const schedule = input.schedule.trim().replace(/\s+/g, ' ');
-  if (!isValidTimeZone(input.timezone)) throw invalid('timezone', `unknown time zone "${input.timezone}"`);
+  if (!isTimeZone(input.timezone)) throw invalid('timezone', `unknown time zone "${input.timezone}"`);
   if (schedule) {
     const err = scheduleError(schedule, input.timezone);
     if (err) throw invalid('schedule', err);

@@ -3,7 +3,7 @@
 // (source_snapshots), its target snapshots as the catalog records them. Neither listing knows about
 // clones, and the catalog not about holds: the runner, which sees both sides live, has the last word.
 import type { z } from '@hono/zod-openapi';
-import { and, asc, eq, max } from 'drizzle-orm';
+import { and, asc, eq } from 'drizzle-orm';
 import { effectivePolicy, isTimeZone, planRetention, type RetentionPolicy } from '../../../protocol/src/retention.ts';
 import type { RetentionPreview, RetentionPreviewRequest } from '../contract/api.ts';
 import { catalogDatasets, catalogSnapshots, sourceSnapshots } from '../db/schema.ts';
@@ -96,14 +96,16 @@ export async function previewJob(db: DB, jobId: number, side: Side, at: number):
     .from(sourceSnapshots)
     .where(eq(sourceSnapshots.jobId, job.id))
     .orderBy(asc(sourceSnapshots.dataset), asc(sourceSnapshots.createdAt));
-  const [{ reportedAt } = { reportedAt: null }] = await db
-    .select({ reportedAt: max(catalogDatasets.updatedAt) })
-    .from(catalogDatasets)
-    .where(and(eq(catalogDatasets.targetId, job.targetId), eq(catalogDatasets.jobId, job.id)));
+  // when the catalog last recorded this generation's datasets
+  const reportedAt = tgtDatasets.reduce<number | null>((m, d) => (m === null || d.updatedAt > m ? d.updatedAt : m), null);
 
   const group = <T extends { dataset: string }>(rows: T[]) => {
     const m = new Map<string, T[]>();
-    for (const r of rows) m.set(r.dataset, [...(m.get(r.dataset) ?? []), r]);
+    for (const r of rows) {
+      const list = m.get(r.dataset);
+      if (list) list.push(r);
+      else m.set(r.dataset, [r]);
+    }
     return m;
   };
   const bySource = group(srcSnaps);

@@ -324,7 +324,7 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
       ? await dropOldGenerations(link.remote, {
           backupRoot: target.backupRoot,
           jobId: job.id,
-          writing: [params.generation, params.nextGeneration, generation],
+          writing: [params.generation, params.nextGeneration],
           drops: params.dropGenerations,
           ctx,
         })
