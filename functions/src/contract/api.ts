@@ -2,7 +2,7 @@
 import { EVENT_KINDS, EVENT_STATUSES } from '../../../protocol/src/events.ts';
 import { excludeListError } from '../../../protocol/src/exclude.ts';
 import { z } from '@hono/zod-openapi';
-import { datasetName, id, privateKey, resourceName, sshHost, sshPort, sshUser, retentionPolicy } from './fields.ts';
+import { datasetName, id, mailHost, privateKey, resourceName, sshHost, sshPort, sshUser, retentionPolicy } from './fields.ts';
 
 const iso = z.string().nullable().openapi({ format: 'date-time' });
 
@@ -605,24 +605,64 @@ const channelUrl = z
     description: 'Where notifications are POSTed (webhook: the JSON payload; ntfy: the topic URL, e.g. https://ntfy.sh/mytopic)',
   });
 const channelSecret = z.string().max(1000, 'is longer than 1000 characters').openapi({
-  description: 'Write-only. webhook: the HMAC-SHA256 key of X-Lifeboat-Signature; ntfy: the access token (Authorization: Bearer)',
+  description:
+    'Write-only. webhook: the HMAC-SHA256 key of X-Lifeboat-Signature; ntfy: the access token (Authorization: Bearer); email: the SMTP password',
 });
+const mailAddress = z.email({ error: 'is not an email address' }).max(254, 'is longer than 254 characters');
+const PEM_CERT = /^-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+-----END CERTIFICATE-----\s*$/;
+export const EmailSettings = z
+  .object({
+    host: mailHost.openapi({ description: 'The SMTP server: a host name or an IP address' }),
+    port: sshPort.openapi({ description: '465 for tls, 587 for starttls, 25 for a local relay' }),
+    security: z.enum(['tls', 'starttls', 'none'], { error: 'must be "tls", "starttls" or "none"' }).openapi({
+      description:
+        'tls: TLS from the first byte (port 465); starttls: STARTTLS required; none: plain SMTP (a relay on the same host or network)',
+    }),
+    username: z.string().min(1).max(200, 'is longer than 200 characters').nullable().default(null).openapi({
+      description: 'SMTP AUTH user (the password is the channel secret); null: no authentication',
+    }),
+    from: mailAddress,
+    to: z.array(mailAddress).min(1, 'needs at least one address').max(20, 'has more than 20 addresses'),
+    caPem: z
+      .string()
+      .max(16_384, 'is longer than 16384 characters')
+      .regex(PEM_CERT, 'must be one PEM certificate (-----BEGIN CERTIFICATE----- …)')
+      .nullable()
+      .default(null)
+      .openapi({ description: 'A CA certificate to trust for this server (a private mail relay); null: the system CAs' }),
+  })
+  .strict()
+  .openapi('EmailSettings');
 
+const CHANNEL_KINDS = ['webhook', 'ntfy', 'email'] as const;
 export const NotificationChannelCreate = z
   .object({
     name: resourceName,
-    kind: z.enum(['webhook', 'ntfy'], { error: 'must be "webhook" or "ntfy"' }),
-    url: channelUrl,
+    kind: z.enum(CHANNEL_KINDS, { error: 'must be "webhook", "ntfy" or "email"' }),
+    url: channelUrl.optional(),
+    email: EmailSettings.optional(),
     enabled: z.boolean().default(true),
     secret: channelSecret.optional(),
   })
   .strict()
+  .superRefine((v, ctx) => {
+    if (v.kind === 'email') {
+      if (!v.email) ctx.addIssue({ code: 'custom', path: ['email'], message: 'is required for an email channel' });
+      if (v.url !== undefined) ctx.addIssue({ code: 'custom', path: ['url'], message: 'is not used by an email channel' });
+    } else {
+      if (v.url === undefined) ctx.addIssue({ code: 'custom', path: ['url'], message: `is required for a ${v.kind} channel` });
+      if (v.email !== undefined) ctx.addIssue({ code: 'custom', path: ['email'], message: 'is only for an email channel' });
+    }
+  })
   .openapi('NotificationChannelCreate');
 
 export const NotificationChannelPatch = z
   .object({
     name: resourceName,
+    /** webhook and ntfy channels only. */
     url: channelUrl,
+    /** email channels only: the whole settings object. */
+    email: EmailSettings,
     enabled: z.boolean(),
     /** A string sets it, null or '' clears it, absent keeps it. */
     secret: channelSecret.nullable(),
@@ -635,9 +675,12 @@ export const NotificationChannel = z
   .object({
     id: z.number().int(),
     name: z.string(),
-    kind: z.enum(['webhook', 'ntfy']),
+    kind: z.enum(CHANNEL_KINDS),
     enabled: z.boolean(),
-    url: z.string(),
+    /** webhook, ntfy: where requests go; email: null. */
+    url: z.string().nullable(),
+    /** email: the SMTP settings (the password is the secret, never shown); others: null. */
+    email: EmailSettings.nullable(),
     hasSecret: z.boolean(),
     createdAt: iso,
     updatedAt: iso,

@@ -44,18 +44,23 @@ function isIPv6(s: string): boolean {
   return dbl.length === 2 ? parts.length < max : parts.length === max;
 }
 
-/** SSH host: a host name or an IP address (v4 or v6), nothing else. */
-export function sshHostError(host: string): string | null {
+/** A host name or an IP address (v4 or v6), nothing else; `fields` names where a user and a port go instead. */
+function hostError(host: string, fields: { user: string; port: string }): string | null {
   if (host.length === 0) return 'is required';
-  if (host.includes('@')) return 'must be a host name or IP only; put the user in sshUser';
+  if (host.includes('@')) return `must be a host name or IP only; put the user in ${fields.user}`;
   if (host.startsWith('[') || (host.includes(':') && !isIPv6(host))) {
     return isIPv6(host.replace(/^\[|\](:\d+)?$/g, ''))
-      ? 'write an IPv6 address without brackets or port; use sshPort'
-      : 'must be a host name or IP only; put the port in sshPort';
+      ? `write an IPv6 address without brackets or port; use ${fields.port}`
+      : `must be a host name or IP only; put the port in ${fields.port}`;
   }
   if (isIPv6(host) || IPV4.test(host) || HOSTNAME.test(host)) return null;
   return 'is not a valid host name or IP address';
 }
+
+/** SSH host (targets). */
+export const sshHostError = (host: string) => hostError(host, { user: 'sshUser', port: 'sshPort' });
+/** SMTP host (email channels). */
+export const mailHostError = (host: string) => hostError(host, { user: 'username', port: 'port' });
 
 const refine = (check: (v: string) => string | null) => (v: string, ctx: z.RefinementCtx) => {
   const err = check(v);
@@ -64,6 +69,7 @@ const refine = (check: (v: string) => string | null) => (v: string, ctx: z.Refin
 
 export const datasetName = z.string().superRefine(refine(datasetNameError));
 export const sshHost = z.string().trim().superRefine(refine(sshHostError));
+export const mailHost = z.string().trim().superRefine(refine(mailHostError));
 export const sshUser = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/, 'must be a valid user name');
 export const sshPort = z.number().int('must be an integer').min(1, 'must be between 1 and 65535').max(65535, 'must be between 1 and 65535');
 export const resourceName = z

@@ -387,13 +387,28 @@ export const loginAttempts = sqliteTable('login_attempts', {
   windowStart: integer('window_start').notNull(),
 });
 
+export interface EmailConfig {
+  host: string;
+  port: number;
+  security: 'tls' | 'starttls' | 'none';
+  username: string | null;
+  from: string;
+  to: string[];
+  caPem: string | null;
+}
+export interface ChannelConfig {
+  url?: string;
+  email?: EmailConfig;
+}
+
 /** Where notifications go (README, Notifications). `config` holds no secret; `secretSealed` is sealed with LIFEBOAT_SECRET_KEY. */
 export const notificationChannels = sqliteTable('notification_channels', {
   id: integer('id').primaryKey({ autoIncrement: true }),
   name: text('name').notNull(),
-  kind: text('kind', { enum: ['webhook', 'ntfy'] }).notNull(),
+  kind: text('kind', { enum: ['webhook', 'ntfy', 'email'] }).notNull(),
   enabled: integer('enabled', { mode: 'boolean' }).notNull().default(true),
-  config: text('config', { mode: 'json' }).$type<{ url: string }>().notNull(),
+  /** webhook, ntfy: `url`; email: `email` (contract EmailSettings; the SMTP password is the sealed secret). */
+  config: text('config', { mode: 'json' }).$type<ChannelConfig>().notNull(),
   secretSealed: text('secret_sealed'),
   createdAt: integer('created_at').notNull().default(now),
   updatedAt: integer('updated_at').notNull().default(now),

@@ -5,6 +5,7 @@ import type { AppConfig } from '../config.ts';
 import type { DB } from '../db/types.ts';
 import type { SecretBox } from './secrets.ts';
 import type { PasswordHasher } from './password.ts';
+import type { MailSender } from '../services/notifications.ts';
 import { ErrorBody } from '../contract/api.ts';
 
 /** Optional in-process hint that new work may be queued (wakes held claims early; decides nothing). */
@@ -26,6 +27,8 @@ export interface AppDeps {
   clientAddress?: (c: Context<Env>) => string | undefined;
   /** Outgoing notification requests (tests may pass their own); default: the global fetch. */
   fetch?: typeof fetch;
+  /** Email notifications over SMTP (the Node entry's functions/src/mail.ts); absent on Workers, where email channels are refused. */
+  mail?: MailSender;
 }
 
 /** How the current admin request was authenticated. */

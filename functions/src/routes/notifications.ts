@@ -1,4 +1,4 @@
-// Notification channels (webhook, ntfy), their test, and the delivery history (the work is in services/notifications.ts).
+// Notification channels (webhook, ntfy, email), their test, and the delivery history (the work is in services/notifications.ts).
 import { createRoute, z } from '@hono/zod-openapi';
 import {
   DeliveryQuery,
@@ -9,11 +9,21 @@ import {
   NotificationDelivery,
   list,
 } from '../contract/api.ts';
-import { type App, errors, jsonBody, now, ok } from '../lib/http.ts';
-import { createChannel, deleteChannel, listChannels, listDeliveries, testChannel, updateChannel } from '../services/notifications.ts';
+import { type App, type AppDeps, errors, jsonBody, now, ok } from '../lib/http.ts';
+import {
+  createChannel,
+  deleteChannel,
+  listChannels,
+  listDeliveries,
+  type Senders,
+  testChannel,
+  updateChannel,
+} from '../services/notifications.ts';
 import { channelView, deliveryView } from '../services/views.ts';
 
 const tags = ['notifications'];
+
+export const sendersOf = (deps: AppDeps): Senders => ({ fetch: deps.fetch ?? fetch, mail: deps.mail });
 
 export function registerNotifications(app: App) {
   app.openapi(
@@ -30,7 +40,7 @@ export function registerNotifications(app: App) {
       responses: { 201: ok(NotificationChannel, 'Created'), ...errors },
     }),
     async (c) => {
-      const row = await createChannel(c.var.deps.db, c.var.deps.secrets, c.req.valid('json'), now(c));
+      const row = await createChannel(c.var.deps.db, c.var.deps.secrets, c.req.valid('json'), now(c), c.var.deps.mail !== undefined);
       return c.json(channelView(row), 201);
     },
   );
@@ -73,7 +83,7 @@ export function registerNotifications(app: App) {
       responses: { 200: ok(NotificationDelivery), ...errors },
     }),
     async (c) => {
-      const d = await testChannel(c.var.deps.db, c.var.deps.secrets, c.req.valid('param').id, now(c), c.var.deps.fetch);
+      const d = await testChannel(c.var.deps.db, c.var.deps.secrets, c.req.valid('param').id, now(c), sendersOf(c.var.deps));
       return c.json(deliveryView(d), 200);
     },
   );

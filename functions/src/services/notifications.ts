@@ -5,12 +5,12 @@
 import { and, asc, desc, eq, inArray, lt, lte, sql } from 'drizzle-orm';
 import type { DB } from '../db/types.ts';
 import { jobs, nodes, notificationChannels, notificationDeliveries, notificationState, targetNodeStatus, targets } from '../db/schema.ts';
-import type { DeliveryAttempt } from '../db/schema.ts';
-import { notFound } from '../lib/errors.ts';
+import type { DeliveryAttempt, EmailConfig } from '../db/schema.ts';
+import { invalid, notFound } from '../lib/errors.ts';
 import type { SecretBox } from '../lib/secrets.ts';
 import { humanSeconds, jobHealth } from './job-health.ts';
 
-export type ChannelKind = 'webhook' | 'ntfy';
+export type ChannelKind = 'webhook' | 'ntfy' | 'email';
 export type ChannelRow = typeof notificationChannels.$inferSelect;
 export type DeliveryRow = typeof notificationDeliveries.$inferSelect;
 
@@ -26,11 +26,31 @@ const REQUEST_TIMEOUT_MS = 10_000;
 export interface ChannelInput {
   name: string;
   kind: ChannelKind;
-  url: string;
+  /** webhook, ntfy. */
+  url?: string;
+  /** email. */
+  email?: EmailConfig;
   enabled: boolean;
-  /** webhook: the HMAC-SHA256 key; ntfy: the bearer token. */
+  /** webhook: the HMAC-SHA256 key; ntfy: the bearer token; email: the SMTP password. */
   secret?: string | null;
 }
+
+/** A mail: what an email channel sends for one delivery. */
+export interface MailMessage {
+  subject: string;
+  text: string;
+  headers: Record<string, string>;
+}
+/** Sends one mail over SMTP or throws with the reason (the Node entry's functions/src/mail.ts; Workers have none). */
+export type MailSender = (settings: EmailConfig, password: string | null, message: MailMessage) => Promise<void>;
+
+/** How deliveries leave the server: HTTP for webhook and ntfy, SMTP for email (absent on Workers). */
+export interface Senders {
+  fetch: typeof fetch;
+  mail?: MailSender;
+}
+
+const NO_MAIL = 'email channels need the Node server: a Worker cannot speak SMTP (README, Notifications)';
 
 export async function listChannels(db: DB): Promise<ChannelRow[]> {
   return db.select().from(notificationChannels).orderBy(asc(notificationChannels.id));
@@ -42,14 +62,15 @@ export async function loadChannel(db: DB, id: number): Promise<ChannelRow> {
   return row;
 }
 
-export async function createChannel(db: DB, secrets: SecretBox, input: ChannelInput, at: number): Promise<ChannelRow> {
+export async function createChannel(db: DB, secrets: SecretBox, input: ChannelInput, at: number, canMail: boolean): Promise<ChannelRow> {
+  if (input.kind === 'email' && !canMail) throw invalid('kind', NO_MAIL);
   const [row] = await db
     .insert(notificationChannels)
     .values({
       name: input.name,
       kind: input.kind,
       enabled: input.enabled,
-      config: { url: input.url },
+      config: input.kind === 'email' ? { email: input.email } : { url: input.url },
       secretSealed: input.secret ? await secrets.seal(input.secret) : null,
       createdAt: at,
       updatedAt: at,
@@ -66,10 +87,14 @@ export async function updateChannel(
   at: number,
 ): Promise<ChannelRow> {
   const cur = await loadChannel(db, id);
+  if (patch.url !== undefined && cur.kind === 'email') throw invalid('url', 'is not used by an email channel (set "email")');
+  if (patch.email !== undefined && cur.kind !== 'email')
+    throw invalid('email', `is only for an email channel; this is a ${cur.kind} channel`);
   const set: Partial<typeof notificationChannels.$inferInsert> = { updatedAt: at };
   if (patch.name !== undefined) set.name = patch.name;
   if (patch.enabled !== undefined) set.enabled = patch.enabled;
-  if (patch.url !== undefined) set.config = { ...cur.config, url: patch.url };
+  if (patch.url !== undefined) set.config = { url: patch.url };
+  if (patch.email !== undefined) set.config = { email: patch.email };
   if (patch.secret !== undefined) set.secretSealed = patch.secret ? await secrets.seal(patch.secret) : null;
   const [row] = await db.update(notificationChannels).set(set).where(eq(notificationChannels.id, id)).returning();
   if (!row) throw notFound(`notification channel ${id}`);
@@ -262,7 +287,6 @@ export interface SendResult {
   httpStatus: number | null;
   error: string | null;
 }
-export type Fetch = typeof fetch;
 
 const enc = new TextEncoder();
 export async function hmacHex(key: string, body: string): Promise<string> {
@@ -278,8 +302,39 @@ const NTFY_PRIORITY: Record<string, string> = {
   'target.failed': 'high',
 };
 
-/** One HTTP request for one delivery: 10 s timeout, redirects not followed (a 3xx is a failure). */
-async function send(channel: ChannelRow, secret: string | null, d: DeliveryRow, fetchImpl: Fetch): Promise<SendResult> {
+/** The mail for one delivery: a subject that says what changed, the payload's facts in the body. */
+export function mailFor(d: Pick<DeliveryRow, 'id' | 'event' | 'payload'>): MailMessage {
+  const p = JSON.parse(d.payload) as NotificationPayload;
+  const subject = p.event === 'test' ? `Lifeboat: test notification for "${p.subject.name}"` : `Lifeboat: ${p.subject.name} is ${p.state}`;
+  const text = [
+    p.event === 'test' ? 'This is a test notification from Lifeboat: the channel works.' : `${p.subject.name}: ${p.reason}.`,
+    '',
+    `Event:     ${p.event}`,
+    `State:     ${p.state}${p.previousState ? ` (was ${p.previousState})` : ''}`,
+    `Since:     ${p.since}`,
+    `Noticed:   ${p.at}`,
+    `Subject:   ${p.subject.key}`,
+    '',
+    '-- ',
+    'Sent by Lifeboat. Channels and their history: Settings → Notifications.',
+  ].join('\n');
+  return { subject, text, headers: { 'X-Lifeboat-Event': d.event, 'X-Lifeboat-Delivery': String(d.id) } };
+}
+
+/** One attempt of one delivery: an SMTP transaction, or an HTTP request (10 s timeout, redirects not followed: a 3xx is a failure). */
+async function send(channel: ChannelRow, secret: string | null, d: DeliveryRow, senders: Senders): Promise<SendResult> {
+  if (channel.kind === 'email') {
+    if (!senders.mail) return { ok: false, httpStatus: null, error: NO_MAIL };
+    if (!channel.config.email) return { ok: false, httpStatus: null, error: 'the channel has no email settings' };
+    try {
+      await senders.mail(channel.config.email, secret, mailFor(d));
+      return { ok: true, httpStatus: null, error: null };
+    } catch (e) {
+      return { ok: false, httpStatus: null, error: `SMTP: ${errorText(e)}` };
+    }
+  }
+  const url = channel.config.url;
+  if (!url) return { ok: false, httpStatus: null, error: 'the channel has no URL' };
   const payload = JSON.parse(d.payload) as NotificationPayload;
   const headers: Record<string, string> = { 'user-agent': 'lifeboat-notifications' };
   let body: string;
@@ -299,7 +354,7 @@ async function send(channel: ChannelRow, secret: string | null, d: DeliveryRow, 
     if (secret) headers.authorization = `Bearer ${secret}`;
   }
   try {
-    const res = await fetchImpl(channel.config.url, {
+    const res = await senders.fetch(url, {
       method: 'POST',
       headers,
       body,
@@ -326,7 +381,7 @@ function errorText(e: unknown): string {
 }
 
 /** Claim a due delivery (guarded by the attempt count read), send it, record the attempt. Null: another process has it. */
-async function attempt(db: DB, secrets: SecretBox, d: DeliveryRow, at: number, fetchImpl: Fetch): Promise<DeliveryRow | null> {
+async function attempt(db: DB, secrets: SecretBox, d: DeliveryRow, at: number, senders: Senders): Promise<DeliveryRow | null> {
   const [claimed] = await db
     .update(notificationDeliveries)
     .set({ attempts: d.attempts + 1, nextAttemptAt: at + CLAIM_MS, updatedAt: at })
@@ -348,7 +403,7 @@ async function attempt(db: DB, secrets: SecretBox, d: DeliveryRow, at: number, f
     result =
       secret === undefined
         ? { ok: false, httpStatus: null, error: 'the channel secret cannot be opened (LIFEBOAT_SECRET_KEY changed?)' }
-        : await send(channel, secret, claimed, fetchImpl);
+        : await send(channel, secret, claimed, senders);
   }
   const entry: DeliveryAttempt = { at, ok: result.ok, httpStatus: result.httpStatus, error: result.error };
   const n = claimed.attempts;
@@ -369,7 +424,13 @@ async function attempt(db: DB, secrets: SecretBox, d: DeliveryRow, at: number, f
 }
 
 /** Send the due deliveries (oldest first, at most `limit`). Returns how many were attempted by this call. */
-export async function deliverNotifications(db: DB, secrets: SecretBox, at: number, fetchImpl: Fetch = fetch, limit = 50): Promise<number> {
+export async function deliverNotifications(
+  db: DB,
+  secrets: SecretBox,
+  at: number,
+  senders: Senders = { fetch },
+  limit = 50,
+): Promise<number> {
   const due = await db
     .select()
     .from(notificationDeliveries)
@@ -377,12 +438,12 @@ export async function deliverNotifications(db: DB, secrets: SecretBox, at: numbe
     .orderBy(asc(notificationDeliveries.id))
     .limit(limit);
   let n = 0;
-  for (const d of due) if (await attempt(db, secrets, d, at, fetchImpl)) n++;
+  for (const d of due) if (await attempt(db, secrets, d, at, senders)) n++;
   return n;
 }
 
 /** POST …/test: a delivery with one attempt, sent now. */
-export async function testChannel(db: DB, secrets: SecretBox, id: number, at: number, fetchImpl: Fetch = fetch): Promise<DeliveryRow> {
+export async function testChannel(db: DB, secrets: SecretBox, id: number, at: number, senders: Senders = { fetch }): Promise<DeliveryRow> {
   const ch = await loadChannel(db, id);
   const payload: NotificationPayload = {
     event: 'test',
@@ -409,7 +470,7 @@ export async function testChannel(db: DB, secrets: SecretBox, id: number, at: nu
       updatedAt: at,
     })
     .returning();
-  return (await attempt(db, secrets, d, at, fetchImpl)) ?? d;
+  return (await attempt(db, secrets, d, at, senders)) ?? d;
 }
 
 export async function listDeliveries(db: DB, opts: { limit: number; channelId?: number }): Promise<DeliveryRow[]> {
