@@ -17,8 +17,9 @@ set -euo pipefail
 # and runs it under qemu; OpenZFS itself is never installed on this host).
 # prometheus: its promtool checks the README's alert rules against the metrics (its service is not
 # started, see policy-rc.d below).
+# openssl: the email notification tests make their SMTP sink's TLS certificate with it.
 TEST_PACKAGES=(zfs-fuse openssh-server openssh-client procps
-  debootstrap qemu-utils qemu-system-x86 e2fsprogs iproute2 prometheus)
+  debootstrap qemu-utils qemu-system-x86 e2fsprogs iproute2 prometheus openssl)
 # Extra packages from the environment (space separated), e.g. LIFEBOAT_TEST_PACKAGES="chromium".
 if [[ -n "${LIFEBOAT_TEST_PACKAGES:-}" ]]; then
   read -r -a _extra <<<"$LIFEBOAT_TEST_PACKAGES"
@@ -56,7 +57,7 @@ if ((${#missing[@]})); then
   ((rc == 0)) || die "apt-get install ${missing[*]} failed (exit $rc)"
 fi
 
-for bin in zfs zpool zfs-fuse ssh ssh-keygen debootstrap qemu-img qemu-system-x86_64 mkfs.ext4 ss promtool; do
+for bin in zfs zpool zfs-fuse ssh ssh-keygen debootstrap qemu-img qemu-system-x86_64 mkfs.ext4 ss promtool openssl; do
   command -v "$bin" >/dev/null || die "'$bin' not found after installing ${TEST_PACKAGES[*]}"
 done
 [[ -x /usr/sbin/sshd ]] || die "/usr/sbin/sshd not found (package openssh-server)"

@@ -22,7 +22,8 @@ import { createJoinToken } from './services/join-tokens.ts';
 import { createSecretBox } from './lib/secrets.ts';
 import { sha256Hex } from './lib/tokens.ts';
 import { applyRetention, sweepExpiredLeases } from './services/queue.ts';
-import { deliverNotifications, evaluateNotifications, pruneDeliveries } from './services/notifications.ts';
+import { deliverNotifications, evaluateNotifications, pruneDeliveries, sendersOf } from './services/notifications.ts';
+import { sendMail } from './mail.ts';
 import { fileSecret } from './secrets-file.ts';
 import { secureDataFiles } from './data-dir.ts';
 import { allowedHosts, hostAllowed } from './host-check.ts';
@@ -56,6 +57,7 @@ export async function main(env = process.env) {
     secrets: await createSecretBox(secretKey),
     waker: createWaker(),
     passwords,
+    mail: sendMail,
     clientAddress: (c) => {
       try {
         return getConnInfo(c).remote.address;
@@ -144,7 +146,7 @@ export async function main(env = process.env) {
     if (notifying) return;
     notifying = true;
     evaluateNotifications(db, Date.now(), { nodeSilentMs: config.notifyNodeSilentMs })
-      .then(() => deliverNotifications(db, deps.secrets, Date.now()))
+      .then(() => deliverNotifications(db, deps.secrets, Date.now(), sendersOf(deps)))
       .catch(housekeepingFailed('notifications'))
       .finally(() => (notifying = false));
   }, 30_000);

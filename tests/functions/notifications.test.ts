@@ -387,7 +387,8 @@ describe('channels API', () => {
   it.each([
     [{ name: '' }, 'name'],
     [{ name: 'x'.repeat(101) }, 'name'],
-    [{ kind: 'email' }, 'kind'],
+    [{ kind: 'sms' }, 'kind'],
+    [{ kind: 'email' }, 'email'],
     [{ url: 'ftp://example.org/x' }, 'url'],
     [{ url: 'not a url' }, 'url'],
     [{ url: 'https://user:pw@example.org/hook' }, 'url'],

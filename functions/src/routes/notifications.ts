@@ -9,21 +9,19 @@ import {
   NotificationDelivery,
   list,
 } from '../contract/api.ts';
-import { type App, type AppDeps, errors, jsonBody, now, ok } from '../lib/http.ts';
+import { type App, errors, jsonBody, now, ok } from '../lib/http.ts';
 import {
   createChannel,
   deleteChannel,
   listChannels,
   listDeliveries,
-  type Senders,
+  sendersOf,
   testChannel,
   updateChannel,
 } from '../services/notifications.ts';
 import { channelView, deliveryView } from '../services/views.ts';
 
 const tags = ['notifications'];
-
-export const sendersOf = (deps: AppDeps): Senders => ({ fetch: deps.fetch ?? fetch, mail: deps.mail });
 
 export function registerNotifications(app: App) {
   app.openapi(

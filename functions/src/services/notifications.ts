@@ -50,6 +50,9 @@ export interface Senders {
   mail?: MailSender;
 }
 
+/** The senders of an app's dependencies: its fetch (tests pass their own) or the global one, and its mail sender if any. */
+export const sendersOf = (deps: { fetch?: typeof fetch; mail?: MailSender }): Senders => ({ fetch: deps.fetch ?? fetch, mail: deps.mail });
+
 const NO_MAIL = 'email channels need the Node server: a Worker cannot speak SMTP (README, Notifications)';
 
 export async function listChannels(db: DB): Promise<ChannelRow[]> {
@@ -354,7 +357,8 @@ async function send(channel: ChannelRow, secret: string | null, d: DeliveryRow, 
     if (secret) headers.authorization = `Bearer ${secret}`;
   }
   try {
-    const res = await senders.fetch(url, {
+    const fetchImpl = senders.fetch; // called unbound: workerd's fetch throws "Illegal invocation" as a method of another object
+    const res = await fetchImpl(url, {
       method: 'POST',
       headers,
       body,
