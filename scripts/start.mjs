@@ -35,6 +35,7 @@ server
   LIFEBOAT_LOGIN_WINDOW_MINUTES  that window                                     15
   LIFEBOAT_TRUST_PROXY           1: trust X-Forwarded-* from a reverse proxy     off
   LIFEBOAT_NOTIFY_NODE_SILENT_MINUTES  notify when a node is silent this long  10
+  LIFEBOAT_NOTIFY_INTERVAL_SECONDS     how often notifications are evaluated and sent  30
 
 local runner (it gets these, never the server's secrets)
   LIFEBOAT_LOCAL_RUNNER          0: no local runner                              1

@@ -24,6 +24,8 @@ export interface AppConfig {
   trustProxy: boolean;
   /** A node not heard from this long is notified as silent (README, Notifications). */
   notifyNodeSilentMs: number;
+  /** How often the Node entry evaluates and delivers notifications (README, Notifications); Workers: each cron run. */
+  notifyIntervalMs: number;
 }
 
 export function configFromEnv(env: Record<string, string | undefined>): AppConfig {
@@ -48,6 +50,7 @@ export function configFromEnv(env: Record<string, string | undefined>): AppConfi
     loginMaxFailures: num('LIFEBOAT_LOGIN_MAX_FAILURES', 5),
     loginWindowMs: num('LIFEBOAT_LOGIN_WINDOW_MINUTES', 15) * 60_000,
     notifyNodeSilentMs: num('LIFEBOAT_NOTIFY_NODE_SILENT_MINUTES', 10) * 60_000,
+    notifyIntervalMs: Math.max(1, num('LIFEBOAT_NOTIFY_INTERVAL_SECONDS', 30)) * 1000,
     trustProxy: ['1', 'true', 'yes'].includes((env.LIFEBOAT_TRUST_PROXY ?? '').toLowerCase()),
     publicUrl: env.LIFEBOAT_PUBLIC_URL || `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
   };

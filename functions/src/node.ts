@@ -149,7 +149,7 @@ export async function main(env = process.env) {
       .then(() => deliverNotifications(db, deps.secrets, Date.now(), sendersOf(deps)))
       .catch(housekeepingFailed('notifications'))
       .finally(() => (notifying = false));
-  }, 30_000);
+  }, config.notifyIntervalMs);
 
   let runner: ChildProcess | null = null;
   if ((env.LIFEBOAT_LOCAL_RUNNER ?? '1') !== '0') runner = await startLocalRunner(db, dataDir, url, env);

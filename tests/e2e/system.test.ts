@@ -1,18 +1,53 @@
 // The whole system as an operator runs it: the Node entry with its local runner (a real child
-// process), real zfs-fuse pools and a real sshd on 127.0.0.1 as the target.
+// process), real zfs-fuse pools and a real sshd on 127.0.0.1 as the target, and a real webhook
+// receiver told when a backup starts failing and when it recovers.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHmac } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import type { z } from '@hono/zod-openapi';
+import type * as contract from '../../functions/src/contract/api.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import type { TestSshd } from '../helpers/sshd.ts';
 import { localNode, loopbackTarget, startWorld, Teardown } from '../helpers/world.ts';
 import { snapshotGuids, writeRandom, zfs, type TestPool } from '../helpers/zfs.ts';
 
 const MiB = 1 << 20;
+type Channel = z.infer<typeof contract.NotificationChannel>;
+type Delivery = z.infer<typeof contract.NotificationDelivery>;
 let srv: TestServer;
 let sshd: TestSshd;
 let src: TestPool;
 let tgt: TestPool;
 let nodeId: number;
+
+/** The webhook receiver: every request's event header, whether its signature held, and its body. */
+const HMAC_KEY = 'e2e-hmac-key';
+const hooks: { event: string; sigOk: boolean; body: { subject: { key: string }; state: string } }[] = [];
+const receiver = createServer((req, res) => {
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => {
+    const body = Buffer.concat(chunks).toString('utf8');
+    const sig = `sha256=${createHmac('sha256', HMAC_KEY).update(body).digest('hex')}`;
+    hooks.push({
+      event: String(req.headers['x-lifeboat-event']),
+      sigOk: req.headers['x-lifeboat-signature'] === sig,
+      body: JSON.parse(body),
+    });
+    res.end('ok');
+  });
+});
+/** Waits until the receiver has a request for `event` about `key` (the server looks every second here). */
+async function hooked(event: string, key: string) {
+  for (let i = 0; i < 600; i++) {
+    const h = hooks.find((x) => x.event === event && x.body.subject.key === key);
+    if (h) return h;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no ${event} for ${key} within a minute; got ${JSON.stringify(hooks.map((x) => x.event))}`);
+}
 
 const teardown = new Teardown();
 beforeAll(async () => {
@@ -22,7 +57,9 @@ beforeAll(async () => {
   } = await startWorld(teardown, { src: { prefix: 'lbes', mounted: true }, tgt: { prefix: 'lbet', mounted: false, sizeMiB: 192 } }));
   await zfs('create', `${src.name}/data`);
   await writeRandom(join(src.mountpoint!, 'data', 'blob'), 6 * MiB);
-  srv = teardown.own(await startServer());
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
+  teardown.defer(() => new Promise<void>((r) => receiver.close(() => r())));
+  srv = teardown.own(await startServer({ LIFEBOAT_NOTIFY_INTERVAL_SECONDS: '1' }));
   nodeId = await localNode(srv, 'the local runner to join and report its datasets', (n) =>
     n.datasets.some((d) => d.name === `${src.name}/data`),
   );
@@ -53,6 +90,20 @@ describe('standalone system', () => {
     expect(got.nodeStatus[0].state).toBe('ready');
     expect(got.hostKeyFingerprint).toMatch(/^SHA256:/);
     expect((await zfs('list', '-H', '-o', 'name', `${tgt.name}/backups`)).trim()).toBe(`${tgt.name}/backups`);
+  });
+
+  it('a webhook channel is set up (signed) and answers its test', async () => {
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    const ch = await srv.api<Channel, 'POST', string>('POST', '/notifications/channels', {
+      name: 'ops',
+      kind: 'webhook',
+      url,
+      secret: HMAC_KEY,
+    });
+    expect(ch.status).toBe(201);
+    const t = await srv.api<Delivery, 'POST', string>('POST', `/notifications/channels/${ch.body.id}/test`);
+    expect(t.body.status).toBe('sent');
+    expect(hooks.map((h) => [h.event, h.sigOk])).toEqual([['test', true]]);
   });
 
   it('Run Now backs up in full, then incrementally; generations list without SSH', async () => {
@@ -95,6 +146,11 @@ describe('standalone system', () => {
     // The source may have the run's own snapshot only if it was taken before the check; it must not have lost any.
     for (const [name, guid] of srcBefore) expect((await snapshotGuids(`${src.name}/data`)).get(name)).toBe(guid);
     expect((await srv.api('GET', `/jobs/${jobId}`)).body.lastStatus).toBe('failed');
+    // the operator hears of it once, signed
+    const h = await hooked('job.failing', `job:${jobId}`);
+    expect(h).toMatchObject({ sigOk: true, body: { state: 'failing' } });
+    const again = await srv.waitEvent((await srv.api('POST', `/jobs/${jobId}/run`)).body.eventId);
+    expect(again.status).toBe('failed');
   });
 
   it('after a deliberate host key change, the re-pin action clears the pin, validation pins the new key, backups work again', async () => {
@@ -114,6 +170,14 @@ describe('standalone system', () => {
     const r = await srv.api('POST', `/jobs/${jobId}/run`);
     const e = await srv.waitEvent(r.body.eventId);
     expect(e.status, e.error).toBe('success');
+    // …and hears that it recovered; the repeated failure was not notified again
+    expect(await hooked('job.recovered', `job:${jobId}`)).toMatchObject({ sigOk: true, body: { state: 'ok' } });
+    expect(hooks.filter((x) => x.body.subject.key === `job:${jobId}`).map((x) => x.event)).toEqual(['job.failing', 'job.recovered']);
+    const history = (await srv.api<{ items: Delivery[] }, 'GET', string>('GET', '/notifications/deliveries')).body.items;
+    expect(history.filter((d) => d.subject === `job:${jobId}`).map((d) => [d.event, d.status])).toEqual([
+      ['job.recovered', 'sent'],
+      ['job.failing', 'sent'],
+    ]);
   });
 
   it('stops cleanly on SIGTERM, stopping its runner', async () => {
