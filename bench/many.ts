@@ -10,8 +10,8 @@
 // (≥ 2 is the goal). zfs-fuse pools and a test sshd on 127.0.0.1; nothing else on the box is touched.
 // `npm run bench -- many-openzfs`: the runner's two settings on real OpenZFS (the test VM, node and
 // target in it, the runner inside; BENCH_CHILDREN default 30 there, TCG is slow): one world per
-// setting, one after the other, Run Now through the API, the run timed by its event. No syncoid in
-// the VM image.
+// setting, one after the other, Run Now through the API, the run timed by its event; beside the
+// 4-stream runs, syncoid -r (the image has Debian's sanoid 2.1.0) on an identical tree, timed in the guest.
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { runBackup } from '../node-runner/src/executors/backup.ts';
@@ -136,35 +136,74 @@ export async function benchManyOpenzfs() {
   const children = Math.max(1, Number(process.env.BENCH_CHILDREN ?? 30));
   if (!process.env.LIFEBOAT_OPENZFS_VM) throw new Error('set LIFEBOAT_OPENZFS_VM (scripts/openzfs-vm.sh start prints it)');
   const med: Record<string, number> = {};
+  const secs = (e: { startedAt: string; finishedAt: string }) => (Date.parse(e.finishedAt) - Date.parse(e.startedAt)) / 1000;
   for (const streams of [4, 1]) {
     const w = await startWorld({
       prefix: `lbm${streams}`,
       user: 'lbtarget',
       runnerEnv: { LIFEBOAT_RUNNER_INVENTORY_MS: '30000', LIFEBOAT_RUNNER_STREAMS: String(streams) },
     });
+    // With 4 streams, syncoid -r runs beside it in the same guest on an identical tree of its own:
+    // over SSH to 127.0.0.1 like the runner, as root (no delegation to check), timed inside the guest.
+    const withSyncoid = streams === 4;
+    const trees = withSyncoid ? [`${w.src.name}/tree`, `${w.src.name}/sy`] : [`${w.src.name}/tree`];
+    const syKey = '/root/.ssh/lb_bench_syncoid';
+    let syPub: string | null = null;
     try {
-      const root = `${w.src.name}/tree`;
-      await w.vm.must(['sh', '-c', `zfs create ${root} && for i in $(seq 0 ${children - 1}); do zfs create ${root}/c$i; done`]);
-      const id = await w.job({ name: `many${streams}`, source: root, recursive: true });
-      const secs = (e: { startedAt: string; finishedAt: string }) => (Date.parse(e.finishedAt) - Date.parse(e.startedAt)) / 1000;
-      console.log(`streams ${streams}: full run ${secs(await w.backupOk(id)).toFixed(2)} s`);
-      const times: number[] = [];
-      for (let r = 0; r < ROUNDS; r++) {
-        await w.vm.must([
+      for (const root of trees)
+        await w.vm.must(['sh', '-c', `zfs create ${root} && for i in $(seq 0 ${children - 1}); do zfs create ${root}/c$i; done`]);
+      const syncoid = async () => {
+        const ns = await w.vm.must([
           'sh',
           '-c',
-          `for i in $(seq 0 ${children - 1}); do head -c ${SIZE} /dev/urandom > ${w.src.mountpoint}/tree/c$i/f${r}; done`,
+          'set -e; s=$(date +%s%N); syncoid -r --quiet --sshkey="$1" --sshoption=StrictHostKeyChecking=no --sshoption=UserKnownHostsFile=/dev/null "$2" "$3"; e=$(date +%s%N); echo $((e - s))',
+          'sh',
+          syKey,
+          trees[1],
+          `root@127.0.0.1:${w.tgt.name}/syncoid/sy`,
         ]);
+        return Number(ns.trim().split('\n').at(-1)) / 1e9;
+      };
+      if (withSyncoid) {
+        await w.vm.must(['sh', '-c', `rm -f ${syKey} ${syKey}.pub && ssh-keygen -q -t ed25519 -N '' -C lb-bench-syncoid -f ${syKey}`]);
+        syPub = (await w.vm.must(['cat', `${syKey}.pub`])).trim();
+        await w.vm.addAuthorizedKey('root', syPub);
+        await w.vm.zfs('create', '-o', 'mountpoint=none', `${w.tgt.name}/syncoid`);
+      }
+      const id = await w.job({ name: `many${streams}`, source: trees[0], recursive: true });
+      console.log(`streams ${streams}: full run ${secs(await w.backupOk(id)).toFixed(2)} s`);
+      if (withSyncoid) console.log(`syncoid: full run ${(await syncoid()).toFixed(2)} s`);
+      const times: number[] = [];
+      const syTimes: number[] = [];
+      for (let r = 0; r < ROUNDS; r++) {
+        for (const root of trees)
+          await w.vm.must([
+            'sh',
+            '-c',
+            `for i in $(seq 0 ${children - 1}); do head -c ${SIZE} /dev/urandom > $(zfs get -H -o value mountpoint ${root}/c$i)/f${r}; done`,
+          ]);
         await sleep(1100);
-        times.push(secs(await w.backupOk(id)));
-        console.log(`streams ${streams}: round ${r + 1} ${times.at(-1)!.toFixed(2)} s`);
+        // alternate who goes first: the guest's page cache and ARC favour the second
+        const order = r % 2 && withSyncoid ? ['syncoid', 'lifeboat'] : ['lifeboat', 'syncoid'];
+        for (const who of order) {
+          if (who === 'lifeboat') {
+            times.push(secs(await w.backupOk(id)));
+            console.log(`streams ${streams}: round ${r + 1} ${times.at(-1)!.toFixed(2)} s`);
+          } else if (withSyncoid) {
+            syTimes.push(await syncoid());
+            console.log(`syncoid:   round ${r + 1} ${syTimes.at(-1)!.toFixed(2)} s`);
+          }
+        }
       }
       med[streams] = median(times);
+      if (withSyncoid) med.syncoid = median(syTimes);
     } finally {
+      if (syPub) await w.vm.removeAuthorizedKey('root', syPub).catch(() => undefined);
       await w.close();
     }
   }
   console.log(`\n${children} children, ${SIZE} bytes changed in each, ${ROUNDS} round(s) on OpenZFS (TCG); medians:`);
   console.log(`  streams 4 ${med[4].toFixed(2)} s, streams 1 ${med[1].toFixed(2)} s: ${(med[1] / med[4]).toFixed(2)}x`);
+  console.log(`  syncoid -r ${med.syncoid.toFixed(2)} s: syncoid / streams 4 ${(med.syncoid / med[4]).toFixed(2)}x (goal ≥ 2)`);
   return med;
 }

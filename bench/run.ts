@@ -6,6 +6,7 @@ import { benchUi } from './ui.ts';
 import { benchLoad } from './load.ts';
 import { benchOpenzfs } from './openzfs.ts';
 import { benchIncremental } from './incremental.ts';
+import { benchIncrementalOpenzfs } from './incremental-openzfs.ts';
 import { benchBwlimit } from './bwlimit.ts';
 import { benchPlanner } from './planner.ts';
 import { benchMany, benchManyOpenzfs } from './many.ts';
@@ -19,6 +20,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   load: benchLoad,
   openzfs: benchOpenzfs,
   incremental: benchIncremental,
+  'incremental-openzfs': benchIncrementalOpenzfs,
   bwlimit: benchBwlimit,
   planner: benchPlanner,
   many: benchMany,

@@ -63,6 +63,9 @@ ZFS_SUITE=bookworm-backports              # OpenZFS 2.3.x (contrib); bookworm it
 GUEST_PKGS=(systemd-sysv udev kmod dbus openssh-server iproute2 procps psmisc linux-image-amd64 initramfs-tools)
 BUILD_ONLY_PKGS=(linux-headers-amd64 build-essential dkms)   # purged after the module is built
 ZFS_PKGS=(zfs-dkms zfsutils-linux)       # zfsutils-linux brings python3 (arc_summary)
+# syncoid (Debian's sanoid 2.1.0, from the guest suite): the many-datasets bench compares against it
+# on real OpenZFS (README, Benchmarks); its timers are masked, nothing runs it but the bench.
+TOOL_PKGS=(sanoid)
 GUEST_HOSTNAME=lb-openzfs
 ROOT_LABEL=lbozvm-root
 ARC_MAX_MIB=384
@@ -77,7 +80,8 @@ MASK_UNITS=(apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub
   e2scrub_reap.service fstrim.timer man-db.timer systemd-timesyncd.service
   systemd-networkd-wait-online.service getty@tty1.service serial-getty@ttyS0.service
   zfs-zed.service zfs-load-module.service zfs-import-cache.service zfs-import-scan.service
-  zfs-mount.service zfs-share.service zfs-volume-wait.service systemd-udev-settle.service)
+  zfs-mount.service zfs-share.service zfs-volume-wait.service systemd-udev-settle.service
+  sanoid.timer sanoid.service sanoid-prune.service)
 
 chroot_mount() {
   local fs=$1 type=$2 opts=${3:-}
@@ -149,6 +153,7 @@ EOF
     logged "$logf" in_guest_tree dkms install -m zfs -v "$zver" -k "$kver"
   fi
   compgen -G "$ROOTFS/lib/modules/$kver/updates/dkms/zfs.ko*" >/dev/null || die "dkms built no zfs.ko for the guest kernel $kver (log: $logf)"
+  logged "$logf" guest_apt install "${TOOL_PKGS[@]}"
   chroot_umount_all
 }
 
@@ -208,7 +213,7 @@ stage_slim() {
   mkdir -p "$ROOTFS/lib/modules/$kver/extra/openzfs"
   cp -a "$ROOTFS/lib/modules/$kver/updates/dkms/"*.ko* "$ROOTFS/lib/modules/$kver/extra/openzfs/"
   in_guest_tree dpkg-query -W -f='${Version}\n' zfsutils-linux >"$KEYDIR/zfs-package-version"
-  logged "$logf" in_guest_tree apt-mark manual zfsutils-linux "${GUEST_PKGS[@]}"
+  logged "$logf" in_guest_tree apt-mark manual zfsutils-linux "${GUEST_PKGS[@]}" "${TOOL_PKGS[@]}"
   local headers
   mapfile -t headers < <(in_guest_tree dpkg-query -W -f='${Package}\n' 'linux-headers-*')
   logged "$logf" guest_apt purge zfs-dkms dkms build-essential "${headers[@]}"
@@ -226,6 +231,7 @@ stage_slim() {
   mod=$(sed 's/-[^-]*$//' "$KEYDIR/zfs-module-version")
   [[ "$tools" == "$mod" ]] || die "userland $tools and kernel module $mod differ"
   [[ -x "$ROOTFS/usr/bin/python3" ]] || die "python3 is missing in the guest (zfsutils-linux should bring it)"
+  [[ -x "$ROOTFS/usr/sbin/syncoid" ]] || die "syncoid is missing in the guest (package sanoid)"
   rm -f "$ROOTFS/usr/sbin/policy-rc.d"
   chroot_umount_all
 }
