@@ -33,3 +33,9 @@ export type Accepted = Out<typeof api.Accepted>;
 export type RetentionPreview = Out<typeof api.RetentionPreview>;
 /** POST /restores/preview: what an out-of-band restore will register. */
 export type RestorePreview = Out<typeof api.RestorePreview>;
+/** Settings → Notifications: a channel (its secret is never sent back: hasSecret), its SMTP settings, a delivery. */
+export type NotificationChannel = Out<typeof api.NotificationChannel>;
+export type ChannelKind = NotificationChannel['kind'];
+export type EmailSettings = Out<typeof api.EmailSettings>;
+export type MailSecurity = EmailSettings['security'];
+export type NotificationDelivery = Out<typeof api.NotificationDelivery>;
