@@ -24,8 +24,10 @@ server
   LIFEBOAT_ADMIN_PASSWORD        first admin password (while none is set)        -
   LIFEBOAT_TZ                    default time zone of new schedules              UTC
   LIFEBOAT_UI_DIR                the built web UI                                frontend/build
+  LIFEBOAT_EVENTS_KEEP_PER_JOB   newest events kept of each job                  200
+  LIFEBOAT_EVENTS_KEEP_FAILED_DAYS  failures kept this long beyond that          30
   LIFEBOAT_EVENTS_MAX_AGE_DAYS   completed events kept this long                 90
-  LIFEBOAT_EVENTS_MAX_ROWS       completed events kept at most                   10000
+  LIFEBOAT_EVENTS_MAX_ROWS       completed events kept at most (safety net)      1000000
   LIFEBOAT_CLAIM_WAIT_MS         a runner's claim is held this long              5000
   LIFEBOAT_CLAIM_RECHECK_MS      a held claim re-checks the DB this often        100
   LIFEBOAT_LEASE_MS              a silent runner's event becomes interrupted     30000

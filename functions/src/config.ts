@@ -3,6 +3,10 @@ export interface AppConfig {
   defaultTimezone: string;
   eventsMaxAgeDays: number;
   eventsMaxRows: number;
+  /** The newest events kept per job (without a job: per node and kind); 0: no per-job rule (README, Events). */
+  eventsKeepPerJob: number;
+  /** Failed and interrupted events are kept this many days even beyond eventsKeepPerJob. */
+  eventsKeepFailedDays: number;
   /** How long a claim long-poll holds when nothing is due. */
   claimWaitMs: number;
   /** How often a held claim re-checks the database. */
@@ -41,7 +45,9 @@ export function configFromEnv(env: Record<string, string | undefined>): AppConfi
   return {
     defaultTimezone: env.LIFEBOAT_TZ || 'UTC',
     eventsMaxAgeDays: num('LIFEBOAT_EVENTS_MAX_AGE_DAYS', 90),
-    eventsMaxRows: num('LIFEBOAT_EVENTS_MAX_ROWS', 10_000),
+    eventsMaxRows: num('LIFEBOAT_EVENTS_MAX_ROWS', 1_000_000),
+    eventsKeepPerJob: num('LIFEBOAT_EVENTS_KEEP_PER_JOB', 200),
+    eventsKeepFailedDays: num('LIFEBOAT_EVENTS_KEEP_FAILED_DAYS', 30),
     claimWaitMs: num('LIFEBOAT_CLAIM_WAIT_MS', 5_000),
     claimRecheckMs: num('LIFEBOAT_CLAIM_RECHECK_MS', 100),
     leaseMs: num('LIFEBOAT_LEASE_MS', 30_000),
@@ -55,3 +61,11 @@ export function configFromEnv(env: Record<string, string | undefined>): AppConfi
     publicUrl: env.LIFEBOAT_PUBLIC_URL || `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
   };
 }
+
+/** Event retention's policy (services/event-retention.ts) from the configuration. */
+export const eventRetention = (c: AppConfig) => ({
+  perJob: c.eventsKeepPerJob,
+  failedDays: c.eventsKeepFailedDays,
+  maxAgeDays: c.eventsMaxAgeDays,
+  maxRows: c.eventsMaxRows,
+});

@@ -12,7 +12,7 @@ import { compress } from 'hono/compress';
 import { createApp } from './app.ts';
 import { ApiError, isBusy } from './lib/errors.ts';
 import type { AppDeps } from './lib/http.ts';
-import { configFromEnv } from './config.ts';
+import { configFromEnv, eventRetention } from './config.ts';
 import { openDatabase } from './db/libsql.ts';
 import { securityHeaders } from './headers.ts';
 import { nodePasswordHasher } from './password-node.ts';
@@ -21,7 +21,8 @@ import { backfillRpo } from './services/jobs.ts';
 import { createJoinToken } from './services/join-tokens.ts';
 import { createSecretBox } from './lib/secrets.ts';
 import { sha256Hex } from './lib/tokens.ts';
-import { applyRetention, sweepExpiredLeases } from './services/queue.ts';
+import { sweepExpiredLeases } from './services/queue.ts';
+import { applyEventRetention } from './services/event-retention.ts';
 import { deliverNotifications, evaluateNotifications, pruneDeliveries, sendersOf } from './services/notifications.ts';
 import { sendMail } from './mail.ts';
 import { fileSecret } from './secrets-file.ts';
@@ -134,7 +135,7 @@ export async function main(env = process.env) {
   };
   const sweep = setInterval(() => sweepExpiredLeases(db, Date.now()).catch(housekeepingFailed('sweep')), 5_000);
   const retain = () =>
-    applyRetention(db, Date.now(), config.eventsMaxAgeDays, config.eventsMaxRows)
+    applyEventRetention(db, Date.now(), eventRetention(config))
       .then(() => pruneDeliveries(db, Date.now(), config.eventsMaxAgeDays))
       .catch(housekeepingFailed('retention'));
   const retention = setInterval(retain, 10 * 60_000);

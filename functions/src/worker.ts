@@ -2,14 +2,15 @@
 // from drizzle/migrations at deploy time (wrangler d1 migrations apply), not by the worker.
 import { drizzle } from 'drizzle-orm/d1';
 import { createApp } from './app.ts';
-import { configFromEnv } from './config.ts';
+import { configFromEnv, eventRetention } from './config.ts';
 import * as schema from './db/schema.ts';
 import type { DB } from './db/types.ts';
 import { createSecretBox } from './lib/secrets.ts';
 import { sha256Hex } from './lib/tokens.ts';
 import { seedAdminPassword } from './services/admin-password.ts';
 import { backfillRpo } from './services/jobs.ts';
-import { applyRetention, sweepExpiredLeases } from './services/queue.ts';
+import { sweepExpiredLeases } from './services/queue.ts';
+import { applyEventRetention } from './services/event-retention.ts';
 import { deliverNotifications, evaluateNotifications, pruneDeliveries } from './services/notifications.ts';
 
 export interface WorkerEnv {
@@ -58,7 +59,7 @@ export default {
     const db = drizzle(env.DB as Parameters<typeof drizzle>[0], { schema }) as unknown as DB;
     const config = configFromEnv(stringEnv(env));
     await sweepExpiredLeases(db, Date.now());
-    await applyRetention(db, Date.now(), config.eventsMaxAgeDays, config.eventsMaxRows);
+    await applyEventRetention(db, Date.now(), eventRetention(config));
     await pruneDeliveries(db, Date.now(), config.eventsMaxAgeDays);
     await backfillRpo(db, Date.now());
     await evaluateNotifications(db, Date.now(), { nodeSilentMs: config.notifyNodeSilentMs });

@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startControl, joinNode, makeTarget, type TestControl } from '../helpers/control.ts';
 import type { ApiErrorBody, Job } from '../helpers/api.ts';
-import { applyRetention, sweepExpiredLeases } from '../../functions/src/services/queue.ts';
+import { sweepExpiredLeases } from '../../functions/src/services/queue.ts';
+import { applyEventRetention } from '../../functions/src/services/event-retention.ts';
 import { LIFEBOAT_VERSION } from '../../protocol/src/version.ts';
 
 let ctl: TestControl;
@@ -133,7 +134,7 @@ describe('metrics', () => {
     expect(sample(text, 'lifeboat_build_info', `version="${LIFEBOAT_VERSION}"`)).toBe(1);
 
     // retention deletes the finished events: the counters stay (a counter never goes down)
-    await applyRetention(ctl.db, ctl.clock.now! + 400 * 86_400_000, 90, 10_000);
+    await applyEventRetention(ctl.db, ctl.clock.now! + 400 * 86_400_000, { perJob: 200, failedDays: 30, maxAgeDays: 90, maxRows: 10_000 });
     expect((await ctl.api('GET', '/events')).body.items).toHaveLength(0);
     const after = await metrics();
     expect(sample(after, 'lifeboat_events_finished_total', 'kind="backup",status="success"')).toBe(1);

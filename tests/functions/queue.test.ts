@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { startControl, joinNode, makeJob, makeTarget, type TestControl } from '../helpers/control.ts';
-import { applyRetention } from '../../functions/src/services/queue.ts';
+import { applyEventRetention } from '../../functions/src/services/event-retention.ts';
 import { claimedJob, errorBody, type ApiErrorBody } from '../helpers/api.ts';
 
 let ctl: TestControl;
@@ -311,7 +311,7 @@ describe('events list and retention', () => {
     expect(Object.keys(bad.body.error.fields)).toEqual(expect.arrayContaining(['status', 'limit']));
   });
 
-  it('retention removes old and surplus completed events, never queued or running ones', async () => {
+  it('retention (the age rule and the row cap) removes old and surplus completed events, never queued or running ones', async () => {
     const jobs = [];
     for (let i = 0; i < 4; i++) jobs.push(await makeJob(ctl, targetId, { name: `j${i}`, source: i % 2 ? 'tank' : 'tank/data' }));
     const t0 = Date.parse('2026-01-01T00:00:00Z');
@@ -328,7 +328,7 @@ describe('events list and retention', () => {
     }
     const running = await ctl.api('POST', `/jobs/${jobs[3].id}/run`);
     await ctl.node(n1.token, '/runner/claim', { max: 1, waitMs: 0 });
-    await applyRetention(ctl.db, ctl.clock.now, 90, 3);
+    await applyEventRetention(ctl.db, ctl.clock.now, { perJob: 0, failedDays: 0, maxAgeDays: 90, maxRows: 3 });
     const left = (await events()).map((e) => e.id).sort((x, y) => x - y);
     expect(left).toEqual([old.body.eventId, ...recent.slice(2), running.body.eventId].sort((x, y) => x - y));
   });

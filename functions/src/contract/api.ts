@@ -253,6 +253,9 @@ export const Job = z
     snapshots: z.object({ source: z.number().int().nullable(), target: z.number().int().nullable() }).openapi({
       description: "The job's snapshots on each side after its last backup; null before the first",
     }),
+    backups: z.object({ succeeded: z.number().int(), failed: z.number().int() }).openapi({
+      description: 'Finished backups since the job was created (failed: failed or interrupted), counted beyond what event retention keeps',
+    }),
     nextRunAt: iso,
     lastRunAt: iso,
     lastStatus: z.string().nullable(),

@@ -170,6 +170,10 @@ export const jobs = sqliteTable(
     /** The job's snapshots on each side after its last backup (source_snapshots, catalog). */
     sourceSnapshotCount: integer('source_snapshot_count'),
     targetSnapshotCount: integer('target_snapshot_count'),
+    /** Finished backups of the job since it was created, by the same trigger: the history beyond what event retention keeps (README, Events). */
+    backupsSucceeded: integer('backups_succeeded').notNull().default(0),
+    /** Failed and interrupted ones (cancelled ones are neither). */
+    backupsFailed: integer('backups_failed').notNull().default(0),
     /** Generation the next backup writes into; bumped by the server only. */
     currentGeneration: integer('current_generation').notNull().default(1),
     /** Set by a successful job restore: the next backup forks a new generation from it. */
@@ -229,7 +233,9 @@ export const events = sqliteTable(
       .where(sql`idempotency_key IS NOT NULL`),
     index('events_job_idx').on(t.jobId, t.id),
     index('events_node_status_idx').on(t.nodeId, t.status, t.id),
-    index('events_status_lease_idx').on(t.status, t.leaseUntil),
+    index('events_node_idx').on(t.nodeId, t.id),
+    // status + id: the history filtered by status pages in id order; the lease sweep reads the few running rows through it
+    index('events_status_idx').on(t.status, t.id),
     index('events_kind_idx').on(t.kind, t.id),
     index('events_target_idx').on(t.targetId, t.id),
   ],
@@ -257,6 +263,18 @@ export const eventCounts = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.kind, t.status] })],
 );
+
+/** How many rows `events` has, kept by triggers (one row, id 1): event retention's global cap reads one row, not the table. */
+export const eventTotals = sqliteTable('event_totals', {
+  id: integer('id').primaryKey(),
+  rows: integer('rows').notNull(),
+});
+
+/** Small durable facts of housekeeping, by name (e.g. event retention's watermark: the newest event id it has looked at). */
+export const housekeeping = sqliteTable('housekeeping', {
+  name: text('name').primaryKey(),
+  value: integer('value').notNull(),
+});
 
 /** Catalog of what a target holds, reported by runners (backups and browse events). */
 export const catalogDatasets = sqliteTable(

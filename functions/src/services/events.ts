@@ -13,6 +13,13 @@ import { eventView } from './views.ts';
 
 export async function listEvents(db: DB, qy: z.infer<typeof EventQuery>, at: number) {
   await sweepExpiredLeases(db, at);
+  const rows = await eventsPageQuery(db, qy);
+  const page = rows.slice(0, qy.limit);
+  return { items: page.map(eventView), nextCursor: rows.length > qy.limit ? page[page.length - 1].id : null };
+}
+
+/** One page of the history, newest first (one more row than the page: is there a next?). Its plan is checked in tests/functions/event-retention.test.ts. */
+export function eventsPageQuery(db: DB, qy: z.infer<typeof EventQuery>) {
   const where: SQL[] = [];
   if (qy.jobId) where.push(eq(events.jobId, qy.jobId));
   if (qy.nodeId) where.push(eq(events.nodeId, qy.nodeId));
@@ -35,14 +42,12 @@ export async function listEvents(db: DB, qy: z.infer<typeof EventQuery>, at: num
       )!,
     );
   }
-  const rows = await db
+  return db
     .select()
     .from(events)
     .where(and(...where))
     .orderBy(desc(events.id))
     .limit(qy.limit + 1);
-  const page = rows.slice(0, qy.limit);
-  return { items: page.map(eventView), nextCursor: rows.length > qy.limit ? page[page.length - 1].id : null };
 }
 
 export async function getEvent(db: DB, id: number, at: number) {

@@ -21,7 +21,7 @@ export async function generationsToDrop(db: DB, job: Job, at: number): Promise<{
   // job. Through the status index by name: with a long all-finished history SQLite's statistics
   // otherwise make it scan every event, at every backup's claim.
   const active = await db.all<{ id: number; generation: number | null }>(
-    sql`SELECT id, json_extract(params, '$.generation') AS generation FROM events INDEXED BY events_status_lease_idx
+    sql`SELECT id, json_extract(params, '$.generation') AS generation FROM events INDEXED BY events_status_idx
         WHERE status IN (${sql.join(
           ACTIVE_STATUSES.map((s) => sql`${s}`),
           sql`, `,

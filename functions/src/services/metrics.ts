@@ -92,12 +92,12 @@ async function jobSummaries(db: DB) {
 
 export async function metricsText(db: DB, at: number): Promise<string> {
   const [active, finished, jobRows, nodeRows] = await Promise.all([
-    // the work now: a few rows through events_status_lease_idx, counted here. The index is named:
+    // the work now: a few rows through events_status_idx, counted here. The index is named:
     // with the statistics of a long history (every row finished) SQLite otherwise scans all of it,
     // 67 ms at 1,000,000 events (92 ms with a GROUP BY, through events_kind_idx); finished ones are
     // the counter below
     db.all<{ kind: string; status: string }>(
-      sql`SELECT kind, status FROM events INDEXED BY events_status_lease_idx WHERE status IN (${sql.join(
+      sql`SELECT kind, status FROM events INDEXED BY events_status_idx WHERE status IN (${sql.join(
         ACTIVE_STATUSES.map((s) => sql`${s}`),
         sql`, `,
       )})`,

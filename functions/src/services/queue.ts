@@ -1,7 +1,7 @@
 // The work queue: events rows. Every transition is one guarded statement or one batch.
 import { ACTIVE_STATUSES } from '../../../protocol/src/events.ts';
 import { jobRoot } from '../../../protocol/src/layout.ts';
-import { and, asc, desc, eq, getTableColumns, inArray, is, isNotNull, lt, lte, notInArray, SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, inArray, is, isNotNull, lt, lte, SQL, sql } from 'drizzle-orm';
 import { events, eventLogs, jobs, targets } from '../db/schema.ts';
 import type { DB } from '../db/types.ts';
 import { ApiError, isUniqueViolation } from '../lib/errors.ts';
@@ -213,26 +213,4 @@ export async function appendLogs(db: DB, eventId: number, lines: { ts?: string; 
       })),
     );
   }
-}
-
-/**
- * Retention: completed events older than maxAgeDays, and beyond the newest maxRows completed ones,
- * are deleted with their logs. Queued and running events are never touched.
- */
-export async function applyRetention(db: DB, at: number, maxAgeDays: number, maxRows: number): Promise<void> {
-  const done = notInArray(events.status, ACTIVE);
-  const cutoff = at - maxAgeDays * 86_400_000;
-  const [edge] = await db
-    .select({ id: events.id })
-    .from(events)
-    .where(done)
-    .orderBy(desc(events.id))
-    .limit(1)
-    .offset(Math.max(0, maxRows - 1));
-  const tooMany = maxRows > 0 && edge ? lt(events.id, edge.id) : sql`0`;
-  const doomed = and(done, sql`(${lt(events.createdAt, cutoff)} OR ${tooMany})`);
-  await db.batch([
-    db.delete(eventLogs).where(inArray(eventLogs.eventId, db.select({ id: events.id }).from(events).where(doomed))),
-    db.delete(events).where(doomed),
-  ]);
 }

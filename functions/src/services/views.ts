@@ -69,6 +69,7 @@ export function jobView(j: Row<typeof s.jobs>, at: number) {
         }
       : null,
     snapshots: { source: j.sourceSnapshotCount, target: j.targetSnapshotCount },
+    backups: { succeeded: j.backupsSucceeded, failed: j.backupsFailed },
     nextRunAt: iso(j.nextRunAt),
     lastRunAt: iso(j.lastRunAt),
     lastStatus: j.lastStatus,
