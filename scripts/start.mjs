@@ -16,6 +16,7 @@ the web UI when it is missing. Settings are environment variables (README, Confi
 server
   LIFEBOAT_DATA_DIR              data directory (DB, generated secrets)          ./data
   LIFEBOAT_DB_URL                libSQL URL                                      file:<data dir>/lifeboat.db
+  LIFEBOAT_DB_AUTH_TOKEN         auth token of a remote libSQL database          -
   LIFEBOAT_HOST, LIFEBOAT_PORT   listen address                                  127.0.0.1, 8480
   LIFEBOAT_PUBLIC_URL            URL shown in join commands and webhook URLs     http://<host>:<port>
   LIFEBOAT_ALLOWED_HOSTS         host names answered (others: 403)               listen, loopback, public URL host

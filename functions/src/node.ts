@@ -13,7 +13,7 @@ import { createApp } from './app.ts';
 import { ApiError, isBusy } from './lib/errors.ts';
 import type { AppDeps } from './lib/http.ts';
 import { configFromEnv, eventRetention } from './config.ts';
-import { openDatabase } from './db/libsql.ts';
+import { DatabaseRefused, openDatabase, shownUrl } from './db/libsql.ts';
 import { securityHeaders } from './headers.ts';
 import { nodePasswordHasher } from './password-node.ts';
 import { seedAdminPassword } from './services/admin-password.ts';
@@ -44,7 +44,7 @@ export async function main(env = process.env) {
   const port = Number(env.LIFEBOAT_PORT || 8480);
   const dbUrl = env.LIFEBOAT_DB_URL || `file:${join(dataDir, 'lifeboat.db')}`;
   for (const w of secureDataFiles(dataDir, dbUrl.startsWith('file:') ? resolve(dbUrl.slice(5).split('?')[0]) : null)) log(`warning: ${w}`);
-  const { db } = await openDatabase(dbUrl);
+  const { db } = await openDatabase(dbUrl, { authToken: env.LIFEBOAT_DB_AUTH_TOKEN || undefined, log });
 
   const admin = env.LIFEBOAT_ADMIN_TOKEN ? null : fileSecret(dataDir, 'admin-token', 'lba_');
   const adminToken = env.LIFEBOAT_ADMIN_TOKEN || admin!.value;
@@ -115,7 +115,7 @@ export async function main(env = process.env) {
   const server = serve({ fetch: app.fetch, hostname: host, port });
   await new Promise<void>((r) => server.once('listening', () => r()));
   const url = config.publicUrl;
-  log(`listening on ${url} (database ${dbUrl.startsWith('file:') ? dbUrl : 'remote libSQL'})`);
+  log(`listening on ${url} (database ${shownUrl(dbUrl)})`);
   log(`answering for host names ${[...hosts].join(', ')} (others get 403; LIFEBOAT_ALLOWED_HOSTS sets the list)`);
   // Never the token itself: logs are collected and kept elsewhere. The operator reads the 0600 file.
   if (admin?.created) log(`admin API token created in ${admin.path} (mode 0600); read it from there`);
@@ -183,7 +183,14 @@ async function startLocalRunner(db: Awaited<ReturnType<typeof openDatabase>>['db
     joinEnv.LIFEBOAT_JOIN_TOKEN = token; // through the environment: argv is visible to every local user
   }
   // The runner gets nothing of the server's secrets (admin token, encryption key, admin password).
-  const { LIFEBOAT_ADMIN_TOKEN: _a, LIFEBOAT_SECRET_KEY: _s, LIFEBOAT_ADMIN_PASSWORD: _p, ...runnerEnv } = env;
+  const {
+    LIFEBOAT_ADMIN_TOKEN: _a,
+    LIFEBOAT_SECRET_KEY: _s,
+    LIFEBOAT_ADMIN_PASSWORD: _p,
+    LIFEBOAT_DB_AUTH_TOKEN: _d,
+    LIFEBOAT_DB_URL: _u,
+    ...runnerEnv
+  } = env;
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'], env: { ...runnerEnv, ...joinEnv } });
   log(`local runner started (pid ${child.pid})`);
   child.on('exit', (code, sig) => log(`local runner exited (${sig ?? code})`));
@@ -192,7 +199,8 @@ async function startLocalRunner(db: Awaited<ReturnType<typeof openDatabase>>['db
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   main().catch((err) => {
-    console.error(err);
+    // a refused database is the operator's to fix: the message says how, a stack trace would bury it
+    console.error(err instanceof DatabaseRefused ? `[lifeboat] ${err.message}` : err);
     process.exit(1);
   });
 }

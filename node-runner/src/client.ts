@@ -1,5 +1,6 @@
 // HTTP client for the runner side of the API (node token). Retries transport failures: the server may restart.
 import type { RunnerRoutes } from './core/api.ts';
+import { RUNNER_PROTOCOL, RUNNER_PROTOCOL_HEADER } from '../../protocol/src/runner-protocol.ts';
 
 export class ApiRequestError extends Error {
   /** The error answer's message (`{ error: { message } }`), when there is one. */
@@ -36,7 +37,11 @@ export class RunnerClient {
       try {
         res = await fetch(`${this.server}/api/v1${path}`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) },
+          headers: {
+            'content-type': 'application/json',
+            [RUNNER_PROTOCOL_HEADER]: String(RUNNER_PROTOCOL),
+            ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+          },
           body: JSON.stringify(body),
           signal: opts.signal,
         });

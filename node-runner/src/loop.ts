@@ -45,7 +45,8 @@ export class RunnerLoop {
         if (res.inventoryWanted) this.opts.onInventoryWanted?.();
       } catch (err) {
         if (this.stopping.signal.aborted) break;
-        if (err instanceof ApiRequestError && err.status === 401) throw err; // revoked: nothing to retry
+        // revoked, or a server that cannot serve this runner (426: upgrade one side): nothing to retry
+        if (err instanceof ApiRequestError && (err.status === 401 || err.status === 426)) throw err;
         this.opts.log(`claim failed (${(err as Error).message}); retrying`);
         await sleep(2000, this.stopping.signal);
         continue;

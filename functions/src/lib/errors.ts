@@ -1,6 +1,6 @@
 // The API's error envelope: { error: { code, message, fields } }.
 export type ErrorCode =
-  'invalid' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'busy' | 'too_large' | 'rate_limited' | 'internal';
+  'invalid' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'busy' | 'too_large' | 'upgrade_required' | 'rate_limited' | 'internal';
 
 const STATUS: Record<ErrorCode, number> = {
   invalid: 400,
@@ -10,6 +10,7 @@ const STATUS: Record<ErrorCode, number> = {
   conflict: 409,
   busy: 409,
   too_large: 413,
+  upgrade_required: 426,
   rate_limited: 429,
   internal: 500,
 };

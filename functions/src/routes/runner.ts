@@ -17,6 +17,8 @@ import {
   ProgressResponse,
 } from '../contract/runner.ts';
 import { requireNode } from '../lib/auth.ts';
+import { ApiError } from '../lib/errors.ts';
+import { RUNNER_PROTOCOL_HEADER, runnerProtocolError } from '../../../protocol/src/runner-protocol.ts';
 import { type App, errors, iso, jsonBody, now, ok } from '../lib/http.ts';
 import { claimWork } from '../services/claims.ts';
 import { recordInventory } from '../services/inventory.ts';
@@ -33,6 +35,15 @@ const EventIdParam = z.object({
 });
 
 export function registerRunner(app: App) {
+  // Every runner route, joining included (so registered first): a runner the server cannot serve is told which side to upgrade
+  app.use('/runner/*', async (c, next) => {
+    const why = runnerProtocolError(c.req.header(RUNNER_PROTOCOL_HEADER));
+    if (why)
+      throw new ApiError(why.malformed ? 'invalid' : 'upgrade_required', `${RUNNER_PROTOCOL_HEADER}: ${why.message}`, {
+        [RUNNER_PROTOCOL_HEADER]: why.message,
+      });
+    await next();
+  });
   // Joining needs only the join token, so it is registered before the node-token middleware.
   app.openapi(
     createRoute({
