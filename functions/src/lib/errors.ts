@@ -1,6 +1,15 @@
 // The API's error envelope: { error: { code, message, fields } }.
 export type ErrorCode =
-  'invalid' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'busy' | 'too_large' | 'upgrade_required' | 'rate_limited' | 'internal';
+  | 'invalid'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'busy'
+  | 'too_large'
+  | 'upgrade_required'
+  | 'rate_limited'
+  | 'internal';
 
 const STATUS: Record<ErrorCode, number> = {
   invalid: 400,
