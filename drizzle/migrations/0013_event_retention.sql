@@ -13,6 +13,7 @@ CREATE INDEX `events_node_idx` ON `events` (`node_id`,`id`);--> statement-breakp
 CREATE INDEX `events_status_idx` ON `events` (`status`,`id`);--> statement-breakpoint
 ALTER TABLE `jobs` ADD `backups_succeeded` integer DEFAULT 0 NOT NULL;--> statement-breakpoint
 ALTER TABLE `jobs` ADD `backups_failed` integer DEFAULT 0 NOT NULL;--> statement-breakpoint
+CREATE INDEX `jobs_next_run_idx` ON `jobs` (`next_run_at`);--> statement-breakpoint
 -- Hand-written below (docs/database.md, "Triggers"): the row count of events, kept by triggers so
 -- that retention's global cap costs one read; and the job summary trigger of 0010, now also
 -- counting each job's finished backups (the history beyond what event retention keeps).

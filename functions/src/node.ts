@@ -21,7 +21,7 @@ import { backfillRpo } from './services/jobs.ts';
 import { createJoinToken } from './services/join-tokens.ts';
 import { createSecretBox } from './lib/secrets.ts';
 import { sha256Hex } from './lib/tokens.ts';
-import { sweepExpiredLeases } from './services/queue.ts';
+import { pokeDueNodes, sweepExpiredLeases } from './services/queue.ts';
 import { applyEventRetention } from './services/event-retention.ts';
 import { deliverNotifications, evaluateNotifications, pruneDeliveries, sendersOf } from './services/notifications.ts';
 import { sendMail } from './mail.ts';
@@ -134,6 +134,15 @@ export async function main(env = process.env) {
     }
   };
   const sweep = setInterval(() => sweepExpiredLeases(db, Date.now()).catch(housekeepingFailed('sweep')), 5_000);
+  // Due jobs: their nodes' held claims are poked (claims.ts re-checks rarely when many are held).
+  let poking = false;
+  const dueWake = setInterval(() => {
+    if (poking) return;
+    poking = true;
+    pokeDueNodes(db, deps.waker!, Date.now())
+      .catch(housekeepingFailed('due jobs'))
+      .finally(() => (poking = false));
+  }, 500);
   const retain = () =>
     applyEventRetention(db, Date.now(), eventRetention(config))
       .then(() => pruneDeliveries(db, Date.now(), config.eventsMaxAgeDays))
@@ -157,6 +166,7 @@ export async function main(env = process.env) {
 
   const stop = () => {
     clearInterval(sweep);
+    clearInterval(dueWake);
     clearInterval(retention);
     clearInterval(notifyTimer);
     if (runner && runner.exitCode === null) runner.kill('SIGTERM');

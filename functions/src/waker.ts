@@ -1,17 +1,21 @@
-// In-process wake-up for held claims (Node entry only): a hint, never a decision.
+// In-process wake-up for held claims (Node entry only): a hint, never a decision. It also counts the
+// claims waiting on it, so the claim loop can re-check the database less often as more are held.
 import { EventEmitter } from 'node:events';
 import type { Waker } from './lib/http.ts';
 
 export function createWaker(): Waker {
   const bus = new EventEmitter();
   bus.setMaxListeners(0);
+  let waiting = 0;
   return {
     notify(nodeId) {
       bus.emit(`n${nodeId}`);
     },
     wait(nodeId, ms) {
+      waiting++;
       return new Promise((resolve) => {
         const done = () => {
+          waiting--;
           clearTimeout(timer);
           bus.off(`n${nodeId}`, done);
           resolve();
@@ -20,5 +24,6 @@ export function createWaker(): Waker {
         bus.once(`n${nodeId}`, done);
       });
     },
+    waiting: () => waiting,
   };
 }

@@ -3,6 +3,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { startControl, joinNode, makeJob, makeTarget, type TestControl } from '../helpers/control.ts';
 import { applyEventRetention } from '../../functions/src/services/event-retention.ts';
+import { RECHECK_PER_HELD_MS, recheckMs } from '../../functions/src/services/claims.ts';
+import { pokeDueNodes } from '../../functions/src/services/queue.ts';
+import { createWaker } from '../../functions/src/waker.ts';
 import { claimedJob, errorBody, type ApiErrorBody } from '../helpers/api.ts';
 
 let ctl: TestControl;
@@ -74,6 +77,40 @@ describe('claims', () => {
       job: { id: job.id, source: 'tank/data' },
     });
     expect((await ctl.api('GET', `/events/${run.body.eventId}`)).body.status).toBe('running');
+  });
+
+  it('a job falling due while a claim is held is handed out when the due poke comes, not at the next re-check', async () => {
+    const waker = createWaker();
+    const slow = await startControl({ claimWaitMs: 25_000, claimRecheckMs: 25_000 }, { waker });
+    try {
+      slow.clock.now = Date.parse('2026-03-01T10:30:00Z');
+      const node = await joinNode(slow, 'n1');
+      const job = await makeJob(slow, (await makeTarget(slow)).id, { schedule: '0 * * * *' });
+      let settled = false;
+      const claim = slow.node(node.token, '/runner/claim', { max: 1, waitMs: 25_000 }).finally(() => (settled = true));
+      while (waker.waiting() === 0 && !settled) await new Promise((r) => setTimeout(r, 10)); // the claim is held now
+      expect(settled).toBe(false);
+      await pokeDueNodes(slow.db, waker, slow.clock.now); // nothing due: nothing poked, the claim keeps waiting
+      expect(waker.waiting()).toBe(1);
+      slow.clock.now = Date.parse('2026-03-01T11:00:01Z');
+      await pokeDueNodes(slow.db, waker, slow.clock.now);
+      const got = await claim; // without the poke it would come back empty after 25 s
+      expect(got.body.events).toMatchObject([{ trigger: 'schedule', job: { id: job.id } }]);
+    } finally {
+      slow.close();
+    }
+  });
+
+  it.each([
+    // configured, held, has a waker → ms
+    [100, 0, true, 100],
+    [100, 5, true, 100],
+    [100, 100, true, 1000],
+    [100, 1000, true, 10_000],
+    [100, 1000, false, 100], // no waker (Workers): nothing would poke it, so it keeps polling
+  ])('a held claim re-checks every max(%d ms, held × 10 ms) with a waker: %d held, waker %s → %d ms', (configured, held, hasWaker, ms) => {
+    expect(RECHECK_PER_HELD_MS).toBe(10);
+    expect(recheckMs(configured, held, hasWaker)).toBe(ms);
   });
 
   it('each kind carries its own parameters; work whose target was deleted meanwhile is failed by the server, not handed out', async () => {

@@ -183,7 +183,13 @@ export const jobs = sqliteTable(
     createdAt: integer('created_at').notNull().default(now),
     updatedAt: integer('updated_at').notNull().default(now),
   },
-  (t) => [uniqueIndex('jobs_name_uq').on(t.name), index('jobs_due_idx').on(t.nodeId, t.nextRunAt), index('jobs_target_idx').on(t.targetId)],
+  (t) => [
+    uniqueIndex('jobs_name_uq').on(t.name),
+    index('jobs_due_idx').on(t.nodeId, t.nextRunAt),
+    // the Node entry's due-job poke reads only the due jobs of all nodes (queue.ts nodesWithDueJobs)
+    index('jobs_next_run_idx').on(t.nextRunAt),
+    index('jobs_target_idx').on(t.targetId),
+  ],
 );
 
 export { EVENT_KINDS, EVENT_STATUSES };

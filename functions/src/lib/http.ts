@@ -12,6 +12,8 @@ import { ErrorBody } from '../contract/api.ts';
 export interface Waker {
   notify(nodeId: number): void;
   wait(nodeId: number, ms: number): Promise<void>;
+  /** How many claims are waiting now. */
+  waiting(): number;
 }
 
 export interface AppDeps {

@@ -1,7 +1,10 @@
 // A runner's long-poll claim (README, "Design notes: Long-poll claims"): every round sweeps expired
 // leases, creates the node's due scheduled runs and claims queued work; it returns at once when
 // there is work, when the server wants a fresh inventory, or when the wait is over. Held claims
-// sleep on the waker (Node entry) or poll every claimRecheckMs.
+// sleep on the waker (Node entry) or poll every claimRecheckMs. On Node every path that queues work
+// pokes the waker, and a timer pokes the nodes whose jobs fell due (node.ts), so the re-check is only
+// a safety net: its interval grows with the number of held claims (RECHECK_PER_HELD_MS each), which
+// bounds the idle cost of a fleet (README, "Fleet scale").
 import { and, eq, inArray, isNull, lt, or } from 'drizzle-orm';
 import type { ClaimedEvent } from '../../../protocol/src/runner-api.ts';
 import { effectivePolicy } from '../../../protocol/src/retention.ts';
@@ -12,6 +15,14 @@ import { generationsToDrop } from './generation-retention.ts';
 import { claimQueued, scheduleDue, sweepExpiredLeases } from './queue.ts';
 
 type ClaimDeps = Pick<AppDeps, 'db' | 'config' | 'waker' | 'now'>;
+
+/** With a waker, each held claim lengthens every held claim's re-check by this much. */
+export const RECHECK_PER_HELD_MS = 10;
+
+/** How long a held claim sleeps between rounds: the configured re-check, longer with many held (only with a waker to poke them). */
+export function recheckMs(configured: number, held: number, hasWaker: boolean): number {
+  return hasWaker ? Math.max(configured, held * RECHECK_PER_HELD_MS) : configured;
+}
 
 async function holdClaim(deps: ClaimDeps, o: { nodeId: number; max: number; waitMs?: number; gone: () => boolean }) {
   const { db, config, waker } = deps;
@@ -60,7 +71,7 @@ async function holdClaim(deps: ClaimDeps, o: { nodeId: number; max: number; wait
       return nothing;
     }
     if (claimed.length || at >= deadline || max === 0 || inventoryWanted) return { claimed, inventoryWanted };
-    const pause = Math.min(config.claimRecheckMs, deadline - at);
+    const pause = Math.min(recheckMs(config.claimRecheckMs, waker?.waiting() ?? 0, waker !== undefined), deadline - at);
     if (waker) await waker.wait(nodeId, pause);
     else await new Promise((r) => setTimeout(r, pause));
   }

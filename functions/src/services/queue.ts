@@ -6,6 +6,7 @@ import { events, eventLogs, jobs, targets } from '../db/schema.ts';
 import type { DB } from '../db/types.ts';
 import { ApiError, isUniqueViolation } from '../lib/errors.ts';
 import { dueOccurrences } from '../lib/schedule.ts';
+import type { Waker } from '../lib/http.ts';
 
 const ACTIVE = [...ACTIVE_STATUSES];
 const JOB_WORK: ('backup' | 'restore')[] = ['backup', 'restore'];
@@ -103,6 +104,32 @@ export async function sweepExpiredLeases(db: DB, at: number): Promise<void> {
  * Occurrences missed while nobody claimed (node offline, or the job busy) are coalesced into one
  * catch-up event whose note says how many.
  */
+/**
+ * The nodes that have a job due now that scheduleDue would run (enabled, target enabled, nothing of
+ * it queued or running): the Node entry pokes their held claims, so a due job does not wait for a
+ * claim's re-check. A read of the jobs table; decides nothing.
+ */
+export async function nodesWithDueJobs(db: DB, at: number): Promise<number[]> {
+  const rows = await db
+    .selectDistinct({ nodeId: jobs.nodeId })
+    .from(jobs)
+    .where(
+      and(
+        eq(jobs.enabled, true),
+        isNotNull(jobs.nextRunAt),
+        lte(jobs.nextRunAt, at),
+        sql`NOT EXISTS (SELECT 1 FROM ${events} e WHERE e.job_id = ${jobs.id} AND e.status IN ('queued','running') AND e.kind IN ('backup','restore'))`,
+        sql`EXISTS (SELECT 1 FROM ${targets} t WHERE t.id = ${jobs.targetId} AND t.enabled = 1)`,
+      ),
+    );
+  return rows.map((r) => r.nodeId);
+}
+
+/** Pokes the held claims of the nodes with due jobs (the Node entry, every 500 ms). */
+export async function pokeDueNodes(db: DB, waker: Waker, at: number): Promise<void> {
+  for (const id of await nodesWithDueJobs(db, at)) waker.notify(id);
+}
+
 export async function scheduleDue(db: DB, nodeId: number, at: number): Promise<number> {
   const due = await db
     .select()
