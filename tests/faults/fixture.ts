@@ -187,7 +187,12 @@ export async function startFaultRunner(
     if (o.crashAt) args.push('--crash-at', o.crashAt);
     proc = spawn(process.execPath, args, {
       cwd: ROOT,
-      env: { ...process.env, LIFEBOAT_RUNNER_INVENTORY_MS: '3000', ...(joinToken ? { LIFEBOAT_JOIN_TOKEN: joinToken } : {}) },
+      env: {
+        ...process.env,
+        LIFEBOAT_RUNNER_INVENTORY_MS: '3000',
+        ...(joinToken ? { LIFEBOAT_JOIN_TOKEN: joinToken } : {}),
+        ...(o.crashAt ? { LIFEBOAT_TEST_HOOKS: '1' } : {}), // --crash-at is an option only then (node-runner/src/options.ts)
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     proc.stdout!.on('data', (d) => {
