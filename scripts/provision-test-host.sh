@@ -18,8 +18,11 @@ set -euo pipefail
 # prometheus: its promtool checks the README's alert rules against the metrics (its service is not
 # started, see policy-rc.d below).
 # openssl: the email notification tests make their SMTP sink's TLS certificate with it.
+# systemd: its systemd-analyze verifies the units in packaging/systemd (nothing is started with it).
+# nginx: the reverse-proxy example (packaging/nginx) runs in front of a real server in a test, on a
+# free port with its own config (its service is not started, see policy-rc.d below).
 TEST_PACKAGES=(zfs-fuse openssh-server openssh-client procps
-  debootstrap qemu-utils qemu-system-x86 e2fsprogs iproute2 prometheus openssl)
+  debootstrap qemu-utils qemu-system-x86 e2fsprogs iproute2 prometheus openssl systemd nginx)
 # Extra packages from the environment (space separated), e.g. LIFEBOAT_TEST_PACKAGES="chromium".
 if [[ -n "${LIFEBOAT_TEST_PACKAGES:-}" ]]; then
   read -r -a _extra <<<"$LIFEBOAT_TEST_PACKAGES"

@@ -2,61 +2,43 @@
 // npm start: make this machine able to run the whole system, then start it
 // (API + web UI + local runner on the embedded file: DB; migrations apply on start).
 import { spawnSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { settingsHelp } from './settings.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 
-const HELP = `usage: npm start [-- --help]
+const HELP = `usage: npm start [-- --config FILE]
 
 Starts the Lifeboat control plane (API + web UI) on an embedded libSQL file DB, with a local
 runner for this machine. Provisions zfs-fuse on a machine without zfs (root, Debian) and builds
-the web UI when it is missing. Settings are environment variables (README, Configuration):
+the web UI when it is missing. As a service, run the server bundle (packaging/, README).
 
-server
-  LIFEBOAT_DATA_DIR              data directory (DB, generated secrets)          ./data
-  LIFEBOAT_DB_URL                libSQL URL                                      file:<data dir>/lifeboat.db
-  LIFEBOAT_DB_AUTH_TOKEN         auth token of a remote libSQL database          -
-  LIFEBOAT_HOST, LIFEBOAT_PORT   listen address                                  127.0.0.1, 8480
-  LIFEBOAT_PUBLIC_URL            URL shown in join commands and webhook URLs     http://<host>:<port>
-  LIFEBOAT_ALLOWED_HOSTS         host names answered (others: 403)               listen, loopback, public URL host
-  LIFEBOAT_ADMIN_TOKEN           admin API token                                 generated into <data dir>/admin-token
-  LIFEBOAT_SECRET_KEY            key for secrets at rest                         generated into <data dir>/secret.key
-  LIFEBOAT_ADMIN_PASSWORD        first admin password (while none is set)        -
-  LIFEBOAT_TZ                    default time zone of new schedules              UTC
-  LIFEBOAT_UI_DIR                the built web UI                                frontend/build
-  LIFEBOAT_EVENTS_KEEP_PER_JOB   newest events kept of each job                  200
-  LIFEBOAT_EVENTS_KEEP_FAILED_DAYS  failures kept this long beyond that          30
-  LIFEBOAT_EVENTS_MAX_AGE_DAYS   completed events kept this long                 90
-  LIFEBOAT_EVENTS_MAX_ROWS       completed events kept at most (safety net)      1000000
-  LIFEBOAT_CLAIM_WAIT_MS         a runner's claim is held this long              5000
-  LIFEBOAT_CLAIM_RECHECK_MS      a held claim re-checks the DB this often        100
-  LIFEBOAT_LEASE_MS              a silent runner's event becomes interrupted     30000
-  LIFEBOAT_JOIN_TOKEN_TTL_MS     lifetime of join tokens                         3600000
-  LIFEBOAT_SESSION_TTL_HOURS     lifetime of a browser sign-in                   12
-  LIFEBOAT_LOGIN_MAX_FAILURES    failed sign-ins per client per window           5
-  LIFEBOAT_LOGIN_WINDOW_MINUTES  that window                                     15
-  LIFEBOAT_TRUST_PROXY           1: trust X-Forwarded-* from a reverse proxy     off
-  LIFEBOAT_NOTIFY_NODE_SILENT_MINUTES  notify when a node is silent this long  10
-  LIFEBOAT_NOTIFY_INTERVAL_SECONDS     how often notifications are evaluated and sent  30
+Options (after npm start --):
+  --config FILE   the config file (below) [LIFEBOAT_CONFIG]
+  -h, --help      print this help and exit
+  --version       print the version and exit
 
-local runner (it gets these, never the server's secrets)
-  LIFEBOAT_LOCAL_RUNNER          0: no local runner                              1
-  LIFEBOAT_NODE_NAME             node name when it joins                         host name
-  LIFEBOAT_RUNNER_POOLS          report only these pools (a,b)                   all
-  LIFEBOAT_RUNNER_CONCURRENCY    events run at once                              2
-  LIFEBOAT_RUNNER_MANIFEST       manifest guest provider (JSON file)             -
-  LIFEBOAT_RUNNER_JAIL_CONF      FreeBSD jail provider (jail.conf)               -
-  LIFEBOAT_RUNNER_JAIL_CONF_DIR  its jail.conf.d                                 <jail.conf dir>/jail.conf.d
-  LIFEBOAT_RUNNER_VM_DIR         vm-bhyve provider (vm_dir)                      -
-  LIFEBOAT_RUNNER_INVENTORY_MS   inventory refresh interval                      30000
-  LIFEBOAT_RUNNER_SSH_WARM       warm SSH connections kept between backups       4 (0: off)
-  LIFEBOAT_RUNNER_SSH_WARM_IDLE_S idle lifetime of one (s)                  60
-  LIFEBOAT_RUNNER_STREAMS        small incrementals of a backup sent at once     4 (1-16)
-  (a standalone runner also reads LIFEBOAT_SERVER, LIFEBOAT_JOIN_TOKEN, LIFEBOAT_RUNNER_STATE_DIR)
+${settingsHelp(process.platform)}
 `;
-if (process.argv.includes('--help') || process.argv.includes('-h')) {
+let opts;
+try {
+  opts = parseArgs({
+    options: { config: { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' } },
+    strict: true,
+    allowPositionals: false,
+  }).values;
+} catch (e) {
+  console.error(`npm start: ${e.message.split('. ')[0]}\n(npm start -- --help lists the options)`);
+  process.exit(2);
+}
+if (opts.help) {
   process.stdout.write(HELP);
+  process.exit(0);
+}
+if (opts.version) {
+  console.log(`lifeboat ${JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version}`);
   process.exit(0);
 }
 const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
@@ -91,6 +73,8 @@ try {
   console.error(`[lifeboat] warning: the bundles could not be rebuilt (${e.message}); starting the ones there are`);
 }
 
-const server = spawn(process.execPath, [join(root, 'functions/dist/lifeboat-server.mjs')], { cwd: root, stdio: 'inherit' });
+// The server reads the config file itself (and exits 2 on a wrong one): the same code as a service's.
+const serverArgs = opts.config !== undefined ? ['--config', opts.config] : [];
+const server = spawn(process.execPath, [join(root, 'functions/dist/lifeboat-server.mjs'), ...serverArgs], { cwd: root, stdio: 'inherit' });
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => server.kill(sig));
 server.on('exit', (code, sig) => process.exit(code ?? (sig ? 1 : 0)));

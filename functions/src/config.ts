@@ -32,12 +32,15 @@ export interface AppConfig {
   notifyIntervalMs: number;
 }
 
+/** A wrong option, config file or setting: the Node entry prints it and exits 2 (no restart helps). */
+export class ConfigError extends Error {}
+
 export function configFromEnv(env: Record<string, string | undefined>): AppConfig {
   const num = (name: string, dflt: number) => {
     const v = env[name];
     if (v === undefined || v === '') return dflt;
     const n = Number(v);
-    if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got "${v}"`);
+    if (!Number.isFinite(n) || n < 0) throw new ConfigError(`${name} must be a non-negative number, got "${v}"`);
     return n;
   };
   const host = env.LIFEBOAT_HOST || '127.0.0.1';

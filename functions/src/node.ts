@@ -12,7 +12,8 @@ import { compress } from 'hono/compress';
 import { createApp } from './app.ts';
 import { ApiError, isBusy } from './lib/errors.ts';
 import type { AppDeps } from './lib/http.ts';
-import { configFromEnv, eventRetention } from './config.ts';
+import { ConfigError, configFromEnv, eventRetention } from './config.ts';
+import { parseServerArgs, serverUsage } from './settings.ts';
 import { DatabaseRefused, openDatabase, shownUrl } from './db/libsql.ts';
 import { securityHeaders } from './headers.ts';
 import { nodePasswordHasher } from './password-node.ts';
@@ -36,12 +37,16 @@ const RUNNER_BIN = join(ROOT, 'node-runner/bin/lifeboat-runner.mjs');
 
 const log = (msg: string) => console.log(`[lifeboat] ${msg}`);
 
-export async function main(env = process.env) {
-  const dataDir = resolve(env.LIFEBOAT_DATA_DIR || './data');
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+/** `env`: the environment over the config file (settings.ts); `configFile`: the file read, if any. */
+export async function main(env = process.env, configFile: string | null = null) {
   const config = configFromEnv(env);
   const host = env.LIFEBOAT_HOST || '127.0.0.1';
   const port = Number(env.LIFEBOAT_PORT || 8480);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new ConfigError(`LIFEBOAT_PORT must be a port number (0-65535), got "${env.LIFEBOAT_PORT}"`);
+  if (configFile) log(`settings from ${configFile} (the environment overrides it)`);
+  const dataDir = resolve(env.LIFEBOAT_DATA_DIR || './data');
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const dbUrl = env.LIFEBOAT_DB_URL || `file:${join(dataDir, 'lifeboat.db')}`;
   for (const w of secureDataFiles(dataDir, dbUrl.startsWith('file:') ? resolve(dbUrl.slice(5).split('?')[0]) : null)) log(`warning: ${w}`);
   const { db } = await openDatabase(dbUrl, { authToken: env.LIFEBOAT_DB_AUTH_TOKEN || undefined, log });
@@ -201,16 +206,40 @@ async function startLocalRunner(db: Awaited<ReturnType<typeof openDatabase>>['db
     LIFEBOAT_DB_URL: _u,
     ...runnerEnv
   } = env;
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'], env: { ...runnerEnv, ...joinEnv } });
+  // LIFEBOAT_CONFIG empty: it reads no config file (its settings are the server's, file included).
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...runnerEnv, ...joinEnv, LIFEBOAT_CONFIG: '' },
+  });
   log(`local runner started (pid ${child.pid})`);
   child.on('exit', (code, sig) => log(`local runner exited (${sig ?? code})`));
   return child;
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main().catch((err) => {
-    // a refused database is the operator's to fix: the message says how, a stack trace would bury it
-    console.error(err instanceof DatabaseRefused ? `[lifeboat] ${err.message}` : err);
-    process.exit(1);
-  });
+/** Exit status: 0 stopped, 1 error, 2 usage or settings (a restart cannot help), 75 SQLITE_BUSY (restart). */
+async function entry(argv: string[]): Promise<void> {
+  const fail = (err: unknown, env: NodeJS.ProcessEnv = process.env, file: string | null = null) => {
+    if (!(err instanceof ConfigError)) {
+      // a refused database is the operator's to fix: the message says how, a stack trace would bury it
+      console.error(err instanceof DatabaseRefused ? `[lifeboat] ${err.message}` : err);
+      process.exit(1);
+    }
+    // a bad value from the file: say which file (the message starts with the variable's name)
+    const key = /^LIFEBOAT_[A-Z_]+/.exec(err.message)?.[0];
+    const where = file && key && !env[key] ? ` (set in ${file})` : '';
+    console.error(`lifeboat-server: ${err.message}${where}\n(lifeboat-server --help lists the options and settings)`);
+    process.exit(2);
+  };
+  let args;
+  try {
+    args = parseServerArgs(argv, process.env, process.platform);
+  } catch (err) {
+    return fail(err);
+  }
+  if (args.kind === 'help') return void console.log(serverUsage(process.platform));
+  if (args.kind === 'version') return void console.log(`lifeboat-server ${args.version}`);
+  const { env, configFile } = args;
+  await main(env, configFile).catch((err) => fail(err, process.env, configFile));
 }
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) void entry(process.argv.slice(2));

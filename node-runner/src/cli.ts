@@ -1,89 +1,57 @@
-// lifeboat-runner [--server URL --join-token T] [--state-dir DIR] [--concurrency N] [--name NAME]
+// lifeboat-runner: settings (options.ts), join on the first run, then the claim loop until SIGTERM.
+import { readFileSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { parseArgs } from 'node:util';
 import { ApiRequestError, RunnerClient } from './client.ts';
 import { readInventory } from './inventory.ts';
 import { RunnerLoop } from './loop.ts';
-import { CHECKPOINTS, type Checkpoint } from './executors/types.ts';
-import { rmSync } from 'node:fs';
+import type { Checkpoint } from './executors/types.ts';
 import { loadState, resetSshDir, saveState, statePath } from './state.ts';
 import { closeWarmConnections, configureWarmConnections, setSessionDirBase } from './ssh/index.ts';
-import type { GuestsConfig } from './guests/types.ts';
 import { configureConcurrentStreams } from './executors/backup-send.ts';
+import { parseRunnerArgs, UsageError, usage, type Parsed } from './options.ts';
 
-const USAGE = `usage: lifeboat-runner [--server URL --join-token TOKEN] [--name NAME] [--state-dir DIR] [--concurrency N] [--pools a,b]
-                       [--manifest FILE] [--jail-conf FILE] [--jail-conf-dir DIR] [--vm-dir DIR]
-  The first run joins the server with a join token (or LIFEBOAT_JOIN_TOKEN) and stores its node token
-  in <state-dir>/node.json (mode 0600); later runs need no arguments.
-  --crash-at CHECKPOINT  fault testing only: the runner kills itself with SIGKILL when an event
-                         reaches CHECKPOINT (${CHECKPOINTS.join(', ')}).
-                         Never use it in production.`;
-
-export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  let args;
+/** A file's text, or null when there is none (the default config file is optional). */
+function readIfPresent(path: string): string | null {
   try {
-    args = parseArgs({
-      args: argv,
-      options: {
-        server: { type: 'string' },
-        'join-token': { type: 'string' },
-        name: { type: 'string' },
-        'state-dir': { type: 'string' },
-        concurrency: { type: 'string' },
-        pools: { type: 'string' },
-        manifest: { type: 'string' },
-        'jail-conf': { type: 'string' },
-        'jail-conf-dir': { type: 'string' },
-        'vm-dir': { type: 'string' },
-        'crash-at': { type: 'string' },
-        help: { type: 'boolean' },
-      },
-    }).values;
+    return readFileSync(path, 'utf8');
   } catch (err) {
-    console.error(`${(err as Error).message}\n${USAGE}`);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new UsageError(`config file ${path}: ${(err as Error).message}`);
+  }
+}
+
+/** Exit status: 0 stopped normally, 1 error, 2 usage (the help text says so). */
+export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  let parsed: Parsed;
+  try {
+    parsed = parseRunnerArgs(argv, env, process.platform, readIfPresent);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    console.error(`lifeboat-runner: ${err.message}\n(lifeboat-runner --help lists the options)`);
     return 2;
   }
-  if (args.help) {
-    console.log(USAGE);
+  if (parsed.kind === 'help') {
+    console.log(usage(process.platform));
     return 0;
   }
+  if (parsed.kind === 'version') {
+    console.log(`lifeboat-runner ${parsed.version}`);
+    return 0;
+  }
+  const o = parsed.settings;
   const log = (msg: string) => console.log(`[runner] ${msg}`);
-  const stateDir = args['state-dir'] ?? env.LIFEBOAT_RUNNER_STATE_DIR ?? '/var/db/lifeboat-runner';
-  const concurrency = Number(args.concurrency ?? env.LIFEBOAT_RUNNER_CONCURRENCY ?? 2);
-  if (!Number.isInteger(concurrency) || concurrency < 1) {
-    console.error('--concurrency must be a positive integer');
-    return 2;
-  }
-
-  const crashName = args['crash-at'];
-  if (crashName !== undefined && !(CHECKPOINTS as readonly string[]).includes(crashName)) {
-    console.error(`--crash-at must be one of ${CHECKPOINTS.join(', ')}`);
-    return 2;
-  }
-
-  const poolsArg = args.pools ?? env.LIFEBOAT_RUNNER_POOLS;
-  const pools = poolsArg
-    ? poolsArg
-        .split(',')
-        .map((p) => p.trim())
-        .filter(Boolean)
-    : undefined;
-  const guests: GuestsConfig = {
-    manifest: args.manifest ?? env.LIFEBOAT_RUNNER_MANIFEST ?? null,
-    jailConf: args['jail-conf'] ?? env.LIFEBOAT_RUNNER_JAIL_CONF ?? null,
-    jailConfDir: args['jail-conf-dir'] ?? env.LIFEBOAT_RUNNER_JAIL_CONF_DIR ?? null,
-    vmDir: args['vm-dir'] ?? env.LIFEBOAT_RUNNER_VM_DIR ?? null,
-  };
+  if (o.configFile) log(`settings from ${o.configFile} (the environment overrides it)`);
+  const { stateDir, concurrency, pools, guests } = o;
   const inventory = () => readInventory(pools, guests, log);
   let state = loadState(stateDir);
-  const joinToken = args['join-token'] ?? env.LIFEBOAT_JOIN_TOKEN;
+  const joinToken = o.joinToken;
   if (!state) {
-    const server = (args.server ?? env.LIFEBOAT_SERVER)?.replace(/\/+$/, '');
+    const server = o.server;
     if (!server || !joinToken) {
-      console.error(`not joined yet: --server and --join-token are required\n${USAGE}`);
+      console.error('lifeboat-runner: not joined yet: --server and --join-token (or LIFEBOAT_JOIN_TOKEN) are required');
       return 2;
     }
-    const name = args.name ?? hostname();
+    const name = o.name;
     try {
       const res = await new RunnerClient(server).post('/runner/join', { joinToken, name, hostname: hostname() });
       state = { server, nodeId: res.nodeId, nodeToken: res.nodeToken, name };
@@ -94,26 +62,15 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       return 1;
     }
   }
-  const client = new RunnerClient(args.server?.replace(/\/+$/, '') ?? state.server, state.nodeToken);
+  const client = new RunnerClient(o.server ?? state.server, state.nodeToken);
   const ssh = resetSshDir(stateDir);
   if (!setSessionDirBase(ssh.dir))
     log(`warning: ${ssh.dir} is too long a path for SSH control sockets; per-run SSH keys go to the system temp dir`);
   if (ssh.removed) log(`removed ${ssh.removed} SSH key dir(s) a previous run of this runner left in ${ssh.dir}`);
   // Warm SSH connections between backups (ssh/session.ts): at most N idle masters, each for S seconds.
-  const warmMax = Number(env.LIFEBOAT_RUNNER_SSH_WARM ?? 4);
-  const warmIdleS = Number(env.LIFEBOAT_RUNNER_SSH_WARM_IDLE_S ?? 60);
-  if (!Number.isInteger(warmMax) || warmMax < 0 || !Number.isFinite(warmIdleS) || warmIdleS < 0) {
-    console.error('LIFEBOAT_RUNNER_SSH_WARM must be an integer ≥ 0 and LIFEBOAT_RUNNER_SSH_WARM_IDLE_S a number ≥ 0');
-    return 2;
-  }
-  configureWarmConnections(warmMax, warmIdleS * 1000);
+  configureWarmConnections(o.sshWarm, o.sshWarmIdleS * 1000);
   // Small incrementals of one backup at a time over its connection (executors/backup-send.ts).
-  const streams = Number(env.LIFEBOAT_RUNNER_STREAMS ?? 4);
-  if (!Number.isInteger(streams) || streams < 1 || streams > 16) {
-    console.error('LIFEBOAT_RUNNER_STREAMS must be an integer from 1 to 16');
-    return 2;
-  }
-  configureConcurrentStreams(streams);
+  configureConcurrentStreams(o.streams);
 
   try {
     const inv = await inventory();
@@ -123,9 +80,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     log(`inventory not reported: ${(err as Error).message}`);
   }
 
-  const crashAt = crashName
+  const crashAt = o.crashAt
     ? {
-        name: crashName as Checkpoint,
+        name: o.crashAt,
         crash: (name: Checkpoint, eventId: number) => {
           // Fault testing: die as abruptly as a power cut or the OOM killer would. No cleanup, no report.
           console.log(`[runner] --crash-at ${name}: event ${eventId} reached it; SIGKILL`);
@@ -154,7 +111,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
   // Inventory is refreshed regularly so new datasets and guests appear in the job form.
-  const refresh = setInterval(reportInventory, Number(env.LIFEBOAT_RUNNER_INVENTORY_MS ?? 30_000));
+  const refresh = setInterval(reportInventory, o.inventoryMs);
   refresh.unref();
   try {
     await loop.run();

@@ -66,6 +66,7 @@ export async function startFaultServer(env: Record<string, string>): Promise<Fau
       cwd: ROOT,
       env: {
         ...process.env,
+        LIFEBOAT_CONFIG: '', // no /etc/lifeboat/server.conf of the machine running the tests
         LIFEBOAT_DATA_DIR: dataDir,
         LIFEBOAT_PORT: String(port),
         LIFEBOAT_HOST: '127.0.0.1',
@@ -187,7 +188,13 @@ export async function startFaultRunner(
     if (o.crashAt) args.push('--crash-at', o.crashAt);
     proc = spawn(process.execPath, args, {
       cwd: ROOT,
-      env: { ...process.env, LIFEBOAT_RUNNER_INVENTORY_MS: '3000', ...(joinToken ? { LIFEBOAT_JOIN_TOKEN: joinToken } : {}) },
+      env: {
+        ...process.env,
+        LIFEBOAT_CONFIG: '', // no /etc/lifeboat/runner.conf of the machine running the tests
+        LIFEBOAT_RUNNER_INVENTORY_MS: '3000',
+        ...(joinToken ? { LIFEBOAT_JOIN_TOKEN: joinToken } : {}),
+        ...(o.crashAt ? { LIFEBOAT_TEST_HOOKS: '1' } : {}), // --crash-at is an option only then (node-runner/src/options.ts)
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     proc.stdout!.on('data', (d) => {

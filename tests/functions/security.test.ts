@@ -7,6 +7,11 @@ import { createPasswordHasher } from '../../functions/src/lib/password.ts';
 import { nodePasswordHasher } from '../../functions/src/password-node.ts';
 import { contentSecurityPolicy, inlineScriptHashes } from '../../functions/src/headers.ts';
 import type { ApiErrorBody } from '../helpers/api.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
+import { PROXY_HOST, startProxy, type Proxy } from '../helpers/nginx.ts';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 let ctl: TestControl;
 let peer = '203.0.113.7';
@@ -282,6 +287,56 @@ describe('sign-in', () => {
     expect((await login()).status).toBe(401);
     expect((await login('another long password')).status).toBe(200);
   });
+});
+
+describe('behind the nginx example (packaging/nginx/lifeboat.conf), the real Node server', () => {
+  let srv: TestServer | null = null;
+  let proxy: Proxy | null = null;
+  let confDir: string | null = null;
+  afterEach(async () => {
+    await proxy?.stop();
+    await srv?.stop();
+    if (confDir) rmSync(confDir, { recursive: true, force: true });
+  });
+
+  it('with LIFEBOAT_TRUST_PROXY=1 from server.conf: Secure cookies over its TLS, rate limits per real client (a forged X-Forwarded-For does not help), same-origin writes', async () => {
+    confDir = mkdtempSync(join(tmpdir(), 'lifeboat-proxy-conf-'));
+    const conf = join(confDir, 'server.conf');
+    // the settings the example's header comment asks for; the environment's sign-in limit (2) wins over the file's (1)
+    writeFileSync(
+      conf,
+      [
+        '# behind nginx',
+        'LIFEBOAT_TRUST_PROXY=1',
+        `LIFEBOAT_PUBLIC_URL=https://${PROXY_HOST}`,
+        'LIFEBOAT_LOGIN_MAX_FAILURES=1',
+        `LIFEBOAT_ADMIN_PASSWORD="${PW}"`,
+        'LIFEBOAT_LOCAL_RUNNER=0',
+      ].join('\n'),
+    );
+    srv = await startServer({ LIFEBOAT_CONFIG: conf, LIFEBOAT_LOGIN_MAX_FAILURES: '2' });
+    expect(srv.output()).toContain(`settings from ${conf}`);
+    proxy = await startProxy(Number(new URL(srv.url).port));
+    const login = (password: string, localAddress: string, headers: Record<string, string> = {}) =>
+      proxy!.request('POST', '/auth/login', { body: { password }, localAddress, headers });
+
+    const ok = await login(PW, '127.0.0.2');
+    expect(ok.status).toBe(200);
+    const setCookie = String(ok.headers['set-cookie']);
+    expect(setCookie).toMatch(/lifeboat_session=[^;]+;.*Secure/);
+    const cookie = /lifeboat_session=([^;]+)/.exec(setCookie)![1];
+
+    // 127.0.0.3 guesses, each time claiming another address: nginx appends the real one, which counts
+    for (let i = 0; i < 2; i++) expect((await login('guess', '127.0.0.3', { 'x-forwarded-for': `198.51.100.${i}` })).status).toBe(401);
+    expect((await login(PW, '127.0.0.3', { 'x-forwarded-for': '198.51.100.9' })).status).toBe(429);
+    expect((await login(PW, '127.0.0.2')).status).toBe(200); // another client is not locked out
+
+    // a write with the session: the browser's Origin is the public https URL, which the forwarded host matches
+    const csrf = (ok.body as { csrfToken: string }).csrfToken;
+    const headers = { cookie: `lifeboat_session=${cookie}`, 'x-csrf-token': csrf };
+    expect((await proxy.request('POST', '/auth/logout', { headers: { ...headers, origin: 'https://evil.example' } })).status).toBe(403);
+    expect((await proxy.request('POST', '/auth/logout', { headers: { ...headers, origin: `https://${PROXY_HOST}` } })).status).toBe(200);
+  }, 90_000);
 });
 
 describe('API tokens', () => {

@@ -520,6 +520,8 @@ export async function openzfsVm(): Promise<OpenZfsVm> {
     let running = false;
     const launch = (o: { crashAt?: string }, joinToken?: string) => {
       const argv = [
+        // --crash-at is an option only when test hooks are on (node-runner/src/options.ts)
+        ...(o.crashAt ? ['LIFEBOAT_TEST_HOOKS=1'] : []),
         node,
         bundle,
         '--server',

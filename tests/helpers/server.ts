@@ -43,6 +43,7 @@ export async function startServer(env: Record<string, string> = {}, opts: { bund
     cwd: ROOT,
     env: {
       ...process.env,
+      LIFEBOAT_CONFIG: '', // no /etc/lifeboat/server.conf of the machine running the tests (a test may name one)
       LIFEBOAT_DATA_DIR: dataDir,
       LIFEBOAT_PORT: String(port),
       LIFEBOAT_HOST: '127.0.0.1',
@@ -149,7 +150,8 @@ export async function startRunner(srv: TestServer, name: string, pools: string[]
     ],
     {
       cwd: ROOT,
-      env: { ...process.env, LIFEBOAT_JOIN_TOKEN: jt.body.token, ...env },
+      // LIFEBOAT_CONFIG empty: no /etc/lifeboat/runner.conf of the machine running the tests
+      env: { ...process.env, LIFEBOAT_CONFIG: '', LIFEBOAT_JOIN_TOKEN: jt.body.token, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
