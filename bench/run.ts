@@ -12,6 +12,7 @@ import { benchPlanner } from './planner.ts';
 import { benchMany, benchManyOpenzfs } from './many.ts';
 import { benchRestoreIncremental } from './restore-incremental.ts';
 import { benchRetention } from './retention.ts';
+import { benchFleet } from './fleet.ts';
 
 const benches: Record<string, () => Promise<unknown>> = {
   'control-plane': benchControlPlane,
@@ -27,6 +28,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   'many-openzfs': benchManyOpenzfs,
   'restore-incremental': benchRestoreIncremental,
   retention: benchRetention,
+  fleet: benchFleet,
 };
 
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(benches);

@@ -19,7 +19,7 @@ export const SERVER_SETTINGS = [
   ['LIFEBOAT_EVENTS_KEEP_FAILED_DAYS', 'failures kept this long beyond that', '30'],
   ['LIFEBOAT_EVENTS_MAX_AGE_DAYS', 'completed events kept this long', '90'],
   ['LIFEBOAT_EVENTS_MAX_ROWS', 'completed events kept at most (safety net)', '1000000'],
-  ['LIFEBOAT_CLAIM_WAIT_MS', "a runner's claim is held this long", '5000'],
+  ['LIFEBOAT_CLAIM_WAIT_MS', "a runner's claim is held this long", '25000'],
   ['LIFEBOAT_CLAIM_RECHECK_MS', 'a held claim re-checks the DB this often', '100'],
   ['LIFEBOAT_LEASE_MS', "a silent runner's event becomes interrupted", '30000'],
   ['LIFEBOAT_JOIN_TOKEN_TTL_MS', 'lifetime of join tokens', '3600000'],

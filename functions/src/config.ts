@@ -51,7 +51,7 @@ export function configFromEnv(env: Record<string, string | undefined>): AppConfi
     eventsMaxRows: num('LIFEBOAT_EVENTS_MAX_ROWS', 1_000_000),
     eventsKeepPerJob: num('LIFEBOAT_EVENTS_KEEP_PER_JOB', 200),
     eventsKeepFailedDays: num('LIFEBOAT_EVENTS_KEEP_FAILED_DAYS', 30),
-    claimWaitMs: num('LIFEBOAT_CLAIM_WAIT_MS', 5_000),
+    claimWaitMs: num('LIFEBOAT_CLAIM_WAIT_MS', 25_000),
     claimRecheckMs: num('LIFEBOAT_CLAIM_RECHECK_MS', 100),
     leaseMs: num('LIFEBOAT_LEASE_MS', 30_000),
     joinTokenTtlMs: num('LIFEBOAT_JOIN_TOKEN_TTL_MS', 60 * 60 * 1000),

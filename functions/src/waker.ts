@@ -14,14 +14,15 @@ export function createWaker(): Waker {
     wait(nodeId, ms) {
       waiting++;
       return new Promise((resolve) => {
-        const done = () => {
+        const done = (poked: boolean) => {
           waiting--;
           clearTimeout(timer);
-          bus.off(`n${nodeId}`, done);
-          resolve();
+          bus.off(`n${nodeId}`, onPoke);
+          resolve(poked);
         };
-        const timer = setTimeout(done, ms);
-        bus.once(`n${nodeId}`, done);
+        const onPoke = () => done(true);
+        const timer = setTimeout(() => done(false), ms);
+        bus.once(`n${nodeId}`, onPoke);
       });
     },
     waiting: () => waiting,

@@ -101,15 +101,32 @@ describe('claims', () => {
     }
   });
 
+  it('revoking a node ends its held claim (the clock stands still: only the poke can end it)', async () => {
+    const waker = createWaker();
+    const slow = await startControl({ claimWaitMs: 25_000, claimRecheckMs: 25_000 }, { waker });
+    try {
+      slow.clock.now = Date.parse('2026-03-01T10:30:00Z');
+      const node = await joinNode(slow, 'n1');
+      let settled = false;
+      const claim = slow.node(node.token, '/runner/claim', { max: 1, waitMs: 25_000 }).finally(() => (settled = true));
+      while (waker.waiting() === 0 && !settled) await new Promise((r) => setTimeout(r, 10));
+      expect((await slow.api('POST', `/nodes/${node.id}/revoke`)).status).toBe(200);
+      expect((await claim).body).toMatchObject({ events: [] });
+      expect((await slow.node(node.token, '/runner/claim', { max: 1, waitMs: 0 })).status).toBe(401);
+    } finally {
+      slow.close();
+    }
+  });
+
   it.each([
     // configured, held, has a waker → ms
     [100, 0, true, 100],
-    [100, 5, true, 100],
-    [100, 100, true, 1000],
-    [100, 1000, true, 10_000],
+    [100, 1, true, 100],
+    [100, 10, true, 1000],
+    [100, 1000, true, 100_000],
     [100, 1000, false, 100], // no waker (Workers): nothing would poke it, so it keeps polling
-  ])('a held claim re-checks every max(%d ms, held × 10 ms) with a waker: %d held, waker %s → %d ms', (configured, held, hasWaker, ms) => {
-    expect(RECHECK_PER_HELD_MS).toBe(10);
+  ])('a held claim re-checks every max(%d ms, held × 100 ms) with a waker: %d held, waker %s → %d ms', (configured, held, hasWaker, ms) => {
+    expect(RECHECK_PER_HELD_MS).toBe(100);
     expect(recheckMs(configured, held, hasWaker)).toBe(ms);
   });
 

@@ -11,7 +11,8 @@ import { ErrorBody } from '../contract/api.ts';
 /** Optional in-process hint that new work may be queued (wakes held claims early; decides nothing). */
 export interface Waker {
   notify(nodeId: number): void;
-  wait(nodeId: number, ms: number): Promise<void>;
+  /** Resolves true when poked, false when `ms` passed. */
+  wait(nodeId: number, ms: number): Promise<boolean>;
   /** How many claims are waiting now. */
   waiting(): number;
 }

@@ -44,7 +44,10 @@ export function registerNodes(app: App) {
       responses: { 200: ok(NodeSummary), ...errors },
     }),
     async (c) => {
-      return c.json(await revokeNode(c.var.deps.db, c.req.valid('param').id, now(c)), 200);
+      const id = c.req.valid('param').id;
+      const view = await revokeNode(c.var.deps.db, id, now(c));
+      c.var.deps.waker?.notify(id); // its held claim ends now, and the runner's next call is refused
+      return c.json(view, 200);
     },
   );
 

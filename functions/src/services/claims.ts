@@ -17,7 +17,7 @@ import { claimQueued, scheduleDue, sweepExpiredLeases } from './queue.ts';
 type ClaimDeps = Pick<AppDeps, 'db' | 'config' | 'waker' | 'now'>;
 
 /** With a waker, each held claim lengthens every held claim's re-check by this much. */
-export const RECHECK_PER_HELD_MS = 10;
+export const RECHECK_PER_HELD_MS = 100;
 
 /** How long a held claim sleeps between rounds: the configured re-check, longer with many held (only with a waker to poke them). */
 export function recheckMs(configured: number, held: number, hasWaker: boolean): number {
@@ -38,13 +38,19 @@ async function holdClaim(deps: ClaimDeps, o: { nodeId: number; max: number; wait
   const nothing = { claimed: [] as Awaited<ReturnType<typeof claimQueued>>, inventoryWanted: false };
   for (;;) {
     const at = now();
-    await sweepExpiredLeases(db, at);
+    // Node sweeps leases on a timer (node.ts); a Worker has only its cron, so its claims sweep too
+    if (!waker) await sweepExpiredLeases(db, at);
     await scheduleDue(db, nodeId, at);
     // A runner that went away (restarted, killed) while its claim was held must not be handed work:
     // nobody would run it and it would end `interrupted` when the lease runs out.
     if (gone()) return nothing;
     // a user is choosing among this node's datasets (services/inventory.ts): answer now, asking for it
-    const [n] = await db.select({ wanted: nodes.inventoryWantedAt, at: nodes.inventoryAt }).from(nodes).where(eq(nodes.id, nodeId));
+    const [n] = await db
+      .select({ wanted: nodes.inventoryWantedAt, at: nodes.inventoryAt, revokedAt: nodes.revokedAt })
+      .from(nodes)
+      .where(eq(nodes.id, nodeId));
+    // revoked while its claim was held: nothing more for it (its next call is refused)
+    if (!n || n.revokedAt !== null) return nothing;
     const inventoryWanted = n?.wanted != null && n.wanted > (n.at ?? 0);
     // asked once: the next claims do not ask again while the report is under way
     if (inventoryWanted)
@@ -72,8 +78,11 @@ async function holdClaim(deps: ClaimDeps, o: { nodeId: number; max: number; wait
     }
     if (claimed.length || at >= deadline || max === 0 || inventoryWanted) return { claimed, inventoryWanted };
     const pause = Math.min(recheckMs(config.claimRecheckMs, waker?.waiting() ?? 0, waker !== undefined), deadline - at);
-    if (waker) await waker.wait(nodeId, pause);
-    else await new Promise((r) => setTimeout(r, pause));
+    if (waker) {
+      // Woken by the deadline, not by a poke: nothing was queued for this node meanwhile (every path
+      // that queues pokes), so no last round: the runner's next claim starts with one anyway.
+      if (!(await waker.wait(nodeId, pause)) && now() >= deadline) return nothing;
+    } else await new Promise((r) => setTimeout(r, pause));
   }
 }
 
