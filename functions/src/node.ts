@@ -147,7 +147,7 @@ export async function main(env = process.env, configFile: string | null = null) 
     pokeDueNodes(db, deps.waker!, Date.now())
       .catch(housekeepingFailed('due jobs'))
       .finally(() => (poking = false));
-  }, 500);
+  }, 100);
   const retain = () =>
     applyEventRetention(db, Date.now(), eventRetention(config))
       .then(() => pruneDeliveries(db, Date.now(), config.eventsMaxAgeDays))

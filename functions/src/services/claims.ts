@@ -1,10 +1,10 @@
-// A runner's long-poll claim (README, "Design notes: Long-poll claims"): every round sweeps expired
-// leases, creates the node's due scheduled runs and claims queued work; it returns at once when
-// there is work, when the server wants a fresh inventory, or when the wait is over. Held claims
-// sleep on the waker (Node entry) or poll every claimRecheckMs. On Node every path that queues work
-// pokes the waker, and a timer pokes the nodes whose jobs fell due (node.ts), so the re-check is only
-// a safety net: its interval grows with the number of held claims (RECHECK_PER_HELD_MS each), which
-// bounds the idle cost of a fleet (README, "Fleet scale").
+// A runner's long-poll claim (README, "Design notes: Long-poll claims"): every round creates the
+// node's due scheduled runs and claims queued work (on Workers it sweeps expired leases first); it
+// returns at once when there is work, when the server wants a fresh inventory, or when the wait is
+// over. Held claims sleep on the waker (Node entry) or poll every claimRecheckMs. On Node every path
+// that queues work pokes the waker, and a timer pokes the nodes whose jobs fell due (node.ts), so
+// the re-check is only a safety net: its interval grows with the number of held claims
+// (RECHECK_PER_HELD_MS each), which bounds the idle cost of a fleet (README, "Fleet scale").
 import { and, eq, inArray, isNull, lt, or } from 'drizzle-orm';
 import type { ClaimedEvent } from '../../../protocol/src/runner-api.ts';
 import { effectivePolicy } from '../../../protocol/src/retention.ts';

@@ -125,7 +125,7 @@ export async function nodesWithDueJobs(db: DB, at: number): Promise<number[]> {
   return rows.map((r) => r.nodeId);
 }
 
-/** Pokes the held claims of the nodes with due jobs (the Node entry, every 500 ms). */
+/** Pokes the held claims of the nodes with due jobs (the Node entry, every 100 ms). */
 export async function pokeDueNodes(db: DB, waker: Waker, at: number): Promise<void> {
   for (const id of await nodesWithDueJobs(db, at)) waker.notify(id);
 }
