@@ -24,25 +24,10 @@ export function datasetNameError(name: string): string | null {
   return null;
 }
 
-const HOSTNAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-
-function isIPv6(s: string): boolean {
-  if (!/^[0-9A-Fa-f:.]+$/.test(s) || !s.includes(':')) return false;
-  const dbl = s.split('::');
-  if (dbl.length > 2) return false;
-  const groups = (x: string) => (x === '' ? [] : x.split(':'));
-  let parts = [...groups(dbl[0]), ...(dbl.length === 2 ? groups(dbl[1]) : [])];
-  let max = 8;
-  const last = parts[parts.length - 1];
-  if (last && last.includes('.')) {
-    if (!IPV4.test(last)) return false;
-    parts = parts.slice(0, -1);
-    max = 6;
-  }
-  if (parts.some((g) => !/^[0-9A-Fa-f]{1,4}$/.test(g))) return false;
-  return dbl.length === 2 ? parts.length < max : parts.length === max;
-}
+// zod's own validators (RFC 1123 host names, dotted-quad IPv4, RFC 4291 IPv6 text forms)
+const isHostname = (s: string) => s.length <= 253 && z.hostname().safeParse(s).success;
+const isIPv4 = (s: string) => z.ipv4().safeParse(s).success;
+const isIPv6 = (s: string) => z.ipv6().safeParse(s).success;
 
 /** A host name or an IP address (v4 or v6), nothing else; `fields` names where a user and a port go instead. */
 function hostError(host: string, fields: { user: string; port: string }): string | null {
@@ -53,7 +38,7 @@ function hostError(host: string, fields: { user: string; port: string }): string
       ? `write an IPv6 address without brackets or port; use ${fields.port}`
       : `must be a host name or IP only; put the port in ${fields.port}`;
   }
-  if (isIPv6(host) || IPV4.test(host) || HOSTNAME.test(host)) return null;
+  if (isIPv6(host) || isIPv4(host) || isHostname(host)) return null;
   return 'is not a valid host name or IP address';
 }
 
