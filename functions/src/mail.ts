@@ -16,7 +16,7 @@ export function transportOptions(settings: EmailConfig, password: string | null)
     requireTLS: settings.security === 'starttls',
     ignoreTLS: settings.security === 'none',
     auth: settings.username === null ? undefined : { user: settings.username, pass: password ?? '' },
-    tls: { servername: settings.host, ...(settings.caPem === null ? {} : { ca: [settings.caPem] }), minVersion: 'TLSv1.2' as const },
+    tls: { ...(settings.caPem === null ? {} : { ca: [settings.caPem] }), minVersion: 'TLSv1.2' as const },
     connectionTimeout: TIMEOUT_MS,
     greetingTimeout: TIMEOUT_MS,
     socketTimeout: TIMEOUT_MS,
