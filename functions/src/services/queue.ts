@@ -127,6 +127,8 @@ export async function nodesWithDueJobs(db: DB, at: number): Promise<number[]> {
 
 /** Pokes the held claims of the nodes with due jobs (the Node entry, every 100 ms). */
 export async function pokeDueNodes(db: DB, waker: Waker, at: number): Promise<void> {
+  // no claim held, nobody to poke: a runner's next claim schedules its due jobs in its first round
+  if (waker.waiting() === 0) return;
   for (const id of await nodesWithDueJobs(db, at)) waker.notify(id);
 }
 
