@@ -3,7 +3,7 @@
 // TypeScript loader (tsx and esbuild are dev dependencies; `npm audit --omit=dev` covers all that
 // runs):
 //   functions/dist/lifeboat-server.mjs   the Node entry; npm packages stay external (installed deps)
-//   node-runner/dist/lifeboat-runner.mjs the runner; it has no npm dependencies, only node: built-ins
+//   node-runner/dist/lifeboat-runner.mjs the runner, self-contained: node: built-ins and zod/mini bundled in
 // `--if-stale`: build only a bundle older than its sources (npm start does this).
 import { build } from 'esbuild';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';

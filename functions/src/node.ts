@@ -12,7 +12,7 @@ import { compress } from 'hono/compress';
 import { createApp } from './app.ts';
 import { ApiError, isBusy } from './lib/errors.ts';
 import type { AppDeps } from './lib/http.ts';
-import { ConfigError, configFromEnv, eventRetention } from './config.ts';
+import { ConfigError, configFromEnv, eventRetention, settingsFromEnv } from './config.ts';
 import { parseServerArgs, serverUsage } from './settings.ts';
 import { DatabaseRefused, openDatabase, shownUrl } from './db/libsql.ts';
 import { securityHeaders } from './headers.ts';
@@ -41,9 +41,7 @@ const log = (msg: string) => console.log(`[lifeboat] ${msg}`);
 export async function main(env = process.env, configFile: string | null = null) {
   const config = configFromEnv(env);
   const host = env.LIFEBOAT_HOST || '127.0.0.1';
-  const port = Number(env.LIFEBOAT_PORT || 8480);
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new ConfigError(`LIFEBOAT_PORT must be a port number (0-65535), got "${env.LIFEBOAT_PORT}"`);
+  const port = settingsFromEnv(env).LIFEBOAT_PORT;
   if (configFile) log(`settings from ${configFile} (the environment overrides it)`);
   const dataDir = resolve(env.LIFEBOAT_DATA_DIR || './data');
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
