@@ -47,7 +47,7 @@ export async function main(env = process.env, configFile: string | null = null) 
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const dbUrl = env.LIFEBOAT_DB_URL || `file:${join(dataDir, 'lifeboat.db')}`;
   for (const w of secureDataFiles(dataDir, dbUrl.startsWith('file:') ? resolve(dbUrl.slice(5).split('?')[0]) : null)) log(`warning: ${w}`);
-  const { db } = await openDatabase(dbUrl, { authToken: env.LIFEBOAT_DB_AUTH_TOKEN || undefined, log });
+  const { db, statements } = await openDatabase(dbUrl, { authToken: env.LIFEBOAT_DB_AUTH_TOKEN || undefined, log });
 
   const admin = env.LIFEBOAT_ADMIN_TOKEN ? null : fileSecret(dataDir, 'admin-token', 'lba_');
   const adminToken = env.LIFEBOAT_ADMIN_TOKEN || admin!.value;
@@ -62,6 +62,7 @@ export async function main(env = process.env, configFile: string | null = null) 
     waker: createWaker(),
     passwords,
     mail: sendMail,
+    dbStatements: statements,
     clientAddress: (c) => {
       try {
         return getConnInfo(c).remote.address;
