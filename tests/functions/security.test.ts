@@ -5,7 +5,8 @@ import { sql } from 'drizzle-orm';
 import { ADMIN, joinNode, makeJob, makeTarget, startControl, type TestControl } from '../helpers/control.ts';
 import { createPasswordHasher } from '../../functions/src/lib/password.ts';
 import { nodePasswordHasher } from '../../functions/src/password-node.ts';
-import { contentSecurityPolicy, inlineScriptHashes } from '../../functions/src/headers.ts';
+import { inlineScriptHashes, securityHeaders } from '../../functions/src/headers.ts';
+import { Hono } from 'hono';
 import type { ApiErrorBody } from '../helpers/api.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { PROXY_HOST, startProxy, type Proxy } from '../helpers/nginx.ts';
@@ -496,16 +497,31 @@ describe('host keys', () => {
   });
 });
 
-describe('content security policy', () => {
+describe('security headers', () => {
   it('allows the inline bootstrap script of the built index.html by hash, nothing inline otherwise', async () => {
     const html = '<html><head><script type="module" src="/a.js"></script></head><body><script>\n  start();\n</script></body></html>';
     const hashes = await inlineScriptHashes(html);
     expect(hashes).toHaveLength(1);
     const { createHash } = await import('node:crypto');
     expect(hashes[0]).toBe(`'sha256-${createHash('sha256').update('\n  start();\n').digest('base64')}'`);
-    const csp = await contentSecurityPolicy(html);
-    expect(csp).toContain(`script-src 'self' ${hashes[0]}`);
-    expect(csp).toContain("frame-ancestors 'none'");
-    expect(csp).not.toMatch(/script-src[^;]*unsafe-inline/);
+    const app = new Hono();
+    app.use('*', await securityHeaders(html));
+    app.get('/', (c) => c.text('ok'));
+    const h = (await app.request('http://localhost/')).headers;
+    expect(h.get('content-security-policy')).toBe(
+      `default-src 'self'; script-src 'self' ${hashes[0]}; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; ` +
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    );
+    expect(h.get('x-content-type-options')).toBe('nosniff');
+    expect(h.get('x-frame-options')).toBe('DENY');
+    expect(h.get('referrer-policy')).toBe('no-referrer');
+    expect(h.get('cross-origin-opener-policy')).toBe('same-origin');
+    expect(h.get('cross-origin-resource-policy')).toBe('same-origin');
+    expect(h.get('strict-transport-security')).toBeNull(); // the TLS proxy's (README, Security headers)
+    // without a UI page (the Worker): scripts from the server itself only
+    const bare = new Hono();
+    bare.use('*', await securityHeaders(null));
+    bare.get('/', (c) => c.text('ok'));
+    expect((await bare.request('http://localhost/')).headers.get('content-security-policy')).toContain("script-src 'self'; ");
   });
 });
