@@ -139,7 +139,14 @@ describe('sign-in', () => {
       ).status,
     ).toBe(403);
     expect((await raw('GET', '/targets', { cookie: c.value })).status).toBe(200);
-    const out = await raw('POST', '/auth/logout', { cookie: c.value, headers: { 'x-csrf-token': ok.body.csrfToken } });
+    // a body-less write must name its origin (browsers always send Origin on POST)
+    const anonymous = await raw('POST', '/auth/logout', { cookie: c.value, headers: { 'x-csrf-token': ok.body.csrfToken } });
+    expect(anonymous.status).toBe(403);
+    expect(anonymous.body.error.fields.Origin).toBe('is missing');
+    const out = await raw('POST', '/auth/logout', {
+      cookie: c.value,
+      headers: { 'x-csrf-token': ok.body.csrfToken, origin: 'http://localhost' },
+    });
     expect(out.status).toBe(200);
     expect(out.headers.get('set-cookie')).toMatch(/lifeboat_session=;.*Max-Age=0/);
     expect((await raw('GET', '/targets', { cookie: c.value })).status).toBe(401);
@@ -248,18 +255,40 @@ describe('sign-in', () => {
     const wrong = await raw('POST', '/targets', { cookie, body, headers: { 'x-csrf-token': 'x'.repeat(43) } });
     expect(wrong.status).toBe(403);
     const csrf = { 'x-csrf-token': ok.body.csrfToken };
-    const evil = await raw('POST', '/targets', { cookie, body, headers: { ...csrf, origin: 'https://evil.example' } });
+    // What a page of another site can send without a preflight: a form (or text) body. Refused by
+    // Hono's CSRF middleware, whatever else the request carries (here even the CSRF token).
+    const form = (headers: Record<string, string>, type = 'application/x-www-form-urlencoded') =>
+      ctl.app.request('http://localhost/api/v1/targets', {
+        method: 'POST',
+        headers: { cookie: `lifeboat_session=${cookie}`, 'content-type': type, ...csrf, ...headers },
+        body: new URLSearchParams(body).toString(),
+      });
+    const evil = await form({ origin: 'https://evil.example' });
     expect(evil.status).toBe(403);
-    expect(evil.body.error.fields.Origin).toBeTruthy();
-    expect((await raw('POST', '/targets', { cookie, body, headers: { ...csrf, 'sec-fetch-site': 'cross-site' } })).status).toBe(403);
+    expect(((await evil.json()) as ApiErrorBody).error.fields).toEqual({ Origin: 'does not match this server' });
+    expect((await form({ 'sec-fetch-site': 'cross-site' }, 'text/plain')).status).toBe(403);
+    expect((await form({ origin: 'null' }, 'multipart/form-data; boundary=x')).status).toBe(403); // a sandboxed page
+    expect((await form({})).status).toBe(403); // no Origin at all
     expect(await ctl.db.all<{ id: number }>(sql`SELECT id FROM targets`)).toEqual([]);
+    // same origin: the middleware lets it through, to the route, which takes JSON only (415)
+    expect((await form({ origin: 'http://localhost' })).status).toBe(415);
+    expect((await form({ 'sec-fetch-site': 'same-origin' })).status).toBe(415);
     const good = await raw('POST', '/targets', { cookie, body, headers: { ...csrf, origin: 'http://localhost' } });
     expect(good.status).toBe(201);
-    // GET needs no CSRF header; Bearer writes need none either.
+    // GET needs no CSRF header; Bearer writes need none either, nor an Origin, whatever their body.
     expect((await raw('GET', `/targets/${good.body.id}`, { cookie })).status).toBe(200);
     expect((await ctl.api('PATCH', `/targets/${good.body.id}`, { description: 'by token' })).status).toBe(200);
-    // Sign-in from another origin is refused too.
-    expect((await login(PW, { origin: 'https://evil.example' })).status).toBe(403);
+    const bearerNoBody = await raw('POST', '/nodes/join-tokens', { headers: { authorization: `Bearer ${ADMIN}` } });
+    expect(bearerNoBody.status).toBe(201);
+    // Sign-in from another site is refused too (a login CSRF would sign the admin into the attacker's session).
+    const crossLogin = await ctl.app.request('http://localhost/api/v1/auth/login', {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', origin: 'https://evil.example' },
+      body: JSON.stringify({ password: PW }),
+    });
+    expect(crossLogin.status).toBe(403);
+    expect(((await crossLogin.json()) as ApiErrorBody).error.fields).toEqual({ Origin: 'does not match this server' });
+    expect(crossLogin.headers.get('set-cookie')).toBeNull();
   });
 
   it('changing the password with a session needs the current one and signs out the other sessions', async () => {
