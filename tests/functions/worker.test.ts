@@ -1,14 +1,14 @@
 // The same app under workerd (miniflare) with a D1 binding and the same migrations.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Miniflare } from 'miniflare';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MIGRATIONS_DIR } from '../../functions/src/db/libsql.ts';
 import { buildWorkerBundle } from '../../scripts/build-bundles.mjs';
 import { TEST_KEY } from '../helpers/control.ts';
+import { migrationStatements } from '../helpers/workerd.ts';
 import type { ApiErrorBody, ApiResponse, ApiTokenCreated, BodyOf } from '../helpers/api.ts';
 
 const ADMIN = 'lba_worker_admin';
@@ -52,15 +52,7 @@ beforeAll(async () => {
     ],
     d1Persist: false,
   });
-  const statements: string[] = [];
-  for (const f of readdirSync(MIGRATIONS_DIR)
-    .filter((f) => f.endsWith('.sql'))
-    .sort()) {
-    for (const stmt of readFileSync(join(MIGRATIONS_DIR, f), 'utf8').split('--> statement-breakpoint')) {
-      if (stmt.trim()) statements.push(stmt);
-    }
-  }
-  const migrated = await mf.dispatchFetch('http://migrate.test/', { method: 'POST', body: JSON.stringify(statements) });
+  const migrated = await mf.dispatchFetch('http://migrate.test/', { method: 'POST', body: JSON.stringify(migrationStatements()) });
   expect(migrated.status, await migrated.text()).toBe(200);
 }, 120_000);
 
