@@ -3,7 +3,7 @@ import { serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, fstatSync, mkdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,7 +31,7 @@ import { secureDataFiles } from './data-dir.ts';
 import { allowedHosts, hostAllowed } from './host-check.ts';
 import { createWaker } from './waker.ts';
 import { accessLog, accessLogMode } from './access-log.ts';
-import { createLogger, logSettings, type Logger } from '../../protocol/src/log.ts';
+import { createLogger, isJournalStream, logSettings, type Logger } from '../../protocol/src/log.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DEFAULT_UI_DIR = join(ROOT, 'frontend/build');
@@ -45,7 +45,8 @@ export function serverLogger(env: NodeJS.ProcessEnv): Logger {
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
-  return createLogger({ source: 'server', ...settings, write: (line) => process.stderr.write(`${line}\n`) });
+  const journal = isJournalStream(process.env, () => fstatSync(2));
+  return createLogger({ source: 'server', ...settings, journal, write: (line) => process.stderr.write(`${line}\n`) });
 }
 
 /** `env`: the environment over the config file (settings.ts); `configFile`: the file read, if any. */

@@ -1,5 +1,5 @@
 // lifeboat-runner: settings (options.ts), join on the first run, then the claim loop until SIGTERM.
-import { readFileSync, rmSync } from 'node:fs';
+import { fstatSync, readFileSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { ApiRequestError, RunnerClient } from './client.ts';
 import { readInventory } from './inventory.ts';
@@ -9,7 +9,7 @@ import { loadState, resetSshDir, saveState, statePath } from './state.ts';
 import { closeWarmConnections, configureWarmConnections, setSessionDirBase } from './ssh/index.ts';
 import { configureConcurrentStreams } from './executors/backup-send.ts';
 import { parseRunnerArgs, UsageError, usage, type Parsed } from './options.ts';
-import { createLogger } from '../../protocol/src/log.ts';
+import { createLogger, isJournalStream } from '../../protocol/src/log.ts';
 
 /** A file's text, or null when there is none (the default config file is optional). */
 function readIfPresent(path: string): string | null {
@@ -41,7 +41,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   }
   const o = parsed.settings;
   // README, Operations: Logs. On stderr: systemd's journal or daemon(8) takes it (under the server: the server's).
-  const logger = createLogger({ source: 'runner', ...o.log, write: (line) => process.stderr.write(`${line}\n`) });
+  const journal = isJournalStream(env, () => fstatSync(2));
+  const logger = createLogger({ source: 'runner', ...o.log, journal, write: (line) => process.stderr.write(`${line}\n`) });
   const log = logger.info;
   if (o.configFile) log(`settings from ${o.configFile} (the environment overrides it)`);
   const { stateDir, concurrency, pools, guests } = o;

@@ -1,6 +1,6 @@
 // The log line in both formats, the folding onto one line, the settings and the level filter.
 import { describe, expect, it } from 'vitest';
-import { createLogger, formatLogLine, logSettings, oneLine, type LogRecord } from './log.ts';
+import { createLogger, formatLogLine, isJournalStream, logSettings, oneLine, type LogRecord } from './log.ts';
 
 const ts = new Date('2026-12-01T04:05:17.123Z');
 
@@ -88,5 +88,35 @@ describe('createLogger', () => {
     log.child('http').info('dropped');
     log.child('http').warn('kept', { event: 7 });
     expect(lines).toEqual(['2026-12-01T04:05:17.123Z WARN  http event=7 kept']);
+  });
+});
+
+describe('the journal', () => {
+  it.each([
+    ['no JOURNAL_STREAM', {}, { dev: 20, ino: 7 }, false],
+    ['stderr is that stream', { JOURNAL_STREAM: '20:7' }, { dev: 20, ino: 7 }, true],
+    ['stderr redirected elsewhere (a pipe, a file)', { JOURNAL_STREAM: '20:7' }, { dev: 20, ino: 8 }, false],
+    ['bigint stat', { JOURNAL_STREAM: '20:7' }, { dev: 20n, ino: 7n }, true],
+    ['no stderr (fstat throws)', { JOURNAL_STREAM: '20:7' }, null, false],
+  ] as const)('%s', (_, env, stat, want) =>
+    expect(
+      isJournalStream(env, () => {
+        if (!stat) throw new Error('EBADF');
+        return stat;
+      }),
+    ).toBe(want),
+  );
+
+  it('each line starts with its syslog priority, in both formats', () => {
+    const lines: string[] = [];
+    for (const format of ['text', 'json'] as const) {
+      const log = createLogger({ source: 'server', level: 'debug', format, write: (l) => lines.push(l), now: () => ts, journal: true });
+      log.debug('d');
+      log.info('i');
+      log.warn('w');
+      log.error('e');
+    }
+    expect(lines.map((l) => l.slice(0, 4))).toEqual(['<7>2', '<6>2', '<4>2', '<3>2', '<7>{', '<6>{', '<4>{', '<3>{']);
+    expect(lines[2]).toBe('<4>2026-12-01T04:05:17.123Z WARN  server w');
   });
 });

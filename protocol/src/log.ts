@@ -60,6 +60,26 @@ export function logSettings(env: Record<string, string | undefined>): { level: L
   return { level: pick('LIFEBOAT_LOG_LEVEL', LOG_LEVELS, 'info'), format: pick('LIFEBOAT_LOG_FORMAT', LOG_FORMATS, 'text') };
 }
 
+/** The syslog priority of each level: a line to the journal starts with `<N>` so journald files it under it. */
+const PRIORITY: Record<LogLevel, number> = { debug: 7, info: 6, warn: 4, error: 3 };
+
+/**
+ * Whether stderr is systemd's journal: systemd sets JOURNAL_STREAM to the `device:inode` of the
+ * stream it connected, so a stderr redirected elsewhere (a pipe, a file) does not match.
+ */
+export function isJournalStream(
+  env: Record<string, string | undefined>,
+  statStderr: () => { dev: number | bigint; ino: number | bigint },
+): boolean {
+  if (!env.JOURNAL_STREAM) return false;
+  try {
+    const st = statStderr();
+    return env.JOURNAL_STREAM === `${st.dev}:${st.ino}`;
+  } catch {
+    return false; // no stderr at all
+  }
+}
+
 export type LogFn = (msg: string, fields?: LogFields) => void;
 export interface Logger {
   debug: LogFn;
@@ -77,6 +97,8 @@ export interface LoggerOptions {
   /** One finished line, without its newline. */
   write: (line: string) => void;
   now?: () => Date;
+  /** Lines go to the journal (isJournalStream): each starts with its priority, `<4>`, which journald removes. */
+  journal?: boolean;
 }
 
 /** Lines below `level` are dropped before they are formatted. */
@@ -86,7 +108,9 @@ export function createLogger(o: LoggerOptions): Logger {
   const at =
     (level: LogLevel): LogFn =>
     (msg, fields) => {
-      if (LOG_LEVELS.indexOf(level) >= min) o.write(formatLogLine({ ts: now(), level, source: o.source, msg, fields }, o.format));
+      if (LOG_LEVELS.indexOf(level) < min) return;
+      const line = formatLogLine({ ts: now(), level, source: o.source, msg, fields }, o.format);
+      o.write(o.journal ? `<${PRIORITY[level]}>${line}` : line);
     };
   return {
     debug: at('debug'),

@@ -5,7 +5,7 @@
 // as production runs them, from their bundles (npm run build:js first).
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, startServer, type TestServer } from '../helpers/server.ts';
@@ -164,6 +164,35 @@ describe('runner log', () => {
     expect(recs.map((rec) => rec.level)).toEqual(expect.arrayContaining(['info', 'error']));
     const errorsOnly = await runner({ LIFEBOAT_LOG_LEVEL: 'error' }, 'LIFEBOAT_LOG_FORMAT=json\n');
     expect(json(errorsOnly.stderr).map((rec) => [rec.level, rec.msg])).toEqual([['error', expect.stringMatching(/^join failed: /)]]);
+  }, 60_000);
+
+  it("stderr to systemd's journal (JOURNAL_STREAM names it): each line starts with its syslog priority; elsewhere not", async () => {
+    const port = await freePort();
+    const run = (journalOf: (st: { dev: number; ino: number }) => string) => {
+      const file = join(dir, `stderr-${Math.random().toString(36).slice(2)}`);
+      const fd = openSync(file, 'w');
+      try {
+        const r = spawnSync(
+          process.execPath,
+          [join(ROOT, 'node-runner/dist/lifeboat-runner.mjs'), '--server', `http://127.0.0.1:${port}`, '--state-dir', join(dir, 'journal')],
+          {
+            stdio: ['ignore', 'ignore', fd],
+            env: { ...process.env, LIFEBOAT_CONFIG: '', LIFEBOAT_JOIN_TOKEN: 'lbj_x', JOURNAL_STREAM: journalOf(fstatSync(fd)) },
+            timeout: 30_000,
+          },
+        );
+        expect(r.status).toBe(1);
+      } finally {
+        closeSync(fd);
+      }
+      return linesOf(readFileSync(file, 'utf8'));
+    };
+    const journal = run((st) => `${st.dev}:${st.ino}`);
+    expect(journal.length).toBeGreaterThan(0);
+    for (const l of journal) expect(l).toMatch(/^<[3467]>\d{4}-/);
+    expect(journal.find((l) => / ERROR runner join failed/.test(l))).toMatch(/^<3>/);
+    // JOURNAL_STREAM inherited, but stderr is another file: plain lines
+    for (const l of run((st) => `${st.dev}:${st.ino + 1}`)) expect(l).toMatch(TEXT);
   }, 60_000);
 
   it('a bad value in the config file: exit 2 naming the variable and the file', async () => {
