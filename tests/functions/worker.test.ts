@@ -1,6 +1,5 @@
 // The same app under workerd (miniflare) with a D1 binding and the same migrations.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { build } from 'esbuild';
 import { Miniflare } from 'miniflare';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -8,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MIGRATIONS_DIR } from '../../functions/src/db/libsql.ts';
+import { buildWorkerBundle } from '../../scripts/build-bundles.mjs';
 import { TEST_KEY } from '../helpers/control.ts';
 import type { ApiErrorBody, ApiResponse, ApiTokenCreated, BodyOf } from '../helpers/api.ts';
 
@@ -18,16 +18,7 @@ let dir: string;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'lifeboat-worker-'));
   const out = join(dir, 'worker.mjs');
-  await build({
-    entryPoints: [new URL('../../functions/src/worker.ts', import.meta.url).pathname],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    conditions: ['workerd', 'worker', 'browser'],
-    outfile: out,
-    logLevel: 'silent',
-    target: 'es2022',
-  });
+  await buildWorkerBundle(out); // what wrangler.toml deploys (scripts/deploy-workers.mjs)
   // The app, and beside it a worker that applies the migrations to the same D1 database: what
   // `wrangler d1 migrations apply` does. Through a worker (an HTTP request) rather than
   // mf.getD1Database(): that Node-side proxy makes synchronous calls (Atomics.wait on a worker
