@@ -2,22 +2,23 @@
 // method, the path without its query string, the status and the duration, through the logger.
 // Hono's logger middleware writes two lines per request in its own format, hence these few lines.
 import type { MiddlewareHandler } from 'hono';
+import { z } from 'zod';
 import type { LogFields, Logger } from '../../protocol/src/log.ts';
 import { ConfigError } from './config.ts';
 
 /** off (default): no access log; on: every request but the health check; all: the health check too. */
 export type AccessLogMode = 'off' | 'on' | 'all';
-const MODES: readonly AccessLogMode[] = ['off', 'on', 'all'];
+const MODES = z.enum(['off', 'on', 'all']);
 const HEALTH = '/api/v1/health';
 /** Longer paths are cut: a request cannot make a log line arbitrarily long. */
 const MAX_PATH = 300;
 
+/** LIFEBOAT_ACCESS_LOG, checked with zod as the other settings are (config.ts); any case, empty: off. */
 export function accessLogMode(env: Record<string, string | undefined>): AccessLogMode {
-  const v = (env.LIFEBOAT_ACCESS_LOG ?? '').toLowerCase();
-  if (v === '') return 'off';
-  if (!(MODES as readonly string[]).includes(v))
-    throw new ConfigError(`LIFEBOAT_ACCESS_LOG must be one of ${MODES.join(', ')}, got "${env.LIFEBOAT_ACCESS_LOG!.slice(0, 40)}"`);
-  return v as AccessLogMode;
+  const v = env.LIFEBOAT_ACCESS_LOG ?? '';
+  const r = MODES.safeParse(v === '' ? 'off' : v.toLowerCase());
+  if (!r.success) throw new ConfigError(`LIFEBOAT_ACCESS_LOG must be one of ${MODES.options.join(', ')}, got "${v.slice(0, 40)}"`);
+  return r.data;
 }
 
 /**

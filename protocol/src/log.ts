@@ -1,7 +1,8 @@
 // The log lines of the server and the runner (README, Operations: Logs): one line per message with
 // an ISO 8601 UTC timestamp, a level, the part that wrote it and the event id where there is one;
 // text for people, JSON for collectors. Pure apart from the `write` and `now` each side passes in:
-// the runner has no npm dependencies, so no logging library.
+// the runner bundles nothing but zod/mini, so no logging library.
+import * as z from 'zod/mini';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -48,14 +49,17 @@ export function formatLogLine(r: LogRecord, format: LogFormat): string {
   return `${r.ts.toISOString()} ${r.level.toUpperCase().padEnd(5)} ${r.source} ${ev}${oneLine(r.msg)}`;
 }
 
-/** LIFEBOAT_LOG_LEVEL and LIFEBOAT_LOG_FORMAT; a bad value throws, naming the variable. */
+/**
+ * LIFEBOAT_LOG_LEVEL and LIFEBOAT_LOG_FORMAT, checked with zod as the other settings are (any case;
+ * unset or empty: the default); a bad value throws, naming the variable.
+ */
 export function logSettings(env: Record<string, string | undefined>): { level: LogLevel; format: LogFormat } {
-  const pick = <T extends string>(name: string, allowed: readonly T[], dflt: T): T => {
+  const pick = <T extends string>(name: string, allowed: readonly [T, ...T[]], dflt: T): T => {
     const v = env[name];
     if (v === undefined || v === '') return dflt;
-    if (!(allowed as readonly string[]).includes(v.toLowerCase()))
-      throw new Error(`${name} must be one of ${allowed.join(', ')}, got "${v.slice(0, 40)}"`);
-    return v.toLowerCase() as T;
+    const r = z.safeParse(z.enum(allowed), v.toLowerCase());
+    if (!r.success) throw new Error(`${name} must be one of ${allowed.join(', ')}, got "${v.slice(0, 40)}"`);
+    return r.data as T;
   };
   return { level: pick('LIFEBOAT_LOG_LEVEL', LOG_LEVELS, 'info'), format: pick('LIFEBOAT_LOG_FORMAT', LOG_FORMATS, 'text') };
 }
