@@ -45,11 +45,12 @@ const wrangler = (args, opts) => run(process.execPath, [join(root, 'node_modules
 async function stageAssets(uiDir, assetsDir) {
   const indexFile = join(uiDir, 'index.html');
   if (!existsSync(indexFile)) throw new DeployError(`${indexFile} is missing: build the UI (npm run build)`);
-  const { securityHeaders } = await tsImport('../functions/src/headers.ts', import.meta.url);
-  const headers = await securityHeaders(readFileSync(indexFile, 'utf8'));
+  const { securityHeaderValues } = await tsImport('../functions/src/headers.ts', import.meta.url);
+  const headers = await securityHeaderValues(readFileSync(indexFile, 'utf8'));
   rmSync(assetsDir, { recursive: true, force: true });
   cpSync(uiDir, assetsDir, { recursive: true });
-  const lines = ['/*', ...Object.entries(headers).map(([k, v]) => `  ${k}: ${v}`)];
+  const titleCase = (name) => name.replace(/(^|-)[a-z]/g, (m) => m.toUpperCase()); // content-type → Content-Type
+  const lines = ['/*', ...Object.entries(headers).map(([k, v]) => `  ${titleCase(k)}: ${v}`)];
   // hashed build files never change under their name (as the Node entry serves them)
   lines.push('/_app/immutable/*', '  Cache-Control: public, max-age=31536000, immutable');
   writeFileSync(join(assetsDir, '_headers'), lines.join('\n') + '\n');

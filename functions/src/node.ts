@@ -98,14 +98,10 @@ export async function main(env = process.env, configFile: string | null = null, 
   // LIFEBOAT_UI_DIR: serve a copy of the build (tests do, so a concurrent `npm run build` cannot change it underneath).
   const UI_DIR = resolve(env.LIFEBOAT_UI_DIR || DEFAULT_UI_DIR);
   const index = existsSync(join(UI_DIR, 'index.html')) ? readFileSync(join(UI_DIR, 'index.html'), 'utf8') : null;
-  const headers = await securityHeaders(index);
   const app = new Hono();
   // first, so that its status is the one the client got (a refused host's 403 included)
   if (access !== 'off') app.use('*', accessLog(logger.child('http'), access));
-  app.use('*', async (c, next) => {
-    await next();
-    for (const [k, v] of Object.entries(headers)) c.header(k, v);
-  });
+  app.use('*', await securityHeaders(index));
   const hosts = allowedHosts(env, host, config.publicUrl);
   app.use('*', async (c, next) => {
     if (hostAllowed(c.req.header('host'), hosts)) return next();

@@ -179,7 +179,19 @@ describe('workerd + D1', () => {
     const cookie = /lifeboat_session=[^;]+/.exec(res.headers.get('set-cookie') ?? '')![0];
     const list = await mf.dispatchFetch('http://lifeboat.test/api/v1/targets', { headers: { cookie } });
     expect(list.status).toBe(200);
+    // the Node entry's security headers, here too (no UI page: scripts from the server only)
+    expect(list.headers.get('content-security-policy')).toMatch(/script-src 'self'; .*frame-ancestors 'none'/);
+    expect(list.headers.get('x-content-type-options')).toBe('nosniff');
     expect((await post('/auth/tokens', { name: 'ci' }, { cookie })).status).toBe(403);
+    // a form another site posts with the cookie (and even the token): refused by hono/csrf, nothing made
+    const cross = await mf.dispatchFetch('http://lifeboat.test/api/v1/auth/tokens', {
+      method: 'POST',
+      headers: { cookie, 'x-csrf-token': csrfToken, origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'name=ci',
+    });
+    expect(cross.status).toBe(403);
+    expect(((await cross.json()) as ApiErrorBody).error.fields.Origin).toBeTruthy();
+    expect((await call('GET', '/auth/tokens')).body.items).toEqual([]);
     const tok = await post('/auth/tokens', { name: 'ci' }, { cookie, 'x-csrf-token': csrfToken });
     expect(tok.status).toBe(201);
     const { token } = (await tok.json()) as ApiTokenCreated;
