@@ -29,6 +29,9 @@ export const SERVER_SETTINGS = [
   ['LIFEBOAT_TRUST_PROXY', '1: trust X-Forwarded-* from a reverse proxy', 'off'],
   ['LIFEBOAT_NOTIFY_NODE_SILENT_MINUTES', 'notify when a node is silent this long', '10'],
   ['LIFEBOAT_NOTIFY_INTERVAL_SECONDS', 'how often notifications are evaluated and sent', '30'],
+  ['LIFEBOAT_LOG_LEVEL', 'lowest level logged: debug, info, warn, error (runner too)', 'info'],
+  ['LIFEBOAT_LOG_FORMAT', 'log lines: text or json (runner too)', 'text'],
+  ['LIFEBOAT_ACCESS_LOG', 'HTTP access log: off, on (all but /api/v1/health), all', 'off'],
 ];
 
 /** The local runner gets these (and never the server's secrets). */

@@ -3,7 +3,7 @@ import { serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, fstatSync, mkdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,23 +30,37 @@ import { fileSecret } from './secrets-file.ts';
 import { secureDataFiles } from './data-dir.ts';
 import { allowedHosts, hostAllowed } from './host-check.ts';
 import { createWaker } from './waker.ts';
+import { accessLog, accessLogMode } from './access-log.ts';
+import { createLogger, isJournalStream, logSettings, type Logger } from '../../protocol/src/log.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DEFAULT_UI_DIR = join(ROOT, 'frontend/build');
 const RUNNER_BIN = join(ROOT, 'node-runner/bin/lifeboat-runner.mjs');
 
-const log = (msg: string) => console.log(`[lifeboat] ${msg}`);
+/** The server's log (README, Operations: Logs): on stderr, where systemd's journal or daemon(8) takes it. */
+export function serverLogger(env: NodeJS.ProcessEnv): Logger {
+  let settings;
+  try {
+    settings = logSettings(env);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  const journal = isJournalStream(process.env, () => fstatSync(2));
+  return createLogger({ source: 'server', ...settings, journal, write: (line) => process.stderr.write(`${line}\n`) });
+}
 
 /** `env`: the environment over the config file (settings.ts); `configFile`: the file read, if any. */
-export async function main(env = process.env, configFile: string | null = null) {
+export async function main(env = process.env, configFile: string | null = null, logger = serverLogger(env)) {
+  const log = logger.info;
   const config = configFromEnv(env);
+  const access = accessLogMode(env);
   const host = env.LIFEBOAT_HOST || '127.0.0.1';
   const port = settingsFromEnv(env).LIFEBOAT_PORT;
   if (configFile) log(`settings from ${configFile} (the environment overrides it)`);
   const dataDir = resolve(env.LIFEBOAT_DATA_DIR || './data');
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const dbUrl = env.LIFEBOAT_DB_URL || `file:${join(dataDir, 'lifeboat.db')}`;
-  for (const w of secureDataFiles(dataDir, dbUrl.startsWith('file:') ? resolve(dbUrl.slice(5).split('?')[0]) : null)) log(`warning: ${w}`);
+  for (const w of secureDataFiles(dataDir, dbUrl.startsWith('file:') ? resolve(dbUrl.slice(5).split('?')[0]) : null)) logger.warn(w);
   const { db, statements } = await openDatabase(dbUrl, { authToken: env.LIFEBOAT_DB_AUTH_TOKEN || undefined, log });
 
   const admin = env.LIFEBOAT_ADMIN_TOKEN ? null : fileSecret(dataDir, 'admin-token', 'lba_');
@@ -75,15 +89,18 @@ export async function main(env = process.env, configFile: string | null = null) 
   const api = createApp(deps, {
     // README design notes (one writer per DB file): after SQLITE_BUSY the libsql connection can no longer be trusted; let the supervisor restart us.
     onBusy: (err) => {
-      console.error('[lifeboat] SQLITE_BUSY: exiting so the supervisor restarts a clean process', err);
+      logger.error(`SQLITE_BUSY: exiting so the supervisor restarts a clean process: ${(err as Error)?.stack ?? err}`);
       process.exit(75);
     },
+    log: logger.error,
   });
 
   // LIFEBOAT_UI_DIR: serve a copy of the build (tests do, so a concurrent `npm run build` cannot change it underneath).
   const UI_DIR = resolve(env.LIFEBOAT_UI_DIR || DEFAULT_UI_DIR);
   const index = existsSync(join(UI_DIR, 'index.html')) ? readFileSync(join(UI_DIR, 'index.html'), 'utf8') : null;
   const app = new Hono();
+  // first, so that its status is the one the client got (a refused host's 403 included)
+  if (access !== 'off') app.use('*', accessLog(logger.child('http'), access));
   app.use('*', await securityHeaders(index));
   const hosts = allowedHosts(env, host, config.publicUrl);
   app.use('*', async (c, next) => {
@@ -123,13 +140,13 @@ export async function main(env = process.env, configFile: string | null = null) 
   else log('admin API token: from LIFEBOAT_ADMIN_TOKEN');
   if (seeded)
     log('admin password set from LIFEBOAT_ADMIN_PASSWORD (sign in at the web UI; change it there or with POST /api/v1/auth/password)');
-  if (!existsSync(UI_DIR)) log('web UI not built (run `npm run build`); the API is available');
+  if (!existsSync(UI_DIR)) logger.warn('web UI not built (run `npm run build`); the API is available');
 
   // Housekeeping: leases every few seconds, retention every ten minutes.
   const housekeepingFailed = (what: string) => (e: unknown) => {
-    log(`${what} failed: ${e}`);
+    logger.error(`${what} failed: ${e}`);
     if (isBusy(e)) {
-      console.error('[lifeboat] SQLITE_BUSY in housekeeping: exiting so the supervisor restarts a clean process');
+      logger.error('SQLITE_BUSY in housekeeping: exiting so the supervisor restarts a clean process');
       process.exit(75);
     }
   };
@@ -162,9 +179,10 @@ export async function main(env = process.env, configFile: string | null = null) 
   }, config.notifyIntervalMs);
 
   let runner: ChildProcess | null = null;
-  if ((env.LIFEBOAT_LOCAL_RUNNER ?? '1') !== '0') runner = await startLocalRunner(db, dataDir, url, env);
+  if ((env.LIFEBOAT_LOCAL_RUNNER ?? '1') !== '0') runner = await startLocalRunner(db, dataDir, url, env, logger);
 
   const stop = () => {
+    log('stopping');
     clearInterval(sweep);
     clearInterval(dueWake);
     clearInterval(retention);
@@ -179,9 +197,16 @@ export async function main(env = process.env, configFile: string | null = null) 
 }
 
 /** The standalone install's own node: joined automatically with a join token made here. */
-async function startLocalRunner(db: Awaited<ReturnType<typeof openDatabase>>['db'], dataDir: string, url: string, env: NodeJS.ProcessEnv) {
+async function startLocalRunner(
+  db: Awaited<ReturnType<typeof openDatabase>>['db'],
+  dataDir: string,
+  url: string,
+  env: NodeJS.ProcessEnv,
+  logger: Logger,
+) {
+  const log = logger.info;
   if (!existsSync(RUNNER_BIN)) {
-    log('local runner not available (node-runner missing)');
+    logger.warn('local runner not available (node-runner missing)');
     return null;
   }
   const stateDir = join(dataDir, 'runner');
@@ -201,22 +226,25 @@ async function startLocalRunner(db: Awaited<ReturnType<typeof openDatabase>>['db
     LIFEBOAT_DB_URL: _u,
     ...runnerEnv
   } = env;
-  // LIFEBOAT_CONFIG empty: it reads no config file (its settings are the server's, file included).
+  // LIFEBOAT_CONFIG empty: it reads no config file (its settings are the server's, file included,
+  // LIFEBOAT_LOG_* too); its log lines go to the server's output, marked `runner`.
   const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'inherit', 'inherit'],
     env: { ...runnerEnv, ...joinEnv, LIFEBOAT_CONFIG: '' },
   });
   log(`local runner started (pid ${child.pid})`);
-  child.on('exit', (code, sig) => log(`local runner exited (${sig ?? code})`));
+  child.on('exit', (code, sig) => (code === 0 ? log : logger.warn)(`local runner exited (${sig ?? code})`));
   return child;
 }
 
 /** Exit status: 0 stopped, 1 error, 2 usage or settings (a restart cannot help), 75 SQLITE_BUSY (restart). */
 async function entry(argv: string[]): Promise<void> {
-  const fail = (err: unknown, env: NodeJS.ProcessEnv = process.env, file: string | null = null) => {
+  const fail = (err: unknown, env: NodeJS.ProcessEnv = process.env, file: string | null = null, logger: Logger | null = null) => {
     if (!(err instanceof ConfigError)) {
       // a refused database is the operator's to fix: the message says how, a stack trace would bury it
-      console.error(err instanceof DatabaseRefused ? `[lifeboat] ${err.message}` : err);
+      const msg = err instanceof DatabaseRefused ? err.message : `${(err as Error)?.stack ?? err}`;
+      if (logger) logger.error(msg);
+      else console.error(msg);
       process.exit(1);
     }
     // a bad value from the file: say which file (the message starts with the variable's name)
@@ -234,7 +262,13 @@ async function entry(argv: string[]): Promise<void> {
   if (args.kind === 'help') return void console.log(serverUsage(process.platform));
   if (args.kind === 'version') return void console.log(`lifeboat-server ${args.version}`);
   const { env, configFile } = args;
-  await main(env, configFile).catch((err) => fail(err, process.env, configFile));
+  let logger;
+  try {
+    logger = serverLogger(env);
+  } catch (err) {
+    return fail(err, process.env, configFile);
+  }
+  await main(env, configFile, logger).catch((err) => fail(err, process.env, configFile, logger));
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) void entry(process.argv.slice(2));

@@ -16,11 +16,19 @@ const newest = (dir) =>
 if (existsSync(bundle) && (!existsSync(src) || statSync(bundle).mtimeMs >= newest(src))) {
   await import(bundle); // runs main() and sets the exit code
 } else {
-  console.error(
-    '[runner] running the TypeScript sources through tsx (node-runner/dist is missing or older than node-runner/src: npm run build:js)',
-  );
   const { register } = await import('tsx/esm/api');
   register();
+  // a log line like the runner's own (a bad setting: the defaults here, main() then says what is wrong)
+  const { createLogger, logSettings } = await import('../../protocol/src/log.ts');
+  let settings = { level: 'info', format: 'text' };
+  try {
+    settings = logSettings(process.env);
+  } catch {
+    /* main() reports it */
+  }
+  createLogger({ source: 'runner', ...settings, write: (line) => process.stderr.write(`${line}\n`) }).warn(
+    'running the TypeScript sources through tsx (node-runner/dist is missing or older than node-runner/src: npm run build:js)',
+  );
   const { main } = await import('../src/cli.ts');
   process.exitCode = await main(process.argv.slice(2), process.env);
 }

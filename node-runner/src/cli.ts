@@ -1,5 +1,5 @@
 // lifeboat-runner: settings (options.ts), join on the first run, then the claim loop until SIGTERM.
-import { readFileSync, rmSync } from 'node:fs';
+import { fstatSync, readFileSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { ApiRequestError, RunnerClient } from './client.ts';
 import { readInventory } from './inventory.ts';
@@ -9,6 +9,7 @@ import { loadState, resetSshDir, saveState, statePath } from './state.ts';
 import { closeWarmConnections, configureWarmConnections, setSessionDirBase } from './ssh/index.ts';
 import { configureConcurrentStreams } from './executors/backup-send.ts';
 import { parseRunnerArgs, UsageError, usage, type Parsed } from './options.ts';
+import { createLogger, isJournalStream } from '../../protocol/src/log.ts';
 
 /** A file's text, or null when there is none (the default config file is optional). */
 function readIfPresent(path: string): string | null {
@@ -39,10 +40,13 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     return 0;
   }
   const o = parsed.settings;
-  const log = (msg: string) => console.log(`[runner] ${msg}`);
+  // README, Operations: Logs. On stderr: systemd's journal or daemon(8) takes it (under the server: the server's).
+  const journal = isJournalStream(env, () => fstatSync(2));
+  const logger = createLogger({ source: 'runner', ...o.log, journal, write: (line) => process.stderr.write(`${line}\n`) });
+  const log = logger.info;
   if (o.configFile) log(`settings from ${o.configFile} (the environment overrides it)`);
   const { stateDir, concurrency, pools, guests } = o;
-  const inventory = () => readInventory(pools, guests, log);
+  const inventory = () => readInventory(pools, guests, logger.warn); // it logs what it leaves out
   let state = loadState(stateDir);
   const joinToken = o.joinToken;
   if (!state) {
@@ -58,14 +62,14 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       saveState(stateDir, state);
       log(`joined as node ${res.nodeId} ("${name}"); token stored in ${statePath(stateDir)}`);
     } catch (err) {
-      console.error(`join failed: ${err instanceof ApiRequestError ? err.serverMessage : (err as Error).message}`);
+      logger.error(`join failed: ${err instanceof ApiRequestError ? err.serverMessage : (err as Error).message}`);
       return 1;
     }
   }
   const client = new RunnerClient(o.server ?? state.server, state.nodeToken);
   const ssh = resetSshDir(stateDir);
   if (!setSessionDirBase(ssh.dir))
-    log(`warning: ${ssh.dir} is too long a path for SSH control sockets; per-run SSH keys go to the system temp dir`);
+    logger.warn(`${ssh.dir} is too long a path for SSH control sockets; per-run SSH keys go to the system temp dir`);
   if (ssh.removed) log(`removed ${ssh.removed} SSH key dir(s) a previous run of this runner left in ${ssh.dir}`);
   // Warm SSH connections between backups (ssh/session.ts): at most N idle masters, each for S seconds.
   configureWarmConnections(o.sshWarm, o.sshWarmIdleS * 1000);
@@ -77,7 +81,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     await client.post('/runner/inventory', inv);
     log(`inventory: ${inv.zfsVersion ?? 'zfs'}; ${inv.pools.length} pools, ${inv.datasets.length} datasets`);
   } catch (err) {
-    log(`inventory not reported: ${(err as Error).message}`);
+    logger.warn(`inventory not reported: ${(err as Error).message}`);
   }
 
   const crashAt = o.crashAt
@@ -85,7 +89,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
         name: o.crashAt,
         crash: (name: Checkpoint, eventId: number) => {
           // Fault testing: die as abruptly as a power cut or the OOM killer would. No cleanup, no report.
-          console.log(`[runner] --crash-at ${name}: event ${eventId} reached it; SIGKILL`);
+          logger.warn(`--crash-at ${name}: event ${eventId} reached it; SIGKILL`, { event: eventId });
           process.kill(process.pid, 'SIGKILL');
         },
       }
@@ -98,12 +102,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     reporting ??= inventory()
       .then((inv) => client.post('/runner/inventory', inv))
       .then(() => undefined)
-      .catch((e) => log(`inventory report failed: ${(e as Error).message}`))
+      .catch((e) => logger.warn(`inventory report failed: ${(e as Error).message}`))
       .finally(() => {
         reporting = null;
       });
   };
-  const loop = new RunnerLoop(client, { concurrency, log, setup: { guests }, crashAt, onInventoryWanted: reportInventory });
+  const loop = new RunnerLoop(client, { concurrency, log: logger, setup: { guests }, crashAt, onInventoryWanted: reportInventory });
   const stop = () => {
     log('stopping: finishing running events as interrupted');
     void loop.stop();
@@ -117,7 +121,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     await loop.run();
     return 0;
   } catch (err) {
-    log(`stopped: ${(err as Error).message}`);
+    logger.error(`stopped: ${(err as Error).message}`);
     return 1;
   } finally {
     clearInterval(refresh);

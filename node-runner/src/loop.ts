@@ -6,12 +6,13 @@ import { dispatch, treesOf, type ClaimedEvent, type RunnerSetup } from './dispat
 
 export type { ClaimedEvent };
 import { GuestStartError } from './executors/guest-backup.ts';
-import { ExecError, type Checkpoint, type ExecContext, type ProgressReport } from './executors/types.ts';
+import { ExecError, type Checkpoint, type EventLogLevel, type ExecContext, type ProgressReport } from './executors/types.ts';
+import type { Logger } from '../../protocol/src/log.ts';
 
 export interface LoopOptions {
   concurrency: number;
   setup: RunnerSetup;
-  log: (msg: string) => void;
+  log: Logger;
   /** Called after every claim round trip (for tests and metrics). */
   onClaim?: (events: ClaimedEvent[]) => void;
   /** The server asks for the inventory now (a user is choosing among this node's datasets). */
@@ -47,7 +48,7 @@ export class RunnerLoop {
         if (this.stopping.signal.aborted) break;
         // revoked, or a server that cannot serve this runner (426: upgrade one side): nothing to retry
         if (err instanceof ApiRequestError && (err.status === 401 || err.status === 426)) throw err;
-        this.opts.log(`claim failed (${(err as Error).message}); retrying`);
+        this.opts.log.warn(`claim failed (${(err as Error).message}); retrying`);
         await sleep(2000, this.stopping.signal);
         continue;
       }
@@ -83,7 +84,7 @@ export class RunnerLoop {
   private async execute(ev: ClaimedEvent, ctl: AbortController, trees: string[]) {
     const log = this.opts.log;
     let latest: ProgressReport = { phase: 'preparing' };
-    let lines: { ts: string; level: 'info' | 'warn' | 'error'; message: string }[] = [];
+    let lines: { ts: string; level: EventLogLevel; message: string }[] = [];
     let lost = false;
     const send = async () => {
       const batch = lines;
@@ -106,8 +107,10 @@ export class RunnerLoop {
       progress: (p) => {
         latest = { ...latest, ...p };
       },
-      log: (message) => {
-        lines.push({ ts: new Date().toISOString(), level: 'info', message });
+      log: (message, level = 'info') => {
+        lines.push({ ts: new Date().toISOString(), level, message });
+        // the runner's own log repeats the event's warnings and errors; its other lines at debug
+        log[level === 'info' ? 'debug' : level](message, { event: ev.id });
       },
       signal: ctl.signal,
       eventStatus: async (ids) => {
@@ -149,14 +152,15 @@ export class RunnerLoop {
     // where it stopped: the last phase reported to ctx, which the last heartbeat may have missed
     if (finish.status !== 'success') finish.phase = latest.phase ?? null;
     if (lost) {
-      log(`event ${ev.id}: no longer ours on the server; result not reported`);
+      log.warn('no longer ours on the server; result not reported', { event: ev.id });
       return;
     }
     try {
       await this.client.post(`/runner/events/${ev.id}/finish`, { ...finish, log: lines }, { retries: 10 });
-      log(`event ${ev.id} (${ev.kind}) ${finish.status}${finish.error ? `: ${finish.error}` : ''}`);
+      const line = `${ev.kind} ${finish.status}${finish.error ? `: ${finish.error}` : ''}`;
+      (finish.status === 'success' ? log.info : log.warn)(line, { event: ev.id });
     } catch (err) {
-      log(`event ${ev.id}: could not report the result: ${(err as Error).message}`);
+      log.error(`could not report the result: ${(err as Error).message}`, { event: ev.id });
     }
   }
 }

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import * as z from 'zod/mini';
 import { ConfigFileError, configFileChoice, defaultConfigPath, parseConfigFile, withConfigFile } from '../../protocol/src/config-file.ts';
 import { LIFEBOAT_VERSION } from '../../protocol/src/version.ts';
+import { logSettings, type LogFormat, type LogLevel } from '../../protocol/src/log.ts';
 import { CHECKPOINTS, type Checkpoint } from './executors/types.ts';
 import type { GuestsConfig } from './guests/types.ts';
 
@@ -56,6 +57,8 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'LIFEBOAT_RUNNER_SSH_WARM', dflt: '4', help: 'warm SSH connections kept between backups (0: off)' },
   { env: 'LIFEBOAT_RUNNER_SSH_WARM_IDLE_S', dflt: '60', help: 'seconds an idle warm connection stays up' },
   { env: 'LIFEBOAT_RUNNER_STREAMS', dflt: '4', help: 'small incrementals of one backup sent at once (1-16)' },
+  { env: 'LIFEBOAT_LOG_LEVEL', dflt: 'info', help: 'lowest level logged: debug, info, warn, error' },
+  { env: 'LIFEBOAT_LOG_FORMAT', dflt: 'text', help: 'log lines: text or json' },
 ];
 
 /** The keys runner.conf takes: every setting above (LIFEBOAT_CONFIG itself only in the environment). */
@@ -101,6 +104,7 @@ export interface RunnerSettings {
   sshWarmIdleS: number;
   streams: number;
   crashAt: Checkpoint | null;
+  log: { level: LogLevel; format: LogFormat };
   /** The config file read, if one was. */
   configFile: string | null;
 }
@@ -175,6 +179,13 @@ export function parseRunnerArgs(
   if (crash !== undefined && !(CHECKPOINTS as readonly string[]).includes(crash))
     throw new UsageError(`--crash-at must be one of ${CHECKPOINTS.join(', ')}, got "${crash}"`);
   const pools = str('LIFEBOAT_RUNNER_POOLS');
+  let log;
+  try {
+    log = logSettings({ LIFEBOAT_LOG_LEVEL: str('LIFEBOAT_LOG_LEVEL'), LIFEBOAT_LOG_FORMAT: str('LIFEBOAT_LOG_FORMAT') });
+  } catch (err) {
+    // the message starts with the variable's name: say where its value came from
+    throw new UsageError((err as Error).message.replace(/^LIFEBOAT_LOG_[A-Z]+/, (name) => byEnv(name).from));
+  }
   return {
     kind: 'run',
     settings: {
@@ -198,6 +209,7 @@ export function parseRunnerArgs(
       sshWarmIdleS: num('LIFEBOAT_RUNNER_SSH_WARM_IDLE_S', 0, Infinity, true),
       streams: num('LIFEBOAT_RUNNER_STREAMS', 1, 16),
       crashAt: (crash as Checkpoint | undefined) ?? null,
+      log,
       configFile: fileRead,
     },
   };

@@ -71,6 +71,9 @@ beforeAll(async () => {
       LIFEBOAT_ADMIN_PASSWORD: PASSWORD,
       LIFEBOAT_RUNNER_POOLS: src.name,
       LIFEBOAT_RUNNER_INVENTORY_MS: '2000',
+      // every line the server and its runner can write goes into the log the secrets are looked for in
+      LIFEBOAT_LOG_LEVEL: 'debug',
+      LIFEBOAT_ACCESS_LOG: 'all',
     }),
   );
   // startRunner asks for its join token through srv.api: record that too.
@@ -142,7 +145,7 @@ describe('secrets stay secret through a full backup and restore', () => {
     expect(readFileSync(join(src.mountpoint!, 'app', 'version.txt'), 'utf8')).toBe('one');
 
     // A second node joins with a join token (shown once), is revoked, and its runner is refused and stops.
-    second = await startRunner(srv, 'second', [other.name], { LIFEBOAT_RUNNER_INVENTORY_MS: '2000' });
+    second = await startRunner(srv, 'second', [other.name], { LIFEBOAT_RUNNER_INVENTORY_MS: '2000', LIFEBOAT_LOG_LEVEL: 'debug' });
     const joinResp = responses.find((r) => r.path === '/nodes/join-tokens')!;
     const joinToken = JSON.parse(joinResp.text).token as string;
     const node2 = await srv.waitFor(
@@ -205,7 +208,7 @@ describe('secrets stay secret through a full backup and restore', () => {
     };
 
     const logs = { server: srv.output(), secondRunner: second.output() };
-    expect(logs.server).toMatch(/\[runner\]/); // the local runner's output is in there
+    expect(logs.server).toMatch(/^\S+Z INFO {2}runner /m); // the local runner's output is in there
     expect(logs.server).toContain('admin API token created in');
     expect(responses.length).toBeGreaterThan(40);
     const leaks: string[] = [];

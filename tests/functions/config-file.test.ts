@@ -64,7 +64,7 @@ describe('the server process with a config file', () => {
     const r = server(conf);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain(`lifeboat-server: ${conf}:2: unknown key LIFEBOAT_TRUST_PROXIES`);
-    expect(r.stdout).not.toMatch(/listening/);
+    expect(r.stdout + r.stderr).not.toMatch(/listening/);
   }, 60_000);
 
   it('a bad value: exit 2 naming the variable and, when it came from there, the file; the environment overrides it', () => {

@@ -58,7 +58,7 @@ describe('the database at start', () => {
     await expect(openDatabase(`file:${file}`)).rejects.toThrow(/migrated by a newer Lifeboat .* upgrade the server/);
     const r = serve(`file:${file}`);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/^\[lifeboat\] the database file:.* was migrated by a newer Lifeboat/);
+    expect(r.stderr).toMatch(/^\S+Z ERROR server the database file:.* was migrated by a newer Lifeboat/m);
     expect(r.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
     expect(await tables(file)).toContain('from_the_future');
   });

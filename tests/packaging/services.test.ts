@@ -54,6 +54,18 @@ describe('service files', () => {
     expect(d.ExecStart).toMatch(/functions\/dist\/lifeboat-server\.mjs$/);
   });
 
+  it.each(rcScripts)('%s: daemon(8) appends the log to a file (-o, reopened on SIGHUP: -H) or sends it to syslog (-S)', (script) => {
+    // the script's own `if` that picks daemon(8)'s output options, run by sh with each setting
+    const text = read(`freebsd/${script}`);
+    const choice = new RegExp(`^if \\[ "\\$\\{${script}_log\\}" = "syslog" \\]; then\\n[^]*?^fi$`, 'm').exec(text)?.[0];
+    expect(choice, 'the output choice').toBeDefined();
+    const args = (log: string) =>
+      spawnSync('sh', ['-c', `name=${script}; ${script}_log=${log}\n${choice}\nprintf %s "$output_args"`], { encoding: 'utf8' }).stdout;
+    expect(args(`/var/log/${script}.log`)).toBe(`-o /var/log/${script}.log -H`);
+    expect(args('syslog')).toBe(`-S -l daemon -s info -T ${script}`);
+    expect(text).toMatch(/^command_args="[^"]*\$\{output_args\}/m);
+  });
+
   it('the server rc.d script: daemon(8) restarts it (-r -R), data in /var/db/lifeboat, config in /usr/local/etc/lifeboat', () => {
     const s = read('freebsd/lifeboat_server');
     expect(s).toMatch(/command_args="-r -R \d+ /);

@@ -63,10 +63,11 @@ export async function tagAndHold(i: {
       caps.holds ? { tag, hold, release: moves.flatMap((m) => m.release), bookmark } : { tag, hold: [], release: [], bookmark },
     );
     const what = hold.length <= 3 ? hold.join(', ') : `${hold.slice(0, 3).join(', ')} and ${hold.length - 3} more`;
-    if (!caps.holds) i.ctx.log(`warning: zfs on the ${name} has no holds (zfs hold): ${what} not protected from a hand destroy`);
+    if (!caps.holds) i.ctx.log(`zfs on the ${name} has no holds (zfs hold): ${what} not protected from a hand destroy`, 'warn');
     if (problems.length)
       i.ctx.log(
-        `warning: moving the hold ${tag} to ${what}${bookmark.length ? ' and bookmarking' : ''} on the ${name} failed, the chain is not protected there: ${problems.join(' | ')}`,
+        `moving the hold ${tag} to ${what}${bookmark.length ? ' and bookmarking' : ''} on the ${name} failed, the chain is not protected there: ${problems.join(' | ')}`,
+        'warn',
       );
   };
   await Promise.all([

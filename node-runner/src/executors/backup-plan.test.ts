@@ -247,7 +247,7 @@ describe('planDatasets', () => {
   it('an encrypted source of a job that sends decrypted: not raw, and a warning', () => {
     const r = planDatasets(input([ds('tank/data', [s1, now], { encryption: 'aes-256-gcm' })], [], true));
     expect(summary(r)).toEqual(['tank/data → bk/backups/j3/g1/tank/data full']);
-    expect(r.warnings).toEqual(['warning: tank/data is encrypted and this job sends it decrypted: the target holds its plaintext']);
+    expect(r.warnings).toEqual(['tank/data is encrypted and this job sends it decrypted: the target holds its plaintext']);
   });
 
   it.each([

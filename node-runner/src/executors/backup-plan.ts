@@ -227,7 +227,7 @@ export function planDatasets(i: SendPlanInput): { plans: SendPlan[]; warnings: s
       }
     }
     if (isEncrypted(d) && i.sendDecrypted)
-      warnings.push(`warning: ${d.name} is encrypted and this job sends it decrypted: the target holds its plaintext`);
+      warnings.push(`${d.name} is encrypted and this job sends it decrypted: the target holds its plaintext`);
     plans.push({ source: d.name, target: to, snap, base, raw: isEncrypted(d) && !i.sendDecrypted });
   }
   return { plans, warnings };

@@ -252,7 +252,7 @@ export async function sendAll(i: SendAllInput): Promise<BackupResult['datasets']
           await verifyAndTag(landed.slice(k, k + TAG_BATCH));
         } catch (e) {
           if (!failure) throw e;
-          ctx.log(`warning: checking and tagging what arrived before the failure: ${asExecError(e).message}`);
+          ctx.log(`checking and tagging what arrived before the failure: ${asExecError(e).message}`, 'warn');
         }
       }
       if (failure) throw failure;

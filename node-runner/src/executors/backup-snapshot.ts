@@ -58,7 +58,7 @@ export async function snapshotSources(i: SnapshotInput): Promise<void> {
         await local.snapshot(rs, name, props, recursive);
       } else {
         // zfs-fuse takes one snapshot per call: the roots of one pool are not atomic there
-        ctx.log(`warning: this zfs cannot snapshot ${rs.length} datasets in one call; snapshotting ${rs.join(', ')} one after another`);
+        ctx.log(`this zfs cannot snapshot ${rs.length} datasets in one call; snapshotting ${rs.join(', ')} one after another`, 'warn');
         for (const r of rs) await local.snapshot([r], name, props, recursive);
       }
     }

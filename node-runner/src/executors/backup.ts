@@ -237,7 +237,7 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
       sendDecrypted: !!job.sendDecrypted,
       targetPathOf: (d) => targetPath(generation, d),
     });
-    for (const w of planned.warnings) ctx.log(w);
+    for (const w of planned.warnings) ctx.log(w, 'warn');
     const plans: DatasetPlan[] = planned.plans.map((p) => ({ ...p, estimate: 0 }));
     if (plans.some((p) => p.raw))
       ctx.log(

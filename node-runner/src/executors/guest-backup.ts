@@ -46,7 +46,7 @@ export async function runGuestBackup(
   ctx.log(
     `${guest.kind} ${guest.name} (${guest.id}, ${provider.name}): roots ${guest.roots.join(', ')}; ${guest.running ? 'running' : 'not running'}`,
   );
-  const handle = guestForBackup(provider, guest, { recursive: jobIsRecursive(job), log: (l) => ctx.log(l) });
+  const handle = guestForBackup(provider, guest, { recursive: jobIsRecursive(job), log: (l, level) => ctx.log(l, level) });
   const result = await runBackup({ ...params, guest: handle }, ctx);
   if (handle.startFailure) {
     throw new GuestStartError(

@@ -23,7 +23,11 @@ export async function runGuestJobRestore(params: JobRestoreParams, ctx: ExecCont
   const found = await findGuest(providers, job.mode, job.source);
   if (!found) throw new ExecError('source-state', `${job.mode} "${job.source}" was not found on this node; nothing was restored`);
   // Same roots and stop/start as a backup of it; a start failure is logged and reported below.
-  const handle = guestForBackup(found.provider, found.guest, { recursive: jobIsRecursive(job), log: (l) => ctx.log(l), forRestore: true });
+  const handle = guestForBackup(found.provider, found.guest, {
+    recursive: jobIsRecursive(job),
+    log: (l, level) => ctx.log(l, level),
+    forRestore: true,
+  });
   const result = await runJobRestore({ ...params, guest: handle }, ctx);
   if (handle.startFailure) {
     // the restored data stays in place: the result goes with the failure (the next backup forks from it)

@@ -52,7 +52,7 @@ export async function handleLeftovers(
     try {
       status = await ctx.eventStatus(ids);
     } catch (e) {
-      ctx.log(`warning: could not ask the server about events ${ids.join(', ')}: ${asExecError(e).message}`);
+      ctx.log(`could not ask the server about events ${ids.join(', ')}: ${asExecError(e).message}`, 'warn');
     }
   }
   for (const l of found) {
@@ -85,7 +85,7 @@ export async function handleLeftovers(
         }
       }
     } catch (e) {
-      ctx.log(`warning: could not clean up ${l.dataset}: ${asExecError(e).message}`);
+      ctx.log(`could not clean up ${l.dataset}: ${asExecError(e).message}`, 'warn');
     }
     if (l.property === USER_PROP_SET_ASIDE) {
       const original = setAsideOriginal(l.dataset) ?? l.dataset;
@@ -98,7 +98,8 @@ export async function handleLeftovers(
     }
     result.leftovers.push(l.dataset);
     ctx.log(
-      `warning: ${l.dataset} is a leftover of restore event ${X} (${l.property}, event ${st ?? 'unknown to the server'}); not touched`,
+      `${l.dataset} is a leftover of restore event ${X} (${l.property}, event ${st ?? 'unknown to the server'}); not touched`,
+      'warn',
     );
   }
 }

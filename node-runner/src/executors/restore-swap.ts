@@ -152,7 +152,7 @@ export async function cleanupStaging(z: Zfs, units: Unit[], E: number, ctx: Exec
           await new Promise((r) => setTimeout(r, 500 * attempt));
           continue;
         }
-        ctx.log(`warning: staging ${u.container} was kept (${asExecError(e).message}); it carries ${USER_PROP_STAGING}=${E}`);
+        ctx.log(`staging ${u.container} was kept (${asExecError(e).message}); it carries ${USER_PROP_STAGING}=${E}`, 'warn');
         break;
       }
     }

@@ -180,14 +180,16 @@ async function restore(spec: RestoreSpec, ctx: ExecContext): Promise<RestoreResu
     const located = await locate(remote, spec);
     if (located.leftOut.length) {
       ctx.log(
-        `warning: not restored, their tags name another job or generation (or none): ${located.leftOut.join(', ')}; the local datasets they would replace are kept as they are`,
+        `not restored, their tags name another job or generation (or none): ${located.leftOut.join(', ')}; the local datasets they would replace are kept as they are`,
+        'warn',
       );
     }
     result.snapshot = located.name;
     result.generation = located.generation ?? spec.generation;
     if (spec.generation !== null && located.generation !== null && located.generation !== spec.generation) {
       ctx.log(
-        `warning: snapshot ${located.name} (GUID ${spec.guid}) is tagged generation ${located.generation} on the target, not ${spec.generation}`,
+        `snapshot ${located.name} (GUID ${spec.guid}) is tagged generation ${located.generation} on the target, not ${spec.generation}`,
+        'warn',
       );
     }
 
@@ -499,7 +501,7 @@ async function swapAll(
     try {
       await guest.start();
     } catch (e) {
-      ctx.log(`warning: starting the guest again failed: ${asExecError(e).message}`);
+      ctx.log(`starting the guest again failed: ${asExecError(e).message}`, 'warn');
     }
   }
 }
@@ -516,7 +518,7 @@ async function finalizeUnits(safe: Zfs, units: Unit[], E: number, result: Restor
         ctx.log(`destroyed the set-aside copy ${u.setAside}`);
       } catch (e) {
         result.setAsideKept.push(u.setAside);
-        ctx.log(`warning: the set-aside copy ${u.setAside} was kept (${asExecError(e).message}); it carries ${USER_PROP_SET_ASIDE}=${E}`);
+        ctx.log(`the set-aside copy ${u.setAside} was kept (${asExecError(e).message}); it carries ${USER_PROP_SET_ASIDE}=${E}`, 'warn');
         // it may still carry the replaced dataset's own mountpoint: keep it from mounting over the restored one
         await safe.set(u.setAside, { mountpoint: 'none' }).catch(() => undefined);
       }
@@ -525,7 +527,7 @@ async function finalizeUnits(safe: Zfs, units: Unit[], E: number, result: Restor
       await destroyStaging(safe, u.container, E, u.containerGuid);
     } catch (e) {
       result.leftovers.push(u.container);
-      ctx.log(`warning: staging container ${u.container} was kept (${asExecError(e).message})`);
+      ctx.log(`staging container ${u.container} was kept (${asExecError(e).message})`, 'warn');
     }
   }
 }

@@ -12,6 +12,9 @@ import type { RunnerRoutes } from '../core/api.ts';
 
 export type { JobSpec, TargetSpec };
 
+/** The levels of an event's log lines (contract/runner.ts LogLine). */
+export type EventLogLevel = 'info' | 'warn' | 'error';
+
 export interface ProgressReport {
   phase: Phase;
   bytesDone?: number;
@@ -24,7 +27,8 @@ export interface ExecContext {
   eventId: number;
   /** Report progress; call at least once a second during transfers. */
   progress(p: ProgressReport): void;
-  log(line: string): void;
+  /** A line of the event's log; a warning is `warn` (not an info line saying "warning:"), so the UI marks it. */
+  log(line: string, level?: EventLogLevel): void;
   /** Aborted when the server asks to cancel or the runner shuts down. */
   signal: AbortSignal;
   /**

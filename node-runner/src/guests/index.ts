@@ -1,6 +1,7 @@
 // Guest providers behind one interface, the inventory report, and the adapter to backup.ts.
 import { ExecError } from '../core/errors.ts';
 import type { BackupGuest } from './types.ts';
+import type { ExecContext } from '../executors/types.ts';
 import { ManifestProvider } from './manifest.ts';
 import { JailProvider } from './jail.ts';
 import { VmBhyveProvider } from './vmbhyve.ts';
@@ -113,7 +114,7 @@ export interface GuestBackupHandle extends BackupGuest {
 export function guestForBackup(
   provider: GuestProvider,
   guest: GuestInfo,
-  opts: { recursive?: boolean; log?: (line: string) => void; forRestore?: boolean } = {},
+  opts: { recursive?: boolean; log?: ExecContext['log']; forRestore?: boolean } = {},
 ): GuestBackupHandle {
   const log = opts.log ?? (() => {});
   // what a failed stop left undone, in the words of the operation it interrupted
@@ -159,7 +160,7 @@ export function guestForBackup(
         log(`${label} started`);
       } catch (e) {
         startFailure = e instanceof Error ? e.message : String(e);
-        log(`error: ${label} did not start again: ${startFailure}`);
+        log(`${label} did not start again: ${startFailure}`, 'error');
       }
     },
   };
