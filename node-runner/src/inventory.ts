@@ -3,6 +3,7 @@ import type { RunnerRoutes } from './core/api.ts';
 import { execArgv } from './core/process.ts';
 import { LocalHost, Zfs } from './zfs/zfs.ts';
 import { parseListH } from './zfs/parse.ts';
+import { LIFEBOAT_VERSION } from '../../protocol/src/version.ts';
 import { providersFromConfig, readGuests } from './guests/index.ts';
 import type { GuestsConfig } from './guests/types.ts';
 
@@ -11,6 +12,9 @@ export interface Inventory {
   zfsVersion: string | null;
   capabilities: Record<string, boolean>;
   pools: string[];
+  /** Each pool's root dataset: used and available bytes (what is left for data). */
+  poolSpace: { name: string; usedBytes: number; availableBytes: number }[];
+  runnerVersion: string;
   /** Who would register a restored guest here (server-side restore preview). */
   guestProviders: NonNullable<RunnerRoutes['/runner/inventory']['req']['guestProviders']>;
   datasets: { name: string; usedBytes: number | null; referencedBytes: number | null; mountpoint: string | null }[];
@@ -30,13 +34,22 @@ export async function readInventory(
     (p) => !onlyPools?.length || onlyPools.includes(p),
   );
   const datasets: Inventory['datasets'] = [];
+  const poolSpace: Inventory['poolSpace'] = [];
   if (poolNames.length) {
     // a pool exported or destroyed since `zpool list` (or a dataset since) is left out, not a failed report
-    const table = await zfs.get(poolNames, ['type', 'used', 'referenced', 'mountpoint'], { recursive: true, skipMissing: true });
+    const table = await zfs.get(poolNames, ['type', 'used', 'referenced', 'mountpoint', 'available'], {
+      recursive: true,
+      skipMissing: true,
+    });
+    const n = (v: string | null | undefined) => (v != null && /^\d+$/.test(v) ? Number(v) : null);
     for (const [name, props] of table) {
       if (props.type !== 'filesystem' && props.type !== 'volume') continue;
-      const n = (v: string | null | undefined) => (v != null && /^\d+$/.test(v) ? Number(v) : null);
       datasets.push({ name, usedBytes: n(props.used), referencedBytes: n(props.referenced), mountpoint: props.mountpoint ?? null });
+      // a pool's free space as zfs sees it: its root dataset's `available` (`zpool list -p` is not in zfs-fuse)
+      const used = n(props.used);
+      const available = n(props.available);
+      if (poolNames.includes(name) && used !== null && available !== null)
+        poolSpace.push({ name, usedBytes: used, availableBytes: available });
     }
   }
   const capabilities: Record<string, boolean> = {};
@@ -45,6 +58,8 @@ export async function readInventory(
     zfsVersion: caps.version ?? (caps.flavor === 'zfs-fuse' ? 'zfs-fuse 0.7' : null),
     capabilities,
     pools: poolNames.filter((p) => datasets.some((d) => d.name === p)),
+    poolSpace,
+    runnerVersion: LIFEBOAT_VERSION,
     guestProviders: providersFromConfig(guests).map((p) => p.name),
     datasets,
     guests: await readGuests(guests, log),

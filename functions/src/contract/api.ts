@@ -503,8 +503,15 @@ export const NodeSummary = z
     name: z.string(),
     hostname: z.string().nullable(),
     zfsVersion: z.string().nullable(),
+    runnerVersion: z.string().nullable(),
     capabilities: z.record(z.string(), z.boolean()).nullable(),
     pools: z.array(z.string()).nullable(),
+    /** Each pool's root dataset: used and available bytes, from the last inventory. */
+    poolSpace: z.array(z.object({ name: z.string(), usedBytes: z.number(), availableBytes: z.number() })).nullable(),
+    jobCount: z.number().int(),
+    guestCount: z.number().int(),
+    /** Heard from within LIFEBOAT_NOTIFY_NODE_SILENT_MINUTES (not revoked). */
+    online: z.boolean(),
     inventoryAt: iso,
     lastSeenAt: iso,
     revoked: z.boolean(),

@@ -209,6 +209,13 @@ export const InventoryRequest = z
     zfsVersion: z.string().max(200).nullable(),
     capabilities: z.record(z.string(), z.boolean()).default({}),
     pools: z.array(z.string().max(255)).max(1000).default([]),
+    /** The runner's version (absent from runners before 0.1.1). */
+    runnerVersion: z.string().max(64).optional(),
+    /** Each pool's root dataset: used and available bytes (absent from runners before 0.1.1). */
+    poolSpace: z
+      .array(z.object({ name: z.string().max(255), usedBytes: z.number().int().min(0), availableBytes: z.number().int().min(0) }))
+      .max(1000)
+      .optional(),
     /** Configured guest providers, in the order a restore picks them (absent from runners before 0.1: unknown). */
     guestProviders: z
       .array(z.enum(['manifest', 'jail', 'vm-bhyve']))

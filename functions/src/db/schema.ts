@@ -18,6 +18,10 @@ export const nodes = sqliteTable(
     pools: text('pools', { mode: 'json' }).$type<string[]>(),
     /** The guest providers the runner has configured (manifest, jail, vm-bhyve): who registers a restored guest. Null: not reported. */
     guestProviders: text('guest_providers', { mode: 'json' }).$type<string[]>(),
+    /** The runner's version (LIFEBOAT_VERSION), from its inventory; null: not reported. */
+    runnerVersion: text('runner_version'),
+    /** Each reported pool's root dataset: used and available bytes (what is left for data). */
+    poolSpace: text('pool_space', { mode: 'json' }).$type<{ name: string; usedBytes: number; availableBytes: number }[]>(),
     inventoryAt: integer('inventory_at'),
     /** The server wants a fresh inventory (a user is choosing datasets): the next claim answer asks for it. */
     inventoryWantedAt: integer('inventory_wanted_at'),

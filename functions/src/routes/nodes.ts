@@ -1,15 +1,17 @@
 // Nodes and join tokens (the work is in services/nodes.ts and join-tokens.ts).
 import { createRoute, z } from '@hono/zod-openapi';
 import { IdParam, JoinToken, NodeDetail, NodeSummary, list } from '../contract/api.ts';
-import { type App, errors, iso, now, ok } from '../lib/http.ts';
+import { type App, type Ctx, errors, iso, now, ok } from '../lib/http.ts';
 import { createJoinToken } from '../services/join-tokens.ts';
 import { listNodes, nodeDetail, revokeNode } from '../services/nodes.ts';
 
 const tags = ['nodes'];
+/** Online: heard from within the time after which notifications call a node silent (README, Notifications). */
+const liveness = (c: Ctx) => ({ at: now(c), silentMs: c.var.deps.config.notifyNodeSilentMs });
 
 export function registerNodes(app: App) {
   app.openapi(createRoute({ method: 'get', path: '/nodes', tags, responses: { 200: ok(list(NodeSummary)), ...errors } }), async (c) => {
-    return c.json({ items: await listNodes(c.var.deps.db), nextCursor: null }, 200);
+    return c.json({ items: await listNodes(c.var.deps.db, liveness(c)), nextCursor: null }, 200);
   });
 
   app.openapi(
@@ -29,7 +31,7 @@ export function registerNodes(app: App) {
       responses: { 200: ok(NodeDetail), ...errors },
     }),
     async (c) => {
-      return c.json(await nodeDetail(c.var.deps, c.req.valid('param').id, c.req.valid('query').fresh === '1'), 200);
+      return c.json(await nodeDetail(c.var.deps, c.req.valid('param').id, c.req.valid('query').fresh === '1', liveness(c)), 200);
     },
   );
 
@@ -45,7 +47,7 @@ export function registerNodes(app: App) {
     }),
     async (c) => {
       const id = c.req.valid('param').id;
-      const view = await revokeNode(c.var.deps.db, id, now(c));
+      const view = await revokeNode(c.var.deps.db, id, liveness(c));
       c.var.deps.waker?.notify(id); // its held claim ends now, and the runner's next call is refused
       return c.json(view, 200);
     },

@@ -46,6 +46,8 @@ export async function recordInventory(db: DB, nodeId: number, b: z.infer<typeof 
         capabilities: b.capabilities,
         pools: b.pools,
         guestProviders: b.guestProviders ?? null,
+        runnerVersion: b.runnerVersion ?? null,
+        poolSpace: b.poolSpace ?? null,
         inventoryAt: at,
         lastSeenAt: at,
       })

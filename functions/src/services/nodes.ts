@@ -1,12 +1,12 @@
 // Nodes in the database: which one a request means, their views with inventory, revocation.
 // Joining (join tokens) is join-tokens.ts.
-import { and, asc, eq, isNull } from 'drizzle-orm';
-import { events, guests, nodeDatasets, nodes } from '../db/schema.ts';
+import { and, asc, count, eq, inArray, isNull } from 'drizzle-orm';
+import { events, guests, jobs, nodeDatasets, nodes } from '../db/schema.ts';
 import type { DB } from '../db/types.ts';
 import { invalid, notFound } from '../lib/errors.ts';
 import type { AppDeps } from '../lib/http.ts';
 import { refreshInventory } from './inventory.ts';
-import { nodeView } from './views.ts';
+import { nodeView, type NodeFacts } from './views.ts';
 
 /** The node (not revoked) whose token hashes to `tokenHash`: the caller of a runner route. */
 export async function nodeByTokenHash(db: DB, tokenHash: string) {
@@ -32,18 +32,55 @@ export async function resolveNode(db: DB, nodeId: number | undefined, field = 'n
   throw invalid(field, all.length === 0 ? 'no node has joined yet' : 'is required when there is more than one node');
 }
 
-export const listNodes = async (db: DB) => (await db.select().from(nodes).orderBy(asc(nodes.id))).map(nodeView);
+type NodeRow = typeof nodes.$inferSelect;
+/** A node is online while its runner was heard from within `silentMs` (a held claim renews it every few seconds). */
+export interface Liveness {
+  at: number;
+  silentMs: number;
+}
+
+/** Jobs and guests per node (one grouped query each) and who is online, for `rows`. */
+async function nodeFacts(db: DB, rows: NodeRow[], live: Liveness): Promise<Map<number, NodeFacts>> {
+  const ids = rows.map((n) => n.id);
+  const [jobCounts, guestCounts] = ids.length
+    ? await Promise.all([
+        db.select({ id: jobs.nodeId, n: count() }).from(jobs).where(inArray(jobs.nodeId, ids)).groupBy(jobs.nodeId),
+        db.select({ id: guests.nodeId, n: count() }).from(guests).where(inArray(guests.nodeId, ids)).groupBy(guests.nodeId),
+      ])
+    : [[], []];
+  const byId = (xs: { id: number | null; n: number }[]) => new Map(xs.map((x) => [x.id, x.n]));
+  const j = byId(jobCounts);
+  const g = byId(guestCounts);
+  return new Map(
+    rows.map((n) => [
+      n.id,
+      {
+        jobCount: j.get(n.id) ?? 0,
+        guestCount: g.get(n.id) ?? 0,
+        online: n.revokedAt === null && n.lastSeenAt !== null && live.at - n.lastSeenAt <= live.silentMs,
+      },
+    ]),
+  );
+}
+
+async function viewsOf(db: DB, rows: NodeRow[], live: Liveness) {
+  const facts = await nodeFacts(db, rows, live);
+  return rows.map((n) => nodeView(n, facts.get(n.id)!));
+}
+
+export const listNodes = async (db: DB, live: Liveness) => viewsOf(db, await db.select().from(nodes).orderBy(asc(nodes.id)), live);
 
 /** A node with its last inventory (datasets, guests); `fresh`: ask the node for a new one first (inventory.ts). */
-export async function nodeDetail(deps: Pick<AppDeps, 'db' | 'waker' | 'now'>, id: number, fresh: boolean) {
+export async function nodeDetail(deps: Pick<AppDeps, 'db' | 'waker' | 'now'>, id: number, fresh: boolean, live: Liveness) {
   const { db } = deps;
   let [n] = await db.select().from(nodes).where(eq(nodes.id, id));
   if (!n) throw notFound(`node ${id}`);
   if (fresh && (await refreshInventory(deps, id))) [n] = await db.select().from(nodes).where(eq(nodes.id, id));
   const ds = await db.select().from(nodeDatasets).where(eq(nodeDatasets.nodeId, id)).orderBy(asc(nodeDatasets.name));
   const gs = await db.select().from(guests).where(eq(guests.nodeId, id)).orderBy(asc(guests.kind), asc(guests.name));
+  const [view] = await viewsOf(db, [n], live);
   return {
-    ...nodeView(n),
+    ...view,
     datasets: ds.map((d) => ({ name: d.name, usedBytes: d.usedBytes, referencedBytes: d.referencedBytes, mountpoint: d.mountpoint })),
     guests: gs.map((g) => ({
       kind: g.kind,
@@ -58,7 +95,8 @@ export async function nodeDetail(deps: Pick<AppDeps, 'db' | 'waker' | 'now'>, id
 }
 
 /** Revoke a node: its queued work is cancelled; revoking twice answers the node as it is. */
-export async function revokeNode(db: DB, id: number, at: number) {
+export async function revokeNode(db: DB, id: number, live: Liveness) {
+  const at = live.at;
   const [, [row]] = await db.batch([
     db
       .update(events)
@@ -72,5 +110,5 @@ export async function revokeNode(db: DB, id: number, at: number) {
   ]);
   const [n] = row ? [row] : await db.select().from(nodes).where(eq(nodes.id, id));
   if (!n) throw notFound(`node ${id}`);
-  return nodeView(n);
+  return (await viewsOf(db, [n], live))[0];
 }

@@ -80,14 +80,24 @@ export function jobView(j: Row<typeof s.jobs>, at: number) {
   };
 }
 
-export function nodeView(n: Row<typeof s.nodes>) {
+/** What the Nodes page shows beside a node's row: its jobs and guests, and whether it is online (nodes.ts nodeFacts). */
+export interface NodeFacts {
+  jobCount: number;
+  guestCount: number;
+  online: boolean;
+}
+
+export function nodeView(n: Row<typeof s.nodes>, facts: NodeFacts) {
   return {
     id: n.id,
     name: n.name,
     hostname: n.hostname,
     zfsVersion: n.zfsVersion,
+    runnerVersion: n.runnerVersion,
     capabilities: n.capabilities ?? null,
     pools: n.pools ?? null,
+    poolSpace: n.poolSpace ?? null,
+    ...facts,
     inventoryAt: iso(n.inventoryAt),
     lastSeenAt: iso(n.lastSeenAt),
     revoked: n.revokedAt != null,
