@@ -12,6 +12,7 @@ import { startServer, type TestServer } from '../helpers/server.ts';
 import type { TestSshd } from '../helpers/sshd.ts';
 import { localNode, loopbackTarget, startWorld, Teardown } from '../helpers/world.ts';
 import { snapshotGuids, writeRandom, zfs, type TestPool } from '../helpers/zfs.ts';
+import { LIFEBOAT_VERSION } from '../../protocol/src/version.ts';
 
 const MiB = 1 << 20;
 type Channel = z.infer<typeof contract.NotificationChannel>;
@@ -76,6 +77,12 @@ describe('standalone system', () => {
     expect(node.name).toBe('local');
     expect(node.zfsVersion).toBeTruthy();
     expect(node.pools).toContain(src.name);
+    // the Nodes page's facts, from the real runner's inventory on zfs-fuse
+    expect(node.runnerVersion).toBe(LIFEBOAT_VERSION);
+    const space = node.poolSpace?.find((p) => p.name === src.name);
+    expect(space?.availableBytes).toBeGreaterThan(0);
+    expect(space?.usedBytes).toBeGreaterThan(6 * MiB);
+    expect(node.online).toBe(true);
   });
 
   it('validates a target, pinning its host key', async () => {
