@@ -718,3 +718,49 @@ export const DeliveryQuery = z.object({
   channelId: id.optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
+
+// ---- overview (the UI's home: "are my backups OK?") ----
+export const OverviewJob = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  nodeId: z.number().int(),
+  nodeName: z.string().nullable(),
+  targetId: z.number().int(),
+  targetName: z.string().nullable(),
+  source: z.string(),
+  schedule: z.string(),
+  timezone: z.string(),
+  health: JobHealth,
+  lastSuccessAt: iso,
+  lastBackup: Job.shape.lastBackup,
+  nextRunAt: iso,
+  targetBytes: z.number().nullable().openapi({
+    description:
+      "Space the job's backups take on the target by the last catalog listing: the newest snapshot's referenced bytes plus every snapshot's own used bytes, per dataset (a lower bound: blocks shared by several snapshots are in none's used); null: not listed yet",
+  }),
+  activeEventId: z.number().int().nullable().openapi({ description: "The job's queued or running backup or restore, if any" }),
+});
+
+export const Overview = z
+  .object({
+    at: z.string().openapi({ format: 'date-time' }),
+    jobs: z.array(OverviewJob).openapi({ description: 'Every job, the worst health first (failing, overdue, ok, disabled), then by name' }),
+    health: z.object({ ok: z.number().int(), overdue: z.number().int(), failing: z.number().int(), disabled: z.number().int() }),
+    failures24h: z
+      .array(z.object({ kind: z.string(), status: z.enum(['failed', 'interrupted']), count: z.number().int() }))
+      .openapi({ description: 'Events that ended failed or interrupted in the last 24 hours, by kind and status' }),
+    nodes: z.object({
+      total: z.number().int().openapi({ description: 'Nodes not revoked' }),
+      offline: z.array(z.object({ id: z.number().int(), name: z.string(), lastSeenAt: iso })).openapi({
+        description: 'Nodes not revoked whose runner has not called within LIFEBOAT_NOTIFY_NODE_SILENT_MINUTES (or never did)',
+      }),
+    }),
+    targets: z.object({
+      total: z.number().int(),
+      notReady: z.array(z.object({ id: z.number().int(), name: z.string(), nodes: z.array(TargetNodeStatus) })).openapi({
+        description: 'Enabled targets and the live nodes from which they are not ready (failed, not validated, or changed since)',
+      }),
+    }),
+    active: z.array(Event).openapi({ description: 'Queued and running events, oldest first (at most 100)' }),
+  })
+  .openapi('Overview');

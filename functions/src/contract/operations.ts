@@ -83,6 +83,13 @@ export const OPERATIONS: Record<string, { id: string; summary: string; access: A
   'GET /events/{id}/log': { id: 'getEventLog', summary: "An event's log lines", access: 'read' },
   'POST /events/{id}/cancel': { id: 'cancelEvent', summary: 'Cancel a queued or running event', access: 'operate' },
 
+  'GET /overview': {
+    id: 'getOverview',
+    summary:
+      'Are the backups OK? Every job’s health and last backup, failures of the last 24 h, nodes offline, targets not ready, the work now',
+    access: 'read',
+  },
+
   'POST /restores': { id: 'restoreOutOfBand', summary: 'Restore a catalogued snapshot onto any node and dataset', access: 'operate' },
   'POST /restores/preview': {
     id: 'previewRestore',
