@@ -484,15 +484,40 @@ export const Event = z
 /** One line of an event's log (GET /events/{id}/log). */
 export const EventLogLine = z.object({ ts: z.string(), level: z.string(), message: z.string() });
 
-export const EventQuery = z.object({
+const kindList = z
+  .string()
+  .max(200)
+  .transform((s, ctx) => {
+    const kinds = s.split(',').filter(Boolean);
+    const bad = kinds.find((k) => !(EVENT_KINDS as readonly string[]).includes(k));
+    if (bad !== undefined) {
+      ctx.addIssue({ code: 'custom', message: `has an unknown kind "${bad.slice(0, 40)}" (one of ${EVENT_KINDS.join(', ')})` });
+      return z.NEVER;
+    }
+    return kinds as readonly (typeof EVENT_KINDS)[number][];
+  })
+  .openapi({ type: 'string', description: 'Comma-separated event kinds, e.g. validate,browse' });
+
+/** The filters of the events list (and of its count). */
+export const EventFilter = z.object({
   jobId: id.optional(),
   nodeId: id.optional(),
   status: z.enum(EVENT_STATUSES).optional(),
   kind: z.enum(EVENT_KINDS).optional(),
+  hideKinds: kindList.optional().openapi({ description: 'Leave these kinds out (the UI hides validate,browse by default)' }),
   q: z.string().max(200).optional(),
-  cursor: id.optional(),
+});
+export const EventQuery = EventFilter.extend({
+  cursor: id.optional().openapi({ description: 'Older than this id (the nextCursor of the page before)' }),
+  after: id.optional().openapi({ description: 'Newer than this id: the page just before it, still newest first' }),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
+export const EventCount = z
+  .object({
+    total: z.number().int(),
+    capped: z.boolean().openapi({ description: 'true: there are more than `total` (counting stops there)' }),
+  })
+  .openapi('EventCount');
 
 export const list = <T extends z.ZodTypeAny>(item: T) => z.object({ items: z.array(item), nextCursor: z.number().int().nullable() });
 
