@@ -752,7 +752,6 @@ export const OverviewJob = z.object({
   nodeName: z.string().nullable(),
   targetId: z.number().int(),
   targetName: z.string().nullable(),
-  source: z.string(),
   schedule: z.string(),
   timezone: z.string(),
   health: JobHealth,

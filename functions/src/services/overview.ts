@@ -16,40 +16,103 @@ const DAY_MS = 86_400_000;
 const SEVERITY: Record<HealthState, number> = { failing: 0, overdue: 1, ok: 2, disabled: 3 };
 const ACTIVE_LIMIT = 100;
 
+/** The job columns the overview reads; text ones hold no control characters (contract/fields.ts names, cron text, zone names). */
+const JOB_COLUMNS = {
+  id: jobs.id,
+  name: jobs.name,
+  nodeId: jobs.nodeId,
+  nodeName: nodes.name,
+  targetId: jobs.targetId,
+  targetName: targets.name,
+  schedule: jobs.schedule,
+  timezone: jobs.timezone,
+  enabled: jobs.enabled,
+  createdAt: jobs.createdAt,
+  updatedAt: jobs.updatedAt,
+  lastSuccessAt: jobs.lastSuccessAt,
+  lastBackupStatus: jobs.lastBackupStatus,
+  lastBackupDurationMs: jobs.lastBackupDurationMs,
+  lastBackupBytes: jobs.lastBackupBytes,
+  failingSince: jobs.failingSince,
+  rpoEffectiveSeconds: jobs.rpoEffectiveSeconds,
+  nextRunAt: jobs.nextRunAt,
+};
+type JobKey = keyof typeof JOB_COLUMNS;
+const KEYS = Object.keys(JOB_COLUMNS) as JobKey[];
+const TEXT = new Set<JobKey>(['name', 'nodeName', 'targetName', 'schedule', 'timezone', 'lastBackupStatus']);
+const NULLABLE = new Set<JobKey>([
+  'nodeName',
+  'targetName',
+  'lastBackupStatus',
+  'lastSuccessAt',
+  'lastBackupDurationMs',
+  'lastBackupBytes',
+  'failingSince',
+  'rpoEffectiveSeconds',
+  'nextRunAt',
+]);
+
+/**
+ * Every job with its node and target names, packed by SQLite into one text per 1,000 jobs as
+ * metrics.ts does (libSQL hands each row to JavaScript at a cost that dominates at 10,000 jobs).
+ */
+async function jobSummaries(db: DB) {
+  const packed = sql.join(
+    KEYS.map((k) => sql`ifnull(${JOB_COLUMNS[k]}, '')`),
+    sql` || char(31) || `,
+  );
+  const rows = await db
+    .select({ t: sql<string>`group_concat(${packed}, char(30))` })
+    .from(jobs)
+    .leftJoin(nodes, eq(nodes.id, jobs.nodeId))
+    .leftJoin(targets, eq(targets.id, jobs.targetId))
+    .groupBy(sql`${jobs.id} / 1000`);
+  return rows.flatMap((r) =>
+    (r.t ?? '')
+      .split(String.fromCharCode(30))
+      .filter(Boolean)
+      .map((line) => {
+        const f = line.split(String.fromCharCode(31));
+        const o: Record<string, string | number | boolean | null> = {};
+        KEYS.forEach((k, i) => {
+          const v = f[i] ?? '';
+          o[k] = v === '' && NULLABLE.has(k) ? null : k === 'enabled' ? v === '1' : TEXT.has(k) ? v : Number(v);
+        });
+        return o as {
+          id: number;
+          name: string;
+          nodeId: number;
+          nodeName: string | null;
+          targetId: number;
+          targetName: string | null;
+          schedule: string;
+          timezone: string;
+          enabled: boolean;
+          createdAt: number;
+          updatedAt: number;
+          lastSuccessAt: number | null;
+          lastBackupStatus: string | null;
+          lastBackupDurationMs: number | null;
+          lastBackupBytes: number | null;
+          failingSince: number | null;
+          rpoEffectiveSeconds: number | null;
+          nextRunAt: number | null;
+        };
+      }),
+  );
+}
+
 export async function overview(db: DB, at: number, opts: { nodeSilentMs: number }) {
   await sweepExpiredLeases(db, at); // a dead runner's event reads as interrupted, not as running
   const [jobRows, sizes, failures, nodeRows, targetRows, statuses, active] = await Promise.all([
-    db
-      .select({
-        id: jobs.id,
-        name: jobs.name,
-        nodeId: jobs.nodeId,
-        nodeName: nodes.name,
-        targetId: jobs.targetId,
-        targetName: targets.name,
-        source: jobs.source,
-        schedule: jobs.schedule,
-        timezone: jobs.timezone,
-        enabled: jobs.enabled,
-        createdAt: jobs.createdAt,
-        updatedAt: jobs.updatedAt,
-        lastSuccessAt: jobs.lastSuccessAt,
-        lastBackupStatus: jobs.lastBackupStatus,
-        lastBackupDurationMs: jobs.lastBackupDurationMs,
-        lastBackupBytes: jobs.lastBackupBytes,
-        failingSince: jobs.failingSince,
-        rpoEffectiveSeconds: jobs.rpoEffectiveSeconds,
-        nextRunAt: jobs.nextRunAt,
-      })
-      .from(jobs)
-      .leftJoin(nodes, eq(nodes.id, jobs.nodeId))
-      .leftJoin(targets, eq(targets.id, jobs.targetId)),
-    // Per dataset the newest snapshot's referenced bytes plus each snapshot's used bytes, summed per job.
+    jobSummaries(db),
+    // Per dataset the newest snapshot's referenced bytes (SQLite takes the bare column from the
+    // MAX row) plus each snapshot's used bytes, summed per job; grouped in the order of
+    // catalog_snapshots_uq, so the snapshots are read once without sorting them.
     db.all<{ jobId: number; bytes: number }>(sql`
-      SELECT job_id AS jobId, SUM(used_bytes + CASE WHEN rn = 1 THEN referenced_bytes ELSE 0 END) AS bytes
-      FROM (SELECT job_id, used_bytes, referenced_bytes,
-                   ROW_NUMBER() OVER (PARTITION BY target_id, dataset ORDER BY created_at DESC, id DESC) AS rn
-            FROM catalog_snapshots WHERE job_id IS NOT NULL)
+      SELECT job_id AS jobId, SUM(used + newest) AS bytes
+      FROM (SELECT job_id, SUM(used_bytes) AS used, referenced_bytes AS newest, MAX(created_at)
+            FROM catalog_snapshots WHERE job_id IS NOT NULL GROUP BY target_id, dataset)
       GROUP BY job_id`),
     // Failed and interrupted events are few; their rows are read through events_status_idx.
     db.all<{ kind: string; status: 'failed' | 'interrupted'; count: number }>(sql`
@@ -100,7 +163,6 @@ export async function overview(db: DB, at: number, opts: { nodeSilentMs: number 
         nodeName: j.nodeName,
         targetId: j.targetId,
         targetName: j.targetName,
-        source: j.source,
         schedule: j.schedule,
         timezone: j.timezone,
         health: { ...h, since: iso(h.since) },
