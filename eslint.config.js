@@ -18,6 +18,7 @@ export default ts.config(
       'data/',
       'test-artifacts/',
       'drizzle/migrations/',
+      '.wrangler/',
     ],
   },
   js.configs.recommended,

@@ -1,17 +1,41 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 
+// The zfs-fuse tier (docs/testing.md) is two projects, one file at a time each:
+//   zfs   the suites that drive the zfs-fuse daemon (and sshd, Chromium) the whole time;
+//   side  the load test, which mostly waits for minute boundaries, and the suites that need no
+//         ZFS at all (the control plane on its file DB, unit tests, packaging).
+// `npm test` (scripts/test.mjs) runs them as two vitest processes side by side (vitest itself runs
+// projects that are one file at a time one after the other); `npx vitest run` runs both in turn.
+const SIDE = [
+  'tests/faults/load.test.ts',
+  'tests/functions/**/*.test.ts',
+  'tests/packaging/**/*.test.ts',
+  '{functions,node-runner,protocol}/src/**/*.test.ts',
+  'frontend/src/lib/**/*.test.ts',
+];
+
 export default defineConfig({
   // the frontend's alias for the shared protocol (frontend/svelte.config.js), for its unit tests
   resolve: { alias: { $protocol: new URL('./protocol/src', import.meta.url).pathname } },
   test: {
-    // unit tests of pure modules live beside them (docs/testing.md); system tests under tests/
-    include: ['tests/**/*.test.ts', '{functions,node-runner,protocol}/src/**/*.test.ts', 'frontend/src/lib/**/*.test.ts'],
-    // tests/openzfs/ is the OpenZFS tier: it needs the test VM and runs with vitest.openzfs.config.ts.
-    exclude: [...configDefaults.exclude, 'tests/openzfs/**'],
     pool: 'forks',
-    // Real ZFS and sshd suites share one zfs-fuse daemon and two cores: one file at a time.
-    fileParallelism: false,
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'zfs',
+          include: ['tests/**/*.test.ts'],
+          // tests/openzfs/ is the OpenZFS tier: it needs the test VM and runs with vitest.openzfs.config.ts.
+          exclude: [...configDefaults.exclude, 'tests/openzfs/**', ...SIDE],
+          fileParallelism: false,
+        },
+      },
+      {
+        extends: true,
+        test: { name: 'side', include: SIDE, exclude: [...configDefaults.exclude, 'tests/openzfs/**'], fileParallelism: false },
+      },
+    ],
   },
 });

@@ -72,6 +72,12 @@ export async function benchFleet() {
     if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text.slice(0, 300)}`);
     return text ? JSON.parse(text) : null;
   };
+  /** The server's SQL statements so far (GET /metrics, lifeboat_db_statements_total; a scrape itself reads 4). */
+  const statements = async () => {
+    const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${admin}` } })).text();
+    const n = (kind: string) => Number(new RegExp(`^lifeboat_db_statements_total\\{kind="${kind}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? NaN);
+    return { read: n('read'), write: n('write') };
+  };
   let stopping = false;
   try {
     for (let i = 0; ; i++) {
@@ -178,17 +184,29 @@ export async function benchFleet() {
     await sleep(5000); // every runner has claimed by now
     const phase = async (minutes: number, during?: () => Promise<void>) => {
       const a = procStats(server.pid!);
+      const s0 = await statements();
       const c0 = claims;
       const w0 = Date.now();
       const bg = during?.();
       await sleep(minutes * MINUTE);
       await bg;
       const b = procStats(server.pid!);
+      const s1 = await statements();
       const secs = (Date.now() - w0) / 1000;
-      return { cores: (b.cpu - a.cpu) / secs, rss: b.rss, claimsPerS: (claims - c0) / secs };
+      return {
+        cores: (b.cpu - a.cpu) / secs,
+        rss: b.rss,
+        claimsPerS: (claims - c0) / secs,
+        readsPerMin: ((s1.read - s0.read) * 60) / secs,
+        writesPerMin: ((s1.write - s0.write) * 60) / secs,
+      };
     };
+    const dbLine = (p: { readsPerMin: number; writesPerMin: number }) =>
+      `DB ${p.readsPerMin.toFixed(0)} reads/min (${(p.readsPerMin / NODES).toFixed(2)} per node), ${p.writesPerMin.toFixed(0)} writes/min`;
     const idle = await phase(IDLE_MIN);
-    console.log(`idle: ${idle.cores.toFixed(3)} cores, RSS ${idle.rss.toFixed(0)} MiB, ${idle.claimsPerS.toFixed(0)} claims/s`);
+    console.log(
+      `idle: ${idle.cores.toFixed(3)} cores, RSS ${idle.rss.toFixed(0)} MiB, ${idle.claimsPerS.toFixed(0)} claims/s, ${dbLine(idle)}`,
+    );
     if (BUSY_MIN <= 0) return { idle };
     // hourly schedules, the minutes spread over the hour but for the next three (no job falls due while they are set)
     const now = new Date().getUTCMinutes();
@@ -213,7 +231,9 @@ export async function benchFleet() {
         }),
       );
     });
-    console.log(`busy: ${busy.cores.toFixed(3)} cores, RSS ${busy.rss.toFixed(0)} MiB, ${busy.claimsPerS.toFixed(0)} claims/s`);
+    console.log(
+      `busy: ${busy.cores.toFixed(3)} cores, RSS ${busy.rss.toFixed(0)} MiB, ${busy.claimsPerS.toFixed(0)} claims/s, ${dbLine(busy)}`,
+    );
     const f = (xs: number[]) => `p50 ${pct(xs, 50)} ms, p99 ${pct(xs, 99)} ms (n=${xs.length})`;
     console.log(`due → claimed: ${f(dueToClaimed)}`);
     console.log(`Run Now → claimed: ${f(burstToClaimed)}`);
@@ -222,6 +242,7 @@ export async function benchFleet() {
       `  idle CPU ${idle.cores.toFixed(3)} cores (goal < 0.25), busy ${busy.cores.toFixed(3)}; RSS idle ${idle.rss.toFixed(0)} MiB, busy ${busy.rss.toFixed(0)} MiB`,
     );
     console.log(`  due → claimed p99 ${pct(dueToClaimed, 99)} ms (goal < 1000); Run Now → claimed p99 ${pct(burstToClaimed, 99)} ms`);
+    console.log(`  idle ${dbLine(idle)}; busy ${dbLine(busy)}`);
     return { idle, busy, dueToClaimed, burstToClaimed };
   } finally {
     stopping = true;

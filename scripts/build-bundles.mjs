@@ -3,7 +3,9 @@
 // TypeScript loader (tsx and esbuild are dev dependencies; `npm audit --omit=dev` covers all that
 // runs):
 //   functions/dist/lifeboat-server.mjs   the Node entry; npm packages stay external (installed deps)
-//   node-runner/dist/lifeboat-runner.mjs the runner; it has no npm dependencies, only node: built-ins
+//   node-runner/dist/lifeboat-runner.mjs the runner, self-contained: node: built-ins and zod/mini bundled in
+// The Workers bundle (buildWorkerBundle, functions/src/worker.ts with its npm packages inside) is
+// built by scripts/deploy-workers.mjs and by tests/functions/worker.test.ts, not by build:js.
 // `--if-stale`: build only a bundle older than its sources (npm start does this).
 import { build } from 'esbuild';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
@@ -75,6 +77,26 @@ export async function buildBundles({ ifStale = false } = {}) {
     }
     console.error(`build-bundles: ${b.out} (${Date.now() - t0} ms)`);
   }
+}
+
+/**
+ * functions/src/worker.ts as one ES module for workerd, npm packages included: what wrangler.toml's
+ * `main` deploys as is (no_bundle) and what tests/functions/worker.test.ts runs under miniflare.
+ * Only web APIs: no compatibility flags (nodejs_compat) needed.
+ */
+export async function buildWorkerBundle(outfile) {
+  await build({
+    entryPoints: [join(root, 'functions/src/worker.ts')],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    conditions: ['workerd', 'worker', 'browser'],
+    target: 'es2022',
+    outfile,
+    banner: { js: '// lifeboat Worker, bundled from functions/src/worker.ts by scripts/build-bundles.mjs' },
+    legalComments: 'none',
+    logLevel: 'silent',
+  });
 }
 
 if (process.argv[1] && new URL(import.meta.url).pathname === process.argv[1]) {

@@ -1,11 +1,13 @@
 // npm run demo: against the running system (npm start), create two file-backed zfs-fuse pools,
-// a loopback sshd target and a job, validate, Run Now, and follow the backup to the end.
+// a loopback sshd target and a job, validate, Run Now, and follow the backup to the end; then
+// prove it restores: a file changed after the backup comes back by an in-place job restore, and
+// an out-of-band restore lands the backup in a new dataset. Prints the UI links of the events.
 // npm run demo -- --teardown: stop the demo sshd (by its PID file) and destroy the demo pools.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { connect, createServer } from 'node:net';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { z } from '@hono/zod-openapi';
 import type * as contract from '../functions/src/contract/api.ts';
@@ -16,6 +18,7 @@ const demoDir = join(dataDir, 'demo');
 const statePath = join(demoDir, 'state.json');
 const server = (process.env.LIFEBOAT_URL || `http://127.0.0.1:${process.env.LIFEBOAT_PORT || 8480}`).replace(/\/+$/, '');
 const say = (m: string) => console.log(`[demo] ${m}`);
+const started = Date.now();
 const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { encoding: 'utf8' });
 
 interface DemoState {
@@ -39,9 +42,22 @@ function teardown() {
       /* gone */
     }
   }
+  const left: string[] = [];
   for (const p of st.pools) {
-    const r = spawnSync('zpool', ['destroy', '-f', p], { encoding: 'utf8' });
+    // zfs-fuse answers "pool is busy" for a moment after the last use of a dataset: a few tries
+    let r = spawnSync('zpool', ['destroy', '-f', p], { encoding: 'utf8' });
+    for (let i = 0; i < 10 && r.status !== 0 && /busy/.test(r.stderr); i++) {
+      spawnSync('sleep', ['1']);
+      r = spawnSync('zpool', ['destroy', '-f', p], { encoding: 'utf8' });
+    }
     say(r.status === 0 ? `destroyed pool ${p}` : `pool ${p}: ${r.stderr.trim()}`);
+    if (r.status !== 0 && !/no such pool/.test(r.stderr)) left.push(p);
+  }
+  if (left.length) {
+    // the pools' files and mountpoints are in the demo dir: it stays until they are gone
+    writeFileSync(statePath, JSON.stringify({ ...st, pools: left }));
+    say(`kept ${demoDir}: pool(s) ${left.join(', ')} still use it; run the teardown again`);
+    return;
   }
   rmSync(demoDir, { recursive: true, force: true });
   say('the demo target and job stay in the UI; disable and delete them there if you like');
@@ -78,7 +94,7 @@ async function until<T>(what: string, f: () => Promise<T | null>, ms: number): P
   while (Date.now() < deadline) {
     const v = await f();
     if (v) return v;
-    await new Promise((r) => setTimeout(r, 1000));
+    await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`timed out waiting for ${what}`);
 }
@@ -160,15 +176,8 @@ async function setup() {
   const nodes = (await api<{ items: z.infer<typeof contract.NodeSummary>[] }>('GET', '/nodes')).items;
   if (!nodes.length) throw new Error('no node has joined: is the server running with its local runner (LIFEBOAT_LOCAL_RUNNER=1)?');
   const node = nodes[0];
-  say(`waiting for node "${node.name}" to report ${srcPool}/projects (inventory refreshes every 30 s)…`);
-  await until(
-    'the node inventory',
-    async () =>
-      (await api<z.infer<typeof contract.NodeDetail>>('GET', `/nodes/${node.id}`)).datasets.some((d) => d.name === `${srcPool}/projects`)
-        ? true
-        : null,
-    90_000,
-  );
+  // (no wait for the node's next inventory: creating the job asks the node for a fresh one when
+  // the source is not in the last report, services/jobs.ts)
   const target = await api<z.infer<typeof contract.Target>>('POST', '/targets', {
     name: `demo-target-${tag}`,
     sshHost: '127.0.0.1',
@@ -202,21 +211,69 @@ async function setup() {
   });
   const run = await api<z.infer<typeof contract.Accepted>>('POST', `/jobs/${job.id}/run`);
   say(`job "${job.name}" created (every 15 minutes, keep 4); Run Now → event ${run.eventId}`);
-  const done = await until(
-    'the backup',
+  const done = await follow('the backup', run.eventId);
+  if (done.status !== 'success') throw new Error(`backup ${done.status}: ${done.error}`);
+  say(`backup finished: ${(done.bytesDone / 1048576).toFixed(1)} MiB sent, snapshot ${done.snapshot}`);
+
+  // ---- restore in place: a file changed after the backup comes back with its backed-up content
+  const file = join(demoDir, 'src', 'projects', 'README.txt');
+  const backedUp = readFileSync(file, 'utf8');
+  writeFileSync(file, 'changed after the backup\n');
+  say(`changed ${file} after the backup; restoring the job in place from snapshot ${done.snapshot}`);
+  const restore = await api<z.infer<typeof contract.Accepted>>('POST', `/jobs/${job.id}/restore`, {
+    generation: done.generation,
+    snapshot: done.snapshot,
+  });
+  const restored = await follow('the in-place restore', restore.eventId);
+  if (restored.status !== 'success') throw new Error(`restore ${restored.status}: ${restored.error}`);
+  const now = readFileSync(file, 'utf8');
+  if (now !== backedUp) throw new Error(`after the restore ${file} holds ${JSON.stringify(now)}, not the backed-up content`);
+  say(`restored in place: ${file} has its backed-up content again`);
+
+  // ---- restore out of band: the backup as a new dataset beside the source
+  const catalog = (await api<{ items: z.infer<typeof contract.CatalogItem>[] }>('GET', `/targets/${target.id}/datasets`)).items;
+  const item = catalog.find((i) => i.jobId === job.id && i.source === `${srcPool}/projects`);
+  const gen = item?.generations.find((g) => g.generation === done.generation);
+  if (!item || !gen) throw new Error(`the target's catalog lists no backup of ${srcPool}/projects`);
+  const destination = `${srcPool}/projects-restored`;
+  const oob = await api<z.infer<typeof contract.Accepted>>('POST', '/restores', {
+    targetId: target.id,
+    nodeId: node.id,
+    dataset: gen.dataset,
+    generation: gen.generation,
+    snapshot: done.snapshot,
+    destination,
+  });
+  const landed = await follow('the out-of-band restore', oob.eventId);
+  if (landed.status !== 'success') throw new Error(`out-of-band restore ${landed.status}: ${landed.error}`);
+  const copy = join(sh('zfs', ['get', '-H', '-o', 'value', 'mountpoint', destination]).trim(), 'README.txt');
+  if (readFileSync(copy, 'utf8') !== backedUp) throw new Error(`${copy} does not hold the backed-up content`);
+  say(`restored out of band: ${destination} (mounted at ${dirname(copy)}) holds the backup`);
+
+  const link = (id: number) => `${server}/backups/events?open=${id}`;
+  say(`the backup:              ${link(run.eventId)}`);
+  say(`the in-place restore:    ${link(restore.eventId)}`);
+  say(`the out-of-band restore: ${link(oob.eventId)}`);
+  say(`demo finished in ${((Date.now() - started) / 1000).toFixed(1)} s. Tear down with: npm run demo -- --teardown`);
+}
+
+/** Wait for an event to end, printing its progress when it changes. */
+function follow(what: string, id: number): Promise<LbEvent> {
+  let last = '';
+  return until(
+    what,
     async () => {
-      const e = await api<LbEvent>('GET', `/events/${run.eventId}`);
-      if (e.status === 'running')
-        say(
-          `  ${e.phase ?? ''} ${(e.bytesDone / 1048576).toFixed(1)} MiB${e.bytesTotal ? ` of ${(e.bytesTotal / 1048576).toFixed(1)} MiB` : ''}`,
-        );
+      const e = await api<LbEvent>('GET', `/events/${id}`);
+      const line =
+        e.status === 'running'
+          ? `  ${e.phase ?? ''} ${(e.bytesDone / 1048576).toFixed(1)} MiB${e.bytesTotal ? ` of ${(e.bytesTotal / 1048576).toFixed(1)} MiB` : ''}`
+          : '';
+      if (line && line !== last) say(line);
+      last = line;
       return ['queued', 'running'].includes(e.status) ? null : e;
     },
     120_000,
   );
-  if (done.status !== 'success') throw new Error(`backup ${done.status}: ${done.error}`);
-  say(`backup finished: ${(done.bytesDone / 1048576).toFixed(1)} MiB sent, snapshot ${done.snapshot}`);
-  say(`open ${server} → Backups → Events / Jobs. Tear down with: npm run demo -- --teardown`);
 }
 
 if (process.argv.includes('--teardown')) teardown();

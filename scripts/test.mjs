@@ -2,7 +2,9 @@
 // npm test: provision the real parts (zfs-fuse, sshd binaries, Chromium, qemu), run the suites in
 // two tiers, stop what we started (by PID), and end with one line "N passed, N failed".
 //
-//   tier zfs-fuse: everything under tests/ except tests/openzfs/, on the host's zfs-fuse 0.7
+//   tier zfs-fuse: everything under tests/ except tests/openzfs/, on the host's zfs-fuse 0.7, in
+//                  two lanes side by side (vitest.config.ts's projects: the suites that drive
+//                  zfs-fuse, and the load test with the suites that need no ZFS, behind "[side]")
 //   tier openzfs:  tests/openzfs/, against a VM with the real OpenZFS 2.3 kernel module
 //                  (scripts/openzfs-vm.sh: image built once and cached, a fresh VM per run)
 //
@@ -26,7 +28,8 @@ const vitestBin = join(root, 'node_modules/vitest/vitest.mjs');
 const vmScript = join(root, 'scripts/openzfs-vm.sh');
 
 const TIERS = {
-  'zfs-fuse': { config: join(root, 'vitest.config.ts') },
+  // two lanes side by side: the suites that drive zfs-fuse, and the rest (vitest.config.ts says which)
+  'zfs-fuse': { config: join(root, 'vitest.config.ts'), lanes: ['zfs', 'side'] },
   openzfs: { config: join(root, 'vitest.openzfs.config.ts') },
 };
 const wanted = (process.env.LIFEBOAT_TEST_TIERS ?? '').split(/[\s,]+/).filter(Boolean);
@@ -153,26 +156,37 @@ async function tierMatches(tier) {
   return files.length > 0;
 }
 
-async function vitestTier(tier, env = process.env, prefix) {
-  const report = reportOf(tier);
+/** One vitest process over a tier (or one project of it); its report is added to the totals. */
+async function vitest(tier, { project, env = process.env, prefix } = {}) {
+  const name = project ? `${tier}.${project}` : tier;
+  const report = reportOf(name);
   rmSync(report, { force: true });
-  const r = await timed(`tier ${tier}`, () =>
-    run(
-      process.execPath,
-      [
-        vitestBin,
-        'run',
-        '--config',
-        TIERS[tier].config,
-        '--reporter=default',
-        '--reporter=json',
-        `--outputFile.json=${report}`,
-        ...vitestArgs,
-      ],
-      { env, prefix },
-    ),
+  const r = await run(
+    process.execPath,
+    [
+      vitestBin,
+      'run',
+      '--config',
+      TIERS[tier].config,
+      ...(project ? ['--project', project, '--passWithNoTests'] : []),
+      '--reporter=default',
+      '--reporter=json',
+      `--outputFile.json=${report}`,
+      ...vitestArgs,
+    ],
+    { env, prefix },
   );
-  count(tier, report, r.status);
+  count(name, report, r.status);
+}
+
+/** A tier's vitest run: its projects (TIERS[tier].lanes) side by side, the first one unprefixed. */
+async function vitestTier(tier, env = process.env, prefix) {
+  const lanes = TIERS[tier].lanes;
+  await timed(`tier ${tier}`, () =>
+    lanes
+      ? Promise.all(lanes.map((project, i) => vitest(tier, { project, env, prefix: i ? `${prefix ?? ''}[${project}] ` : prefix })))
+      : vitest(tier, { env, prefix }),
+  );
 }
 
 // --- the run ----------------------------------------------------------------------------------------

@@ -1,4 +1,6 @@
 // Settings the app needs at request time (read from the environment by each entry).
+import { z } from 'zod';
+
 export interface AppConfig {
   defaultTimezone: string;
   eventsMaxAgeDays: number;
@@ -35,33 +37,74 @@ export interface AppConfig {
 /** A wrong option, config file or setting: the Node entry prints it and exits 2 (no restart helps). */
 export class ConfigError extends Error {}
 
+/** A number setting: unset or empty is its default; anything else a finite number ≥ 0. */
+const count = (dflt: number) =>
+  z.preprocess(
+    (v) => (v === undefined || v === '' ? dflt : Number(v)),
+    z.number({ error: 'must be a non-negative number' }).min(0, 'must be a non-negative number'),
+  );
+
+/**
+ * The settings read from the environment (and the config file under it, settings.ts), checked with
+ * zod as the API's input is (contract/): a bad value is a ConfigError naming the variable.
+ */
+const EnvSettings = z.object({
+  LIFEBOAT_TZ: z.string().optional(),
+  LIFEBOAT_EVENTS_MAX_AGE_DAYS: count(90),
+  LIFEBOAT_EVENTS_MAX_ROWS: count(1_000_000),
+  LIFEBOAT_EVENTS_KEEP_PER_JOB: count(200),
+  LIFEBOAT_EVENTS_KEEP_FAILED_DAYS: count(30),
+  LIFEBOAT_CLAIM_WAIT_MS: count(25_000),
+  LIFEBOAT_CLAIM_RECHECK_MS: count(100),
+  LIFEBOAT_LEASE_MS: count(30_000),
+  LIFEBOAT_JOIN_TOKEN_TTL_MS: count(60 * 60 * 1000),
+  LIFEBOAT_SESSION_TTL_HOURS: count(12),
+  LIFEBOAT_LOGIN_MAX_FAILURES: count(5),
+  LIFEBOAT_LOGIN_WINDOW_MINUTES: count(15),
+  LIFEBOAT_NOTIFY_NODE_SILENT_MINUTES: count(10),
+  LIFEBOAT_NOTIFY_INTERVAL_SECONDS: count(30),
+  LIFEBOAT_TRUST_PROXY: z.string().optional(),
+  LIFEBOAT_HOST: z.string().optional(),
+  LIFEBOAT_PORT: z.preprocess(
+    (v) => (v === undefined || v === '' ? 8480 : Number(v)),
+    z
+      .number({ error: 'must be a port number (0-65535)' })
+      .int('must be a port number (0-65535)')
+      .min(0, 'must be a port number (0-65535)')
+      .max(65535, 'must be a port number (0-65535)'),
+  ),
+  LIFEBOAT_PUBLIC_URL: z.string().optional(),
+});
+
+/** The environment's settings, checked (EnvSettings); the first bad one is a ConfigError naming it and its value. */
+export function settingsFromEnv(env: Record<string, string | undefined>): z.output<typeof EnvSettings> {
+  const r = EnvSettings.safeParse(env);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const name = String(issue.path[0]);
+  throw new ConfigError(`${name} ${issue.message}, got "${env[name]}"`);
+}
+
 export function configFromEnv(env: Record<string, string | undefined>): AppConfig {
-  const num = (name: string, dflt: number) => {
-    const v = env[name];
-    if (v === undefined || v === '') return dflt;
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < 0) throw new ConfigError(`${name} must be a non-negative number, got "${v}"`);
-    return n;
-  };
-  const host = env.LIFEBOAT_HOST || '127.0.0.1';
-  const port = env.LIFEBOAT_PORT || '8480';
+  const s = settingsFromEnv(env);
+  const host = s.LIFEBOAT_HOST || '127.0.0.1';
   return {
-    defaultTimezone: env.LIFEBOAT_TZ || 'UTC',
-    eventsMaxAgeDays: num('LIFEBOAT_EVENTS_MAX_AGE_DAYS', 90),
-    eventsMaxRows: num('LIFEBOAT_EVENTS_MAX_ROWS', 1_000_000),
-    eventsKeepPerJob: num('LIFEBOAT_EVENTS_KEEP_PER_JOB', 200),
-    eventsKeepFailedDays: num('LIFEBOAT_EVENTS_KEEP_FAILED_DAYS', 30),
-    claimWaitMs: num('LIFEBOAT_CLAIM_WAIT_MS', 25_000),
-    claimRecheckMs: num('LIFEBOAT_CLAIM_RECHECK_MS', 100),
-    leaseMs: num('LIFEBOAT_LEASE_MS', 30_000),
-    joinTokenTtlMs: num('LIFEBOAT_JOIN_TOKEN_TTL_MS', 60 * 60 * 1000),
-    sessionTtlMs: num('LIFEBOAT_SESSION_TTL_HOURS', 12) * 3600_000,
-    loginMaxFailures: num('LIFEBOAT_LOGIN_MAX_FAILURES', 5),
-    loginWindowMs: num('LIFEBOAT_LOGIN_WINDOW_MINUTES', 15) * 60_000,
-    notifyNodeSilentMs: num('LIFEBOAT_NOTIFY_NODE_SILENT_MINUTES', 10) * 60_000,
-    notifyIntervalMs: Math.max(1, num('LIFEBOAT_NOTIFY_INTERVAL_SECONDS', 30)) * 1000,
-    trustProxy: ['1', 'true', 'yes'].includes((env.LIFEBOAT_TRUST_PROXY ?? '').toLowerCase()),
-    publicUrl: env.LIFEBOAT_PUBLIC_URL || `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    defaultTimezone: s.LIFEBOAT_TZ || 'UTC',
+    eventsMaxAgeDays: s.LIFEBOAT_EVENTS_MAX_AGE_DAYS,
+    eventsMaxRows: s.LIFEBOAT_EVENTS_MAX_ROWS,
+    eventsKeepPerJob: s.LIFEBOAT_EVENTS_KEEP_PER_JOB,
+    eventsKeepFailedDays: s.LIFEBOAT_EVENTS_KEEP_FAILED_DAYS,
+    claimWaitMs: s.LIFEBOAT_CLAIM_WAIT_MS,
+    claimRecheckMs: s.LIFEBOAT_CLAIM_RECHECK_MS,
+    leaseMs: s.LIFEBOAT_LEASE_MS,
+    joinTokenTtlMs: s.LIFEBOAT_JOIN_TOKEN_TTL_MS,
+    sessionTtlMs: s.LIFEBOAT_SESSION_TTL_HOURS * 3600_000,
+    loginMaxFailures: s.LIFEBOAT_LOGIN_MAX_FAILURES,
+    loginWindowMs: s.LIFEBOAT_LOGIN_WINDOW_MINUTES * 60_000,
+    notifyNodeSilentMs: s.LIFEBOAT_NOTIFY_NODE_SILENT_MINUTES * 60_000,
+    notifyIntervalMs: Math.max(1, s.LIFEBOAT_NOTIFY_INTERVAL_SECONDS) * 1000,
+    trustProxy: ['1', 'true', 'yes'].includes((s.LIFEBOAT_TRUST_PROXY ?? '').toLowerCase()),
+    publicUrl: s.LIFEBOAT_PUBLIC_URL || `http://${host.includes(':') ? `[${host}]` : host}:${s.LIFEBOAT_PORT}`,
   };
 }
 

@@ -12,7 +12,7 @@ import { compress } from 'hono/compress';
 import { createApp } from './app.ts';
 import { ApiError, isBusy } from './lib/errors.ts';
 import type { AppDeps } from './lib/http.ts';
-import { ConfigError, configFromEnv, eventRetention } from './config.ts';
+import { ConfigError, configFromEnv, eventRetention, settingsFromEnv } from './config.ts';
 import { parseServerArgs, serverUsage } from './settings.ts';
 import { DatabaseRefused, openDatabase, shownUrl } from './db/libsql.ts';
 import { securityHeaders } from './headers.ts';
@@ -41,15 +41,13 @@ const log = (msg: string) => console.log(`[lifeboat] ${msg}`);
 export async function main(env = process.env, configFile: string | null = null) {
   const config = configFromEnv(env);
   const host = env.LIFEBOAT_HOST || '127.0.0.1';
-  const port = Number(env.LIFEBOAT_PORT || 8480);
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new ConfigError(`LIFEBOAT_PORT must be a port number (0-65535), got "${env.LIFEBOAT_PORT}"`);
+  const port = settingsFromEnv(env).LIFEBOAT_PORT;
   if (configFile) log(`settings from ${configFile} (the environment overrides it)`);
   const dataDir = resolve(env.LIFEBOAT_DATA_DIR || './data');
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const dbUrl = env.LIFEBOAT_DB_URL || `file:${join(dataDir, 'lifeboat.db')}`;
   for (const w of secureDataFiles(dataDir, dbUrl.startsWith('file:') ? resolve(dbUrl.slice(5).split('?')[0]) : null)) log(`warning: ${w}`);
-  const { db } = await openDatabase(dbUrl, { authToken: env.LIFEBOAT_DB_AUTH_TOKEN || undefined, log });
+  const { db, statements } = await openDatabase(dbUrl, { authToken: env.LIFEBOAT_DB_AUTH_TOKEN || undefined, log });
 
   const admin = env.LIFEBOAT_ADMIN_TOKEN ? null : fileSecret(dataDir, 'admin-token', 'lba_');
   const adminToken = env.LIFEBOAT_ADMIN_TOKEN || admin!.value;
@@ -64,6 +62,7 @@ export async function main(env = process.env, configFile: string | null = null) 
     waker: createWaker(),
     passwords,
     mail: sendMail,
+    dbStatements: statements,
     clientAddress: (c) => {
       try {
         return getConnInfo(c).remote.address;
@@ -84,12 +83,8 @@ export async function main(env = process.env, configFile: string | null = null) 
   // LIFEBOAT_UI_DIR: serve a copy of the build (tests do, so a concurrent `npm run build` cannot change it underneath).
   const UI_DIR = resolve(env.LIFEBOAT_UI_DIR || DEFAULT_UI_DIR);
   const index = existsSync(join(UI_DIR, 'index.html')) ? readFileSync(join(UI_DIR, 'index.html'), 'utf8') : null;
-  const headers = await securityHeaders(index);
   const app = new Hono();
-  app.use('*', async (c, next) => {
-    await next();
-    for (const [k, v] of Object.entries(headers)) c.header(k, v);
-  });
+  app.use('*', await securityHeaders(index));
   const hosts = allowedHosts(env, host, config.publicUrl);
   app.use('*', async (c, next) => {
     if (hostAllowed(c.req.header('host'), hosts)) return next();

@@ -1,7 +1,9 @@
 // workerd entry (Cloudflare Workers / miniflare) with a D1 binding. Migrations are applied to D1
 // from drizzle/migrations at deploy time (wrangler d1 migrations apply), not by the worker.
 import { drizzle } from 'drizzle-orm/d1';
+import { Hono } from 'hono';
 import { createApp } from './app.ts';
+import { securityHeaders } from './headers.ts';
 import { configFromEnv, eventRetention } from './config.ts';
 import * as schema from './db/schema.ts';
 import type { DB } from './db/types.ts';
@@ -20,7 +22,7 @@ export interface WorkerEnv {
   [key: string]: unknown;
 }
 
-let cached: { env: WorkerEnv; app: Promise<ReturnType<typeof createApp>> } | null = null;
+let cached: { env: WorkerEnv; app: Promise<Hono> } | null = null;
 
 function stringEnv(env: WorkerEnv): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {};
@@ -35,7 +37,7 @@ async function build(env: WorkerEnv) {
   const db = drizzle(env.DB as Parameters<typeof drizzle>[0], { schema }) as unknown as DB;
   // First admin password from the LIFEBOAT_ADMIN_PASSWORD secret, only while none is stored (pure-JS scrypt here).
   if (typeof env.LIFEBOAT_ADMIN_PASSWORD === 'string') await seedAdminPassword(db, env.LIFEBOAT_ADMIN_PASSWORD);
-  return createApp({
+  const api = createApp({
     db,
     config: configFromEnv(stringEnv(env)),
     adminTokenHash: await sha256Hex(env.LIFEBOAT_ADMIN_TOKEN),
@@ -43,6 +45,11 @@ async function build(env: WorkerEnv) {
     // Cloudflare sets this header itself; a client cannot forge it through the edge.
     clientAddress: (c) => c.req.header('cf-connecting-ip') ?? undefined,
   });
+  // The Node entry's security headers (README, Security headers); no UI page here, so no script hashes.
+  const app = new Hono();
+  app.use('*', await securityHeaders(null));
+  app.route('/', api);
+  return app;
 }
 
 function appFor(env: WorkerEnv) {
@@ -52,7 +59,7 @@ function appFor(env: WorkerEnv) {
 
 export default {
   async fetch(request: Request, env: WorkerEnv, ctx: unknown) {
-    return (await appFor(env)).fetch(request, env, ctx as Parameters<Awaited<ReturnType<typeof createApp>>['fetch']>[2]);
+    return (await appFor(env)).fetch(request, env, ctx as Parameters<Hono['fetch']>[2]);
   },
   /** Cron trigger: sweep expired leases, apply retention, evaluate and deliver notifications (the Node entry does this with timers). */
   async scheduled(_event: unknown, env: WorkerEnv) {

@@ -2,6 +2,9 @@
 // Pure apart from the `read` it is given, so a table test covers precedence and every usage error.
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
+// zod's small build: the settings are checked with the API's schema library, and the runner bundle
+// stays small (scripts/build-bundles.mjs)
+import * as z from 'zod/mini';
 import { ConfigFileError, configFileChoice, defaultConfigPath, parseConfigFile, withConfigFile } from '../../protocol/src/config-file.ts';
 import { LIFEBOAT_VERSION } from '../../protocol/src/version.ts';
 import { CHECKPOINTS, type Checkpoint } from './executors/types.ts';
@@ -155,16 +158,17 @@ export function parseRunnerArgs(
   };
   const byEnv = (name: string) => get(SETTINGS.find((s) => s.env === name)!);
   const str = (name: string) => byEnv(name).value;
-  /** A number in [min, max] (an integer unless `real`), checked wherever it came from. */
+  /** A number in [min, max] (an integer unless `real`), checked with zod wherever it came from. */
   const num = (name: string, min: number, max = Infinity, real = false) => {
     const s = SETTINGS.find((x) => x.env === name)!;
     const { value, from } = get(s);
-    const n = Number(value ?? s.dflt);
-    if (!(real ? Number.isFinite(n) : Number.isInteger(n)) || n < min || n > max) {
+    const checks = [z.minimum(min), ...(max === Infinity ? [] : [z.maximum(max)])];
+    const r = z.safeParse((real ? z.number() : z.int()).check(...checks), Number(value ?? s.dflt));
+    if (!r.success) {
       const range = max === Infinity ? `≥ ${min}` : `from ${min} to ${max}`;
       throw new UsageError(`${from} must be ${real ? 'a number' : 'an integer'} ${range}, got "${value}"`);
     }
-    return n;
+    return r.data;
   };
 
   const crash = args['crash-at'] as string | undefined;

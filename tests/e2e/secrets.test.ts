@@ -100,7 +100,8 @@ describe('secrets stay secret through a full backup and restore', () => {
     const login = await call('POST', '/auth/login', { password: PASSWORD });
     expect(login.status).toBe(200);
     const cookie = /lifeboat_session=([^;]+)/.exec(login.headers.get('set-cookie') ?? '')![1];
-    const session = { cookie: `lifeboat_session=${cookie}`, 'x-csrf-token': login.body.csrfToken! };
+    // what a browser sends with each write: the cookie, the CSRF token and its Origin (README, Signing in)
+    const session = { cookie: `lifeboat_session=${cookie}`, 'x-csrf-token': login.body.csrfToken!, origin: srv.url };
     const tok = await call('POST', '/auth/tokens', { name: 'automation', scope: 'admin' }, session);
     expect(tok.status).toBe(201);
     const apiToken = tok.body.token as string;

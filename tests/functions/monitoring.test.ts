@@ -142,6 +142,23 @@ describe('metrics', () => {
     expect(sample(after, 'lifeboat_job_last_success_timestamp_seconds', l)).toBe(okAt / 1000);
   });
 
+  it("the server's SQL statements, reads and writes apart: a write through the API counts, a read-only request only reads", async () => {
+    const before = await metrics();
+    const reads0 = sample(before, 'lifeboat_db_statements_total', 'kind="read"')!;
+    const writes0 = sample(before, 'lifeboat_db_statements_total', 'kind="write"')!;
+    expect(reads0).toBeGreaterThan(0); // beforeEach joined a node and made a target
+    expect(writes0).toBeGreaterThan(0);
+    await ctl.api('POST', '/jobs', job());
+    const mid = await metrics();
+    expect(sample(mid, 'lifeboat_db_statements_total', 'kind="write"')).toBeGreaterThan(writes0);
+    await ctl.api('GET', '/jobs');
+    const after = await metrics();
+    expect(sample(after, 'lifeboat_db_statements_total', 'kind="write"')).toBe(sample(mid, 'lifeboat_db_statements_total', 'kind="write"'));
+    expect(sample(after, 'lifeboat_db_statements_total', 'kind="read"')).toBeGreaterThan(
+      sample(mid, 'lifeboat_db_statements_total', 'kind="read"')!,
+    );
+  });
+
   it('the build version is the package version', () => {
     expect(LIFEBOAT_VERSION).toBe(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version);
   });

@@ -5,7 +5,8 @@ import { sql } from 'drizzle-orm';
 import { ADMIN, joinNode, makeJob, makeTarget, startControl, type TestControl } from '../helpers/control.ts';
 import { createPasswordHasher } from '../../functions/src/lib/password.ts';
 import { nodePasswordHasher } from '../../functions/src/password-node.ts';
-import { contentSecurityPolicy, inlineScriptHashes } from '../../functions/src/headers.ts';
+import { inlineScriptHashes, securityHeaders } from '../../functions/src/headers.ts';
+import { Hono } from 'hono';
 import type { ApiErrorBody } from '../helpers/api.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { PROXY_HOST, startProxy, type Proxy } from '../helpers/nginx.ts';
@@ -138,7 +139,14 @@ describe('sign-in', () => {
       ).status,
     ).toBe(403);
     expect((await raw('GET', '/targets', { cookie: c.value })).status).toBe(200);
-    const out = await raw('POST', '/auth/logout', { cookie: c.value, headers: { 'x-csrf-token': ok.body.csrfToken } });
+    // a body-less write must name its origin (browsers always send Origin on POST)
+    const anonymous = await raw('POST', '/auth/logout', { cookie: c.value, headers: { 'x-csrf-token': ok.body.csrfToken } });
+    expect(anonymous.status).toBe(403);
+    expect(anonymous.body.error.fields.Origin).toBe('is missing');
+    const out = await raw('POST', '/auth/logout', {
+      cookie: c.value,
+      headers: { 'x-csrf-token': ok.body.csrfToken, origin: 'http://localhost' },
+    });
     expect(out.status).toBe(200);
     expect(out.headers.get('set-cookie')).toMatch(/lifeboat_session=;.*Max-Age=0/);
     expect((await raw('GET', '/targets', { cookie: c.value })).status).toBe(401);
@@ -247,18 +255,40 @@ describe('sign-in', () => {
     const wrong = await raw('POST', '/targets', { cookie, body, headers: { 'x-csrf-token': 'x'.repeat(43) } });
     expect(wrong.status).toBe(403);
     const csrf = { 'x-csrf-token': ok.body.csrfToken };
-    const evil = await raw('POST', '/targets', { cookie, body, headers: { ...csrf, origin: 'https://evil.example' } });
+    // What a page of another site can send without a preflight: a form (or text) body. Refused by
+    // Hono's CSRF middleware, whatever else the request carries (here even the CSRF token).
+    const form = (headers: Record<string, string>, type = 'application/x-www-form-urlencoded') =>
+      ctl.app.request('http://localhost/api/v1/targets', {
+        method: 'POST',
+        headers: { cookie: `lifeboat_session=${cookie}`, 'content-type': type, ...csrf, ...headers },
+        body: new URLSearchParams(body).toString(),
+      });
+    const evil = await form({ origin: 'https://evil.example' });
     expect(evil.status).toBe(403);
-    expect(evil.body.error.fields.Origin).toBeTruthy();
-    expect((await raw('POST', '/targets', { cookie, body, headers: { ...csrf, 'sec-fetch-site': 'cross-site' } })).status).toBe(403);
+    expect(((await evil.json()) as ApiErrorBody).error.fields).toEqual({ Origin: 'does not match this server' });
+    expect((await form({ 'sec-fetch-site': 'cross-site' }, 'text/plain')).status).toBe(403);
+    expect((await form({ origin: 'null' }, 'multipart/form-data; boundary=x')).status).toBe(403); // a sandboxed page
+    expect((await form({})).status).toBe(403); // no Origin at all
     expect(await ctl.db.all<{ id: number }>(sql`SELECT id FROM targets`)).toEqual([]);
+    // same origin: the middleware lets it through, to the route, which takes JSON only (415)
+    expect((await form({ origin: 'http://localhost' })).status).toBe(415);
+    expect((await form({ 'sec-fetch-site': 'same-origin' })).status).toBe(415);
     const good = await raw('POST', '/targets', { cookie, body, headers: { ...csrf, origin: 'http://localhost' } });
     expect(good.status).toBe(201);
-    // GET needs no CSRF header; Bearer writes need none either.
+    // GET needs no CSRF header; Bearer writes need none either, nor an Origin, whatever their body.
     expect((await raw('GET', `/targets/${good.body.id}`, { cookie })).status).toBe(200);
     expect((await ctl.api('PATCH', `/targets/${good.body.id}`, { description: 'by token' })).status).toBe(200);
-    // Sign-in from another origin is refused too.
-    expect((await login(PW, { origin: 'https://evil.example' })).status).toBe(403);
+    const bearerNoBody = await raw('POST', '/nodes/join-tokens', { headers: { authorization: `Bearer ${ADMIN}` } });
+    expect(bearerNoBody.status).toBe(201);
+    // Sign-in from another site is refused too (a login CSRF would sign the admin into the attacker's session).
+    const crossLogin = await ctl.app.request('http://localhost/api/v1/auth/login', {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', origin: 'https://evil.example' },
+      body: JSON.stringify({ password: PW }),
+    });
+    expect(crossLogin.status).toBe(403);
+    expect(((await crossLogin.json()) as ApiErrorBody).error.fields).toEqual({ Origin: 'does not match this server' });
+    expect(crossLogin.headers.get('set-cookie')).toBeNull();
   });
 
   it('changing the password with a session needs the current one and signs out the other sessions', async () => {
@@ -496,16 +526,31 @@ describe('host keys', () => {
   });
 });
 
-describe('content security policy', () => {
+describe('security headers', () => {
   it('allows the inline bootstrap script of the built index.html by hash, nothing inline otherwise', async () => {
     const html = '<html><head><script type="module" src="/a.js"></script></head><body><script>\n  start();\n</script></body></html>';
     const hashes = await inlineScriptHashes(html);
     expect(hashes).toHaveLength(1);
     const { createHash } = await import('node:crypto');
     expect(hashes[0]).toBe(`'sha256-${createHash('sha256').update('\n  start();\n').digest('base64')}'`);
-    const csp = await contentSecurityPolicy(html);
-    expect(csp).toContain(`script-src 'self' ${hashes[0]}`);
-    expect(csp).toContain("frame-ancestors 'none'");
-    expect(csp).not.toMatch(/script-src[^;]*unsafe-inline/);
+    const app = new Hono();
+    app.use('*', await securityHeaders(html));
+    app.get('/', (c) => c.text('ok'));
+    const h = (await app.request('http://localhost/')).headers;
+    expect(h.get('content-security-policy')).toBe(
+      `default-src 'self'; script-src 'self' ${hashes[0]}; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; ` +
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    );
+    expect(h.get('x-content-type-options')).toBe('nosniff');
+    expect(h.get('x-frame-options')).toBe('DENY');
+    expect(h.get('referrer-policy')).toBe('no-referrer');
+    expect(h.get('cross-origin-opener-policy')).toBe('same-origin');
+    expect(h.get('cross-origin-resource-policy')).toBe('same-origin');
+    expect(h.get('strict-transport-security')).toBeNull(); // the TLS proxy's (README, Security headers)
+    // without a UI page (the Worker): scripts from the server itself only
+    const bare = new Hono();
+    bare.use('*', await securityHeaders(null));
+    bare.get('/', (c) => c.text('ok'));
+    expect((await bare.request('http://localhost/')).headers.get('content-security-policy')).toContain("script-src 'self'; ");
   });
 });

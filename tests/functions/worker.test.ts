@@ -1,14 +1,14 @@
 // The same app under workerd (miniflare) with a D1 binding and the same migrations.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { build } from 'esbuild';
 import { Miniflare } from 'miniflare';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MIGRATIONS_DIR } from '../../functions/src/db/libsql.ts';
+import { buildWorkerBundle } from '../../scripts/build-bundles.mjs';
 import { TEST_KEY } from '../helpers/control.ts';
+import { migrationStatements } from '../helpers/workerd.ts';
 import type { ApiErrorBody, ApiResponse, ApiTokenCreated, BodyOf } from '../helpers/api.ts';
 
 const ADMIN = 'lba_worker_admin';
@@ -18,16 +18,7 @@ let dir: string;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'lifeboat-worker-'));
   const out = join(dir, 'worker.mjs');
-  await build({
-    entryPoints: [new URL('../../functions/src/worker.ts', import.meta.url).pathname],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    conditions: ['workerd', 'worker', 'browser'],
-    outfile: out,
-    logLevel: 'silent',
-    target: 'es2022',
-  });
+  await buildWorkerBundle(out); // what wrangler.toml deploys (scripts/deploy-workers.mjs)
   // The app, and beside it a worker that applies the migrations to the same D1 database: what
   // `wrangler d1 migrations apply` does. Through a worker (an HTTP request) rather than
   // mf.getD1Database(): that Node-side proxy makes synchronous calls (Atomics.wait on a worker
@@ -61,15 +52,7 @@ beforeAll(async () => {
     ],
     d1Persist: false,
   });
-  const statements: string[] = [];
-  for (const f of readdirSync(MIGRATIONS_DIR)
-    .filter((f) => f.endsWith('.sql'))
-    .sort()) {
-    for (const stmt of readFileSync(join(MIGRATIONS_DIR, f), 'utf8').split('--> statement-breakpoint')) {
-      if (stmt.trim()) statements.push(stmt);
-    }
-  }
-  const migrated = await mf.dispatchFetch('http://migrate.test/', { method: 'POST', body: JSON.stringify(statements) });
+  const migrated = await mf.dispatchFetch('http://migrate.test/', { method: 'POST', body: JSON.stringify(migrationStatements()) });
   expect(migrated.status, await migrated.text()).toBe(200);
 }, 120_000);
 
@@ -188,7 +171,19 @@ describe('workerd + D1', () => {
     const cookie = /lifeboat_session=[^;]+/.exec(res.headers.get('set-cookie') ?? '')![0];
     const list = await mf.dispatchFetch('http://lifeboat.test/api/v1/targets', { headers: { cookie } });
     expect(list.status).toBe(200);
+    // the Node entry's security headers, here too (no UI page: scripts from the server only)
+    expect(list.headers.get('content-security-policy')).toMatch(/script-src 'self'; .*frame-ancestors 'none'/);
+    expect(list.headers.get('x-content-type-options')).toBe('nosniff');
     expect((await post('/auth/tokens', { name: 'ci' }, { cookie })).status).toBe(403);
+    // a form another site posts with the cookie (and even the token): refused by hono/csrf, nothing made
+    const cross = await mf.dispatchFetch('http://lifeboat.test/api/v1/auth/tokens', {
+      method: 'POST',
+      headers: { cookie, 'x-csrf-token': csrfToken, origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'name=ci',
+    });
+    expect(cross.status).toBe(403);
+    expect(((await cross.json()) as ApiErrorBody).error.fields.Origin).toBeTruthy();
+    expect((await call('GET', '/auth/tokens')).body.items).toEqual([]);
     const tok = await post('/auth/tokens', { name: 'ci' }, { cookie, 'x-csrf-token': csrfToken });
     expect(tok.status).toBe(201);
     const { token } = (await tok.json()) as ApiTokenCreated;

@@ -33,7 +33,7 @@ export interface TestControl {
 
 export async function startControl(overrides: Partial<AppConfig> = {}, deps: Partial<AppDeps> = {}): Promise<TestControl> {
   const dir = mkdtempSync(join(tmpdir(), 'lifeboat-ctl-'));
-  const { db, close } = await openDatabase(`file:${join(dir, 'test.db')}`);
+  const { db, close, statements } = await openDatabase(`file:${join(dir, 'test.db')}`);
   const clock = { now: null as number | null };
   const config = { ...configFromEnv({}), claimWaitMs: 300, claimRecheckMs: 20, ...overrides };
   const app = createApp(
@@ -46,6 +46,7 @@ export async function startControl(overrides: Partial<AppConfig> = {}, deps: Par
       now: () => clock.now ?? Date.now(),
       // Same scrypt, lower work factor: sign-in tests stay fast (verification reads the cost from the hash).
       passwords: createPasswordHasher(undefined, { logN: 10, r: 8, p: 1 }),
+      dbStatements: statements,
       ...deps,
     },
     { log: () => {} },

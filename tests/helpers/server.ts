@@ -131,7 +131,12 @@ export interface TestRunner {
 }
 
 /** Another node: a lifeboat-runner process joined with a fresh join token, limited to `pools`. */
-export async function startRunner(srv: TestServer, name: string, pools: string[], env: Record<string, string> = {}): Promise<TestRunner> {
+export async function startRunner(
+  srv: Pick<TestServer, 'url' | 'api'>,
+  name: string,
+  pools: string[],
+  env: Record<string, string> = {},
+): Promise<TestRunner> {
   const stateDir = mkdtempSync(join(tmpdir(), 'lifeboat-runner-'));
   const jt = await srv.api('POST', '/nodes/join-tokens');
   let out = '';

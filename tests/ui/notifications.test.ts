@@ -324,7 +324,10 @@ describe('job form: old generations and the RPO', () => {
     expect(await dlg.locator('#j-generations-hint').textContent()).toMatch(/Keeps the newest 2 generations[^;]*; no age rule/);
     expect(await dlg.getByLabel(/^RPO:/).inputValue()).toBe('');
     expect(await dlg.locator('#j-rpo-hint').textContent()).toMatch(/Empty: the default, now 2 h \(twice the schedule’s longest interval\)/);
+    // the schedule in words (cronstrue), in the form's preview and in the list behind it
+    expect(await dlg.locator('#j-schedule-preview span').first().textContent()).toBe('Every hour');
     await dlg.getByRole('button', { name: 'Cancel' }).click();
+    expect(await page.locator('.hint', { hasText: /^Every hour$/ }).count()).toBe(1);
   });
 
   step('wrong values are refused beside their fields', async () => {

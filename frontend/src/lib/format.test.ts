@@ -198,28 +198,29 @@ describe('relative', () => {
     [1, 'just now'],
     [-1, 'just now'],
     [1.4, 'just now'],
-    [2, 'in 2 s'],
-    [-2, '2 s ago'],
-    [59, 'in 59 s'],
-    [-59, '59 s ago'],
-    [60, 'in 1 min'],
-    [-89, '1 min ago'],
-    [-90, '2 min ago'],
-    [-3569, '59 min ago'],
-    [-3570, '1 h ago'], // 59.5 min rounds to 60: the unit is chosen after rounding
-    [-3599, '1 h ago'],
-    [3599, 'in 1 h'],
-    [3600, 'in 1 h'],
-    [-5399, '1 h ago'],
-    [-5400, '2 h ago'],
-    [-82_799, '23 h ago'],
-    [-84_599, '23 h ago'],
-    [-84_600, '1 d ago'], // 23.5 h rounds to 24
-    [-86_399, '1 d ago'],
-    [86_399, 'in 1 d'],
-    [-86_400, '1 d ago'],
-    [3 * 86_400, 'in 3 d'],
-    [-400 * 86_400, '400 d ago'],
+    [2, 'in 2 seconds'],
+    [-2, '2 seconds ago'],
+    [59, 'in 59 seconds'],
+    [-59, '59 seconds ago'],
+    [60, 'in 1 minute'],
+    [-89, '1 minute ago'],
+    [-90, '2 minutes ago'],
+    [-3569, '59 minutes ago'],
+    [-3570, '1 hour ago'], // 59.5 min rounds to 60: the unit is chosen after rounding
+    [-3599, '1 hour ago'],
+    [3599, 'in 1 hour'],
+    [3600, 'in 1 hour'],
+    [-5399, '1 hour ago'],
+    [-5400, '2 hours ago'],
+    [-82_799, '23 hours ago'],
+    [-84_599, '23 hours ago'],
+    [-84_600, '1 day ago'], // 23.5 h rounds to 24
+    [-86_399, '1 day ago'],
+    [86_399, 'in 1 day'],
+    [-86_400, '1 day ago'],
+    [3 * 86_400, 'in 3 days'],
+    [-400 * 86_400, '400 days ago'],
+    [-1000 * 86_400, '1,000 days ago'],
   ])('%s s from now → %s', (seconds, want) => {
     expect(relative(at(seconds), NOW)).toBe(want);
   });
@@ -243,8 +244,8 @@ describe('relative', () => {
     });
 
     it('measures from the current time', () => {
-      expect(relative(at(-120))).toBe('2 min ago');
-      expect(relative(at(7200))).toBe('in 2 h');
+      expect(relative(at(-120))).toBe('2 minutes ago');
+      expect(relative(at(7200))).toBe('in 2 hours');
     });
   });
 });

@@ -2,13 +2,17 @@
 import { parseTargetPath } from '$protocol/layout';
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-
-/** A scaled size with three significant digits ("1.50", "10.0", "100"), decimals chosen after rounding. */
-function scaled(v: number): string {
-  if (Number(v.toFixed(2)) < 10) return v.toFixed(2);
-  if (Number(v.toFixed(1)) < 100) return v.toFixed(1);
-  return v.toFixed(0);
-}
+// Binary units, as zfs(8) counts sizes (1 K = 1024 B). Intl's byte units are decimal (kB = 1000 B)
+// and would read "1.1 kB" for a 1 KiB block, so Intl formats the number only: three significant
+// digits ("1.50", "10.0", "100"), but never fewer than the whole digits ("1023", not "1,020").
+const SCALED = new Intl.NumberFormat('en', {
+  minimumSignificantDigits: 3,
+  maximumSignificantDigits: 3,
+  maximumFractionDigits: 0,
+  roundingPriority: 'morePrecision',
+  useGrouping: false,
+});
+const WHOLE = new Intl.NumberFormat('en', { maximumFractionDigits: 0, useGrouping: false });
 
 export function bytes(n: number | null | undefined): string {
   if (n === null || n === undefined || !Number.isFinite(n)) return '—';
@@ -19,11 +23,11 @@ export function bytes(n: number | null | undefined): string {
     i++;
   }
   // Whole bytes below 1 KiB; the unit is picked after rounding, so 1023.6 B reads "1.00 KiB", not "1024 B".
-  let text = i === 0 ? String(Math.round(v)) : scaled(v);
+  let text = (i === 0 ? WHOLE : SCALED).format(v);
   if (Number(text) >= 1024 && i < UNITS.length - 1) {
     v /= 1024;
     i++;
-    text = scaled(v);
+    text = SCALED.format(v);
   }
   return `${text} ${UNITS[i]}`;
 }
@@ -32,6 +36,7 @@ export function rate(bps: number | null | undefined): string {
   return bps === null || bps === undefined || !Number.isFinite(bps) ? '—' : `${bytes(bps)}/s`;
 }
 
+/** "12 min 34 s", "1 h 05 min": Intl.DurationFormat is not in every supported browser (nor Node 20) yet. */
 export function duration(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return '—';
   const s = Math.round(seconds);
@@ -97,19 +102,22 @@ export function isoTitle(value: string | null | undefined): string {
   return Number.isNaN(d.getTime()) ? value : d.toISOString();
 }
 
-/** "3 min ago" / "in 2 h" — coarse, for last-seen columns. */
+const RELATIVE = new Intl.RelativeTimeFormat('en', { style: 'long', numeric: 'always' });
+
+/** "3 minutes ago" / "in 2 hours" — coarse, for last-seen columns. */
 export function relative(value: string | null | undefined, now = Date.now()): string {
   if (!value) return 'never';
   const t = new Date(value).getTime();
   if (Number.isNaN(t)) return value;
   const diff = Math.round((t - now) / 1000);
   const a = Math.abs(diff);
-  if (a < 2) return 'just now'; // also hides a few ms of clock difference ("in 0 s")
-  // The unit is chosen after rounding: 3599 s reads "1 h", not "60 min".
+  if (a < 2) return 'just now'; // also hides a few ms of clock difference ("in 0 seconds")
+  // The unit is chosen after rounding: 3599 s reads "1 hour", not "60 minutes".
   const min = Math.round(a / 60);
   const h = Math.round(a / 3600);
-  const text = a < 60 ? `${a} s` : min < 60 ? `${min} min` : h < 24 ? `${h} h` : `${Math.round(a / 86400)} d`;
-  return diff < 0 ? `${text} ago` : `in ${text}`;
+  const [n, unit]: [number, Intl.RelativeTimeFormatUnit] =
+    a < 60 ? [a, 'second'] : min < 60 ? [min, 'minute'] : h < 24 ? [h, 'hour'] : [Math.round(a / 86400), 'day'];
+  return RELATIVE.format(diff < 0 ? -n : n, unit);
 }
 
 /** `lb_j7_20261128T101500Z` (optionally with a collision suffix) → its UTC time. */

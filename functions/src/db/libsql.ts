@@ -6,6 +6,7 @@ import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as schema from './schema.ts';
+import { countingClient, type StatementCounts } from './statement-counter.ts';
 import type { DB } from './types.ts';
 
 /** drizzle/migrations of the checkout: found upwards from this module (functions/src/db, or the functions/dist bundle). */
@@ -65,9 +66,13 @@ export interface OpenOptions {
  * Opens and migrates the database, refusing (DatabaseRefused) one it cannot reach and one whose schema
  * is newer than this code's. Before a file: database is migrated, a consistent copy of it is taken
  * beside it (VACUUM INTO) so that an upgrade can be undone; the pending migrations then apply in one
- * transaction (libSQL's migrate), all or none (README, Upgrading).
+ * transaction (libSQL's migrate), all or none (README, Upgrading). `statements` counts what the
+ * returned `db` sends afterwards (db/statement-counter.ts).
  */
-export async function openDatabase(url: string, opts: OpenOptions = {}): Promise<{ db: DB; close: () => void }> {
+export async function openDatabase(
+  url: string,
+  opts: OpenOptions = {},
+): Promise<{ db: DB; close: () => void; statements: StatementCounts }> {
   const log = opts.log ?? (() => {});
   let client: Client;
   try {
@@ -102,10 +107,12 @@ export async function openDatabase(url: string, opts: OpenOptions = {}): Promise
       await client.execute({ sql: 'VACUUM INTO ?', args: [copy] });
       log(`database: copied to ${copy} before migrating to ${code.newestTag}`);
     }
-    const db = drizzle(client, { schema });
-    await migrate(db, { migrationsFolder: MIGRATIONS_DIR });
+    const migrating = drizzle(client, { schema });
+    await migrate(migrating, { migrationsFolder: MIGRATIONS_DIR });
     if (applied < code.newestWhen) log(`database: migrated to ${code.newestTag}`);
-    return { db, close: () => client.close() };
+    const statements: StatementCounts = { read: 0, write: 0 };
+    const db = drizzle(countingClient(client, statements), { schema });
+    return { db, close: () => client.close(), statements };
   } catch (e) {
     client.close();
     throw e;

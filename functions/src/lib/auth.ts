@@ -5,10 +5,12 @@
 //   - Authorization: Bearer <API token>     (POST /auth/tokens; stored as SHA-256, revocable)
 //   - the session cookie from POST /auth/login (HttpOnly, SameSite=Strict; Secure over https).
 // Cookie-authenticated writes (anything but GET/HEAD/OPTIONS) must also carry X-CSRF-Token with the
-// session's CSRF token, and a cross-origin Origin / Sec-Fetch-Site is refused. Bearer requests are
-// exempt: a browser never attaches an Authorization header on its own.
+// session's CSRF token, and pass Hono's CSRF middleware (same origin, checkSameOrigin). Bearer
+// requests are exempt: a browser never attaches an Authorization header on its own.
 import type { MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
+import { csrf } from 'hono/csrf';
+import { HTTPException } from 'hono/http-exception';
 import { useApiToken } from '../services/api-tokens.ts';
 import { nodeByTokenHash } from '../services/nodes.ts';
 import { useSession } from '../services/sessions.ts';
@@ -60,39 +62,63 @@ function requestHost(c: Ctx): string | null {
   return (fwd || c.req.header('host') || new URL(c.req.url).host || null)?.toLowerCase() ?? null;
 }
 
-/** Refuse requests a browser sent from another site (defence in depth on top of SameSite=Strict and the CSRF header). */
-export function checkSameOrigin(c: Ctx) {
-  if (c.req.header('sec-fetch-site') === 'cross-site') {
-    throw new ApiError('forbidden', 'cross-site requests are refused', { Origin: 'is another site' });
-  }
-  const origin = c.req.header('origin');
-  if (!origin) return;
-  let host: string | null = null;
+/** Whether an Origin names this server: the host the browser talks to, or LIFEBOAT_PUBLIC_URL's. */
+function isOwnOrigin(origin: string, c: Ctx): boolean {
+  let host: string;
   try {
     host = new URL(origin).host.toLowerCase();
   } catch {
-    /* "null" and garbage */
+    return false; // "null" and garbage
   }
-  const allowed = new Set([requestHost(c)]);
+  if (host === requestHost(c)) return true;
   try {
-    allowed.add(new URL(c.var.deps.config.publicUrl).host.toLowerCase());
+    return host === new URL(c.var.deps.config.publicUrl).host.toLowerCase();
   } catch {
-    /* unset */
-  }
-  if (!host || !allowed.has(host)) {
-    throw new ApiError('forbidden', `requests from origin ${origin} are refused`, { Origin: 'does not match this server' });
+    return false; // unset
   }
 }
 
-/** A write made with the session cookie: same origin, and the session's CSRF token in the header. */
-export function checkSessionWrite(c: Ctx, csrfToken: string) {
-  checkSameOrigin(c);
+// Hono's CSRF middleware: a state-changing request of the kind a page of another site can send
+// without asking (a form or text body, or none) must say Sec-Fetch-Site: same-origin or carry this
+// server's Origin. Any other cross-site write needs a CORS preflight this server never grants, and
+// the X-CSRF-Token header below is such a write too.
+const sameOriginOnly = csrf({ origin: isOwnOrigin });
+
+/** Refuse requests a browser sent from another site (defence in depth on top of SameSite=Strict and the CSRF header). */
+export async function checkSameOrigin(c: Ctx) {
+  let passed = false;
+  try {
+    await sameOriginOnly(c, async () => {
+      passed = true;
+    });
+  } catch (e) {
+    if (!(e instanceof HTTPException)) throw e;
+  }
+  if (!passed) {
+    const origin = (c.req.header('origin') ?? '').slice(0, 100);
+    throw new ApiError(
+      'forbidden',
+      origin ? `requests from origin ${origin} are refused` : 'a signed-in form or body-less write needs the Origin header of this server',
+      { Origin: origin ? 'does not match this server' : 'is missing' },
+    );
+  }
+}
+
+/** checkSameOrigin as a route's middleware (sign-in: before its body is validated). */
+export const sameOrigin: MiddlewareHandler<Env> = async (c, next) => {
+  await checkSameOrigin(c);
+  await next();
+};
+
+/** A write made with the session cookie: the session's CSRF token in the header, and same origin. */
+export async function checkSessionWrite(c: Ctx, csrfToken: string) {
   const sent = c.req.header(CSRF_HEADER) ?? '';
   if (!sent || !digestEquals(sent, csrfToken)) {
     throw new ApiError('forbidden', `a signed-in write needs the ${CSRF_HEADER} header from the sign-in answer`, {
       [CSRF_HEADER]: 'is missing or does not match the session',
     });
   }
+  await checkSameOrigin(c);
 }
 
 const RANK: Record<Scope, number> = { read: 0, operate: 1, admin: 2 };
@@ -127,7 +153,7 @@ export const requireAdmin: MiddlewareHandler<Env> = async (c, next) => {
       { scope: `is ${scopeOf(principal)}, needs ${need}` },
     );
   }
-  if (principal.kind === 'session' && !SAFE.has(c.req.method)) checkSessionWrite(c, principal.csrfToken);
+  if (principal.kind === 'session' && !SAFE.has(c.req.method)) await checkSessionWrite(c, principal.csrfToken);
   c.set('principal', principal);
   await next();
 };

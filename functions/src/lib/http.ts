@@ -32,6 +32,8 @@ export interface AppDeps {
   fetch?: typeof fetch;
   /** Email notifications over SMTP (the Node entry's functions/src/mail.ts); absent on Workers, where email channels are refused. */
   mail?: MailSender;
+  /** SQL statements sent so far (the Node entry's db/statement-counter.ts), for GET /metrics; absent on Workers (D1 counts its own). */
+  dbStatements?: { read: number; write: number };
 }
 
 /** How the current admin request was authenticated. */

@@ -3,7 +3,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { ApiToken, ApiTokenCreate, ApiTokenCreated, IdParam, Login, Ok, SessionInfo, SetPassword, list } from '../contract/api.ts';
-import { SESSION_COOKIE, authenticate, checkSameOrigin, checkSessionWrite, csrfTokenFor } from '../lib/auth.ts';
+import { SESSION_COOKIE, authenticate, checkSessionWrite, csrfTokenFor, sameOrigin } from '../lib/auth.ts';
 import { ApiError, invalid } from '../lib/errors.ts';
 import { type App, type Ctx, errors, iso, jsonBody, now, ok } from '../lib/http.ts';
 import type { PasswordHasher } from '../lib/password.ts';
@@ -40,6 +40,8 @@ export function registerAuth(app: App) {
       method: 'post',
       path: '/auth/login',
       tags,
+      // before the body is read: a page of another site gets 403, not a hint about the body it sent
+      middleware: [sameOrigin],
       request: jsonBody(Login),
       security: [],
       description: `Sign in with the admin password. Sets the HttpOnly session cookie \`${SESSION_COOKIE}\` and answers the CSRF token to send as X-CSRF-Token on writes. Failed attempts are limited per client (429 with Retry-After).`,
@@ -52,7 +54,6 @@ export function registerAuth(app: App) {
     async (c) => {
       const { password } = c.req.valid('json');
       const { db, config } = c.var.deps;
-      checkSameOrigin(c);
       const at = now(c);
       const key = clientKey(c);
       const retry = await countSignInAttempt(db, key, config, at);
@@ -111,7 +112,7 @@ export function registerAuth(app: App) {
           throw e;
         });
         // another site must not be able to sign the admin out (a forced logout is the first step of a login CSRF)
-        if (principal?.kind === 'session') checkSessionWrite(c, principal.csrfToken);
+        if (principal?.kind === 'session') await checkSessionWrite(c, principal.csrfToken);
         await endSession(c.var.deps.db, cookie);
       }
       deleteCookie(c, SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'Strict', secure: isHttps(c) });

@@ -29,7 +29,9 @@ export function registerMetrics(app: App) {
       responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: z.string() } } } },
     }),
     async (c) => {
-      return c.text(await metricsText(c.var.deps.db, now(c)), 200, { 'content-type': 'text/plain; version=0.0.4' });
+      return c.text(await metricsText(c.var.deps.db, now(c), c.var.deps.dbStatements), 200, {
+        'content-type': 'text/plain; version=0.0.4',
+      });
     },
   );
 }

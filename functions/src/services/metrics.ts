@@ -90,7 +90,7 @@ async function jobSummaries(db: DB) {
   );
 }
 
-export async function metricsText(db: DB, at: number): Promise<string> {
+export async function metricsText(db: DB, at: number, statements?: { read: number; write: number }): Promise<string> {
   const [active, finished, jobRows, nodeRows] = await Promise.all([
     // the work now: a few rows through events_status_idx, counted here. The index is named:
     // with the statistics of a long history (every row finished) SQLite otherwise scans all of it,
@@ -120,7 +120,9 @@ export async function metricsText(db: DB, at: number): Promise<string> {
     rpoLimit: f('lifeboat_job_rpo_limit_seconds', 'gauge', 'The job’s RPO: a backup must have succeeded within this (jobs that have one).'),
     health: f('lifeboat_job_health', 'gauge', 'The job’s health: 1 for its state (ok, overdue, failing, disabled).'),
     seen: f('lifeboat_runner_last_seen_timestamp_seconds', 'gauge', 'Last contact of each node’s runner (unix time).'),
+    statements: f('lifeboat_db_statements_total', 'counter', 'SQL statements this server process sent to its database, reads and writes.'),
   };
+  if (statements) for (const kind of ['read', 'write'] as const) fam.statements.samples.push(`${labels({ kind })} ${statements[kind]}`);
   fam.build.samples.push(`${labels({ version: LIFEBOAT_VERSION })} 1`);
   const activeCounts = new Map<string, number>();
   for (const r of active) {
@@ -150,6 +152,7 @@ export async function metricsText(db: DB, at: number): Promise<string> {
 
   const out: string[] = [];
   for (const x of Object.values(fam)) {
+    if (x === fam.statements && !statements) continue; // Workers: D1 counts its own
     out.push(`# HELP ${x.name} ${x.help}`, `# TYPE ${x.name} ${x.type}`);
     for (const s of x.samples) out.push(x.name + s);
   }
