@@ -188,7 +188,7 @@ describe('Overview', () => {
     ]);
     const good = jobRow('good');
     expect(await good.locator('td[data-label="Last success"]').innerText()).toMatch(
-      /^(just now|\d+ (s|min) ago)\s+\d{1,2} \w{3} \d{4} \d\d:\d\d UTC$/,
+      /^(just now|\d+ (seconds?|minutes?) ago)\s+\d{1,2} \w{3} \d{4} \d\d:\d\d UTC$/,
     );
     expect(await good.locator('td[data-label="Last backup"]').innerText()).toMatch(/Success\s+\d+ s · 4\.00 KiB/);
     // the newest snapshot's referenced bytes plus each snapshot's used bytes: 10 MiB + 2 KiB
@@ -215,7 +215,7 @@ describe('Overview', () => {
     expect(await active.innerText()).toMatch(/Backup busy\s+Running\s+25 % of 1\.00 GiB · 50\.0 MiB\/s/);
     expect(await active.getByRole('progressbar', { name: `Progress of event ${runningEvent}` }).getAttribute('value')).toBe('25');
     const attention = page.locator('section', { has: page.getByRole('heading', { name: 'Needs attention' }) });
-    expect(await attention.innerText()).toMatch(/Node spare is offline: last seen 1 h ago/);
+    expect(await attention.innerText()).toMatch(/Node spare is offline: last seen 1 hour ago/);
     expect(await attention.innerText()).toMatch(/Target offsite: Not validated from spare/);
     await shot(page, 'overview-1280');
     await page.emulateMedia({ colorScheme: 'dark' });
