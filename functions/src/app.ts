@@ -13,6 +13,7 @@ import { registerHealth, registerMetrics } from './routes/health.ts';
 import { registerHooks, registerJobs } from './routes/jobs.ts';
 import { registerNodes } from './routes/nodes.ts';
 import { registerNotifications } from './routes/notifications.ts';
+import { registerOverview } from './routes/overview.ts';
 import { registerRestores } from './routes/restores.ts';
 import { registerRunner } from './routes/runner.ts';
 import { registerTargets } from './routes/targets.ts';
@@ -107,6 +108,7 @@ export function createApp(deps: AppDeps, opts: CreateAppOptions = {}) {
   registerJobs(api);
   registerHooks(api);
   registerEvents(api);
+  registerOverview(api);
   registerRestores(api);
   registerRunner(api);
   registerNotifications(api);

@@ -145,6 +145,10 @@ describe('query plans over a long history', () => {
     [{ nodeId: 7, status: 'failed' }],
     [{ nodeId: 7, kind: 'validate' }],
     [{ status: 'failed', cursor: 75000 }],
+    [{ after: 75000 }],
+    [{ jobId: 1005, after: 75000 }],
+    [{ hideKinds: ['validate', 'browse'], cursor: 75000 }],
+    [{ jobId: 1005, hideKinds: ['validate', 'browse'] }],
   ] as const)('the events list %j pages in id order through an index (no sort, no full scan)', async (filter) => {
     const p = await plan(eventsPageQuery(big.db, { limit: 50, ...filter }));
     expect(p).not.toMatch(/TEMP B-TREE/);

@@ -16,6 +16,7 @@ export type Generations = z.infer<typeof contract.Generations>;
 export type CatalogItem = z.infer<typeof contract.CatalogItem>;
 export type RestorePreview = z.infer<typeof contract.RestorePreview>;
 export type RetentionPreview = z.infer<typeof contract.RetentionPreview>;
+export type Overview = z.infer<typeof contract.Overview>;
 export type NodeSummary = z.infer<typeof contract.NodeSummary>;
 export type NodeDetail = z.infer<typeof contract.NodeDetail>;
 export type JoinToken = z.infer<typeof contract.JoinToken>;
@@ -133,7 +134,9 @@ export type RouteBody<K extends string> = K extends 'GET /health'
                                                                               | `GET /jobs/${number}/retention/preview?${string}`
                                                                               | 'POST /jobs/retention/preview'
                                                                           ? RetentionPreview
-                                                                          : unknown;
+                                                                          : K extends 'GET /overview'
+                                                                            ? Overview
+                                                                            : unknown;
 
 /** `T` when the call site names it, else the route's success body. */
 export type BodyOf<T, M extends string, P extends string> = [T] extends [never] ? RouteBody<`${M} ${P}`> : T;

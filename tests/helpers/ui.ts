@@ -4,7 +4,7 @@
 import { expect, it } from 'vitest';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { startBrowser, type ConsoleProblems, type TestBrowser } from './browser.ts';
 import { copyUiBuild } from './ui-build.ts';
 import type { Teardown } from './world.ts';
@@ -44,10 +44,38 @@ export async function nav(p: Page, label: string) {
   await p.getByRole('heading', { level: 1, name: label }).waitFor();
 }
 
-/** The page at `path` is no wider than the window (no sideways scrolling at `width` px). */
-export async function expectNoSidewaysScroll(p: Page, path: string, width: number) {
-  const overflow = await p.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+/**
+ * The page at `path` is no wider than the window (no sideways scrolling at `width` px); `tables`:
+ * no table scrolls sideways inside its frame either (what 1280 px must hold, issue 16).
+ */
+export async function expectNoSidewaysScroll(p: Page, path: string, width: number, opts: { tables?: boolean } = {}) {
+  const overflow = await p.evaluate(() => {
+    const s = document.scrollingElement ?? document.documentElement;
+    return s.scrollWidth - s.clientWidth;
+  });
   expect(overflow, `${path} scrolls sideways at ${width} px`).toBeLessThanOrEqual(0);
+  if (opts.tables) {
+    const wide = await p.evaluate(() =>
+      [...document.querySelectorAll('.table-wrap')]
+        .map((w) => ({ over: w.scrollWidth - w.clientWidth, head: w.querySelector('th')?.textContent ?? '' }))
+        .filter((w) => w.over > 0),
+    );
+    expect(wide, `${path}: a table scrolls sideways at ${width} px`).toEqual([]);
+  }
+}
+
+/**
+ * Clicks a table row's action by its accessible name (lib/components/RowActions.svelte): a button
+ * of the row, or an item of its "More" menu, which is opened first.
+ */
+export async function rowAction(scope: Page | Locator, name: string) {
+  const item = scope.getByRole('button', { name, exact: true });
+  if (!(await item.isVisible())) {
+    const page = 'page' in scope && typeof scope.page === 'function' ? (scope as Locator).page() : (scope as Page);
+    const group = scope.locator('.row-actions').filter({ has: page.locator(`button[aria-label=${JSON.stringify(name)}]`) });
+    await group.getByRole('button', { name: /^More actions for / }).click();
+  }
+  await item.click();
 }
 
 /**

@@ -10,7 +10,7 @@ import type { Locator, Page } from 'playwright-core';
 import type { ConsoleProblems, TestBrowser } from '../helpers/browser.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import type { TestSshd } from '../helpers/sshd.ts';
-import { expectNoSidewaysScroll, flowSteps, nav, openBrowser, shot, uiBuild } from '../helpers/ui.ts';
+import { expectNoSidewaysScroll, flowSteps, nav, openBrowser, rowAction, shot, uiBuild } from '../helpers/ui.ts';
 import { localNode, startWorld, Teardown } from '../helpers/world.ts';
 import { writeRandom, zfs, type TestPool } from '../helpers/zfs.ts';
 
@@ -176,7 +176,7 @@ describe('web UI against the whole system', () => {
 
   step('the job and target forms: Compressed streams on by default, a bandwidth limit (a bad one is shown next to its field)', async () => {
     const row = page.getByRole('row').filter({ hasText: `${src.name}/data` });
-    await row.getByRole('button', { name: 'Edit data' }).click();
+    await rowAction(row, 'Edit data');
     const dlg = page.getByRole('dialog', { name: 'Edit job data' });
     expect(await dlg.getByLabel('Compressed streams').isChecked()).toBe(true);
     const limit = dlg.getByLabel('Bandwidth limit (KiB/s)');
@@ -210,7 +210,7 @@ describe('web UI against the whole system', () => {
     const jobs = (await srv.api('GET', '/jobs')).body.items.filter((j) => j.name === 'data');
     expect(jobs.map((j) => [j.bandwidthLimitKiBps, j.compressedStream, j.exclude])).toEqual([[4096, false, ['tmp', '**/cache']]]);
     // back to unlimited and on: the next steps measure an unlimited run
-    await row.getByRole('button', { name: 'Edit data' }).click();
+    await rowAction(row, 'Edit data');
     await dlg.getByLabel('Bandwidth limit (KiB/s)').fill('');
     await dlg.getByLabel('Compressed streams').check();
     await dlg.getByRole('button', { name: 'Save' }).click();
@@ -221,7 +221,7 @@ describe('web UI against the whole system', () => {
     });
 
     await nav(page, 'Targets');
-    await page.getByRole('button', { name: 'Edit target loopback' }).click();
+    await rowAction(page, 'Edit target loopback');
     const tdlg = page.getByRole('dialog', { name: 'Edit target loopback' });
     const tlimit = tdlg.getByLabel('Bandwidth limit (KiB/s)');
     expect(await tlimit.inputValue()).toBe('');
@@ -229,7 +229,7 @@ describe('web UI against the whole system', () => {
     await tdlg.getByRole('button', { name: 'Save' }).click();
     await tdlg.waitFor({ state: 'hidden' });
     expect((await srv.api('GET', '/targets')).body.items.find((t) => t.name === 'loopback')?.bandwidthLimitKiBps).toBe(8192);
-    await page.getByRole('button', { name: 'Edit target loopback' }).click();
+    await rowAction(page, 'Edit target loopback');
     await tdlg.getByLabel('Bandwidth limit (KiB/s)').fill('');
     await tdlg.getByRole('button', { name: 'Save' }).click();
     await tdlg.waitFor({ state: 'hidden' });
@@ -264,7 +264,7 @@ describe('web UI against the whole system', () => {
     writeFileSync(join(dataDir(), 'version.txt'), 'changed after the backup');
     writeFileSync(join(dataDir(), 'later.txt'), 'not in the snapshot');
     await nav(page, 'Jobs');
-    await page.getByRole('button', { name: 'Restore data' }).click();
+    await rowAction(page, 'Restore data');
     const dlg = page.getByRole('dialog', { name: 'Restore data' });
     const gen = dlg.getByRole('radio', { name: /Generation 1 \(current\)/ });
     await gen.waitFor();
@@ -340,11 +340,7 @@ describe('web UI against the whole system', () => {
     const onRequest = (r: { url(): string }) => void (/\/retention\/preview/.test(r.url()) && previewCalls.push(r.url()));
     page.on('request', onRequest);
     const openForm = async () => {
-      await page
-        .getByRole('row')
-        .filter({ hasText: `${src.name}/data` })
-        .getByRole('button', { name: 'Edit data' })
-        .click();
+      await rowAction(page.getByRole('row').filter({ hasText: `${src.name}/data` }), 'Edit data');
       const dlg = page.getByRole('dialog', { name: 'Edit job data' });
       await dlg.waitFor();
       return {
@@ -477,7 +473,7 @@ describe('web UI against the whole system', () => {
         await shot(p, `signin-${width}`);
         await token.fill(srv.admin);
         await p.getByRole('button', { name: 'Sign in' }).click();
-        await p.getByRole('heading', { level: 1, name: 'Jobs' }).waitFor();
+        await p.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
         const cell = (text: string) => p.locator('tbody tr td', { hasText: text }).first();
         for (const [name, path, ready] of [
           ['targets', '/backups/targets', cell('loopback')],

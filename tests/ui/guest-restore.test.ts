@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import type { ConsoleProblems } from '../helpers/browser.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import { openBrowser, shot, uiBuild } from '../helpers/ui.ts';
+import { nav, openBrowser, shot, uiBuild } from '../helpers/ui.ts';
 import { addLoopbackTarget, localNode, startWorld, Teardown } from '../helpers/world.ts';
 import { zfs, type TestPool } from '../helpers/zfs.ts';
 
@@ -78,7 +78,8 @@ describe('OOB restore of a jail in the browser', () => {
     await page.goto(srv.url + '/signin');
     await page.getByLabel('Admin API token').fill(srv.admin);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { level: 1, name: 'Jobs' }).waitFor();
+    await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
+    await nav(page, 'Jobs');
     await page.getByRole('button', { name: 'Restore from target…' }).click();
     const dlg = page.getByRole('dialog', { name: 'Restore from a target' });
     const next = dlg.getByRole('button', { name: 'Next' });

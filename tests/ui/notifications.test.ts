@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import type { ConsoleProblems, TestBrowser } from '../helpers/browser.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import { expectNoSidewaysScroll, flowSteps, openBrowser, shot, uiBuild } from '../helpers/ui.ts';
+import { expectNoSidewaysScroll, flowSteps, nav, openBrowser, rowAction, shot, uiBuild } from '../helpers/ui.ts';
 import { Teardown } from '../helpers/world.ts';
 
 const HMAC_KEY = 'the-hmac-key-of-the-test';
@@ -186,7 +186,7 @@ describe('Settings → Notifications', () => {
   });
 
   step('edit with the secret left empty keeps it (the next test is signed with the same key); removing it clears it', async () => {
-    await row('ops').getByRole('button', { name: 'Edit channel ops' }).click();
+    await rowAction(row('ops'), 'Edit channel ops');
     const dlg = dialog('Edit channel ops');
     const secret = dlg.getByLabel(/HMAC secret/);
     expect(await secret.inputValue()).toBe('');
@@ -202,7 +202,7 @@ describe('Settings → Notifications', () => {
     await expect.poll(() => received.length).toBe(2);
     expectSigned(received[1], HMAC_KEY);
 
-    await row('ops-hook').getByRole('button', { name: 'Edit channel ops-hook' }).click();
+    await rowAction(row('ops-hook'), 'Edit channel ops-hook');
     const dlg2 = dialog('Edit channel ops-hook');
     await dlg2.getByLabel('Remove the hmac secret').check();
     expect(await dlg2.getByLabel(/HMAC secret/).isDisabled()).toBe(true);
@@ -214,10 +214,10 @@ describe('Settings → Notifications', () => {
 
   step('disable and enable again from the row', async () => {
     const r = row('ops-hook');
-    await r.getByRole('button', { name: 'Disable channel ops-hook' }).click();
+    await rowAction(r, 'Disable channel ops-hook');
     await expect.poll(() => r.locator('td[data-label="Status"]').textContent()).toMatch(/disabled/);
     expect((await channels())[0].enabled).toBe(false);
-    await r.getByRole('button', { name: 'Enable channel ops-hook' }).click();
+    await rowAction(r, 'Enable channel ops-hook');
     await expect.poll(() => r.locator('td[data-label="Status"]').textContent()).toMatch(/enabled/);
     expect((await channels())[0].enabled).toBe(true);
   });
@@ -258,7 +258,7 @@ describe('Settings → Notifications', () => {
       await p.goto(srv.url + '/signin');
       await p.getByLabel('Admin API token').fill(srv.admin);
       await p.getByLabel('Admin API token').press('Enter');
-      await p.getByRole('heading', { level: 1, name: 'Jobs' }).waitFor();
+      await p.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
       await p.goto(srv.url + '/settings/notifications');
       await p.locator('#deliveries tbody tr td[data-label="Status"]').first().waitFor();
       await shot(p, 'notifications-390');
@@ -287,7 +287,7 @@ describe('Settings → Notifications', () => {
     await expect.poll(() => page.locator('#deliveries tbody tr').count()).toBe(2);
     for (const c of await page.locator('#deliveries td[data-label="Channel"]').allTextContents()) expect(c).toBe('ops-hook');
 
-    await row('ops-hook').getByRole('button', { name: 'Delete channel ops-hook' }).click();
+    await rowAction(row('ops-hook'), 'Delete channel ops-hook');
     const confirm = dialog('Delete channel ops-hook');
     expect(await confirm.innerText()).toMatch(/delivery history is deleted/);
     await shot(page, 'notifications-delete-confirm-1280');
@@ -307,7 +307,7 @@ describe('job form: old generations and the RPO', () => {
   const job = async () => (await srv.api('GET', `/jobs/${jobId}`)).body;
 
   async function openEdit(): Promise<Locator> {
-    await page.getByRole('button', { name: 'Edit data' }).click();
+    await rowAction(page, 'Edit data');
     const dlg = dialog('Edit job data');
     await dlg.waitFor();
     return dlg;
@@ -387,8 +387,9 @@ describe('job form: old generations and the RPO', () => {
       await p.goto(srv.url + '/signin');
       await p.getByLabel('Admin API token').fill(srv.admin);
       await p.getByLabel('Admin API token').press('Enter');
-      await p.getByRole('heading', { level: 1, name: 'Jobs' }).waitFor();
-      await p.getByRole('button', { name: 'Edit data' }).click();
+      await p.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
+      await nav(p, 'Jobs');
+      await rowAction(p, 'Edit data');
       const dlg = p.getByRole('dialog', { name: 'Edit job data' });
       await dlg.getByLabel(/^RPO:/).waitFor();
       await dlg.locator('#j-rpo').scrollIntoViewIfNeeded();

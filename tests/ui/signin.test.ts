@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { BrowserContext, Page, Request } from 'playwright-core';
 import type { ConsoleProblems, TestBrowser } from '../helpers/browser.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import { expectNoSidewaysScroll, flowSteps, nav, openBrowser, shot, uiBuild } from '../helpers/ui.ts';
+import { expectNoSidewaysScroll, flowSteps, nav, openBrowser, rowAction, shot, uiBuild } from '../helpers/ui.ts';
 import { Teardown } from '../helpers/world.ts';
 
 const PASSWORD = 'correct-horse-battery';
@@ -179,7 +179,7 @@ describe('password sign-in and the security actions in the web UI', () => {
 
   step("re-pins the target's host key after a confirmation and points to the validation event", async () => {
     const row = page.getByRole('row').filter({ hasText: 'offsite' });
-    await row.getByRole('button', { name: 'Re-pin the host key of target offsite' }).click();
+    await rowAction(row, 'Re-pin the host key of target offsite');
     const dlg = page.getByRole('dialog', { name: 'Re-pin the host key of offsite' });
     expect(await dlg.innerText()).toMatch(/cleared[\s\S]*validation from node edge pins the key the target presents now/);
     await shot(page, 'targets-repin-confirm-1280');
@@ -243,7 +243,7 @@ describe('password sign-in and the security actions in the web UI', () => {
       await other.goto(srv.url + '/signin');
       await other.getByLabel('Password', { exact: true }).fill(PASSWORD);
       await other.getByRole('button', { name: 'Sign in', exact: true }).click();
-      await other.getByRole('heading', { level: 1, name: 'Jobs' }).waitFor();
+      await other.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
       await other.close();
       expect((await runnerClaim(nodeToken)).status).not.toBe(401);
       const row = page.getByRole('row').filter({ hasText: 'edge' });
@@ -284,7 +284,7 @@ describe('password sign-in and the security actions in the web UI', () => {
       await p.getByLabel('Password', { exact: true }).fill(PASSWORD);
       await shot(p, 'signin-390');
       await p.getByRole('button', { name: 'Sign in', exact: true }).click();
-      await p.getByRole('heading', { level: 1, name: 'Jobs' }).waitFor();
+      await p.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
       for (const [name, path, ready] of [
         ['settings', '/settings', 'ci'],
         ['nodes', '/nodes', 'edge'],
@@ -336,7 +336,7 @@ describe('no password yet: token sign-in offers to set one; too many wrong passw
     expect(await p.getByLabel('Password', { exact: true }).count()).toBe(0); // nothing to sign in with yet
     await token.fill(srv2.admin);
     await p.getByRole('button', { name: 'Sign in' }).click(); // the only one: as the existing flow test does
-    await p.getByRole('heading', { level: 1, name: 'Jobs' }).waitFor();
+    await p.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
     const offer = p.getByRole('region', { name: 'Admin password' });
     await offer.getByRole('link', { name: 'Set a password' }).click();
     await p.getByRole('heading', { level: 1, name: 'Settings' }).waitFor();
@@ -356,7 +356,7 @@ describe('no password yet: token sign-in offers to set one; too many wrong passw
     expect(await p.evaluate(() => sessionStorage.getItem('lifeboat.adminToken'))).toBeNull();
     await pw.fill(NEW_PASSWORD);
     await p.getByRole('button', { name: 'Sign in', exact: true }).click();
-    await p.getByRole('heading', { level: 1, name: 'Jobs' }).waitFor();
+    await p.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
     // Signed in with the session: changing the password needs the current one.
     await nav(p, 'Settings');
     await p.getByLabel('Current password').waitFor();

@@ -1,9 +1,7 @@
 // Shared by the Events page, its load function and the root layout (which starts the first request).
 import { api, asApiError, getToken, type ApiError } from './api';
+import { apiQuery, readView } from './event-query';
 import type { LbEvent, Page } from './types';
-
-export const FILTER_KEYS = ['jobId', 'nodeId', 'status', 'kind', 'q'] as const;
-export const DEFAULT_LIMIT = 50;
 
 export type FirstPage = { ok: true; page: Page<LbEvent> } | { ok: false; error: ApiError };
 
@@ -16,10 +14,7 @@ let pending: { search: string; at: number; promise: Promise<FirstPage> } | null 
  */
 export function prefetchFirstEventsPage(url: URL): void {
   if (!getToken()) return; // signed out: the layout sends the browser to /signin
-  const sp = url.searchParams;
-  const query: Record<string, string | number> = { limit: Number(sp.get('limit')) || DEFAULT_LIMIT };
-  for (const k of FILTER_KEYS) if (sp.get(k)) query[k] = sp.get(k)!;
-  const promise: Promise<FirstPage> = api.get<Page<LbEvent>>('/events', query).then(
+  const promise: Promise<FirstPage> = api.get<Page<LbEvent>>('/events', apiQuery(readView(url.searchParams))).then(
     (page) => ({ ok: true as const, page }),
     (e: unknown) => ({ ok: false as const, error: asApiError(e) }),
   );

@@ -39,3 +39,9 @@ export type ChannelKind = NotificationChannel['kind'];
 export type EmailSettings = Out<typeof api.EmailSettings>;
 export type MailSecurity = EmailSettings['security'];
 export type NotificationDelivery = Out<typeof api.NotificationDelivery>;
+/** GET /overview: the home page (every job's health, failures of 24 h, nodes offline, targets not ready, the work now). */
+export type Overview = Out<typeof api.Overview>;
+export type OverviewJob = Out<typeof api.OverviewJob>;
+export type HealthState = OverviewJob['health']['state'];
+/** GET /events/count: the total of the Events page (capped). */
+export type EventCount = Out<typeof api.EventCount>;

@@ -484,15 +484,40 @@ export const Event = z
 /** One line of an event's log (GET /events/{id}/log). */
 export const EventLogLine = z.object({ ts: z.string(), level: z.string(), message: z.string() });
 
-export const EventQuery = z.object({
+const kindList = z
+  .string()
+  .max(200)
+  .transform((s, ctx) => {
+    const kinds = s.split(',').filter(Boolean);
+    const bad = kinds.find((k) => !(EVENT_KINDS as readonly string[]).includes(k));
+    if (bad !== undefined) {
+      ctx.addIssue({ code: 'custom', message: `has an unknown kind "${bad.slice(0, 40)}" (one of ${EVENT_KINDS.join(', ')})` });
+      return z.NEVER;
+    }
+    return kinds as readonly (typeof EVENT_KINDS)[number][];
+  })
+  .openapi({ type: 'string', description: 'Comma-separated event kinds, e.g. validate,browse' });
+
+/** The filters of the events list (and of its count). */
+export const EventFilter = z.object({
   jobId: id.optional(),
   nodeId: id.optional(),
   status: z.enum(EVENT_STATUSES).optional(),
   kind: z.enum(EVENT_KINDS).optional(),
+  hideKinds: kindList.optional().openapi({ description: 'Leave these kinds out (the UI hides validate,browse by default)' }),
   q: z.string().max(200).optional(),
-  cursor: id.optional(),
+});
+export const EventQuery = EventFilter.extend({
+  cursor: id.optional().openapi({ description: 'Older than this id (the nextCursor of the page before)' }),
+  after: id.optional().openapi({ description: 'Newer than this id: the page just before it, still newest first' }),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
+export const EventCount = z
+  .object({
+    total: z.number().int(),
+    capped: z.boolean().openapi({ description: 'true: there are more than `total` (counting stops there)' }),
+  })
+  .openapi('EventCount');
 
 export const list = <T extends z.ZodTypeAny>(item: T) => z.object({ items: z.array(item), nextCursor: z.number().int().nullable() });
 
@@ -725,3 +750,48 @@ export const DeliveryQuery = z.object({
   channelId: id.optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
+
+// ---- overview (the UI's home: "are my backups OK?") ----
+export const OverviewJob = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  nodeId: z.number().int(),
+  nodeName: z.string().nullable(),
+  targetId: z.number().int(),
+  targetName: z.string().nullable(),
+  schedule: z.string(),
+  timezone: z.string(),
+  health: JobHealth,
+  lastSuccessAt: iso,
+  lastBackup: Job.shape.lastBackup,
+  nextRunAt: iso,
+  targetBytes: z.number().nullable().openapi({
+    description:
+      "Space the job's backups take on the target by the last catalog listing: the newest snapshot's referenced bytes plus every snapshot's own used bytes, per dataset (a lower bound: blocks shared by several snapshots are in none's used); null: not listed yet",
+  }),
+  activeEventId: z.number().int().nullable().openapi({ description: "The job's queued or running backup or restore, if any" }),
+});
+
+export const Overview = z
+  .object({
+    at: z.string().openapi({ format: 'date-time' }),
+    jobs: z.array(OverviewJob).openapi({ description: 'Every job, the worst health first (failing, overdue, ok, disabled), then by name' }),
+    health: z.object({ ok: z.number().int(), overdue: z.number().int(), failing: z.number().int(), disabled: z.number().int() }),
+    failures24h: z
+      .array(z.object({ kind: z.string(), status: z.enum(['failed', 'interrupted']), count: z.number().int() }))
+      .openapi({ description: 'Events that ended failed or interrupted in the last 24 hours, by kind and status' }),
+    nodes: z.object({
+      total: z.number().int().openapi({ description: 'Nodes not revoked' }),
+      offline: z.array(z.object({ id: z.number().int(), name: z.string(), lastSeenAt: iso })).openapi({
+        description: 'Nodes not revoked whose runner has not called within LIFEBOAT_NOTIFY_NODE_SILENT_MINUTES (or never did)',
+      }),
+    }),
+    targets: z.object({
+      total: z.number().int(),
+      notReady: z.array(z.object({ id: z.number().int(), name: z.string(), nodes: z.array(TargetNodeStatus) })).openapi({
+        description: 'Enabled targets and the live nodes from which they are not ready (failed, not validated, or changed since)',
+      }),
+    }),
+    active: z.array(Event).openapi({ description: 'Queued and running events, oldest first (at most 100)' }),
+  })
+  .openapi('Overview');

@@ -79,9 +79,17 @@ export const OPERATIONS: Record<string, { id: string; summary: string; access: A
   'POST /hooks/jobs/{id}/run': { id: 'runJobByWebhook', summary: "Run Now with the job's webhook token", access: 'webhook' },
 
   'GET /events': { id: 'listEvents', summary: 'List events (work and history), newest first', access: 'read' },
+  'GET /events/count': { id: 'countEvents', summary: 'How many events match the filters (up to 10,000)', access: 'read' },
   'GET /events/{id}': { id: 'getEvent', summary: 'An event with its progress', access: 'read' },
   'GET /events/{id}/log': { id: 'getEventLog', summary: "An event's log lines", access: 'read' },
   'POST /events/{id}/cancel': { id: 'cancelEvent', summary: 'Cancel a queued or running event', access: 'operate' },
+
+  'GET /overview': {
+    id: 'getOverview',
+    summary:
+      'Are the backups OK? Every job’s health and last backup, failures of the last 24 h, nodes offline, targets not ready, the work now',
+    access: 'read',
+  },
 
   'POST /restores': { id: 'restoreOutOfBand', summary: 'Restore a catalogued snapshot onto any node and dataset', access: 'operate' },
   'POST /restores/preview': {

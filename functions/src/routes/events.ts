@@ -1,8 +1,8 @@
 // Events (the work is in services/events.ts).
 import { createRoute, z } from '@hono/zod-openapi';
-import { Event, EventLogLine, EventQuery, IdParam, list } from '../contract/api.ts';
+import { Event, EventCount, EventFilter, EventLogLine, EventQuery, IdParam, list } from '../contract/api.ts';
 import { type App, errors, now, ok } from '../lib/http.ts';
-import { cancelEvent, eventLog, getEvent, listEvents } from '../services/events.ts';
+import { cancelEvent, countEvents, eventLog, getEvent, listEvents } from '../services/events.ts';
 
 const tags = ['events'];
 
@@ -11,6 +11,20 @@ export function registerEvents(app: App) {
     createRoute({ method: 'get', path: '/events', tags, request: { query: EventQuery }, responses: { 200: ok(list(Event)), ...errors } }),
     async (c) => {
       return c.json(await listEvents(c.var.deps.db, c.req.valid('query'), now(c)), 200);
+    },
+  );
+
+  // before /events/{id}: `count` is no id
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/events/count',
+      tags,
+      request: { query: EventFilter },
+      responses: { 200: ok(EventCount), ...errors },
+    }),
+    async (c) => {
+      return c.json(await countEvents(c.var.deps.db, c.req.valid('query')), 200);
     },
   );
 

@@ -1,9 +1,9 @@
 // Events as the API shows them: the filtered history (newest first, cursor = the last id seen), one
 // event, its log, and a cancel. Expired leases are swept before reading, so a dead runner's event
 // reads as interrupted, not as running forever.
-import { and, asc, desc, eq, like, lt, or, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, like, lt, notInArray, or, sql, type SQL } from 'drizzle-orm';
 import type { z } from '@hono/zod-openapi';
-import type { EventQuery } from '../contract/api.ts';
+import type { EventFilter, EventQuery } from '../contract/api.ts';
 import { eventLogs, events } from '../db/schema.ts';
 import type { DB } from '../db/types.ts';
 import { ApiError, notFound } from '../lib/errors.ts';
@@ -14,18 +14,32 @@ import { eventView } from './views.ts';
 export async function listEvents(db: DB, qy: z.infer<typeof EventQuery>, at: number) {
   await sweepExpiredLeases(db, at);
   const rows = await eventsPageQuery(db, qy);
-  const page = rows.slice(0, qy.limit);
-  return { items: page.map(eventView), nextCursor: rows.length > qy.limit ? page[page.length - 1].id : null };
+  // `after` reads upwards (oldest first): the page is the `limit` rows just above it, shown newest first.
+  const page = qy.after && !qy.cursor ? rows.slice(0, qy.limit).reverse() : rows.slice(0, qy.limit);
+  const older = qy.after && !qy.cursor ? page.length > 0 : rows.length > qy.limit;
+  return { items: page.map(eventView), nextCursor: older && page.length ? page[page.length - 1].id : null };
 }
 
-/** One page of the history, newest first (one more row than the page: is there a next?). Its plan is checked in tests/functions/event-retention.test.ts. */
-export function eventsPageQuery(db: DB, qy: z.infer<typeof EventQuery>) {
+/** How many events match (the Events page's total): counted up to COUNT_CAP, then "more than". */
+export const COUNT_CAP = 10_000;
+export async function countEvents(db: DB, qy: z.infer<typeof EventFilter>) {
+  const inner = db
+    .select({ one: sql`1` })
+    .from(events)
+    .where(and(...filterWhere(qy)))
+    .limit(COUNT_CAP + 1)
+    .as('m');
+  const [{ n }] = await db.select({ n: count() }).from(inner);
+  return { total: Math.min(n, COUNT_CAP), capped: n > COUNT_CAP };
+}
+
+function filterWhere(qy: z.infer<typeof EventFilter>): SQL[] {
   const where: SQL[] = [];
   if (qy.jobId) where.push(eq(events.jobId, qy.jobId));
   if (qy.nodeId) where.push(eq(events.nodeId, qy.nodeId));
   if (qy.status) where.push(eq(events.status, qy.status));
   if (qy.kind) where.push(eq(events.kind, qy.kind));
-  if (qy.cursor) where.push(lt(events.id, qy.cursor));
+  if (qy.hideKinds?.length) where.push(notInArray(events.kind, [...qy.hideKinds]));
   if (qy.q) {
     const pat = `%${qy.q.replace(/[\\%_]/g, (m) => '\\' + m)}%`;
     const l = (col: Parameters<typeof like>[0]) => like(col, pat); // drizzle's like has no ESCAPE; \ matches literally which is harmless
@@ -42,11 +56,24 @@ export function eventsPageQuery(db: DB, qy: z.infer<typeof EventQuery>) {
       )!,
     );
   }
+  return where;
+}
+
+/**
+ * One page of the history, newest first (one more row than the page: is there a next?); with
+ * `after` (and no cursor) the rows just newer than it, oldest first. Its plan is checked in
+ * tests/functions/event-retention.test.ts.
+ */
+export function eventsPageQuery(db: DB, qy: z.infer<typeof EventQuery>) {
+  const where = filterWhere(qy);
+  const up = qy.after !== undefined && qy.cursor === undefined;
+  if (qy.cursor) where.push(lt(events.id, qy.cursor));
+  else if (qy.after) where.push(gt(events.id, qy.after));
   return db
     .select()
     .from(events)
     .where(and(...where))
-    .orderBy(desc(events.id))
+    .orderBy(up ? asc(events.id) : desc(events.id))
     .limit(qy.limit + 1);
 }
 

@@ -1,0 +1,209 @@
+// GET /overview, the UI's home page: every job's health with its last backup, failures of the last
+// 24 hours, nodes offline, targets not ready, and the work now. A fixed handful of queries whatever
+// the number of jobs (no per-job query); job health is job-health.ts, a target's state per node is
+// views.ts targetView, a silent node is what notifications call one (README, Notifications).
+import { asc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { ACTIVE_STATUSES } from '../../../protocol/src/events.ts';
+import { events, jobs, nodes, targetNodeStatus, targets } from '../db/schema.ts';
+import type { DB } from '../db/types.ts';
+import { iso } from '../lib/http.ts';
+import { type HealthState, jobHealth } from './job-health.ts';
+import { sweepExpiredLeases } from './queue.ts';
+import { eventView, targetView } from './views.ts';
+
+const DAY_MS = 86_400_000;
+/** Worst first: what needs a look leads the list. */
+const SEVERITY: Record<HealthState, number> = { failing: 0, overdue: 1, ok: 2, disabled: 3 };
+const ACTIVE_LIMIT = 100;
+
+/** The job columns the overview reads; text ones hold no control characters (contract/fields.ts names, cron text, zone names). */
+const JOB_COLUMNS = {
+  id: jobs.id,
+  name: jobs.name,
+  nodeId: jobs.nodeId,
+  nodeName: nodes.name,
+  targetId: jobs.targetId,
+  targetName: targets.name,
+  schedule: jobs.schedule,
+  timezone: jobs.timezone,
+  enabled: jobs.enabled,
+  createdAt: jobs.createdAt,
+  updatedAt: jobs.updatedAt,
+  lastSuccessAt: jobs.lastSuccessAt,
+  lastBackupStatus: jobs.lastBackupStatus,
+  lastBackupDurationMs: jobs.lastBackupDurationMs,
+  lastBackupBytes: jobs.lastBackupBytes,
+  failingSince: jobs.failingSince,
+  rpoEffectiveSeconds: jobs.rpoEffectiveSeconds,
+  nextRunAt: jobs.nextRunAt,
+};
+type JobKey = keyof typeof JOB_COLUMNS;
+const KEYS = Object.keys(JOB_COLUMNS) as JobKey[];
+const TEXT = new Set<JobKey>(['name', 'nodeName', 'targetName', 'schedule', 'timezone', 'lastBackupStatus']);
+const NULLABLE = new Set<JobKey>([
+  'nodeName',
+  'targetName',
+  'lastBackupStatus',
+  'lastSuccessAt',
+  'lastBackupDurationMs',
+  'lastBackupBytes',
+  'failingSince',
+  'rpoEffectiveSeconds',
+  'nextRunAt',
+]);
+
+/**
+ * Every job with its node and target names, packed by SQLite into one text per 1,000 jobs as
+ * metrics.ts does (libSQL hands each row to JavaScript at a cost that dominates at 10,000 jobs).
+ */
+async function jobSummaries(db: DB) {
+  const packed = sql.join(
+    KEYS.map((k) => sql`ifnull(${JOB_COLUMNS[k]}, '')`),
+    sql` || char(31) || `,
+  );
+  const rows = await db
+    .select({ t: sql<string>`group_concat(${packed}, char(30))` })
+    .from(jobs)
+    .leftJoin(nodes, eq(nodes.id, jobs.nodeId))
+    .leftJoin(targets, eq(targets.id, jobs.targetId))
+    .groupBy(sql`${jobs.id} / 1000`);
+  return rows.flatMap((r) =>
+    (r.t ?? '')
+      .split(String.fromCharCode(30))
+      .filter(Boolean)
+      .map((line) => {
+        const f = line.split(String.fromCharCode(31));
+        const o: Record<string, string | number | boolean | null> = {};
+        KEYS.forEach((k, i) => {
+          const v = f[i] ?? '';
+          o[k] = v === '' && NULLABLE.has(k) ? null : k === 'enabled' ? v === '1' : TEXT.has(k) ? v : Number(v);
+        });
+        return o as {
+          id: number;
+          name: string;
+          nodeId: number;
+          nodeName: string | null;
+          targetId: number;
+          targetName: string | null;
+          schedule: string;
+          timezone: string;
+          enabled: boolean;
+          createdAt: number;
+          updatedAt: number;
+          lastSuccessAt: number | null;
+          lastBackupStatus: string | null;
+          lastBackupDurationMs: number | null;
+          lastBackupBytes: number | null;
+          failingSince: number | null;
+          rpoEffectiveSeconds: number | null;
+          nextRunAt: number | null;
+        };
+      }),
+  );
+}
+
+export async function overview(db: DB, at: number, opts: { nodeSilentMs: number }) {
+  await sweepExpiredLeases(db, at); // a dead runner's event reads as interrupted, not as running
+  const [jobRows, sizes, failures, nodeRows, targetRows, statuses, active] = await Promise.all([
+    jobSummaries(db),
+    // Per dataset the newest snapshot's referenced bytes (SQLite takes the bare column from the
+    // MAX row) plus each snapshot's used bytes, summed per job; grouped in the order of
+    // catalog_snapshots_uq, so the snapshots are read once without sorting them.
+    db.all<{ jobId: number; bytes: number }>(sql`
+      SELECT job_id AS jobId, SUM(used + newest) AS bytes
+      FROM (SELECT job_id, SUM(used_bytes) AS used, referenced_bytes AS newest, MAX(created_at)
+            FROM catalog_snapshots WHERE job_id IS NOT NULL GROUP BY target_id, dataset)
+      GROUP BY job_id`),
+    // Failed and interrupted events are few; their rows are read through events_status_idx.
+    db.all<{ kind: string; status: 'failed' | 'interrupted'; count: number }>(sql`
+      SELECT kind, status, COUNT(*) AS count FROM events INDEXED BY events_status_idx
+      WHERE status IN ('failed', 'interrupted') AND finished_at >= ${at - DAY_MS}
+      GROUP BY kind, status ORDER BY kind, status`),
+    db
+      .select({ id: nodes.id, name: nodes.name, lastSeenAt: nodes.lastSeenAt })
+      .from(nodes)
+      .where(isNull(nodes.revokedAt))
+      .orderBy(asc(nodes.id)),
+    db.select().from(targets).orderBy(asc(targets.name)),
+    db.select().from(targetNodeStatus),
+    // Named index: the active rows are a few among a long finished history (metrics.ts says why).
+    db.all<{ id: number }>(
+      sql`SELECT id FROM events INDEXED BY events_status_idx WHERE status IN (${sql.join(
+        ACTIVE_STATUSES.map((s) => sql`${s}`),
+        sql`, `,
+      )}) ORDER BY id LIMIT ${ACTIVE_LIMIT}`,
+    ),
+  ]);
+
+  const activeRows = active.length
+    ? await db
+        .select()
+        .from(events)
+        .where(
+          inArray(
+            events.id,
+            active.map((r) => r.id),
+          ),
+        )
+        .orderBy(asc(events.id))
+    : [];
+  const activeByJob = new Map<number, number>();
+  for (const e of activeRows) if (e.jobId !== null && (e.kind === 'backup' || e.kind === 'restore')) activeByJob.set(e.jobId, e.id);
+  const sizeByJob = new Map(sizes.map((s) => [Number(s.jobId), Number(s.bytes)]));
+
+  const health = { ok: 0, overdue: 0, failing: 0, disabled: 0 };
+  const jobItems = jobRows
+    .map((j) => {
+      const h = jobHealth(j, at);
+      health[h.state]++;
+      return {
+        id: j.id,
+        name: j.name,
+        nodeId: j.nodeId,
+        nodeName: j.nodeName,
+        targetId: j.targetId,
+        targetName: j.targetName,
+        schedule: j.schedule,
+        timezone: j.timezone,
+        health: { ...h, since: iso(h.since) },
+        lastSuccessAt: iso(j.lastSuccessAt),
+        lastBackup: j.lastBackupStatus
+          ? {
+              status: j.lastBackupStatus,
+              durationSeconds: j.lastBackupDurationMs === null ? null : j.lastBackupDurationMs / 1000,
+              bytes: j.lastBackupBytes,
+            }
+          : null,
+        nextRunAt: j.enabled ? iso(j.nextRunAt) : null,
+        targetBytes: sizeByJob.get(j.id) ?? null,
+        activeEventId: activeByJob.get(j.id) ?? null,
+      };
+    })
+    .sort((a, b) => SEVERITY[a.health.state] - SEVERITY[b.health.state] || a.name.localeCompare(b.name));
+
+  const offline = nodeRows
+    .filter((n) => n.lastSeenAt === null || at - n.lastSeenAt > opts.nodeSilentMs)
+    .map((n) => ({ id: n.id, name: n.name, lastSeenAt: iso(n.lastSeenAt) }));
+
+  const notReady = targetRows
+    .filter((t) => t.enabled)
+    .map((t) => {
+      const view = targetView(
+        t,
+        statuses.filter((s) => s.targetId === t.id),
+        nodeRows,
+      );
+      return { id: t.id, name: t.name, nodes: view.nodeStatus.filter((s) => s.state !== 'ready') };
+    })
+    .filter((t) => t.nodes.length > 0);
+
+  return {
+    at: iso(at)!,
+    jobs: jobItems,
+    health,
+    failures24h: failures.map((f) => ({ kind: f.kind, status: f.status, count: Number(f.count) })),
+    nodes: { total: nodeRows.length, offline },
+    targets: { total: targetRows.length, notReady },
+    active: activeRows.map(eventView),
+  };
+}

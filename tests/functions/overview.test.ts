@@ -1,0 +1,151 @@
+// GET /overview (the UI's home page) on a real libSQL file DB with a test clock: one job in each
+// health state, failures of the last 24 h only, a silent node, a target not ready from it, the
+// work now; restores are not a job's last backup.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startControl, joinNode, makeJob, makeTarget, type TestControl } from '../helpers/control.ts';
+
+let ctl: TestControl;
+const H = 3600_000;
+const T0 = Date.parse('2026-11-25T10:30:00Z');
+const root = 'backup/lifeboat';
+
+beforeEach(async () => {
+  ctl = await startControl();
+  ctl.clock.now = T0;
+});
+afterEach(() => ctl.close());
+
+describe('GET /overview', () => {
+  it('every job with its health, last backup and size on target; failures of 24 h; nodes offline; targets not ready; the work now', async () => {
+    const n1 = await joinNode(ctl, 'n1');
+    const n2 = await joinNode(ctl, 'n2');
+    const t = await makeTarget(ctl);
+    // t1 is ready from n1 and never validated from n2
+    const v = await ctl.api('POST', `/targets/${t.id}/validate`, { nodeId: n1.id });
+    await ctl.node(n1.token, '/runner/claim', { max: 1, waitMs: 0 });
+    await ctl.node(n1.token, `/runner/events/${v.body.eventId}/finish`, {
+      status: 'success',
+      result: { hostKey: '[backup.example.org]:22 ssh-ed25519 AAAAC3', fingerprint: 'SHA256:abc' },
+    });
+
+    // No schedules (a due run would be claimed in between): an explicit RPO of 2 h each.
+    const hourly = { rpoSeconds: 2 * 3600, nodeId: n1.id };
+    const good = await makeJob(ctl, t.id, { name: 'good', ...hourly });
+    const bad = await makeJob(ctl, t.id, { name: 'bad', ...hourly });
+    const late = await makeJob(ctl, t.id, { name: 'late', ...hourly });
+    const off = await makeJob(ctl, t.id, { name: 'off', ...hourly, schedule: '0 * * * *', enabled: false });
+    const manual = await makeJob(ctl, t.id, { name: 'manual', nodeId: n1.id });
+
+    /** Run Now (or the given event), claim, let `ms` pass, finish as a runner would. */
+    async function run(jobId: number, status: 'success' | 'failed', result: Record<string, unknown> | null = null, eventId?: number) {
+      const id = eventId ?? (await ctl.api('POST', `/jobs/${jobId}/run`)).body.eventId;
+      await ctl.node(n1.token, '/runner/claim', { max: 1, waitMs: 0 });
+      ctl.clock.now! += 90_000;
+      const fin = await ctl.node(n1.token, `/runner/events/${id}/finish`, { status, result, error: status === 'failed' ? 'boom' : null });
+      expect(fin.status).toBe(200);
+      return id;
+    }
+
+    await run(bad.id, 'failed'); // more than 24 h before the overview: not counted
+    ctl.clock.now = T0 + 26 * H;
+    const snap = (name: string, t: string, used: number, referenced: number) => ({
+      name,
+      guid: String(used),
+      createtxg: '1',
+      createdAt: t,
+      usedBytes: used,
+      referencedBytes: referenced,
+      jobId: good.id,
+      generation: 1,
+    });
+    const newest = `lb_j${good.id}_20261126T123000Z`;
+    await run(good.id, 'success', {
+      generation: 1,
+      snapshot: newest,
+      bytesSent: 4096,
+      catalog: [
+        {
+          dataset: `${root}/j${good.id}/g1/tank/data`,
+          jobId: good.id,
+          generation: 1,
+          source: 'tank/data',
+          guest: null,
+          snapshots: [
+            snap(`lb_j${good.id}_20261126T113000Z`, '2026-11-26T11:30:00Z', 300, 9000),
+            snap(newest, '2026-11-26T12:30:00Z', 200, 10_000),
+          ],
+        },
+      ],
+    });
+    const goodDoneAt = ctl.clock.now!;
+    // A restore afterwards is not the job's last backup.
+    const restore = await ctl.api('POST', `/jobs/${good.id}/restore`, { generation: 1, snapshot: newest });
+    expect(restore.status).toBe(202);
+    await run(good.id, 'failed', null, restore.body.eventId);
+    await run(bad.id, 'failed');
+    // The work now: manual's backup, running with progress (n1 is in touch; n2 was last seen at T0).
+    const queued = (await ctl.api('POST', `/jobs/${manual.id}/run`)).body.eventId;
+    await ctl.node(n1.token, '/runner/claim', { max: 1, waitMs: 0 });
+    await ctl.node(n1.token, `/runner/events/${queued}/progress`, { phase: 'transferring', bytesDone: 512, bytesTotal: 2048 });
+
+    const r = await ctl.api('GET', '/overview');
+    expect(r.status).toBe(200);
+    const o = r.body;
+    expect(o.at).toBe(new Date(ctl.clock.now!).toISOString());
+    expect(o.jobs.map((j) => [j.name, j.health.state])).toEqual([
+      ['bad', 'failing'],
+      ['late', 'overdue'],
+      ['good', 'ok'],
+      ['manual', 'ok'],
+      ['off', 'disabled'],
+    ]);
+    expect(o.health).toEqual({ ok: 2, overdue: 1, failing: 1, disabled: 1 });
+    const byName = Object.fromEntries(o.jobs.map((j) => [j.name, j]));
+    expect(byName.good).toMatchObject({
+      id: good.id,
+      nodeName: 'n1',
+      targetName: 't1',
+      lastSuccessAt: new Date(goodDoneAt).toISOString(),
+      lastBackup: { status: 'success', durationSeconds: 90, bytes: 4096 },
+      targetBytes: 300 + 200 + 10_000,
+      activeEventId: null,
+    });
+    expect(byName.bad).toMatchObject({ lastBackup: { status: 'failed' }, lastSuccessAt: null, targetBytes: null });
+    expect(byName.late).toMatchObject({ lastBackup: null, health: { reason: expect.stringMatching(/no successful backup yet/) } });
+    expect(byName.off.nextRunAt).toBeNull();
+    expect(byName.manual.activeEventId).toBe(queued);
+    expect(late.id).toBe(byName.late.id);
+    expect(off.id).toBe(byName.off.id);
+
+    // failures of the last 24 hours: bad's second backup and good's restore, not bad's first backup
+    expect(o.failures24h).toEqual([
+      { kind: 'backup', status: 'failed', count: 1 },
+      { kind: 'restore', status: 'failed', count: 1 },
+    ]);
+    expect(o.nodes).toEqual({ total: 2, offline: [{ id: n2.id, name: 'n2', lastSeenAt: new Date(T0).toISOString() }] });
+    expect(o.targets.total).toBe(1);
+    expect(o.targets.notReady).toEqual([
+      { id: t.id, name: 't1', nodes: [expect.objectContaining({ nodeId: n2.id, nodeName: 'n2', state: 'not-validated' })] },
+    ]);
+    expect(o.active).toEqual([
+      expect.objectContaining({ id: queued, jobId: manual.id, status: 'running', bytesDone: 512, bytesTotal: 2048 }),
+    ]);
+    expect(JSON.stringify(o)).not.toMatch(/PRIVATE KEY|sshPrivateKey/);
+  });
+
+  it('an empty install answers with empty lists; a read token may read it; no credentials is a 401', async () => {
+    const r = await ctl.api('GET', '/overview');
+    expect(r.body).toEqual({
+      at: new Date(T0).toISOString(),
+      jobs: [],
+      health: { ok: 0, overdue: 0, failing: 0, disabled: 0 },
+      failures24h: [],
+      nodes: { total: 0, offline: [] },
+      targets: { total: 0, notReady: [] },
+      active: [],
+    });
+    const tok = await ctl.api('POST', '/auth/tokens', { name: 'ro', scope: 'read' });
+    expect((await ctl.api('GET', '/overview', undefined, { authorization: `Bearer ${tok.body.token}` })).status).toBe(200);
+    expect((await ctl.api('GET', '/overview', undefined, { authorization: '' })).status).toBe(401);
+  });
+});
