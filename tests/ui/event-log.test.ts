@@ -94,6 +94,8 @@ describe('event log levels', () => {
     await page.getByLabel('Admin API token').press('Enter');
     await page.waitForURL((u) => !u.pathname.startsWith('/signin'));
     await page.goto(srv.url + '/backups/events');
+    // Details, Error and Log: beyond two, the row's actions are under More (RowActions)
+    await page.getByRole('button', { name: `More actions for event ${eventId}` }).click();
     await page.getByRole('button', { name: `Log of event ${eventId}` }).click();
     await page
       .getByRole('dialog', { name: `Log of event #${eventId}` })

@@ -260,7 +260,7 @@ describe('password sign-in and the security actions in the web UI', () => {
       await dlg.waitFor({ state: 'hidden' });
       page.off('response', onRes);
       expect(statuses).toEqual(['403', '200']);
-      await expect.poll(() => row.locator('td[data-label="Name"]').textContent()).toMatch(/revoked/);
+      await expect.poll(() => row.locator('td[data-label="Status"]').textContent()).toMatch(/revoked/);
       expect((await runnerClaim(nodeToken)).status).toBe(401);
     },
   );
