@@ -4,7 +4,7 @@
 //
 //   tier zfs-fuse: everything under tests/ except tests/openzfs/, on the host's zfs-fuse 0.7, in
 //                  two lanes side by side (vitest.config.ts's projects: the suites that drive
-//                  zfs-fuse, and the load test with the suites that need no ZFS, behind "[side]")
+//                  zfs-fuse, and the suites that need no ZFS, behind "[side]")
 //   tier openzfs:  tests/openzfs/, against a VM with the real OpenZFS 2.3 kernel module
 //                  (scripts/openzfs-vm.sh: image built once and cached, a fresh VM per run)
 //

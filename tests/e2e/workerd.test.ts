@@ -2,14 +2,12 @@
 // Cloudflare Workers: a real runner process joins it over HTTP and runs real backups and restores on
 // zfs-fuse pools to a real sshd on 127.0.0.1, and the cron trigger delivers a webhook.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHmac } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { startRunner } from '../helpers/server.ts';
 import type { TestSshd } from '../helpers/sshd.ts';
 import { loopbackTarget, startWorld, Teardown } from '../helpers/world.ts';
+import { startWebhookReceiver } from '../helpers/webhook.ts';
 import { startWorkerd, type TestWorkerd } from '../helpers/workerd.ts';
 import { snapshotGuids, writeRandom, zfs, type TestPool } from '../helpers/zfs.ts';
 
@@ -23,21 +21,7 @@ let targetId: number;
 let jobId: number;
 
 const HMAC_KEY = 'workerd-hmac-key';
-const hooks: { event: string; sigOk: boolean; key: string }[] = [];
-const receiver = createServer((req, res) => {
-  const chunks: Buffer[] = [];
-  req.on('data', (c: Buffer) => chunks.push(c));
-  req.on('end', () => {
-    const body = Buffer.concat(chunks).toString('utf8');
-    const sig = `sha256=${createHmac('sha256', HMAC_KEY).update(body).digest('hex')}`;
-    hooks.push({
-      event: String(req.headers['x-lifeboat-event']),
-      sigOk: req.headers['x-lifeboat-signature'] === sig,
-      key: (JSON.parse(body) as { subject: { key: string } }).subject.key,
-    });
-    res.end('ok');
-  });
-});
+let webhook: Awaited<ReturnType<typeof startWebhookReceiver>>;
 
 const teardown = new Teardown();
 beforeAll(async () => {
@@ -48,8 +32,7 @@ beforeAll(async () => {
   await zfs('create', `${src.name}/data`);
   await writeRandom(join(src.mountpoint!, 'data', 'blob'), 2 * MiB);
   writeFileSync(join(src.mountpoint!, 'data', 'note.txt'), 'backed up\n');
-  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
-  teardown.defer(() => new Promise<void>((r) => receiver.close(() => r())));
+  webhook = await startWebhookReceiver(teardown, HMAC_KEY);
   w = await startWorkerd({ LIFEBOAT_CLAIM_WAIT_MS: '5000' });
   teardown.defer(() => w.stop());
   const runner = await startRunner(w, 'edge', [src.name], { LIFEBOAT_RUNNER_INVENTORY_MS: '2000' });
@@ -153,7 +136,7 @@ describe('the system on workerd + D1', () => {
   });
 
   it('the cron trigger evaluates and delivers: a failing job reaches a signed webhook', async () => {
-    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    const url = webhook.url;
     const ch = await w.api('POST', '/notifications/channels', { name: 'ops', kind: 'webhook', url, secret: HMAC_KEY });
     expect(ch.status, JSON.stringify(ch.body)).toBe(201);
     await zfs('create', '-o', 'canmount=off', `${src.name}/gone`); // unmounted: nothing keeps it busy
@@ -166,6 +149,8 @@ describe('the system on workerd + D1', () => {
     const e = await w.waitEvent((await w.api('POST', `/jobs/${j.body.id}/run`)).body.eventId);
     expect(e.status).toBe('failed');
     await w.scheduled();
-    expect(hooks.filter((h) => h.key === `job:${j.body.id}`)).toEqual([{ event: 'job.failing', sigOk: true, key: `job:${j.body.id}` }]);
+    expect(webhook.hooks.filter((h) => h.body.subject.key === `job:${j.body.id}`).map((h) => [h.event, h.sigOk])).toEqual([
+      ['job.failing', true],
+    ]);
   });
 });

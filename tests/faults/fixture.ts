@@ -11,6 +11,7 @@ import { createClient, type Client } from '@libsql/client';
 import { freePort } from '../helpers/server.ts';
 import { run, zfs } from '../helpers/zfs.ts';
 import type { ApiCall, LbEvent } from '../helpers/api.ts';
+import { adminApi, eventWaiter, poll } from '../helpers/client.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const RUNNER_BIN = join(ROOT, 'node-runner/bin/lifeboat-runner.mjs');
@@ -84,29 +85,9 @@ export async function startFaultServer(env: Record<string, string>): Promise<Fau
     });
     await waitFor('health', async () => (await fetch(`${url}/api/v1/health`)).ok, 30_000);
   };
-  const api: Api = async (method, path, body) => {
-    const res = await fetch(`${url}/api/v1${path}`, {
-      method,
-      headers: { authorization: `Bearer ${admin}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : null };
-  };
-  async function waitFor<T>(what: string, f: () => Promise<T | null | undefined | false>, ms = 60_000, everyMs = 100): Promise<T> {
-    const deadline = Date.now() + ms;
-    let last: unknown;
-    while (Date.now() < deadline) {
-      try {
-        const v = await f();
-        if (v) return v as T;
-      } catch (e) {
-        last = e;
-      }
-      await sleep(everyMs);
-    }
-    throw new Error(`timed out waiting for ${what}${last ? ` (${last})` : ''}\n--- server output ---\n${out.slice(-3000)}`);
-  }
+  const api: Api = adminApi(url, () => admin);
+  const waitFor = <T>(what: string, f: () => Promise<T | null | undefined | false>, ms = 60_000, everyMs = 100) =>
+    poll(what, f, { ms, everyMs, context: () => `--- server output ---\n${out.slice(-3000)}` });
   const halt = async () => {
     if (proc.exitCode !== null || proc.signalCode !== null) return;
     const p = proc;
@@ -124,16 +105,9 @@ export async function startFaultServer(env: Record<string, string>): Promise<Fau
     waitFor,
     pid: () => proc.pid!,
     output: () => out,
-    waitEvent: (id, ms = 120_000) =>
-      waitFor(
-        `event ${id} to finish`,
-        async () => {
-          const e = (await api('GET', `/events/${id}`)).body;
-          return e && !['queued', 'running'].includes(e.status) ? e : null;
-        },
-        ms,
-        150,
-      ),
+    waitEvent: eventWaiter(api, <T>(what: string, f: () => Promise<T | null | undefined | false>, ms?: number) =>
+      waitFor(what, f, ms, 150),
+    ),
     halt,
     restart: launch,
     db: () => (client ??= createClient({ url: `file:${join(dataDir, 'lifeboat.db')}` })),

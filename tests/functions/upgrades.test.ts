@@ -26,10 +26,13 @@ const tmp = () => {
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
-const tables = async (file: string) => {
+/** Every table, index and trigger of a database file, with its SQL: what a migration changes. */
+const schemaOf = async (file: string) => {
   const c = createClient({ url: `file:${file}` });
   try {
-    return (await c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")).rows.map((r) => String(r.name));
+    return (await c.execute("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name")).rows.map(
+      (r) => `${r.type} ${r.name}: ${r.sql}`,
+    );
   } finally {
     c.close();
   }
@@ -60,7 +63,7 @@ describe('the database at start', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/^\S+Z ERROR server the database file:.* was migrated by a newer Lifeboat/m);
     expect(r.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
-    expect(await tables(file)).toContain('from_the_future');
+    expect(await schemaOf(file)).toContain('table from_the_future: CREATE TABLE from_the_future (x)');
   });
 
   it('an older database is copied beside itself (owner-only) before the pending migrations are applied', async () => {
@@ -76,15 +79,16 @@ describe('the database at start', () => {
     const c = createClient({ url: `file:${file}` });
     await migrate(drizzle(c), { migrationsFolder: older });
     c.close();
-    expect(await tables(file)).not.toContain('event_totals'); // 0013's
+    const olderSchema = await schemaOf(file);
 
     const lines: string[] = [];
     (await openDatabase(`file:${file}`, { log: (l) => lines.push(l) })).close();
     const copies = readdirSync(d).filter((f) => f.startsWith(`lifeboat.db.before-${newest.tag}.`) && f.endsWith('.bak'));
     expect(copies).toHaveLength(1);
     expect((statSync(join(d, copies[0])).mode & 0o777).toString(8)).toBe('600');
-    expect(await tables(join(d, copies[0]))).not.toContain('event_totals');
-    expect(await tables(file)).toContain('event_totals');
+    // the copy is the database as it was; the database itself has the newest migration now
+    expect(await schemaOf(join(d, copies[0]))).toEqual(olderSchema);
+    expect(await schemaOf(file)).not.toEqual(olderSchema);
     expect(lines).toEqual([
       `database: copied to ${join(d, copies[0])} before migrating to ${newest.tag}`,
       `database: migrated to ${newest.tag}`,

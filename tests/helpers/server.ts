@@ -4,7 +4,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ApiCall, BodyOf, LbEvent } from './api.ts';
+import type { ApiCall, LbEvent } from './api.ts';
+import { adminApi, eventWaiter, poll } from './client.ts';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -60,30 +61,13 @@ export async function startServer(env: Record<string, string> = {}, opts: { bund
     out += d;
   });
   const url = `http://127.0.0.1:${port}`;
-  const api: ApiCall = async <T, M extends string, P extends string>(method: M, path: P, body?: unknown) => {
-    const res = await fetch(`${url}/api/v1${path}`, {
-      method,
-      headers: { authorization: `Bearer ${admin}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      body: body === undefined ? undefined : JSON.stringify(body),
+  const api = adminApi(url, () => admin);
+  const waitFor = <T>(what: string, f: () => Promise<T | null | undefined | false>, ms = 60_000) =>
+    poll(what, f, {
+      ms,
+      gone: () => (proc.exitCode !== null ? `server exited (${proc.exitCode})` : null),
+      context: () => `--- server output ---\n${out.slice(-4000)}`,
     });
-    const text = await res.text();
-    return { status: res.status, body: (text ? JSON.parse(text) : null) as BodyOf<T, M, P> };
-  };
-  const waitFor = async <T>(what: string, f: () => Promise<T | null | undefined | false>, ms = 60_000): Promise<T> => {
-    const deadline = Date.now() + ms;
-    let last: unknown;
-    while (Date.now() < deadline) {
-      if (proc.exitCode !== null) throw new Error(`server exited (${proc.exitCode}) while waiting for ${what}:\n${out}`);
-      try {
-        const v = await f();
-        if (v) return v as T;
-      } catch (e) {
-        last = e;
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    throw new Error(`timed out waiting for ${what}${last ? ` (${last})` : ''}\n--- server output ---\n${out.slice(-4000)}`);
-  };
   await waitFor('health', async () => (await fetch(`${url}/api/v1/health`)).ok, 30_000);
   if (env.LIFEBOAT_ADMIN_TOKEN === '') admin = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
   return {
@@ -94,15 +78,7 @@ export async function startServer(env: Record<string, string> = {}, opts: { bund
     output: () => out,
     api,
     waitFor,
-    waitEvent: (id, ms = 120_000) =>
-      waitFor(
-        `event ${id} to finish`,
-        async () => {
-          const e = (await api('GET', `/events/${id}`)).body;
-          return e && !['queued', 'running'].includes(e.status) ? e : null;
-        },
-        ms,
-      ),
+    waitEvent: eventWaiter(api, waitFor),
     async stop() {
       if (proc.exitCode === null) {
         proc.kill('SIGTERM');

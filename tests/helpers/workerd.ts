@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MIGRATIONS_DIR } from '../../functions/src/db/libsql.ts';
 import { buildWorkerBundle } from '../../scripts/build-bundles.mjs';
-import type { ApiCall, BodyOf, LbEvent } from './api.ts';
+import type { ApiCall, LbEvent } from './api.ts';
+import { adminApi, eventWaiter, poll } from './client.ts';
 import { freePort } from './server.ts';
 
 export interface TestWorkerd {
@@ -76,29 +77,8 @@ export async function startWorkerd(bindings: Record<string, string> = {}): Promi
     if (r.status !== 200) throw new Error(`D1: ${await r.text()}`);
   };
   await sql(migrationStatements());
-  const api: ApiCall = async <T, M extends string, P extends string>(method: M, path: P, body?: unknown) => {
-    const res = await fetch(`${url}/api/v1${path}`, {
-      method,
-      headers: { authorization: `Bearer ${admin}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: (text ? JSON.parse(text) : null) as BodyOf<T, M, P> };
-  };
-  const waitFor = async <T>(what: string, f: () => Promise<T | null | undefined | false>, ms = 60_000): Promise<T> => {
-    const deadline = Date.now() + ms;
-    let last: unknown;
-    while (Date.now() < deadline) {
-      try {
-        const v = await f();
-        if (v) return v as T;
-      } catch (e) {
-        last = e;
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    throw new Error(`timed out waiting for ${what}${last ? ` (${last})` : ''}`);
-  };
+  const api = adminApi(url, () => admin);
+  const waitFor = <T>(what: string, f: () => Promise<T | null | undefined | false>, ms = 60_000) => poll(what, f, { ms });
   const worker = (await mf.getWorker('app')) as unknown as { scheduled: (o: { cron: string }) => Promise<{ outcome: string }> };
   return {
     mf,
@@ -106,15 +86,7 @@ export async function startWorkerd(bindings: Record<string, string> = {}): Promi
     admin,
     api,
     waitFor,
-    waitEvent: (id, ms = 120_000) =>
-      waitFor(
-        `event ${id} to finish`,
-        async () => {
-          const e = (await api('GET', `/events/${id}`)).body;
-          return e && !['queued', 'running'].includes(e.status) ? e : null;
-        },
-        ms,
-      ),
+    waitEvent: eventWaiter(api, waitFor),
     sql,
     async scheduled() {
       const r = await worker.scheduled({ cron: '* * * * *' });

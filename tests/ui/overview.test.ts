@@ -283,12 +283,13 @@ describe('Events: a screen of rows, the total, the page in the address, validati
     await expect.poll(() => page.getByRole('navigation', { name: 'Pages' }).innerText()).toMatch(/Page 2/);
     await page.getByRole('button', { name: 'Newer' }).click();
     await expect.poll(() => page.locator('tbody tr td[data-label="ID"]').allTextContents()).toEqual(first);
-    expect(new URL(page.url()).searchParams.has('page')).toBe(false);
+    await expect.poll(() => new URL(page.url()).searchParams.has('page')).toBe(false);
   });
 
   step('"Show validations and browses" lists the validation too, and says so in the address', async () => {
     await page.getByLabel('Show validations and browses').check();
-    expect(new URL(page.url()).searchParams.get('checks')).toBe('1');
+    // the address follows the state (history.replaceState after the page has updated)
+    await expect.poll(() => new URL(page.url()).searchParams.get('checks')).toBe('1');
     await expect.poll(() => page.getByRole('navigation', { name: 'Pages' }).innerText()).toMatch(/1–20 of 34 events/);
     await page.getByRole('button', { name: 'Older' }).click(); // the validation came first: the oldest
     await expect.poll(() => page.locator('tbody tr td[data-label="ID"]').allTextContents()).toContain(String(validateEvent));
@@ -297,7 +298,7 @@ describe('Events: a screen of rows, the total, the page in the address, validati
     );
     await page.getByLabel('Show validations and browses').uncheck(); // back to page 1, without it
     await expect.poll(() => page.getByRole('navigation', { name: 'Pages' }).innerText()).toMatch(/1–20 of 33 events\s+Page 1/);
-    expect(new URL(page.url()).searchParams.has('checks')).toBe(false);
+    await expect.poll(() => new URL(page.url()).searchParams.has('checks')).toBe(false);
   });
 
   step('row actions beyond two are in a menu that opens on screen, works by keyboard and closes with Escape', async () => {
