@@ -1,6 +1,6 @@
 // Nodes in the database: which one a request means, their views with inventory, revocation.
 // Joining (join tokens) is join-tokens.ts.
-import { and, asc, count, eq, inArray, isNull } from 'drizzle-orm';
+import { and, asc, count, eq, isNull } from 'drizzle-orm';
 import { events, guests, jobs, nodeDatasets, nodes } from '../db/schema.ts';
 import type { DB } from '../db/types.ts';
 import { invalid, notFound } from '../lib/errors.ts';
@@ -39,13 +39,25 @@ export interface Liveness {
   silentMs: number;
 }
 
-/** Jobs and guests per node (one grouped query each) and who is online, for `rows`. */
+/**
+ * Jobs and guests per node (one grouped query each) and who is online, for `rows`: one node, or
+ * all of them (then the counts are not filtered by id: no list of ids, which D1 caps at 100 bound
+ * parameters per statement, for a fleet of more).
+ */
 async function nodeFacts(db: DB, rows: NodeRow[], live: Liveness): Promise<Map<number, NodeFacts>> {
-  const ids = rows.map((n) => n.id);
-  const [jobCounts, guestCounts] = ids.length
+  const one = rows.length === 1 ? rows[0].id : null;
+  const [jobCounts, guestCounts] = rows.length
     ? await Promise.all([
-        db.select({ id: jobs.nodeId, n: count() }).from(jobs).where(inArray(jobs.nodeId, ids)).groupBy(jobs.nodeId),
-        db.select({ id: guests.nodeId, n: count() }).from(guests).where(inArray(guests.nodeId, ids)).groupBy(guests.nodeId),
+        db
+          .select({ id: jobs.nodeId, n: count() })
+          .from(jobs)
+          .where(one === null ? undefined : eq(jobs.nodeId, one))
+          .groupBy(jobs.nodeId),
+        db
+          .select({ id: guests.nodeId, n: count() })
+          .from(guests)
+          .where(one === null ? undefined : eq(guests.nodeId, one))
+          .groupBy(guests.nodeId),
       ])
     : [[], []];
   const byId = (xs: { id: number | null; n: number }[]) => new Map(xs.map((x) => [x.id, x.n]));
@@ -68,6 +80,7 @@ async function viewsOf(db: DB, rows: NodeRow[], live: Liveness) {
   return rows.map((n) => nodeView(n, facts.get(n.id)!));
 }
 
+/** Every node (the counts of all, see nodeFacts). */
 export const listNodes = async (db: DB, live: Liveness) => viewsOf(db, await db.select().from(nodes).orderBy(asc(nodes.id)), live);
 
 /** A node with its last inventory (datasets, guests); `fresh`: ask the node for a new one first (inventory.ts). */
