@@ -9,7 +9,7 @@ import type { DB } from '../db/types.ts';
 import { iso } from '../lib/http.ts';
 import { type HealthState, jobHealth } from './job-health.ts';
 import { sweepExpiredLeases } from './queue.ts';
-import { eventView, targetView } from './views.ts';
+import { eventView, lastBackupView, targetView } from './views.ts';
 
 const DAY_MS = 86_400_000;
 /** Worst first: what needs a look leads the list. */
@@ -167,13 +167,7 @@ export async function overview(db: DB, at: number, opts: { nodeSilentMs: number 
         timezone: j.timezone,
         health: { ...h, since: iso(h.since) },
         lastSuccessAt: iso(j.lastSuccessAt),
-        lastBackup: j.lastBackupStatus
-          ? {
-              status: j.lastBackupStatus,
-              durationSeconds: j.lastBackupDurationMs === null ? null : j.lastBackupDurationMs / 1000,
-              bytes: j.lastBackupBytes,
-            }
-          : null,
+        lastBackup: lastBackupView(j),
         nextRunAt: j.enabled ? iso(j.nextRunAt) : null,
         targetBytes: sizeByJob.get(j.id) ?? null,
         activeEventId: activeByJob.get(j.id) ?? null,

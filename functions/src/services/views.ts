@@ -34,6 +34,21 @@ export function eventView(e: Row<typeof s.events>) {
   };
 }
 
+/** A job's last backup as the API shows it (the jobs' columns the database keeps, drizzle/migrations/0010). */
+export function lastBackupView(j: {
+  lastBackupStatus: string | null;
+  lastBackupDurationMs: number | null;
+  lastBackupBytes: number | null;
+}) {
+  return j.lastBackupStatus
+    ? {
+        status: j.lastBackupStatus,
+        durationSeconds: j.lastBackupDurationMs === null ? null : j.lastBackupDurationMs / 1000,
+        bytes: j.lastBackupBytes,
+      }
+    : null;
+}
+
 export function jobView(j: Row<typeof s.jobs>, at: number) {
   return {
     id: j.id,
@@ -61,13 +76,7 @@ export function jobView(j: Row<typeof s.jobs>, at: number) {
     rpoEffectiveSeconds: j.rpoEffectiveSeconds,
     health: ((h) => ({ ...h, since: iso(h.since) }))(jobHealth(j, at)),
     lastSuccessAt: iso(j.lastSuccessAt),
-    lastBackup: j.lastBackupStatus
-      ? {
-          status: j.lastBackupStatus,
-          durationSeconds: j.lastBackupDurationMs === null ? null : j.lastBackupDurationMs / 1000,
-          bytes: j.lastBackupBytes,
-        }
-      : null,
+    lastBackup: lastBackupView(j),
     snapshots: { source: j.sourceSnapshotCount, target: j.targetSnapshotCount },
     backups: { succeeded: j.backupsSucceeded, failed: j.backupsFailed },
     nextRunAt: iso(j.nextRunAt),
