@@ -1,74 +1,28 @@
 // The same app under workerd (miniflare) with a D1 binding and the same migrations.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Miniflare } from 'miniflare';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { buildWorkerBundle } from '../../scripts/build-bundles.mjs';
 import { TEST_KEY } from '../helpers/control.ts';
-import { migrationStatements } from '../helpers/workerd.ts';
+import { startWorkerd, type TestWorkerd } from '../helpers/workerd.ts';
 import type { ApiErrorBody, ApiResponse, ApiTokenCreated, BodyOf } from '../helpers/api.ts';
 
-const ADMIN = 'lba_worker_admin';
-let mf: Miniflare;
-let dir: string;
+let w: TestWorkerd;
 
+// The Worker bundle on a local D1 (tests/helpers/workerd.ts), with a first admin password to sign in with.
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'lifeboat-worker-'));
-  const out = join(dir, 'worker.mjs');
-  await buildWorkerBundle(out); // what wrangler.toml deploys (scripts/deploy-workers.mjs)
-  // The app, and beside it a worker that applies the migrations to the same D1 database: what
-  // `wrangler d1 migrations apply` does. Through a worker (an HTTP request) rather than
-  // mf.getD1Database(): that Node-side proxy makes synchronous calls (Atomics.wait on a worker
-  // thread) whose reply was once lost under load (miniflare's assert `message?.id === id`).
-  const d1Databases = { DB: 'lifeboat-test' };
-  mf = new Miniflare({
-    workers: [
-      {
-        name: 'app',
-        modules: [{ type: 'ESModule', path: 'worker.mjs', contents: readFileSync(out, 'utf8') }],
-        compatibilityDate: '2026-04-01',
-        d1Databases,
-        routes: ['lifeboat.test/*'],
-        bindings: {
-          LIFEBOAT_ADMIN_TOKEN: ADMIN,
-          LIFEBOAT_SECRET_KEY: 'worker-test-secret',
-          LIFEBOAT_ADMIN_PASSWORD: 'worker admin password',
-        },
-      },
-      {
-        name: 'migrate',
-        modules: true,
-        compatibilityDate: '2026-04-01',
-        d1Databases,
-        routes: ['migrate.test/*'],
-        script: `export default { async fetch(req, env) {
-          for (const stmt of await req.json()) await env.DB.prepare(stmt).run();
-          return new Response('ok');
-        } };`,
-      },
-    ],
-    d1Persist: false,
-  });
-  const migrated = await mf.dispatchFetch('http://migrate.test/', { method: 'POST', body: JSON.stringify(migrationStatements()) });
-  expect(migrated.status, await migrated.text()).toBe(200);
+  w = await startWorkerd({ LIFEBOAT_ADMIN_PASSWORD: 'worker admin password' });
 }, 120_000);
 
-afterAll(async () => {
-  await mf?.dispose();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => w?.stop());
 
 /** An API call through workerd; its body typed by the route, or by `call<T>(...)` (helpers/api.ts). */
 async function call<T = never, M extends string = string, P extends string = string>(
   method: M,
   path: P,
   body?: unknown,
-  token = ADMIN,
+  token = w.admin,
 ): Promise<ApiResponse<BodyOf<T, M, P>>> {
-  const res = await mf.dispatchFetch(`http://lifeboat.test/api/v1${path}`, {
+  const res = await w.mf.dispatchFetch(`${w.url}/api/v1${path}`, {
     method,
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -145,11 +99,7 @@ describe('workerd + D1', () => {
     expect((await call('GET', `/events/${run.body.eventId}`)).body).toMatchObject({ status: 'failed', bytesDone: 300, bytesTotal: 300 });
     // a scheduled run that is due is created by the node's claim: the guarded INSERT … SELECT and
     // the nextRunAt advance in one batch, on D1
-    const due = await mf.dispatchFetch('http://migrate.test/', {
-      method: 'POST',
-      body: JSON.stringify([`UPDATE jobs SET next_run_at = 1 WHERE id = ${job.body.id}`]),
-    });
-    expect(due.status).toBe(200);
+    await w.sql([`UPDATE jobs SET next_run_at = 1 WHERE id = ${job.body.id}`]);
     const scheduled = await call('POST', '/runner/claim', { max: 1, waitMs: 0 }, node.body.nodeToken);
     expect(scheduled.status, JSON.stringify(scheduled.body)).toBe(200);
     expect(scheduled.body.events).toEqual([expect.objectContaining({ kind: 'backup', trigger: 'catch-up' })]);
@@ -158,7 +108,7 @@ describe('workerd + D1', () => {
 
   it('signs in with the password (scrypt in pure JS on workerd), cookie + CSRF writes, API tokens', async () => {
     const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-      mf.dispatchFetch(`http://lifeboat.test/api/v1${path}`, {
+      w.mf.dispatchFetch(`${w.url}/api/v1${path}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...headers },
         body: JSON.stringify(body),
@@ -169,14 +119,14 @@ describe('workerd + D1', () => {
     expect(res.status).toBe(200);
     const { csrfToken } = (await res.json()) as { csrfToken: string }; // a session's (SessionInfo)
     const cookie = /lifeboat_session=[^;]+/.exec(res.headers.get('set-cookie') ?? '')![0];
-    const list = await mf.dispatchFetch('http://lifeboat.test/api/v1/targets', { headers: { cookie } });
+    const list = await w.mf.dispatchFetch(`${w.url}/api/v1/targets`, { headers: { cookie } });
     expect(list.status).toBe(200);
     // the Node entry's security headers, here too (no UI page: scripts from the server only)
     expect(list.headers.get('content-security-policy')).toMatch(/script-src 'self'; .*frame-ancestors 'none'/);
     expect(list.headers.get('x-content-type-options')).toBe('nosniff');
     expect((await post('/auth/tokens', { name: 'ci' }, { cookie })).status).toBe(403);
     // a form another site posts with the cookie (and even the token): refused by hono/csrf, nothing made
-    const cross = await mf.dispatchFetch('http://lifeboat.test/api/v1/auth/tokens', {
+    const cross = await w.mf.dispatchFetch(`${w.url}/api/v1/auth/tokens`, {
       method: 'POST',
       headers: { cookie, 'x-csrf-token': csrfToken, origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' },
       body: 'name=ci',
@@ -227,8 +177,7 @@ describe('workerd + D1', () => {
         );
         expect(fin.status).toBe(200);
       };
-      const worker = (await mf.getWorker('app')) as unknown as { scheduled: (o: { cron: string }) => Promise<{ outcome: string }> };
-      const cron = async () => expect((await worker.scheduled({ cron: '* * * * *' })).outcome).toBe('ok');
+      const cron = () => w.scheduled(); // throws unless the run's outcome is ok
       await validate('success');
       await cron(); // first observation: recorded only
       await validate('failed');

@@ -164,3 +164,31 @@ export async function startRunner(
     },
   };
 }
+
+/** A call to the runner API as a node would make it (`token`: its node token; '' to join); answers under 300 only. */
+export async function runnerCall(
+  srv: Pick<TestServer, 'url'>,
+  token: string,
+  path: string,
+  body: unknown,
+): Promise<Record<string, unknown>> {
+  const res = await fetch(`${srv.url}/api/v1/runner${path}`, {
+    method: 'POST',
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (res.status >= 300) throw new Error(`runner ${path}: ${res.status} ${text}`);
+  return text ? (JSON.parse(text) as Record<string, unknown>) : {};
+}
+
+/** A node without a runner process: the test joins it and reports `inventory` for it. */
+export async function joinFakeNode(srv: Pick<TestServer, 'url' | 'api'>, name: string, inventory: Record<string, unknown>) {
+  const jt = await srv.api('POST', '/nodes/join-tokens');
+  const { nodeId, nodeToken } = (await runnerCall(srv, '', '/join', { joinToken: jt.body.token, name })) as {
+    nodeId: number;
+    nodeToken: string;
+  };
+  await runnerCall(srv, nodeToken, '/inventory', inventory);
+  return { nodeId, nodeToken };
+}

@@ -30,7 +30,7 @@ export interface TestWorkerd {
 }
 
 /** The SQL of drizzle/migrations, statement by statement, in order. */
-export function migrationStatements(): string[] {
+function migrationStatements(): string[] {
   const out: string[] = [];
   for (const f of readdirSync(MIGRATIONS_DIR)
     .filter((f) => f.endsWith('.sql'))

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import type { ConsoleProblems } from '../helpers/browser.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import { joinFakeNode, runnerCall, startServer, type TestServer } from '../helpers/server.ts';
 import { flowSteps, openBrowser, shot, uiBuild } from '../helpers/ui.ts';
 import { Teardown } from '../helpers/world.ts';
 
@@ -26,21 +26,8 @@ beforeAll(async () => {
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'lifeboat-test', '-f', join(keyDir, 'id')]);
   srv = teardown.own(await startServer({ LIFEBOAT_LOCAL_RUNNER: '0', LIFEBOAT_UI_DIR: uiDir }));
 
-  const runner = async (token: string, path: string, body: unknown) => {
-    const res = await fetch(`${srv.url}/api/v1/runner${path}`, {
-      method: 'POST',
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    expect(res.status, `${path}: ${await res.clone().text()}`).toBeLessThan(300);
-    return (await res.json()) as Record<string, unknown>;
-  };
-  const jt = await srv.api('POST', '/nodes/join-tokens');
-  const { nodeId, nodeToken } = (await runner('', '/join', { joinToken: jt.body.token, name: 'edge' })) as {
-    nodeId: number;
-    nodeToken: string;
-  };
-  await runner(nodeToken, '/inventory', {
+  const runner = (token: string, path: string, body: unknown) => runnerCall(srv, token, path, body);
+  const { nodeId, nodeToken } = await joinFakeNode(srv, 'edge', {
     zfsVersion: 'zfs-2.2.4',
     capabilities: { resumableRecv: true },
     pools: ['tank'],

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { TEST_KEY } from '../helpers/control.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import { joinFakeNode, startServer, type TestServer } from '../helpers/server.ts';
 import { expectNoSidewaysScroll, openBrowser, shot, uiBuild } from '../helpers/ui.ts';
 import { Teardown } from '../helpers/world.ts';
 
@@ -13,19 +13,7 @@ let srv: TestServer;
 let page: Page;
 
 /** Join a node as its runner would and report `inventory` for it. */
-async function node(name: string, inventory: Record<string, unknown>) {
-  const jt = await srv.api('POST', '/nodes/join-tokens');
-  const post = async (path: string, body: unknown, token?: string) =>
-    fetch(`${srv.url}/api/v1${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      body: JSON.stringify(body),
-    });
-  const joined = (await (await post('/runner/join', { joinToken: jt.body.token, name })).json()) as { nodeId: number; nodeToken: string };
-  const inv = await post('/runner/inventory', inventory, joined.nodeToken);
-  expect(inv.status, await inv.text()).toBe(200);
-  return joined.nodeId;
-}
+const node = async (name: string, inventory: Record<string, unknown>) => (await joinFakeNode(srv, name, inventory)).nodeId;
 
 const teardown = new Teardown();
 beforeAll(async () => {

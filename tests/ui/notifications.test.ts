@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import type { ConsoleProblems, TestBrowser } from '../helpers/browser.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import { joinFakeNode, startServer, type TestServer } from '../helpers/server.ts';
 import { expectNoSidewaysScroll, flowSteps, nav, openBrowser, rowAction, shot, uiBuild } from '../helpers/ui.ts';
 import { Teardown } from '../helpers/world.ts';
 
@@ -59,26 +59,13 @@ beforeAll(async () => {
 
   srv = teardown.own(await startServer({ LIFEBOAT_LOCAL_RUNNER: '0', LIFEBOAT_UI_DIR: uiDir }));
   // A node (no runner process: the test speaks for it) with a dataset, a target, and a job on them.
-  const jt = await srv.api('POST', '/nodes/join-tokens');
-  const joined = await fetch(`${srv.url}/api/v1/runner/join`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ joinToken: jt.body.token, name: 'edge' }),
+  const { nodeId } = await joinFakeNode(srv, 'edge', {
+    zfsVersion: 'zfs-2.2.4',
+    capabilities: { resumableRecv: true },
+    pools: ['tank'],
+    datasets: [{ name: 'tank' }, { name: 'tank/data' }],
+    guests: [],
   });
-  expect(joined.status).toBe(201);
-  const { nodeId, nodeToken } = (await joined.json()) as { nodeId: number; nodeToken: string };
-  const inv = await fetch(`${srv.url}/api/v1/runner/inventory`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${nodeToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify({
-      zfsVersion: 'zfs-2.2.4',
-      capabilities: { resumableRecv: true },
-      pools: ['tank'],
-      datasets: [{ name: 'tank' }, { name: 'tank/data' }],
-      guests: [],
-    }),
-  });
-  expect(inv.status).toBe(200);
   const target = await srv.api('POST', '/targets', {
     name: 'offsite',
     sshHost: '192.0.2.10',
