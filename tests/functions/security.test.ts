@@ -10,7 +10,7 @@ import { Hono } from 'hono';
 import type { ApiErrorBody } from '../helpers/api.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { PROXY_HOST, startProxy, type Proxy } from '../helpers/nginx.ts';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -75,7 +75,14 @@ describe('sign-in', () => {
   it('the first password is set with the admin token; the password is stored as scrypt, never plain', async () => {
     await start();
     const before = await raw('GET', '/auth/session');
-    expect(before.body).toEqual({ authenticated: false, method: null, csrfToken: null, expiresAt: null, passwordSet: false });
+    expect(before.body).toEqual({
+      authenticated: false,
+      method: null,
+      csrfToken: null,
+      expiresAt: null,
+      passwordSet: false,
+      version: null,
+    });
     const none = await login();
     expect(none.status).toBe(401);
     expect(none.body.error.fields.password).toMatch(/not set up/);
@@ -111,6 +118,7 @@ describe('sign-in', () => {
       csrfToken: expect.any(String),
       expiresAt: expect.any(String),
       passwordSet: true,
+      version: expect.any(String),
     });
     expect(JSON.stringify(ok.body)).not.toContain(c.value);
     // The session is stored hashed.
@@ -396,6 +404,35 @@ describe('API tokens', () => {
     expect((await ctl.api('DELETE', '/auth/tokens/999')).status).toBe(404);
     expect((await raw('GET', '/jobs', { headers: { authorization: `Bearer ${ADMIN}` } })).status).toBe(200);
     expect((await ctl.api<ApiErrorBody>('POST', '/auth/tokens', { name: '' })).body.error.fields.name).toBeTruthy();
+  });
+});
+
+describe('API tokens: removing revoked ones from the list', () => {
+  it('a revoked token can be removed (and stays refused); an active one is refused with 409, an unknown one 404', async () => {
+    await start();
+    const a = (await ctl.api('POST', '/auth/tokens', { name: 'old', scope: 'admin' })).body;
+    const b = (await ctl.api('POST', '/auth/tokens', { name: 'live', scope: 'read' })).body;
+    const active = await ctl.api<ApiErrorBody>('DELETE', `/auth/tokens/${a.id}/record`);
+    expect(active.status).toBe(409);
+    expect(active.body.error.message).toMatch(/active: revoke it/);
+    expect((await raw('GET', '/jobs', { headers: { authorization: `Bearer ${a.token}` } })).status).toBe(200); // unchanged
+    expect((await ctl.api('DELETE', `/auth/tokens/${a.id}`)).body.revoked).toBe(true);
+    // a read-scoped token may not manage tokens
+    expect((await raw('DELETE', `/auth/tokens/${a.id}/record`, { headers: { authorization: `Bearer ${b.token}` } })).status).toBe(403);
+    expect((await ctl.api('DELETE', `/auth/tokens/${a.id}/record`)).status).toBe(200);
+    expect((await ctl.api('GET', '/auth/tokens')).body.items.map((t: { name: string }) => t.name)).toEqual(['live']);
+    const gone = await raw('GET', '/jobs', { headers: { authorization: `Bearer ${a.token}` } });
+    expect(gone.status).toBe(401); // an unknown token now: still refused
+    expect((await ctl.api('DELETE', `/auth/tokens/${a.id}/record`)).status).toBe(404);
+    expect((await ctl.api('DELETE', '/auth/tokens/abc/record')).status).toBe(400);
+  });
+
+  it('the session probe names the server version to whoever is signed in, and to nobody else', async () => {
+    await start();
+    const anon = await raw('GET', '/auth/session');
+    expect(anon.body).toMatchObject({ authenticated: false, version: null });
+    const admin = await raw('GET', '/auth/session', { headers: { authorization: `Bearer ${ADMIN}` } });
+    expect(admin.body.version).toBe(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version);
   });
 });
 

@@ -2,7 +2,9 @@
 // preview names its zone, so the next run times are exact under any TZ of the machine.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
-import { browserZone, describe as describeCron, isValidZone, preview, zones, type SchedulePreview } from './cron';
+import { isTimeZone as isValidZone } from '$protocol/retention';
+import { describe as describeCron, preview, zones, type SchedulePreview } from './cron';
+import { setDisplayZone } from './format';
 
 describe('isValidZone', () => {
   it.each([
@@ -173,7 +175,7 @@ describe('preview', () => {
     ['0 3 1 jan *', 'UTC', 2, ok('At 03:00, on day 1 of the month, only in January', ['1 Jan 2027 03:00 UTC', '1 Jan 2028 03:00 UTC'])],
     ['0 0 29 2 *', 'UTC', 1, ok('At 00:00, on day 29 of the month, only in February', ['29 Feb 2028 00:00 UTC'])],
   ])('%j in %j (count %s)', (pattern, zone, count, want) => {
-    expect(count === undefined ? preview(pattern, zone) : preview(pattern, zone, count)).toEqual(want);
+    expect(preview(pattern, zone, count ?? 3, zone.trim())).toEqual(want);
   });
 
   it.each<[string, string, SchedulePreview]>([
@@ -196,31 +198,37 @@ describe('preview', () => {
       { error: 'This schedule never runs (impossible date)', description: 'At 00:00, on day 30 of the month, only in February', next: [] },
     ],
   ])('%j in %j → error', (pattern, zone, want) => {
-    expect(preview(pattern, zone)).toEqual(want);
+    expect(preview(pattern, zone, 3, zone)).toEqual(want);
+  });
+
+  describe('on the one clock', () => {
+    afterEach(() => setDisplayZone(null));
+    it('runs in the job zone, shown in the display zone the user chose', () => {
+      vi.setSystemTime(new Date('2026-11-28T12:00:00Z'));
+      setDisplayZone('Asia/Tokyo');
+      expect(preview('30 2 * * *', 'Europe/Berlin', 2)).toEqual(ok('At 02:30', ['29 Nov 2026 10:30 GMT+9', '30 Nov 2026 10:30 GMT+9']));
+    });
+    it('is shown in UTC when the user chose UTC', () => {
+      vi.setSystemTime(new Date('2026-11-28T12:00:00Z'));
+      setDisplayZone('UTC');
+      expect(preview('30 2 * * *', 'Europe/Berlin', 1)).toEqual(ok('At 02:30', ['29 Nov 2026 01:30 UTC']));
+    });
   });
 
   describe('across daylight-saving changes in Europe/Berlin', () => {
     it('moves a run in the spring-forward gap to 03:00 CEST', () => {
       vi.setSystemTime(new Date('2026-03-28T12:00:00Z'));
-      expect(preview('30 2 * * *', 'Europe/Berlin')).toEqual(
+      expect(preview('30 2 * * *', 'Europe/Berlin', 3, 'Europe/Berlin')).toEqual(
         ok('At 02:30', ['29 Mar 2026 03:00 CEST', '30 Mar 2026 02:30 CEST', '31 Mar 2026 02:30 CEST']),
       );
     });
 
     it('runs once on the fall-back day, at the first 02:30', () => {
       vi.setSystemTime(new Date('2026-10-24T12:00:00Z'));
-      expect(preview('30 2 * * *', 'Europe/Berlin')).toEqual(
+      expect(preview('30 2 * * *', 'Europe/Berlin', 3, 'Europe/Berlin')).toEqual(
         ok('At 02:30', ['25 Oct 2026 02:30 CEST', '26 Oct 2026 02:30 CET', '27 Oct 2026 02:30 CET']),
       );
     });
-  });
-});
-
-describe('browserZone', () => {
-  it('is a valid IANA zone: the runtime zone, or UTC', () => {
-    const zone = browserZone();
-    expect(isValidZone(zone)).toBe(true);
-    expect(zone).toBe(Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC');
   });
 });
 

@@ -1,17 +1,23 @@
-// Table tests of the pure formatting helpers. Every date assertion passes an explicit IANA zone (or
-// compares two results in the same implicit zone), so they hold under any TZ of the machine.
+// Table tests of the pure formatting helpers. Every date assertion passes an explicit IANA zone, sets
+// the display zone, or compares two results in the same implicit zone, so they hold under any TZ of the machine.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import {
+  browserZoneName,
   bytes,
   dateTime,
+  displayZoneName,
   duration,
+  elapsed,
   isoTitle,
   kindLabel,
   percent,
   rate,
   relative,
+  scheduledTime,
+  setDisplayZone,
   snapshotTime,
+  timeOfDay,
   titleCase,
   warmDateFormats,
   zfsLabel,
@@ -102,6 +108,21 @@ describe('duration', () => {
   });
 });
 
+describe('elapsed', () => {
+  const NOW = Date.parse('2026-11-28T10:20:00Z');
+  it.each<[string | null, string | null, number | null, number | null]>([
+    ['2026-11-28T10:15:00Z', '2026-11-28T10:15:42.5Z', null, 42.5],
+    ['2026-11-28T10:15:00Z', '2026-11-28T10:15:42.5Z', NOW, 42.5], // finished: now does not matter
+    ['2026-11-28T10:15:00Z', null, NOW, 300], // running
+    ['2026-11-28T10:15:00Z', null, null, null], // unfinished and not running (e.g. lost)
+    [null, '2026-11-28T10:15:00Z', NOW, null], // never started
+    ['2026-11-28T10:15:00Z', '2026-11-28T10:14:00Z', null, 0], // clocks apart: never negative
+    ['nope', null, NOW, null],
+  ])('%s → %s (now %s) = %s', (start, end, now, want) => {
+    expect(elapsed(start, end, now)).toBe(want);
+  });
+});
+
 describe('percent', () => {
   it.each<[number | null | undefined, number | null | undefined, number | null]>([
     [0, 100, 0],
@@ -161,11 +182,70 @@ describe('dateTime', () => {
     expect(dateTime(value, 'UTC')).toBe(want);
   });
 
-  it('falls back to the browser zone for an unknown zone', () => {
+  it('falls back to the display zone for an unknown zone', () => {
     const d = '2026-11-28T10:15:00Z';
     const local = dateTime(d);
     expect(local).toMatch(/^\d{1,2} [A-Z][a-z]{2} 2026 \d{2}:\d{2} \S+$/);
     expect(dateTime(d, 'Mars/Olympus_Mons')).toBe(local);
+  });
+
+  it.each<[string, string, string]>([
+    ['2026-11-28T10:15:07Z', 'UTC', '28 Nov 2026 10:15:07 UTC'],
+    ['2026-11-28T23:59:59.999Z', 'UTC', '28 Nov 2026 23:59:59 UTC'],
+    ['2026-07-01T10:15:00Z', 'Europe/Berlin', '1 Jul 2026 12:15:00 CEST'],
+  ])('with seconds: %s in %s → %s', (value, zone, want) => {
+    expect(dateTime(value, zone, { seconds: true })).toBe(want);
+  });
+});
+
+describe('one clock: the display zone', () => {
+  afterEach(() => setDisplayZone(null));
+
+  it('is the browser zone until one is chosen', () => {
+    expect(displayZoneName()).toBe(browserZoneName());
+    expect(browserZoneName()).toBe(Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC');
+  });
+
+  it.each<[string, string]>([
+    ['Asia/Tokyo', '28 Nov 2026 19:15 GMT+9'],
+    ['Europe/Berlin', '28 Nov 2026 11:15 CET'],
+    ['UTC', '28 Nov 2026 10:15 UTC'],
+  ])('times without a zone are shown in the chosen %s', (zone, want) => {
+    setDisplayZone(zone);
+    expect(displayZoneName()).toBe(zone);
+    expect(dateTime('2026-11-28T10:15:00Z')).toBe(want);
+  });
+
+  it.each([null, undefined, '', 'Mars/Olympus_Mons'])('%j leaves the browser zone', (zone) => {
+    setDisplayZone('Asia/Tokyo');
+    setDisplayZone(zone);
+    expect(displayZoneName()).toBe(browserZoneName());
+  });
+
+  it.each<[string, string | null, string]>([
+    ['UTC', 'UTC', '2 Dec 2026 01:30 UTC'],
+    ['UTC', 'Europe/Berlin', '2 Dec 2026 01:30 UTC (job zone Europe/Berlin)'],
+    ['Europe/Berlin', 'Europe/Berlin', '2 Dec 2026 02:30 CET'],
+    ['Europe/Paris', 'Europe/Berlin', '2 Dec 2026 02:30 CET (job zone Europe/Berlin)'],
+    ['Asia/Tokyo', null, '2 Dec 2026 10:30 GMT+9'],
+  ])('a scheduled time on the %s clock, job zone %s → %s', (display, jobZone, want) => {
+    setDisplayZone(display);
+    expect(scheduledTime('2026-12-02T01:30:00Z', jobZone)).toBe(want);
+  });
+
+  it.each<[string, string | number, string]>([
+    ['UTC', '2026-11-28T10:15:07.9Z', '10:15:07'],
+    ['Asia/Tokyo', '2026-11-28T23:59:59Z', '08:59:59'],
+    ['Europe/Berlin', Date.UTC(2026, 6, 1, 0, 0, 1), '02:00:01'],
+    ['UTC', 'not a time', 'not a time'],
+  ])('a log line time on the %s clock: %s → %s', (zone, value, want) => {
+    setDisplayZone(zone);
+    expect(timeOfDay(value)).toBe(want);
+  });
+
+  it('labels snapshot names (UTC) on the chosen clock', () => {
+    setDisplayZone('Asia/Tokyo');
+    expect(zfsLabelParts('tank/data@lb_j7_20261128T101500Z')).toEqual(['tank/data', '28 Nov 2026 19:15 GMT+9']);
   });
 });
 
@@ -275,6 +355,8 @@ describe('snapshotTime', () => {
 });
 
 describe('zfsLabelParts / zfsLabel', () => {
+  beforeEach(() => setDisplayZone('UTC'));
+  afterEach(() => setDisplayZone(null));
   const SNAP = 'lb_j7_20261128T101500Z';
   const SNAP_LABEL = '28 Nov 2026 10:15 UTC';
   const names: Record<string, string> = { '7': 'web' };

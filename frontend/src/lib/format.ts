@@ -1,5 +1,6 @@
 // Pure formatting helpers: sizes, rates, durations, dates and readable labels for ZFS paths.
 import { parseTargetPath } from '$protocol/layout';
+import { isTimeZone } from '$protocol/retention';
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
 // Binary units, as zfs(8) counts sizes (1 K = 1024 B). Intl's byte units are decimal (kB = 1000 B)
@@ -48,6 +49,14 @@ export function duration(seconds: number | null | undefined): string {
   return `${r} s`;
 }
 
+/** Seconds from `startedAt` to `finishedAt`, or to `now` while unfinished (null: not started, or unfinished and no `now`). */
+export function elapsed(startedAt: string | null | undefined, finishedAt: string | null | undefined, now: number | null): number | null {
+  const start = startedAt ? Date.parse(startedAt) : Number.NaN;
+  if (Number.isNaN(start)) return null;
+  const end = finishedAt ? Date.parse(finishedAt) : now;
+  return end === null || Number.isNaN(end) ? null : Math.max(0, (end - start) / 1000);
+}
+
 export function percent(done: number | null | undefined, total: number | null | undefined): number | null {
   // Unknown or non-positive totals give no percentage, whatever the numerator; the result stays in 0..100.
   if (done === null || done === undefined || !Number.isFinite(done)) return null;
@@ -55,9 +64,31 @@ export function percent(done: number | null | undefined, total: number | null | 
   return Math.min(100, Math.max(0, (done / total) * 100));
 }
 
+// One clock (README, Web UI → One clock): every time on screen is shown in the display zone the user
+// chose in Settings (clock.ts keeps it per browser), the browser's own zone until then.
+let displayZone: string | undefined;
+
+/** The zone times are shown in; undefined: the browser's. Unknown zones are ignored (the browser's). */
+export function setDisplayZone(zone: string | null | undefined): void {
+  displayZone = zone && isTimeZone(zone) ? zone : undefined;
+}
+
+/** The IANA name of the zone times are shown in now. */
+export function displayZoneName(): string {
+  return displayZone ?? browserZoneName();
+}
+
+export function browserZoneName(): string {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  } catch {
+    return 'UTC';
+  }
+}
+
 const fmtCache = new Map<string, Intl.DateTimeFormat>();
-function formatter(timeZone: string | undefined): Intl.DateTimeFormat {
-  const key = timeZone ?? '';
+function formatter(timeZone: string | undefined, seconds = false): Intl.DateTimeFormat {
+  const key = `${timeZone ?? ''}|${seconds}`;
   let f = fmtCache.get(key);
   if (!f) {
     f = new Intl.DateTimeFormat('en-GB', {
@@ -66,6 +97,7 @@ function formatter(timeZone: string | undefined): Intl.DateTimeFormat {
       year: 'numeric',
       hour: '2-digit',
       minute: '2-digit',
+      ...(seconds ? { second: '2-digit' } : {}),
       hourCycle: 'h23',
       timeZone,
       timeZoneName: 'short',
@@ -75,25 +107,67 @@ function formatter(timeZone: string | undefined): Intl.DateTimeFormat {
   return f;
 }
 
-/** Creates the formatters every table uses (browser zone and UTC) ahead of the first render. */
+/** Creates the formatter every table uses (the display zone) ahead of the first render. */
 export function warmDateFormats(): void {
-  formatter(undefined).format(0);
-  formatter('UTC').format(0);
+  formatter(displayZone).format(0);
 }
 
-/** "28 Nov 2026 10:15 UTC" in the given IANA zone (browser zone when omitted). */
-export function dateTime(value: string | number | Date | null | undefined, timeZone?: string): string {
+export interface DateTimeOptions {
+  /** With seconds ("10:15:07"): the progress dialog. */
+  seconds?: boolean;
+}
+
+/**
+ * "28 Nov 2026 10:15 UTC" in the given IANA zone; without one (the usual case), in the display zone.
+ * An unknown zone falls back to the display zone.
+ */
+export function dateTime(
+  value: string | number | Date | null | undefined,
+  timeZone: string | undefined = displayZone,
+  opts: DateTimeOptions = {},
+): string {
   if (value === null || value === undefined || value === '') return '—';
   const d = value instanceof Date ? value : new Date(value);
   if (Number.isNaN(d.getTime())) return String(value);
   let parts: Intl.DateTimeFormatPart[];
   try {
-    parts = formatter(timeZone).formatToParts(d);
+    parts = formatter(timeZone, opts.seconds).formatToParts(d);
   } catch {
-    parts = formatter(undefined).formatToParts(d);
+    parts = formatter(displayZone, opts.seconds).formatToParts(d);
   }
   const p = Object.fromEntries(parts.map((x) => [x.type, x.value]));
-  return `${p.day} ${p.month} ${p.year} ${p.hour}:${p.minute} ${p.timeZoneName ?? ''}`.trim();
+  const time = opts.seconds ? `${p.hour}:${p.minute}:${p.second}` : `${p.hour}:${p.minute}`;
+  return `${p.day} ${p.month} ${p.year} ${time} ${p.timeZoneName ?? ''}`.trim();
+}
+
+const clockCache = new Map<string, Intl.DateTimeFormat>();
+/** "10:15:07": the time of day of a log line, on the display clock (the full time is in its title). */
+export function timeOfDay(value: string | number | Date): string {
+  const d = value instanceof Date ? value : new Date(value);
+  if (Number.isNaN(d.getTime())) return String(value);
+  const key = displayZone ?? '';
+  let f = clockCache.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-GB', {
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+      timeZone: displayZone,
+    });
+    clockCache.set(key, f);
+  }
+  return f.format(d);
+}
+
+/**
+ * A scheduled time in the display zone, with the job's own zone named when it is another one
+ * ("2 Dec 2026 02:30 CET (job zone Europe/Berlin)"): where a schedule's zone matters.
+ */
+export function scheduledTime(value: string | number | Date | null | undefined, jobZone: string | null | undefined): string {
+  const text = dateTime(value);
+  if (text === '—' || !jobZone || jobZone === displayZoneName()) return text;
+  return `${text} (job zone ${jobZone})`;
 }
 
 export function isoTitle(value: string | null | undefined): string {
@@ -175,7 +249,8 @@ export function zfsLabelParts(input: string, ctx: ZfsLabelContext = {}): string[
   if (snap) {
     const t = snapshotTime(snap);
     if (t) {
-      parts.push(dateTime(t, 'UTC'));
+      // the name stays UTC; its label is on the one clock
+      parts.push(dateTime(t));
     } else {
       parts.push(`@${snap}`);
     }

@@ -1,4 +1,5 @@
 // Pure SPA: rendered in the browser only; adapter-static writes the index.html fallback.
+import { loadDisplayZone } from '$lib/clock';
 import { prefetchFirstEventsPage } from '$lib/events';
 import { warmDateFormats } from '$lib/format';
 import type { LayoutLoad } from './$types';
@@ -7,6 +8,8 @@ export const ssr = false;
 export const prerender = false;
 
 let warmed = false;
+// Before the first page renders: every time on screen is on the clock chosen in Settings.
+loadDisplayZone();
 export const load: LayoutLoad = ({ url }) => {
   // The first Intl.DateTimeFormat of a tab loads ICU data: 60–180 ms of main thread on a busy
   // host. Do it while the page's own modules and its first API answer are still on the way, not

@@ -579,6 +579,8 @@ export const SessionInfo = z
     csrfToken: z.string().nullable(),
     expiresAt: iso,
     passwordSet: z.boolean(),
+    /** The server's version; null unless signed in. */
+    version: z.string().nullable(),
   })
   .openapi('Session');
 export const SetPassword = z

@@ -17,6 +17,7 @@ export const OPERATIONS: Record<string, { id: string; summary: string; access: A
   'GET /auth/tokens': { id: 'listApiTokens', summary: 'List API tokens (names, scopes, expiry; never the secret)', access: 'admin' },
   'POST /auth/tokens': { id: 'createApiToken', summary: 'Create an API token (the secret is shown once)', access: 'admin' },
   'DELETE /auth/tokens/{id}': { id: 'revokeApiToken', summary: 'Revoke an API token (and the tokens it made)', access: 'admin' },
+  'DELETE /auth/tokens/{id}/record': { id: 'removeApiToken', summary: 'Remove a revoked API token from the list', access: 'admin' },
 
   'GET /nodes': { id: 'listNodes', summary: 'List nodes', access: 'read' },
   'GET /nodes/{id}': {

@@ -8,7 +8,8 @@ import { ApiError, invalid } from '../lib/errors.ts';
 import { type App, type Ctx, errors, iso, jsonBody, now, ok } from '../lib/http.ts';
 import type { PasswordHasher } from '../lib/password.ts';
 import { adminPasswordIsSet, checkAdminPassword, defaultHasher, setAdminPassword } from '../services/admin-password.ts';
-import { createApiToken, listApiTokens, revokeApiToken } from '../services/api-tokens.ts';
+import { LIFEBOAT_VERSION } from '../../../protocol/src/version.ts';
+import { createApiToken, listApiTokens, removeRevokedApiToken, revokeApiToken } from '../services/api-tokens.ts';
 import { createSession, endSession } from '../services/sessions.ts';
 import { countSignInAttempt, forgetSignInAttempt } from '../services/sign-in-limits.ts';
 
@@ -87,6 +88,7 @@ export function registerAuth(app: App) {
           csrfToken: await csrfTokenFor(token),
           expiresAt: iso(expiresAt),
           passwordSet: true,
+          version: LIFEBOAT_VERSION,
         },
         200,
       );
@@ -143,6 +145,8 @@ export function registerAuth(app: App) {
           csrfToken: p?.kind === 'session' ? p.csrfToken : null,
           expiresAt: p?.kind === 'session' ? iso(p.expiresAt) : null,
           passwordSet: await adminPasswordIsSet(c.var.deps.db),
+          // the server's version, to whoever is signed in (Settings shows it)
+          version: p ? LIFEBOAT_VERSION : null,
         },
         200,
       );
@@ -206,6 +210,21 @@ export function registerAuth(app: App) {
     }),
     async (c) => {
       return c.json(await revokeApiToken(c.var.deps.db, c.req.valid('param').id, now(c)), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/auth/tokens/{id}/record',
+      tags,
+      request: { params: IdParam },
+      description: 'Remove a revoked API token from the list. An active token is refused (409): revoke it first.',
+      responses: { 200: ok(Ok), ...errors },
+    }),
+    async (c) => {
+      await removeRevokedApiToken(c.var.deps.db, c.req.valid('param').id);
+      return c.json({ ok: true }, 200);
     },
   );
 }

@@ -1,11 +1,12 @@
 // API tokens for automation: listed, created (the token is shown once and stored hashed), and revoked
-// together with every token made with them, and looked up by hash on each request (lib/auth.ts).
-import { and, asc, eq, isNull, sql } from 'drizzle-orm';
+// together with every token made with them, removed from the list once revoked, and looked up by hash
+// on each request (lib/auth.ts).
+import { and, asc, eq, isNotNull, isNull, sql } from 'drizzle-orm';
 import type { z } from '@hono/zod-openapi';
 import type { ApiTokenCreate } from '../contract/api.ts';
 import { apiTokens } from '../db/schema.ts';
 import type { DB } from '../db/types.ts';
-import { notFound } from '../lib/errors.ts';
+import { conflict, notFound } from '../lib/errors.ts';
 import type { Principal } from '../lib/http.ts';
 import { randomToken, sha256Hex } from '../lib/tokens.ts';
 import { apiTokenView } from './views.ts';
@@ -59,4 +60,20 @@ export async function revokeApiToken(db: DB, id: number, at: number) {
   const [cur] = await db.select().from(apiTokens).where(eq(apiTokens.id, id));
   if (!cur) throw notFound(`API token ${id}`);
   return apiTokenView(cur);
+}
+
+/**
+ * Remove the record of a revoked token (the list keeps revoked tokens until then). An active token is
+ * refused: revoking first keeps "refused from now on" one deliberate step. A token it made is revoked
+ * with it already; its parent id then names a row that is gone, which nothing reads again.
+ */
+export async function removeRevokedApiToken(db: DB, id: number) {
+  const [row] = await db
+    .delete(apiTokens)
+    .where(and(eq(apiTokens.id, id), isNotNull(apiTokens.revokedAt)))
+    .returning({ id: apiTokens.id });
+  if (row) return;
+  const [cur] = await db.select({ id: apiTokens.id }).from(apiTokens).where(eq(apiTokens.id, id));
+  if (!cur) throw notFound(`API token ${id}`);
+  throw conflict(`API token ${id} is active: revoke it before removing it`);
 }
