@@ -234,6 +234,7 @@ describe('event log', () => {
         ['info', 'sending tank/data'],
         ['warn', 'moving the hold lifeboat-j1 to tank/data@x on the target failed'],
         ['error', 'vm web did not start again'],
+        ['error', 'failed: boom'], // the final error, written by the server
       ]);
       // a level the contract does not know is refused, naming the field
       const bad = await ctl.node(n.token, `/runner/events/${id}/progress`, { log: [{ level: 'warning', message: 'x' }] });

@@ -256,7 +256,11 @@ describe('claims', () => {
     expect((await ctl.api('GET', `/jobs/${job.id}`)).body.lastStatus).toBe('interrupted');
     const late = await ctl.node(n1.token, `/runner/events/${run.body.eventId}/finish`, { status: 'success' });
     expect(late.status).toBe(409);
-    expect((await ctl.api('GET', `/events/${run.body.eventId}/log`)).body.items.map((l) => l.message)).toEqual(['sending tank/data']);
+    // the log ends with why it ended, as the event's error says
+    expect((await ctl.api('GET', `/events/${run.body.eventId}/log`)).body.items.map((l) => [l.level, l.message])).toEqual([
+      ['info', 'sending tank/data'],
+      ['warn', 'interrupted: runner lost: no progress report before the lease expired'],
+    ]);
     // The job is free again.
     expect((await ctl.api('POST', `/jobs/${job.id}/run`)).status).toBe(202);
   });
@@ -324,12 +328,45 @@ describe('claims', () => {
     expect(await shown(idle)).toEqual(['cancelled', 0, null]);
   });
 
-  it('cancels queued work at once', async () => {
+  it('cancels queued work at once; a cancel after the end says it came too late, and changes nothing', async () => {
     const job = await makeJob(ctl, targetId);
     const run = await ctl.api('POST', `/jobs/${job.id}/run`);
     expect((await ctl.api('POST', `/events/${run.body.eventId}/cancel`)).body.status).toBe('cancelled');
     expect((await ctl.node(n1.token, '/runner/claim', { max: 1, waitMs: 0 })).body.events).toHaveLength(0);
-    expect((await ctl.api('POST', `/events/${run.body.eventId}/cancel`)).status).toBe(409);
+    const late = await ctl.api<ApiErrorBody & { eventStatus?: string }>('POST', `/events/${run.body.eventId}/cancel`);
+    expect(late.status).toBe(409);
+    expect(late.body.error.message).toBe('too late to stop: the event already ended (cancelled)');
+    expect(late.body.eventStatus).toBe('cancelled');
+    expect((await ctl.api('GET', `/events/${run.body.eventId}/log`)).body.items.map((l) => [l.level, l.message])).toEqual([
+      ['warn', 'cancelled: cancelled before it started'],
+    ]);
+  });
+
+  it("the log of every event that did not succeed ends with its final error, once: the runner's, a server's failure, a revoked node's", async () => {
+    const job = await makeJob(ctl, targetId);
+    const run = await ctl.api('POST', `/jobs/${job.id}/run`);
+    await ctl.node(n1.token, '/runner/claim', { max: 1, waitMs: 0 });
+    await ctl.node(n1.token, `/runner/events/${run.body.eventId}/finish`, {
+      status: 'failed',
+      error: 'cannot receive: pool is full',
+      errorClass: 'zfs',
+      log: [{ level: 'info', message: 'sending tank/data' }],
+    });
+    const log = async (id: number) => (await ctl.api('GET', `/events/${id}/log`)).body.items.map((l) => [l.level, l.message]);
+    expect(await log(run.body.eventId)).toEqual([
+      ['info', 'sending tank/data'],
+      ['error', 'failed: cannot receive: pool is full'],
+    ]);
+    // a success adds nothing
+    const ok = await ctl.api('POST', `/jobs/${job.id}/run`);
+    await ctl.node(n1.token, '/runner/claim', { max: 1, waitMs: 0 });
+    await ctl.node(n1.token, `/runner/events/${ok.body.eventId}/finish`, { status: 'success', log: [{ message: 'done' }] });
+    expect(await log(ok.body.eventId)).toEqual([['info', 'done']]);
+    // queued work of a revoked node
+    const queued = await ctl.api('POST', `/jobs/${job.id}/run`);
+    expect((await ctl.api('POST', `/nodes/${n1.id}/revoke`)).status).toBe(200);
+    expect((await ctl.api('GET', `/events/${queued.body.eventId}`)).body.status).toBe('cancelled');
+    expect(await log(queued.body.eventId)).toEqual([['warn', 'cancelled: the node was revoked before this started']]);
   });
 });
 

@@ -102,6 +102,7 @@ describe('event log levels', () => {
       ['lvl-info', 'INFO  sending tank/data'],
       ['lvl-warn', 'WARN  moving the hold lifeboat-j1 on the target failed, the chain is not protected there'],
       ['lvl-error', 'ERROR vm web did not start again'],
+      ['lvl-error', 'ERROR failed: the target went away'], // the final error, written by the server
     ]);
     const [info, warn, error] = lines.map((l) => l.color);
     expect(new Set([info, warn, error]).size).toBe(3);

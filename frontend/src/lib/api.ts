@@ -1,6 +1,7 @@
 // The only way the UI talks to the control plane: fetch /api/v1, either with a token
 // (Authorization: Bearer, kept in this tab's sessionStorage) or with the session cookie of a password
 // sign-in (no Authorization header; writes carry X-CSRF-Token, held in memory only).
+import { fieldSentence } from './error-text';
 import { goto } from '$app/navigation';
 import { applySession, dropSession, session, type SessionInfo } from './session.svelte';
 
@@ -43,9 +44,7 @@ export class ApiError extends Error {
  */
 export function fieldMessage(err: ApiError | null, key: string, label: string): string | null {
   const m = err?.fields?.[key];
-  if (!m) return null;
-  if (/^(is|must|should|cannot|can't|has|does|already)\b/.test(m)) return `${label} ${m}`;
-  return m.charAt(0).toUpperCase() + m.slice(1); // "the pattern never matches…" → "The pattern never matches…"
+  return m ? fieldSentence(label, m) : null;
 }
 
 /** Normalises anything thrown into an ApiError so pages can show `message` and `fields`. */

@@ -8,7 +8,7 @@ import { eventLogs, events } from '../db/schema.ts';
 import type { DB } from '../db/types.ts';
 import { ApiError, notFound } from '../lib/errors.ts';
 import { iso } from '../lib/http.ts';
-import { sweepExpiredLeases } from './queue.ts';
+import { appendFinalLogLine, sweepExpiredLeases } from './queue.ts';
 import { eventView } from './views.ts';
 
 export async function listEvents(db: DB, qy: z.infer<typeof EventQuery>, at: number) {
@@ -98,7 +98,10 @@ export async function cancelEvent(db: DB, id: number, at: number) {
     .set({ status: 'cancelled', finishedAt: at, cancelRequested: true, error: 'cancelled before it started' })
     .where(and(eq(events.id, id), eq(events.status, 'queued')))
     .returning();
-  if (queued) return eventView(queued);
+  if (queued) {
+    await appendFinalLogLine(db, id, queued.status, queued.error ?? 'cancelled', at);
+    return eventView(queued);
+  }
   const [running] = await db
     .update(events)
     .set({ cancelRequested: true })
@@ -107,5 +110,6 @@ export async function cancelEvent(db: DB, id: number, at: number) {
   if (running) return eventView(running);
   const [e] = await db.select({ status: events.status }).from(events).where(eq(events.id, id));
   if (!e) throw notFound(`event ${id}`);
-  throw new ApiError('conflict', `the event is already ${e.status}`);
+  // a cancel that comes after the end: said as such, with the status it ended with
+  throw new ApiError('conflict', `too late to stop: the event already ended (${e.status})`, {}, { eventStatus: e.status });
 }

@@ -6,7 +6,7 @@ import { SourceSnapshotsReport, type FinishRequest } from '../contract/runner.ts
 import { events, generations, jobs, sourceSnapshots, targetNodeStatus, targets } from '../db/schema.ts';
 import type { DB } from '../db/types.ts';
 import { recordCatalog, scopeCatalogReport, type ReportedDataset } from './catalog.ts';
-import { appendLogs } from './queue.ts';
+import { appendFinalLogLine, appendLogs } from './queue.ts';
 import { recordDroppedGenerations } from './generation-retention.ts';
 
 type EventRow = typeof events.$inferSelect;
@@ -54,6 +54,7 @@ export async function finishEvent(
     .returning();
   if (!ev) return null;
   if (b.log?.length) await appendLogs(db, id, b.log, at);
+  if (ev.error) await appendFinalLogLine(db, id, ev.status, ev.error, at);
   await applyFinish(db, ev, result, at);
   if (ev.kind === 'backup' && ev.jobId != null && reportedSource !== undefined) await recordSourceSnapshots(db, ev, reportedSource, at);
   if (ev.kind === 'backup' && ev.jobId != null && result?.snapshot) await countSnapshots(db, ev.jobId);

@@ -1,11 +1,12 @@
 // Nodes in the database: which one a request means, their views with inventory, revocation.
 // Joining (join tokens) is join-tokens.ts.
-import { and, asc, count, eq, isNull } from 'drizzle-orm';
-import { events, guests, jobs, nodeDatasets, nodes } from '../db/schema.ts';
+import { and, asc, count, eq, isNull, sql } from 'drizzle-orm';
+import { eventLogs, events, guests, jobs, nodeDatasets, nodes } from '../db/schema.ts';
 import type { DB } from '../db/types.ts';
 import { invalid, notFound } from '../lib/errors.ts';
 import type { AppDeps } from '../lib/http.ts';
 import { refreshInventory } from './inventory.ts';
+import { finalLogLine } from './queue.ts';
 import { nodeView, type NodeFacts } from './views.ts';
 
 /** The node (not revoked) whose token hashes to `tokenHash`: the caller of a runner route. */
@@ -110,10 +111,16 @@ export async function nodeDetail(deps: Pick<AppDeps, 'db' | 'waker' | 'now'>, id
 /** Revoke a node: its queued work is cancelled; revoking twice answers the node as it is. */
 export async function revokeNode(db: DB, id: number, live: Liveness) {
   const at = live.at;
-  const [, [row]] = await db.batch([
+  const why = 'the node was revoked before this started';
+  const line = finalLogLine('cancelled', why);
+  const [, , [row]] = await db.batch([
+    // the log of each queued event ends with why it was cancelled (before the update changes what matches)
+    db.run(
+      sql`INSERT INTO ${eventLogs} (event_id, ts, level, message) SELECT ${events.id}, ${at}, ${line.level}, ${line.message} FROM ${events} WHERE ${and(eq(events.nodeId, id), eq(events.status, 'queued'))}`,
+    ),
     db
       .update(events)
-      .set({ status: 'cancelled', finishedAt: at, cancelRequested: true, error: 'the node was revoked before this started' })
+      .set({ status: 'cancelled', finishedAt: at, cancelRequested: true, error: why })
       .where(and(eq(events.nodeId, id), eq(events.status, 'queued'))),
     db
       .update(nodes)

@@ -68,13 +68,32 @@ export async function enqueueJobWork(db: DB, values: NewEvent): Promise<number> 
   }
 }
 
-/** Running events whose runner went silent become `interrupted` (and their job says so). */
+/**
+ * The way an event ended, as the last line of its log (README, Operations: the log always ends with
+ * the final error): `failed: <error>`, `interrupted: …`, `cancelled: …`. Written past the log's size
+ * cap too (the error is bounded: 20,000 characters at most).
+ */
+export function finalLogLine(status: string, error: string): { level: 'error' | 'warn'; message: string } {
+  return { level: status === 'failed' ? 'error' : 'warn', message: `${status}: ${error}` };
+}
+
+export async function appendFinalLogLine(db: DB, eventId: number, status: string, error: string, at: number): Promise<void> {
+  await db.insert(eventLogs).values({ eventId, ts: at, ...finalLogLine(status, error) });
+}
+
+/** Running events whose runner went silent become `interrupted` (and their job says so), their log saying why. */
 export async function sweepExpiredLeases(db: DB, at: number): Promise<void> {
   const expired = and(eq(events.status, 'running'), lt(events.leaseUntil, at));
   // A cheap indexed read first: most calls find nothing and need no write transaction.
   const [any] = await db.select({ id: events.id }).from(events).where(expired).limit(1);
   if (!any) return;
+  const lost = 'runner lost: no progress report before the lease expired';
+  const line = finalLogLine('interrupted', '');
   await db.batch([
+    // before the update below, which changes what `expired` matches
+    db.run(
+      sql`INSERT INTO ${eventLogs} (event_id, ts, level, message) SELECT ${events.id}, ${at}, ${line.level}, ${line.message} || coalesce(${events.error}, ${lost}) FROM ${events} WHERE ${expired}`,
+    ),
     db
       .update(jobs)
       .set({ lastStatus: 'interrupted' })
@@ -93,7 +112,7 @@ export async function sweepExpiredLeases(db: DB, at: number): Promise<void> {
         status: 'interrupted',
         finishedAt: at,
         leaseUntil: null,
-        error: sql`coalesce(${events.error}, 'runner lost: no progress report before the lease expired')`,
+        error: sql`coalesce(${events.error}, ${lost})`,
       })
       .where(expired),
   ]);
