@@ -271,17 +271,19 @@ describe('web UI against the whole system', () => {
     await nav(page, 'Jobs');
     await rowAction(page, 'Restore data');
     const dlg = page.getByRole('dialog', { name: 'Restore data' });
-    const gen = dlg.getByRole('radio', { name: /Generation 1 \(current\)/ });
-    await gen.waitFor();
-    expect(await gen.isChecked()).toBe(true);
-    await dlg.getByRole('button', { name: 'Next' }).click();
+    // one generation: its step is skipped, and the step list says which one was taken
     const snaps = dlg.getByRole('radiogroup', { name: 'Snapshot' }).getByRole('radio');
+    await snaps.first().waitFor();
+    expect(await dlg.getByRole('list', { name: 'Steps' }).innerText()).toMatch(/1\. Generation: generation 1 \(the only choice\)/);
+    expect(await dlg.getByRole('button', { name: 'Back' }).count()).toBe(0); // nothing to go back to
     expect(await snaps.count()).toBe(1);
     await snaps.first().check();
     await dlg.getByRole('button', { name: 'Next' }).click();
     const warning = dlg.getByRole('note');
     expect(await warning.innerText()).toMatch(new RegExp(`Replaced\\s+${src.name}/data`));
-    expect(await warning.innerText()).toMatch(/Changes made after \d+ \w{3} \d{4} \d\d:\d\d UTC are lost/);
+    expect(await warning.innerText()).toMatch(
+      /Changes made after \d+ \w{3} \d{4} \d\d:\d\d UTC are lost, and so are the source’s own snapshots newer than it/,
+    );
     await shot(page, 'restore-wizard-1280');
     await dlg.getByRole('button', { name: 'Restore', exact: true }).click();
     await dlg.waitFor({ state: 'hidden' });
@@ -297,15 +299,18 @@ describe('web UI against the whole system', () => {
     await page.getByRole('button', { name: 'Restore from target…' }).click();
     const dlg = page.getByRole('dialog', { name: 'Restore from a target' });
     const next = dlg.getByRole('button', { name: 'Next' });
-    expect(await dlg.getByLabel('Target').locator('option:checked').textContent()).toMatch(/^loopback /); // only target: preselected
-    await next.click();
-    expect(await dlg.getByLabel('Restore On Node').locator('option:checked').textContent()).toBe('local');
-    await next.click();
+    // the only target and the only node: their steps are skipped, and named in the step list
     const datasets = dlg.getByRole('radiogroup', { name: 'Dataset on Target' });
     await datasets.waitFor();
+    const steps = dlg.getByRole('list', { name: 'Steps' });
+    expect(await steps.innerText()).toMatch(/1\. Target: loopback \(the only choice\)[\s\S]*2\. Node: local \(the only choice\)/);
     await datasets.getByRole('radio', { name: new RegExp(`${src.name}/data`) }).check();
-    await next.click();
-    expect(await dlg.getByRole('radio', { name: /Generation 1/ }).isChecked()).toBe(true);
+    await next.click(); // one generation: straight to the snapshots
+    await dlg.getByRole('radiogroup', { name: 'Snapshot' }).waitFor();
+    expect(await steps.innerText()).toMatch(/4\. Generation: generation 1 \(the only choice\)/);
+    await dlg.getByRole('button', { name: 'Back' }).click(); // Back skips it too
+    await datasets.waitFor();
+    expect(await dlg.getByRole('button', { name: 'Back' }).count()).toBe(0);
     await next.click();
     await dlg.getByRole('radiogroup', { name: 'Snapshot' }).getByRole('radio').first().check();
     await next.click();
