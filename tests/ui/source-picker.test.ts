@@ -8,7 +8,7 @@ import type { Locator, Page } from 'playwright-core';
 import type { ConsoleProblems } from '../helpers/browser.ts';
 import { TEST_KEY } from '../helpers/control.ts';
 import { joinFakeNode, startServer, type TestServer } from '../helpers/server.ts';
-import { expectNoSidewaysScroll, openBrowser, shot, uiBuild } from '../helpers/ui.ts';
+import { expectNoSidewaysScroll, openBrowser, rowAction, shot, uiBuild } from '../helpers/ui.ts';
 import { Teardown } from '../helpers/world.ts';
 
 const GiB = 2 ** 30;
@@ -152,6 +152,21 @@ describe('source picker', () => {
     await dlg.waitFor({ state: 'hidden' });
     const jobs = (await srv.api('GET', '/jobs')).body.items;
     expect(jobs.map((j) => [j.name, j.source])).toEqual([['jails', 'tank/jails']]);
+    await page.getByRole('row').filter({ hasText: 'jails' }).waitFor();
+  });
+
+  it('editing a job: its source is chosen, with the way to it open', async () => {
+    const targetId = (await srv.api('GET', '/targets')).body.items[0].id;
+    const made = await srv.api('POST', '/jobs', { name: 'photos', targetId, mode: 'dataset', source: 'tank/data/photos' });
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    await page.reload();
+    await rowAction(page.getByRole('row').filter({ hasText: 'photos' }), 'Edit photos');
+    dlg = page.getByRole('dialog', { name: 'Edit job photos' });
+    await item('tank/data/photos').waitFor();
+    expect(await rows()).toEqual(['1 tank -', '2 tank/backups', '2 tank/data -', '3 tank/data/photos', '2 tank/jails +']);
+    expect(await item('tank/data/photos').getAttribute('aria-selected')).toBe('true');
+    await dlg.getByRole('button', { name: 'Cancel' }).click();
+    await dlg.waitFor({ state: 'hidden' });
   });
 
   it('jails and VMs: name, id and roots', async () => {
