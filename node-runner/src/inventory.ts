@@ -4,6 +4,7 @@ import { execArgv } from './core/process.ts';
 import { LocalHost, Zfs } from './zfs/zfs.ts';
 import { parseListH } from './zfs/parse.ts';
 import { LIFEBOAT_VERSION } from '../../protocol/src/version.ts';
+import { PROP, datasetRole, type DatasetRole } from '../../protocol/src/layout.ts';
 import { providersFromConfig, readGuests } from './guests/index.ts';
 import type { GuestsConfig } from './guests/types.ts';
 
@@ -17,7 +18,14 @@ export interface Inventory {
   runnerVersion: string;
   /** Who would register a restored guest here (server-side restore preview). */
   guestProviders: NonNullable<RunnerRoutes['/runner/inventory']['req']['guestProviders']>;
-  datasets: { name: string; usedBytes: number | null; referencedBytes: number | null; mountpoint: string | null }[];
+  /** `role`: a received backup copy or a restore's leftover (protocol/src/layout.ts), hidden from the source picker. */
+  datasets: {
+    name: string;
+    usedBytes: number | null;
+    referencedBytes: number | null;
+    mountpoint: string | null;
+    role: DatasetRole | null;
+  }[];
   guests: NonNullable<RunnerRoutes['/runner/inventory']['req']['guests']>;
 }
 
@@ -36,15 +44,26 @@ export async function readInventory(
   const datasets: Inventory['datasets'] = [];
   const poolSpace: Inventory['poolSpace'] = [];
   if (poolNames.length) {
-    // a pool exported or destroyed since `zpool list` (or a dataset since) is left out, not a failed report
-    const table = await zfs.get(poolNames, ['type', 'used', 'referenced', 'mountpoint', 'available'], {
-      recursive: true,
-      skipMissing: true,
-    });
+    // a pool exported or destroyed since `zpool list` (or a dataset since) is left out, not a failed report;
+    // the `lifeboat:*` marks (inherited ones too) say which datasets are backup copies or restore leftovers
+    const table = await zfs.get(
+      poolNames,
+      ['type', 'used', 'referenced', 'mountpoint', 'available', PROP.job, PROP.staging, PROP.setAside],
+      {
+        recursive: true,
+        skipMissing: true,
+      },
+    );
     const n = (v: string | null | undefined) => (v != null && /^\d+$/.test(v) ? Number(v) : null);
     for (const [name, props] of table) {
       if (props.type !== 'filesystem' && props.type !== 'volume') continue;
-      datasets.push({ name, usedBytes: n(props.used), referencedBytes: n(props.referenced), mountpoint: props.mountpoint ?? null });
+      datasets.push({
+        name,
+        usedBytes: n(props.used),
+        referencedBytes: n(props.referenced),
+        mountpoint: props.mountpoint ?? null,
+        role: datasetRole(props),
+      });
       // a pool's free space as zfs sees it: its root dataset's `available` (`zpool list -p` is not in zfs-fuse)
       const used = n(props.used);
       const available = n(props.available);

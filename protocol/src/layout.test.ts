@@ -1,11 +1,13 @@
 // The target layout and names (layout.ts): what docs/zfs.md describes, as table tests.
 import { describe, expect, it } from 'vitest';
 import {
+  datasetRole,
   generationRoot,
   jobIsRecursive,
   jobRoot,
   parseInJobRoot,
   parseTargetPath,
+  roleFromName,
   setAsideNameFor,
   setAsideOriginal,
   snapshotNameFor,
@@ -55,4 +57,31 @@ describe('names', () => {
     [{ mode: 'jail', recursive: false }, false],
     [{ mode: 'vm', recursive: false }, true],
   ])('jobIsRecursive(%o) = %s', (job, want) => expect(jobIsRecursive(job)).toBe(want));
+});
+
+describe('dataset roles (what the source picker hides)', () => {
+  it.each([
+    [{}, null],
+    [{ 'lifeboat:job': null, 'lifeboat:staging': null, 'lifeboat:set-aside': null }, null],
+    [{ 'lifeboat:job': '-' }, null],
+    [{ 'lifeboat:job': '' }, null],
+    [{ 'lifeboat:job': '3' }, 'backup'],
+    [{ 'lifeboat:staging': '41' }, 'staging'],
+    [{ 'lifeboat:set-aside': '41' }, 'set-aside'],
+    // a staging container received from a backup: the restore's mark wins
+    [{ 'lifeboat:job': '3', 'lifeboat:staging': '41' }, 'staging'],
+    [{ 'lifeboat:job': '3', 'lifeboat:set-aside': '41' }, 'set-aside'],
+  ] as const)('datasetRole(%j) = %j', (props, want) => expect(datasetRole(props)).toBe(want));
+
+  it.each([
+    ['tank/data', null],
+    ['tank', null],
+    [stagingNameFor('tank/data', 41), 'staging'],
+    [`${stagingNameFor('tank/data', 41)}/child`, 'staging'],
+    [setAsideNameFor('tank/data', 41), 'set-aside'],
+    [`${setAsideNameFor('tank/data', 41)}/child`, 'set-aside'],
+    ['tank/data-lb-old-', null],
+    ['tank/data-lb-old-x', null],
+    ['tank/lb-staging-1-data', null],
+  ] as const)('roleFromName(%j) = %j', (name, want) => expect(roleFromName(name)).toBe(want));
 });

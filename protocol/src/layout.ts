@@ -67,3 +67,38 @@ export function setAsideOriginal(name: string, eventId?: number | string): strin
   const m = (eventId === undefined ? /^(.+)-lb-old-\d+$/ : new RegExp(`^(.+)-lb-old-${eventId}$`)).exec(name);
   return m ? m[1] : null;
 }
+
+/**
+ * What a node's dataset is to Lifeboat, when it is not the operator's own data: a received backup
+ * copy (`backup`: carries `lifeboat:job`, this node is some job's target), or a restore's leftover
+ * (`staging`, `set-aside`; docs/zfs.md, "Restores"). The source picker hides all three.
+ */
+export const DATASET_ROLES = ['backup', 'staging', 'set-aside'] as const;
+export type DatasetRole = (typeof DATASET_ROLES)[number];
+
+/**
+ * A dataset's role from its `lifeboat:*` properties as `zfs get` prints them (inherited values
+ * included, so a copy's children and a staging container's contents count too); null: the
+ * operator's own.
+ */
+export function datasetRole(props: Record<string, string | null | undefined>): DatasetRole | null {
+  const set = (p: string) => {
+    const v = props[p];
+    return v != null && v !== '' && v !== '-';
+  };
+  if (set(PROP.staging)) return 'staging';
+  if (set(PROP.setAside)) return 'set-aside';
+  if (set(PROP.job)) return 'backup';
+  return null;
+}
+
+/**
+ * A restore leftover recognised by its name alone (stagingNameFor, setAsideNameFor, at any level
+ * of the path): all that is known from an older runner, whose inventory carries no roles.
+ */
+export function roleFromName(name: string): DatasetRole | null {
+  const parts = name.split('/');
+  if (parts.some((p) => p.startsWith('.lb-staging-'))) return 'staging';
+  if (parts.some((p) => /-lb-old-\d+$/.test(p))) return 'set-aside';
+  return null;
+}

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import type { z } from '@hono/zod-openapi';
 import type * as contract from '../../functions/src/contract/api.ts';
+import type { NodeDetail } from '../helpers/api.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { startWebhookReceiver } from '../helpers/webhook.ts';
 import type { TestSshd } from '../helpers/sshd.ts';
@@ -112,6 +113,17 @@ describe('standalone system', () => {
     expect(job.lastStatus).toBe('success');
     const log = (await srv.api('GET', `/events/${r2.body.eventId}/log`)).body.items;
     expect(log.length).toBeGreaterThan(0);
+  });
+
+  it("the node's inventory marks the copies it received as this job's target (the source picker hides them)", async () => {
+    // the runner reports every pool here, the target's too: its copies carry lifeboat:job, their children inherit it
+    const node = (await srv.api<NodeDetail>('GET', `/nodes/${nodeId}?fresh=1`)).body;
+    const role = (name: string) => node.datasets.find((d) => d.name === name)?.role;
+    expect(role(`${src.name}/data`)).toBeNull();
+    expect(role(`${tgt.name}/backups`)).toBeNull();
+    expect(role(`${tgt.name}/backups/j${jobId}`)).toBe('backup');
+    expect(role(`${tgt.name}/backups/j${jobId}/g1`)).toBe('backup');
+    expect(role(`${tgt.name}/backups/j${jobId}/g1/${src.name}/data`)).toBe('backup');
   });
 
   it('a changed host key fails the next run with a host-key error and changes nothing', async () => {

@@ -464,6 +464,18 @@ const ROUTES: Record<string, RouteSpec> = {
       datasets: fc.oneof(
         notString.filter((v) => !Array.isArray(v)),
         fc.array(fc.record({ name: badDataset }), { minLength: 1, maxLength: 3 }),
+        // a role outside backup / staging / set-aside
+        fc.array(
+          fc.record({
+            name: fc.constant('tank/x'),
+            role: fc.oneof(
+              fc.integer(),
+              fc.boolean(),
+              fc.string().filter((r) => !['backup', 'staging', 'set-aside'].includes(r)),
+            ),
+          }),
+          { minLength: 1, maxLength: 2 },
+        ),
       ),
       guests: fc.oneof(
         notString.filter((v) => !Array.isArray(v)),

@@ -73,4 +73,52 @@ describe('nodes', () => {
     expect(bad.status).toBe(400);
     expect(Object.keys(bad.body.error.fields)).toEqual(['poolSpace.0.usedBytes']);
   });
+
+  it('datasets carry their role (backup copy, restore leftover), from the report or, from an older runner, by name', async () => {
+    const node = await joinNode(ctl, 'n1');
+    // more rows than one insert statement takes (16 under D1's 100 bound parameters)
+    const many = Array.from({ length: 40 }, (_, i) => ({
+      name: `tank/bk/j1/g1/tank/d${String(i).padStart(2, '0')}`,
+      role: 'backup' as const,
+    }));
+    const inv = await ctl.node(node.token, '/runner/inventory', {
+      zfsVersion: 'zfs-2.3.2',
+      pools: ['tank'],
+      datasets: [
+        { name: 'tank', usedBytes: 10, referencedBytes: 1 },
+        { name: 'tank/data', role: null },
+        { name: 'tank/.lb-staging-7-data', role: 'staging' },
+        { name: 'tank/data-lb-old-7', role: 'set-aside' },
+        ...many,
+      ],
+    });
+    expect(inv.status, JSON.stringify(inv.body)).toBe(200);
+    const roles = async () => Object.fromEntries((await ctl.api('GET', `/nodes/${node.id}`)).body.datasets.map((d) => [d.name, d.role]));
+    const got = await roles();
+    expect(Object.keys(got)).toHaveLength(44);
+    expect(got).toMatchObject({ tank: null, 'tank/data': null, 'tank/.lb-staging-7-data': 'staging', 'tank/data-lb-old-7': 'set-aside' });
+    expect(many.every((d) => got[d.name] === 'backup')).toBe(true);
+
+    // an unknown role is refused, naming the field, and the last inventory stays
+    const bad = await ctl.node<ApiErrorBody>(node.token, '/runner/inventory', {
+      zfsVersion: 'zfs-2.3.2',
+      datasets: [{ name: 'tank' }, { name: 'tank/x', role: 'mine' }],
+    });
+    expect(bad.status).toBe(400);
+    expect(Object.keys(bad.body.error.fields)).toEqual(['datasets.1.role']);
+    expect(await roles()).toEqual(got);
+
+    // an older runner reports no roles: its restore leftovers are known by their names
+    const old = await ctl.node(node.token, '/runner/inventory', {
+      zfsVersion: 'zfs-fuse 0.7',
+      datasets: [{ name: 'tank' }, { name: 'tank/.lb-staging-9-www' }, { name: 'tank/.lb-staging-9-www/a' }, { name: 'tank/www-lb-old-9' }],
+    });
+    expect(old.status).toBe(200);
+    expect(await roles()).toEqual({
+      tank: null,
+      'tank/.lb-staging-9-www': 'staging',
+      'tank/.lb-staging-9-www/a': 'staging',
+      'tank/www-lb-old-9': 'set-aside',
+    });
+  });
 });

@@ -78,12 +78,13 @@ export async function refreshSession(token: string | null = getToken()): Promise
   }
 }
 
-function toSignin() {
+/** After a 401: sign in again. `expired`: this tab had a token or a session (not a first visit). */
+function toSignin(expired: boolean) {
   clearToken();
   dropSession();
   if (!location.pathname.startsWith('/signin')) {
     const next = location.pathname + location.search;
-    void goto(`/signin?next=${encodeURIComponent(next)}&expired=1`);
+    void goto(`/signin?next=${encodeURIComponent(next)}${expired ? '&expired=1' : ''}`);
   }
 }
 
@@ -114,12 +115,13 @@ export async function request<T>(
       data = { error: { code: `http_${res.status}`, message: text.slice(0, 500) } };
     }
   }
-  if (res.status === 401) toSignin();
+  // (a page's first requests go out beside the session probe, before anyone knows whether there is a session)
+  if (res.status === 401) toSignin(!!token || session.authenticated);
   if (res.status === 403 && !token && retryCsrf && new ApiError(403, data).fields[CSRF] !== undefined) {
     // The CSRF token went stale (e.g. another tab signed in again): read it again once and retry.
     const info = await refreshSession(null);
     if (info?.authenticated && info.method === 'session') return request<T>(method, path, body, headers, null, false);
-    toSignin();
+    toSignin(true);
   }
   if (!res.ok) {
     const err = new ApiError(res.status, data);

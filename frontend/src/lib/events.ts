@@ -1,5 +1,5 @@
 // Shared by the Events page, its load function and the root layout (which starts the first request).
-import { api, asApiError, getToken, type ApiError } from './api';
+import { api, asApiError, type ApiError } from './api';
 import { apiQuery, readView } from './event-query';
 import type { LbEvent, Page } from './types';
 
@@ -10,10 +10,11 @@ let pending: { search: string; at: number; promise: Promise<FirstPage> } | null 
 /**
  * Starts reading the first page of events for the Events page at `url` (its filters) and keeps the
  * promise for {@link takeFirstEventsPage}. The root layout calls this as soon as its own module is
- * loaded, so the request overlaps the download of the page's modules. Never rejects.
+ * loaded, so the request overlaps the download of the page's modules and the session probe (a
+ * password session has no token to tell it is signed in; a visitor who is not is sent to /signin
+ * by the probe or by this request's 401). Never rejects.
  */
 export function prefetchFirstEventsPage(url: URL): void {
-  if (!getToken()) return; // signed out: the layout sends the browser to /signin
   const promise: Promise<FirstPage> = api.get<Page<LbEvent>>('/events', apiQuery(readView(url.searchParams))).then(
     (page) => ({ ok: true as const, page }),
     (e: unknown) => ({ ok: false as const, error: asApiError(e) }),

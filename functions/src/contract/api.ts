@@ -1,6 +1,7 @@
 // Request and response schemas of /api/v1 (they also produce the OpenAPI document).
 import { EVENT_KINDS, EVENT_STATUSES } from '../../../protocol/src/events.ts';
 import { excludeListError } from '../../../protocol/src/exclude.ts';
+import { DATASET_ROLES } from '../../../protocol/src/layout.ts';
 import { z } from '@hono/zod-openapi';
 import { datasetName, id, mailHost, privateKey, resourceName, sshHost, sshPort, sshUser, retentionPolicy } from './fields.ts';
 
@@ -551,6 +552,8 @@ export const NodeDetail = NodeSummary.extend({
       usedBytes: z.number().nullable(),
       referencedBytes: z.number().nullable(),
       mountpoint: z.string().nullable(),
+      /** Not the operator's own data: a received backup copy, or a restore's staging or set-aside leftover (the source picker hides them). */
+      role: z.enum(DATASET_ROLES).nullable(),
     }),
   ),
   guests: z.array(

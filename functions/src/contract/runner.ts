@@ -1,5 +1,6 @@
 // The runner side of the API (node token). Shapes match node-runner/src/executors/types.ts.
 import { FINISHED_STATUSES, PHASES } from '../../../protocol/src/events.ts';
+import { DATASET_ROLES } from '../../../protocol/src/layout.ts';
 import { z } from '@hono/zod-openapi';
 import { datasetName, resourceName, retentionPolicy } from './fields.ts';
 import type { ClaimedEvent as RunnerClaimedEvent } from '../../../protocol/src/runner-api.ts';
@@ -228,6 +229,8 @@ export const InventoryRequest = z
           usedBytes: z.number().int().min(0).nullable().optional(),
           referencedBytes: z.number().int().min(0).nullable().optional(),
           mountpoint: z.string().max(1024).nullable().optional(),
+          /** A received backup copy or a restore's leftover (protocol/src/layout.ts); absent from older runners. */
+          role: z.enum(DATASET_ROLES).nullable().optional(),
         }),
       )
       .max(INVENTORY_MAX_DATASETS)

@@ -1,6 +1,7 @@
 // One schema for every driver (libSQL file/remote, D1). Times are epoch milliseconds.
 import { EVENT_KINDS, EVENT_STATUSES } from '../../../protocol/src/events.ts';
 import type { RetentionPolicy } from '../../../protocol/src/retention.ts';
+import type { DatasetRole } from '../../../protocol/src/layout.ts';
 import { sql } from 'drizzle-orm';
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
@@ -56,6 +57,8 @@ export const nodeDatasets = sqliteTable(
     usedBytes: integer('used_bytes'),
     referencedBytes: integer('referenced_bytes'),
     mountpoint: text('mountpoint'),
+    /** 'backup' | 'staging' | 'set-aside' as the runner reported it (protocol/src/layout.ts); null: the operator's own, or an older runner */
+    role: text('role').$type<DatasetRole>(),
   },
   (t) => [primaryKey({ columns: [t.nodeId, t.name] })],
 );

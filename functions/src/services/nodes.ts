@@ -1,6 +1,7 @@
 // Nodes in the database: which one a request means, their views with inventory, revocation.
 // Joining (join tokens) is join-tokens.ts.
 import { and, asc, count, eq, isNull, sql } from 'drizzle-orm';
+import { roleFromName } from '../../../protocol/src/layout.ts';
 import { eventLogs, events, guests, jobs, nodeDatasets, nodes } from '../db/schema.ts';
 import type { DB } from '../db/types.ts';
 import { invalid, notFound } from '../lib/errors.ts';
@@ -95,7 +96,14 @@ export async function nodeDetail(deps: Pick<AppDeps, 'db' | 'waker' | 'now'>, id
   const [view] = await viewsOf(db, [n], live);
   return {
     ...view,
-    datasets: ds.map((d) => ({ name: d.name, usedBytes: d.usedBytes, referencedBytes: d.referencedBytes, mountpoint: d.mountpoint })),
+    datasets: ds.map((d) => ({
+      name: d.name,
+      usedBytes: d.usedBytes,
+      referencedBytes: d.referencedBytes,
+      mountpoint: d.mountpoint,
+      // an older runner reports no roles: its restore leftovers are still known by their names
+      role: d.role ?? roleFromName(d.name),
+    })),
     guests: gs.map((g) => ({
       kind: g.kind,
       id: g.guestId,

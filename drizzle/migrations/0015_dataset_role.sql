@@ -1,0 +1,1 @@
+ALTER TABLE `node_datasets` ADD `role` text;
