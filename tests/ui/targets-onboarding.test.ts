@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { joinFakeNode, runnerCall, startServer, type TestServer } from '../helpers/server.ts';
-import { expectNoSidewaysScroll, openBrowser, shot, uiBuild } from '../helpers/ui.ts';
+import { expectNoSidewaysScroll, openBrowser, rowAction, shot, uiBuild } from '../helpers/ui.ts';
 import { Teardown } from '../helpers/world.ts';
 
 let srv: TestServer;
@@ -60,8 +60,7 @@ describe('Targets onboarding', () => {
     await setup.getByRole('button', { name: 'Done' }).click();
     await setup.waitFor({ state: 'hidden' });
     // the same lines stay at hand, in the row's menu
-    await page.getByRole('button', { name: 'More actions for target offsite' }).click();
-    await page.getByRole('button', { name: 'Set-up lines for target offsite' }).click();
+    await rowAction(page, 'Set-up lines for target offsite');
     expect((await setup.getByLabel('authorized_keys line').textContent())?.trim()).toBe(line);
     await setup.getByRole('button', { name: 'Done' }).click();
   });
