@@ -134,6 +134,7 @@ describe('host key confirmation', () => {
     expect((await validated(n, t.validationEventIds[0], FP)).target.hostKey).toBeNull(); // accepted on first use
     const seen = (await ctl.api('GET', `/targets/${t.id}`)).body;
     expect(seen).toMatchObject({ hostKeyFingerprint: null, pendingHostKeyFingerprint: FP, readiness: 'not-validated' });
+    expect(seen.nodeStatus[0].state).toBe('host-key-pending');
     expect((await row()).host_key).toBeNull();
 
     const wrong = await ctl.api<ApiErrorBody>('POST', `/targets/${t.id}/host-key/confirm`, { fingerprint: OTHER });

@@ -156,11 +156,12 @@ describe('targets', () => {
       result: { hostKey: '[backup.example.org]:22 ssh-ed25519 AAAAC3', fingerprint: FP },
     });
     let got = (await ctl.api('GET', `/targets/${t.id}`)).body;
-    expect(got.nodeStatus[0].state).toBe('ready');
     // the key it saw awaits an admin's confirmation: not pinned, so not ready for backups yet
+    expect(got.nodeStatus[0].state).toBe('host-key-pending');
     expect(got).toMatchObject({ hostKeyFingerprint: null, pendingHostKeyFingerprint: FP, readiness: 'not-validated' });
     got = (await ctl.api('POST', `/targets/${t.id}/host-key/confirm`, { fingerprint: FP })).body;
     expect(got).toMatchObject({ hostKeyFingerprint: FP, pendingHostKeyFingerprint: null, readiness: 'ready' });
+    expect(got.nodeStatus[0].state).toBe('ready');
     await ctl.api('PATCH', `/targets/${t.id}`, { backupRoot: 'backup/other' });
     got = (await ctl.api('GET', `/targets/${t.id}`)).body;
     expect(got.nodeStatus[0].state).toBe('config-changed');

@@ -109,7 +109,9 @@ export const TargetPatch = z
 export const TargetNodeStatus = z.object({
   nodeId: z.number().int(),
   nodeName: z.string(),
-  state: z.enum(['ready', 'not-validated', 'failed', 'config-changed']),
+  state: z.enum(['ready', 'not-validated', 'failed', 'config-changed', 'host-key-pending']).openapi({
+    description: 'host-key-pending: validated while no host key is pinned; the key it saw awaits a confirmation.',
+  }),
   error: z.string().nullable(),
   validatedAt: iso,
 });

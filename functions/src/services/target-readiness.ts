@@ -1,5 +1,5 @@
 // One word for a target in every picker (README, "Adding a target"): Ready, Failed or Not validated.
-export type NodeState = 'ready' | 'not-validated' | 'failed' | 'config-changed';
+export type NodeState = 'ready' | 'not-validated' | 'failed' | 'config-changed' | 'host-key-pending';
 export type Readiness = 'ready' | 'failed' | 'not-validated';
 
 /**

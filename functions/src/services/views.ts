@@ -120,7 +120,14 @@ export function targetView(t: Row<typeof s.targets>, statuses: Row<typeof s.targ
   const byNode = new Map(statuses.map((st) => [st.nodeId, st]));
   const nodeStatus = allNodes.map((n) => {
     const st = byNode.get(n.id);
-    const state = !st ? ('not-validated' as const) : st.configRevision < t.configRevision ? ('config-changed' as const) : st.state;
+    // a node that reached the target while no key is pinned: the key it saw awaits an admin (README, "Adding a target")
+    const state = !st
+      ? ('not-validated' as const)
+      : st.configRevision < t.configRevision
+        ? ('config-changed' as const)
+        : st.state === 'ready' && !t.hostKey
+          ? ('host-key-pending' as const)
+          : st.state;
     return { nodeId: n.id, nodeName: n.name, state, error: st?.error ?? null, validatedAt: iso(st?.validatedAt) };
   });
   return {
