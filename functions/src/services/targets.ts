@@ -50,6 +50,7 @@ export async function createTarget(
   body: z.infer<typeof TargetCreate>,
   at: number,
 ): Promise<TargetRow> {
+  // validate is the route's to act on (queueValidations), not a column
   const { sshPrivateKey, generateKeyPair, validate: _validate, ...rest } = body;
   const key = await targetKey(rest.name, generateKeyPair ? undefined : sshPrivateKey);
   try {
@@ -92,7 +93,7 @@ export async function updateTarget(
       .set({
         ...rest,
         ...(key ? { sshPrivateKeyEnc: await deps.secrets.seal(key.privateKey), sshPublicKey: key.publicKey } : {}),
-        // A different host or port is a different machine: its key is pinned afresh at the next validation.
+        // A different host or port is a different machine: the next validation shows its key for a confirmation.
         ...(connectionChanged ? { hostKey: null, hostKeyFingerprint: null, pendingHostKey: null, pendingHostKeyFingerprint: null } : {}),
         ...(pinPending
           ? { hostKey: pending, hostKeyFingerprint: cur.pendingHostKeyFingerprint, pendingHostKey: null, pendingHostKeyFingerprint: null }
@@ -160,7 +161,6 @@ export async function confirmHostKey(db: DB, id: number, fingerprint: string, at
 /** Queue a validation from every live node (after a create with validate: true); returns the event ids. */
 export async function queueValidations(deps: Pick<AppDeps, 'db' | 'waker'>, t: TargetRow, at: number): Promise<number[]> {
   const live = await deps.db.select({ id: nodes.id }).from(nodes).where(isNull(nodes.revokedAt)).orderBy(asc(nodes.id));
-  if (!live.length) return [];
   const ids: number[] = [];
   // 7 columns a row: 14 rows a statement stays under D1's 100 bound parameters
   for (let i = 0; i < live.length; i += 14) {
