@@ -76,6 +76,9 @@ export async function benchIncremental() {
     if (t.status !== 201) throw new Error(`target: ${t.status} ${JSON.stringify(t.body)}`);
     const v = await s.api('POST', `/targets/${t.body.id}/validate`, {});
     if ((await s.waitEvent(v.body.eventId)).status !== 'success') throw new Error('target validation failed');
+    const fingerprint = (await s.api('GET', `/targets/${t.body.id}`)).body.pendingHostKeyFingerprint;
+    if ((await s.api('POST', `/targets/${t.body.id}/host-key/confirm`, { fingerprint })).status !== 200)
+      throw new Error('host key confirmation failed');
     const j = await s.api('POST', '/jobs', {
       name: 'bench',
       targetId: t.body.id,

@@ -108,6 +108,8 @@ describe('shell metacharacters never reach a shell (canary files)', () => {
     const v = await srv.api('POST', `/targets/${t.body.id}/validate`, { nodeId: node });
     const ve = await srv.waitEvent(v.body.eventId);
     expect(ve.status, ve.error).toBe('success');
+    const fingerprint = (await srv.api('GET', `/targets/${t.body.id}`)).body.pendingHostKeyFingerprint;
+    expect((await srv.api('POST', `/targets/${t.body.id}/host-key/confirm`, { fingerprint })).status).toBe(200);
 
     const job = { name: `job ${j.subst}${j.semi}${j.back}`, targetId: t.body.id, nodeId: node, mode: 'dataset', source: `${src.name}/app` };
     for (const [body, field] of [

@@ -118,6 +118,8 @@ describe('secrets stay secret through a full backup and restore', () => {
     expect(t.status).toBe(201);
     const v = await call('POST', `/targets/${t.body.id}/validate`, { nodeId: node1 }, session);
     expect((await waitEvent(v.body.eventId)).status).toBe('success');
+    const fingerprint = (await call('GET', `/targets/${t.body.id}`, undefined, session)).body.pendingHostKeyFingerprint;
+    expect((await call('POST', `/targets/${t.body.id}/host-key/confirm`, { fingerprint }, session)).status).toBe(200);
     const job = await call(
       'POST',
       '/jobs',

@@ -59,7 +59,7 @@ describe('standalone system', () => {
     expect(node.online).toBe(true);
   });
 
-  it('validates a target, pinning its host key', async () => {
+  it('validates a target, showing its host key, which a confirmation pins', async () => {
     const t = await srv.api('POST', '/targets', loopbackTarget({ sshd, tgt }));
     expect(t.status).toBe(201);
     targetId = t.body.id;
@@ -67,9 +67,13 @@ describe('standalone system', () => {
     expect(v.status).toBe(202);
     const ev = await srv.waitEvent(v.body.eventId);
     expect(ev.status, ev.error).toBe('success');
-    const got = (await srv.api('GET', `/targets/${targetId}`)).body;
+    const seen = (await srv.api('GET', `/targets/${targetId}`)).body;
+    expect(seen).toMatchObject({ hostKeyFingerprint: null, readiness: 'not-validated' });
+    expect(seen.pendingHostKeyFingerprint).toMatch(/^SHA256:/);
+    const got = (await srv.api('POST', `/targets/${targetId}/host-key/confirm`, { fingerprint: seen.pendingHostKeyFingerprint })).body;
     expect(got.nodeStatus[0].state).toBe('ready');
-    expect(got.hostKeyFingerprint).toMatch(/^SHA256:/);
+    expect(got.hostKeyFingerprint).toBe(seen.pendingHostKeyFingerprint);
+    expect(got.readiness).toBe('ready');
     expect((await zfs('list', '-H', '-o', 'name', `${tgt.name}/backups`)).trim()).toBe(`${tgt.name}/backups`);
   });
 
@@ -145,7 +149,7 @@ describe('standalone system', () => {
     expect(again.status).toBe('failed');
   });
 
-  it('after a deliberate host key change, the re-pin action clears the pin, validation pins the new key, backups work again', async () => {
+  it('after a deliberate host key change, the re-pin action clears the pin, validation shows the new key, its confirmation pins it, backups work again', async () => {
     const [target] = (await srv.api('GET', '/targets')).body.items;
     const oldFp = target.hostKeyFingerprint;
     expect(oldFp).toMatch(/^SHA256:/);
@@ -155,7 +159,9 @@ describe('standalone system', () => {
     expect(v.status, v.error).toBe('success');
     expect(v).toMatchObject({ kind: 'validate', trigger: 'host-key-reset' });
     expect(v.note).toContain(oldFp);
-    const after = (await srv.api('GET', `/targets/${target.id}`)).body;
+    const seen = (await srv.api('GET', `/targets/${target.id}`)).body;
+    expect(seen.hostKeyFingerprint).toBeNull();
+    const after = (await srv.api('POST', `/targets/${target.id}/host-key/confirm`, { fingerprint: seen.pendingHostKeyFingerprint })).body;
     expect(after.hostKeyFingerprint).toMatch(/^SHA256:/);
     expect(after.hostKeyFingerprint).not.toBe(oldFp);
     expect(after.nodeStatus.every((s) => s.state === 'ready')).toBe(true);

@@ -46,13 +46,15 @@ beforeAll(async () => {
 afterAll(() => teardown.run(), 120_000);
 
 describe('the system on workerd + D1', () => {
-  it('validates a target from the node, pinning its host key', async () => {
+  it('validates a target from the node; a confirmation pins its host key', async () => {
     const t = await w.api('POST', '/targets', loopbackTarget({ sshd, tgt }));
     expect(t.status, JSON.stringify(t.body)).toBe(201);
     targetId = t.body.id;
     const v = await w.waitEvent((await w.api('POST', `/targets/${targetId}/validate`, { nodeId })).body.eventId);
     expect(v.status, v.error).toBe('success');
-    expect((await w.api('GET', `/targets/${targetId}`)).body.hostKeyFingerprint).toMatch(/^SHA256:/);
+    const fingerprint = (await w.api('GET', `/targets/${targetId}`)).body.pendingHostKeyFingerprint;
+    expect(fingerprint).toMatch(/^SHA256:/);
+    expect((await w.api('POST', `/targets/${targetId}/host-key/confirm`, { fingerprint })).body.hostKeyFingerprint).toBe(fingerprint);
   });
 
   it('Run Now backs up to the target; the catalog matches it by GUID', async () => {

@@ -93,6 +93,9 @@ export async function runLoad(o: LoadOptions): Promise<LoadFigures> {
       const e = await s.waitEvent(v.body.eventId);
       if (e.status !== 'success') throw new Error(`validate from ${rn.name}: ${e.error}`);
     }
+    const fingerprint = (await s.api('GET', `/targets/${t.body.id}`)).body.pendingHostKeyFingerprint;
+    const pinned = await s.api('POST', `/targets/${t.body.id}/host-key/confirm`, { fingerprint });
+    if (pinned.status !== 200) throw new Error(`host key confirmation: ${JSON.stringify(pinned.body)}`);
     // the probe: a node with no jobs, claiming without waiting (nothing is ever due for it)
     const jt = await s.api('POST', '/nodes/join-tokens');
     const joined = (await (

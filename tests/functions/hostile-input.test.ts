@@ -177,6 +177,13 @@ const targetBase = () => ({
   createBackupRoot: true,
   enabled: true,
 });
+/** Not `SHA256:` and 43 base64 characters, as ssh-keygen -l prints a host key. */
+const badFingerprint = fc.oneof(
+  notString,
+  fc.constant(''),
+  fc.constant('MD5:aa:bb:cc'),
+  hostile.filter((h) => !/^SHA256:[A-Za-z0-9+/]{43}$/.test(h)),
+);
 const targetBad = {
   name: badName,
   sshHost: badHost,
@@ -187,6 +194,8 @@ const targetBad = {
   description: fc.oneof(notString, tooLong(1000)),
   createBackupRoot: notBool,
   enabled: notBool,
+  generateKeyPair: fc.oneof(notBool, fc.constant(false)),
+  expectedHostKeyFingerprint: badFingerprint,
 };
 const jobBase = () => ({
   name: 'other-job',
@@ -259,6 +268,14 @@ const ROUTES: Record<string, RouteSpec> = {
     path: () => `/targets/${targetId}/host-key/reset`,
     base: () => ({ nodeId: node.id }),
     bad: { nodeId: badId },
+    auth: admin,
+  },
+  'POST /targets/:id/host-key/confirm': {
+    method: 'POST',
+    path: () => `/targets/${targetId}/host-key/confirm`,
+    base: () => ({ fingerprint: 'SHA256:abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG' }),
+    bad: { fingerprint: badFingerprint },
+    required: ['fingerprint'],
     auth: admin,
   },
   'POST /jobs': {
@@ -684,6 +701,7 @@ describe(`hostile input: ${RUNS} malformed payloads per write route`, () => {
       'POST /targets/:id/validate',
       'POST /targets/:id/refresh',
       'POST /targets/:id/host-key/reset',
+      'POST /targets/:id/host-key/confirm',
       'PATCH /jobs/:id',
       'DELETE /jobs/:id',
       'POST /jobs/:id/run',

@@ -23,10 +23,12 @@ describe('GET /overview', () => {
     // t1 is ready from n1 and never validated from n2
     const v = await ctl.api('POST', `/targets/${t.id}/validate`, { nodeId: n1.id });
     await ctl.node(n1.token, '/runner/claim', { max: 1, waitMs: 0 });
+    const fingerprint = 'SHA256:abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
     await ctl.node(n1.token, `/runner/events/${v.body.eventId}/finish`, {
       status: 'success',
-      result: { hostKey: '[backup.example.org]:22 ssh-ed25519 AAAAC3', fingerprint: 'SHA256:abc' },
+      result: { hostKey: '[backup.example.org]:22 ssh-ed25519 AAAAC3', fingerprint },
     });
+    expect((await ctl.api('POST', `/targets/${t.id}/host-key/confirm`, { fingerprint })).status).toBe(200);
 
     // No schedules (a due run would be claimed in between): an explicit RPO of 2 h each.
     const hourly = { rpoSeconds: 2 * 3600, nodeId: n1.id };

@@ -529,7 +529,7 @@ describe('runner identity', () => {
 });
 
 describe('host keys', () => {
-  it('reset clears the pin, records a validate event in the history, and the next validation pins the new key', async () => {
+  it('reset clears the pin, records a validate event in the history, and the next validation shows the new key to confirm', async () => {
     await start();
     const n = await joinNode(ctl, 'n1');
     const t = await makeTarget(ctl);
@@ -540,9 +540,11 @@ describe('host keys', () => {
       await ctl.node(n.token, `/runner/events/${eventId}/finish`, { status: 'success', result: { hostKey: key, fingerprint: fp } });
       return hostKey;
     };
+    const OLD = 'SHA256:' + 'o'.repeat(43);
+    const NEW = 'SHA256:' + 'n'.repeat(43);
     const v = await ctl.api('POST', `/targets/${t.id}/validate`, {});
-    expect(await finishValidate(v.body.eventId, 'old-key', 'SHA256:old')).toBeNull();
-    expect((await ctl.api('GET', `/targets/${t.id}`)).body.hostKeyFingerprint).toBe('SHA256:old');
+    expect(await finishValidate(v.body.eventId, 'old-key', OLD)).toBeNull();
+    expect((await ctl.api('POST', `/targets/${t.id}/host-key/confirm`, { fingerprint: OLD })).body.hostKeyFingerprint).toBe(OLD);
 
     const reset = await ctl.api('POST', `/targets/${t.id}/host-key/reset`, {});
     expect(reset.status).toBe(202);
@@ -551,10 +553,12 @@ describe('host keys', () => {
     expect(after.nodeStatus[0].state).toBe('config-changed');
     const ev = (await ctl.api('GET', `/events/${reset.body.eventId}`)).body;
     expect(ev).toMatchObject({ kind: 'validate', trigger: 'host-key-reset', targetId: t.id, status: 'queued' });
-    expect(ev.note).toContain('SHA256:old');
-    expect(await finishValidate(reset.body.eventId, 'new-key', 'SHA256:new')).toBeNull(); // the runner accepts the new key
-    const pinned = (await ctl.api('GET', `/targets/${t.id}`)).body;
-    expect(pinned.hostKeyFingerprint).toBe('SHA256:new');
+    expect(ev.note).toContain(OLD);
+    expect(await finishValidate(reset.body.eventId, 'new-key', NEW)).toBeNull(); // the runner accepts the new key
+    // shown, not pinned, until an admin confirms it
+    expect((await ctl.api('GET', `/targets/${t.id}`)).body).toMatchObject({ hostKeyFingerprint: null, pendingHostKeyFingerprint: NEW });
+    const pinned = (await ctl.api('POST', `/targets/${t.id}/host-key/confirm`, { fingerprint: NEW })).body;
+    expect(pinned.hostKeyFingerprint).toBe(NEW);
     expect(pinned.nodeStatus[0].state).toBe('ready');
     const [row] = await ctl.db.all<{ host_key: string | null }>(sql`SELECT host_key FROM targets`);
     expect(row.host_key).toBe('new-key');

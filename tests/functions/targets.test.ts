@@ -10,6 +10,7 @@ beforeEach(async () => {
 afterEach(() => ctl.close());
 
 const count = async (table: string) => (await ctl.db.all<{ n: number }>(sql.raw(`SELECT count(*) AS n FROM ${table}`)))[0].n;
+const FP = 'SHA256:abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
 const base = { name: 'offsite', sshHost: 'backup.example.org', sshPrivateKey: TEST_KEY, backupRoot: 'backup/lifeboat' };
 
 describe('targets', () => {
@@ -152,14 +153,19 @@ describe('targets', () => {
     expect(claim.body.events[0].target.sshPrivateKey).toBe(TEST_KEY); // only the runner gets it, for this work
     await ctl.node(n.token, `/runner/events/${v.body.eventId}/finish`, {
       status: 'success',
-      result: { hostKey: '[backup.example.org]:22 ssh-ed25519 AAAAC3', fingerprint: 'SHA256:abc' },
+      result: { hostKey: '[backup.example.org]:22 ssh-ed25519 AAAAC3', fingerprint: FP },
     });
     let got = (await ctl.api('GET', `/targets/${t.id}`)).body;
+    // the key it saw awaits an admin's confirmation: not pinned, so not ready for backups yet
+    expect(got.nodeStatus[0].state).toBe('host-key-pending');
+    expect(got).toMatchObject({ hostKeyFingerprint: null, pendingHostKeyFingerprint: FP, readiness: 'not-validated' });
+    got = (await ctl.api('POST', `/targets/${t.id}/host-key/confirm`, { fingerprint: FP })).body;
+    expect(got).toMatchObject({ hostKeyFingerprint: FP, pendingHostKeyFingerprint: null, readiness: 'ready' });
     expect(got.nodeStatus[0].state).toBe('ready');
-    expect(got.hostKeyFingerprint).toBe('SHA256:abc');
     await ctl.api('PATCH', `/targets/${t.id}`, { backupRoot: 'backup/other' });
     got = (await ctl.api('GET', `/targets/${t.id}`)).body;
     expect(got.nodeStatus[0].state).toBe('config-changed');
+    expect(got.readiness).toBe('not-validated');
     const v2 = await ctl.api('POST', `/targets/${t.id}/validate`, { nodeId: n.id });
     await ctl.node(n.token, '/runner/claim', { max: 1 });
     await ctl.node(n.token, `/runner/events/${v2.body.eventId}/finish`, {
@@ -169,6 +175,6 @@ describe('targets', () => {
     });
     got = (await ctl.api('GET', `/targets/${t.id}`)).body;
     expect(got.nodeStatus[0]).toMatchObject({ state: 'failed', error: 'host key mismatch' });
-    expect(got.hostKeyFingerprint).toBe('SHA256:abc');
+    expect(got).toMatchObject({ hostKeyFingerprint: FP, readiness: 'failed' });
   });
 });

@@ -106,6 +106,23 @@ describe('workerd + D1', () => {
     expect(Date.parse((await call('GET', `/jobs/${job.body.id}`)).body.nextRunAt!)).toBeGreaterThan(Date.now() - 60_000);
   });
 
+  it('makes an ed25519 key pair with WebCrypto on workerd (never returned); a confirmation pins the host key on D1', async () => {
+    const FP = 'SHA256:abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
+    const t = await call('POST', '/targets', {
+      name: 'keyed',
+      sshHost: 'k.example.org',
+      generateKeyPair: true,
+      backupRoot: 'b/k',
+      validate: true,
+    });
+    expect(t.status, JSON.stringify(t.body)).toBe(201);
+    expect(t.body.authorizedKeysLine).toMatch(/^restrict ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI\S+ lifeboat-keyed$/);
+    expect(JSON.stringify(t.body)).not.toMatch(/PRIVATE KEY/);
+    expect(t.body.validationEventIds.length).toBeGreaterThan(0); // one a live node (joined by the tests above)
+    const pin = await call<ApiErrorBody>('POST', `/targets/${t.body.id}/host-key/confirm`, { fingerprint: FP });
+    expect(pin.status).toBe(409); // nothing seen yet
+  });
+
   it('signs in with the password (scrypt in pure JS on workerd), cookie + CSRF writes, API tokens', async () => {
     const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
       w.mf.dispatchFetch(`${w.url}/api/v1${path}`, {

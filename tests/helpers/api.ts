@@ -78,8 +78,8 @@ export type RouteBody<K extends string> = K extends 'GET /health'
                           : K extends 'GET /targets'
                             ? Page<Target>
                             : K extends 'POST /targets'
-                              ? Target
-                              : K extends `GET /targets/${number}` | `PATCH /targets/${number}`
+                              ? Target & { validationEventIds: number[] }
+                              : K extends `GET /targets/${number}` | `PATCH /targets/${number}` | `POST /targets/${number}/host-key/confirm`
                                 ? Target
                                 : K extends `DELETE /targets/${number}`
                                   ? Deleted

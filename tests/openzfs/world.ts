@@ -89,6 +89,8 @@ export async function startWorld(opts: {
     const v = await srv.api('POST', `/targets/${t.body.id}/validate`, { nodeId: runner.nodeId });
     const ve = await srv.waitEvent(v.body.eventId, 180_000);
     expect(ve.status, `${ve.error}\n${await eventLog(srv.api, ve.id)}`).toBe('success');
+    const fingerprint = (await srv.api('GET', `/targets/${t.body.id}`)).body.pendingHostKeyFingerprint;
+    expect((await srv.api('POST', `/targets/${t.body.id}/host-key/confirm`, { fingerprint })).status).toBe(200);
 
     let lastRun = 0;
     const world: OzWorld = {

@@ -88,6 +88,8 @@ beforeAll(async () => {
   targetId = t.body.id;
   const v = await srv.api('POST', `/targets/${targetId}/validate`, { nodeId: runner.nodeId });
   expect((await srv.waitEvent(v.body.eventId)).status).toBe('success');
+  const fingerprint = (await srv.api('GET', `/targets/${targetId}`)).body.pendingHostKeyFingerprint;
+  expect((await srv.api('POST', `/targets/${targetId}/host-key/confirm`, { fingerprint })).status).toBe(200);
   const j = await srv.api('POST', '/jobs', {
     name: 'app',
     targetId,
@@ -193,6 +195,8 @@ describe('warm SSH connections', () => {
     const reset = await srv.api('POST', `/targets/${targetId}/host-key/reset`, { nodeId: runner.nodeId });
     expect(reset.status, JSON.stringify(reset.body)).toBe(202);
     expect((await srv.waitEvent(reset.body.eventId)).status).toBe('success');
+    const fingerprint = (await srv.api('GET', `/targets/${targetId}`)).body.pendingHostKeyFingerprint;
+    expect((await srv.api('POST', `/targets/${targetId}/host-key/confirm`, { fingerprint })).status).toBe(200);
     const r = await backup();
     expect(r.reused, r.log).toBe(false);
     expect(r.pid).not.toBe(pid);

@@ -95,13 +95,14 @@ describe('web UI against the whole system', () => {
     expect(new URL(page.url()).pathname).toBe('/backups/targets');
   });
 
-  step('creates a target and validates it: Ready, with the pinned host-key fingerprint', async () => {
+  step('creates a target, which validates on create; its host key, confirmed, is pinned: Ready', async () => {
     await page.getByRole('button', { name: 'New target' }).click();
     const dlg = page.getByRole('dialog', { name: 'New target' });
     await dlg.getByLabel('Name', { exact: true }).fill('loopback');
     await dlg.getByLabel('SSH Host').fill('127.0.0.1');
     await expect.poll(() => dlg.getByLabel('SSH User').inputValue()).toBe('root');
     await dlg.getByLabel('SSH Port').fill(String(sshd.port));
+    await dlg.getByLabel('Paste a private key').check();
     await dlg.getByLabel('SSH Private Key').fill(sshd.clientKey);
     await dlg.getByLabel('Backup Root', { exact: true }).fill(`${tgt.name}/backups`);
     await dlg.getByLabel(/Create Backup Root/).check();
@@ -109,13 +110,18 @@ describe('web UI against the whole system', () => {
     await dlg.getByRole('button', { name: 'Create' }).click();
     await dlg.waitFor({ state: 'hidden' });
     const row = page.getByRole('row').filter({ hasText: 'loopback' });
-    await expect.poll(() => row.locator('td[data-label="Readiness"]').textContent()).toMatch(/Not validated/);
-    await row.getByRole('button', { name: 'Validate target loopback from the chosen node' }).click();
-    await expect.poll(() => row.locator('td[data-label="Readiness"] .badge').textContent(), { timeout: LONG }).toBe('Ready');
+    // the validation queued on create shows the key it saw; the admin compares it with the target's own
     const fp = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', join(sshd.dir, 'host_key.pub')], { encoding: 'utf8' }).split(
       /\s+/,
     )[1];
     expect(fp).toMatch(/^SHA256:/);
+    const confirm = row.getByRole('button', { name: 'Confirm the host key of target loopback' });
+    await confirm.waitFor({ timeout: LONG });
+    expect(await row.locator('td[data-label="Host key"]').textContent()).toContain(fp);
+    expect((await row.locator('td[data-label="Readiness"] .badge').textContent())?.trim()).toBe('Confirm host key');
+    await confirm.click();
+    await page.getByRole('dialog', { name: 'Confirm the host key of loopback' }).getByRole('button', { name: 'Pin this key' }).click();
+    await expect.poll(() => row.locator('td[data-label="Readiness"] .badge').textContent(), { timeout: LONG }).toBe('Ready');
     expect((await row.locator('td[data-label="Host key"]').textContent())?.trim()).toBe(fp);
     expect((await zfs('list', '-H', '-o', 'name', `${tgt.name}/backups`)).trim()).toBe(`${tgt.name}/backups`);
     await shot(page, 'targets-ready-1280');
@@ -126,7 +132,7 @@ describe('web UI against the whole system', () => {
     await page.getByRole('button', { name: 'New job' }).click();
     const dlg = page.getByRole('dialog', { name: 'New job' });
     await dlg.getByLabel('Name', { exact: true }).fill('data');
-    await dlg.getByLabel('Target', { exact: true }).selectOption({ label: 'loopback' });
+    await dlg.getByLabel('Target', { exact: true }).selectOption({ label: 'loopback — Ready' });
     // Standalone install: Run On Node is preselected.
     expect(await dlg.getByLabel('Run On Node').locator('option:checked').textContent()).toBe('local');
     expect(await dlg.getByLabel('Dataset', { exact: true }).isChecked()).toBe(true);

@@ -77,6 +77,10 @@ beforeAll(async () => {
     status: 'success',
     result: { hostKey: '[192.0.2.10]:22 ssh-ed25519 AAAAC3', fingerprint: 'SHA256:abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG' },
   });
+  const pinned = await srv.api('POST', `/targets/${targetId}/host-key/confirm`, {
+    fingerprint: 'SHA256:abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG',
+  });
+  expect(pinned.status).toBe(200);
 
   const job = async (name: string, over: Record<string, unknown> = {}) => {
     const r = await srv.api('POST', '/jobs', { name, targetId, nodeId: edge.id, mode: 'dataset', source: 'tank/data', ...over });

@@ -162,6 +162,7 @@ describe('password sign-in and the security actions in the web UI', () => {
     const dlg = page.getByRole('dialog', { name: 'New target' });
     await dlg.getByLabel('Name', { exact: true }).fill('offsite');
     await dlg.getByLabel('SSH Host').fill('192.0.2.10');
+    await dlg.getByLabel('Paste a private key').check();
     await dlg.getByLabel('SSH Private Key').fill(clientKey);
     await dlg.getByLabel('Backup Root', { exact: true }).fill('tank/backups');
     const reqs = await apiRequests(page, async () => {
@@ -181,7 +182,9 @@ describe('password sign-in and the security actions in the web UI', () => {
     const row = page.getByRole('row').filter({ hasText: 'offsite' });
     await rowAction(row, 'Re-pin the host key of target offsite');
     const dlg = page.getByRole('dialog', { name: 'Re-pin the host key of offsite' });
-    expect(await dlg.innerText()).toMatch(/cleared[\s\S]*validation from node edge pins the key the target presents now/);
+    expect(await dlg.innerText()).toMatch(
+      /cleared[\s\S]*validation from node edge shows the key the target presents now, for you to confirm/,
+    );
     await shot(page, 'targets-repin-confirm-1280');
     await dlg.getByRole('button', { name: 'Clear pin and validate' }).click();
     await dlg.waitFor({ state: 'hidden' });

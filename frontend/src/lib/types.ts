@@ -29,6 +29,8 @@ export type Snapshot = Generation['snapshots'][number];
 export type GenerationChoice = Pick<Generation, 'generation' | 'snapshots'> & Partial<Pick<Generation, 'current' | 'createdAt'>>;
 export type CatalogItem = Out<typeof api.CatalogItem>;
 export type Accepted = Out<typeof api.Accepted>;
+/** POST /targets answers the target and the validations it queued. */
+export type TargetCreated = Target & { validationEventIds?: number[] };
 /** GET /jobs/{id}/retention/preview: a side's snapshots as the server last saw them, with the verdicts of the saved policy. */
 export type RetentionPreview = Out<typeof api.RetentionPreview>;
 /** POST /restores/preview: what an out-of-band restore will register. */

@@ -3,7 +3,18 @@ import { EVENT_KINDS, EVENT_STATUSES } from '../../../protocol/src/events.ts';
 import { excludeListError } from '../../../protocol/src/exclude.ts';
 import { DATASET_ROLES } from '../../../protocol/src/layout.ts';
 import { z } from '@hono/zod-openapi';
-import { datasetName, id, mailHost, privateKey, resourceName, sshHost, sshPort, sshUser, retentionPolicy } from './fields.ts';
+import {
+  datasetName,
+  hostKeyFingerprint,
+  id,
+  mailHost,
+  privateKey,
+  resourceName,
+  sshHost,
+  sshPort,
+  sshUser,
+  retentionPolicy,
+} from './fields.ts';
 
 const iso = z.string().nullable().openapi({ format: 'date-time' });
 
@@ -36,13 +47,34 @@ const bandwidthLimitKiBps = z
   });
 
 // ---- targets ----
+const generateKeyPair = z.literal(true, { error: 'must be true when given' }).openapi({
+  description:
+    'The server makes an ed25519 key pair: the private key is sealed and never returned, the public one is the ' +
+    'authorizedKeysLine of the target. Instead of sshPrivateKey (on update: replaces the key).',
+});
+/** A check of sshPrivateKey against generateKeyPair, made even when other fields fail (so a 400 names every field). */
+const keyOrPair = (message: string) => ({
+  path: ['sshPrivateKey'],
+  message,
+  when: (p: { value: unknown }) => typeof p.value === 'object' && p.value !== null,
+});
+const expectedHostKey = hostKeyFingerprint.nullable().openapi({
+  description:
+    "The target's host key fingerprint (SHA256:…, ssh-keygen -l) when known beforehand: a validation that sees it pins it " +
+    'without a confirmation, one that sees another key fails and pins nothing. null clears it.',
+});
 export const TargetCreate = z
   .object({
     name: resourceName,
     sshHost,
     sshUser: sshUser.default('root'),
     sshPort: sshPort.default(22),
-    sshPrivateKey: privateKey,
+    sshPrivateKey: privateKey.optional(),
+    generateKeyPair: generateKeyPair.optional(),
+    expectedHostKeyFingerprint: expectedHostKey.optional(),
+    validate: z.boolean().default(false).openapi({
+      description: 'Queue a validation from every node right after the target is created (the web UI sends true). Default false.',
+    }),
     backupRoot: datasetName,
     description: z.string().max(1000, 'is longer than 1000 characters').default(''),
     createBackupRoot: z.boolean().default(false),
@@ -50,6 +82,8 @@ export const TargetCreate = z
     bandwidthLimitKiBps: bandwidthLimitKiBps.default(null),
   })
   .strict()
+  .refine((b) => !(b.generateKeyPair && b.sshPrivateKey), keyOrPair('must be left out when generateKeyPair is true'))
+  .refine((b) => b.generateKeyPair || b.sshPrivateKey, keyOrPair('is required unless generateKeyPair is true'))
   .openapi('TargetCreate');
 
 export const TargetPatch = z
@@ -60,6 +94,8 @@ export const TargetPatch = z
     sshPort,
     /** Empty or absent keeps the stored key. */
     sshPrivateKey: z.union([z.literal(''), privateKey]),
+    generateKeyPair,
+    expectedHostKeyFingerprint: expectedHostKey,
     backupRoot: datasetName,
     description: z.string().max(1000, 'is longer than 1000 characters'),
     createBackupRoot: z.boolean(),
@@ -68,12 +104,15 @@ export const TargetPatch = z
   })
   .partial()
   .strict()
+  .refine((b) => !(b.generateKeyPair && b.sshPrivateKey), keyOrPair('must be left out when generateKeyPair is true'))
   .openapi('TargetPatch');
 
 export const TargetNodeStatus = z.object({
   nodeId: z.number().int(),
   nodeName: z.string(),
-  state: z.enum(['ready', 'not-validated', 'failed', 'config-changed']),
+  state: z.enum(['ready', 'not-validated', 'failed', 'config-changed', 'host-key-pending']).openapi({
+    description: 'host-key-pending: validated while no host key is pinned; the key it saw awaits a confirmation.',
+  }),
   error: z.string().nullable(),
   validatedAt: iso,
 });
@@ -92,6 +131,16 @@ export const Target = z
     enabled: z.boolean(),
     bandwidthLimitKiBps,
     hostKeyFingerprint: z.string().nullable(),
+    pendingHostKeyFingerprint: z.string().nullable().openapi({
+      description: 'The host key a validation saw on the unpinned target: confirm it (host-key/confirm) to pin it.',
+    }),
+    expectedHostKeyFingerprint: z.string().nullable(),
+    authorizedKeysLine: z.string().nullable().openapi({
+      description: 'For a key pair made by the server: the line for ~/.ssh/authorized_keys on the target (public).',
+    }),
+    readiness: z.enum(['ready', 'failed', 'not-validated']).openapi({
+      description: 'ready: host key pinned and a node validated the current settings; failed: a node failed to; otherwise not-validated.',
+    }),
     nodeStatus: z.array(TargetNodeStatus),
     createdAt: iso,
     updatedAt: iso,
@@ -99,6 +148,7 @@ export const Target = z
   .openapi('Target');
 
 export const NodeRef = z.object({ nodeId: id.optional() }).strict();
+export const HostKeyConfirm = z.object({ fingerprint: hostKeyFingerprint }).strict().openapi('HostKeyConfirm');
 
 // ---- jobs ----
 const sendDecrypted = z.boolean().openapi({

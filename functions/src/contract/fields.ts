@@ -67,6 +67,11 @@ export const privateKey = z
   .string()
   .max(16384, 'is too long')
   .regex(/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]+-----END [A-Z0-9 ]*PRIVATE KEY-----/, 'must be a PEM or OpenSSH private key');
+/** `SHA256:` and the unpadded base64 of a SHA-256, as `ssh-keygen -l` prints a host key's fingerprint. */
+export const hostKeyFingerprint = z
+  .string()
+  .regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'must be a SHA256:… fingerprint as ssh-keygen -l prints it')
+  .openapi({ example: 'SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8' });
 export const id = z.coerce.number().int().positive();
 
 const retentionCount = z

@@ -39,13 +39,18 @@ export const OPERATIONS: Record<string, { id: string; summary: string; access: A
   'DELETE /targets/{id}': { id: 'deleteTarget', summary: 'Delete a backup target without jobs', access: 'admin' },
   'POST /targets/{id}/validate': {
     id: 'validateTarget',
-    summary: 'Check a target from a node over SSH and pin its host key',
+    summary: 'Check a target from a node over SSH (a first validation shows its host key for confirmation)',
     access: 'operate',
   },
   'POST /targets/{id}/refresh': { id: 'refreshCatalog', summary: "Read a target's catalog again from a node", access: 'operate' },
   'POST /targets/{id}/host-key/reset': {
     id: 'resetHostKey',
-    summary: "Forget a target's pinned host key (the next validation pins again)",
+    summary: "Forget a target's pinned host key (the next validation shows the key for confirmation)",
+    access: 'admin',
+  },
+  'POST /targets/{id}/host-key/confirm': {
+    id: 'confirmHostKey',
+    summary: 'Pin the host key a validation saw, after an admin compared its fingerprint',
     access: 'admin',
   },
   'GET /targets/{id}/datasets': {

@@ -100,6 +100,13 @@ export const targets = sqliteTable(
     configRevision: integer('config_revision').notNull().default(1),
     hostKey: text('host_key'),
     hostKeyFingerprint: text('host_key_fingerprint'),
+    /** What a validation saw on an unpinned target, shown for an admin to confirm (README, "Adding a target"). */
+    pendingHostKey: text('pending_host_key'),
+    pendingHostKeyFingerprint: text('pending_host_key_fingerprint'),
+    /** Set by automation: a validation that sees this `SHA256:…` pins it without a confirmation; another fails. */
+    expectedHostKeyFingerprint: text('expected_host_key_fingerprint'),
+    /** `ssh-ed25519 AAAA… lifeboat-<name>` of a key pair made by the server; null for a pasted key. */
+    sshPublicKey: text('ssh_public_key'),
     createdAt: integer('created_at').notNull().default(now),
     updatedAt: integer('updated_at').notNull().default(now),
   },

@@ -1,13 +1,15 @@
 // Targets: CRUD, validation, refresh, host-key re-pin (the work is in services/targets.ts).
 import { createRoute, z } from '@hono/zod-openapi';
-import { Accepted, CatalogItem, IdParam, NodeRef, Target, TargetCreate, TargetPatch, list } from '../contract/api.ts';
+import { Accepted, CatalogItem, HostKeyConfirm, IdParam, NodeRef, Target, TargetCreate, TargetPatch, list } from '../contract/api.ts';
 import { type App, errors, jsonBody, now, ok } from '../lib/http.ts';
 import {
+  confirmHostKey,
   createTarget,
   deleteTarget,
   listTargets,
   loadTarget,
   queueTargetWork,
+  queueValidations,
   resetHostKey,
   targetCatalog,
   targetViews,
@@ -15,6 +17,9 @@ import {
 } from '../services/targets.ts';
 
 const tags = ['targets'];
+const TargetCreated = Target.extend({
+  validationEventIds: z.array(z.number().int()).openapi({ description: 'The validations queued by validate: true, one a node.' }),
+}).openapi('TargetCreated');
 const optionalNode = { content: { 'application/json': { schema: NodeRef } }, required: false };
 
 export function registerTargets(app: App) {
@@ -29,11 +34,13 @@ export function registerTargets(app: App) {
       path: '/targets',
       tags,
       request: jsonBody(TargetCreate),
-      responses: { 201: ok(Target, 'Created'), ...errors },
+      responses: { 201: ok(TargetCreated, 'Created'), ...errors },
     }),
     async (c) => {
-      const row = await createTarget(c.var.deps, c.req.valid('json'), now(c));
-      return c.json((await targetViews(c.var.deps.db, [row]))[0], 201);
+      const body = c.req.valid('json');
+      const row = await createTarget(c.var.deps, body, now(c));
+      const validationEventIds = body.validate ? await queueValidations(c.var.deps, row, now(c)) : [];
+      return c.json({ ...(await targetViews(c.var.deps.db, [row]))[0], validationEventIds }, 201);
     },
   );
 
@@ -114,6 +121,23 @@ export function registerTargets(app: App) {
     async (c) => {
       const eventId = await resetHostKey(c.var.deps, c.req.valid('param').id, c.req.valid('json')?.nodeId, now(c));
       return c.json({ eventId }, 202);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/targets/{id}/host-key/confirm',
+      tags,
+      request: { params: IdParam, ...jsonBody(HostKeyConfirm) },
+      description:
+        'Pin the host key a validation saw on the unpinned target (pendingHostKeyFingerprint), after an admin compared the ' +
+        'fingerprint with the one the target itself prints (ssh-keygen -l). 409 when that key no longer awaits confirmation.',
+      responses: { 200: ok(Target), ...errors },
+    }),
+    async (c) => {
+      const row = await confirmHostKey(c.var.deps.db, c.req.valid('param').id, c.req.valid('json').fingerprint, now(c));
+      return c.json((await targetViews(c.var.deps.db, [row]))[0], 200);
     },
   );
 

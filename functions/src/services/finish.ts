@@ -23,6 +23,7 @@ export async function finishEvent(
   b: z.infer<typeof FinishRequest>,
   at: number,
 ): Promise<EventRow | null> {
+  b = await checkExpectedHostKey(db, nodeId, id, b);
   // the source listing goes to its own table (recordSourceSnapshots), not into the event's result
   const { sourceSnapshots: reportedSource, ...rest } = b.result ?? {};
   const result = b.result ? rest : null;
@@ -59,6 +60,33 @@ export async function finishEvent(
   if (ev.kind === 'backup' && ev.jobId != null && reportedSource !== undefined) await recordSourceSnapshots(db, ev, reportedSource, at);
   if (ev.kind === 'backup' && ev.jobId != null && result?.snapshot) await countSnapshots(db, ev.jobId);
   return ev;
+}
+
+/**
+ * A validation of an unpinned target that automation gave an expected fingerprint: a different key
+ * turns the success into a failure (so nothing is pinned, and the event says why).
+ */
+async function checkExpectedHostKey(
+  db: DB,
+  nodeId: number,
+  id: number,
+  b: z.infer<typeof FinishRequest>,
+): Promise<z.infer<typeof FinishRequest>> {
+  if (b.status !== 'success' || !b.result?.hostKey) return b;
+  const [t] = await db
+    .select({ hostKey: targets.hostKey, expected: targets.expectedHostKeyFingerprint })
+    .from(events)
+    .innerJoin(targets, eq(targets.id, events.targetId))
+    .where(and(eq(events.id, id), eq(events.nodeId, nodeId), eq(events.kind, 'validate')));
+  const seen = String(b.result.fingerprint ?? '');
+  if (!t || t.hostKey || !t.expected || seen === t.expected) return b;
+  return {
+    ...b,
+    status: 'failed',
+    errorClass: 'host-key',
+    error: `the target presented host key ${seen}, not the expected ${t.expected}: nothing was pinned`,
+    result: { ...b.result, hostKey: undefined },
+  };
 }
 
 /** The reason a runner gave for starting a new generation; anything but a string is not one. */
@@ -141,11 +169,19 @@ export async function applyFinish(db: DB, ev: EventRow, result: Record<string, u
           target: [targetNodeStatus.targetId, targetNodeStatus.nodeId],
           set: { state: ok ? 'ready' : 'failed', error: ok ? null : ev.error, configRevision: revision, validatedAt: at },
         });
-      // First successful validation pins the host key; later ones must have matched it.
+      // A successful validation of an unpinned target pins the key it saw when automation named it
+      // beforehand (checkExpectedHostKey refused any other), else keeps it for an admin to confirm
+      // (README, "Adding a target"); later ones must have matched the pin.
       if (ok && result?.hostKey && !t.hostKey) {
+        const key = String(result.hostKey);
+        const fingerprint = String(result.fingerprint ?? '');
         await db
           .update(targets)
-          .set({ hostKey: String(result.hostKey), hostKeyFingerprint: String(result.fingerprint ?? '') })
+          .set(
+            t.expectedHostKeyFingerprint === fingerprint
+              ? { hostKey: key, hostKeyFingerprint: fingerprint, pendingHostKey: null, pendingHostKeyFingerprint: null }
+              : { pendingHostKey: key, pendingHostKeyFingerprint: fingerprint },
+          )
           .where(and(eq(targets.id, t.id), sql`${targets.hostKey} IS NULL`));
       }
     }

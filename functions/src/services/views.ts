@@ -1,6 +1,8 @@
 // Database rows → API objects. Secrets never leave through here.
 import { iso } from '../lib/http.ts';
+import { authorizedKeysLine } from '../../../protocol/src/target-setup.ts';
 import { jobHealth } from './job-health.ts';
+import { targetReadiness } from './target-readiness.ts';
 import type * as s from '../db/schema.ts';
 
 type Row<T extends { $inferSelect: unknown }> = T['$inferSelect'];
@@ -116,6 +118,18 @@ export function nodeView(n: Row<typeof s.nodes>, facts: NodeFacts) {
 
 export function targetView(t: Row<typeof s.targets>, statuses: Row<typeof s.targetNodeStatus>[], allNodes: { id: number; name: string }[]) {
   const byNode = new Map(statuses.map((st) => [st.nodeId, st]));
+  const nodeStatus = allNodes.map((n) => {
+    const st = byNode.get(n.id);
+    // a node that reached the target while no key is pinned: the key it saw awaits an admin (README, "Adding a target")
+    const state = !st
+      ? ('not-validated' as const)
+      : st.configRevision < t.configRevision
+        ? ('config-changed' as const)
+        : st.state === 'ready' && !t.hostKey
+          ? ('host-key-pending' as const)
+          : st.state;
+    return { nodeId: n.id, nodeName: n.name, state, error: st?.error ?? null, validatedAt: iso(st?.validatedAt) };
+  });
   return {
     id: t.id,
     name: t.name,
@@ -129,11 +143,14 @@ export function targetView(t: Row<typeof s.targets>, statuses: Row<typeof s.targ
     enabled: t.enabled,
     bandwidthLimitKiBps: t.bandwidthLimitKiBps,
     hostKeyFingerprint: t.hostKeyFingerprint,
-    nodeStatus: allNodes.map((n) => {
-      const st = byNode.get(n.id);
-      const state = !st ? ('not-validated' as const) : st.configRevision < t.configRevision ? ('config-changed' as const) : st.state;
-      return { nodeId: n.id, nodeName: n.name, state, error: st?.error ?? null, validatedAt: iso(st?.validatedAt) };
-    }),
+    pendingHostKeyFingerprint: t.hostKey ? null : t.pendingHostKeyFingerprint,
+    expectedHostKeyFingerprint: t.expectedHostKeyFingerprint,
+    authorizedKeysLine: t.sshPublicKey ? authorizedKeysLine(t.sshPublicKey) : null,
+    readiness: targetReadiness(
+      t.hostKey != null,
+      nodeStatus.map((s) => s.state),
+    ),
+    nodeStatus,
     createdAt: iso(t.createdAt),
     updatedAt: iso(t.updatedAt),
   };

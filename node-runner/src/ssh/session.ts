@@ -285,7 +285,10 @@ export class SshSession implements ZfsHost {
   static async open(target: TargetSpec, opts: SshOpenOptions = {}): Promise<SshSession> {
     validateSshEndpoint(target);
     if (!opts.acceptNewHostKey && !target.hostKey) {
-      throw new ExecError('host-key', `target "${target.name}" has no pinned host key yet: validate it first`);
+      throw new ExecError(
+        'host-key',
+        `target "${target.name}" has no pinned host key yet: validate it, then confirm the host key it shows (or give its expected fingerprint)`,
+      );
     }
     const identity =
       opts.warm && opts.persistentShell && !opts.acceptNewHostKey && warm.max > 0 && !warm.stopping
