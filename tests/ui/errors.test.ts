@@ -128,6 +128,7 @@ describe('errors people can act on', () => {
     const dlg = page.getByRole('dialog', { name: 'New target' });
     await dlg.getByLabel('Name', { exact: true }).fill('second');
     await dlg.getByLabel(/SSH Host/i).fill('-oProxyCommand=evil');
+    await dlg.getByLabel('Paste a private key').check();
     await dlg.getByLabel(/SSH Private Key/i).fill(TEST_KEY);
     await dlg.getByLabel('Backup Root', { exact: true }).fill('tank/b2');
     await dlg.getByRole('button', { name: /Create|Save/ }).click();
