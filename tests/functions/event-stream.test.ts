@@ -1,0 +1,215 @@
+// GET /events/stream on both entries: the Node server (its in-process hint and the database's change
+// cursor) and the Worker under workerd on D1 (the cursor alone). A fake node speaks the runner API,
+// so a backup and a restore go through create, claim, progress and finish without ZFS; the stream
+// must tell each change, resume after a reconnect with Last-Event-ID, and refuse callers without
+// credentials like every API route. Restores are kept apart from a job's last backup.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_KEY } from '../helpers/control.ts';
+import { joinFakeNode, runnerCall, startServer, type TestServer } from '../helpers/server.ts';
+import { openSse, type SseMessage, type SseStream } from '../helpers/sse.ts';
+import { startWorkerd, type TestWorkerd } from '../helpers/workerd.ts';
+import { Teardown } from '../helpers/world.ts';
+import type { ApiCall } from '../helpers/api.ts';
+
+interface Change {
+  seq: number;
+  id: number;
+  kind: string;
+  status: string;
+  jobId: number | null;
+  nodeId: number;
+  phase: string | null;
+  bytesDone: number;
+  bytesTotal: number | null;
+  rateBps: number | null;
+  etaSeconds: number | null;
+}
+const changes = (m: SseMessage) => (m.event === 'change' ? (JSON.parse(m.data) as Change[]) : []);
+const about = (id: number, f: (c: Change) => boolean) => (m: SseMessage) => changes(m).some((c) => c.id === id && f(c));
+
+const teardown = new Teardown();
+afterAll(() => teardown.run(), 60_000);
+
+/** The same story against either entry. */
+function story(name: string, start: () => Promise<{ url: string; admin: string; api: ApiCall }>) {
+  describe(name, () => {
+    let b: { url: string; admin: string; api: ApiCall };
+    let node: { nodeId: number; nodeToken: string };
+    let jobId: number;
+    let backupId: number;
+    let firstHello: SseMessage;
+    const streamUrl = () => `${b.url}/api/v1/events/stream`;
+    const open = (headers: Record<string, string> = {}) =>
+      openSse(streamUrl(), { authorization: `Bearer ${b.admin}`, ...headers }).then((s) => (teardown.defer(() => s.close()), s));
+    const runner = (path: string, body: unknown) => runnerCall(b, node.nodeToken, path, body);
+
+    beforeAll(async () => {
+      b = await start();
+      node = await joinFakeNode(b, 'edge', {
+        zfsVersion: 'zfs-2.2.4',
+        pools: ['tank'],
+        datasets: [{ name: 'tank' }, { name: 'tank/data' }],
+        guests: [],
+      });
+      const target = await b.api('POST', '/targets', {
+        name: 'offsite',
+        sshHost: '192.0.2.10',
+        sshPrivateKey: TEST_KEY,
+        backupRoot: 'tank/backups',
+      });
+      const job = await b.api('POST', '/jobs', {
+        name: 'data',
+        targetId: target.body.id,
+        nodeId: node.nodeId,
+        mode: 'dataset',
+        source: 'tank/data',
+        schedule: '0 3 * * *',
+        timezone: 'UTC',
+      });
+      expect(job.status, JSON.stringify(job.body)).toBe(201);
+      jobId = job.body.id;
+    }, 180_000);
+
+    it('refuses a caller without credentials, and a bad Last-Event-ID by name', async () => {
+      const none = await openSse(streamUrl(), {});
+      expect(none.status).toBe(401);
+      expect(JSON.parse(await none.text()).error.code).toBeTruthy();
+      const bad = await openSse(streamUrl(), { authorization: 'Bearer lba_not_a_token' });
+      expect(bad.status).toBe(401);
+      await bad.text();
+      const id = await open({ 'last-event-id': 'abc' });
+      expect(id.status).toBe(400);
+      expect(JSON.parse(await id.text()).error.fields).toEqual({ 'Last-Event-ID': 'must be a whole number' });
+    });
+
+    it('is an uncached event stream with the security headers', async () => {
+      const s = await open();
+      expect(s.status).toBe(200);
+      expect(s.headers.get('content-type')).toMatch(/^text\/event-stream/);
+      expect(s.headers.get('cache-control')).toBe('no-store');
+      expect(s.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(s.headers.get('content-security-policy')).toContain("default-src 'self'");
+      const hello = await s.next((m) => m.event === 'hello', 'hello');
+      expect(JSON.parse(hello.data)).toEqual({ cursor: Number(hello.id), reset: false });
+      expect(hello.retry).toBeGreaterThan(0);
+      s.close();
+    });
+
+    let s: SseStream;
+    it('tells a backup’s creation, claim, progress and end', async () => {
+      s = await open();
+      firstHello = await s.next((m) => m.event === 'hello', 'hello');
+      backupId = (await b.api('POST', `/jobs/${jobId}/run`)).body.eventId;
+      const created = changes(
+        await s.next(
+          about(backupId, (c) => c.status === 'queued'),
+          'the queued backup',
+        ),
+      ).find((c) => c.id === backupId)!;
+      expect(created).toMatchObject({ kind: 'backup', jobId, nodeId: node.nodeId });
+      await runner('/claim', { max: 1, waitMs: 0 });
+      await s.next(
+        about(backupId, (c) => c.status === 'running'),
+        'the claimed backup',
+      );
+      await runner(`/events/${backupId}/progress`, {
+        phase: 'transferring',
+        bytesDone: 1_000_000,
+        bytesTotal: 4_000_000,
+        rateBps: 250_000,
+        etaSeconds: 12,
+      });
+      const p = changes(
+        await s.next(
+          about(backupId, (c) => c.bytesDone === 1_000_000),
+          'the progress',
+        ),
+      ).find((c) => c.id === backupId)!;
+      expect(p).toMatchObject({ status: 'running', phase: 'transferring', bytesTotal: 4_000_000, rateBps: 250_000, etaSeconds: 12 });
+      // the catalog a backup reads back: the restore below picks its snapshot from it
+      await runner('/catalog', {
+        eventId: backupId,
+        datasets: [
+          {
+            dataset: `tank/backups/j${jobId}/g1/tank/data`,
+            jobId,
+            generation: 1,
+            source: 'tank/data',
+            guest: null,
+            snapshots: [
+              {
+                name: 'lb_j1_20261201T000000Z',
+                guid: '123456789',
+                createtxg: '10',
+                createdAt: new Date().toISOString(),
+                usedBytes: 0,
+                referencedBytes: 4_000_000,
+                jobId,
+                generation: 1,
+              },
+            ],
+          },
+        ],
+      });
+      await runner(`/events/${backupId}/finish`, { status: 'success', result: { generation: 1, snapshot: 'lb_j1_20261201T000000Z' } });
+      const message = await s.next(
+        about(backupId, (c) => c.status === 'success'),
+        'the finished backup',
+      );
+      expect(Number(message.id)).toBeGreaterThan(Number(firstHello.id));
+      const job = await b.api('GET', `/jobs/${jobId}`);
+      expect(job.body.lastBackup).toMatchObject({ status: 'success', eventId: backupId });
+      expect(job.body.lastBackup?.finishedAt).toBeTruthy();
+      expect(job.body.lastRestore).toBeNull();
+    });
+
+    it('resumes from Last-Event-ID with each changed event once, in its latest state', async () => {
+      const r = await open({ 'last-event-id': firstHello.id! });
+      const hello = await r.next((m) => m.event === 'hello', 'hello');
+      expect(JSON.parse(hello.data)).toEqual({ cursor: Number(firstHello.id), reset: false });
+      const m = await r.next(
+        about(backupId, () => true),
+        'the missed changes',
+      );
+      const mine = changes(m).filter((c) => c.id === backupId);
+      expect(mine).toHaveLength(1);
+      expect(mine[0]).toMatchObject({ status: 'success', bytesDone: 1_000_000 });
+      // an id from the future (a replaced database): the client is told to reload
+      const future = await open({ 'last-event-id': String(Number(m.id) + 1000) });
+      expect(JSON.parse((await future.next((x) => x.event === 'hello', 'hello')).data)).toMatchObject({ reset: true });
+    });
+
+    it('keeps a restore apart from the job’s last backup', async () => {
+      const restore = await b.api('POST', `/jobs/${jobId}/restore`, { generation: 1, snapshot: 'lb_j1_20261201T000000Z' });
+      expect(restore.status, JSON.stringify(restore.body)).toBe(202);
+      const restoreId = restore.body.eventId;
+      await s.next(
+        about(restoreId, (c) => c.kind === 'restore' && c.status === 'queued'),
+        'the queued restore',
+      );
+      await runner('/claim', { max: 1, waitMs: 0 });
+      await runner(`/events/${restoreId}/finish`, { status: 'failed', error: 'the destination is busy', errorClass: 'busy' });
+      await s.next(
+        about(restoreId, (c) => c.status === 'failed'),
+        'the failed restore',
+      );
+      const job = await b.api('GET', `/jobs/${jobId}`);
+      expect(job.body.lastBackup).toMatchObject({ status: 'success', eventId: backupId });
+      expect(job.body.lastRestore).toMatchObject({ status: 'failed', eventId: restoreId });
+      expect(job.body.lastRestore?.finishedAt).toBeTruthy();
+      const overview = await b.api('GET', '/overview');
+      expect(overview.body.jobs.find((j) => j.id === jobId)?.lastBackup).toMatchObject({ status: 'success', eventId: backupId });
+      s.close();
+    });
+  });
+}
+
+story('on the Node entry', async () => {
+  const srv: TestServer = teardown.own(await startServer({ LIFEBOAT_LOCAL_RUNNER: '0' }));
+  return srv;
+});
+
+story('on the Worker (workerd + D1)', async () => {
+  const w: TestWorkerd = teardown.own(await startWorkerd());
+  return w;
+});
