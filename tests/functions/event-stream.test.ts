@@ -4,7 +4,7 @@
 // must tell each change, resume after a reconnect with Last-Event-ID, and refuse callers without
 // credentials like every API route. Restores are kept apart from a job's last backup.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_KEY } from '../helpers/control.ts';
+import { ADMIN, startControl, TEST_KEY } from '../helpers/control.ts';
 import { joinFakeNode, runnerCall, startServer, type TestServer } from '../helpers/server.ts';
 import { openSse, type SseMessage, type SseStream } from '../helpers/sse.ts';
 import { startWorkerd, type TestWorkerd } from '../helpers/workerd.ts';
@@ -203,6 +203,46 @@ function story(name: string, start: () => Promise<{ url: string; admin: string; 
     });
   });
 }
+
+// In process with a short clock (functions/src/lib/http.ts EventStreamTimes): what a stream does over its life.
+describe('a stream’s life', () => {
+  const times = { checkMs: 50, heartbeatMs: 200, lifetimeMs: 1_500 };
+
+  it('sends heartbeats and ends after its lifetime, for the browser to reconnect', async () => {
+    const ctl = await startControl({}, { eventStream: times });
+    teardown.defer(() => ctl.close());
+    const s = await openSse('http://localhost/api/v1/events/stream', { authorization: `Bearer ${ADMIN}` }, (u, i) => ctl.app.request(u, i));
+    teardown.defer(() => s.close());
+    await s.next((m) => m.event === 'comment', 'a heartbeat');
+    await expect(s.next(() => false, 'the end')).rejects.toThrow(/the stream ended/);
+  });
+
+  it('ends when its session is signed out', async () => {
+    // a lifetime longer than the test: only the credentials' check can end it
+    const ctl = await startControl({}, { eventStream: { ...times, lifetimeMs: 3_600_000 } });
+    teardown.defer(() => ctl.close());
+    expect((await ctl.api('POST', '/auth/password', { password: 'a long enough password' })).status).toBe(200);
+    const login = await ctl.app.request('http://localhost/api/v1/auth/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'sec-fetch-site': 'same-origin' },
+      body: JSON.stringify({ password: 'a long enough password' }),
+    });
+    expect(login.status).toBe(200);
+    const cookie = /lifeboat_session=[^;]*/.exec(login.headers.get('set-cookie') ?? '')![0];
+    const s = await openSse('http://localhost/api/v1/events/stream', { cookie }, (u, i) => ctl.app.request(u, i));
+    teardown.defer(() => s.close());
+    expect(s.status).toBe(200);
+    await s.next((m) => m.event === 'hello', 'hello');
+    const out = await ctl.app.request('http://localhost/api/v1/auth/logout', {
+      method: 'POST',
+      headers: { cookie, 'sec-fetch-site': 'same-origin', 'x-csrf-token': (await login.json()).csrfToken },
+    });
+    expect(out.status).toBeLessThan(300);
+    await expect(s.next(() => false, 'the end')).rejects.toThrow(/the stream ended/);
+    // and the browser's reconnect is refused: the page falls back to polling, which signs it out
+    expect((await openSse('http://localhost/api/v1/events/stream', { cookie }, (u, i) => ctl.app.request(u, i))).status).toBe(401);
+  });
+});
 
 story('on the Node entry', async () => {
   const srv: TestServer = teardown.own(await startServer({ LIFEBOAT_LOCAL_RUNNER: '0' }));

@@ -19,9 +19,14 @@ export interface SseStream {
   close: () => void;
 }
 
-export async function openSse(url: string, headers: Record<string, string>): Promise<SseStream> {
+/** `get`: how the request is made (default: the global fetch; an in-process app passes its `request`). */
+export async function openSse(
+  url: string,
+  headers: Record<string, string>,
+  get: (url: string, init: RequestInit) => Response | Promise<Response> = fetch,
+): Promise<SseStream> {
   const ctl = new AbortController();
-  const res = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: ctl.signal });
+  const res = await get(url, { headers: { accept: 'text/event-stream', ...headers }, signal: ctl.signal });
   const messages: SseMessage[] = [];
   let seen = 0;
   let ended: string | null = null;

@@ -9,6 +9,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import { EventChange } from '../contract/api.ts';
+import { authenticate } from '../lib/auth.ts';
 import { ApiError } from '../lib/errors.ts';
 import { type App, type EventStreamTimes, errors } from '../lib/http.ts';
 import { changeCursor, changesSince } from '../services/event-changes.ts';
@@ -54,9 +55,15 @@ export function registerEventStream(app: App, log: (msg: string) => void) {
       // never cached; nginx and the like pass it through as it comes (packaging/nginx/lifeboat.conf)
       c.header('Cache-Control', 'no-store');
       c.header('X-Accel-Buffering', 'no');
+      // the credentials are checked again while the stream lives: a signed-out session or a revoked token ends it
+      const allowed = () =>
+        authenticate(c).then(
+          (p) => p !== null,
+          () => false,
+        );
       const res = streamSSE(c, async (stream) => {
         try {
-          await follow(stream, deps, times, start);
+          await follow(stream, deps, times, start, allowed);
         } catch (err) {
           // the client reconnects and resumes; the cause is the operator's to read, not the client's
           if (!stream.aborted) log(`event stream ended by an error: ${(err as Error)?.stack ?? err}`);
@@ -73,8 +80,10 @@ async function follow(
   deps: { db: Parameters<typeof changeCursor>[0]; changes?: { wait(ms: number): Promise<void> } },
   times: EventStreamTimes,
   start: { from: number; reset: boolean },
+  allowed: () => Promise<boolean>,
 ) {
   const ends = Date.now() + times.lifetimeMs;
+  let checked = Date.now();
   const gone = new Promise<void>((r) => stream.onAbort(r));
   let cursor = start.from;
   await stream.writeSSE({ event: 'hello', id: String(cursor), retry: RETRY_MS, data: JSON.stringify({ cursor, reset: start.reset }) });
@@ -99,6 +108,10 @@ async function follow(
     }
     const at = Date.now();
     if (at >= ends) return;
+    if (at - checked >= times.heartbeatMs) {
+      if (!(await allowed())) return;
+      checked = at;
+    }
     if (at - wrote >= times.heartbeatMs) {
       await stream.write(': heartbeat\n\n');
       wrote = at;
