@@ -163,6 +163,34 @@ describe('live Jobs page', () => {
     expect(problems.errors).toEqual([]);
   });
 
+  step('the Events page: a new event appears, its progress and end update the row in place', async () => {
+    const stream = page.waitForResponse((r) => r.url().endsWith('/api/v1/events/stream'));
+    await page.goto(srv.url + '/backups/events');
+    expect((await stream).status()).toBe(200);
+    await page.locator('tbody tr td[data-label="ID"]', { hasText: String(backupId) }).waitFor();
+    const id = (await srv.api('POST', `/jobs/${jobId}/run`)).body.eventId;
+    const row = page.locator('tbody tr', { has: page.locator('td[data-label="ID"]', { hasText: new RegExp(`^${id}$`) }) });
+    // a new event on the first page: the page's one query again
+    await row.getByText('Queued').waitFor();
+    const lists = listRequests(page);
+    await runner('/claim', { max: 1, waitMs: 0 });
+    await row.getByText('Running').waitFor();
+    for (const [done, shows] of [
+      [1_000_000, '977 KiB'],
+      [2_000_000, '1.91 MiB'],
+    ] as const) {
+      await runner(`/events/${id}/progress`, { phase: 'transferring', bytesDone: done, bytesTotal: 4_000_000, rateBps: 100_000 });
+      await row.locator('td[data-label="Bytes"]', { hasText: shows }).waitFor();
+    }
+    await runner(`/events/${id}/finish`, { status: 'success', result: { generation: 1, snapshot: SNAPSHOT } });
+    await row.getByText('Success').waitFor();
+    lists.stop();
+    // progress and the end changed the row in place: no list was read again
+    expect(lists.seen).toEqual([]);
+    await shot(page, 'live-events-1280');
+    expect(problems.errors).toEqual([]);
+  });
+
   step('with the stream refused the page polls instead, and still shows the run', async () => {
     const { page: p } = await browser.newPage(1280, 900);
     await p.route('**/api/v1/events/stream', (r) =>
