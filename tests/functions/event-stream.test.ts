@@ -9,6 +9,7 @@ import { joinFakeNode, runnerCall, startServer, type TestServer } from '../helpe
 import { openSse, type SseMessage, type SseStream } from '../helpers/sse.ts';
 import { startWorkerd, type TestWorkerd } from '../helpers/workerd.ts';
 import { Teardown } from '../helpers/world.ts';
+import { PROXY_HOST, startProxy } from '../helpers/nginx.ts';
 import type { ApiCall } from '../helpers/api.ts';
 
 interface Change {
@@ -241,6 +242,21 @@ describe('a stream’s life', () => {
     await expect(s.next(() => false, 'the end')).rejects.toThrow(/the stream ended/);
     // and the browser's reconnect is refused: the page falls back to polling, which signs it out
     expect((await openSse('http://localhost/api/v1/events/stream', { cookie }, (u, i) => ctl.app.request(u, i))).status).toBe(401);
+  });
+});
+
+// packaging/nginx/lifeboat.conf in front (tests/helpers/nginx.ts): the stream's first message comes
+// through while the stream is still open (not held in nginx's buffers until it ends).
+describe('behind the nginx example', () => {
+  it('passes the stream through as it comes', async () => {
+    const srv = teardown.own(
+      await startServer({ LIFEBOAT_LOCAL_RUNNER: '0', LIFEBOAT_TRUST_PROXY: '1', LIFEBOAT_PUBLIC_URL: `https://${PROXY_HOST}` }),
+    );
+    const proxy = teardown.own(await startProxy(Number(new URL(srv.url).port)));
+    const r = await proxy.readUntil('/events/stream', /event: hello\n/, { authorization: `Bearer ${srv.admin}` });
+    expect(r.status).toBe(200);
+    expect(r.headers['content-type']).toMatch(/^text\/event-stream/);
+    expect(r.text).toMatch(/^event: hello\ndata: \{"cursor":\d+,"reset":false\}\nid: \d+\nretry: 1000\n/);
   });
 });
 
