@@ -7,11 +7,13 @@ import type { ChangeHint } from './lib/http.ts';
 export function createChangeHint(): ChangeHint {
   const bus = new EventEmitter();
   bus.setMaxListeners(0);
+  let closed = false;
   return {
     notify() {
       bus.emit('change');
     },
     wait(ms) {
+      if (closed) return Promise.resolve();
       return new Promise((resolve) => {
         const done = () => {
           clearTimeout(timer);
@@ -21,6 +23,13 @@ export function createChangeHint(): ChangeHint {
         const timer = setTimeout(done, ms);
         bus.once('change', done);
       });
+    },
+    close() {
+      closed = true;
+      bus.emit('change');
+    },
+    get closed() {
+      return closed;
     },
   };
 }

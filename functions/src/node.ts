@@ -192,6 +192,7 @@ export async function main(env = process.env, configFile: string | null = null, 
     clearInterval(retention);
     clearInterval(notifyTimer);
     if (runner && runner.exitCode === null) runner.kill('SIGTERM');
+    deps.changes!.close(); // open event streams end, so that the close below is not held by them
     server.close();
     setTimeout(() => process.exit(0), 10_000).unref();
   };

@@ -245,6 +245,20 @@ describe('a stream’s life', () => {
   });
 });
 
+describe('when the Node entry stops', () => {
+  it('ends its open streams cleanly instead of being held by them', async () => {
+    const srv = teardown.own(await startServer({ LIFEBOAT_LOCAL_RUNNER: '0' }));
+    const s = await openSse(`${srv.url}/api/v1/events/stream`, { authorization: `Bearer ${srv.admin}` });
+    teardown.defer(() => s.close());
+    await s.next((m) => m.event === 'hello', 'hello');
+    srv.proc.kill('SIGTERM');
+    // a clean end of the body (the browser reconnects), not a connection cut when the process exits
+    await expect(s.next(() => false, 'the end')).rejects.toThrow(/the stream ended/);
+    if (srv.proc.exitCode === null) await new Promise((r) => srv.proc.once('exit', r));
+    expect(srv.proc.exitCode).toBe(0);
+  });
+});
+
 // packaging/nginx/lifeboat.conf in front (tests/helpers/nginx.ts): the stream's first message comes
 // through while the stream is still open (not held in nginx's buffers until it ends).
 describe('behind the nginx example', () => {

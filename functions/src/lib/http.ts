@@ -20,8 +20,11 @@ export interface Waker {
 /** Optional in-process hint that an event row may have changed (wakes GET /events/stream early; decides nothing). */
 export interface ChangeHint {
   notify(): void;
-  /** Resolves when notified or when `ms` passed, whichever is first. */
+  /** Resolves when notified, closed, or when `ms` passed, whichever is first. */
   wait(ms: number): Promise<void>;
+  /** The process is stopping: streams end now (their browsers reconnect elsewhere or later) instead of holding the stop. */
+  close(): void;
+  readonly closed: boolean;
 }
 
 /** GET /events/stream's clock (routes/event-stream.ts): how often it looks at the change cursor, writes a heartbeat, and how long one stream lives. */

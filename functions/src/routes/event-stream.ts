@@ -11,7 +11,7 @@ import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import { EventChange } from '../contract/api.ts';
 import { authenticate } from '../lib/auth.ts';
 import { ApiError } from '../lib/errors.ts';
-import { type App, type EventStreamTimes, errors } from '../lib/http.ts';
+import { type App, type ChangeHint, type EventStreamTimes, errors } from '../lib/http.ts';
 import { changeCursor, changesSince } from '../services/event-changes.ts';
 import { nextWait, parseLastEventId, resumeFrom } from '../services/event-stream-plan.ts';
 
@@ -77,7 +77,7 @@ export function registerEventStream(app: App, log: (msg: string) => void) {
 
 async function follow(
   stream: SSEStreamingApi,
-  deps: { db: Parameters<typeof changeCursor>[0]; changes?: { wait(ms: number): Promise<void> } },
+  deps: { db: Parameters<typeof changeCursor>[0]; changes?: ChangeHint },
   times: EventStreamTimes,
   start: { from: number; reset: boolean },
   allowed: () => Promise<boolean>,
@@ -118,5 +118,7 @@ async function follow(
     }
     const ms = nextWait({ checkMs: times.checkMs, heartbeatMs: times.heartbeatMs, leftMs: ends - at, sinceWrite: at - wrote });
     await Promise.race([gone, deps.changes ? deps.changes.wait(ms) : stream.sleep(ms)]);
+    // the Node entry is stopping: end cleanly rather than hold its stop (the browser reconnects)
+    if (deps.changes?.closed) return;
   }
 }
