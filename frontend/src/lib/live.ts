@@ -78,21 +78,3 @@ export function watchEvents(w: Watcher): () => void {
     watchers.delete(w);
   };
 }
-
-/** Run `f` now, or once more after the run in progress: bursts of notices cost one request at a time. */
-export function coalesce(f: () => Promise<unknown>): () => void {
-  let running = false;
-  let again = false;
-  const run = () => {
-    if (running) return void (again = true);
-    running = true;
-    void f().finally(() => {
-      running = false;
-      if (again) {
-        again = false;
-        run();
-      }
-    });
-  };
-  return run;
-}
