@@ -17,15 +17,10 @@ export interface Watcher {
   pollMs: number;
 }
 
-type Mode = 'off' | 'connecting' | 'live' | 'polling';
-let mode: Mode = 'off';
+/** off: no stream yet (or again, after a refusal); polling: the stream was refused. */
+let mode: 'off' | 'connecting' | 'live' | 'polling' = 'off';
 let source: EventSource | null = null;
 const watchers = new Map<Watcher, ReturnType<typeof setInterval> | null>();
-
-/** What the pages' tests and the status line can read: is the stream carrying the updates? */
-export function liveMode(): Mode {
-  return mode;
-}
 
 function poll(w: Watcher) {
   return setInterval(() => {
