@@ -9,6 +9,7 @@ import { requireAdmin } from './lib/auth.ts';
 import type { AppDeps, Env } from './lib/http.ts';
 import { registerAuth } from './routes/auth.ts';
 import { registerEvents } from './routes/events.ts';
+import { registerEventStream } from './routes/event-stream.ts';
 import { registerHealth, registerMetrics } from './routes/health.ts';
 import { registerHooks, registerJobs } from './routes/jobs.ts';
 import { registerNodes } from './routes/nodes.ts';
@@ -73,6 +74,18 @@ export function createApp(deps: AppDeps, opts: CreateAppOptions = {}) {
     c.set('deps', deps);
     await next();
   });
+  // Any write may have changed an event (a runner's report, Run Now, a cancel …): wake this
+  // process's event streams to look now (a hint; they read what changed: routes/event-stream.ts).
+  if (deps.changes) {
+    const hint = deps.changes;
+    api.use('*', async (c, next) => {
+      try {
+        await next();
+      } finally {
+        if (c.req.method !== 'GET' && c.req.method !== 'HEAD') hint.notify();
+      }
+    });
+  }
   // Request bodies are bounded before they are read (README, Operations: limits).
   const limiters = new Map<number, ReturnType<typeof bodyLimit>>();
   api.use('*', (c, next) => {
@@ -107,6 +120,7 @@ export function createApp(deps: AppDeps, opts: CreateAppOptions = {}) {
   registerTargets(api);
   registerJobs(api);
   registerHooks(api);
+  registerEventStream(api, opts.log ?? console.error); // before /events/{id}: `stream` is no id
   registerEvents(api);
   registerOverview(api);
   registerRestores(api);

@@ -30,6 +30,7 @@ import { fileSecret } from './secrets-file.ts';
 import { secureDataFiles } from './data-dir.ts';
 import { allowedHosts, hostAllowed } from './host-check.ts';
 import { createWaker } from './waker.ts';
+import { createChangeHint } from './change-hint.ts';
 import { accessLog, accessLogMode } from './access-log.ts';
 import { createLogger, isJournalStream, logSettings, type Logger } from '../../protocol/src/log.ts';
 
@@ -74,6 +75,9 @@ export async function main(env = process.env, configFile: string | null = null, 
     adminTokenHash: await sha256Hex(adminToken),
     secrets: await createSecretBox(secretKey),
     waker: createWaker(),
+    // Event streams wake on this process's writes; the 10 s look catches the rest (lease sweeps).
+    changes: createChangeHint(),
+    eventStream: { checkMs: 10_000, lifetimeMs: 5 * 60_000 },
     passwords,
     mail: sendMail,
     dbStatements: statements,
@@ -188,6 +192,7 @@ export async function main(env = process.env, configFile: string | null = null, 
     clearInterval(retention);
     clearInterval(notifyTimer);
     if (runner && runner.exitCode === null) runner.kill('SIGTERM');
+    deps.changes!.close(); // open event streams end, so that the close below is not held by them
     server.close();
     setTimeout(() => process.exit(0), 10_000).unref();
   };

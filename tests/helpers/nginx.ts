@@ -19,6 +19,17 @@ export interface Proxy {
     path: string,
     opts?: { body?: unknown; headers?: Record<string, string>; localAddress?: string },
   ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: unknown }>;
+  /**
+   * A GET through the proxy read only until its text matches `until` (a stream that has not ended),
+   * then dropped; after `guardMs` without a match it is dropped too and the promise fails (an open
+   * connection would hold nginx's graceful stop).
+   */
+  readUntil(
+    path: string,
+    until: RegExp,
+    headers?: Record<string, string>,
+    guardMs?: number,
+  ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }>;
   stop(): Promise<void>;
 }
 
@@ -106,6 +117,32 @@ export async function startProxy(upstreamPort: number): Promise<Proxy> {
         );
         req.on('error', reject);
         req.end(body);
+      }),
+    readUntil: (path, until, headers = {}, guardMs = 30_000) =>
+      new Promise((resolve, reject) => {
+        let text = '';
+        const guard = setTimeout(() => {
+          req.destroy();
+          reject(new Error(`GET ${path} through nginx: no ${until} within ${guardMs} ms; got ${JSON.stringify(text)}`));
+        }, guardMs);
+        const req = request(
+          { host: '127.0.0.1', port, path: `/api/v1${path}`, servername: PROXY_HOST, ca, headers: { host: PROXY_HOST, ...headers } },
+          (res) => {
+            const done = () => {
+              clearTimeout(guard);
+              req.destroy();
+              resolve({ status: res.statusCode!, headers: res.headers, text });
+            };
+            res.setEncoding('utf8');
+            res.on('data', (d) => {
+              text += d;
+              if (until.test(text)) done();
+            });
+            res.on('end', done);
+          },
+        );
+        req.on('error', (e) => (clearTimeout(guard), reject(e)));
+        req.end();
       }),
     async stop() {
       if (proc.exitCode === null) {

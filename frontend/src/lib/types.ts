@@ -22,6 +22,8 @@ export type Job = Out<typeof api.Job>;
 export type JobMode = Job['mode'];
 export type LbEvent = Out<typeof api.Event>;
 export type EventStatus = LbEvent['status'];
+/** One event's change as GET /events/stream tells it ($lib/live). */
+export type EventChange = Out<typeof api.EventChange>;
 export type LogLine = Out<typeof api.EventLogLine>;
 export type Generation = Out<typeof api.Generations>[number];
 export type Snapshot = Generation['snapshots'][number];

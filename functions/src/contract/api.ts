@@ -298,9 +298,19 @@ export const Job = z
     health: JobHealth,
     lastSuccessAt: iso,
     lastBackup: z
-      .object({ status: z.string(), durationSeconds: z.number().nullable(), bytes: z.number().int().nullable() })
+      .object({
+        status: z.string(),
+        durationSeconds: z.number().nullable(),
+        bytes: z.number().int().nullable(),
+        eventId: z.number().int().nullable().openapi({ description: 'Its event (null: it was deleted before this was recorded)' }),
+        finishedAt: iso,
+      })
       .nullable()
       .openapi({ description: 'The last backup that ran (restores are not counted), null before the first' }),
+    lastRestore: z
+      .object({ status: z.string(), eventId: z.number().int().nullable(), finishedAt: iso })
+      .nullable()
+      .openapi({ description: "The job's last restore that ran, apart from its backups; null before the first" }),
     snapshots: z.object({ source: z.number().int().nullable(), target: z.number().int().nullable() }).openapi({
       description: "The job's snapshots on each side after its last backup; null before the first",
     }),
@@ -308,7 +318,9 @@ export const Job = z
       description: 'Finished backups since the job was created (failed: failed or interrupted), counted beyond what event retention keeps',
     }),
     nextRunAt: iso,
-    lastRunAt: iso,
+    lastRunAt: iso.openapi({
+      description: 'When the last backup or restore of the job began (lastBackup and lastRestore tell them apart)',
+    }),
     lastStatus: z.string().nullable(),
     currentGeneration: z.number().int(),
     hasWebhookToken: z.boolean(),
@@ -563,6 +575,23 @@ export const EventQuery = EventFilter.extend({
   after: id.optional().openapi({ description: 'Newer than this id: the page just before it, still newest first' }),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
+/** One event's change as GET /events/stream sends it (a `change` message carries a list of them). */
+export const EventChange = z
+  .object({
+    seq: z.number().int().openapi({ description: 'The change number (the stream sends the largest of a message as its id)' }),
+    id: z.number().int(),
+    kind: z.string(),
+    status: z.string(),
+    jobId: z.number().int().nullable(),
+    nodeId: z.number().int(),
+    phase: z.string().nullable(),
+    bytesDone: z.number().int(),
+    bytesTotal: z.number().int().nullable(),
+    rateBps: z.number().int().nullable(),
+    etaSeconds: z.number().int().nullable(),
+  })
+  .openapi('EventChange');
+
 export const EventCount = z
   .object({
     total: z.number().int(),

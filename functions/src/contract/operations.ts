@@ -85,6 +85,11 @@ export const OPERATIONS: Record<string, { id: string; summary: string; access: A
   'POST /hooks/jobs/{id}/run': { id: 'runJobByWebhook', summary: "Run Now with the job's webhook token", access: 'webhook' },
 
   'GET /events': { id: 'listEvents', summary: 'List events (work and history), newest first', access: 'read' },
+  'GET /events/stream': {
+    id: 'streamEventChanges',
+    summary: 'Server-Sent Events: a notice whenever an event is created or changes (resume with Last-Event-ID)',
+    access: 'read',
+  },
   'GET /events/count': { id: 'countEvents', summary: 'How many events match the filters (up to 10,000)', access: 'read' },
   'GET /events/{id}': { id: 'getEvent', summary: 'An event with its progress', access: 'read' },
   'GET /events/{id}/log': { id: 'getEventLog', summary: "An event's log lines", access: 'read' },

@@ -179,6 +179,13 @@ export const jobs = sqliteTable(
     lastBackupStatus: text('last_backup_status'),
     lastBackupDurationMs: integer('last_backup_duration_ms'),
     lastBackupBytes: integer('last_backup_bytes'),
+    /** The event of that backup and when it ended (the Jobs page links its Last-run badge to it; drizzle/migrations/0015). */
+    lastBackupEventId: integer('last_backup_event_id'),
+    lastBackupAt: integer('last_backup_at'),
+    /** The job's last finished restore (that began): shown apart, a restore is not the job's last run (trigger events_finish_restore, 0015). */
+    lastRestoreEventId: integer('last_restore_event_id'),
+    lastRestoreStatus: text('last_restore_status'),
+    lastRestoreAt: integer('last_restore_at'),
     /** When the backups began failing (the first failed or interrupted one since the last success); null: not failing. */
     failingSince: integer('failing_since'),
     /** The job's snapshots on each side after its last backup (source_snapshots, catalog). */
@@ -242,6 +249,8 @@ export const events = sqliteTable(
     createdAt: integer('created_at').notNull().default(now),
     startedAt: integer('started_at'),
     finishedAt: integer('finished_at'),
+    /** The change number of the row's last visible change (trigger events_change_*, drizzle/migrations/0015): GET /events/stream reads rows above a cursor. */
+    changeSeq: integer('change_seq'),
   },
   (t) => [
     // One queued/running backup-or-restore per job, enforced by the database.
@@ -258,6 +267,7 @@ export const events = sqliteTable(
     index('events_status_idx').on(t.status, t.id),
     index('events_kind_idx').on(t.kind, t.id),
     index('events_target_idx').on(t.targetId, t.id),
+    index('events_change_idx').on(t.changeSeq),
   ],
 );
 
@@ -288,6 +298,12 @@ export const eventCounts = sqliteTable(
 export const eventTotals = sqliteTable('event_totals', {
   id: integer('id').primaryKey(),
   rows: integer('rows').notNull(),
+});
+
+/** The last change number given to an event row (one row, id 1), by the triggers events_change_* (drizzle/migrations/0015): the event stream's cursor costs one read. */
+export const eventChanges = sqliteTable('event_changes', {
+  id: integer('id').primaryKey(),
+  seq: integer('seq').notNull(),
 });
 
 /** Small durable facts of housekeeping, by name (e.g. event retention's watermark: the newest event id it has looked at). */

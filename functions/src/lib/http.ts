@@ -17,12 +17,32 @@ export interface Waker {
   waiting(): number;
 }
 
+/** Optional in-process hint that an event row may have changed (wakes GET /events/stream early; decides nothing). */
+export interface ChangeHint {
+  notify(): void;
+  /** Resolves when notified, closed, or when `ms` passed, whichever is first. */
+  wait(ms: number): Promise<void>;
+  /** The process is stopping: streams end now (their browsers reconnect elsewhere or later) instead of holding the stop. */
+  close(): void;
+  readonly closed: boolean;
+}
+
+/** GET /events/stream's clock (routes/event-stream.ts): how often it looks at the change cursor, writes a heartbeat, and how long one stream lives. */
+export interface EventStreamTimes {
+  checkMs: number;
+  heartbeatMs: number;
+  lifetimeMs: number;
+}
+
 export interface AppDeps {
   db: DB;
   config: AppConfig;
   adminTokenHash: string;
   secrets: SecretBox;
   waker?: Waker;
+  /** The Node entry's in-process hint for the event stream; without it (Workers) the stream looks every `eventStream.checkMs`. */
+  changes?: ChangeHint;
+  eventStream?: Partial<EventStreamTimes>;
   now?: () => number;
   /** scrypt hasher for the admin password; default: the pure-JS one (workerd). The Node entry passes node:crypto's. */
   passwords?: PasswordHasher;

@@ -33,6 +33,8 @@ const JOB_COLUMNS = {
   lastBackupStatus: jobs.lastBackupStatus,
   lastBackupDurationMs: jobs.lastBackupDurationMs,
   lastBackupBytes: jobs.lastBackupBytes,
+  lastBackupEventId: jobs.lastBackupEventId,
+  lastBackupAt: jobs.lastBackupAt,
   failingSince: jobs.failingSince,
   rpoEffectiveSeconds: jobs.rpoEffectiveSeconds,
   nextRunAt: jobs.nextRunAt,
@@ -47,6 +49,8 @@ const NULLABLE = new Set<JobKey>([
   'lastSuccessAt',
   'lastBackupDurationMs',
   'lastBackupBytes',
+  'lastBackupEventId',
+  'lastBackupAt',
   'failingSince',
   'rpoEffectiveSeconds',
   'nextRunAt',
@@ -94,6 +98,8 @@ async function jobSummaries(db: DB) {
           lastBackupStatus: string | null;
           lastBackupDurationMs: number | null;
           lastBackupBytes: number | null;
+          lastBackupEventId: number | null;
+          lastBackupAt: number | null;
           failingSince: number | null;
           rpoEffectiveSeconds: number | null;
           nextRunAt: number | null;

@@ -41,14 +41,23 @@ export function lastBackupView(j: {
   lastBackupStatus: string | null;
   lastBackupDurationMs: number | null;
   lastBackupBytes: number | null;
+  lastBackupEventId: number | null;
+  lastBackupAt: number | null;
 }) {
   return j.lastBackupStatus
     ? {
         status: j.lastBackupStatus,
         durationSeconds: j.lastBackupDurationMs === null ? null : j.lastBackupDurationMs / 1000,
         bytes: j.lastBackupBytes,
+        eventId: j.lastBackupEventId,
+        finishedAt: iso(j.lastBackupAt),
       }
     : null;
+}
+
+/** A job's last restore that began (kept apart by the trigger events_finish_restore: a restore is not the job's last run). */
+export function lastRestoreView(j: { lastRestoreStatus: string | null; lastRestoreEventId: number | null; lastRestoreAt: number | null }) {
+  return j.lastRestoreStatus ? { status: j.lastRestoreStatus, eventId: j.lastRestoreEventId, finishedAt: iso(j.lastRestoreAt) } : null;
 }
 
 export function jobView(j: Row<typeof s.jobs>, at: number) {
@@ -79,6 +88,7 @@ export function jobView(j: Row<typeof s.jobs>, at: number) {
     health: ((h) => ({ ...h, since: iso(h.since) }))(jobHealth(j, at)),
     lastSuccessAt: iso(j.lastSuccessAt),
     lastBackup: lastBackupView(j),
+    lastRestore: lastRestoreView(j),
     snapshots: { source: j.sourceSnapshotCount, target: j.targetSnapshotCount },
     backups: { succeeded: j.backupsSucceeded, failed: j.backupsFailed },
     nextRunAt: iso(j.nextRunAt),
