@@ -76,6 +76,9 @@ describe('event log', () => {
     const notes = rows.filter((r) => /log truncated/.test(r.message));
     expect(notes).toHaveLength(1);
     expect(notes[0].level).toBe('warn');
-    expect(rows.at(-1)!.message).toMatch(/log truncated/); // nothing after it, "the end" included
+    // nothing of the runner's after it ("the end" included); only the final error, which the server
+    // always writes (README, Errors people can act on), bounded like every error
+    expect(rows.at(-2)!.message).toMatch(/log truncated/);
+    expect(rows.at(-1)).toEqual({ level: 'error', message: 'failed: x' });
   });
 });

@@ -141,8 +141,9 @@ export async function localNode(srv: WaitingServer, what: string, has: (n: NodeI
 }
 
 /**
- * Create the loopback target through the API and validate it (pinning its host key) from each of
- * `nodeIds` (none given: the node the server picks); each validation must succeed. Returns its id.
+ * Create the loopback target through the API and validate it from each of `nodeIds` (none given:
+ * the node the server picks), confirming the host key the first validation shows (which pins it);
+ * each validation must succeed. Returns its id.
  */
 export async function addLoopbackTarget(srv: ServerApi, w: { sshd: TestSshd; tgt: TestPool }, nodeIds: number[] = []): Promise<number> {
   const t = await srv.api('POST', '/targets', loopbackTarget(w));
@@ -152,6 +153,12 @@ export async function addLoopbackTarget(srv: ServerApi, w: { sshd: TestSshd; tgt
     const v = await srv.api('POST', `/targets/${id}/validate`, body);
     const e = (await srv.waitEvent((v.body as { eventId: number }).eventId)) as { status: string; error?: string | null };
     expect(e.status, e.error ?? undefined).toBe('success');
+    // the first validation shows the host key; a confirmation pins it (README, Adding a target)
+    const seen = (await srv.api('GET', `/targets/${id}`)).body as { pendingHostKeyFingerprint?: string | null };
+    if (seen.pendingHostKeyFingerprint) {
+      const c = await srv.api('POST', `/targets/${id}/host-key/confirm`, { fingerprint: seen.pendingHostKeyFingerprint });
+      expect(c.status, JSON.stringify(c.body)).toBe(200);
+    }
   }
   return id;
 }
