@@ -53,6 +53,8 @@ interface Served {
   url: string;
   admin: string;
   pid: number;
+  /** How long it holds a claim: the runners' first claims are spread over it, as a fleet's are. */
+  claimWaitMs: number;
   /** The cron trigger (workerd), fired at the start of every minute as Cloudflare does. */
   cron?: () => Promise<void>;
   stop: () => Promise<void>;
@@ -86,6 +88,7 @@ async function startNode(): Promise<Served> {
     url: `http://127.0.0.1:${port}/api/v1`,
     admin,
     pid: server.pid!,
+    claimWaitMs: Number(process.env.BENCH_CLAIM_WAIT_MS ?? 25_000), // config.ts's default
     async stop() {
       if (server.exitCode === null) {
         const exited = new Promise((r) => server.once('exit', r));
@@ -120,6 +123,7 @@ async function startWorkerdServer(): Promise<Served> {
     url: `${w.url}/api/v1`,
     admin: w.admin,
     pid: workerdPid(),
+    claimWaitMs: Number(process.env.BENCH_CLAIM_WAIT_MS ?? 90_000), // worker.ts's default
     cron: w.scheduled,
     stop: w.stop,
   };
@@ -146,11 +150,15 @@ async function fleetOn(served: Served) {
   const { url, admin } = served;
   const server = { pid: served.pid };
   const call = async (method: string, path: string, body?: unknown, token = admin) => {
-    const res = await fetch(url + path, {
-      method,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', [RUNNER_PROTOCOL_HEADER]: String(RUNNER_PROTOCOL) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    const send = () =>
+      fetch(url + path, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', [RUNNER_PROTOCOL_HEADER]: String(RUNNER_PROTOCOL) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    // a kept-alive connection the server closed as it was reused (seen once with workerd, PATCH
+    // /jobs under load): sent again once, as the runner's client retries transport failures
+    const res = await send().catch(send);
     const text = await res.text();
     if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text.slice(0, 300)}`);
     return text ? JSON.parse(text) : null;
@@ -263,7 +271,9 @@ async function fleetOn(served: Served) {
         }
       }
     };
-    for (const n of nodes) void runner(n); // each loops until `stopping`
+    // each loops until `stopping`; their first claims spread over one claim's hold, so that claims
+    // end (and cost) evenly over time, not all at once as when the bench started them together
+    for (const n of nodes) void sleep(Math.random() * served.claimWaitMs).then(() => runner(n));
     // Cloudflare fires the cron at the start of every minute
     const cronLoop = async () => {
       while (!stopping && served.cron) {
@@ -272,7 +282,7 @@ async function fleetOn(served: Served) {
       }
     };
     void cronLoop();
-    await sleep(5000); // every runner has claimed by now
+    await sleep(served.claimWaitMs + 5000); // every runner has claimed by now
     const phase = async (minutes: number, during?: () => Promise<void>) => {
       const a = procStats(server.pid!);
       const s0 = await statements();

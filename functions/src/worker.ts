@@ -20,8 +20,12 @@ import { deliverNotifications, evaluateNotifications, pruneDeliveries } from './
 // The Durable Object class of the CLAIM_WAKER binding (wrangler.toml): one per node.
 export { ClaimWaker };
 
-/** A held claim on Workers: longer than on Node (25 s), so an idle node costs D1 little (README, Fleet scale). Not exported: a Worker module exports handlers and classes only. */
-const WORKER_CLAIM_WAIT_MS = 60_000;
+/**
+ * A held claim on Workers: longer than on Node (25 s), so an idle node costs D1 little (two reads a
+ * claim: README, Fleet scale), and under the 100 s after which proxies commonly give up on an answer.
+ * Not exported: a Worker module exports handlers and classes only.
+ */
+const WORKER_CLAIM_WAIT_MS = 90_000;
 
 export interface WorkerEnv {
   DB: unknown; // D1Database
