@@ -153,7 +153,11 @@ async function fleetOn(served: Served) {
     const send = () =>
       fetch(url + path, {
         method,
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', [RUNNER_PROTOCOL_HEADER]: String(RUNNER_PROTOCOL) },
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          [RUNNER_PROTOCOL_HEADER]: String(RUNNER_PROTOCOL),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     // a kept-alive connection the server closed as it was reused (seen once with workerd, PATCH
