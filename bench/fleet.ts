@@ -1,5 +1,8 @@
-// Fleet scale on the Node entry (issue 17 #5): BENCH_NODES simulated runners (default 1,000) with
-// BENCH_JOBS jobs each (default 10) against the server bundle with its file DB, in a child process.
+// Fleet scale (issue 17 #5): BENCH_NODES simulated runners (default 1,000) with BENCH_JOBS jobs each
+// (default 10) against each server of BENCH_FLEET_SERVERS (default `node,workerd`): the Node server
+// bundle with its file DB in a child process, and the Worker bundle under workerd (miniflare, as
+// tests/helpers/workerd.ts starts it) with a local D1 and its Durable Objects, the cron fired every
+// minute as Cloudflare does.
 // A simulated runner speaks the real runner API (join, inventory, long-poll claims) and "runs" what
 // it claims at once (finish: success). The jobs are made with a yearly schedule, so the fleet is
 // first idle; then every job gets an hourly schedule, the minutes spread over the hour (the next
@@ -7,17 +10,19 @@
 //   idle   BENCH_IDLE_MINUTES (default 1) with nothing due: server CPU (cores), RSS, the claims' rate
 //   busy   BENCH_BUSY_MINUTES (default 2; 0: none) of due jobs, plus a burst of BENCH_BURST Run Nows (200):
 //          due → claimed (claim time minus the occurrence's time), Run Now → claimed, CPU, RSS
-// CPU and memory come from /proc/<server pid>; the simulated runners run in this process on the same
-// cores (their cost is not the server's, but it competes with it). LIFEBOAT_CLAIM_WAIT_MS and
-// LIFEBOAT_CLAIM_RECHECK_MS are passed through to the server (BENCH_CLAIM_WAIT_MS sets the first).
-// The Worker + D1 side of the issue is not measured here (README, Fleet scale).
+// CPU and memory come from /proc/<pid> of the server or of the workerd process; the simulated
+// runners run in this process on the same cores (their cost is not the server's, but it competes
+// with it). BENCH_CLAIM_WAIT_MS sets LIFEBOAT_CLAIM_WAIT_MS of both. DB statements are the server's
+// own count (GET /metrics, lifeboat_db_statements_total): the Node process's to libSQL, the Worker
+// isolate's to D1 (db/statement-counter.ts).
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RUNNER_PROTOCOL, RUNNER_PROTOCOL_HEADER } from '../protocol/src/runner-protocol.ts';
 import { TEST_KEY } from '../tests/helpers/control.ts';
 import { freePort } from '../tests/helpers/server.ts';
+import { startWorkerd } from '../tests/helpers/workerd.ts';
 
 const NODES = Number(process.env.BENCH_NODES ?? 1000);
 const JOBS = Number(process.env.BENCH_JOBS ?? 10);
@@ -42,7 +47,24 @@ function procStats(pid: number) {
   return { cpu, rss };
 }
 
-export async function benchFleet() {
+/** A server under test: where it listens, the process whose CPU and memory are its cost. */
+interface Served {
+  label: string;
+  url: string;
+  admin: string;
+  pid: number;
+  /** How long it holds a claim: the runners' first claims are spread over it, as a fleet's are. */
+  claimWaitMs: number;
+  /** The cron trigger (workerd), fired at the start of every minute as Cloudflare does. */
+  cron?: () => Promise<void>;
+  stop: () => Promise<void>;
+}
+
+const claimWait: Record<string, string> = process.env.BENCH_CLAIM_WAIT_MS
+  ? { LIFEBOAT_CLAIM_WAIT_MS: process.env.BENCH_CLAIM_WAIT_MS }
+  : {};
+
+async function startNode(): Promise<Served> {
   const root = new URL('../', import.meta.url).pathname;
   execFileSync(process.execPath, [join(root, 'scripts/build-bundles.mjs'), '--if-stale'], { stdio: 'inherit' });
   const dataDir = mkdtempSync(join(tmpdir(), 'lb-fleet-'));
@@ -57,17 +79,90 @@ export async function benchFleet() {
       LIFEBOAT_PORT: String(port),
       LIFEBOAT_ADMIN_TOKEN: admin,
       LIFEBOAT_LOCAL_RUNNER: '0',
-      ...(process.env.BENCH_CLAIM_WAIT_MS ? { LIFEBOAT_CLAIM_WAIT_MS: process.env.BENCH_CLAIM_WAIT_MS } : {}),
+      ...claimWait,
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  const url = `http://127.0.0.1:${port}/api/v1`;
+  return {
+    label: 'Node + file DB',
+    url: `http://127.0.0.1:${port}/api/v1`,
+    admin,
+    pid: server.pid!,
+    claimWaitMs: Number(process.env.BENCH_CLAIM_WAIT_MS ?? 25_000), // config.ts's default
+    async stop() {
+      if (server.exitCode === null) {
+        const exited = new Promise((r) => server.once('exit', r));
+        server.kill('SIGTERM');
+        await Promise.race([exited, sleep(15_000)]);
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The workerd process miniflare started: a child of this process (miniflare spawns it). */
+function workerdPid(): number {
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (comm === 'workerd' && ppid === process.pid) return Number(d);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  throw new Error('no workerd process found under this one');
+}
+
+async function startWorkerdServer(): Promise<Served> {
+  const w = await startWorkerd(claimWait);
+  return {
+    label: 'workerd + D1 (miniflare)',
+    url: `${w.url}/api/v1`,
+    admin: w.admin,
+    pid: workerdPid(),
+    claimWaitMs: Number(process.env.BENCH_CLAIM_WAIT_MS ?? 90_000), // worker.ts's default
+    cron: w.scheduled,
+    stop: w.stop,
+  };
+}
+
+export async function benchFleet() {
+  const servers = (process.env.BENCH_FLEET_SERVERS ?? 'node,workerd').split(',').filter(Boolean);
+  const results: { label: string; r: Awaited<ReturnType<typeof fleetOn>> }[] = [];
+  for (const name of servers) {
+    const start = { node: startNode, workerd: startWorkerdServer }[name];
+    if (!start) throw new Error(`BENCH_FLEET_SERVERS: unknown server "${name}" (node, workerd)`);
+    const served = await start();
+    console.log(`\n-- ${served.label} --`);
+    results.push({ label: served.label, r: await fleetOn(served) });
+  }
+  if (results.length > 1) {
+    console.log(`\n${NODES} nodes × ${JOBS} jobs, side by side:`);
+    for (const { label, r } of results) console.log(`  ${label}: ${r.summary}`);
+  }
+  return results;
+}
+
+async function fleetOn(served: Served) {
+  const { url, admin } = served;
+  const server = { pid: served.pid };
   const call = async (method: string, path: string, body?: unknown, token = admin) => {
-    const res = await fetch(url + path, {
-      method,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', [RUNNER_PROTOCOL_HEADER]: String(RUNNER_PROTOCOL) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    const send = () =>
+      fetch(url + path, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          [RUNNER_PROTOCOL_HEADER]: String(RUNNER_PROTOCOL),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    // a kept-alive connection the server closed as it was reused (seen once with workerd, PATCH
+    // /jobs under load): sent again once, as the runner's client retries transport failures
+    const res = await send().catch(send);
     const text = await res.text();
     if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text.slice(0, 300)}`);
     return text ? JSON.parse(text) : null;
@@ -180,8 +275,19 @@ export async function benchFleet() {
         }
       }
     };
-    for (const n of nodes) void runner(n); // each loops until `stopping`
-    await sleep(5000); // every runner has claimed by now
+    // each loops until `stopping`; their first claims spread over one claim's hold, so that claims
+    // end (and cost) evenly over time, not all at once as when the bench started them together
+    for (const n of nodes) void sleep(Math.random() * served.claimWaitMs).then(() => runner(n));
+    // Cloudflare fires the cron at the start of every minute
+    const cronLoop = async () => {
+      // BENCH_FLEET_CRON=0: without it, to see what the cron's work at the minute costs the claims
+      while (!stopping && served.cron && process.env.BENCH_FLEET_CRON !== '0') {
+        await sleep(MINUTE - (Date.now() % MINUTE));
+        if (!stopping) await served.cron().catch((e) => console.error(`cron: ${(e as Error).message}`));
+      }
+    };
+    void cronLoop();
+    await sleep(served.claimWaitMs + 5000); // every runner has claimed by now
     const phase = async (minutes: number, during?: () => Promise<void>) => {
       const a = procStats(server.pid!);
       const s0 = await statements();
@@ -207,7 +313,7 @@ export async function benchFleet() {
     console.log(
       `idle: ${idle.cores.toFixed(3)} cores, RSS ${idle.rss.toFixed(0)} MiB, ${idle.claimsPerS.toFixed(0)} claims/s, ${dbLine(idle)}`,
     );
-    if (BUSY_MIN <= 0) return { idle };
+    if (BUSY_MIN <= 0) return { idle, summary: `idle ${dbLine(idle)}, ${idle.cores.toFixed(3)} cores` };
     // hourly schedules, the minutes spread over the hour but for the next three (no job falls due while they are set)
     const now = new Date().getUTCMinutes();
     const minutes = Array.from({ length: 60 }, (_, k) => k).filter((m) => ![0, 1, 2].some((d) => (now + d) % 60 === m));
@@ -237,20 +343,19 @@ export async function benchFleet() {
     const f = (xs: number[]) => `p50 ${pct(xs, 50)} ms, p99 ${pct(xs, 99)} ms (n=${xs.length})`;
     console.log(`due → claimed: ${f(dueToClaimed)}`);
     console.log(`Run Now → claimed: ${f(burstToClaimed)}`);
-    console.log(`\n${NODES} nodes × ${JOBS} jobs on the Node entry (file DB):`);
+    console.log(`\n${NODES} nodes × ${JOBS} jobs on ${served.label}:`);
     console.log(
       `  idle CPU ${idle.cores.toFixed(3)} cores (goal < 0.25), busy ${busy.cores.toFixed(3)}; RSS idle ${idle.rss.toFixed(0)} MiB, busy ${busy.rss.toFixed(0)} MiB`,
     );
     console.log(`  due → claimed p99 ${pct(dueToClaimed, 99)} ms (goal < 1000); Run Now → claimed p99 ${pct(burstToClaimed, 99)} ms`);
     console.log(`  idle ${dbLine(idle)}; busy ${dbLine(busy)}`);
-    return { idle, busy, dueToClaimed, burstToClaimed };
+    const summary =
+      `idle ${idle.cores.toFixed(3)} cores, busy ${busy.cores.toFixed(3)}; RSS ${idle.rss.toFixed(0)}/${busy.rss.toFixed(0)} MiB; ` +
+      `due → claimed p50 ${pct(dueToClaimed, 50)} ms, p99 ${pct(dueToClaimed, 99)} ms; Run Now → claimed p99 ${pct(burstToClaimed, 99)} ms; ` +
+      `idle ${dbLine(idle)}; busy ${dbLine(busy)}`;
+    return { idle, busy, dueToClaimed, burstToClaimed, summary };
   } finally {
     stopping = true;
-    if (server.exitCode === null) {
-      const exited = new Promise((r) => server.once('exit', r));
-      server.kill('SIGTERM');
-      await Promise.race([exited, sleep(15_000)]);
-    }
-    rmSync(dataDir, { recursive: true, force: true });
+    await served.stop();
   }
 }

@@ -10,6 +10,7 @@ export function createWaker(): Waker {
   return {
     notify(nodeId) {
       bus.emit(`n${nodeId}`);
+      return Promise.resolve();
     },
     wait(nodeId, ms) {
       waiting++;

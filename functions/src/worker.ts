@@ -6,17 +6,31 @@ import { createApp } from './app.ts';
 import { securityHeaders } from './headers.ts';
 import { configFromEnv, eventRetention } from './config.ts';
 import * as schema from './db/schema.ts';
+import { countingD1, type StatementCounts } from './db/statement-counter.ts';
 import type { DB } from './db/types.ts';
 import { createSecretBox } from './lib/secrets.ts';
 import { sha256Hex } from './lib/tokens.ts';
 import { seedAdminPassword } from './services/admin-password.ts';
 import { backfillRpo } from './services/jobs.ts';
-import { sweepExpiredLeases } from './services/queue.ts';
+import { nodesWithDueJobs, sweepExpiredLeases } from './services/queue.ts';
+import { ClaimWaker, durableWaker, type DurableObjectNamespace } from './worker-waker.ts';
 import { applyEventRetention } from './services/event-retention.ts';
 import { deliverNotifications, evaluateNotifications, pruneDeliveries } from './services/notifications.ts';
 
+// The Durable Object class of the CLAIM_WAKER binding (wrangler.toml): one per node.
+export { ClaimWaker };
+
+/**
+ * A held claim on Workers: longer than on Node (25 s), so an idle node costs D1 little (two reads a
+ * claim: README, Fleet scale), and under the 100 s after which proxies commonly give up on an answer.
+ * Not exported: a Worker module exports handlers and classes only.
+ */
+const WORKER_CLAIM_WAIT_MS = 90_000;
+
 export interface WorkerEnv {
   DB: unknown; // D1Database
+  /** The ClaimWaker namespace; without it held claims poll D1 every LIFEBOAT_CLAIM_RECHECK_MS. */
+  CLAIM_WAKER?: DurableObjectNamespace;
   LIFEBOAT_ADMIN_TOKEN: string;
   LIFEBOAT_SECRET_KEY: string;
   [key: string]: unknown;
@@ -24,17 +38,23 @@ export interface WorkerEnv {
 
 let cached: { env: WorkerEnv; app: Promise<Hono> } | null = null;
 
+/** This isolate's D1 statements, for GET /metrics (lifeboat_db_statements_total) and the fleet bench. */
+const statements: StatementCounts = { read: 0, write: 0 };
+
 function stringEnv(env: WorkerEnv): Record<string, string | undefined> {
-  const out: Record<string, string | undefined> = {};
+  const out: Record<string, string | undefined> = { LIFEBOAT_CLAIM_WAIT_MS: String(WORKER_CLAIM_WAIT_MS) };
   for (const [k, v] of Object.entries(env)) if (typeof v === 'string') out[k] = v;
   return out;
 }
+
+const database = (env: WorkerEnv) =>
+  drizzle(countingD1(env.DB as object, statements) as Parameters<typeof drizzle>[0], { schema }) as unknown as DB;
 
 async function build(env: WorkerEnv) {
   if (!env.LIFEBOAT_ADMIN_TOKEN || !env.LIFEBOAT_SECRET_KEY) {
     throw new Error('LIFEBOAT_ADMIN_TOKEN and LIFEBOAT_SECRET_KEY must be set as Worker secrets');
   }
-  const db = drizzle(env.DB as Parameters<typeof drizzle>[0], { schema }) as unknown as DB;
+  const db = database(env);
   // First admin password from the LIFEBOAT_ADMIN_PASSWORD secret, only while none is stored (pure-JS scrypt here).
   if (typeof env.LIFEBOAT_ADMIN_PASSWORD === 'string') await seedAdminPassword(db, env.LIFEBOAT_ADMIN_PASSWORD);
   const api = createApp({
@@ -42,6 +62,8 @@ async function build(env: WorkerEnv) {
     config: configFromEnv(stringEnv(env)),
     adminTokenHash: await sha256Hex(env.LIFEBOAT_ADMIN_TOKEN),
     secrets: await createSecretBox(env.LIFEBOAT_SECRET_KEY),
+    waker: env.CLAIM_WAKER ? durableWaker(env.CLAIM_WAKER) : undefined,
+    dbStatements: statements,
     // Cloudflare sets this header itself; a client cannot forge it through the edge.
     clientAddress: (c) => c.req.header('cf-connecting-ip') ?? undefined,
   });
@@ -61,11 +83,19 @@ export default {
   async fetch(request: Request, env: WorkerEnv, ctx: unknown) {
     return (await appFor(env)).fetch(request, env, ctx as Parameters<Hono['fetch']>[2]);
   },
-  /** Cron trigger: sweep expired leases, apply retention, evaluate and deliver notifications (the Node entry does this with timers). */
+  /**
+   * Cron trigger: sweep expired leases, poke the held claims of nodes with due jobs (the safety net
+   * of the Durable Objects' alarms), apply retention, evaluate and deliver notifications (the Node
+   * entry does this with timers).
+   */
   async scheduled(_event: unknown, env: WorkerEnv) {
-    const db = drizzle(env.DB as Parameters<typeof drizzle>[0], { schema }) as unknown as DB;
+    const db = database(env);
     const config = configFromEnv(stringEnv(env));
     await sweepExpiredLeases(db, Date.now());
+    if (env.CLAIM_WAKER) {
+      const waker = durableWaker(env.CLAIM_WAKER);
+      await Promise.all((await nodesWithDueJobs(db, Date.now())).map((id) => waker.notify(id)));
+    }
     await applyEventRetention(db, Date.now(), eventRetention(config));
     await pruneDeliveries(db, Date.now(), config.eventsMaxAgeDays);
     await backfillRpo(db, Date.now());

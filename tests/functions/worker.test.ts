@@ -210,4 +210,90 @@ describe('workerd + D1', () => {
       await new Promise<void>((r) => server.close(() => r()));
     }
   }, 60_000);
+
+  describe("held claims wait on the node's Durable Object, not on D1 (functions/src/worker-waker.ts)", () => {
+    let node: { nodeId: number; nodeToken: string };
+    let jobId: number;
+    /** This isolate's D1 statements (GET /metrics), less what the scrape itself ran (measured by two scrapes in a row). */
+    const statements = async () => {
+      const text = await (await w.mf.dispatchFetch(`${w.url}/api/v1/metrics`, { headers: { authorization: `Bearer ${w.admin}` } })).text();
+      const n = (kind: string) => Number(new RegExp(`^lifeboat_db_statements_total\\{kind="${kind}"\\} (\\d+)$`, 'm').exec(text)?.[1]);
+      return { read: n('read'), write: n('write') };
+    };
+    let scrape = { read: 0, write: 0 };
+    const claim = (waitMs: number) =>
+      call('POST', '/runner/claim', { max: 1, waitMs }, node.nodeToken) as Promise<
+        ApiResponse<{ events: { id: number; kind: string; trigger: string }[] }>
+      >;
+    /** Until the claim is held: it writes the node's last-seen time before its one read and its wait. */
+    const held = async () => {
+      await w.waitFor('the claim to be held', async () => (await call('GET', `/nodes/${node.nodeId}`)).body.lastSeenAt !== null);
+    };
+
+    beforeAll(async () => {
+      const target = await call('POST', '/targets', {
+        name: 'do-t',
+        sshHost: 'b.example.org',
+        sshPrivateKey: TEST_KEY,
+        backupRoot: 'b/lb',
+      });
+      const jt = await call('POST', '/nodes/join-tokens');
+      node = (await call('POST', '/runner/join', { joinToken: jt.body.token, name: 'do-node' }, '')).body;
+      await call('POST', '/runner/inventory', { zfsVersion: 'zfs-2.2', datasets: [{ name: 'tank' }, { name: 'tank/do' }] }, node.nodeToken);
+      const job = await call('POST', '/jobs', {
+        name: 'do-job',
+        targetId: target.body.id,
+        nodeId: node.nodeId,
+        mode: 'dataset',
+        source: 'tank/do',
+        schedule: '0 0 1 1 *', // yearly: nothing due unless the test says so
+        timezone: 'UTC',
+      });
+      jobId = job.body.id;
+      // the new job poked the node's object, which keeps a poke nobody heard for the next wait: hear it
+      expect((await claim(1000)).body.events).toEqual([]);
+      const a = await statements();
+      const b = await statements();
+      scrape = { read: b.read - a.read, write: b.write - a.write };
+    });
+
+    it('an idle held claim reads D1 twice (its token, its node) however long it is held', async () => {
+      await w.sql([`UPDATE nodes SET last_seen_at = NULL WHERE id = ${node.nodeId}`]);
+      const before = await statements();
+      const r = await claim(3000); // polling every 100 ms (LIFEBOAT_CLAIM_RECHECK_MS) would have read ~30 times
+      expect(r.body.events).toEqual([]);
+      const after = await statements();
+      expect({ read: after.read - before.read - scrape.read, write: after.write - before.write - scrape.write }).toEqual({
+        read: 2, // the node token, the node's claim state
+        write: 1, // its last-seen time (at most every 5 s)
+      });
+    }, 60_000);
+
+    it('Run Now pokes the held claim: it returns the run (a lost poke would return nothing at its deadline)', async () => {
+      await w.sql([`UPDATE nodes SET last_seen_at = NULL WHERE id = ${node.nodeId}`]);
+      const pending = claim(30_000);
+      await held();
+      const run = await call('POST', `/jobs/${jobId}/run`);
+      expect(run.status).toBe(202);
+      const r = await pending;
+      expect(r.body.events.map((e) => [e.id, e.trigger])).toEqual([[run.body.eventId, 'manual']]);
+      await call('POST', `/runner/events/${run.body.eventId}/finish`, { status: 'failed', error: 'x' }, node.nodeToken);
+    }, 60_000);
+
+    it("a scheduled run coming due wakes the held claim through the object's alarm, without the cron", async () => {
+      // due in 2 s: the claim's one read sees it in the future and hands the time to the object
+      await w.sql([
+        `UPDATE jobs SET schedule = '* * * * *', next_run_at = ${Date.now() + 2000} WHERE id = ${jobId}`,
+        `UPDATE nodes SET last_seen_at = NULL WHERE id = ${node.nodeId}`,
+      ]);
+      const before = await statements();
+      const r = await claim(30_000);
+      expect(r.body.events).toEqual([expect.objectContaining({ kind: 'backup', trigger: expect.stringMatching(/^(schedule|catch-up)$/) })]);
+      const after = await statements();
+      // no polling while it waited: the token, the state, then the woken round (state, due jobs, their
+      // targets, the queued check), and the claim's own reads of the job and target
+      expect(after.read - before.read - scrape.read).toBeLessThanOrEqual(12); // polling every 100 ms: ~60 over the 2 s
+      await call('POST', `/runner/events/${r.body.events[0].id}/finish`, { status: 'failed', error: 'x' }, node.nodeToken);
+    }, 60_000);
+  });
 });

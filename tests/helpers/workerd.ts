@@ -55,6 +55,8 @@ export async function startWorkerd(bindings: Record<string, string> = {}): Promi
         modules: [{ type: 'ESModule', path: 'worker.mjs', contents: readFileSync(out, 'utf8') }],
         compatibilityDate: '2026-04-01',
         d1Databases,
+        // held claims wait on their node's Durable Object (wrangler.toml, functions/src/worker-waker.ts)
+        durableObjects: { CLAIM_WAKER: 'ClaimWaker' },
         bindings: { LIFEBOAT_ADMIN_TOKEN: admin, LIFEBOAT_SECRET_KEY: 'workerd-e2e-secret', ...bindings },
       },
       {
@@ -70,6 +72,7 @@ export async function startWorkerd(bindings: Record<string, string> = {}): Promi
       },
     ],
     d1Persist: false,
+    durableObjectsPersist: false,
   });
   const url = (await mf.ready).origin;
   const sql = async (statements: string[]) => {

@@ -1,7 +1,7 @@
 // Counts the SQL statements the Node server sends to its libSQL client, reads and writes apart, for
 // GET /metrics (lifeboat_db_statements_total) and the fleet bench (README, Fleet scale). Wraps the
 // client's three entry points (execute, batch, and the same two on a transaction); drizzle uses
-// nothing else. On Workers, D1 reports its own reads and writes.
+// nothing else. The Worker entry counts its D1 binding's statements the same way (countingD1).
 import type { Client, InStatement, Transaction, TransactionMode } from '@libsql/client';
 
 export interface StatementCounts {
@@ -63,4 +63,51 @@ export function countingClient(client: Client, counts: StatementCounts): Client 
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(c) : v;
     },
   });
+}
+
+// D1's binding (the Worker entry): prepare → bind → run/all/raw/first, batch, exec. Only the parts
+// used here are typed (no @cloudflare/workers-types in the build).
+interface D1Statement {
+  bind(...values: unknown[]): D1Statement;
+  run(): Promise<unknown>;
+  all(): Promise<unknown>;
+  raw(o?: unknown): Promise<unknown>;
+  first(col?: string): Promise<unknown>;
+}
+interface D1Like {
+  prepare(sql: string): D1Statement;
+  batch(statements: D1Statement[]): Promise<unknown>;
+  exec(sql: string): Promise<unknown>;
+}
+
+/** The D1 binding with every statement counted into `counts` (this isolate's: each Worker isolate counts its own). */
+export function countingD1<T extends object>(binding: T, counts: StatementCounts): T {
+  const d1 = binding as unknown as D1Like;
+  const real = new WeakMap<object, D1Statement>();
+  const sqls = new WeakMap<object, string>();
+  const add = (sql: string) => {
+    const k = statementKind(sql);
+    if (k !== 'other') counts[k] += 1;
+  };
+  const wrap = (stmt: D1Statement, sql: string): D1Statement => {
+    const w: D1Statement = {
+      bind: (...values) => wrap(stmt.bind(...values), sql),
+      run: () => (add(sql), stmt.run()),
+      all: () => (add(sql), stmt.all()),
+      raw: (o) => (add(sql), stmt.raw(o)),
+      first: (col) => (add(sql), stmt.first(col)),
+    };
+    real.set(w, stmt);
+    sqls.set(w, sql);
+    return w;
+  };
+  const counted: D1Like = {
+    prepare: (sql) => wrap(d1.prepare(sql), sql),
+    batch: (stmts) => {
+      for (const s of stmts) add(sqls.get(s) ?? '');
+      return d1.batch(stmts.map((s) => real.get(s) ?? s));
+    },
+    exec: (sql) => d1.exec(sql), // migrations and tests' SQL, never the app's: not counted
+  };
+  return counted as unknown as T;
 }

@@ -8,13 +8,19 @@ import type { PasswordHasher } from './password.ts';
 import type { MailSender } from '../services/notifications.ts';
 import { ErrorBody } from '../contract/api.ts';
 
-/** Optional in-process hint that new work may be queued (wakes held claims early; decides nothing). */
+/**
+ * A hint that new work may be there for a node: wakes its held claim early; decides nothing (the
+ * guarded statements do). In process on Node (waker.ts), a Durable Object per node on Workers
+ * (worker-waker.ts).
+ */
 export interface Waker {
-  notify(nodeId: number): void;
-  /** Resolves true when poked, false when `ms` passed. */
-  wait(nodeId: number, ms: number): Promise<boolean>;
-  /** How many claims are waiting now. */
+  notify(nodeId: number): Promise<void>;
+  /** Resolves true when poked (or, for a waker that wakesAtDue, when `dueAt` came), false when `ms` passed. */
+  wait(nodeId: number, ms: number, dueAt?: number | null): Promise<boolean>;
+  /** How many claims are waiting now (in this process or isolate). */
   waiting(): number;
+  /** It wakes a claim itself when the `dueAt` given to wait comes: the claim needs no re-check of the database. */
+  wakesAtDue?: boolean;
 }
 
 /** Optional in-process hint that an event row may have changed (wakes GET /events/stream early; decides nothing). */
@@ -52,7 +58,7 @@ export interface AppDeps {
   fetch?: typeof fetch;
   /** Email notifications over SMTP (the Node entry's functions/src/mail.ts); absent on Workers, where email channels are refused. */
   mail?: MailSender;
-  /** SQL statements sent so far (the Node entry's db/statement-counter.ts), for GET /metrics; absent on Workers (D1 counts its own). */
+  /** SQL statements sent so far (db/statement-counter.ts: the Node process's, or this Worker isolate's to D1), for GET /metrics. */
   dbStatements?: { read: number; write: number };
 }
 

@@ -48,7 +48,7 @@ export function registerNodes(app: App) {
     async (c) => {
       const id = c.req.valid('param').id;
       const view = await revokeNode(c.var.deps.db, id, liveness(c));
-      c.var.deps.waker?.notify(id); // its held claim ends now, and the runner's next call is refused
+      await c.var.deps.waker?.notify(id); // its held claim ends now, and the runner's next call is refused
       return c.json(view, 200);
     },
   );

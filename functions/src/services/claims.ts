@@ -1,10 +1,11 @@
 // A runner's long-poll claim (README, "Design notes: Long-poll claims"): every round creates the
 // node's due scheduled runs and claims queued work (on Workers it sweeps expired leases first); it
 // returns at once when there is work, when the server wants a fresh inventory, or when the wait is
-// over. Held claims sleep on the waker (Node entry) or poll every claimRecheckMs. On Node every path
-// that queues work pokes the waker, and a timer pokes the nodes whose jobs fell due (node.ts), so
-// the re-check is only a safety net: its interval grows with the number of held claims
-// (RECHECK_PER_HELD_MS each), which bounds the idle cost of a fleet (README, "Fleet scale").
+// over. Held claims sleep on the waker or poll every claimRecheckMs. Every path that queues work
+// pokes the waker. On Node a timer pokes the nodes whose jobs fell due (node.ts), so the re-check
+// is only a safety net: its interval grows with the number of held claims (RECHECK_PER_HELD_MS
+// each), which bounds the idle cost of a fleet (README, "Fleet scale"). On Workers the node's
+// Durable Object wakes the claim when its next job falls due (worker-waker.ts): no re-check at all.
 import { and, eq, inArray, isNull, lt, or } from 'drizzle-orm';
 import type { ClaimedEvent } from '../../../protocol/src/runner-api.ts';
 import { effectivePolicy } from '../../../protocol/src/retention.ts';
@@ -12,7 +13,7 @@ import { catalogDatasets, events, jobs, nodes, targets } from '../db/schema.ts';
 import { iso, type AppDeps } from '../lib/http.ts';
 import { finishEvent } from './finish.ts';
 import { generationsToDrop } from './generation-retention.ts';
-import { claimQueued, scheduleDue, sweepExpiredLeases } from './queue.ts';
+import { claimQueued, nodeClaimState, scheduleDue, sweepExpiredLeases } from './queue.ts';
 
 type ClaimDeps = Pick<AppDeps, 'db' | 'config' | 'waker' | 'now'>;
 
@@ -38,27 +39,25 @@ async function holdClaim(deps: ClaimDeps, o: { nodeId: number; max: number; wait
   const nothing = { claimed: [] as Awaited<ReturnType<typeof claimQueued>>, inventoryWanted: false };
   for (;;) {
     const at = now();
-    // Node sweeps leases on a timer (node.ts); a Worker has only its cron, so its claims sweep too
+    // Node sweeps leases on a timer (node.ts), a Worker with its waker from its cron; without a waker, claims sweep
     if (!waker) await sweepExpiredLeases(db, at);
-    await scheduleDue(db, nodeId, at);
+    // one read: an idle round costs nothing more (README, Fleet scale)
+    const n = await nodeClaimState(db, nodeId);
+    // revoked while its claim was held: nothing more for it (its next call is refused)
+    if (!n || n.revokedAt !== null) return nothing;
+    const scheduled = n.nextDueAt !== null && n.nextDueAt <= at ? await scheduleDue(db, nodeId, at) : 0;
     // A runner that went away (restarted, killed) while its claim was held must not be handed work:
     // nobody would run it and it would end `interrupted` when the lease runs out.
     if (gone()) return nothing;
     // a user is choosing among this node's datasets (services/inventory.ts): answer now, asking for it
-    const [n] = await db
-      .select({ wanted: nodes.inventoryWantedAt, at: nodes.inventoryAt, revokedAt: nodes.revokedAt })
-      .from(nodes)
-      .where(eq(nodes.id, nodeId));
-    // revoked while its claim was held: nothing more for it (its next call is refused)
-    if (!n || n.revokedAt !== null) return nothing;
-    const inventoryWanted = n?.wanted != null && n.wanted > (n.at ?? 0);
+    const inventoryWanted = n.inventoryWantedAt != null && n.inventoryWantedAt > (n.inventoryAt ?? 0);
     // asked once: the next claims do not ask again while the report is under way
     if (inventoryWanted)
       await db
         .update(nodes)
         .set({ inventoryWantedAt: null })
-        .where(and(eq(nodes.id, nodeId), eq(nodes.inventoryWantedAt, n!.wanted!)));
-    const claimed = await claimQueued(db, nodeId, max, at, config.leaseMs);
+        .where(and(eq(nodes.id, nodeId), eq(nodes.inventoryWantedAt, n.inventoryWantedAt!)));
+    const claimed = n.queued || scheduled > 0 ? await claimQueued(db, nodeId, max, at, config.leaseMs) : [];
     if (claimed.length && gone()) {
       // the claimer disconnected during the claim: hand the events back to the queue untouched
       await db
@@ -77,11 +76,15 @@ async function holdClaim(deps: ClaimDeps, o: { nodeId: number; max: number; wait
       return nothing;
     }
     if (claimed.length || at >= deadline || max === 0 || inventoryWanted) return { claimed, inventoryWanted };
-    const pause = Math.min(recheckMs(config.claimRecheckMs, waker?.waiting() ?? 0, waker !== undefined), deadline - at);
+    // A waker that wakes the claim when its next job falls due (Workers: worker-waker.ts) needs no
+    // re-check: the claim sleeps to its deadline unless poked.
+    const pause = waker?.wakesAtDue
+      ? deadline - at
+      : Math.min(recheckMs(config.claimRecheckMs, waker?.waiting() ?? 0, waker !== undefined), deadline - at);
     if (waker) {
       // Woken by the deadline, not by a poke: nothing was queued for this node meanwhile (every path
       // that queues pokes), so no last round: the runner's next claim starts with one anyway.
-      if (!(await waker.wait(nodeId, pause)) && now() >= deadline) return nothing;
+      if (!(await waker.wait(nodeId, pause, n.nextDueAt)) && now() >= deadline) return nothing;
     } else await new Promise((r) => setTimeout(r, pause));
   }
 }

@@ -21,7 +21,7 @@ export async function refreshInventory(deps: Pick<AppDeps, 'db' | 'waker' | 'now
   const clock = deps.now ?? Date.now;
   const asked = clock();
   await deps.db.update(nodes).set({ inventoryWantedAt: asked }).where(eq(nodes.id, nodeId));
-  deps.waker?.notify(nodeId);
+  await deps.waker?.notify(nodeId);
   const started = Date.now();
   for (;;) {
     const [n] = await deps.db.select({ at: nodes.inventoryAt, wanted: nodes.inventoryWantedAt }).from(nodes).where(eq(nodes.id, nodeId));

@@ -20,7 +20,7 @@ export async function runJobNow(deps: RunDeps, job: JobRow, trigger: 'manual' | 
   if (t && !t.enabled)
     throw conflict(`target "${t.name}" is disabled: it takes no backups until it is enabled again`, { targetId: 'is disabled' });
   const eventId = await enqueueJobWork(db, backupEvent(job, t?.backupRoot ?? null, trigger, at));
-  deps.waker?.notify(job.nodeId);
+  await deps.waker?.notify(job.nodeId);
   return eventId;
 }
 
@@ -46,6 +46,6 @@ export async function restoreFromJob(deps: RunDeps, job: JobRow, generation: num
     params: { generation, snapshot: snap.name, guid: snap.guid, dataset: snap.dataset },
     createdAt: at,
   });
-  deps.waker?.notify(job.nodeId);
+  await deps.waker?.notify(job.nodeId);
   return eventId;
 }

@@ -202,6 +202,8 @@ export async function createJob(deps: JobDeps & Pick<AppDeps, 'config'>, b: z.in
     .returning()
     .catch(saveError);
   await db.insert(generations).values({ jobId: row.id, generation: 1, reason: 'first backup', createdAt: at });
+  // a held claim re-reads when its node's next run falls due (the Workers waker sets its alarm then)
+  if (row.nextRunAt !== null) await deps.waker?.notify(row.nodeId);
   return row;
 }
 
@@ -222,6 +224,8 @@ export async function updateJob(deps: JobDeps, id: number, b: z.infer<typeof Job
     .where(eq(jobs.id, id))
     .returning()
     .catch(saveError);
+  // the node's held claim learns the new next run (createJob says why)
+  if (scheduleChanged || row.nodeId !== cur.nodeId) await deps.waker?.notify(row.nodeId);
   return row;
 }
 

@@ -120,7 +120,11 @@ export async function metricsText(db: DB, at: number, statements?: { read: numbe
     rpoLimit: f('lifeboat_job_rpo_limit_seconds', 'gauge', 'The job’s RPO: a backup must have succeeded within this (jobs that have one).'),
     health: f('lifeboat_job_health', 'gauge', 'The job’s health: 1 for its state (ok, overdue, failing, disabled).'),
     seen: f('lifeboat_runner_last_seen_timestamp_seconds', 'gauge', 'Last contact of each node’s runner (unix time).'),
-    statements: f('lifeboat_db_statements_total', 'counter', 'SQL statements this server process sent to its database, reads and writes.'),
+    statements: f(
+      'lifeboat_db_statements_total',
+      'counter',
+      'SQL statements this server process (on Workers: this isolate) sent to its database, reads and writes.',
+    ),
   };
   if (statements) for (const kind of ['read', 'write'] as const) fam.statements.samples.push(`${labels({ kind })} ${statements[kind]}`);
   fam.build.samples.push(`${labels({ version: LIFEBOAT_VERSION })} 1`);

@@ -2,7 +2,7 @@
 import { ACTIVE_STATUSES } from '../../../protocol/src/events.ts';
 import { jobRoot } from '../../../protocol/src/layout.ts';
 import { and, asc, eq, getTableColumns, inArray, is, isNotNull, lt, lte, SQL, sql } from 'drizzle-orm';
-import { events, eventLogs, jobs, targets } from '../db/schema.ts';
+import { events, eventLogs, jobs, nodes, targets } from '../db/schema.ts';
 import type { DB } from '../db/types.ts';
 import { ApiError, isUniqueViolation } from '../lib/errors.ts';
 import { dueOccurrences } from '../lib/schedule.ts';
@@ -118,29 +118,25 @@ export async function sweepExpiredLeases(db: DB, at: number): Promise<void> {
   ]);
 }
 
+/** A job scheduleDue would run once it is due: enabled, its target enabled, nothing of it queued or running. */
+const runnableScheduled = and(
+  eq(jobs.enabled, true),
+  isNotNull(jobs.nextRunAt),
+  sql`NOT EXISTS (SELECT 1 FROM ${events} e WHERE e.job_id = ${jobs.id} AND e.status IN ('queued','running') AND e.kind IN ('backup','restore'))`,
+  // a disabled target takes no backups: its jobs catch up (one coalesced run) once it is enabled
+  sql`EXISTS (SELECT 1 FROM ${targets} t WHERE t.id = ${jobs.targetId} AND t.enabled = 1)`,
+);
+
 /**
- * Create the scheduled events that are due for a node's jobs and advance nextRunAt, atomically per job.
- * Occurrences missed while nobody claimed (node offline, or the job busy) are coalesced into one
- * catch-up event whose note says how many.
- */
-/**
- * The nodes that have a job due now that scheduleDue would run (enabled, target enabled, nothing of
- * it queued or running): the Node entry pokes their held claims, so a due job does not wait for a
- * claim's re-check. A read of the jobs table; decides nothing.
+ * The nodes that have a job due now that scheduleDue would run: the Node entry (every 100 ms) and
+ * the Worker's cron (every minute) poke their held claims, so a due job does not wait for a claim's
+ * re-check. A read of the jobs table; decides nothing.
  */
 export async function nodesWithDueJobs(db: DB, at: number): Promise<number[]> {
   const rows = await db
     .selectDistinct({ nodeId: jobs.nodeId })
     .from(jobs)
-    .where(
-      and(
-        eq(jobs.enabled, true),
-        isNotNull(jobs.nextRunAt),
-        lte(jobs.nextRunAt, at),
-        sql`NOT EXISTS (SELECT 1 FROM ${events} e WHERE e.job_id = ${jobs.id} AND e.status IN ('queued','running') AND e.kind IN ('backup','restore'))`,
-        sql`EXISTS (SELECT 1 FROM ${targets} t WHERE t.id = ${jobs.targetId} AND t.enabled = 1)`,
-      ),
-    );
+    .where(and(runnableScheduled, lte(jobs.nextRunAt, at)));
   return rows.map((r) => r.nodeId);
 }
 
@@ -148,24 +144,42 @@ export async function nodesWithDueJobs(db: DB, at: number): Promise<number[]> {
 export async function pokeDueNodes(db: DB, waker: Waker, at: number): Promise<void> {
   // no claim held, nobody to poke: a runner's next claim schedules its due jobs in its first round
   if (waker.waiting() === 0) return;
-  for (const id of await nodesWithDueJobs(db, at)) waker.notify(id);
+  await Promise.all((await nodesWithDueJobs(db, at)).map((id) => waker.notify(id)));
 }
 
+/**
+ * What a claim round needs to know of its node, in one read (a held claim's whole cost while idle,
+ * README "Fleet scale"): revoked, a fresh inventory wanted, anything queued, and when its next
+ * scheduled run falls due (null: none), the time a Workers claim sleeps until (worker-waker.ts).
+ */
+export async function nodeClaimState(db: DB, nodeId: number) {
+  const [n] = await db
+    .select({
+      revokedAt: nodes.revokedAt,
+      inventoryWantedAt: nodes.inventoryWantedAt,
+      inventoryAt: nodes.inventoryAt,
+      // the node id as a parameter: a column here is rendered unqualified, and would mean q.id
+      queued: sql<number | null>`(SELECT 1 FROM ${events} q WHERE q.node_id = ${nodeId} AND q.status = 'queued' LIMIT 1)`,
+      nextDueAt: sql<number | null>`(${db
+        .select({ at: sql`min(${jobs.nextRunAt})` })
+        .from(jobs)
+        .where(and(eq(jobs.nodeId, nodeId), runnableScheduled))})`,
+    })
+    .from(nodes)
+    .where(eq(nodes.id, nodeId));
+  return n ? { ...n, queued: n.queued != null, nextDueAt: n.nextDueAt == null ? null : Number(n.nextDueAt) } : null;
+}
+
+/**
+ * Create the scheduled events that are due for a node's jobs and advance nextRunAt, atomically per job.
+ * Occurrences missed while nobody claimed (node offline, or the job busy) are coalesced into one
+ * catch-up event whose note says how many.
+ */
 export async function scheduleDue(db: DB, nodeId: number, at: number): Promise<number> {
   const due = await db
     .select()
     .from(jobs)
-    .where(
-      and(
-        eq(jobs.nodeId, nodeId),
-        eq(jobs.enabled, true),
-        isNotNull(jobs.nextRunAt),
-        lte(jobs.nextRunAt, at),
-        sql`NOT EXISTS (SELECT 1 FROM ${events} e WHERE e.job_id = ${jobs.id} AND e.status IN ('queued','running') AND e.kind IN ('backup','restore'))`,
-        // a disabled target takes no backups: its jobs catch up (one coalesced run) once it is enabled
-        sql`EXISTS (SELECT 1 FROM ${targets} t WHERE t.id = ${jobs.targetId} AND t.enabled = 1)`,
-      ),
-    )
+    .where(and(eq(jobs.nodeId, nodeId), runnableScheduled, lte(jobs.nextRunAt, at)))
     .orderBy(asc(jobs.nextRunAt))
     .limit(100);
   const roots = new Map(

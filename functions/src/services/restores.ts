@@ -156,7 +156,7 @@ export async function queueOobRestore(deps: RestoreDeps, b: OobBody, key: string
         },
       })
       .returning({ id: events.id });
-    deps.waker?.notify(node.id);
+    await deps.waker?.notify(node.id);
     return ev.id;
   } catch (err) {
     if (key && isUniqueViolation(err)) {

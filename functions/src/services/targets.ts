@@ -206,7 +206,7 @@ export async function queueTargetWork(
       createdAt: at,
     })
     .returning({ id: events.id });
-  deps.waker?.notify(node.id);
+  await deps.waker?.notify(node.id);
   return ev.id;
 }
 
@@ -252,7 +252,7 @@ export async function resetHostKey(
       })
       .returning({ id: events.id }),
   ]);
-  deps.waker?.notify(node.id);
+  await deps.waker?.notify(node.id);
   return ev.id;
 }
 
