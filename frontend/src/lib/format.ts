@@ -161,13 +161,11 @@ export function timeOfDay(value: string | number | Date): string {
 }
 
 /**
- * A scheduled time in the display zone, with the job's own zone named when it is another one
- * ("2 Dec 2026 02:30 CET (job zone Europe/Berlin)"): where a schedule's zone matters.
+ * Beside a scheduled time shown on the one clock, where a schedule's zone matters: " (job zone
+ * Europe/Berlin)" when the job's zone is not the display zone, else "".
  */
-export function scheduledTime(value: string | number | Date | null | undefined, jobZone: string | null | undefined): string {
-  const text = dateTime(value);
-  if (text === '—' || !jobZone || jobZone === displayZoneName()) return text;
-  return `${text} (job zone ${jobZone})`;
+export function jobZoneNote(jobZone: string | null | undefined): string {
+  return !jobZone || jobZone === displayZoneName() ? '' : ` (job zone ${jobZone})`;
 }
 
 export function isoTitle(value: string | null | undefined): string {
