@@ -147,7 +147,7 @@ describe('source picker', () => {
     expect(await item('tank/jails').getAttribute('aria-selected')).toBe('true');
     // the job is created with the chosen source
     await dlg.getByLabel('Name', { exact: true }).fill('jails');
-    await dlg.getByLabel('Target', { exact: true }).selectOption({ label: 'offsite' });
+    await dlg.getByLabel('Target', { exact: true }).selectOption({ label: 'offsite — Not validated' });
     await dlg.getByRole('button', { name: 'Create' }).click();
     await dlg.waitFor({ state: 'hidden' });
     const jobs = (await srv.api('GET', '/jobs')).body.items;
