@@ -147,12 +147,17 @@ describe('backups to an unprivileged target user (README zfs allow list)', () =>
     await w.vm.sh(`echo writable > ${w.src.mountpoint}/copy/new.txt`);
   }, 600_000);
 
-  it('re-pin: the host key is cleared and pinned again by a validation through the unprivileged user', async () => {
+  it('re-pin: the host key is cleared, shown again by a validation through the unprivileged user, and pinned by a confirmation', async () => {
     const before = (await w.srv.api('GET', `/targets/${w.targetId}`)).body;
     const r = await w.srv.api('POST', `/targets/${w.targetId}/host-key/reset`, { nodeId: w.runner.nodeId });
     expect(r.status, JSON.stringify(r.body)).toBe(202);
     const e = await w.srv.waitEvent(r.body.eventId, 300_000);
     expect(e.status, e.error).toBe('success');
+    const seen = (await w.srv.api('GET', `/targets/${w.targetId}`)).body;
+    expect(seen.hostKeyFingerprint).toBeNull(); // nothing pinned until a human confirms (README, Adding a target)
+    expect(seen.pendingHostKeyFingerprint).toBe(before.hostKeyFingerprint);
+    const c = await w.srv.api('POST', `/targets/${w.targetId}/host-key/confirm`, { fingerprint: seen.pendingHostKeyFingerprint });
+    expect(c.status, JSON.stringify(c.body)).toBe(200);
     const after = (await w.srv.api('GET', `/targets/${w.targetId}`)).body;
     expect(after.hostKeyFingerprint).toBe(before.hostKeyFingerprint);
     await w.backupOk(jobId);
