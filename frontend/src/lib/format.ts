@@ -140,24 +140,16 @@ export function dateTime(
   return `${p.day} ${p.month} ${p.year} ${time} ${p.timeZoneName ?? ''}`.trim();
 }
 
-const clockCache = new Map<string, Intl.DateTimeFormat>();
 /** "10:15:07": the time of day of a log line, on the display clock (the full time is in its title). */
 export function timeOfDay(value: string | number | Date): string {
   const d = value instanceof Date ? value : new Date(value);
   if (Number.isNaN(d.getTime())) return String(value);
-  const key = displayZone ?? '';
-  let f = clockCache.get(key);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-GB', {
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-      hourCycle: 'h23',
-      timeZone: displayZone,
-    });
-    clockCache.set(key, f);
-  }
-  return f.format(d);
+  const p = Object.fromEntries(
+    formatter(displayZone, true)
+      .formatToParts(d)
+      .map((x) => [x.type, x.value]),
+  );
+  return `${p.hour}:${p.minute}:${p.second}`;
 }
 
 /**
