@@ -119,6 +119,8 @@ async function timed(label, f) {
 
 let passed = 0;
 let failed = 0;
+/** Each test file's time, for the list of the slowest printed at the end (where a tier's time goes). */
+const slowest = [];
 const fail = (msg) => {
   console.error(`[test] FAILED: ${msg}`);
   failed += 1;
@@ -132,6 +134,7 @@ function count(tier, report, status) {
   }
   const r = JSON.parse(readFileSync(report, 'utf8'));
   rmSync(report, { force: true });
+  slowest.push(...(r.testResults ?? []).map((f) => ({ tier, file: f.name.replace(root, ''), s: (f.endTime - f.startTime) / 1000 })));
   passed += r.numPassedTests;
   failed += r.numFailedTests;
   // A file that failed before running any test (import error, failed hook) still counts as a failure.
@@ -295,5 +298,13 @@ try {
 }
 if (interrupted) fail(`interrupted by ${interrupted}`);
 console.log(`[test] times: ${times.join(', ')}`);
+if (slowest.length)
+  console.log(
+    `[test] slowest files: ${slowest
+      .sort((a, b) => b.s - a.s)
+      .slice(0, 15)
+      .map((f) => `${f.file} (${f.tier}) ${f.s.toFixed(1)} s`)
+      .join(', ')}`,
+  );
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed > 0 ? 1 : 0);
