@@ -12,6 +12,9 @@ import { copyUiBuild } from '../helpers/ui-build.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const ADMIN = 'lba_deploy_admin';
+// Each test runs whole builds (esbuild, wrangler, a local D1): on the 2-core CI box beside the
+// zfs-fuse suites and the OpenZFS VM, one took more than 120 s. The timeout only catches a hang.
+const HANG_GUARD = 600_000;
 let work: string;
 let ui: { dir: string; remove: () => void };
 
@@ -41,7 +44,7 @@ beforeAll(async () => {
   writeFileSync(join(work, 'wrangler.toml'), readFileSync(join(root, 'wrangler.toml')));
   symlinkSync(join(root, 'drizzle'), join(work, 'drizzle'));
   ui = await copyUiBuild();
-}, 120_000);
+}, HANG_GUARD);
 
 afterAll(() => {
   ui?.remove();
@@ -49,42 +52,50 @@ afterAll(() => {
 });
 
 describe('deploy:workers', () => {
-  it('--dry-run builds the bundle and the assets, and wrangler accepts the config', async () => {
-    const r = await deploy('--dry-run', '--ui-dir', ui.dir, '--config', join(work, 'wrangler.toml'));
-    expect(r.code, r.out).toBe(0);
-    expect(r.out).toContain('env.DB (lifeboat)');
-    expect(r.out).toContain('env.ASSETS');
-    // and the migrations applied to a throwaway local D1, the newest one included
-    const newest = readdirSync(join(root, 'drizzle/migrations'))
-      .filter((f) => f.endsWith('.sql'))
-      .sort()
-      .at(-1)!;
-    expect(r.out).toMatch(new RegExp(`${newest.replace('.', '\\.')}\\s*│\\s*✅`));
-    const outdir = /the Worker as it would be uploaded is in (\S+)/.exec(r.out)?.[1];
-    expect(outdir, r.out).toBeTruthy();
-    try {
-      expect(readFileSync(join(outdir!, 'lifeboat-worker.mjs'), 'utf8')).toContain('export {');
-    } finally {
-      rmSync(outdir!, { recursive: true, force: true });
-    }
-    const assets = join(work, 'functions/dist/worker-assets');
-    expect(readFileSync(join(assets, 'index.html'), 'utf8')).toBe(readFileSync(join(ui.dir, 'index.html'), 'utf8'));
-    expect(readFileSync(join(assets, '_headers'), 'utf8')).toMatch(
-      /^\/\*\n {2}Content-Security-Policy: default-src 'self'; script-src 'self' 'sha256-/,
-    );
-  }, 120_000);
+  it(
+    '--dry-run builds the bundle and the assets, and wrangler accepts the config',
+    async () => {
+      const r = await deploy('--dry-run', '--ui-dir', ui.dir, '--config', join(work, 'wrangler.toml'));
+      expect(r.code, r.out).toBe(0);
+      expect(r.out).toContain('env.DB (lifeboat)');
+      expect(r.out).toContain('env.ASSETS');
+      // and the migrations applied to a throwaway local D1, the newest one included
+      const newest = readdirSync(join(root, 'drizzle/migrations'))
+        .filter((f) => f.endsWith('.sql'))
+        .sort()
+        .at(-1)!;
+      expect(r.out).toMatch(new RegExp(`${newest.replace('.', '\\.')}\\s*│\\s*✅`));
+      const outdir = /the Worker as it would be uploaded is in (\S+)/.exec(r.out)?.[1];
+      expect(outdir, r.out).toBeTruthy();
+      try {
+        expect(readFileSync(join(outdir!, 'lifeboat-worker.mjs'), 'utf8')).toContain('export {');
+      } finally {
+        rmSync(outdir!, { recursive: true, force: true });
+      }
+      const assets = join(work, 'functions/dist/worker-assets');
+      expect(readFileSync(join(assets, 'index.html'), 'utf8')).toBe(readFileSync(join(ui.dir, 'index.html'), 'utf8'));
+      expect(readFileSync(join(assets, '_headers'), 'utf8')).toMatch(
+        /^\/\*\n {2}Content-Security-Policy: default-src 'self'; script-src 'self' 'sha256-/,
+      );
+    },
+    HANG_GUARD,
+  );
 
-  it('fails loudly on a config wrangler only warns about, and on options it does not know', async () => {
-    const bad = readFileSync(join(work, 'wrangler.toml'), 'utf8').replace('binding = "ASSETS"', 'binding = "ASSETS"\nbogus_field = 1');
-    writeFileSync(join(work, 'bad.toml'), bad);
-    const r = await deploy('--dry-run', '--ui-dir', ui.dir, '--config', join(work, 'bad.toml'));
-    expect(r.code).toBe(1);
-    expect(r.out).toContain('bogus_field');
-    expect(r.out).toContain('deploy-workers: wrangler warned about');
-    const u = await deploy('--dry-run', '--outdir');
-    expect(u.code).toBe(1);
-    expect(u.out).toContain('unknown option or missing value: --outdir');
-  }, 120_000);
+  it(
+    'fails loudly on a config wrangler only warns about, and on options it does not know',
+    async () => {
+      const bad = readFileSync(join(work, 'wrangler.toml'), 'utf8').replace('binding = "ASSETS"', 'binding = "ASSETS"\nbogus_field = 1');
+      writeFileSync(join(work, 'bad.toml'), bad);
+      const r = await deploy('--dry-run', '--ui-dir', ui.dir, '--config', join(work, 'bad.toml'));
+      expect(r.code).toBe(1);
+      expect(r.out).toContain('bogus_field');
+      expect(r.out).toContain('deploy-workers: wrangler warned about');
+      const u = await deploy('--dry-run', '--outdir');
+      expect(u.code).toBe(1);
+      expect(u.out).toContain('unknown option or missing value: --outdir');
+    },
+    HANG_GUARD,
+  );
 
   it('refuses a real deploy while database_id is the placeholder', async () => {
     const r = await deploy('--ui-dir', ui.dir, '--config', join(work, 'wrangler.toml'));
@@ -119,32 +130,36 @@ describe('the Worker wrangler.toml describes, on a local D1 migrated by wrangler
       // where `wrangler d1 ... --persist-to` keeps local D1 databases
       d1Persist: join(persist(), 'v3', 'd1'),
     });
-  }, 120_000);
+  }, HANG_GUARD);
 
   afterAll(async () => {
     await mf?.dispose();
   });
 
-  it('migrations apply --local creates every table and records every migration', async () => {
-    const q = await wrangler(
-      'd1',
-      'execute',
-      'DB',
-      '--local',
-      '--persist-to',
-      persist(),
-      '--json',
-      '--command',
-      "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name; SELECT name FROM d1_migrations ORDER BY id",
-    );
-    expect(q.code, q.out).toBe(0);
-    const [tables, applied] = JSON.parse(q.out.slice(q.out.indexOf('['))) as { results: { name: string }[] }[];
-    expect(tables.results.map((t) => t.name)).toEqual(expect.arrayContaining(['d1_migrations', 'events', 'jobs', 'nodes', 'targets']));
-    const files = readdirSync(join(root, 'drizzle/migrations'))
-      .filter((f) => f.endsWith('.sql'))
-      .sort();
-    expect(applied.results.map((m) => m.name)).toEqual(files);
-  }, 120_000);
+  it(
+    'migrations apply --local creates every table and records every migration',
+    async () => {
+      const q = await wrangler(
+        'd1',
+        'execute',
+        'DB',
+        '--local',
+        '--persist-to',
+        persist(),
+        '--json',
+        '--command',
+        "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name; SELECT name FROM d1_migrations ORDER BY id",
+      );
+      expect(q.code, q.out).toBe(0);
+      const [tables, applied] = JSON.parse(q.out.slice(q.out.indexOf('['))) as { results: { name: string }[] }[];
+      expect(tables.results.map((t) => t.name)).toEqual(expect.arrayContaining(['d1_migrations', 'events', 'jobs', 'nodes', 'targets']));
+      const files = readdirSync(join(root, 'drizzle/migrations'))
+        .filter((f) => f.endsWith('.sql'))
+        .sort();
+      expect(applied.results.map((m) => m.name)).toEqual(files);
+    },
+    HANG_GUARD,
+  );
 
   it('serves the UI as static assets with the security headers, and its SPA fallback', async () => {
     const index = readFileSync(join(ui.dir, 'index.html'), 'utf8');
