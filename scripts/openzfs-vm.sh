@@ -104,9 +104,12 @@ guest_apt() {
     -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$@"
 }
 # Run a stage's command with its output in the stage's log; on failure show the log's tail and stop.
+# In the background and waited for: bash runs a trap only once its foreground command is over, so
+# a TERM would otherwise wait for a dkms compile (build_interrupted stops the whole tree at once).
 logged() {
   local logf=$1; shift
-  if ! "$@" >>"$logf" 2>&1; then
+  "$@" >>"$logf" 2>&1 </dev/null &
+  if ! wait "$!"; then
     tail -n 40 "$logf" >&2
     die "'$*' failed (full log: $logf)"
   fi
@@ -127,6 +130,8 @@ stage_bootstrap() {
 
 stage_packages() {
   local logf=$KEYDIR/logs/packages.log
+  # A build stopped during an install leaves dpkg half-done in the tree; finish that first.
+  [[ -x "$ROOTFS/usr/bin/dpkg" ]] && in_guest_tree dpkg --configure -a >>"$logf" 2>&1 || true
   # No service may start inside the build tree: sshd would bind the HOST's port 22.
   printf '#!/bin/sh\nexit 101\n' >"$ROOTFS/usr/sbin/policy-rc.d"
   chmod 0755 "$ROOTFS/usr/sbin/policy-rc.d"
@@ -298,6 +303,32 @@ drop_tree() { # the tree is in the image now; the image is all that `start` need
   rm -rf --one-file-system "$ROOTFS"
 }
 
+# Every process under this script, deepest first (apt, dpkg and the dkms compile in the chroot).
+descendants() {
+  local c
+  for c in $(ps -o pid= --ppid "$1"); do
+    descendants "$c"
+    echo "$c"
+  done
+}
+# A stopped build stops what it started, so no compile builds on holding the lock (the next build
+# resumes at the stage that was running).
+build_interrupted() {
+  trap - TERM INT HUP ERR # the killed children's failures are expected now
+  log "build interrupted: stopping its processes"
+  local p left i
+  left=$(descendants $$)
+  for p in $left; do kill -TERM "$p" 2>/dev/null || true; done
+  # debootstrap, for one, goes on after a TERM: what is still there after 5 s is killed
+  for i in 1 2 3 4 5; do
+    left=$(for p in $left; do kill -0 "$p" 2>/dev/null && echo "$p"; done)
+    [[ -z "$left" ]] && break
+    sleep 1
+  done
+  for p in $left; do kill -KILL "$p" 2>/dev/null || true; done
+  exit 143
+}
+
 cmd_build() {
   [[ "$(id -u)" == 0 ]] || die "build must run as root (debootstrap, chroot, mount)"
   need_tools debootstrap chroot mkfs.ext4 ssh-keygen flock sha256sum
@@ -318,6 +349,7 @@ cmd_build() {
     rm -f "$KEYDIR/stamps/"*
   fi
   trap 'chroot_umount_all' EXIT
+  trap build_interrupted TERM INT HUP
   local t_all t0 st
   t_all=$(date +%s)
   log "building the OpenZFS guest image $KEY in $KEYDIR (stage logs in $KEYDIR/logs)"
