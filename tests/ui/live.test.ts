@@ -1,7 +1,8 @@
 // Live pages (docs/architecture.md, "Live pages"): the Jobs page follows a backup through the event
 // stream — queued, running with % and rate, then its new Last run linked to its event — without
 // reloading the page and without polling its lists; a restore shows apart from the last run. With
-// the stream refused (routed to a 404 here) the page falls back to polling. Debian's Chromium
+// the stream refused (routed to a 404 here) the page falls back to polling; an API-token sign-in
+// streams as well (the token in the Authorization header of the stream's request). Debian's Chromium
 // against the real Node entry with a password session; no ZFS: the test speaks for the node through
 // the runner API. Needs `npm run build -w frontend` (npm test does it).
 import { afterAll, beforeAll, describe, expect } from 'vitest';
@@ -189,6 +190,29 @@ describe('live Jobs page', () => {
     expect(lists.seen).toEqual([]);
     await shot(page, 'live-events-1280');
     expect(problems.errors).toEqual([]);
+  });
+
+  step('an API-token sign-in streams too: the token goes in the header, and the page follows without polling', async () => {
+    const { page: p } = await browser.newPage(1280, 900);
+    // a token sign-in keeps the token in the tab's sessionStorage (lib/api.ts); no cookie session here
+    await p.addInitScript((t) => sessionStorage.setItem('lifeboat.adminToken', t), srv.admin);
+    const streamRequest = p.waitForRequest((r) => r.url().endsWith('/api/v1/events/stream'));
+    expect((await openJobs(p)).status()).toBe(200);
+    expect((await streamRequest).headers().authorization).toBe(`Bearer ${srv.admin}`);
+    const row = p.locator(`#job-${jobId}`);
+    const lists = listRequests(p);
+    const id = (await srv.api('POST', `/jobs/${jobId}/run`)).body.eventId;
+    await row.getByLabel('Backup of data queued').waitFor();
+    await runner('/claim', { max: 1, waitMs: 0 });
+    await runner(`/events/${id}/progress`, { phase: 'transferring', bytesDone: 1_000_000, bytesTotal: 4_000_000, rateBps: 250_000 });
+    await row.getByText('25 %').waitFor();
+    await runner(`/events/${id}/finish`, { status: 'success', result: { generation: 1, snapshot: SNAPSHOT } });
+    await expect.poll(() => row.getByRole('link', { name: 'Last run of data' }).getAttribute('href')).toBe(`/backups/events?open=${id}`);
+    lists.stop();
+    // the new event reloads the page's one query (a row it did not have); progress and the end come as notices
+    expect(lists.seen.filter((u) => !u.startsWith('/api/v1/jobs'))).toEqual([]);
+    expect(lists.seen.length).toBeLessThanOrEqual(1);
+    await p.close();
   });
 
   step('with the stream refused the page polls instead, and still shows the run', async () => {
