@@ -77,11 +77,9 @@ function prefixed(stream, out, prefix) {
  * Run a command; resolves { status, stdout } (stdout only when capture). Never rejects. With
  * `prefix`, its output is printed line by line behind it (for the tier that runs beside another).
  */
-function run(cmd, args, { capture = false, env, prefix, nice = 0 } = {}) {
+function run(cmd, args, { capture = false, env, prefix } = {}) {
   return new Promise((resolve) => {
     const piped = capture || prefix;
-    // nice(1) lowers the whole tree the command starts (its children inherit the priority)
-    if (nice) [cmd, args] = ['nice', ['-n', String(nice), cmd, ...args]];
     const c = spawn(cmd, args, {
       cwd: root,
       env: env ?? process.env,
@@ -162,7 +160,7 @@ async function tierMatches(tier) {
 }
 
 /** One vitest process over a tier (or one project of it); its report is added to the totals. */
-async function vitest(tier, { project, env = process.env, prefix, nice } = {}) {
+async function vitest(tier, { project, env = process.env, prefix } = {}) {
   const name = project ? `${tier}.${project}` : tier;
   const report = reportOf(name);
   rmSync(report, { force: true });
@@ -179,18 +177,18 @@ async function vitest(tier, { project, env = process.env, prefix, nice } = {}) {
       `--outputFile.json=${report}`,
       ...vitestArgs,
     ],
-    { env, prefix, nice },
+    { env, prefix },
   );
   count(name, report, r.status);
 }
 
 /** A tier's vitest run: its projects (TIERS[tier].lanes) side by side, the first one unprefixed. */
-async function vitestTier(tier, env = process.env, prefix, nice = 0) {
+async function vitestTier(tier, env = process.env, prefix) {
   const lanes = TIERS[tier].lanes;
   await timed(`tier ${tier}`, () =>
     lanes
-      ? Promise.all(lanes.map((project, i) => vitest(tier, { project, env, nice, prefix: i ? `${prefix ?? ''}[${project}] ` : prefix })))
-      : vitest(tier, { env, prefix, nice }),
+      ? Promise.all(lanes.map((project, i) => vitest(tier, { project, env, prefix: i ? `${prefix ?? ''}[${project}] ` : prefix })))
+      : vitest(tier, { env, prefix }),
   );
 }
 
@@ -218,25 +216,20 @@ try {
   const bundles = await timed('server and runner bundles', () => run('npm', ['run', 'build:js', '--silent']));
   if (bundles.status !== 0) fail('the server and runner bundles (npm run build:js) failed');
 
-  // Beside the OpenZFS tier, the zfs-fuse tier runs at a lower CPU priority. The emulated VM is the
-  // longer of the two and every guest second costs host CPU, while much of the zfs-fuse tier waits
-  // on clocks and sockets: given the cores first, the VM finishes sooner, and the zfs-fuse tier
-  // uses what the guest leaves (docs/testing.md). Priority changes speed only, never an outcome.
-  const low = selected.includes('openzfs') ? 10 : 0;
   const zfsFuseTier = async () => {
     // The compiler over the control plane, the runner, the protocol and the tests, svelte-check over
     // the UI, eslint and prettier over everything (no error, no warning): each counts as one test.
     // Before the UI build, which also writes frontend/.svelte-kit.
-    const tsc = await timed('type check', () => run('npx', ['tsc', '-p', 'tsconfig.json', '--noEmit'], { nice: low }));
+    const tsc = await timed('type check', () => run('npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']));
     if (tsc.status === 0) passed += 1;
     else fail('type check (tsc -p tsconfig.json --noEmit) failed');
-    const svelte = await timed('svelte-check', () => run('npm', ['run', 'check', '--silent', '-w', 'frontend'], { nice: low }));
+    const svelte = await timed('svelte-check', () => run('npm', ['run', 'check', '--silent', '-w', 'frontend']));
     if (svelte.status === 0) passed += 1;
     else fail('svelte-check of the UI (npm run check -w frontend) failed');
-    const lint = await timed('eslint', () => run('npm', ['run', 'lint', '--silent'], { nice: low }));
+    const lint = await timed('eslint', () => run('npm', ['run', 'lint', '--silent']));
     if (lint.status === 0) passed += 1;
     else fail('eslint (npm run lint) found problems');
-    const format = await timed('prettier', () => run('npm', ['run', 'format:check', '--silent'], { nice: low }));
+    const format = await timed('prettier', () => run('npm', ['run', 'format:check', '--silent']));
     if (format.status === 0) passed += 1;
     else fail('prettier (npm run format:check): files are not formatted; npm run format fixes them');
     // Build the UI once so the browser suite tests what the server serves. Two vite builds at once
@@ -244,12 +237,10 @@ try {
     const lock = join(tmp, 'frontend-build.lock');
     const hasFlock = (await run('flock', ['--version'], { capture: true })).status === 0;
     const build = await timed('frontend build', () =>
-      hasFlock
-        ? run('flock', [lock, 'npm', 'run', 'build', '--silent'], { nice: low })
-        : run('npm', ['run', 'build', '--silent'], { nice: low }),
+      hasFlock ? run('flock', [lock, 'npm', 'run', 'build', '--silent']) : run('npm', ['run', 'build', '--silent']),
     );
     if (build.status !== 0) fail('frontend build failed');
-    if (!interrupted) await vitestTier('zfs-fuse', process.env, undefined, low);
+    if (!interrupted) await vitestTier('zfs-fuse');
   };
 
   const openzfsTier = async () => {
