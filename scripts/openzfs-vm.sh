@@ -130,8 +130,6 @@ stage_bootstrap() {
 
 stage_packages() {
   local logf=$KEYDIR/logs/packages.log
-  # A build stopped during an install leaves dpkg half-done in the tree; finish that first.
-  [[ -x "$ROOTFS/usr/bin/dpkg" ]] && in_guest_tree dpkg --configure -a >>"$logf" 2>&1 || true
   # No service may start inside the build tree: sshd would bind the HOST's port 22.
   printf '#!/bin/sh\nexit 101\n' >"$ROOTFS/usr/sbin/policy-rc.d"
   chmod 0755 "$ROOTFS/usr/sbin/policy-rc.d"
@@ -146,6 +144,9 @@ EOF
   chroot_mount proc proc
   chroot_mount sys sysfs
   chroot_mount dev/pts devpts newinstance,ptmxmode=0666
+  # A build stopped during an install leaves dpkg half-done in the tree (apt then refuses to run):
+  # finish that first, with the tree's /proc and /sys mounted as the packages' scripts expect.
+  logged "$logf" in_guest_tree dpkg --configure -a
   logged "$logf" guest_apt update
   logged "$logf" guest_apt install "${GUEST_PKGS[@]}" "${BUILD_ONLY_PKGS[@]}"
   local kver; kver=$(guest_kernel)
