@@ -1,6 +1,6 @@
 // Target validation and SSH error classes against a real sshd on 127.0.0.1 and real zfs-fuse.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { validateTarget } from '../../node-runner/src/executors/validate.ts';
 import { browseTarget } from '../../node-runner/src/executors/browse.ts';
 import type { TargetSpec } from '../../node-runner/src/executors/types.ts';
@@ -21,6 +21,43 @@ async function closedPort(): Promise<number> {
       s.close(() => resolve(typeof a === 'object' && a ? a.port : 1));
     });
   });
+}
+
+/**
+ * A TCP relay to the test sshd on a free port whose first `bad` connections misbehave as a loaded
+ * or throttling target does: 'drop' closes them at once (sshd's MaxStartups), 'silent' holds them
+ * without a banner. Later connections are relayed.
+ */
+async function flakyRelay(sshdPort: number, bad: number, how: 'drop' | 'silent') {
+  const held: Socket[] = [];
+  let seen = 0;
+  const server: Server = createServer((c) => {
+    seen++;
+    if (seen <= bad) {
+      if (how === 'drop') c.destroy();
+      else held.push(c);
+      return;
+    }
+    const up = connect(sshdPort, '127.0.0.1');
+    c.pipe(up).pipe(c);
+    const end = () => {
+      c.destroy();
+      up.destroy();
+    };
+    c.on('error', end).on('close', end);
+    up.on('error', end).on('close', end);
+  });
+  const port = await new Promise<number>((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)),
+  );
+  return {
+    port,
+    connections: () => seen,
+    close: () => {
+      for (const c of held) c.destroy();
+      return new Promise<void>((r) => server.close(() => r()));
+    },
+  };
 }
 
 const allNames = async () => (await zfs('list', '-H', '-o', 'name', '-t', 'all', '-r', pool.name)).split('\n').filter(Boolean).sort();
@@ -85,6 +122,51 @@ describe('validateTarget', () => {
     const e = await expectExecError(validateTarget({ ...base, sshPort: await closedPort() }, testContext().ctx), 'connectivity');
     expect(e.message).toMatch(/refused/i);
   }, 60_000);
+
+  it('a target that drops the first connect (MaxStartups): connected on the next attempt, said in the log', async () => {
+    const pinned = (await validateTarget(base, testContext().ctx)).hostKey;
+    const relay = await flakyRelay(sshd.port, 1, 'drop');
+    const retries: string[] = [];
+    try {
+      const s = await SshSession.open({ ...base, sshPort: relay.port, hostKey: pinned }, { onConnectRetry: (l) => retries.push(l) });
+      try {
+        expect((await s.exec(['echo', 'through'])).stdout).toBe('through\n');
+      } finally {
+        await s.close();
+      }
+      expect(relay.connections()).toBe(2);
+      expect(retries).toHaveLength(1);
+      expect(retries[0]).toMatch(/^cannot connect to .*: .*closed.*; connecting again in \d+\.\d s \(attempt 2 of 3\)$/);
+    } finally {
+      await relay.close();
+    }
+  }, 60_000);
+
+  it('a target that never answers: three attempts, then connectivity; a cancel while waiting ends it at once', async () => {
+    const pinned = (await validateTarget(base, testContext().ctx)).hostKey;
+    const relay = await flakyRelay(sshd.port, Infinity, 'silent');
+    try {
+      const retries: string[] = [];
+      const open = SshSession.open(
+        { ...base, sshPort: relay.port, hostKey: pinned },
+        { connectTimeoutSec: 1, onConnectRetry: (l) => retries.push(l) },
+      );
+      const e = await expectExecError(open, 'connectivity');
+      expect(e.message).toMatch(/timed out/);
+      expect(relay.connections()).toBe(3);
+      expect(retries.map((l) => /attempt (\d) of 3/.exec(l)?.[1])).toEqual(['2', '3']);
+
+      const ac = new AbortController();
+      const cancelled = SshSession.open(
+        { ...base, sshPort: relay.port, hostKey: pinned },
+        { connectTimeoutSec: 1, signal: ac.signal, onConnectRetry: () => ac.abort() },
+      );
+      await expectExecError(cancelled, 'cancelled');
+      expect(relay.connections()).toBe(4); // no second attempt after the cancel
+    } finally {
+      await relay.close();
+    }
+  }, 120_000);
 
   it('wrong key → authentication, and the key never appears in the message', async () => {
     const e = await expectExecError(validateTarget({ ...base, sshPrivateKey: sshd.wrongClientKey }, testContext().ctx), 'authentication');

@@ -341,7 +341,7 @@ async function reconnectIfLanded(
 ): Promise<SshSession | null> {
   let s: SshSession;
   try {
-    s = await SshSession.open(target, { signal, persistentShell: true, warm: true });
+    s = await SshSession.open(target, { signal, persistentShell: true, warm: true, onConnectRetry: (l) => ctx.log(l, 'warn') });
   } catch {
     return null;
   }

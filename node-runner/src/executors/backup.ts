@@ -94,7 +94,7 @@ async function backup(params: RunBackupParams, ctx: ExecContext): Promise<Backup
   // listings run meanwhile. A local failure still wins (it is reported, the session closed). Where
   // the runner keeps connections warm, a connection of the same identity left by an earlier run is
   // taken instead (ssh/session.ts), and this one is kept for the next run when this run succeeds.
-  const sessionP = SshSession.open(target, { signal, persistentShell: true, warm: true });
+  const sessionP = SshSession.open(target, { signal, persistentShell: true, warm: true, onConnectRetry: (l) => ctx.log(l, 'warn') });
   sessionP.catch(() => {
     /* awaited below */
   });

@@ -65,7 +65,7 @@ export async function readCatalog(
 /** Browse a target: connect with the pinned host key and read the whole catalog under its backup root. */
 export async function browseTarget(target: TargetSpec, ctx: ExecContext): Promise<CatalogDataset[]> {
   ctx.progress({ phase: 'preparing' });
-  const session = await SshSession.open(target, { signal: ctx.signal });
+  const session = await SshSession.open(target, { signal: ctx.signal, onConnectRetry: (l) => ctx.log(l, 'warn') });
   try {
     const zfs = new Zfs(session, ctx.signal);
     await zfs.capabilities();

@@ -155,7 +155,7 @@ async function restore(spec: RestoreSpec, ctx: ExecContext): Promise<RestoreResu
   const safe = new Zfs(new LocalHost()); // for rollback and cleanup: must work after an abort
   const lcaps = await local.capabilities();
 
-  const session = await SshSession.open(spec.target, { signal });
+  const session = await SshSession.open(spec.target, { signal, onConnectRetry: (l) => ctx.log(l, 'warn') });
   const units: Unit[] = [];
   const result: RestoreResult = {
     snapshot: '',

@@ -14,7 +14,11 @@ export async function validateTarget(target: TargetSpec, ctx: ExecContext): Prom
       ? `connecting to ${target.sshHost}:${target.sshPort} to pin its host key`
       : `connecting to ${target.sshHost}:${target.sshPort} with the pinned host key`,
   );
-  const session = await SshSession.open(target, { signal: ctx.signal, acceptNewHostKey: firstUse });
+  const session = await SshSession.open(target, {
+    signal: ctx.signal,
+    acceptNewHostKey: firstUse,
+    onConnectRetry: (l) => ctx.log(l, 'warn'),
+  });
   try {
     const hostKey = await session.hostKeyLines();
     const fingerprint = await session.fingerprint();

@@ -52,3 +52,29 @@ export function describeSshFailure(cls: ErrorClass, where: string, stderr: strin
       return `${where}: ${detail}`;
   }
 }
+
+/** How many times a run tries to open its connection to a target (connectRetryDelayMs). */
+export const CONNECT_ATTEMPTS = 3;
+
+/**
+ * Wait before another connect attempt after `attempt` (1-based) failed with `message`, or null for
+ * none. Retried: the target did not answer in time (a loaded or distant host; ssh's own
+ * ConnectTimeout covers the banner exchange too) or dropped the connection before the key exchange
+ * ended (sshd's MaxStartups refusing a burst of connects from many nodes), or the network was
+ * briefly unreachable. Not retried: a refused port, an unknown host name, and every host-key or
+ * authentication failure (those are other classes): another attempt would fail the same way. About
+ * 2 s, then 6 s, each ±50 % so that nodes refused together do not come back together.
+ * README.md ("Connect retries").
+ */
+export function connectRetryDelayMs(attempt: number, message: string, random: () => number = Math.random): number | null {
+  if (attempt >= CONNECT_ATTEMPTS) return null;
+  if (/Connection refused|Could not resolve hostname|Name or service not known|nodename nor servname/i.test(message)) return null;
+  if (
+    !/timed out|Connection reset|Connection closed|kex_exchange_identification|Broken pipe|No route to host|Network is unreachable|connection failed/i.test(
+      message,
+    )
+  )
+    return null;
+  const base = attempt === 1 ? 2000 : 6000;
+  return Math.round(base * (0.5 + random()));
+}

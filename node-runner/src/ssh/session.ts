@@ -22,7 +22,7 @@ import type { TargetSpec } from '../core/target.ts';
 import { execArgv, killChild, spawnArgv, waitExit, waitExitDrained, type CmdResult, type ExecOptions } from '../core/process.ts';
 import type { SpawnStdio, ZfsHost } from '../zfs/zfs.ts';
 import { cipherList } from './ciphers.ts';
-import { classifySsh, describeSshFailure } from './errors.ts';
+import { classifySsh, connectRetryDelayMs, CONNECT_ATTEMPTS, describeSshFailure } from './errors.ts';
 import { shJoin } from './quote.ts';
 import { RemoteShell } from './remote-shell.ts';
 
@@ -241,6 +241,8 @@ export interface SshOpenOptions {
   /** First validation: accept and pin whatever key the host presents (into an empty known_hosts). */
   acceptNewHostKey?: boolean;
   connectTimeoutSec?: number;
+  /** Told each time a failed connect is tried again (connect()), with the failure and the wait. */
+  onConnectRetry?: (line: string) => void;
   /** ssh binary (tests may point elsewhere); default `ssh`. */
   sshBinary?: string;
   /**
@@ -281,7 +283,7 @@ export class SshSession implements ZfsHost {
     return this.conn.pid;
   }
 
-  /** Open the master connection, or take a warm one. Throws ExecError(connectivity | authentication | host-key). */
+  /** Open the master connection (retrying transient failures), or take a warm one. Throws ExecError(connectivity | authentication | host-key). */
   static async open(target: TargetSpec, opts: SshOpenOptions = {}): Promise<SshSession> {
     validateSshEndpoint(target);
     if (!opts.acceptNewHostKey && !target.hostKey) {
@@ -307,7 +309,7 @@ export class SshSession implements ZfsHost {
       if (!opts.acceptNewHostKey && pinned.length === 0)
         throw new ExecError('host-key', `pinned host key of target "${target.name}" is unreadable`);
       await writeFile(conn.knownHosts, pinned.map((l) => l + '\n').join(''), { mode: 0o600 });
-      await s.startMaster();
+      await s.connect();
       if (opts.persistentShell) {
         // not bound to the run's signal (like the master): a cancelled command takes its shell
         // down and the next command starts a new one; close() ends the last
@@ -412,6 +414,41 @@ export class SshSession implements ZfsHost {
 
   private bin(): string {
     return this.opts.sshBinary ?? 'ssh';
+  }
+
+  /**
+   * Start the master; after a transient failure (connectRetryDelayMs: no answer in time, a connection
+   * dropped before the key exchange) wait and start a new one, up to CONNECT_ATTEMPTS in all. Each
+   * retry is said through `onConnectRetry` (the event's log).
+   */
+  private async connect(): Promise<void> {
+    const signal = this.opts.signal;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.startMaster();
+      } catch (e) {
+        const delay = e instanceof ExecError && e.errorClass === 'connectivity' ? connectRetryDelayMs(attempt, e.message) : null;
+        if (delay === null || signal?.aborted) throw e;
+        this.opts.onConnectRetry?.(
+          `${(e as Error).message}; connecting again in ${(delay / 1000).toFixed(1)} s (attempt ${attempt + 1} of ${CONNECT_ATTEMPTS})`,
+        );
+        // the failed master is gone before the next one starts, and so is any socket it left
+        const m = this.conn.master;
+        if (m) await waitExit(m);
+        await rm(this.conn.controlPath, { force: true });
+        this.conn.masterErr = '';
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(done, delay);
+          function done() {
+            clearTimeout(t);
+            signal?.removeEventListener('abort', done);
+            resolve();
+          }
+          signal?.addEventListener('abort', done, { once: true });
+        });
+        if (signal?.aborted) throw new ExecError('cancelled', 'cancelled while connecting');
+      }
+    }
   }
 
   private async startMaster(): Promise<void> {
