@@ -74,7 +74,7 @@ async function initialJs(browser: TestBrowser, srv: TestServer, inlineBytes: num
     await page.goto(srv.url + path);
     await painted(page);
     const shownAt = Date.now();
-    await page.waitForLoadState('networkidle');
+    await page.waitForLoadState('load'); // not 'networkidle': a page following the event stream keeps it open
     const first = scripts.filter((s) => s.started <= shownAt);
     const bodies = await Promise.all(first.map((s) => s.body));
     const raw = bodies.reduce((n, b) => n + b.length, inlineBytes);

@@ -77,7 +77,7 @@ describe('security headers', () => {
         (window as ProbedWindow).__violations.push(`${e.violatedDirective} ${e.blockedURI}`),
       );
     });
-    await page.goto(`${srv.url}/`, { waitUntil: 'networkidle' });
+    await page.goto(`${srv.url}/`, { waitUntil: 'load' });
     // SvelteKit started (the bootstrap ran): the app rendered something interactive.
     await page.waitForFunction(() => document.querySelectorAll('input, button, a').length > 0, undefined, { timeout: 15_000 });
     expect(await page.evaluate(() => (window as ProbedWindow).__violations)).toEqual([]);

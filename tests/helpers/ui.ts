@@ -36,6 +36,14 @@ export async function openBrowser(teardown: Teardown): Promise<UiBrowser> {
 }
 
 /** A full-page screenshot into test-artifacts/ui/<name>.png. */
+/**
+ * The page has drawn its data: no skeleton (aria-busy) left and its fonts loaded. Not Playwright's
+ * 'networkidle': a page that follows the event stream keeps that request open while it is shown.
+ */
+export async function settled(p: Page) {
+  await p.waitForFunction(() => !document.querySelector('[aria-busy="true"]') && document.fonts.status === 'loaded');
+}
+
 export const shot = (p: Page, name: string) => p.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 
 /** Follow a main navigation link and wait for that page's heading. */

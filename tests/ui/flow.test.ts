@@ -10,7 +10,7 @@ import type { Locator, Page } from 'playwright-core';
 import type { ConsoleProblems, TestBrowser } from '../helpers/browser.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import type { TestSshd } from '../helpers/sshd.ts';
-import { expectNoSidewaysScroll, flowSteps, nav, openBrowser, rowAction, shot, uiBuild } from '../helpers/ui.ts';
+import { expectNoSidewaysScroll, flowSteps, nav, openBrowser, rowAction, settled, shot, uiBuild } from '../helpers/ui.ts';
 import { localNode, startWorld, Teardown } from '../helpers/world.ts';
 import { writeRandom, zfs, type TestPool } from '../helpers/zfs.ts';
 
@@ -505,7 +505,7 @@ describe('web UI against the whole system', () => {
         ] as const) {
           await p.goto(srv.url + path);
           await ready.waitFor();
-          await p.waitForLoadState('networkidle');
+          await settled(p);
           await shot(p, `${name}-${width}`);
           await expectNoSidewaysScroll(p, path, width);
         }

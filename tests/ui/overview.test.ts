@@ -11,7 +11,7 @@ import type { Page } from 'playwright-core';
 import type { ConsoleProblems, TestBrowser } from '../helpers/browser.ts';
 import { TEST_KEY } from '../helpers/control.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import { expectNoSidewaysScroll, flowSteps, openBrowser, shot, uiBuild } from '../helpers/ui.ts';
+import { expectNoSidewaysScroll, flowSteps, openBrowser, settled, shot, uiBuild } from '../helpers/ui.ts';
 import { Teardown } from '../helpers/world.ts';
 
 let srv: TestServer;
@@ -362,7 +362,7 @@ describe('every page fits', () => {
         for (const [name, path, ready, menu] of pages()) {
           await p.goto(srv.url + path);
           await p.locator(ready).first().waitFor();
-          await p.waitForLoadState('networkidle');
+          await settled(p);
           await shot(p, `${name}-${w}${dark ? '-dark' : ''}`);
           await expectNoSidewaysScroll(p, path, w, { tables: w >= 1280 });
           // every row's actions are on screen horizontally (reachable without scrolling sideways)
