@@ -200,6 +200,28 @@ describe('source picker', () => {
     await shot(page, 'source-picker-390');
   });
 
+  it('New job opened before the page has its nodes (a slow link): the only node is chosen once they arrive', async () => {
+    await page.setViewportSize({ width: 1280, height: 800 });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    await page.route(
+      (u) => u.pathname === '/api/v1/nodes',
+      async (route) => {
+        await gate;
+        await route.continue();
+      },
+    );
+    await page.reload({ waitUntil: 'commit' });
+    await page.getByRole('button', { name: 'New job' }).click();
+    dlg = page.getByRole('dialog', { name: 'New job' });
+    await dlg.getByText('Choose a node first.').waitFor();
+    release();
+    await page.unrouteAll({ behavior: 'wait' });
+    await item('tank/data').waitFor(); // the node was chosen: its inventory is in the tree
+    await dlg.getByRole('button', { name: 'Cancel' }).click();
+    await dlg.waitFor({ state: 'hidden' });
+  });
+
   it('the browser console had no errors', () => {
     expect(problems.errors).toEqual([]);
   });
