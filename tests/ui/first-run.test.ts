@@ -73,6 +73,7 @@ describe('First run', () => {
     expect(await first.innerText()).toMatch(/authorized_keys/);
     expect(await items().nth(1).innerText()).toMatch(/Needs steps 1 and 3 first\./);
     expect(await items().nth(2).innerText()).toMatch(/npm start/);
+    expect(await items().nth(4).innerText()).toMatch(/Needs steps 2, 3 and 4 first\./);
     await expectNoSidewaysScroll(page, '/', 1280);
     await shot(page, 'first-run-empty-1280');
     await page.emulateMedia({ colorScheme: 'dark' });
