@@ -126,6 +126,7 @@ describe('GET /overview', () => {
     ]);
     expect(o.nodes).toEqual({ total: 2, offline: [{ id: n2.id, name: 'n2', lastSeenAt: new Date(T0).toISOString() }] });
     expect(o.targets.total).toBe(1);
+    expect(o.targets.ready).toBe(1); // Ready as on the Targets page: pinned, ready from n1, failed from none
     expect(o.targets.notReady).toEqual([
       { id: t.id, name: 't1', nodes: [expect.objectContaining({ nodeId: n2.id, nodeName: 'n2', state: 'not-validated' })] },
     ]);
@@ -143,7 +144,7 @@ describe('GET /overview', () => {
       health: { ok: 0, overdue: 0, failing: 0, disabled: 0 },
       failures24h: [],
       nodes: { total: 0, offline: [] },
-      targets: { total: 0, notReady: [] },
+      targets: { total: 0, ready: 0, notReady: [] },
       active: [],
     });
     const tok = await ctl.api('POST', '/auth/tokens', { name: 'ro', scope: 'read' });

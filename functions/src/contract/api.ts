@@ -872,6 +872,10 @@ export const Overview = z
     }),
     targets: z.object({
       total: z.number().int(),
+      ready: z.number().int().openapi({
+        description:
+          'Enabled targets whose readiness is Ready, as on the Targets page (host key pinned, ready from a node, failed from none)',
+      }),
       notReady: z.array(z.object({ id: z.number().int(), name: z.string(), nodes: z.array(TargetNodeStatus) })).openapi({
         description: 'Enabled targets and the live nodes from which they are not ready (failed, not validated, or changed since)',
       }),

@@ -185,16 +185,17 @@ export async function overview(db: DB, at: number, opts: { nodeSilentMs: number 
     .filter((n) => n.lastSeenAt === null || at - n.lastSeenAt > opts.nodeSilentMs)
     .map((n) => ({ id: n.id, name: n.name, lastSeenAt: iso(n.lastSeenAt) }));
 
-  const notReady = targetRows
+  const enabledViews = targetRows
     .filter((t) => t.enabled)
-    .map((t) => {
-      const view = targetView(
+    .map((t) =>
+      targetView(
         t,
         statuses.filter((s) => s.targetId === t.id),
         nodeRows,
-      );
-      return { id: t.id, name: t.name, nodes: view.nodeStatus.filter((s) => s.state !== 'ready') };
-    })
+      ),
+    );
+  const notReady = enabledViews
+    .map((view) => ({ id: view.id, name: view.name, nodes: view.nodeStatus.filter((s) => s.state !== 'ready') }))
     .filter((t) => t.nodes.length > 0);
 
   return {
@@ -203,7 +204,7 @@ export async function overview(db: DB, at: number, opts: { nodeSilentMs: number 
     health,
     failures24h: failures.map((f) => ({ kind: f.kind, status: f.status, count: Number(f.count) })),
     nodes: { total: nodeRows.length, offline },
-    targets: { total: targetRows.length, notReady },
+    targets: { total: targetRows.length, ready: enabledViews.filter((v) => v.readiness === 'ready').length, notReady },
     active: activeRows.map(eventView),
   };
 }
