@@ -33,13 +33,14 @@ const STEPS: { key: FirstRunKey; needs: FirstRunKey[] }[] = [
   { key: 'run', needs: ['job', 'validate', 'node'] },
 ];
 
-export function firstRunFacts(o: Pick<Overview, 'jobs' | 'nodes' | 'targets'>): FirstRunFacts {
+/** From the counts, not the job lines: the Overview asks for the first few lines only. */
+export function firstRunFacts(o: Pick<Overview, 'jobsTotal' | 'jobsBackedUp' | 'nodes' | 'targets'>): FirstRunFacts {
   return {
     targets: o.targets.total,
     targetsReady: o.targets.ready,
     nodesOnline: o.nodes.total - o.nodes.offline.length,
-    jobs: o.jobs.length,
-    backedUp: o.jobs.some((j) => j.lastSuccessAt !== null),
+    jobs: o.jobsTotal,
+    backedUp: o.jobsBackedUp > 0,
   };
 }
 

@@ -856,10 +856,24 @@ export const OverviewJob = z.object({
   activeEventId: z.number().int().nullable().openapi({ description: "The job's queued or running backup or restore, if any" }),
 });
 
+export const OverviewQuery = z.object({
+  jobs: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100_000)
+    .optional()
+    .openapi({ description: 'List only the first N job lines (the worst first); the counts still cover every job. Default: all' }),
+});
+
 export const Overview = z
   .object({
     at: z.string().openapi({ format: 'date-time' }),
-    jobs: z.array(OverviewJob).openapi({ description: 'Every job, the worst health first (failing, overdue, ok, disabled), then by name' }),
+    jobs: z.array(OverviewJob).openapi({
+      description: 'Every job (the first `jobs` of them when asked), the worst health first (failing, overdue, ok, disabled), then by name',
+    }),
+    jobsTotal: z.number().int().openapi({ description: 'How many jobs there are (all of them, however many `jobs` lists)' }),
+    jobsBackedUp: z.number().int().openapi({ description: 'How many jobs have had a successful backup' }),
     health: z.object({ ok: z.number().int(), overdue: z.number().int(), failing: z.number().int(), disabled: z.number().int() }),
     failures24h: z
       .array(z.object({ kind: z.string(), status: z.enum(['failed', 'interrupted']), count: z.number().int() }))

@@ -108,7 +108,8 @@ async function jobSummaries(db: DB) {
   );
 }
 
-export async function overview(db: DB, at: number, opts: { nodeSilentMs: number }) {
+/** `jobLimit`: list only the first N job lines (the counts still cover every job); null: all. */
+export async function overview(db: DB, at: number, opts: { nodeSilentMs: number; jobLimit?: number | null }) {
   await sweepExpiredLeases(db, at); // a dead runner's event reads as interrupted, not as running
   const [jobRows, sizes, failures, nodeRows, targetRows, statuses, active] = await Promise.all([
     jobSummaries(db),
@@ -200,7 +201,10 @@ export async function overview(db: DB, at: number, opts: { nodeSilentMs: number 
 
   return {
     at: iso(at)!,
-    jobs: jobItems,
+    // a home page on a big fleet draws its worst lines first and asks for the rest on request
+    jobs: opts.jobLimit ? jobItems.slice(0, opts.jobLimit) : jobItems,
+    jobsTotal: jobItems.length,
+    jobsBackedUp: jobItems.reduce((n, j) => n + (j.lastSuccessAt === null ? 0 : 1), 0),
     health,
     failures24h: failures.map((f) => ({ kind: f.kind, status: f.status, count: Number(f.count) })),
     nodes: { total: nodeRows.length, offline },
