@@ -104,13 +104,13 @@ describe('GET /overview', () => {
     expect(o.health).toEqual({ ok: 2, overdue: 1, failing: 1, disabled: 1 });
     expect([o.jobsTotal, o.jobsBackedUp]).toEqual([5, 1]);
     // ?jobs=N: the worst N lines only; the counts still cover every job
-    const firstTwo = (await ctl.api('GET', '/overview?jobs=2')).body;
+    const firstTwo = (await ctl.api('GET', '/overview?jobs=2')).body as typeof o;
     expect(firstTwo.jobs.map((j) => j.name)).toEqual(['bad', 'late']);
     expect([firstTwo.jobsTotal, firstTwo.jobsBackedUp, firstTwo.health]).toEqual([5, 1, o.health]);
     for (const bad of ['0', '-1', 'x', '1.5']) {
       const b = await ctl.api('GET', `/overview?jobs=${bad}`);
       expect(b.status, bad).toBe(400);
-      expect(b.body.error.fields.jobs, bad).toBeTruthy();
+      expect((b.body as { error: { fields: Record<string, string> } }).error.fields.jobs, bad).toBeTruthy();
     }
     const byName = Object.fromEntries(o.jobs.map((j) => [j.name, j]));
     expect(byName.good).toMatchObject({

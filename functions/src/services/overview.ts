@@ -14,6 +14,8 @@ import { eventView, lastBackupView, targetView } from './views.ts';
 const DAY_MS = 86_400_000;
 /** Worst first: what needs a look leads the list. */
 const SEVERITY: Record<HealthState, number> = { failing: 0, overdue: 1, ok: 2, disabled: 3 };
+/** The order of names, as String#localeCompare gives it, at a fraction of its cost per call. */
+const byName = new Intl.Collator().compare;
 const ACTIVE_LIMIT = 100;
 
 /** The job columns the overview reads; text ones hold no control characters (contract/fields.ts names, cron text, zone names). */
@@ -159,28 +161,31 @@ export async function overview(db: DB, at: number, opts: { nodeSilentMs: number;
   const sizeByJob = new Map(sizes.map((s) => [Number(s.jobId), Number(s.bytes)]));
 
   const health = { ok: 0, overdue: 0, failing: 0, disabled: 0 };
-  const jobItems = jobRows
+  // Every job's health counts; the lines are built for the listed ones only (at 10,000 jobs the
+  // dates and views of all of them were most of this request's time).
+  const ranked = jobRows
     .map((j) => {
       const h = jobHealth(j, at);
       health[h.state]++;
-      return {
-        id: j.id,
-        name: j.name,
-        nodeId: j.nodeId,
-        nodeName: j.nodeName,
-        targetId: j.targetId,
-        targetName: j.targetName,
-        schedule: j.schedule,
-        timezone: j.timezone,
-        health: { ...h, since: iso(h.since) },
-        lastSuccessAt: iso(j.lastSuccessAt),
-        lastBackup: lastBackupView(j),
-        nextRunAt: j.enabled ? iso(j.nextRunAt) : null,
-        targetBytes: sizeByJob.get(j.id) ?? null,
-        activeEventId: activeByJob.get(j.id) ?? null,
-      };
+      return { j, h };
     })
-    .sort((a, b) => SEVERITY[a.health.state] - SEVERITY[b.health.state] || a.name.localeCompare(b.name));
+    .sort((a, b) => SEVERITY[a.h.state] - SEVERITY[b.h.state] || byName(a.j.name, b.j.name));
+  const jobItems = (opts.jobLimit ? ranked.slice(0, opts.jobLimit) : ranked).map(({ j, h }) => ({
+    id: j.id,
+    name: j.name,
+    nodeId: j.nodeId,
+    nodeName: j.nodeName,
+    targetId: j.targetId,
+    targetName: j.targetName,
+    schedule: j.schedule,
+    timezone: j.timezone,
+    health: { ...h, since: iso(h.since) },
+    lastSuccessAt: iso(j.lastSuccessAt),
+    lastBackup: lastBackupView(j),
+    nextRunAt: j.enabled ? iso(j.nextRunAt) : null,
+    targetBytes: sizeByJob.get(j.id) ?? null,
+    activeEventId: activeByJob.get(j.id) ?? null,
+  }));
 
   const offline = nodeRows
     .filter((n) => n.lastSeenAt === null || at - n.lastSeenAt > opts.nodeSilentMs)
@@ -202,9 +207,9 @@ export async function overview(db: DB, at: number, opts: { nodeSilentMs: number;
   return {
     at: iso(at)!,
     // a home page on a big fleet draws its worst lines first and asks for the rest on request
-    jobs: opts.jobLimit ? jobItems.slice(0, opts.jobLimit) : jobItems,
-    jobsTotal: jobItems.length,
-    jobsBackedUp: jobItems.reduce((n, j) => n + (j.lastSuccessAt === null ? 0 : 1), 0),
+    jobs: jobItems,
+    jobsTotal: jobRows.length,
+    jobsBackedUp: jobRows.reduce((n, j) => n + (j.lastSuccessAt === null ? 0 : 1), 0),
     health,
     failures24h: failures.map((f) => ({ kind: f.kind, status: f.status, count: Number(f.count) })),
     nodes: { total: nodeRows.length, offline },
