@@ -44,6 +44,14 @@ export async function settled(p: Page) {
   await p.waitForFunction(() => !document.querySelector('[aria-busy="true"]') && document.fonts.status === 'loaded');
 }
 
+/** Open `path` signed out and sign in there with the admin token; waits for the page's own h1 `heading`. */
+export async function signInWithToken(p: Page, srv: { url: string; admin: string }, path: string, heading: string) {
+  await p.goto(srv.url + path);
+  await p.getByLabel('Admin API token').fill(srv.admin);
+  await p.getByLabel('Admin API token').press('Enter');
+  await p.getByRole('heading', { level: 1, name: heading }).waitFor();
+}
+
 export const shot = (p: Page, name: string) => p.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 
 /** Follow a main navigation link and wait for that page's heading. */

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { ConsoleProblems, TestBrowser } from '../helpers/browser.ts';
 import { joinFakeNode, runnerCall, startServer, type TestServer } from '../helpers/server.ts';
-import { expectNoSidewaysScroll, flowSteps, openBrowser, shot, uiBuild } from '../helpers/ui.ts';
+import { expectNoSidewaysScroll, flowSteps, openBrowser, shot, uiBuild, signInWithToken } from '../helpers/ui.ts';
 import { Teardown } from '../helpers/world.ts';
 
 let srv: TestServer;
@@ -22,19 +22,12 @@ const FP = 'SHA256:abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
 
 const teardown = new Teardown();
 
-async function signIn(p: Page) {
-  await p.goto(srv.url + '/');
-  await p.getByLabel('Admin API token').fill(srv.admin);
-  await p.getByLabel('Admin API token').press('Enter');
-  await p.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
-}
-
 beforeAll(async () => {
   const uiDir = await uiBuild(teardown);
   srv = teardown.own(await startServer({ LIFEBOAT_LOCAL_RUNNER: '0', LIFEBOAT_UI_DIR: uiDir }));
   ({ browser, page, problems } = await openBrowser(teardown));
   await page.setViewportSize({ width: 1280, height: 800 });
-  await signIn(page);
+  await signInWithToken(page, srv, '/', 'Overview');
 }, 120_000);
 
 afterAll(() => teardown.run(), 60_000);
@@ -84,7 +77,7 @@ describe('First run', () => {
   step('at 390×844 the same steps, without sideways scrolling', async () => {
     const { context, page: p, problems: pr } = await browser.newPage(390, 844, { mobile: true });
     try {
-      await signIn(p);
+      await signInWithToken(p, srv, '/', 'Overview');
       await setup(p).waitFor();
       expect(await current(p)).toBe('Add a backup target');
       await expectNoSidewaysScroll(p, '/', 390);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { TEST_KEY } from '../helpers/control.ts';
 import { joinFakeNode, startServer, type TestServer } from '../helpers/server.ts';
-import { expectNoSidewaysScroll, openBrowser, shot, uiBuild } from '../helpers/ui.ts';
+import { expectNoSidewaysScroll, openBrowser, shot, uiBuild, signInWithToken } from '../helpers/ui.ts';
 import { Teardown } from '../helpers/world.ts';
 
 let srv: TestServer;
@@ -43,10 +43,7 @@ beforeAll(async () => {
   });
   expect(job.status, JSON.stringify(job.body)).toBe(201);
   ({ page } = await openBrowser(teardown));
-  await page.goto(srv.url + '/nodes');
-  await page.getByLabel('Admin API token').fill(srv.admin);
-  await page.getByLabel('Admin API token').press('Enter');
-  await page.getByRole('heading', { level: 1, name: 'Nodes' }).waitFor();
+  await signInWithToken(page, srv, '/nodes', 'Nodes');
 }, 120_000);
 
 afterAll(() => teardown.run(), 60_000);

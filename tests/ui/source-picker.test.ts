@@ -8,7 +8,7 @@ import type { Locator, Page } from 'playwright-core';
 import type { ConsoleProblems } from '../helpers/browser.ts';
 import { TEST_KEY } from '../helpers/control.ts';
 import { joinFakeNode, startServer, type TestServer } from '../helpers/server.ts';
-import { expectNoSidewaysScroll, openBrowser, rowAction, shot, uiBuild } from '../helpers/ui.ts';
+import { expectNoSidewaysScroll, openBrowser, rowAction, shot, uiBuild, signInWithToken } from '../helpers/ui.ts';
 import { Teardown } from '../helpers/world.ts';
 
 const GiB = 2 ** 30;
@@ -55,10 +55,7 @@ beforeAll(async () => {
   await srv.api('POST', '/targets', { name: 'offsite', sshHost: '192.0.2.10', sshPrivateKey: TEST_KEY, backupRoot: 'bk/b' });
   ({ page, problems } = await openBrowser(teardown));
   await page.setViewportSize({ width: 1280, height: 800 });
-  await page.goto(srv.url + '/backups/jobs');
-  await page.getByLabel('Admin API token').fill(srv.admin);
-  await page.getByLabel('Admin API token').press('Enter');
-  await page.getByRole('heading', { level: 1, name: 'Jobs' }).waitFor();
+  await signInWithToken(page, srv, '/backups/jobs', 'Jobs');
 }, 120_000);
 
 afterAll(() => teardown.run(), 60_000);

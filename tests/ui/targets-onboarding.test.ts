@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { joinFakeNode, runnerCall, startServer, type TestServer } from '../helpers/server.ts';
-import { expectNoSidewaysScroll, openBrowser, rowAction, shot, uiBuild } from '../helpers/ui.ts';
+import { expectNoSidewaysScroll, openBrowser, rowAction, shot, uiBuild, signInWithToken } from '../helpers/ui.ts';
 import { Teardown } from '../helpers/world.ts';
 
 let srv: TestServer;
@@ -26,10 +26,7 @@ beforeAll(async () => {
     datasets: [{ name: 'tank' }, { name: 'tank/data' }],
   });
   ({ page } = await openBrowser(teardown));
-  await page.goto(srv.url + '/backups/targets');
-  await page.getByLabel('Admin API token').fill(srv.admin);
-  await page.getByLabel('Admin API token').press('Enter');
-  await page.getByRole('heading', { level: 1, name: 'Targets' }).waitFor();
+  await signInWithToken(page, srv, '/backups/targets', 'Targets');
 }, 120_000);
 
 afterAll(() => teardown.run(), 60_000);
