@@ -16,6 +16,7 @@ import { registerNodes } from './routes/nodes.ts';
 import { registerNotifications } from './routes/notifications.ts';
 import { registerOverview } from './routes/overview.ts';
 import { registerRestores } from './routes/restores.ts';
+import { registerKeptDatasets } from './routes/kept-datasets.ts';
 import { registerRunner } from './routes/runner.ts';
 import { registerTargets } from './routes/targets.ts';
 
@@ -124,6 +125,7 @@ export function createApp(deps: AppDeps, opts: CreateAppOptions = {}) {
   registerEvents(api);
   registerOverview(api);
   registerRestores(api);
+  registerKeptDatasets(api);
   registerRunner(api);
   registerNotifications(api);
 

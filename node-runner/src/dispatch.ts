@@ -16,7 +16,8 @@ export interface RunnerSetup {
 /** Dataset trees an event works on locally (for the one-event-per-tree rule). */
 export function treesOf(ev: ClaimedEvent): string[] {
   if (ev.kind === 'backup' || ev.kind === 'restore') return ev.job.mode === 'dataset' ? [ev.job.source] : [`guest:${ev.job.source}`];
-  if (ev.kind === 'oob-restore') return [ev.params.destination];
+  if (ev.kind === 'oob-restore' || ev.kind === 'remove-kept')
+    return [ev.kind === 'oob-restore' ? ev.params.destination : ev.params.dataset];
   return [];
 }
 
@@ -45,12 +46,22 @@ export async function dispatch(ev: ClaimedEvent, ctx: ExecContext, setup: Runner
     }
     case 'restore': {
       const { runGuestJobRestore } = await import('./executors/guest-restore.ts');
-      const { generation, snapshot, guid, dataset } = ev.params; // only these: `guest` is the runner's own
-      return { ...(await runGuestJobRestore({ target: ev.target, job: ev.job, generation, snapshot, guid, dataset }, ctx, setup.guests)) };
+      const { generation, snapshot, guid, dataset, keepReplaced } = ev.params; // only these: `guest` is the runner's own
+      return {
+        ...(await runGuestJobRestore(
+          { target: ev.target, job: ev.job, generation, snapshot, guid, dataset, keepReplaced },
+          ctx,
+          setup.guests,
+        )),
+      };
     }
     case 'oob-restore': {
       const { runGuestOobRestore } = await import('./executors/guest-restore.ts');
       return { ...(await runGuestOobRestore({ target: ev.target, ...ev.params }, ctx, setup.guests)) };
+    }
+    case 'remove-kept': {
+      const { removeKept } = await import('./executors/remove-kept.ts');
+      return { ...(await removeKept(ev.params, ctx)) };
     }
     default:
       // a server newer than this runner

@@ -1,7 +1,8 @@
 // Events: the kinds of work, their statuses, the phases a running one reports, and the classes of
 // error a failed one carries. Written once for the control plane, the runner and the UI.
 
-export const EVENT_KINDS = ['backup', 'restore', 'oob-restore', 'validate', 'browse'] as const;
+// 'remove-kept': destroy a replaced dataset a restore kept (docs/zfs.md, "Kept replaced datasets").
+export const EVENT_KINDS = ['backup', 'restore', 'oob-restore', 'validate', 'browse', 'remove-kept'] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
 export const EVENT_STATUSES = ['queued', 'running', 'success', 'failed', 'interrupted', 'cancelled'] as const;

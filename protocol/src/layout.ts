@@ -12,6 +12,8 @@ export const PROP = {
   staging: 'lifeboat:staging',
   /** a live dataset renamed aside by a restore: the event that did it */
   setAside: 'lifeboat:set-aside',
+  /** a set-aside copy kept on purpose after its restore succeeded ("keep the replaced dataset"): the event */
+  kept: 'lifeboat:kept',
   /** prefix of guest metadata: `lifeboat:guest:<key>` */
   guest: 'lifeboat:guest',
 } as const;

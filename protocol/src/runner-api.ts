@@ -62,6 +62,8 @@ export interface JobRestoreParams {
   guid: string;
   /** The target dataset the catalog lists it in (a hint; the GUID decides). */
   dataset: string;
+  /** Keep the replaced dataset, set aside and marked lifeboat:kept, instead of destroying it. Absent (older server): false. */
+  keepReplaced?: boolean;
 }
 
 /** An out-of-band restore onto any node and dataset. */
@@ -82,6 +84,27 @@ export interface OobRestoreParams {
   sourceJobId: number | null;
   /** The user's own network configuration (checked by the server, checked again by the runner); absent in events queued before it existed. */
   network?: Record<string, unknown> | null;
+  /** With overwrite: keep the replaced dataset (as JobRestoreParams.keepReplaced). */
+  keepReplaced?: boolean;
+}
+
+/**
+ * Destroy a replaced dataset that a restore kept (docs/zfs.md, "Kept replaced datasets"): the runner
+ * checks, right before, that `dataset` is marked lifeboat:set-aside by `restoreEventId`, that the
+ * restore is over, and that every dataset in it is one the restore set aside (`guids`).
+ */
+export interface RemoveKeptParams {
+  dataset: string;
+  restoreEventId: number;
+  /** GUIDs of the datasets the restore set aside, the root's first (as the restore reported them). */
+  guids: string[];
+}
+
+/** What a restore reports of a replaced dataset it did not destroy: kept on request, or kept because its removal failed. */
+export interface KeptCopy {
+  dataset: string;
+  guids: string[];
+  chosen: boolean;
 }
 
 interface Claimed<K extends string> {
@@ -116,4 +139,5 @@ export type ClaimedEvent =
       dropGenerations?: { generation: number; reason: string }[];
     })
   | (Claimed<'restore'> & { job: JobSpec; params: JobRestoreParams })
-  | (Claimed<'oob-restore'> & { params: OobRestoreParams });
+  | (Claimed<'oob-restore'> & { params: OobRestoreParams })
+  | (Omit<Claimed<'remove-kept'>, 'target'> & { params: RemoveKeptParams });

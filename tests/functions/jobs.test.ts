@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { startControl, joinNode, makeTarget, type TestControl } from '../helpers/control.ts';
-import { claimedJob, type ApiErrorBody } from '../helpers/api.ts';
+import { claimedJob, claimedTarget, type ApiErrorBody } from '../helpers/api.ts';
 
 let ctl: TestControl;
 let targetId: number;
@@ -300,7 +300,7 @@ describe('jobs', () => {
     const got = new Map(
       claim.body.events.map((e) => [
         claimedJob(e).id,
-        [claimedJob(e).compressedStream, claimedJob(e).bandwidthLimitKiBps, e.target.bandwidthLimitKiBps],
+        [claimedJob(e).compressedStream, claimedJob(e).bandwidthLimitKiBps, claimedTarget(e).bandwidthLimitKiBps],
       ]),
     );
     expect(got).toEqual(

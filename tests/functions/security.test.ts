@@ -7,7 +7,7 @@ import { createPasswordHasher } from '../../functions/src/lib/password.ts';
 import { nodePasswordHasher } from '../../functions/src/password-node.ts';
 import { inlineScriptHashes, securityHeaders } from '../../functions/src/headers.ts';
 import { Hono } from 'hono';
-import type { ApiErrorBody } from '../helpers/api.ts';
+import { claimedTarget, type ApiErrorBody } from '../helpers/api.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { PROXY_HOST, startProxy, type Proxy } from '../helpers/nginx.ts';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -536,7 +536,7 @@ describe('host keys', () => {
     const finishValidate = async (eventId: number, key: string, fp: string) => {
       const claim = await ctl.node(n.token, '/runner/claim', { max: 1, waitMs: 0 });
       expect(claim.body.events.map((e) => e.id)).toEqual([eventId]);
-      const hostKey = claim.body.events[0].target.hostKey;
+      const hostKey = claimedTarget(claim.body.events[0]).hostKey;
       await ctl.node(n.token, `/runner/events/${eventId}/finish`, { status: 'success', result: { hostKey: key, fingerprint: fp } });
       return hostKey;
     };

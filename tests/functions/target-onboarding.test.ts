@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { startControl, joinNode, TEST_KEY, type TestControl } from '../helpers/control.ts';
-import type { ApiErrorBody } from '../helpers/api.ts';
+import { claimedTarget, type ApiErrorBody } from '../helpers/api.ts';
 
 let ctl: TestControl;
 let dir: string;
@@ -40,7 +40,7 @@ async function validated(node: { token: string }, eventId: number, fingerprint: 
     result: { hostKey: 'lifeboat-target ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHost', fingerprint },
   });
   expect(fin.status).toBe(200);
-  return claim.body.events[0];
+  return claimedTarget(claim.body.events[0]);
 }
 
 describe('generate key pair', () => {
@@ -61,7 +61,7 @@ describe('generate key pair', () => {
     const claim = await ctl.node(n.token, '/runner/claim', { max: 1, waitMs: 0 });
     expect(claim.body.events[0].id).toBe(v.body.eventId);
     const file = join(dir, 'key');
-    writeFileSync(file, claim.body.events[0].target.sshPrivateKey, { mode: 0o600 });
+    writeFileSync(file, claimedTarget(claim.body.events[0]).sshPrivateKey, { mode: 0o600 });
     const pub = execFileSync('ssh-keygen', ['-y', '-f', file], { encoding: 'utf8' }).trim();
     expect(`restrict ${pub}`).toBe(r.body.authorizedKeysLine);
   });
@@ -131,7 +131,7 @@ describe('host key confirmation', () => {
     expect(none.status).toBe(409);
     expect(none.body.error.message).toMatch(/validate the target first/);
 
-    expect((await validated(n, t.validationEventIds[0], FP)).target.hostKey).toBeNull(); // accepted on first use
+    expect((await validated(n, t.validationEventIds[0], FP)).hostKey).toBeNull(); // accepted on first use
     const seen = (await ctl.api('GET', `/targets/${t.id}`)).body;
     expect(seen).toMatchObject({ hostKeyFingerprint: null, pendingHostKeyFingerprint: FP, readiness: 'not-validated' });
     expect(seen.nodeStatus[0].state).toBe('host-key-pending');

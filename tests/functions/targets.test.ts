@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { startControl, joinNode, makeJob, makeTarget, TEST_KEY, type TestControl } from '../helpers/control.ts';
-import type { ApiErrorBody } from '../helpers/api.ts';
+import { claimedTarget, type ApiErrorBody } from '../helpers/api.ts';
 
 let ctl: TestControl;
 beforeEach(async () => {
@@ -150,7 +150,7 @@ describe('targets', () => {
     expect(v.status).toBe(202);
     const claim = await ctl.node(n.token, '/runner/claim', { max: 1 });
     expect(claim.body.events[0]).toMatchObject({ id: v.body.eventId, kind: 'validate' });
-    expect(claim.body.events[0].target.sshPrivateKey).toBe(TEST_KEY); // only the runner gets it, for this work
+    expect(claimedTarget(claim.body.events[0]).sshPrivateKey).toBe(TEST_KEY); // only the runner gets it, for this work
     await ctl.node(n.token, `/runner/events/${v.body.eventId}/finish`, {
       status: 'success',
       result: { hostKey: '[backup.example.org]:22 ssh-ed25519 AAAAC3', fingerprint: FP },

@@ -18,6 +18,7 @@ export type RestorePreview = z.infer<typeof contract.RestorePreview>;
 export type RetentionPreview = z.infer<typeof contract.RetentionPreview>;
 export type Overview = z.infer<typeof contract.Overview>;
 export type NodeSummary = z.infer<typeof contract.NodeSummary>;
+export type KeptDataset = z.infer<typeof contract.KeptDataset>;
 export type NodeDetail = z.infer<typeof contract.NodeDetail>;
 export type JoinToken = z.infer<typeof contract.JoinToken>;
 export type SessionInfo = z.infer<typeof contract.SessionInfo>;
@@ -113,7 +114,7 @@ export type RouteBody<K extends string> = K extends 'GET /health'
                                                         ? LbEvent
                                                         : K extends `GET /events/${number}/log`
                                                           ? { items: EventLogLine[] }
-                                                          : K extends 'POST /restores'
+                                                          : K extends 'POST /restores' | 'POST /kept-datasets/remove'
                                                             ? Accepted
                                                             : K extends 'POST /restores/preview'
                                                               ? RestorePreview
@@ -136,7 +137,9 @@ export type RouteBody<K extends string> = K extends 'GET /health'
                                                                           ? RetentionPreview
                                                                           : K extends 'GET /overview'
                                                                             ? Overview
-                                                                            : unknown;
+                                                                            : K extends 'GET /kept-datasets'
+                                                                              ? Page<KeptDataset>
+                                                                              : unknown;
 
 /** `T` when the call site names it, else the route's success body. */
 export type BodyOf<T, M extends string, P extends string> = [T] extends [never] ? RouteBody<`${M} ${P}`> : T;
@@ -158,6 +161,12 @@ export type ApiCall = <T = never, M extends string = string, P extends string = 
 export function claimedJob(e: ClaimedEvent): Extract<ClaimedEvent, { job: unknown }>['job'] {
   if (!('job' in e)) throw new Error(`a claimed ${e.kind} event has no job`);
   return e.job;
+}
+
+/** The target a claimed event carries (every kind but remove-kept, which works on the node only). */
+export function claimedTarget(e: ClaimedEvent): Extract<ClaimedEvent, { target: unknown }>['target'] {
+  if (!('target' in e)) throw new Error(`a claimed ${e.kind} event has no target`);
+  return e.target;
 }
 
 /** The body of a response the test has seen fail (its status checked): the API's error body. */

@@ -164,12 +164,13 @@ export async function addLoopbackTarget(srv: ServerApi, w: { sshd: TestSshd; tgt
 }
 
 /** `p` rejects with an ExecError of class `cls` (its message shown when the class differs); returns it. */
-export async function expectExecError(p: Promise<unknown>, cls: string): Promise<ExecError> {
+export async function expectExecError(p: Promise<unknown>, cls: string, message?: RegExp): Promise<ExecError> {
   try {
     await p;
   } catch (e) {
     expect(e).toBeInstanceOf(ExecError);
     expect((e as ExecError).errorClass, (e as Error).message).toBe(cls);
+    if (message) expect((e as Error).message).toMatch(message);
     return e as ExecError;
   }
   throw new Error(`expected an ExecError of class ${cls}`);

@@ -10,6 +10,8 @@ import { MiB, restoreOk, startWorld, type OzWorld } from './world.ts';
 
 let w: OzWorld;
 let jobId: number;
+/** The last backup of the first test (generation 2), restored by the second. */
+let nextSnapshot = '';
 const app = () => `${w.src.name}/app`;
 const dir = () => `${w.src.mountpoint}/app`;
 const names = async (ds: string) =>
@@ -129,5 +131,40 @@ describe('incremental job restore', () => {
     const next = await w.backupOk(jobId);
     expect(next.generation).toBe(2);
     expect(next.bytesDone).toBeLessThan(MiB);
+    nextSnapshot = next.snapshot!;
+  }, 600_000);
+
+  it('keeps the replaced tree on request (promoted away from it first), lists it, and a remove-kept event destroys it', async () => {
+    // live changes after the last backup, and a hand snapshot: they go with the kept copy
+    await w.vm.sh(`echo replaced > ${dir()}/version.txt`);
+    await w.vm.zfs('snapshot', `${app()}@hand2`);
+    const e = await restoreOk(w, jobId, 2, nextSnapshot, true);
+    const kept = `${app()}-lb-old-${e.id}`;
+    const log = await eventLog(w.srv.api, e.id);
+    expect(log).toMatch(new RegExp(`${app()}: incremental from `));
+    expect(log).toMatch(new RegExp(`promoted ${app()} `));
+    expect(log).toMatch(new RegExp(`kept the replaced ${app()} as ${kept}`));
+    expect((await w.vm.must(['cat', `${dir()}/version.txt`])).trim()).toBe('two');
+    // the restored tree does not depend on the kept copy; the kept copy is a clone of the restored base
+    for (const ds of [app(), `${app()}/sub`]) expect(await get('origin', ds)).toBe('-');
+    expect(await get('origin', kept)).toMatch(new RegExp(`^${app()}@`));
+    expect(await get('lifeboat:kept', kept)).toBe(String(e.id));
+    for (const ds of [kept, `${kept}/sub`]) {
+      expect(await get('mounted', ds)).toBe('no');
+      expect(await get('canmount', ds)).toBe('noauto');
+    }
+    expect(await names(kept)).toContain('hand2');
+    const listed = (await w.srv.api('GET', '/kept-datasets')).body.items;
+    expect(listed).toMatchObject([{ dataset: kept, replaced: app(), restoreEventId: e.id, chosen: true, removable: true }]);
+
+    const before = await liveState();
+    const rm = await w.srv.api('POST', '/kept-datasets/remove', { nodeId: w.runner.nodeId, dataset: kept });
+    expect(rm.status, JSON.stringify(rm.body)).toBe(202);
+    const done = await w.srv.waitEvent(rm.body.eventId, 300_000);
+    expect(done.status, `${done.error}\n${await eventLog(w.srv.api, done.id)}`).toBe('success');
+    expect((await w.vm.listAll(w.src.name)).filter((n) => /lb-staging|-lb-old-/.test(n))).toEqual([]);
+    expect(await liveState()).toEqual(before); // nothing of the restored tree was touched
+    expect((await w.srv.api('GET', '/kept-datasets')).body.items).toEqual([]);
+    expect((await w.vm.must(['cat', `${dir()}/version.txt`])).trim()).toBe('two');
   }, 600_000);
 });

@@ -146,8 +146,8 @@ export async function startWorld(opts: {
 }
 
 /** Restore (job) and expect success; the finished event. */
-export async function restoreOk(w: OzWorld, jobId: number, generation: number, snapshot: string) {
-  const r = await w.srv.api('POST', `/jobs/${jobId}/restore`, { generation, snapshot });
+export async function restoreOk(w: OzWorld, jobId: number, generation: number, snapshot: string, keepReplaced = false) {
+  const r = await w.srv.api('POST', `/jobs/${jobId}/restore`, { generation, snapshot, keepReplaced });
   expect(r.status, JSON.stringify(r.body)).toBe(202);
   const e = await w.srv.waitEvent(r.body.eventId, 300_000);
   expect(e.status, `${e.error}\n${await eventLog(w.srv.api, e.id)}`).toBe('success');

@@ -8,7 +8,9 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runBackup, type RunBackupParams } from '../../node-runner/src/executors/backup.ts';
+import { removeKept } from '../../node-runner/src/executors/remove-kept.ts';
 import { runJobRestore, runOobRestore } from '../../node-runner/src/executors/restore.ts';
+import type { RemoveKeptParams } from '../../protocol/src/runner-api.ts';
 import type { JobRestoreParams, OobRestoreParams } from '../../node-runner/src/executors/restore-types.ts';
 import { ExecError, type JobSpec, type TargetSpec } from '../../node-runner/src/executors/types.ts';
 import { expectExecError, jobSpec, pinnedTarget, startWorld, Teardown } from '../helpers/world.ts';
@@ -553,7 +555,7 @@ describe('out-of-band restore', () => {
     const t = testContext(402);
     const res = await runOobRestore(await oob(dest, { overwrite: true }), t.ctx);
     const aside = `${dest}-lb-old-402`;
-    expect(res.setAsideKept).toEqual([aside]);
+    expect(res.kept).toEqual([{ dataset: aside, guids: [await prop(aside, 'guid')], chosen: false }]);
     expect(t.logs.join('\n')).toMatch(/was kept/);
     expect(await prop(aside, 'lifeboat:set-aside')).toBe('402');
     expect(await prop(aside, 'mountpoint')).toBe('none');
@@ -561,6 +563,79 @@ describe('out-of-band restore', () => {
     expect(await contents(mnt(dest))).toEqual(snapState);
     await zfs('release', 'lbtest', `${aside}@keepme`);
     await zfs('destroy', '-r', aside);
+    expect(await restoreDebris()).toEqual([]);
+  }, 180_000);
+
+  it('keep the replaced dataset: set aside with its snapshots, marked, never mounted; later restores leave it alone', async () => {
+    const dest = `${src.name}/oob-keep`;
+    await zfs('create', dest);
+    await zfs('create', `${dest}/child`);
+    await writeFile(join(mnt(dest), 'old.txt'), 'replaced data\n');
+    await zfs('snapshot', '-r', `${dest}@before`);
+    const t = testContext(403);
+    const res = await runOobRestore(await oob(dest, { overwrite: true, keepReplaced: true }), t.ctx);
+    const aside = `${dest}-lb-old-403`;
+    expect(res.kept).toEqual([{ dataset: aside, guids: [await prop(aside, 'guid')], chosen: true }]);
+    // a local child the snapshot does not have is moved into the restored tree, as always
+    expect(res.preserved).toEqual([`${dest}/child`]);
+    expect(t.logs.join('\n')).toMatch(/kept the replaced .*oob-keep as .*oob-keep-lb-old-403/);
+    expect(await contents(mnt(dest))).toEqual(snapState); // the restore itself is unchanged
+    // marked as kept by this event, not mounted and never mounted by itself, snapshots intact
+    expect(await prop(aside, 'lifeboat:kept')).toBe('403');
+    expect(await prop(aside, 'lifeboat:set-aside')).toBe('403');
+    expect(await prop(aside, 'mountpoint')).toBe('none');
+    expect(await prop(aside, 'canmount')).toBe('noauto');
+    expect(await prop(aside, 'mounted')).toBe('no');
+    expect(await snapNames(aside)).toEqual(['before']);
+
+    // a later restore onto the same destination reports it and leaves it alone…
+    const t2 = testContext(404);
+    await runOobRestore(await oob(dest, { overwrite: true }), t2.ctx);
+    expect(t2.logs.join('\n')).toMatch(/oob-keep-lb-old-403 is the dataset restore event 403 replaced, kept on request; not touched/);
+    // …also when the destination is gone (a plain set-aside copy would be renamed back into place)
+    await zfs('umount', `${dest}/child`).catch(() => undefined);
+    await zfsWhenFree('destroy', '-r', dest);
+    const t3 = testContext(405);
+    await runOobRestore(await oob(dest), { ...t3.ctx, eventStatus: async (ids) => new Map(ids.map((i) => [i, 'success'])) });
+    expect(await contents(mnt(dest))).toEqual(snapState);
+    expect(await prop(aside, 'lifeboat:kept')).toBe('403');
+    expect(await snapNames(aside)).toEqual(['before']);
+  }, 240_000);
+
+  it('a remove-kept event destroys a kept dataset only after its checks: name, marker, restore over, every GUID', async () => {
+    const dest = `${src.name}/oob-keep`;
+    const aside = `${dest}-lb-old-403`;
+    const guids = [await prop(aside, 'guid')];
+    const over = (status: string) => async (ids: number[]) => new Map(ids.map((i) => [i, status]));
+    const run = (params: RemoveKeptParams, status: string | null) => {
+      const t = testContext(500);
+      return removeKept(params, status === null ? t.ctx : { ...t.ctx, eventStatus: over(status) });
+    };
+    const before = await poolState();
+    // the server does not know the restore, or it is not over: nothing is touched
+    await expectExecError(run({ dataset: aside, restoreEventId: 403, guids }, null), 'source-state', /unknown to the server/);
+    await expectExecError(run({ dataset: aside, restoreEventId: 403, guids }, 'running'), 'source-state', /not over/);
+    // a name that is not that restore's set-aside copy, or the live dataset itself
+    await expectExecError(run({ dataset: aside, restoreEventId: 404, guids }, 'success'), 'internal', /not a dataset set aside by/);
+    await expectExecError(run({ dataset: dest, restoreEventId: 403, guids }, 'success'), 'internal', /not a dataset set aside by/);
+    // GUIDs that are not the copy's, or unknown
+    await expectExecError(run({ dataset: aside, restoreEventId: 403, guids: ['1'] }, 'success'), 'internal', /GUID/);
+    await expectExecError(run({ dataset: aside, restoreEventId: 403, guids: [] }, 'success'), 'internal', /by hand/);
+    // something created inside it since the restore is not part of what it set aside
+    await zfs('create', '-o', 'canmount=noauto', `${aside}/new`);
+    await expectExecError(
+      run({ dataset: aside, restoreEventId: 403, guids }, 'success'),
+      'internal',
+      /new was not part of the set-aside tree/,
+    );
+    await zfs('destroy', `${aside}/new`);
+    expect(await poolState()).toBe(before);
+
+    expect(await run({ dataset: aside, restoreEventId: 403, guids }, 'success')).toEqual({ dataset: aside, removed: true });
+    expect(await zfs('list', '-H', '-o', 'name', '-r', src.name)).not.toContain('-lb-old-');
+    expect(await prop(dest, 'mounted')).toBe('yes');
+    // again: gone already, nothing to do
+    expect(await run({ dataset: aside, restoreEventId: 403, guids }, 'success')).toEqual({ dataset: aside, removed: false });
     expect(await restoreDebris()).toEqual([]);
   }, 180_000);
 });

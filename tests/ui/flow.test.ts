@@ -78,6 +78,8 @@ async function followNotice(what: RegExp): Promise<{ id: number; seen: string[];
 
 /** One step of the flow: each builds on the previous one, so after a failure the rest is skipped. */
 const step = flowSteps(120_000);
+/** The dataset the in-place restore replaced and kept (its step sets it, the next removes it). */
+let keptName = '';
 
 describe('web UI against the whole system', () => {
   step('signs in with the admin token (a wrong token is refused next to the field)', async () => {
@@ -293,13 +295,37 @@ describe('web UI against the whole system', () => {
       /Changes made after \d+ \w{3} \d{4} \d\d:\d\d UTC are lost, and so are the source’s own snapshots newer than it/,
     );
     await shot(page, 'restore-wizard-1280');
+    await dlg.getByLabel(/Keep the replaced dataset/).check();
     await dlg.getByRole('button', { name: 'Restore', exact: true }).click();
     await dlg.waitFor({ state: 'hidden' });
-    const { seen } = await followNotice(/Restore of data queued/);
+    const { id, seen } = await followNotice(/Restore of data queued/);
     expect(seen[seen.length - 1], `statuses seen: ${seen.join(' → ')}`).toBe('Success');
     await page.keyboard.press('Escape');
     expect(readFileSync(join(dataDir(), 'version.txt'), 'utf8')).toBe('one');
     expect(existsSync(join(dataDir(), 'later.txt'))).toBe(false);
+    // the replaced data was kept, set aside by this restore and not mounted
+    keptName = `${src.name}/data-lb-old-${id}`;
+    expect((await zfs('get', '-H', '-o', 'value', 'lifeboat:kept,mounted', keptName)).trim().split('\n')).toEqual([String(id), 'no']);
+  });
+
+  step('lists the kept replaced dataset on the Nodes page and removes it from there', async () => {
+    await nav(page, 'Nodes');
+    const kept = page.getByRole('table', { name: 'Kept datasets' });
+    const row = kept.getByRole('row').filter({ hasText: keptName });
+    expect(await row.innerText()).toMatch(new RegExp(`was ${src.name}/data[\\s\\S]*restore #\\d+[\\s\\S]*kept on request`));
+    await expectNoSidewaysScroll(page, '/nodes', 1280);
+    await shot(page, 'nodes-kept-1280');
+    await row.getByRole('button', { name: `Remove ${keptName}` }).click();
+    const confirm = page.getByRole('dialog', { name: `Remove ${keptName}` });
+    expect(await confirm.innerText()).toMatch(/checks first that it is exactly what that restore set aside/);
+    await confirm.getByRole('button', { name: 'Remove dataset' }).click();
+    const { seen } = await followNotice(new RegExp(`Removing ${keptName}`));
+    expect(seen[seen.length - 1], `statuses seen: ${seen.join(' → ')}`).toBe('Success');
+    await page.keyboard.press('Escape');
+    expect(await zfs('list', '-H', '-o', 'name', '-r', src.name)).not.toContain('-lb-old-');
+    await nav(page, 'Nodes');
+    await settled(page);
+    expect(await page.getByRole('table', { name: 'Kept datasets' }).count()).toBe(0);
   });
 
   step('restores out of band onto a new dataset with the OOB wizard', async () => {

@@ -254,6 +254,7 @@ const KIND_LABELS: Record<string, string> = {
   'oob-restore': 'OOB restore',
   validate: 'Validate',
   browse: 'Browse target',
+  'remove-kept': 'Remove kept dataset',
 };
 export function kindLabel(kind: string | null | undefined): string {
   return kind ? (KIND_LABELS[kind] ?? titleCase(kind)) : '—';

@@ -15,6 +15,7 @@ export type Node = Out<typeof api.NodeSummary>;
 export type NodeDetail = Out<typeof api.NodeDetail>;
 export type Guest = NodeDetail['guests'][number];
 export type JoinToken = Out<typeof api.JoinToken>;
+export type KeptDataset = Out<typeof api.KeptDataset>;
 export type TargetNodeStatus = Out<typeof api.TargetNodeStatus>;
 export type TargetState = TargetNodeStatus['state'];
 export type Target = Out<typeof api.Target>;

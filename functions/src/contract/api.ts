@@ -331,10 +331,16 @@ export const Job = z
 
 export const WebhookToken = z.object({ token: z.string(), url: z.string() });
 
+/** Keep the replaced dataset (set aside, listed under GET /kept-datasets, removable later) instead of destroying it after the swap. */
+const keepReplaced = z.boolean().default(false).openapi({
+  description: 'Keep the replaced dataset, set aside as <name>-lb-old-<event> and listed by GET /kept-datasets, instead of destroying it',
+});
+
 export const RestoreFromJob = z
   .object({
     generation: z.number().int().positive(),
     snapshot: z.string().min(1, 'is required').max(255),
+    keepReplaced,
   })
   .strict();
 
@@ -473,6 +479,8 @@ export const OobRestore = z
         description: 'To replace an existing destination: its name again, exactly. false (or absent): an existing destination is a 409.',
       }),
     newGuestId: z.string().max(64).optional(),
+    /** With overwrite: keep the replaced destination instead of destroying it. */
+    keepReplaced,
     network: z
       .record(z.string(), z.unknown())
       .nullable()
@@ -647,6 +655,26 @@ export const NodeDetail = NodeSummary.extend({
     }),
   ),
 });
+
+/** A replaced dataset a restore kept (docs/zfs.md, "Kept replaced datasets"). */
+export const KeptDataset = z
+  .object({
+    nodeId: z.number().int(),
+    nodeName: z.string(),
+    dataset: z.string(),
+    /** The dataset it replaced (its name before the restore). */
+    replaced: z.string(),
+    restoreEventId: z.number().int(),
+    /** true: kept on request; false: its removal after the restore failed. */
+    chosen: z.boolean(),
+    /** Removable from here (its GUIDs are known); false: only by hand. */
+    removable: z.boolean(),
+    keptAt: iso,
+    /** A queued or running removal. */
+    removeEventId: z.number().int().nullable(),
+  })
+  .openapi('KeptDataset');
+export const RemoveKept = z.object({ nodeId: id, dataset: datasetName }).strict().openapi('RemoveKept');
 
 export const JoinToken = z.object({ token: z.string(), expiresAt: z.string(), command: z.string() });
 

@@ -110,6 +110,17 @@ export const OPERATIONS: Record<string, { id: string; summary: string; access: A
     access: 'operate',
   },
 
+  'GET /kept-datasets': {
+    id: 'listKeptDatasets',
+    summary: 'Replaced datasets that restores kept (on request, or because their removal failed)',
+    access: 'read',
+  },
+  'POST /kept-datasets/remove': {
+    id: 'removeKeptDataset',
+    summary: 'Destroy a kept dataset on its node (checked by the runner right before)',
+    access: 'admin',
+  },
+
   'GET /notifications/channels': {
     id: 'listNotificationChannels',
     summary: 'List notification channels (never their secrets)',

@@ -87,7 +87,13 @@ export const ClaimedEvent = z.discriminatedUnion('kind', [
   }),
   claimed('restore').extend({
     job: JobSpec,
-    params: z.object({ generation: z.number().int(), snapshot: z.string(), guid: z.string(), dataset: z.string() }),
+    params: z.object({
+      generation: z.number().int(),
+      snapshot: z.string(),
+      guid: z.string(),
+      dataset: z.string(),
+      keepReplaced: z.boolean().optional(),
+    }),
   }),
   claimed('oob-restore').extend({
     params: z.object({
@@ -103,8 +109,13 @@ export const ClaimedEvent = z.discriminatedUnion('kind', [
       newGuestId: z.string().nullable(),
       sourceJobId: z.number().int().nullable(),
       network: z.record(z.string(), z.unknown()).nullable().optional(),
+      keepReplaced: z.boolean().optional(),
     }),
   }),
+  // no target: the work is on the node only
+  claimed('remove-kept')
+    .omit({ target: true })
+    .extend({ params: z.object({ dataset: z.string(), restoreEventId: z.number().int(), guids: z.array(z.string()) }) }),
 ]);
 // The schema (what the server sends and documents) and the runner's types describe the same thing.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;

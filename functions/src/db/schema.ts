@@ -63,6 +63,29 @@ export const nodeDatasets = sqliteTable(
   (t) => [primaryKey({ columns: [t.nodeId, t.name] })],
 );
 
+/**
+ * Replaced datasets a restore did not destroy (docs/zfs.md, "Kept replaced datasets"): kept on
+ * request, or because their removal failed; as the restore's node reported them. A remove-kept event
+ * destroys one (checked by the runner) and its success deletes the row.
+ */
+export const keptDatasets = sqliteTable(
+  'kept_datasets',
+  {
+    nodeId: integer('node_id')
+      .notNull()
+      .references(() => nodes.id, { onDelete: 'cascade' }),
+    dataset: text('dataset').notNull(),
+    /** The restore that set it aside (lifeboat:set-aside=<it>). */
+    restoreEventId: integer('restore_event_id').notNull(),
+    /** The datasets' GUIDs, the root's first; empty: not checkable, only a hand removes it. */
+    guids: text('guids', { mode: 'json' }).$type<string[]>().notNull(),
+    /** true: the user asked to keep it; false: its removal after the restore failed. */
+    chosen: integer('chosen', { mode: 'boolean' }).notNull(),
+    keptAt: integer('kept_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.nodeId, t.dataset] })],
+);
+
 /** Jails and VMs a node reported (guest providers). */
 export const guests = sqliteTable(
   'guests',

@@ -152,8 +152,8 @@ export function registerJobs(app: App) {
     }),
     async (c) => {
       const job = await loadJob(c.var.deps.db, c.req.valid('param').id);
-      const { generation, snapshot } = c.req.valid('json');
-      return c.json({ eventId: await restoreFromJob(c.var.deps, job, generation, snapshot, now(c)) }, 202);
+      const { generation, snapshot, keepReplaced } = c.req.valid('json');
+      return c.json({ eventId: await restoreFromJob(c.var.deps, job, generation, snapshot, keepReplaced, now(c)) }, 202);
     },
   );
 }

@@ -114,6 +114,19 @@ async function claimPayload(
   const [job] = e.jobId != null ? await db.select().from(jobs).where(eq(jobs.id, e.jobId)) : [];
   const [t] = e.targetId != null ? await db.select().from(targets).where(eq(targets.id, e.targetId)) : [];
   const needsJob = e.kind === 'backup' || e.kind === 'restore';
+  const p = e.params ?? {};
+  if (e.kind === 'remove-kept') {
+    // node-only work: no target, no job (services/kept-datasets.ts wrote its params)
+    const guids = Array.isArray(p.guids) ? p.guids.map(String) : [];
+    return {
+      id: e.id,
+      kind: 'remove-kept',
+      trigger: e.trigger,
+      note: e.note,
+      leaseUntil: iso(e.leaseUntil)!,
+      params: { dataset: String(p.dataset), restoreEventId: Number(p.restoreEventId), guids },
+    };
+  }
   if (!t || (needsJob && !job)) {
     const what = !t ? `target ${e.targetId ?? '(none)'}` : `job ${e.jobId}`;
     await finishEvent(db, e.nodeId!, e.id, { status: 'failed', error: `${what} no longer exists`, errorClass: 'internal' }, at);
@@ -153,7 +166,6 @@ async function claimPayload(
     timezone: job.timezone,
     retention: { source: effectivePolicy(job, 'source'), target: effectivePolicy(job, 'target') },
   };
-  const p = e.params ?? {};
   switch (e.kind) {
     case 'validate':
       // what the node validated: a later edit of the target makes its result stale (finish.ts)
@@ -195,7 +207,13 @@ async function claimPayload(
         ...base,
         kind: 'restore',
         job: jobSpec!,
-        params: { generation: Number(p.generation), snapshot: String(p.snapshot), guid: String(p.guid), dataset: String(p.dataset) },
+        params: {
+          generation: Number(p.generation),
+          snapshot: String(p.snapshot),
+          guid: String(p.guid),
+          dataset: String(p.dataset),
+          keepReplaced: p.keepReplaced === true,
+        },
       };
     case 'oob-restore': {
       const obj = (v: unknown) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null);
@@ -215,6 +233,7 @@ async function claimPayload(
           newGuestId: p.newGuestId == null ? null : String(p.newGuestId),
           sourceJobId: p.sourceJobId == null ? null : Number(p.sourceJobId),
           network: obj(p.network),
+          keepReplaced: p.overwrite === true && p.keepReplaced === true,
         },
       };
     }

@@ -8,6 +8,7 @@ import type { DB } from '../db/types.ts';
 import { recordCatalog, scopeCatalogReport, type ReportedDataset } from './catalog.ts';
 import { appendFinalLogLine, appendLogs } from './queue.ts';
 import { recordDroppedGenerations } from './generation-retention.ts';
+import { forgetKept, recordKept } from './kept-datasets.ts';
 
 type EventRow = typeof events.$inferSelect;
 
@@ -150,6 +151,10 @@ export async function applyFinish(db: DB, ev: EventRow, result: Record<string, u
       await db.update(jobs).set({ forkFromGeneration: p.generation, forkFromGuid: p.guid }).where(eq(jobs.id, ev.jobId));
     }
   }
+  // replaced datasets a restore did not destroy (kept on request, or their removal failed)
+  if ((ev.kind === 'restore' || ev.kind === 'oob-restore') && Array.isArray(result?.kept) && result.kept.length)
+    await recordKept(db, ev, result.kept, at);
+  if (ev.kind === 'remove-kept' && ok) await forgetKept(db, ev);
   if (ev.kind === 'validate' && ev.targetId != null) {
     const [t] = await db.select().from(targets).where(eq(targets.id, ev.targetId));
     if (t) {

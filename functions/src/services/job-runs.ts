@@ -25,7 +25,14 @@ export async function runJobNow(deps: RunDeps, job: JobRow, trigger: 'manual' | 
 }
 
 /** Queue a restore of a catalogued snapshot of one of the job's generations onto the job's source; returns the event id. */
-export async function restoreFromJob(deps: RunDeps, job: JobRow, generation: number, snapshot: string, at: number): Promise<number> {
+export async function restoreFromJob(
+  deps: RunDeps,
+  job: JobRow,
+  generation: number,
+  snapshot: string,
+  keepReplaced: boolean,
+  at: number,
+): Promise<number> {
   const gens = await jobGenerations(deps.db, job);
   const gen = gens.find((g) => g.generation === generation);
   if (!gen) throw invalid('generation', `job "${job.name}" has no generation ${generation}`);
@@ -43,7 +50,7 @@ export async function restoreFromJob(deps: RunDeps, job: JobRow, generation: num
     destination: job.source,
     generation,
     snapshot: snap.name,
-    params: { generation, snapshot: snap.name, guid: snap.guid, dataset: snap.dataset },
+    params: { generation, snapshot: snap.name, guid: snap.guid, dataset: snap.dataset, keepReplaced },
     createdAt: at,
   });
   await deps.waker?.notify(job.nodeId);

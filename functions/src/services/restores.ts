@@ -149,6 +149,7 @@ export async function queueOobRestore(deps: RestoreDeps, b: OobBody, key: string
           destination: b.destination,
           restoreNetwork: b.restoreNetwork || !!b.network,
           overwrite,
+          keepReplaced: overwrite && b.keepReplaced,
           guest: ds.guest ?? null,
           newGuestId: b.newGuestId ?? null,
           sourceJobId: ds.jobId,

@@ -1,7 +1,7 @@
 // Staging and set-aside datasets of earlier restores (docs/zfs.md, "Restores"): found by their
 // lifeboat:* property, cleaned or recovered only once the server says their event is over.
 import { FINISHED_STATUSES } from '../../../protocol/src/events.ts';
-import { setAsideOriginal } from '../../../protocol/src/layout.ts';
+import { PROP, setAsideOriginal } from '../../../protocol/src/layout.ts';
 import { asExecError } from '../core/errors.ts';
 import { Zfs } from '../zfs/index.ts';
 import { USER_PROP_SET_ASIDE, USER_PROP_STAGING, cmp, getWithSource, mountTree, runRetryBusy } from './restore-local.ts';
@@ -12,14 +12,19 @@ import { ExecError, type ExecContext } from './types.ts';
  * Staging and set-aside datasets left by earlier restores directly under `parent` (found by their
  * `lifeboat:staging` / `lifeboat:set-aside` property, never by name). For reporting.
  */
-export async function findRestoreLeftovers(zfs: Zfs, parent: string): Promise<{ dataset: string; property: string; eventId: string }[]> {
-  const t = await getWithSource(zfs, [parent], [USER_PROP_STAGING, USER_PROP_SET_ASIDE], { depth: 1 });
-  const out: { dataset: string; property: string; eventId: string }[] = [];
+export async function findRestoreLeftovers(
+  zfs: Zfs,
+  parent: string,
+): Promise<{ dataset: string; property: string; eventId: string; kept: boolean }[]> {
+  const t = await getWithSource(zfs, [parent], [USER_PROP_STAGING, USER_PROP_SET_ASIDE, PROP.kept], { depth: 1 });
+  const out: { dataset: string; property: string; eventId: string; kept: boolean }[] = [];
   for (const [name, props] of t) {
     if (name === parent || name.includes('@') || name.includes('#')) continue;
     for (const p of [USER_PROP_STAGING, USER_PROP_SET_ASIDE]) {
       const v = props[p];
-      if (v && v.value !== null && v.source === 'local') out.push({ dataset: name, property: p, eventId: v.value });
+      // kept: a replaced dataset kept on request (keepSetAside), not debris
+      const kept = p === USER_PROP_SET_ASIDE && props[PROP.kept]?.source === 'local' && props[PROP.kept]?.value === v?.value;
+      if (v && v.value !== null && v.source === 'local') out.push({ dataset: name, property: p, eventId: v.value, kept });
     }
   }
   return out.sort((a, b) => cmp(a.dataset, b.dataset));
@@ -57,6 +62,11 @@ export async function handleLeftovers(
   }
   for (const l of found) {
     const X = Number(l.eventId);
+    if (l.kept) {
+      // never renamed back nor in the way: its original name holds the restored dataset, or a later one
+      ctx.log(`${l.dataset} is the dataset restore event ${X} replaced, kept on request; not touched`);
+      continue;
+    }
     const st = status.get(X);
     const over = st !== undefined && FINISHED.has(st);
     try {

@@ -1,7 +1,7 @@
 // The swap of a restore (restore.ts) and the removal of what it leaves: every step records its
 // inverse; staging and set-aside copies are destroyed only after their marker and GUID are checked.
 import { asExecError } from '../core/errors.ts';
-import { holdTag } from '../../../protocol/src/layout.ts';
+import { PROP, holdTag } from '../../../protocol/src/layout.ts';
 import { USER_PROP_JOB, Zfs, isSameOrDescendant } from '../zfs/index.ts';
 import {
   CARRY_PROPS,
@@ -201,26 +201,71 @@ export async function promoteRestored(z: Zfs, u: Unit): Promise<string[]> {
   return done;
 }
 
-/** Destroy a set-aside copy: only when it is the tree this restore set aside (GUIDs) and marked by this event. */
-export async function destroySetAside(z: Zfs, u: Unit, E: number): Promise<void> {
-  const t = await getWithSource(z, [u.setAside], ['type', 'guid', 'userrefs', USER_PROP_JOB, USER_PROP_SET_ASIDE], { recursive: true });
-  const root = t.get(u.setAside);
+/**
+ * The datasets of a set-aside copy, after the checks every use of one makes right before: its root is
+ * marked lifeboat:set-aside=E (locally), has the GUID `rootGuid`, and every dataset in it is one of
+ * `known` (the tree the restore set aside). Returns their GUIDs (the root's first) and the snapshots
+ * that carry a job's hold (`lifeboat-j<job>`, backup-holds.ts) by job.
+ */
+async function checkedSetAside(z: Zfs, name: string, E: number, rootGuid: string, known: Set<string>) {
+  const t = await getWithSource(z, [name], ['type', 'guid', 'userrefs', USER_PROP_JOB, USER_PROP_SET_ASIDE], { recursive: true });
+  const root = t.get(name);
   if (root?.[USER_PROP_SET_ASIDE]?.source !== 'local' || root[USER_PROP_SET_ASIDE].value !== String(E))
-    throw new ExecError('internal', `${u.setAside} is not marked as set aside by this event`);
-  if (root.guid?.value !== u.live![0].guid) throw new ExecError('internal', `${u.setAside} is not the dataset that was set aside (GUID)`);
-  const known = new Set(u.live!.map((l) => l.guid));
-  for (const [n, p] of t) {
-    if (n.includes('@') || n.includes('#')) continue; // snapshots and bookmarks go with their dataset
-    if (!known.has(p.guid?.value ?? '')) throw new ExecError('internal', `${n} was not part of the set-aside tree`);
-  }
-  // the jobs' holds on their incremental bases (backup-holds.ts) go with the copy; anyone else's
-  // hold stays, and the destroy then fails: the copy is kept and reported
+    throw new ExecError('internal', `${name} is not marked as set aside by restore event ${E}`);
+  if (root.guid?.value !== rootGuid) throw new ExecError('internal', `${name} is not the dataset that was set aside (GUID)`);
+  const guids = [rootGuid];
+  const filesystems: string[] = [];
   const held = new Map<number, string[]>();
   for (const [n, p] of t) {
-    const job = Number(p[USER_PROP_JOB]?.value);
-    if (n.includes('@') && Number(p.userrefs?.value) > 0 && Number.isSafeInteger(job) && job > 0)
-      held.set(job, [...(held.get(job) ?? []), n]);
+    if (n.includes('@')) {
+      // the jobs' holds on their incremental bases go with the copy; anyone else's hold stays
+      const job = Number(p[USER_PROP_JOB]?.value);
+      if (Number(p.userrefs?.value) > 0 && Number.isSafeInteger(job) && job > 0) held.set(job, [...(held.get(job) ?? []), n]);
+      continue;
+    }
+    if (n.includes('#')) continue; // bookmarks go with their dataset
+    if (!known.has(p.guid?.value ?? '')) throw new ExecError('internal', `${n} was not part of the set-aside tree`);
+    if (n !== name) guids.push(p.guid!.value!);
+    if (p.type?.value === 'filesystem') filesystems.push(n);
   }
+  return { guids, filesystems, held };
+}
+
+/** Release the jobs' holds inside a checked set-aside copy: they guarded the live tree's chain, not the copy. */
+async function releaseJobHolds(z: Zfs, held: Map<number, string[]>): Promise<void> {
   for (const [job, snaps] of held) await z.setAndHold([], { tag: holdTag(job), hold: [], release: snaps });
-  await runRetryBusy(z, ['destroy', '-r', u.setAside], `zfs destroy -r ${u.setAside}`);
+}
+
+/**
+ * Destroy a set-aside copy, after checkedSetAside (root marked by E with `rootGuid`, nothing in it
+ * but `known` datasets). Anyone else's hold stays, and the destroy then fails: the copy is kept and
+ * reported. Used after a restore's swap and by a remove-kept event (remove-kept.ts).
+ */
+export async function destroySetAside(z: Zfs, name: string, E: number, rootGuid: string, known: Set<string>): Promise<void> {
+  const { held } = await checkedSetAside(z, name, E, rootGuid, known);
+  await releaseJobHolds(z, held);
+  await runRetryBusy(z, ['destroy', '-r', name], `zfs destroy -r ${name}`);
+}
+
+/**
+ * Keep a set-aside copy on purpose ("keep the replaced dataset"), after the same checks: marked
+ * lifeboat:kept=E, so later restores report it and never rename it back; it never mounts by itself
+ * (mountpoint=none on its root, canmount=noauto on every filesystem: it may carry the restored
+ * dataset's mountpoints); the jobs' holds in it are released. Returns its datasets' GUIDs, the root's first.
+ */
+export async function keepSetAside(z: Zfs, u: Unit, E: number): Promise<string[]> {
+  const { guids, filesystems, held } = await checkedSetAside(z, u.setAside, E, u.live![0].guid, new Set(u.live!.map((l) => l.guid)));
+  await z.set(u.setAside, { [PROP.kept]: String(E), mountpoint: 'none' });
+  for (const f of filesystems) await z.set(f, { canmount: 'noauto' });
+  await releaseJobHolds(z, held);
+  return guids;
+}
+
+/** The GUIDs of a set-aside copy that stays because its removal failed (for the report; empty when unreadable). */
+export async function setAsideGuids(z: Zfs, u: Unit, E: number): Promise<string[]> {
+  try {
+    return (await checkedSetAside(z, u.setAside, E, u.live![0].guid, new Set(u.live!.map((l) => l.guid)))).guids;
+  } catch {
+    return [];
+  }
 }

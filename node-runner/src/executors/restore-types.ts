@@ -1,7 +1,11 @@
 // Parameter and result types of the restore executors.
 import type { SnapshotInfo } from '../zfs/index.ts';
 import type { ItemBase } from './restore-base.ts';
-import type { JobRestoreParams as ClaimedJobRestore, OobRestoreParams as ClaimedOobRestore } from '../../../protocol/src/runner-api.ts';
+import type {
+  JobRestoreParams as ClaimedJobRestore,
+  KeptCopy,
+  OobRestoreParams as ClaimedOobRestore,
+} from '../../../protocol/src/runner-api.ts';
 import type { JobSpec, TargetSpec } from './types.ts';
 
 /** Guest handling for jail/VM job restores, supplied by the caller's guest provider. */
@@ -47,8 +51,12 @@ export interface RestoreResult {
   replaced: string[];
   /** Local datasets that are not in the restored snapshot, moved into the restored tree unchanged. */
   preserved: string[];
-  /** Set-aside copies that could not be destroyed after the swap (marked lifeboat:set-aside; reported, not guessed at). */
-  setAsideKept: string[];
+  /**
+   * Replaced datasets not destroyed after the swap (marked lifeboat:set-aside): kept on request
+   * (`chosen`), or because their removal failed (reported, not guessed at). GUIDs: the root's first;
+   * empty when they could not be checked (then only a hand can remove it).
+   */
+  kept: KeptCopy[];
   /** Staging / set-aside datasets of other events found beside a destination (reported, untouched). */
   leftovers: string[];
   /** Guest restores: what still has to be done by a guest provider (registration, network). */
@@ -70,6 +78,8 @@ export interface RestoreSpec {
   destination?: string;
   recursive: boolean;
   overwrite: boolean;
+  /** Keep the replaced destinations (lifeboat:kept) instead of destroying them after the swap. */
+  keepReplaced?: boolean;
   guestCreateOnly: boolean;
   guest: RestoreGuest | null;
   oobGuest: RestoreResult['guest'];

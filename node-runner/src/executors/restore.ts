@@ -10,7 +10,8 @@
 //   <parent>/.lb-staging-E-<name>          container created with lifeboat:staging=E, mountpoint=none
 //   <parent>/.lb-staging-E-<name>/<name>   the received root (children below it), never mounted
 //   <parent>/<name>-lb-old-E               the live tree, set aside (lifeboat:set-aside=E, set right
-//                                          before the rename) until success, then destroyed (checked)
+//                                          before the rename) until success, then destroyed (checked),
+//                                          or kept on request (lifeboat:kept=E)
 // The container is created (with its property, atomically) before anything is received, so every
 // staging dataset carries lifeboat:staging from its first moment, and nothing is mounted over live
 // paths. Local datasets under the destination that the snapshot does not have (a non-recursive
@@ -33,7 +34,7 @@
 // of staging and set-aside copies), restore-leftovers.ts (earlier restores' debris),
 // restore-local.ts (local dataset helpers), restore-types.ts (params, results, the plan's types),
 // restore-base.ts (full or incremental, per dataset).
-import { jobIsRecursive, setAsideNameFor, stagingNameFor } from '../../../protocol/src/layout.ts';
+import { PROP, jobIsRecursive, setAsideNameFor, stagingNameFor } from '../../../protocol/src/layout.ts';
 import { asExecError } from '../core/errors.ts';
 import { SshSession } from '../ssh/index.ts';
 import {
@@ -60,7 +61,7 @@ import {
 } from './restore-local.ts';
 import { planItemBase } from './restore-base.ts';
 import { locate, type LocatedTree } from './restore-locate.ts';
-import { cleanupStaging, destroySetAside, destroyStaging, promoteRestored, swapUnit } from './restore-swap.ts';
+import { cleanupStaging, destroySetAside, destroyStaging, keepSetAside, promoteRestored, setAsideGuids, swapUnit } from './restore-swap.ts';
 import { restoreEstimate, transfer } from './restore-transfer.ts';
 import { planStream } from './stream-options.ts';
 import type { JobRestoreParams, OobRestoreParams, RestoreResult, RestoreSpec, Unit } from './restore-types.ts';
@@ -97,6 +98,7 @@ export async function runJobRestore(params: JobRestoreParams, ctx: ExecContext):
         oobGuest: null,
         compressedStream: job.compressedStream,
         bandwidthLimitKiBps: job.bandwidthLimitKiBps,
+        keepReplaced: params.keepReplaced === true,
       },
       ctx,
     ),
@@ -118,6 +120,7 @@ export async function runOobRestore(params: OobRestoreParams, ctx: ExecContext):
         destination: params.destination,
         recursive: true,
         overwrite: params.overwrite === true,
+        keepReplaced: params.overwrite === true && params.keepReplaced === true,
         guestCreateOnly: params.guest != null,
         guest: null,
         oobGuest: params.guest
@@ -165,7 +168,7 @@ async function restore(spec: RestoreSpec, ctx: ExecContext): Promise<RestoreResu
     datasets: [],
     replaced: [],
     preserved: [],
-    setAsideKept: [],
+    kept: [],
     leftovers: [],
     guest: spec.oobGuest,
   };
@@ -334,7 +337,7 @@ async function restore(spec: RestoreSpec, ctx: ExecContext): Promise<RestoreResu
 
   // ---- finalize: destroy the set-aside copies (checked) and the empty staging containers -------------
   ctx.progress({ phase: 'finalizing' });
-  await finalizeUnits(safe, units, E, result, ctx);
+  await finalizeUnits(safe, units, E, spec.keepReplaced === true, result, ctx);
   if (spec.oobGuest) {
     ctx.log(
       `guest metadata restored with the datasets; registering the guest${spec.oobGuest.restoreNetwork ? ' and applying its network config' : ''} is left to the guest provider`,
@@ -506,18 +509,34 @@ async function swapAll(
   }
 }
 
-/** After the swap: each set-aside copy destroyed once its marker and GUIDs check out (else kept and reported), then the empty staging containers. */
-async function finalizeUnits(safe: Zfs, units: Unit[], E: number, result: RestoreResult, ctx: ExecContext): Promise<void> {
+/**
+ * After the swap: each set-aside copy destroyed once its marker and GUIDs check out (else kept and
+ * reported), or kept on request (restore-swap.ts keepSetAside), then the empty staging containers.
+ */
+async function finalizeUnits(
+  safe: Zfs,
+  units: Unit[],
+  E: number,
+  keepReplaced: boolean,
+  result: RestoreResult,
+  ctx: ExecContext,
+): Promise<void> {
   for (const u of units) {
     if (u.live) {
       try {
         // incremental datasets are clones of the set-aside copy's snapshots: promoted first (checked),
-        // which moves those and older snapshots into the restored dataset
+        // which moves those and older snapshots into the restored dataset (a kept copy then depends on
+        // the restored dataset, not the other way round: it can be removed on its own later)
         for (const p of await promoteRestored(safe, u)) ctx.log(`promoted ${p} (its older snapshots are kept)`);
-        await destroySetAside(safe, u, E);
-        ctx.log(`destroyed the set-aside copy ${u.setAside}`);
+        if (keepReplaced) {
+          result.kept.push({ dataset: u.setAside, guids: await keepSetAside(safe, u, E), chosen: true });
+          ctx.log(`kept the replaced ${u.destination} as ${u.setAside} (${PROP.kept}=${E}, not mounted); remove it from the Nodes page`);
+        } else {
+          await destroySetAside(safe, u.setAside, E, u.live[0].guid, new Set(u.live.map((l) => l.guid)));
+          ctx.log(`destroyed the set-aside copy ${u.setAside}`);
+        }
       } catch (e) {
-        result.setAsideKept.push(u.setAside);
+        result.kept.push({ dataset: u.setAside, guids: await setAsideGuids(safe, u, E), chosen: false });
         ctx.log(`the set-aside copy ${u.setAside} was kept (${asExecError(e).message}); it carries ${USER_PROP_SET_ASIDE}=${E}`, 'warn');
         // it may still carry the replaced dataset's own mountpoint: keep it from mounting over the restored one
         await safe.set(u.setAside, { mountpoint: 'none' }).catch(() => undefined);
