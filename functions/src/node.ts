@@ -22,7 +22,7 @@ import { backfillRpo } from './services/jobs.ts';
 import { createJoinToken } from './services/join-tokens.ts';
 import { createSecretBox } from './lib/secrets.ts';
 import { sha256Hex } from './lib/tokens.ts';
-import { pokeDueNodes, sweepExpiredLeases } from './services/queue.ts';
+import { scheduleDueForHeld, sweepExpiredLeases } from './services/queue.ts';
 import { applyEventRetention } from './services/event-retention.ts';
 import { deliverNotifications, evaluateNotifications, pruneDeliveries, sendersOf } from './services/notifications.ts';
 import { sendMail } from './mail.ts';
@@ -155,12 +155,14 @@ export async function main(env = process.env, configFile: string | null = null, 
     }
   };
   const sweep = setInterval(() => sweepExpiredLeases(db, Date.now()).catch(housekeepingFailed('sweep')), 5_000);
-  // Due jobs: their nodes' held claims are poked (claims.ts re-checks rarely when many are held).
+  // Due jobs of the nodes whose claims are held: created in one batch, then those claims poked
+  // (claims.ts re-checks rarely when many are held).
   let poking = false;
   const dueWake = setInterval(() => {
     if (poking) return;
     poking = true;
-    pokeDueNodes(db, deps.waker!, Date.now())
+    const waker = deps.waker!;
+    scheduleDueForHeld(db, waker, waker.held?.() ?? [], Date.now())
       .catch(housekeepingFailed('due jobs'))
       .finally(() => (poking = false));
   }, 100);

@@ -4,7 +4,7 @@ import { sql } from 'drizzle-orm';
 import { startControl, joinNode, makeJob, makeTarget, type TestControl } from '../helpers/control.ts';
 import { applyEventRetention } from '../../functions/src/services/event-retention.ts';
 import { RECHECK_PER_HELD_MS, recheckMs } from '../../functions/src/services/claims.ts';
-import { pokeDueNodes } from '../../functions/src/services/queue.ts';
+import { scheduleDueForHeld } from '../../functions/src/services/queue.ts';
 import { createWaker } from '../../functions/src/waker.ts';
 import { claimedJob, errorBody, type ApiErrorBody } from '../helpers/api.ts';
 
@@ -90,12 +90,46 @@ describe('claims', () => {
       const claim = slow.node(node.token, '/runner/claim', { max: 1, waitMs: 25_000 }).finally(() => (settled = true));
       while (waker.waiting() === 0 && !settled) await new Promise((r) => setTimeout(r, 10)); // the claim is held now
       expect(settled).toBe(false);
-      await pokeDueNodes(slow.db, waker, slow.clock.now); // nothing due: nothing poked, the claim keeps waiting
+      expect(waker.held()).toEqual([node.id]);
+      // nothing due: nothing created, nothing poked, the claim keeps waiting
+      expect(await scheduleDueForHeld(slow.db, waker, waker.held(), slow.clock.now)).toEqual([]);
       expect(waker.waiting()).toBe(1);
       slow.clock.now = Date.parse('2026-03-01T11:00:01Z');
-      await pokeDueNodes(slow.db, waker, slow.clock.now);
+      expect(await scheduleDueForHeld(slow.db, waker, waker.held(), slow.clock.now)).toEqual([node.id]);
       const got = await claim; // without the poke it would come back empty after 25 s
       expect(got.body.events).toMatchObject([{ trigger: 'schedule', job: { id: job.id } }]);
+      // created once: the claim's own round found it queued, and the timer again finds nothing due
+      expect(await scheduleDueForHeld(slow.db, waker, waker.held(), slow.clock.now)).toEqual([]);
+      const runs = await slow.db.all<{ n: number }>(sql`SELECT count(*) AS n FROM events WHERE kind = 'backup'`);
+      expect(runs[0].n).toBe(1);
+    } finally {
+      slow.close();
+    }
+  });
+
+  it('the due-job timer creates the due runs of every node with a held claim in one batch; a node without one is left to its next claim', async () => {
+    const waker = createWaker();
+    const slow = await startControl({ claimWaitMs: 25_000, claimRecheckMs: 25_000 }, { waker });
+    try {
+      slow.clock.now = Date.parse('2026-03-01T10:30:00Z');
+      const targetId = (await makeTarget(slow)).id;
+      const held = [await joinNode(slow, 'a'), await joinNode(slow, 'b')];
+      const away = await joinNode(slow, 'away');
+      const jobOf = new Map<number, number>();
+      for (const n of [...held, away])
+        jobOf.set(n.id, (await makeJob(slow, targetId, { name: `j${n.id}`, nodeId: n.id, schedule: '0 * * * *' })).id);
+      const claims = held.map((n) => slow.node(n.token, '/runner/claim', { max: 1, waitMs: 25_000 }));
+      while (waker.waiting() < 2) await new Promise((r) => setTimeout(r, 10));
+      slow.clock.now = Date.parse('2026-03-01T11:00:01Z');
+      expect((await scheduleDueForHeld(slow.db, waker, waker.held(), slow.clock.now)).sort()).toEqual(held.map((n) => n.id).sort());
+      const got = await Promise.all(claims);
+      for (const [i, n] of held.entries())
+        expect(got[i].body.events).toMatchObject([{ trigger: 'schedule', job: { id: jobOf.get(n.id) } }]);
+      // the node that holds no claim: nothing created for it, its job still due for its next claim
+      const rows = await slow.db.all<{ node_id: number }>(sql`SELECT node_id FROM events WHERE kind = 'backup' ORDER BY node_id`);
+      expect(rows.map((r) => r.node_id)).toEqual(held.map((n) => n.id).sort());
+      const next = await slow.node(away.token, '/runner/claim', { max: 1, waitMs: 0 });
+      expect(next.body.events).toMatchObject([{ trigger: 'schedule', job: { id: jobOf.get(away.id) } }]);
     } finally {
       slow.close();
     }

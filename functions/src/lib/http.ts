@@ -19,6 +19,8 @@ export interface Waker {
   wait(nodeId: number, ms: number, dueAt?: number | null): Promise<boolean>;
   /** How many claims are waiting now (in this process or isolate). */
   waiting(): number;
+  /** The nodes whose claims are waiting now (the in-process waker: the due-job timer schedules for them). */
+  held?(): number[];
   /** It wakes a claim itself when the `dueAt` given to wait comes: the claim needs no re-check of the database. */
   wakesAtDue?: boolean;
 }

@@ -7,6 +7,7 @@ import type { DB } from '../db/types.ts';
 import { ApiError, isUniqueViolation } from '../lib/errors.ts';
 import { dueOccurrences } from '../lib/schedule.ts';
 import type { Waker } from '../lib/http.ts';
+import type { BatchItem } from 'drizzle-orm/batch';
 
 const ACTIVE = [...ACTIVE_STATUSES];
 const JOB_WORK: ('backup' | 'restore')[] = ['backup', 'restore'];
@@ -128,9 +129,9 @@ const runnableScheduled = and(
 );
 
 /**
- * The nodes that have a job due now that scheduleDue would run: the Node entry (every 100 ms) and
- * the Worker's cron (every minute) poke their held claims, so a due job does not wait for a claim's
- * re-check. A read of the jobs table; decides nothing.
+ * The nodes that have a job due now that scheduleDue would run: the Worker's cron (every minute)
+ * pokes their held claims, so a due job does not wait for a claim's re-check. A read of the jobs
+ * table; decides nothing.
  */
 export async function nodesWithDueJobs(db: DB, at: number): Promise<number[]> {
   const rows = await db
@@ -138,13 +139,6 @@ export async function nodesWithDueJobs(db: DB, at: number): Promise<number[]> {
     .from(jobs)
     .where(and(runnableScheduled, lte(jobs.nextRunAt, at)));
   return rows.map((r) => r.nodeId);
-}
-
-/** Pokes the held claims of the nodes with due jobs (the Node entry, every 100 ms). */
-export async function pokeDueNodes(db: DB, waker: Waker, at: number): Promise<void> {
-  // no claim held, nobody to poke: a runner's next claim schedules its due jobs in its first round
-  if (waker.waiting() === 0) return;
-  await Promise.all((await nodesWithDueJobs(db, at)).map((id) => waker.notify(id)));
 }
 
 /**
@@ -171,17 +165,16 @@ export async function nodeClaimState(db: DB, nodeId: number) {
 }
 
 /**
- * Create the scheduled events that are due for a node's jobs and advance nextRunAt, atomically per job.
- * Occurrences missed while nobody claimed (node offline, or the job busy) are coalesced into one
- * catch-up event whose note says how many.
+ * The due jobs `scope` allows (one node's, or those of the nodes whose claims are held), oldest
+ * due first, with each one's target backup root.
  */
-export async function scheduleDue(db: DB, nodeId: number, at: number): Promise<number> {
+async function dueJobs(db: DB, scope: SQL | undefined, at: number, limit: number) {
   const due = await db
     .select()
     .from(jobs)
-    .where(and(eq(jobs.nodeId, nodeId), runnableScheduled, lte(jobs.nextRunAt, at)))
+    .where(and(scope, runnableScheduled, lte(jobs.nextRunAt, at)))
     .orderBy(asc(jobs.nextRunAt))
-    .limit(100);
+    .limit(limit);
   const roots = new Map(
     (due.length
       ? await db
@@ -191,38 +184,88 @@ export async function scheduleDue(db: DB, nodeId: number, at: number): Promise<n
       : []
     ).map((t) => [t.id, t.backupRoot]),
   );
+  return due.map((job) => ({ job, backupRoot: roots.get(job.targetId) ?? null }));
+}
+
+/**
+ * The two statements that create a due job's run and advance its nextRunAt, both guarded by the
+ * nextRunAt that was read (so concurrent schedulers create it once); null when its schedule no
+ * longer parses (zone data changed): then scheduling stops and the job is kept. Occurrences missed
+ * while nobody claimed (node offline, or the job busy) are coalesced into one catch-up run whose
+ * note says how many.
+ */
+async function dueRun(
+  db: DB,
+  job: JobRow,
+  backupRoot: string | null,
+  at: number,
+): Promise<[BatchItem<'sqlite'>, BatchItem<'sqlite'>] | null> {
+  const dueAt = job.nextRunAt!;
+  let occ: ReturnType<typeof dueOccurrences>;
+  try {
+    occ = dueOccurrences(job.schedule, job.timezone, dueAt, at);
+  } catch {
+    await db.update(jobs).set({ nextRunAt: null, lastStatus: 'schedule-error' }).where(eq(jobs.id, job.id));
+    return null;
+  }
+  const missed = occ.count - 1;
+  const note =
+    missed > 0
+      ? `catch-up run: coalesced ${occ.count}${occ.capped ? '+' : ''} occurrences due since ${new Date(dueAt).toISOString()} (${missed}${occ.capped ? '+' : ''} missed while the node was away or the job was busy)`
+      : null;
+  const v = backupEvent(job, backupRoot, missed > 0 ? 'catch-up' : 'schedule', at, note);
+  return [
+    insertEventWhere(db, v, sql`FROM jobs WHERE id = ${job.id} AND next_run_at = ${dueAt} AND enabled = 1`),
+    db
+      .update(jobs)
+      .set({ nextRunAt: occ.nextAt })
+      .where(and(eq(jobs.id, job.id), eq(jobs.nextRunAt, dueAt))),
+  ];
+}
+
+/** Create the scheduled events that are due for a node's jobs and advance nextRunAt, atomically per job (a claim round). */
+export async function scheduleDue(db: DB, nodeId: number, at: number): Promise<number> {
   let created = 0;
-  for (const job of due) {
-    const dueAt = job.nextRunAt!;
-    let occ: ReturnType<typeof dueOccurrences>;
+  for (const { job, backupRoot } of await dueJobs(db, eq(jobs.nodeId, nodeId), at, 100)) {
+    const run = await dueRun(db, job, backupRoot, at);
+    if (!run) continue;
     try {
-      occ = dueOccurrences(job.schedule, job.timezone, dueAt, at);
-    } catch {
-      // A schedule that no longer parses (e.g. zone data changed): stop scheduling, keep the job.
-      await db.update(jobs).set({ nextRunAt: null, lastStatus: 'schedule-error' }).where(eq(jobs.id, job.id));
-      continue;
-    }
-    const missed = occ.count - 1;
-    const note =
-      missed > 0
-        ? `catch-up run: coalesced ${occ.count}${occ.capped ? '+' : ''} occurrences due since ${new Date(dueAt).toISOString()} (${missed}${occ.capped ? '+' : ''} missed while the node was away or the job was busy)`
-        : null;
-    try {
-      // The insert is guarded by the nextRunAt we read, so concurrent claimers create it once.
-      const v = backupEvent(job, roots.get(job.targetId) ?? null, missed > 0 ? 'catch-up' : 'schedule', at, note);
-      await db.batch([
-        insertEventWhere(db, v, sql`FROM jobs WHERE id = ${job.id} AND next_run_at = ${dueAt} AND enabled = 1`),
-        db
-          .update(jobs)
-          .set({ nextRunAt: occ.nextAt })
-          .where(and(eq(jobs.id, job.id), eq(jobs.nextRunAt, dueAt))),
-      ]);
+      await db.batch(run);
       created++;
     } catch (err) {
       if (!isUniqueViolation(err)) throw err; // a Run Now won the race: leave nextRunAt, try next claim
     }
   }
   return created;
+}
+
+/**
+ * The Node entry's due-job timer (every 100 ms): the due runs of every node whose claim is held, in
+ * one batch, so the second when hundreds of jobs fall due together costs one write transaction
+ * instead of one per node's claim round (README, Fleet scale); then their claims are poked and only
+ * claim. Nodes without a held claim are left to their next claim, which schedules as before (a
+ * node that is away gets one catch-up run when it is back, not a queue of them). A Run Now that
+ * made a job busy meanwhile fails the batch (the one-active-run index): then nothing of it was
+ * written, and the claims schedule their own as before. Returns the nodes poked.
+ */
+export async function scheduleDueForHeld(db: DB, waker: Waker, held: number[], at: number): Promise<number[]> {
+  if (!held.length) return [];
+  const runs: BatchItem<'sqlite'>[] = [];
+  const poke = new Set<number>();
+  for (const { job, backupRoot } of await dueJobs(db, inArray(jobs.nodeId, held), at, 1000)) {
+    const run = await dueRun(db, job, backupRoot, at);
+    if (run) runs.push(...run);
+    poke.add(job.nodeId);
+  }
+  if (runs.length) {
+    try {
+      await db.batch(runs as [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]);
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+    }
+  }
+  await Promise.all([...poke].map((id) => waker.notify(id)));
+  return [...poke];
 }
 
 /** Hand up to `max` queued events of this node to its runner, with a lease. */
