@@ -249,4 +249,64 @@ describe('GET /overview', () => {
     // what the cursor counts shows in the answer: the queued event
     expect(queued.active.map((e) => e.id)).toEqual([ev]);
   });
+
+  it('failures of 24 h stay right from answer to answer: new failures, a deleted one, a note, the window moving on, a clock set back', async () => {
+    const n1 = await joinNode(ctl, 'n1');
+    const t = await makeTarget(ctl);
+    const job = await makeJob(ctl, t.id, { nodeId: n1.id });
+    /** What a full read gives now: the answer must always say the same. */
+    const truth = async () =>
+      (
+        await ctl.db.all<{ kind: string; status: string; count: number }>(sql`
+          SELECT kind, status, COUNT(*) AS count FROM events WHERE status IN ('failed', 'interrupted')
+          AND finished_at >= ${ctl.clock.now! - 24 * H} GROUP BY kind, status ORDER BY kind, status`)
+      ).map((r) => ({ ...r, count: Number(r.count) }));
+    const check = async (want: { kind: string; status: string; count: number }[]) => {
+      expect(await truth()).toEqual(want); // the case is what it says
+      expect((await ctl.api('GET', '/overview')).body.failures24h).toEqual(want);
+    };
+    async function fail(status: 'failed' | 'interrupted' = 'failed') {
+      const id = (await ctl.api('POST', `/jobs/${job.id}/run`)).body.eventId;
+      await ctl.node(n1.token, '/runner/claim', { max: 1, waitMs: 0 });
+      await ctl.node(n1.token, `/runner/events/${id}/finish`, { status, error: 'boom' });
+      return id;
+    }
+    const insertEnded = (kind: string, status: string, finishedAt: number) =>
+      ctl.db.run(sql`INSERT INTO events (kind, job_id, node_id, target_id, trigger, status, created_at, started_at, finished_at)
+        VALUES (${kind}, ${job.id}, ${n1.id}, ${t.id}, 'manual', ${status}, ${finishedAt - 1000}, ${finishedAt - 1000}, ${finishedAt})`);
+
+    await check([]);
+    const first = await fail();
+    await check([{ kind: 'backup', status: 'failed', count: 1 }]);
+    ctl.clock.now = T0 + H;
+    const second = await fail('interrupted');
+    await check([
+      { kind: 'backup', status: 'failed', count: 1 },
+      { kind: 'backup', status: 'interrupted', count: 1 },
+    ]);
+    // a note on a failed event changes it, not the count; a deleted event (retention) takes no change number
+    await ctl.db.run(sql`UPDATE events SET note = 'looked at' WHERE id = ${first}`);
+    await check([
+      { kind: 'backup', status: 'failed', count: 1 },
+      { kind: 'backup', status: 'interrupted', count: 1 },
+    ]);
+    await ctl.db.run(sql`DELETE FROM events WHERE id = ${second}`);
+    await check([{ kind: 'backup', status: 'failed', count: 1 }]);
+    // an event that failed long ago is no failure of the last 24 h; one written as failed an hour ago is
+    await insertEnded('restore', 'failed', T0 - 48 * H);
+    await insertEnded('validate', 'interrupted', T0);
+    await check([
+      { kind: 'backup', status: 'failed', count: 1 },
+      { kind: 'validate', status: 'interrupted', count: 1 },
+    ]);
+    // the window moves on: what finished at T0 leaves it, with no change at all
+    ctl.clock.now = T0 + 24 * H + 1;
+    await check([]);
+    // a clock set back: a window that starts earlier than any answer before looked
+    ctl.clock.now = T0 + 2 * H;
+    await check([
+      { kind: 'backup', status: 'failed', count: 1 },
+      { kind: 'validate', status: 'interrupted', count: 1 },
+    ]);
+  });
 });
