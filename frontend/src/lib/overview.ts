@@ -1,10 +1,10 @@
 // Shared by the Overview page and the root layout's load (which starts its first request), as
 // $lib/events does for the Events page.
-import { api, asApiError, type ApiError } from './api';
+import { api, asApiError, getToken, request, type ApiError } from './api';
+import { FIRST_PATH } from './overview-path';
 import type { Overview } from './types';
 
-/** Job lines asked for at first: with thousands of jobs the worst ones (listed first) are what matters. */
-export const FIRST_ROWS = 200;
+export { FIRST_ROWS } from './overview-path';
 
 export type FirstOverview = { ok: true; data: Overview } | { ok: false; error: ApiError };
 
@@ -17,7 +17,13 @@ let pending: { at: number; promise: Promise<FirstOverview> } | null = null;
  * not signed in is sent to /signin by the probe or by this request's 401). Never rejects.
  */
 export function prefetchOverview(): void {
-  const promise: Promise<FirstOverview> = api.get<Overview>('/overview', { jobs: FIRST_ROWS }).then(
+  // app.html sent this request before any of this code arrived (on a first visit to /): take it, once
+  const w = window as { __lifeboatFirstOverview?: Promise<Response> };
+  const sent = w.__lifeboatFirstOverview;
+  delete w.__lifeboatFirstOverview;
+  const promise: Promise<FirstOverview> = (
+    sent ? request<Overview>('GET', FIRST_PATH, undefined, {}, getToken(), true, sent) : api.get<Overview>(FIRST_PATH)
+  ).then(
     (data) => ({ ok: true as const, data }),
     (e: unknown) => ({ ok: false as const, error: asApiError(e) }),
   );
