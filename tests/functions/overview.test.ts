@@ -2,6 +2,9 @@
 // health state, failures of the last 24 h only, a silent node, a target not ready from it, the
 // work now; restores are not a job's last backup.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sql } from 'drizzle-orm';
+import { jobHealth } from '../../functions/src/services/job-health.ts';
+import { changeCursor } from '../../functions/src/services/event-changes.ts';
 import { startControl, joinNode, makeJob, makeTarget, type TestControl } from '../helpers/control.ts';
 
 let ctl: TestControl;
@@ -158,9 +161,152 @@ describe('GET /overview', () => {
       nodes: { total: 0, offline: [] },
       targets: { total: 0, ready: 0, notReady: [] },
       active: [],
+      changeCursor: 0,
     });
     const tok = await ctl.api('POST', '/auth/tokens', { name: 'ro', scope: 'read' });
     expect((await ctl.api('GET', '/overview', undefined, { authorization: `Bearer ${tok.body.token}` })).status).toBe(200);
     expect((await ctl.api('GET', '/overview', undefined, { authorization: '' })).status).toBe(401);
+  });
+
+  it('the health counted and ordered by SQL is jobHealth, at the edges too; ?jobs=N lists the first N of that order by name', async () => {
+    const sets = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'].map((x) => `tank/data/${x}`);
+    const n1 = await joinNode(ctl, 'n1', ['tank', 'tank/data', ...sets]);
+    const t = await makeTarget(ctl);
+    const RPO = 2 * 3600;
+    // [name, columns]: the rows a trigger or an edit would leave, written directly
+    const at = T0 + 100 * H;
+    const cases: [string, { enabled?: number; failing?: number | null; success?: number | null; rpo?: number | null; created?: number }][] =
+      [
+        ['exactly at the RPO', { success: at - RPO * 1000 }], // now > deadline is false: ok
+        ['one ms past the RPO', { success: at - RPO * 1000 - 1 }],
+        ['never backed up, created within the RPO', { success: null, created: at - RPO * 1000 }],
+        ['never backed up, created before it', { success: null, created: at - RPO * 1000 - 1 }],
+        ['failing and past the RPO', { failing: at - 5 * H, success: at - 10 * H }],
+        ['disabled and failing', { enabled: 0, failing: at - 5 * H, success: null }],
+        ['manual, no RPO, never backed up', { rpo: null, success: null, created: T0 - 1000 * H }],
+        ['Zed recent', { success: at - 1000 }],
+      ];
+    const ids: number[] = [];
+    for (const [i, [name, c]] of cases.entries()) {
+      const j = await makeJob(ctl, t.id, { name, nodeId: n1.id, source: sets[i], rpoSeconds: RPO });
+      ids.push(j.id);
+      await ctl.db.run(sql`UPDATE jobs SET enabled = ${c.enabled ?? 1}, failing_since = ${c.failing ?? null},
+        last_success_at = ${c.success ?? null}, rpo_effective_seconds = ${c.rpo === undefined ? RPO : c.rpo},
+        created_at = ${c.created ?? T0} WHERE id = ${j.id}`);
+    }
+    ctl.clock.now = at;
+    const o = (await ctl.api('GET', '/overview')).body;
+    const states = Object.fromEntries(o.jobs.map((j) => [j.name, j.health.state]));
+    expect(states).toEqual({
+      'exactly at the RPO': 'ok',
+      'one ms past the RPO': 'overdue',
+      'never backed up, created within the RPO': 'ok',
+      'never backed up, created before it': 'overdue',
+      'failing and past the RPO': 'failing',
+      'disabled and failing': 'disabled',
+      'manual, no RPO, never backed up': 'ok',
+      'Zed recent': 'ok',
+    });
+    // each state as jobHealth gives it for the row (the lines), and the counts and order from SQL agree with them
+    const rows = await ctl.db.all<Record<string, number | null>>(
+      sql`SELECT id, enabled, updated_at AS updatedAt, created_at AS createdAt, last_success_at AS lastSuccessAt,
+                 last_backup_status AS lastBackupStatus, failing_since AS failingSince, rpo_effective_seconds AS rpoEffectiveSeconds FROM jobs`,
+    );
+    for (const r of rows) {
+      const line = o.jobs.find((j) => j.id === r.id)!;
+      expect(jobHealth({ ...r, enabled: r.enabled === 1 } as never, at).state, line.name).toBe(line.health.state);
+    }
+    expect(o.health).toEqual({ ok: 4, overdue: 2, failing: 1, disabled: 1 });
+    expect(o.jobs.map((j) => j.name)).toEqual([
+      'failing and past the RPO',
+      'never backed up, created before it',
+      'one ms past the RPO',
+      'exactly at the RPO',
+      'manual, no RPO, never backed up',
+      'never backed up, created within the RPO',
+      'Zed recent',
+      'disabled and failing',
+    ]);
+    // the first N of the same order, names as people sort them (not by code point: 'Zed' after 'never')
+    for (const n of [1, 3, 4, 7]) {
+      const first = (await ctl.api('GET', `/overview?jobs=${n}`)).body as typeof o;
+      expect(first.jobs.map((j) => j.name)).toEqual(o.jobs.slice(0, n).map((j) => j.name));
+      expect(first.jobs).toEqual(o.jobs.slice(0, n));
+      expect([first.jobsTotal, first.health]).toEqual([8, o.health]);
+    }
+  });
+
+  it('changeCursor: the event change number the answer was read at, as the event stream counts them', async () => {
+    const n1 = await joinNode(ctl, 'n1');
+    const t = await makeTarget(ctl);
+    const job = await makeJob(ctl, t.id, { nodeId: n1.id });
+    const before = (await ctl.api('GET', '/overview')).body;
+    expect(before.changeCursor).toBe(await changeCursor(ctl.db));
+    const ev = (await ctl.api('POST', `/jobs/${job.id}/run`)).body.eventId;
+    const queued = (await ctl.api('GET', '/overview')).body;
+    expect(queued.changeCursor).toBeGreaterThan(before.changeCursor);
+    expect(queued.changeCursor).toBe(await changeCursor(ctl.db));
+    // what the cursor counts shows in the answer: the queued event
+    expect(queued.active.map((e) => e.id)).toEqual([ev]);
+  });
+
+  it('failures of 24 h stay right from answer to answer: new failures, a deleted one, a note, the window moving on, a clock set back', async () => {
+    const n1 = await joinNode(ctl, 'n1');
+    const t = await makeTarget(ctl);
+    const job = await makeJob(ctl, t.id, { nodeId: n1.id });
+    /** What a full read gives now: the answer must always say the same. */
+    const truth = async () =>
+      (
+        await ctl.db.all<{ kind: string; status: string; count: number }>(sql`
+          SELECT kind, status, COUNT(*) AS count FROM events WHERE status IN ('failed', 'interrupted')
+          AND finished_at >= ${ctl.clock.now! - 24 * H} GROUP BY kind, status ORDER BY kind, status`)
+      ).map((r) => ({ ...r, count: Number(r.count) }));
+    const check = async (want: { kind: string; status: string; count: number }[]) => {
+      expect(await truth()).toEqual(want); // the case is what it says
+      expect((await ctl.api('GET', '/overview')).body.failures24h).toEqual(want);
+    };
+    async function fail(status: 'failed' | 'interrupted' = 'failed') {
+      const id = (await ctl.api('POST', `/jobs/${job.id}/run`)).body.eventId;
+      await ctl.node(n1.token, '/runner/claim', { max: 1, waitMs: 0 });
+      await ctl.node(n1.token, `/runner/events/${id}/finish`, { status, error: 'boom' });
+      return id;
+    }
+    const insertEnded = (kind: string, status: string, finishedAt: number) =>
+      ctl.db.run(sql`INSERT INTO events (kind, job_id, node_id, target_id, trigger, status, created_at, started_at, finished_at)
+        VALUES (${kind}, ${job.id}, ${n1.id}, ${t.id}, 'manual', ${status}, ${finishedAt - 1000}, ${finishedAt - 1000}, ${finishedAt})`);
+
+    await check([]);
+    const first = await fail();
+    await check([{ kind: 'backup', status: 'failed', count: 1 }]);
+    ctl.clock.now = T0 + H;
+    const second = await fail('interrupted');
+    await check([
+      { kind: 'backup', status: 'failed', count: 1 },
+      { kind: 'backup', status: 'interrupted', count: 1 },
+    ]);
+    // a note on a failed event changes it, not the count; a deleted event (retention) takes no change number
+    await ctl.db.run(sql`UPDATE events SET note = 'looked at' WHERE id = ${first}`);
+    await check([
+      { kind: 'backup', status: 'failed', count: 1 },
+      { kind: 'backup', status: 'interrupted', count: 1 },
+    ]);
+    await ctl.db.run(sql`DELETE FROM events WHERE id = ${second}`);
+    await check([{ kind: 'backup', status: 'failed', count: 1 }]);
+    // an event that failed long ago is no failure of the last 24 h; one written as failed an hour ago is
+    await insertEnded('restore', 'failed', T0 - 48 * H);
+    await insertEnded('validate', 'interrupted', T0);
+    await check([
+      { kind: 'backup', status: 'failed', count: 1 },
+      { kind: 'validate', status: 'interrupted', count: 1 },
+    ]);
+    // the window moves on: what finished at T0 leaves it, with no change at all
+    ctl.clock.now = T0 + 24 * H + 1;
+    await check([]);
+    // a clock set back: a window that starts earlier than any answer before looked
+    ctl.clock.now = T0 + 2 * H;
+    await check([
+      { kind: 'backup', status: 'failed', count: 1 },
+      { kind: 'validate', status: 'interrupted', count: 1 },
+    ]);
   });
 });

@@ -97,6 +97,14 @@ describe('workerd + D1', () => {
       (await call('POST', `/runner/events/${run.body.eventId}/finish`, { status: 'failed', error: 'x' }, node.body.nodeToken)).status,
     ).toBe(200);
     expect((await call('GET', `/events/${run.body.eventId}`)).body).toMatchObject({ status: 'failed', bytesDone: 300, bytesTotal: 300 });
+    // the Overview on D1: health counted in SQL, the listed job read by a JSON list of ids, the
+    // failure found (twice: whole, then from the ids kept), the change cursor the stream counts
+    for (let i = 0; i < 2; i++) {
+      const o = (await call('GET', '/overview?jobs=1')).body as BodyOf<never, 'GET', '/overview'>;
+      expect(o.jobs.map((j) => [j.name, j.health.state])).toEqual([['nightly', 'failing']]);
+      expect([o.jobsTotal, o.health.failing, o.failures24h]).toEqual([1, 1, [{ kind: 'backup', status: 'failed', count: 1 }]]);
+      expect(o.changeCursor).toBeGreaterThan(0);
+    }
     // a scheduled run that is due is created by the node's claim: the guarded INSERT … SELECT and
     // the nextRunAt advance in one batch, on D1
     await w.sql([`UPDATE jobs SET next_run_at = 1 WHERE id = ${job.body.id}`]);

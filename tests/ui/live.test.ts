@@ -6,7 +6,7 @@
 // against the real Node entry with a password session; no ZFS: the test speaks for the node through
 // the runner API. Needs `npm run build -w frontend` (npm test does it).
 import { afterAll, beforeAll, describe, expect } from 'vitest';
-import type { Page, Request } from 'playwright-core';
+import type { BrowserContext, Page, Request } from 'playwright-core';
 import type { ConsoleProblems, TestBrowser } from '../helpers/browser.ts';
 import { TEST_KEY } from '../helpers/control.ts';
 import { joinFakeNode, runnerCall, startServer, type TestServer } from '../helpers/server.ts';
@@ -66,6 +66,22 @@ function listRequests(p: Page) {
   };
   p.on('request', on);
   return { seen, stop: () => p.off('request', on) };
+}
+
+/** A password session for a fresh context without opening a page (the cookie lands in its jar). */
+async function passwordSession(context: BrowserContext) {
+  const r = await context.request.post(`${srv.url}/api/v1/auth/login`, { data: { password: PASSWORD }, headers: { origin: srv.url } });
+  expect(r.ok(), await r.text()).toBe(true);
+}
+
+/** GET /overview requests of a page, as sent. */
+function overviewReads(p: Page) {
+  const seen: string[] = [];
+  p.on('request', (r) => {
+    const u = new URL(r.url());
+    if (u.pathname === '/api/v1/overview') seen.push(u.pathname + u.search);
+  });
+  return seen;
 }
 
 async function signIn(p: Page) {
@@ -231,5 +247,52 @@ describe('live Jobs page', () => {
     lists.stop();
     expect(lists.seen.some((u) => u.startsWith('/api/v1/jobs'))).toBe(true);
     await runner(`/events/${id}/finish`, { status: 'success', result: { generation: 1, snapshot: SNAPSHOT } });
+  });
+
+  step('the Overview reads itself once when nothing changed before its stream started', async () => {
+    const { context, page: p } = await browser.newPage(1280, 900);
+    await passwordSession(context);
+    const reads = overviewReads(p);
+    const stream = p.waitForResponse((r) => r.url().endsWith('/api/v1/events/stream'));
+    await p.goto(srv.url + '/');
+    await p.locator('#jobs tbody td[data-label="Health"]').first().waitFor();
+    expect((await stream).status()).toBe(200);
+    // the answer was read at or after the stream's hello: nothing to read again (the stream tells the rest)
+    await p.waitForTimeout(1000);
+    expect(reads).toEqual(['/api/v1/overview?jobs=200']);
+    // and it still follows: a new backup shows
+    const id = (await srv.api('POST', `/jobs/${jobId}/run`)).body.eventId;
+    await p.getByRole('region', { name: 'Running now' }).getByRole('link', { name: 'Backup data' }).waitFor();
+    await runner('/claim', { max: 1, waitMs: 0 });
+    await runner(`/events/${id}/finish`, { status: 'success', result: { generation: 1, snapshot: SNAPSHOT } });
+    await p.getByRole('region', { name: 'Running now' }).waitFor({ state: 'detached' });
+    await context.close();
+  });
+
+  step("a change that lands between the Overview's read and its stream's start is shown (read again)", async () => {
+    const { context, page: p } = await browser.newPage(1280, 900);
+    await passwordSession(context);
+    const reads = overviewReads(p);
+    // the stream's request waits until the change has landed: its hello is past the answer's cursor
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    await p.route('**/api/v1/events/stream', async (route) => {
+      await held;
+      await route.continue();
+    });
+    const answered = p.waitForResponse((r) => new URL(r.url()).pathname === '/api/v1/overview');
+    await p.goto(srv.url + '/');
+    const first = (await (await answered).json()) as { changeCursor: number; active: unknown[] };
+    expect(first.active).toEqual([]);
+    await p.locator('#jobs tbody td[data-label="Health"]').first().waitFor();
+    const id = (await srv.api('POST', `/jobs/${jobId}/run`)).body.eventId;
+    release();
+    // no change after the stream's start tells of it: only reading the overview again shows it
+    await p.getByRole('region', { name: 'Running now' }).getByRole('link', { name: 'Backup data' }).waitFor();
+    expect(reads).toEqual(['/api/v1/overview?jobs=200', '/api/v1/overview?jobs=200']);
+    await runner('/claim', { max: 1, waitMs: 0 });
+    await runner(`/events/${id}/finish`, { status: 'success', result: { generation: 1, snapshot: SNAPSHOT } });
+    await p.getByRole('region', { name: 'Running now' }).waitFor({ state: 'detached' });
+    await context.close();
   });
 });

@@ -88,9 +88,13 @@ describe('more jobs than a page draws at first', () => {
       const u = new URL(r.url());
       if (u.pathname === '/api/v1/overview') asked.push(u.search);
     });
+    const answer = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/v1/overview');
     await page.goto(srv.url + '/');
+    const listed = ((await (await answer).json()) as { jobs: { name: string }[] }).jobs.map((j) => j.name);
+    // the first lines are drawn in the first frame, the rest right after; then the button: all 200, in the answer's order
     await page.getByRole('button', { name: `Show all ${JOBS} jobs` }).waitFor();
     expect(await overviewRows().count()).toBe(200);
+    expect(await overviewRows().locator('a strong').allInnerTexts()).toEqual(listed);
     expect(asked[0]).toBe('?jobs=200');
     expect(await page.getByRole('list', { name: 'Summary' }).innerText()).toContain(`${JOBS} jobs`);
     await page.getByRole('button', { name: `Show all ${JOBS} jobs` }).click();

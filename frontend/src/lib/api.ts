@@ -95,6 +95,8 @@ export async function request<T>(
   headers: Record<string, string> = {},
   token: string | null = getToken(),
   retryCsrf = true,
+  /** This very request, already sent (app.html starts the Overview's first read before this code loads). */
+  sent?: Promise<Response>,
 ): Promise<T> {
   const h: Record<string, string> = { Accept: 'application/json', ...headers };
   if (token) h.Authorization = `Bearer ${token}`;
@@ -102,7 +104,7 @@ export async function request<T>(
   if (body !== undefined) h['Content-Type'] = 'application/json';
   let res: Response;
   try {
-    res = await fetch(BASE + path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
+    res = await (sent ?? fetch(BASE + path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) }));
   } catch (e) {
     throw asApiError(new Error(`Cannot reach the server: ${e instanceof Error ? e.message : e}`));
   }

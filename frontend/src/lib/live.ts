@@ -14,6 +14,12 @@ export interface Watcher {
   changes?: (c: EventChange[]) => void;
   /** Reload everything shown: the stream (re)started without its history, or polling is due. */
   reload: () => void;
+  /**
+   * A new stream started at change number `cursor` (its first `hello`). Given, the page decides
+   * whether what it shows (or is loading) was read at or above it ($lib/change-cursor) and reloads
+   * only if not; absent, it reloads.
+   */
+  started?: (cursor: number) => void;
   /** When polling (the stream refused): how often to reload. */
   pollMs: number;
 }
@@ -40,11 +46,17 @@ const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function onMessage(event: string, data: string, first: boolean): void {
   if (event === 'hello') {
     mode = 'live';
-    // A new stream starts at "now": what changed between a page's load and this moment is
-    // unknown, so the pages reload once. A resumed one (Last-Event-ID) replays what it missed;
-    // reset=true says it could not (too far behind, or another database).
-    const { reset } = JSON.parse(data) as { reset: boolean };
-    if (reset || first) for (const w of watchers.keys()) w.reload();
+    // A new stream starts at "now": what changed between a page's read and this moment is lost
+    // unless the page's answer was read at or after this cursor, so the pages reload once, or
+    // check their answer's cursor against it (`started`). A resumed one (Last-Event-ID) replays
+    // what it missed; reset=true says it could not (too far behind, or another database).
+    const { reset, cursor } = JSON.parse(data) as { reset: boolean; cursor: number };
+    if (reset) for (const w of watchers.keys()) w.reload();
+    else if (first)
+      for (const w of watchers.keys()) {
+        if (w.started) w.started(cursor);
+        else w.reload();
+      }
   } else if (event === 'change') {
     const list = JSON.parse(data) as EventChange[];
     for (const w of watchers.keys()) w.changes?.(list);

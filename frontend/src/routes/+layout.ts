@@ -2,6 +2,7 @@
 import { loadDisplayZone } from '$lib/clock';
 import { prefetchFirstEventsPage } from '$lib/events';
 import { warmDateFormats } from '$lib/format';
+import { prefetchOverview } from '$lib/overview';
 import type { LayoutLoad } from './$types';
 
 export const ssr = false;
@@ -20,5 +21,6 @@ export const load: LayoutLoad = ({ url }) => {
   }
   // Runs once this module is loaded, while the page's own modules are still downloading.
   if (url.pathname === '/backups/events') prefetchFirstEventsPage(url);
+  else if (url.pathname === '/') prefetchOverview();
   return {};
 };

@@ -923,5 +923,9 @@ export const Overview = z
       }),
     }),
     active: z.array(Event).openapi({ description: 'Queued and running events, oldest first (at most 100)' }),
+    changeCursor: z.number().int().openapi({
+      description:
+        'The event change number this answer was read at (the `cursor` of GET /events/stream): every event change up to it shows here, so a stream whose `hello` cursor is at or below it misses none after it',
+    }),
   })
   .openapi('Overview');

@@ -7,6 +7,9 @@ import { ACTIVE_STATUSES } from '../../../protocol/src/events.ts';
 import { events, jobs, nodes, targetNodeStatus, targets } from '../db/schema.ts';
 import type { DB } from '../db/types.ts';
 import { iso } from '../lib/http.ts';
+import { changeCursor } from './event-changes.ts';
+import { type FailuresMemo, failuresPlan } from './failures-plan.ts';
+import { firstN } from './first-n.ts';
 import { type HealthState, jobHealth } from './job-health.ts';
 import { sweepExpiredLeases } from './queue.ts';
 import { eventView, lastBackupView, targetView } from './views.ts';
@@ -59,10 +62,11 @@ const NULLABLE = new Set<JobKey>([
 ]);
 
 /**
- * Every job with its node and target names, packed by SQLite into one text per 1,000 jobs as
- * metrics.ts does (libSQL hands each row to JavaScript at a cost that dominates at 10,000 jobs).
+ * Jobs with their node and target names (`ids`: these only; null: every job), packed by SQLite
+ * into one text per 1,000 jobs as metrics.ts does (libSQL hands each row to JavaScript at a cost
+ * that dominates at 10,000 jobs). The ids go as one JSON text (D1 binds at most 100 values).
  */
-async function jobSummaries(db: DB) {
+async function jobSummaries(db: DB, ids: number[] | null) {
   const packed = sql.join(
     KEYS.map((k) => sql`ifnull(${JOB_COLUMNS[k]}, '')`),
     sql` || char(31) || `,
@@ -72,6 +76,7 @@ async function jobSummaries(db: DB) {
     .from(jobs)
     .leftJoin(nodes, eq(nodes.id, jobs.nodeId))
     .leftJoin(targets, eq(targets.id, jobs.targetId))
+    .where(ids === null ? undefined : sql`${jobs.id} IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`)
     .groupBy(sql`${jobs.id} / 1000`);
   return rows.flatMap((r) =>
     (r.t ?? '')
@@ -110,11 +115,92 @@ async function jobSummaries(db: DB) {
   );
 }
 
-/** `jobLimit`: list only the first N job lines (the counts still cover every job); null: all. */
+const STATES = Object.keys(SEVERITY) as HealthState[];
+const STATE_BY_SEVERITY = Object.fromEntries(STATES.map((s) => [SEVERITY[s], s])) as Record<number, HealthState>;
+
+/**
+ * Every job's health state as SQLite works it out, by SEVERITY number: jobHealth (job-health.ts)
+ * in SQL, the same decisions in the same order (tests/functions/overview.test.ts checks the two
+ * agree at the edges). The counts and the order of all jobs need no more than this.
+ */
+const severitySql = (at: number) => sql`CASE
+  WHEN ${jobs.enabled} = 0 THEN ${sql.raw(String(SEVERITY.disabled))}
+  WHEN ${jobs.failingSince} IS NOT NULL THEN ${sql.raw(String(SEVERITY.failing))}
+  WHEN ${jobs.rpoEffectiveSeconds} IS NOT NULL
+   AND ${sql.raw(String(Math.trunc(at)))} > coalesce(${jobs.lastSuccessAt}, ${jobs.createdAt}) + ${jobs.rpoEffectiveSeconds} * 1000
+  THEN ${sql.raw(String(SEVERITY.overdue))}
+  ELSE ${sql.raw(String(SEVERITY.ok))} END`;
+
+/** Every job's id, health (SEVERITY), whether it ever backed up and name: one packed text, a few bytes a job. */
+async function jobRanks(db: DB, at: number) {
+  const [r] = await db
+    .select({
+      t: sql<
+        string | null
+      >`group_concat(${jobs.id} || char(31) || (${severitySql(at)}) || char(31) || (${jobs.lastSuccessAt} IS NOT NULL) || char(31) || ${jobs.name}, char(30))`,
+    })
+    .from(jobs);
+  if (!r?.t) return [];
+  return r.t.split(String.fromCharCode(30)).map((line) => {
+    const f = line.split(String.fromCharCode(31));
+    return { id: Number(f[0]), severity: Number(f[1]), backedUp: f[2] === '1', name: f[3] ?? '' };
+  });
+}
+
+/** Per database (the Node entry has one for its life): the memo failures24h keeps between answers. */
+const failureMemos = new WeakMap<DB, FailuresMemo>();
+const ENDED_BADLY = sql`('failed', 'interrupted')`;
+
+/**
+ * The failed and interrupted events that finished since `from`, counted by kind and status. Read
+ * whole through events_status_idx they are every failed event of the history (at 1,000,000 events
+ * with 6 % failed, 60,000 rows looked up for a few hundred): so the ids found are kept with the
+ * change cursor read before the read (`cursor`), and the next answer reads only the events changed
+ * since and the kept ids again (services/failures-plan.ts says when it reads them all instead).
+ */
+async function failures24h(db: DB, from: number, cursor: number) {
+  const memo = failureMemos.get(db);
+  type Row = { id: number; kind: string; status: 'failed' | 'interrupted' };
+  let rows: Row[];
+  if (!memo || failuresPlan(memo, { cursor, from }) === 'full') {
+    rows = await db.all<Row>(sql`
+      SELECT id, kind, status FROM events INDEXED BY events_status_idx
+      WHERE status IN ${ENDED_BADLY} AND finished_at >= ${from}`);
+  } else {
+    const changed = await db.all<{ id: number }>(sql`
+      SELECT id FROM events INDEXED BY events_change_idx WHERE change_seq > ${memo.cursor} AND status IN ${ENDED_BADLY}`);
+    const ids = [...new Set([...memo.ids, ...changed.map((r) => Number(r.id))])];
+    rows = ids.length
+      ? await db.all<Row>(sql`
+          SELECT id, kind, status FROM events WHERE id IN (SELECT value FROM json_each(${JSON.stringify(ids)}))
+          AND status IN ${ENDED_BADLY} AND finished_at >= ${from}`)
+      : [];
+  }
+  failureMemos.set(db, { cursor, from, ids: rows.map((r) => Number(r.id)) });
+  const counts = new Map<string, { kind: string; status: 'failed' | 'interrupted'; count: number }>();
+  for (const r of rows) {
+    const key = `${r.kind}\u0000${r.status}`;
+    const c = counts.get(key);
+    if (c) c.count++;
+    else counts.set(key, { kind: r.kind, status: r.status, count: 1 });
+  }
+  // by kind, then status, as SQLite's ORDER BY on these texts gave them
+  const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  return [...counts.values()].sort((a, b) => cmp(a.kind, b.kind) || cmp(a.status, b.status));
+}
+
+/**
+ * `jobLimit`: list only the first N job lines (the counts still cover every job); null: all.
+ * `changeCursor`: the event change number read before anything else (services/event-changes.ts):
+ * every event change up to it shows in the answer, so a page that follows GET /events/stream from
+ * a `hello` at or below it misses nothing (frontend/src/lib/live.ts).
+ */
 export async function overview(db: DB, at: number, opts: { nodeSilentMs: number; jobLimit?: number | null }) {
   await sweepExpiredLeases(db, at); // a dead runner's event reads as interrupted, not as running
-  const [jobRows, sizes, failures, nodeRows, targetRows, statuses, active] = await Promise.all([
-    jobSummaries(db),
+  // Before the reads below, not beside them: what they read is at least as new as this number.
+  const cursor = await changeCursor(db);
+  const [ranks, sizes, failures, nodeRows, targetRows, statuses, active] = await Promise.all([
+    jobRanks(db, at),
     // Per dataset the newest snapshot's referenced bytes (SQLite takes the bare column from the
     // MAX row) plus each snapshot's used bytes, summed per job; grouped in the order of
     // catalog_snapshots_uq, so the snapshots are read once without sorting them.
@@ -123,11 +209,7 @@ export async function overview(db: DB, at: number, opts: { nodeSilentMs: number;
       FROM (SELECT job_id, SUM(used_bytes) AS used, referenced_bytes AS newest, MAX(created_at)
             FROM catalog_snapshots WHERE job_id IS NOT NULL GROUP BY target_id, dataset)
       GROUP BY job_id`),
-    // Failed and interrupted events are few; their rows are read through events_status_idx.
-    db.all<{ kind: string; status: 'failed' | 'interrupted'; count: number }>(sql`
-      SELECT kind, status, COUNT(*) AS count FROM events INDEXED BY events_status_idx
-      WHERE status IN ('failed', 'interrupted') AND finished_at >= ${at - DAY_MS}
-      GROUP BY kind, status ORDER BY kind, status`),
+    failures24h(db, at - DAY_MS, cursor),
     db
       .select({ id: nodes.id, name: nodes.name, lastSeenAt: nodes.lastSeenAt })
       .from(nodes)
@@ -144,48 +226,55 @@ export async function overview(db: DB, at: number, opts: { nodeSilentMs: number;
     ),
   ]);
 
-  const activeRows = active.length
-    ? await db
-        .select()
-        .from(events)
-        .where(
-          inArray(
-            events.id,
-            active.map((r) => r.id),
-          ),
-        )
-        .orderBy(asc(events.id))
-    : [];
+  const health = { ok: 0, overdue: 0, failing: 0, disabled: 0 };
+  for (const r of ranks) health[STATE_BY_SEVERITY[r.severity]]++;
+  // Worst first, then by name; only the listed jobs' rows are read whole (at 10,000 jobs reading,
+  // unpacking and dating all of them was most of this request's time).
+  const listed = firstN(ranks, opts.jobLimit ?? null, (a, b) => a.severity - b.severity || byName(a.name, b.name));
+  const [jobRows, activeRows] = await Promise.all([
+    listed.length ? jobSummaries(db, opts.jobLimit ? listed.map((r) => r.id) : null) : [],
+    active.length
+      ? db
+          .select()
+          .from(events)
+          .where(
+            inArray(
+              events.id,
+              active.map((r) => r.id),
+            ),
+          )
+          .orderBy(asc(events.id))
+      : [],
+  ]);
   const activeByJob = new Map<number, number>();
   for (const e of activeRows) if (e.jobId !== null && (e.kind === 'backup' || e.kind === 'restore')) activeByJob.set(e.jobId, e.id);
   const sizeByJob = new Map(sizes.map((s) => [Number(s.jobId), Number(s.bytes)]));
+  const rowById = new Map(jobRows.map((j) => [j.id, j]));
 
-  const health = { ok: 0, overdue: 0, failing: 0, disabled: 0 };
-  // Every job's health counts; the lines are built for the listed ones only (at 10,000 jobs the
-  // dates and views of all of them were most of this request's time).
-  const ranked = jobRows
-    .map((j) => {
-      const h = jobHealth(j, at);
-      health[h.state]++;
-      return { j, h };
-    })
-    .sort((a, b) => SEVERITY[a.h.state] - SEVERITY[b.h.state] || byName(a.j.name, b.j.name));
-  const jobItems = (opts.jobLimit ? ranked.slice(0, opts.jobLimit) : ranked).map(({ j, h }) => ({
-    id: j.id,
-    name: j.name,
-    nodeId: j.nodeId,
-    nodeName: j.nodeName,
-    targetId: j.targetId,
-    targetName: j.targetName,
-    schedule: j.schedule,
-    timezone: j.timezone,
-    health: { ...h, since: iso(h.since) },
-    lastSuccessAt: iso(j.lastSuccessAt),
-    lastBackup: lastBackupView(j),
-    nextRunAt: j.enabled ? iso(j.nextRunAt) : null,
-    targetBytes: sizeByJob.get(j.id) ?? null,
-    activeEventId: activeByJob.get(j.id) ?? null,
-  }));
+  // a job deleted between the two reads has no row: left out
+  const jobItems = listed.flatMap(({ id }) => {
+    const j = rowById.get(id);
+    if (!j) return [];
+    const h = jobHealth(j, at);
+    return [
+      {
+        id: j.id,
+        name: j.name,
+        nodeId: j.nodeId,
+        nodeName: j.nodeName,
+        targetId: j.targetId,
+        targetName: j.targetName,
+        schedule: j.schedule,
+        timezone: j.timezone,
+        health: { ...h, since: iso(h.since) },
+        lastSuccessAt: iso(j.lastSuccessAt),
+        lastBackup: lastBackupView(j),
+        nextRunAt: j.enabled ? iso(j.nextRunAt) : null,
+        targetBytes: sizeByJob.get(j.id) ?? null,
+        activeEventId: activeByJob.get(j.id) ?? null,
+      },
+    ];
+  });
 
   const offline = nodeRows
     .filter((n) => n.lastSeenAt === null || at - n.lastSeenAt > opts.nodeSilentMs)
@@ -208,12 +297,13 @@ export async function overview(db: DB, at: number, opts: { nodeSilentMs: number;
     at: iso(at)!,
     // a home page on a big fleet draws its worst lines first and asks for the rest on request
     jobs: jobItems,
-    jobsTotal: jobRows.length,
-    jobsBackedUp: jobRows.reduce((n, j) => n + (j.lastSuccessAt === null ? 0 : 1), 0),
+    jobsTotal: ranks.length,
+    jobsBackedUp: ranks.reduce((n, r) => n + (r.backedUp ? 1 : 0), 0),
     health,
-    failures24h: failures.map((f) => ({ kind: f.kind, status: f.status, count: Number(f.count) })),
+    failures24h: failures,
     nodes: { total: nodeRows.length, offline },
     targets: { total: targetRows.length, ready: enabledViews.filter((v) => v.readiness === 'ready').length, notReady },
     active: activeRows.map(eventView),
+    changeCursor: cursor,
   };
 }
