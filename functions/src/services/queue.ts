@@ -252,7 +252,10 @@ export async function scheduleDueForHeld(db: DB, waker: Waker, held: number[], a
   if (!held.length) return [];
   const runs: BatchItem<'sqlite'>[] = [];
   const poke = new Set<number>();
-  for (const { job, backupRoot } of await dueJobs(db, inArray(jobs.nodeId, held), at, 1000)) {
+  const isHeld = new Set(held);
+  // all due jobs through jobs_next_run_idx (almost always none), filtered here: an IN list of every
+  // held node would make each tick probe the index once per node
+  for (const { job, backupRoot } of (await dueJobs(db, undefined, at, 1000)).filter((d) => isHeld.has(d.job.nodeId))) {
     const run = await dueRun(db, job, backupRoot, at);
     if (run) runs.push(...run);
     poke.add(job.nodeId);
