@@ -117,7 +117,8 @@ function workerdPid(): number {
 }
 
 async function startWorkerdServer(): Promise<Served> {
-  const w = await startWorkerd(claimWait);
+  // the production default of the cron's housekeeping delay (the test helper sets 0); BENCH_CRON_DELAY_SECONDS to compare
+  const w = await startWorkerd({ ...claimWait, LIFEBOAT_CRON_HOUSEKEEPING_DELAY_SECONDS: process.env.BENCH_CRON_DELAY_SECONDS ?? '20' });
   return {
     label: 'workerd + D1 (miniflare)',
     url: `${w.url}/api/v1`,

@@ -32,6 +32,8 @@ export interface AppConfig {
   notifyNodeSilentMs: number;
   /** How often the Node entry evaluates and delivers notifications (README, Notifications); Workers: each cron run. */
   notifyIntervalMs: number;
+  /** Workers: how long each cron run waits after its pokes before its housekeeping (away from the second schedules fall due). */
+  cronHousekeepingDelayMs: number;
 }
 
 /** A wrong option, config file or setting: the Node entry prints it and exits 2 (no restart helps). */
@@ -63,6 +65,7 @@ const EnvSettings = z.object({
   LIFEBOAT_LOGIN_WINDOW_MINUTES: count(15),
   LIFEBOAT_NOTIFY_NODE_SILENT_MINUTES: count(10),
   LIFEBOAT_NOTIFY_INTERVAL_SECONDS: count(30),
+  LIFEBOAT_CRON_HOUSEKEEPING_DELAY_SECONDS: count(20),
   LIFEBOAT_TRUST_PROXY: z.string().optional(),
   LIFEBOAT_HOST: z.string().optional(),
   LIFEBOAT_PORT: z.preprocess(
@@ -103,6 +106,7 @@ export function configFromEnv(env: Record<string, string | undefined>): AppConfi
     loginWindowMs: s.LIFEBOAT_LOGIN_WINDOW_MINUTES * 60_000,
     notifyNodeSilentMs: s.LIFEBOAT_NOTIFY_NODE_SILENT_MINUTES * 60_000,
     notifyIntervalMs: Math.max(1, s.LIFEBOAT_NOTIFY_INTERVAL_SECONDS) * 1000,
+    cronHousekeepingDelayMs: s.LIFEBOAT_CRON_HOUSEKEEPING_DELAY_SECONDS * 1000,
     trustProxy: ['1', 'true', 'yes'].includes((s.LIFEBOAT_TRUST_PROXY ?? '').toLowerCase()),
     publicUrl: s.LIFEBOAT_PUBLIC_URL || `http://${host.includes(':') ? `[${host}]` : host}:${s.LIFEBOAT_PORT}`,
   };

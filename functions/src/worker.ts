@@ -85,8 +85,10 @@ export default {
   },
   /**
    * Cron trigger: sweep expired leases, poke the held claims of nodes with due jobs (the safety net
-   * of the Durable Objects' alarms), apply retention, evaluate and deliver notifications (the Node
-   * entry does this with timers).
+   * of the Durable Objects' alarms), then, LIFEBOAT_CRON_HOUSEKEEPING_DELAY_SECONDS later, apply
+   * retention, evaluate and deliver notifications (the Node entry does this with timers). The cron
+   * fires in the second schedules fall due (they have a minute's resolution): its housekeeping then
+   * queued before the due runs' statements in the database's one queue (README, Fleet scale).
    */
   async scheduled(_event: unknown, env: WorkerEnv) {
     const db = database(env);
@@ -96,6 +98,8 @@ export default {
       const waker = durableWaker(env.CLAIM_WAKER);
       await Promise.all((await nodesWithDueJobs(db, Date.now())).map((id) => waker.notify(id)));
     }
+    // a wait, not work: Workers bill a scheduled run's CPU, and its wall time is not limited
+    if (config.cronHousekeepingDelayMs) await new Promise((r) => setTimeout(r, config.cronHousekeepingDelayMs));
     await applyEventRetention(db, Date.now(), eventRetention(config));
     await pruneDeliveries(db, Date.now(), config.eventsMaxAgeDays);
     await backfillRpo(db, Date.now());

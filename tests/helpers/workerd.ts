@@ -57,7 +57,13 @@ export async function startWorkerd(bindings: Record<string, string> = {}): Promi
         d1Databases,
         // held claims wait on their node's Durable Object (wrangler.toml, functions/src/worker-waker.ts)
         durableObjects: { CLAIM_WAKER: 'ClaimWaker' },
-        bindings: { LIFEBOAT_ADMIN_TOKEN: admin, LIFEBOAT_SECRET_KEY: 'workerd-e2e-secret', ...bindings },
+        // the cron's housekeeping at once: tests fire it and wait for it (the fleet bench keeps the default)
+        bindings: {
+          LIFEBOAT_ADMIN_TOKEN: admin,
+          LIFEBOAT_SECRET_KEY: 'workerd-e2e-secret',
+          LIFEBOAT_CRON_HOUSEKEEPING_DELAY_SECONDS: '0',
+          ...bindings,
+        },
       },
       {
         name: 'sql',
