@@ -87,8 +87,8 @@ export default {
    * Cron trigger: sweep expired leases, poke the held claims of nodes with due jobs (the safety net
    * of the Durable Objects' alarms), then, LIFEBOAT_CRON_HOUSEKEEPING_DELAY_SECONDS later, apply
    * retention, evaluate and deliver notifications (the Node entry does this with timers). The cron
-   * fires in the second schedules fall due (they have a minute's resolution): its housekeeping then
-   * queued before the due runs' statements in the database's one queue (README, Fleet scale).
+   * fires in the second schedules fall due (they have a minute's resolution): housekeeping run at
+   * once would queue ahead of the due runs' statements in the database's one queue (README, Fleet scale).
    */
   async scheduled(_event: unknown, env: WorkerEnv) {
     const db = database(env);
