@@ -16,8 +16,8 @@ export interface RunnerSetup {
 /** Dataset trees an event works on locally (for the one-event-per-tree rule). */
 export function treesOf(ev: ClaimedEvent): string[] {
   if (ev.kind === 'backup' || ev.kind === 'restore') return ev.job.mode === 'dataset' ? [ev.job.source] : [`guest:${ev.job.source}`];
-  if (ev.kind === 'oob-restore' || ev.kind === 'remove-kept')
-    return [ev.kind === 'oob-restore' ? ev.params.destination : ev.params.dataset];
+  if (ev.kind === 'oob-restore') return [ev.params.destination];
+  if (ev.kind === 'remove-kept') return [ev.params.dataset];
   return [];
 }
 
