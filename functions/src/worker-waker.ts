@@ -1,9 +1,11 @@
 // The Workers waker (README, "Fleet scale"): a held claim waits on its node's Durable Object instead
 // of polling D1. Every path that queues work for a node pokes the object (Waker.notify); the claim
-// tells it when the node's next scheduled run falls due, and the object's alarm wakes the claim then.
-// The cron trigger pokes the nodes with due jobs too (worker.ts), the safety net. A hint only: the
-// woken claim's guarded statements decide what is created and claimed (services/queue.ts).
+// tells it when the node's next scheduled run falls due, and the object's alarm wakes the claim then,
+// after the fleet's DueScheduler (worker-due.ts) has created the node's due runs in its batch. The
+// cron trigger does the same for the nodes with due jobs (worker.ts), the safety net. A hint only:
+// the guarded statements decide what is created and claimed (services/queue.ts).
 import type { Waker } from './lib/http.ts';
+import { DUE_SCHEDULER_NAME } from './worker-due.ts';
 
 /** A poke with no claim waiting is kept this long for the next wait: a claim between its read and its wait would miss it. */
 export const POKE_MEMORY_MS = 5_000;
@@ -31,8 +33,13 @@ export interface DurableObjectNamespace {
 export class ClaimWaker {
   private waiters = new Set<(poked: boolean) => void>();
   private unheardPokeAt: number | null = null;
+  /** The node, as its claims' waits name it (an object cannot read the name it was made from). */
+  private nodeId: number | null = null;
 
-  constructor(private state: DurableObjectState) {}
+  constructor(
+    private state: DurableObjectState,
+    private env: { DUE_SCHEDULER?: DurableObjectNamespace } = {},
+  ) {}
 
   async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
@@ -40,6 +47,12 @@ export class ClaimWaker {
       this.poke();
       return new Response('ok');
     }
+    if (url.pathname === '/due') {
+      await this.due();
+      return new Response('ok');
+    }
+    const node = Number(url.searchParams.get('node'));
+    if (Number.isSafeInteger(node) && node > 0) this.nodeId = node;
     const ms = Math.max(0, Number(url.searchParams.get('ms')) || 0);
     const due = url.searchParams.has('due') ? Number(url.searchParams.get('due')) : null;
     const heard = this.unheardPokeAt !== null && Date.now() - this.unheardPokeAt < POKE_MEMORY_MS;
@@ -62,8 +75,25 @@ export class ClaimWaker {
     return new Response(poked ? 'poked' : 'timeout');
   }
 
-  /** The node's next scheduled run is due: its claim creates and claims it (or another claim did). */
+  /** The node's next scheduled run is due. */
   async alarm(): Promise<void> {
+    await this.due();
+  }
+
+  /**
+   * A job of the node is due (its alarm, or the cron): with a claim held, the DueScheduler creates
+   * the run in the fleet's batch first, so the woken claim only claims. Without one, or when the
+   * scheduler fails, the claim creates it itself, as its next round does for a node that was away.
+   */
+  private async due() {
+    const scheduler = this.env.DUE_SCHEDULER;
+    if (this.waiters.size && this.nodeId !== null && scheduler) {
+      await scheduler
+        .get(scheduler.idFromName(DUE_SCHEDULER_NAME))
+        .fetch(`https://due-scheduler/schedule?node=${this.nodeId}`, { method: 'POST' })
+        .then((r) => r.body?.cancel())
+        .catch(() => undefined);
+    }
     this.poke();
   }
 
@@ -89,7 +119,7 @@ export function durableWaker(ns: DurableObjectNamespace): Waker {
     async wait(nodeId, ms, dueAt) {
       waiting++;
       try {
-        const q = `ms=${Math.max(0, Math.round(ms))}${dueAt != null ? `&due=${dueAt}` : ''}`;
+        const q = `node=${nodeId}&ms=${Math.max(0, Math.round(ms))}${dueAt != null ? `&due=${dueAt}` : ''}`;
         const r = await stub(nodeId).fetch(`https://claim-waker/wait?${q}`);
         return (await r.text()) === 'poked';
       } catch {
@@ -101,4 +131,13 @@ export function durableWaker(ns: DurableObjectNamespace): Waker {
     },
     waiting: () => waiting,
   };
+}
+
+/** The cron's poke of a node with a due job: its ClaimWaker has the run created in the fleet's batch, then wakes its claim. */
+export async function notifyDue(ns: DurableObjectNamespace, nodeId: number): Promise<void> {
+  await ns
+    .get(ns.idFromName(`node:${nodeId}`))
+    .fetch('https://claim-waker/due', { method: 'POST' })
+    .then((r) => r.body?.cancel())
+    .catch(() => undefined);
 }

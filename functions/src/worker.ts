@@ -1,24 +1,22 @@
 // workerd entry (Cloudflare Workers / miniflare) with a D1 binding. Migrations are applied to D1
 // from drizzle/migrations at deploy time (wrangler d1 migrations apply), not by the worker.
-import { drizzle } from 'drizzle-orm/d1';
 import { Hono } from 'hono';
 import { createApp } from './app.ts';
 import { securityHeaders } from './headers.ts';
 import { configFromEnv, eventRetention } from './config.ts';
-import * as schema from './db/schema.ts';
-import { countingD1, type StatementCounts } from './db/statement-counter.ts';
-import type { DB } from './db/types.ts';
 import { createSecretBox } from './lib/secrets.ts';
 import { sha256Hex } from './lib/tokens.ts';
 import { seedAdminPassword } from './services/admin-password.ts';
 import { backfillRpo } from './services/jobs.ts';
 import { nodesWithDueJobs, sweepExpiredLeases } from './services/queue.ts';
-import { ClaimWaker, durableWaker, type DurableObjectNamespace } from './worker-waker.ts';
+import { ClaimWaker, durableWaker, notifyDue, type DurableObjectNamespace } from './worker-waker.ts';
+import { d1Database, statements } from './worker-db.ts';
+import { DueScheduler } from './worker-due.ts';
 import { applyEventRetention } from './services/event-retention.ts';
 import { deliverNotifications, evaluateNotifications, pruneDeliveries } from './services/notifications.ts';
 
-// The Durable Object class of the CLAIM_WAKER binding (wrangler.toml): one per node.
-export { ClaimWaker };
+// The Durable Object classes (wrangler.toml): CLAIM_WAKER, one per node; DUE_SCHEDULER, one for the fleet.
+export { ClaimWaker, DueScheduler };
 
 /**
  * A held claim on Workers: longer than on Node (25 s), so an idle node costs D1 little (two reads a
@@ -31,6 +29,8 @@ export interface WorkerEnv {
   DB: unknown; // D1Database
   /** The ClaimWaker namespace; without it held claims poll D1 every LIFEBOAT_CLAIM_RECHECK_MS. */
   CLAIM_WAKER?: DurableObjectNamespace;
+  /** The DueScheduler namespace; without it each woken claim creates its node's due runs itself. */
+  DUE_SCHEDULER?: DurableObjectNamespace;
   LIFEBOAT_ADMIN_TOKEN: string;
   LIFEBOAT_SECRET_KEY: string;
   [key: string]: unknown;
@@ -38,17 +38,13 @@ export interface WorkerEnv {
 
 let cached: { env: WorkerEnv; app: Promise<Hono> } | null = null;
 
-/** This isolate's D1 statements, for GET /metrics (lifeboat_db_statements_total) and the fleet bench. */
-const statements: StatementCounts = { read: 0, write: 0 };
-
 function stringEnv(env: WorkerEnv): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = { LIFEBOAT_CLAIM_WAIT_MS: String(WORKER_CLAIM_WAIT_MS) };
   for (const [k, v] of Object.entries(env)) if (typeof v === 'string') out[k] = v;
   return out;
 }
 
-const database = (env: WorkerEnv) =>
-  drizzle(countingD1(env.DB as object, statements) as Parameters<typeof drizzle>[0], { schema }) as unknown as DB;
+const database = (env: WorkerEnv) => d1Database(env.DB);
 
 async function build(env: WorkerEnv) {
   if (!env.LIFEBOAT_ADMIN_TOKEN || !env.LIFEBOAT_SECRET_KEY) {
@@ -64,6 +60,7 @@ async function build(env: WorkerEnv) {
     secrets: await createSecretBox(env.LIFEBOAT_SECRET_KEY),
     waker: env.CLAIM_WAKER ? durableWaker(env.CLAIM_WAKER) : undefined,
     dbStatements: statements,
+    batchClaims: true, // each D1 call is a round trip through the database's one queue
     // Cloudflare sets this header itself; a client cannot forge it through the edge.
     clientAddress: (c) => c.req.header('cf-connecting-ip') ?? undefined,
   });
@@ -84,8 +81,8 @@ export default {
     return (await appFor(env)).fetch(request, env, ctx as Parameters<Hono['fetch']>[2]);
   },
   /**
-   * Cron trigger: sweep expired leases, poke the held claims of nodes with due jobs (the safety net
-   * of the Durable Objects' alarms), then, LIFEBOAT_CRON_HOUSEKEEPING_DELAY_SECONDS later, apply
+   * Cron trigger: sweep expired leases, have the due runs of the nodes with due jobs created and
+   * their held claims woken (the safety net of the Durable Objects' alarms: worker-waker.ts), then, LIFEBOAT_CRON_HOUSEKEEPING_DELAY_SECONDS later, apply
    * retention, evaluate and deliver notifications (the Node entry does this with timers). The cron
    * fires in the second schedules fall due (they have a minute's resolution): housekeeping run at
    * once would queue ahead of the due runs' statements in the database's one queue (README, Fleet scale).
@@ -94,10 +91,8 @@ export default {
     const db = database(env);
     const config = configFromEnv(stringEnv(env));
     await sweepExpiredLeases(db, Date.now());
-    if (env.CLAIM_WAKER) {
-      const waker = durableWaker(env.CLAIM_WAKER);
-      await Promise.all((await nodesWithDueJobs(db, Date.now())).map((id) => waker.notify(id)));
-    }
+    const claimWaker = env.CLAIM_WAKER;
+    if (claimWaker) await Promise.all((await nodesWithDueJobs(db, Date.now())).map((id) => notifyDue(claimWaker, id)));
     // a wait, not work: Workers bill a scheduled run's CPU, and its wall time is not limited
     if (config.cronHousekeepingDelayMs) await new Promise((r) => setTimeout(r, config.cronHousekeepingDelayMs));
     await applyEventRetention(db, Date.now(), eventRetention(config));

@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { TEST_KEY } from '../helpers/control.ts';
 import { startWorkerd, type TestWorkerd } from '../helpers/workerd.ts';
+import type { DurableObjectNamespace } from '../../functions/src/worker-waker.ts';
 import type { ApiErrorBody, ApiResponse, ApiTokenCreated, BodyOf } from '../helpers/api.ts';
 
 let w: TestWorkerd;
@@ -298,10 +299,89 @@ describe('workerd + D1', () => {
       const r = await claim(30_000);
       expect(r.body.events).toEqual([expect.objectContaining({ kind: 'backup', trigger: expect.stringMatching(/^(schedule|catch-up)$/) })]);
       const after = await statements();
-      // no polling while it waited: the token, the state, then the woken round (state, due jobs, their
-      // targets, the queued check), and the claim's own reads of the job and target
-      expect(after.read - before.read - scrape.read).toBeLessThanOrEqual(12); // polling every 100 ms: ~60 over the 2 s
+      // No polling while it waited (every 100 ms: ~60 reads over the 2 s). The DueScheduler created the
+      // run (worker-due.ts, in this isolate: its statements count here), so the woken round only claimed.
+      expect({ read: after.read - before.read - scrape.read, write: after.write - before.write - scrape.write }).toEqual({
+        // the token, the state; the scheduler's due jobs and their targets; the woken round's state;
+        // the job, the target and the catalog; the job's generations and the restores reading them
+        // (docs/zfs.md, Old generations). A round scheduling its own run would read 11: the due jobs,
+        // their targets, and the queued check after its empty claim.
+        read: 10,
+        // the last-seen time; the scheduler's run and the job's next time; the claim; the generation offered
+        write: 5,
+      });
       await call('POST', `/runner/events/${r.body.events[0].id}/finish`, { status: 'failed', error: 'x' }, node.nodeToken);
     }, 60_000);
+  });
+
+  describe("due runs are created by the fleet's one DueScheduler, for the nodes whose claims are held (functions/src/worker-due.ts)", () => {
+    const nodes: { nodeId: number; nodeToken: string; jobId: number }[] = [];
+    /** The Durable Object `name` of namespace `binding`, as the Worker reaches it. */
+    const object = async (binding: string, name: string) => {
+      const ns = (await w.mf.getDurableObjectNamespace(binding, 'app')) as unknown as DurableObjectNamespace;
+      return ns.get(ns.idFromName(name));
+    };
+    const runsOf = async (jobId: number) =>
+      (await call<{ items: { trigger: string; status: string }[] }>('GET', `/events?jobId=${jobId}`)).body.items.map((e) => [
+        e.trigger,
+        e.status,
+      ]);
+
+    beforeAll(async () => {
+      const target = await call('POST', '/targets', {
+        name: 'due-t',
+        sshHost: 'b.example.org',
+        sshPrivateKey: TEST_KEY,
+        backupRoot: 'b/lb',
+      });
+      for (const name of ['due-a', 'due-b']) {
+        const jt = await call('POST', '/nodes/join-tokens');
+        const n = (await call('POST', '/runner/join', { joinToken: jt.body.token, name }, '')).body;
+        await call('POST', '/runner/inventory', { zfsVersion: 'zfs-2.2', datasets: [{ name: 'tank' }, { name: 'tank/d' }] }, n.nodeToken);
+        const job = await call('POST', '/jobs', {
+          name: `${name}-job`,
+          targetId: target.body.id,
+          nodeId: n.nodeId,
+          mode: 'dataset',
+          source: 'tank/d',
+          schedule: '* * * * *',
+          timezone: 'UTC',
+        });
+        nodes.push({ nodeId: n.nodeId, nodeToken: n.nodeToken, jobId: job.body.id });
+      }
+      // both due a second ago; no claim of either node is held
+      await w.sql(nodes.map((n) => `UPDATE jobs SET next_run_at = ${Date.now() - 1000} WHERE id = ${n.jobId}`));
+    });
+
+    it('creates the due runs of the nodes it is asked for, and of no other', async () => {
+      const [a, b] = nodes;
+      const scheduler = await object('DUE_SCHEDULER', 'due-runs');
+      // two requests at once for the same node: both answered, one run
+      const answers = await Promise.all(
+        [1, 2].map(() => scheduler.fetch(`https://due-scheduler/schedule?node=${a.nodeId}`, { method: 'POST' })),
+      );
+      expect(await Promise.all(answers.map((r) => r.text()))).toEqual(['ok', 'ok']);
+      expect(await runsOf(a.jobId)).toEqual([['schedule', 'queued']]);
+      expect(await runsOf(b.jobId)).toEqual([]);
+      const bad = await scheduler.fetch('https://due-scheduler/schedule?node=x', { method: 'POST' });
+      expect([bad.status, await bad.text()]).toEqual([400, 'node: a positive integer']);
+    });
+
+    it("a node's object asks for its due runs only while a claim of the node is held (else its next claim creates them)", async () => {
+      const b = nodes[1];
+      const waker = await object('CLAIM_WAKER', `node:${b.nodeId}`);
+      const claim = (waitMs: number) =>
+        call<{ events: { id: number; trigger: string }[] }>('POST', '/runner/claim', { max: 1, waitMs }, b.nodeToken);
+      // a claim that has come and gone (so its object knows its node), with the job not yet due
+      await w.sql([`UPDATE jobs SET next_run_at = ${Date.now() + 3_600_000} WHERE id = ${b.jobId}`]);
+      expect((await claim(200)).body.events).toEqual([]);
+      await w.sql([`UPDATE jobs SET next_run_at = ${Date.now() - 1000} WHERE id = ${b.jobId}`]);
+      expect(await (await waker.fetch('https://claim-waker/due', { method: 'POST' })).text()).toBe('ok');
+      expect(await runsOf(b.jobId)).toEqual([]);
+      // the next claim creates and takes it itself
+      const r = await claim(1000);
+      expect(r.body.events.map((e) => e.trigger)).toEqual(['schedule']);
+      await call('POST', `/runner/events/${r.body.events[0].id}/finish`, { status: 'failed', error: 'x' }, b.nodeToken);
+    });
   });
 });

@@ -55,8 +55,9 @@ export async function startWorkerd(bindings: Record<string, string> = {}): Promi
         modules: [{ type: 'ESModule', path: 'worker.mjs', contents: readFileSync(out, 'utf8') }],
         compatibilityDate: '2026-04-01',
         d1Databases,
-        // held claims wait on their node's Durable Object (wrangler.toml, functions/src/worker-waker.ts)
-        durableObjects: { CLAIM_WAKER: 'ClaimWaker' },
+        // held claims wait on their node's Durable Object, due runs are created by the fleet's one
+        // (wrangler.toml, functions/src/worker-waker.ts, worker-due.ts)
+        durableObjects: { CLAIM_WAKER: 'ClaimWaker', DUE_SCHEDULER: 'DueScheduler' },
         // the cron's housekeeping at once: tests fire it and wait for it (the fleet bench keeps the default)
         bindings: {
           LIFEBOAT_ADMIN_TOKEN: admin,

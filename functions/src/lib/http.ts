@@ -62,6 +62,12 @@ export interface AppDeps {
   mail?: MailSender;
   /** SQL statements sent so far (db/statement-counter.ts: the Node process's, or this Worker isolate's to D1), for GET /metrics. */
   dbStatements?: { read: number; write: number };
+  /**
+   * Each database call is a round trip through one queue (D1): a claim sends its statements in
+   * batches (services/claims.ts). The Node entry's in-process libSQL calls are cheap, and there the
+   * batches measured slower in the fleet bench (README, Fleet scale).
+   */
+  batchClaims?: boolean;
 }
 
 /** How the current admin request was authenticated. */

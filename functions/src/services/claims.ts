@@ -6,16 +6,16 @@
 // is only a safety net: its interval grows with the number of held claims (RECHECK_PER_HELD_MS
 // each), which bounds the idle cost of a fleet (README, "Fleet scale"). On Workers the node's
 // Durable Object wakes the claim when its next job falls due (worker-waker.ts): no re-check at all.
-import { and, eq, inArray, isNull, lt, or } from 'drizzle-orm';
+import { and, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import type { ClaimedEvent } from '../../../protocol/src/runner-api.ts';
 import { effectivePolicy } from '../../../protocol/src/retention.ts';
 import { catalogDatasets, events, jobs, nodes, targets } from '../db/schema.ts';
 import { iso, type AppDeps } from '../lib/http.ts';
 import { finishEvent } from './finish.ts';
 import { generationsToDrop } from './generation-retention.ts';
-import { claimQueued, nodeClaimState, scheduleDue, sweepExpiredLeases } from './queue.ts';
+import { claimQueued, nodeClaimState, nodeClaimStateAndClaim, scheduleDue, sweepExpiredLeases } from './queue.ts';
 
-type ClaimDeps = Pick<AppDeps, 'db' | 'config' | 'waker' | 'now'>;
+type ClaimDeps = Pick<AppDeps, 'db' | 'config' | 'waker' | 'now' | 'batchClaims'>;
 
 /** With a waker, each held claim lengthens every held claim's re-check by this much. */
 export const RECHECK_PER_HELD_MS = 100;
@@ -37,29 +37,9 @@ async function holdClaim(deps: ClaimDeps, o: { nodeId: number; max: number; wait
     .where(and(eq(nodes.id, nodeId), or(isNull(nodes.lastSeenAt), lt(nodes.lastSeenAt, start - 5000))));
   const deadline = start + Math.min(o.waitMs ?? config.claimWaitMs, config.claimWaitMs);
   const nothing = { claimed: [] as Awaited<ReturnType<typeof claimQueued>>, inventoryWanted: false };
-  for (;;) {
-    const at = now();
-    // Node sweeps leases on a timer (node.ts), a Worker with its waker from its cron; without a waker, claims sweep
-    if (!waker) await sweepExpiredLeases(db, at);
-    // one read: an idle round costs nothing more (README, Fleet scale)
-    const n = await nodeClaimState(db, nodeId);
-    // revoked while its claim was held: nothing more for it (its next call is refused)
-    if (!n || n.revokedAt !== null) return nothing;
-    const scheduled = n.nextDueAt !== null && n.nextDueAt <= at ? await scheduleDue(db, nodeId, at) : 0;
-    // A runner that went away (restarted, killed) while its claim was held must not be handed work:
-    // nobody would run it and it would end `interrupted` when the lease runs out.
-    if (gone()) return nothing;
-    // a user is choosing among this node's datasets (services/inventory.ts): answer now, asking for it
-    const inventoryWanted = n.inventoryWantedAt != null && n.inventoryWantedAt > (n.inventoryAt ?? 0);
-    // asked once: the next claims do not ask again while the report is under way
-    if (inventoryWanted)
-      await db
-        .update(nodes)
-        .set({ inventoryWantedAt: null })
-        .where(and(eq(nodes.id, nodeId), eq(nodes.inventoryWantedAt, n.inventoryWantedAt!)));
-    const claimed = n.queued || scheduled > 0 ? await claimQueued(db, nodeId, max, at, config.leaseMs) : [];
-    if (claimed.length && gone()) {
-      // the claimer disconnected during the claim: hand the events back to the queue untouched
+  /** The claimer disconnected during the claim: the events it claimed go back to the queue untouched. */
+  const handBack = async (claimed: typeof nothing.claimed) => {
+    if (claimed.length)
       await db
         .update(events)
         .set({ status: 'queued', startedAt: null, leaseUntil: null, phase: null })
@@ -73,8 +53,38 @@ async function holdClaim(deps: ClaimDeps, o: { nodeId: number; max: number; wait
             eq(events.nodeId, nodeId),
           ),
         );
-      return nothing;
-    }
+    return nothing;
+  };
+  let poked = false;
+  for (;;) {
+    const at = now();
+    // Node sweeps leases on a timer (node.ts), a Worker with its waker from its cron; without a waker, claims sweep
+    if (!waker) await sweepExpiredLeases(db, at);
+    // one read: an idle round costs nothing more (README, Fleet scale); after a poke, work is likely
+    // queued (on Workers its due runs were created by the DueScheduler): the read and the claim in one call
+    const both = poked && max > 0 && deps.batchClaims ? await nodeClaimStateAndClaim(db, nodeId, max, at, config.leaseMs) : null;
+    const n = both ? both.state : await nodeClaimState(db, nodeId);
+    let claimed = both?.claimed ?? [];
+    // revoked while its claim was held: nothing more for it (its next call is refused, and nothing was claimed)
+    if (!n || n.revokedAt !== null) return nothing;
+    const scheduled = n.nextDueAt !== null && n.nextDueAt <= at ? await scheduleDue(db, nodeId, at) : 0;
+    // A runner that went away (restarted, killed) while its claim was held must not be handed work:
+    // nobody would run it and it would end `interrupted` when the lease runs out.
+    if (gone()) return handBack(claimed);
+    // a user is choosing among this node's datasets (services/inventory.ts): answer now, asking for it
+    const inventoryWanted = n.inventoryWantedAt != null && n.inventoryWantedAt > (n.inventoryAt ?? 0);
+    // asked once: the next claims do not ask again while the report is under way
+    if (inventoryWanted)
+      await db
+        .update(nodes)
+        .set({ inventoryWantedAt: null })
+        .where(and(eq(nodes.id, nodeId), eq(nodes.inventoryWantedAt, n.inventoryWantedAt!)));
+    if ((!both && n.queued) || scheduled > 0)
+      claimed = [
+        ...claimed,
+        ...(await claimQueued(db, nodeId, max - claimed.length, at, config.leaseMs, !both && n.queued && deps.batchClaims)),
+      ];
+    if (claimed.length && gone()) return handBack(claimed);
     if (claimed.length || at >= deadline || max === 0 || inventoryWanted) return { claimed, inventoryWanted };
     // A waker that wakes the claim when its next job falls due (Workers: worker-waker.ts) needs no
     // re-check: the claim sleeps to its deadline unless poked.
@@ -82,9 +92,10 @@ async function holdClaim(deps: ClaimDeps, o: { nodeId: number; max: number; wait
       ? deadline - at
       : Math.min(recheckMs(config.claimRecheckMs, waker?.waiting() ?? 0, waker !== undefined), deadline - at);
     if (waker) {
+      poked = await waker.wait(nodeId, pause, n.nextDueAt);
       // Woken by the deadline, not by a poke: nothing was queued for this node meanwhile (every path
       // that queues pokes), so no last round: the runner's next claim starts with one anyway.
-      if (!(await waker.wait(nodeId, pause, n.nextDueAt)) && now() >= deadline) return nothing;
+      if (!poked && now() >= deadline) return nothing;
     } else await new Promise((r) => setTimeout(r, pause));
   }
 }
@@ -106,13 +117,53 @@ export async function claimWork(
  * finished as failed here (null), not handed out.
  */
 async function claimPayload(
-  deps: Pick<AppDeps, 'db' | 'secrets'>,
+  deps: Pick<AppDeps, 'db' | 'secrets' | 'batchClaims'>,
   e: typeof events.$inferSelect,
   at: number,
 ): Promise<ClaimedEvent | null> {
   const { db, secrets } = deps;
-  const [job] = e.jobId != null ? await db.select().from(jobs).where(eq(jobs.id, e.jobId)) : [];
-  const [t] = e.targetId != null ? await db.select().from(targets).where(eq(targets.id, e.targetId)) : [];
+  // The job and the target, and for a backup what the catalog knows of the job's current generation
+  // on that target and the generation offered (remembered in the event, so finish can check the
+  // runner's claim about the generation it wrote and the generations it destroyed); in one batch
+  // where each call is a round trip (D1: a fleet's due second claims hundreds of backups at once,
+  // README, Fleet scale). The catalog's datasets are sorted here, not in SQL: an
+  // ORDER BY dataset makes SQLite walk catalog_datasets_uq (all of the target) instead of
+  // catalog_datasets_job_idx.
+  const jobRead = db
+    .select()
+    .from(jobs)
+    .where(eq(jobs.id, e.jobId ?? -1));
+  const targetRead = db
+    .select()
+    .from(targets)
+    .where(eq(targets.id, e.targetId ?? -1));
+  const currentGeneration = sql`(SELECT current_generation FROM jobs WHERE id = ${e.jobId ?? -1})`;
+  const catalogRead = db
+    .select({ dataset: catalogDatasets.dataset })
+    .from(catalogDatasets)
+    .where(
+      and(
+        eq(catalogDatasets.jobId, e.jobId ?? -1),
+        eq(catalogDatasets.targetId, e.targetId ?? -1),
+        eq(catalogDatasets.generation, currentGeneration),
+      ),
+    );
+  const offer = db
+    .update(events)
+    .set({
+      generation: currentGeneration,
+      params: sql`json_set(coalesce(${events.params}, '{}'), '$.generation', ${currentGeneration}, '$.nextGeneration', ${currentGeneration} + 1, '$.dropGenerations', json('[]'))`,
+    })
+    .where(eq(events.id, e.id));
+  const batched = deps.batchClaims === true;
+  const [[job], [t], known] =
+    e.kind === 'backup'
+      ? batched
+        ? await db.batch([jobRead, targetRead, catalogRead, offer])
+        : [await jobRead, await targetRead, await catalogRead]
+      : batched
+        ? [...(await db.batch([jobRead, targetRead])), []]
+        : [await jobRead, await targetRead, []];
   const needsJob = e.kind === 'backup' || e.kind === 'restore';
   const p = e.params ?? {};
   if (e.kind === 'remove-kept') {
@@ -179,28 +230,19 @@ async function claimPayload(
     case 'backup': {
       const generation = job!.currentGeneration;
       const nextGeneration = generation + 1;
+      // the generations to destroy, remembered too (a restore can see which are going; the batch above offered none)
       const dropGenerations = await generationsToDrop(db, job!, at);
-      // Remember what was offered so finish can check the runner's claim about the generation it
-      // wrote and the generations it destroyed (and a restore can see which are going).
-      await db
-        .update(events)
-        .set({ generation, params: { ...p, generation, nextGeneration, dropGenerations } })
-        .where(eq(events.id, e.id));
-      // What the catalog knows of this generation on this target. Sorted here, not in SQL: an ORDER BY
-      // dataset makes SQLite walk catalog_datasets_uq (all of the target) instead of catalog_datasets_job_idx.
-      const known = (
+      if (dropGenerations.length || !batched)
         await db
-          .select({ dataset: catalogDatasets.dataset })
-          .from(catalogDatasets)
-          .where(and(eq(catalogDatasets.jobId, job!.id), eq(catalogDatasets.generation, generation), eq(catalogDatasets.targetId, t.id)))
-      )
-        .map((r) => r.dataset)
-        .sort();
+          .update(events)
+          .set({ generation, params: { ...p, generation, nextGeneration, dropGenerations } })
+          .where(eq(events.id, e.id));
       const forkFrom =
         job!.forkFromGeneration != null && job!.forkFromGuid
           ? { generation: job!.forkFromGeneration, snapshotGuid: job!.forkFromGuid }
           : null;
-      return { ...base, kind: 'backup', job: jobSpec!, generation, nextGeneration, forkFrom, catalogDatasets: known, dropGenerations };
+      const catalog = known.map((r) => r.dataset).sort();
+      return { ...base, kind: 'backup', job: jobSpec!, generation, nextGeneration, forkFrom, catalogDatasets: catalog, dropGenerations };
     }
     case 'restore':
       return {

@@ -147,7 +147,12 @@ export async function nodesWithDueJobs(db: DB, at: number): Promise<number[]> {
  * scheduled run falls due (null: none), the time a Workers claim sleeps until (worker-waker.ts).
  */
 export async function nodeClaimState(db: DB, nodeId: number) {
-  const [n] = await db
+  const [n] = await nodeClaimStateQuery(db, nodeId);
+  return claimStateOf(n);
+}
+
+function nodeClaimStateQuery(db: DB, nodeId: number) {
+  return db
     .select({
       revokedAt: nodes.revokedAt,
       inventoryWantedAt: nodes.inventoryWantedAt,
@@ -161,6 +166,9 @@ export async function nodeClaimState(db: DB, nodeId: number) {
     })
     .from(nodes)
     .where(eq(nodes.id, nodeId));
+}
+
+function claimStateOf(n: Awaited<ReturnType<typeof nodeClaimStateQuery>>[number] | undefined) {
   return n ? { ...n, queued: n.queued != null, nextDueAt: n.nextDueAt == null ? null : Number(n.nextDueAt) } : null;
 }
 
@@ -240,25 +248,25 @@ export async function scheduleDue(db: DB, nodeId: number, at: number): Promise<n
 }
 
 /**
- * The Node entry's due-job timer (every 100 ms): the due runs of every node whose claim is held, in
- * one batch, so the second when hundreds of jobs fall due together costs one write transaction
- * instead of one per node's claim round (README, Fleet scale); then their claims are poked and only
- * claim. Nodes without a held claim are left to their next claim, which schedules as before (a
- * node that is away gets one catch-up run when it is back, not a queue of them). A Run Now that
- * made a job busy meanwhile fails the batch (the one-active-run index): then nothing of it was
- * written, and the claims schedule their own as before. Returns the nodes poked.
+ * The due runs of the given nodes (those whose claims are held) in one batch, so the second when
+ * hundreds of jobs fall due together costs one write transaction instead of one per node's claim
+ * round (README, Fleet scale). Nodes without a held claim are left to their next claim, which
+ * schedules as before (a node that is away gets one catch-up run when it is back, not a queue of
+ * them). A Run Now that made a job busy meanwhile fails the batch (the one-active-run index): then
+ * nothing of it was written, and the claims schedule their own as before. Returns the nodes that
+ * had due jobs: their claims are to be poked, and then only claim.
  */
-export async function scheduleDueForHeld(db: DB, waker: Waker, held: number[], at: number): Promise<number[]> {
+export async function scheduleDueBatch(db: DB, held: number[], at: number): Promise<number[]> {
   if (!held.length) return [];
   const runs: BatchItem<'sqlite'>[] = [];
-  const poke = new Set<number>();
+  const due = new Set<number>();
   const isHeld = new Set(held);
   // all due jobs through jobs_next_run_idx (almost always none), filtered here: an IN list of every
   // held node would make each tick probe the index once per node
   for (const { job, backupRoot } of (await dueJobs(db, undefined, at, 1000)).filter((d) => isHeld.has(d.job.nodeId))) {
     const run = await dueRun(db, job, backupRoot, at);
     if (run) runs.push(...run);
-    poke.add(job.nodeId);
+    due.add(job.nodeId);
   }
   if (runs.length) {
     try {
@@ -267,22 +275,60 @@ export async function scheduleDueForHeld(db: DB, waker: Waker, held: number[], a
       if (!isUniqueViolation(err)) throw err;
     }
   }
-  await Promise.all([...poke].map((id) => waker.notify(id)));
-  return [...poke];
+  return [...due];
 }
 
-/** Hand up to `max` queued events of this node to its runner, with a lease. */
-export async function claimQueued(db: DB, nodeId: number, max: number, at: number, leaseMs: number) {
-  if (max <= 0) return [];
+/** The Node entry's due-job timer (every 100 ms): scheduleDueBatch for the held claims, then pokes them. Returns the nodes poked. */
+export async function scheduleDueForHeld(db: DB, waker: Waker, held: number[], at: number): Promise<number[]> {
+  const poke = await scheduleDueBatch(db, held, at);
+  await Promise.all(poke.map((id) => waker.notify(id)));
+  return poke;
+}
+
+/** The statement that hands up to `max` queued events of this node to its runner, with a lease (none to a revoked node). */
+function claimStatement(db: DB, nodeId: number, max: number, at: number, leaseMs: number) {
   const queued = and(eq(events.nodeId, nodeId), eq(events.status, 'queued'));
-  const [any] = await db.select({ id: events.id }).from(events).where(queued).limit(1);
-  if (!any) return []; // the common case: a read, no write transaction
   const pick = db.select({ id: events.id }).from(events).where(queued).orderBy(asc(events.id)).limit(max);
   return db
     .update(events)
     .set({ status: 'running', startedAt: at, leaseUntil: at + leaseMs, phase: 'preparing' })
-    .where(and(inArray(events.id, pick), eq(events.status, 'queued'), eq(events.nodeId, nodeId)))
+    .where(
+      and(
+        inArray(events.id, pick),
+        eq(events.status, 'queued'),
+        eq(events.nodeId, nodeId),
+        sql`NOT EXISTS (SELECT 1 FROM ${nodes} r WHERE r.id = ${nodeId} AND r.revoked_at IS NOT NULL)`,
+      ),
+    )
     .returning();
+}
+
+/**
+ * Hand up to `max` queued events of this node to its runner, with a lease. `knownQueued`: the
+ * caller has just read that something is queued (nodeClaimState), so no read first.
+ */
+export async function claimQueued(db: DB, nodeId: number, max: number, at: number, leaseMs: number, knownQueued = false) {
+  if (max <= 0) return [];
+  if (!knownQueued) {
+    const [any] = await db
+      .select({ id: events.id })
+      .from(events)
+      .where(and(eq(events.nodeId, nodeId), eq(events.status, 'queued')))
+      .limit(1);
+    if (!any) return []; // the common case: a read, no write transaction
+  }
+  return claimStatement(db, nodeId, max, at, leaseMs);
+}
+
+/**
+ * A poked claim's round in one call (on D1 each call is a round trip through the database's one
+ * queue, and a fleet's due second wakes hundreds of claims at once: README, Fleet scale): the node's
+ * claim state and the claim of its queued events, in one batch. Only after a poke: it is a write
+ * transaction even when nothing is queued, where an idle round is one read.
+ */
+export async function nodeClaimStateAndClaim(db: DB, nodeId: number, max: number, at: number, leaseMs: number) {
+  const [state, claimed] = await db.batch([nodeClaimStateQuery(db, nodeId), claimStatement(db, nodeId, max, at, leaseMs)]);
+  return { state: claimStateOf(state[0]), claimed };
 }
 
 /** Log text stored per event at most; a runner (or a bug) cannot fill the database through one event's log. */
