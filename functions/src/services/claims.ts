@@ -112,23 +112,12 @@ export async function claimWork(
 }
 
 /**
- * What the runner needs to execute one claimed event, by kind (protocol/src/runner-api.ts). The
- * private key is decrypted only here. An event whose target or job is gone cannot be run: it is
- * finished as failed here (null), not handed out.
+ * A claimed event's reads where each database call is a round trip (D1, `batchClaims`: a fleet's due
+ * second claims hundreds of backups at once, README Fleet scale), in one batch: the job, the
+ * target, and for a backup what the catalog knows of the job's current generation on that target,
+ * with the generation offered stored in the event (the same transaction reads and writes it).
  */
-async function claimPayload(
-  deps: Pick<AppDeps, 'db' | 'secrets' | 'batchClaims'>,
-  e: typeof events.$inferSelect,
-  at: number,
-): Promise<ClaimedEvent | null> {
-  const { db, secrets } = deps;
-  // The job and the target, and for a backup what the catalog knows of the job's current generation
-  // on that target and the generation offered (remembered in the event, so finish can check the
-  // runner's claim about the generation it wrote and the generations it destroyed); in one batch
-  // where each call is a round trip (D1: a fleet's due second claims hundreds of backups at once,
-  // README, Fleet scale). The catalog's datasets are sorted here, not in SQL: an
-  // ORDER BY dataset makes SQLite walk catalog_datasets_uq (all of the target) instead of
-  // catalog_datasets_job_idx.
+async function batchedReads(db: AppDeps['db'], e: typeof events.$inferSelect) {
   const jobRead = db
     .select()
     .from(jobs)
@@ -137,6 +126,7 @@ async function claimPayload(
     .select()
     .from(targets)
     .where(eq(targets.id, e.targetId ?? -1));
+  if (e.kind !== 'backup') return [...(await db.batch([jobRead, targetRead])), null] as const;
   const currentGeneration = sql`(SELECT current_generation FROM jobs WHERE id = ${e.jobId ?? -1})`;
   const catalogRead = db
     .select({ dataset: catalogDatasets.dataset })
@@ -155,15 +145,29 @@ async function claimPayload(
       params: sql`json_set(coalesce(${events.params}, '{}'), '$.generation', ${currentGeneration}, '$.nextGeneration', ${currentGeneration} + 1, '$.dropGenerations', json('[]'))`,
     })
     .where(eq(events.id, e.id));
+  const [job, target, catalog] = await db.batch([jobRead, targetRead, catalogRead, offer]);
+  return [job, target, catalog] as const;
+}
+
+/**
+ * What the runner needs to execute one claimed event, by kind (protocol/src/runner-api.ts). The
+ * private key is decrypted only here. An event whose target or job is gone cannot be run: it is
+ * finished as failed here (null), not handed out.
+ */
+async function claimPayload(
+  deps: Pick<AppDeps, 'db' | 'secrets' | 'batchClaims'>,
+  e: typeof events.$inferSelect,
+  at: number,
+): Promise<ClaimedEvent | null> {
+  const { db, secrets } = deps;
   const batched = deps.batchClaims === true;
-  const [[job], [t], known] =
-    e.kind === 'backup'
-      ? batched
-        ? await db.batch([jobRead, targetRead, catalogRead, offer])
-        : [await jobRead, await targetRead, await catalogRead]
-      : batched
-        ? [...(await db.batch([jobRead, targetRead])), []]
-        : [await jobRead, await targetRead, []];
+  const [[job], [t], batchedCatalog] = batched
+    ? await batchedReads(db, e)
+    : [
+        e.jobId != null ? await db.select().from(jobs).where(eq(jobs.id, e.jobId)) : [],
+        e.targetId != null ? await db.select().from(targets).where(eq(targets.id, e.targetId)) : [],
+        null,
+      ];
   const needsJob = e.kind === 'backup' || e.kind === 'restore';
   const p = e.params ?? {};
   if (e.kind === 'remove-kept') {
@@ -230,13 +234,23 @@ async function claimPayload(
     case 'backup': {
       const generation = job!.currentGeneration;
       const nextGeneration = generation + 1;
-      // the generations to destroy, remembered too (a restore can see which are going; the batch above offered none)
       const dropGenerations = await generationsToDrop(db, job!, at);
+      // Remember what was offered so finish can check the runner's claim about the generation it
+      // wrote and the generations it destroyed (and a restore can see which are going); the batch
+      // stored the generation with no generations to destroy.
       if (dropGenerations.length || !batched)
         await db
           .update(events)
           .set({ generation, params: { ...p, generation, nextGeneration, dropGenerations } })
           .where(eq(events.id, e.id));
+      // What the catalog knows of this generation on this target. Sorted here, not in SQL: an ORDER BY
+      // dataset makes SQLite walk catalog_datasets_uq (all of the target) instead of catalog_datasets_job_idx.
+      const known =
+        batchedCatalog ??
+        (await db
+          .select({ dataset: catalogDatasets.dataset })
+          .from(catalogDatasets)
+          .where(and(eq(catalogDatasets.jobId, job!.id), eq(catalogDatasets.generation, generation), eq(catalogDatasets.targetId, t.id))));
       const forkFrom =
         job!.forkFromGeneration != null && job!.forkFromGuid
           ? { generation: job!.forkFromGeneration, snapshotGuid: job!.forkFromGuid }

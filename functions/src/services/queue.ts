@@ -285,8 +285,11 @@ export async function scheduleDueForHeld(db: DB, waker: Waker, held: number[], a
   return poke;
 }
 
-/** The statement that hands up to `max` queued events of this node to its runner, with a lease (none to a revoked node). */
-function claimStatement(db: DB, nodeId: number, max: number, at: number, leaseMs: number) {
+/**
+ * The statement that hands up to `max` queued events of this node to its runner, with a lease.
+ * `unlessRevoked`: for a claim in the same batch as the read of the node's state, none to a revoked node.
+ */
+function claimStatement(db: DB, nodeId: number, max: number, at: number, leaseMs: number, unlessRevoked = false) {
   const queued = and(eq(events.nodeId, nodeId), eq(events.status, 'queued'));
   const pick = db.select({ id: events.id }).from(events).where(queued).orderBy(asc(events.id)).limit(max);
   return db
@@ -297,7 +300,7 @@ function claimStatement(db: DB, nodeId: number, max: number, at: number, leaseMs
         inArray(events.id, pick),
         eq(events.status, 'queued'),
         eq(events.nodeId, nodeId),
-        sql`NOT EXISTS (SELECT 1 FROM ${nodes} r WHERE r.id = ${nodeId} AND r.revoked_at IS NOT NULL)`,
+        unlessRevoked ? sql`NOT EXISTS (SELECT 1 FROM ${nodes} r WHERE r.id = ${nodeId} AND r.revoked_at IS NOT NULL)` : undefined,
       ),
     )
     .returning();
@@ -327,7 +330,7 @@ export async function claimQueued(db: DB, nodeId: number, max: number, at: numbe
  * transaction even when nothing is queued, where an idle round is one read.
  */
 export async function nodeClaimStateAndClaim(db: DB, nodeId: number, max: number, at: number, leaseMs: number) {
-  const [state, claimed] = await db.batch([nodeClaimStateQuery(db, nodeId), claimStatement(db, nodeId, max, at, leaseMs)]);
+  const [state, claimed] = await db.batch([nodeClaimStateQuery(db, nodeId), claimStatement(db, nodeId, max, at, leaseMs, true)]);
   return { state: claimStateOf(state[0]), claimed };
 }
 
