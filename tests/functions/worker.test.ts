@@ -290,16 +290,18 @@ describe('workerd + D1', () => {
     }, 60_000);
 
     it("a scheduled run coming due wakes the held claim through the object's alarm, without the cron", async () => {
-      // due in 2 s: the claim's one read sees it in the future and hands the time to the object
+      // due in 5 s: the claim's one read sees it in the future and hands the time to the object (a
+      // read after it, on a stalled machine, would have the claim schedule its own run: the counts
+      // below would say so)
       await w.sql([
-        `UPDATE jobs SET schedule = '* * * * *', next_run_at = ${Date.now() + 2000} WHERE id = ${jobId}`,
+        `UPDATE jobs SET schedule = '* * * * *', next_run_at = ${Date.now() + 5000} WHERE id = ${jobId}`,
         `UPDATE nodes SET last_seen_at = NULL WHERE id = ${node.nodeId}`,
       ]);
       const before = await statements();
       const r = await claim(30_000);
       expect(r.body.events).toEqual([expect.objectContaining({ kind: 'backup', trigger: expect.stringMatching(/^(schedule|catch-up)$/) })]);
       const after = await statements();
-      // No polling while it waited (every 100 ms: ~60 reads over the 2 s). The DueScheduler created the
+      // No polling while it waited (every 100 ms: ~150 reads over the 5 s). The DueScheduler created the
       // run (worker-due.ts, in this isolate: its statements count here), so the woken round only claimed.
       expect({ read: after.read - before.read - scrape.read, write: after.write - before.write - scrape.write }).toEqual({
         // the token, the state; the scheduler's due jobs and their targets; the woken round's state;
