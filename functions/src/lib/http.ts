@@ -64,8 +64,8 @@ export interface AppDeps {
   dbStatements?: { read: number; write: number };
   /**
    * Each database call is a round trip through one queue (D1): a claim sends its statements in
-   * batches (services/claims.ts). The Node entry's in-process libSQL calls are cheap, and there the
-   * batches measured slower in the fleet bench (README, Fleet scale).
+   * batches (services/claims.ts). The Node entry's in-process libSQL calls are cheap: its claims
+   * keep the single statements its fleet bench measured (README, Fleet scale).
    */
   batchClaims?: boolean;
 }
