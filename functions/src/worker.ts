@@ -84,9 +84,9 @@ export default {
    * Cron trigger: sweep expired leases, have the due runs of the nodes with due jobs created and
    * their held claims woken (the safety net of the Durable Objects' alarms: worker-waker.ts), then,
    * LIFEBOAT_CRON_HOUSEKEEPING_DELAY_SECONDS later, apply retention, evaluate and deliver
-   * notifications (the Node entry does this with timers). The cron
-   * fires in the second schedules fall due (they have a minute's resolution): housekeeping run at
-   * once would queue ahead of the due runs' statements in the database's one queue (README, Fleet scale).
+   * notifications (the Node entry does this with timers). The cron fires in the second schedules
+   * fall due (they have a minute's resolution): housekeeping run at once would queue ahead of the
+   * due runs' statements in the database's one queue (README, Fleet scale).
    */
   async scheduled(_event: unknown, env: WorkerEnv) {
     const db = database(env);
