@@ -31,6 +31,28 @@ async function call<T = never, M extends string = string, P extends string = str
   return { status: res.status, body: (await res.json()) as BodyOf<T, M, P> };
 }
 
+/** A target on D1, its id. */
+async function targetNamed(name: string): Promise<number> {
+  return (await call('POST', '/targets', { name, sshHost: 'b.example.org', sshPrivateKey: TEST_KEY, backupRoot: 'b/lb' })).body.id;
+}
+
+/** A joined node with a dataset `tank/d` and one job of it on `schedule` (UTC). */
+async function nodeWithJob(targetId: number, name: string, schedule: string) {
+  const jt = await call('POST', '/nodes/join-tokens');
+  const n = (await call('POST', '/runner/join', { joinToken: jt.body.token, name }, '')).body;
+  await call('POST', '/runner/inventory', { zfsVersion: 'zfs-2.2', datasets: [{ name: 'tank' }, { name: 'tank/d' }] }, n.nodeToken);
+  const job = await call('POST', '/jobs', {
+    name: `${name}-job`,
+    targetId,
+    nodeId: n.nodeId,
+    mode: 'dataset',
+    source: 'tank/d',
+    schedule,
+    timezone: 'UTC',
+  });
+  return { nodeId: n.nodeId, nodeToken: n.nodeToken, jobId: job.body.id };
+}
+
 describe('workerd + D1', () => {
   it('creates a target and a job, runs it and lists events', async () => {
     const target = await call('POST', '/targets', {
@@ -240,25 +262,8 @@ describe('workerd + D1', () => {
     };
 
     beforeAll(async () => {
-      const target = await call('POST', '/targets', {
-        name: 'do-t',
-        sshHost: 'b.example.org',
-        sshPrivateKey: TEST_KEY,
-        backupRoot: 'b/lb',
-      });
-      const jt = await call('POST', '/nodes/join-tokens');
-      node = (await call('POST', '/runner/join', { joinToken: jt.body.token, name: 'do-node' }, '')).body;
-      await call('POST', '/runner/inventory', { zfsVersion: 'zfs-2.2', datasets: [{ name: 'tank' }, { name: 'tank/do' }] }, node.nodeToken);
-      const job = await call('POST', '/jobs', {
-        name: 'do-job',
-        targetId: target.body.id,
-        nodeId: node.nodeId,
-        mode: 'dataset',
-        source: 'tank/do',
-        schedule: '0 0 1 1 *', // yearly: nothing due unless the test says so
-        timezone: 'UTC',
-      });
-      jobId = job.body.id;
+      // yearly: nothing due unless the test says so
+      ({ jobId, ...node } = await nodeWithJob(await targetNamed('do-t'), 'do-node', '0 0 1 1 *'));
       // the new job poked the node's object, which keeps a poke nobody heard for the next wait: hear it
       expect((await claim(1000)).body.events).toEqual([]);
       const a = await statements();
@@ -330,27 +335,8 @@ describe('workerd + D1', () => {
       ]);
 
     beforeAll(async () => {
-      const target = await call('POST', '/targets', {
-        name: 'due-t',
-        sshHost: 'b.example.org',
-        sshPrivateKey: TEST_KEY,
-        backupRoot: 'b/lb',
-      });
-      for (const name of ['due-a', 'due-b']) {
-        const jt = await call('POST', '/nodes/join-tokens');
-        const n = (await call('POST', '/runner/join', { joinToken: jt.body.token, name }, '')).body;
-        await call('POST', '/runner/inventory', { zfsVersion: 'zfs-2.2', datasets: [{ name: 'tank' }, { name: 'tank/d' }] }, n.nodeToken);
-        const job = await call('POST', '/jobs', {
-          name: `${name}-job`,
-          targetId: target.body.id,
-          nodeId: n.nodeId,
-          mode: 'dataset',
-          source: 'tank/d',
-          schedule: '* * * * *',
-          timezone: 'UTC',
-        });
-        nodes.push({ nodeId: n.nodeId, nodeToken: n.nodeToken, jobId: job.body.id });
-      }
+      const targetId = await targetNamed('due-t');
+      for (const name of ['due-a', 'due-b']) nodes.push(await nodeWithJob(targetId, name, '* * * * *'));
       // both due a second ago; no claim of either node is held
       await w.sql(nodes.map((n) => `UPDATE jobs SET next_run_at = ${Date.now() - 1000} WHERE id = ${n.jobId}`));
     });
