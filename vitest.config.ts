@@ -1,18 +1,20 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 
-// The zfs-fuse tier (docs/testing.md) is two projects, one file at a time each:
+// The zfs-fuse tier (docs/testing.md) is three projects, one file at a time each:
 //   zfs   the suites that drive the zfs-fuse daemon (and sshd, Chromium);
-//   side  the suites that need no ZFS at all (the control plane on its file DB, unit tests, packaging).
-// `npm test` (scripts/test.mjs) runs them as two vitest processes side by side (vitest itself runs
-// projects that are one file at a time one after the other); `npx vitest run` runs both in turn.
-// The load test stays in `zfs`: beside the zfs-fuse suites it took 356 s instead of 166 s and
-// slowed them as much (fresh-clone CI, 2026-12-01), the two cores being busy with both.
+//   side  the suites that need no ZFS at all (the control plane on its file DB, unit tests, packaging);
+//   load  the load test alone: it saturates both cores by design (in `side` it took 356 s instead
+//         of 166 s and slowed the zfs-fuse suites as much, fresh-clone CI 2026-12-01).
+// `npm test` (scripts/test.mjs) runs `zfs` and `side` as two vitest processes side by side, then
+// `load` after `zfs`, never beside the OpenZFS tier's tests; `npx vitest run` runs all three in turn.
 const SIDE = [
   'tests/functions/**/*.test.ts',
   'tests/packaging/**/*.test.ts',
   '{functions,node-runner,protocol}/src/**/*.test.ts',
   'frontend/src/lib/**/*.test.ts',
 ];
+
+const LOAD = 'tests/faults/load.test.ts';
 
 export default defineConfig({
   // the frontend's alias for the shared protocol (frontend/svelte.config.js), for its unit tests
@@ -28,10 +30,11 @@ export default defineConfig({
           name: 'zfs',
           include: ['tests/**/*.test.ts'],
           // tests/openzfs/ is the OpenZFS tier: it needs the test VM and runs with vitest.openzfs.config.ts.
-          exclude: [...configDefaults.exclude, 'tests/openzfs/**', ...SIDE],
+          exclude: [...configDefaults.exclude, 'tests/openzfs/**', ...SIDE, LOAD],
           fileParallelism: false,
         },
       },
+      { extends: true, test: { name: 'load', include: [LOAD] } },
       {
         extends: true,
         test: { name: 'side', include: SIDE, exclude: [...configDefaults.exclude, 'tests/openzfs/**'], fileParallelism: false },

@@ -9,8 +9,8 @@
 //                  (scripts/openzfs-vm.sh: image built once and cached, a fresh VM per run)
 //
 // The two tiers run at the same time: the OpenZFS tier waits on the emulated guest, the zfs-fuse
-// tier largely on its own clocks (the load test's minutes), so together they take about as long as
-// the longer one. The OpenZFS tier's output is printed with an "[openzfs]" prefix as it comes.
+// tier largely on its own clocks, so together they take about as long as the longer one. Only the
+// load test and the OpenZFS tests never overlap (exclusively, below). The OpenZFS tier's output is printed with an "[openzfs]" prefix as it comes.
 // LIFEBOAT_TEST_TIERS=zfs-fuse or =openzfs runs one tier only. Arguments after `npm test --` are
 // vitest filters (and flags) for the tier(s) that run; a tier none of whose files match is left out.
 // A VM that cannot be built or booted is a failure, never a skip.
@@ -28,8 +28,9 @@ const vitestBin = join(root, 'node_modules/vitest/vitest.mjs');
 const vmScript = join(root, 'scripts/openzfs-vm.sh');
 
 const TIERS = {
-  // two lanes side by side: the suites that drive zfs-fuse, and the rest (vitest.config.ts says which)
-  'zfs-fuse': { config: join(root, 'vitest.config.ts'), lanes: ['zfs', 'side'] },
+  // two lanes side by side: the suites that drive zfs-fuse, and the rest (vitest.config.ts says
+  // which); then the load test (project `load`), once the `zfs` lane is over and the OpenZFS tier is not running
+  'zfs-fuse': { config: join(root, 'vitest.config.ts'), lanes: ['zfs', 'side'], after: { zfs: 'load' } },
   openzfs: { config: join(root, 'vitest.openzfs.config.ts') },
 };
 const wanted = (process.env.LIFEBOAT_TEST_TIERS ?? '').split(/[\s,]+/).filter(Boolean);
@@ -182,14 +183,35 @@ async function vitest(tier, { project, env = process.env, prefix } = {}) {
   count(name, report, r.status);
 }
 
-/** A tier's vitest run: its projects (TIERS[tier].lanes) side by side, the first one unprefixed. */
+/**
+ * The load test saturates both cores by design (200 jobs a minute on zfs-fuse); beside the OpenZFS
+ * tier's tests it starved the emulated guest until its sshd missed the 10 s banner exchange and its
+ * runner's lease expired (CI of f501a99; incremental-restore.test.ts timed out the same way the day
+ * before). The two take turns, whichever is ready first runs first: `exclusively(f)` runs f once
+ * everything queued before it is over.
+ */
+let exclusiveTail = Promise.resolve();
+function exclusively(f) {
+  const turn = exclusiveTail.then(f);
+  exclusiveTail = turn.catch(() => undefined);
+  return turn;
+}
+
+/**
+ * A tier's vitest run: its projects (TIERS[tier].lanes) side by side, the first one unprefixed; a
+ * lane's follower (TIERS[tier].after) runs once that lane is over, exclusively (above).
+ */
 async function vitestTier(tier, env = process.env, prefix) {
-  const lanes = TIERS[tier].lanes;
-  await timed(`tier ${tier}`, () =>
-    lanes
-      ? Promise.all(lanes.map((project, i) => vitest(tier, { project, env, prefix: i ? `${prefix ?? ''}[${project}] ` : prefix })))
-      : vitest(tier, { env, prefix }),
-  );
+  const { lanes, after = {} } = TIERS[tier];
+  const followers = [];
+  const lane = async (project, i) => {
+    await vitest(tier, { project, env, prefix: i ? `${prefix ?? ''}[${project}] ` : prefix });
+    const next = after[project];
+    if (next && !interrupted)
+      followers.push(exclusively(() => timed(`${tier} ${next}`, () => vitest(tier, { project: next, env, prefix }))));
+  };
+  await timed(`tier ${tier}`, () => (lanes ? Promise.all(lanes.map(lane)) : vitest(tier, { env, prefix })));
+  await Promise.all(followers);
 }
 
 // --- the run ----------------------------------------------------------------------------------------
@@ -262,7 +284,7 @@ try {
       const vmJson = boot.stdout.trim().split('\n').pop();
       if (boot.status === 0 && vmJson && existsSync(vmJson)) {
         vmRunDir = JSON.parse(readFileSync(vmJson, 'utf8')).runDir;
-        if (!interrupted) await vitestTier('openzfs', { ...process.env, LIFEBOAT_OPENZFS_VM: vmJson }, prefix);
+        if (!interrupted) await exclusively(() => vitestTier('openzfs', { ...process.env, LIFEBOAT_OPENZFS_VM: vmJson }, prefix));
       } else {
         fail(
           `the OpenZFS VM did not boot (scripts/openzfs-vm.sh start exited ${boot.status}; the reason is above): the OpenZFS tier did not run`,
