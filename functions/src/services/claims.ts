@@ -10,6 +10,8 @@ import { and, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import type { ClaimedEvent } from '../../../protocol/src/runner-api.ts';
 import { effectivePolicy } from '../../../protocol/src/retention.ts';
 import { catalogDatasets, events, jobs, nodes, targets } from '../db/schema.ts';
+import { prepared } from '../db/prepared.ts';
+import type { DB } from '../db/types.ts';
 import { iso, type AppDeps } from '../lib/http.ts';
 import { finishEvent } from './finish.ts';
 import { generationsToDrop } from './generation-retention.ts';
@@ -31,10 +33,7 @@ async function holdClaim(deps: ClaimDeps, o: { nodeId: number; max: number; wait
   const { nodeId, max, gone } = o;
   const start = now();
   // lastSeenAt at a few seconds' precision: saves a write on most claims.
-  await db
-    .update(nodes)
-    .set({ lastSeenAt: start })
-    .where(and(eq(nodes.id, nodeId), or(isNull(nodes.lastSeenAt), lt(nodes.lastSeenAt, start - 5000))));
+  await prepared(db, preparedSeen).run({ nodeId, at: start, before: start - 5000 });
   const deadline = start + Math.min(o.waitMs ?? config.claimWaitMs, config.claimWaitMs);
   const nothing = { claimed: [] as Awaited<ReturnType<typeof claimQueued>>, inventoryWanted: false };
   /** The claimer disconnected during the claim: the events it claimed go back to the queue untouched. */
@@ -100,6 +99,13 @@ async function holdClaim(deps: ClaimDeps, o: { nodeId: number; max: number; wait
   }
 }
 
+const preparedSeen = (db: DB) =>
+  db
+    .update(nodes)
+    .set({ lastSeenAt: sql`${sql.placeholder('at')}` })
+    .where(and(eq(nodes.id, sql.placeholder('nodeId')), or(isNull(nodes.lastSeenAt), lt(nodes.lastSeenAt, sql.placeholder('before')))))
+    .prepare();
+
 /** One claim: held as holdClaim says, each claimed event with what its runner needs (unrunnable ones are failed, not handed out). */
 export async function claimWork(
   deps: ClaimDeps & Pick<AppDeps, 'secrets'>,
@@ -149,6 +155,41 @@ async function batchedReads(db: AppDeps['db'], e: typeof events.$inferSelect) {
   return [job, target, catalog] as const;
 }
 
+// The unbatched path's reads and the offer's write (the Node entry), built once (db/prepared.ts).
+const preparedJob = (db: DB) =>
+  db
+    .select()
+    .from(jobs)
+    .where(eq(jobs.id, sql.placeholder('id')))
+    .prepare();
+const preparedTarget = (db: DB) =>
+  db
+    .select()
+    .from(targets)
+    .where(eq(targets.id, sql.placeholder('id')))
+    .prepare();
+/** `params`: the event's params as JSON text (a placeholder's value is bound as it is, not through the column's JSON mode). */
+const preparedOffer = (db: DB) =>
+  db
+    .update(events)
+    .set({ generation: sql`${sql.placeholder('generation')}`, params: sql`${sql.placeholder('params')}` })
+    .where(eq(events.id, sql.placeholder('id')))
+    .prepare();
+// What the catalog knows of a generation on a target. Sorted by the caller, not in SQL: an ORDER BY
+// dataset makes SQLite walk catalog_datasets_uq (all of the target) instead of catalog_datasets_job_idx.
+const preparedCatalog = (db: DB) =>
+  db
+    .select({ dataset: catalogDatasets.dataset })
+    .from(catalogDatasets)
+    .where(
+      and(
+        eq(catalogDatasets.jobId, sql.placeholder('jobId')),
+        eq(catalogDatasets.generation, sql.placeholder('generation')),
+        eq(catalogDatasets.targetId, sql.placeholder('targetId')),
+      ),
+    )
+    .prepare();
+
 /**
  * What the runner needs to execute one claimed event, by kind (protocol/src/runner-api.ts). The
  * private key is decrypted only here. An event whose target or job is gone cannot be run: it is
@@ -164,8 +205,8 @@ async function claimPayload(
   const [[job], [t], batchedCatalog] = batched
     ? await batchedReads(db, e)
     : [
-        e.jobId != null ? await db.select().from(jobs).where(eq(jobs.id, e.jobId)) : [],
-        e.targetId != null ? await db.select().from(targets).where(eq(targets.id, e.targetId)) : [],
+        e.jobId != null ? await prepared(db, preparedJob).all({ id: e.jobId }) : [],
+        e.targetId != null ? await prepared(db, preparedTarget).all({ id: e.targetId }) : [],
         null,
       ];
   const needsJob = e.kind === 'backup' || e.kind === 'restore';
@@ -239,18 +280,13 @@ async function claimPayload(
       // wrote and the generations it destroyed (and a restore can see which are going); the batch
       // stored the generation with no generations to destroy.
       if (dropGenerations.length || !batched)
-        await db
-          .update(events)
-          .set({ generation, params: { ...p, generation, nextGeneration, dropGenerations } })
-          .where(eq(events.id, e.id));
-      // What the catalog knows of this generation on this target. Sorted here, not in SQL: an ORDER BY
-      // dataset makes SQLite walk catalog_datasets_uq (all of the target) instead of catalog_datasets_job_idx.
-      const known =
-        batchedCatalog ??
-        (await db
-          .select({ dataset: catalogDatasets.dataset })
-          .from(catalogDatasets)
-          .where(and(eq(catalogDatasets.jobId, job!.id), eq(catalogDatasets.generation, generation), eq(catalogDatasets.targetId, t.id))));
+        await prepared(db, preparedOffer).run({
+          id: e.id,
+          generation,
+          params: JSON.stringify({ ...p, generation, nextGeneration, dropGenerations }),
+        });
+      // what the catalog knows of this generation on this target (sorted here: preparedCatalog says why)
+      const known = batchedCatalog ?? (await prepared(db, preparedCatalog).all({ jobId: job!.id, generation, targetId: t.id }));
       const forkFrom =
         job!.forkFromGeneration != null && job!.forkFromGuid
           ? { generation: job!.forkFromGeneration, snapshotGuid: job!.forkFromGuid }

@@ -1,8 +1,9 @@
 // The work queue: events rows. Every transition is one guarded statement or one batch.
 import { ACTIVE_STATUSES } from '../../../protocol/src/events.ts';
 import { jobRoot } from '../../../protocol/src/layout.ts';
-import { and, asc, eq, getTableColumns, inArray, is, isNotNull, lt, lte, SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, inArray, is, isNotNull, lt, lte, type Placeholder, SQL, sql } from 'drizzle-orm';
 import { events, eventLogs, jobs, nodes, targets } from '../db/schema.ts';
+import { prepared } from '../db/prepared.ts';
 import type { DB } from '../db/types.ts';
 import { ApiError, isUniqueViolation } from '../lib/errors.ts';
 import { dueOccurrences } from '../lib/schedule.ts';
@@ -147,11 +148,13 @@ export async function nodesWithDueJobs(db: DB, at: number): Promise<number[]> {
  * scheduled run falls due (null: none), the time a Workers claim sleeps until (worker-waker.ts).
  */
 export async function nodeClaimState(db: DB, nodeId: number) {
-  const [n] = await nodeClaimStateQuery(db, nodeId);
+  const [n] = await prepared(db, preparedClaimState).all({ nodeId });
   return claimStateOf(n);
 }
 
-function nodeClaimStateQuery(db: DB, nodeId: number) {
+const preparedClaimState = (db: DB) => nodeClaimStateQuery(db, sql.placeholder('nodeId')).prepare();
+
+function nodeClaimStateQuery(db: DB, nodeId: number | Placeholder) {
   return db
     .select({
       revokedAt: nodes.revokedAt,
@@ -289,12 +292,19 @@ export async function scheduleDueForHeld(db: DB, waker: Waker, held: number[], a
  * The statement that hands up to `max` queued events of this node to its runner, with a lease.
  * `unlessRevoked`: for a claim in the same batch as the read of the node's state, none to a revoked node.
  */
-function claimStatement(db: DB, nodeId: number, max: number, at: number, leaseMs: number, unlessRevoked = false) {
+function claimStatement(
+  db: DB,
+  nodeId: number | Placeholder,
+  max: number | Placeholder,
+  at: number | Placeholder,
+  leaseUntil: number | Placeholder,
+  unlessRevoked = false,
+) {
   const queued = and(eq(events.nodeId, nodeId), eq(events.status, 'queued'));
   const pick = db.select({ id: events.id }).from(events).where(queued).orderBy(asc(events.id)).limit(max);
   return db
     .update(events)
-    .set({ status: 'running', startedAt: at, leaseUntil: at + leaseMs, phase: 'preparing' })
+    .set({ status: 'running', startedAt: sql`${at}`, leaseUntil: sql`${leaseUntil}`, phase: 'preparing' })
     .where(
       and(
         inArray(events.id, pick),
@@ -313,15 +323,22 @@ function claimStatement(db: DB, nodeId: number, max: number, at: number, leaseMs
 export async function claimQueued(db: DB, nodeId: number, max: number, at: number, leaseMs: number, knownQueued = false) {
   if (max <= 0) return [];
   if (!knownQueued) {
-    const [any] = await db
-      .select({ id: events.id })
-      .from(events)
-      .where(and(eq(events.nodeId, nodeId), eq(events.status, 'queued')))
-      .limit(1);
+    const [any] = await prepared(db, preparedAnyQueued).all({ nodeId });
     if (!any) return []; // the common case: a read, no write transaction
   }
-  return claimStatement(db, nodeId, max, at, leaseMs);
+  return prepared(db, preparedClaim).all({ nodeId, max, at, leaseUntil: at + leaseMs });
 }
+
+const preparedAnyQueued = (db: DB) =>
+  db
+    .select({ id: events.id })
+    .from(events)
+    .where(and(eq(events.nodeId, sql.placeholder('nodeId')), eq(events.status, 'queued')))
+    .limit(1)
+    .prepare();
+
+const preparedClaim = (db: DB) =>
+  claimStatement(db, sql.placeholder('nodeId'), sql.placeholder('max'), sql.placeholder('at'), sql.placeholder('leaseUntil')).prepare();
 
 /**
  * A poked claim's round in one call (on D1 each call is a round trip through the database's one
@@ -330,7 +347,7 @@ export async function claimQueued(db: DB, nodeId: number, max: number, at: numbe
  * transaction even when nothing is queued, where an idle round is one read.
  */
 export async function nodeClaimStateAndClaim(db: DB, nodeId: number, max: number, at: number, leaseMs: number) {
-  const [state, claimed] = await db.batch([nodeClaimStateQuery(db, nodeId), claimStatement(db, nodeId, max, at, leaseMs, true)]);
+  const [state, claimed] = await db.batch([nodeClaimStateQuery(db, nodeId), claimStatement(db, nodeId, max, at, at + leaseMs, true)]);
   return { state: claimStateOf(state[0]), claimed };
 }
 
