@@ -10,7 +10,7 @@ import { and, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import type { ClaimedEvent } from '../../../protocol/src/runner-api.ts';
 import { effectivePolicy } from '../../../protocol/src/retention.ts';
 import { catalogDatasets, events, jobs, nodes, targets } from '../db/schema.ts';
-import { prepared } from '../db/prepared.ts';
+import { batchItem, prepared } from '../db/prepared.ts';
 import type { DB } from '../db/types.ts';
 import { iso, type AppDeps } from '../lib/http.ts';
 import { finishEvent } from './finish.ts';
@@ -124,36 +124,42 @@ export async function claimWork(
  * with the generation offered stored in the event (the same transaction reads and writes it).
  */
 async function batchedReads(db: AppDeps['db'], e: typeof events.$inferSelect) {
-  const jobRead = db
-    .select()
-    .from(jobs)
-    .where(eq(jobs.id, e.jobId ?? -1));
-  const targetRead = db
-    .select()
-    .from(targets)
-    .where(eq(targets.id, e.targetId ?? -1));
+  const ids = { id: e.id, jobId: e.jobId ?? -1, targetId: e.targetId ?? -1 };
+  const jobRead = batchItem(prepared(db, preparedJob), { id: ids.jobId });
+  const targetRead = batchItem(prepared(db, preparedTarget), { id: ids.targetId });
   if (e.kind !== 'backup') return [...(await db.batch([jobRead, targetRead])), null] as const;
-  const currentGeneration = sql`(SELECT current_generation FROM jobs WHERE id = ${e.jobId ?? -1})`;
-  const catalogRead = db
+  const [job, target, catalog] = await db.batch([
+    jobRead,
+    targetRead,
+    batchItem(prepared(db, preparedCurrentCatalog), ids),
+    batchItem(prepared(db, preparedCurrentOffer), ids),
+  ]);
+  return [job, target, catalog] as const;
+}
+
+// batchedReads' two statements of the job's current generation, read in the same statement
+const currentGeneration = sql`(SELECT current_generation FROM jobs WHERE id = ${sql.placeholder('jobId')})`;
+const preparedCurrentCatalog = (db: DB) =>
+  db
     .select({ dataset: catalogDatasets.dataset })
     .from(catalogDatasets)
     .where(
       and(
-        eq(catalogDatasets.jobId, e.jobId ?? -1),
-        eq(catalogDatasets.targetId, e.targetId ?? -1),
+        eq(catalogDatasets.jobId, sql.placeholder('jobId')),
+        eq(catalogDatasets.targetId, sql.placeholder('targetId')),
         eq(catalogDatasets.generation, currentGeneration),
       ),
-    );
-  const offer = db
+    )
+    .prepare();
+const preparedCurrentOffer = (db: DB) =>
+  db
     .update(events)
     .set({
       generation: currentGeneration,
       params: sql`json_set(coalesce(${events.params}, '{}'), '$.generation', ${currentGeneration}, '$.nextGeneration', ${currentGeneration} + 1, '$.dropGenerations', json('[]'))`,
     })
-    .where(eq(events.id, e.id));
-  const [job, target, catalog] = await db.batch([jobRead, targetRead, catalogRead, offer]);
-  return [job, target, catalog] as const;
-}
+    .where(eq(events.id, sql.placeholder('id')))
+    .prepare();
 
 // The unbatched path's reads and the offer's write (the Node entry), built once (db/prepared.ts).
 const preparedJob = (db: DB) =>

@@ -3,7 +3,7 @@ import { ACTIVE_STATUSES } from '../../../protocol/src/events.ts';
 import { jobRoot } from '../../../protocol/src/layout.ts';
 import { and, asc, eq, getTableColumns, inArray, is, isNotNull, lt, lte, type Placeholder, SQL, sql } from 'drizzle-orm';
 import { events, eventLogs, jobs, nodes, targets } from '../db/schema.ts';
-import { prepared } from '../db/prepared.ts';
+import { batchItem, prepared } from '../db/prepared.ts';
 import type { DB } from '../db/types.ts';
 import { ApiError, isUniqueViolation } from '../lib/errors.ts';
 import { dueOccurrences } from '../lib/schedule.ts';
@@ -347,9 +347,22 @@ const preparedClaim = (db: DB) =>
  * transaction even when nothing is queued, where an idle round is one read.
  */
 export async function nodeClaimStateAndClaim(db: DB, nodeId: number, max: number, at: number, leaseMs: number) {
-  const [state, claimed] = await db.batch([nodeClaimStateQuery(db, nodeId), claimStatement(db, nodeId, max, at, at + leaseMs, true)]);
+  const [state, claimed] = await db.batch([
+    batchItem(prepared(db, preparedClaimState), { nodeId }),
+    batchItem(prepared(db, preparedClaimUnlessRevoked), { nodeId, max, at, leaseUntil: at + leaseMs }),
+  ]);
   return { state: claimStateOf(state[0]), claimed };
 }
+
+const preparedClaimUnlessRevoked = (db: DB) =>
+  claimStatement(
+    db,
+    sql.placeholder('nodeId'),
+    sql.placeholder('max'),
+    sql.placeholder('at'),
+    sql.placeholder('leaseUntil'),
+    true,
+  ).prepare();
 
 /** Log text stored per event at most; a runner (or a bug) cannot fill the database through one event's log. */
 export const EVENT_LOG_MAX_BYTES = 1 << 20;
