@@ -36,9 +36,10 @@ export function backupEvent(job: JobRow, backupRoot: string | null, trigger: str
 /**
  * `INSERT INTO events (…) SELECT … <from>`: the event `v` is inserted only when `from` (a FROM … WHERE
  * clause) yields a row. The columns `v` leaves out get their defaults, so a guarded insert stores
- * exactly what the builder built, as a plain insert would.
+ * exactly what the builder built, as a plain insert would. A value may be a placeholder (bound
+ * through its column's encoder when the prepared statement runs).
  */
-function insertEventWhere(db: DB, v: NewEvent, from: SQL) {
+function insertEventWhere(db: DB, v: { [K in keyof NewEvent]?: NewEvent[K] | Placeholder }, from: SQL) {
   // drizzle's INSERT … SELECT names every column of the table in its order: give each one its
   // value, its SQL default or NULL (the id). Through the builder, not db.run: only builders go into
   // a D1 batch (a raw statement there fails with "reading 'bind'", and so did every claim).
@@ -225,14 +226,43 @@ async function dueRun(
       ? `catch-up run: coalesced ${occ.count}${occ.capped ? '+' : ''} occurrences due since ${new Date(dueAt).toISOString()} (${missed}${occ.capped ? '+' : ''} missed while the node was away or the job was busy)`
       : null;
   const v = backupEvent(job, backupRoot, missed > 0 ? 'catch-up' : 'schedule', at, note);
+  const unbound = Object.keys(v).filter((k) => !RUN_COLUMNS.includes(k as (typeof RUN_COLUMNS)[number]));
+  if (unbound.length)
+    throw new Error(`backupEvent sets ${unbound.join(', ')}, which the scheduled run's insert does not bind (RUN_COLUMNS)`);
   return [
-    insertEventWhere(db, v, sql`FROM jobs WHERE id = ${job.id} AND next_run_at = ${dueAt} AND enabled = 1`),
-    db
-      .update(jobs)
-      .set({ nextRunAt: occ.nextAt })
-      .where(and(eq(jobs.id, job.id), eq(jobs.nextRunAt, dueAt))),
+    batchItem(prepared(db, preparedScheduledRun), { ...v, guardJobId: job.id, dueAt }),
+    batchItem(prepared(db, preparedAdvance), { id: job.id, dueAt, nextAt: occ.nextAt }),
   ];
 }
+
+/** The columns backupEvent sets: the scheduled run's prepared insert binds each one, the others take their defaults. */
+const RUN_COLUMNS = [
+  'kind',
+  'jobId',
+  'jobName',
+  'nodeId',
+  'targetId',
+  'trigger',
+  'status',
+  'source',
+  'destination',
+  'note',
+  'createdAt',
+] as const satisfies readonly (keyof NewEvent)[];
+
+// dueRun's two statements, built once (db/prepared.ts): a fleet's due second creates hundreds of runs
+const preparedScheduledRun = (db: DB) =>
+  insertEventWhere(
+    db,
+    Object.fromEntries(RUN_COLUMNS.map((k) => [k, sql.placeholder(k)])),
+    sql`FROM jobs WHERE id = ${sql.placeholder('guardJobId')} AND next_run_at = ${sql.placeholder('dueAt')} AND enabled = 1`,
+  ).prepare();
+const preparedAdvance = (db: DB) =>
+  db
+    .update(jobs)
+    .set({ nextRunAt: sql`${sql.placeholder('nextAt')}` })
+    .where(and(eq(jobs.id, sql.placeholder('id')), eq(jobs.nextRunAt, sql.placeholder('dueAt'))))
+    .prepare();
 
 /** Create the scheduled events that are due for a node's jobs and advance nextRunAt, atomically per job (a claim round). */
 export async function scheduleDue(db: DB, nodeId: number, at: number): Promise<number> {
