@@ -23,6 +23,9 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    // expect.poll waits for a condition, it does not time it: its 1 s default failed tests on a loaded
+    // machine (tests/ui/loading.test.ts, CI 2026-12-02; docs/testing.md: no wall-clock assertions)
+    expect: { poll: { timeout: 30_000 } },
     projects: [
       {
         extends: true,

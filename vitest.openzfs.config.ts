@@ -11,5 +11,8 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 300_000,
     hookTimeout: 600_000,
+    // expect.poll waits for a condition, it does not time it: its 1 s default failed tests on a loaded
+    // machine (tests/ui/loading.test.ts, CI 2026-12-02; docs/testing.md: no wall-clock assertions)
+    expect: { poll: { timeout: 30_000 } },
   },
 });

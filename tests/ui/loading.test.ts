@@ -4,7 +4,7 @@
 // visitor who is not signed in still lands on the sign-in page. Every API answer is held back by
 // Playwright's routing until the test lets it go, so "in flight together" is seen, not timed.
 // Needs `npm run build -w frontend` (npm test does it).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Page, Route } from 'playwright-core';
 import type { ConsoleProblems, TestBrowser } from '../helpers/browser.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
@@ -34,6 +34,13 @@ afterAll(() => teardown.run(), 60_000);
 
 const API = '**/api/v1/**';
 
+/** The hold of the test under way: released after it whatever happened, so that a failed test does not hold the next one's answers. */
+let holding: { release: () => Promise<void> } | null = null;
+afterEach(async () => {
+  await holding?.release();
+  holding = null;
+});
+
 /** Holds every API answer back until `release()`; `sent` lists each request's path as it left the page. */
 async function holdApi(p: Page) {
   const sent: string[] = [];
@@ -45,7 +52,7 @@ async function holdApi(p: Page) {
     await route.continue();
   };
   await p.route(API, handler);
-  return {
+  const hold = {
     sent,
     release: async () => {
       open();
@@ -53,6 +60,8 @@ async function holdApi(p: Page) {
       await p.unrouteAll({ behavior: 'wait' });
     },
   };
+  holding = hold;
+  return hold;
 }
 
 describe('a password session: the first data and the session probe at once, a skeleton meanwhile', () => {
