@@ -153,9 +153,11 @@ export async function nodeClaimState(db: DB, nodeId: number) {
   return claimStateOf(n);
 }
 
-const preparedClaimState = (db: DB) => nodeClaimStateQuery(db, sql.placeholder('nodeId')).prepare();
+/** nodeClaimState's one read, built once (db/prepared.ts): every held claim's round reads it. */
+const preparedClaimState = (db: DB) => nodeClaimStateQuery(db).prepare();
 
-function nodeClaimStateQuery(db: DB, nodeId: number | Placeholder) {
+function nodeClaimStateQuery(db: DB) {
+  const nodeId = sql.placeholder('nodeId');
   return db
     .select({
       revokedAt: nodes.revokedAt,
@@ -319,17 +321,12 @@ export async function scheduleDueForHeld(db: DB, waker: Waker, held: number[], a
 }
 
 /**
- * The statement that hands up to `max` queued events of this node to its runner, with a lease.
- * `unlessRevoked`: for a claim in the same batch as the read of the node's state, none to a revoked node.
+ * The statement that hands up to `max` queued events of node `nodeId` to its runner, with a lease
+ * until `leaseUntil` (placeholders: it is prepared once, db/prepared.ts). `unlessRevoked`: for a
+ * claim in the same batch as the read of the node's state, none to a revoked node.
  */
-function claimStatement(
-  db: DB,
-  nodeId: number | Placeholder,
-  max: number | Placeholder,
-  at: number | Placeholder,
-  leaseUntil: number | Placeholder,
-  unlessRevoked = false,
-) {
+function claimStatement(db: DB, unlessRevoked: boolean) {
+  const [nodeId, max, at, leaseUntil] = (['nodeId', 'max', 'at', 'leaseUntil'] as const).map((name) => sql.placeholder(name));
   const queued = and(eq(events.nodeId, nodeId), eq(events.status, 'queued'));
   const pick = db.select({ id: events.id }).from(events).where(queued).orderBy(asc(events.id)).limit(max);
   return db
@@ -367,8 +364,7 @@ const preparedAnyQueued = (db: DB) =>
     .limit(1)
     .prepare();
 
-const preparedClaim = (db: DB) =>
-  claimStatement(db, sql.placeholder('nodeId'), sql.placeholder('max'), sql.placeholder('at'), sql.placeholder('leaseUntil')).prepare();
+const preparedClaim = (db: DB) => claimStatement(db, false).prepare();
 
 /**
  * A poked claim's round in one call (on D1 each call is a round trip through the database's one
@@ -384,15 +380,7 @@ export async function nodeClaimStateAndClaim(db: DB, nodeId: number, max: number
   return { state: claimStateOf(state[0]), claimed };
 }
 
-const preparedClaimUnlessRevoked = (db: DB) =>
-  claimStatement(
-    db,
-    sql.placeholder('nodeId'),
-    sql.placeholder('max'),
-    sql.placeholder('at'),
-    sql.placeholder('leaseUntil'),
-    true,
-  ).prepare();
+const preparedClaimUnlessRevoked = (db: DB) => claimStatement(db, true).prepare();
 
 /** Log text stored per event at most; a runner (or a bug) cannot fill the database through one event's log. */
 export const EVENT_LOG_MAX_BYTES = 1 << 20;
