@@ -137,7 +137,7 @@ async function batchedReads(db: AppDeps['db'], e: typeof events.$inferSelect) {
   return [job, target, catalog] as const;
 }
 
-// batchedReads' two statements of the job's current generation, read in the same statement
+// batchedReads' catalog read and offer: each reads the job's current generation itself (one batch, one transaction)
 const currentGeneration = sql`(SELECT current_generation FROM jobs WHERE id = ${sql.placeholder('jobId')})`;
 const preparedCurrentCatalog = (db: DB) =>
   db
@@ -161,7 +161,8 @@ const preparedCurrentOffer = (db: DB) =>
     .where(eq(events.id, sql.placeholder('id')))
     .prepare();
 
-// The unbatched path's reads and the offer's write (the Node entry), built once (db/prepared.ts).
+// The payload's job and target (both paths), the unbatched path's offer and catalog read (the Node
+// entry); all built once (db/prepared.ts).
 const preparedJob = (db: DB) =>
   db
     .select()
