@@ -101,7 +101,14 @@ export class RunnerLoop {
         }
       }
     };
-    const heartbeat = setInterval(() => void send(), HEARTBEAT_MS);
+    // One report at a time: a beat while the last one is still in flight is skipped. Sent regardless,
+    // an overloaded server got more reports than it could answer, its queue grew, and the leases ran
+    // out while the runner kept working (tests/faults/load.test.ts: 7-11 events of its first minute
+    // ended "runner lost", their reports answered after a minute).
+    let reporting: Promise<void> | null = null;
+    const heartbeat = setInterval(() => {
+      reporting ??= send().finally(() => (reporting = null));
+    }, HEARTBEAT_MS);
     const ctx: ExecContext = {
       eventId: ev.id,
       progress: (p) => {
@@ -148,6 +155,7 @@ export class RunnerLoop {
       }
     } finally {
       clearInterval(heartbeat);
+      await reporting; // its lines, should it fail, go with the finish below
     }
     // where it stopped: the last phase reported to ctx, which the last heartbeat may have missed
     if (finish.status !== 'success') finish.phase = latest.phase ?? null;
