@@ -22,6 +22,8 @@ export interface LoopOptions {
 }
 
 const HEARTBEAT_MS = 1000;
+/** A progress report not answered within this is given up; the next beat sends again (the server's lease is 30 s by default). */
+const REPORT_TIMEOUT_MS = 20_000;
 
 export class RunnerLoop {
   private running = new Map<number, { ctl: AbortController; trees: string[]; done: Promise<void> }>();
@@ -90,7 +92,13 @@ export class RunnerLoop {
       const batch = lines;
       lines = [];
       try {
-        const res = await this.client.post(`/runner/events/${ev.id}/progress`, { ...latest, log: batch }, { retries: 2 });
+        // given up after REPORT_TIMEOUT_MS (its lines kept for the next beat): one report at a time
+        // (below), so a connection that never answers must not stop the reports
+        const res = await this.client.post(
+          `/runner/events/${ev.id}/progress`,
+          { ...latest, log: batch },
+          { retries: 2, signal: AbortSignal.timeout(REPORT_TIMEOUT_MS) },
+        );
         if (res.cancelRequested && !ctl.signal.aborted) ctl.abort(new Error('cancel'));
       } catch (err) {
         if (err instanceof ApiRequestError && (err.status === 404 || err.status === 409)) {
