@@ -1,6 +1,6 @@
 // Load bench: 200 jobs over 4 runner processes, every job every minute for 10
 // minutes, on zfs-fuse with a real sshd (needs root and the zfs-fuse daemon). Prints the DB
-// accounting and the claim latency with nothing due. tests/faults/load.test.ts runs 3 minutes of it.
+// accounting and the claim latency with nothing due. tests/faults/load.test.ts runs 2 minutes of it with 100 jobs.
 import { formatFigures, runLoad } from '../tests/faults/load-scenario.ts';
 
 export async function benchLoad() {

@@ -1,4 +1,4 @@
-// Load scenario, shared by tests/faults/load.test.ts (3 minutes) and bench/load.ts
+// Load scenario, shared by tests/faults/load.test.ts (2 minutes, 100 jobs) and bench/load.ts
 // (10 minutes): N jobs of tiny datasets over R runner processes (one machine, one pool per runner),
 // every job scheduled every minute, backing up over a real sshd to one target pool. Afterwards the
 // DB is read directly and every minute boundary of every job is accounted for: covered by exactly
