@@ -109,10 +109,9 @@ export class RunnerLoop {
         }
       }
     };
-    // One report at a time: a beat while the last one is still in flight is skipped. Sent regardless,
-    // an overloaded server got more reports than it could answer, its queue grew, and the leases ran
-    // out while the runner kept working (tests/faults/load.test.ts: 7-11 events of its first minute
-    // ended "runner lost", their reports answered after a minute).
+    // One report at a time: a beat while the last one is still in flight is skipped, so an
+    // overloaded server is not sent more reports than it answers (tests/faults/load.test.ts saw
+    // reports answered after the lease ran out; this alone did not cure that, see the README).
     let reporting: Promise<void> | null = null;
     const heartbeat = setInterval(() => {
       reporting ??= send().finally(() => (reporting = null));
