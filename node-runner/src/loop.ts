@@ -111,7 +111,7 @@ export class RunnerLoop {
     };
     // One report at a time: a beat while the last one is still in flight is skipped, so an
     // overloaded server is not sent more reports than it answers (tests/faults/load.test.ts saw
-    // reports answered after the lease ran out; this alone did not cure that, see the README).
+    // reports answered after the lease ran out; this alone did not cure that).
     let reporting: Promise<void> | null = null;
     const heartbeat = setInterval(() => {
       reporting ??= send().finally(() => (reporting = null));
