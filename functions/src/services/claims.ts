@@ -6,7 +6,7 @@
 // is only a safety net: its interval grows with the number of held claims (RECHECK_PER_HELD_MS
 // each), which bounds the idle cost of a fleet (README, "Fleet scale"). On Workers the node's
 // Durable Object wakes the claim when its next job falls due (worker-waker.ts): no re-check at all.
-import { and, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNull, lt, or, type Placeholder, type SQL, sql } from 'drizzle-orm';
 import type { ClaimedEvent } from '../../../protocol/src/runner-api.ts';
 import { effectivePolicy } from '../../../protocol/src/retention.ts';
 import { catalogDatasets, events, jobs, nodes, targets } from '../db/schema.ts';
@@ -139,18 +139,7 @@ async function batchedReads(db: AppDeps['db'], e: typeof events.$inferSelect) {
 
 // batchedReads' catalog read and offer: each reads the job's current generation itself (one batch, one transaction)
 const currentGeneration = sql`(SELECT current_generation FROM jobs WHERE id = ${sql.placeholder('jobId')})`;
-const preparedCurrentCatalog = (db: DB) =>
-  db
-    .select({ dataset: catalogDatasets.dataset })
-    .from(catalogDatasets)
-    .where(
-      and(
-        eq(catalogDatasets.jobId, sql.placeholder('jobId')),
-        eq(catalogDatasets.targetId, sql.placeholder('targetId')),
-        eq(catalogDatasets.generation, currentGeneration),
-      ),
-    )
-    .prepare();
+const preparedCurrentCatalog = (db: DB) => catalogRead(db, currentGeneration).prepare();
 const preparedCurrentOffer = (db: DB) =>
   db
     .update(events)
@@ -184,18 +173,18 @@ const preparedOffer = (db: DB) =>
     .prepare();
 // What the catalog knows of a generation on a target. Sorted by the caller, not in SQL: an ORDER BY
 // dataset makes SQLite walk catalog_datasets_uq (all of the target) instead of catalog_datasets_job_idx.
-const preparedCatalog = (db: DB) =>
+const catalogRead = (db: DB, generation: SQL | Placeholder) =>
   db
     .select({ dataset: catalogDatasets.dataset })
     .from(catalogDatasets)
     .where(
       and(
         eq(catalogDatasets.jobId, sql.placeholder('jobId')),
-        eq(catalogDatasets.generation, sql.placeholder('generation')),
+        eq(catalogDatasets.generation, generation),
         eq(catalogDatasets.targetId, sql.placeholder('targetId')),
       ),
-    )
-    .prepare();
+    );
+const preparedCatalog = (db: DB) => catalogRead(db, sql.placeholder('generation')).prepare();
 
 /**
  * What the runner needs to execute one claimed event, by kind (protocol/src/runner-api.ts). The
